@@ -1,0 +1,26 @@
+"""Streamlit entry point: page setup, language switch, navigation. ``streamlit run app.py``."""
+
+import streamlit as st
+
+from ui import page_data, page_fire, page_flood
+from ui.i18n import lang, t
+from ui.state import is_demo
+
+st.set_page_config(page_title="洪涝转移避险与森林防灭火一张图", page_icon="🗺️", layout="wide")
+
+if "lang" not in st.session_state:
+    st.session_state["lang"] = lang()
+with st.sidebar:
+    st.markdown(f"**{t('app_title')}**")
+    if st.button(t("lang_switch"), key="lang_button"):
+        st.session_state["lang"] = "en" if lang() == "zh" else "zh"
+        st.rerun()
+    if is_demo():
+        st.caption(t("demo_note"))
+
+pages = [
+    st.Page(page_flood.page, title=t("page_flood"), icon="🌊", url_path="flood", default=True),
+    st.Page(page_fire.page, title=t("page_fire"), icon="🔥", url_path="fire"),
+    st.Page(page_data.page, title=t("page_data"), icon="🗂️", url_path="data"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,243 @@
+"""The layer catalogue: one declared :class:`~layers.schema.LayerSpec` per layer kind.
+
+Canonical field names are English snake_case; every field carries its Chinese and English label
+and the headers offices actually write. ``CATALOGUE[kind]`` or :func:`spec` looks a kind up.
+
+Kinds: ``villages``, ``grids`` (转移避险网格), ``shelters``, ``water_sources``, ``cameras``,
+``roads``, ``rivers``, ``forest``, ``dem``, ``flood_hazard``.
+"""
+
+from __future__ import annotations
+
+from layers.schema import FieldSpec as F
+from layers.schema import LayerSpec
+
+# ---- fields shared by several layers -------------------------------------------------------
+NAME = F("name", "str", "名称", "Name", ("名字", "名称名", "站点名称", "title", "label"))
+TOWNSHIP = F("township", "str", "乡镇", "Township",
+             ("乡镇名称", "所属乡镇", "乡镇（街道）", "乡镇街道", "街道", "乡", "镇", "town", "township name"))
+VILLAGE = F("village", "str", "村", "Village",
+            ("村名", "所属村", "行政村", "村庄", "村委会", "自然村", "村庄名称", "village name"))
+POPULATION = F("population", "int", "人口", "Population",
+               ("人口数", "总人口", "人数", "常住人口", "户籍人口", "转移人数", "涉及人口", "pop", "people", "persons"),
+               unit="人", minimum=0)
+HOUSEHOLDS = F("households", "int", "户数", "Households",
+               ("户", "总户数", "涉及户数", "转移户数", "households number", "hh"), unit="户", minimum=0)
+VULNERABLE = F("vulnerable", "int", "老弱病残", "Vulnerable people",
+               ("老弱病残人数", "弱势人员", "弱势群体", "特殊人群", "重点人员", "vulnerable people", "elderly disabled sick"),
+               unit="人", minimum=0)
+RESPONSIBLE = F("responsible", "str", "责任人", "Responsible person",
+                ("网格责任人", "包保责任人", "负责人", "联系人", "管理人", "responsible person", "contact", "person in charge"))
+PHONE = F("phone", "str", "联系电话", "Phone",
+          ("电话", "手机", "手机号", "手机号码", "联系方式", "电话号码", "tel", "telephone", "mobile"))
+STATUS = F("status", "choice", "状态", "Status", ("使用状态", "运行状态", "现状", "state"),
+           choices={"available": ("可用", "正常", "在用", "启用", "完好", "yes", "ok", "normal", "1"),
+                    "unavailable": ("不可用", "停用", "关闭", "no", "closed", "0"),
+                    "dry": ("干涸", "无水", "empty"),
+                    "damaged": ("损坏", "故障", "待修", "broken", "faulty")})
+REMARK = F("remark", "str", "备注", "Remark", ("说明", "note", "notes", "comment", "description", "描述"))
+
+GRID_LEVELS = {
+    "county": ("县级", "县", "1", "一级", "county level"),
+    "township": ("乡镇级", "乡级", "镇级", "乡镇", "街道级", "2", "二级", "township level"),
+    "village": ("村级", "村", "行政村级", "3", "三级", "village level"),
+    "group": ("组级", "村民小组", "小组", "组", "自然村级", "4", "四级", "group level"),
+    "household": ("户级", "联户", "户", "片区", "5", "五级", "household cluster", "cluster"),
+}
+#: grid level code -> rank (1 county ... 5 household cluster)
+GRID_LEVEL_RANK = {code: i + 1 for i, code in enumerate(GRID_LEVELS)}
+
+SPECS: tuple[LayerSpec, ...] = (
+    LayerSpec(
+        "villages", "村庄", "Villages", ("Point", "Polygon"),
+        (
+            F("name", "str", "村名", "Village", NAME.aliases + ("村名称", "村庄名称", "自然村", "行政村", "村", "village"),
+              required=True),
+            TOWNSHIP,
+            F("village_id", "str", "村编码", "Village code", ("编码", "编号", "村代码", "行政区划代码", "code", "id")),
+            POPULATION, HOUSEHOLDS, VULNERABLE, RESPONSIBLE, PHONE, REMARK,
+        ),
+        id_field="village_id",
+        description_zh="村或自然村，点位或范围面，带人口、户数和老弱病残人数。",
+        description_en="Villages as points or areas, with population, households and vulnerable people.",
+    ),
+    LayerSpec(
+        "grids", "转移避险网格", "Transfer grids", ("Polygon",),
+        (
+            F("grid_id", "str", "网格编号", "Grid ID",
+              ("网格编码", "网格代码", "网格id", "网格号", "编号", "grid code", "grid no", "id"), required=True),
+            F("name", "str", "网格名称", "Grid name", ("网格名", "名称", "name")),
+            F("level", "choice", "网格层级", "Level", ("层级", "级别", "网格级别", "等级", "grid level"),
+              required=True, choices=GRID_LEVELS),
+            F("parent_id", "str", "上级网格编号", "Parent grid ID",
+              ("上级网格", "上级编号", "上级网格编码", "所属网格", "父网格", "parent", "parent grid")),
+            TOWNSHIP, VILLAGE,
+            F("responsible", "str", "网格责任人", "Responsible person", RESPONSIBLE.aliases + ("责任人",)),
+            PHONE, HOUSEHOLDS, POPULATION, VULNERABLE,
+            F("shelter", "str", "安置场所", "Shelter",
+              ("避灾安置场所", "转移安置点", "安置点", "安置场所名称", "避险场所", "转移地点", "shelter name")),
+            REMARK,
+        ),
+        id_field="grid_id",
+        description_zh="转移避险网格（县、乡镇、村、组、联户五级），带责任人、电话、户数、人数和安置场所。",
+        description_en="Evacuation grids in five levels (county, township, village, group, household cluster).",
+    ),
+    LayerSpec(
+        "shelters", "避灾安置场所", "Shelters", ("Point", "Polygon"),
+        (
+            F("name", "str", "场所名称", "Shelter name", NAME.aliases + ("安置场所", "避难场所", "名称", "shelter"),
+              required=True),
+            F("shelter_id", "str", "场所编号", "Shelter ID", ("编号", "编码", "id", "code")),
+            F("type", "choice", "场所类型", "Type", ("类型", "类别", "场所类别", "shelter type"),
+              choices={"school": ("学校", "中学", "小学", "school"),
+                       "village_hall": ("村委会", "村部", "礼堂", "文化礼堂", "文化中心", "村级活动中心", "village hall"),
+                       "gym": ("体育馆", "体育场", "gym", "stadium"),
+                       "hotel": ("宾馆", "酒店", "旅馆", "hotel"),
+                       "public_building": ("公共建筑", "政府", "办公楼", "public building"),
+                       "tent_site": ("帐篷", "空地", "广场", "open space", "tent site"),
+                       "other": ("其他", "other")}),
+            F("capacity", "int", "容纳人数", "Capacity",
+              ("可容纳人数", "容量", "安置人数", "可安置人数", "设计容量", "capacity persons"), required=True,
+              unit="人", minimum=0),
+            F("area", "float", "面积", "Floor area", ("建筑面积", "使用面积", "场所面积", "floor area"), unit="m²",
+              minimum=0),
+            TOWNSHIP, VILLAGE, RESPONSIBLE, PHONE,
+            F("supplies", "str", "物资储备", "Supplies", ("物资", "储备物资", "supplies")),
+            STATUS, REMARK,
+        ),
+        id_field="shelter_id",
+        description_zh="避灾安置场所，带容纳人数与类型。",
+        description_en="Shelters with capacity in persons and type.",
+    ),
+    LayerSpec(
+        "water_sources", "水源点", "Water sources", ("Point",),
+        (
+            F("name", "str", "水源名称", "Name", NAME.aliases + ("名称", "水源点")),
+            F("source_id", "str", "水源编号", "Source ID", ("编号", "编码", "id", "code")),
+            F("type", "choice", "水源类型", "Type", ("类型", "类别", "水源类别", "source type"), required=True,
+              choices={"reservoir": ("水库", "reservoir"),
+                       "pond": ("坝塘", "山塘", "池塘", "塘", "pond"),
+                       "cistern": ("水窖", "cistern"),
+                       "tank": ("蓄水池", "蓄水桶", "消防水池", "水池", "水桶", "tank", "bucket"),
+                       "river_intake": ("河流取水点", "取水点", "河道", "河流", "溪流", "river intake", "river"),
+                       "hydrant": ("消防栓", "消火栓", "hydrant")}),
+            F("volume", "float", "蓄水量", "Volume", ("容量", "库容", "水量", "容积", "储水量", "volume m3"), unit="m³",
+              minimum=0),
+            F("seasonal", "bool", "季节性", "Seasonal", ("是否季节性", "常年/季节", "季节性水源", "水源性质", "seasonal")),
+            F("vehicle_access", "bool", "车辆可达", "Vehicle access",
+              ("是否通车", "车辆能否到达", "通车", "可通车", "vehicle", "vehicle access")),
+            F("helicopter", "bool", "直升机取水", "Helicopter dip site",
+              ("吊桶取水点", "直升机吊桶", "航空取水", "helicopter", "heli dip")),
+            F("depth", "float", "水深", "Water depth", ("深度", "平均水深", "depth"), unit="m", minimum=0),
+            TOWNSHIP, STATUS, REMARK,
+        ),
+        id_field="source_id",
+        description_zh="森林防灭火水源点：水库、坝塘、水窖、蓄水池（桶）、河流取水点、消防栓。",
+        description_en="Firefighting water sources: reservoirs, ponds, cisterns, tanks, river intakes, hydrants.",
+    ),
+    LayerSpec(
+        "cameras", "视频监控", "Cameras", ("Point",),
+        (
+            F("name", "str", "监控名称", "Name", NAME.aliases + ("名称", "探头名称", "点位名称")),
+            F("camera_id", "str", "监控编号", "Camera ID", ("编号", "编码", "设备编号", "id", "code")),
+            F("type", "choice", "监控类型", "Type", ("类型", "类别", "设备类型", "camera type"),
+              choices={"video": ("视频监控", "可见光", "视频", "高清视频", "video"),
+                       "thermal": ("热成像", "红外", "红外热成像", "双光谱", "thermal", "infrared"),
+                       "lookout": ("瞭望台", "瞭望塔", "瞭望哨", "lookout", "tower")}),
+            F("height", "float", "架设高度", "Mast height",
+              ("高度", "塔高", "杆高", "安装高度", "架高", "mast height", "height m"), unit="m", minimum=0,
+              maximum=300),
+            F("range", "float", "监测半径", "Range", ("监控半径", "监控范围", "可视距离", "覆盖半径", "监测距离",
+                                                   "有效距离", "radius", "range m"), unit="m", minimum=0,
+              maximum=100_000),
+            F("azimuth", "float", "方位角", "Azimuth", ("朝向", "方向", "方位", "azimuth deg", "bearing"), unit="°",
+              minimum=0, maximum=360),
+            F("fov", "float", "视场角", "Field of view", ("水平视场角", "视角", "field of view", "hfov"), unit="°",
+              minimum=0, maximum=360),
+            TOWNSHIP, STATUS, REMARK,
+        ),
+        id_field="camera_id",
+        description_zh="林火视频监控、热成像探头和瞭望台，带架设高度、监测半径，可选方位角与视场角。",
+        description_en="Fire cameras, thermal cameras and lookout towers; mast height, range, optional azimuth/FOV.",
+    ),
+    LayerSpec(
+        "roads", "道路", "Roads", ("LineString",),
+        (
+            NAME,
+            F("road_class", "choice", "道路等级", "Road class", ("等级", "类型", "公路等级", "道路类型", "class", "highway"),
+              choices={"highway": ("高速", "高速公路", "motorway", "highway"),
+                       "national": ("国道", "national", "trunk"),
+                       "provincial": ("省道", "provincial", "primary"),
+                       "county": ("县道", "county", "secondary"),
+                       "township": ("乡道", "township", "tertiary"),
+                       "village": ("村道", "村级道路", "village", "residential", "unclassified"),
+                       "track": ("机耕路", "林道", "小路", "步道", "防火道", "track", "path")}),
+            F("speed", "float", "设计速度", "Speed", ("速度", "限速", "speed kmh"), unit="km/h", minimum=0, maximum=150),
+            REMARK,
+        ),
+        description_zh="道路网，用于转移路线与通达性。",
+        description_en="Road network for routes and access.",
+    ),
+    LayerSpec(
+        "rivers", "河流", "Rivers", ("LineString", "Polygon"),
+        (NAME, F("river_class", "str", "河流等级", "River class", ("等级", "级别", "class")), REMARK),
+        description_zh="河流水系（线或面）。",
+        description_en="Rivers and streams (lines or areas).",
+    ),
+    LayerSpec(
+        "forest", "森林", "Forest", ("Polygon", "raster"),
+        (
+            F("forest_type", "choice", "林分类型", "Forest type",
+              ("森林类型", "地类", "优势树种", "林地类型", "植被类型", "forest type", "type"),
+              choices={"conifer": ("针叶林", "松林", "杉木林", "conifer", "coniferous"),
+                       "broadleaf": ("阔叶林", "broadleaf", "deciduous"),
+                       "mixed": ("混交林", "针阔混交林", "mixed"),
+                       "bamboo": ("竹林", "bamboo"),
+                       "shrub": ("灌木林", "灌木", "shrub", "shrubland"),
+                       "grass": ("草地", "草原", "grass", "grassland"),
+                       "other": ("其他", "other")}),
+            F("compartment", "str", "林班号", "Compartment", ("林班", "小班", "林班编号", "compartment")),
+            TOWNSHIP, REMARK,
+        ),
+        raster_unit="class",
+        description_zh="森林范围（林班面，或土地覆盖栅格：非零即林地）。",
+        description_en="Forest cover: compartments as polygons, or a land-cover raster (non-zero is forest).",
+    ),
+    LayerSpec(
+        "dem", "数字高程模型", "DEM", ("raster",), raster_unit="m",
+        description_zh="数字高程模型（GeoTIFF，米）。",
+        description_en="Digital elevation model (GeoTIFF, metres).",
+    ),
+    LayerSpec(
+        "flood_hazard", "洪水风险", "Flood hazard", ("raster", "Polygon"),
+        (
+            F("depth", "float", "淹没水深", "Depth", ("水深", "最大水深", "淹没深度", "flood depth", "depth m"), unit="m",
+              minimum=0),
+            F("hazard_class", "str", "风险等级", "Hazard class", ("等级", "危险等级", "风险级别", "class", "level")),
+            NAME, REMARK,
+        ),
+        raster_unit="m",
+        description_zh="洪水淹没水深栅格（米），或危险区范围面（可带水深或等级）。",
+        description_en="Flood depth raster (metres), or danger-zone polygons (optionally with depth or class).",
+    ),
+)
+
+CATALOGUE: dict[str, LayerSpec] = {s.kind: s for s in SPECS}
+
+#: kinds drawn on the map as vector layers, bottom to top
+VECTOR_KINDS = ("forest", "flood_hazard", "rivers", "roads", "grids", "villages", "shelters", "water_sources",
+                "cameras")
+
+
+def spec(kind: str) -> LayerSpec:
+    """The spec of layer ``kind``.
+
+    Raises
+    ------
+    KeyError
+        With the list of known kinds, when ``kind`` is not one.
+    """
+    try:
+        return CATALOGUE[kind]
+    except KeyError:
+        raise KeyError(f"unknown layer kind {kind!r}; known: {', '.join(CATALOGUE)}") from None

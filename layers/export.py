@@ -1,0 +1,85 @@
+"""Writing a layer out as GeoPackage, GeoJSON, KML (for Ovital/Google Earth) or XLSX.
+
+XLSX headers are the fields' display labels (``人口（人）``), which the readers accept back, and
+points get 经度/纬度 columns, so an exported sheet re-imports as the same layer.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from layers.catalogue import spec as get_spec
+
+FORMATS = {"gpkg": ("GPKG", "application/geopackage+sqlite3"),
+           "geojson": ("GeoJSON", "application/geo+json"),
+           "kml": ("KML", "application/vnd.google-earth.kml+xml"),
+           "xlsx": (None, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+
+
+def display_table(gdf: gpd.GeoDataFrame, kind: str, lang: str = "zh") -> pd.DataFrame:
+    """Attribute table with display labels as headers and choice codes as labels (no geometry)."""
+    spec = get_spec(kind)
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    for f in spec.fields:
+        if f.type == "choice" and f.name in df:
+            df[f.name] = df[f.name].map(lambda v, f=f: f.choice_label(v, lang) if isinstance(v, str) else v)
+        if f.type == "bool" and f.name in df:
+            yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
+            df[f.name] = df[f.name].map(lambda v: yes if v is True or v == 1 else (no if v is False or v == 0 else None))
+    return df.rename(columns=spec.labels(lang))
+
+
+def _xlsx(gdf: gpd.GeoDataFrame, kind: str, lang: str) -> bytes:
+    table = display_table(gdf, kind, lang)
+    geom = gdf.geometry
+    lon, lat = ("经度", "纬度") if lang == "zh" else ("longitude", "latitude")
+    pts = geom if (geom.geom_type == "Point").all() else geom.representative_point()
+    table.insert(len(table.columns), lon, pts.x.round(7).values)
+    table.insert(len(table.columns), lat, pts.y.round(7).values)
+    if not (geom.geom_type == "Point").all():
+        table["WKT"] = geom.to_wkt().values
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        table.to_excel(xl, index=False, sheet_name=get_spec(kind).label(lang)[:31])
+    return buf.getvalue()
+
+
+def export_layer(gdf: gpd.GeoDataFrame, kind: str, fmt: str, *, lang: str = "zh") -> bytes:
+    """Encode a layer as a file.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The layer (any CRS; written as EPSG:4490, or WGS84 for KML).
+    kind : str
+        Layer kind, for labels and the layer name.
+    fmt : {'gpkg', 'geojson', 'kml', 'xlsx'}
+        Output format.
+    lang : {'zh', 'en'}
+        Language of XLSX headers.
+
+    Returns
+    -------
+    bytes
+        The file's content.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "xlsx":
+        return _xlsx(gdf, kind, lang)
+    driver = FORMATS[fmt][0]
+    out = gdf.to_crs("EPSG:4326") if fmt == "kml" else gdf
+    for col in out.columns:
+        if str(out[col].dtype) == "boolean":
+            out = out.assign(**{col: out[col].astype("Int8")})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{kind}.{fmt}"
+        opts = {"NameField": "name"} if fmt == "kml" and "name" in out.columns else {}
+        pyogrio.write_dataframe(out, path, layer=kind, driver=driver, dataset_options=opts or None)
+        return path.read_bytes()

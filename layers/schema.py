@@ -1,0 +1,175 @@
+"""The vocabulary of layer specs: :class:`FieldSpec` and :class:`LayerSpec`.
+
+A spec says what a layer IS: its geometry, its fields (canonical English name, Chinese and English
+labels, unit, type, and the column names users actually write), and which fields are required.
+The catalogue of concrete specs lives in :mod:`layers.catalogue`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+FieldType = Literal["str", "int", "float", "bool", "choice"]
+GeometryKind = Literal["Point", "LineString", "Polygon", "raster"]
+
+
+def normalize_name(name: object) -> str:
+    """Normalise a column header for alias matching.
+
+    Full-width characters become half-width (NFKC), case is folded, spaces, underscores and
+    hyphens are dropped, and a trailing unit in brackets is removed: ``"人口（人）"``,
+    ``" Population (persons)"`` and ``"POPULATION"`` all become ``"人口"``/``"population"``.
+    """
+    s = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    s = re.sub(r"[\(\[（【].*?[\)\]）】]\s*$", "", s)
+    return re.sub(r"[\s_\-./:：]+", "", s)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One attribute of a layer.
+
+    Parameters
+    ----------
+    name : str
+        Canonical (stored) field name, English snake_case.
+    type : {'str', 'int', 'float', 'bool', 'choice'}
+        Value type after validation.
+    zh, en : str
+        Labels shown to users.
+    aliases : tuple of str
+        Other headers that mean this field (Chinese and English); matched after
+        :func:`normalize_name`.
+    required : bool
+        A file without this column is rejected.
+    unit : str, optional
+        Unit of a numeric field (e.g. ``"m"``, ``"人"``).
+    choices : dict, optional
+        For ``type='choice'``: canonical code -> tuple of accepted spellings (Chinese, English,
+        numeric codes). The first Chinese spelling is the display label.
+    minimum, maximum : float, optional
+        Inclusive bounds for numeric fields.
+    """
+
+    name: str
+    type: FieldType
+    zh: str
+    en: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    unit: str | None = None
+    choices: dict[str, tuple[str, ...]] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def label(self, lang: str = "zh") -> str:
+        """Display label with unit, e.g. ``人口（人）`` / ``Population (persons)``."""
+        base = self.zh if lang == "zh" else self.en
+        return f"{base}（{self.unit}）" if (self.unit and lang == "zh") else (
+            f"{base} ({self.unit})" if self.unit else base)
+
+    def all_names(self) -> tuple[str, ...]:
+        """Every header accepted for this field, normalised."""
+        return tuple(dict.fromkeys(normalize_name(a) for a in (self.name, self.zh, self.en, *self.aliases)))
+
+    def choice_lookup(self) -> dict[str, str]:
+        """Normalised spelling -> canonical code, for ``choice`` fields."""
+        out: dict[str, str] = {}
+        for code, spellings in (self.choices or {}).items():
+            for s in (code, *spellings):
+                out[normalize_name(s)] = code
+        return out
+
+    def choice_label(self, code: str, lang: str = "zh") -> str:
+        """Display label of a choice code (first Chinese spelling, or the English code)."""
+        if not self.choices or code not in self.choices:
+            return str(code)
+        if lang != "zh":
+            return code.replace("_", " ")
+        return self.choices[code][0]
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What one layer kind is.
+
+    Parameters
+    ----------
+    kind : str
+        Identifier used in files, the workspace and the command line (``"shelters"``).
+    zh, en : str
+        Names shown to users.
+    geometry : tuple of GeometryKind
+        Accepted geometry kinds; ``"raster"`` when a GeoTIFF is accepted. ``Multi*`` variants of
+        each vector kind are accepted too.
+    fields : tuple of FieldSpec
+        Attributes, in display order.
+    id_field : str, optional
+        Field that identifies a feature; filled with a generated id when absent.
+    raster_unit : str, optional
+        Unit of raster values (``"m"`` for a DEM or depth raster).
+    """
+
+    kind: str
+    zh: str
+    en: str
+    geometry: tuple[GeometryKind, ...]
+    fields: tuple[FieldSpec, ...] = ()
+    id_field: str | None = None
+    raster_unit: str | None = None
+    description_zh: str = ""
+    description_en: str = ""
+
+    def label(self, lang: str = "zh") -> str:
+        """Layer name in ``lang``."""
+        return self.zh if lang == "zh" else self.en
+
+    @property
+    def is_vector(self) -> bool:
+        """True when the layer accepts vector geometry."""
+        return any(g != "raster" for g in self.geometry)
+
+    @property
+    def is_raster(self) -> bool:
+        """True when the layer accepts a GeoTIFF."""
+        return "raster" in self.geometry
+
+    def field(self, name: str) -> FieldSpec:
+        """The field spec called ``name``."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.kind} has no field {name!r}")
+
+    @property
+    def required(self) -> tuple[FieldSpec, ...]:
+        """Required fields."""
+        return tuple(f for f in self.fields if f.required)
+
+    def match_columns(self, columns: list[str]) -> dict[str, str]:
+        """Map file headers to canonical names (first matching header wins).
+
+        Returns
+        -------
+        dict
+            header as written -> canonical field name, for the headers that match a field.
+        """
+        wanted: dict[str, str] = {}
+        for f in self.fields:
+            for n in f.all_names():
+                wanted.setdefault(n, f.name)
+        out: dict[str, str] = {}
+        taken: set[str] = set()
+        for col in columns:
+            canon = wanted.get(normalize_name(col))
+            if canon and canon not in taken:
+                out[col] = canon
+                taken.add(canon)
+        return out
+
+    def labels(self, lang: str = "zh") -> dict[str, str]:
+        """Canonical field name -> display label."""
+        return {f.name: f.label(lang) for f in self.fields}

@@ -1,0 +1,37 @@
+"""Settings, read once from the environment. Every option is documented here.
+
+Options
+-------
+STORAGE_CRS : str
+    CRS every vector layer is kept in after validation: ``EPSG:4490`` (CGCS2000 geographic,
+    practically WGS84). Analysis re-projects to a metric CRS chosen from the data's extent
+    (:func:`layers.crs.metric_crs`).
+DATA_DIR : pathlib.Path
+    Folder holding workspaces and the generated demo county. ``GIS_DATA_DIR`` overrides;
+    default ``data/`` beside this package.
+DEMO_DIR : pathlib.Path
+    Where the demo county is generated on first use: ``DATA_DIR / "demo"``.
+TIANDITU_KEY : str or None
+    Key for Tianditu basemap tiles (``TIANDITU_KEY``). Without it the Tianditu option is hidden.
+ONLINE_BASEMAPS : bool
+    Offer online basemaps at all (``GIS_ONLINE_BASEMAPS``, default ``1``; ``0`` for an air-gapped
+    command centre). The hillshade of the DEM is always there and never needs the network.
+MAX_UPLOAD_MB : int
+    Largest upload accepted by the app, in MB (``GIS_MAX_UPLOAD_MB``, default 200).
+DEFAULT_LANG : str
+    Interface language at start (``GIS_LANG``: ``zh`` default, or ``en``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+STORAGE_CRS = "EPSG:4490"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("GIS_DATA_DIR", PACKAGE_ROOT / "data"))
+DEMO_DIR = DATA_DIR / "demo"
+TIANDITU_KEY = os.environ.get("TIANDITU_KEY") or None
+ONLINE_BASEMAPS = os.environ.get("GIS_ONLINE_BASEMAPS", "1") not in ("0", "false", "no")
+MAX_UPLOAD_MB = int(os.environ.get("GIS_MAX_UPLOAD_MB", "200"))
+DEFAULT_LANG = os.environ.get("GIS_LANG", "zh") if os.environ.get("GIS_LANG", "zh") in ("zh", "en") else "zh"

@@ -1,0 +1,112 @@
+"""The map builder: compact payloads, popups with Chinese labels, legend, and no CDN links."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pytest
+from affine import Affine
+from shapely.geometry import LineString, Point, Polygon
+
+from gis.overlay import grey_ramp, render
+from gis.terrain import hillshade
+from layers.raster import Raster
+from ui.assets import LOCAL_ASSETS, STATIC_DIR, OfflineAssetError, inline_html, localize
+from ui.map_view import build_map, payload
+
+
+def esc(s: str) -> str:
+    """How folium's JSON embeds a string (ASCII-escaped)."""
+    return json.dumps(s)[1:-1]
+
+
+@pytest.fixture
+def layers():
+    shelters = gpd.GeoDataFrame({"name": ["城关小学"], "shelter_id": ["S1"], "type": ["school"], "capacity": [300],
+                                 "status": [None]}, geometry=[Point(119.612345678, 28.4)], crs=4490)
+    grids = gpd.GeoDataFrame({"grid_id": ["G1", "G2"], "level": ["village", "household"], "name": ["上坪村", "一组"],
+                              "population": [40, 12]},
+                             geometry=[Polygon([(119.6, 28.4), (119.61, 28.4), (119.61, 28.41)]),
+                                       Polygon([(119.6, 28.4), (119.605, 28.4), (119.605, 28.405)])], crs=4490)
+    roads = gpd.GeoDataFrame({"name": ["县道"], "road_class": ["county"]},
+                             geometry=[LineString([(119.6, 28.4), (119.62, 28.42)])], crs=4490)
+    return {"shelters": shelters, "grids": grids, "roads": roads}
+
+
+def test_payload_rounds_coordinates_and_labels_choices(layers):
+    data, fields = payload(layers["shelters"], "shelters", "zh")
+    assert fields == ["name", "shelter_id", "type", "capacity"]  # status has no value: not sent
+    f = data["features"][0]
+    assert f["geometry"]["coordinates"] == [119.61235, 28.4]
+    assert f["properties"] == {"name": "城关小学", "shelter_id": "S1", "type": "学校", "capacity": 300}
+    data_en, _ = payload(layers["shelters"], "shelters", "en")
+    assert data_en["features"][0]["properties"]["type"] == "school"
+
+
+def test_payload_simplifies_in_metres():
+    ring = [(119.6 + 0.01 * np.cos(a), 28.4 + 0.01 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 400)]
+    g = gpd.GeoDataFrame({"grid_id": ["G"], "level": ["village"]}, geometry=[Polygon(ring)], crs=4490)
+    fine, _ = payload(g, "grids", "zh", simplify_m=0)
+    coarse, _ = payload(g, "grids", "zh", simplify_m=50)
+    n = lambda d: len(d["features"][0]["geometry"]["coordinates"][0])  # noqa: E731
+    assert n(fine) == 400 and n(coarse) < 60
+
+
+def test_build_map_has_toggles_popups_legend_and_only_local_assets(layers):
+    m = build_map(layers, lang="zh", online=True, tianditu_key=None)
+    html = m.get_root().render()
+    assert "L.control.layers" in html
+    assert "网格（村级）" in html and "网格（户级）" in html and "避灾安置场所" in html
+    assert esc("容纳人数（人）") in html  # popup alias = Chinese label with unit
+    assert "gis-legend" in html and "图例" in html
+    srcs = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert srcs and all(s.startswith("/app/static/") for s in srcs), srcs
+    for name, rel in LOCAL_ASSETS.items():
+        assert (STATIC_DIR / rel).exists(), name
+    # OSM is offered but hidden, so nothing is fetched until the user picks it
+    assert re.search(r"tile_layer_\w+ = L\.tileLayer\(\s*\"https://tile\.openstreetmap", html)
+    assert not re.search(r"tile_layer_\w+\.addTo\(map_", html)
+
+
+def test_tianditu_only_with_key(layers):
+    assert "tianditu" not in build_map(layers, online=True, tianditu_key=None).get_root().render()
+    html = build_map(layers, online=True, tianditu_key="abc").get_root().render()
+    assert "tianditu.gov.cn/vec_w" in html and "tk=abc" in html
+    assert "tianditu" not in build_map(layers, online=False, tianditu_key="abc").get_root().render()
+
+
+def test_english_labels(layers):
+    html = build_map(layers, lang="en").get_root().render()
+    assert "Capacity (\\u4eba)" in html  # English label; the unit stays as written
+    assert "Legend" in html and "Grids (village)" in html
+
+
+def test_unvendored_plugin_raises():
+    from folium.plugins import MarkerCluster
+
+    m = folium.Map(tiles=None)
+    MarkerCluster().add_to(m)
+    with pytest.raises(OfflineAssetError, match="markercluster"):
+        localize(m)
+
+
+def test_inline_html_is_self_contained(layers):
+    html = inline_html(build_map(layers))
+    assert "<script src=" not in html and "L.map(" in html and "leaflet" in html.lower()
+
+
+def test_hillshade_overlay_is_png_in_latlon_bounds():
+    z = np.add.outer(np.arange(50.0), np.arange(60.0)) * 10
+    r = Raster(z, Affine(30, 0, 500_000, 0, -30, 3_150_000), "EPSG:4549", None)
+    hs = hillshade(r)
+    assert hs.dtype == np.uint8 and hs.min() >= 1
+    # a plane tilted down to the north-west... lit from the north-west is uniform
+    assert hs[5:-5, 5:-5].std() == 0
+    ov = render(hs.astype("float32"), r, grey_ramp())
+    assert ov.png[:8] == b"\x89PNG\r\n\x1a\n"
+    (s, w), (n, e) = ov.bounds
+    assert 28.4 < s < n < 28.5 and 119.9 < w < e < 120.1

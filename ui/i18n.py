@@ -1,0 +1,102 @@
+"""Interface strings in Chinese (default) and English.
+
+``t(key)`` returns the current session's language (streamlit); ``text(key, lang)`` works anywhere.
+"""
+
+from __future__ import annotations
+
+from layers import settings
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "app_title": ("洪涝转移避险与森林防灭火一张图", "Flood evacuation & forest-fire coverage map"),
+    "lang_switch": ("English", "中文"),
+    "page_flood": ("洪涝转移避险", "Flood evacuation"),
+    "page_fire": ("森林防灭火覆盖", "Forest-fire coverage"),
+    "page_data": ("数据图层", "Data layers"),
+    "demo_note": ("当前为演示数据：一个程序生成的虚构山区县，地名、人员与电话均为合成，不代表真实情况。",
+                  "Demo data: a synthetic mountainous county made by a generator; all places, people and phone "
+                  "numbers are fictitious."),
+    "session_note": ("本会话已替换的图层：{kinds}", "Layers replaced in this session: {kinds}"),
+    "preparing_demo": ("首次启动，正在生成演示县数据（约一分钟）……", "First start: generating the demo county (about a minute)..."),
+    "workspace": ("工作空间", "Workspace"),
+    "layers": ("图层", "Layers"),
+    "legend": ("图例", "Legend"),
+    "hillshade": ("地形晕渲（离线底图）", "Hillshade (offline basemap)"),
+    "osm": ("OpenStreetMap（在线）", "OpenStreetMap (online)"),
+    "tianditu_vec": ("天地图矢量（在线）", "Tianditu vector (online)"),
+    "tianditu_img": ("天地图影像（在线）", "Tianditu imagery (online)"),
+    "tianditu_label": ("天地图注记（在线）", "Tianditu labels (online)"),
+    "grid_level": ("网格（{level}）", "Grids ({level})"),
+    "township": ("乡镇", "Township"),
+    "grids_n": ("网格数", "Grids"),
+    "leaf_grids_n": ("末级网格数", "Leaf grids"),
+    "households": ("户数", "Households"),
+    "people": ("人数", "People"),
+    "vulnerable": ("老弱病残", "Vulnerable"),
+    "shelters_n": ("安置场所数", "Shelters"),
+    "capacity": ("容纳人数", "Capacity"),
+    "capacity_gap": ("容量缺口", "Capacity short"),
+    "forest_km2": ("森林面积（km²）", "Forest (km²)"),
+    "water_n": ("水源点数", "Water sources"),
+    "cameras_n": ("监控数", "Cameras"),
+    "flood_intro": ("按乡镇汇总的转移对象与安置能力。地图上可逐层开关网格、村庄、安置场所、道路与河流，点击要素查看属性。",
+                    "People to move and shelter capacity per township. Toggle grids, villages, shelters, roads and "
+                    "rivers on the map; click a feature for its attributes."),
+    "fire_intro": ("按乡镇汇总的森林、水源点和视频监控。地图上可逐层开关，点击要素查看属性。",
+                   "Forest, water sources and cameras per township. Toggle layers on the map; click a feature for "
+                   "its attributes."),
+    "total": ("合计", "Total"),
+    "by_township": ("按乡镇汇总", "By township"),
+    "sources_by_type": ("水源点按类型", "Water sources by type"),
+    "cameras_by_type": ("监控按类型", "Cameras by type"),
+    "type": ("类型", "Type"),
+    "count": ("数量", "Count"),
+    "missing_layer": ("工作空间中缺少图层：{kinds}。可在“数据图层”页导入。",
+                      "The workspace lacks: {kinds}. Import them on the Data layers page."),
+    "upload_header": ("导入图层", "Import a layer"),
+    "upload_kind": ("图层类型", "Layer kind"),
+    "upload_file": ("选择文件（GeoPackage、GeoJSON、Shapefile 压缩包、KML/KMZ、CSV/Excel、GeoTIFF）",
+                    "Choose a file (GeoPackage, GeoJSON, zipped Shapefile, KML/KMZ, CSV/Excel, GeoTIFF)"),
+    "sublayer": ("文件中的图层/工作表", "Layer / sheet in the file"),
+    "gcj02": ("坐标来自高德/微信（GCJ-02），转换为 WGS84", "Coordinates are GCJ-02 (Gaode/WeChat): convert to WGS84"),
+    "validated": ("校验通过：{n} 个要素，坐标系 {crs}", "Valid: {n} features, CRS {crs}"),
+    "validated_raster": ("校验通过：{rows} × {cols} 像元，坐标系 {crs}", "Valid: {rows} x {cols} cells, CRS {crs}"),
+    "use_layer": ("在本会话中使用该图层（替换“{kind}”）", "Use this layer in this session (replaces '{kind}')"),
+    "used_layer": ("已替换“{kind}”。", "'{kind}' replaced."),
+    "reset_layers": ("恢复工作空间原有图层", "Restore the workspace layers"),
+    "preview": ("预览（前 {n} 行）", "Preview (first {n} rows)"),
+    "download_header": ("下载图层", "Download a layer"),
+    "download_kind": ("选择图层", "Layer"),
+    "format": ("格式", "Format"),
+    "download_as": ("下载 {fmt}", "Download {fmt}"),
+    "catalogue_header": ("图层字段说明", "Layer fields"),
+    "field": ("字段", "Field"),
+    "required": ("必填", "Required"),
+    "unit": ("单位", "Unit"),
+    "aliases": ("可识别的列名", "Accepted headers"),
+    "unexpected_error": ("处理文件时出错，未导入任何内容。请检查文件格式；如问题持续，请把文件发给技术支持。（{err}）",
+                         "Something went wrong reading the file; nothing was imported. Check the format; if it "
+                         "persists, send the file to support. ({err})"),
+    "too_big": ("文件超过 {mb} MB 上限。", "The file exceeds the {mb} MB limit."),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+}
+
+
+def lang() -> str:
+    """Current interface language of the Streamlit session ('zh' or 'en')."""
+    import streamlit as st
+
+    return st.session_state.get("lang", settings.DEFAULT_LANG)
+
+
+def text(key: str, lang_: str, **fmt: object) -> str:
+    """Text for ``key`` in ``lang_``, formatted with ``fmt``."""
+    zh, en = STRINGS[key]
+    s = zh if lang_ == "zh" else en
+    return s.format(**fmt) if fmt else s
+
+
+def t(key: str, **fmt: object) -> str:
+    """Text for ``key`` in the session's language, formatted with ``fmt``."""
+    return text(key, lang(), **fmt)

@@ -1,0 +1,250 @@
+"""The map builder: layers -> one folium map with an offline hillshade, toggles, legend and popups.
+
+No streamlit here, so it is testable on its own. Big layers are made small before they reach the
+browser: simplified in a metric CRS, coordinates rounded to 1e-5 degrees (about 1 m), only the
+fields shown in popups sent, drawn on a canvas renderer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement, Template
+
+from gis.overlay import Overlay
+from layers import settings
+from layers.catalogue import GRID_LEVELS, spec
+from layers.crs import metric_crs
+from ui.assets import localize
+from ui.i18n import text
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a layer kind is drawn and named in the legend."""
+
+    color: str
+    fill: str | None = None
+    weight: float = 1.5
+    radius: float = 5.0
+    fill_opacity: float = 0.35
+    shape: str = "circle"  # legend swatch: circle, line, box
+
+
+STYLES: dict[str, Style] = {
+    "forest": Style("#2e7d32", "#66bb6a", 0.5, fill_opacity=0.35, shape="box"),
+    "flood_hazard": Style("#1565c0", "#42a5f5", 0.5, fill_opacity=0.45, shape="box"),
+    "rivers": Style("#1e88e5", None, 2.0, shape="line"),
+    "roads": Style("#8d4e2a", None, 1.8, shape="line"),
+    "villages": Style("#6d4c41", "#ffcc80", 1.0, radius=5),
+    "shelters": Style("#1b5e20", "#43a047", 1.5, radius=7),
+    "water_sources": Style("#0d47a1", "#29b6f6", 1.0, radius=4.5),
+    "cameras": Style("#4a148c", "#ba68c8", 1.2, radius=6),
+}
+#: grid outline colour per level, county (dark) to household cluster (light)
+GRID_COLORS = {"county": "#37474f", "township": "#5d4037", "village": "#e65100", "group": "#f9a825",
+               "household": "#c0ca33"}
+GRID_WEIGHTS = {"county": 3.0, "township": 2.2, "village": 1.4, "group": 1.0, "household": 0.8}
+
+
+def _round_coords(geoms: np.ndarray, decimals: int = 5) -> np.ndarray:
+    return shapely.transform(geoms, lambda c: np.round(c, decimals))
+
+
+def _display_value(v: object, f, lang: str) -> object:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if f.type == "choice":
+        return f.choice_label(str(v), lang)
+    if f.type == "bool":
+        return text("yes" if bool(v) else "no", lang)
+    if f.type == "int":
+        return int(v)
+    if f.type == "float":
+        return round(float(v), 2)
+    return str(v)
+
+
+def payload(gdf: gpd.GeoDataFrame, kind: str, lang: str, *, simplify_m: float = 5.0,
+            fields: list[str] | None = None) -> tuple[dict, list[str]]:
+    """A compact GeoJSON dict of ``gdf`` for the browser, and the fields it carries.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The layer, any CRS.
+    kind : str
+        Layer kind (labels, choice values).
+    lang : {'zh', 'en'}
+        Language of displayed values.
+    simplify_m : float
+        Douglas-Peucker tolerance in metres for lines and polygons (topology-preserving per feature).
+    fields : list of str, optional
+        Fields to carry (default: every spec field present with at least one value).
+    """
+    s = spec(kind)
+    if fields is None:
+        fields = [f.name for f in s.fields if f.name in gdf.columns and gdf[f.name].notna().any()]
+    geoms = gdf.geometry.to_numpy()
+    if len(gdf) and not (gdf.geom_type == "Point").all() and simplify_m > 0:
+        b = gdf.to_crs(4326).total_bounds
+        metric = gdf.geometry.to_crs(metric_crs(tuple(b)))
+        simple = shapely.simplify(metric.to_numpy(), simplify_m, preserve_topology=True)
+        geoms = gpd.GeoSeries(simple, crs=metric.crs).to_crs(4326).to_numpy()
+    else:
+        geoms = gdf.geometry.to_crs(4326).to_numpy()
+    geoms = _round_coords(geoms)
+    specs = {f.name: f for f in s.fields}
+    cols = {name: gdf[name].to_numpy(dtype=object) for name in fields}
+    features = []
+    geo_json = shapely.to_geojson(geoms)
+    for i, gj in enumerate(geo_json):
+        if gj is None:
+            continue
+        props = {name: _display_value(cols[name][i], specs[name], lang) for name in fields}
+        features.append({"type": "Feature", "geometry": json.loads(gj), "properties": props})
+    return {"type": "FeatureCollection", "features": features}, fields
+
+
+class Legend(MacroElement):
+    """A fixed legend box in the map corner (plain HTML: no scripts to load)."""
+
+    _template = Template("""
+{% macro html(this, kwargs) %}
+<div class="gis-legend" style="position:absolute;bottom:24px;left:10px;z-index:9999;background:rgba(255,255,255,.92);
+ padding:6px 9px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.35);font:12px/1.5 sans-serif;max-width:220px">
+<b>{{ this.title }}</b><br>
+{% for label, color, fill, shape in this.items %}
+<span style="display:inline-block;vertical-align:middle;margin-right:5px;
+{% if shape == 'line' %}width:18px;height:0;border-top:3px solid {{ color }};
+{% elif shape == 'box' %}width:14px;height:10px;border:1.5px solid {{ color }};background:{{ fill or 'transparent' }};
+{% else %}width:10px;height:10px;border-radius:50%;border:1.5px solid {{ color }};background:{{ fill }};{% endif %}"></span>{{ label }}<br>
+{% endfor %}
+</div>
+{% endmacro %}
+""")
+
+    def __init__(self, title: str, items: list[tuple[str, str, str | None, str]]):
+        super().__init__()
+        self._name = "Legend"
+        self.title = title
+        self.items = items
+
+
+def _add_geojson(group: folium.FeatureGroup, data: dict, fields: list[str], kind: str, lang: str,
+                 style: dict, point_radius: float | None = None) -> None:
+    s = spec(kind)
+    labels = [s.field(f).label(lang) for f in fields]
+    kwargs: dict = {}
+    if fields:
+        kwargs["popup"] = folium.GeoJsonPopup(fields=fields, aliases=labels, localize=False, labels=True,
+                                              max_width=360)
+        tip = [f for f in ("name", "grid_id") if f in fields][:1]
+        if tip:
+            kwargs["tooltip"] = folium.GeoJsonTooltip(fields=tip, labels=False)
+    if point_radius is not None:
+        kwargs["marker"] = folium.CircleMarker(radius=point_radius, weight=style.get("weight", 1),
+                                               color=style["color"], fill=True, fill_color=style["fillColor"],
+                                               fill_opacity=0.9)
+    folium.GeoJson(data, style_function=lambda _f, st=style: st, highlight_function=lambda _f: {"weight": 3},
+                   zoom_on_click=False, **kwargs).add_to(group)
+
+
+def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshade: Overlay | None = None,
+              height: int = 640, simplify_m: float = 5.0, show: set[str] | None = None,
+              online: bool = settings.ONLINE_BASEMAPS, tianditu_key: str | None = settings.TIANDITU_KEY,
+              payloads: dict | None = None) -> folium.Map:
+    """The map of a set of layers.
+
+    Parameters
+    ----------
+    layers : dict
+        kind -> GeoDataFrame (any CRS), drawn bottom to top in catalogue order.
+    lang : {'zh', 'en'}
+        Language of names, legend and popups.
+    hillshade : Overlay, optional
+        The DEM's shaded relief: the offline basemap, always on.
+    show : set of str, optional
+        Layer (or ``grids:LEVEL``) names shown at start; others start hidden but toggleable.
+    online : bool
+        Offer online basemaps (hidden at start, so nothing is fetched unless the user picks one).
+    tianditu_key : str, optional
+        Adds Tianditu basemaps when given.
+    payloads : dict, optional
+        Precomputed ``payload()`` results keyed like the layers (``grids:LEVEL`` for grid levels),
+        so a caller can cache the expensive part.
+
+    Returns
+    -------
+    folium.Map
+        With Leaflet served locally (see :mod:`ui.assets`).
+    """
+    payloads = payloads or {}
+    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, height=height, zoom_control=True)
+    if online:
+        folium.TileLayer("OpenStreetMap", name=text("osm", lang), overlay=False, show=False,
+                         attr="© OpenStreetMap contributors").add_to(m)
+        if tianditu_key:
+            for layer, key in (("vec", "tianditu_vec"), ("img", "tianditu_img")):
+                folium.TileLayer(
+                    f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                    f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+                    f"&TILECOL={{x}}&tk={tianditu_key}", name=text(key, lang), attr="© 天地图 Tianditu",
+                    subdomains="01234567", overlay=False, show=False).add_to(m)
+            folium.TileLayer(
+                "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva"
+                "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+                f"&tk={tianditu_key}", name=text("tianditu_label", lang), attr="© 天地图 Tianditu",
+                subdomains="01234567", overlay=True, show=False).add_to(m)
+    if hillshade is not None:
+        folium.raster_layers.ImageOverlay(hillshade.data_url(), bounds=hillshade.bounds, name=text("hillshade", lang),
+                                          opacity=0.75, interactive=False, zindex=1,
+                                          overlay=True, control=True).add_to(m)
+    legend: list[tuple[str, str, str | None, str]] = []
+    bounds: list[np.ndarray] = []
+    for kind in ("forest", "flood_hazard", "rivers", "roads", "grids", "villages", "shelters", "water_sources",
+                 "cameras"):
+        gdf = layers.get(kind)
+        if gdf is None or len(gdf) == 0:
+            continue
+        bounds.append(gdf.to_crs(4326).total_bounds)
+        s = spec(kind)
+        if kind == "grids":
+            for level in GRID_LEVELS:
+                key = f"grids:{level}"
+                sub = gdf[gdf["level"] == level] if "level" in gdf else gdf.iloc[0:0]
+                if len(sub) == 0:
+                    continue
+                label = text("grid_level", lang, level=s.field("level").choice_label(level, lang))
+                data, fields = payloads.get(key) or payload(sub, kind, lang, simplify_m=simplify_m)
+                group = folium.FeatureGroup(name=label, show=show is None or key in show or kind in show)
+                style = {"color": GRID_COLORS[level], "weight": GRID_WEIGHTS[level], "fillColor": GRID_COLORS[level],
+                         "fillOpacity": 0.08 if level in ("group", "household") else 0.0}
+                _add_geojson(group, data, fields, kind, lang, style)
+                group.add_to(m)
+                legend.append((label, GRID_COLORS[level], None, "box"))
+            continue
+        st_ = STYLES[kind]
+        data, fields = payloads.get(kind) or payload(gdf, kind, lang, simplify_m=simplify_m)
+        group = folium.FeatureGroup(name=s.label(lang), show=show is None or kind in show)
+        style = {"color": st_.color, "weight": st_.weight, "fillColor": st_.fill or st_.color,
+                 "fillOpacity": st_.fill_opacity, "opacity": 0.9}
+        is_point = bool((gdf.geom_type == "Point").all())
+        _add_geojson(group, data, fields, kind, lang, style, point_radius=st_.radius if is_point else None)
+        group.add_to(m)
+        legend.append((s.label(lang), st_.color, st_.fill, st_.shape if not is_point else "circle"))
+    if bounds:
+        b = np.vstack(bounds)
+        m.fit_bounds([[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]])
+    elif hillshade is not None:
+        m.fit_bounds(hillshade.bounds)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    if legend:
+        m.add_child(Legend(text("legend", lang), legend))
+    return localize(m)

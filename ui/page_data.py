@@ -1,0 +1,157 @@
+"""Data layers page: import a file as any layer kind (validated, previewed), download any layer."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from layers import settings
+from layers.catalogue import CATALOGUE, spec
+from layers.errors import LayerError
+from layers.export import FORMATS, display_table, export_layer
+from layers.load import Layer, load_layer
+from layers.readers import list_sublayers
+from ui.i18n import lang, t
+from ui.map_panel import show_layers_map
+from ui.state import workspace_folder, workspace_layers
+
+log = logging.getLogger(__name__)
+UPLOAD_TYPES = ["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx", "tif", "tiff"]
+PREVIEW_ROWS = 200
+
+
+def _safe_suffix(name: str) -> str:
+    suffix = Path(name).suffix.lower().lstrip(".")
+    return "." + suffix if suffix in UPLOAD_TYPES else ""
+
+
+def _with_upload(data: bytes, name: str, fn):
+    """Run ``fn(path)`` on the upload written under a generated name (never the user's file name as a path)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ("upload" + _safe_suffix(name))
+        path.write_bytes(data)
+        return fn(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _sublayers(data: bytes, name: str) -> list[str]:
+    try:
+        return _with_upload(data, name, list_sublayers)
+    except LayerError:
+        return []
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _load(data: bytes, name: str, kind: str, sublayer: str | None, gcj02: bool
+          ) -> tuple[Layer | None, list[str], list[str]]:
+    """(layer, zh lines, en lines): the layer, or the problems in both languages."""
+    try:
+        layer = _with_upload(data, name, lambda p: load_layer(p, kind, sublayer=sublayer, gcj02=gcj02,
+                                                              display_name=Path(name).name))
+        return layer, [], []
+    except LayerError as e:
+        return None, e.lines("zh"), e.lines("en")
+    except Exception as e:  # never a traceback in the app: report it plainly, log the details
+        log.exception("unexpected error loading %s as %s", name, kind)
+        err = f"{type(e).__name__}: {e}"[:300]
+        return None, [t("unexpected_error", err=err)], [t("unexpected_error", err=err)]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _export(_gdf, kind: str, fmt: str, lang_: str, token: str) -> bytes:
+    return export_layer(_gdf, kind, fmt, lang=lang_)
+
+
+def _import_section() -> None:
+    st.subheader(t("upload_header"))
+    kinds = list(CATALOGUE)
+    kind = st.selectbox(t("upload_kind"), kinds, format_func=lambda k: f"{spec(k).label(lang())} ({k})",
+                        key="upload_kind")
+    s = spec(kind)
+    st.caption(s.description_zh if lang() == "zh" else s.description_en)
+    up = st.file_uploader(t("upload_file"), type=UPLOAD_TYPES, key="upload_file")
+    if up is None:
+        return
+    data = up.getvalue()
+    if len(data) > settings.MAX_UPLOAD_MB * 1024 * 1024:
+        st.error(t("too_big", mb=settings.MAX_UPLOAD_MB))
+        return
+    subs = _sublayers(data, up.name)
+    sublayer = st.selectbox(t("sublayer"), subs, key="upload_sublayer") if len(subs) > 1 else None
+    gcj02 = st.checkbox(t("gcj02"), key="upload_gcj02") if s.is_vector else False
+    with st.spinner("…"):
+        layer, zh, en = _load(data, up.name, kind, sublayer, gcj02)
+    if layer is None:
+        first, second = (zh, en) if lang() == "zh" else (en, zh)
+        st.error("\n".join(f"- {line}" for line in first))
+        with st.expander("English" if lang() == "zh" else "中文"):
+            st.markdown("\n".join(f"- {line}" for line in second))
+        return
+    for note in layer.messages(lang()):
+        st.warning(note)
+    token = hashlib.sha1(data).hexdigest()[:12] + kind + str(sublayer) + str(gcj02)
+    if layer.gdf is not None:
+        st.success(t("validated", n=f"{layer.count:,}", crs=layer.crs))
+        st.caption(t("preview", n=PREVIEW_ROWS))
+        st.dataframe(display_table(layer.gdf.head(PREVIEW_ROWS), kind, lang()), use_container_width=True)
+        show_layers_map([], key=f"preview_{token}", height=420, extra={kind: layer.gdf})
+    else:
+        r = layer.raster
+        st.success(t("validated_raster", rows=r.shape[0], cols=r.shape[1], crs=r.crs))
+    if st.button(t("use_layer", kind=s.label(lang())), key=f"use_{token}"):
+        store = "session_layers" if layer.gdf is not None else "session_rasters"
+        st.session_state.setdefault(store, {})[kind] = layer.gdf if layer.gdf is not None else layer.raster
+        st.session_state.setdefault("session_tokens", {})[kind] = token
+        st.success(t("used_layer", kind=s.label(lang())))
+
+
+def _download_section() -> None:
+    st.subheader(t("download_header"))
+    layers = workspace_layers()
+    if not layers:
+        return
+    kind = st.selectbox(t("download_kind"), list(layers), format_func=lambda k: spec(k).label(lang()),
+                        key="download_kind")
+    token = st.session_state.get("session_tokens", {}).get(kind, workspace_folder())
+    fmt = st.radio(t("format"), list(FORMATS), format_func=str.upper, horizontal=True, key="download_fmt")
+    st.download_button(t("download_as", fmt=fmt.upper()), data=_export(layers[kind], kind, fmt, lang(), token),
+                       file_name=f"{kind}.{fmt}", mime=FORMATS[fmt][1], key=f"dl_{kind}_{fmt}")
+
+
+def _catalogue_section() -> None:
+    with st.expander(t("catalogue_header")):
+        kind = st.selectbox(t("upload_kind"), list(CATALOGUE), format_func=lambda k: spec(k).label(lang()),
+                            key="catalogue_kind")
+        s = spec(kind)
+        rows = [{t("field"): f"{f.label(lang())} · {f.name}", t("required"): t("yes") if f.required else "",
+                 t("type"): f.type, t("unit"): f.unit or "", t("aliases"): "、".join(f.aliases)} for f in s.fields]
+        if rows:
+            st.dataframe(pd.DataFrame(rows), use_container_width=True, hide_index=True)
+        else:
+            st.caption(s.description_zh if lang() == "zh" else s.description_en)
+
+
+def page() -> None:
+    """Render the page."""
+    st.header(t("page_data"))
+    show_layers_map(list(CATALOGUE), key="data_map", show={"rivers", "roads", "grids:township", "grids:village",
+                                                            "villages", "shelters", "water_sources", "cameras",
+                                                            "forest", "flood_hazard"})
+    left, right = st.columns([3, 2])
+    with left:
+        _import_section()
+    with right:
+        _download_section()
+        if st.session_state.get("session_layers") or st.session_state.get("session_rasters"):
+            kinds = list(st.session_state.get("session_layers", {})) + list(st.session_state.get("session_rasters", {}))
+            st.info(t("session_note", kinds="、".join(spec(k).label(lang()) for k in kinds)))
+            if st.button(t("reset_layers"), key="reset_layers"):
+                for k in ("session_layers", "session_rasters", "session_tokens"):
+                    st.session_state.pop(k, None)
+                st.rerun()
+    _catalogue_section()
