@@ -12,6 +12,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+#: English spelling of units written in Chinese
+UNIT_EN = {"人": "persons", "户": "households"}
+
 FieldType = Literal["str", "int", "float", "bool", "choice"]
 GeometryKind = Literal["Point", "LineString", "Polygon", "raster"]
 
@@ -67,9 +70,9 @@ class FieldSpec:
 
     def label(self, lang: str = "zh") -> str:
         """Display label with unit, e.g. ``人口（人）`` / ``Population (persons)``."""
-        base = self.zh if lang == "zh" else self.en
-        return f"{base}（{self.unit}）" if (self.unit and lang == "zh") else (
-            f"{base} ({self.unit})" if self.unit else base)
+        if lang == "zh":
+            return f"{self.zh}（{self.unit}）" if self.unit else self.zh
+        return f"{self.en} ({UNIT_EN.get(self.unit, self.unit)})" if self.unit else self.en
 
     def all_names(self) -> tuple[str, ...]:
         """Every header accepted for this field, normalised."""

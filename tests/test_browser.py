@@ -1,0 +1,135 @@
+"""The real-browser test: `streamlit run` headless, driven by Debian's Chromium through Playwright.
+
+Asserts that the Leaflet map and the hillshade overlay rendered, that the layer control and legend
+are there, that an upload is validated in the page, and that no request left localhost. A
+screenshot is saved to tests/artifacts/ on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import ARTIFACTS
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs Chromium at /usr/bin/chromium: run tests/install.sh")
+    pytest.skip("Chromium not installed (bash tests/install.sh installs it)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_workspace):
+    port = _free_port()
+    env = dict(os.environ, GIS_WORKSPACE=str(demo_workspace), PYTHONPATH=str(ROOT))
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "streamlit.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start; see tests/artifacts/streamlit.log")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def page(app_url, request):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.requests = []
+        pg.on("request", lambda r: pg.requests.append(r.url))
+        pg.set_default_timeout(120_000)
+        yield pg
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()
+
+
+def _map_frame(pg):
+    pg.wait_for_selector('iframe[title*="streamlit_folium"]', state="attached")
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        for fr in pg.frames:
+            if "streamlit_folium" in fr.url:
+                return fr
+        time.sleep(0.2)
+    raise AssertionError("no streamlit-folium frame")
+
+
+def _assert_local_only(pg):
+    outside = [u for u in pg.requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
+               and urlparse(u).hostname not in LOCAL_HOSTS]
+    assert not outside, f"requests left localhost: {outside[:10]}"
+
+
+def test_map_renders_offline_with_hillshade(page, app_url):
+    page.goto(app_url + "/")
+    frame = _map_frame(page)
+    frame.wait_for_selector(".leaflet-container")
+    frame.wait_for_function("""() => {
+        const img = document.querySelector('.leaflet-image-layer');
+        return img && img.complete && img.naturalWidth > 0;
+    }""")
+    frame.wait_for_selector(".leaflet-overlay-pane canvas", state="attached")
+    controls = frame.inner_text(".leaflet-control-layers")
+    assert "地形晕渲" in controls and "网格（村级）" in controls and "避灾安置场所" in controls
+    assert "图例" in frame.inner_text(".gis-legend")
+    page.screenshot(path=str(ARTIFACTS / "flood_page.png"))
+    _assert_local_only(page)
+
+
+def test_upload_is_validated_in_the_page(page, app_url, tmp_path):
+    bad = tmp_path / "避难场所.csv"
+    bad.write_text("名称,经度,纬度,可容纳人数\n城关小学,119.6,28.4,很多\n", encoding="utf-8")
+    good = tmp_path / "shelters.csv"
+    good.write_text("名称,经度,纬度,可容纳人数\n城关小学,119.6,28.4,300\n村部,119.61,28.41,80\n", encoding="utf-8")
+    page.goto(app_url + "/data")
+    page.get_by_text("导入图层").wait_for()
+    page.locator("div[data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name="避灾安置场所 (shelters)").click()
+    page.locator("input[type=file]").first.set_input_files(str(bad))
+    page.get_by_text("不是数字").first.wait_for()
+    assert "很多" in page.inner_text("body")
+    page.locator("input[type=file]").first.set_input_files(str(good))
+    page.get_by_text("校验通过：2 个要素").wait_for()
+    _assert_local_only(page)
