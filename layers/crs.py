@@ -1,0 +1,435 @@
+"""Coordinate reference systems: recognise, guess (with a warning) or refuse; pick a metric CRS.
+
+Offices' data comes in CGCS2000 lon/lat (EPSG:4490, practically WGS84), WGS84 (EPSG:4326), or
+CGCS2000 Gauss-Kruger metres: 3-degree zones 25-45 with the zone number in front of the easting
+(EPSG:4513-4533), 3-degree "CM" variants without it (EPSG:4534-4554), and, rarely, 6-degree zones
+13-23 (EPSG:4491-4501, CM variants EPSG:4502-4512). A ``.prj`` often names these without an EPSG
+code; :func:`identify_crs` maps it back to the code.
+
+:func:`resolve_crs` gives a layer its CRS: keeps (and recognises) a declared one after checking it
+fits the numbers, guesses EPSG:4490 or a zone-prefixed Gauss-Kruger zone from the numbers alone
+(recording a warning), and raises :class:`~layers.errors.CRSError` otherwise.
+:func:`metric_crs` chooses the metric CRS for analysis; :func:`to_storage` reprojects to
+:data:`layers.settings.STORAGE_CRS`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import pyproj
+
+from layers.errors import CRSError, problem
+from layers.settings import STORAGE_CRS
+
+__all__ = ["resolve_crs", "resolve_bounds_crs", "identify_crs", "metric_crs", "to_storage", "gk_epsg",
+           "CHINA_LONLAT_BOX"]
+
+#: (min lon, min lat, max lon, max lat) of the box that holds China's territory
+CHINA_LONLAT_BOX = (73.0, 3.0, 136.0, 54.0)
+
+_GK3_ZONE0, _GK3_CM0 = 4513, 4534     # zone 25 / CM 75E
+_GK6_ZONE0, _GK6_CM0 = 4491, 4502     # zone 13 / CM 75E
+_GRS80_A, _GRS80_RF = 6378137.0, 298.257222101
+_NORTHING_MAX = 6_500_000.0           # metres: north of China's northern tip is about 5.99e6
+
+_Note = tuple[str, str]
+
+_FIX_CRS_ZH = "请提供带坐标系的 .prj 文件，或在导入时选择坐标系（如 CGCS2000 经纬度 EPSG:4490，或 3 度带高斯-克吕格投影的带号/中央经线）"
+_FIX_CRS_EN = ("supply the .prj file with the coordinate system, or choose it when importing (e.g. CGCS2000 "
+               "lon/lat EPSG:4490, or the zone / central meridian of the 3-degree Gauss-Kruger projection)")
+
+
+def gk_epsg(central_meridian: float, *, zone_prefix: bool = False, six_degree: bool = False) -> int:
+    """EPSG code of a CGCS2000 Gauss-Kruger CRS.
+
+    Parameters
+    ----------
+    central_meridian : float
+        Central meridian in degrees east (a multiple of 3 from 75 to 135; for 6-degree zones one of
+        75, 81, ..., 135).
+    zone_prefix : bool
+        True for the variant whose false easting carries the zone number (``39 500 000``).
+    six_degree : bool
+        6-degree zones (EPSG:4491-4512) instead of 3-degree zones (EPSG:4513-4554).
+
+    Returns
+    -------
+    int
+        The EPSG code, e.g. ``gk_epsg(120) == 4549``, ``gk_epsg(117, zone_prefix=True) == 4527``.
+
+    Raises
+    ------
+    ValueError
+        When the meridian is not one of a CGCS2000 Gauss-Kruger zone.
+    """
+    cm = float(central_meridian)
+    if six_degree:
+        if cm != int(cm) or (int(cm) - 75) % 6 or not 75 <= cm <= 135:
+            raise ValueError(f"no CGCS2000 6-degree Gauss-Kruger zone has central meridian {central_meridian}")
+        i = (int(cm) - 75) // 6
+        return (_GK6_ZONE0 if zone_prefix else _GK6_CM0) + i
+    if cm != int(cm) or int(cm) % 3 or not 75 <= cm <= 135:
+        raise ValueError(f"no CGCS2000 3-degree Gauss-Kruger zone has central meridian {central_meridian}")
+    i = (int(cm) - 75) // 3
+    return (_GK3_ZONE0 if zone_prefix else _GK3_CM0) + i
+
+
+def _gk_params(crs: pyproj.CRS) -> dict | None:
+    """Central meridian, false easting and ellipsoid test of a transverse Mercator CRS, or None."""
+    if not crs.is_projected or crs.coordinate_operation is None:
+        return None
+    op = crs.coordinate_operation
+    if "transverse mercator" not in (op.method_name or "").lower():
+        return None
+    params = {}
+    for p in op.params:
+        params[p.name.lower()] = p.value
+    cm = params.get("longitude of natural origin")
+    lat0 = params.get("latitude of natural origin", 0.0)
+    k = params.get("scale factor at natural origin", 1.0)
+    fe = params.get("false easting", 0.0)
+    fn = params.get("false northing", 0.0)
+    ell = crs.ellipsoid
+    unit_ok = all((a.unit_name or "").lower() in ("metre", "meter", "m") for a in crs.axis_info)
+    if cm is None or not unit_ok:
+        return None
+    cgcs = (ell is not None and abs(ell.semi_major_metre - _GRS80_A) < 0.01
+            and abs((ell.inverse_flattening or 0) - _GRS80_RF) < 1e-6)
+    return {"cm": float(cm), "lat0": float(lat0), "k": float(k), "fe": float(fe), "fn": float(fn), "cgcs": cgcs}
+
+
+def identify_crs(crs: object) -> pyproj.CRS:
+    """Recognise a CRS by EPSG code, including ``.prj``/WKT that name CGCS2000 without a code.
+
+    Parameters
+    ----------
+    crs : object
+        Anything :class:`pyproj.CRS` accepts (a WKT string, ``"EPSG:4549"``, a pyproj or rasterio
+        CRS).
+
+    Returns
+    -------
+    pyproj.CRS
+        The EPSG CRS when one matches with confidence (the CGCS2000 Gauss-Kruger zones are matched
+        on their parameters: transverse Mercator on the CGCS2000/GRS80 ellipsoid, scale 1, latitude
+        of origin 0, false easting 500 000 m with or without the zone number); otherwise the CRS
+        as given.
+    """
+    c = pyproj.CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") and not isinstance(crs, pyproj.CRS)
+                                   else crs)
+    try:
+        code = c.to_epsg(min_confidence=70)
+    except pyproj.exceptions.CRSError:  # pragma: no cover - pyproj internals
+        code = None
+    if code is not None:
+        return pyproj.CRS.from_epsg(code)
+    p = _gk_params(c)
+    if p and p["cgcs"] and p["lat0"] == 0 and abs(p["k"] - 1) < 1e-12 and p["fn"] == 0:
+        cm, fe = p["cm"], p["fe"]
+        try:
+            if fe == 500_000:
+                return pyproj.CRS.from_epsg(gk_epsg(cm))
+            zone, rest = divmod(fe, 1_000_000)
+            if rest == 500_000:
+                if 25 <= zone <= 45 and zone * 3 == cm:
+                    return pyproj.CRS.from_epsg(gk_epsg(cm, zone_prefix=True))
+                if 13 <= zone <= 23 and zone * 6 - 3 == cm:
+                    return pyproj.CRS.from_epsg(gk_epsg(cm, zone_prefix=True, six_degree=True))
+        except ValueError:
+            pass
+    if c.is_geographic and c.ellipsoid is not None and abs(c.ellipsoid.semi_major_metre - _GRS80_A) < 0.01 \
+            and "2000" in (c.datum.name if c.datum else ""):
+        return pyproj.CRS.from_epsg(4490)
+    return c
+
+
+def _in_box(bounds: tuple[float, float, float, float], box: tuple[float, float, float, float]) -> bool:
+    minx, miny, maxx, maxy = bounds
+    return minx >= box[0] and miny >= box[1] and maxx <= box[2] and maxy <= box[3]
+
+
+def _looks_lonlat(bounds) -> bool:
+    minx, miny, maxx, maxy = bounds
+    return minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90
+
+
+def _zone_of(minx: float, maxx: float) -> int | None:
+    """Zone number carried by 8-digit eastings (the same for all), else None."""
+    if minx < 1_000_000:
+        return None
+    z0, z1 = math.floor(minx / 1_000_000), math.floor(maxx / 1_000_000)
+    return z0 if z0 == z1 else None
+
+
+def _gk_guess(bounds) -> int | None:
+    """EPSG code when the numbers look like zone-prefixed CGCS2000 Gauss-Kruger metres."""
+    minx, miny, maxx, maxy = bounds
+    zone = _zone_of(minx, maxx)
+    if zone is None or not (0 <= miny and maxy <= _NORTHING_MAX):
+        return None
+    if 25 <= zone <= 45:
+        return _GK3_ZONE0 + zone - 25
+    if 13 <= zone <= 23:
+        return _GK6_ZONE0 + zone - 13
+    return None
+
+
+def _looks_gk_no_zone(bounds) -> bool:
+    minx, miny, maxx, maxy = bounds
+    return 150_000 <= minx and maxx <= 850_000 and 0 <= miny and maxy <= _NORTHING_MAX and (maxy > 1000)
+
+
+def _looks_swapped_gk(bounds) -> bool:
+    """x within northing range and y an easting with a zone number: X/Y read the wrong way round."""
+    minx, miny, maxx, maxy = bounds
+    zone = _zone_of(miny, maxy)
+    return zone is not None and 13 <= zone <= 45 and 0 <= minx and maxx <= _NORTHING_MAX
+
+
+def _fmt_bounds(bounds) -> str:
+    return "(" + ", ".join(f"{v:.6g}" for v in bounds) + ")"
+
+
+def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | None, *,
+                       source: str) -> tuple[pyproj.CRS, list[_Note]]:
+    """Decide the CRS of data with the given extent (shared by vector layers and rasters).
+
+    Parameters
+    ----------
+    bounds : tuple of float
+        ``(minx, miny, maxx, maxy)`` of all coordinates, in the data's own units.
+    crs : object or None
+        The declared CRS, if any.
+    source : str
+        File name for messages.
+
+    Returns
+    -------
+    tuple
+        ``(pyproj.CRS, warnings)`` where warnings is a list of ``(zh, en)`` tuples.
+
+    Raises
+    ------
+    CRSError
+        When the CRS is missing and cannot be told from the numbers, or the declared CRS does not
+        fit the numbers (lon/lat declared but the numbers are metres, or the reverse).
+    """
+    finite = all(math.isfinite(v) for v in bounds)
+    if crs is not None:
+        c = identify_crs(crs)
+        return (c, []) if not finite else _check_declared(bounds, c, source)
+    if not finite:
+        return pyproj.CRS.from_user_input(STORAGE_CRS), [
+            (f"{source}：没有坐标，按 CGCS2000 经纬度（EPSG:4490）处理",
+             f"{source}: no coordinates; taken as CGCS2000 lon/lat (EPSG:4490)")]
+    return _guess_crs(bounds, source)
+
+
+def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
+                    source: str) -> tuple[pyproj.CRS, list[_Note]]:
+    """A declared CRS, checked against the numbers (and relabelled between GK variants)."""
+    name = c.name
+    if c.is_geographic and not _looks_lonlat(bounds):
+        guess = _gk_guess(bounds)
+        hint_zh = f"，数值像 CGCS2000 高斯-克吕格投影 EPSG:{guess}" if guess else "，数值像投影坐标（米）"
+        hint_en = (f"; the numbers look like CGCS2000 Gauss-Kruger EPSG:{guess}" if guess
+                   else "; the numbers look like projected metres")
+        raise CRSError(problem(
+            f"坐标系为经纬度（{name}），但坐标范围 {_fmt_bounds(bounds)} 超出经纬度取值范围{hint_zh}",
+            f"the CRS is lon/lat ({name}) but the coordinates {_fmt_bounds(bounds)} are out of lon/lat "
+            f"range{hint_en}",
+            "核对并更正 .prj 坐标系文件（或删除它后在导入时选择坐标系）",
+            "check and correct the .prj file (or remove it and choose the CRS when importing)", file=source))
+    if c.is_projected and _looks_lonlat(bounds) and max(abs(v) for v in bounds) > 1e-9:
+        raise CRSError(problem(
+            f"坐标系为投影坐标（{name}，单位米），但坐标范围 {_fmt_bounds(bounds)} 像经纬度（度）",
+            f"the CRS is projected ({name}, metres) but the coordinates {_fmt_bounds(bounds)} look like "
+            "lon/lat degrees",
+            "更正 .prj 文件为经纬度坐标系（如 CGCS2000 EPSG:4490），或删除 .prj 后重新导入",
+            "set the .prj to a lon/lat CRS (e.g. CGCS2000 EPSG:4490), or remove the .prj and import again",
+            file=source))
+    code = c.to_epsg()
+    if code is not None and (_GK3_CM0 <= code <= _GK3_CM0 + 20 or _GK6_CM0 <= code <= _GK6_CM0 + 10):
+        # a CM (no zone number) CRS whose eastings nevertheless carry the zone number
+        six = code < _GK3_ZONE0
+        cm = 75 + (code - (_GK6_CM0 if six else _GK3_CM0)) * (6 if six else 3)
+        zone = _zone_of(bounds[0], bounds[2])
+        if zone is not None:
+            want = (cm + 3) // 6 if six else cm // 3
+            if zone != want:
+                raise CRSError(problem(
+                    f"坐标系为中央经线 {cm}° 的高斯-克吕格投影（EPSG:{code}），但横坐标带号为 {zone}，与之不符",
+                    f"the CRS is Gauss-Kruger with central meridian {cm}E (EPSG:{code}) but the eastings "
+                    f"carry zone number {zone}",
+                    "核对坐标系与带号", "check the CRS and the zone number", file=source))
+            fixed = gk_epsg(cm, zone_prefix=True, six_degree=six)
+            return pyproj.CRS.from_epsg(fixed), [(
+                f"{source}：坐标系写为 EPSG:{code}（不带带号），但横坐标带有带号 {zone}，已按 EPSG:{fixed} 读取",
+                f"{source}: the CRS says EPSG:{code} (no zone number) but the eastings carry zone {zone}; "
+                f"read as EPSG:{fixed}")]
+    if code is not None and (_GK3_ZONE0 <= code < _GK3_CM0 or _GK6_ZONE0 <= code < _GK6_CM0):
+        six = code < _GK3_ZONE0
+        declared = code - _GK6_ZONE0 + 13 if six else code - _GK3_ZONE0 + 25
+        zone = _zone_of(bounds[0], bounds[2])
+        if zone is None and _looks_gk_no_zone(bounds):
+            cm = declared * 6 - 3 if six else declared * 3
+            fixed = gk_epsg(cm, six_degree=six)
+            return pyproj.CRS.from_epsg(fixed), [(
+                f"{source}：坐标系写为 EPSG:{code}（带号 {declared}），但横坐标不带带号，已按 EPSG:{fixed} 读取",
+                f"{source}: the CRS says EPSG:{code} (zone {declared}) but the eastings carry no zone number; "
+                f"read as EPSG:{fixed}")]
+        if zone is not None and zone != declared:
+            raise CRSError(problem(
+                f"坐标系为高斯-克吕格投影第 {declared} 带（EPSG:{code}），但横坐标带号为 {zone}",
+                f"the CRS is Gauss-Kruger zone {declared} (EPSG:{code}) but the eastings carry zone {zone}",
+                "核对坐标系与带号", "check the CRS and the zone number", file=source))
+    return c, []
+
+
+def _guess_crs(bounds: tuple[float, float, float, float], source: str) -> tuple[pyproj.CRS, list[_Note]]:
+    """The CRS of numbers with no declared CRS: China lon/lat or zone-prefixed GK, else CRSError."""
+    if _in_box(bounds, CHINA_LONLAT_BOX):
+        return pyproj.CRS.from_user_input(STORAGE_CRS), [(
+            f"{source}：没有坐标系信息，坐标在中国经纬度范围内，按 CGCS2000 经纬度（EPSG:4490）读取；若来自高德/微信等"
+            "（GCJ-02）请选择纠偏",
+            f"{source}: no CRS given; the coordinates lie in China's lon/lat range and were read as CGCS2000 "
+            "lon/lat (EPSG:4490); if they come from Gaode/AMap or WeChat (GCJ-02), choose the GCJ-02 correction")]
+    guess = _gk_guess(bounds)
+    if guess is not None:
+        c = pyproj.CRS.from_epsg(guess)
+        return c, [(
+            f"{source}：没有坐标系信息，横坐标带有带号，按 {c.name}（EPSG:{guess}）读取",
+            f"{source}: no CRS given; the eastings carry a zone number and were read as {c.name} (EPSG:{guess})")]
+    if _looks_swapped_gk(bounds):
+        raise CRSError(problem(
+            f"没有坐标系信息，且坐标 x、y 像是颠倒了：x 范围 {bounds[0]:.0f}–{bounds[2]:.0f} 像北坐标，"
+            f"y 范围 {bounds[1]:.0f}–{bounds[3]:.0f} 像带号的东坐标",
+            f"no CRS given and x/y look swapped: x {bounds[0]:.0f}-{bounds[2]:.0f} looks like a northing and "
+            f"y {bounds[1]:.0f}-{bounds[3]:.0f} like a zone-prefixed easting",
+            "测量坐标中 X 为北坐标、Y 为东坐标；请在 GIS 软件中交换 x、y 后重新导出，或改用表格（X、Y 列）导入",
+            "in Chinese survey coordinates X is the northing and Y the easting; swap x and y in your GIS and export "
+            "again, or import as a table with X and Y columns", file=source))
+    if _looks_gk_no_zone(bounds):
+        raise CRSError(problem(
+            f"没有坐标系信息；坐标范围 {_fmt_bounds(bounds)} 像不带带号的高斯-克吕格投影（米），无法确定中央经线",
+            f"no CRS given; the coordinates {_fmt_bounds(bounds)} look like Gauss-Kruger metres without a zone "
+            "number, so the central meridian is unknown",
+            "提供 .prj 文件，或在导入时选择中央经线/带号（如中央经线 120° 为 EPSG:4549）",
+            "supply the .prj file, or choose the central meridian / zone when importing (e.g. EPSG:4549 for "
+            "central meridian 120E)", file=source))
+    raise CRSError(problem(
+        f"没有坐标系信息，且坐标范围 {_fmt_bounds(bounds)} 既不是中国范围内的经纬度，也不像高斯-克吕格投影坐标",
+        f"no CRS given and the coordinates {_fmt_bounds(bounds)} are neither lon/lat in China nor "
+        "Gauss-Kruger metres", _FIX_CRS_ZH, _FIX_CRS_EN, file=source))
+
+
+def _add_warnings(gdf: gpd.GeoDataFrame, warnings: list[_Note]) -> None:
+    if warnings:
+        gdf.attrs["warnings"] = [*gdf.attrs.get("warnings", []), *warnings]
+
+
+def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
+    """Give a layer a CRS it can be trusted with.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        A layer as read, with or without a CRS.
+    source : str
+        File name used in messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer with its CRS set: a declared CRS is kept, recognised as its EPSG code when it
+        names one (``.prj`` files naming CGCS2000 Gauss-Kruger without a code included), after
+        checking it fits the coordinates. Without a CRS: coordinates inside China's lon/lat box
+        give EPSG:4490, zone-prefixed Gauss-Kruger eastings give that zone's EPSG; either guess adds
+        a ``(zh, en)`` warning to ``gdf.attrs["warnings"]``.
+
+    Raises
+    ------
+    CRSError
+        When there is no CRS and the coordinates do not tell it (Gauss-Kruger without a zone
+        number needs the central meridian), or the declared CRS does not fit the coordinates.
+    """
+    bounds = tuple(float(v) for v in gdf.total_bounds) if len(gdf) else (math.nan,) * 4
+    crs, warnings = resolve_bounds_crs(bounds, gdf.crs, source=source)
+    attrs = dict(gdf.attrs)
+    if gdf.crs is None or gdf.crs.to_wkt() != crs.to_wkt():
+        gdf = gdf.set_crs(crs, allow_override=True)
+        gdf.attrs = attrs
+    _add_warnings(gdf, warnings)
+    return gdf
+
+
+def metric_crs(bounds_lonlat: tuple[float, float, float, float]) -> pyproj.CRS:
+    """A metric CRS for analysis over an extent given in lon/lat.
+
+    Parameters
+    ----------
+    bounds_lonlat : tuple of float
+        ``(min lon, min lat, max lon, max lat)`` in degrees.
+
+    Returns
+    -------
+    pyproj.CRS
+        Centre inside China's box: the CGCS2000 3-degree Gauss-Kruger "CM" CRS whose central
+        meridian is the multiple of 3 nearest the centre (EPSG:4534 for 75E ... EPSG:4554 for
+        135E; 119.6E gives EPSG:4549). Elsewhere: the WGS84 UTM zone of the centre
+        (EPSG:326xx north, 327xx south).
+
+    Raises
+    ------
+    ValueError
+        When the bounds are not finite lon/lat.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bounds_lonlat)
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)) or not _looks_lonlat((minx, miny, maxx, maxy)):
+        raise ValueError(f"bounds are not lon/lat degrees: {bounds_lonlat}")
+    lon, lat = (minx + maxx) / 2.0, (miny + maxy) / 2.0
+    box = CHINA_LONLAT_BOX
+    if box[0] <= lon <= box[2] and box[1] <= lat <= box[3]:
+        cm = int(min(135, max(75, 3 * round(lon / 3.0))))
+        return pyproj.CRS.from_epsg(gk_epsg(cm))
+    zone = min(60, max(1, int(math.floor((lon + 180.0) / 6.0)) + 1))
+    return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def to_storage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Reproject a layer to :data:`layers.settings.STORAGE_CRS` (EPSG:4490).
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        A layer with a CRS (see :func:`resolve_crs`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer in EPSG:4490, attrs kept. EPSG:4326 is relabelled only (the two agree to well
+        under a metre, the accuracy of the data); other CRSs are transformed.
+
+    Raises
+    ------
+    CRSError
+        When the layer has no CRS.
+    """
+    source = gdf.attrs.get("source", "")
+    if gdf.crs is None:
+        raise CRSError(problem("图层没有坐标系，无法转换", "the layer has no CRS and cannot be converted",
+                               _FIX_CRS_ZH, _FIX_CRS_EN, file=source or None))
+    attrs = dict(gdf.attrs)
+    target = pyproj.CRS.from_user_input(STORAGE_CRS)
+    code = gdf.crs.to_epsg()
+    if code == target.to_epsg():
+        out = gdf
+    elif code == 4326 or gdf.crs.equals(pyproj.CRS.from_user_input("OGC:CRS84")):
+        out = gdf.set_crs(target, allow_override=True)
+    else:
+        out = gdf.to_crs(target)
+    out.attrs = attrs
+    return out
+

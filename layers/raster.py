@@ -1,0 +1,253 @@
+"""Rasters that travel with their transform, CRS and nodata: the :class:`Raster` type and GeoTIFF I/O.
+
+:func:`read_raster` reads one band of a GeoTIFF (DEM, flood depth, land cover), refusing absurd
+sizes and non-GeoTIFF files with a :class:`~layers.errors.LayerError`, and resolving a missing CRS
+the same way vector layers do (:func:`layers.crs.resolve_bounds_crs`). :func:`write_raster` writes
+a tiled, compressed GeoTIFF.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import affine
+import numpy as np
+import pyproj
+import rasterio
+import rasterio.crs
+import rasterio.errors
+
+from layers.crs import resolve_bounds_crs
+from layers.errors import LayerError, problem
+
+__all__ = ["Raster", "read_raster", "write_raster"]
+
+
+@dataclass
+class Raster:
+    """A 2-D grid with its georeferencing.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        2-D values, row 0 at the top. Float rasters hold ``np.nan`` where there is no data;
+        integer rasters hold ``nodata`` there.
+    transform : affine.Affine
+        Pixel (col, row) to CRS (x, y) transform of the pixel corners.
+    crs : pyproj.CRS or rasterio.crs.CRS
+        Coordinate reference system.
+    nodata : float or None
+        Nodata value used when writing (and the marker in integer arrays).
+    name : str
+        Name shown to users (the file name).
+    warnings : list of tuple
+        ``(zh, en)`` messages recorded while reading (e.g. a guessed CRS).
+    """
+
+    array: np.ndarray
+    transform: affine.Affine
+    crs: pyproj.CRS | rasterio.crs.CRS | None
+    nodata: float | None
+    name: str = ""
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, cols)``."""
+        return tuple(self.array.shape)  # type: ignore[return-value]
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(left, bottom, right, top)`` in CRS units."""
+        rows, cols = self.shape
+        xs, ys = zip(*(self.transform * (c, r) for c, r in ((0, 0), (cols, 0), (0, rows), (cols, rows))))
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    @property
+    def res(self) -> tuple[float, float]:
+        """Pixel size ``(x, y)``, positive, in CRS units."""
+        t = self.transform
+        return (float(np.hypot(t.a, t.d)), float(np.hypot(t.b, t.e)))
+
+    @property
+    def is_geographic(self) -> bool:
+        """True when the CRS is in degrees."""
+        return self.crs is not None and pyproj.CRS.from_user_input(_as_pyproj_input(self.crs)).is_geographic
+
+    def valid_mask(self) -> np.ndarray:
+        """Boolean array, True where the cell holds data."""
+        a = self.array
+        if np.issubdtype(a.dtype, np.floating):
+            ok = ~np.isnan(a)
+            if self.nodata is not None and not np.isnan(self.nodata):
+                ok &= a != self.nodata
+            return ok
+        if self.nodata is None:
+            return np.ones(a.shape, dtype=bool)
+        return a != self.nodata
+
+
+def _as_pyproj_input(crs: object) -> object:
+    """A value pyproj accepts for a pyproj or rasterio CRS."""
+    if isinstance(crs, rasterio.crs.CRS):
+        return crs.to_wkt()
+    return crs
+
+
+def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str) -> LayerError:
+    return LayerError(problem(zh, en, fix_zh, fix_en, file=source))
+
+
+def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
+                max_cells: int = 400_000_000) -> Raster:
+    """Read one band of a GeoTIFF.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (uploads arrive under temporary names).
+    display_name : str, optional
+        What messages call the file; default ``path.name``.
+    band : int
+        1-based band number.
+    max_cells : int
+        Largest ``rows * cols`` accepted; bigger files are refused before reading.
+
+    Returns
+    -------
+    Raster
+        Float bands have ``np.nan`` where there is no data (nodata value or mask); the CRS is the
+        declared one (recognised as its EPSG code where possible) or, when missing, EPSG:4490 for
+        bounds inside China's lon/lat box or the Gauss-Kruger zone of zone-prefixed eastings, with
+        a warning in :attr:`Raster.warnings`.
+
+    Raises
+    ------
+    LayerError
+        Not a readable GeoTIFF, no georeferencing, too many cells, or no such band.
+    CRSError
+        CRS missing and not recognisable from the bounds, or not fitting them.
+    """
+    path = Path(path)
+    source = display_name or path.name
+    if not path.exists():
+        raise _fail("文件不存在", "the file does not exist", "重新选择文件", "choose the file again", source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            src = rasterio.open(path)
+    except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError, OSError) as exc:
+        raise _fail("无法读取栅格文件：不是可识别的 GeoTIFF 或文件已损坏",
+                    "cannot read the raster: not a recognisable GeoTIFF, or the file is damaged "
+                    f"({_clean(exc, path, source)})",
+                    "用 GIS 软件另存为 GeoTIFF（.tif）后重新上传", "save it as GeoTIFF (.tif) in a GIS and upload again",
+                    source) from None
+    with src:
+        if src.driver not in ("GTiff", "COG"):
+            raise _fail(f"不是 GeoTIFF 文件（格式为 {src.driver}）", f"not a GeoTIFF (format {src.driver})",
+                        "用 GIS 软件另存为 GeoTIFF（.tif）", "save it as GeoTIFF (.tif) in a GIS", source)
+        cells = int(src.width) * int(src.height)
+        if cells > max_cells:
+            raise _fail(f"栅格过大：{src.height} 行 × {src.width} 列 = {cells:,} 个像元，超过上限 {max_cells:,}",
+                        f"raster too large: {src.height} rows x {src.width} columns = {cells:,} cells, more than "
+                        f"the limit {max_cells:,}",
+                        "裁剪到辖区范围或降低分辨率（重采样）后再导入",
+                        "clip it to the jurisdiction or resample to a coarser resolution, then import", source)
+        if not 1 <= band <= src.count:
+            raise _fail(f"没有第 {band} 波段（文件有 {src.count} 个波段）",
+                        f"there is no band {band} (the file has {src.count})",
+                        "选择存在的波段", "choose an existing band", source)
+        transform = src.transform
+        if transform.is_identity:
+            raise _fail("GeoTIFF 没有地理参考（没有坐标和像元大小）",
+                        "the GeoTIFF has no georeferencing (no coordinates or pixel size)",
+                        "在 GIS 软件中配准并导出带坐标的 GeoTIFF",
+                        "georeference it in a GIS and export a GeoTIFF with coordinates", source)
+        bounds = tuple(float(v) for v in src.bounds)
+        crs, notes = resolve_bounds_crs(bounds, src.crs.to_wkt() if src.crs else None, source=source)
+        nodata = src.nodata
+        try:
+            data = src.read(band, masked=True)
+        except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError, MemoryError) as exc:
+            raise _fail("读取栅格数据失败，文件可能损坏", f"reading the raster values failed; the file may be "
+                        f"damaged ({_clean(exc, path, source)})", "重新导出 GeoTIFF 后再导入",
+                        "export the GeoTIFF again and import it", source) from None
+    mask = np.ma.getmaskarray(data)
+    values = np.ma.getdata(data)
+    if np.issubdtype(values.dtype, np.floating):
+        array = values.copy() if not values.flags.writeable else values
+        array[mask] = np.nan
+    elif mask.any() and nodata is None:
+        array = values.astype("float32" if values.dtype.itemsize <= 2 else "float64")
+        array[mask] = np.nan
+    else:
+        array = values
+    return Raster(array=array, transform=transform, crs=crs, nodata=None if nodata is None else float(nodata),
+                  name=source, warnings=notes)
+
+
+def _clean(exc: BaseException, path: Path, source: str) -> str:
+    """Exception text with the server path replaced by the file's display name."""
+    text = str(exc)
+    for p in (str(path.resolve()), str(path), str(path.parent)):
+        text = text.replace(p, source)
+    return text
+
+
+def write_raster(raster: Raster, path: Path, *, dtype: str | np.dtype | None = None,
+                 compress: str | None = "deflate") -> None:
+    """Write a raster as a tiled GeoTIFF.
+
+    Parameters
+    ----------
+    raster : Raster
+        What to write. NaN cells become ``raster.nodata`` (or NaN is declared as nodata for float
+        output when ``nodata`` is None).
+    path : pathlib.Path
+        Output file.
+    dtype : str or numpy.dtype, optional
+        Output data type; default the array's.
+    compress : str or None
+        GDAL compression (``"deflate"``, ``"lzw"``, None).
+
+    Raises
+    ------
+    ValueError
+        When NaN cells must be written to an integer type and ``raster.nodata`` is None.
+    """
+    array = np.asarray(raster.array)
+    if array.ndim != 2:
+        raise ValueError(f"raster array must be 2-D, got shape {array.shape}")
+    out_dtype = np.dtype(dtype) if dtype is not None else array.dtype
+    if out_dtype == np.dtype(bool):
+        out_dtype = np.dtype("uint8")
+    nodata = raster.nodata
+    data = array
+    if np.issubdtype(array.dtype, np.floating) and np.isnan(array).any():
+        if np.issubdtype(out_dtype, np.floating):
+            if nodata is None:
+                nodata = float("nan")
+            elif not np.isnan(nodata):
+                data = np.where(np.isnan(array), nodata, array)
+        else:
+            if nodata is None:
+                raise ValueError("NaN cells cannot be written to an integer raster without a nodata value")
+            data = np.where(np.isnan(array), nodata, array)
+    data = data.astype(out_dtype, copy=False)
+    rows, cols = data.shape
+    profile = {
+        "driver": "GTiff", "width": cols, "height": rows, "count": 1, "dtype": out_dtype.name,
+        "crs": _as_pyproj_input(raster.crs) if raster.crs is not None else None,
+        "transform": raster.transform, "nodata": nodata, "tiled": True, "blockxsize": 256, "blockysize": 256,
+        "BIGTIFF": "IF_SAFER",
+    }
+    if isinstance(profile["crs"], pyproj.CRS):
+        profile["crs"] = rasterio.crs.CRS.from_wkt(profile["crs"].to_wkt())
+    if compress:
+        profile["compress"] = compress
+        if compress.lower() in ("deflate", "lzw", "zstd"):
+            profile["predictor"] = 3 if np.issubdtype(out_dtype, np.floating) else 2
+    with rasterio.open(Path(path), "w", **profile) as dst:
+        dst.write(data, 1)

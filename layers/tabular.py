@@ -1,0 +1,507 @@
+"""Point layers from tables: CSV and XLSX sheets with longitude/latitude (or X/Y) columns.
+
+The coordinate columns are found by their headers (经度/纬度, 东经/北纬, lon/lat, lng, longitude/
+latitude, 横坐标/纵坐标, X/Y, X坐标/Y坐标, or one 经纬度 column holding ``"119.5,28.3"``), looked for in
+the first rows so a title row above the header is fine. Values are read with
+:func:`layers.coords.parse_coordinate` (decimal, full-width, degree-minute-second spellings).
+
+Degrees give points in EPSG:4490; lon/lat columns that are the wrong way round (every "lon" in
+China's latitude range and every "lat" in its longitude range) are swapped back with a warning.
+Large numbers are Gauss-Kruger metres: the point is (easting, northing) and the CRS is left None
+for :func:`layers.crs.resolve_crs` (in Chinese survey tables X is the northing and Y the easting).
+Every row with a missing or unreadable coordinate is reported, with its line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from layers.coords import parse_coordinate
+from layers.errors import LayerError, Problem, problem
+from layers.schema import normalize_name
+
+__all__ = ["read_table", "list_sheets", "LON_NAMES", "LAT_NAMES"]
+
+#: normalised headers of the east-west coordinate (degrees, or Gauss-Kruger easting for 横坐标)
+LON_NAMES = ("经度", "东经", "lon", "lng", "long", "longitude", "经度坐标", "gps经度", "经度值", "经度e", "经度度",
+             "东经度", "横坐标", "东坐标", "easting")
+#: normalised headers of the north-south coordinate
+LAT_NAMES = ("纬度", "北纬", "lat", "latitude", "纬度坐标", "gps纬度", "纬度值", "纬度n", "纬度度", "北纬度",
+             "纵坐标", "北坐标", "northing")
+#: X/Y headers: lon/lat when degrees; in metres X is the northing and Y the easting (Chinese survey use)
+_X_NAMES = ("x", "x坐标", "坐标x", "xzb", "pointx", "x值", "xcoord", "xcoordinate")
+_Y_NAMES = ("y", "y坐标", "坐标y", "yzb", "pointy", "y值", "ycoord", "ycoordinate")
+#: one column holding "lon,lat" (or "lat,lon" for the second tuple)
+_LONLAT_NAMES = ("经纬度", "经纬度坐标", "坐标", "gps坐标", "经纬坐标", "坐标经纬度", "lonlat", "lnglat", "位置坐标")
+_LATLON_NAMES = ("纬经度", "latlon", "latlng")
+
+_DATA_ROW_SCAN = 20          # header searched in the first rows
+_CN_LAT = (3.0, 54.0)        # China's latitudes
+_CN_LON = (73.0, 136.0)      # China's longitudes
+_METRES = 1000.0             # |value| above this: metres, not degrees
+
+_Note = tuple[str, str]
+
+
+@dataclass
+class _Coords:
+    """Where the coordinates are: two columns, or one combined column."""
+
+    kind: str                  # "lonlat" (named lon/lat or 横/纵), "xy" (X/Y), "combined"
+    first: int                 # column index (x-ish, or the combined column)
+    second: int | None         # column index (y-ish), None when combined
+    lat_first: bool = False    # combined column holding "lat,lon"
+
+
+def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str) -> LayerError:
+    return LayerError(problem(zh, en, fix_zh, fix_en, file=source))
+
+
+# ---- reading cells ---------------------------------------------------------------------------
+
+def _decode_csv(data: bytes, source: str) -> str:
+    """CSV text: UTF-8 (with or without BOM), UTF-16 with BOM, else GBK/GB18030."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    if _utf8(data):
+        return data.decode("utf-8")
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise _fail("CSV 文件编码无法识别（不是 UTF-8，也不是 GBK）",
+                    "the CSV encoding is not recognised (neither UTF-8 nor GBK)",
+                    "在 Excel 或 WPS 中另存为“CSV UTF-8”或 .xlsx", "save it as 'CSV UTF-8' or .xlsx in Excel/WPS",
+                    source) from None
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _read_csv(path: Path, source: str) -> list[tuple[int, list]]:
+    """Non-empty CSV records as ``(line number, cells)``; empty cells become None."""
+    text = _decode_csv(path.read_bytes(), source)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    counts = {d: first.count(d) for d in (",", "\t", ";", "|", "，")}
+    delim = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    rows: list[tuple[int, list]] = []
+    last = 0
+    try:
+        for rec in reader:
+            start = last + 1
+            last = reader.line_num
+            cells = [c.strip() if c.strip() else None for c in rec]
+            if any(c is not None for c in cells):
+                rows.append((start, cells))
+    except csv.Error as exc:
+        raise _fail(f"CSV 第 {reader.line_num} 行格式错误（{exc}）",
+                    f"CSV line {reader.line_num} is malformed ({exc})",
+                    "检查该行的引号是否成对，或另存为 .xlsx", "check the quotes on that line, or save as .xlsx",
+                    source) from None
+    return rows
+
+
+def _open_workbook(path: Path, source: str, *, data_only: bool = True):
+    import openpyxl
+
+    try:  # from bytes: openpyxl refuses paths without an .xlsx suffix (uploads arrive under temp names)
+        return openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=data_only)
+    except Exception as exc:  # openpyxl raises many kinds on damaged or encrypted files
+        raise _fail("无法打开 Excel 文件（文件损坏、加密，或不是 .xlsx 格式）",
+                    f"cannot open the Excel file (damaged, password-protected, or not .xlsx: {type(exc).__name__})",
+                    "在 Excel 或 WPS 中打开，取消密码后另存为 .xlsx", "open it in Excel/WPS, remove any password and "
+                    "save as .xlsx", source) from None
+
+
+def list_sheets(path: Path, *, display_name: str | None = None) -> list[str]:
+    """Worksheet names of an XLSX workbook, in order.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        An ``.xlsx`` file.
+    display_name : str, optional
+        What messages call the file.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    LayerError
+        When the workbook cannot be opened.
+    """
+    path = Path(path)
+    wb = _open_workbook(path, display_name or path.name)
+    try:
+        return [ws.title for ws in wb.worksheets]
+    finally:
+        wb.close()
+
+
+def _sheet(wb, sheet: str | None, source: str):
+    names = [ws.title for ws in wb.worksheets]
+    if not names:
+        raise _fail("工作簿中没有工作表", "the workbook has no worksheets", "检查文件", "check the file", source)
+    if sheet is None:
+        return wb.worksheets[0]
+    if sheet not in names:
+        raise _fail(f"工作簿中没有工作表“{sheet}”；现有工作表：{'、'.join(names)}",
+                    f"there is no sheet '{sheet}'; sheets: {', '.join(names)}",
+                    "从列表中选择工作表", "choose one of the listed sheets", source)
+    return wb[sheet]
+
+
+def _read_xlsx(path: Path, sheet: str | None, source: str) -> tuple[list[tuple[int, list]], Callable]:
+    """Non-empty rows as ``(spreadsheet row, values)`` (cached formula values) and a formula lookup."""
+    wb = _open_workbook(path, source)
+    try:
+        ws = _sheet(wb, sheet, source)
+        title = ws.title
+        ws.reset_dimensions()
+        rows = []
+        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = [(v.strip() or None) if isinstance(v, str) else v for v in values]
+            if any(c is not None for c in cells):
+                rows.append((number, cells))
+    except LayerError:
+        raise
+    except Exception as exc:  # damaged sheet XML
+        raise _fail("读取 Excel 工作表失败，文件可能损坏", f"reading the Excel sheet failed; the file may be damaged "
+                    f"({type(exc).__name__})", "在 Excel 或 WPS 中打开后重新保存为 .xlsx",
+                    "open it in Excel/WPS and save it again as .xlsx", source) from None
+    finally:
+        wb.close()
+
+    cache: dict[int, dict[tuple[int, int], str]] = {}
+
+    def formulas(columns: tuple[int, ...]) -> dict[tuple[int, int], str]:
+        """(row, col index) -> formula text, for the given columns (read on first use)."""
+        if not cache:
+            found: dict[tuple[int, int], str] = {}
+            fwb = _open_workbook(path, source, data_only=False)
+            try:
+                fws = fwb[title]
+                fws.reset_dimensions()
+                for number, values in enumerate(fws.iter_rows(values_only=True), start=1):
+                    for c in columns:
+                        v = values[c] if c < len(values) else None
+                        text = getattr(v, "text", v)
+                        if isinstance(text, str) and text.startswith("="):
+                            found[(number, c)] = text
+            finally:
+                fwb.close()
+            cache[0] = found
+        return cache[0]
+
+    return rows, formulas
+
+
+# ---- finding the coordinate columns ----------------------------------------------------------
+
+def _find_coords(header: list) -> _Coords | None:
+    names = [normalize_name(h) if h is not None else "" for h in header]
+
+    def first(cands: tuple[str, ...]) -> int | None:
+        for i, n in enumerate(names):
+            if n in cands:
+                return i
+        return None
+
+    lon, lat = first(LON_NAMES), first(LAT_NAMES)
+    if lon is not None and lat is not None:
+        return _Coords("lonlat", lon, lat)
+    x, y = first(_X_NAMES), first(_Y_NAMES)
+    if x is not None and y is not None:
+        return _Coords("xy", x, y)
+    both = first(_LONLAT_NAMES)
+    if both is not None:
+        return _Coords("combined", both, None)
+    both = first(_LATLON_NAMES)
+    if both is not None:
+        return _Coords("combined", both, None, lat_first=True)
+    return None
+
+
+def _headers(cells: list) -> list[str]:
+    """Header texts as written; blank ones named by column, duplicates numbered."""
+    from openpyxl.utils import get_column_letter
+
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, h in enumerate(cells):
+        name = str(h).strip() if h is not None and str(h).strip() else f"列{get_column_letter(i + 1)}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        out.append(name)
+    return out
+
+
+# ---- building the layer ----------------------------------------------------------------------
+
+def _fix_text() -> tuple[str, str]:
+    return ("填写十进制度数（如 119.5）或度分秒（如 119°30'15\"），或填写投影坐标（米）",
+            "write decimal degrees (e.g. 119.5) or degrees-minutes-seconds (e.g. 119°30'15\"), or projected "
+            "metres")
+
+
+def read_table(path: Path, *, sublayer: str | None = None, display_name: str | None = None,
+               file_type: str | None = None) -> gpd.GeoDataFrame:
+    """Read a CSV or XLSX table with coordinate columns as a point layer.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        ``.csv`` or ``.xlsx``.
+    sublayer : str, optional
+        Worksheet name (XLSX); default the first sheet.
+    display_name : str, optional
+        What messages call the file; default ``path.name``.
+    file_type : {'csv', 'xlsx'}, optional
+        Format, when the path's suffix does not tell it (uploads under temp names).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The table's own columns (headers as written, values as read; empty cells None), ``_row``
+        (spreadsheet or CSV line number; the header row is line 1 when it is the first line) and
+        point ``geometry``. CRS EPSG:4490 for degrees, None for Gauss-Kruger metres (see
+        :func:`layers.crs.resolve_crs`). ``attrs["warnings"]`` lists ``(zh, en)`` notes such as
+        swapped lon/lat columns.
+
+    Raises
+    ------
+    LayerError
+        No coordinate columns, no data rows, or rows with missing, unreadable or out-of-range
+        coordinates (one problem per cell, naming line, column and value); an XLSX coordinate
+        that is a formula without a saved value.
+    """
+    path = Path(path)
+    source = display_name or path.name
+    formulas: Callable | None = None
+    if (file_type or path.suffix).lower().lstrip(".") == "csv":
+        rows = _read_csv(path, source)
+    else:
+        rows, formulas = _read_xlsx(path, sublayer, source)
+    if not rows:
+        raise _fail("表格是空的", "the table is empty", "填写表头（经度、纬度等）和数据后再导入",
+                    "fill in the header (经度/纬度 or lon/lat...) and the data, then import", source)
+    header_at, coords = _locate_header(rows, source)
+    data = rows[header_at + 1:]
+    if not data:
+        raise _fail("表格只有表头，没有数据行", "the table has a header but no data rows",
+                    "填写数据后再导入", "fill in the data and import again", source)
+    raw_header = rows[header_at][1]
+    ncol = max(len(raw_header), max(len(c) for _, c in data))
+    headers = _headers([*raw_header, *([None] * (ncol - len(raw_header)))])
+    a, b = _parse_rows(data, coords, headers, formulas, source)
+
+    lines = [line for line, _ in data]
+    names = (headers[coords.first], headers[coords.first if coords.second is None else coords.second])
+    warnings: list[_Note] = []
+    metres = (np.abs(a) > _METRES) | (np.abs(b) > _METRES)
+    _check_one_kind(a, b, metres, lines, names[0], source)
+    if metres.all():
+        x, y, crs = _metres(a, b, coords, names, source, warnings)
+    else:
+        (x, y), crs = _degrees(a, b, names, lines, source, warnings), "EPSG:4490"
+
+    headers = [f"{h}_file" if h in ("geometry", "_row") else h for h in headers]
+    frame = pd.DataFrame([list(c) + [None] * (ncol - len(c)) for _, c in data], columns=headers)
+    frame = _drop_blank_unnamed(frame, headers, raw_header)
+    frame["_row"] = lines
+    gdf = gpd.GeoDataFrame(frame, geometry=shapely.points(x, y), crs=crs)
+    gdf.attrs["warnings"] = warnings
+    return gdf
+
+
+def _locate_header(rows: list[tuple[int, list]], source: str) -> tuple[int, _Coords]:
+    """Index of the header row (the first of the first rows naming coordinate columns) and the columns."""
+    for i, (_, cells) in enumerate(rows[:_DATA_ROW_SCAN]):
+        coords = _find_coords(cells)
+        if coords is not None:
+            return i, coords
+    found = "、".join(str(c) for c in rows[0][1] if c is not None)
+    raise _fail(f"找不到坐标列；表头为：{found}。可识别的列名：经度/纬度、东经/北纬、lon/lat、lng、"
+                "longitude/latitude、X/Y、横坐标/纵坐标、X坐标/Y坐标、经纬度",
+                f"no coordinate columns found; the header is: {found}. Accepted names: 经度/纬度, 东经/北纬, "
+                "lon/lat, lng, longitude/latitude, X/Y, 横坐标/纵坐标, X坐标/Y坐标, 经纬度",
+                "把坐标列的表头改为“经度”“纬度”（或 X、Y）", "name the coordinate columns 经度/纬度 (or lon/lat, X/Y)",
+                source)
+
+
+def _parse_rows(data: list[tuple[int, list]], coords: _Coords, headers: list[str], formulas: Callable | None,
+                source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Parsed first/second coordinates of every data row; every bad cell reported at once."""
+    problems: list[Problem] = []
+    fix_zh, fix_en = _fix_text()
+    cols = (coords.first,) if coords.second is None else (coords.first, coords.second)
+    a = np.full(len(data), np.nan)
+    b = np.full(len(data), np.nan)
+    for k, (line, cells) in enumerate(data):
+        raw = [cells[c] if c < len(cells) else None for c in cols]
+        if coords.second is None:
+            values = _combined_cell(raw[0], coords.lat_first, line, headers[coords.first], source, problems)
+            if values is not None:
+                a[k], b[k] = values
+            continue
+        for j, (c, v) in enumerate(zip(cols, raw)):
+            field = headers[c]
+            if v is None:
+                formula = formulas(cols).get((line, c)) if formulas is not None else None
+                if formula is not None:
+                    problems.append(problem(
+                        f"坐标是公式（{formula}），但文件中没有保存计算结果",
+                        f"the coordinate is a formula ({formula}) with no saved result",
+                        "在 Excel/WPS 中打开并保存一次（让公式算出结果），或把该列“粘贴为数值”",
+                        "open and save the file in Excel/WPS so the formula is calculated, or paste the column "
+                        "as values", file=source, row=line, field=field))
+                else:
+                    problems.append(problem("缺少坐标", "coordinate missing", "填写该行的坐标，或删除该行",
+                                            "fill in the coordinate or delete the row", file=source, row=line,
+                                            field=field))
+                continue
+            try:
+                (a if j == 0 else b)[k] = parse_coordinate(v)
+            except ValueError:
+                problems.append(problem(f"无法识别的坐标值“{v}”", f"unreadable coordinate '{v}'", fix_zh, fix_en,
+                                        file=source, row=line, field=field))
+    if problems:
+        raise LayerError(problems)
+    return a, b
+
+
+def _combined_cell(text: object, lat_first: bool, line: int, field: str, source: str,
+                   problems: list[Problem]) -> tuple[float, float] | None:
+    """(lon, lat) from one "lon,lat" cell, or None with a problem recorded."""
+    parts = _split_pair(text)
+    if parts is None:
+        if text is None:
+            problems.append(problem("缺少坐标", "coordinate missing", "填写该行的坐标，或删除该行",
+                                    "fill in the coordinate or delete the row", file=source, row=line, field=field))
+        else:
+            problems.append(problem(f"坐标“{text}”无法拆分为经度和纬度", f"coordinate '{text}' cannot be split into "
+                                    "lon and lat", "写成“经度,纬度”（如 119.5,28.3），或分成经度、纬度两列",
+                                    "write 'lon,lat' (e.g. 119.5,28.3), or use separate lon and lat columns",
+                                    file=source, row=line, field=field))
+        return None
+    fix_zh, fix_en = _fix_text()
+    values = []
+    for v in (parts[::-1] if lat_first else parts):
+        try:
+            values.append(parse_coordinate(v))
+        except ValueError:
+            problems.append(problem(f"无法识别的坐标值“{v}”", f"unreadable coordinate '{v}'", fix_zh, fix_en,
+                                    file=source, row=line, field=field))
+            return None
+    return values[0], values[1]
+
+
+def _check_one_kind(a: np.ndarray, b: np.ndarray, metres: np.ndarray, lines: list[int], field: str,
+                    source: str) -> None:
+    """Refuse tables mixing degrees and metres, naming the rows of the minority kind."""
+    if metres.all() or not metres.any():
+        return
+    odd = ~metres if metres.sum() * 2 > len(metres) else metres
+    kind_zh, other_zh = ("经纬度（度）", "投影坐标（米）") if odd is not metres else ("投影坐标（米）", "经纬度（度）")
+    kind_en, other_en = ("lon/lat degrees", "projected metres") if odd is not metres else \
+        ("projected metres", "lon/lat degrees")
+    raise LayerError([problem(
+        f"这一行的坐标（{a[k]:g}, {b[k]:g}）像{kind_zh}，而其他行是{other_zh}",
+        f"this row's coordinates ({a[k]:g}, {b[k]:g}) look like {kind_en} while the other rows are {other_en}",
+        "统一使用经纬度或统一使用投影坐标", "use lon/lat or metres throughout", file=source, row=lines[k], field=field)
+        for k in np.flatnonzero(odd)])
+
+
+def _split_pair(text: object) -> list[str] | None:
+    """``"119.5,28.3"``/``"119.5，28.3"``/``"119.5 28.3"`` -> two parts, else None."""
+    if text is None:
+        return None
+    s = str(text).strip()
+    parts = [p for p in re.split(r"\s*[,，;；/]\s*", s) if p]
+    if len(parts) != 2:
+        parts = s.split()
+    return parts if len(parts) == 2 else None
+
+
+def _drop_blank_unnamed(frame: pd.DataFrame, headers: list[str], raw_header: list) -> pd.DataFrame:
+    """Drop columns without a header and without any value (Excel's trailing empty columns)."""
+    drop = [h for i, h in enumerate(headers)
+            if (i >= len(raw_header) or raw_header[i] is None) and frame[h].isna().all()]
+    return frame.drop(columns=drop)
+
+
+def _degrees(a: np.ndarray, b: np.ndarray, names: tuple[str, str], lines: list[int], source: str,
+             warnings: list[_Note]) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat arrays from the first/second columns, swapped back when clearly reversed."""
+    if (np.all((a >= _CN_LAT[0]) & (a <= _CN_LAT[1])) and np.all((b >= _CN_LON[0]) & (b <= _CN_LON[1]))):
+        warnings.append((
+            f"{source}：“{names[0]}”列的数值都像纬度、“{names[1]}”列的数值都像经度，已将两列对调读取",
+            f"{source}: every value in '{names[0]}' looks like a latitude and every value in '{names[1]}' like a "
+            "longitude; the two columns were swapped"))
+        a, b = b, a
+        names = (names[1], names[0])
+    problems = []
+    for k in range(len(a)):
+        if not -180 <= a[k] <= 180:
+            problems.append(problem(f"经度 {a[k]:g} 超出 -180~180", f"longitude {a[k]:g} is outside -180..180",
+                                    "核对该行坐标", "check this row's coordinates", file=source, row=lines[k],
+                                    field=names[0]))
+        if not -90 <= b[k] <= 90:
+            problems.append(problem(f"纬度 {b[k]:g} 超出 -90~90", f"latitude {b[k]:g} is outside -90..90",
+                                    "核对该行坐标（经纬度是否填反）", "check this row's coordinates (lon and lat "
+                                    "swapped?)", file=source, row=lines[k], field=names[1]))
+    if problems:
+        raise LayerError(problems)
+    return a, b
+
+
+def _metres(a: np.ndarray, b: np.ndarray, coords: _Coords, names: tuple[str, str], source: str,
+            warnings: list[_Note]) -> tuple[np.ndarray, np.ndarray, None]:
+    """(easting, northing, None): which column is the easting, decided from the numbers."""
+    zone_a, zone_b = np.all(np.abs(a) >= 1e7), np.all(np.abs(b) >= 1e7)
+    plain_a = np.all((a >= 1.5e5) & (a <= 8.5e5))
+    plain_b = np.all((b >= 1.5e5) & (b <= 8.5e5))
+    if zone_b and not zone_a:
+        east_is_b = True
+    elif zone_a and not zone_b:
+        east_is_b = False
+    elif plain_b and not plain_a and np.max(a) > 1e6:
+        east_is_b = True
+    elif plain_a and not plain_b and np.max(b) > 1e6:
+        east_is_b = False
+    else:
+        east_is_b = coords.kind == "xy"      # Chinese survey convention: X northing, Y easting
+    if east_is_b:
+        if coords.kind == "xy":
+            warnings.append((
+                f"{source}：坐标为投影坐标（米），按测量惯例“{names[0]}”为北坐标、“{names[1]}”为东坐标读取",
+                f"{source}: projected coordinates (metres); following survey convention '{names[0]}' was read as "
+                f"the northing and '{names[1]}' as the easting"))
+        else:
+            warnings.append((
+                f"{source}：“{names[1]}”列像东坐标、“{names[0]}”列像北坐标，已按此读取",
+                f"{source}: '{names[1]}' looks like the easting and '{names[0]}' like the northing; read that way"))
+        return b, a, None
+    return a, b, None
