@@ -59,7 +59,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     from layers.load import load_layer
 
     layer = load_layer(Path(args.file), args.layer, sublayer=args.sublayer, gcj02=args.gcj02)
-    out = {"kind": args.layer, "features": layer.count, "crs": str(layer.crs), "warnings": layer.warnings(args.lang)}
+    out = {"kind": args.layer, "features": layer.count, "crs": str(layer.crs), "warnings": layer.messages(args.lang)}
     if args.json:
         _emit(out)
     else:
