@@ -1,12 +1,14 @@
 """Streamlit entry point: page setup, language switch, navigation. ``streamlit run app.py``."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import page_data, page_fire, page_flood
 from ui.i18n import lang, t
 from ui.state import is_demo
 
-st.set_page_config(page_title="洪涝转移避险与森林防灭火一张图", page_icon="🗺️", layout="wide")
+st.set_page_config(page_title="洪涝转移避险与森林防灭火一张图", page_icon=str(Path(__file__).parent / "static" / "favicon.png"), layout="wide")
 
 if "lang" not in st.session_state:
     st.session_state["lang"] = lang()
@@ -19,8 +21,8 @@ with st.sidebar:
         st.caption(t("demo_note"))
 
 pages = [
-    st.Page(page_flood.page, title=t("page_flood"), icon="🌊", url_path="flood", default=True),
-    st.Page(page_fire.page, title=t("page_fire"), icon="🔥", url_path="fire"),
-    st.Page(page_data.page, title=t("page_data"), icon="🗂️", url_path="data"),
+    st.Page(page_flood.page, title=t("page_flood"), icon=":material/flood:", url_path="flood", default=True),
+    st.Page(page_fire.page, title=t("page_fire"), icon=":material/local_fire_department:", url_path="fire"),
+    st.Page(page_data.page, title=t("page_data"), icon=":material/layers:", url_path="data"),
 ]
 st.navigation(pages).run()

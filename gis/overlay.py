@@ -35,12 +35,13 @@ class Overlay:
 
     png: bytes
     bounds: list[list[float]]
+    mime: str = "image/png"
 
     def data_url(self) -> str:
-        """The PNG as a ``data:`` URL (embedded in the page: works offline)."""
+        """The image as a ``data:`` URL (embedded in the page: works offline)."""
         import base64
 
-        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+        return f"data:{self.mime};base64," + base64.b64encode(self.png).decode("ascii")
 
 
 def to_web_mercator(array: np.ndarray, r: Raster, *, max_size: int = 1600,
@@ -69,7 +70,7 @@ def to_web_mercator(array: np.ndarray, r: Raster, *, max_size: int = 1600,
 
 
 def render(array: np.ndarray, r: Raster, colorize: Callable[[np.ndarray], np.ndarray], *, max_size: int = 1600,
-           resampling: Resampling = Resampling.bilinear) -> Overlay:
+           resampling: Resampling = Resampling.bilinear, lossy: bool = False) -> Overlay:
     """Warp and colourise a raster as an RGBA PNG overlay.
 
     Parameters
@@ -82,12 +83,49 @@ def render(array: np.ndarray, r: Raster, colorize: Callable[[np.ndarray], np.nda
         Maps the warped float array (NaN outside data) to an ``(h, w, 4)`` uint8 RGBA array.
     max_size : int
         Longest side of the image in pixels (decimation keeps the page small).
+    lossy : bool
+        Encode as lossy WebP (for continuous images such as hillshade) instead of PNG.
     """
     warped, bounds = to_web_mercator(array, r, max_size=max_size, resampling=resampling)
-    rgba = colorize(warped)
+    return _encode(colorize(warped), bounds, lossy=lossy)
+
+
+def _encode(rgba: np.ndarray, bounds: list[list[float]], *, lossy: bool = False) -> Overlay:
     buf = io.BytesIO()
+    if lossy:  # shaded relief: lossy WebP with alpha is ~10x smaller than PNG and looks the same
+        Image.fromarray(rgba, "RGBA").save(buf, format="WEBP", quality=70, method=4)
+        return Overlay(buf.getvalue(), bounds, "image/webp")
     Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
     return Overlay(buf.getvalue(), bounds)
+
+
+def rasterize(gdf, color: str, *, opacity: float = 0.45, max_size: int = 1600) -> Overlay:
+    """Polygons drawn as a transparent image overlay (for layers too big to send as vectors).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Polygons, any CRS.
+    color : str
+        ``#rrggbb`` fill colour.
+    opacity : float
+        Fill opacity, 0-1.
+    max_size : int
+        Longest side of the image in pixels.
+    """
+    from rasterio.features import rasterize as burn
+
+    merc = gdf.to_crs(WEB_MERCATOR.to_string())
+    left, bottom, right, top = merc.total_bounds
+    scale = max(right - left, top - bottom) / max_size
+    width, height = max(1, int(np.ceil((right - left) / scale))), max(1, int(np.ceil((top - bottom) / scale)))
+    mask = burn(((g, 1) for g in merc.geometry if g is not None and not g.is_empty), out_shape=(height, width),
+                transform=from_bounds(left, bottom, right, top, width, height), fill=0, dtype="uint8")
+    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    rgba = np.zeros((height, width, 4), np.uint8)
+    rgba[mask == 1] = [*rgb, int(255 * opacity)]
+    w_, s_, e_, n_ = transform_bounds(WEB_MERCATOR, "EPSG:4326", left, bottom, right, top)
+    return _encode(rgba, [[s_, w_], [n_, e_]])
 
 
 def grey_ramp(alpha: int = 255) -> Callable[[np.ndarray], np.ndarray]:
@@ -97,3 +135,10 @@ def grey_ramp(alpha: int = 255) -> Callable[[np.ndarray], np.ndarray]:
         g = np.where(valid, np.clip(a, 0, 255), 0).astype(np.uint8)
         return np.dstack([g, g, g, np.where(valid, alpha, 0).astype(np.uint8)])
     return f
+
+
+def hillshade_overlay(dem: Raster, *, max_size: int = 1600) -> Overlay:
+    """The DEM's shaded relief as a WebP overlay: the basemap that never needs the network."""
+    from gis.terrain import hillshade
+
+    return render(hillshade(dem).astype("float32"), dem, grey_ramp(), max_size=max_size, lossy=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import folium
@@ -17,11 +16,6 @@ from gis.terrain import hillshade
 from layers.raster import Raster
 from ui.assets import LOCAL_ASSETS, STATIC_DIR, OfflineAssetError, inline_html, localize
 from ui.map_view import build_map, payload
-
-
-def esc(s: str) -> str:
-    """How folium's JSON embeds a string (ASCII-escaped)."""
-    return json.dumps(s)[1:-1]
 
 
 @pytest.fixture
@@ -61,7 +55,7 @@ def test_build_map_has_toggles_popups_legend_and_only_local_assets(layers):
     html = m.get_root().render()
     assert "L.control.layers" in html
     assert "网格（村级）" in html and "网格（户级）" in html and "避灾安置场所" in html
-    assert esc("容纳人数（人）") in html  # popup alias = Chinese label with unit
+    assert "容纳人数（人）" in html  # popup alias = Chinese label with unit, sent as UTF-8
     assert "gis-legend" in html and "图例" in html
     srcs = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
     assert srcs and all(s.startswith("/app/static/") for s in srcs), srcs

@@ -1,4 +1,4 @@
-"""Rendering a layers map in a page: cached payloads + hillshade -> folium -> streamlit-folium."""
+"""Rendering a layers map in a page: planned, cached payloads + hillshade -> folium -> streamlit-folium."""
 
 from __future__ import annotations
 
@@ -6,26 +6,45 @@ import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ui.i18n import lang
-from ui.map_view import build_map
-from ui.state import hillshade_overlay, map_payloads, workspace_layers
+from ui.i18n import lang, t
+from ui.map_view import DETAIL_BUDGET, build_map, feature_count, plan_map
+from ui.state import hillshade_overlay, map_parts, workspace_layers
 
 
-def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None, height: int = 620,
-                    extra: dict[str, gpd.GeoDataFrame] | None = None) -> None:
-    """Draw the workspace layers ``kinds`` (plus ``extra`` layers, uncached) on the offline map.
+def _townships(kinds: list[str]) -> list[str]:
+    layers = workspace_layers()
+    names: set[str] = set()
+    for k in kinds:
+        g = layers.get(k)
+        if g is not None and "township" in g:
+            names.update(str(v) for v in g["township"].dropna().unique())
+    return sorted(names)
 
+
+def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None, height: int = 640) -> None:
+    """Draw the workspace layers ``kinds`` on the offline map.
+
+    Big data (a prefecture) is drawn as an overview with a township selector for full detail.
     The map returns nothing to Python (``returned_objects=[]``), so panning and zooming never
     rerun the page.
     """
     layers = {k: v for k, v in workspace_layers().items() if k in kinds}
-    payloads = map_payloads(list(layers))
-    if extra:
-        layers.update(extra)
-        for k in extra:
-            payloads.pop(k, None)
-            for p in [p for p in payloads if p.startswith(k + ":")]:
-                payloads.pop(p)
-    m = build_map(layers, lang=lang(), hillshade=hillshade_overlay(), show=show, height=height,
-                  payloads=payloads)
+    focus = None
+    if feature_count(layers) > DETAIL_BUDGET:
+        overview = t("overview")
+        choice = st.selectbox(t("focus_township"), [overview, *_townships(list(layers))], key=f"{key}_focus")
+        focus = None if choice == overview else choice
+    planned, payloads, images, is_overview = map_parts(list(layers), focus)
+    if is_overview:
+        st.caption(t("overview_note"))
+    m = build_map(planned, lang=lang(), hillshade=hillshade_overlay(), show=show, height=height,
+                  payloads=payloads, images=images)
+    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+
+
+def show_preview_map(kind: str, gdf: gpd.GeoDataFrame, *, key: str, height: int = 420) -> None:
+    """Map of one imported layer (not cached: it is new), planned like any other map."""
+    plan = plan_map({kind: gdf})
+    m = build_map(plan.layers, lang=lang(), hillshade=hillshade_overlay(), height=height, images=plan.images,
+                  simplify_m=plan.simplify_m)
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from branca.element import MacroElement, Template
 
-from gis.overlay import Overlay
+from gis.overlay import Overlay, rasterize
 from layers import settings
 from layers.catalogue import GRID_LEVELS, spec
 from layers.crs import metric_crs
@@ -51,6 +51,103 @@ STYLES: dict[str, Style] = {
 GRID_COLORS = {"county": "#37474f", "township": "#5d4037", "village": "#e65100", "group": "#f9a825",
                "household": "#c0ca33"}
 GRID_WEIGHTS = {"county": 3.0, "township": 2.2, "village": 1.4, "group": 1.0, "household": 0.8}
+
+#: features one map draws as vectors before it switches to an overview (plus a township to see in detail)
+DETAIL_BUDGET = 15_000
+OVERVIEW_GRID_LEVELS = ("county", "township", "village")
+MINOR_ROAD_CLASSES = ("village", "track")
+OVERVIEW_MAX_LINES = 1_500
+
+# Compact JSON in the page: UTF-8 Chinese (3 bytes instead of a 6-byte \uXXXX escape) and no spaces.
+# Jinja's tojson still escapes <, >, & and ' so the data cannot break out of its <script>.
+folium.GeoJson._template.environment.policies["json.dumps_kwargs"] = {
+    "sort_keys": False, "ensure_ascii": False, "separators": (",", ":")}
+
+
+@dataclass
+class MapPlan:
+    """What one map draws: vector layers, layers drawn as images, and how much to simplify.
+
+    Attributes
+    ----------
+    layers : dict
+        kind -> GeoDataFrame to send as vectors (with popups).
+    images : dict
+        kind -> Overlay, layers too big for vectors drawn as images (overview only).
+    simplify_m : float
+        Simplification tolerance in metres, from the extent (about a pixel at the zoom that shows it all).
+    overview : bool
+        True when detail was left out to keep the page small; the caller offers a township to focus on.
+    """
+
+    layers: dict[str, gpd.GeoDataFrame]
+    images: dict[str, Overlay]
+    simplify_m: float
+    overview: bool = False
+
+
+def feature_count(layers: dict[str, gpd.GeoDataFrame]) -> int:
+    """Number of features over all layers."""
+    return sum(len(g) for g in layers.values())
+
+
+def _diag_m(layers: dict[str, gpd.GeoDataFrame]) -> float:
+    b = np.vstack([g.to_crs(4326).total_bounds for g in layers.values() if len(g)])
+    w, s_, e, n = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    return float(np.hypot((e - w) * 111_320 * np.cos(np.deg2rad((s_ + n) / 2)), (n - s_) * 110_574))
+
+
+def _focus(layers: dict[str, gpd.GeoDataFrame], township: str) -> dict[str, gpd.GeoDataFrame]:
+    """Features of one township; layers without a township field are cut to its extent."""
+    out = {k: g[g["township"] == township] for k, g in layers.items() if "township" in g}
+    area = [g for g in out.values() if len(g)]
+    if not area:
+        return out
+    b = np.vstack([g.to_crs(4326).total_bounds for g in area])
+    box = shapely.box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    for k, g in layers.items():
+        if k not in out:
+            g4 = g.to_crs(4326)
+            out[k] = g.iloc[g4.sindex.query(box, predicate="intersects")]
+    return out
+
+
+def _longest(g: gpd.GeoDataFrame, n: int) -> gpd.GeoDataFrame:
+    if len(g) <= n:
+        return g
+    b = g.to_crs(4326).total_bounds
+    length = g.to_crs(metric_crs(tuple(b))).length.to_numpy()
+    return g.iloc[np.sort(np.argsort(-length)[:n])]
+
+
+def plan_map(layers: dict[str, gpd.GeoDataFrame], *, focus: str | None = None,
+             budget: int = DETAIL_BUDGET) -> MapPlan:
+    """Decide what a map of ``layers`` sends to the browser.
+
+    Up to ``budget`` features everything goes as vectors. Beyond it (a prefecture) the map is an
+    overview: grids down to village level, roads without village tracks, the longest rivers,
+    forest as an image; ``focus`` (a township name) shows that township in full detail instead.
+    """
+    if focus:
+        layers = _focus(layers, focus)
+    layers = {k: g for k, g in layers.items() if g is not None and len(g)}
+    if not layers:
+        return MapPlan({}, {}, 5.0)
+    simplify_m = max(5.0, _diag_m(layers) / 3000)
+    if feature_count(layers) <= budget:
+        return MapPlan(layers, {}, simplify_m)
+    out, images = dict(layers), {}
+    if "grids" in out and "level" in out["grids"]:
+        out["grids"] = out["grids"][out["grids"]["level"].isin(OVERVIEW_GRID_LEVELS)]
+    if "roads" in out and "road_class" in out["roads"]:
+        out["roads"] = out["roads"][~out["roads"]["road_class"].isin(MINOR_ROAD_CLASSES)]
+    for kind in ("roads", "rivers"):
+        if kind in out:
+            out[kind] = _longest(out[kind], OVERVIEW_MAX_LINES)
+    for kind in ("forest", "flood_hazard"):
+        if kind in out and len(out[kind]) > OVERVIEW_MAX_LINES and not (out[kind].geom_type == "Point").all():
+            images[kind] = rasterize(out.pop(kind), STYLES[kind].fill or STYLES[kind].color)
+    return MapPlan(out, images, simplify_m, overview=True)
 
 
 def _round_coords(geoms: np.ndarray, decimals: int = 5) -> np.ndarray:
@@ -137,6 +234,16 @@ class Legend(MacroElement):
         self.items = items
 
 
+class MetricScale(MacroElement):
+    """A metric-only scale bar (folium's ``control_scale`` also draws miles)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+
 def _add_geojson(group: folium.FeatureGroup, data: dict, fields: list[str], kind: str, lang: str,
                  style: dict, point_radius: float | None = None) -> None:
     s = spec(kind)
@@ -159,7 +266,7 @@ def _add_geojson(group: folium.FeatureGroup, data: dict, fields: list[str], kind
 def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshade: Overlay | None = None,
               height: int = 640, simplify_m: float = 5.0, show: set[str] | None = None,
               online: bool = settings.ONLINE_BASEMAPS, tianditu_key: str | None = settings.TIANDITU_KEY,
-              payloads: dict | None = None) -> folium.Map:
+              payloads: dict | None = None, images: dict[str, Overlay] | None = None) -> folium.Map:
     """The map of a set of layers.
 
     Parameters
@@ -179,6 +286,8 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
     payloads : dict, optional
         Precomputed ``payload()`` results keyed like the layers (``grids:LEVEL`` for grid levels),
         so a caller can cache the expensive part.
+    images : dict, optional
+        kind -> Overlay for layers drawn as images (see :func:`plan_map`).
 
     Returns
     -------
@@ -186,7 +295,9 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
         With Leaflet served locally (see :mod:`ui.assets`).
     """
     payloads = payloads or {}
-    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, height=height, zoom_control=True)
+    m = folium.Map(tiles=None, prefer_canvas=True, height=height, zoom_control=True, zoom_snap=0.25,
+                   zoom_delta=0.5)
+    m.add_child(MetricScale())
     if online:
         folium.TileLayer("OpenStreetMap", name=text("osm", lang), overlay=False, show=False,
                          attr="© OpenStreetMap contributors").add_to(m)
@@ -208,6 +319,11 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
                                           overlay=True, control=True).add_to(m)
     legend: list[tuple[str, str, str | None, str]] = []
     bounds: list[np.ndarray] = []
+    for kind, ov in (images or {}).items():
+        folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, name=spec(kind).label(lang),
+                                          interactive=False, zindex=2).add_to(m)
+        legend.append((spec(kind).label(lang), STYLES[kind].color, STYLES[kind].fill, "box"))
+        bounds.append(np.array([ov.bounds[0][1], ov.bounds[0][0], ov.bounds[1][1], ov.bounds[1][0]]))
     for kind in ("forest", "flood_hazard", "rivers", "roads", "grids", "villages", "shelters", "water_sources",
                  "cameras"):
         gdf = layers.get(kind)

@@ -17,7 +17,7 @@ from layers.export import FORMATS, display_table, export_layer
 from layers.load import Layer, load_layer
 from layers.readers import list_sublayers
 from ui.i18n import lang, t
-from ui.map_panel import show_layers_map
+from ui.map_panel import show_layers_map, show_preview_map
 from ui.state import workspace_folder, workspace_layers
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,8 @@ def _import_section() -> None:
     if layer.gdf is not None:
         st.success(t("validated", n=f"{layer.count:,}", crs=layer.crs))
         st.caption(t("preview", n=PREVIEW_ROWS))
-        st.dataframe(display_table(layer.gdf.head(PREVIEW_ROWS), kind, lang()), use_container_width=True)
-        show_layers_map([], key=f"preview_{token}", height=420, extra={kind: layer.gdf})
+        st.dataframe(display_table(layer.gdf.head(PREVIEW_ROWS), kind, lang()), width="stretch")
+        show_preview_map(kind, layer.gdf, key=f"preview_{token}")
     else:
         r = layer.raster
         st.success(t("validated_raster", rows=r.shape[0], cols=r.shape[1], crs=r.crs))
@@ -131,7 +131,7 @@ def _catalogue_section() -> None:
         rows = [{t("field"): f"{f.label(lang())} · {f.name}", t("required"): t("yes") if f.required else "",
                  t("type"): f.type, t("unit"): f.unit or "", t("aliases"): "、".join(f.aliases)} for f in s.fields]
         if rows:
-            st.dataframe(pd.DataFrame(rows), use_container_width=True, hide_index=True)
+            st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
         else:
             st.caption(s.description_zh if lang() == "zh" else s.description_en)
 

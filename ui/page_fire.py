@@ -38,9 +38,9 @@ def page() -> None:
         st.subheader(t("by_township"))
         st.dataframe(table.rename(columns={"forest_km2": t("forest_km2"), "water_sources": t("water_n"),
                                            "cameras": t("cameras_n")}).rename_axis(t("township")),
-                     use_container_width=True)
+                     width="stretch")
     cols = st.columns(2)
     for col, kind, key in ((cols[0], "water_sources", "sources_by_type"), (cols[1], "cameras", "cameras_by_type")):
         if kind in layers:
             col.subheader(t(key))
-            col.dataframe(_type_table(layers[kind], kind), use_container_width=True)
+            col.dataframe(_type_table(layers[kind], kind), width="stretch")

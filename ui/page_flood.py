@@ -41,4 +41,4 @@ def page() -> None:
         st.subheader(t("by_township"))
         names = {"grids": t("leaf_grids_n"), "households": t("households"), "population": t("people"),
                  "vulnerable": t("vulnerable"), "shelters": t("shelters_n"), "capacity": t("capacity")}
-        st.dataframe(table.rename(columns=names).rename_axis(t("township")), use_container_width=True)
+        st.dataframe(table.rename(columns=names).rename_axis(t("township")), width="stretch")

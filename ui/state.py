@@ -14,13 +14,12 @@ from pathlib import Path
 import geopandas as gpd
 import streamlit as st
 
-from gis.overlay import Overlay, grey_ramp, render
-from gis.terrain import hillshade
+from gis.overlay import Overlay, hillshade_overlay as _render_hillshade
 from layers import settings
 from layers.catalogue import GRID_LEVELS
 from layers.workspace import Workspace
 from ui.i18n import lang, t
-from ui.map_view import payload
+from ui.map_view import payload, plan_map
 
 
 @st.cache_resource(show_spinner=False)
@@ -74,8 +73,7 @@ def _hillshade(folder: str, mtime: float) -> Overlay | None:
     ws = Workspace(folder)
     if "dem" not in ws.raster_kinds():
         return None
-    dem = ws.raster("dem")
-    return render(hillshade(dem).astype("float32"), dem, grey_ramp(), max_size=1600)
+    return _render_hillshade(ws.raster("dem"))
 
 
 def hillshade_overlay() -> Overlay | None:
@@ -89,39 +87,32 @@ def hillshade_overlay() -> Overlay | None:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _session_hillshade(_dem, token: str) -> Overlay:
-    return render(hillshade(_dem).astype("float32"), _dem, grey_ramp(), max_size=1600)
+    return _render_hillshade(_dem)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _payload(folder: str, kind: str, level: str | None, mtime: float, lang_: str, token: str,
-             simplify_m: float) -> tuple[dict, list[str]]:
-    gdf = _session_or_workspace(folder, kind, mtime, token)
-    if level is not None:
-        gdf = gdf[gdf["level"] == level]
-    return payload(gdf, kind, lang_, simplify_m=simplify_m)
-
-
-def _session_or_workspace(folder: str, kind: str, mtime: float, token: str) -> gpd.GeoDataFrame:
-    session = st.session_state.get("session_layers", {})
-    if token and kind in session:
-        return session[kind]
-    return _vector(folder, kind, mtime)
-
-
-def map_payloads(kinds: list[str], simplify_m: float = 5.0) -> dict:
-    """Cached browser payloads of the given kinds (grids split by level), for :func:`ui.map_view.build_map`."""
+def layer_tokens(kinds: list[str]) -> tuple:
+    """Cache key for the current version of ``kinds``: workspace file time plus this session's imports."""
     folder = workspace_folder()
-    mtime = _mtime(Workspace(folder).gpkg)
-    session = st.session_state.get("session_layers", {})
-    out = {}
-    layers = workspace_layers()
-    for kind in kinds:
-        if kind not in layers:
-            continue
-        token = st.session_state.get("session_tokens", {}).get(kind, "") if kind in session else ""
+    tokens = st.session_state.get("session_tokens", {})
+    return (folder, _mtime(Workspace(folder).gpkg), tuple((k, tokens.get(k, "")) for k in sorted(kinds)))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _map_parts(key: tuple, focus: str | None, lang_: str, _layers: dict) -> tuple[dict, dict, dict, bool]:
+    plan = plan_map(_layers, focus=focus)
+    payloads = {}
+    for kind, gdf in plan.layers.items():
         if kind == "grids":
             for level in GRID_LEVELS:
-                out[f"grids:{level}"] = _payload(folder, kind, level, mtime, lang(), token, simplify_m)
+                sub = gdf[gdf["level"] == level]
+                if len(sub):
+                    payloads[f"grids:{level}"] = payload(sub, kind, lang_, simplify_m=plan.simplify_m)
         else:
-            out[kind] = _payload(folder, kind, None, mtime, lang(), token, simplify_m)
-    return out
+            payloads[kind] = payload(gdf, kind, lang_, simplify_m=plan.simplify_m)
+    return plan.layers, payloads, plan.images, plan.overview
+
+
+def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, dict, bool]:
+    """Cached (layers, payloads, images, overview) of the map of ``kinds`` (see :func:`ui.map_view.plan_map`)."""
+    layers = {k: v for k, v in workspace_layers().items() if k in kinds}
+    return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
