@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -12,8 +13,8 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture(scope="session")
-def demo_workspace(tmp_path_factory) -> Path:
-    """The county-scale demo workspace (workspace.gpkg + dem.tif), generated once.
+def demo_county(tmp_path_factory) -> tuple[Path, dict]:
+    """The county-scale demo (default seed), generated once per session: (folder, generator summary).
 
     Set ``GIS_TEST_DEMO_CACHE=/some/dir`` to keep it between local runs.
     """
@@ -21,11 +22,20 @@ def demo_workspace(tmp_path_factory) -> Path:
 
     cache = os.environ.get("GIS_TEST_DEMO_CACHE")
     folder = Path(cache) if cache else tmp_path_factory.mktemp("demo")
-    if not (folder / "workspace.gpkg").exists() or not (folder / "dem.tif").exists():
+    stamp = folder / "summary.json"
+    if not stamp.exists():
         if folder.exists():
             shutil.rmtree(folder)
-        generate(folder, scale="county")
-    return folder
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        summary = generate(folder, scale="county")
+        stamp.write_text(json.dumps(summary), encoding="utf-8")
+    return folder, json.loads(stamp.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(demo_county) -> Path:
+    """The demo county's workspace folder (workspace.gpkg + dem.tif)."""
+    return demo_county[0]
 
 
 @pytest.fixture

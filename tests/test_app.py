@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 TIMEOUT = 180
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def _page(name: str, lang: str = "zh") -> None:
@@ -55,7 +58,7 @@ def test_fire_page_counts(use_workspace):
 
 
 def test_app_entry_and_language_switch(use_workspace):
-    at = AppTest.from_file("app.py", default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.header[0].value == "洪涝转移避险"
     at.sidebar.button[0].click().run()
@@ -68,6 +71,6 @@ def test_demo_is_labelled_synthetic(demo_workspace, monkeypatch):
 
     monkeypatch.delenv("GIS_WORKSPACE", raising=False)
     monkeypatch.setattr(settings, "DEMO_DIR", demo_workspace)
-    at = AppTest.from_file("app.py", default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert any("虚构" in c.value for c in at.sidebar.caption)
