@@ -214,7 +214,7 @@ class Legend(MacroElement):
 
     _template = Template("""
 {% macro html(this, kwargs) %}
-<div class="gis-legend" style="position:absolute;bottom:24px;left:10px;z-index:9999;background:rgba(255,255,255,.92);
+<div class="gis-legend" style="position:absolute;bottom:44px;left:10px;z-index:9999;background:rgba(255,255,255,.92);
  padding:6px 9px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.35);font:12px/1.5 sans-serif;max-width:220px">
 <b>{{ this.title }}</b><br>
 {% for label, color, fill, shape in this.items %}

@@ -1,0 +1,197 @@
+"""First render of a self-contained map page in headless Chromium (Debian's), through Playwright.
+
+The page is served from a local ``http.server`` on 127.0.0.1 in a thread. Each measurement starts
+a fresh browser with a fresh profile (no cache), navigates, and reads ``performance.now()`` (ms
+since navigation start) once the ``load`` event has fired, Leaflet has put its vector renderer
+(canvas, or SVG for maps without ``prefer_canvas``) or markers on the map, and two animation
+frames have passed (so the first frame with the layers drawn has been painted). Requests to any
+host other than localhost are aborted and recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlparse
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+VIEWPORT = {"width": 1400, "height": 900}
+
+#: runs before the page's own scripts: sets window.__benchDone to performance.now() once drawn
+_PROBE = """
+(() => {
+  window.__benchLoaded = false;
+  window.__benchDone = null;
+  window.addEventListener('load', () => { window.__benchLoaded = true; });
+  const drawn = () => {
+    const pane = document.querySelector('.leaflet-overlay-pane');
+    const vec = pane ? pane.querySelectorAll('canvas, svg').length : 0;
+    const markers = document.querySelectorAll('.leaflet-marker-pane > *').length;
+    return vec + markers > 0;
+  };
+  const poll = () => {
+    if (window.__benchLoaded && drawn()) {
+      requestAnimationFrame(() => requestAnimationFrame(() => { window.__benchDone = performance.now(); }));
+    } else {
+      requestAnimationFrame(poll);
+    }
+  };
+  requestAnimationFrame(poll);
+})();
+"""
+
+
+_PHASES = """
+(() => {
+  const n = performance.getEntriesByType('navigation')[0];
+  return {response_end: n.responseEnd, dom_interactive: n.domInteractive, load_end: n.loadEventEnd};
+})()
+"""
+
+
+@dataclass
+class Render:
+    """One first-render measurement.
+
+    Attributes
+    ----------
+    ms : float or None
+        ``performance.now()`` when drawn (ms from navigation start); None on timeout.
+    timed_out : bool
+        The map was not drawn within the time limit.
+    js_heap_mb : float or None
+        JS heap in use once drawn (Chrome DevTools ``Performance.getMetrics``), 10^6 bytes.
+    dom_nodes : int or None
+        DOM nodes once drawn.
+    vector_elements : int or None
+        Canvas/SVG elements in Leaflet's overlay pane plus markers in its marker pane.
+    external : list of str
+        URLs of requests to hosts other than localhost (aborted).
+    errors : list of str
+        Uncaught page errors.
+    phases : dict
+        Navigation timing marks, ms since navigation start: ``response_end`` (HTML received),
+        ``dom_interactive`` (HTML parsed and its inline scripts run: the map and every layer built),
+        ``load_end`` (load event done), ``drawn`` (= ``ms``).
+    """
+
+    ms: float | None
+    timed_out: bool = False
+    js_heap_mb: float | None = None
+    dom_nodes: int | None = None
+    vector_elements: int | None = None
+    external: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` over HTTP on 127.0.0.1 (a free port) in a thread; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def copy_leaflet_images(folder: Path, images: Path) -> None:
+    """Put Leaflet's ``images/`` beside pages in ``folder`` (inlined Leaflet CSS refers to ``images/...``)."""
+    if images.is_dir() and not (folder / "images").exists():
+        shutil.copytree(images, folder / "images")
+
+
+def _is_local(url: str) -> bool:
+    p = urlparse(url)
+    if p.scheme in ("data", "blob", "about", "chrome", "devtools"):
+        return True
+    return (p.hostname or "") in LOCAL_HOSTS
+
+
+def first_render(url: str, *, chromium: Path, timeout_s: float = 120.0) -> Render:
+    """Open ``url`` in a fresh headless Chromium and time its first render.
+
+    Parameters
+    ----------
+    url : str
+        A page on a local server.
+    chromium : Path
+        The Chromium executable (never downloaded).
+    timeout_s : float
+        Give up after this long (the result then has ``timed_out``).
+
+    Returns
+    -------
+    Render
+    """
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    external: list[str] = []
+    errors: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-chromium-") as profile, sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(profile, executable_path=str(chromium), headless=True,
+                                                    args=CHROMIUM_ARGS, viewport=VIEWPORT)
+        try:
+            def route(r):
+                if _is_local(r.request.url):
+                    r.continue_()
+                else:
+                    r.abort()
+
+            ctx.route("**/*", route)
+            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            page.on("request", lambda req: None if _is_local(req.url) else external.append(req.url))
+            page.on("pageerror", lambda exc: errors.append(str(exc)[:300]))
+            page.add_init_script(_PROBE)
+            page.set_default_timeout(timeout_s * 1000)
+            timed_out = False
+            try:
+                page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
+                page.wait_for_function("window.__benchDone !== null", timeout=timeout_s * 1000, polling=50)
+                ms = float(page.evaluate("window.__benchDone"))
+            except PlaywrightError as exc:
+                if "Timeout" not in str(exc):
+                    raise
+                timed_out, ms = True, None
+            heap = nodes = elements = None
+            phases: dict[str, float] = {}
+            if ms is not None:
+                try:
+                    phases = page.evaluate(_PHASES)
+                    phases["drawn"] = ms
+                except PlaywrightError:
+                    pass
+            try:
+                cdp = ctx.new_cdp_session(page)
+                cdp.send("Performance.enable")
+                metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+                heap = metrics.get("JSHeapUsedSize", 0) / 1e6
+                nodes = int(metrics.get("Nodes", 0))
+                elements = int(page.evaluate(
+                    "document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane svg,"
+                    " .leaflet-marker-pane > *').length"))
+            except PlaywrightError:
+                pass
+        finally:
+            ctx.close()
+    return Render(ms=ms, timed_out=timed_out, js_heap_mb=heap, dom_nodes=nodes, vector_elements=elements,
+                  external=external, errors=errors, phases=phases)

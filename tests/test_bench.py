@@ -1,0 +1,145 @@
+"""The benchmark harness: discovery, one benchmark end to end on a tiny synthetic workspace, the report.
+
+The workspace is built here (not by the generator) so the test stays fast; the Chromium part is
+skipped when /usr/bin/chromium is missing.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from affine import Affine
+from shapely.geometry import LineString, Point, box
+
+from bench.harness import CHROMIUM, discover
+from bench.run import append_results, main, section
+from layers.raster import Raster, write_raster
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def tiny_workspace(tmp_path_factory) -> Path:
+    """A workspace folder with every vector layer (a few features each) and a 60 x 60 DEM, EPSG:4490."""
+    folder = tmp_path_factory.mktemp("tiny_ws")
+    gpkg = folder / "workspace.gpkg"
+    x0, y0 = 119.60, 28.40
+    pts = [Point(x0 + 0.01 * i, y0 + 0.007 * i) for i in range(1, 5)]
+    layers = {
+        "villages": gpd.GeoDataFrame({"name": ["上坪村", "下坪村", "中村", "岭头村"], "township": ["城关镇"] * 4,
+                                      "population": [120, 80, 300, 45], "households": [40, 25, 96, 15],
+                                      "vulnerable": [6, 3, 20, 2]}, geometry=pts, crs=4490),
+        "grids": gpd.GeoDataFrame(
+            {"grid_id": [f"G{i}" for i in range(6)],
+             "level": ["county", "township", "village", "village", "group", "household"],
+             "name": ["县", "城关镇", "上坪村", "下坪村", "一组", "联户一"],
+             "responsible": ["张三"] * 6, "phone": ["13800000000"] * 6, "population": [900, 500, 120, 80, 40, 12]},
+            geometry=[box(x0, y0, x0 + 0.05, y0 + 0.05), box(x0, y0, x0 + 0.04, y0 + 0.04),
+                      box(x0, y0, x0 + 0.02, y0 + 0.02), box(x0 + 0.02, y0, x0 + 0.04, y0 + 0.02),
+                      box(x0, y0, x0 + 0.01, y0 + 0.01), box(x0, y0, x0 + 0.005, y0 + 0.005)], crs=4490),
+        "shelters": gpd.GeoDataFrame({"name": ["城关小学", "村委会"], "type": ["school", "village_hall"],
+                                      "capacity": [300, 80]}, geometry=pts[:2], crs=4490),
+        "water_sources": gpd.GeoDataFrame({"name": ["一号坝塘", "水窖"], "type": ["pond", "cistern"],
+                                           "volume": [500.0, 30.0]}, geometry=pts[2:], crs=4490),
+        "cameras": gpd.GeoDataFrame({"name": ["瞭望台"], "type": ["lookout"], "height": [20.0], "range": [5000.0]},
+                                    geometry=pts[:1], crs=4490),
+        "roads": gpd.GeoDataFrame({"name": ["县道"], "road_class": ["county"]},
+                                  geometry=[LineString([(x0, y0), (x0 + 0.05, y0 + 0.04)])], crs=4490),
+        "rivers": gpd.GeoDataFrame({"name": ["小溪"]},
+                                   geometry=[LineString([(x0, y0 + 0.03), (x0 + 0.05, y0 + 0.02)])], crs=4490),
+        "forest": gpd.GeoDataFrame({"forest_type": ["conifer"], "compartment": ["001"]},
+                                   geometry=[box(x0 + 0.03, y0 + 0.03, x0 + 0.05, y0 + 0.05)], crs=4490),
+    }
+    for kind, gdf in layers.items():
+        gdf.to_file(gpkg, layer=kind, driver="GPKG")
+    yy, xx = np.mgrid[0:60, 0:60]
+    z = (400 + 300 * np.exp(-((xx - 30) ** 2 + (yy - 30) ** 2) / 300.0)).astype("float32")
+    write_raster(Raster(z, Affine(0.001, 0, x0, 0, -0.001, y0 + 0.06), "EPSG:4490", None), folder / "dem.tif")
+    return folder
+
+
+def test_discovery_lists_the_benchmarks(capsys):
+    found = discover()
+    assert {"load_layers", "data_map"} <= set(found)
+    assert all(found[n] for n in ("load_layers", "data_map"))  # each has a one-line description
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert "load_layers" in out and "data_map" in out
+
+
+def test_unknown_benchmark_is_refused():
+    with pytest.raises(SystemExit):
+        main(["no_such_benchmark", "--no-append"])
+
+
+def test_load_layers_appends_a_section_with_the_figures(tiny_workspace, tmp_path, capsys):
+    results = tmp_path / "RESULTS.md"
+    rc = main(["load_layers", "--workspace", str(tiny_workspace), "--results", str(results), "--repeats", "1"])
+    assert rc == 0
+    text = results.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmark results")
+    assert "## " in text and "load_layers (custom scale)" in text
+    assert "- Command: `python -m bench.run load_layers --workspace" in text
+    assert "- Machine: " in text and "RAM" in text and "- Software: Python " in text
+    # one row per layer with its feature count, and a bar line that is not judged at this scale
+    for kind, n in {"grids": 6, "villages": 4, "shelters": 2, "water_sources": 2, "cameras": 1, "roads": 1,
+                    "rivers": 1, "forest": 1}.items():
+        assert re.search(rf"\| `{kind}` \| {n} \| [0-9.e-]+ \|", text), kind
+    assert "`grids` load + validate (ours, best)" in text and "not judged" in text
+    assert "**ERROR**" not in text
+    out = capsys.readouterr().out  # the section is printed too
+    assert "### load_layers" in out and "`grids` load + validate (ours, best)" in out
+
+
+def test_a_second_run_appends(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    for i in range(2):
+        append_results(f"## run {i}\n\n### load_layers (1 s)\n", results)
+    text = results.read_text(encoding="utf-8")
+    assert text.count("# Benchmark results") == 1 and text.count("### load_layers") == 2
+    assert text.index("## run 0") < text.index("## run 1")
+
+
+def test_no_append_leaves_the_file_alone(tiny_workspace, tmp_path):
+    results = tmp_path / "RESULTS.md"
+    assert main(["load_layers", "--workspace", str(tiny_workspace), "--results", str(results), "--repeats", "1",
+                 "--no-append"]) == 0
+    assert not results.exists()
+
+
+def test_section_judges_bars_and_reports_errors():
+    rep = {"tables": [{"title": "t", "columns": ["a", "b"], "rows": [["x", 1.5]]}],
+           "bars": [{"name": "fast", "measured": 2.0, "limit": 5.0, "unit": "s", "passed": True},
+                    {"name": "small", "measured": 20.0, "limit": 15.0, "unit": "MB", "passed": False}],
+           "notes": ["a note"]}
+    host = {"cpu": "CPU", "cores": "2", "ram": "1 GiB", "os": "Linux", "python": "3", "packages": "p",
+            "browser": "b"}
+    text = section(names=["one", "two"], scale="prefecture", command="python -m bench.run one two", data="d",
+                   reports={"one": rep}, took={"one": 1.0, "two": 2.0}, errors={"two": "Traceback: boom"}, host=host)
+    assert "| fast | 2 s | < 5 s | **PASS** |" in text
+    assert "| small | 20 MB | < 15 MB | **FAIL** |" in text
+    assert "**ERROR**" in text and "boom" in text
+    assert "1 of 2 bars passed; missed: small; errors in: two" in text
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not installed at /usr/bin/chromium")
+def test_data_map_renders_offline_and_reports_bytes_and_time(tiny_workspace, tmp_path):
+    results = tmp_path / "RESULTS.md"
+    assert main(["data_map", "--workspace", str(tiny_workspace), "--results", str(results), "--repeats", "1"]) == 0
+    text = results.read_text(encoding="utf-8")
+    assert "**ERROR**" not in text, text
+    m = re.search(r"\| \*\*bytes sent\*\* \(UTF-8 of get_root\(\)\.render\(\), MB\) \| ([0-9.e-]+) \| ([0-9.e-]+) \|",
+                  text)
+    assert m and float(m.group(1)) > 0 and float(m.group(2)) > 0
+    m = re.search(r"\| \*\*first render\*\* \(ms, best of runs\) \| ([0-9.,]+) \| ([0-9.,]+) \|", text)
+    assert m, text
+    assert 0 < float(m.group(1).replace(",", "")) < 60_000
+    # ours asked nothing of the network; the check is a judged bar even at this scale
+    assert "| ours: requests to non-localhost hosts | 0 requests | < 1 requests | **PASS** |" in text
+    # the per-layer split names our layers as the layer control does
+    assert "data_map: ours, bytes per layer" in text and "避灾安置场所" in text
