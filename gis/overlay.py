@@ -142,3 +142,28 @@ def hillshade_overlay(dem: Raster, *, max_size: int = 1600) -> Overlay:
     from gis.terrain import hillshade
 
     return render(hillshade(dem).astype("float32"), dem, grey_ramp(), max_size=max_size, lossy=True)
+
+
+def colormap_ramp(vmin: float, vmax: float, cmap: str = "viridis", alpha: int = 200
+                  ) -> Callable[[np.ndarray], np.ndarray]:
+    """Colouriser mapping ``vmin..vmax`` through a matplotlib colormap; NaN transparent."""
+    from matplotlib import colormaps
+
+    cm = colormaps[cmap]
+
+    def f(a: np.ndarray) -> np.ndarray:
+        valid = np.isfinite(a)
+        scaled = np.clip((np.where(valid, a, vmin) - vmin) / max(vmax - vmin, 1e-12), 0, 1)
+        rgba = (cm(scaled) * 255).astype(np.uint8)
+        rgba[..., 3] = np.where(valid, alpha, 0)
+        return rgba
+    return f
+
+
+def value_overlay(r: Raster, *, cmap: str = "viridis", max_size: int = 1600) -> Overlay:
+    """Any raster's values as a colour overlay, stretched between its 2nd and 98th percentiles."""
+    a = np.asarray(r.array, dtype=np.float32)
+    a = np.where(r.valid_mask(), a, np.nan)
+    lo, hi = np.nanpercentile(a, [2, 98]) if np.isfinite(a).any() else (0.0, 1.0)
+    return render(a, r, colormap_ramp(float(lo), float(hi), cmap), max_size=max_size,
+                  resampling=Resampling.nearest)

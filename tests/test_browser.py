@@ -132,4 +132,32 @@ def test_upload_is_validated_in_the_page(page, app_url, tmp_path):
     assert "很多" in page.inner_text("body")
     page.locator("input[type=file]").first.set_input_files(str(good))
     page.get_by_text("校验通过：2 个要素").wait_for()
+    _wait_idle(page)
+    page.get_by_role("button", name="在本会话中使用该图层").click()
+    page.get_by_text("已替换").first.wait_for()
+    # a GeoTIFF DEM without a CRS, in China's lon/lat box: accepted with a warning, previewed as hillshade
+    dem = tmp_path / "dem.tif"
+    _tiny_dem(dem)
+    page.locator("div[data-testid='stSelectbox']").first.click()
+    page.keyboard.type("(dem)")
+    page.get_by_role("option", name="数字高程模型 (dem)").click()
+    page.locator("input[type=file]").first.set_input_files(str(dem))
+    page.get_by_text("校验通过：40 × 50 像元").wait_for()
     _assert_local_only(page)
+
+
+def _wait_idle(pg) -> None:
+    """Wait until the script run has finished (both maps drawn, no 'running' indicator)."""
+    pg.wait_for_function("document.querySelectorAll('iframe[title*=\"streamlit_folium\"]').length >= 2")
+    pg.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')")
+
+
+def _tiny_dem(path: Path) -> None:
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    z = np.add.outer(np.arange(40.0), np.arange(50.0)).astype("float32") * 5 + 300
+    with rasterio.open(path, "w", driver="GTiff", width=50, height=40, count=1, dtype="float32",
+                       transform=from_origin(119.6, 28.5, 0.0003, 0.0003)) as dst:
+        dst.write(z, 1)

@@ -11,7 +11,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, Point, Polygon
 
-from gis.overlay import grey_ramp, render
+from gis.overlay import grey_ramp, render, value_overlay
 from gis.terrain import hillshade
 from layers.raster import Raster
 from ui.assets import LOCAL_ASSETS, STATIC_DIR, OfflineAssetError, inline_html, localize
@@ -104,3 +104,17 @@ def test_hillshade_overlay_is_png_in_latlon_bounds():
     assert ov.png[:8] == b"\x89PNG\r\n\x1a\n"
     (s, w), (n, e) = ov.bounds
     assert 28.4 < s < n < 28.5 and 119.9 < w < e < 120.1
+
+
+def test_value_overlay_colours_valid_cells_and_leaves_nodata_clear():
+    z = np.arange(20 * 30, dtype="float32").reshape(20, 30)
+    z[:5] = np.nan
+    r = Raster(z, Affine(0.001, 0, 119.6, 0, -0.001, 28.5), "EPSG:4490", None)
+    from io import BytesIO
+
+    from PIL import Image
+
+    ov = value_overlay(r, max_size=30)
+    img = np.asarray(Image.open(BytesIO(ov.png)))
+    assert img[0, :, 3].max() == 0 and img[-1, :, 3].min() == 200  # nodata rows transparent, data opaque
+    assert not np.array_equal(img[-1, 0, :3], img[-1, -1, :3])  # the ramp varies across the values

@@ -6,6 +6,9 @@ import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from gis.overlay import Overlay, hillshade_overlay as render_hillshade, value_overlay
+from layers.load import Layer
+from layers.raster import Raster
 from ui.i18n import lang, t
 from ui.map_view import DETAIL_BUDGET, build_map, feature_count, plan_map
 from ui.state import hillshade_overlay, map_parts, workspace_layers
@@ -42,9 +45,20 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
 
 
-def show_preview_map(kind: str, gdf: gpd.GeoDataFrame, *, key: str, height: int = 420) -> None:
-    """Map of one imported layer (not cached: it is new), planned like any other map."""
-    plan = plan_map({kind: gdf})
-    m = build_map(plan.layers, lang=lang(), hillshade=hillshade_overlay(), height=height, images=plan.images,
-                  simplify_m=plan.simplify_m)
+def show_preview_map(kind: str, layer: Layer, *, key: str, height: int = 420) -> None:
+    """Map of one imported layer (vector, or raster drawn as an image), planned like any other map."""
+    if layer.gdf is not None:
+        plan = plan_map({kind: layer.gdf})
+        m = build_map(plan.layers, lang=lang(), hillshade=hillshade_overlay(), height=height, images=plan.images,
+                      simplify_m=plan.simplify_m)
+    elif kind == "dem":
+        m = build_map({}, lang=lang(), hillshade=_preview_image(layer.raster, "dem", key), height=height)
+    else:
+        m = build_map({}, lang=lang(), hillshade=hillshade_overlay(), height=height,
+                      images={kind: _preview_image(layer.raster, kind, key)})
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _preview_image(_r: Raster, kind: str, token: str) -> Overlay:
+    return render_hillshade(_r) if kind == "dem" else value_overlay(_r)

@@ -357,7 +357,8 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
         legend.append((s.label(lang), st_.color, st_.fill, st_.shape if not is_point else "circle"))
     if bounds:
         b = np.vstack(bounds)
-        m.fit_bounds([[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]])
+        m.fit_bounds([[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]],
+                     max_zoom=15)
     elif hillshade is not None:
         m.fit_bounds(hillshade.bounds)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)

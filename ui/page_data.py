@@ -99,10 +99,10 @@ def _import_section() -> None:
         st.success(t("validated", n=f"{layer.count:,}", crs=layer.crs))
         st.caption(t("preview", n=PREVIEW_ROWS))
         st.dataframe(display_table(layer.gdf.head(PREVIEW_ROWS), kind, lang()), width="stretch")
-        show_preview_map(kind, layer.gdf, key=f"preview_{token}")
     else:
         r = layer.raster
         st.success(t("validated_raster", rows=r.shape[0], cols=r.shape[1], crs=r.crs))
+    show_preview_map(kind, layer, key=f"preview_{token}")
     if st.button(t("use_layer", kind=s.label(lang())), key=f"use_{token}"):
         store = "session_layers" if layer.gdf is not None else "session_rasters"
         st.session_state.setdefault(store, {})[kind] = layer.gdf if layer.gdf is not None else layer.raster
