@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from gis.overlay import Overlay, hillshade_overlay as render_hillshade, value_overlay
+from layers.catalogue import spec
 from layers.load import Layer
 from layers.raster import Raster
 from ui.i18n import lang, t
 from ui.map_view import DETAIL_BUDGET, build_map, feature_count, plan_map
 from ui.state import hillshade_overlay, map_parts, workspace_layers
+
+
+def note_missing_layers(layers: dict, wanted: list[str]) -> None:
+    """An info box naming the layers a page needs that the workspace lacks."""
+    missing = [spec(k).label(lang()) for k in wanted if k not in layers]
+    if missing:
+        st.info(t("missing_layer", kinds="、".join(missing)))
 
 
 def _townships(kinds: list[str]) -> list[str]:

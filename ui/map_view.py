@@ -19,7 +19,7 @@ from branca.element import MacroElement, Template
 
 from gis.overlay import Overlay, rasterize
 from layers import settings
-from layers.catalogue import GRID_LEVELS, spec
+from layers.catalogue import GRID_LEVELS, VECTOR_KINDS, spec
 from layers.crs import metric_crs
 from ui.assets import localize
 from ui.i18n import text
@@ -209,6 +209,23 @@ def payload(gdf: gpd.GeoDataFrame, kind: str, lang: str, *, simplify_m: float = 
     return {"type": "FeatureCollection", "features": features}, fields
 
 
+def layer_payloads(layers: dict[str, gpd.GeoDataFrame], lang: str, *, simplify_m: float = 5.0
+                   ) -> dict[str, tuple[dict, list[str]]]:
+    """:func:`payload` of every layer, keyed by kind (``grids:LEVEL`` for each grid level present)."""
+    out = {}
+    for kind, gdf in layers.items():
+        if gdf is None or len(gdf) == 0:
+            continue
+        if kind == "grids" and "level" in gdf:
+            for level in GRID_LEVELS:
+                sub = gdf[gdf["level"] == level]
+                if len(sub):
+                    out[f"grids:{level}"] = payload(sub, kind, lang, simplify_m=simplify_m)
+        else:
+            out[kind] = payload(gdf, kind, lang, simplify_m=simplify_m)
+    return out
+
+
 class Legend(MacroElement):
     """A fixed legend box in the map corner (plain HTML: no scripts to load)."""
 
@@ -294,7 +311,7 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
     folium.Map
         With Leaflet served locally (see :mod:`ui.assets`).
     """
-    payloads = payloads or {}
+    payloads = payloads if payloads is not None else layer_payloads(layers, lang, simplify_m=simplify_m)
     m = folium.Map(tiles=None, prefer_canvas=True, height=height, zoom_control=True, zoom_snap=0.25,
                    zoom_delta=0.5)
     m.add_child(MetricScale())
@@ -324,8 +341,7 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
                                           interactive=False, zindex=2).add_to(m)
         legend.append((spec(kind).label(lang), STYLES[kind].color, STYLES[kind].fill, "box"))
         bounds.append(np.array([ov.bounds[0][1], ov.bounds[0][0], ov.bounds[1][1], ov.bounds[1][0]]))
-    for kind in ("forest", "flood_hazard", "rivers", "roads", "grids", "villages", "shelters", "water_sources",
-                 "cameras"):
+    for kind in VECTOR_KINDS:
         gdf = layers.get(kind)
         if gdf is None or len(gdf) == 0:
             continue
@@ -338,7 +354,7 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
                 if len(sub) == 0:
                     continue
                 label = text("grid_level", lang, level=s.field("level").choice_label(level, lang))
-                data, fields = payloads.get(key) or payload(sub, kind, lang, simplify_m=simplify_m)
+                data, fields = payloads[key]
                 group = folium.FeatureGroup(name=label, show=show is None or key in show or kind in show)
                 style = {"color": GRID_COLORS[level], "weight": GRID_WEIGHTS[level], "fillColor": GRID_COLORS[level],
                          "fillOpacity": 0.08 if level in ("group", "household") else 0.0}
@@ -347,7 +363,7 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
                 legend.append((label, GRID_COLORS[level], None, "box"))
             continue
         st_ = STYLES[kind]
-        data, fields = payloads.get(kind) or payload(gdf, kind, lang, simplify_m=simplify_m)
+        data, fields = payloads[kind]
         group = folium.FeatureGroup(name=s.label(lang), show=show is None or kind in show)
         style = {"color": st_.color, "weight": st_.weight, "fillColor": st_.fill or st_.color,
                  "fillOpacity": st_.fill_opacity, "opacity": 0.9}

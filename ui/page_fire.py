@@ -7,8 +7,7 @@ import streamlit as st
 from gis.summary import count_by, forest_by_township
 from layers.catalogue import spec
 from ui.i18n import lang, t
-from ui.map_panel import show_layers_map
-from ui.page_flood import _missing
+from ui.map_panel import note_missing_layers, show_layers_map
 from ui.state import workspace_layers
 
 KINDS = ["forest", "rivers", "roads", "water_sources", "cameras"]
@@ -26,7 +25,7 @@ def page() -> None:
     st.header(t("page_fire"))
     st.caption(t("fire_intro"))
     layers = workspace_layers()
-    _missing(layers, ["forest", "water_sources", "cameras"])
+    note_missing_layers(layers, ["forest", "water_sources", "cameras"])
     if "forest" in layers:
         table = forest_by_township(layers["forest"], layers.get("water_sources"), layers.get("cameras"))
         c = st.columns(3)

@@ -5,18 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from gis.summary import township_people
-from layers.catalogue import spec
 from ui.i18n import t
-from ui.map_panel import show_layers_map
+from ui.map_panel import note_missing_layers, show_layers_map
 from ui.state import workspace_layers
 
 KINDS = ["flood_hazard", "rivers", "roads", "grids", "villages", "shelters"]
-
-
-def _missing(layers: dict, wanted: list[str]) -> None:
-    missing = [spec(k).label(st.session_state.get("lang", "zh")) for k in wanted if k not in layers]
-    if missing:
-        st.info(t("missing_layer", kinds="、".join(missing)))
 
 
 def page() -> None:
@@ -24,7 +17,7 @@ def page() -> None:
     st.header(t("page_flood"))
     st.caption(t("flood_intro"))
     layers = workspace_layers()
-    _missing(layers, ["grids", "shelters", "roads"])
+    note_missing_layers(layers, ["grids", "shelters", "roads"])
     if "grids" in layers:
         table = township_people(layers["grids"], layers.get("shelters"))
         total = table.sum()

@@ -16,10 +16,9 @@ import streamlit as st
 
 from gis.overlay import Overlay, hillshade_overlay as _render_hillshade
 from layers import settings
-from layers.catalogue import GRID_LEVELS
 from layers.workspace import Workspace
 from ui.i18n import lang, t
-from ui.map_view import payload, plan_map
+from ui.map_view import layer_payloads, plan_map
 
 
 @st.cache_resource(show_spinner=False)
@@ -100,15 +99,7 @@ def layer_tokens(kinds: list[str]) -> tuple:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _map_parts(key: tuple, focus: str | None, lang_: str, _layers: dict) -> tuple[dict, dict, dict, bool]:
     plan = plan_map(_layers, focus=focus)
-    payloads = {}
-    for kind, gdf in plan.layers.items():
-        if kind == "grids":
-            for level in GRID_LEVELS:
-                sub = gdf[gdf["level"] == level]
-                if len(sub):
-                    payloads[f"grids:{level}"] = payload(sub, kind, lang_, simplify_m=plan.simplify_m)
-        else:
-            payloads[kind] = payload(gdf, kind, lang_, simplify_m=plan.simplify_m)
+    payloads = layer_payloads(plan.layers, lang_, simplify_m=plan.simplify_m)
     return plan.layers, payloads, plan.images, plan.overview
 
 
