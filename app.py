@@ -1,14 +1,17 @@
 """Streamlit entry point: page setup, language switch, navigation. ``streamlit run app.py``."""
 
+import logging
 from pathlib import Path
 
 import streamlit as st
 
+from layers.errors import LayerError
 from ui import page_data, page_fire, page_flood
 from ui.i18n import lang, t
 from ui.state import is_demo
 
-st.set_page_config(page_title="洪涝转移避险与森林防灭火一张图", page_icon=str(Path(__file__).parent / "static" / "favicon.png"), layout="wide")
+st.set_page_config(page_title="洪涝转移避险与森林防灭火一张图", layout="wide",
+                   page_icon=str(Path(__file__).parent / "static" / "favicon.png"))
 
 if "lang" not in st.session_state:
     st.session_state["lang"] = lang()
@@ -25,4 +28,10 @@ pages = [
     st.Page(page_fire.page, title=t("page_fire"), icon=":material/local_fire_department:", url_path="fire"),
     st.Page(page_data.page, title=t("page_data"), icon=":material/layers:", url_path="data"),
 ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except LayerError as e:  # a workspace file that does not fit its layer: say what, in both languages
+    st.error("\n".join(e.lines(lang())))
+except Exception as e:  # never a traceback in the app; the details go to the server log
+    logging.getLogger("app").exception("page failed")
+    st.error(t("unexpected_error", err=f"{type(e).__name__}: {e}"[:300]))

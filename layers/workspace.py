@@ -14,6 +14,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
+import pyogrio.errors
 
 from layers.catalogue import CATALOGUE
 from layers.errors import LayerError, Problem
@@ -47,7 +48,13 @@ class Workspace:
         """Vector kinds present, in catalogue order."""
         if not self.gpkg.exists():
             return []
-        names = {str(n) for n, _ in pyogrio.list_layers(self.gpkg)}
+        try:
+            names = {str(n) for n, _ in pyogrio.list_layers(self.gpkg)}
+        except pyogrio.errors.DataSourceError as e:
+            raise LayerError(Problem("工作空间文件无法读取，不是有效的 GeoPackage", "the workspace file is not a readable "
+                                     "GeoPackage", "从备份恢复该文件，或新建工作空间后重新导入图层",
+                                     "restore it from a backup, or make a new workspace and import the layers again",
+                                     file=self.gpkg.name)) from e
         return [k for k in CATALOGUE if k in names]
 
     def raster_kinds(self) -> list[str]:

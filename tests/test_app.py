@@ -74,3 +74,11 @@ def test_demo_is_labelled_synthetic(demo_workspace, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert any("虚构" in c.value for c in at.sidebar.caption)
+
+
+def test_broken_workspace_gives_a_message_not_a_traceback(tmp_path, monkeypatch):
+    (tmp_path / "workspace.gpkg").write_bytes(b"this is not a geopackage")
+    monkeypatch.setenv("GIS_WORKSPACE", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.error and "工作空间文件无法读取" in at.error[0].value and "workspace.gpkg" in at.error[0].value
