@@ -1,0 +1,374 @@
+"""The evacuation plan as map files: GeoPackage, GeoJSON, KML for Ovital (奥维) and the workbook.
+
+:func:`plan_layers` makes the three plan layers (grids with their shelters joined, shelters with
+their load, routes with names); :func:`write_plan_files` writes them to a folder:
+
+``plan.gpkg``
+    Layers ``grids``, ``shelters``, ``routes`` (EPSG:4490, English field names as in the tables).
+``plan.geojson``
+    **One** FeatureCollection holding all three layers, each feature with a ``layer`` property
+    (``grids`` / ``shelters`` / ``routes``), so a single file opens in any web map or GIS and can be
+    filtered by ``layer``. Coordinates in EPSG:4490 lon/lat (equal to WGS84 at the data's accuracy);
+    no ``crs`` member (RFC 7946).
+``plan.kml``
+    For Ovital and Google Earth: folders 网格 / 安置场所 / 转移路线, placemark names in Chinese,
+    each placemark's attributes as ExtendedData with Chinese field names and a description
+    table; grids to evacuate outlined red, usable shelters green, unusable grey, road routes blue,
+    straight-line estimates dashed-looking orange. Written with :mod:`xml.etree.ElementTree`
+    (GDAL's KML driver cannot add styles per folder, and cannot append layers to one file).
+``plan.xlsx``
+    :func:`gis.report_excel.plan_workbook`.
+
+Single layers in any format go through :func:`layers.export.export_layer` (used here for the
+GeoJSON).
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from gis.report_excel import plan_workbook, table_part
+from layers.export import export_layer
+from layers.settings import STORAGE_CRS
+
+__all__ = ["plan_layers", "write_plan_files", "plan_kml", "plan_geojson", "KML_FOLDERS"]
+
+KML_NS = "http://www.opengis.net/kml/2.2"
+#: layer -> KML folder name
+KML_FOLDERS = {"grids": "网格", "shelters": "安置场所", "routes": "转移路线"}
+
+_KML_FIELDS = {
+    "grids": (("grid_id", "网格编号"), ("name", "网格名称"), ("township", "乡镇"), ("village", "村"),
+              ("responsible", "责任人"), ("phone", "联系电话"), ("households", "户数"), ("population", "人数"),
+              ("vulnerable", "老弱病残"), ("max_depth", "最大水深（米）"), ("evacuate", "需转移"),
+              ("shelter", "安置场所"), ("people_placed", "已安置（人）"), ("people_unplaced", "未安置（人）")),
+    "shelters": (("shelter_id", "场所编号"), ("name", "场所名称"), ("township", "乡镇"), ("village", "村"),
+                 ("capacity", "容纳人数"), ("load", "安置人数"), ("vulnerable_load", "其中老弱病残"),
+                 ("spare", "剩余容量"), ("usable", "是否可用"), ("reason", "不可用原因")),
+    "routes": (("grid_id", "网格编号"), ("grid_name", "网格名称"), ("shelter_name", "安置场所"),
+               ("people", "人数"), ("vulnerable", "老弱病残"), ("distance_km", "距离（公里）"),
+               ("time_min", "时间（分钟）"), ("method", "路线方式"), ("responsible", "责任人"),
+               ("phone", "联系电话")),
+}
+_METHOD_ZH = {"road": "道路", "straight_line": "直线估算"}
+# KML colours are aabbggrr
+_STYLES = {
+    "grid_evac": {"line": "ff0000e6", "width": "2", "poly": "330000e6"},
+    "grid_other": {"line": "ff808080", "width": "1", "poly": "22808080"},
+    "shelter_ok": {"icon": "ff00b400", "scale": "1.2"},
+    "shelter_bad": {"icon": "ff909090", "scale": "1.0"},
+    "route_road": {"line": "ffe06010", "width": "3"},
+    "route_line": {"line": "ff0090ff", "width": "2"},
+}
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("true", "1", "yes", "是")
+    try:
+        return bool(v) and not pd.isna(v)
+    except (TypeError, ValueError):
+        return False
+
+
+def _gdf(tables: Any, name: str) -> gpd.GeoDataFrame:
+    df = table_part(tables, name)
+    if df is None or not len(df):
+        return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=STORAGE_CRS)
+    out = gpd.GeoDataFrame(df).copy()
+    if out.crs is None:
+        out = out.set_crs(STORAGE_CRS)
+    elif out.crs.to_epsg() != 4490:
+        out = out.set_crs(STORAGE_CRS, allow_override=True) if out.crs.to_epsg() == 4326 else out.to_crs(STORAGE_CRS)
+    return out
+
+
+def plan_layers(tables: Any) -> dict[str, gpd.GeoDataFrame]:
+    """The plan's map layers.
+
+    Parameters
+    ----------
+    tables : object or mapping
+        Uses ``grids`` (grid_id, name, township, village, responsible, phone, households,
+        population, vulnerable, max_depth, flooded_share, evacuate, geometry), ``assignments``
+        (grid_id, shelter_id, people, vulnerable, distance_km, time_min, method, geometry) and
+        ``shelters`` (shelter_id, name, capacity, usable, reason, load, vulnerable_load, spare,
+        geometry).
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        ``grids``: the grids with ``shelter`` (shelter names joined with ``、``), ``shelter_ids``
+        (``;``-joined), ``people_placed``, ``people_unplaced`` (population minus placed, for grids
+        to evacuate), ``distance_km`` and ``time_min`` (the longest of the grid's routes), ``split``;
+        ``shelters``: as given; ``routes``: the assignments with ``grid_name``, ``township``,
+        ``village``, ``responsible``, ``phone``, ``shelter_name`` and ``split`` added. All EPSG:4490.
+    """
+    grids = _gdf(tables, "grids")
+    shelters = _gdf(tables, "shelters")
+    routes = _gdf(tables, "assignments")
+    if "grid_id" in grids:
+        grids["grid_id"] = grids["grid_id"].astype(str)
+    if "shelter_id" in shelters:
+        shelters["shelter_id"] = shelters["shelter_id"].astype(str)
+    name_of = dict(zip(shelters["shelter_id"], shelters["name"].astype(str))) \
+        if {"shelter_id", "name"} <= set(shelters.columns) else {}
+    if len(routes):
+        routes["grid_id"] = routes["grid_id"].astype(str)
+        routes["shelter_id"] = routes["shelter_id"].astype(str)
+        routes["shelter_name"] = routes["shelter_id"].map(name_of).fillna(routes["shelter_id"])
+        routes["split"] = routes.groupby("grid_id")["grid_id"].transform("size") > 1
+        if "grid_id" in grids:
+            info = pd.DataFrame(grids.drop(columns=grids.geometry.name)).drop_duplicates("grid_id").set_index(
+                "grid_id")
+            for src, dst in (("name", "grid_name"), ("township", "township"), ("village", "village"),
+                             ("responsible", "responsible"), ("phone", "phone")):
+                if src in info and dst not in routes:
+                    routes[dst] = routes["grid_id"].map(info[src])
+        agg = routes.groupby("grid_id").agg(
+            shelter=("shelter_name", lambda s: "、".join(dict.fromkeys(s.astype(str)))),
+            shelter_ids=("shelter_id", lambda s: ";".join(dict.fromkeys(s.astype(str)))),
+            people_placed=("people", "sum"),
+            distance_km=("distance_km", "max") if "distance_km" in routes else ("people", "size"),
+            time_min=("time_min", "max") if "time_min" in routes else ("people", "size"),
+            split=("split", "any"))
+    else:
+        agg = pd.DataFrame(columns=["shelter", "shelter_ids", "people_placed", "distance_km", "time_min", "split"])
+    if len(grids) and "grid_id" in grids:
+        for c in agg.columns:
+            if c in grids:
+                grids = grids.drop(columns=c)
+        grids = grids.merge(agg, left_on="grid_id", right_index=True, how="left")
+        grids["people_placed"] = pd.to_numeric(grids["people_placed"], errors="coerce").fillna(0).astype("int64")
+        grids["split"] = grids["split"].map(_bool)
+        evac = grids["evacuate"].map(_bool) if "evacuate" in grids else pd.Series(True, index=grids.index)
+        pop = pd.to_numeric(grids.get("population", 0), errors="coerce").fillna(0)
+        grids["people_unplaced"] = np.where(evac, (pop - grids["people_placed"]).clip(lower=0), 0).astype("int64")
+    for df in (grids, shelters, routes):
+        for c in df.columns:
+            if df[c].dtype == object and c != df.geometry.name:
+                if df[c].map(lambda v: isinstance(v, (bool, np.bool_))).all() and len(df):
+                    df[c] = df[c].astype(bool)
+    return {"grids": gpd.GeoDataFrame(grids, geometry=grids.geometry.name, crs=STORAGE_CRS),
+            "shelters": shelters, "routes": routes}
+
+
+def _for_ogr(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        if str(out[col].dtype) == "boolean":
+            out[col] = out[col].astype("Int8")
+        elif out[col].dtype == object:
+            out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else
+                                    (v if isinstance(v, (str, int, float, bool)) else str(v)))
+    return out
+
+
+def plan_geojson(layers: dict[str, gpd.GeoDataFrame]) -> bytes:
+    """One GeoJSON FeatureCollection of all plan layers, each feature tagged with ``layer``.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        From :func:`plan_layers`.
+
+    Returns
+    -------
+    bytes
+        UTF-8 GeoJSON (lon/lat, EPSG:4490 numbers).
+    """
+    parts = []
+    for name in ("grids", "shelters", "routes"):
+        df = layers.get(name)
+        if df is None or not len(df):
+            continue
+        df = df.copy()
+        df.insert(0, "layer", name)
+        parts.append(df)
+    if not parts:
+        return json.dumps({"type": "FeatureCollection", "features": []}).encode()
+    combined = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=STORAGE_CRS)
+    raw = export_layer(_for_ogr(combined), "plan", "geojson")
+    fc = json.loads(raw)
+    fc.pop("crs", None)   # RFC 7946: lon/lat implied
+    return json.dumps(fc, ensure_ascii=False).encode("utf-8")
+
+
+# ---- KML ---------------------------------------------------------------------------------------
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    e = ET.SubElement(parent, f"{{{KML_NS}}}{tag}", attrs)
+    if text is not None:
+        e.text = text
+    return e
+
+
+def _coords(seq) -> str:
+    return " ".join(f"{x:.7f},{y:.7f}" for x, y, *_ in seq)
+
+
+def _kml_geom(parent: ET.Element, g: BaseGeometry) -> None:
+    if g is None or g.is_empty:
+        return
+    if isinstance(g, Point):
+        _sub(_sub(parent, "Point"), "coordinates", _coords([g.coords[0]]))
+    elif isinstance(g, LineString):
+        ls = _sub(parent, "LineString")
+        _sub(ls, "tessellate", "1")
+        _sub(ls, "coordinates", _coords(g.coords))
+    elif isinstance(g, Polygon):
+        p = _sub(parent, "Polygon")
+        _sub(_sub(_sub(p, "outerBoundaryIs"), "LinearRing"), "coordinates", _coords(g.exterior.coords))
+        for ring in g.interiors:
+            _sub(_sub(_sub(p, "innerBoundaryIs"), "LinearRing"), "coordinates", _coords(ring.coords))
+    elif isinstance(g, (MultiPolygon, MultiLineString, MultiPoint)) or hasattr(g, "geoms"):
+        mg = _sub(parent, "MultiGeometry")
+        for part in g.geoms:
+            _kml_geom(mg, part)
+
+
+def _fmt(v: Any, key: str) -> str | None:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(v, (bool, np.bool_)):
+        return "是" if v else "否"
+    if key == "method":
+        return _METHOD_ZH.get(str(v), str(v))
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.2f}".rstrip("0").rstrip(".") if not float(v).is_integer() else str(int(v))
+    return str(v)
+
+
+def _style(doc: ET.Element, sid: str, spec: dict) -> None:
+    st = _sub(doc, "Style", id=sid)
+    if "icon" in spec:
+        ic = _sub(st, "IconStyle")
+        _sub(ic, "color", spec["icon"])
+        _sub(ic, "scale", spec["scale"])
+        _sub(_sub(ic, "Icon"), "href", "http://maps.google.com/mapfiles/kml/shapes/ranger_station.png")
+    if "line" in spec:
+        ls = _sub(st, "LineStyle")
+        _sub(ls, "color", spec["line"])
+        _sub(ls, "width", spec["width"])
+    if "poly" in spec:
+        ps = _sub(st, "PolyStyle")
+        _sub(ps, "color", spec["poly"])
+
+
+def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险方案") -> bytes:
+    """The plan as KML for Ovital (奥维) and Google Earth.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        From :func:`plan_layers`.
+    title : str
+        Document name.
+
+    Returns
+    -------
+    bytes
+        UTF-8 KML 2.2 with folders 网格, 安置场所, 转移路线 (in that order, each present even when
+        empty), WGS84 lon/lat coordinates.
+    """
+    ET.register_namespace("", KML_NS)
+    root = ET.Element(f"{{{KML_NS}}}kml")
+    doc = _sub(root, "Document")
+    _sub(doc, "name", title)
+    for sid, spec in _STYLES.items():
+        _style(doc, sid, spec)
+    for layer, folder_name in KML_FOLDERS.items():
+        folder = _sub(doc, "Folder")
+        _sub(folder, "name", folder_name)
+        df = layers.get(layer)
+        if df is None or not len(df):
+            continue
+        if df.crs is not None and df.crs.to_epsg() not in (4326, 4490):
+            df = df.to_crs(4326)
+        for _, row in df.iterrows():
+            pm = _sub(folder, "Placemark")
+            if layer == "grids":
+                name = row.get("name") or row.get("grid_id")
+                style = "grid_evac" if _bool(row.get("evacuate", True)) else "grid_other"
+            elif layer == "shelters":
+                name = row.get("name") or row.get("shelter_id")
+                style = "shelter_ok" if _bool(row.get("usable", True)) else "shelter_bad"
+            else:
+                name = f"{row.get('grid_name') or row.get('grid_id')} → {row.get('shelter_name')}"
+                style = "route_road" if row.get("method") == "road" else "route_line"
+            _sub(pm, "name", str(name))
+            pairs = [(label, _fmt(row.get(key), key)) for key, label in _KML_FIELDS[layer] if key in row.index]
+            pairs = [(k, v) for k, v in pairs if v not in (None, "")]
+            desc = "<table>" + "".join(f"<tr><td>{k}</td><td>{_esc(v)}</td></tr>" for k, v in pairs) + "</table>"
+            _sub(pm, "description", desc)
+            _sub(pm, "styleUrl", f"#{style}")
+            ext = _sub(pm, "ExtendedData")
+            for k, v in pairs:
+                d = _sub(ext, "Data", name=k)
+                _sub(d, "value", v)
+            _kml_geom(pm, row.geometry)
+    ET.indent(root)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+
+
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def write_plan_files(tables: Any, out_dir: Path, *, lang: str = "zh", note: str | None = None,
+                     date: str | None = None, synthetic: bool = False) -> list[Path]:
+    """Write the plan's files into a folder.
+
+    Parameters
+    ----------
+    tables : object or mapping
+        As for :func:`plan_layers` and :func:`gis.report_excel.plan_workbook`.
+    out_dir : pathlib.Path
+        Folder (created when missing); existing ``plan.*`` files are replaced.
+    lang : {'zh', 'en'}
+        Language of the workbook.
+    note, date, synthetic
+        Passed to :func:`gis.report_excel.plan_workbook`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``plan.gpkg``, ``plan.geojson``, ``plan.kml``, ``plan.xlsx``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    layers = plan_layers(tables)
+    gpkg = out_dir / "plan.gpkg"
+    if gpkg.exists():
+        gpkg.unlink()
+    for name in ("grids", "shelters", "routes"):
+        df = layers[name]
+        if not len(df):
+            continue
+        pyogrio.write_dataframe(_for_ogr(df), gpkg, layer=name, driver="GPKG")  # adds a layer to the file
+    geojson = out_dir / "plan.geojson"
+    geojson.write_bytes(plan_geojson(layers))
+    kml = out_dir / "plan.kml"
+    summary = table_part(tables, "summary") or {}
+    scen = summary.get("scenario") or summary.get("scenario_name")
+    kml.write_bytes(plan_kml(layers, title=f"转移避险方案（{scen}）" if scen else "转移避险方案"))
+    xlsx = out_dir / "plan.xlsx"
+    xlsx.write_bytes(plan_workbook(tables, lang=lang, note=note, date=date, synthetic=synthetic))
+    return [p for p in (gpkg, geojson, kml, xlsx) if p.exists()]

@@ -1,0 +1,842 @@
+"""The printable village flood situation map (村级防汛形势图), A4, PNG or PDF, one village or all.
+
+:func:`village_map` draws one village's map on an A4 page with matplotlib: the danger zone (a
+depth raster in a sequential blue ramp by depth class, default 0.5 / 1.5 / 3.0 m, or danger-zone
+polygons), the village's transfer grids outlined and labelled, the route of each grid to its
+shelter(s) with an arrow head at the shelter, the shelters with name and capacity (unusable ones
+crossed out with the reason), roads, rivers and a hillshade when given, a legend, a metric scale
+bar, a north arrow, and below the map a table of each grid's responsible person, phone,
+households, people, vulnerable people and shelter. Page orientation follows the village's shape.
+The map is drawn in the metric CRS of :func:`layers.crs.metric_crs` (CGCS2000 3-degree
+Gauss-Kruger), so the scale bar is exact and grid north is within a degree of true north.
+
+:func:`village_maps_batch` makes one page per at-risk village: a multi-page PDF, or a zip of PNGs.
+
+Chinese text needs a CJK font. :func:`cjk_font` looks for one among the installed fonts (Noto Sans
+CJK SC from Debian's ``fonts-noto-cjk``, Source Han Sans, WenQuanYi, SimHei, Microsoft YaHei,
+PingFang SC...); a font file can also be named with the environment variable ``GIS_CJK_FONT``.
+Without one the map falls back to DejaVu Sans (Chinese characters then print as boxes) and says
+so on the page.
+
+Input ("tables"): an object with attributes, or a mapping, holding ``grids``, ``assignments``,
+``shelters`` and ``summary`` (see :func:`village_figure`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import functools
+import io
+import math
+import os
+import warnings
+import zipfile
+from typing import Any, Iterator, Sequence
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+import pyproj
+from matplotlib import font_manager, patheffects
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from shapely.geometry import LineString
+
+from gis.report_excel import table_part
+from layers.crs import metric_crs
+from layers.raster import Raster
+from layers.settings import STORAGE_CRS
+
+__all__ = ["cjk_font", "at_risk_villages", "village_figure", "village_map", "village_maps_batch",
+           "A4_INCHES", "DEPTH_THRESHOLDS"]
+
+#: A4 in inches (portrait: width, height)
+A4_INCHES = (210 / 25.4, 297 / 25.4)
+#: default depth class limits in metres
+DEPTH_THRESHOLDS = (0.5, 1.5, 3.0)
+
+_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
+                 "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC",
+                 "Heiti SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "AR PL UMing CN",
+                 "Droid Sans Fallback")
+_FALLBACK = "DejaVu Sans"
+
+_T = {
+    "title": ("{v}防汛形势图", "{v} flood situation map"),
+    "scenario": ("方案：{s}", "Scenario: {s}"),
+    "method": ("致灾方法：{s}", "Hazard: {s}"),
+    "date": ("日期：{s}", "Date: {s}"),
+    "tally": ("需转移 {g} 个网格 {h} 户 {p} 人（老弱病残 {vu} 人），已安置 {pl} 人，未安置 {un} 人",
+              "To evacuate: {g} grids, {h} households, {p} people ({vu} vulnerable); placed {pl}, not placed {un}"),
+    "synthetic": ("演示数据为合成数据", "Demo data are synthetic"),
+    "nofont": ("未找到中文字体（请安装 fonts-noto-cjk），中文可能无法显示",
+               "No CJK font found (install fonts-noto-cjk); Chinese text may not display"),
+    "crs": ("坐标系：{c}", "CRS: {c}"),
+    "north": ("北", "N"),
+    "m": ("米", "m"), "km": ("公里", "km"),
+    "depth": ("淹没水深", "Flood depth"),
+    "zone": ("危险区", "Danger zone"),
+    "grid_evac": ("需转移网格", "Grid to evacuate"),
+    "grid_other": ("网格（无需转移）", "Grid (stays)"),
+    "route_road": ("转移路线（道路）", "Route (road)"),
+    "route_line": ("转移方向（直线估算）", "Direction (straight line)"),
+    "shelter": ("安置场所", "Shelter"),
+    "shelter_bad": ("不可用安置场所", "Unusable shelter"),
+    "road": ("道路", "Road"), "river": ("河流", "River"),
+    "cap": ("容纳{c}人", "capacity {c}"),
+    "bad": ("不可用", "unusable"),
+    "more": ("……另有 {n} 个网格，详见转移计划表", "... {n} more grids: see the plan workbook"),
+    "unplaced": ("未安置", "not placed"),
+    "stays": ("无需转移", "stays"),
+    "cols": (("序号", "网格编号", "网格名称", "责任人", "联系电话", "户数", "人数", "老弱病残", "安置场所", "距离（公里）"),
+             ("No.", "Grid ID", "Grid", "Responsible", "Phone", "HH", "People", "Vuln.", "Shelter", "km")),
+    "novillage": ("没有村“{v}”的网格", "no grids for village '{v}'"),
+}
+
+
+def _t(key: str, lang: str, **kw: Any) -> Any:
+    v = _T[key][0 if lang == "zh" else 1]
+    return v.format(**kw) if kw else v
+
+
+# ---- fonts -------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """Family name of an installed font that has Chinese glyphs, or None.
+
+    A file named by the environment variable ``GIS_CJK_FONT`` (``.ttf``/``.otf``/``.ttc``) is
+    registered first and preferred. Otherwise the first installed family of Noto Sans CJK SC,
+    Noto Sans SC, Source Han Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang SC, ... is used.
+    """
+    path = os.environ.get("GIS_CJK_FONT")
+    if path and os.path.exists(path):
+        try:
+            font_manager.fontManager.addfont(path)
+            return font_manager.FontProperties(fname=path).get_name()
+        except (OSError, RuntimeError, ValueError):
+            pass
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    for fam in _CJK_FAMILIES:
+        if fam in have:
+            return fam
+    return None
+
+
+@contextlib.contextmanager
+def _font_rc() -> Iterator[None]:
+    fam = cjk_font()
+    families = [fam, _FALLBACK] if fam else [_FALLBACK]
+    with matplotlib.rc_context({"font.family": families, "axes.unicode_minus": False, "pdf.compression": 6}), \
+            warnings.catch_warnings():
+        if not fam:   # the page already says the font is missing; one warning per glyph would flood the log
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
+        yield
+
+
+# ---- selection ---------------------------------------------------------------------------------
+
+def _truthy(v: Any) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("true", "1", "yes", "是")
+    try:
+        return bool(v) and not pd.isna(v)
+    except (TypeError, ValueError):
+        return False
+
+
+def at_risk_villages(tables: Any) -> list[str]:
+    """Villages with at least one grid to evacuate, ordered by township then village.
+
+    Uses ``grids`` columns village, township, evacuate (all grids count when it is missing).
+    """
+    grids = table_part(tables, "grids")
+    if grids is None or not len(grids) or "village" not in grids:
+        return []
+    g = grids[grids["evacuate"].map(_truthy)] if "evacuate" in grids else grids
+    g = g[g["village"].notna()]
+    town = g["township"].fillna("").astype(str) if "township" in g else pd.Series("", index=g.index)
+    pairs = sorted(set(zip(town, g["village"].astype(str))))
+    return list(dict.fromkeys(v for _, v in pairs))
+
+
+def _to_crs(gdf: gpd.GeoDataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+    if gdf.crs is None:
+        gdf = gdf.set_crs(STORAGE_CRS)
+    return gdf.to_crs(crs)
+
+
+def _clip(gdf: gpd.GeoDataFrame | None, extent: tuple[float, float, float, float],
+          crs: pyproj.CRS) -> gpd.GeoDataFrame | None:
+    """Features of ``gdf`` inside the metric ``extent``, in ``crs`` (pre-filtered in their own CRS)."""
+    if gdf is None or not len(gdf):
+        return None
+    src = gdf.crs or pyproj.CRS.from_user_input(STORAGE_CRS)
+    tr = pyproj.Transformer.from_crs(crs, src, always_xy=True)
+    x0, y0, x1, y1 = tr.transform_bounds(*extent)
+    part = gdf.cx[x0:x1, y0:y1]
+    if not len(part):
+        return None
+    return _to_crs(part, crs)
+
+
+# ---- rasters -----------------------------------------------------------------------------------
+
+def _warp(r: Raster, extent: tuple[float, float, float, float], crs: pyproj.CRS, *, width: int,
+          resampling: str) -> np.ndarray | None:
+    """``r`` resampled onto a ``width``-wide grid over the metric ``extent`` (NaN outside/nodata)."""
+    import rasterio.crs
+    import rasterio.windows
+    from rasterio.enums import Resampling
+    from rasterio.warp import reproject, transform_bounds
+
+    src_crs = r.crs if r.crs is not None else STORAGE_CRS
+    if isinstance(src_crs, pyproj.CRS):
+        src_crs = rasterio.crs.CRS.from_wkt(src_crs.to_wkt())
+    elif not isinstance(src_crs, rasterio.crs.CRS):
+        src_crs = rasterio.crs.CRS.from_user_input(src_crs)
+    dst_crs = rasterio.crs.CRS.from_wkt(crs.to_wkt())
+    # crop the source to the map first (a prefecture raster may hold 25 million cells)
+    b = transform_bounds(dst_crs, src_crs, *extent, densify_pts=21)
+    win = rasterio.windows.from_bounds(*b, transform=r.transform)
+    rows, cols = r.shape
+    r0 = max(0, int(math.floor(win.row_off)) - 1)
+    c0 = max(0, int(math.floor(win.col_off)) - 1)
+    r1 = min(rows, int(math.ceil(win.row_off + win.height)) + 1)
+    c1 = min(cols, int(math.ceil(win.col_off + win.width)) + 1)
+    if r1 <= r0 or c1 <= c0:
+        return None
+    src = np.asarray(r.array[r0:r1, c0:c1], dtype="float32")
+    if r.nodata is not None and not np.isnan(r.nodata):
+        src = np.where(src == r.nodata, np.nan, src)
+    src_t = r.transform * r.transform.translation(c0, r0)
+    x0, y0, x1, y1 = extent
+    height = max(1, int(round(width * (y1 - y0) / (x1 - x0))))
+    from affine import Affine
+    dst_t = Affine((x1 - x0) / width, 0, x0, 0, -(y1 - y0) / height, y1)
+    dst = np.full((height, width), np.nan, dtype="float32")
+    src_res = min(abs(src_t.a), abs(src_t.e))
+    dst_in_src = transform_bounds(dst_crs, src_crs, x0, y0, x0 + dst_t.a, y0 + dst_t.a)
+    if resampling == "max" and (dst_in_src[2] - dst_in_src[0]) <= src_res:
+        resampling = "nearest"     # "max" only when several source cells fall in one output cell
+    reproject(src, dst, src_transform=src_t, src_crs=src_crs, dst_transform=dst_t, dst_crs=dst_crs,
+              src_nodata=np.nan, dst_nodata=np.nan, resampling=getattr(Resampling, resampling))
+    return dst
+
+
+def _depth_colours(n: int) -> list:
+    return list(matplotlib.colormaps["Blues"](np.linspace(0.3, 0.95, n)))
+
+
+def _class_labels(thresholds: Sequence[float], lang: str) -> list[str]:
+    u = _t("m", lang)
+    t = list(thresholds)
+    out = [f"< {t[0]:g} {u}"]
+    out += [f"{a:g}–{b:g} {u}" for a, b in zip(t[:-1], t[1:])]
+    out.append(f"≥ {t[-1]:g} {u}")
+    return out
+
+
+# ---- drawing helpers ---------------------------------------------------------------------------
+
+_HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+
+
+def _nice_length(span_m: float) -> float:
+    target = span_m / 4.0
+    p = 10 ** math.floor(math.log10(max(target, 1e-9)))
+    for m in (5, 2, 1):
+        if m * p <= target:
+            return m * p
+    return p
+
+
+def _scale_bar(ax, extent, lang: str, axes_width_in: float) -> None:
+    x0, y0, x1, y1 = extent
+    w, h = x1 - x0, y1 - y0
+    length = _nice_length(w)
+    bx, by, bh = x0 + 0.04 * w, y0 + 0.05 * h, 0.012 * h
+    half = length / 2
+    for i, (start, colour) in enumerate(((0, "black"), (half, "white"))):
+        ax.add_patch(Rectangle((bx + start, by), half, bh, facecolor=colour, edgecolor="black", lw=0.8, zorder=20))
+    km = length >= 1000
+    unit = _t("km", lang) if km else _t("m", lang)
+
+    def lab(v: float) -> str:
+        return f"{v / 1000:g}" if km else f"{v:g}"
+    for v in (0, half, length):
+        ax.text(bx + v, by + bh * 1.6, lab(v), ha="center", va="bottom", fontsize=7, zorder=20,
+                path_effects=_HALO)
+    ax.text(bx + length + 0.01 * w, by + bh / 2, unit, ha="left", va="center", fontsize=7, zorder=20,
+            path_effects=_HALO)
+    denom = w / (axes_width_in * 0.0254)
+    nice = 10 ** math.floor(math.log10(denom))
+    denom = round(denom / nice * 2) / 2 * nice if denom > 100 else denom
+    ax.text(bx, by - bh * 1.2, f"1:{denom:,.0f}", ha="left", va="top", fontsize=7, zorder=20, path_effects=_HALO)
+
+
+def _north_arrow(ax, lang: str) -> None:
+    ax.annotate("", xy=(0.95, 0.95), xytext=(0.95, 0.85), xycoords="axes fraction",
+                arrowprops=dict(facecolor="black", edgecolor="black", width=3, headwidth=11, headlength=12),
+                zorder=20)
+    ax.text(0.95, 0.83, _t("north", lang), transform=ax.transAxes, ha="center", va="top", fontsize=12,
+            fontweight="bold", zorder=20, path_effects=_HALO)
+
+
+def _fmt_int(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return ""
+    return "" if not math.isfinite(f) else f"{f:,.0f}"
+
+
+def _layout(extent_aspect: float, n_rows: int) -> dict:
+    """Page size and axes rectangles (figure fractions) for the orientation that suits the map."""
+    best = None
+    for orient, (W, H) in (("portrait", A4_INCHES), ("landscape", A4_INCHES[::-1])):
+        max_rows = 16 if orient == "portrait" else 8
+        rows = min(n_rows, max_rows) + 1 + (1 if n_rows > max_rows else 0)
+        margin, title_h, footer_h, gap = 0.4, 0.95, 0.42, 0.15
+        table_h = 0.19 * rows + 0.05
+        map_w = W - 2 * margin
+        map_h = H - 2 * margin - title_h - footer_h - table_h - gap
+        box_aspect = map_w / map_h
+        score = abs(math.log(max(extent_aspect, 1e-6) / box_aspect))
+        lay = {"orient": orient, "size": (W, H), "max_rows": max_rows, "box_aspect": box_aspect,
+               "map": [margin / W, (margin + footer_h + table_h + gap) / H, map_w / W, map_h / H],
+               "table": [margin / W, (margin + footer_h) / H, map_w / W, table_h / H],
+               "title_y": 1 - (margin + 0.15) / H, "sub_y": 1 - (margin + 0.55) / H,
+               "sub2_y": 1 - (margin + 0.78) / H, "footer_y": (margin + 0.05) / H, "map_w_in": map_w,
+               "score": score}
+        if best is None or score < best["score"] - 1e-9:
+            best = lay
+    return best
+
+
+# ---- the figure --------------------------------------------------------------------------------
+
+def village_figure(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDataFrame | None = None,
+                   dem_hillshade: Raster | None = None, roads: gpd.GeoDataFrame | None = None,
+                   rivers: gpd.GeoDataFrame | None = None, date: str | _dt.date | None = None,
+                   scenario: str | None = None, township: str | None = None, synthetic: bool = False,
+                   thresholds: Sequence[float] = DEPTH_THRESHOLDS, lang: str = "zh") -> Figure:
+    """The village situation map as a matplotlib :class:`~matplotlib.figure.Figure` (A4).
+
+    Parameters
+    ----------
+    village_name : str
+        Value of the grids' ``village`` column (the title reads ``{village_name}防汛形势图``).
+    tables : object or mapping
+        ``grids`` (grid_id, name, township, village, responsible, phone, households, population,
+        vulnerable, evacuate, geometry), ``assignments`` (grid_id, shelter_id, people, distance_km,
+        method, geometry: the route line), ``shelters`` (shelter_id, name, capacity, usable, reason,
+        geometry) and ``summary`` (``scenario``/``scenario_name``, ``hazard_method``,
+        ``method_note``: all optional).
+    hazard : Raster or GeoDataFrame, optional
+        Depth raster in metres (NaN or <= 0 dry), drawn by depth class; or danger-zone polygons,
+        coloured by class when they have a numeric ``depth`` column.
+    dem_hillshade : Raster, optional
+        Shaded relief as uint8 (``gis.terrain.hillshade``; 0 = nodata), or a float DEM, which is
+        shaded here.
+    roads, rivers : GeoDataFrame, optional
+        Drawn where they fall inside the map.
+    date : str or date, optional
+        Printed date; default today.
+    scenario : str, optional
+        Scenario name; default from the summary.
+    township : str, optional
+        Restrict to this township (when two townships have villages of the same name).
+    synthetic : bool
+        Print "演示数据为合成数据" (demo data are synthetic).
+    thresholds : sequence of float
+        Depth class limits in metres (increasing).
+    lang : {'zh', 'en'}
+        Language of the page's text.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Not attached to pyplot (nothing to close); portrait or landscape by the village's shape.
+
+    Raises
+    ------
+    ValueError
+        When no grid has that village name.
+    """
+    with _font_rc():
+        return _draw(village_name, tables, hazard=hazard, dem_hillshade=dem_hillshade, roads=roads,
+                     rivers=rivers, date=date, scenario=scenario, township=township, synthetic=synthetic,
+                     thresholds=tuple(float(t) for t in thresholds), lang=lang)
+
+
+def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, scenario, township, synthetic,
+          thresholds, lang) -> Figure:
+    grids_all = table_part(tables, "grids")
+    if grids_all is None or not len(grids_all) or "village" not in grids_all:
+        raise ValueError(_t("novillage", "zh", v=village_name) + "; " + _t("novillage", "en", v=village_name))
+    sel_mask = grids_all["village"].astype(str) == str(village_name)
+    if township is not None and "township" in grids_all:
+        sel_mask &= grids_all["township"].astype(str) == str(township)
+    sel = grids_all[sel_mask].copy()
+    if not len(sel):
+        raise ValueError(_t("novillage", "zh", v=village_name) + "; " + _t("novillage", "en", v=village_name))
+    sel["grid_id"] = sel["grid_id"].astype(str)
+    asg = table_part(tables, "assignments")
+    shelters = table_part(tables, "shelters")
+    summary = dict(table_part(tables, "summary") or {})
+    ids = set(sel["grid_id"])
+    if asg is not None and len(asg):
+        asg = asg.assign(grid_id=asg["grid_id"].astype(str), shelter_id=asg["shelter_id"].astype(str))
+        routes = asg[asg["grid_id"].isin(ids)]
+    else:
+        routes = None
+    if shelters is not None and len(shelters):
+        shelters = shelters.assign(shelter_id=shelters["shelter_id"].astype(str))
+    used_ids = set(routes["shelter_id"]) if routes is not None else set()
+
+    # extent: the village's grids, their routes and shelters, in lon/lat then metric
+    parts = [sel.geometry if sel.crs is None else sel.to_crs(STORAGE_CRS).geometry]
+    if routes is not None and len(routes) and isinstance(routes, gpd.GeoDataFrame):
+        parts.append(_to_crs(routes, pyproj.CRS.from_user_input(STORAGE_CRS)).geometry)
+    if shelters is not None and len(shelters) and used_ids:
+        parts.append(_to_crs(shelters[shelters["shelter_id"].isin(used_ids)],
+                             pyproj.CRS.from_user_input(STORAGE_CRS)).geometry)
+    ll = gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs=STORAGE_CRS)
+    mcrs = metric_crs(tuple(ll.total_bounds))
+    x0, y0, x1, y1 = ll.to_crs(mcrs).total_bounds
+    pad = max(0.08 * max(x1 - x0, y1 - y0), 150.0)
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    n_rows = len(sel)
+    lay = _layout((x1 - x0) / (y1 - y0), n_rows)
+    # grow the extent to the map box's aspect so the map fills it
+    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+    if w / h < lay["box_aspect"]:
+        w = h * lay["box_aspect"]
+    else:
+        h = w / lay["box_aspect"]
+    extent = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+    fig = Figure(figsize=lay["size"], dpi=150)
+    ax = fig.add_axes(lay["map"])
+    ax.set_xlim(extent[0], extent[2])
+    ax.set_ylim(extent[1], extent[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_facecolor("#f7f7f2")
+    img_extent = (extent[0], extent[2], extent[1], extent[3])
+    legend: list = []
+
+    # hillshade
+    if dem_hillshade is not None:
+        arr = dem_hillshade.array
+        if arr.dtype == np.uint8:
+            shade = _warp(dem_hillshade, extent, mcrs, width=900, resampling="bilinear")
+            if shade is not None:
+                shade[shade <= 0] = np.nan
+        else:
+            dem = _warp(dem_hillshade, extent, mcrs, width=900, resampling="bilinear")
+            shade = None
+            if dem is not None and np.isfinite(dem).any():
+                from affine import Affine
+
+                from gis.terrain import hillshade
+                res = (extent[2] - extent[0]) / dem.shape[1]
+                r = Raster(dem, Affine(res, 0, extent[0], 0, -res, extent[3]), mcrs, None)
+                shade = hillshade(r).astype("float32")
+                shade[shade <= 0] = np.nan
+        if shade is not None:
+            ax.imshow(shade, extent=img_extent, cmap="gray", vmin=0, vmax=255, alpha=0.45, zorder=1,
+                      interpolation="bilinear")
+
+    # danger zone
+    colours = _depth_colours(len(thresholds) + 1)
+    labels = _class_labels(thresholds, lang)
+    if isinstance(hazard, Raster):
+        depth = _warp(hazard, extent, mcrs, width=1000, resampling="max")
+        if depth is not None:
+            depth = np.where(depth > 0, depth, np.nan)
+            if np.isfinite(depth).any():
+                bounds = [1e-9, *thresholds, np.inf]
+                ax.imshow(np.ma.masked_invalid(depth), extent=img_extent, cmap=ListedColormap(colours),
+                          norm=BoundaryNorm(bounds, len(colours)), alpha=0.75, zorder=2, interpolation="nearest")
+                present = [np.any((depth >= a) & (depth < b)) for a, b in zip(bounds[:-1], bounds[1:])]
+                legend += [Patch(facecolor=c, alpha=0.75, label=f"{_t('depth', lang)} {lab}")
+                           for c, lab, p in zip(colours, labels, present) if p]
+    elif isinstance(hazard, gpd.GeoDataFrame):
+        zone = _clip(hazard, extent, mcrs)
+        if zone is not None:
+            if "depth" in zone and pd.to_numeric(zone["depth"], errors="coerce").notna().any():
+                d = pd.to_numeric(zone["depth"], errors="coerce").fillna(0).to_numpy()
+                cls = np.searchsorted(np.asarray(thresholds), d, side="right")
+                for k in sorted(set(cls)):
+                    zone[cls == k].plot(ax=ax, facecolor=colours[k], edgecolor=colours[-1], linewidth=0.5,
+                                        alpha=0.55, zorder=2)
+                    legend.append(Patch(facecolor=colours[k], alpha=0.55, label=f"{_t('depth', lang)} {labels[k]}"))
+            else:
+                zone.plot(ax=ax, facecolor=colours[1], edgecolor=colours[-1], linewidth=0.6, alpha=0.6, zorder=2)
+                legend.append(Patch(facecolor=colours[1], alpha=0.6, label=_t("zone", lang)))
+
+    # rivers and roads
+    riv = _clip(rivers, extent, mcrs)
+    if riv is not None:
+        poly = riv.geom_type.isin(["Polygon", "MultiPolygon"])
+        if poly.any():
+            riv[poly].plot(ax=ax, facecolor="#9ecae1", edgecolor="#4292c6", linewidth=0.5, zorder=3)
+        if (~poly).any():
+            riv[~poly].plot(ax=ax, color="#4292c6", linewidth=1.4, zorder=3)
+        legend.append(Line2D([], [], color="#4292c6", lw=1.4, label=_t("river", lang)))
+    rd = _clip(roads, extent, mcrs)
+    if rd is not None:
+        rd.plot(ax=ax, color="#8c6d46", linewidth=1.0, zorder=4)
+        legend.append(Line2D([], [], color="#8c6d46", lw=1.0, label=_t("road", lang)))
+
+    # grids: neighbours faint, the village's own outlined and labelled
+    others = _clip(grids_all[~sel_mask], extent, mcrs)
+    if others is not None:
+        others.plot(ax=ax, facecolor="none", edgecolor="#b0b0b0", linewidth=0.5, zorder=5)
+    selm = _to_crs(sel, mcrs)
+    evac = selm["evacuate"].map(_truthy) if "evacuate" in selm else pd.Series(True, index=selm.index)
+    if evac.any():
+        selm[evac].plot(ax=ax, facecolor=(0.9, 0.1, 0.1, 0.06), edgecolor="#d62728", linewidth=1.6,
+                        linestyle="--", zorder=6)
+        legend.append(Patch(facecolor=(0.9, 0.1, 0.1, 0.06), edgecolor="#d62728", linestyle="--", lw=1.6,
+                            label=_t("grid_evac", lang)))
+    if (~evac).any():
+        selm[~evac].plot(ax=ax, facecolor="none", edgecolor="#555555", linewidth=1.0, zorder=6)
+        legend.append(Patch(facecolor="none", edgecolor="#555555", lw=1.0, label=_t("grid_other", lang)))
+    # grids labelled by their number in the table below (names would collide at village scale)
+    plan = _village_rows(sel, routes, shelters, evac.to_numpy(), lang)
+    number = {r["grid_id"]: r["no"] for r in plan}
+    for _, g in selm.iterrows():
+        if g.geometry is None or g.geometry.is_empty:
+            continue
+        p = g.geometry.representative_point()
+        ax.text(p.x, p.y, str(number.get(g["grid_id"], "")), ha="center", va="center", fontsize=7,
+                fontweight="bold", color="#8b0000", zorder=12, clip_on=True,
+                bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor="#d62728", lw=0.8))
+
+    # routes with arrow heads at the shelter
+    shel_m = _to_crs(shelters, mcrs) if shelters is not None and len(shelters) else None
+    span = extent[2] - extent[0]
+    kinds = set()
+    if routes is not None and len(routes):
+        rm = _to_crs(routes, mcrs) if isinstance(routes, gpd.GeoDataFrame) else None
+        centre = dict(zip(selm["grid_id"], selm.geometry.representative_point()))
+        spoint = dict(zip(shel_m["shelter_id"], shel_m.geometry.representative_point())) if shel_m is not None \
+            else {}
+        for i, (_, a) in enumerate(routes.iterrows()):
+            line = rm.geometry.iloc[i] if rm is not None else None
+            if line is None or line.is_empty or line.geom_type not in ("LineString", "MultiLineString"):
+                s, c = spoint.get(a["shelter_id"]), centre.get(a["grid_id"])
+                if s is None or c is None:
+                    continue
+                line = LineString([c, s])
+            if line.geom_type == "MultiLineString":
+                from shapely.ops import linemerge
+                line = linemerge(line)
+                if line.geom_type == "MultiLineString":
+                    line = max(line.geoms, key=lambda g: g.length)
+            road = a.get("method", "road") == "road"
+            kinds.add("road" if road else "line")
+            colour = "#1f5fbf" if road else "#ff7f0e"
+            xs, ys = line.xy
+            ax.plot(xs, ys, color=colour, lw=2.0, ls="-" if road else (0, (5, 3)), zorder=8,
+                    solid_capstyle="round")
+            L = line.length
+            if L > 0:
+                head = min(0.04 * span, 0.5 * L)
+                tail = line.interpolate(L - head)
+                end = line.interpolate(L)
+                ax.annotate("", xy=(end.x, end.y), xytext=(tail.x, tail.y),
+                            arrowprops=dict(arrowstyle="-|>", color=colour, lw=2.0, mutation_scale=16), zorder=9)
+                if L > 0.15 * span:   # a second arrow mid-way on long routes
+                    m0, m1 = line.interpolate(0.5 * L - 0.5 * head), line.interpolate(0.5 * L + 0.5 * head)
+                    ax.annotate("", xy=(m1.x, m1.y), xytext=(m0.x, m0.y),
+                                arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.5, mutation_scale=12),
+                                zorder=9)
+    if "road" in kinds:
+        legend.append(Line2D([], [], color="#1f5fbf", lw=2.0, marker=">", markersize=6, label=_t("route_road", lang)))
+    if "line" in kinds:
+        legend.append(Line2D([], [], color="#ff7f0e", lw=2.0, ls=(0, (5, 3)), marker=">", markersize=6,
+                             label=_t("route_line", lang)))
+
+    # shelters: the ones used, and any other shelter on the map
+    if shel_m is not None:
+        on_map = shel_m.cx[extent[0]:extent[2], extent[1]:extent[3]]
+        usable = on_map["usable"].map(_truthy) if "usable" in on_map else pd.Series(True, index=on_map.index)
+        drawn_ok = drawn_bad = False
+        for (_, s), ok in zip(on_map.iterrows(), usable):
+            p = s.geometry.representative_point()
+            name = str(s.get("name") or s["shelter_id"])
+            if ok:
+                ax.scatter([p.x], [p.y], marker="^", s=150, c="#2ca02c", edgecolors="black", linewidths=0.8,
+                           zorder=14)
+                cap = _fmt_int(s.get("capacity"))
+                text = f"{name}\n{_t('cap', lang, c=cap)}" if cap else name
+                drawn_ok = True
+            else:
+                ax.scatter([p.x], [p.y], marker="X", s=110, c="#7f7f7f", edgecolors="black", linewidths=0.6,
+                           zorder=14)
+                reason = str(s.get("reason") or "").strip()
+                text = f"{name}\n（{_t('bad', lang)}{'：' + reason if reason else ''}）" if lang == "zh" else \
+                    f"{name}\n({_t('bad', lang)}{': ' + reason if reason else ''})"
+                drawn_bad = True
+            ax.annotate(text, xy=(p.x, p.y), xytext=(7, 7), textcoords="offset points", fontsize=8,
+                        fontweight="bold" if ok else "normal", color="#145a14" if ok else "#555555", zorder=15,
+                        path_effects=_HALO, annotation_clip=True)
+        if drawn_ok:
+            legend.append(Line2D([], [], marker="^", ls="", markersize=9, markerfacecolor="#2ca02c",
+                                 markeredgecolor="black", label=_t("shelter", lang)))
+        if drawn_bad:
+            legend.append(Line2D([], [], marker="X", ls="", markersize=8, markerfacecolor="#7f7f7f",
+                                 markeredgecolor="black", label=_t("shelter_bad", lang)))
+
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    if legend:
+        leg = ax.legend(handles=legend, loc="lower right", fontsize=7, framealpha=0.92, borderpad=0.6,
+                        handlelength=2.2)
+        leg.set_zorder(30)
+    _scale_bar(ax, extent, lang, lay["map_w_in"])
+    _north_arrow(ax, lang)
+
+    # title block
+    summary_scen = scenario or summary.get("scenario") or summary.get("scenario_name")
+    method = summary.get("hazard_method") or summary.get("method")
+    if isinstance(date, (_dt.date, _dt.datetime)):
+        date = date.isoformat()[:10]
+    date = date or _dt.date.today().isoformat()
+    town = township or (str(sel["township"].dropna().iloc[0]) if "township" in sel and sel["township"].notna().any()
+                        else "")
+    fig.text(0.5, lay["title_y"], _t("title", lang, v=f"{town} {village_name}".strip() if lang == "en"
+                                       else village_name),
+             ha="center", va="top", fontsize=20, fontweight="bold")
+    sub = [town] if town and lang == "zh" else []
+    if summary_scen:
+        sub.append(_t("scenario", lang, s=summary_scen))
+    if method:
+        sub.append(_t("method", lang, s=method))
+    sub.append(_t("date", lang, s=date))
+    fig.text(0.5, lay["sub_y"], "    ".join(sub), ha="center", va="top", fontsize=10)
+    ev = sel[evac.values] if len(sel) else sel
+    pop = pd.to_numeric(ev.get("population"), errors="coerce").fillna(0).sum() if "population" in ev else 0
+    placed = float(pd.to_numeric(routes["people"], errors="coerce").fillna(0).sum()) \
+        if routes is not None and "people" in routes else 0.0
+    fig.text(0.5, lay["sub2_y"], _t("tally", lang, g=int(evac.sum()),
+                                    h=_fmt_int(pd.to_numeric(ev.get("households"), errors="coerce").sum())
+                                    if "households" in ev else "—",
+                                    p=_fmt_int(pop), vu=_fmt_int(pd.to_numeric(ev.get("vulnerable"),
+                                                                              errors="coerce").sum())
+                                    if "vulnerable" in ev else "—",
+                                    pl=_fmt_int(placed), un=_fmt_int(max(0.0, pop - placed))),
+             ha="center", va="top", fontsize=9, color="#333333")
+
+    # responsible persons table
+    tax = fig.add_axes(lay["table"])
+    tax.axis("off")
+    cols = list(_t("cols", lang))
+    body = plan[:lay["max_rows"]]
+    cells = [[str(r["no"]), r["grid_id"], r["name"], r["responsible"], r["phone"], r["households"], r["people"],
+              r["vulnerable"], r["shelter"], r["distance"]] for r in body]
+    if cells:
+        # column widths from the text (CJK counts double); the font shrinks until the row fits the page
+        units = np.array([max([_tw(c) for c in col] + [_tw(h)]) for h, col in zip(cols, zip(*cells))], float)
+        units = np.minimum(units, 44)
+        table_w_in = lay["table"][2] * lay["size"][0]
+        fs = 7.5
+        while fs > 5 and (units.sum() * 0.5 * fs / 72 + 0.1 * len(units)) > table_w_in:
+            fs -= 0.25
+        need = units * 0.5 * fs / 72 + 0.1
+        table = tax.table(cellText=cells, colLabels=cols, colWidths=list(need / need.sum()), loc="upper center",
+                          cellLoc="center", bbox=[0, 0, 1, 1])
+        table.auto_set_font_size(False)
+        table.set_fontsize(fs)
+        for (r, c), cell in table.get_celld().items():
+            cell.set_linewidth(0.5)
+            cell.PAD = 0.02
+            if r == 0:
+                cell.set_facecolor("#dde8f5")
+                cell.get_text().set_fontweight("bold")
+            elif not body[r - 1]["evacuate"]:
+                cell.get_text().set_color("#777777")
+            elif c == 8 and not body[r - 1]["placed"]:
+                cell.get_text().set_color("#c00000")
+    if len(plan) > lay["max_rows"]:
+        fig.text(lay["table"][0], lay["table"][1] - 0.004, _t("more", lang, n=len(plan) - lay["max_rows"]),
+                 ha="left", va="top", fontsize=7, color="#c00000")
+
+    # footer
+    foot = [_t("crs", lang, c=f"{mcrs.name} (EPSG:{mcrs.to_epsg()})")]
+    note = summary.get("method_note") or summary.get("screening_note")
+    if note:
+        foot.append(str(note))
+    fig.text(lay["map"][0], lay["footer_y"], "    ".join(foot), ha="left", va="bottom", fontsize=7, color="#444444")
+    right = []
+    if synthetic or summary.get("synthetic"):
+        right.append(_t("synthetic", lang))
+    if cjk_font() is None:
+        right.append(_T["nofont"][1])
+    if right:
+        fig.text(1 - lay["map"][0], lay["footer_y"], "    ".join(right), ha="right", va="bottom", fontsize=8,
+                 color="#c00000", fontweight="bold")
+    return fig
+
+
+def _tw(v: Any) -> int:
+    s = "" if v is None else str(v)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+
+def _village_rows(sel: gpd.GeoDataFrame, routes: pd.DataFrame | None, shelters: pd.DataFrame | None,
+                  evac: np.ndarray, lang: str) -> list[dict]:
+    """One table row per grid of the village, grids to evacuate first: shelters (with people when split),
+    longest distance, and the row number ``no`` used as the grid's label on the map."""
+    name_of = dict(zip(shelters["shelter_id"], shelters["name"].astype(str))) \
+        if shelters is not None and len(shelters) and "name" in shelters else {}
+    by_grid: dict[str, list] = {}
+    if routes is not None and len(routes):
+        for _, a in routes.iterrows():
+            by_grid.setdefault(a["grid_id"], []).append(a)
+    rows = []
+    order = sel.assign(_evac=evac).sort_values(["_evac", "grid_id"], ascending=[False, True],
+                                               key=lambda s: s.astype(str) if s.name == "grid_id" else s)
+    for no, (_, g) in enumerate(order.iterrows(), start=1):
+        parts = by_grid.get(g["grid_id"], [])
+        people = "人" if lang == "zh" else ""
+        sep = "；" if lang == "zh" else "; "
+        placed = float(pd.to_numeric(pd.Series([a.get("people") for a in parts]), errors="coerce").sum())
+        pop = pd.to_numeric(pd.Series([g.get("population")]), errors="coerce").fillna(0).iloc[0]
+        if not g["_evac"]:
+            shelter = _t("stays", lang)
+        elif len(parts) > 1:
+            shelter = sep.join(f"{name_of.get(a['shelter_id'], a['shelter_id'])} {_fmt_int(a.get('people'))}{people}"
+                               for a in parts)
+        elif parts:
+            shelter = name_of.get(parts[0]["shelter_id"], parts[0]["shelter_id"])
+        else:
+            shelter = _t("unplaced", lang)
+        if g["_evac"] and parts and pop - placed > 0.5:
+            shelter += f"{sep}{_t('unplaced', lang)} {_fmt_int(pop - placed)}{people}"
+        dist = pd.to_numeric(pd.Series([a.get("distance_km") for a in parts]), errors="coerce").max() if parts \
+            else np.nan
+        rows.append({"no": no, "evacuate": bool(g["_evac"]), "placed": bool(parts), "grid_id": g["grid_id"],
+                     "name": "" if pd.isna(g.get("name")) else str(g.get("name")),
+                     "responsible": "" if pd.isna(g.get("responsible")) else str(g.get("responsible")),
+                     "phone": "" if pd.isna(g.get("phone")) else str(g.get("phone")),
+                     "households": _fmt_int(g.get("households")), "people": _fmt_int(g.get("population")),
+                     "vulnerable": _fmt_int(g.get("vulnerable")), "shelter": shelter,
+                     "distance": "" if not np.isfinite(dist) else f"{dist:.1f}"})
+    return rows
+
+
+# ---- output ------------------------------------------------------------------------------------
+
+def _render(fig: Figure, fmt: str, dpi: int) -> bytes:
+    buf = io.BytesIO()
+    with _font_rc():
+        if fmt == "pdf":
+            fig.savefig(buf, format="pdf", metadata={"Creator": "gis.village_map", "CreationDate": None})
+        else:
+            fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "gis.village_map"})
+    return buf.getvalue()
+
+
+def village_map(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDataFrame | None = None,
+                dem_hillshade: Raster | None = None, roads: gpd.GeoDataFrame | None = None,
+                rivers: gpd.GeoDataFrame | None = None, date: str | _dt.date | None = None, fmt: str = "png",
+                dpi: int = 150, scenario: str | None = None, township: str | None = None, synthetic: bool = False,
+                thresholds: Sequence[float] = DEPTH_THRESHOLDS, lang: str = "zh") -> bytes:
+    """The village situation map (村级防汛形势图) as an A4 PNG or PDF.
+
+    Parameters
+    ----------
+    village_name, tables, hazard, dem_hillshade, roads, rivers, date, scenario, township, synthetic, thresholds, lang
+        As for :func:`village_figure`.
+    fmt : {'png', 'pdf'}
+        Output format.
+    dpi : int
+        PNG resolution (150 gives 1240 x 1754 pixels, portrait, or 1754 x 1240 landscape).
+
+    Returns
+    -------
+    bytes
+        The PNG or PDF file.
+
+    Raises
+    ------
+    ValueError
+        Unknown format, or no grid has that village name.
+    """
+    if fmt not in ("png", "pdf"):
+        raise ValueError(f"fmt must be 'png' or 'pdf', not {fmt!r}")
+    fig = village_figure(village_name, tables, hazard=hazard, dem_hillshade=dem_hillshade, roads=roads,
+                         rivers=rivers, date=date, scenario=scenario, township=township, synthetic=synthetic,
+                         thresholds=thresholds, lang=lang)
+    return _render(fig, fmt, dpi)
+
+
+def _pages(tables: Any, names: Sequence[str]) -> list[tuple[str, str | None]]:
+    """(village, township) per page: a village name used in two townships gets a page in each."""
+    grids = table_part(tables, "grids")
+    out: list[tuple[str, str | None]] = []
+    for v in names:
+        towns: list = []
+        if grids is not None and "township" in grids and "village" in grids:
+            g = grids[grids["village"].astype(str) == str(v)]
+            if "evacuate" in g and g["evacuate"].map(_truthy).any():
+                g = g[g["evacuate"].map(_truthy)]
+            towns = sorted(set(g["township"].dropna().astype(str)))
+        out += [(v, t) for t in towns] if len(towns) > 1 else [(v, None)]
+    return out
+
+
+def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fmt: str = "pdf", dpi: int = 150,
+                       hazard: Raster | gpd.GeoDataFrame | None = None, dem_hillshade: Raster | None = None,
+                       roads: gpd.GeoDataFrame | None = None, rivers: gpd.GeoDataFrame | None = None,
+                       date: str | _dt.date | None = None, scenario: str | None = None, synthetic: bool = False,
+                       thresholds: Sequence[float] = DEPTH_THRESHOLDS, lang: str = "zh") -> bytes:
+    """Village maps for many villages: one multi-page PDF, or a zip of PNGs.
+
+    Parameters
+    ----------
+    tables : object or mapping
+        As for :func:`village_figure`.
+    villages : sequence of str, optional
+        Village names; default :func:`at_risk_villages` (every village with a grid to evacuate).
+        A name used by villages in two townships gets one page per township.
+    fmt : {'pdf', 'zip'}
+        ``'pdf'``: one page per village; ``'zip'``: ``{village}防汛形势图.png`` per village.
+    dpi : int
+        PNG resolution for ``'zip'``.
+    hazard, dem_hillshade, roads, rivers, date, scenario, synthetic, thresholds, lang
+        As for :func:`village_figure`.
+
+    Returns
+    -------
+    bytes
+        The PDF or zip file.
+    """
+    if fmt not in ("pdf", "zip"):
+        raise ValueError(f"fmt must be 'pdf' or 'zip', not {fmt!r}")
+    names = list(villages) if villages is not None else at_risk_villages(tables)
+    pages = _pages(tables, names)
+    kw = dict(hazard=hazard, dem_hillshade=dem_hillshade, roads=roads, rivers=rivers, date=date, scenario=scenario,
+              synthetic=synthetic, thresholds=thresholds, lang=lang)
+    buf = io.BytesIO()
+    if fmt == "pdf":
+        with _font_rc(), PdfPages(buf, metadata={"Creator": "gis.village_map", "CreationDate": None}) as pdf:
+            for v, town in pages:
+                pdf.savefig(village_figure(v, tables, township=town, **kw))
+        return buf.getvalue()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for v, town in pages:
+            title = _t("title", lang, v=v if town is None else f"{town}{v}").replace("/", "_")
+            zf.writestr(f"{title}.png", _render(village_figure(v, tables, township=town, **kw), "png", dpi))
+    return buf.getvalue()
