@@ -98,6 +98,161 @@ def _add_layers(p: argparse.ArgumentParser) -> None:
     pass
 
 
+# ---- hand ------------------------------------------------------------------------------------
+def _run_hand(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
+    from gis.hand import hand
+    from layers.raster import read_raster, write_raster
+
+    t0 = time.perf_counter()
+    dem = read_raster(Path(args.dem))
+    streams = read_raster(Path(args.streams)) if args.streams else None
+    h = hand(dem, streams=streams, min_upstream_cells=args.min_upstream_cells)
+    write_raster(h, Path(args.out), dtype="float32")
+    vals = h.array[np.isfinite(h.array)]
+    out = {"out": str(args.out), "rows": h.shape[0], "cols": h.shape[1], "crs": str(dem.crs),
+           "defined_cells": int(vals.size), "undefined_cells": int(h.array.size - vals.size),
+           "hand_min": float(vals.min()) if vals.size else None,
+           "hand_median": float(np.median(vals)) if vals.size else None,
+           "hand_max": float(vals.max()) if vals.size else None, "unit": "m", "nodata": h.nodata,
+           "seconds": round(time.perf_counter() - t0, 2),
+           "notes": [zh if args.lang == "zh" else en for zh, en in (list(dem.warnings) + list(h.warnings))]}
+    if args.json:
+        _emit(out)
+    else:
+        print(f"HAND -> {args.out} ({out['defined_cells']:,} cells defined, {out['seconds']} s)")
+        for n in out["notes"]:
+            print("  ! " + n)
+    return 0
+
+
+@command("hand", "Height Above Nearest Drainage from a DEM (pyflwdir) / 计算相对最近河道高差 HAND")
+def _add_hand(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dem", required=True, help="DEM GeoTIFF (metres)")
+    p.add_argument("--out", required=True, help="output HAND GeoTIFF (float32 metres, nodata -9999 where undefined)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--streams", help="stream raster on the DEM grid (non-zero = stream)")
+    g.add_argument("--min-upstream-cells", type=int, default=None,
+                   help="stream threshold in upstream cells (default 1000)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+# ---- exposure --------------------------------------------------------------------------------
+def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | None):
+    """The exposure vector layer and the population column to use (see ``exposure --help``)."""
+    from layers.catalogue import spec
+    from layers.errors import Problem
+    from layers.load import load_layer
+
+    kinds = ("grids", "villages") if kind == "auto" else (kind,)
+    first_error = None
+    for k in kinds:
+        try:
+            gdf = load_layer(path, k, sublayer=sublayer).gdf
+            break
+        except LayerError as e:
+            first_error = first_error or e
+    else:
+        if kind != "auto":
+            raise first_error
+        # any other layer with a population column: read as is, CRS resolved, in EPSG:4490
+        from layers.crs import resolve_crs, to_storage
+        from layers.readers import read_vector
+
+        gdf = to_storage(resolve_crs(read_vector(path, sublayer=sublayer), source=path.name))
+        aliases = {a.lower() for a in spec("villages").field("population").aliases} | {"population"}
+        if field is None:
+            match = [c for c in gdf.columns if str(c).lower() in aliases]
+            if not match:
+                raise LayerError([Problem("暴露图层不是网格或村庄图层，也没有人口字段",
+                                          "the exposure layer is neither grids nor villages and has no population "
+                                          "field", "用 --population-field 指定人口字段，或按下列问题修正网格图层",
+                                          "name the population column with --population-field, or fix the grid "
+                                          "layer as listed below", file=path.name), *first_error.problems])
+            gdf = gdf.rename(columns={match[0]: "population"})
+    if field is not None and field not in gdf.columns:
+        pop_aliases = {a.lower() for a in spec("grids").field("population").aliases}
+        if field.lower() in pop_aliases and "population" in gdf.columns:
+            field = "population"
+        else:
+            raise LayerError(Problem(f"暴露图层没有字段“{field}”", f"the exposure layer has no field '{field}'",
+                                     f"可用字段：{', '.join(map(str, gdf.columns.drop('geometry')))}",
+                                     f"fields available: {', '.join(map(str, gdf.columns.drop('geometry')))}",
+                                     file=path.name, field=field))
+    return gdf, field
+
+
+def _run_exposure(args: argparse.Namespace) -> int:
+    from gis.exposure import EvacuationRule, exposure_summary
+    from gis.hazard import Hazard, parse_thresholds
+    from layers.errors import Problem
+    from layers.load import RASTER_SUFFIXES, load_layer
+    from layers.raster import read_raster
+
+    thresholds = parse_thresholds(args.thresholds)
+    if (args.dem is None) != (args.stage is None):
+        raise LayerError(Problem("--dem 与 --stage 需同时给出", "--dem and --stage go together",
+                                 "同时给出 DEM 和水位（米）", "give both the DEM and the stage in metres"))
+    if args.dem is not None:
+        hazard = Hazard.from_stage(read_raster(Path(args.dem)), args.stage,
+                                   min_upstream_cells=args.min_upstream_cells)
+    elif args.hazard is None:
+        raise LayerError(Problem("没有洪水情景", "no flood scenario", "给出 --hazard 文件，或 --dem 与 --stage",
+                                 "give --hazard, or --dem with --stage"))
+    elif Path(args.hazard).suffix.lower() in RASTER_SUFFIXES:
+        hazard = Hazard.from_depth_raster(read_raster(Path(args.hazard)))
+    else:
+        layer = load_layer(Path(args.hazard), "flood_hazard", sublayer=args.hazard_sublayer)
+        gdf = layer.gdf
+        gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
+        hazard = Hazard.from_polygons(gdf, source=layer.source)
+    epath = Path(args.exposure)
+    rule = EvacuationRule(min_depth=args.min_depth, min_share=args.min_share)
+    if epath.suffix.lower() in RASTER_SUFFIXES:
+        exposure = read_raster(epath)
+        out = exposure_summary(hazard, exposure, thresholds=thresholds, rule=rule, lang=args.lang)
+    else:
+        gdf, field = _exposure_layer(epath, args.sublayer, args.exposure_kind, args.population_field)
+        out = exposure_summary(hazard, gdf, thresholds=thresholds, population_field=field, rule=rule,
+                               lang=args.lang)
+    if args.json:
+        _emit(out)
+    else:
+        print(f"{out['scenario']}: affected {out['affected_population']} of {out['total_population']} people; "
+              f"by threshold {out['by_threshold']}")
+        for n in out["notes"]:
+            print("  ! " + n)
+    return 0
+
+
+@command("exposure", "people, households and grids exposed to a flood scenario / 洪水情景下的受影响人口与网格")
+def _add_exposure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hazard", help="depth raster (.tif, metres; centimetres detected) or danger-zone polygons "
+                                    "(any vector file, read as the flood_hazard layer)")
+    p.add_argument("--hazard-sublayer", help="layer inside the hazard GeoPackage / KML folder")
+    p.add_argument("--exposure", required=True,
+                   help="population raster (.tif, people per cell) or a vector layer with a population field")
+    p.add_argument("--sublayer", help="layer inside the exposure GeoPackage (e.g. grids)")
+    p.add_argument("--exposure-kind", choices=("auto", "grids", "villages"), default="auto",
+                   help="how to read a vector exposure: auto tries transfer grids (leaf grids are counted), then "
+                        "villages, then any layer with a population column")
+    p.add_argument("--population-field", help="population column (default: the catalogue's population field)")
+    p.add_argument("--thresholds", default="0.5,1.5,3.0", help="depth-class thresholds in metres")
+    p.add_argument("--dem", help="DEM GeoTIFF: compute the hazard from HAND and --stage (screening method)")
+    p.add_argument("--stage", type=float, help="water level above the streams, metres (with --dem)")
+    p.add_argument("--min-upstream-cells", type=int, default=None, help="HAND stream threshold (with --dem)")
+    p.add_argument("--min-depth", type=float, default=None,
+                   help="evacuate grids whose max depth reaches this (default: the lowest threshold)")
+    p.add_argument("--min-share", type=float, default=0.0,
+                   help="and whose flooded share of area reaches this (0-1, default 0: any part)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of 'notes'")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
