@@ -188,9 +188,9 @@ def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | No
 
 def _run_exposure(args: argparse.Namespace) -> int:
     from gis.exposure import EvacuationRule, exposure_summary
-    from gis.hazard import Hazard, parse_thresholds
+    from gis.hazard import Hazard, hazard_from_file, parse_thresholds
     from layers.errors import Problem
-    from layers.load import RASTER_SUFFIXES, load_layer
+    from layers.load import RASTER_SUFFIXES
     from layers.raster import read_raster
 
     thresholds = parse_thresholds(args.thresholds)
@@ -203,13 +203,8 @@ def _run_exposure(args: argparse.Namespace) -> int:
     elif args.hazard is None:
         raise LayerError(Problem("没有洪水情景", "no flood scenario", "给出 --hazard 文件，或 --dem 与 --stage",
                                  "give --hazard, or --dem with --stage"))
-    elif Path(args.hazard).suffix.lower() in RASTER_SUFFIXES:
-        hazard = Hazard.from_depth_raster(read_raster(Path(args.hazard)))
     else:
-        layer = load_layer(Path(args.hazard), "flood_hazard", sublayer=args.hazard_sublayer)
-        gdf = layer.gdf
-        gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
-        hazard = Hazard.from_polygons(gdf, source=layer.source)
+        hazard = hazard_from_file(Path(args.hazard), sublayer=args.hazard_sublayer)
     epath = Path(args.exposure)
     rule = EvacuationRule(min_depth=args.min_depth, min_share=args.min_share)
     if epath.suffix.lower() in RASTER_SUFFIXES:
@@ -251,6 +246,77 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
                    help="and whose flooded share of area reaches this (0-1, default 0: any part)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of 'notes'")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+# ---- plan ------------------------------------------------------------------------------------------
+def _run_plan(args: argparse.Namespace) -> int:
+    from gis.hazard import Hazard, hazard_from_file, parse_thresholds
+    from gis.plan import PlanOptions, evacuation_plan
+    from gis.report_files import write_plan_files
+    from layers.errors import Problem
+    from layers.workspace import Workspace
+
+    ws = Workspace(Path(args.workspace))
+    kinds = ws.vector_kinds()
+    missing = [k for k in ("grids", "shelters") if k not in kinds]
+    if missing:
+        raise LayerError(Problem(f"工作空间缺少图层：{'、'.join(missing)}", f"the workspace lacks: {', '.join(missing)}",
+                                 "先导入转移避险网格和避灾安置场所", "import the transfer grids and shelters first",
+                                 file=ws.gpkg.name))
+    if (args.hazard is None) == (args.stage is None):
+        raise LayerError(Problem("请给出 --hazard 或 --stage（二选一）", "give either --hazard or --stage",
+                                 "--hazard 为水深栅格或危险区文件；--stage 为水位（米），用工作空间的 DEM 计算",
+                                 "--hazard is a depth raster or danger zones; --stage is a water level in metres "
+                                 "on the workspace DEM"))
+    if args.stage is not None:
+        if "dem" not in ws.raster_kinds():
+            raise LayerError(Problem("工作空间中没有 DEM（dem.tif），无法按水位计算", "no DEM (dem.tif) beside the "
+                                     "workspace for a stage", "把 dem.tif 放在工作空间旁，或用 --hazard",
+                                     "put dem.tif beside the workspace, or use --hazard", file=ws.gpkg.name))
+        hazard = Hazard.from_stage(ws.raster("dem"), args.stage)
+    else:
+        hazard = hazard_from_file(Path(args.hazard))
+    opts = PlanOptions(thresholds=parse_thresholds(args.thresholds), cut_roads=not args.keep_flooded_roads)
+    roads = ws.vector("roads") if "roads" in kinds else None
+    plan = evacuation_plan(ws.vector("grids"), ws.vector("shelters"), hazard, roads=roads, options=opts)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = write_plan_files(plan, out, lang=args.lang, note=plan.summary.get("method_note") or None)
+    if args.village_maps and len(plan.grids):
+        from gis.village_map import village_maps_batch
+
+        pdf = out / "village_maps.pdf"
+        pdf.write_bytes(village_maps_batch(plan, hazard=hazard.depth if hazard.depth is not None else hazard.polygons,
+                                           roads=roads, scenario=hazard.name, lang=args.lang))
+        files.append(pdf)
+    s = plan.summary
+    summary = {k: s.get(k) for k in ("people_to_evacuate", "people_placed", "people_unplaced", "shelters_used",
+                                     "person_km", "vulnerable_to_evacuate", "grids_to_evacuate", "grids_split",
+                                     "shelters_unusable", "scenario", "hazard_method", "route_method")}
+    summary["person_km"] = round(float(summary["person_km"] or 0.0), 1)
+    summary["files"] = [str(f) for f in files]
+    summary["notes"] = plan.messages(args.lang)
+    if args.json:
+        _emit(summary)
+    else:
+        for k, v in summary.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+@command("plan", "evacuation plan for a flood scenario: who moves where, lists, maps / 转移避险方案")
+def _add_plan(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", required=True, help="workspace GeoPackage (dem.tif beside it for --stage)")
+    p.add_argument("--hazard", help="depth raster (.tif, metres) or danger-zone polygons")
+    p.add_argument("--stage", type=float, help="water level above the nearest drainage, metres (HAND screening)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--thresholds", default="0.5,1.5,3.0", help="depth class limits in metres")
+    p.add_argument("--keep-flooded-roads", action="store_true",
+                   help="plan a pre-emptive transfer on the whole road network (default: flooded roads are cut)")
+    p.add_argument("--no-village-maps", dest="village_maps", action="store_false",
+                   help="skip the village situation maps PDF")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("--json", action="store_true")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ give classes ``0`` dry, ``1`` wet below ``t1``, ``2`` in ``[t1, t2)``, ..., ``n 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import geopandas as gpd
@@ -379,3 +380,22 @@ def _disjoint(g: gpd.GeoDataFrame, notes: list[_Note]) -> gpd.GeoDataFrame:
                   "some danger zones overlap: each shared area is counted once, in the deepest zone (unknown depth "
                   "ranks first)"))
     return res.reset_index(drop=True)
+
+
+def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_name: str | None = None,
+                     name: str | None = None) -> Hazard:
+    """A scenario from a file: a depth GeoTIFF (metres; centimetres detected), or danger-zone polygons.
+
+    Polygons are read and validated as the ``flood_hazard`` layer (any supported vector format).
+    """
+    from layers.load import RASTER_SUFFIXES, load_layer
+    from layers.raster import read_raster
+
+    path = Path(path)
+    source = display_name or path.name
+    if path.suffix.lower() in RASTER_SUFFIXES:
+        return Hazard.from_depth_raster(read_raster(path, display_name=source), source=source, name=name)
+    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source)
+    gdf = layer.gdf
+    gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
+    return Hazard.from_polygons(gdf, source=layer.source, name=name)

@@ -29,16 +29,21 @@ class Workspace:
     Parameters
     ----------
     folder : Path
-        The workspace folder (must exist to read).
+        The workspace folder (must exist to read), or the path of its GeoPackage (any name; the
+        rasters are then beside it).
     """
 
     def __init__(self, folder: Path | str):
-        self.folder = Path(folder)
+        path = Path(folder)
+        if path.suffix.lower() == ".gpkg":
+            self.folder, self._gpkg = path.parent, path
+        else:
+            self.folder, self._gpkg = path, path / GPKG_NAME
 
     @property
     def gpkg(self) -> Path:
         """Path of the GeoPackage holding the vector layers."""
-        return self.folder / GPKG_NAME
+        return self._gpkg
 
     def raster_path(self, kind: str) -> Path:
         """Path of the GeoTIFF of a raster kind."""

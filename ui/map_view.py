@@ -283,7 +283,8 @@ def _add_geojson(group: folium.FeatureGroup, data: dict, fields: list[str], kind
 def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshade: Overlay | None = None,
               height: int = 640, simplify_m: float = 5.0, show: set[str] | None = None,
               online: bool = settings.ONLINE_BASEMAPS, tianditu_key: str | None = settings.TIANDITU_KEY,
-              payloads: dict | None = None, images: dict[str, Overlay] | None = None) -> folium.Map:
+              payloads: dict | None = None, images: dict[str, Overlay] | None = None,
+              extra: tuple[list, list] | None = None) -> folium.Map:
     """The map of a set of layers.
 
     Parameters
@@ -305,6 +306,8 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
         so a caller can cache the expensive part.
     images : dict, optional
         kind -> Overlay for layers drawn as images (see :func:`plan_map`).
+    extra : (layers, legend rows), optional
+        More folium layers drawn on top (e.g. :func:`ui.plan_map.plan_groups`) and their legend rows.
 
     Returns
     -------
@@ -377,6 +380,10 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
                      max_zoom=15)
     elif hillshade is not None:
         m.fit_bounds(hillshade.bounds)
+    if extra is not None:
+        for layer in extra[0]:
+            layer.add_to(m)
+        legend += extra[1]
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     if legend:
         m.add_child(Legend(text("legend", lang), legend))

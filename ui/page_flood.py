@@ -1,15 +1,210 @@
-"""Flood evacuation page: the grids, villages, shelters, roads and rivers, and who lives where."""
+"""Flood evacuation page: scenario -> who must move -> which shelter by which road -> lists and maps."""
 
 from __future__ import annotations
 
-import streamlit as st
+import hashlib
+import tempfile
+from pathlib import Path
 
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from gis.exposure import EvacuationRule, aggregate
+from gis.hazard import Hazard, hazard_from_file, parse_thresholds
+from gis.plan import Plan, PlanOptions, evacuation_plan
 from gis.summary import township_people
-from ui.i18n import t
+from layers.errors import LayerError
+from ui.i18n import lang, t
 from ui.map_panel import note_missing_layers, show_layers_map
-from ui.state import workspace_layers
+from ui.map_view import build_map, plan_map
+from ui.plan_map import depth_overlay, plan_groups
+from ui.state import hand_raster, hillshade_overlay, is_demo, layer_tokens, workspace_dem, workspace_layers
 
 KINDS = ["flood_hazard", "rivers", "roads", "grids", "villages", "shelters"]
+SOURCES = ("stage", "raster", "polygons", "workspace")
+
+
+def _summary_metrics(layers: dict) -> None:
+    table = township_people(layers["grids"], layers.get("shelters"))
+    total = table.sum()
+    c = st.columns(5)
+    c[0].metric(t("leaf_grids_n"), f"{int(total.get('grids', 0)):,}")
+    c[1].metric(t("households"), f"{int(total.get('households', 0)):,}")
+    c[2].metric(t("people"), f"{int(total.get('population', 0)):,}")
+    c[3].metric(t("vulnerable"), f"{int(total.get('vulnerable', 0)):,}")
+    c[4].metric(t("capacity"), f"{int(total.get('capacity', 0)):,}")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _uploaded_hazard(data: bytes, name: str) -> Hazard:
+    with tempfile.TemporaryDirectory() as tmp:
+        suffix = Path(name).suffix.lower()
+        path = Path(tmp) / ("hazard" + (suffix if suffix.isascii() and len(suffix) <= 8 else ""))
+        path.write_bytes(data)
+        return hazard_from_file(path, display_name=Path(name).name, name=Path(name).stem)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _stage_hazard(key: tuple, stage: float) -> Hazard:
+    return Hazard.from_stage(workspace_dem(), stage, hand=hand_raster(), name=f"水位 {stage:g} 米")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _plan(key: tuple, _hazard: Hazard, thresholds: tuple, min_share: float, cut_roads: bool) -> Plan:
+    layers = workspace_layers()
+    opts = PlanOptions(thresholds=thresholds, rule=EvacuationRule(min_share=min_share), cut_roads=cut_roads)
+    return evacuation_plan(layers["grids"], layers["shelters"], _hazard, roads=layers.get("roads"), options=opts)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _depth_png(key: tuple, _hazard: Hazard, thresholds: tuple):
+    return depth_overlay(_hazard.depth, thresholds) if _hazard.depth is not None else None
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _files(key: tuple, _plan: Plan, lang_: str) -> dict[str, bytes]:
+    from gis.report_files import write_plan_files
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_plan_files(_plan, Path(tmp), lang=lang_, note=_plan.summary.get("method_note") or None,
+                                 synthetic=is_demo())
+        return {p.suffix.lstrip("."): p.read_bytes() for p in paths}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str) -> bytes:
+    from gis.village_map import village_map
+
+    hz = _plan.hazard
+    return village_map(village, _plan, hazard=hz.depth if hz.depth is not None else hz.polygons, fmt=fmt,
+                       scenario=hz.name, synthetic=is_demo(), lang=lang_, roads=workspace_layers().get("roads"))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _village_batch(key: tuple, _plan: Plan, lang_: str) -> bytes:
+    from gis.village_map import village_maps_batch
+
+    hz = _plan.hazard
+    return village_maps_batch(_plan, hazard=hz.depth if hz.depth is not None else hz.polygons, scenario=hz.name,
+                              synthetic=is_demo(), lang=lang_, roads=workspace_layers().get("roads"))
+
+
+def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool, tuple]:
+    """The scenario form; returns (hazard, thresholds, min share, cut roads, cache key)."""
+    with st.expander(t("scenario"), expanded=True):
+        c1, c2 = st.columns([3, 2])
+        options = [s for s in SOURCES if s != "workspace" or "flood_hazard" in layers]
+        source = c1.radio(t("hazard_source"), options, format_func=lambda s: t(f"source_{s}"), horizontal=True,
+                          key="flood_source")
+        thresholds_text = c2.text_input(t("thresholds"), "0.5,1.5,3.0", key="flood_thresholds")
+        try:
+            thresholds = tuple(parse_thresholds(thresholds_text))
+        except (LayerError, ValueError):
+            st.error(t("bad_thresholds"))
+            thresholds = (0.5, 1.5, 3.0)
+        c3, c4 = st.columns([3, 2])
+        min_share = c3.slider(t("min_share"), 0.0, 1.0, 0.0, 0.05, key="flood_min_share",
+                              help=t("min_share_help"))
+        cut_roads = c4.checkbox(t("cut_roads"), True, key="flood_cut_roads", help=t("cut_roads_help"))
+        base = layer_tokens(list(layers))
+        hazard = None
+        if source == "stage":
+            if workspace_dem() is None:
+                st.info(t("need_dem"))
+                return None, thresholds, min_share, cut_roads, base
+            stage = st.slider(t("stage_m"), 0.5, 15.0, 2.0, 0.5, key="flood_stage")
+            with st.spinner(t("computing_hand")):
+                hazard = _stage_hazard(base, stage)
+            key = base + (("stage", stage),)
+        elif source == "workspace":
+            hazard = Hazard.from_polygons(layers["flood_hazard"], source="flood_hazard")
+            key = base + (("workspace",),)
+        else:
+            types = ["tif", "tiff"] if source == "raster" else ["gpkg", "geojson", "json", "zip", "kml", "kmz"]
+            up = st.file_uploader(t(f"upload_{source}"), type=types, key=f"flood_upload_{source}")
+            if up is None:
+                return None, thresholds, min_share, cut_roads, base
+            data = up.getvalue()
+            try:
+                hazard = _uploaded_hazard(data, up.name)
+            except LayerError as e:
+                st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+                return None, thresholds, min_share, cut_roads, base
+            key = base + (("upload", hashlib.sha1(data).hexdigest()),)
+    return hazard, thresholds, min_share, cut_roads, key
+
+
+def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
+    base = {k: layers[k] for k in ("rivers", "roads") if k in layers}
+    mp = plan_map(base)
+    groups = plan_groups(plan, lang(), thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds))
+    m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images,
+                  simplify_m=mp.simplify_m, extra=groups, height=640)
+    st_folium(m, key="flood_plan_map", height=640, use_container_width=True, returned_objects=[])
+
+
+def _tables(plan: Plan) -> None:
+    from gis.report_excel import plan_rows, shelter_rows, township_rows
+
+    tabs = st.tabs([t("tab_plan"), t("tab_shelters"), t("tab_townships"), t("tab_needs"), t("tab_villages")])
+    with tabs[0]:
+        st.dataframe(plan_rows(plan, lang=lang()), width="stretch", hide_index=True)
+    with tabs[1]:
+        st.dataframe(shelter_rows(plan, lang=lang()), width="stretch", hide_index=True)
+    with tabs[2]:
+        st.dataframe(township_rows(plan, lang=lang()), width="stretch", hide_index=True)
+    with tabs[3]:
+        st.dataframe(plan.needs, width="stretch")
+    with tabs[4]:
+        if "village" in plan.exposure:
+            st.dataframe(aggregate(plan.exposure, by="village"), width="stretch")
+
+
+def _downloads(plan: Plan, key: tuple) -> None:
+    from gis.village_map import at_risk_villages
+
+    st.subheader(t("downloads"))
+    files = _files(key, plan, lang())
+    names = {"xlsx": "Excel", "gpkg": "GeoPackage", "geojson": "GeoJSON", "kml": "KML"}
+    cols = st.columns(len(names))
+    for col, (ext, label) in zip(cols, names.items()):
+        if ext in files:
+            col.download_button(label, files[ext], file_name=f"转移方案.{ext}", key=f"plan_dl_{ext}")
+    villages = at_risk_villages(plan)
+    if villages:
+        c1, c2, c3 = st.columns([3, 1, 1])
+        village = c1.selectbox(t("village_map"), villages, key="village_map_name")
+        c2.download_button("PNG", _village_map(key, plan, village, "png", lang()), file_name=f"{village}形势图.png",
+                           key="vm_png")
+        c3.download_button("PDF", _village_map(key, plan, village, "pdf", lang()), file_name=f"{village}形势图.pdf",
+                           key="vm_pdf")
+        if st.button(t("village_batch", n=len(villages)), key="vm_batch"):
+            with st.spinner("…"):
+                st.session_state["vm_batch_key"] = key
+        if st.session_state.get("vm_batch_key") == key:
+            st.download_button(t("village_batch_download"), _village_batch(key, plan, lang()),
+                               file_name="村级防汛形势图.pdf", key="vm_batch_dl")
+
+
+def _comparison(plan: Plan) -> None:
+    scenarios = st.session_state.setdefault("flood_scenarios", {})
+    c1, c2 = st.columns([3, 1])
+    name = c1.text_input(t("scenario_name"), plan.summary.get("scenario") or "", key="scenario_name")
+    if c2.button(t("save_scenario"), key="save_scenario") and name:
+        needs_total = plan.needs.iloc[-1].to_dict() if len(plan.needs) else {}
+        scenarios[name] = {**{k: plan.summary.get(k) for k in ("people_to_evacuate", "people_placed",
+                                                                 "people_unplaced", "shelters_used", "person_km")},
+                           **{k: v for k, v in needs_total.items() if k != "people"}}
+    if scenarios:
+        st.subheader(t("comparison"))
+        table = pd.DataFrame(scenarios).T
+        if "person_km" in table:
+            table["person_km"] = pd.to_numeric(table["person_km"]).round(1)
+        st.dataframe(table.rename(columns={"people_to_evacuate": t("people_to_evacuate"),
+                                           "people_placed": t("people_placed"), "people_unplaced": t("people_unplaced"),
+                                           "shelters_used": t("shelters_used"), "person_km": t("person_km")}),
+                     width="stretch")
 
 
 def page() -> None:
@@ -18,20 +213,30 @@ def page() -> None:
     st.caption(t("flood_intro"))
     layers = workspace_layers()
     note_missing_layers(layers, ["grids", "shelters", "roads"])
-    if "grids" in layers:
-        table = township_people(layers["grids"], layers.get("shelters"))
-        total = table.sum()
-        c = st.columns(5)
-        c[0].metric(t("leaf_grids_n"), f"{int(total.get('grids', 0)):,}")
-        c[1].metric(t("households"), f"{int(total.get('households', 0)):,}")
-        c[2].metric(t("people"), f"{int(total.get('population', 0)):,}")
-        c[3].metric(t("vulnerable"), f"{int(total.get('vulnerable', 0)):,}")
-        c[4].metric(t("capacity"), f"{int(total.get('capacity', 0)):,}")
-    show_layers_map(KINDS, key="flood_map", show={"flood_hazard", "rivers", "roads", "grids:township",
-                                                  "grids:village", "grids:group", "grids:household", "villages",
-                                                  "shelters"})
-    if "grids" in layers:
-        st.subheader(t("by_township"))
-        names = {"grids": t("leaf_grids_n"), "households": t("households"), "population": t("people"),
-                 "vulnerable": t("vulnerable"), "shelters": t("shelters_n"), "capacity": t("capacity")}
-        st.dataframe(table.rename(columns=names).rename_axis(t("township")), width="stretch")
+    if "grids" not in layers or "shelters" not in layers:
+        show_layers_map(KINDS, key="flood_map")
+        return
+    _summary_metrics(layers)
+    hazard, thresholds, min_share, cut_roads, key = _scenario_controls(layers)
+    if hazard is None:
+        show_layers_map(KINDS, key="flood_map")
+        return
+    key = key + (thresholds, min_share, cut_roads)
+    with st.spinner(t("planning")):
+        plan = _plan(key, hazard, thresholds, min_share, cut_roads)
+    s = plan.summary
+    c = st.columns(5)
+    c[0].metric(t("people_to_evacuate"), f"{int(s.get('people_to_evacuate') or 0):,}")
+    c[1].metric(t("people_placed"), f"{int(s.get('people_placed') or 0):,}")
+    c[2].metric(t("people_unplaced"), f"{int(s.get('people_unplaced') or 0):,}")
+    c[3].metric(t("shelters_used"), f"{int(s.get('shelters_used') or 0):,}")
+    c[4].metric(t("person_km"), f"{float(s.get('person_km') or 0):,.0f}")
+    if hazard.screening:
+        st.warning(hazard.messages(lang())[0])
+    with st.expander(t("notes"), expanded=False):
+        for line in plan.messages(lang()):
+            st.markdown(f"- {line}")
+    _plan_map(plan, key, thresholds, layers)
+    _tables(plan)
+    _downloads(plan, key)
+    _comparison(plan)

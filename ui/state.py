@@ -107,3 +107,26 @@ def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, d
     """Cached (layers, payloads, images, overview) of the map of ``kinds`` (see :func:`ui.map_view.plan_map`)."""
     layers = {k: v for k, v in workspace_layers().items() if k in kinds}
     return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _hand(folder: str, mtime: float):
+    from gis.hand import hand
+
+    ws = Workspace(folder)
+    return hand(ws.raster("dem")) if "dem" in ws.raster_kinds() else None
+
+
+def workspace_dem():
+    """The DEM in use (this session's import, else the workspace's), or None."""
+    session_dem = st.session_state.get("session_rasters", {}).get("dem")
+    if session_dem is not None:
+        return session_dem
+    ws = Workspace(workspace_folder())
+    return ws.raster("dem") if "dem" in ws.raster_kinds() else None
+
+
+def hand_raster():
+    """HAND of the workspace DEM, computed once per DEM version (pyflwdir; seconds to a minute)."""
+    folder = workspace_folder()
+    return _hand(folder, _mtime(Workspace(folder).raster_path("dem")))

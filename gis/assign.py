@@ -1,0 +1,428 @@
+"""Optimal assignment of grids to shelters: minimum person-distance within capacity, solved exactly.
+
+The problem is a transportation problem: each grid supplies its people; each candidate
+(grid, shelter) pair is an arc with the cost per person of that trip (from
+:func:`gis.network.network_costs` or :func:`gis.network.straight_line_costs`, **rounded to whole
+metres or seconds**: OR-Tools needs integers); each shelter takes at most its capacity.
+Unplaced people are minimised first and total person-distance second, exactly, in two steps
+with OR-Tools:
+
+1. :class:`ortools.graph.python.max_flow.SimpleMaxFlow` gives the most people the candidates can
+   place (source -> grid: people; grid -> shelter: candidates; shelter -> sink: capacity);
+2. :class:`ortools.graph.python.min_cost_flow.SimpleMinCostFlow` finds the cheapest flow of exactly
+   that value.
+
+This is the same optimum as one min-cost flow with an "unplaced" overflow arc per grid at a cost
+larger than any chain of reassignments (``(shelters + 1) x (max cost + 1)``; the tests check it
+against that linear program solved by HiGHS), without the huge costs that slow the solver.
+
+Candidates are widened per grid through ``widen`` (default K = 5, 10, 20, 50, then every
+candidate): after each max flow, only the grids on the source side of the minimum cut (grids with
+people left over, and grids that could make room for them by moving) can place more people with a
+new candidate, so only they move to the next K (a grid that needs it a second time, and any
+grid once some grid has reached the widest K, moves straight to the widest K, to save rounds).
+The search stops when everyone is placed, when
+the bound is reached (with road costs each road component's grids reach exactly that component's
+shelters, so at most ``sum over components of min(people, capacity)`` can be placed), or when no
+grid on the source side has more candidates: then no larger K could place anyone more. Person-
+distance is optimal over the candidates of the final problem (each grid's K cheapest shelters at
+its final K); it is the global optimum when the final K is "all".
+
+Grids are kept whole where the optimum allows: a min-cost flow optimum is a basic solution of the
+transportation problem, in which at most one grid per full shelter (the shelters where capacity
+binds) is split, so splits are few; every split grid is listed (``split_grids``). No split
+penalty is added, so person-distance stays exactly optimal.
+
+Vulnerable people go with the people: each grid's vulnerable count is shared among its shelters
+(and its unplaced remainder) in proportion to the people sent, rounded by largest remainder so
+the parts sum exactly to the grid's count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from ortools.graph.python import max_flow, min_cost_flow
+
+from gis.network import CandidateCosts
+
+__all__ = ["AssignmentResult", "assign", "usable_shelters", "DEFAULT_WIDEN", "share_integer"]
+
+#: default K sequence; None = every reachable shelter
+DEFAULT_WIDEN: tuple[int | None, ...] = (5, 10, 20, 50, None)
+
+_Note = tuple[str, str]
+Costs = CandidateCosts | pd.DataFrame | Callable[[int | None], CandidateCosts | pd.DataFrame]
+
+
+@dataclass
+class AssignmentResult:
+    """The evacuation plan's assignment.
+
+    Attributes
+    ----------
+    assignments : pandas.DataFrame
+        One row per (grid, shelter) with people sent: ``grid_id``, ``shelter_id``, ``people``,
+        ``vulnerable``, ``cost`` (per person, in the costs' units: metres or seconds),
+        ``split`` (the grid goes to more than one shelter).
+    shelters : pandas.DataFrame
+        Per usable shelter: ``shelter_id``, ``township``, ``capacity``, ``load``,
+        ``vulnerable_load``, ``spare``, ``grids`` (number of grids sent there).
+    split_grids : pandas.DataFrame
+        Grids sent to more than one shelter: ``grid_id``, ``shelters``, ``people``.
+    unplaced : pandas.DataFrame
+        Per township with people left unplaced: ``township``, ``people_to_evacuate``,
+        ``capacity`` (usable places in the township's shelters), ``people_unplaced``,
+        ``vulnerable_unplaced``, ``capacity_missing`` (places to add so everyone fits: equal to the
+        unplaced people), ``grids``.
+    unplaced_grids : pandas.DataFrame
+        Per grid with people unplaced: ``grid_id``, ``township``, ``people_unplaced``,
+        ``vulnerable_unplaced``, ``reason`` (``no_shelter_reachable`` or ``capacity``).
+    excluded_shelters : pandas.DataFrame
+        ``shelter_id``, ``reason`` (``capacity`` / ``status`` / ``unusable``).
+    skipped_grids : pandas.DataFrame
+        Grids with no population: ``grid_id``.
+    summary : dict
+        ``people_to_evacuate``, ``people_placed``, ``people_unplaced``, ``vulnerable_to_evacuate``,
+        ``vulnerable_unplaced``, ``shelters_used``, ``person_km`` (None when costs are times),
+        ``person_hours`` (None when costs are lengths), ``grids``, ``grids_split``, ``k``
+        (the K of the final solve, None = all), ``k_tried``, ``weight``, ``method``,
+        ``max_placeable`` (None when unknown), ``arcs`` (candidate arcs in the final problem).
+        ``k_tried`` lists, for each max flow, the widest K any grid had.
+    notes : list of tuple
+        ``(zh, en)`` messages.
+    """
+
+    assignments: pd.DataFrame
+    shelters: pd.DataFrame
+    split_grids: pd.DataFrame
+    unplaced: pd.DataFrame
+    unplaced_grids: pd.DataFrame
+    excluded_shelters: pd.DataFrame
+    skipped_grids: pd.DataFrame
+    summary: dict
+    notes: list[_Note] = field(default_factory=list)
+    #: the final problem as solved: grid positions, shelter positions, integer costs, people, capacities
+    problem: dict = field(default_factory=dict, repr=False)
+
+
+def share_integer(total: np.ndarray, weights: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Split integer ``total`` of each group over its rows in proportion to ``weights``.
+
+    Parameters
+    ----------
+    total : numpy.ndarray
+        Per row, the group's total (the same on every row of a group), integer.
+    weights : numpy.ndarray
+        Per row, non-negative weights (people sent).
+    groups : numpy.ndarray
+        Group label per row.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integers summing exactly to the group total within each group (largest remainder;
+        ties to the earlier row). A group whose weights are all zero gets it all on its first row.
+    """
+    groups = np.asarray(groups)
+    w = np.asarray(weights, dtype="float64")
+    tot = np.asarray(total, dtype=np.int64)
+    wsum = pd.Series(w).groupby(groups).transform("sum").to_numpy()
+    exact = np.where(wsum > 0, tot * w / np.where(wsum > 0, wsum, 1), 0.0)
+    base = np.floor(exact + 1e-9).astype(np.int64)
+    frac = exact - base
+    zero = wsum <= 0
+    first = ~pd.Series(groups).duplicated().to_numpy()
+    base[zero & first] = tot[zero & first]
+    short = tot - pd.Series(base).groupby(groups).transform("sum").to_numpy()
+    order = pd.DataFrame({"g": groups, "f": -frac, "i": np.arange(len(w))}).sort_values(["g", "f", "i"])
+    pos = order.groupby("g").cumcount().to_numpy()
+    add = np.zeros(len(w), dtype=np.int64)
+    add[order["i"].to_numpy()] = (pos < short[order["i"].to_numpy()]).astype(np.int64)
+    return base + add
+
+
+def usable_shelters(shelters: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[_Note]]:
+    """Shelters that can take people, the excluded ones with a reason, and notes.
+
+    Excluded: capacity missing or not positive; ``status`` given and not ``available``; a
+    ``usable`` column that is False (e.g. inside the flood, or its access road cut).
+
+    Parameters
+    ----------
+    shelters : pandas.DataFrame
+        With ``shelter_id`` and ``capacity``; optional ``status``, ``usable``, ``township``.
+
+    Returns
+    -------
+    tuple
+        ``(usable, excluded, notes)``; ``usable`` has an integer ``capacity``; ``excluded`` has
+        ``shelter_id`` and ``reason``.
+    """
+    s = shelters.copy()
+    cap = pd.to_numeric(s["capacity"], errors="coerce") if "capacity" in s else pd.Series(np.nan, index=s.index)
+    reason = pd.Series("", index=s.index, dtype=object)
+    if "usable" in s:
+        bad = s["usable"].fillna(True).astype(bool) == False  # noqa: E712
+        reason[bad] = "unusable"
+    if "status" in s:
+        st = s["status"]
+        reason[(reason == "") & st.notna() & (st.astype(str) != "available")] = "status"
+    reason[(reason == "") & ~(cap > 0)] = "capacity"
+    notes: list[_Note] = []
+    for code, zh, en in (("capacity", "容纳人数为空或为 0", "capacity missing or zero"),
+                         ("status", "状态不是“可用”", "status is not available"),
+                         ("unusable", "被标记为不可用（如位于淹没区或进出道路被淹断）",
+                          "flagged unusable (e.g. inside the flood or its access road cut)")):
+        n = int((reason == code).sum())
+        if n:
+            ids = ", ".join(s.loc[reason == code, "shelter_id"].astype(str).head(10))
+            more_zh, more_en = ("等" if n > 10 else "", " ..." if n > 10 else "")
+            notes.append((f"{n} 个安置场所{zh}，未参与安置：{ids}{more_zh}",
+                          f"{n} shelters not used ({en}): {ids}{more_en}"))
+    ok = reason == ""
+    usable = s[ok].copy()
+    usable["capacity"] = np.floor(cap[ok]).astype(np.int64)
+    excluded = pd.DataFrame({"shelter_id": s.loc[~ok, "shelter_id"].to_numpy(),
+                             "reason": reason[~ok].to_numpy()})
+    return usable, excluded, notes
+
+
+def _candidates(costs: Costs, k: int | None) -> tuple[pd.DataFrame, CandidateCosts | None]:
+    c = costs(k) if callable(costs) and not isinstance(costs, (pd.DataFrame, CandidateCosts)) else costs
+    if isinstance(c, CandidateCosts):
+        return c.table, c
+    return c, None
+
+
+def _arcs(ng: int, ns: int, g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray, si: np.ndarray):
+    """Source -> grids (people), grid -> shelter candidates, shelters -> sink (capacity)."""
+    src, sink = ng + ns, ng + ns + 1
+    tails = np.concatenate([np.full(ng, src), gi, ng + np.arange(ns)]).astype(np.int32)
+    heads = np.concatenate([np.arange(ng), ng + si, np.full(ns, sink)]).astype(np.int32)
+    caps = np.concatenate([g_people, g_people[gi], capacity]).astype(np.int64)
+    return src, sink, tails, heads, caps
+
+
+def _max_flow(g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray,
+              si: np.ndarray) -> tuple[int, np.ndarray]:
+    """People that can be placed with these candidates, and the grids on the source side of the min cut.
+
+    The source side holds every grid with people left over and every grid that could make room for
+    them by moving elsewhere; only a new candidate of one of these grids can place more people.
+    """
+    ng, ns = len(g_people), len(capacity)
+    src, sink, tails, heads, caps = _arcs(ng, ns, g_people, capacity, gi, si)
+    mf = max_flow.SimpleMaxFlow()
+    mf.add_arcs_with_capacity(tails, heads, caps)
+    status = mf.solve(src, sink)
+    if status != mf.OPTIMAL:
+        raise RuntimeError(f"max flow did not solve (status {status})")
+    side = np.asarray(mf.get_source_side_min_cut(), dtype=np.int64)
+    mask = np.zeros(ng, dtype=bool)
+    mask[side[side < ng]] = True
+    return int(mf.optimal_flow()), mask
+
+
+def _solve(g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray, si: np.ndarray, cost: np.ndarray,
+           placed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cheapest flow of value ``placed`` (the maximum); (flow per candidate arc, unplaced per grid)."""
+    ng, ns = len(g_people), len(capacity)
+    src, sink, tails, heads, caps = _arcs(ng, ns, g_people, capacity, gi, si)
+    costs = np.concatenate([np.zeros(ng, dtype=np.int64), np.rint(cost).astype(np.int64),
+                            np.zeros(ns, dtype=np.int64)])
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    supplies = np.zeros(ng + ns + 2, dtype=np.int64)
+    supplies[src], supplies[sink] = placed, -placed
+    smcf.set_nodes_supplies(np.arange(ng + ns + 2, dtype=np.int32), supplies)
+    status = smcf.solve()
+    if status != smcf.OPTIMAL:
+        raise RuntimeError(f"min-cost flow did not solve (status {status})")
+    flows = np.asarray(smcf.flows(arcs), dtype=np.int64)
+    return flows[ng:ng + len(gi)], g_people - flows[:ng]
+
+
+def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
+           widen: Sequence[int | None] = DEFAULT_WIDEN, people: str | None = None) -> AssignmentResult:
+    """Assign grids to shelters, minimising person-distance within capacity (exact min-cost flow).
+
+    Parameters
+    ----------
+    demand : pandas.DataFrame
+        One row per grid to evacuate: ``grid_id``, the people (column ``people`` if present,
+        else ``population``, or as named by ``people``), optional ``vulnerable`` and ``township``.
+    shelters : pandas.DataFrame
+        ``shelter_id``, ``capacity``; optional ``status`` (only ``available`` is used), ``usable``
+        (bool; False excludes), ``township``.
+    costs : CandidateCosts, DataFrame or callable
+        The candidate table (``origin_id`` = grid id, ``dest_id`` = shelter id, ``cost``), as
+        :class:`gis.network.CandidateCosts` or a bare DataFrame; or a function ``k -> candidates``
+        called for each K of ``widen`` (it should cost only usable shelters). A fixed table is
+        re-ranked among usable shelters and cut at each grid's K.
+    widen : sequence of int or None
+        K values tried in order, per grid (see the module notes); None = every candidate.
+    people : str, optional
+        Name of the people column in ``demand``.
+
+    Returns
+    -------
+    AssignmentResult
+        Assignments, shelter loads, split grids, unplaced people per township and per grid,
+        excluded shelters, skipped grids, summary, notes.
+    """
+    notes: list[_Note] = []
+    col = people or ("people" if "people" in demand else "population")
+    d = demand.copy()
+    d["grid_id"] = d["grid_id"].astype(str)
+    pe = np.floor(pd.to_numeric(d[col], errors="coerce").fillna(0).clip(lower=0)).astype(np.int64)
+    vul = (np.floor(pd.to_numeric(d["vulnerable"], errors="coerce").fillna(0).clip(lower=0)).astype(np.int64)
+           if "vulnerable" in d else pd.Series(0, index=d.index))
+    d["_people"], d["_vul"] = pe, np.minimum(vul, pe)
+    skipped = d.loc[d["_people"] <= 0, ["grid_id"]].reset_index(drop=True)
+    if len(skipped):
+        ids = ", ".join(skipped["grid_id"].head(10))
+        notes.append((f"{len(skipped)} 个网格没有人口（空或 0），已跳过：{ids}{'等' if len(skipped) > 10 else ''}",
+                      f"{len(skipped)} grids have no population (missing or 0) and were skipped: {ids}"
+                      f"{' ...' if len(skipped) > 10 else ''}"))
+    d = d[d["_people"] > 0].drop_duplicates("grid_id").reset_index(drop=True)
+    if "township" not in d:
+        d["township"] = None
+    sh, excluded, snotes = usable_shelters(shelters.assign(shelter_id=shelters["shelter_id"].astype(str)))
+    notes += snotes
+    sh = sh.drop_duplicates("shelter_id").reset_index(drop=True)
+    if "township" not in sh:
+        sh["township"] = None
+    gpos = pd.Series(np.arange(len(d)), index=d["grid_id"])
+    spos = pd.Series(np.arange(len(sh)), index=sh["shelter_id"])
+    g_people = d["_people"].to_numpy(np.int64)
+    capacity = sh["capacity"].to_numpy(np.int64)
+    total = int(g_people.sum())
+
+    widen = list(widen) or [None]
+    steps = [math.inf if k is None else int(k) for k in widen]
+    fixed = not callable(costs) or isinstance(costs, (pd.DataFrame, CandidateCosts))
+    ns = len(sh)
+    tried: list[int | None] = []
+    bound = None
+    weight, method = "length", "network"
+    loaded_k = None
+    kg = np.zeros(len(d), dtype=np.int64)  # index into steps, per grid
+    was_grown = np.zeros(len(d), dtype=bool)
+    while True:
+        kmax = steps[int(kg.max(initial=0))]
+        if loaded_k is None or (not fixed and kmax > loaded_k):
+            t, cc = _candidates(costs, None if math.isinf(kmax) else kmax)
+            loaded_k = math.inf if fixed else kmax
+            if cc is not None:
+                weight, method = cc.weight, cc.method
+                if bound is None:
+                    bound = cc.max_placeable(pd.Series(g_people, index=d["grid_id"]),
+                                             pd.Series(capacity, index=sh["shelter_id"]))
+                    notes += [n for n in cc.notes if n not in notes]
+            if cc is not None and "origin" in t and "dest" in t:  # positions: no string matching per row
+                cgi = gpos.index.get_indexer(cc.origins["origin_id"].astype(str))[t["origin"].to_numpy()]
+                csi = spos.index.get_indexer(cc.dests["dest_id"].astype(str))[t["dest"].to_numpy()]
+            else:
+                cgi = gpos.index.get_indexer(t["origin_id"].astype(str))
+                csi = spos.index.get_indexer(t["dest_id"].astype(str))
+            ccost = t["cost"].to_numpy(dtype="float64")
+            ok = (cgi >= 0) & (csi >= 0) & np.isfinite(ccost)
+            cgi, csi, ccost = cgi[ok], csi[ok], ccost[ok]
+            o = np.lexsort((ccost, cgi))  # by grid, then cost
+            cgi, csi, ccost = cgi[o], csi[o], ccost[o]
+            first = np.unique(cgi * np.int64(ns) + csi, return_index=True)[1]  # one arc per pair: the cheapest
+            keep = np.zeros(len(cgi), dtype=bool)
+            keep[first] = True
+            cgi, csi, ccost = cgi[keep], csi[keep], ccost[keep]
+            start = np.searchsorted(cgi, np.arange(len(d)))
+            rank = np.arange(len(cgi)) - start[cgi]  # 0 = cheapest usable shelter of the grid
+            per_grid = np.bincount(cgi, minlength=len(d))
+        klim = np.array(steps, dtype="float64")[kg]
+        sel = rank < klim[cgi]
+        gi, si, cost = cgi[sel], csi[sel], ccost[sel]
+        placed, side = _max_flow(g_people, capacity, gi, si)
+        tried.append(None if math.isinf(kmax) else int(kmax))
+        if placed == total or (bound is not None and placed >= bound):
+            break
+        # only a new candidate of a grid on the source side of the min cut can place more people
+        grow = side & (kg < len(steps) - 1)
+        if fixed:
+            grow &= per_grid > klim  # the table holds more candidates for them
+        if not grow.any():
+            break
+        # a grid back on the source side after being widened goes straight to the widest K, and so does
+        # every grid once some grid is there (fewer rounds of max flow)
+        again = grow & (was_grown | (kg.max() >= len(steps) - 1))
+        kg[grow] += 1
+        kg[again] = len(steps) - 1
+        was_grown |= grow
+    flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
+    m = flows > 0
+    a = pd.DataFrame({"grid_id": d["grid_id"].to_numpy()[gi[m]], "shelter_id": sh["shelter_id"].to_numpy()[si[m]],
+                      "people": flows[m].astype(np.int64), "cost": cost[m], "_gi": gi[m]})
+    # vulnerable: shared over shelters and the unplaced remainder
+    un = np.flatnonzero(unplaced_g > 0)
+    rows = pd.concat([a[["_gi", "people"]].assign(_u=False),
+                      pd.DataFrame({"_gi": un, "people": unplaced_g[un], "_u": True})], ignore_index=True)
+    vshare = share_integer(d["_vul"].to_numpy()[rows["_gi"].to_numpy()], rows["people"].to_numpy(),
+                           rows["_gi"].to_numpy())
+    a["vulnerable"] = vshare[: len(a)]
+    v_un = np.zeros(len(d), dtype=np.int64)
+    v_un[un] = vshare[len(a):]
+    nsh = a.groupby("grid_id")["shelter_id"].transform("size")
+    a["split"] = nsh.to_numpy() > 1
+    a = a.sort_values(["grid_id", "people"], ascending=[True, False]).reset_index(drop=True)
+    split = (a[a["split"]].groupby("grid_id").agg(shelters=("shelter_id", "size"), people=("people", "sum"))
+             .reset_index())
+    load = a.groupby("shelter_id").agg(load=("people", "sum"), vulnerable_load=("vulnerable", "sum"),
+                                       grids=("grid_id", "size"))
+    shel = sh[["shelter_id", "township", "capacity"]].set_index("shelter_id").join(load).fillna(0)
+    for c in ("load", "vulnerable_load", "grids"):
+        shel[c] = shel[c].astype(np.int64)
+    shel["spare"] = shel["capacity"] - shel["load"]
+    shel = shel.reset_index()[["shelter_id", "township", "capacity", "load", "vulnerable_load", "spare", "grids"]]
+    reachable = np.zeros(len(d), dtype=bool)
+    reachable[np.unique(cgi)] = True
+    ug = pd.DataFrame({"grid_id": d["grid_id"].to_numpy()[un], "township": d["township"].to_numpy()[un],
+                       "people_unplaced": unplaced_g[un].astype(np.int64), "vulnerable_unplaced": v_un[un],
+                       "reason": np.where(reachable[un], "capacity", "no_shelter_reachable")})
+    tw = d["township"].fillna("—")
+    per_t = pd.DataFrame({"people_to_evacuate": d.groupby(tw)["_people"].sum()})
+    per_t["capacity"] = sh.groupby(sh["township"].fillna("—"))["capacity"].sum()
+    per_t["people_unplaced"] = pd.Series(unplaced_g, index=d.index).groupby(tw).sum()
+    per_t["vulnerable_unplaced"] = pd.Series(v_un, index=d.index).groupby(tw).sum()
+    per_t["grids"] = ug.groupby(ug["township"].fillna("—")).size()
+    per_t = per_t.fillna(0).astype(np.int64)
+    per_t["capacity_missing"] = per_t["people_unplaced"]
+    per_t = per_t[per_t["people_unplaced"] > 0].rename_axis("township").reset_index()
+    per_t = per_t[["township", "people_to_evacuate", "capacity", "people_unplaced", "vulnerable_unplaced",
+                   "capacity_missing", "grids"]]
+    pd_cost = float((a["people"] * a["cost"]).sum())
+    summary = {
+        "people_to_evacuate": total, "people_placed": placed, "people_unplaced": total - placed,
+        "vulnerable_to_evacuate": int(d["_vul"].sum()), "vulnerable_unplaced": int(v_un.sum()),
+        "shelters_used": int((shel["load"] > 0).sum()),
+        "person_km": pd_cost / 1000.0 if weight == "length" else None,
+        "person_hours": pd_cost / 3600.0 if weight == "time" else None,
+        "grids": int(len(d)), "grids_split": int(len(split)), "k": tried[-1] if tried else None,
+        "k_tried": tried, "weight": weight, "method": method,
+        "max_placeable": None if bound is None else int(bound),
+        "arcs": int(len(gi)),
+    }
+    if total - placed > 0:
+        notes.append((f"有 {total - placed:,} 人无法安置（可用安置场所容量不足或无法到达），见各乡镇缺口",
+                      f"{total - placed:,} people cannot be placed (not enough usable shelter capacity within "
+                      "reach); see the shortfall per township"))
+    if len(split):
+        notes.append((f"{len(split)} 个网格需分到多个安置场所（容量限制下的最优方案）",
+                      f"{len(split)} grids are split across shelters (needed by the optimum under capacity)"))
+    return AssignmentResult(assignments=a[["grid_id", "shelter_id", "people", "vulnerable", "cost", "split"]],
+                            shelters=shel, split_grids=split, unplaced=per_t, unplaced_grids=ug,
+                            excluded_shelters=excluded, skipped_grids=skipped, summary=summary, notes=notes,
+                            problem={"gi": gi, "si": si, "cost": np.rint(cost).astype(np.int64),
+                                     "people": g_people, "capacity": capacity, "placed": placed})
