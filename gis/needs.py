@@ -25,7 +25,6 @@ before regular supply) multiplies the daily items only.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd

@@ -42,7 +42,7 @@ detour factor (default :data:`DETOUR_FACTOR` = 1.4), at a stated speed, labelled
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import geopandas as gpd

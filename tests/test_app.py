@@ -33,7 +33,7 @@ def test_page_runs_without_exception(use_workspace, name, lang):
     assert at.header[0].value
 
 
-def test_flood_page_totals_match_leaf_grids(use_workspace):
+def test_flood_page_totals_and_default_plan(use_workspace):
     import pyogrio
 
     from gis.summary import leaf_grids
@@ -41,11 +41,19 @@ def test_flood_page_totals_match_leaf_grids(use_workspace):
     grids = pyogrio.read_dataframe(use_workspace / "workspace.gpkg", layer="grids")
     leaves = leaf_grids(grids)
     at = run_page("flood")
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["人数"] == f"{int(leaves['population'].sum()):,}"
-    assert metrics["末级网格数"] == f"{len(leaves):,}"
-    table = at.dataframe[0].value
-    assert int(table["人数"].sum()) == int(leaves["population"].sum())
+    metrics = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+    assert metrics["人数"] == int(leaves["population"].sum())
+    assert metrics["末级网格数"] == len(leaves)
+    # the default scenario (HAND stage 2 m) is planned on load: the plan balances
+    assert metrics["需转移人数"] > 0
+    assert metrics["已安置"] + metrics["无法安置"] == metrics["需转移人数"]
+    plan_table = at.dataframe[0].value
+    assert int(plan_table["人数（人）"].sum()) == metrics["需转移人数"]
+    # a higher water level never puts fewer people at risk
+    at.slider(key="flood_stage").set_value(4.0).run()
+    assert not at.exception
+    higher = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+    assert higher["需转移人数"] >= metrics["需转移人数"]
 
 
 def test_fire_page_counts(use_workspace):

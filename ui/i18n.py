@@ -95,6 +95,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "shelters_used": ("启用安置场所", "Shelters used"),
     "person_km": ("人·公里", "Person-km"),
     "notes": ("说明与提示", "Notes"),
+    "flooded_grids": ("受淹网格", "Flooded grids"),
+    "evacuate_grids": ("需转移网格", "Grids to evacuate"),
     "tab_plan": ("转移计划", "Plan per grid"),
     "tab_shelters": ("安置场所负荷", "Shelter load"),
     "tab_townships": ("乡镇汇总", "Townships"),

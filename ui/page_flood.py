@@ -144,21 +144,39 @@ def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
     st_folium(m, key="flood_plan_map", height=640, use_container_width=True, returned_objects=[])
 
 
+def _labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns and index named in the interface language (the workbook's headers)."""
+    from gis.needs import NEED_LABELS
+    from gis.report_excel import HEADERS
+
+    i = 0 if lang() == "zh" else 1
+    names = {**{k: v[i] for k, v in HEADERS.items()}, **{k: v[i] for k, v in NEED_LABELS.items()},
+             "population": t("people"), "flooded_grids": t("flooded_grids"), "evacuate_grids": t("evacuate_grids"),
+             "max_depth": HEADERS["max_depth"][i]}
+    out = df.rename(columns=names)
+    out.index = out.index.set_names([names.get(n, n) for n in out.index.names])
+    return out
+
+
 def _tables(plan: Plan) -> None:
     from gis.report_excel import plan_rows, shelter_rows, township_rows
 
     tabs = st.tabs([t("tab_plan"), t("tab_shelters"), t("tab_townships"), t("tab_needs"), t("tab_villages")])
     with tabs[0]:
-        st.dataframe(plan_rows(plan, lang=lang()), width="stretch", hide_index=True)
+        st.dataframe(_labelled(plan_rows(plan, lang=lang())), width="stretch", hide_index=True)
     with tabs[1]:
-        st.dataframe(shelter_rows(plan, lang=lang()), width="stretch", hide_index=True)
+        st.dataframe(_labelled(shelter_rows(plan, lang=lang())), width="stretch", hide_index=True)
     with tabs[2]:
-        st.dataframe(township_rows(plan, lang=lang()), width="stretch", hide_index=True)
+        st.dataframe(_labelled(township_rows(plan, lang=lang())), width="stretch", hide_index=True)
     with tabs[3]:
-        st.dataframe(plan.needs, width="stretch")
+        st.dataframe(_labelled(plan.needs), width="stretch")
     with tabs[4]:
         if "village" in plan.exposure:
-            st.dataframe(aggregate(plan.exposure, by="village"), width="stretch")
+            cols = ["grids", "flooded_grids", "evacuate_grids", "households", "population", "vulnerable",
+                    "max_depth"]
+            table = aggregate(plan.exposure, by="village")
+            table = table[[c for c in cols if c in table]].rename(columns={"grids": t("grids_n")})
+            st.dataframe(_labelled(table), width="stretch")
 
 
 def _downloads(plan: Plan, key: tuple) -> None:
