@@ -77,7 +77,7 @@ def page(app_url, request):
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         pg.requests = []
         pg.on("request", lambda r: pg.requests.append(r.url))
-        pg.set_default_timeout(120_000)
+        pg.set_default_timeout(180_000)
         yield pg
         rep = getattr(request.node, "rep_call", None)
         if rep is not None and rep.failed:
@@ -112,7 +112,9 @@ def test_map_renders_offline_with_hillshade(page, app_url):
     }""")
     frame.wait_for_selector(".leaflet-overlay-pane canvas", state="attached")
     controls = frame.inner_text(".leaflet-control-layers")
-    assert "地形晕渲" in controls and "网格（村级）" in controls and "避灾安置场所" in controls
+    # the flood page opens on the default scenario: depth, grids by status, routes, shelters by load
+    assert all(name in controls for name in ("地形晕渲", "淹没水深", "网格转移状态", "转移路线", "安置场所负荷"))
+    assert frame.locator(".leaflet-image-layer").count() >= 2  # hillshade + depth
     assert "图例" in frame.inner_text(".gis-legend")
     page.screenshot(path=str(ARTIFACTS / "flood_page.png"))
     _assert_local_only(page)

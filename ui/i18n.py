@@ -96,6 +96,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "person_km": ("人·公里", "Person-km"),
     "notes": ("说明与提示", "Notes"),
     "flooded_grids": ("受淹网格", "Flooded grids"),
+    "plan_overview_note": ("数据量大，全域概览中网格以点表示、不画转移路线；选择乡镇可查看该乡镇的网格范围与每条转移路线。",
+                           "Large plan: the overview draws grids as points and leaves routes out; pick a township "
+                           "to see its grids and every route."),
     "evacuate_grids": ("需转移网格", "Grids to evacuate"),
     "tab_plan": ("转移计划", "Plan per grid"),
     "tab_shelters": ("安置场所负荷", "Shelter load"),

@@ -18,7 +18,7 @@ from layers.errors import LayerError
 from ui.i18n import lang, t
 from ui.map_panel import note_missing_layers, show_layers_map
 from ui.map_view import build_map, plan_map
-from ui.plan_map import depth_overlay, plan_groups
+from ui.plan_map import depth_overlay, is_big, plan_groups
 from ui.state import hand_raster, hillshade_overlay, is_demo, layer_tokens, workspace_dem, workspace_layers
 
 KINDS = ["flood_hazard", "rivers", "roads", "grids", "villages", "shelters"]
@@ -136,9 +136,19 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
 
 
 def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
+    township = None
+    if is_big(plan):
+        overview = t("overview")
+        people = plan.grids.groupby("township")["evacuate_people"].sum().sort_values(ascending=False)
+        choice = st.selectbox(t("focus_township"), [overview, *people.index], key="flood_focus",
+                              format_func=lambda v: v if v == overview else f"{v}（{int(people[v]):,}）")
+        township = None if choice == overview else choice
+        if township is None:
+            st.caption(t("plan_overview_note"))
     base = {k: layers[k] for k in ("rivers", "roads") if k in layers}
-    mp = plan_map(base)
-    groups = plan_groups(plan, lang(), thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds))
+    mp = plan_map(base, focus=township)
+    groups = plan_groups(plan, lang(), thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds),
+                         township=township)
     m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images,
                   simplify_m=mp.simplify_m, extra=groups, height=640)
     st_folium(m, key="flood_plan_map", height=640, use_container_width=True, returned_objects=[])

@@ -12,7 +12,7 @@ import pandas as pd
 
 from gis.overlay import Overlay, render
 from layers.raster import Raster
-from ui.map_view import _round_coords
+from ui.map_view import DETAIL_BUDGET, _round_coords
 
 #: depth class colours, shallow to deep (sequential blues)
 DEPTH_COLORS = ["#c6dbef", "#6baed6", "#2171b5", "#08306b"]
@@ -65,9 +65,18 @@ def _popup(fields: list[str], lang: str) -> folium.GeoJsonPopup:
                                labels=True, max_width=360)
 
 
-def plan_groups(plan, lang: str, *, thresholds: tuple[float, ...], depth: Overlay | None = None
+def is_big(plan, budget: int = DETAIL_BUDGET) -> bool:
+    """True when the plan has too many flooded grids and routes to draw in full on one page."""
+    return int((plan.exposure["flooded_share"].fillna(0) > 0).sum()) + len(plan.assignments) > budget
+
+
+def plan_groups(plan, lang: str, *, thresholds: tuple[float, ...], depth: Overlay | None = None,
+                township: str | None = None, budget: int = DETAIL_BUDGET
                 ) -> tuple[list[folium.Layer], list[tuple[str, str, str | None, str]]]:
     """Feature groups (and legend rows) showing a plan.
+
+    Above ``budget`` features (a prefecture) the whole-area view draws grids as points and leaves
+    routes out; ``township`` draws that township in full detail.
 
     Parameters
     ----------
@@ -100,9 +109,16 @@ def plan_groups(plan, lang: str, *, thresholds: tuple[float, ...], depth: Overla
 
     ex = plan.exposure
     flooded = ex[(ex["flooded_share"].fillna(0) > 0)].copy()
+    routes = plan.assignments
+    sh = plan.shelters.copy()
+    if township is not None and "township" in flooded:
+        flooded = flooded[flooded["township"] == township]
+        routes = routes[routes["grid_id"].isin(flooded["grid_id"])]
+        sh = sh[sh["shelter_id"].isin(routes["shelter_id"]) | (sh.get("township") == township)]
+    overview = township is None and len(flooded) + len(routes) > budget
     if len(flooded):
         shelter_names = plan.shelters.set_index("shelter_id")["name"]
-        a = plan.assignments
+        a = routes
         by_grid = a.assign(shelter=a["shelter_id"].map(shelter_names)).groupby("grid_id").agg(
             shelter=("shelter", lambda s: "、".join(dict.fromkeys(s.dropna()))), distance_km=("distance_km", "max"))
         flooded["shelter"] = flooded["grid_id"].map(by_grid["shelter"]).fillna("")
@@ -113,7 +129,11 @@ def plan_groups(plan, lang: str, *, thresholds: tuple[float, ...], depth: Overla
                               "vulnerable", "max_depth", "flooded_share", "status", "shelter", "distance_km")
                   if f in flooded]
         g = folium.FeatureGroup(name="网格转移状态" if zh else "Grid status")
+        if overview:  # points and a short popup instead of polygons keep a prefecture's page small
+            flooded = flooded.assign(geometry=flooded.geometry.representative_point())
+            fields = [f for f in ("name", "population", "max_depth", "status", "shelter") if f in fields]
         folium.GeoJson(_features(flooded, fields, lang), popup=_popup(fields, lang),
+                       marker=folium.CircleMarker(radius=3, fill=True, fill_opacity=0.9) if overview else None,
                        tooltip=folium.GeoJsonTooltip(fields=["name"] if "name" in fields else ["grid_id"],
                                                      labels=False),
                        style_function=lambda f, zh=zh: {
@@ -127,8 +147,8 @@ def plan_groups(plan, lang: str, *, thresholds: tuple[float, ...], depth: Overla
                    ("受淹网格（未达转移条件）" if zh else "Flooded grids (below rule)", STATUS_COLORS["flooded"],
                     STATUS_COLORS["flooded"], "box")]
 
-    a = plan.assignments
-    if len(a):
+    a = routes
+    if len(a) and not overview:
         g = folium.FeatureGroup(name="转移路线" if zh else "Routes")
         fields = ["grid_id", "people", "distance_km", "time_min", "method"]
         folium.GeoJson(_features(a, fields, lang), popup=_popup(fields, lang),
@@ -139,7 +159,6 @@ def plan_groups(plan, lang: str, *, thresholds: tuple[float, ...], depth: Overla
         legend.append(("转移路线（虚线为直线估算）" if zh else "Routes (dashed: straight-line estimate)", "#6a1b9a", None,
                        "line"))
 
-    sh = plan.shelters.copy()
     if len(sh):
         cap = pd.to_numeric(sh["capacity"], errors="coerce").replace(0, np.nan)
         ratio = (sh["load"] / cap).fillna(0).to_numpy()

@@ -1,0 +1,109 @@
+"""The Flood page map of a plan (HAND stage 2 m): bytes sent and first render in Chromium, against plain folium.
+
+Ours is built as the page builds it: the plan (:func:`gis.plan.evacuation_plan`), its layers by
+:func:`ui.plan_map.plan_groups` (the whole-area view: above the detail budget grids are points and
+routes are left out; a township is shown in full on request), over the overview of rivers and roads
+(:func:`ui.map_view.plan_map`) and the hillshade. The peer is what a folium user would otherwise do:
+``folium.GeoJson`` of the flooded grids (polygons, every field in the popup), the routes and the
+shelters, with the same images. Bytes sent = the page JSON-escaped, as streamlit ships component
+arguments; first render timed on the self-contained page (Leaflet inlined) served from 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from bench.harness import MB, Context, Report, bar
+
+STAGE_M = 2.0
+
+
+def build(workspace: str, out_ours: str, out_peer: str) -> dict:
+    """Plan once, then build both pages; returns timings and sizes."""
+    import folium
+
+    from gis.hazard import Hazard
+    from gis.overlay import hillshade_overlay
+    from gis.plan import evacuation_plan
+    from layers.workspace import Workspace
+    from ui.assets import inline_html, localize
+    from ui.map_view import build_map, plan_map
+    from ui.plan_map import depth_overlay, plan_groups
+
+    ws = Workspace(workspace)
+    dem = ws.raster("dem")
+    t0 = time.perf_counter()
+    hz = Hazard.from_stage(dem, STAGE_M)
+    t1 = time.perf_counter()
+    layers = {k: ws.vector(k) for k in ("grids", "shelters", "roads", "rivers")}
+    plan = evacuation_plan(layers["grids"], layers["shelters"], hz, roads=layers["roads"])
+    t2 = time.perf_counter()
+    depth = depth_overlay(hz.depth, (0.5, 1.5, 3.0))
+    hs = hillshade_overlay(dem)
+    t3 = time.perf_counter()
+    mp = plan_map({k: layers[k] for k in ("rivers", "roads")})
+    m = build_map(mp.layers, hillshade=hs, images=mp.images, simplify_m=mp.simplify_m,
+                  extra=plan_groups(plan, "zh", thresholds=(0.5, 1.5, 3.0), depth=depth))
+    html = m.get_root().render()
+    t4 = time.perf_counter()
+    Path(out_ours).write_text(inline_html(m), encoding="utf-8")
+
+    p = folium.Map(prefer_canvas=False)
+    folium.raster_layers.ImageOverlay(hs.data_url(), bounds=hs.bounds).add_to(p)
+    folium.raster_layers.ImageOverlay(depth.data_url(), bounds=depth.bounds).add_to(p)
+    flooded = plan.exposure[plan.exposure["flooded_share"].fillna(0) > 0]
+    for gdf in (flooded, plan.assignments, plan.shelters):
+        gdf = gdf.to_crs(4326)
+        cols = [c for c in gdf.columns if c != "geometry"]
+        gdf = gdf.astype({c: str for c in cols})
+        folium.GeoJson(gdf, popup=folium.GeoJsonPopup(fields=cols)).add_to(p)
+    folium.LayerControl().add_to(p)
+    t5 = time.perf_counter()
+    peer_html = p.get_root().render()
+    t6 = time.perf_counter()
+    Path(out_peer).write_text(inline_html(localize(p)), encoding="utf-8")
+    return {"hazard_s": t1 - t0, "plan_s": t2 - t1, "images_s": t3 - t2, "ours_build_s": t4 - t3,
+            "peer_build_s": t6 - t4, "ours_bytes": len(json.dumps(html)), "peer_bytes": len(json.dumps(peer_html)),
+            "flooded_grids": int(len(flooded)), "routes": int(len(plan.assignments)),
+            "people_to_evacuate": plan.summary["people_to_evacuate"]}
+
+
+def run(ctx: Context) -> Report:
+    """Build both pages in a fresh process, then time their first render."""
+    from bench.browser import copy_leaflet_images, first_render, serve
+    from ui.assets import STATIC_DIR
+
+    www = ctx.tmp / "www"
+    www.mkdir(parents=True, exist_ok=True)
+    ctx.log("  flood_map: planning and building both pages (fresh process)")
+    f = ctx.isolated("bench.cases.flood_map:build", workspace=str(ctx.workspace), out_ours=str(www / "ours.html"),
+                     out_peer=str(www / "peer.html"))
+    copy_leaflet_images(www, STATIC_DIR / "vendor" / "leaflet" / "images")
+    best: dict[str, float | None] = {"ours": None, "peer": None}
+    outside: dict[str, int] = {"ours": 0, "peer": 0}
+    if ctx.chromium is not None:
+        with serve(www) as base:
+            for side in ("ours", "peer"):
+                times = []
+                for _ in range(ctx.repeats if side == "ours" else 1):
+                    r = first_render(f"{base}/{side}.html", chromium=ctx.chromium, timeout_s=180)
+                    outside[side] = max(outside[side], len(r.external))
+                    if r.ms is not None:
+                        times.append(r.ms)
+                best[side] = min(times) if times else None
+                ctx.log(f"  flood_map: {side} render best {best[side]} ms")
+    rows = [["plan: HAND + exposure + routes + assignment (s)", round(f["hazard_s"] + f["plan_s"], 1), "—"],
+            ["flooded grids / routes", f"{f['flooded_grids']:,} / {f['routes']:,}", "same"],
+            ["build + render page (s)", round(f["ours_build_s"], 2), round(f["peer_build_s"], 2)],
+            ["**bytes sent** (JSON-escaped, MB)", round(f["ours_bytes"] / MB, 1), round(f["peer_bytes"] / MB, 1)],
+            ["**first render** (ms, best)", best["ours"], best["peer"]]]
+    return Report(
+        tables=[{"title": f"flood_map: the Flood page map, HAND stage {STAGE_M:g} m, ours vs plain folium",
+                 "columns": ["measure", "ours (ui.plan_map)", "peer (folium.GeoJson per layer)"], "rows": rows}],
+        bars=[bar("ours: bytes sent", f["ours_bytes"] / MB, 15.0, "MB"),
+              bar("ours: first render in Chromium", None if best["ours"] is None else best["ours"] / 1000, 5.0, "s"),
+              bar("ours: requests to non-localhost hosts", outside["ours"], 1, "requests")],
+        notes=[__doc__.split("\n\n", 1)[1].replace("\n", " ")],
+        figures=f | {"ours_render_ms": best["ours"], "peer_render_ms": best["peer"]})
