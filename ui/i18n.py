@@ -96,6 +96,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "person_km": ("人·公里", "Person-km"),
     "notes": ("说明与提示", "Notes"),
     "flooded_grids": ("受淹网格", "Flooded grids"),
+    "needs_rates": ("物资需求标准（可修改）", "Minimum-needs rates (editable)"),
+    "item": ("物资", "Item"),
+    "rate": ("标准", "Rate"),
+    "rate_unit": ("单位", "Unit"),
+    "per_person_day": ("每人每天", "per person per day"),
+    "persons_per_unit": ("每多少人一份", "persons per unit"),
+    "days": ("保障天数", "Days of supply"),
     "plan_overview_note": ("数据量大，全域概览中网格以点表示、不画转移路线；选择乡镇可查看该乡镇的网格范围与每条转移路线。",
                            "Large plan: the overview draws grids as points and leaves routes out; pick a township "
                            "to see its grids and every route."),

@@ -51,10 +51,30 @@ def _stage_hazard(key: tuple, stage: float) -> Hazard:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _plan(key: tuple, _hazard: Hazard, thresholds: tuple, min_share: float, cut_roads: bool) -> Plan:
+def _plan(key: tuple, _hazard: Hazard, thresholds: tuple, min_share: float, cut_roads: bool,
+          rates: tuple = (), days: int = 3) -> Plan:
     layers = workspace_layers()
-    opts = PlanOptions(thresholds=thresholds, rule=EvacuationRule(min_share=min_share), cut_roads=cut_roads)
+    opts = PlanOptions(thresholds=thresholds, rule=EvacuationRule(min_share=min_share), cut_roads=cut_roads,
+                       rates=dict(rates) or None, days=days)
     return evacuation_plan(layers["grids"], layers["shelters"], _hazard, roads=layers.get("roads"), options=opts)
+
+
+def _needs_rates() -> tuple[tuple, int]:
+    """The minimum-needs rates and days, editable (defaults documented in gis.needs)."""
+    from gis.needs import DAILY_ITEMS, DEFAULT_RATES, NEED_LABELS
+
+    with st.expander(t("needs_rates")):
+        i = 0 if lang() == "zh" else 1
+        table = pd.DataFrame({t("item"): [NEED_LABELS[k][i] for k in DEFAULT_RATES],
+                              t("rate"): [float(v) for v in DEFAULT_RATES.values()],
+                              t("rate_unit"): [t("per_person_day") if k in DAILY_ITEMS else t("persons_per_unit")
+                                               for k in DEFAULT_RATES]})
+        edited = st.data_editor(table, disabled=[t("item"), t("rate_unit")], hide_index=True, key="needs_rates",
+                                width="stretch")
+        days = int(st.number_input(t("days"), 1, 60, 3, key="needs_days"))
+    rates = tuple((k, float(v)) for k, v in zip(DEFAULT_RATES, edited[t("rate")])
+                  if float(v) > 0 and float(v) != float(DEFAULT_RATES[k]))
+    return rates, days
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -249,9 +269,10 @@ def page() -> None:
     if hazard is None:
         show_layers_map(KINDS, key="flood_map")
         return
-    key = key + (thresholds, min_share, cut_roads)
+    rates, days = _needs_rates()
+    key = key + (thresholds, min_share, cut_roads, rates, days)
     with st.spinner(t("planning")):
-        plan = _plan(key, hazard, thresholds, min_share, cut_roads)
+        plan = _plan(key, hazard, thresholds, min_share, cut_roads, rates, days)
     s = plan.summary
     c = st.columns(5)
     c[0].metric(t("people_to_evacuate"), f"{int(s.get('people_to_evacuate') or 0):,}")
