@@ -33,6 +33,17 @@ def _emit(obj: dict) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
+def _finish(args: argparse.Namespace, out: dict, headline: str, notes: list[str]) -> int:
+    """Print ``out`` as JSON with ``--json``, else a headline and its notes; exit status 0."""
+    if args.json:
+        _emit(out)
+    else:
+        print(headline)
+        for n in notes:
+            print("  ! " + n)
+    return 0
+
+
 # ---- demo ------------------------------------------------------------------------------------
 def _run_demo(args: argparse.Namespace) -> int:
     from data.generator import generate
@@ -60,13 +71,7 @@ def _run_validate(args: argparse.Namespace) -> int:
 
     layer = load_layer(Path(args.file), args.layer, sublayer=args.sublayer, gcj02=args.gcj02)
     out = {"kind": args.layer, "features": layer.count, "crs": str(layer.crs), "warnings": layer.messages(args.lang)}
-    if args.json:
-        _emit(out)
-    else:
-        print(f"{args.layer}: {layer.count} OK ({layer.crs})")
-        for w in out["warnings"]:
-            print("  ! " + w)
-    return 0
+    return _finish(args, out, f"{args.layer}: {layer.count} OK ({layer.crs})", out["warnings"])
 
 
 @command("validate", "read and validate a file as a layer kind / 校验图层文件")
@@ -120,13 +125,8 @@ def _run_hand(args: argparse.Namespace) -> int:
            "hand_max": float(vals.max()) if vals.size else None, "unit": "m", "nodata": h.nodata,
            "seconds": round(time.perf_counter() - t0, 2),
            "notes": [zh if args.lang == "zh" else en for zh, en in (list(dem.warnings) + list(h.warnings))]}
-    if args.json:
-        _emit(out)
-    else:
-        print(f"HAND -> {args.out} ({out['defined_cells']:,} cells defined, {out['seconds']} s)")
-        for n in out["notes"]:
-            print("  ! " + n)
-    return 0
+    return _finish(args, out, f"HAND -> {args.out} ({out['defined_cells']:,} cells defined, {out['seconds']} s)",
+                   out["notes"])
 
 
 @command("hand", "Height Above Nearest Drainage from a DEM (pyflwdir) / 计算相对最近河道高差 HAND")

@@ -72,7 +72,8 @@ _STYLES = {
 }
 
 
-def _bool(v: Any) -> bool:
+def truthy(v: Any) -> bool:
+    """A yes/no cell read leniently: booleans, 1/0, 'true'/'yes'/'是'; missing is False."""
     if isinstance(v, str):
         return v.strip().lower() in ("true", "1", "yes", "是")
     try:
@@ -150,8 +151,8 @@ def plan_layers(tables: Any) -> dict[str, gpd.GeoDataFrame]:
                 grids = grids.drop(columns=c)
         grids = grids.merge(agg, left_on="grid_id", right_index=True, how="left")
         grids["people_placed"] = pd.to_numeric(grids["people_placed"], errors="coerce").fillna(0).astype("int64")
-        grids["split"] = grids["split"].map(_bool)
-        evac = grids["evacuate"].map(_bool) if "evacuate" in grids else pd.Series(True, index=grids.index)
+        grids["split"] = grids["split"].map(truthy)
+        evac = grids["evacuate"].map(truthy) if "evacuate" in grids else pd.Series(True, index=grids.index)
         pop = pd.to_numeric(grids.get("population", 0), errors="coerce").fillna(0)
         grids["people_unplaced"] = np.where(evac, (pop - grids["people_placed"]).clip(lower=0), 0).astype("int64")
     for df in (grids, shelters, routes):
@@ -306,10 +307,10 @@ def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险�
             pm = _sub(folder, "Placemark")
             if layer == "grids":
                 name = row.get("name") or row.get("grid_id")
-                style = "grid_evac" if _bool(row.get("evacuate", True)) else "grid_other"
+                style = "grid_evac" if truthy(row.get("evacuate", True)) else "grid_other"
             elif layer == "shelters":
                 name = row.get("name") or row.get("shelter_id")
-                style = "shelter_ok" if _bool(row.get("usable", True)) else "shelter_bad"
+                style = "shelter_ok" if truthy(row.get("usable", True)) else "shelter_bad"
             else:
                 name = f"{row.get('grid_name') or row.get('grid_id')} → {row.get('shelter_name')}"
                 style = "route_road" if row.get("method") == "road" else "route_line"

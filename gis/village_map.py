@@ -51,6 +51,7 @@ from gis.report_excel import table_part
 from layers.crs import metric_crs
 from layers.raster import Raster
 from layers.settings import STORAGE_CRS
+from gis.report_files import truthy
 
 __all__ = ["cjk_font", "at_risk_villages", "village_figure", "village_map", "village_maps_batch",
            "A4_INCHES", "DEPTH_THRESHOLDS"]
@@ -141,13 +142,6 @@ def _font_rc() -> Iterator[None]:
 
 # ---- selection ---------------------------------------------------------------------------------
 
-def _truthy(v: Any) -> bool:
-    if isinstance(v, str):
-        return v.strip().lower() in ("true", "1", "yes", "是")
-    try:
-        return bool(v) and not pd.isna(v)
-    except (TypeError, ValueError):
-        return False
 
 
 def at_risk_villages(tables: Any) -> list[str]:
@@ -158,7 +152,7 @@ def at_risk_villages(tables: Any) -> list[str]:
     grids = table_part(tables, "grids")
     if grids is None or not len(grids) or "village" not in grids:
         return []
-    g = grids[grids["evacuate"].map(_truthy)] if "evacuate" in grids else grids
+    g = grids[grids["evacuate"].map(truthy)] if "evacuate" in grids else grids
     g = g[g["village"].notna()]
     town = g["township"].fillna("").astype(str) if "township" in g else pd.Series("", index=g.index)
     pairs = sorted(set(zip(town, g["village"].astype(str))))
@@ -502,7 +496,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     if others is not None:
         others.plot(ax=ax, facecolor="none", edgecolor="#b0b0b0", linewidth=0.5, zorder=5)
     selm = _to_crs(sel, mcrs)
-    evac = selm["evacuate"].map(_truthy) if "evacuate" in selm else pd.Series(True, index=selm.index)
+    evac = selm["evacuate"].map(truthy) if "evacuate" in selm else pd.Series(True, index=selm.index)
     if evac.any():
         selm[evac].plot(ax=ax, facecolor=(0.9, 0.1, 0.1, 0.06), edgecolor="#d62728", linewidth=1.6,
                         linestyle="--", zorder=6)
@@ -570,7 +564,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     # shelters: the ones used, and any other shelter on the map
     if shel_m is not None:
         on_map = shel_m.cx[extent[0]:extent[2], extent[1]:extent[3]]
-        usable = on_map["usable"].map(_truthy) if "usable" in on_map else pd.Series(True, index=on_map.index)
+        usable = on_map["usable"].map(truthy) if "usable" in on_map else pd.Series(True, index=on_map.index)
         drawn_ok = drawn_bad = False
         for (_, s), ok in zip(on_map.iterrows(), usable):
             p = s.geometry.representative_point()
@@ -790,8 +784,8 @@ def _pages(tables: Any, names: Sequence[str]) -> list[tuple[str, str | None]]:
         towns: list = []
         if grids is not None and "township" in grids and "village" in grids:
             g = grids[grids["village"].astype(str) == str(v)]
-            if "evacuate" in g and g["evacuate"].map(_truthy).any():
-                g = g[g["evacuate"].map(_truthy)]
+            if "evacuate" in g and g["evacuate"].map(truthy).any():
+                g = g[g["evacuate"].map(truthy)]
             towns = sorted(set(g["township"].dropna().astype(str)))
         out += [(v, t) for t in towns] if len(towns) > 1 else [(v, None)]
     return out

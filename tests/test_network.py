@@ -8,7 +8,6 @@ import affine
 import geopandas as gpd
 import numpy as np
 import pytest
-import shapely
 from shapely.geometry import LineString, box
 
 from gis.network import (build_graph, cut_flooded, nearest_nodes, network_costs, route_line, route_lines,
