@@ -47,7 +47,7 @@ def test_flood_page_totals_and_default_plan(use_workspace):
     # the default scenario (HAND stage 2 m) is planned on load: the plan balances
     assert metrics["需转移人数"] > 0
     assert metrics["已安置"] + metrics["无法安置"] == metrics["需转移人数"]
-    plan_table = at.dataframe[0].value
+    plan_table = next(d.value for d in at.dataframe if "网格编号" in d.value.columns)
     assert int(plan_table["人数（人）"].sum()) == metrics["需转移人数"]
     # a higher water level never puts fewer people at risk
     at.slider(key="flood_stage").set_value(4.0).run()
