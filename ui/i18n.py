@@ -39,9 +39,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "forest_km2": ("森林面积（km²）", "Forest (km²)"),
     "water_n": ("水源点数", "Water sources"),
     "cameras_n": ("监控数", "Cameras"),
-    "flood_intro": ("按乡镇汇总的转移对象与安置能力。地图上可逐层开关网格、村庄、安置场所、道路与河流，点击要素查看属性。",
-                    "People to move and shelter capacity per township. Toggle grids, villages, shelters, roads and "
-                    "rivers on the map; click a feature for its attributes."),
+    "flood_intro": ("选择洪水情景，得到需转移的网格与人员、可用安置场所、最优转移分配与路线、物资需求，并下载清单与村级形势图。"
+                    "点击地图上的网格查看其转移安排。",
+                    "Choose a flood scenario to get the grids and people to move, usable shelters, the optimal "
+                    "assignment with routes and the needs; download the lists and village maps. Click a grid on "
+                    "the map for its plan."),
     "fire_intro": ("按乡镇汇总的森林、水源点和视频监控。地图上可逐层开关，点击要素查看属性。",
                    "Forest, water sources and cameras per township. Toggle layers on the map; click a feature for "
                    "its attributes."),
