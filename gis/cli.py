@@ -323,8 +323,6 @@ def _add_plan(p: argparse.ArgumentParser) -> None:
 def _run_viewshed(args: argparse.Namespace) -> int:
     import time
 
-    import numpy as np
-
     from gis.viewshed import coverage
     from layers.load import load_layer
     from layers.raster import Raster, read_raster, write_raster

@@ -63,6 +63,9 @@ def test_fire_page_counts(use_workspace):
     at = run_page("fire", "en")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Cameras"] == f"{len(cams):,}"
+    seen1 = float(metrics["Forest seen (≥1 camera)"].rstrip("%"))
+    seen2 = float(metrics["Forest seen (≥2 cameras)"].rstrip("%"))
+    assert 0 < seen2 <= seen1 <= 100  # the cameras see part of the forest; twice-seen is a subset
 
 
 def test_app_entry_and_language_switch(use_workspace):

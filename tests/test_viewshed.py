@@ -321,3 +321,26 @@ def test_cli_json(tmp_path):
     js = json.loads(p.stdout)
     assert js["cameras_used"] == 1
     assert js["cells_in_range"] == int(_in_range((80, 80), 40, 40, 30.0, 300).sum())
+
+
+def test_forest_seen_by_township_golden():
+    """Two 2x2-cell forest patches in two townships; the count raster sees 3 cells once and 1 twice."""
+    import geopandas as gpd
+    from affine import Affine
+    from shapely.geometry import box
+
+    from gis.forest_coverage import forest_seen_by_township
+    from layers.raster import Raster
+
+    grid = Raster(np.zeros((4, 4), "float32"), Affine(100, 0, 500_000, 0, -100, 3_100_400), "EPSG:4549", None)
+    forest = gpd.GeoDataFrame({"township": ["甲", "乙"]},
+                              geometry=[box(500_000, 3_100_200, 500_200, 3_100_400),   # rows 0-1, cols 0-1
+                                        box(500_200, 3_100_000, 500_400, 3_100_200)],  # rows 2-3, cols 2-3
+                              crs="EPSG:4549")
+    count = np.zeros((4, 4), "uint16")
+    count[0, 0] = count[0, 1] = count[1, 0] = 1
+    count[3, 3] = 2
+    t = forest_seen_by_township(count, grid, forest)
+    assert t.loc["甲", "forest_km2"] == 0.04 and t.loc["甲", "seen_share"] == 0.75 and t.loc["甲", "seen2_share"] == 0
+    assert t.loc["乙", "seen_share"] == 0.25 and t.loc["乙", "seen2_share"] == 0.25
+    assert t.loc["合计/Total", "seen_share"] == 0.5 and t.loc["合计/Total", "forest_km2"] == 0.08

@@ -31,7 +31,8 @@ def _townships(kinds: list[str]) -> list[str]:
     return sorted(names)
 
 
-def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None, height: int = 640) -> None:
+def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None, height: int = 640,
+                    extra: tuple[list, list] | None = None) -> None:
     """Draw the workspace layers ``kinds`` on the offline map.
 
     Big data (a prefecture) is drawn as an overview with a township selector for full detail.
@@ -48,7 +49,7 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
     if is_overview:
         st.caption(t("overview_note"))
     m = build_map(planned, lang=lang(), hillshade=hillshade_overlay(), show=show, height=height,
-                  payloads=payloads, images=images)
+                  payloads=payloads, images=images, extra=extra)
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
 
 
