@@ -44,9 +44,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "Choose a flood scenario to get the grids and people to move, usable shelters, the optimal "
                     "assignment with routes and the needs; download the lists and village maps. Click a grid on "
                     "the map for its plan."),
-    "fire_intro": ("按乡镇汇总的森林、水源点和视频监控。地图上可逐层开关，点击要素查看属性。",
-                   "Forest, water sources and cameras per township. Toggle layers on the map; click a feature for "
-                   "its attributes."),
+    "fire_intro": ("视频监控对森林的可见范围（按 DEM 视域分析），以及按乡镇汇总的森林、水源点和监控。地图上可逐层开关，点击要素查看属性。",
+                   "What the cameras see of the forest (DEM viewsheds), and forest, water sources and cameras per "
+                   "township. Toggle layers on the map; click a feature for its attributes."),
     "total": ("合计", "Total"),
     "by_township": ("按乡镇汇总", "By township"),
     "sources_by_type": ("水源点按类型", "Water sources by type"),
