@@ -127,31 +127,50 @@ def test_upload_is_validated_in_the_page(page, app_url, tmp_path):
     good.write_text("名称,经度,纬度,可容纳人数\n城关小学,119.6,28.4,300\n村部,119.61,28.41,80\n", encoding="utf-8")
     page.goto(app_url + "/data")
     page.get_by_text("导入图层").wait_for()
-    page.locator("div[data-testid='stSelectbox']").first.click()
-    page.get_by_role("option", name="避灾安置场所 (shelters)").click()
+    _wait_idle(page, maps=1)
+    _choose_kind(page, "避灾安置场所 (shelters)", "避灾安置场所，带容纳人数与类型")
     page.locator("input[type=file]").first.set_input_files(str(bad))
     page.get_by_text("不是数字").first.wait_for()
     assert "很多" in page.inner_text("body")
     page.locator("input[type=file]").first.set_input_files(str(good))
     page.get_by_text("校验通过：2 个要素").wait_for()
-    _wait_idle(page)
+    _wait_idle(page, maps=2)
     page.get_by_role("button", name="在本会话中使用该图层").click()
     page.get_by_text("已替换").first.wait_for()
     # a GeoTIFF DEM without a CRS, in China's lon/lat box: accepted with a warning, previewed as hillshade
     dem = tmp_path / "dem.tif"
     _tiny_dem(dem)
-    page.locator("div[data-testid='stSelectbox']").first.click()
-    page.keyboard.type("(dem)")
-    page.get_by_role("option", name="数字高程模型 (dem)").click()
+    _wait_idle(page, maps=1)
+    _choose_kind(page, "数字高程模型 (dem)", "数字高程模型（GeoTIFF，米）")
     page.locator("input[type=file]").first.set_input_files(str(dem))
     page.get_by_text("校验通过：40 × 50 像元").wait_for()
     _assert_local_only(page)
 
 
-def _wait_idle(pg) -> None:
-    """Wait until the script run has finished (both maps drawn, no 'running' indicator)."""
-    pg.wait_for_function("document.querySelectorAll('iframe[title*=\"streamlit_folium\"]').length >= 2")
+def _wait_idle(pg, maps: int) -> None:
+    """Wait until the script run has finished (``maps`` maps on the page, no 'running' indicator)."""
+    pg.wait_for_function(f"document.querySelectorAll('iframe[title*=\"streamlit_folium\"]').length >= {maps}")
     pg.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    pg.wait_for_timeout(500)
+
+
+def _choose_kind(pg, label: str, expect: str) -> None:
+    """Pick ``label`` in the layer-kind select box (typing filters the list; retried if a rerun ate the click)."""
+    box = pg.locator("div[data-testid='stSelectbox']").first
+    for _ in range(3):
+        box.click()
+        pg.keyboard.type(label.split(" ")[-1])
+        try:
+            pg.get_by_role("option", name=label).click(timeout=15_000)
+        except Exception:  # noqa: BLE001  the list closed under a rerun: try again
+            pg.keyboard.press("Escape")
+            continue
+        try:  # the kind's description under the box shows the choice took
+            pg.get_by_text(expect).first.wait_for(timeout=15_000)
+            return
+        except Exception:  # noqa: BLE001
+            continue
+    raise AssertionError(f"could not choose {label}")
 
 
 def _tiny_dem(path: Path) -> None:
