@@ -296,12 +296,8 @@ def _run_plan(args: argparse.Namespace) -> int:
     summary["person_km"] = round(float(summary["person_km"] or 0.0), 1)
     summary["files"] = [str(f) for f in files]
     summary["notes"] = plan.messages(args.lang)
-    if args.json:
-        _emit(summary)
-    else:
-        for k, v in summary.items():
-            print(f"{k}: {v}")
-    return 0
+    headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k != "notes")
+    return _finish(args, summary, headline, summary["notes"])
 
 
 @command("plan", "evacuation plan for a flood scenario: who moves where, lists, maps / 转移避险方案")

@@ -484,26 +484,15 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
         shown_en = ", ".join(lst[:10]) + (f" and {len(lst) - 10} more" if len(lst) > 10 else "")
         return shown, shown_en
 
-    if outside:
-        zh, en = names(outside)
-        notes.append((f"{len(outside)} 个监控点不在 DEM 范围内，已跳过：{zh}",
-                      f"{len(outside)} camera(s) outside the DEM were skipped: {en}"))
-    if void:
-        zh, en = names(void)
-        notes.append((f"{len(void)} 个监控点位于 DEM 无数据处，已跳过：{zh}",
-                      f"{len(void)} camera(s) on DEM voids were skipped: {en}"))
-    if off:
-        zh, en = names(off)
-        notes.append((f"{len(off)} 个监控点状态为停用或损坏，未计入：{zh}",
-                      f"{len(off)} camera(s) out of service were not counted: {en}"))
-    if no_h:
-        zh, en = names(no_h)
-        notes.append((f"{len(no_h)} 个监控点没有架设高度，按 {default_height:g} 米计算：{zh}",
-                      f"{len(no_h)} camera(s) have no mast height; {default_height:g} m used: {en}"))
-    if no_r:
-        zh, en = names(no_r)
-        notes.append((f"{len(no_r)} 个监控点没有监测半径，按 {default_range:g} 米计算：{zh}",
-                      f"{len(no_r)} camera(s) have no range; {default_range:g} m used: {en}"))
+    for group, zh_text, en_text in (
+            (outside, "不在 DEM 范围内，已跳过", "outside the DEM were skipped"),
+            (void, "位于 DEM 无数据处，已跳过", "on DEM voids were skipped"),
+            (off, "状态为停用或损坏，未计入", "out of service were not counted"),
+            (no_h, f"没有架设高度，按 {default_height:g} 米计算", f"with no mast height use {default_height:g} m"),
+            (no_r, f"没有监测半径，按 {default_range:g} 米计算", f"with no range use {default_range:g} m")):
+        if group:
+            zh, en = names(group)
+            notes.append((f"{len(group)} 个监控点{zh_text}：{zh}", f"{len(group)} camera(s) {en_text}: {en}"))
 
     count = np.zeros((nr, nc), dtype=np.uint16)
     first_k = np.full((nr, nc), -1, dtype=np.int32)

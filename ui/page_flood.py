@@ -25,15 +25,16 @@ KINDS = ["flood_hazard", "rivers", "roads", "grids", "villages", "shelters"]
 SOURCES = ("stage", "raster", "polygons", "workspace")
 
 
+def _metric_row(values: dict, keys: dict[str, str]) -> None:
+    """One row of metrics: interface key -> value key in ``values``, shown as whole numbers."""
+    for col, (label, key) in zip(st.columns(len(keys)), keys.items()):
+        col.metric(t(label), f"{float(values.get(key) or 0):,.0f}")
+
+
 def _summary_metrics(layers: dict) -> None:
-    table = township_people(layers["grids"], layers.get("shelters"))
-    total = table.sum()
-    c = st.columns(5)
-    c[0].metric(t("leaf_grids_n"), f"{int(total.get('grids', 0)):,}")
-    c[1].metric(t("households"), f"{int(total.get('households', 0)):,}")
-    c[2].metric(t("people"), f"{int(total.get('population', 0)):,}")
-    c[3].metric(t("vulnerable"), f"{int(total.get('vulnerable', 0)):,}")
-    c[4].metric(t("capacity"), f"{int(total.get('capacity', 0)):,}")
+    total = township_people(layers["grids"], layers.get("shelters")).sum()
+    _metric_row(total, {"leaf_grids_n": "grids", "households": "households", "people": "population",
+                        "vulnerable": "vulnerable", "capacity": "capacity"})
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -273,13 +274,8 @@ def page() -> None:
     key = key + (thresholds, min_share, cut_roads, rates, days)
     with st.spinner(t("planning")):
         plan = _plan(key, hazard, thresholds, min_share, cut_roads, rates, days)
-    s = plan.summary
-    c = st.columns(5)
-    c[0].metric(t("people_to_evacuate"), f"{int(s.get('people_to_evacuate') or 0):,}")
-    c[1].metric(t("people_placed"), f"{int(s.get('people_placed') or 0):,}")
-    c[2].metric(t("people_unplaced"), f"{int(s.get('people_unplaced') or 0):,}")
-    c[3].metric(t("shelters_used"), f"{int(s.get('shelters_used') or 0):,}")
-    c[4].metric(t("person_km"), f"{float(s.get('person_km') or 0):,.0f}")
+    _metric_row(plan.summary, {k: k for k in ("people_to_evacuate", "people_placed", "people_unplaced",
+                                              "shelters_used", "person_km")})
     if hazard.screening:
         st.warning(hazard.messages(lang())[0])
     with st.expander(t("notes"), expanded=False):
