@@ -85,15 +85,37 @@ def page(app_url, request):
         browser.close()
 
 
-def _map_frame(pg):
+def _map_frame(pg, wait_s: float = 150):
+    """The streamlit-folium iframe's frame once it has navigated to the component page.
+
+    Reruns replace the iframe element, so the element is looked up afresh on every poll; an iframe
+    that is attached but has not navigated yet is scrolled into view (Chromium defers off-screen
+    frames) and, after half the wait, the page is reloaded once. The failure message carries what
+    the browser saw and the end of the server log so a failure on CI can be read without a rerun.
+    """
     pg.wait_for_selector('iframe[title*="streamlit_folium"]', state="attached")
-    deadline = time.time() + 120
-    while time.time() < deadline:
+    start, reloaded = time.time(), False
+    while time.time() - start < wait_s:
+        for el in pg.query_selector_all('iframe[title*="streamlit_folium"]'):
+            try:
+                fr = el.content_frame()
+                if fr is not None and "streamlit_folium" in fr.url:
+                    return fr
+                el.scroll_into_view_if_needed(timeout=2000)
+            except Exception:  # noqa: BLE001 - detached by a rerun; look again
+                continue
         for fr in pg.frames:
             if "streamlit_folium" in fr.url:
                 return fr
-        time.sleep(0.2)
-    raise AssertionError("no streamlit-folium frame")
+        if not reloaded and time.time() - start > wait_s / 2:
+            pg.reload()
+            reloaded = True
+        time.sleep(0.3)
+    srcs = [(el.get_attribute("title"), el.get_attribute("src")) for el in pg.query_selector_all("iframe")]
+    log = (ARTIFACTS / "streamlit.log")
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    raise AssertionError(f"no streamlit-folium frame; iframes={srcs}; frames={[f.url for f in pg.frames]}; "
+                         f"server log tail:\n{tail}")
 
 
 def _assert_local_only(pg):

@@ -1,106 +1,12 @@
-"""The ``python -m gis`` command line.
-
-Each subcommand is a small module-level pair: ``_add_NAME(sub)`` declares its arguments and
-``_run_NAME(args)`` runs it and returns the exit status. Input problems (:class:`LayerError`)
-exit with status 2 and the bilingual message on stderr, never a traceback.
-"""
+"""``python -m gis`` commands: flood scenario, exposure and evacuation plan."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
-from typing import Callable
 
+from gis.cli import command, emit, finish
 from layers.errors import LayerError
-
-_COMMANDS: dict[str, tuple[Callable, Callable, str]] = {}
-
-
-def command(name: str, help_text: str):
-    """Register ``add(sub_parser)`` / ``run(args)`` under ``name`` (decorator on the add function)."""
-
-    def deco(add: Callable) -> Callable:
-        run = globals().get("_run_" + name.replace("-", "_"))
-        _COMMANDS[name] = (add, run, help_text)
-        return add
-
-    return deco
-
-
-def _emit(obj: dict) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
-
-
-def _finish(args: argparse.Namespace, out: dict, headline: str, notes: list[str]) -> int:
-    """Print ``out`` as JSON with ``--json``, else a headline and its notes; exit status 0."""
-    if args.json:
-        _emit(out)
-    else:
-        print(headline)
-        for n in notes:
-            print("  ! " + n)
-    return 0
-
-
-# ---- demo ------------------------------------------------------------------------------------
-def _run_demo(args: argparse.Namespace) -> int:
-    from data.generator import generate
-
-    summary = generate(Path(args.out), scale=args.scale, seed=args.seed)
-    if args.json:
-        _emit(summary)
-    else:
-        for k, v in summary.items():
-            print(f"{k}: {v}")
-    return 0
-
-
-@command("demo", "write the synthetic demo county (or prefecture) as GeoPackage + GeoTIFF / 生成演示数据")
-def _add_demo(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--scale", choices=("county", "prefecture"), default="county")
-    p.add_argument("--seed", type=int, default=20261122)
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-
-
-# ---- validate --------------------------------------------------------------------------------
-def _run_validate(args: argparse.Namespace) -> int:
-    from layers.load import load_layer
-
-    layer = load_layer(Path(args.file), args.layer, sublayer=args.sublayer, gcj02=args.gcj02)
-    out = {"kind": args.layer, "features": layer.count, "crs": str(layer.crs), "warnings": layer.messages(args.lang)}
-    return _finish(args, out, f"{args.layer}: {layer.count} OK ({layer.crs})", out["warnings"])
-
-
-@command("validate", "read and validate a file as a layer kind / 校验图层文件")
-def _add_validate(p: argparse.ArgumentParser) -> None:
-    from layers.catalogue import CATALOGUE
-
-    p.add_argument("--layer", required=True, choices=list(CATALOGUE), help="layer kind")
-    p.add_argument("file")
-    p.add_argument("--sublayer", help="layer name inside a GeoPackage / KML folder")
-    p.add_argument("--gcj02", action="store_true", help="points are GCJ-02 (Gaode/WeChat): convert to WGS84")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh")
-    p.add_argument("--json", action="store_true")
-
-
-# ---- layers ----------------------------------------------------------------------------------
-def _run_layers(args: argparse.Namespace) -> int:
-    from layers.catalogue import SPECS
-
-    for s in SPECS:
-        print(f"{s.kind:14s} {s.zh} / {s.en}  [{', '.join(s.geometry)}]")
-        for f in s.fields:
-            req = "*" if f.required else " "
-            print(f"   {req} {f.name:14s} {f.label('zh')} / {f.label('en')}  <- {', '.join(f.aliases[:6])}")
-    return 0
-
-
-@command("layers", "list layer kinds, fields and accepted column names / 列出图层与字段")
-def _add_layers(p: argparse.ArgumentParser) -> None:
-    pass
 
 
 # ---- hand ------------------------------------------------------------------------------------
@@ -125,7 +31,7 @@ def _run_hand(args: argparse.Namespace) -> int:
            "hand_max": float(vals.max()) if vals.size else None, "unit": "m", "nodata": h.nodata,
            "seconds": round(time.perf_counter() - t0, 2),
            "notes": [zh if args.lang == "zh" else en for zh, en in (list(dem.warnings) + list(h.warnings))]}
-    return _finish(args, out, f"HAND -> {args.out} ({out['defined_cells']:,} cells defined, {out['seconds']} s)",
+    return finish(args, out, f"HAND -> {args.out} ({out['defined_cells']:,} cells defined, {out['seconds']} s)",
                    out["notes"])
 
 
@@ -215,7 +121,7 @@ def _run_exposure(args: argparse.Namespace) -> int:
         out = exposure_summary(hazard, gdf, thresholds=thresholds, population_field=field, rule=rule,
                                lang=args.lang)
     if args.json:
-        _emit(out)
+        emit(out)
     else:
         print(f"{out['scenario']}: affected {out['affected_population']} of {out['total_population']} people; "
               f"by threshold {out['by_threshold']}")
@@ -297,7 +203,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     summary["files"] = [str(f) for f in files]
     summary["notes"] = plan.messages(args.lang)
     headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k != "notes")
-    return _finish(args, summary, headline, summary["notes"])
+    return finish(args, summary, headline, summary["notes"])
 
 
 @command("plan", "evacuation plan for a flood scenario: who moves where, lists, maps / 转移避险方案")
@@ -313,77 +219,3 @@ def _add_plan(p: argparse.ArgumentParser) -> None:
                    help="skip the village situation maps PDF")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true")
-
-
-# ---- viewshed --------------------------------------------------------------------------------
-def _run_viewshed(args: argparse.Namespace) -> int:
-    import time
-
-    from gis.viewshed import coverage
-    from layers.load import load_layer
-    from layers.raster import Raster, read_raster, write_raster
-
-    t0 = time.perf_counter()
-    dem = read_raster(Path(args.dem))
-    layer = load_layer(Path(args.cameras), "cameras", sublayer=args.sublayer)
-    count, first, notes, info = coverage(dem, layer.gdf, target_h=args.target_height, range_m=args.range,
-                                         curvature=not args.no_curvature, refraction=args.refraction,
-                                         return_in_range=True)
-    write_raster(Raster(count, dem.transform, dem.crs, None, name=Path(args.out).name), Path(args.out),
-                 dtype="uint16")
-    in_range = int(info["in_range"].sum())
-    seen = int((count > 0).sum())
-    out = {"out": str(args.out), "rows": count.shape[0], "cols": count.shape[1], "crs": str(dem.crs),
-           "cameras": int(layer.count), "cameras_used": info["used"], "cameras_skipped": info["skipped"],
-           "cells_in_range": in_range, "cells_visible": seen,
-           "visible_fraction": round(seen / in_range, 6) if in_range else 0.0,
-           "cells_seen_twice": int((count > 1).sum()), "max_count": int(count.max()) if count.size else 0,
-           "target_height": args.target_height, "curvature": not args.no_curvature,
-           "refraction": args.refraction, "range_override": args.range,
-           "seconds": round(time.perf_counter() - t0, 2),
-           "notes": [zh if args.lang == "zh" else en
-                     for zh, en in (list(dem.warnings) + list(notes))] + layer.messages(args.lang)}
-    return _finish(args, out, f"viewshed -> {args.out}: {seen:,} of {in_range:,} cells in range seen "
-                              f"({out['visible_fraction']:.1%}) by {info['used']} camera(s), {out['seconds']} s",
-                   out["notes"])
-
-
-@command("viewshed", "camera viewshed coverage count raster / 林火监控视域覆盖")
-def _add_viewshed(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dem", required=True, help="DEM GeoTIFF (metres; a DEM in degrees is reprojected)")
-    p.add_argument("--cameras", required=True, help="cameras layer (any supported file; height/range fields)")
-    p.add_argument("--sublayer", help="layer inside the cameras GeoPackage / sheet of a workbook")
-    p.add_argument("--out", required=True, help="output count GeoTIFF (uint16, cameras seeing each cell)")
-    p.add_argument("--target-height", type=float, default=0.0, help="target height above ground, m (default 0)")
-    p.add_argument("--no-curvature", action="store_true", help="ignore earth curvature and refraction")
-    p.add_argument("--refraction", type=float, default=0.13, help="refraction coefficient (default 0.13)")
-    p.add_argument("--range", type=float, default=None, help="range in metres for every camera (overrides fields)")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="python -m gis",
-        description="Flood evacuation and forest-fire coverage analysis / 洪涝转移避险与森林防灭火分析",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (add, _run, help_text) in _COMMANDS.items():
-        add(sub.add_parser(name, help=help_text, description=help_text))
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not args.command:
-        parser.print_help()
-        return 1
-    run = _COMMANDS[args.command][1]
-    try:
-        return int(run(args) or 0)
-    except LayerError as e:
-        print(str(e), file=sys.stderr)
-        return 2

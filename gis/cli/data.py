@@ -1,0 +1,67 @@
+"""``python -m gis`` commands: demo data, validation and the layer catalogue."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gis.cli import command, emit, finish
+
+
+# ---- demo ------------------------------------------------------------------------------------
+def _run_demo(args: argparse.Namespace) -> int:
+    from data.generator import generate
+
+    summary = generate(Path(args.out), scale=args.scale, seed=args.seed)
+    if args.json:
+        emit(summary)
+    else:
+        for k, v in summary.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+@command("demo", "write the synthetic demo county (or prefecture) as GeoPackage + GeoTIFF / 生成演示数据")
+def _add_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--scale", choices=("county", "prefecture"), default="county")
+    p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+# ---- validate --------------------------------------------------------------------------------
+def _run_validate(args: argparse.Namespace) -> int:
+    from layers.load import load_layer
+
+    layer = load_layer(Path(args.file), args.layer, sublayer=args.sublayer, gcj02=args.gcj02)
+    out = {"kind": args.layer, "features": layer.count, "crs": str(layer.crs), "warnings": layer.messages(args.lang)}
+    return finish(args, out, f"{args.layer}: {layer.count} OK ({layer.crs})", out["warnings"])
+
+
+@command("validate", "read and validate a file as a layer kind / 校验图层文件")
+def _add_validate(p: argparse.ArgumentParser) -> None:
+    from layers.catalogue import CATALOGUE
+
+    p.add_argument("--layer", required=True, choices=list(CATALOGUE), help="layer kind")
+    p.add_argument("file")
+    p.add_argument("--sublayer", help="layer name inside a GeoPackage / KML folder")
+    p.add_argument("--gcj02", action="store_true", help="points are GCJ-02 (Gaode/WeChat): convert to WGS84")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("--json", action="store_true")
+
+
+# ---- layers ----------------------------------------------------------------------------------
+def _run_layers(args: argparse.Namespace) -> int:
+    from layers.catalogue import SPECS
+
+    for s in SPECS:
+        print(f"{s.kind:14s} {s.zh} / {s.en}  [{', '.join(s.geometry)}]")
+        for f in s.fields:
+            req = "*" if f.required else " "
+            print(f"   {req} {f.name:14s} {f.label('zh')} / {f.label('en')}  <- {', '.join(f.aliases[:6])}")
+    return 0
+
+
+@command("layers", "list layer kinds, fields and accepted column names / 列出图层与字段")
+def _add_layers(p: argparse.ArgumentParser) -> None:
+    pass
