@@ -25,11 +25,12 @@ before regular supply) multiplies the daily items only.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_RATES", "DAILY_ITEMS", "NEED_LABELS", "minimum_needs", "DEFAULT_DAYS"]
+from layers.errors import LayerError, problem
+
+__all__ = ["DEFAULT_RATES", "DAILY_ITEMS", "NEED_LABELS", "minimum_needs", "DEFAULT_DAYS", "parse_rates"]
 
 #: default rates: daily items per person per day; ``family_kits`` and ``toilets`` are persons per unit
 DEFAULT_RATES: dict[str, float] = {"rice_kg": 0.4, "drinking_l": 3.0, "clean_l": 15.0, "family_kits": 5.0,
@@ -95,4 +96,34 @@ def minimum_needs(loads: pd.DataFrame | pd.Series, *, rates: dict[str, float] | 
     out.loc["合计/Total"] = total
     out.index.name = by
     out.attrs["rates"], out.attrs["days"] = r, days
+    return out
+
+
+def parse_rates(text: str | None) -> dict[str, float]:
+    """Rate overrides from ``"rice_kg=0.5,drinking_l=4"`` (the command line's ``--rates``).
+
+    Keys are items of :data:`DEFAULT_RATES`; values are positive numbers in the item's unit
+    (per person per day for the daily items, persons per unit for the others).
+
+    Raises
+    ------
+    LayerError
+        An unknown item, a missing ``=``, or a value that is not a positive number.
+    """
+    out: dict[str, float] = {}
+    for part in (text or "").replace("，", ",").split(","):
+        if not part.strip():
+            continue
+        key, sep, val = part.partition("=")
+        key = key.strip()
+        try:
+            num = float(val) if sep else float("nan")
+        except ValueError:
+            num = float("nan")
+        if key not in DEFAULT_RATES or not np.isfinite(num) or num <= 0:
+            items = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_RATES.items())
+            raise LayerError(problem(f"物资标准无效：{part.strip()}", f"invalid needs rate: {part.strip()}",
+                                     f"写成 项目=正数，项目为：{items}", f"write item=positive number; items: {items}",
+                                     field="--rates"))
+        out[key] = num
     return out

@@ -14,8 +14,9 @@ Gauss-Kruger), so the scale bar is exact and grid north is within a degree of tr
 
 Chinese text needs a CJK font. :func:`cjk_font` looks for one among the installed fonts (Noto Sans
 CJK SC from Debian's ``fonts-noto-cjk``, Source Han Sans, WenQuanYi, SimHei, Microsoft YaHei,
-PingFang SC...); a font file can also be named with the environment variable ``GIS_CJK_FONT``.
-Without one the map falls back to DejaVu Sans (Chinese characters then print as boxes) and says
+PingFang SC...); a font file can also be named with the environment variable ``GIS_CJK_FONT``;
+failing those, the Noto Sans CJK SC that the pinned ``mplfonts`` requirement ships is used.
+Without any the map falls back to DejaVu Sans (Chinese characters then print as boxes) and says
 so on the page.
 
 Input ("tables"): an object with attributes, or a mapping, holding ``grids``, ``assignments``,
@@ -113,20 +114,40 @@ def cjk_font() -> str | None:
 
     A file named by the environment variable ``GIS_CJK_FONT`` (``.ttf``/``.otf``/``.ttc``) is
     registered first and preferred. Otherwise the first installed family of Noto Sans CJK SC,
-    Noto Sans SC, Source Han Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang SC, ... is used.
+    Noto Sans SC, Source Han Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang SC, ... is used;
+    failing those, Noto Sans CJK SC as shipped in the pinned ``mplfonts`` wheel (a requirement of
+    the app, so ``pip install -r requirements.txt`` alone gives printable Chinese maps).
     """
-    path = os.environ.get("GIS_CJK_FONT")
-    if path and os.path.exists(path):
-        try:
-            font_manager.fontManager.addfont(path)
-            return font_manager.FontProperties(fname=path).get_name()
-        except (OSError, RuntimeError, ValueError):
-            pass
-    have = {f.name for f in font_manager.fontManager.ttflist}
-    for fam in _CJK_FAMILIES:
-        if fam in have:
-            return fam
-    return None
+    for path in (os.environ.get("GIS_CJK_FONT"), None):
+        if path and os.path.exists(path):
+            name = _register(path)
+            if name:
+                return name
+        have = {f.name for f in font_manager.fontManager.ttflist}
+        for fam in _CJK_FAMILIES:
+            if fam in have:
+                return fam
+    bundled = _bundled_cjk_font()
+    return _register(bundled) if bundled else None
+
+
+def _register(path: str) -> str | None:
+    try:
+        font_manager.fontManager.addfont(path)
+        return font_manager.FontProperties(fname=path).get_name()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def _bundled_cjk_font() -> str | None:
+    """Path of Noto Sans CJK SC inside the ``mplfonts`` package, if installed."""
+    try:
+        from importlib.resources import files
+
+        path = files("mplfonts") / "fonts" / "NotoSansCJKsc-Regular.otf"
+    except (ImportError, ModuleNotFoundError, TypeError):
+        return None
+    return str(path) if path.is_file() else None
 
 
 @contextlib.contextmanager

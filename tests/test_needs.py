@@ -31,3 +31,14 @@ def test_rates_and_days_configurable():
 def test_negative_days_refused():
     with pytest.raises(ValueError):
         minimum_needs(pd.Series({"s1": 1}), days=-1)
+
+
+def test_parse_rates():
+    from gis.needs import parse_rates
+    from layers.errors import LayerError
+
+    assert parse_rates("rice_kg=0.5, drinking_l=4") == {"rice_kg": 0.5, "drinking_l": 4.0}
+    assert parse_rates("") == {} and parse_rates(None) == {}
+    for bad in ("rice_kg", "rice_kg=-1", "rice_kg=lots", "beer_l=1"):
+        with pytest.raises(LayerError):
+            parse_rates(bad)

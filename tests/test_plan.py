@@ -121,7 +121,8 @@ def test_road_cut_forces_the_detour():
 
 def test_cli_plan_json(demo_workspace, tmp_path):
     r = subprocess.run([sys.executable, "-m", "gis", "plan", "--workspace", str(demo_workspace / "workspace.gpkg"),
-                        "--stage", "1.5", "--out", str(tmp_path), "--no-village-maps", "--json"],
+                        "--stage", "1.5", "--out", str(tmp_path), "--no-village-maps", "--json",
+                        "--rates", "drinking_l=4,toilets=10", "--days", "2"],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -129,6 +130,16 @@ def test_cli_plan_json(demo_workspace, tmp_path):
         assert k in out
     assert out["people_placed"] + out["people_unplaced"] == out["people_to_evacuate"]
     assert {Path(f).name for f in out["files"]} == {"plan.gpkg", "plan.geojson", "plan.kml", "plan.xlsx"}
+    # needs at the given rates: 4 L a day for 2 days; one toilet per 10 people, rounded up per shelter
+    assert out["needs"]["drinking_l"] == pytest.approx(out["people_placed"] * 8, abs=0.5)
+    assert out["needs"]["toilets"] >= out["people_placed"] / 10 and out["needs_days"] == 2
+
+
+def test_cli_plan_rejects_bad_rates(demo_workspace, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "gis", "plan", "--workspace", str(demo_workspace / "workspace.gpkg"),
+                        "--stage", "1.5", "--out", str(tmp_path), "--rates", "beer_l=2"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "beer_l" in r.stderr and "rice_kg" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_cli_plan_needs_a_scenario(demo_workspace, tmp_path):

@@ -242,6 +242,20 @@ def test_cjk_font_found():
         assert font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
 
 
+def test_cjk_font_falls_back_to_the_bundled_noto(monkeypatch):
+    """No system CJK font and no GIS_CJK_FONT: the requirement's own Noto Sans CJK SC is registered."""
+    from matplotlib import font_manager
+
+    import gis.village_map as vm
+
+    monkeypatch.delenv("GIS_CJK_FONT", raising=False)
+    monkeypatch.setattr(font_manager.fontManager, "ttflist",
+                        [f for f in font_manager.fontManager.ttflist if f.name not in vm._CJK_FAMILIES])
+    bundled = vm._bundled_cjk_font()
+    assert bundled and bundled.endswith("NotoSansCJKsc-Regular.otf")
+    assert vm.cjk_font() == "Noto Sans CJK SC"
+
+
 def test_village_map_png_is_a4_with_chinese(tables, depth_raster):
     from gis.village_map import cjk_font, village_figure, village_map
 

@@ -182,7 +182,16 @@ def _run_plan(args: argparse.Namespace) -> int:
         hazard = Hazard.from_stage(ws.raster("dem"), args.stage)
     else:
         hazard = hazard_from_file(Path(args.hazard))
-    opts = PlanOptions(thresholds=parse_thresholds(args.thresholds), cut_roads=not args.keep_flooded_roads)
+    from gis.exposure import EvacuationRule
+    from gis.needs import DAILY_ITEMS, parse_rates
+
+    if not 0.0 <= args.min_share <= 1.0 or args.days < 0:
+        raise LayerError(Problem(f"--min-share 应在 0–1 之间、--days 不小于 0（收到 {args.min_share}、{args.days}）",
+                                 f"--min-share must be within 0-1 and --days >= 0 (got {args.min_share}, {args.days})",
+                                 "如 --min-share 0.1 --days 3", "e.g. --min-share 0.1 --days 3"))
+    opts = PlanOptions(thresholds=parse_thresholds(args.thresholds), cut_roads=not args.keep_flooded_roads,
+                       rule=EvacuationRule(min_depth=args.min_depth, min_share=args.min_share),
+                       weight=args.weight, rates=parse_rates(args.rates) or None, days=args.days)
     roads = ws.vector("roads") if "roads" in kinds else None
     plan = evacuation_plan(ws.vector("grids"), ws.vector("shelters"), hazard, roads=roads, options=opts)
     out = Path(args.out)
@@ -200,6 +209,10 @@ def _run_plan(args: argparse.Namespace) -> int:
                                      "person_km", "vulnerable_to_evacuate", "grids_to_evacuate", "grids_split",
                                      "shelters_unusable", "scenario", "hazard_method", "route_method")}
     summary["person_km"] = round(float(summary["person_km"] or 0.0), 1)
+    if len(plan.needs):
+        total = plan.needs.iloc[-1]
+        summary["needs"] = {k: (float(v) if k in DAILY_ITEMS else int(v)) for k, v in total.items() if k != "people"}
+        summary["needs_days"] = plan.needs.attrs.get("days", args.days)
     summary["files"] = [str(f) for f in files]
     summary["notes"] = plan.messages(args.lang)
     headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k != "notes")
@@ -213,6 +226,16 @@ def _add_plan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage", type=float, help="water level above the nearest drainage, metres (HAND screening)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--thresholds", default="0.5,1.5,3.0", help="depth class limits in metres")
+    p.add_argument("--min-depth", type=float, default=None,
+                   help="evacuate grids whose max depth reaches this (metres; default the lowest threshold)")
+    p.add_argument("--min-share", type=float, default=0.0,
+                   help="... and whose flooded share of area reaches this (0-1; default 0: any wet part)")
+    p.add_argument("--weight", choices=("length", "time"), default="length",
+                   help="what the assignment minimises per person: distance (default) or travel time")
+    p.add_argument("--rates", default=None,
+                   help="minimum-needs rates, e.g. rice_kg=0.5,drinking_l=4,clean_l=15,family_kits=4,toilets=20 "
+                        "(daily items per person per day; kits and toilets: persons per unit)")
+    p.add_argument("--days", type=int, default=3, help="days of supply for the daily items (default 3)")
     p.add_argument("--keep-flooded-roads", action="store_true",
                    help="plan a pre-emptive transfer on the whole road network (default: flooded roads are cut)")
     p.add_argument("--no-village-maps", dest="village_maps", action="store_false",
