@@ -54,6 +54,16 @@ def test_flood_page_totals_and_default_plan(use_workspace):
     assert not at.exception
     higher = {m.label: int(m.value.replace(",", "")) for m in at.metric}
     assert higher["需转移人数"] >= metrics["需转移人数"]
+    # streams from the rivers layer instead of the upstream-area threshold: a different HAND, still a plan
+    at.radio(key="flood_streams").set_value("rivers").run()
+    assert not at.exception, [e.message for e in at.exception]
+    rivers = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+    assert rivers["已安置"] + rivers["无法安置"] == rivers["需转移人数"] > 0
+    # a denser stream network (smaller threshold) gives more low-lying land at the same stage
+    at.radio(key="flood_streams").set_value("upstream").run()
+    at.number_input(key="flood_min_cells").set_value(200).run()
+    dense = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+    assert dense["需转移人数"] >= higher["需转移人数"]
 
 
 def test_fire_page_counts(use_workspace):

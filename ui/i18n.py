@@ -89,6 +89,22 @@ STRINGS: dict[str, tuple[str, str]] = {
     "stage_m": ("水位（高于最近河道，米）", "Stage above the nearest drainage (m)"),
     "need_dem": ("工作空间没有 DEM，无法按水位计算；请上传水深栅格或危险区。",
                  "No DEM in the workspace: upload a depth raster or danger zones instead."),
+    "stream_source": ("河道来源", "Streams from"),
+    "streams_upstream": ("汇流面积阈值", "Upstream-area threshold"),
+    "streams_rivers": ("河流图层", "The rivers layer"),
+    "min_upstream_cells": ("成河汇流像元数", "Upstream cells to start a stream"),
+    "min_upstream_cells_help": ("汇入某像元的上游像元数达到该值即视为河道；数值越小河网越密。",
+                                "A cell with at least this many cells upstream is a stream; smaller gives a denser "
+                                "network."),
+    "pop_raster": ("按人口栅格统计受影响人口（可选）", "People from a population raster (optional)"),
+    "pop_raster_help": ("上传人口栅格（GeoTIFF，每像元人数，如 WorldPop），按本情景水深统计各级水深以上的人数；"
+                        "与网格人口互为补充。",
+                        "Upload a population raster (GeoTIFF, people per cell, e.g. WorldPop): people in cells at or "
+                        "above each depth of this scenario; a check beside the grids' counts."),
+    "pop_raster_upload": ("人口栅格（GeoTIFF）", "Population raster (GeoTIFF)"),
+    "pop_total": ("栅格总人口", "People in the raster"),
+    "pop_affected": ("受淹区人口", "People in wet cells"),
+    "pop_at_least": ("水深 ≥ {d} 米", "Depth ≥ {d} m"),
     "computing_hand": ("正在计算 HAND（每个 DEM 只算一次）……", "Computing HAND (once per DEM)..."),
     "planning": ("正在计算转移方案……", "Planning the evacuation..."),
     "people_to_evacuate": ("需转移人数", "People to evacuate"),

@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from gis.exposure import EvacuationRule, aggregate
+from gis.hand import DEFAULT_MIN_UPSTREAM_CELLS
 from gis.hazard import Hazard, hazard_from_file, parse_thresholds
 from gis.plan import Plan, PlanOptions, evacuation_plan
 from gis.summary import township_people
@@ -47,8 +48,44 @@ def _uploaded_hazard(data: bytes, name: str) -> Hazard:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _stage_hazard(key: tuple, stage: float) -> Hazard:
-    return Hazard.from_stage(workspace_dem(), stage, hand=hand_raster(), name=f"水位 {stage:g} 米")
+def _stage_hazard(key: tuple, stage: float, rivers: bool, min_cells: int | None) -> Hazard:
+    return Hazard.from_stage(workspace_dem(), stage, hand=hand_raster(rivers=rivers, min_upstream_cells=min_cells),
+                             name=f"水位 {stage:g} 米")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _population_exposure(key: tuple, data: bytes, name: str, _hazard: Hazard, thresholds: tuple) -> dict:
+    from gis.exposure import raster_exposure
+    from layers.raster import read_raster
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "population.tif"
+        path.write_bytes(data)
+        pop = read_raster(path, display_name=Path(name).name)
+    return raster_exposure(pop, _hazard, thresholds)
+
+
+def _population_raster(hazard: Hazard, thresholds: tuple, key: tuple) -> None:
+    """People counted from a population raster (people per cell) in each depth class of the scenario."""
+    with st.expander(t("pop_raster")):
+        st.caption(t("pop_raster_help"))
+        up = st.file_uploader(t("pop_raster_upload"), type=["tif", "tiff"], key="flood_pop_raster")
+        if up is None:
+            return
+        data = up.getvalue()
+        try:
+            res = _population_exposure(key, data, up.name, hazard, thresholds)
+        except LayerError as e:
+            st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+            return
+        c = st.columns(2 + len(res["by_threshold"]))
+        c[0].metric(t("pop_total"), f"{res['total_population']:,.0f}")
+        c[1].metric(t("pop_affected"), f"{res['affected_population']:,.0f}")
+        for col, (thr, people) in zip(c[2:], res["by_threshold"].items()):
+            col.metric(t("pop_at_least", d=f"{float(thr):g}"), f"{people:,.0f}")
+        i = 0 if lang() == "zh" else 1
+        for note in res["notes"]:
+            st.info(note[i])
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -134,10 +171,17 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
             if workspace_dem() is None:
                 st.info(t("need_dem"))
                 return None, thresholds, min_share, cut_roads, base
-            stage = st.slider(t("stage_m"), 0.5, 15.0, 2.0, 0.5, key="flood_stage")
+            c5, c6 = st.columns([3, 2])
+            stage = c5.slider(t("stage_m"), 0.5, 15.0, 2.0, 0.5, key="flood_stage")
+            streams = c6.radio(t("stream_source"), ["upstream", "rivers"] if "rivers" in layers else ["upstream"],
+                               format_func=lambda s: t(f"streams_{s}"), key="flood_streams")
+            rivers = streams == "rivers"
+            min_cells = None if rivers else int(c6.number_input(
+                t("min_upstream_cells"), 50, 1_000_000, DEFAULT_MIN_UPSTREAM_CELLS, 50, key="flood_min_cells",
+                help=t("min_upstream_cells_help")))
             with st.spinner(t("computing_hand")):
-                hazard = _stage_hazard(base, stage)
-            key = base + (("stage", stage),)
+                hazard = _stage_hazard(base, stage, rivers, min_cells)
+            key = base + (("stage", stage, rivers, min_cells),)
         elif source == "workspace":
             hazard = Hazard.from_polygons(layers["flood_hazard"], source="flood_hazard")
             key = base + (("workspace",),)
@@ -282,6 +326,7 @@ def page() -> None:
         for line in plan.messages(lang()):
             st.markdown(f"- {line}")
     _plan_map(plan, key, thresholds, layers)
+    _population_raster(hazard, thresholds, key)
     _tables(plan)
     _downloads(plan, key)
     _comparison(plan)

@@ -110,11 +110,10 @@ def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, d
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _hand(folder: str, mtime: float):
+def _hand(key: tuple, use_rivers: bool, min_cells: int | None, _dem, _rivers):
     from gis.hand import hand
 
-    ws = Workspace(folder)
-    return hand(ws.raster("dem")) if "dem" in ws.raster_kinds() else None
+    return hand(_dem, rivers=_rivers if use_rivers else None, min_upstream_cells=min_cells)
 
 
 def workspace_dem():
@@ -126,7 +125,16 @@ def workspace_dem():
     return ws.raster("dem") if "dem" in ws.raster_kinds() else None
 
 
-def hand_raster():
-    """HAND of the workspace DEM, computed once per DEM version (pyflwdir; seconds to a minute)."""
-    folder = workspace_folder()
-    return _hand(folder, _mtime(Workspace(folder).raster_path("dem")))
+def hand_raster(*, rivers: bool = False, min_upstream_cells: int | None = None):
+    """HAND of the DEM in use, computed once per DEM and stream choice (pyflwdir; seconds to a minute).
+
+    Streams come from the rivers layer (``rivers=True``) or from an upstream-area threshold in
+    cells (``min_upstream_cells``; default that of :mod:`gis.hand`). None without a DEM.
+    """
+    dem = workspace_dem()
+    if dem is None:
+        return None
+    river_layer = workspace_layers().get("rivers") if rivers else None
+    dem_mtime = _mtime(Workspace(workspace_folder()).raster_path("dem"))
+    key = layer_tokens(["dem", "rivers"] if rivers else ["dem"]) + (dem_mtime,)
+    return _hand(key, rivers and river_layer is not None, min_upstream_cells, dem, river_layer)
