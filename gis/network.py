@@ -30,8 +30,11 @@ destinations* (fewer than the origins), in chunks so that no destinations x node
 whole, with a cost ``limit`` that starts small and doubles only for origins not yet settled (a
 Euclidean lower bound picks which destinations need to run again). Origins and destinations reach
 the road through an access leg (straight line from the point to its nearest road node, at
-:data:`ACCESS_SPEED_KMH` when costs are times). Origins in a road component with no destination,
-and points farther than ``max_snap_m`` from any road, are flagged, never dropped. For K = 1 a
+:data:`ACCESS_SPEED_KMH` when costs are times). An origin whose nearest road leads to no destination (a
+dead end cut off by the flood) is tied instead to the nearest node of a road part that does, when
+that is within ``walk_m`` (default :data:`WALK_TO_ROAD_M`), the walk counted in its cost; origins
+with no such road, and points farther than ``max_snap_m`` from any road, are flagged, never
+dropped. For K = 1 a
 single Dijkstra runs from a virtual source tied to every destination node by its access cost.
 
 Without a road layer, :func:`straight_line_costs` gives straight-line distance times a stated
@@ -58,7 +61,7 @@ from layers.crs import metric_crs
 
 __all__ = ["RoadGraph", "CandidateCosts", "build_graph", "cut_flooded", "wet_mask_sampler", "nearest_nodes",
            "shelter_access",
-           "network_costs", "straight_line_costs", "route_line", "route_lines", "DEFAULT_SPEED_KMH",
+           "network_costs", "straight_line_costs", "WALK_TO_ROAD_M", "route_line", "route_lines", "DEFAULT_SPEED_KMH",
            "PASSABLE_DEPTH_M", "DETOUR_FACTOR", "STRAIGHT_LINE_SPEED_KMH", "ACCESS_SPEED_KMH"]
 
 #: default travel speed per road class, km/h (used where ``speed`` is missing or not positive)
@@ -76,6 +79,8 @@ STRAIGHT_LINE_SPEED_KMH = 20.0
 ACCESS_SPEED_KMH = 5.0
 #: points farther than this from any road node are flagged ``far_from_road``, metres
 MAX_SNAP_M = 1000.0
+#: an origin whose nearest road leads to no destination walks up to this far to a road that does, metres
+WALK_TO_ROAD_M = 2000.0
 
 _Note = tuple[str, str]
 
@@ -501,7 +506,8 @@ class CandidateCosts:
     origins : pandas.DataFrame
         Per origin: ``origin_id``, ``node``, ``snap_m``, ``far_from_road``, ``component``,
         ``reachable`` (number of destinations reachable at all), ``n_candidates``,
-        ``unreachable`` (True when no destination can be reached).
+        ``unreachable`` (True when no destination can be reached), ``walked`` (tied to a farther
+        road that leads to a destination, see ``walk_m``).
     dests : pandas.DataFrame
         Per destination: ``dest_id``, ``node``, ``snap_m``, ``far_from_road``, ``component``.
     k : int or None
@@ -597,7 +603,7 @@ def _nearest_one(graph: RoadGraph, adj: sparse.csr_matrix, onode: np.ndarray, dn
 
 def network_costs(graph: RoadGraph, origins_xy: np.ndarray, dests_xy: np.ndarray, *, k: int | None = 5,
                   weight: str = "length", origin_ids=None, dest_ids=None, max_snap_m: float = MAX_SNAP_M,
-                  chunk: int = 64, limit: float | None = None,
+                  walk_m: float = WALK_TO_ROAD_M, chunk: int = 64, limit: float | None = None,
                   log: Callable[[str], None] | None = None) -> CandidateCosts:
     """Each origin's ``k`` cheapest destinations by road.
 
@@ -616,6 +622,9 @@ def network_costs(graph: RoadGraph, origins_xy: np.ndarray, dests_xy: np.ndarray
         Ids written to the table (default: positions).
     max_snap_m : float
         Points farther than this from a road node are flagged ``far_from_road`` (still costed).
+    walk_m : float
+        An origin whose nearest node lies in a road part with no destination is tied to the
+        nearest node of a part with one, if within this distance (``walked`` in ``origins``).
     chunk : int
         Sources per Dijkstra call (memory: ``chunk x nodes`` float64).
     limit : float, optional
@@ -646,7 +655,19 @@ def network_costs(graph: RoadGraph, origins_xy: np.ndarray, dests_xy: np.ndarray
     ocomp = np.where(onode >= 0, graph.component[np.maximum(onode, 0)], -1)
     dcomp = np.where(dnode >= 0, graph.component[np.maximum(dnode, 0)], -2)
     dcount = pd.Series(dcomp).value_counts()
-    reach = pd.Series(ocomp).map(dcount).fillna(0).astype(np.int64).to_numpy()
+    reach = np.array(pd.Series(ocomp).map(dcount).fillna(0).astype(np.int64))
+    walked = np.zeros(no, dtype=bool)
+    far = osnap > max_snap_m   # judged on the nearest road, before any walk to another one
+    stuck = np.flatnonzero(reach == 0)
+    if len(stuck) and walk_m > 0 and graph.n_edges:
+        good = np.flatnonzero(np.isin(graph.component, dcomp[dnode >= 0]) & (graph.degree > 0))
+        if len(good):
+            d2, j2 = cKDTree(graph.xy[good]).query(origins_xy[stuck], distance_upper_bound=walk_m)
+            hit = np.isfinite(d2)
+            rows = stuck[hit]
+            onode[rows], osnap[rows], walked[rows] = good[j2[hit]], d2[hit], True
+            ocomp[rows] = graph.component[onode[rows]]
+            reach[rows] = pd.Series(ocomp[rows]).map(dcount).fillna(0).astype(np.int64).to_numpy()
     kk = int(nd if k is None else max(1, min(k, nd)))
     keff = np.minimum(kk, reach)
     best_c = np.full((no, kk), np.inf)
@@ -731,9 +752,9 @@ def network_costs(graph: RoadGraph, origins_xy: np.ndarray, dests_xy: np.ndarray
                           "cost": cost,
                           "network": cost - (osnap[oi] + dsnap[dpos]) * access, "method": "network"})
     ncand = ok.sum(axis=1)
-    origins = pd.DataFrame({"origin_id": oid, "node": onode, "snap_m": osnap, "far_from_road": osnap > max_snap_m,
+    origins = pd.DataFrame({"origin_id": oid, "node": onode, "snap_m": osnap, "far_from_road": far,
                             "component": ocomp, "reachable": reach, "n_candidates": ncand,
-                            "unreachable": reach == 0})
+                            "unreachable": reach == 0, "walked": walked})
     dests = pd.DataFrame({"dest_id": did, "node": dnode, "snap_m": dsnap, "far_from_road": dsnap > max_snap_m,
                           "component": dcomp})
     notes: list[_Note] = []
@@ -742,7 +763,13 @@ def network_costs(graph: RoadGraph, origins_xy: np.ndarray, dests_xy: np.ndarray
         notes.append((f"{n_un:,} 个网格所在的道路网部分中没有可用安置场所（道路不连通或被淹断），无法按道路到达",
                       f"{n_un:,} grids are on a part of the road network with no usable shelter (roads not "
                       "connected or cut by the flood): no road route"))
-    n_far = int((osnap > max_snap_m).sum())
+    if walked.any():
+        notes.append((f"{int(walked.sum()):,} 个网格最近的道路通不到可用安置场所（被淹断或不连通），改为步行至 {walk_m:,.0f} 米内"
+                      f"另一条通往安置场所的道路（平均步行 {osnap[walked].mean():,.0f} 米，已计入距离）",
+                      f"{int(walked.sum()):,} grids' nearest road leads to no usable shelter (cut or not connected): "
+                      f"they walk to another road within {walk_m:,.0f} m that does (on average "
+                      f"{osnap[walked].mean():,.0f} m, counted in the distance)"))
+    n_far = int(far.sum())
     if n_far:
         notes.append((f"{n_far:,} 个网格距最近道路超过 {max_snap_m:,.0f} 米", f"{n_far:,} grids are more than "
                       f"{max_snap_m:,.0f} m from the nearest road"))

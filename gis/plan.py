@@ -180,12 +180,17 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
     gids, sids = at_risk["grid_id"].astype(str).to_numpy(), ok["shelter_id"].to_numpy()
 
     fallback: list[int] = []
+    snapped: list = []   # the road nodes the costs used (routes must start and end at the same ones)
+    road_notes: list = []
 
     def costs(k):
         """Road costs; grids cut off from every usable shelter by road go on foot (straight line, labelled)."""
         if cut is None:
             return straight_line_costs(gxy, sxy, k=k, weight=opt.weight, origin_ids=gids, dest_ids=sids)
         net = network_costs(cut, gxy, sxy, k=k, weight=opt.weight, origin_ids=gids, dest_ids=sids)
+        snapped[:] = [net.origins[["node", "snap_m"]].to_numpy(), net.dests[["node", "snap_m"]].to_numpy()]
+        # the road notes (walks to another road, far points, parts); "no road route" is said below, with its fallback
+        road_notes[:] = [n for n in net.notes if "no road route" not in n[1]]
         off = net.origins["unreachable"].to_numpy(dtype=bool)
         fallback[:] = [int(off.sum())]
         if not off.any() or not len(sxy):
@@ -204,12 +209,13 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
                      pd.DataFrame({"shelter_id": [], "capacity": []}),
                      pd.DataFrame({"origin_id": [], "dest_id": [], "cost": []}))
     notes += res.notes
+    notes += [n for n in road_notes if n not in notes]
     if fallback and fallback[0]:
         notes.append((f"{fallback[0]:,} 个网格经道路无法到达任何可用安置场所（道路不连通或被淹断），按直线距离 × 1.4 "
                       "估算步行转移，路线标为“直线”", f"{fallback[0]:,} grids cannot reach any usable shelter by "
                       "road (roads disconnected or flooded); their distance is the straight line x 1.4, labelled "
                       "'straight_line'"))
-    assignments = _routes(res, cut, crs, gxy, gids, sxy, sids, opt.weight)
+    assignments = _routes(res, cut, crs, gxy, gids, sxy, sids, opt.weight, snapped)
 
     load = res.shelters.set_index("shelter_id") if len(res.shelters) else pd.DataFrame()
     for col in ("load", "vulnerable_load", "spare"):
@@ -230,8 +236,13 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
                 hazard=hazard, result=res)
 
 
-def _routes(res: AssignmentResult, cut, crs, gxy, gids, sxy, sids, weight: str) -> gpd.GeoDataFrame:
-    """Assignment rows with route lines (road, or straight line where there is no road layer)."""
+def _routes(res: AssignmentResult, cut, crs, gxy, gids, sxy, sids, weight: str,
+            snapped: list | None = None) -> gpd.GeoDataFrame:
+    """Assignment rows with route lines (road, or straight line where there is no road layer).
+
+    ``snapped`` holds the (node, snap metres) of each origin and destination that the costs used,
+    so a route starts where its cost did (a grid may walk past a cut-off road to one that leads on).
+    """
     a = res.assignments.copy()
     cols = ["grid_id", "shelter_id", "people", "vulnerable", "distance_km", "time_min", "method", "split"]
     if not len(a):
@@ -242,8 +253,13 @@ def _routes(res: AssignmentResult, cut, crs, gxy, gids, sxy, sids, weight: str) 
     start, end = gxy[gi], sxy[si]
     straight = np.hypot(*(end - start).T)
     if cut is not None:
-        on, on_snap = nearest_nodes(cut, start)
-        dn, dn_snap = nearest_nodes(cut, end)
+        if snapped:
+            onodes, dnodes = snapped
+            on, on_snap = onodes[gi, 0].astype(np.int64), onodes[gi, 1]
+            dn, dn_snap = dnodes[si, 0].astype(np.int64), dnodes[si, 1]
+        else:
+            on, on_snap = nearest_nodes(cut, start)
+            dn, dn_snap = nearest_nodes(cut, end)
         r = route_lines(cut, on, dn, weight="length")
         geoms = []
         for k in range(len(a)):

@@ -126,6 +126,21 @@ def test_disconnected_and_far_flagged(roads):
     assert any("from the nearest road" in en for _, en in c.notes)
 
 
+def test_cut_off_road_walks_to_one_that_leads_on():
+    """The nearest road is a stub with no shelter; a road 300 m away leads to one: walk there."""
+    lines = [LineString([P(0, 0), P(2000, 0)]),            # main road, shelter at its east end
+             LineString([P(-50, 310), P(50, 310)])]          # a stub 10 m from the grid, going nowhere
+    g = build_graph(gpd.GeoDataFrame(geometry=lines, crs=CRS), crs=CRS)
+    grid, shelter = np.array([P(0, 300)]), np.array([P(2000, 0)])
+    c = network_costs(g, grid, shelter, k=1)
+    o = c.origins.iloc[0]
+    assert o["walked"] and not o["unreachable"] and o["snap_m"] == pytest.approx(300.0)
+    assert c.table["cost"].iloc[0] == pytest.approx(300.0 + 2000.0)
+    assert any("walk to another road" in en for _, en in c.notes)
+    stay = network_costs(g, grid, shelter, k=1, walk_m=200)    # too far to walk: flagged, not dropped
+    assert stay.origins["unreachable"].iloc[0] and not stay.origins["walked"].iloc[0] and stay.table.empty
+
+
 def test_k_nearest_matches_full_dijkstra():
     """Random grid network: the K candidates equal a full all-pairs computation."""
     rng = np.random.default_rng(3)
@@ -144,7 +159,7 @@ def test_k_nearest_matches_full_dijkstra():
     dxy = np.array([P(x, y) for x, y in rng.uniform(0, 2200, (9, 2))])
     from scipy.sparse import csgraph
     for weight in ("length", "time"):
-        c = network_costs(g, oxy, dxy, k=3, weight=weight, chunk=2, limit=50.0)
+        c = network_costs(g, oxy, dxy, k=3, weight=weight, chunk=2, limit=50.0, walk_m=0)
         full = csgraph.dijkstra(g.adjacency(weight), directed=False)
         on, osn = nearest_nodes(g, oxy)
         dn, dsn = nearest_nodes(g, dxy)
@@ -154,7 +169,7 @@ def test_k_nearest_matches_full_dijkstra():
             got = c.table[c.table["origin_id"] == o]["cost"].to_numpy()
             exp = np.sort(want[o][np.isfinite(want[o])])[:3]
             np.testing.assert_allclose(got, exp)
-        one = network_costs(g, oxy, dxy, k=1, weight=weight)  # one Dijkstra from a virtual source
+        one = network_costs(g, oxy, dxy, k=1, weight=weight, walk_m=0)  # one Dijkstra from a virtual source
         has = np.isfinite(want).any(axis=1)
         t1 = one.table.sort_values("origin_id")
         assert t1["origin_id"].tolist() == np.flatnonzero(has).tolist()
