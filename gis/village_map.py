@@ -855,3 +855,16 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
             title = _t("title", lang, v=v if town is None else f"{town}{v}").replace("/", "_")
             zf.writestr(f"{title}.png", _render(village_figure(v, tables, township=town, **kw), "png", dpi))
     return buf.getvalue()
+
+
+# ---- shared with other printed maps (gis.fire_map) ---------------------------------------------
+#: ``font_rc()``: context manager setting the CJK font for drawing and saving a figure
+font_rc = _font_rc
+#: ``scale_bar(ax, extent, lang, axes_width_in)``: scale bar and ratio in the lower left of a map axes
+scale_bar = _scale_bar
+#: ``north_arrow(ax, lang)``: north arrow in the upper right of a map axes
+north_arrow = _north_arrow
+#: ``warp(raster, extent, crs, width=, resampling=)``: a raster resampled onto a map extent (NaN outside)
+warp = _warp
+#: ``clip(gdf, extent, crs)``: the features inside a metric map extent, in ``crs``
+clip = _clip

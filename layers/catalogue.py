@@ -204,6 +204,12 @@ SPECS: tuple[LayerSpec, ...] = (
         description_en="Forest cover: compartments as polygons, or a land-cover raster (non-zero is forest).",
     ),
     LayerSpec(
+        "graves", "坟墓", "Graves", ("Point",),
+        (F("name", "str", "名称", "Name", NAME.aliases + ("坟墓", "墓地", "坟地", "公墓")), TOWNSHIP, REMARK),
+        description_zh="坟墓、墓地、坟地（清明祭扫用火是重要火源）。",
+        description_en="Graves and cemeteries (grave-side burning at Qingming is a major ignition source).",
+    ),
+    LayerSpec(
         "dem", "数字高程模型", "DEM", ("raster",), raster_unit="m",
         description_zh="数字高程模型（GeoTIFF，米）。",
         description_en="Digital elevation model (GeoTIFF, metres).",

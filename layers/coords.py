@@ -107,7 +107,7 @@ def _parse_text(text: str, *, original: str) -> float:
     if hemi is not None:
         sign = float(_HEMI_WORDS.get(hemi, -1 if hemi.upper() in "SW" else 1))
     text = text.strip()
-    if text[:1] in "+-":
+    if text[:1] in ("+", "-"):
         if text[0] == "-":
             if sign < 0:
                 raise ValueError(f"both a minus sign and a S/W hemisphere in {original!r}")

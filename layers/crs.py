@@ -15,6 +15,7 @@ fits the numbers, guesses EPSG:4490 or a zone-prefixed Gauss-Kruger zone from th
 
 from __future__ import annotations
 
+import functools
 import math
 
 import geopandas as gpd
@@ -24,7 +25,7 @@ from layers.errors import CRSError, problem
 from layers.settings import STORAGE_CRS
 
 __all__ = ["resolve_crs", "resolve_bounds_crs", "identify_crs", "metric_crs", "to_storage", "gk_epsg",
-           "CHINA_LONLAT_BOX"]
+           "probable_crs", "CHINA_LONLAT_BOX"]
 
 #: (min lon, min lat, max lon, max lat) of the box that holds China's territory
 CHINA_LONLAT_BOX = (73.0, 3.0, 136.0, 54.0)
@@ -193,7 +194,8 @@ def _fmt_bounds(bounds) -> str:
 
 
 def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | None, *,
-                       source: str) -> tuple[pyproj.CRS, list[_Note]]:
+                       source: str, near: tuple[float, float, float, float] | None = None
+                       ) -> tuple[pyproj.CRS, list[_Note]]:
     """Decide the CRS of data with the given extent (shared by vector layers and rasters).
 
     Parameters
@@ -204,6 +206,10 @@ def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | 
         The declared CRS, if any.
     source : str
         File name for messages.
+    near : tuple of float, optional
+        ``(min lon, min lat, max lon, max lat)`` of the layers already in the workspace. Data that
+        lands far from them is reported: as an error naming the probable CRS when another
+        Gauss-Kruger zone would put it among them, else as a warning.
 
     Returns
     -------
@@ -213,18 +219,162 @@ def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | 
     Raises
     ------
     CRSError
-        When the CRS is missing and cannot be told from the numbers, or the declared CRS does not
-        fit the numbers (lon/lat declared but the numbers are metres, or the reverse).
+        When the CRS is missing and cannot be told from the numbers, the declared CRS does not
+        fit the numbers (lon/lat declared but the numbers are metres, or the reverse), a CGCS2000
+        Gauss-Kruger CRS puts the data outside China, or another zone's CRS would put data that
+        lands far from ``near`` among those layers (a zone number dropped or the wrong zone's
+        EPSG); the message names the CRS the numbers probably are in.
     """
     finite = all(math.isfinite(v) for v in bounds)
     if crs is not None:
         c = identify_crs(crs)
-        return (c, []) if not finite else _check_declared(bounds, c, source)
-    if not finite:
+        if not (c.is_geographic or c.is_projected):
+            kind = "地心" if c.is_geocentric else "高程或其他非平面"
+            raise CRSError(problem(
+                f"坐标系 {c.name} 是{kind}坐标系，不是平面位置（经纬度或投影）坐标系",
+                f"the CRS {c.name} is {'geocentric' if c.is_geocentric else 'vertical or otherwise not horizontal'}"
+                ", not a horizontal (lon/lat or projected) CRS", _FIX_CRS_ZH, _FIX_CRS_EN, file=source))
+        if not finite:
+            return c, []
+        c, notes = _check_declared(bounds, c, source)
+    elif not finite:
         return pyproj.CRS.from_user_input(STORAGE_CRS), [
             (f"{source}：没有坐标，按 CGCS2000 经纬度（EPSG:4490）处理",
              f"{source}: no coordinates; taken as CGCS2000 lon/lat (EPSG:4490)")]
-    return _guess_crs(bounds, source)
+    else:
+        c, notes = _guess_crs(bounds, source, near)
+    return c, [*notes, *_check_place(bounds, c, source, near)]
+
+
+# ---- where the data lands: outside China, or far from the other layers -----------------------
+
+def _lonlat_bounds(bounds: tuple[float, float, float, float], c: pyproj.CRS
+                   ) -> tuple[float, float, float, float] | None:
+    """``bounds`` in CGCS2000 lon/lat, or None when they do not transform to finite values."""
+    if c.is_geographic:
+        return bounds if _looks_lonlat(bounds) else None
+    try:
+        out = _to_lonlat(c.to_wkt()).transform_bounds(*bounds, densify_pts=5)
+    except (pyproj.exceptions.ProjError, ValueError):
+        return None
+    return tuple(float(v) for v in out) if all(math.isfinite(v) for v in out) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _to_lonlat(wkt: str) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(pyproj.CRS.from_wkt(wkt), pyproj.CRS.from_epsg(4490), always_xy=True)
+
+
+def _centre(b: tuple[float, float, float, float]) -> tuple[float, float]:
+    return (b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0
+
+
+def _is_far(ll: tuple[float, float, float, float], near: tuple[float, float, float, float]) -> bool:
+    """The data's centre lies outside ``near`` grown by half its size (at least 0.5 degree)."""
+    x, y = _centre(ll)
+    margin = max(0.5, 0.5 * max(near[2] - near[0], near[3] - near[1]))
+    return not (near[0] - margin <= x <= near[2] + margin and near[1] - margin <= y <= near[3] + margin)
+
+
+def _in_china(ll: tuple[float, float, float, float] | None) -> bool:
+    if ll is None:
+        return False
+    x, y = _centre(ll)
+    box = CHINA_LONLAT_BOX
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def _is_cgcs_gk(code: int | None) -> bool:
+    return code is not None and _GK6_ZONE0 <= code <= _GK3_CM0 + 20
+
+
+def probable_crs(bounds: tuple[float, float, float, float],
+                 near: tuple[float, float, float, float] | None = None) -> list[int]:
+    """EPSG codes of the CGCS2000 Gauss-Kruger CRSs the numbers are probably in, best first.
+
+    Parameters
+    ----------
+    bounds : tuple of float
+        Extent of the coordinates as written (metres).
+    near : tuple of float, optional
+        Lon/lat extent of the other layers; when given, only CRSs that put the data among them.
+
+    Returns
+    -------
+    list of int
+        Zone-prefixed eastings: that zone's code when it lands in China (and near). Eastings without
+        a zone number: the central-meridian codes (3-degree, then 6-degree) that put the data near
+        ``near``, closest first; without ``near`` these are not told apart and the list is empty.
+        Lon/lat numbers: empty.
+    """
+    if not all(math.isfinite(v) for v in bounds) or _looks_lonlat(bounds):
+        return []
+    guess = _gk_guess(bounds)
+    if guess is not None:
+        codes = [guess]
+    elif _looks_gk_no_zone(bounds):
+        if near is None:
+            return []
+        codes = [gk_epsg(cm) for cm in range(75, 136, 3)] + [gk_epsg(cm, six_degree=True) for cm in range(75, 136, 6)]
+    else:
+        return []
+    found = []
+    for code in codes:
+        ll = _lonlat_bounds(bounds, pyproj.CRS.from_epsg(code))
+        if not _in_china(ll) or (near is not None and _is_far(ll, near)):  # type: ignore[arg-type]
+            continue
+        x, y = _centre(ll)  # type: ignore[arg-type]
+        nx, ny = _centre(near) if near is not None else (x, y)
+        found.append((math.hypot(x - nx, y - ny), code))
+    return [code for _, code in sorted(found)]
+
+
+def _named(codes: list[int]) -> tuple[str, str]:
+    """' EPSG:4548（CGCS2000 / 3-degree Gauss-Kruger CM 117E）或 …' in both languages."""
+    names = [f"EPSG:{c}（{pyproj.CRS.from_epsg(c).name}）" for c in codes[:3]]
+    return "或 ".join(names), " or ".join(n.replace("（", " (").replace("）", ")") for n in names)
+
+
+def _check_place(bounds: tuple[float, float, float, float], c: pyproj.CRS, source: str,
+                 near: tuple[float, float, float, float] | None) -> list[_Note]:
+    """Refuse (or warn about) data that the CRS puts outside China or far from the other layers."""
+    code = c.to_epsg()
+    ll = _lonlat_bounds(bounds, c)
+    where = "" if ll is None else f"{_centre(ll)[0]:.2f}°E, {_centre(ll)[1]:.2f}°N"
+    if _is_cgcs_gk(code) and not _in_china(ll):
+        zh, en = _named([x for x in probable_crs(bounds, near) if x != code])
+        raise CRSError(problem(
+            f"按坐标系 {c.name}（EPSG:{code}）换算，数据落在中国境外（{where or '无法换算'}）"
+            + (f"；数值很可能是 {zh}" if zh else "，可能是带号或坐标系写错"),
+            f"under {c.name} (EPSG:{code}) the data lands outside China ({where or 'does not transform'})"
+            + (f"; the numbers are probably in {en}" if en else "; the zone or the CRS is probably wrong"),
+            "核对 .prj 坐标系与带号（横坐标前两位为带号），更正后重新导入",
+            "check the .prj CRS and the zone (the first two digits of an 8-digit easting), correct it and "
+            "import again", file=source))
+    if ll is None and not c.is_geographic:
+        raise CRSError(problem(
+            f"按坐标系 {c.name} 无法把坐标范围 {_fmt_bounds(bounds)} 换算为经纬度（超出该坐标系的有效范围）",
+            f"the coordinates {_fmt_bounds(bounds)} cannot be converted from {c.name} to lon/lat (outside the "
+            "area where that CRS is defined)", _FIX_CRS_ZH, _FIX_CRS_EN, file=source))
+    if ll is not None and not _in_china(ll) and not _is_cgcs_gk(code):
+        return [(f"{source}：按坐标系 {c.name} 换算，数据落在中国境外（{where}），请核对坐标和坐标系",
+                 f"{source}: under {c.name} the data lands outside China ({where}); check the coordinates and "
+                 "the CRS")]
+    if near is None or ll is None or not _is_far(ll, near):
+        return []
+    others = [x for x in probable_crs(bounds, near) if x != code]
+    if others and not c.is_geographic:
+        zh, en = _named(others)
+        raise CRSError(problem(
+            f"按坐标系 {c.name}（EPSG:{code}）换算，数据落在 {where}，远离工作空间中的其他图层；"
+            f"数值很可能是 {zh}（差了一个投影带，或横坐标丢了带号）",
+            f"under {c.name} (EPSG:{code}) the data lands at {where}, far from the other layers of the "
+            f"workspace; the numbers are probably in {en} (one zone off, or the zone number dropped)",
+            "更正 .prj 坐标系（或导入时选择上述坐标系）后重新导入",
+            "correct the .prj (or choose that CRS when importing) and import again", file=source))
+    return [(f"{source}：数据落在 {where}，远离工作空间中的其他图层，请核对坐标和坐标系",
+             f"{source}: the data lands at {where}, far from the other layers of the workspace; check the "
+             "coordinates and the CRS")]
 
 
 def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
@@ -259,10 +409,12 @@ def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
         if zone is not None:
             want = (cm + 3) // 6 if six else cm // 3
             if zone != want:
+                zh, en = _named(probable_crs(bounds))
                 raise CRSError(problem(
-                    f"坐标系为中央经线 {cm}° 的高斯-克吕格投影（EPSG:{code}），但横坐标带号为 {zone}，与之不符",
+                    f"坐标系为中央经线 {cm}° 的高斯-克吕格投影（EPSG:{code}），但横坐标带号为 {zone}，与之不符"
+                    + (f"；数值很可能是 {zh}" if zh else ""),
                     f"the CRS is Gauss-Kruger with central meridian {cm}E (EPSG:{code}) but the eastings "
-                    f"carry zone number {zone}",
+                    f"carry zone number {zone}" + (f"; the numbers are probably in {en}" if en else ""),
                     "核对坐标系与带号", "check the CRS and the zone number", file=source))
             fixed = gk_epsg(cm, zone_prefix=True, six_degree=six)
             return pyproj.CRS.from_epsg(fixed), [(
@@ -281,14 +433,18 @@ def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
                 f"{source}: the CRS says EPSG:{code} (zone {declared}) but the eastings carry no zone number; "
                 f"read as EPSG:{fixed}")]
         if zone is not None and zone != declared:
+            zh, en = _named(probable_crs(bounds))
             raise CRSError(problem(
-                f"坐标系为高斯-克吕格投影第 {declared} 带（EPSG:{code}），但横坐标带号为 {zone}",
-                f"the CRS is Gauss-Kruger zone {declared} (EPSG:{code}) but the eastings carry zone {zone}",
+                f"坐标系为高斯-克吕格投影第 {declared} 带（EPSG:{code}），但横坐标带号为 {zone}"
+                + (f"；数值很可能是 {zh}" if zh else ""),
+                f"the CRS is Gauss-Kruger zone {declared} (EPSG:{code}) but the eastings carry zone {zone}"
+                + (f"; the numbers are probably in {en}" if en else ""),
                 "核对坐标系与带号", "check the CRS and the zone number", file=source))
     return c, []
 
 
-def _guess_crs(bounds: tuple[float, float, float, float], source: str) -> tuple[pyproj.CRS, list[_Note]]:
+def _guess_crs(bounds: tuple[float, float, float, float], source: str,
+               near: tuple[float, float, float, float] | None = None) -> tuple[pyproj.CRS, list[_Note]]:
     """The CRS of numbers with no declared CRS: China lon/lat or zone-prefixed GK, else CRSError."""
     if _in_box(bounds, CHINA_LONLAT_BOX):
         return pyproj.CRS.from_user_input(STORAGE_CRS), [(
@@ -312,10 +468,13 @@ def _guess_crs(bounds: tuple[float, float, float, float], source: str) -> tuple[
             "in Chinese survey coordinates X is the northing and Y the easting; swap x and y in your GIS and export "
             "again, or import as a table with X and Y columns", file=source))
     if _looks_gk_no_zone(bounds):
+        zh, en = _named(probable_crs(bounds, near))
         raise CRSError(problem(
-            f"没有坐标系信息；坐标范围 {_fmt_bounds(bounds)} 像不带带号的高斯-克吕格投影（米），无法确定中央经线",
+            f"没有坐标系信息；坐标范围 {_fmt_bounds(bounds)} 像不带带号的高斯-克吕格投影（米），无法确定中央经线"
+            + (f"；按工作空间中其他图层的位置，很可能是 {zh}" if zh else ""),
             f"no CRS given; the coordinates {_fmt_bounds(bounds)} look like Gauss-Kruger metres without a zone "
-            "number, so the central meridian is unknown",
+            "number, so the central meridian is unknown"
+            + (f"; from where the other layers of the workspace lie, probably {en}" if en else ""),
             "提供 .prj 文件，或在导入时选择中央经线/带号（如中央经线 120° 为 EPSG:4549）",
             "supply the .prj file, or choose the central meridian / zone when importing (e.g. EPSG:4549 for "
             "central meridian 120E)", file=source))
@@ -330,7 +489,8 @@ def _add_warnings(gdf: gpd.GeoDataFrame, warnings: list[_Note]) -> None:
         gdf.attrs["warnings"] = [*gdf.attrs.get("warnings", []), *warnings]
 
 
-def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
+def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
+                near: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
     """Give a layer a CRS it can be trusted with.
 
     Parameters
@@ -339,6 +499,8 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
         A layer as read, with or without a CRS.
     source : str
         File name used in messages.
+    near : tuple of float, optional
+        Lon/lat extent of the layers already in the workspace (see :func:`resolve_bounds_crs`).
 
     Returns
     -------
@@ -356,7 +518,7 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
         number needs the central meridian), or the declared CRS does not fit the coordinates.
     """
     bounds = tuple(float(v) for v in gdf.total_bounds) if len(gdf) else (math.nan,) * 4
-    crs, warnings = resolve_bounds_crs(bounds, gdf.crs, source=source)
+    crs, warnings = resolve_bounds_crs(bounds, gdf.crs, source=source, near=near)
     attrs = dict(gdf.attrs)
     if gdf.crs is None or gdf.crs.to_wkt() != crs.to_wkt():
         gdf = gdf.set_crs(crs, allow_override=True)

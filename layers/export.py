@@ -1,13 +1,17 @@
-"""Writing a layer out as GeoPackage, GeoJSON, KML (for Ovital/Google Earth) or XLSX.
+"""Writing a layer out as GeoPackage, GeoJSON, KML (for Ovital/Google Earth), XLSX, CSV or a zipped Shapefile.
 
-XLSX headers are the fields' display labels (``人口（人）``), which the readers accept back, and
-points get 经度/纬度 columns, so an exported sheet re-imports as the same layer.
+XLSX and CSV headers are the fields' display labels (``人口（人）``), which the readers accept back,
+and points get 经度/纬度 columns (other geometries a representative point and WKT), so an exported
+sheet re-imports as the same layer. CSV is UTF-8 with a byte-order mark, so Excel opens the Chinese
+text. The Shapefile (in a zip with its .shx, .dbf, .prj and a .cpg saying UTF-8) keeps the
+canonical field names, cut to the format's 10 characters by GDAL.
 """
 
 from __future__ import annotations
 
 import io
 import tempfile
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +23,9 @@ from layers.catalogue import spec as get_spec
 FORMATS = {"gpkg": ("GPKG", "application/geopackage+sqlite3"),
            "geojson": ("GeoJSON", "application/geo+json"),
            "kml": ("KML", "application/vnd.google-earth.kml+xml"),
-           "xlsx": (None, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+           "xlsx": (None, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+           "csv": (None, "text/csv"),
+           "zip": ("ESRI Shapefile", "application/zip")}
 
 
 def display_table(gdf: gpd.GeoDataFrame, kind: str, lang: str = "zh") -> pd.DataFrame:
@@ -35,7 +41,7 @@ def display_table(gdf: gpd.GeoDataFrame, kind: str, lang: str = "zh") -> pd.Data
     return df.rename(columns=spec.labels(lang))
 
 
-def _xlsx(gdf: gpd.GeoDataFrame, kind: str, lang: str) -> bytes:
+def _sheet(gdf: gpd.GeoDataFrame, kind: str, lang: str) -> pd.DataFrame:
     table = display_table(gdf, kind, lang)
     geom = gdf.geometry
     lon, lat = ("经度", "纬度") if lang == "zh" else ("longitude", "latitude")
@@ -44,6 +50,11 @@ def _xlsx(gdf: gpd.GeoDataFrame, kind: str, lang: str) -> bytes:
     table.insert(len(table.columns), lat, pts.y.round(7).values)
     if not (geom.geom_type == "Point").all():
         table["WKT"] = geom.to_wkt().values
+    return table
+
+
+def _xlsx(gdf: gpd.GeoDataFrame, kind: str, lang: str) -> bytes:
+    table = _sheet(gdf, kind, lang)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         table.to_excel(xl, index=False, sheet_name=get_spec(kind).label(lang)[:31])
@@ -59,7 +70,7 @@ def export_layer(gdf: gpd.GeoDataFrame, kind: str, fmt: str, *, lang: str = "zh"
         The layer (any CRS; written as EPSG:4490, or WGS84 for KML).
     kind : str
         Layer kind, for labels and the layer name.
-    fmt : {'gpkg', 'geojson', 'kml', 'xlsx'}
+    fmt : {'gpkg', 'geojson', 'kml', 'xlsx', 'csv', 'zip'}
         Output format.
     lang : {'zh', 'en'}
         Language of XLSX headers.
@@ -73,13 +84,31 @@ def export_layer(gdf: gpd.GeoDataFrame, kind: str, fmt: str, *, lang: str = "zh"
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "xlsx":
         return _xlsx(gdf, kind, lang)
+    if fmt == "csv":
+        return _sheet(gdf, kind, lang).to_csv(index=False).encode("utf-8-sig")
     driver = FORMATS[fmt][0]
     out = gdf.to_crs("EPSG:4326") if fmt == "kml" else gdf
     for col in out.columns:
         if str(out[col].dtype) == "boolean":
             out = out.assign(**{col: out[col].astype("Int8")})
+    if fmt == "zip":
+        return _shapefile_zip(out, kind)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{kind}.{fmt}"
         opts = {"NameField": "name"} if fmt == "kml" and "name" in out.columns else {}
         pyogrio.write_dataframe(out, path, layer=kind, driver=driver, dataset_options=opts or None)
         return path.read_bytes()
+
+
+def _shapefile_zip(gdf: gpd.GeoDataFrame, kind: str) -> bytes:
+    """A zipped Shapefile (UTF-8 attributes, .cpg written) of one layer."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / kind
+        folder.mkdir()
+        pyogrio.write_dataframe(gdf, folder / f"{kind}.shp", driver="ESRI Shapefile",
+                                layer_options={"ENCODING": "UTF-8"})
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in sorted(folder.iterdir()):
+                zf.write(f, f.name)
+        return buf.getvalue()

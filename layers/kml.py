@@ -11,9 +11,11 @@ be expanded or fetched), network links are reported and not followed.
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +24,13 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from layers import limits
 from layers.errors import LayerError, Problem, problem
 
 __all__ = ["list_folders", "read_kml"]
 
 _MAX_KML_BYTES = 512 * 1024 * 1024
+_MAX_DEPTH = 64          # nested folders / multi-geometries; deeper documents are refused
 _GEOMETRY_TAGS = ("Point", "LineString", "LinearRing", "Polygon", "MultiGeometry", "Track", "MultiTrack")
 _BASE_COLUMNS = ("name", "description", "folder")
 _FIX_COORDS_ZH = "在奥维或 Google Earth 中检查该地标并重新导出"
@@ -79,6 +83,7 @@ def _read_bytes(path: Path, source: str) -> bytes:
         return path.read_bytes()
     try:
         with zipfile.ZipFile(path) as zf:
+            limits.check_zip(zf, source, what_zh="KMZ 压缩包", what_en="KMZ archive")
             names = [i for i in zf.infolist() if not i.is_dir() and i.filename.lower().endswith(".kml")]
             if not names:
                 raise LayerError(problem("KMZ 压缩包里没有 .kml 文件", "the KMZ archive holds no .kml file",
@@ -91,9 +96,13 @@ def _read_bytes(path: Path, source: str) -> bytes:
                 raise LayerError(problem("KMZ 中的 KML 过大（超过 512 MB）", "the KML inside the KMZ is too large "
                                          "(over 512 MB)", "按文件夹拆分后分别导入", "split it by folder and import "
                                          "the parts", file=source))
-            with zf.open(info) as fh:
-                data = fh.read(_MAX_KML_BYTES + 1)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, OSError, EOFError, NotImplementedError) as exc:
+            buf = io.BytesIO()
+            limits.copy_member(zf, info, buf, source, budget=_MAX_KML_BYTES)
+            data = buf.getvalue()
+    except LayerError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, OSError, EOFError, NotImplementedError,
+            ValueError, zlib.error) as exc:
         raise LayerError(problem("KMZ 文件无法解压（已损坏、加密或不是 KMZ）",
                                  f"the KMZ cannot be unpacked (damaged, encrypted or not a KMZ: {type(exc).__name__})",
                                  "在奥维或 Google Earth 中重新导出 KMZ", "export the KMZ again from Ovital or Google Earth",
@@ -110,7 +119,13 @@ _DECL = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9_\-]+)[\"'][^>]*\?
 def _parse_xml(data: bytes, source: str) -> ET.Element:
     """Parse KML bytes safely: no DTD, no entities; Chinese encodings declared in the prolog honoured."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        data = data.decode("utf-16").encode("utf-8")
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise LayerError(problem("KML 以 UTF-16 标记开头，但内容不是完整的 UTF-16 文本（文件可能被截断或损坏）",
+                                     "the KML starts with a UTF-16 mark but is not valid UTF-16 text (truncated or "
+                                     "damaged?)", "在奥维或 Google Earth 中重新导出", "export it again from Ovital or "
+                                     "Google Earth", file=source)) from None
         data = re.sub(rb"^(\s*<\?xml[^>]*encoding=[\"'])[Uu][Tt][Ff]-?16(LE|BE|le|be)?", rb"\1UTF-8", data)
     head = data[:4096]
     root_start = re.search(rb"<[A-Za-z_]", data)
@@ -129,6 +144,10 @@ def _parse_xml(data: bytes, source: str) -> ET.Element:
             payload = data[m.end():].decode("gb18030", errors="replace")
     try:
         return ET.fromstring(payload)
+    except (LookupError, ValueError) as exc:  # an encoding the XML parser does not know or support
+        raise LayerError(problem(f"KML 声明的文字编码无法识别（{exc}）", f"the KML declares an unsupported text "
+                                 f"encoding ({exc})", "在奥维或 Google Earth 中重新导出（UTF-8 编码）",
+                                 "export it again from Ovital or Google Earth (UTF-8)", file=source)) from None
     except ET.ParseError as exc:
         raise LayerError(problem(f"KML 格式错误（{exc}）", f"the KML is not well-formed XML ({exc})",
                                  "在奥维或 Google Earth 中重新导出", "export it again from Ovital or Google Earth",
@@ -164,8 +183,10 @@ def _ring(elem: ET.Element | None) -> list[tuple[float, float]]:
     return pts
 
 
-def _geometry(elem: ET.Element) -> BaseGeometry:
+def _geometry(elem: ET.Element, depth: int = 0) -> BaseGeometry:
     """Shapely geometry of one KML geometry element (raises ValueError)."""
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"MultiGeometry nested more than {_MAX_DEPTH} levels")
     tag = _local(elem.tag)
     if tag == "Point":
         pts = _coords(_text(_child(elem, "coordinates")))
@@ -195,7 +216,7 @@ def _geometry(elem: ET.Element) -> BaseGeometry:
             raise ValueError("a track needs at least 2 points")
         return shapely.LineString(pts)
     if tag in ("MultiGeometry", "MultiTrack"):
-        parts = [_geometry(c) for c in elem if _local(c.tag) in _GEOMETRY_TAGS]
+        parts = [_geometry(c, depth + 1) for c in elem if _local(c.tag) in _GEOMETRY_TAGS]
         if not parts:
             raise ValueError("empty MultiGeometry")
         flat = []
@@ -253,6 +274,11 @@ def _placemark(pm: ET.Element, folder: str, doc: _Doc, source: str) -> None:
 
 
 def _walk(elem: ET.Element, path: list[str], doc: _Doc, source: str, *, root: bool) -> None:
+    if len(path) > _MAX_DEPTH:
+        raise LayerError(problem(f"KML 文件夹嵌套超过 {_MAX_DEPTH} 层，不予读取",
+                                 f"the KML nests folders more than {_MAX_DEPTH} levels deep and is refused",
+                                 "在奥维或 Google Earth 中整理文件夹后重新导出",
+                                 "tidy the folders in Ovital or Google Earth and export again", file=source))
     for c in elem:
         tag = _local(c.tag)
         if tag in ("Document", "Folder"):

@@ -5,17 +5,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
+from layers import limits
 from layers.catalogue import spec as get_spec
 from layers.crs import resolve_crs, to_storage
 from layers.errors import LayerError, Problem
 from layers.raster import Raster, read_raster
-from layers.readers import read_vector
+from layers.readers import SUPPORTED, read_vector
 from layers.validate import validate
 
 RASTER_SUFFIXES = {".tif", ".tiff"}
@@ -62,6 +66,60 @@ class Layer:
         return [zh if lang == "zh" else en for zh, en in self.notes]
 
 
+def _library_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions the file libraries raise on malformed input (never ones our own bugs raise)."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+    import zlib
+
+    import pyogrio.errors
+    import rasterio.errors
+    import shapely.errors
+
+    return (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
+            pyogrio.errors.GeometryError, pyogrio.errors.FeatureError, rasterio.errors.RasterioError,
+            shapely.errors.GEOSException, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ET.ParseError,
+            UnicodeError, EOFError)
+
+
+@contextlib.contextmanager
+def _unreadable(source: str, path: Path) -> Iterator[None]:
+    """Turn a file library's complaint that escaped a reader into a LayerError naming the file.
+
+    The readers handle what they know; this is the net under them, for what a malformed file can
+    still make GDAL, GEOS, zlib or expat raise. Programming errors (TypeError, KeyError,
+    AttributeError...) are not caught: tests must see them.
+    """
+    try:
+        yield
+    except _library_errors() as exc:
+        text = str(exc)
+        for server in sorted({str(path.resolve()), str(path), str(path.parent.resolve()), str(path.parent)},
+                             key=len, reverse=True):
+            text = text.replace(server, source) if len(server) > 1 else text
+        text = text[:200]
+        raise LayerError(Problem(f"无法读取：{type(exc).__name__}（{text}）",
+                                 f"could not read: {type(exc).__name__} ({text})",
+                                 "文件可能已损坏或格式不对；用 GIS 软件打开检查后重新导出",
+                                 "the file may be damaged or not what its name says; open it in a GIS, check it "
+                                 "and export it again", file=source)) from None
+
+
+def _check_stored(gdf: gpd.GeoDataFrame, rows: np.ndarray | None, source: str) -> None:
+    """Every coordinate, once in the storage CRS, is a finite lon/lat (a CRS can map numbers to infinity)."""
+    coords, owner = shapely.get_coordinates(gdf.geometry.values, return_index=True)
+    bad = ~(np.isfinite(coords).all(axis=1) & (np.abs(coords[:, 0]) <= 180) & (np.abs(coords[:, 1]) <= 90))
+    if not bad.any():
+        return
+    rows = rows if rows is not None and len(rows) == len(gdf) else np.arange(1, len(gdf) + 1)
+    problems = [Problem("换算为经纬度后坐标无效（无穷大或超出经纬度范围），坐标与坐标系不符",
+                        "the coordinates are not valid lon/lat once converted (infinite or out of range): they do "
+                        "not fit the CRS", "核对该要素的坐标和文件的坐标系", "check this feature's coordinates and the "
+                        "file's CRS", file=source, row=int(rows[i]), field="geometry")
+                for i in np.unique(owner[bad])[: limits.MAX_PROBLEMS]]
+    raise LayerError(problems)
+
+
 def _check_raster(r: Raster, kind: str, source: str) -> list[tuple[str, str]]:
     notes = list(getattr(r, "warnings", []) or [])
     valid = r.valid_mask()
@@ -83,7 +141,8 @@ def _check_raster(r: Raster, kind: str, source: str) -> list[tuple[str, str]]:
 
 
 def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj02: bool = False,
-               display_name: str | None = None) -> Layer:
+               display_name: str | None = None, near: tuple[float, float, float, float] | None = None,
+               max_mb: float | None = None) -> Layer:
     """Read any supported file as layer ``kind``.
 
     Parameters
@@ -98,6 +157,12 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
         The coordinates are GCJ-02 (picked from Gaode/AMap or WeChat): convert them to WGS84.
     display_name : str, optional
         How messages name the file (uploads arrive under temporary names).
+    near : tuple of float, optional
+        ``(min lon, min lat, max lon, max lat)`` of the layers already in the workspace: a vector
+        layer whose CRS puts it far from them is refused when another Gauss-Kruger zone would put
+        it among them (see :func:`layers.crs.resolve_bounds_crs`).
+    max_mb : float, optional
+        Largest file accepted, in MB; default :data:`layers.limits.MAX_UPLOAD_MB`.
 
     Returns
     -------
@@ -111,20 +176,30 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
     path = Path(path)
     source = display_name or path.name
     spec = get_spec(kind)
-    if path.suffix.lower() in RASTER_SUFFIXES:
+    if not path.is_file():
+        raise LayerError(Problem("文件不存在", "the file does not exist", "重新选择文件", "choose the file again",
+                                 file=source))
+    limits.check_upload_size(path, source, max_mb=max_mb)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED and display_name:  # uploads arrive under temporary names
+        suffix = Path(display_name).suffix.lower() or suffix
+    if suffix in RASTER_SUFFIXES:
         if not spec.is_raster:
             raise LayerError(Problem(f"“{spec.zh}”图层不接受栅格（GeoTIFF）", f"layer '{spec.en}' does not take a raster",
                                      "上传矢量文件（GeoPackage、Shapefile、KML、Excel 等）",
                                      "upload a vector file (GeoPackage, Shapefile, KML, Excel...)", file=source))
-        r = read_raster(path, display_name=source)
+        with _unreadable(source, path):
+            r = read_raster(path, display_name=source)
         return Layer(kind, source, raster=r, notes=_check_raster(r, kind, source))
     if not spec.is_vector:
         raise LayerError(Problem(f"“{spec.zh}”应为 GeoTIFF 栅格文件", f"layer '{spec.en}' must be a GeoTIFF raster",
                                  "上传 .tif 文件", "upload a .tif file", file=source))
-    raw = read_vector(path, sublayer=sublayer, display_name=source)
-    raw = resolve_crs(raw, source=source)
+    with _unreadable(source, path):
+        raw = read_vector(path, sublayer=sublayer, display_name=source)
+    raw = resolve_crs(raw, source=source, near=near)
     gdf, notes = validate(raw, spec, source=source)
     gdf = to_storage(gdf)
+    _check_stored(gdf, raw["_row"].to_numpy() if "_row" in raw else None, source)
     if gcj02:
         from layers.coords import convert_gcj02
 

@@ -19,6 +19,7 @@ import rasterio
 import rasterio.crs
 import rasterio.errors
 
+from layers import limits
 from layers.crs import resolve_bounds_crs
 from layers.errors import LayerError, problem
 
@@ -101,7 +102,7 @@ def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str) -> LayerError
 
 
 def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
-                max_cells: int = 400_000_000) -> Raster:
+                max_cells: int | None = None) -> Raster:
     """Read one band of a GeoTIFF.
 
     Parameters
@@ -112,8 +113,9 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
         What messages call the file; default ``path.name``.
     band : int
         1-based band number.
-    max_cells : int
-        Largest ``rows * cols`` accepted; bigger files are refused before reading.
+    max_cells : int, optional
+        Largest ``rows * cols`` accepted (default :data:`layers.limits.MAX_RASTER_CELLS`); bigger
+        files are refused from their header, before any value is read.
 
     Returns
     -------
@@ -134,10 +136,19 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
     source = display_name or path.name
     if not path.exists():
         raise _fail("文件不存在", "the file does not exist", "重新选择文件", "choose the file again", source)
+    max_cells = limits.MAX_RASTER_CELLS if max_cells is None else max_cells
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic not in _TIFF_MAGIC:
+        raise _fail("无法读取栅格文件：不是 GeoTIFF（文件开头没有 TIFF 标记，可能改过扩展名）",
+                    "cannot read the raster: not a GeoTIFF (the file does not start with a TIFF signature; renamed "
+                    "from another format?)",
+                    "用 GIS 软件另存为 GeoTIFF（.tif）后重新上传", "save it as GeoTIFF (.tif) in a GIS and upload again",
+                    source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            src = rasterio.open(path)
+            src = rasterio.open(path, driver="GTiff")  # never VRT & co: they can point at other files
     except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError, OSError) as exc:
         raise _fail("无法读取栅格文件：不是可识别的 GeoTIFF 或文件已损坏",
                     "cannot read the raster: not a recognisable GeoTIFF, or the file is damaged "
@@ -155,6 +166,20 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
                         f"the limit {max_cells:,}",
                         "裁剪到辖区范围或降低分辨率（重采样）后再导入",
                         "clip it to the jurisdiction or resample to a coarser resolution, then import", source)
+        dtype0 = str(src.dtypes[0]) if src.count else ""
+        if "complex" in dtype0:  # rasterio names GDAL's CInt16 "complex_int16", which numpy does not know
+            raise _fail(f"栅格为复数类型（{src.dtypes[0]}），不是高程、水深或分类值",
+                        f"the raster holds complex numbers ({src.dtypes[0]}), not elevations, depths or classes",
+                        "另存为整数或浮点（Float32）GeoTIFF", "save it as an integer or Float32 GeoTIFF", source)
+        nbytes = cells * np.dtype(dtype0).itemsize if dtype0 else 0
+        if nbytes > limits.MAX_RASTER_BYTES:
+            raise _fail(f"栅格解压后需要 {nbytes / 1024 ** 3:,.1f} GB 内存（{src.height} 行 × {src.width} 列，"
+                        f"{src.dtypes[0]}），超过上限 {limits.MAX_RASTER_BYTES / 1024 ** 3:,.1f} GB",
+                        f"the raster needs {nbytes / 1024 ** 3:,.1f} GB once unpacked ({src.height} rows x "
+                        f"{src.width} columns of {src.dtypes[0]}), more than the limit "
+                        f"{limits.MAX_RASTER_BYTES / 1024 ** 3:,.1f} GB",
+                        "裁剪到辖区范围、降低分辨率，或另存为 32 位浮点（Float32）后再导入",
+                        "clip it to the jurisdiction, resample it, or save it as Float32, then import", source)
         if not 1 <= band <= src.count:
             raise _fail(f"没有第 {band} 波段（文件有 {src.count} 个波段）",
                         f"there is no band {band} (the file has {src.count})",
@@ -186,6 +211,9 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
         array = values
     return Raster(array=array, transform=transform, crs=crs, nodata=None if nodata is None else float(nodata),
                   name=source, warnings=notes)
+
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
 def _clean(exc: BaseException, path: Path, source: str) -> str:

@@ -8,18 +8,21 @@ pyogrio; KML/KMZ in :mod:`layers.kml`, CSV/XLSX in :mod:`layers.tabular`; GeoTIF
 
 Shapefile attribute encoding: the ``.cpg`` when present, otherwise detected from the ``.dbf`` bytes
 (strict UTF-8, else GBK/GB18030, which is what Chinese desktop GIS writes). Zip archives are
-checked for path escapes (absolute paths, ``..``) and only the needed members are extracted, under
-fixed names, into a temporary folder that is removed afterwards.
+checked for path escapes (absolute paths, ``..``, symbolic links) and zip bombs (declared sizes,
+member count and compression ratio, then a byte budget while unpacking: :mod:`layers.limits`), and
+only the needed members are extracted, under fixed names, into a temporary folder that is removed
+afterwards. A file's first bytes must match its type before GDAL sees it, so a renamed VRT (which
+could point GDAL at other files or the network) is refused; nothing uploaded is executed or fetched.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-import shutil
 import tempfile
 import warnings
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
@@ -27,7 +30,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
-from layers import kml, tabular
+from layers import kml, limits, tabular
 from layers.errors import LayerError, Problem, problem
 
 __all__ = ["SUPPORTED", "RASTER_SUFFIXES", "list_sublayers", "read_vector"]
@@ -40,7 +43,6 @@ RASTER_SUFFIXES = frozenset({".tif", ".tiff"})
 
 _SHP_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 _ZIP_VECTOR = (".gpkg", ".geojson", ".json", ".kml", ".kmz", ".csv", ".xlsx")
-_MAX_UNZIPPED = 4 * 1024 ** 3
 _DBF_SCAN_BYTES = 8 * 1024 * 1024
 _HINTS = {
     ".xls": ("旧版 Excel（.xls）格式不受支持", "the old Excel format (.xls) is not supported",
@@ -103,12 +105,14 @@ def _ogr_read(path: Path, source: str, **kwargs) -> gpd.GeoDataFrame:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 warnings.simplefilter("ignore", UserWarning)
-                gdf = pyogrio.read_dataframe(path, encoding=encoding, **kwargs)
+                # a geometry GEOS cannot build (a one-point line) becomes a missing geometry, reported
+                # by validation with its feature number
+                gdf = pyogrio.read_dataframe(path, encoding=encoding, on_invalid="ignore", **kwargs)
         except UnicodeDecodeError:
             continue
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
-                pyogrio.errors.GeometryError, pyogrio.errors.FeatureError, RuntimeError, ValueError,
-                OSError) as exc:
+                pyogrio.errors.GeometryError, pyogrio.errors.FeatureError, shapely.errors.GEOSException,
+                RuntimeError, ValueError, OSError) as exc:
             raise _fail("文件无法读取，可能已损坏或格式不对",
                         f"the file cannot be read; it may be damaged or not what its name says "
                         f"({_clean_message(exc, [path], source)})",
@@ -129,7 +133,9 @@ def _ogr_read(path: Path, source: str, **kwargs) -> gpd.GeoDataFrame:
 def _gpkg_layers(path: Path, source: str) -> tuple[list[str], list[str]]:
     """(spatial layer names, all table names) of a GeoPackage."""
     try:
-        info = pyogrio.list_layers(path)
+        with warnings.catch_warnings():  # GDAL's note on the temporary name's missing .gpkg extension
+            warnings.simplefilter("ignore", RuntimeWarning)
+            info = pyogrio.list_layers(path)
     except (pyogrio.errors.DataSourceError, RuntimeError, OSError) as exc:
         raise _fail("GeoPackage 无法打开，可能已损坏", f"the GeoPackage cannot be opened; it may be damaged "
                     f"({_clean_message(exc, [path], source)})", "在 GIS 软件中打开检查后重新导出",
@@ -287,18 +293,21 @@ def _member_name(info: zipfile.ZipInfo) -> str:
     return name
 
 
-def _unsafe(name: str) -> bool:
-    parts = re.split(r"[/\\]", name)
-    return (name.startswith(("/", "\\")) or bool(re.match(r"^[A-Za-z]:", name)) or ".." in parts)
-
-
 def _zip_members(zf: zipfile.ZipFile, source: str) -> dict[str, zipfile.ZipInfo]:
     """Safe member names -> info; any absolute or escaping path rejects the archive."""
+    limits.check_zip(zf, source)
     bad: list[Problem] = []
     members: dict[str, zipfile.ZipInfo] = {}
     for info in zf.infolist():
         name = _member_name(info)
-        if _unsafe(name):
+        why = limits.zip_member_unsafe(info, name)
+        if why == "symlink":
+            bad.append(problem(f"压缩包中的“{name}”是符号链接，整个压缩包不予解压",
+                               f"the member '{name}' is a symbolic link; the archive is refused",
+                               "只压缩数据文件本身（不要包含链接）后重新上传",
+                               "zip only the data files themselves (no links) and upload again", file=source))
+            continue
+        if why is not None:
             bad.append(problem(f"压缩包中的“{name}”路径不安全（绝对路径或含 ..），整个压缩包不予解压",
                                f"the member '{name}' has an unsafe path (absolute or containing ..); the archive "
                                "is refused", "只压缩数据文件本身（不要包含上级目录）后重新上传",
@@ -315,16 +324,21 @@ def _zip_members(zf: zipfile.ZipFile, source: str) -> dict[str, zipfile.ZipInfo]
 def _open_zip(path: Path, source: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise _fail("压缩包无法打开（已损坏或不是 .zip）", f"the archive cannot be opened (damaged or not a .zip: "
                     f"{type(exc).__name__})", "重新压缩为 .zip 后上传", "zip the files again and upload", source) from None
 
 
-def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, source: str) -> None:
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, source: str,
+             budget: int | None = None) -> int:
+    """Unpack one member to ``target`` (a fixed name) within a byte budget; bytes written."""
     try:
-        with zf.open(info) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1024 * 1024)
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
+        with open(target, "wb") as dst:
+            return limits.copy_member(zf, info, dst, source, budget=budget)
+    except LayerError:
+        raise
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError,
+            zlib.error) as exc:
         raise _fail(f"无法解压“{_member_name(info)}”（压缩包损坏或加密）",
                     f"cannot unpack '{_member_name(info)}' (damaged or encrypted archive: {type(exc).__name__})",
                     "去掉密码后重新压缩为 .zip", "zip the files again without a password", source) from None
@@ -381,21 +395,16 @@ def _read_zip(path: Path, sublayer: str | None, source: str) -> gpd.GeoDataFrame
                 f"the Shapefile in the archive is missing its {ext} file"
                 + (" (attribute table)" if ext == ".dbf" else " (index)"),
                 _SHP_FIX_ZH, _SHP_FIX_EN, file=shown) for ext in missing])
-        if sum(i.file_size for i in parts.values()) > _MAX_UNZIPPED:
-            raise _fail("压缩包解压后过大（超过 4 GB）", "the archive is too large once unpacked (over 4 GB)",
-                        "裁剪到辖区范围后再导入", "clip the data to the jurisdiction and import again", source)
         with tempfile.TemporaryDirectory(prefix="layer_zip_") as tmp:
+            budget = limits.MAX_UNZIPPED_BYTES
             for ext, info in parts.items():
-                _extract(zf, info, Path(tmp) / f"layer{ext}", source)
+                budget -= _extract(zf, info, Path(tmp) / f"layer{ext}", source, budget)
             return _numbered(_read_shapefile(Path(tmp) / "layer.shp", source))
 
 
 def _read_inner(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, sublayer: str | None,
                 source: str) -> gpd.GeoDataFrame:
     """A single GeoPackage/GeoJSON/KML/table inside a zip."""
-    if info.file_size > _MAX_UNZIPPED:
-        raise _fail("压缩包解压后过大（超过 4 GB）", "the archive is too large once unpacked (over 4 GB)",
-                    "裁剪到辖区范围后再导入", "clip the data to the jurisdiction and import again", source)
     suffix = PurePosixPath(name).suffix.lower()
     with tempfile.TemporaryDirectory(prefix="layer_zip_") as tmp:
         target = Path(tmp) / f"layer{suffix}"
@@ -452,7 +461,38 @@ def _numbered(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf
 
 
+_MAGIC = {
+    ".gpkg": ((b"SQLite format 3\x00",), "GeoPackage"),
+    ".shp": ((b"\x00\x00\x27\x0a",), "Shapefile (.shp)"),
+    ".zip": ((b"PK\x03\x04", b"PK\x05\x06"), "zip"),
+}
+
+
+def _sniff(path: Path, suffix: str, source: str) -> None:
+    """Refuse a file whose first bytes are not what its type promises.
+
+    GDAL opens whatever it recognises, whatever the name: a "GeoPackage" that is really a VRT could
+    make it read other files on the server or the network. Only the expected format gets through.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    if suffix in _MAGIC:
+        magics, what = _MAGIC[suffix]
+        ok = head.startswith(magics)
+    elif suffix in (".geojson", ".json"):
+        what = "GeoJSON"
+        text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+        ok = text.startswith(b"{")
+    else:
+        return
+    if not ok:
+        raise _fail(f"文件内容不是 {what} 格式（可能改过扩展名或已损坏）",
+                    f"the content is not {what} (renamed from another format, or damaged)",
+                    "用 GIS 软件重新导出为正确的格式", "export it again from a GIS in the right format", source)
+
+
 def _dispatch(path: Path, suffix: str, sublayer: str | None, source: str) -> gpd.GeoDataFrame:
+    _sniff(path, suffix, source)
     if suffix == ".gpkg":
         return _numbered(_read_gpkg(path, sublayer, source))
     if suffix in (".geojson", ".json"):

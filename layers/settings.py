@@ -20,6 +20,10 @@ MAX_UPLOAD_MB : int
     Largest upload accepted by the app, in MB (``GIS_MAX_UPLOAD_MB``, default 200).
 DEFAULT_LANG : str
     Interface language at start (``GIS_LANG``: ``zh`` default, or ``en``).
+POSTGIS_DSN : str or None
+    PostgreSQL + PostGIS connection for an office where several people edit at once
+    (``GIS_POSTGIS_DSN``, e.g. ``postgresql://gis:secret@db-host:5432/gis``); used by
+    :class:`layers.postgis.PostGISStore`. Unset: the embedded GeoPackage workspace only.
 """
 
 from __future__ import annotations
@@ -35,3 +39,4 @@ TIANDITU_KEY = os.environ.get("TIANDITU_KEY") or None
 ONLINE_BASEMAPS = os.environ.get("GIS_ONLINE_BASEMAPS", "1") not in ("0", "false", "no")
 MAX_UPLOAD_MB = int(os.environ.get("GIS_MAX_UPLOAD_MB", "200"))
 DEFAULT_LANG = os.environ.get("GIS_LANG", "zh") if os.environ.get("GIS_LANG", "zh") in ("zh", "en") else "zh"
+POSTGIS_DSN = os.environ.get("GIS_POSTGIS_DSN") or None

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,6 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from layers import limits
 from layers.coords import parse_coordinate
 from layers.errors import LayerError, Problem, problem
 from layers.schema import normalize_name
@@ -74,7 +77,13 @@ def _decode_csv(data: bytes, source: str) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise _fail("CSV 文件以 UTF-16 标记开头，但内容不是完整的 UTF-16 文本（文件可能被截断或损坏）",
+                        "the CSV starts with a UTF-16 mark but is not valid UTF-16 text (truncated or damaged?)",
+                        "在 Excel 或 WPS 中另存为“CSV UTF-8”或 .xlsx", "save it as 'CSV UTF-8' or .xlsx in Excel/WPS",
+                        source) from None
     if _utf8(data):
         return data.decode("utf-8")
     try:
@@ -96,7 +105,10 @@ def _utf8(data: bytes) -> bool:
 
 def _read_csv(path: Path, source: str) -> list[tuple[int, list]]:
     """Non-empty CSV records as ``(line number, cells)``; empty cells become None."""
-    text = _decode_csv(path.read_bytes(), source)
+    data = path.read_bytes()
+    if data.count(b"\n") > limits.MAX_TABLE_ROWS + _DATA_ROW_SCAN:  # refuse before decoding and parsing
+        raise _too_many_rows(source)
+    text = _decode_csv(data, source)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     counts = {d: first.count(d) for d in (",", "\t", ";", "|", "，")}
     delim = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
@@ -107,9 +119,13 @@ def _read_csv(path: Path, source: str) -> list[tuple[int, list]]:
         for rec in reader:
             start = last + 1
             last = reader.line_num
-            cells = [c.strip() if c.strip() else None for c in rec]
-            if any(c is not None for c in cells):
+            cells = [c.strip() or None for c in rec]
+            while cells and cells[-1] is None:
+                cells.pop()
+            if cells:
                 rows.append((start, cells))
+                if len(rows) > limits.MAX_TABLE_ROWS + _DATA_ROW_SCAN:
+                    raise _too_many_rows(source)
     except csv.Error as exc:
         raise _fail(f"CSV 第 {reader.line_num} 行格式错误（{exc}）",
                     f"CSV line {reader.line_num} is malformed ({exc})",
@@ -118,9 +134,42 @@ def _read_csv(path: Path, source: str) -> list[tuple[int, list]]:
     return rows
 
 
+def _check_size(data: list[tuple[int, list]], ncol: int, source: str) -> None:
+    """Refuse a table too wide, or too big as rows x columns, before any frame is built."""
+    if ncol > limits.MAX_TABLE_COLUMNS:
+        line = next(line for line, cells in data if len(cells) == ncol) if any(
+            len(c) == ncol for _, c in data) else None
+        raise LayerError(problem(
+            f"表格有 {ncol:,} 列，超过上限 {limits.MAX_TABLE_COLUMNS:,} 列",
+            f"the table has {ncol:,} columns, more than the limit {limits.MAX_TABLE_COLUMNS:,}",
+            "删除多余的列（特别是远处右侧误填的单元格）后重新导入",
+            "delete the extra columns (especially stray cells far to the right) and import again",
+            file=source, row=line))
+    if len(data) * ncol > limits.MAX_TABLE_CELLS:
+        raise _fail(f"表格过大：{len(data):,} 行 × {ncol:,} 列，超过上限 {limits.MAX_TABLE_CELLS:,} 个单元格",
+                    f"the table is too large: {len(data):,} rows x {ncol:,} columns, more than the limit "
+                    f"{limits.MAX_TABLE_CELLS:,} cells", "删除不需要的列，或拆分后分别导入",
+                    "delete unneeded columns, or split it and import the parts", source)
+
+
+def _too_many_rows(source: str) -> LayerError:
+    return _fail(f"表格超过 {limits.MAX_TABLE_ROWS:,} 行，超出上限", f"the table has more than "
+                 f"{limits.MAX_TABLE_ROWS:,} rows, the limit", "按乡镇等拆分后分别导入，或改用 GeoPackage",
+                 "split it (by township, say) and import the parts, or use a GeoPackage", source)
+
+
 def _open_workbook(path: Path, source: str, *, data_only: bool = True):
+    import zipfile
+
     import openpyxl
 
+    try:
+        with zipfile.ZipFile(path) as zf:  # refuse a zip bomb before openpyxl unpacks anything
+            limits.check_zip(zf, source, what_zh="Excel 文件", what_en="Excel file")
+    except LayerError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        pass  # not a zip (or not one Python reads): openpyxl's own message below
     try:  # from bytes: openpyxl refuses paths without an .xlsx suffix (uploads arrive under temp names)
         return openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many kinds on damaged or encrypted files
@@ -170,18 +219,47 @@ def _sheet(wb, sheet: str | None, source: str):
     return wb[sheet]
 
 
+def _check_sheet_rows(path: Path, member: str | None, source: str) -> bool:
+    """Refuse a worksheet with more rows than the limit by counting its ``</row>`` tags, unparsed.
+
+    Returns whether the sheet holds any formula (``<f>`` element); True when it cannot tell.
+    """
+    import zipfile
+
+    if not member:
+        return True
+    rows, tail, formula = 0, b"", False
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open(member.lstrip("/")) as fh:
+            while chunk := fh.read(1 << 20):
+                block = tail + chunk
+                rows += block.count(b"</row>")
+                formula = formula or b"<f>" in block or b"<f " in block
+                tail = block[-5:] if not block.endswith(b"</row>") else b""
+                if rows > limits.MAX_TABLE_ROWS + _DATA_ROW_SCAN:
+                    raise _too_many_rows(source)
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error):
+        return True  # openpyxl opened it; let it report whatever is wrong
+    return formula
+
+
 def _read_xlsx(path: Path, sheet: str | None, source: str) -> tuple[list[tuple[int, list]], Callable]:
     """Non-empty rows as ``(spreadsheet row, values)`` (cached formula values) and a formula lookup."""
     wb = _open_workbook(path, source)
     try:
         ws = _sheet(wb, sheet, source)
         title = ws.title
+        has_formula = _check_sheet_rows(path, getattr(ws, "_worksheet_path", None), source)
         ws.reset_dimensions()
         rows = []
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
             cells = [(v.strip() or None) if isinstance(v, str) else v for v in values]
-            if any(c is not None for c in cells):
+            while cells and cells[-1] is None:
+                cells.pop()
+            if cells:
                 rows.append((number, cells))
+                if len(rows) > limits.MAX_TABLE_ROWS + _DATA_ROW_SCAN:
+                    raise _too_many_rows(source)
     except LayerError:
         raise
     except Exception as exc:  # damaged sheet XML
@@ -193,8 +271,10 @@ def _read_xlsx(path: Path, sheet: str | None, source: str) -> tuple[list[tuple[i
 
     cache: dict[int, dict[tuple[int, int], str]] = {}
 
-    def formulas(columns: tuple[int, ...]) -> dict[tuple[int, int], str]:
-        """(row, col index) -> formula text, for the given columns (read on first use)."""
+    def formulas(columns: tuple[int, ...] = ()) -> dict[tuple[int, int], str]:
+        """(row, col index) -> formula text of every formula cell (read on first use; {} when none)."""
+        if not has_formula:
+            return {}
         if not cache:
             found: dict[tuple[int, int], str] = {}
             fwb = _open_workbook(path, source, data_only=False)
@@ -202,11 +282,14 @@ def _read_xlsx(path: Path, sheet: str | None, source: str) -> tuple[list[tuple[i
                 fws = fwb[title]
                 fws.reset_dimensions()
                 for number, values in enumerate(fws.iter_rows(values_only=True), start=1):
-                    for c in columns:
-                        v = values[c] if c < len(values) else None
+                    for c, v in enumerate(values):
                         text = getattr(v, "text", v)
                         if isinstance(text, str) and text.startswith("="):
                             found[(number, c)] = text
+            except Exception as exc:  # damaged sheet XML (the cached-value pass read it, so rare)
+                raise _fail("读取 Excel 公式失败，文件可能损坏", f"reading the Excel formulas failed; the file may be "
+                            f"damaged ({type(exc).__name__})", "在 Excel 或 WPS 中打开后重新保存为 .xlsx",
+                            "open it in Excel/WPS and save it again as .xlsx", source) from None
             finally:
                 fwb.close()
             cache[0] = found
@@ -308,18 +391,19 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
         raise _fail("表格是空的", "the table is empty", "填写表头（经度、纬度等）和数据后再导入",
                     "fill in the header (经度/纬度 or lon/lat...) and the data, then import", source)
     header_at, coords = _locate_header(rows, source)
+    warnings: list[_Note] = []
     data = rows[header_at + 1:]
     if not data:
         raise _fail("表格只有表头，没有数据行", "the table has a header but no data rows",
                     "填写数据后再导入", "fill in the data and import again", source)
-    raw_header = rows[header_at][1]
+    raw_header = _two_row_header(rows, header_at, source, warnings)
     ncol = max(len(raw_header), max(len(c) for _, c in data))
+    _check_size(data, ncol, source)
     headers = _headers([*raw_header, *([None] * (ncol - len(raw_header)))])
     a, b = _parse_rows(data, coords, headers, formulas, source)
 
     lines = [line for line, _ in data]
     names = (headers[coords.first], headers[coords.first if coords.second is None else coords.second])
-    warnings: list[_Note] = []
     metres = (np.abs(a) > _METRES) | (np.abs(b) > _METRES)
     _check_one_kind(a, b, metres, lines, names[0], source)
     if metres.all():
@@ -327,6 +411,8 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
     else:
         (x, y), crs = _degrees(a, b, names, lines, source, warnings), "EPSG:4490"
 
+    if formulas is not None:
+        _unsaved_formulas(data, formulas, headers, coords, source, warnings)
     headers = [f"{h}_file" if h in ("geometry", "_row") else h for h in headers]
     frame = pd.DataFrame([list(c) + [None] * (ncol - len(c)) for _, c in data], columns=headers)
     frame = _drop_blank_unnamed(frame, headers, raw_header)
@@ -336,11 +422,61 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
     return gdf
 
 
+def _unsaved_formulas(data: list[tuple[int, list]], formulas: Callable, headers: list[str], coords: _Coords,
+                      source: str, warnings: list[_Note]) -> None:
+    """Warn, per column, about formula cells that have no saved result and so read as empty."""
+    found = formulas()
+    if not found:
+        return
+    skip = {coords.first, coords.second}
+    by_line = dict(data)
+    empty: dict[int, list[int]] = {}
+    for line, c in sorted(found):
+        cells = by_line.get(line)
+        if cells is not None and c not in skip and c < len(headers) and (c >= len(cells) or cells[c] is None):
+            empty.setdefault(c, []).append(line)
+    for c, lines in sorted(empty.items()):
+        shown = "、".join(str(x) for x in lines[:5]) + ("……" if len(lines) > 5 else "")
+        warnings.append((
+            f"{source}：“{headers[c]}”列有 {len(lines)} 个公式没有保存计算结果（第 {shown} 行），已按空值读取；"
+            "请在 Excel/WPS 中打开并保存一次后重新导入",
+            f"{source}: {len(lines)} formula cell(s) in '{headers[c]}' have no saved result (line "
+            f"{shown.replace('、', ', ').replace('……', '...')}) and were read as empty; open and save the file in "
+            "Excel/WPS, then import again"))
+
+
+def _two_row_header(rows: list[tuple[int, list]], at: int, source: str, warnings: list[_Note]) -> list:
+    """The header row, its blank cells filled from the row above when that is a group-header row.
+
+    Merged header cells (名称 merged over two rows, 坐标 over 经度 | 纬度) leave blanks in the lower
+    header row; a row directly above with at least two labels fills them.
+    """
+    line, header = rows[at]
+    if at == 0:
+        return header
+    above_line, above = rows[at - 1]
+    if above_line != line - 1 or sum(c is not None for c in above) < 2:
+        return header
+    header = [*header, *([None] * (len(above) - len(header)))]
+    filled = [h if h is not None or j >= len(above) else above[j] for j, h in enumerate(header)]
+    taken = [str(above[j]) for j, h in enumerate(header) if h is None and j < len(above) and above[j] is not None]
+    if taken:
+        warnings.append((f"{source}：表头占两行（合并单元格），第 {line} 行的空白表头取自上一行：{'、'.join(taken)}",
+                         f"{source}: a two-row header (merged cells); blank headers on line {line} were taken from "
+                         f"the line above: {', '.join(taken)}"))
+    return filled
+
+
 def _locate_header(rows: list[tuple[int, list]], source: str) -> tuple[int, _Coords]:
     """Index of the header row (the first of the first rows naming coordinate columns) and the columns."""
     for i, (_, cells) in enumerate(rows[:_DATA_ROW_SCAN]):
         coords = _find_coords(cells)
         if coords is not None:
+            if coords.kind == "combined" and i + 1 < len(rows):
+                # a merged group cell ("坐标" over 经度 | 纬度): the row below holds the real headers
+                below = _find_coords(rows[i + 1][1])
+                if below is not None and below.kind != "combined":
+                    return i + 1, below
             return i, coords
     found = "、".join(str(c) for c in rows[0][1] if c is not None)
     raise _fail(f"找不到坐标列；表头为：{found}。可识别的列名：经度/纬度、东经/北纬、lon/lat、lng、"
@@ -360,6 +496,9 @@ def _parse_rows(data: list[tuple[int, list]], coords: _Coords, headers: list[str
     a = np.full(len(data), np.nan)
     b = np.full(len(data), np.nan)
     for k, (line, cells) in enumerate(data):
+        if len(problems) >= limits.MAX_PROBLEMS:
+            problems.insert(0, _stopped(len(problems), line, len(data) - k, source))
+            break
         raw = [cells[c] if c < len(cells) else None for c in cols]
         if coords.second is None:
             values = _combined_cell(raw[0], coords.lat_first, line, headers[coords.first], source, problems)
@@ -383,13 +522,38 @@ def _parse_rows(data: list[tuple[int, list]], coords: _Coords, headers: list[str
                                             field=field))
                 continue
             try:
-                (a if j == 0 else b)[k] = parse_coordinate(v)
+                (a if j == 0 else b)[k] = _coordinate(v)
             except ValueError:
                 problems.append(problem(f"无法识别的坐标值“{v}”", f"unreadable coordinate '{v}'", fix_zh, fix_en,
                                         file=source, row=line, field=field))
     if problems:
         raise LayerError(problems)
     return a, b
+
+
+def _coordinate(value: object) -> float:
+    """:func:`parse_coordinate`, with a fast path for plain finite decimals (most cells)."""
+    if type(value) is float or type(value) is int:
+        if math.isfinite(value):
+            return float(value)
+    elif type(value) is str and "_" not in value:
+        try:
+            out = float(value)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(out):
+                return out
+    return parse_coordinate(value)
+
+
+def _stopped(found: int, line: int, left: int, source: str) -> Problem:
+    """The note closing a capped problem list: where checking stopped and how much was left."""
+    return problem(f"已发现 {found} 处问题，检查在第 {line} 行停止，其后 {left:,} 行未检查",
+                   f"{found} problems found; checking stopped at line {line}, {left:,} more rows not checked",
+                   "先改正下面列出的问题（可能整列格式有误），再重新导入",
+                   "fix the problems listed below first (a whole column may be in the wrong format), then import "
+                   "again", file=source)
 
 
 def _combined_cell(text: object, lat_first: bool, line: int, field: str, source: str,
@@ -427,11 +591,21 @@ def _check_one_kind(a: np.ndarray, b: np.ndarray, metres: np.ndarray, lines: lis
     kind_zh, other_zh = ("经纬度（度）", "投影坐标（米）") if odd is not metres else ("投影坐标（米）", "经纬度（度）")
     kind_en, other_en = ("lon/lat degrees", "projected metres") if odd is not metres else \
         ("projected metres", "lon/lat degrees")
-    raise LayerError([problem(
+    rows = np.flatnonzero(odd)
+    found = [problem(
         f"这一行的坐标（{a[k]:g}, {b[k]:g}）像{kind_zh}，而其他行是{other_zh}",
         f"this row's coordinates ({a[k]:g}, {b[k]:g}) look like {kind_en} while the other rows are {other_en}",
         "统一使用经纬度或统一使用投影坐标", "use lon/lat or metres throughout", file=source, row=lines[k], field=field)
-        for k in np.flatnonzero(odd)])
+        for k in rows[:limits.MAX_PROBLEMS]]
+    if len(rows) > limits.MAX_PROBLEMS:
+        found.insert(0, _more(len(rows) - limits.MAX_PROBLEMS, source))
+    raise LayerError(found)
+
+
+def _more(n: int, source: str) -> Problem:
+    return problem(f"另有 {n:,} 行同样的问题未逐一列出（下面列出前 {limits.MAX_PROBLEMS} 行）",
+                   f"{n:,} more rows with the same problem are not listed (the first {limits.MAX_PROBLEMS} follow)",
+                   "先改正下面列出的问题，再重新导入", "fix the problems listed below, then import again", file=source)
 
 
 def _split_pair(text: object) -> list[str] | None:
@@ -463,7 +637,11 @@ def _degrees(a: np.ndarray, b: np.ndarray, names: tuple[str, str], lines: list[i
         a, b = b, a
         names = (names[1], names[0])
     problems = []
-    for k in range(len(a)):
+    outside = np.flatnonzero(~((a >= -180) & (a <= 180) & (b >= -90) & (b <= 90)))
+    for i, k in enumerate(outside):
+        if len(problems) >= limits.MAX_PROBLEMS:
+            problems.insert(0, _more(len(outside) - i, source))
+            break
         if not -180 <= a[k] <= 180:
             problems.append(problem(f"经度 {a[k]:g} 超出 -180~180", f"longitude {a[k]:g} is outside -180..180",
                                     "核对该行坐标", "check this row's coordinates", file=source, row=lines[k],

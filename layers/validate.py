@@ -42,7 +42,21 @@ def _text(s: pd.Series) -> pd.Series:
             v = int(v)
         t = unicodedata.normalize("NFKC", str(v)).strip()
         return t or None
-    return pd.Series([one(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=object)
+    values = s.to_numpy(dtype=object)
+    if any(isinstance(v, (bool, np.bool_)) for v in values):  # factorize would merge True with 1
+        return pd.Series([one(v) for v in values], index=s.index, dtype=object)
+    try:  # each distinct value once: a million rows of a few spellings cost a few conversions
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists from a GeoJSON property)
+        return pd.Series([one(v) for v in values], index=s.index, dtype=object)
+    table = np.array([one(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(table[codes], index=s.index, dtype=object)
+
+
+def _normalized(txt: pd.Series) -> pd.Series:
+    """:func:`normalize_name` of each text value (None kept), computed once per distinct value."""
+    distinct = {v: normalize_name(v) for v in pd.unique(txt.dropna())}
+    return txt.map(distinct, na_action="ignore").astype(object).where(txt.notna(), None)
 
 
 def _problem(source: str, row: object, column: str, zh: str, en: str, fix_zh: str, fix_en: str) -> Problem:
@@ -107,7 +121,7 @@ def _coerce_number(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
 
 def _coerce_bool(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c: _Collector) -> pd.Series:
     txt = _text(col)
-    norm = txt.map(lambda v: None if v is None else normalize_name(v))
+    norm = _normalized(txt)
     out = pd.Series(pd.NA, index=col.index, dtype="boolean")
     out[norm.isin(_TRUE)] = True
     out[norm.isin(_FALSE)] = False
@@ -121,7 +135,7 @@ def _coerce_choice(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
                    warnings: list[tuple[str, str]]) -> pd.Series:
     txt = _text(col)
     lookup = f.choice_lookup()
-    norm = txt.map(lambda v: None if v is None else normalize_name(v))
+    norm = _normalized(txt)
     out = norm.map(lambda v: None if v is None else lookup.get(v)).astype(object)
     unknown = (norm.notna() & out.isna()).to_numpy()
     if unknown.any() and f.choices and "other" in f.choices and not f.required:
@@ -283,4 +297,5 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
     gdf = gpd.GeoDataFrame(data.reset_index(drop=True), geometry=geometry.reset_index(drop=True).values,
                            crs=raw.crs)
     gdf.attrs["source"] = source
+    gdf.attrs["generated_ids"] = bool(spec.id_field and spec.id_field not in out)  # made from row numbers
     return gdf, warnings

@@ -45,6 +45,16 @@ def use_workspace(demo_workspace, monkeypatch) -> Path:
     return demo_workspace
 
 
+#: the database tests/pg_setup.sh creates (used when GIS_POSTGIS_DSN is not set)
+TEST_POSTGIS_DSN = "postgresql://gis:gis@127.0.0.1:5432/gis"
+
+
+@pytest.fixture(scope="session")
+def postgis_dsn() -> str:
+    """Connection string of the PostGIS test server: ``GIS_POSTGIS_DSN``, else the one pg_setup.sh makes."""
+    return os.environ.get("GIS_POSTGIS_DSN") or TEST_POSTGIS_DSN
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Keep each phase's report on the item, so fixtures can save a screenshot when a test failed."""

@@ -13,3 +13,5 @@ if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "no
   fi
 fi
 python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+# PostgreSQL + PostGIS for tests/test_postgis.py (role/database gis, see tests/pg_setup.sh).
+bash tests/pg_setup.sh

@@ -26,7 +26,7 @@ def run_page(name: str, lang: str = "zh") -> AppTest:
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-@pytest.mark.parametrize("name", ["flood", "fire", "data"])
+@pytest.mark.parametrize("name", ["flood", "fire", "data", "workspace"])
 def test_page_runs_without_exception(use_workspace, name, lang):
     at = run_page(name, lang)
     assert not at.exception, [e.message for e in at.exception]

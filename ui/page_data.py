@@ -108,6 +108,44 @@ def _import_section() -> None:
         st.session_state.setdefault(store, {})[kind] = layer.gdf if layer.gdf is not None else layer.raster
         st.session_state.setdefault("session_tokens", {})[kind] = token
         st.success(t("used_layer", kind=s.label(lang())))
+    if layer.gdf is not None:
+        _save_to_workspace(kind, layer, token)
+
+
+def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
+    """Replace or append the validated layer in the workspace, after a preview of what changes."""
+    from layers.workspace import Workspace
+    from ui.state import editor_name, workspace_name
+
+    st.markdown(f"**{t('ws_save_to')}：{workspace_name()}**")
+    ws = Workspace(workspace_folder())
+    mode = st.radio(t("ws_mode"), ["replace", "append"], format_func=lambda m: t(f"ws_mode_{m}"), horizontal=True,
+                    key=f"ws_mode_{token}")
+    try:
+        diff = ws.diff(kind, layer.gdf, append=mode == "append")
+    except LayerError as e:
+        st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+        return
+    added, removed, changed = diff.counts()
+    st.info(t("ws_preview", added=added, changed=changed, removed=removed))
+    tabs = st.tabs([f"{t('ws_preview_added')} {added}", f"{t('ws_preview_changed')} {changed}",
+                    f"{t('ws_preview_removed')} {removed}"])
+    for tab, frame in zip(tabs, (diff.added, diff.changed, diff.removed)):
+        with tab:
+            if len(frame):
+                st.dataframe(display_table(frame.head(PREVIEW_ROWS), kind, lang()), width="stretch")
+    note = st.text_input(t("ws_note"), key=f"ws_import_note_{token}", placeholder=t("ws_note_placeholder"))
+    if st.button(t("ws_commit"), key=f"ws_commit_{token}", type="primary", disabled=not (added or changed or removed)):
+        try:
+            gdf = layer.gdf.copy()
+            gdf.attrs.update(layer.gdf.attrs)
+            e = ws.replace(kind, gdf, note=note or layer.source, user=editor_name(), append=mode == "append")
+        except LayerError as err:
+            st.error("\n".join(f"- {line}" for line in err.lines(lang())))
+            return
+        for store in ("session_layers", "session_tokens"):
+            st.session_state.get(store, {}).pop(kind, None)
+        st.success(t("ws_committed", ws=workspace_name(), added=e.added, changed=e.changed, removed=e.removed))
 
 
 def _download_section() -> None:

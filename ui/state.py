@@ -32,10 +32,22 @@ def _ensure_demo(folder: str) -> str:
 
 
 def workspace_folder() -> str:
-    """The active workspace folder: ``GIS_WORKSPACE`` if set, else the demo county (made on first use)."""
+    """The active workspace folder.
+
+    In order: the one picked on the Workspace page in this session; ``GIS_WORKSPACE`` (a server
+    setting); the last workspace opened in the data folder; the demo county (made on first use).
+    """
+    from layers.workspaces import last_workspace, workspace_dir
+
+    picked = st.session_state.get("workspace_name")
+    if picked:
+        return str(workspace_dir(picked))
     folder = os.environ.get("GIS_WORKSPACE")
     if folder:
         return folder
+    last = last_workspace()
+    if last and last != settings.DEMO_DIR.name:
+        return str(workspace_dir(last))
     demo = str(settings.DEMO_DIR)
     if not (Path(demo) / "workspace.gpkg").exists():
         with st.spinner(t("preparing_demo")):
@@ -43,9 +55,19 @@ def workspace_folder() -> str:
     return _ensure_demo(demo)
 
 
+def workspace_name() -> str:
+    """Name shown for the active workspace (its folder name)."""
+    return Path(workspace_folder()).name
+
+
 def is_demo() -> bool:
     """True when the app runs on the generated demo county."""
-    return not os.environ.get("GIS_WORKSPACE")
+    return Path(workspace_folder()).resolve() == Path(settings.DEMO_DIR).resolve()
+
+
+def editor_name() -> str:
+    """Who edits in this session (recorded in the history); set in the sidebar."""
+    return st.session_state.get("editor_name") or t("anonymous_editor")
 
 
 def _mtime(path: Path) -> float:

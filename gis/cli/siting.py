@@ -1,0 +1,320 @@
+"""``python -m gis`` commands: forest-fire coverage gaps (``gaps``) and siting of new cameras / water points
+(``siting``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gis.cli import command, finish
+
+_VECTOR_OUT = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML"}
+
+
+def _load(path: str, kind: str, sublayer: str | None = None):
+    """Load layer ``kind``; in a GeoPackage holding a layer named ``kind`` (a workspace) that one is the default."""
+    from layers.load import load_layer
+    from layers.readers import list_sublayers
+
+    p = Path(path)
+    if sublayer is None and p.suffix.lower() == ".gpkg":
+        try:
+            if kind in list_sublayers(p):
+                sublayer = kind
+        except Exception:  # the reader below reports the problem properly
+            pass
+    return load_layer(p, kind, sublayer=sublayer)
+
+
+def _load_points(path: str, sublayer: str | None):
+    """Uploaded candidate points, any attributes: read, CRS resolved, EPSG:4490; ``name`` from its aliases."""
+    from layers.catalogue import NAME
+    from layers.crs import resolve_crs, to_storage
+    from layers.errors import LayerError, Problem
+    from layers.readers import read_vector
+
+    p = Path(path)
+    gdf = to_storage(resolve_crs(read_vector(p, sublayer=sublayer), source=p.name))
+    if "name" not in gdf:
+        for alias in ("名称", "点位名称", "候选点", *NAME.aliases):
+            hit = [c for c in gdf.columns if str(c).strip().lower() == alias.lower()]
+            if hit:
+                gdf = gdf.rename(columns={hit[0]: "name"})
+                break
+    pts = gdf.geometry.notna() & ~gdf.geometry.is_empty
+    if not pts.any() or not (gdf.geometry[pts].geom_type == "Point").all():
+        raise LayerError(Problem("候选点图层应为点要素", "the candidate layer must hold points",
+                                 "上传点图层（GeoPackage、Shapefile、KML，或带经纬度列的 Excel/CSV）",
+                                 "upload points (GeoPackage, Shapefile, KML, or Excel/CSV with lon/lat columns)",
+                                 file=p.name, field="--candidates"))
+    return gdf
+
+
+def _bad_out(path: str, exts) -> Exception:
+    from layers.errors import LayerError, Problem
+
+    return LayerError(Problem(f"输出文件扩展名“{Path(path).suffix}”不支持", f"output extension "
+                              f"'{Path(path).suffix}' is not supported", "用 " + "、".join(exts),
+                              "use " + ", ".join(exts), file=Path(path).name, field="--out"))
+
+
+def _write(gdf, path: str, layer: str, kind: str | None = None) -> None:
+    """Write ``gdf`` by the extension of ``path`` (xlsx only for a catalogue ``kind``)."""
+    import pyogrio
+
+    suffix = Path(path).suffix.lower()
+    if suffix == ".xlsx" and kind is not None:
+        from layers.export import export_layer
+
+        Path(path).write_bytes(export_layer(gdf, kind, "xlsx"))
+        return
+    if suffix not in _VECTOR_OUT:
+        raise _bad_out(path, list(_VECTOR_OUT) + ([".xlsx"] if kind else []))
+    out = gdf.to_crs("EPSG:4326") if suffix == ".kml" else gdf
+    pyogrio.write_dataframe(out, path, layer=layer, driver=_VECTOR_OUT[suffix])
+
+
+#: Chinese headers of the gap table
+GAP_HEADERS_ZH = {"rank": "排名", "gap": "空白类型代码", "gap_zh": "空白类型", "area_ha": "面积（公顷）", "cells": "像元数",
+                  "township": "乡镇", "road_dist_m": "最近道路距离（米）", "road_name": "最近道路",
+                  "source_dist_m": "最近可用水源距离（米）", "source_name": "最近可用水源", "lon": "经度", "lat": "纬度"}
+
+
+def _write_table(gaps, path: str) -> None:
+    """The gap list without geometry, a representative point's lon/lat added, Chinese headers."""
+    import pandas as pd
+
+    pts = gaps.geometry.representative_point()
+    df = pd.DataFrame(gaps.drop(columns=gaps.geometry.name)).assign(lon=pts.x.round(6).values,
+                                                                   lat=pts.y.round(6).values)
+    df = df.rename(columns=GAP_HEADERS_ZH)
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        df.to_csv(path, index=False, encoding="utf-8-sig")
+    elif suffix == ".xlsx":
+        df.to_excel(path, index=False, sheet_name="覆盖空白区")
+    else:
+        raise _bad_out(path, [".csv", ".xlsx"])
+
+
+class _Setup:
+    """The inputs both commands share, on one metric grid."""
+
+    def __init__(self, args: argparse.Namespace, *, need_cameras: bool, need_sources: bool):
+        import numpy as np
+
+        from gis.fire_risk import HIGH_RISK_LEVEL, forest_mask
+        from gis.siting import metric_grid, on_grid
+        from layers.raster import read_raster
+
+        self.lang = args.lang
+        self.notes: list[tuple[str, str]] = []
+        self.messages: list[str] = []
+        dem = read_raster(Path(args.dem))
+        self.notes += list(dem.warnings)
+        self.grid, n = metric_grid(dem)
+        self.notes += n
+        forest = _load(args.forest, "forest", args.forest_layer)
+        self.messages += forest.messages(args.lang)
+        self.forest_gdf = forest.gdf if forest.raster is None else None
+        self.forest = forest_mask(forest.raster if forest.raster is not None else forest.gdf, self.grid)
+        self.forest &= self.grid.valid_mask()
+        if args.risk:
+            risk = read_raster(Path(args.risk))
+            self.level = on_grid(risk, self.grid, fill=0)
+            self.target = self.forest & (self.level >= HIGH_RISK_LEVEL)
+            self.target_what = ("高风险林地（风险等级 ≥ 4）", "high-risk forest (level >= 4)")
+        else:
+            self.level = None
+            self.target = self.forest.copy()
+            self.target_what = ("全部林地", "all forest")
+            self.notes.append(("未给出风险栅格（--risk）：以全部林地为目标", "no risk raster (--risk): all forest is "
+                               "the target"))
+        self.roads = _load(args.roads, "roads", args.roads_layer).gdf if args.roads else None
+        self.seen = None
+        self.cameras = None
+        if getattr(args, "cameras", None):
+            from gis.viewshed import coverage
+
+            cams = _load(args.cameras, "cameras", args.cameras_layer)
+            self.messages += cams.messages(args.lang)
+            self.cameras = cams.gdf
+            count, _first, notes = coverage(self.grid, cams.gdf, target_h=args.target_height)
+            self.notes += notes
+            self.seen = count
+        elif need_cameras:
+            self.seen = np.zeros(self.grid.shape, np.uint16)
+        self.reach = None
+        self.sources = None
+        if getattr(args, "sources", None):
+            from gis.water_reach import water_reach
+
+            src = _load(args.sources, "water_sources", args.sources_layer)
+            self.messages += src.messages(args.lang)
+            res = water_reach(self.grid, src.gdf, self.forest, season=args.season, roads=self.roads,
+                              max_road_distance_m=args.source_max_road)
+            self.sources = src.gdf[res.sources["usable"].to_numpy(dtype=bool)]  # nearest *usable* source
+            self.notes += res.notes
+            self.reach = res.count
+        elif need_sources:
+            self.reach = np.zeros(self.grid.shape, np.uint16)
+        dx, dy = self.grid.res
+        self.cell_ha = dx * dy / 1e4
+
+    def text_notes(self) -> list[str]:
+        return [zh if self.lang == "zh" else en for zh, en in self.notes] + self.messages
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dem", required=True, help="DEM GeoTIFF (metres; a DEM in degrees is reprojected)")
+    p.add_argument("--forest", required=True, help="forest polygons or land-cover raster (non-zero = forest)")
+    p.add_argument("--forest-layer", help="layer inside the forest GeoPackage (default: 'forest' when present)")
+    p.add_argument("--risk", help="fire-risk levels GeoTIFF (python -m gis fire-risk; level >= 4 is high risk); "
+                                  "without it all forest is the target")
+    p.add_argument("--roads", help="roads layer (nearest road; candidate road limits)")
+    p.add_argument("--roads-layer", help="layer inside the roads GeoPackage (default: 'roads' when present)")
+    p.add_argument("--cameras-layer", help="layer inside the cameras GeoPackage (default: 'cameras' when present)")
+    p.add_argument("--sources-layer", help="layer inside the sources GeoPackage (default: 'water_sources')")
+    p.add_argument("--target-height", type=float, default=0.0,
+                   help="target height above ground for camera visibility, m (default 0)")
+    p.add_argument("--season", choices=("dry", "wet"), default="dry", help="season for water sources (default dry)")
+    p.add_argument("--source-max-road", type=float, default=None,
+                   help="existing sources farther than this from a road are not counted (needs --roads)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+# ---- gaps -------------------------------------------------------------------------------------
+def _run_gaps(args: argparse.Namespace) -> int:
+    import time
+
+    from gis.gaps import coverage_gaps, gap_summary
+
+    t0 = time.perf_counter()
+    s = _Setup(args, need_cameras=True, need_sources=True)
+    gaps = coverage_gaps(s.grid, s.target, s.seen, s.reach, forest=s.forest_gdf, roads=s.roads, sources=s.sources,
+                         min_area_m2=args.min_area_ha * 1e4)
+    _write(gaps, args.out, "gaps")
+    if args.table:
+        _write_table(gaps, args.table)
+    target_ha = float(s.target.sum()) * s.cell_ha
+    summ = gap_summary(gaps, target_ha)
+    top = []
+    for rec in gaps.head(args.top).itertuples(index=False):
+        c = rec.geometry.representative_point()
+        top.append({"rank": int(rec.rank), "gap": rec.gap, "gap_zh": rec.gap_zh, "area_ha": round(rec.area_ha, 2),
+                    "township": rec.township, "road_dist_m": None if rec.road_dist_m != rec.road_dist_m
+                    else rec.road_dist_m, "road_name": rec.road_name,
+                    "source_dist_m": None if rec.source_dist_m != rec.source_dist_m else rec.source_dist_m,
+                    "source_name": rec.source_name, "lon": round(c.x, 6), "lat": round(c.y, 6)})
+    notes = s.text_notes()
+    out = {"out": str(args.out), "target": s.target_what[0 if args.lang == "zh" else 1],
+           "target_ha": round(target_ha, 2), "forest_ha": round(float(s.forest.sum()) * s.cell_ha, 2),
+           "min_area_ha": args.min_area_ha, "patches": int(len(gaps)),
+           "gap_ha": round(float(gaps["area_ha"].sum()), 2) if len(gaps) else 0.0,
+           "by_class": summ, "top": top, "seconds": round(time.perf_counter() - t0, 2), "notes": notes}
+    b = summ["both"]
+    return finish(args, out, f"gaps -> {args.out}: {len(gaps)} patch(es), {out['gap_ha']:,.1f} of "
+                             f"{out['target_ha']:,.1f} ha target; both {b['area_ha']:,.1f} ha, unseen "
+                             f"{summ['unseen']['area_ha']:,.1f} ha, out of reach {summ['out_of_reach']['area_ha']:,.1f} ha"
+                             f", {out['seconds']} s", notes)
+
+
+@command("gaps", "high-risk forest unseen by cameras / out of water reach, as ranked patches / 监控与水源覆盖空白区")
+def _add_gaps(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cameras", required=True, help="existing cameras layer")
+    p.add_argument("--sources", required=True, help="existing water sources layer (reach by gis.water_reach; "
+                                                    "the nearest usable one is listed per patch)")
+    p.add_argument("--out", required=True, help="output gap polygons (.gpkg / .geojson / .kml, EPSG:4490)")
+    p.add_argument("--min-area-ha", type=float, default=1.0, help="leave out patches under this many hectares "
+                                                                  "(default 1)")
+    p.add_argument("--top", type=int, default=20, help="patches listed in the JSON (default 20)")
+    p.add_argument("--table", help="also write the ranked gap list as a table (.csv UTF-8 / .xlsx, Chinese headers)")
+    _common(p)
+
+
+# ---- siting -----------------------------------------------------------------------------------
+def _run_siting(args: argparse.Namespace) -> int:
+    import time
+
+    from gis.siting import site_cameras, site_water
+    from layers.errors import LayerError, Problem
+
+    t0 = time.perf_counter()
+    if args.n < 1:
+        raise LayerError(Problem(f"--n 应为正整数，现为 {args.n}", f"--n must be a positive integer, got {args.n}",
+                                 "例如 --n 5", "e.g. --n 5", field="--n"))
+    camera = args.kind == "camera"
+    if camera and args.sources:
+        args.sources = None  # existing water does not matter for new cameras
+    if not camera and args.cameras:
+        args.cameras = None
+    s = _Setup(args, need_cameras=camera, need_sources=not camera)
+    cand = None
+    if args.candidates:
+        cand = _load_points(args.candidates, args.candidates_layer)
+    max_road = None if args.max_road is not None and args.max_road < 0 else args.max_road
+    if camera:
+        res = site_cameras(s.grid, s.target, s.seen > 0, args.n, candidates=cand, roads=s.roads,
+                           height=args.height, range_m=args.range, target_h=args.target_height,
+                           max_road_m=max_road, min_prominence_m=args.min_prominence, spacing_m=args.spacing,
+                           max_candidates=args.max_candidates)
+    else:
+        rivers = _load(args.rivers, "rivers", args.rivers_layer).gdf if args.rivers else None
+        res = site_water(s.grid, s.target, s.reach > 0, args.n, candidates=cand, roads=s.roads, rivers=rivers,
+                         distance_m=args.reach_distance, rise_m=args.reach_rise,
+                         max_road_m=500.0 if args.max_road is None else max_road, spacing_m=args.spacing,
+                         max_candidates=args.max_candidates)
+    s.notes += res.notes
+    sites = res.sites
+    _write(sites.drop(columns=["row", "col"]), args.out, "sites", "cameras" if camera else "water_sources")
+    rows = []
+    for rec in sites.itertuples(index=False):
+        rows.append({"order": int(rec.order), "name": rec.name, "origin": rec.origin, "gain_ha": rec.gain_ha,
+                     "gain_share": rec.gain_share, "cumulative_ha": rec.cumulative_ha,
+                     "cumulative_share": rec.cumulative_share, "elevation": rec.elevation,
+                     "road_dist_m": None if rec.road_dist_m != rec.road_dist_m else rec.road_dist_m,
+                     "lon": round(rec.geometry.x, 6), "lat": round(rec.geometry.y, 6)})
+    before = res.covered_before_ha / res.target_ha if res.target_ha else 0.0
+    after = rows[-1]["cumulative_share"] if rows else before
+    notes = s.text_notes()
+    out = {"out": str(args.out), "kind": args.kind, "n": args.n, "chosen": len(rows),
+           "target": s.target_what[0 if args.lang == "zh" else 1], "target_ha": round(res.target_ha, 2),
+           "covered_before_ha": round(res.covered_before_ha, 2), "covered_before_share": round(before, 6),
+           "covered_after_share": round(after, 6), "candidates": res.candidates,
+           "new_site": ({"height_m": args.height, "range_m": args.range} if camera else
+                        {"distance_m": args.reach_distance, "rise_m": args.reach_rise}),
+           "sites": rows, "seconds": round(time.perf_counter() - t0, 2), "notes": notes}
+    gain = sum(r["gain_ha"] for r in rows)
+    return finish(args, out, f"siting ({args.kind}) -> {args.out}: {len(rows)} site(s) of {res.candidates} "
+                             f"candidates add {gain:,.1f} ha; target covered {before:.1%} -> {after:.1%}, "
+                             f"{out['seconds']} s", notes)
+
+
+@command("siting", "choose new camera / water point sites covering the most high-risk forest / 新增监控与水源选址")
+def _add_siting(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kind", choices=("camera", "water"), required=True, help="what to site")
+    p.add_argument("--n", type=int, required=True, help="number of new sites")
+    p.add_argument("--out", required=True, help="output sites (.gpkg / .geojson / .kml / .xlsx, EPSG:4490)")
+    p.add_argument("--cameras", help="existing cameras (their coverage counts as covered; --kind camera)")
+    p.add_argument("--sources", help="existing water sources (their reach counts as covered; --kind water)")
+    p.add_argument("--candidates", help="uploaded candidate points (default: ridge/peak cells for cameras, "
+                                        "stream cells near roads for water)")
+    p.add_argument("--candidates-layer", help="layer inside the candidates GeoPackage")
+    p.add_argument("--rivers", help="rivers layer for water candidates (default: streams from the DEM, slow)")
+    p.add_argument("--rivers-layer", help="layer inside the rivers GeoPackage (default: 'rivers' when present)")
+    p.add_argument("--height", type=float, default=30.0, help="mast height of new cameras, m (default 30)")
+    p.add_argument("--range", type=float, default=8000.0, help="range of new cameras, m (default 8000)")
+    p.add_argument("--reach-distance", type=float, default=1300.0,
+                   help="reach of a new water point, m (default 1300: a portable-pump relay)")
+    p.add_argument("--reach-rise", type=float, default=250.0,
+                   help="largest rise above a new water point, m (default 250)")
+    p.add_argument("--max-road", type=float, default=None,
+                   help="candidates within this many metres of a road (default: none for cameras, 500 for "
+                        "water; negative = no limit; needs --roads)")
+    p.add_argument("--min-prominence", type=float, default=20.0,
+                   help="ridge/peak cells stand at least this many metres above their 450 m window (default 20)")
+    p.add_argument("--spacing", type=float, default=1000.0, help="least distance between candidates, m "
+                                                                 "(default 1000)")
+    p.add_argument("--max-candidates", type=int, default=300, help="cap on generated candidates (default 300)")
+    _common(p)

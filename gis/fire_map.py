@@ -1,0 +1,541 @@
+"""Printable A4 forest-fire coverage map (森林防火监测覆盖图), PNG and PDF, for the whole area or one township.
+
+What is drawn (every layer optional except the DEM, whichever is given in ``layers``):
+
+===================  =================================================================================
+key                  what
+===================  =================================================================================
+``coverage``         cameras seeing each cell (``gis.viewshed.coverage``'s count, the DEM's grid or a
+                     :class:`~layers.raster.Raster`): seen by 1 camera / by 2 or more
+``water_reach``      cells within reach of a water source (bool / 0-1 array or Raster): outlined and
+                     lightly filled in blue
+``high_risk``        high-risk forest: a bool array / Raster (cells) or a GeoDataFrame of polygons
+``gaps``             uncovered high-risk patches, polygons (red outline, hatched)
+``proposed``         proposed sites, points (column ``kind`` = ``camera`` / ``water`` picks the symbol)
+``cameras``          cameras and lookouts, points
+``water_sources``    water sources, points
+``roads``            lines
+``townships``        township polygons (a ``township`` or ``name`` column); without it, townships are
+                     dissolved by their ``township`` column from ``grids`` (the township-level grids
+                     when the ``level`` column has them, else village-level, else all) or else from
+                     ``forest`` (gaps closed, holes dropped)
+``forest``/``grids`` only used for the township boundaries (see above)
+===================  =================================================================================
+
+The DEM gives the hillshade background and the map's CRS (a metric DEM's own CRS; a DEM in degrees
+is drawn in the metric CRS :func:`layers.crs.metric_crs` picks). Arrays in ``layers`` must have the
+DEM's shape. Vector layers may be in any CRS (EPSG:4490 when none is set).
+
+The page is A4, portrait or landscape, whichever fits the map's extent better; it carries a
+title, the date, a legend, a scale bar with the ratio, a north arrow, the CRS and a data note.
+Fonts, the scale bar and the north arrow are :mod:`gis.village_map`'s.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path as MplPath
+
+from gis.village_map import A4_INCHES, cjk_font, clip, font_rc, north_arrow, scale_bar, warp
+from layers.crs import metric_crs
+from layers.errors import LayerError, Problem
+from layers.raster import Raster, _as_pyproj_input
+from layers.settings import STORAGE_CRS
+
+__all__ = ["coverage_map", "coverage_figure", "coverage_maps_batch", "township_boundaries", "DPI"]
+
+#: PNG resolution
+DPI = 300
+
+_T = {
+    "title": ("{a}森林防火监测覆盖图", "Forest-fire coverage map{a}"),
+    "date": ("日期：{s}", "Date: {s}"),
+    "crs": ("坐标系：{c}", "CRS: {c}"),
+    "note": ("视域按数字高程模型计算（架设高度、监测半径、地球曲率与大气折光系数 0.13），未计植被与建筑遮挡",
+             "Viewsheds from the DEM (mast height, range, earth curvature, refraction 0.13); vegetation and "
+             "buildings not modelled"),
+    "nofont": ("No CJK font found (install fonts-noto-cjk); Chinese text may not display", ) * 2,
+    "seen1": ("1 台监控可见", "Seen by 1 camera"),
+    "seen2": ("2 台及以上监控可见", "Seen by 2+ cameras"),
+    "reach": ("水源可达范围", "Within water reach"),
+    "risk": ("高火险林地", "High-risk forest"),
+    "gaps": ("高火险盲区", "Uncovered high-risk patch"),
+    "prop_cam": ("拟建监控点", "Proposed camera"),
+    "prop_water": ("拟建水源点", "Proposed water point"),
+    "prop": ("拟建站点", "Proposed site"),
+    "camera": ("监控点 / 瞭望台", "Camera / lookout"),
+    "water": ("水源点", "Water source"),
+    "road": ("道路", "Road"),
+    "town": ("乡镇界", "Township boundary"),
+    "whole": ("全域", "whole area"),
+    "notown": ("没有乡镇“{t}”的边界", "no boundary for township '{t}'"),
+}
+
+
+def _t(key: str, lang: str, **kw: Any) -> str:
+    v = _T[key][0 if lang == "zh" else 1]
+    return v.format(**kw) if kw else v
+
+
+# ---- inputs ------------------------------------------------------------------------------------
+
+def _fail(zh: str, en: str, fix_zh: str, fix_en: str, *, field: str | None = None) -> LayerError:
+    return LayerError(Problem(zh, en, fix_zh, fix_en, field=field))
+
+
+def _map_crs(dem: Raster) -> pyproj.CRS:
+    crs = pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs)) if dem.crs is not None else \
+        pyproj.CRS.from_user_input(STORAGE_CRS)
+    if crs.is_geographic:
+        return metric_crs(dem.bounds)
+    return crs
+
+
+def _as_raster(v: Any, dem: Raster, key: str) -> Raster | None:
+    if v is None:
+        return None
+    if isinstance(v, Raster):
+        return v
+    a = np.asarray(v)
+    if a.shape != dem.shape:
+        raise _fail(f"图层 {key} 的栅格大小 {a.shape} 与 DEM {dem.shape} 不一致",
+                    f"layer {key} has shape {a.shape}, not the DEM's {dem.shape}",
+                    "请用与 DEM 相同的网格计算该图层", "compute the layer on the DEM's grid", field=key)
+    return Raster(a, dem.transform, dem.crs, None)
+
+
+def _vector(v: Any) -> gpd.GeoDataFrame | None:
+    if v is None or not isinstance(v, gpd.GeoDataFrame) or not len(v):
+        return None
+    v = v[v.geometry.notna() & ~v.geometry.is_empty]
+    if not len(v):
+        return None
+    return v if v.crs is not None else v.set_crs(STORAGE_CRS)
+
+
+def township_boundaries(layers: Mapping[str, Any]) -> gpd.GeoDataFrame | None:
+    """Township polygons: ``layers['townships']``, else ``grids`` or ``forest`` dissolved by township.
+
+    Parameters
+    ----------
+    layers : mapping
+        As for :func:`coverage_map`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or None
+        One row per township, column ``township``, in its source's CRS; None when no layer has one.
+    """
+    tw = _vector(layers.get("townships"))
+    if tw is not None:
+        col = "township" if "township" in tw else ("name" if "name" in tw else None)
+        if col is not None:
+            return _dissolve(tw.rename(columns={col: "township"}) if col != "township" else tw)
+    grids = _vector(layers.get("grids"))
+    if grids is not None and "township" in grids:
+        if "level" in grids:
+            top = grids[grids["level"].astype(str) == "township"]
+            if len(top):
+                return _dissolve(top)
+            villages = grids[grids["level"].astype(str) == "village"]
+            if len(villages):
+                return _dissolve(villages)
+        return _dissolve(grids)
+    forest = _vector(layers.get("forest"))
+    if forest is not None and "township" in forest:
+        return _dissolve(forest, close_m=150.0)
+    return None
+
+
+def _dissolve(gdf: gpd.GeoDataFrame, *, close_m: float = 0.0) -> gpd.GeoDataFrame | None:
+    """Polygons dissolved by ``township``; with ``close_m``, gaps narrower than about twice that closed
+    and holes dropped (for townships pieced together from forest patches that do not tile)."""
+    from shapely import Polygon
+
+    g = gdf[gdf["township"].notna() & (gdf["township"].astype(str).str.strip() != "")]
+    if not len(g):
+        return None
+    g = g.assign(township=g["township"].astype(str), geometry=g.geometry.make_valid())
+    out = g[["township", "geometry"]].dissolve(by="township", as_index=False)
+    if close_m > 0:
+        crs = out.crs
+        m = out.to_crs(metric_crs(tuple(out.to_crs(STORAGE_CRS).total_bounds)))
+        closed = m.geometry.buffer(close_m).buffer(-close_m)
+
+        def fill(geom):
+            parts = [Polygon(p.exterior) for p in getattr(geom, "geoms", [geom]) if p.geom_type == "Polygon"]
+            return gpd.GeoSeries(parts).union_all() if parts else geom
+        out = m.assign(geometry=[fill(x) for x in closed]).to_crs(crs)
+    return out
+
+
+# ---- layout ------------------------------------------------------------------------------------
+
+_MARGIN, _TITLE_H, _FOOT_H = 0.4, 0.75, 0.45
+
+
+def _layout(aspect: float) -> dict:
+    """A4 orientation whose map box is closest to ``aspect`` (width / height), and its rectangles."""
+    best = None
+    for orient, (W, H) in (("portrait", A4_INCHES), ("landscape", A4_INCHES[::-1])):
+        map_w, map_h = W - 2 * _MARGIN, H - 2 * _MARGIN - _TITLE_H - _FOOT_H
+        box = map_w / map_h
+        score = abs(math.log(max(aspect, 1e-6) / box))
+        if best is None or score < best["score"] - 1e-9:
+            best = {"orient": orient, "size": (W, H), "box_aspect": box, "score": score, "map_w_in": map_w,
+                    "map": [_MARGIN / W, (_MARGIN + _FOOT_H) / H, map_w / W, map_h / H],
+                    "title_y": 1 - (_MARGIN + 0.05) / H, "sub_y": 1 - (_MARGIN + 0.45) / H,
+                    "foot_y": (_MARGIN + 0.05) / H, "foot2_y": (_MARGIN + 0.22) / H}
+    return best
+
+
+def _polygon_path(geom) -> MplPath | None:
+    """A matplotlib path of a (multi)polygon, holes included."""
+    verts, codes = [], []
+    polys = getattr(geom, "geoms", [geom])
+    for p in polys:
+        if p.is_empty or p.geom_type != "Polygon":
+            continue
+        for ring in [p.exterior, *p.interiors]:
+            xy = np.asarray(ring.coords)
+            if len(xy) < 3:
+                continue
+            verts.append(xy)
+            codes.append(np.r_[MplPath.MOVETO, np.full(len(xy) - 2, MplPath.LINETO), MplPath.CLOSEPOLY])
+    if not verts:
+        return None
+    return MplPath(np.concatenate(verts), np.concatenate(codes).astype(np.uint8))
+
+
+# ---- the figure --------------------------------------------------------------------------------
+
+def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None = None,
+                    township: str | None = None, lang: str = "zh", date: str | _dt.date | None = None,
+                    subtitle: str | None = None, note: str | None = None) -> Figure:
+    """The coverage map as a matplotlib Figure (A4); see :func:`coverage_map` for the parameters."""
+    crs = _map_crs(dem)
+    towns = township_boundaries(layers)
+    town_geom = None
+    if township is not None:
+        sel = None if towns is None else towns[towns["township"].astype(str) == str(township)]
+        if sel is None or not len(sel):
+            known = "、".join(map(str, towns["township"])) if towns is not None else ""
+            raise _fail(_t("notown", "zh", t=township), _t("notown", "en", t=township),
+                        "请检查乡镇名称，或提供带乡镇字段的林地、网格或乡镇图层" + (f"（已有：{known}）" if known else ""),
+                        "check the township name, or give a forest, grids or townships layer with a township "
+                        "field" + (f" (known: {', '.join(map(str, towns['township']))})" if known else ""),
+                        field="township")
+        town_geom = sel.to_crs(crs).geometry.make_valid().union_all()
+        x0, y0, x1, y1 = town_geom.bounds
+    else:
+        tb = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs))
+                                         if dem.crs is not None else STORAGE_CRS, crs, always_xy=True)
+        x0, y0, x1, y1 = tb.transform_bounds(*dem.bounds)
+    pad = 0.03 * max(x1 - x0, y1 - y0)
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    lay = _layout((x1 - x0) / max(y1 - y0, 1e-9))
+    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+    if w / h < lay["box_aspect"]:
+        w = h * lay["box_aspect"]
+    else:
+        h = w / lay["box_aspect"]
+    extent = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    img_extent = (extent[0], extent[2], extent[1], extent[3])
+    px = int(min(2000, max(600, lay["map_w_in"] * 200)))
+
+    fig = Figure(figsize=lay["size"], dpi=100)
+    ax = fig.add_axes(lay["map"])
+    ax.set_xlim(extent[0], extent[2])
+    ax.set_ylim(extent[1], extent[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_facecolor("#f7f7f2")
+    legend: list = []
+
+    # rasters, blended into one image (one resampling pass when the page is drawn)
+    from matplotlib.colors import to_rgb
+
+    rgb = np.empty((0, 0, 3))
+    alpha = np.empty((0, 0))
+
+    def paint(mask, colour, a):
+        nonlocal rgb, alpha
+        if mask.shape != rgb.shape[:2]:
+            return
+        w = (a * mask)[..., None]
+        rgb = rgb * (1 - w) + np.asarray(to_rgb(colour)) * w
+        alpha = np.maximum(alpha, mask * 1.0)
+
+    def grid(v, key):
+        r = _as_raster(v, dem, key)
+        a = warp(Raster(np.asarray(r.array, dtype="float32"), r.transform, r.crs, None), extent, crs, width=px,
+                 resampling="mode")
+        if a is None or a.shape != rgb.shape[:2]:
+            return None
+        return np.nan_to_num(a)
+
+    z = warp(dem, extent, crs, width=px, resampling="bilinear")
+    if z is not None:
+        rgb = np.ones(z.shape + (3,)) * np.asarray(to_rgb("#f7f7f2"))
+        alpha = np.zeros(z.shape)
+        if np.isfinite(z).any():
+            from affine import Affine
+
+            from gis.terrain import hillshade
+            res = (extent[2] - extent[0]) / z.shape[1]
+            shade = hillshade(Raster(z, Affine(res, 0, extent[0], 0, -res, extent[3]), crs, None))
+            ok = shade > 0
+            g = (shade.astype(float) / 255.0)[..., None]
+            rgb = np.where(ok[..., None], rgb * 0.5 + g * 0.5, rgb)
+            alpha = ok * 1.0
+
+    # high-risk forest
+    risk = layers.get("high_risk")
+    if isinstance(risk, gpd.GeoDataFrame):
+        rv = clip(_vector(risk), extent, crs) if _vector(risk) is not None else None
+        if rv is not None:
+            rv.plot(ax=ax, facecolor="#f28e2b", edgecolor="none", alpha=0.45, zorder=2)
+            legend.append(Patch(facecolor="#f28e2b", alpha=0.45, label=_t("risk", lang)))
+    elif risk is not None:
+        rr = grid(risk.array if isinstance(risk, Raster) else risk, "high_risk")
+        if rr is not None and (rr > 0).any():
+            paint(rr > 0, "#f28e2b", 0.45)
+            legend.append(Patch(facecolor="#f28e2b", alpha=0.45, label=_t("risk", lang)))
+
+    # camera coverage: seen by 1 / by 2+
+    cov = layers.get("coverage")
+    if cov is not None:
+        c = grid(cov.array if isinstance(cov, Raster) else cov, "coverage")
+        if c is not None:
+            for sel, colour, key in ((c == 1, "#a1d99b", "seen1"), (c >= 2, "#238b45", "seen2")):
+                if sel.any():
+                    paint(sel, colour, 0.6)
+                    legend.append(Patch(facecolor=colour, alpha=0.6, label=_t(key, lang)))
+
+    # water reach: light fill and outline
+    reach = layers.get("water_reach")
+    reach_mask = None
+    if reach is not None:
+        rr = grid(reach.array if isinstance(reach, Raster) else reach, "water_reach")
+        if rr is not None and (rr > 0).any():
+            reach_mask = rr > 0
+            paint(reach_mask, "#4e79a7", 0.18)
+            legend.append(Patch(facecolor="#4e79a7", alpha=0.3, edgecolor="#1f4e99", label=_t("reach", lang)))
+    if rgb.size:
+        ax.imshow(np.dstack([rgb, alpha]).astype("float32"), extent=img_extent, zorder=1, interpolation="nearest")
+    if reach_mask is not None:
+        ys = np.linspace(extent[3], extent[1], reach_mask.shape[0])
+        xs = np.linspace(extent[0], extent[2], reach_mask.shape[1])
+        ax.contour(xs, ys, reach_mask.astype(float), levels=[0.5], colors="#1f4e99", linewidths=0.6, zorder=4)
+
+    # gaps
+    gaps = clip(_vector(layers.get("gaps")), extent, crs) if _vector(layers.get("gaps")) is not None else None
+    if gaps is not None:
+        gaps.plot(ax=ax, facecolor="none", edgecolor="#d62728", hatch="////", linewidth=0.7, zorder=6)
+        legend.append(Patch(facecolor="none", edgecolor="#d62728", hatch="////", label=_t("gaps", lang)))
+
+    # roads
+    roads = clip(_vector(layers.get("roads")), extent, crs) if _vector(layers.get("roads")) is not None else None
+    if roads is not None:
+        roads.plot(ax=ax, color="#7f6f5f", linewidth=0.5, zorder=7)
+        legend.append(Line2D([], [], color="#7f6f5f", lw=1, label=_t("road", lang)))
+
+    # township boundaries (all in view, the selected one bold; outside it washed out)
+    if towns is not None:
+        tv = clip(towns, extent, crs)
+        if tv is not None:
+            tv.boundary.plot(ax=ax, color="#333333", linewidth=0.6, linestyle="--", zorder=8)
+            legend.append(Line2D([], [], color="#333333", lw=1, ls="--", label=_t("town", lang)))
+    if town_geom is not None:
+        path = _polygon_path(town_geom)
+        if path is not None:
+            frame = np.array([[extent[0], extent[1]], [extent[2], extent[1]], [extent[2], extent[3]],
+                              [extent[0], extent[3]], [extent[0], extent[1]]])
+            outer = MplPath(frame, [MplPath.MOVETO, MplPath.LINETO, MplPath.LINETO, MplPath.LINETO,
+                                    MplPath.CLOSEPOLY])
+            ax.add_patch(PathPatch(MplPath.make_compound_path(outer, path), facecolor="white", alpha=0.55,
+                                   edgecolor="none", zorder=8.5))
+            ax.add_patch(PathPatch(path, facecolor="none", edgecolor="black", linewidth=1.6, zorder=9))
+
+    # points
+    def points(key, **kw):
+        g = _vector(layers.get(key))
+        return clip(g, extent, crs) if g is not None else None
+
+    ws = points("water_sources")
+    if ws is not None:
+        ax.scatter(ws.geometry.x, ws.geometry.y, s=9 if len(ws) < 1000 else 4, marker="o", c="#1f77b4", edgecolors="white",
+                   linewidths=0.3, zorder=10)
+        legend.append(Line2D([], [], marker="o", ls="", markersize=5, markerfacecolor="#1f77b4",
+                             markeredgecolor="white", label=_t("water", lang)))
+    cams = points("cameras")
+    if cams is not None:
+        ax.scatter(cams.geometry.x, cams.geometry.y, s=22 if len(cams) < 300 else 12, marker="^", c="#2ca02c", edgecolors="black",
+                   linewidths=0.4, zorder=11)
+        legend.append(Line2D([], [], marker="^", ls="", markersize=7, markerfacecolor="#2ca02c",
+                             markeredgecolor="black", label=_t("camera", lang)))
+    prop = points("proposed")
+    if prop is not None:
+        kind = prop["kind"].astype(str).str.lower() if "kind" in prop else pd.Series("", index=prop.index)
+        for sel, marker, colour, key in ((kind.str.startswith("cam"), "*", "#9467bd", "prop_cam"),
+                                         (kind.str.startswith("water"), "P", "#17becf", "prop_water"),
+                                         (~kind.str.startswith("cam") & ~kind.str.startswith("water"), "*",
+                                          "#e377c2", "prop")):
+            part = prop[sel.values]
+            if len(part):
+                ax.scatter(part.geometry.x, part.geometry.y, s=90, marker=marker, c=colour, edgecolors="black",
+                           linewidths=0.6, zorder=12)
+                legend.append(Line2D([], [], marker=marker, ls="", markersize=10, markerfacecolor=colour,
+                                     markeredgecolor="black", label=_t(key, lang)))
+
+    ax.set_xlim(extent[0], extent[2])
+    ax.set_ylim(extent[1], extent[3])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    if legend:
+        leg = ax.legend(handles=legend, loc="lower right", fontsize=7, framealpha=0.92, borderpad=0.6,
+                        handlelength=2.0)
+        leg.set_zorder(30)
+    scale_bar(ax, extent, lang, lay["map_w_in"])
+    north_arrow(ax, lang)
+
+    # title block and footer
+    if isinstance(date, (_dt.date, _dt.datetime)):
+        date = date.isoformat()[:10]
+    date = date or _dt.date.today().isoformat()
+    if title is None:
+        area = township or _t("whole", lang)
+        title = _t("title", lang, a=area if lang == "zh" else f" — {area}")
+    fig.text(0.5, lay["title_y"], title, ha="center", va="top", fontsize=18, fontweight="bold")
+    sub = [subtitle] if subtitle else []
+    sub.append(_t("date", lang, s=date))
+    fig.text(0.5, lay["sub_y"], "    ".join(sub), ha="center", va="top", fontsize=9)
+    epsg = crs.to_epsg()
+    fig.text(lay["map"][0], lay["foot2_y"], note or _t("note", lang), ha="left", va="bottom", fontsize=7,
+             color="#444444")
+    fig.text(lay["map"][0], lay["foot_y"], _t("crs", lang, c=f"{crs.name}" + (f" (EPSG:{epsg})" if epsg else "")),
+             ha="left", va="bottom", fontsize=7, color="#444444")
+    if cjk_font() is None:
+        fig.text(1 - lay["map"][0], lay["foot_y"], _T["nofont"][1], ha="right", va="bottom", fontsize=8,
+                 color="#c00000", fontweight="bold")
+    return fig
+
+
+# ---- output ------------------------------------------------------------------------------------
+
+def coverage_map(path_stem: str | Path, *, dem: Raster, layers: Mapping[str, Any], title: str | None = None,
+                 township: str | None = None, lang: str = "zh", date: str | _dt.date | None = None,
+                 subtitle: str | None = None, note: str | None = None, dpi: int = DPI,
+                 formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """Write the A4 coverage map as ``<path_stem>.png`` (``dpi``) and ``<path_stem>.pdf`` (one page).
+
+    Parameters
+    ----------
+    path_stem : str or Path
+        Output path without suffix; its folder is created.
+    dem : layers.raster.Raster
+        Elevations: the hillshade background, the grid of array layers and the map's CRS.
+    layers : mapping
+        Optional layers by key (module docstring): ``coverage``, ``water_reach``, ``high_risk``,
+        ``gaps``, ``proposed``, ``cameras``, ``water_sources``, ``roads``, ``townships``, ``forest``,
+        ``grids``. Missing keys and None values are left out of the map and its legend.
+    title : str, optional
+        Page title; default "<township or 全域>森林防火监测覆盖图" (English: "Forest-fire coverage map — ...").
+    township : str, optional
+        Map only this township: the extent is its boundary's, the rest washed out.
+    lang : {'zh', 'en'}
+        Language of the page.
+    date : str or datetime.date, optional
+        Date printed under the title (default today).
+    subtitle, note : str, optional
+        A line under the title (e.g. coverage shares) and the data note in the footer.
+    dpi : int
+        PNG resolution (300: 2480 x 3508 pixels portrait).
+    formats : sequence of {'png', 'pdf'}
+        Files to write.
+
+    Returns
+    -------
+    list of Path
+        The files written, in ``formats`` order.
+
+    Raises
+    ------
+    layers.errors.LayerError
+        The township has no boundary, or an array layer is not on the DEM's grid.
+    """
+    bad = [f for f in formats if f not in ("png", "pdf")]
+    if bad:
+        raise ValueError(f"formats must be 'png' or 'pdf', not {bad}")
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    with font_rc():
+        fig = coverage_figure(dem=dem, layers=layers, title=title, township=township, lang=lang, date=date,
+                              subtitle=subtitle, note=note)
+        for fmt in formats:
+            path = stem.with_name(stem.name + "." + fmt)
+            if fmt == "pdf":
+                fig.savefig(path, format="pdf", metadata={"Creator": "gis.fire_map", "CreationDate": None})
+            else:
+                fig.savefig(path, format="png", dpi=dpi, metadata={"Software": "gis.fire_map"})
+            out.append(path)
+    return out
+
+
+def _safe(name: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", str(name)).strip("_") or "township"
+
+
+def coverage_maps_batch(out_dir: str | Path, *, dem: Raster, layers: Mapping[str, Any],
+                        townships: Sequence[str] | None = None, whole: bool = True, lang: str = "zh",
+                        date: str | _dt.date | None = None, dpi: int = DPI, formats: Sequence[str] = ("png", "pdf"),
+                        subtitles: Mapping[str, str] | None = None) -> list[Path]:
+    """The whole-area map and one map per township, written into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Folder (created). Files: ``coverage_all.*`` and ``coverage_<township>.*``.
+    dem, layers, lang, date, dpi, formats
+        As for :func:`coverage_map`.
+    townships : sequence of str, optional
+        Townships to map; default every township of :func:`township_boundaries`.
+    whole : bool
+        Also write the whole-area map.
+    subtitles : mapping, optional
+        Township name (``""`` for the whole area) to the line printed under its title.
+
+    Returns
+    -------
+    list of Path
+        Every file written.
+    """
+    out_dir = Path(out_dir)
+    subtitles = dict(subtitles or {})
+    towns = township_boundaries(layers)
+    if towns is not None:     # dissolved once for every page
+        layers = {**layers, "townships": towns}
+    if townships is None:
+        townships = [] if towns is None else sorted(map(str, towns["township"]))
+    paths: list[Path] = []
+    if whole:
+        paths += coverage_map(out_dir / "coverage_all", dem=dem, layers=layers, lang=lang, date=date, dpi=dpi,
+                              formats=formats, subtitle=subtitles.get(""))
+    for t in townships:
+        paths += coverage_map(out_dir / f"coverage_{_safe(t)}", dem=dem, layers=layers, township=t, lang=lang,
+                              date=date, dpi=dpi, formats=formats, subtitle=subtitles.get(t))
+    return paths

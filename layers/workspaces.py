@@ -1,0 +1,189 @@
+"""The office's workspaces in the data folder: list, create, remember the last one, archive.
+
+Each workspace is a folder ``DATA_DIR/NAME/`` holding ``workspace.gpkg`` and its GeoTIFFs
+(:mod:`layers.workspace`). The last one opened is remembered in ``DATA_DIR/last_workspace.json``.
+A workspace travels as one file: a zip of its GeoPackage and GeoTIFFs (:func:`export_archive`,
+:func:`import_archive`), or its GeoPackage alone when it has no rasters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+
+from layers import settings
+from layers.errors import LayerError, Problem
+from layers.workspace import GPKG_NAME, Workspace
+
+LAST_FILE = "last_workspace.json"
+#: largest archive member accepted, bytes (a workspace GeoPackage of a prefecture is ~50 MB)
+MAX_MEMBER = 4 * 1024 ** 3
+_NAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .-]{0,63}$")
+
+
+def create_gpkg(path: Path) -> None:
+    """Create an empty GeoPackage (with the CGCS2000 SRS registered) at ``path``, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        seed = gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4490")
+        seed.to_file(tmp, layer="gis_seed", driver="GPKG")
+        con = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            con.execute("BEGIN")
+            for t in ("gis_seed", "rtree_gis_seed_geom"):
+                con.execute(f'DROP TABLE IF EXISTS "{t}"')
+            for meta in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents"):
+                con.execute(f"DELETE FROM {meta} WHERE lower(table_name) = 'gis_seed'")
+            con.execute("COMMIT")
+            con.execute("VACUUM")
+        finally:
+            con.close()
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _bad_name(name: str) -> LayerError:
+    return LayerError(Problem(f"工作空间名称不可用：{name}", f"unusable workspace name: {name}",
+                              "用中文、字母、数字、空格、点、横线或下划线，不含斜杠",
+                              "use letters, digits, Chinese, spaces, dots, dashes or underscores; no slashes"))
+
+
+def workspace_dir(name: str, data_dir: Path | None = None) -> Path:
+    """Folder of the workspace called ``name`` in the data folder (the name is checked, never a path)."""
+    if not _NAME.match(name or "") or name in (".", ".."):
+        raise _bad_name(name)
+    return Path(data_dir or settings.DATA_DIR) / name
+
+
+def list_workspaces(data_dir: Path | None = None) -> list[str]:
+    """Names of the workspaces in the data folder (folders holding a workspace GeoPackage), sorted."""
+    root = Path(data_dir or settings.DATA_DIR)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if _NAME.match(p.name) and (p / GPKG_NAME).is_file())
+
+
+def create_workspace(name: str, data_dir: Path | None = None) -> Workspace:
+    """Create an empty workspace ``name`` in the data folder and remember it as the last one."""
+    folder = workspace_dir(name, data_dir)
+    if (folder / GPKG_NAME).exists():
+        raise LayerError(Problem(f"工作空间“{name}”已存在", f"workspace '{name}' already exists",
+                                 "换一个名称，或直接打开它", "choose another name, or open it", file=name))
+    create_gpkg(folder / GPKG_NAME)
+    remember(name, data_dir)
+    return Workspace(folder)
+
+
+def remember(name: str, data_dir: Path | None = None) -> None:
+    """Record ``name`` as the last workspace opened."""
+    root = Path(data_dir or settings.DATA_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / (LAST_FILE + ".tmp")
+    tmp.write_text(json.dumps({"name": name}, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, root / LAST_FILE)
+
+
+def last_workspace(data_dir: Path | None = None) -> str | None:
+    """Name of the last workspace opened, if it still exists."""
+    root = Path(data_dir or settings.DATA_DIR)
+    try:
+        name = json.loads((root / LAST_FILE).read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name in list_workspaces(root) else None
+
+
+def open_workspace(name: str, data_dir: Path | None = None) -> Workspace:
+    """Open workspace ``name`` (remembered as the last one)."""
+    folder = workspace_dir(name, data_dir)
+    if not (folder / GPKG_NAME).is_file():
+        raise LayerError(Problem(f"没有名为“{name}”的工作空间", f"no workspace called '{name}'",
+                                 "从列表中选择，或新建一个", "pick one from the list, or create one", file=name))
+    remember(name, data_dir)
+    return Workspace(folder)
+
+
+def export_archive(ws: Workspace) -> bytes:
+    """The workspace as one zip file: its GeoPackage (as ``workspace.gpkg``) and GeoTIFFs."""
+    ws._recover()
+    with tempfile.TemporaryDirectory() as tmp:
+        snap = Path(tmp) / GPKG_NAME
+        src = sqlite3.connect(str(ws.gpkg))
+        dst = sqlite3.connect(str(snap))
+        try:
+            src.backup(dst)       # a consistent copy even while another session writes
+        finally:
+            dst.close()
+            src.close()
+        out = Path(tmp) / "ws.zip"
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.write(snap, GPKG_NAME)
+            for kind in ws.raster_kinds():
+                zf.write(ws.raster_path(kind), f"{kind}.tif")
+        return out.read_bytes()
+
+
+def import_archive(path: Path, name: str, data_dir: Path | None = None, *,
+                   display_name: str | None = None) -> Workspace:
+    """Unpack a workspace archive (zip from :func:`export_archive`, or a bare .gpkg) as workspace ``name``.
+
+    Only ``workspace.gpkg`` and ``KIND.tif`` of known raster kinds are taken, by their base
+    names (never as paths); the GeoPackage must open. Nothing is left behind on error.
+    """
+    from layers.catalogue import CATALOGUE
+
+    source = display_name or Path(path).name
+    folder = workspace_dir(name, data_dir)
+    if (folder / GPKG_NAME).exists():
+        raise LayerError(Problem(f"工作空间“{name}”已存在", f"workspace '{name}' already exists",
+                                 "换一个名称", "choose another name", file=source))
+    rasters = {f"{k}.tif" for k, s in CATALOGUE.items() if s.is_raster}
+    root = Path(data_dir or settings.DATA_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".importing-", dir=root))   # same disk: the final move is a rename
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    base = info.filename.replace("\\", "/").rsplit("/", 1)[-1]
+                    if info.is_dir() or (base != GPKG_NAME and base not in rasters and not base.endswith(".gpkg")):
+                        continue
+                    if info.file_size > MAX_MEMBER:
+                        raise LayerError(Problem(f"压缩包内文件过大：{base}", f"archive member too large: {base}",
+                                                 "检查压缩包", "check the archive", file=source))
+                    target = stage / (GPKG_NAME if base.endswith(".gpkg") else base)
+                    with zf.open(info) as src, open(target, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+        else:
+            shutil.copyfile(path, stage / GPKG_NAME)
+        if not (stage / GPKG_NAME).exists():
+            raise LayerError(Problem("压缩包中没有 GeoPackage 工作空间文件", "the archive holds no GeoPackage",
+                                     "导入由“导出工作空间”得到的 zip 或 .gpkg 文件",
+                                     "import a zip or .gpkg made by 'export workspace'", file=source))
+        try:
+            Workspace(stage).vector_kinds()
+        except LayerError as e:
+            raise LayerError([Problem(p.zh, p.en, p.fix_zh, p.fix_en, file=source) for p in e.problems]) from None
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage, folder)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+    remember(name, data_dir)
+    return Workspace(folder)

@@ -1,0 +1,92 @@
+"""The Workspace page (AppTest) and the editor's change sets, on a copy of the demo workspace."""
+
+from __future__ import annotations
+
+import shutil
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from tests.test_app import run_page
+
+
+@pytest.fixture
+def ws_copy(demo_workspace, tmp_path, monkeypatch):
+    """A writable copy of the demo workspace, active for the app, with its own data folder."""
+    folder = tmp_path / "county"
+    folder.mkdir()
+    shutil.copy(demo_workspace / "workspace.gpkg", folder / "workspace.gpkg")
+    (folder / "dem.tif").symlink_to(demo_workspace / "dem.tif")
+    from layers import settings
+
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    monkeypatch.setenv("GIS_WORKSPACE", str(folder))
+    return folder
+
+
+def test_changes_from_editor_updates_and_deletes():
+    from ui.page_workspace import changes_from_editor
+
+    base = pd.DataFrame({"fid": [1, 2, 3], "_rev": [0, 4, 1], "name": ["甲", "乙", "丙"],
+                         "capacity": [100, 200, None], "phone": ["1", None, "3"]})
+    edited = base.drop(columns="_rev").copy()
+    edited.loc[0, "capacity"] = 150          # changed
+    edited.loc[1, "phone"] = None            # unchanged (still empty)
+    edited = edited[edited["fid"] != 3]      # deleted
+    cs = changes_from_editor("shelters", base, edited)
+    assert [(u.fid, u.base_rev, u.values) for u in cs.updated] == [(1, 0, {"capacity": 150.0})]
+    assert [(d.fid, d.base_rev) for d in cs.deleted] == [(3, 1)]
+
+
+def test_workspace_page_edits_undo_and_history(ws_copy):
+    from layers.edits import ChangeSet, Update
+    from layers.workspace import Workspace
+
+    ws = Workspace(ws_copy)
+    at = run_page("workspace")
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("修改历史" in s.value for s in at.subheader)
+    # an edit saved by another session appears in the history, and the page's undo reverts it
+    sh = ws.read("shelters")
+    first = sh.iloc[0]
+    ws.apply(ChangeSet("shelters", updated=[Update(int(first["fid"]), int(first["_rev"]),
+                                                   {"capacity": int(first["capacity"]) + 7})]),
+             note="汛前核查", user="张三")
+    at.run()
+    hist = next(d.value for d in at.dataframe if "编辑人" in d.value.columns)
+    assert hist.iloc[0]["编辑人"] == "张三" and hist.iloc[0]["说明"] == "汛前核查"
+    at.button(key="ws_undo").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert int(Workspace(ws_copy).read("shelters").set_index("fid").loc[int(first["fid"]), "capacity"]) == \
+        int(first["capacity"])
+    assert any("已撤销" in s.value for s in at.success)
+
+
+def test_workspace_page_creates_and_switches(ws_copy, tmp_path):
+    at = run_page("workspace", "en")
+    assert not at.exception, [e.message for e in at.exception]
+    at.text_input(key="ws_new_name").input("汛期2027").run()
+    at.button(key="ws_create").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert (tmp_path / "汛期2027" / "workspace.gpkg").exists()
+    assert at.session_state["workspace_name"] == "汛期2027"
+    assert any("no editable layer" in i.value for i in at.info)
+
+
+def test_analysis_reruns_on_edited_data(ws_copy):
+    """A shelter closed in the workspace is no longer used by the flood plan."""
+    from layers.edits import ChangeSet, Update
+    from layers.workspace import Workspace
+
+    at = run_page("flood")
+    assert not at.exception
+    placed = {m.label: int(m.value.replace(",", "")) for m in at.metric}["已安置"]
+    ws = Workspace(ws_copy)
+    sh = ws.read("shelters")
+    ups = [Update(int(f), int(r), {"capacity": 0}) for f, r in zip(sh["fid"], sh["_rev"])]
+    ws.apply(ChangeSet("shelters", updated=ups), note="全部关闭（测试）", user="test")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert placed > 0 and {m.label: int(m.value.replace(",", "")) for m in at.metric}["已安置"] == 0
+    assert isinstance(ws.read("shelters"), gpd.GeoDataFrame)

@@ -1,0 +1,322 @@
+"""Workspace page: pick, create, export and import workspaces; edit layers with a history and undo.
+
+Edits are saved through :meth:`layers.workspace.Workspace.apply`: validated like an import, one
+transaction, recorded in the history. The rows an editor starts from are kept in the session
+(``ws_base_<kind>``) with their revisions, so a save after someone else's save of the same
+feature is refused and shown (never silently overwritten); "reload" takes the newest rows.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import streamlit as st
+from streamlit_folium import st_folium
+
+from layers import settings
+from layers.catalogue import spec
+from layers.edits import ChangeSet, ConflictError, Delete, Update
+from layers.errors import LayerError
+from layers.workspace import REV, Workspace
+from ui.i18n import lang, t
+from ui.state import editor_name, workspace_folder, workspace_name
+
+#: layers edited in the app (the things that change between seasons)
+EDITABLE = ["shelters", "water_sources", "grids", "cameras", "villages"]
+#: rows shown in the editor at once (filter by township / text for the rest)
+MAX_ROWS = 500
+
+
+def _errors(e: LayerError) -> None:
+    st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+
+
+# ---- workspaces ------------------------------------------------------------------------------------
+def _switch(name: str) -> None:
+    from layers.workspaces import open_workspace
+
+    open_workspace(name)
+    st.session_state["workspace_name"] = name
+    for k in [k for k in st.session_state if str(k).startswith("ws_base_")]:
+        del st.session_state[k]
+    for k in ("session_layers", "session_rasters", "session_tokens"):
+        st.session_state.pop(k, None)
+
+
+def _workspaces_section() -> None:
+    from layers.workspaces import create_workspace, export_archive, import_archive, list_workspaces
+
+    st.subheader(t("ws_manage"))
+    current = workspace_name()
+    names = list_workspaces()
+    c1, c2 = st.columns([3, 2])
+    options = names if current in names else [current, *names]
+    pick = c1.selectbox(t("ws_current"), options, index=options.index(current), key=f"ws_pick_{current}")
+    if pick != current and pick in names:
+        _switch(pick)
+        st.rerun()
+    # the archive is made on request only (seconds for a prefecture), for the workspace as it is then
+    if c2.button(t("ws_export_prepare"), key="ws_export_prepare"):
+        st.session_state["ws_archive_bytes"] = (current, export_archive(Workspace(workspace_folder())))
+    ready = st.session_state.get("ws_archive_bytes")
+    if ready and ready[0] == current:
+        c2.download_button(t("ws_export"), ready[1], file_name=f"{current}.zip", mime="application/zip",
+                           key="ws_export")
+    with st.expander(t("ws_new")):
+        name = st.text_input(t("ws_name"), key="ws_new_name", help=t("ws_name_help"))
+        if st.button(t("ws_create"), key="ws_create") and name:
+            try:
+                create_workspace(name.strip())
+                _switch(name.strip())
+                st.rerun()
+            except LayerError as e:
+                _errors(e)
+    with st.expander(t("ws_import_archive")):
+        up = st.file_uploader(t("ws_archive_file"), type=["zip", "gpkg"], key="ws_archive")
+        name = st.text_input(t("ws_name"), key="ws_import_name")
+        if up is not None and name and st.button(t("ws_import_do"), key="ws_import_do"):
+            if len(up.getvalue()) > settings.MAX_UPLOAD_MB * 1024 * 1024:
+                st.error(t("too_big", mb=settings.MAX_UPLOAD_MB))
+                return
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / ("archive.zip" if up.name.lower().endswith(".zip") else "archive.gpkg")
+                path.write_bytes(up.getvalue())
+                try:
+                    import_archive(path, name.strip(), display_name=Path(up.name).name)
+                    _switch(name.strip())
+                    st.rerun()
+                except LayerError as e:
+                    _errors(e)
+
+
+# ---- editing -----------------------------------------------------------------------------------------
+def _base(ws: Workspace, kind: str) -> gpd.GeoDataFrame:
+    """The rows this session edits from (kept until a save or a reload)."""
+    key = f"ws_base_{kind}"
+    if key not in st.session_state:
+        st.session_state[key] = ws.read(kind)
+    return st.session_state[key]
+
+
+def _reload(kind: str) -> None:
+    st.session_state.pop(f"ws_base_{kind}", None)
+    st.session_state.pop(f"ws_version_{kind}", None)
+    st.session_state["ws_editor_gen"] = st.session_state.get("ws_editor_gen", 0) + 1
+
+
+def _column_config(kind: str, columns: list[str]) -> dict:
+    cfg: dict = {"fid": st.column_config.NumberColumn("fid", disabled=True)}
+    for f in spec(kind).fields:
+        if f.name not in columns:
+            continue
+        label = f"{f.label(lang())}" + (f"（{f.unit}）" if f.unit else "")
+        if f.type == "choice" and f.choices:
+            cfg[f.name] = st.column_config.SelectboxColumn(
+                label, options=list(f.choices), format_func=lambda c, f=f, lg=lang(): f.choice_label(c, lg),
+                required=f.required)
+        elif f.type in ("int", "float"):
+            cfg[f.name] = st.column_config.NumberColumn(label, min_value=f.minimum, max_value=f.maximum,
+                                                        step=1 if f.type == "int" else None, required=f.required)
+        elif f.type == "bool":
+            cfg[f.name] = st.column_config.CheckboxColumn(label)
+        else:
+            cfg[f.name] = st.column_config.TextColumn(label, required=f.required)
+    return cfg
+
+
+def _same(a: object, b: object) -> bool:
+    def blank(v):
+        return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT or v == ""
+    if blank(a) and blank(b):
+        return True
+    if blank(a) or blank(b):
+        return False
+    try:
+        if isinstance(a, (int, float, np.number)) or isinstance(b, (int, float, np.number)):
+            return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+    return a == b
+
+
+def _plain(v: object) -> object:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def changes_from_editor(kind: str, base: pd.DataFrame, edited: pd.DataFrame) -> ChangeSet:
+    """The change set between the rows shown (``base``, with fid and _rev) and the editor's rows.
+
+    Rows missing from ``edited`` are deletions; changed cells become one :class:`Update` per
+    feature carrying the revision it was read at.
+    """
+    by_fid = base.set_index("fid")
+    fields = [c for c in edited.columns if c not in ("fid", REV, "geometry")]
+    updated = []
+    for _, row in edited.iterrows():
+        fid = int(row["fid"])
+        old = by_fid.loc[fid]
+        values = {c: _plain(row[c]) for c in fields if c in old.index and not _same(row[c], old[c])}
+        if values:
+            updated.append(Update(fid, int(old[REV]), values))
+    kept = set(edited["fid"].astype("int64"))
+    deleted = [Delete(int(f), int(by_fid.loc[f, REV])) for f in base["fid"] if int(f) not in kept]
+    return ChangeSet(kind, updated=updated, deleted=deleted)
+
+
+def _filtered(base: gpd.GeoDataFrame) -> pd.DataFrame:
+    c1, c2 = st.columns([2, 3])
+    view = base
+    if "township" in base and base["township"].notna().any():
+        towns = sorted(str(v) for v in base["township"].dropna().unique())
+        town = c1.selectbox(t("township"), [t("all"), *towns], key="ws_edit_town")
+        if town != t("all"):
+            view = view[view["township"].astype(str) == town]
+    q = c2.text_input(t("ws_search"), key="ws_edit_search", help=t("ws_search_help"))
+    if q:
+        text = view.drop(columns="geometry").astype(str).agg(" ".join, axis=1)
+        view = view[text.str.contains(q, case=False, regex=False)]
+    if len(view) > MAX_ROWS:
+        st.caption(t("ws_rows_capped", n=f"{len(view):,}", m=MAX_ROWS))
+        view = view.head(MAX_ROWS)
+    return pd.DataFrame(view.drop(columns="geometry"))
+
+
+def _save(ws: Workspace, changes: ChangeSet, note: str) -> None:
+    try:
+        entry = ws.apply(changes, note=note, user=editor_name())
+    except ConflictError as e:
+        st.error(t("ws_conflict"))
+        _errors(e)
+        st.button(t("ws_reload"), key="ws_conflict_reload", on_click=_reload, args=(changes.kind,))
+        return
+    except LayerError as e:
+        _errors(e)
+        return
+    _reload(changes.kind)
+    st.session_state["ws_flash"] = t("ws_saved", added=entry.added, changed=entry.changed, removed=entry.removed)
+    st.rerun()
+
+
+def _edit_section(ws: Workspace) -> None:
+    st.subheader(t("ws_edit"))
+    kinds = [k for k in EDITABLE if k in ws.vector_kinds()]
+    if not kinds:
+        st.info(t("ws_nothing_to_edit"))
+        return
+    lg = lang()
+    kind = st.selectbox(t("ws_edit_kind"), kinds, format_func=lambda k: spec(k).label(lg), key="ws_edit_kind")
+    version = ws.version(kind)
+    base = _base(ws, kind)
+    if st.session_state.setdefault(f"ws_version_{kind}", version) != version:
+        st.warning(t("ws_stale"))
+    view = _filtered(base)
+    cols = ["fid", *[f.name for f in spec(kind).fields if f.name in view.columns]]
+    edited = st.data_editor(view[cols], key=f"ws_editor_{kind}_{st.session_state.get('ws_editor_gen', 0)}",
+                            column_config=_column_config(kind, cols), hide_index=True, num_rows="delete",
+                            width="stretch")
+    changes = changes_from_editor(kind, base[base["fid"].isin(view["fid"])], edited)
+    c1, c2, c3 = st.columns([3, 1, 1])
+    note = c1.text_input(t("ws_note"), key="ws_note", placeholder=t("ws_note_placeholder"))
+    n = len(changes.updated) + len(changes.deleted)
+    if c2.button(t("ws_save", n=n), key="ws_save", disabled=n == 0, type="primary"):
+        _save(ws, changes, note or t("ws_default_note"))
+    if c3.button(t("ws_reload"), key="ws_reload"):
+        _reload(kind)
+        st.rerun()
+    _add_point(ws, kind, base)
+
+
+def _add_point(ws: Workspace, kind: str, base: gpd.GeoDataFrame) -> None:
+    """Add a feature by clicking the map (point layers), then filling in its fields."""
+    if "Point" not in spec(kind).geometry:
+        return
+    import folium
+
+    with st.expander(t("ws_add_point")):
+        st.caption(t("ws_add_point_help"))
+        pts = base[base.geometry.notna()]
+        b = pts.total_bounds if len(pts) else (119.0, 28.0, 120.0, 29.0)
+        m = folium.Map(location=[(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], zoom_start=10, tiles=None)
+        from ui.state import hillshade_overlay
+
+        hs = hillshade_overlay()
+        if hs is not None:
+            folium.raster_layers.ImageOverlay(hs.data_url(), bounds=hs.bounds, opacity=1.0).add_to(m)
+        m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+        for g in pts.geometry.head(MAX_ROWS):
+            p = g if g.geom_type == "Point" else g.representative_point()
+            folium.CircleMarker([p.y, p.x], radius=3, color="#1565c0", fill=True).add_to(m)
+        out = st_folium(m, key=f"ws_add_map_{kind}", height=380, use_container_width=True,
+                        returned_objects=["last_clicked"])
+        click = (out or {}).get("last_clicked")
+        if not click:
+            return
+        lon, lat = float(click["lng"]), float(click["lat"])
+        st.write(t("ws_clicked", lon=f"{lon:.6f}", lat=f"{lat:.6f}"))
+        values = {}
+        fields = [f for f in spec(kind).fields if f.required or f.name in ("name", "township", "capacity", "type")]
+        cols = st.columns(min(3, max(1, len(fields))))
+        for i, f in enumerate(fields):
+            col = cols[i % len(cols)]
+            label = f.label(lang()) + (" *" if f.required else "")
+            if f.type == "choice" and f.choices:
+                values[f.name] = col.selectbox(label, list(f.choices), key=f"ws_new_{kind}_{f.name}",
+                                               format_func=lambda c, f=f, lg=lang(): f.choice_label(c, lg))
+            elif f.type in ("int", "float"):
+                v = col.number_input(label, min_value=float(f.minimum or 0), value=None, key=f"ws_new_{kind}_{f.name}")
+                values[f.name] = None if v is None else (int(v) if f.type == "int" else float(v))
+            else:
+                values[f.name] = col.text_input(label, key=f"ws_new_{kind}_{f.name}") or None
+        note = st.text_input(t("ws_note"), key="ws_add_note", placeholder=t("ws_note_placeholder"))
+        if st.button(t("ws_add_do"), key="ws_add_do", type="primary"):
+            added = gpd.GeoDataFrame([values], geometry=[shapely.Point(lon, lat)], crs=4490)
+            _save(ws, ChangeSet(kind, added=added), note or t("ws_default_note"))
+
+
+def _history_section(ws: Workspace) -> None:
+    st.subheader(t("ws_history"))
+    entries = ws.history(limit=50)
+    c1, c2 = st.columns(2)
+    if c1.button(t("ws_undo"), key="ws_undo", disabled=not any(not e.undone and e.action in
+                                                                 ("edit", "replace", "append", "redo")
+                                                                 for e in entries)):
+        done = ws.undo(user=editor_name())
+        for k in [k for k in st.session_state if str(k).startswith("ws_base_")]:
+            del st.session_state[k]
+        st.session_state["ws_flash"] = t("ws_undone") if done else t("ws_nothing_undo")
+        st.rerun()
+    if c2.button(t("ws_redo"), key="ws_redo"):
+        done = ws.redo(user=editor_name())
+        for k in [k for k in st.session_state if str(k).startswith("ws_base_")]:
+            del st.session_state[k]
+        st.session_state["ws_flash"] = t("ws_redone") if done else t("ws_nothing_redo")
+        st.rerun()
+    if not entries:
+        st.caption(t("ws_no_history"))
+        return
+    rows = [{t("ws_h_time"): e.time.replace("T", " ").rstrip("Z") + " UTC", t("ws_h_user"): e.user,
+             t("ws_h_layer"): spec(e.kind).label(lang()) if e.kind else "", t("ws_h_action"): t(f"ws_a_{e.action}"),
+             t("ws_h_counts"): f"+{e.added} ~{e.changed} −{e.removed}", t("ws_h_note"): e.note,
+             t("ws_h_undone"): "✓" if e.undone else ""} for e in entries]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def page() -> None:
+    """Render the page."""
+    st.header(t("page_workspace"))
+    st.caption(t("workspace_intro"))
+    flash = st.session_state.pop("ws_flash", None)
+    if flash:
+        st.success(flash)
+    _workspaces_section()
+    ws = Workspace(workspace_folder())
+    _edit_section(ws)
+    _history_section(ws)
