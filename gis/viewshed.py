@@ -233,8 +233,14 @@ def _r2_kernel(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, 
 
 @numba.njit(cache=True, parallel=True)
 def _coverage_kernel(dem, res, rows, cols, heights, ranges, azs, half_fovs, sectors, target_h, dcoef,
-                     count, first, in_range, batch, sub):
-    """All cameras, ``batch`` at a time in parallel; counts and first camera accumulated in order."""
+                     count, first, in_range, batch, sub, tally, tallies):
+    """All cameras, ``batch`` at a time in parallel; counts and first camera accumulated in order.
+
+    ``tally`` (uint8 bit flags on the grid, or a 1x1 dummy) counts, per camera and per bit, the
+    flagged cells it sees into ``tallies[camera, bit]``.
+    """
+    use_tally = tally.shape[0] == dem.shape[0] and tally.shape[1] == dem.shape[1]
+    nbits = tallies.shape[1]
     n = rows.shape[0]
     nr, nc = dem.shape
     rcmax = 0
@@ -270,6 +276,11 @@ def _coverage_kernel(dem, res, rows, cols, heights, ranges, azs, half_fovs, sect
                             count[r, c] += 1
                         if first[r, c] < 0:
                             first[r, c] = j
+                        if use_tally:
+                            f = tally[r, c]
+                            for bit in range(nbits):
+                                if f & (1 << bit):
+                                    tallies[j, bit] += 1
 
 
 # ---- public API ---------------------------------------------------------------------------------
@@ -355,7 +366,7 @@ def _num(v) -> float:
 
 def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = None, curvature: bool = True,
              refraction: float = 0.13, default_height: float = 10.0, default_range: float = 5000.0,
-             return_in_range: bool = False):
+             return_in_range: bool = False, tally: np.ndarray | None = None):
     """How many cameras see each DEM cell, and which sees it first.
 
     Parameters
@@ -376,7 +387,12 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
         Used (with a note) for cameras without a mast height / range.
     return_in_range : bool
         Also return a fourth value, a dict: ``in_range`` (bool mask of valid cells within range and
-        sector of at least one camera used), ``used`` and ``skipped`` (camera counts), ``skipped_names``.
+        sector of at least one camera used), ``used`` and ``skipped`` (camera counts), ``skipped_names``,
+        and ``tallies`` (with ``tally``).
+    tally : numpy.ndarray of uint8, optional
+        Bit flags on the DEM's grid (e.g. 1 = forest, 2 = high-risk forest): each camera's seen
+        cells are counted per bit into ``info["tallies"]`` (``(len(cameras), 8)`` int64, rows in
+        the cameras frame; zeros for cameras not used). Needs ``return_in_range``.
 
     Returns
     -------
@@ -500,10 +516,23 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
     if rows:
         dcoef = (1.0 - float(refraction)) / (2.0 * EARTH_RADIUS) if curvature else 0.0
         batch = max(2, 2 * numba.get_num_threads())
+        work_tally = np.zeros((1, 1), np.uint8)
+        if tally is not None:
+            work_tally = np.ascontiguousarray(tally, dtype=np.uint8)
+            if geographic:   # onto the metric working grid
+                moved = np.zeros((nr, nc), np.uint8)
+                rasterio.warp.reproject(work_tally, moved, src_transform=dem.transform, src_crs=src_crs.to_wkt(),
+                                        dst_transform=transform, dst_crs=crs.to_wkt(), resampling=Resampling.nearest)
+                work_tally = moved
+        tallies_k = np.zeros((len(rows), 8), np.int64)
         _coverage_kernel(arr, res, np.array(rows, np.int64), np.array(cols, np.int64), np.array(heights, float),
                          np.array(ranges, float), np.array(azs, float), np.array(halves, float),
                          np.array(sectors, np.bool_), float(target_h), dcoef, count, first_k, in_range, batch,
-                         RAYS_PER_CELL)
+                         RAYS_PER_CELL, work_tally, tallies_k)
+    else:
+        tallies_k = np.zeros((0, 8), np.int64)
+    tallies = np.zeros((len(cameras), 8), np.int64)
+    tallies[np.array(pos, dtype=np.int64)] = tallies_k
     # first: positions in the cameras frame
     lut = np.array(pos + [-1], dtype=np.int32)
     first = np.where(first_k >= 0, lut[first_k], -1).astype(np.int32)
@@ -523,6 +552,6 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
     if return_in_range:
         skipped = outside + void + off
         return count, first, notes, {"in_range": in_range, "used": len(rows), "skipped": len(skipped),
-                                     "skipped_names": skipped}
+                                     "skipped_names": skipped, "tallies": tallies}
     return count, first, notes
 

@@ -259,6 +259,26 @@ class Workspace:
             raise self._unreadable() from e
         return [k for k in CATALOGUE if k in names]
 
+    def lonlat_bounds(self) -> tuple[float, float, float, float] | None:
+        """Lon/lat extent of the workspace's vector layers (from the GeoPackage's own extents), or None.
+
+        Passed to :func:`layers.load.load_layer` as ``near`` so a file in the wrong zone's CRS is
+        caught against the office's own data.
+        """
+        kinds = self.vector_kinds()
+        if not kinds:
+            return None
+        con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True, timeout=60)
+        try:
+            rows = con.execute(f"SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM gpkg_contents WHERE "
+                               f"table_name IN ({', '.join('?' * len(kinds))})", kinds).fetchone()
+        finally:
+            con.close()
+        if rows is None or any(v is None for v in rows):
+            return None
+        x0, y0, x1, y1 = (float(v) for v in rows)
+        return (x0, y0, x1, y1) if -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90 else None
+
     def raster_kinds(self) -> list[str]:
         """Raster kinds present, in catalogue order."""
         return [k for k, s in CATALOGUE.items() if s.is_raster and self.raster_path(k).exists()]

@@ -66,16 +66,41 @@ def test_flood_page_totals_and_default_plan(use_workspace):
     assert dense["需转移人数"] >= higher["需转移人数"]
 
 
-def test_fire_page_counts(use_workspace):
-    import pyogrio
+def test_fire_page_review(use_workspace):
+    """Risk, coverage, reach and gaps on the demo; the same figures as gis.fire_analysis; siting adds coverage."""
+    from gis.fire_analysis import fire_analysis
+    from layers.workspace import Workspace
 
-    cams = pyogrio.read_dataframe(use_workspace / "workspace.gpkg", layer="cameras")
     at = run_page("fire", "en")
+    assert not at.exception, [e.message for e in at.exception]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Cameras"] == f"{len(cams):,}"
-    seen1 = float(metrics["Forest seen (≥1 camera)"].rstrip("%"))
-    seen2 = float(metrics["Forest seen (≥2 cameras)"].rstrip("%"))
-    assert 0 < seen2 <= seen1 <= 100  # the cameras see part of the forest; twice-seen is a subset
+    ws = Workspace(use_workspace)
+    fa = fire_analysis(ws.raster("dem"), {k: ws.vector(k) for k in ws.vector_kinds()})
+    total = fa.townships.iloc[-1]
+    assert metrics["Forest (ha)"] == f"{total['forest_ha']:,.0f}"
+    assert metrics["High-risk forest seen"] == f"{total['high_seen_share']:.1%}"
+    assert metrics["High-risk forest in water reach"] == f"{total['high_reach_share']:.1%}"
+    assert metrics["Gap patches"] == f"{len(fa.gaps):,}"
+    towns = next(d.value for d in at.dataframe if "High-risk seen ≥1" in d.value.columns)
+    assert 0 < towns["High-risk seen ≥2"].iloc[-1] <= towns["High-risk seen ≥1"].iloc[-1] <= 100
+    # the dry season drops seasonal sources: reach never grows
+    at.radio(key="fire_season").set_value("wet").run()
+    wet = {m.label: m.value for m in at.metric}
+    assert float(wet["High-risk forest in water reach"].rstrip("%")) >= \
+        float(metrics["High-risk forest in water reach"].rstrip("%"))
+    # today's weather: a hot, dry, windy day is level 5 (red)
+    at.checkbox(key="fire_weather_on").check().run()
+    for k, v in (("fire_tmax", 30.0), ("fire_rh", 20.0), ("fire_dry", 10.0), ("fire_wind", 5.0)):
+        at.number_input(key=k).set_value(v).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("5 extreme" in m.value for m in at.markdown)
+    # two new cameras add covered high-risk forest, gains listed in order
+    at.number_input(key="fire_site_n").set_value(2).run()
+    at.button(key="fire_site_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    sites = next(d.value for d in at.dataframe if "Gain (ha)" in d.value.columns)
+    assert len(sites) == 2 and (sites["Gain (ha)"] > 0).all()
+    assert sites["Gain (ha)"].iloc[0] >= sites["Gain (ha)"].iloc[1]
 
 
 def test_app_entry_and_language_switch(use_workspace):

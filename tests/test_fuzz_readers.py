@@ -35,7 +35,7 @@ from layers.load import load_layer
 from layers.readers import list_sublayers
 
 #: examples per property; ``FUZZ_EXAMPLES=2000 FUZZ_RANDOM=1`` for a long, randomised hunt
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "80")), deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")), deadline=None,
                 derandomize=not os.environ.get("FUZZ_RANDOM"), database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 NAME = "上传文件"

@@ -84,6 +84,19 @@ def test_zip_bomb_refused_from_the_central_directory(tmp_path):
     assert "zip bomb" in str(err.value) and "水源.dbf" in str(err.value)
 
 
+def test_padded_dbf_is_not_mistaken_for_a_bomb(tmp_path):
+    """Desktop GIS pads text fields to 254 characters: such a .dbf deflates ~270 times and must pass."""
+    import random
+
+    rng = random.Random(0)
+    record = lambda: b" " + f"G{rng.randrange(10 ** 6):06d}".encode().ljust(254) + b" " * 254 * 9  # noqa: E731
+    z = _zip(tmp_path / "u.zip", {"grids.dbf": b"".join(record() for _ in range(5000))})
+    with zipfile.ZipFile(z) as zf:
+        info = zf.getinfo("grids.dbf")
+        assert info.file_size > limits.RATIO_FLOOR_BYTES and 200 < info.file_size / info.compress_size < 400
+        limits.check_zip(zf, "u.zip")                   # no error
+
+
 def test_zip_declaring_more_than_the_unpacked_limit_refused(tmp_path, monkeypatch):
     parts = _shapefile_parts(tmp_path)
     monkeypatch.setattr(limits, "MAX_UNZIPPED_BYTES", 200)
@@ -181,7 +194,7 @@ def test_xlsx_bomb_refused_before_openpyxl(tmp_path):
         for info in src.infolist():
             data = src.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"</worksheet>", b"<!--" + b"-" * 0 + b" " * (20 * 1024 * 1024) + b"--></worksheet>")
+                data = data.replace(b"</worksheet>", b"<!--" + b" " * (20 * 1024 * 1024) + b"--></worksheet>")
             dst.writestr(info.filename, data)
     with pytest.raises(LayerError, match="压缩炸弹") as err:
         read_vector(path, display_name="炸弹.xlsx")
@@ -694,3 +707,22 @@ def test_file_names_are_never_used_as_paths(tmp_path):
     with pytest.raises(LayerError) as err:
         load_layer(path, "water_sources", display_name=evil)
     assert str(tmp_path) not in str(err.value) and evil in str(err.value)
+
+
+def test_cli_import_catches_the_wrong_zone_against_the_workspace(tmp_path):
+    """`gis import` checks a new layer against the workspace's own extent: exit 2, workspace unchanged."""
+    import hashlib
+    import subprocess
+    import sys
+
+    ws = tmp_path / "ws.gpkg"
+    root = Path(__file__).resolve().parent.parent
+    good = tmp_path / "water.geojson"
+    _water().to_file(good, driver="GeoJSON")
+    run = [sys.executable, "-m", "gis", "import", "--workspace", str(ws), "--layer", "water_sources"]
+    assert subprocess.run(run + [str(good)], cwd=root, capture_output=True, timeout=120).returncode == 0
+    before = hashlib.sha256(ws.read_bytes()).hexdigest()
+    bad = _gk_points(tmp_path, 4549, 4548, "wrong")
+    r = subprocess.run(run + ["--append", str(bad)], cwd=root, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "EPSG:4549" in r.stderr and "Traceback" not in r.stderr
+    assert hashlib.sha256(ws.read_bytes()).hexdigest() == before

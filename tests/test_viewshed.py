@@ -344,3 +344,32 @@ def test_forest_seen_by_township_golden():
     assert t.loc["甲", "forest_km2"] == 0.04 and t.loc["甲", "seen_share"] == 0.75 and t.loc["甲", "seen2_share"] == 0
     assert t.loc["乙", "seen_share"] == 0.25 and t.loc["乙", "seen2_share"] == 0.25
     assert t.loc["合计/Total", "seen_share"] == 0.5 and t.loc["合计/Total", "forest_km2"] == 0.08
+
+
+def test_coverage_tallies_each_cameras_flagged_cells():
+    """Per-camera counts of seen forest (bit 1) and high-risk (bit 2) cells equal its own viewshed's."""
+    import geopandas as gpd
+    from affine import Affine
+    from shapely.geometry import Point
+
+    from gis.viewshed import coverage, viewshed
+    from layers.raster import Raster
+
+    rng = np.random.default_rng(5)
+    z = rng.normal(0, 6, (60, 60)).cumsum(axis=0) / 4 + 100
+    t = Affine(30, 0, 500000, 0, -30, 3300000)
+    dem = Raster(z, t, "EPSG:4549", None)
+    flags = np.zeros(z.shape, np.uint8)
+    flags[:, :30] |= 1
+    flags[10:40, 10:50] |= 2
+    cams = gpd.GeoDataFrame({"name": ["a", "off", "b"], "height": [15.0, 10.0, 25.0], "range": [600.0, 500.0, 900.0],
+                             "status": [None, "damaged", None]},
+                            geometry=[Point(500000 + 15 * 30 + 15, 3300000 - 20 * 30 - 15), Point(500100, 3299900),
+                                      Point(500000 + 45 * 30 + 15, 3300000 - 40 * 30 - 15)], crs="EPSG:4549")
+    count, first, notes, info = coverage(dem, cams, return_in_range=True, tally=flags)
+    tal = info["tallies"]
+    assert tal.shape == (3, 8) and not tal[1].any()      # the damaged camera is not counted
+    for i, (r, c, h, rg) in ((0, (20, 15, 15.0, 600.0)), (2, (40, 45, 25.0, 900.0))):
+        vis = viewshed(z, 30.0, r, c, h, max_range_m=rg)
+        assert tal[i, 0] == int((vis & (flags & 1 > 0)).sum())
+        assert tal[i, 1] == int((vis & (flags & 2 > 0)).sum())

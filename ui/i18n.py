@@ -194,6 +194,66 @@ STRINGS: dict[str, tuple[str, str]] = {
     "person_km": ("人·公里", "Person-km"),
     "notes": ("说明与提示", "Notes"),
     "flooded_grids": ("受淹网格", "Flooded grids"),
+    "fire_settings": ("分析设置：季节、监控目标高度、水源道路条件、火险权重、当日气象", "Settings: season, camera target "
+                      "height, water-source road rule, risk weights, today's weather"),
+    "season": ("季节", "Season"),
+    "fire_need_dem": ("工作空间没有 DEM：火险、视域、水源可达与缺口分析都需要高程，请在“数据图层”页导入 DEM。",
+                      "The workspace has no DEM: risk, viewsheds, water reach and gaps need elevations; import a DEM "
+                      "on the Data layers page."),
+    "season_dry": ("防火期（旱季，季节性水源不计）", "Fire season (dry: seasonal sources dropped)"),
+    "season_wet": ("雨季", "Wet season"),
+    "road_filter": ("只计距道路较近的水源", "Only sources near a road"),
+    "road_filter_help": ("消防车和泵需要从道路到达水源；直升机取水点不受此限", "pumps come by road; helicopter dip sites "
+                         "are exempt"),
+    "max_road_m": ("水源距道路不超过（米）", "Source at most this far from a road (m)"),
+    "min_gap_ha": ("缺口最小面积（公顷）", "Smallest gap listed (ha)"),
+    "risk_weights_help": ("静态火险 = 各因子得分的加权和（林分类型、坡度、坡向、距道路、距居民点、距坟地），分五级；权重可改，缺少的图层自动不计。",
+                          "Static risk = weighted sum of factor scores (fuel type, slope, aspect, distance to roads, "
+                          "settlements, graves), in five levels; edit the weights; missing layers drop out."),
+    "factor": ("因子", "Factor"),
+    "weight": ("权重", "Weight"),
+    "factor_fuel": ("林分类型（可燃物）", "Fuel (forest type)"),
+    "factor_slope": ("坡度", "Slope"),
+    "factor_aspect": ("坡向（南坡、西南坡较干）", "Aspect (south, south-west drier)"),
+    "factor_roads": ("距道路", "Distance to roads"),
+    "factor_settlements": ("距居民点", "Distance to settlements"),
+    "factor_graves": ("距坟地（清明祭扫）", "Distance to graves (Qingming)"),
+    "weather_day": ("当日森林火险气象等级（全国森林火险天气等级）", "Today's fire-weather danger level (China's scale)"),
+    "weather_use": ("按当日气象叠加到地图", "Apply today's weather to the map"),
+    "tmax": ("最高气温（°C）", "Max temperature (°C)"),
+    "rh14": ("14 时相对湿度（%）", "Relative humidity at 14:00 (%)"),
+    "dry_days": ("连续无雨日数", "Days without rain"),
+    "wind_force": ("最大风力（级）", "Max wind force (Beaufort)"),
+    "weather_result": ("当日火险气象指数 {idx}，{level}", "Fire-weather index {idx}: level {level}"),
+    "computing_risk": ("正在计算火险等级……", "Computing fire risk..."),
+    "computing_reach": ("正在计算水源可达范围……", "Computing water reach..."),
+    "computing_gaps": ("正在查找覆盖缺口……", "Finding coverage gaps..."),
+    "forest_ha": ("森林（公顷）", "Forest (ha)"),
+    "high_risk_ha": ("高火险林地（公顷）", "High-risk forest (ha)"),
+    "high_seen": ("高火险林地监控可见", "High-risk forest seen"),
+    "high_reach": ("高火险林地水源可达", "High-risk forest in water reach"),
+    "gaps_n": ("缺口斑块", "Gap patches"),
+    "gaps_both_ha": ("两者皆无（公顷）", "Neither (ha)"),
+    "tab_cameras": ("监控", "Cameras"),
+    "tab_sources": ("水源", "Water sources"),
+    "tab_gaps": ("缺口清单", "Gaps"),
+    "shares_in_percent": ("比例单位为 %", "Shares in %"),
+    "siting": ("新增监控 / 水源选址", "Siting new cameras / water points"),
+    "siting_help": ("在山脊、山顶（监控）或近路的河道（水源）候选点中，逐个选出使高火险林地覆盖增加最多的点位（贪心最大覆盖，列出每个点的增量）。",
+                    "From ridge and peak cells (cameras) or stream cells near roads (water), pick one by one the "
+                    "sites that add the most covered high-risk forest (greedy maximal coverage; each site's gain "
+                    "listed)."),
+    "siting_kind": ("类型", "Kind"),
+    "siting_camera": ("监控", "Cameras"),
+    "siting_water": ("水源", "Water points"),
+    "siting_n": ("个数", "How many"),
+    "siting_height": ("架设高度（米）", "Mast height (m)"),
+    "siting_range": ("监测半径（米）", "Range (m)"),
+    "siting_run": ("计算选址", "Find sites"),
+    "siting_running": ("正在计算候选点的覆盖并选址……", "Computing candidate coverage and choosing..."),
+    "siting_summary": ("高火险林地 {target} 公顷，现有已覆盖 {before} 公顷；候选点 {n} 个", "High-risk forest {target} ha, "
+                       "{before} ha already covered; {n} candidates"),
+    "inventory": ("森林、水源与监控清点", "Inventory of forest, water sources and cameras"),
     "camera_coverage": ("视频监控覆盖（视域分析）", "Camera coverage (viewshed)"),
     "target_height": ("目标高度（米，地面以上）", "Target height above ground (m)"),
     "target_height_help": ("0 表示看见地面；烟柱可设 20 米", "0: the ground itself; about 20 m for a smoke column"),
@@ -258,6 +318,15 @@ def text(key: str, lang_: str, **fmt: object) -> str:
     zh, en = STRINGS[key]
     s = zh if lang_ == "zh" else en
     return s.format(**fmt) if fmt else s
+
+
+def labeller(prefix: str):
+    """A ``format_func`` for widgets: option ``k`` -> text of key ``prefix + k`` in the language of now.
+
+    The language is fixed when the widget is made (a widget's labels must not change under it).
+    """
+    lg = lang()
+    return lambda k: text(f"{prefix}{k}", lg)
 
 
 def t(key: str, **fmt: object) -> str:

@@ -16,7 +16,7 @@ from layers.errors import LayerError
 from layers.export import FORMATS, display_table, export_layer
 from layers.load import Layer, load_layer
 from layers.readers import list_sublayers
-from ui.i18n import lang, t
+from ui.i18n import labeller, lang, t
 from ui.map_panel import show_layers_map, show_preview_map
 from ui.state import workspace_folder, workspace_layers
 
@@ -47,12 +47,15 @@ def _sublayers(data: bytes, name: str) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _load(data: bytes, name: str, kind: str, sublayer: str | None, gcj02: bool
-          ) -> tuple[Layer | None, list[str], list[str]]:
-    """(layer, zh lines, en lines): the layer, or the problems in both languages."""
+def _load(data: bytes, name: str, kind: str, sublayer: str | None, gcj02: bool,
+          near: tuple[float, float, float, float] | None = None) -> tuple[Layer | None, list[str], list[str]]:
+    """(layer, zh lines, en lines): the layer, or the problems in both languages.
+
+    ``near`` is the workspace's lon/lat extent: a file whose CRS puts it a zone away is caught.
+    """
     try:
         layer = _with_upload(data, name, lambda p: load_layer(p, kind, sublayer=sublayer, gcj02=gcj02,
-                                                              display_name=Path(name).name))
+                                                              display_name=Path(name).name, near=near))
         return layer, [], []
     except LayerError as e:
         return None, e.lines("zh"), e.lines("en")
@@ -60,6 +63,15 @@ def _load(data: bytes, name: str, kind: str, sublayer: str | None, gcj02: bool
         log.exception("unexpected error loading %s as %s", name, kind)
         err = f"{type(e).__name__}: {e}"[:300]
         return None, [t("unexpected_error", err=err)], [t("unexpected_error", err=err)]
+
+
+def _workspace_extent() -> tuple[float, float, float, float] | None:
+    from layers.workspace import Workspace
+
+    try:
+        return Workspace(workspace_folder()).lonlat_bounds()
+    except LayerError:
+        return None
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -85,7 +97,7 @@ def _import_section() -> None:
     sublayer = st.selectbox(t("sublayer"), subs, key="upload_sublayer") if len(subs) > 1 else None
     gcj02 = st.checkbox(t("gcj02"), key="upload_gcj02") if s.is_vector else False
     with st.spinner("…"):
-        layer, zh, en = _load(data, up.name, kind, sublayer, gcj02)
+        layer, zh, en = _load(data, up.name, kind, sublayer, gcj02, _workspace_extent())
     if layer is None:
         first, second = (zh, en) if lang() == "zh" else (en, zh)
         st.error("\n".join(f"- {line}" for line in first))
@@ -119,7 +131,7 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
 
     st.markdown(f"**{t('ws_save_to')}：{workspace_name()}**")
     ws = Workspace(workspace_folder())
-    mode = st.radio(t("ws_mode"), ["replace", "append"], format_func=lambda m: t(f"ws_mode_{m}"), horizontal=True,
+    mode = st.radio(t("ws_mode"), ["replace", "append"], format_func=labeller("ws_mode_"), horizontal=True,
                     key=f"ws_mode_{token}")
     try:
         diff = ws.diff(kind, layer.gdf, append=mode == "append")

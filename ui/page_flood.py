@@ -16,7 +16,7 @@ from gis.hazard import Hazard, hazard_from_file, parse_thresholds
 from gis.plan import Plan, PlanOptions, evacuation_plan
 from gis.summary import township_people
 from layers.errors import LayerError
-from ui.i18n import lang, t
+from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map
 from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
@@ -153,7 +153,7 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
     with st.expander(t("scenario"), expanded=True):
         c1, c2 = st.columns([3, 2])
         options = [s for s in SOURCES if s != "workspace" or "flood_hazard" in layers]
-        source = c1.radio(t("hazard_source"), options, format_func=lambda s: t(f"source_{s}"), horizontal=True,
+        source = c1.radio(t("hazard_source"), options, format_func=labeller("source_"), horizontal=True,
                           key="flood_source")
         thresholds_text = c2.text_input(t("thresholds"), "0.5,1.5,3.0", key="flood_thresholds")
         try:
@@ -174,7 +174,7 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
             c5, c6 = st.columns([3, 2])
             stage = c5.slider(t("stage_m"), 0.5, 15.0, 2.0, 0.5, key="flood_stage")
             streams = c6.radio(t("stream_source"), ["upstream", "rivers"] if "rivers" in layers else ["upstream"],
-                               format_func=lambda s: t(f"streams_{s}"), key="flood_streams")
+                               format_func=labeller("streams_"), key="flood_streams")
             rivers = streams == "rivers"
             min_cells = None if rivers else int(c6.number_input(
                 t("min_upstream_cells"), 50, 1_000_000, DEFAULT_MIN_UPSTREAM_CELLS, 50, key="flood_min_cells",

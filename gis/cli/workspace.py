@@ -47,7 +47,8 @@ def _run_import(args: argparse.Namespace) -> int:
                                  "check the path", file=src.name))
     spec = get_spec(args.layer)
     try:
-        layer = load_layer(src, args.layer, sublayer=args.sublayer, gcj02=args.gcj02)
+        near = ws.lonlat_bounds() if ws.gpkg.exists() else None
+        layer = load_layer(src, args.layer, sublayer=args.sublayer, gcj02=args.gcj02, near=near)
     except OSError as e:
         raise LayerError(Problem(f"文件无法读取（{e.strerror or e}）", f"the file cannot be read ({e.strerror or e})",
                                  "检查文件与权限", "check the file and its permissions", file=src.name)) from None
