@@ -528,6 +528,13 @@ def fire_geojson(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode("utf-8")
 
 
+def _kml_value(v: Any, key: str) -> str | None:
+    """A KML field value: shares as percentages, the rest as :func:`gis.report_files._fmt` writes them."""
+    if key in _SHARES and isinstance(v, (int, float, np.number)) and np.isfinite(v):
+        return f"{float(v):.1%}"
+    return _fmt(v, key)
+
+
 def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防火覆盖空白区与拟建站点") -> bytes:
     """The gaps and sites as KML for Ovital (奥维) and Google Earth.
 
@@ -566,7 +573,7 @@ def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防�
                 name = f"{row.get('kind_zh') or ''} {row.get('name') or ''}".strip()
                 style = "site_water" if row.get("kind") == "water" else "site_camera"
             _sub(pm, "name", name)
-            pairs = [(label, _fmt(row.get(key), key)) for key, label in _KML_FIELDS[layer] if key in row.index]
+            pairs = [(label, _kml_value(row.get(key), key)) for key, label in _KML_FIELDS[layer] if key in row.index]
             pairs = [(k, v) for k, v in pairs if v not in (None, "")]
             _sub(pm, "description",
                  "<table>" + "".join(f"<tr><td>{k}</td><td>{_esc(v)}</td></tr>" for k, v in pairs) + "</table>")

@@ -123,8 +123,9 @@ class PostGISStore:
     dsn : str, optional
         libpq connection string or URL, e.g. ``postgresql://gis:secret@db-host:5432/gis``. Default:
         the environment variable ``GIS_POSTGIS_DSN`` (:data:`layers.settings.POSTGIS_DSN`).
-    schema : str
-        Database schema holding the layers and the history (created on first use).
+    schema : str, optional
+        Database schema holding the layers and the history (created on first use); default
+        ``GIS_POSTGIS_SCHEMA`` or ``gis``.
     connect_timeout : int
         Seconds to wait for the server before reporting it unreachable.
 
@@ -134,8 +135,9 @@ class PostGISStore:
         No connection string, psycopg missing, or an invalid schema name.
     """
 
-    def __init__(self, dsn: str | None = None, schema: str = "gis", *, connect_timeout: int = 5):
+    def __init__(self, dsn: str | None = None, schema: str | None = None, *, connect_timeout: int = 5):
         dsn = dsn or os.environ.get("GIS_POSTGIS_DSN") or settings.POSTGIS_DSN
+        schema = schema or os.environ.get("GIS_POSTGIS_SCHEMA") or settings.POSTGIS_SCHEMA
         if not dsn:
             raise LayerError(Problem("未设置 PostGIS 数据库连接", "no PostGIS database connection is set",
                                      "设置环境变量 GIS_POSTGIS_DSN，例如 postgresql://用户:密码@主机:5432/库名",
@@ -316,6 +318,31 @@ class PostGISStore:
             gdf = self._select(conn, kind, cols)
         gdf.attrs["source"] = f"postgis:{self.schema}.{kind}"
         return gdf
+
+    def vector(self, kind: str) -> gpd.GeoDataFrame:
+        """The layer with its canonical fields only (as :meth:`layers.workspace.Workspace.vector`)."""
+        gdf = self.read(kind).drop(columns=["fid", "_rev"])
+        gdf.attrs["source"] = f"postgis:{self.schema}.{kind}"
+        return gdf
+
+    @property
+    def label(self) -> str:
+        """How the store is named to a user (the connection without its password)."""
+        return f"{_masked(self.dsn)} ({self.schema})"
+
+    def lonlat_bounds(self) -> tuple[float, float, float, float] | None:
+        """Lon/lat extent of every layer (``ST_Extent``), or None when empty."""
+        kinds = self.vector_kinds()
+        if not kinds:
+            return None
+        parts = sql.SQL(" union all ").join(
+            sql.SQL("select geom from {}").format(self._t(k)) for k in kinds)
+        with self._session() as conn:
+            row = conn.execute(sql.SQL("select st_xmin(e), st_ymin(e), st_xmax(e), st_ymax(e) from "
+                                       "(select st_extent(geom) as e from ({}) g) x").format(parts)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return tuple(float(v) for v in row)
 
     def _select(self, conn, kind: str, cols: list[tuple[str, str]], where: sql.Composable | None = None,
                 params: tuple = ()) -> gpd.GeoDataFrame:

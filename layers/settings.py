@@ -24,6 +24,8 @@ POSTGIS_DSN : str or None
     PostgreSQL + PostGIS connection for an office where several people edit at once
     (``GIS_POSTGIS_DSN``, e.g. ``postgresql://gis:secret@db-host:5432/gis``); used by
     :class:`layers.postgis.PostGISStore`. Unset: the embedded GeoPackage workspace only.
+POSTGIS_SCHEMA : str
+    Database schema holding the layers and their history (``GIS_POSTGIS_SCHEMA``, default ``gis``).
 """
 
 from __future__ import annotations
@@ -40,3 +42,4 @@ ONLINE_BASEMAPS = os.environ.get("GIS_ONLINE_BASEMAPS", "1") not in ("0", "false
 MAX_UPLOAD_MB = int(os.environ.get("GIS_MAX_UPLOAD_MB", "200"))
 DEFAULT_LANG = os.environ.get("GIS_LANG", "zh") if os.environ.get("GIS_LANG", "zh") in ("zh", "en") else "zh"
 POSTGIS_DSN = os.environ.get("GIS_POSTGIS_DSN") or None
+POSTGIS_SCHEMA = os.environ.get("GIS_POSTGIS_SCHEMA", "gis")

@@ -200,6 +200,8 @@ def test_files_reread(synth, tmp_path):
     assert folders["覆盖空白区"][0].find(f"{K}name").text == "第 1 处 两者皆无 25.0 公顷"
     assert folders["拟建站点"][1].find(f"{K}name").text == "拟建水源点 W1"
     assert folders["覆盖空白区"][0].find(f".//{K}Polygon") is not None
+    data = {d.get("name"): d.find(f"{K}value").text for d in folders["拟建站点"][0].iter(f"{K}Data")}
+    assert data["站点类型"] == "拟建监控点" and data["累计覆盖率"] == "80.0%" and data["海拔（米）"] == "512"
     # GeoTIFFs on the grid, dtype and values
     for name, dtype, arr, nodata in (("coverage_count.tif", "uint16", synth.seen, None),
                                      ("reach_count.tif", "uint16", synth.reach.count, None),

@@ -6,6 +6,7 @@ Each test works in its own schema, dropped afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -461,3 +462,79 @@ def test_bench_case_runs_on_the_demo(dsn, demo_workspace, tmp_path, monkeypatch)
     with psycopg.connect(dsn) as conn:    # every bench schema dropped again
         assert conn.execute("select count(*) from information_schema.schemata where schema_name like 'bench_%'"
                             ).fetchone()[0] == 0
+
+
+# ---- the command line and the app on PostGIS ------------------------------------------------------
+def test_cli_import_export_undo_on_postgis(dsn, schema, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("GIS_POSTGIS_SCHEMA", schema)
+    src = tmp_path / "避难场所.geojson"
+    _shelters(3).rename(columns={"name": "名称", "capacity": "容纳人数"}).to_file(src, driver="GeoJSON")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "gis", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+    r = cli("import", "--workspace", dsn, "--layer", "shelters", str(src), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["added"] == 3 and dsn not in r.stdout   # the password is never printed
+    out = tmp_path / "back.geojson"
+    assert cli("export", "--workspace", dsn, "--layer", "shelters", "--out", str(out)).returncode == 0
+    back = gpd.read_file(out)
+    assert len(back) == 3 and "云岭1号避灾点" in set(back.iloc[:, 0].astype(str)) | set(back.get("name", []))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("名称,经度,纬度,容纳人数\n甲,119.6,28.3,很多\n", encoding="utf-8")
+    r = cli("import", "--workspace", dsn, "--layer", "shelters", str(bad))
+    assert r.returncode == 2 and "很多" in r.stderr and "Traceback" not in r.stderr
+    assert len(PostGISStore(dsn, schema).read("shelters")) == 3
+    assert cli("undo", "--workspace", dsn).returncode == 0
+    assert "shelters" not in PostGISStore(dsn, schema).vector_kinds() or \
+        len(PostGISStore(dsn, schema).read("shelters")) == 0
+
+
+def test_app_runs_on_postgis(dsn, schema, demo_workspace, monkeypatch):
+    """The flood page plans from the database's layers exactly as from the GeoPackage; the Workspace page
+    edits the database and its undo reverts the edit."""
+    from streamlit.testing.v1 import AppTest
+
+    from layers import settings
+    from layers.workspace import Workspace
+    from tests.test_app import TIMEOUT
+
+    ws = Workspace(demo_workspace)
+    store = PostGISStore(dsn, schema)
+    for kind in ("grids", "shelters", "roads", "rivers"):
+        store.replace(kind, ws.vector(kind), note="load", user="test")
+    monkeypatch.setattr(settings, "POSTGIS_DSN", dsn)
+    monkeypatch.setattr(settings, "POSTGIS_SCHEMA", schema)
+    monkeypatch.setenv("GIS_WORKSPACE", str(demo_workspace))
+
+    def page(name: str, kind: str) -> None:
+        import importlib
+
+        import streamlit as st
+
+        st.session_state["store_kind"] = kind
+        importlib.import_module(f"ui.page_{name}").page()
+
+    metrics = {}
+    for kind in ("gpkg", "postgis"):
+        at = AppTest.from_function(page, args=("flood", kind), default_timeout=TIMEOUT).run()
+        assert not at.exception, [e.message for e in at.exception]
+        metrics[kind] = {m.label: m.value for m in at.metric}
+    assert metrics["postgis"]["需转移人数"] == metrics["gpkg"]["需转移人数"]
+    assert metrics["postgis"]["已安置"] == metrics["gpkg"]["已安置"]
+
+    at = AppTest.from_function(page, args=("workspace", "postgis"), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("共享数据库" in i.value for i in at.info)
+    sh = store.read("shelters")
+    fid, rev, cap = int(sh["fid"].iloc[0]), int(sh["_rev"].iloc[0]), int(sh["capacity"].iloc[0])
+    store.apply(ChangeSet("shelters", updated=[Update(fid, rev, {"capacity": cap + 11})]), note="扩容", user="李四")
+    at.run()
+    hist = next(d.value for d in at.dataframe if "编辑人" in d.value.columns)
+    assert hist.iloc[0]["编辑人"] == "李四"
+    at.button(key="ws_undo").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert int(store.read("shelters").set_index("fid").loc[fid, "capacity"]) == cap

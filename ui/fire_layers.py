@@ -146,3 +146,19 @@ def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None =
         legend += [("建议新增监控" if zh else "Proposed camera", "#000000", SITE_COLORS["camera"], "circle"),
                    ("建议新增水源" if zh else "Proposed water point", "#000000", SITE_COLORS["water"], "circle")]
     return groups, legend
+
+
+#: vector layers drawn under the review (the rest of the workspace is on the Data page)
+BASE_KINDS = ("roads", "water_sources", "cameras")
+
+
+def fire_map(layers: dict, lang: str, *, hillshade: Overlay | None = None, height: int = 640,
+             **parts) -> folium.Map:
+    """The Fire page map: the base layers (roads, sources, cameras; an overview above the detail
+    budget) under the review's :func:`fire_groups` (``parts``: risk, day, day_label, seen, reach,
+    gaps, sites)."""
+    from ui.map_view import build_map, plan_map
+
+    mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers})
+    return build_map(mp.layers, lang=lang, hillshade=hillshade, images=mp.images, simplify_m=mp.simplify_m,
+                     extra=fire_groups(lang, **parts), height=height, show=set(BASE_KINDS))

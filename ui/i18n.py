@@ -21,6 +21,14 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "responsible persons and phones, camera status, or add a point by clicking the map. Every "
                         "save is validated, written whole, recorded in the history and can be undone."),
     "ws_manage": ("工作空间", "Workspaces"),
+    "ws_storage": ("矢量图层保存在", "Vector layers are kept in"),
+    "ws_storage_gpkg": ("本机 GeoPackage 文件", "a GeoPackage on this machine"),
+    "ws_storage_postgis": ("单位共享数据库（PostGIS）", "the office's shared database (PostGIS)"),
+    "ws_storage_help": ("多人同时编辑时用共享数据库；DEM 等栅格仍在工作空间文件夹中。",
+                        "Use the shared database when several people edit at once; rasters (the DEM) stay in the "
+                        "workspace folder."),
+    "ws_on_postgis": ("正在使用共享数据库 {db}；栅格（DEM）取自工作空间“{folder}”。",
+                      "Working on the shared database {db}; rasters (DEM) come from workspace '{folder}'."),
     "ws_current": ("当前工作空间", "Current workspace"),
     "ws_export": ("下载工作空间（zip）", "Download the workspace (zip)"),
     "ws_export_prepare": ("导出工作空间", "Export the workspace"),

@@ -66,10 +66,10 @@ def _load(data: bytes, name: str, kind: str, sublayer: str | None, gcj02: bool,
 
 
 def _workspace_extent() -> tuple[float, float, float, float] | None:
-    from layers.workspace import Workspace
+    from ui.state import active_store
 
     try:
-        return Workspace(workspace_folder()).lonlat_bounds()
+        return active_store().lonlat_bounds()
     except LayerError:
         return None
 
@@ -126,11 +126,15 @@ def _import_section() -> None:
 
 def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
     """Replace or append the validated layer in the workspace, after a preview of what changes."""
-    from layers.workspace import Workspace
-    from ui.state import editor_name, workspace_name
+    from ui.state import active_store, editor_name, uses_postgis, workspace_name
 
-    st.markdown(f"**{t('ws_save_to')}：{workspace_name()}**")
-    ws = Workspace(workspace_folder())
+    try:
+        ws = active_store()
+    except LayerError as e:
+        st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+        return
+    target = ws.label if uses_postgis() else workspace_name()
+    st.markdown(f"**{t('ws_save_to')}：{target}**")
     mode = st.radio(t("ws_mode"), ["replace", "append"], format_func=labeller("ws_mode_"), horizontal=True,
                     key=f"ws_mode_{token}")
     try:
@@ -157,7 +161,7 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
             return
         for store in ("session_layers", "session_tokens"):
             st.session_state.get(store, {}).pop(kind, None)
-        st.success(t("ws_committed", ws=workspace_name(), added=e.added, changed=e.changed, removed=e.removed))
+        st.success(t("ws_committed", ws=target, added=e.added, changed=e.changed, removed=e.removed))
 
 
 def _download_section() -> None:

@@ -16,10 +16,9 @@ from gis.fire_risk import DEFAULT_WEIGHTS, HIGH_RISK_LEVEL
 from gis.summary import count_by, forest_by_township
 from layers.catalogue import spec
 from layers.errors import LayerError
-from ui.fire_layers import fire_groups, level_overlay, reach_overlay, seen_overlay
+from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map
-from ui.map_view import build_map, plan_map
 from ui.state import hillshade_overlay, layer_tokens, workspace_dem, workspace_layers
 
 KINDS = ["forest", "rivers", "roads", "water_sources", "cameras"]
@@ -170,12 +169,8 @@ def _map(layers: dict, r: dict, opt: dict) -> None:
     reach_ov = _overlays(key + (w, "reach", opt["season"], opt["max_road"]), "reach", r["reach"].count, grid,
                          r["forest"]) if r["reach"] is not None else None
     label = (r["weather"]["label_zh"] if lang() == "zh" else r["weather"]["label_en"]) if r["weather"] else ""
-    extra = fire_groups(lang(), risk=risk_ov, day=day_ov, day_label=label, seen=seen_ov, reach=reach_ov,
-                        gaps=r["gaps"], sites=st.session_state.get("fire_sites_gdf"))
-    base = {k: layers[k] for k in ("roads", "water_sources", "cameras") if k in layers}
-    mp = plan_map(base)
-    m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images, simplify_m=mp.simplify_m,
-                  extra=extra, height=640, show={"roads", "cameras", "water_sources"})
+    m = fire_map(layers, lang(), hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov, day_label=label,
+                 seen=seen_ov, reach=reach_ov, gaps=r["gaps"], sites=st.session_state.get("fire_sites_gdf"))
     st_folium(m, key="fire_map", height=640, use_container_width=True, returned_objects=[])
 
 

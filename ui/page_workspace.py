@@ -24,8 +24,8 @@ from layers.catalogue import spec
 from layers.edits import ChangeSet, ConflictError, Delete, Update
 from layers.errors import LayerError
 from layers.workspace import REV, Workspace
-from ui.i18n import lang, t
-from ui.state import editor_name, workspace_folder, workspace_name
+from ui.i18n import labeller, lang, t
+from ui.state import active_store, editor_name, uses_postgis, workspace_folder, workspace_name
 
 #: layers edited in the app (the things that change between seasons)
 EDITABLE = ["shelters", "water_sources", "grids", "cameras", "villages"]
@@ -49,10 +49,32 @@ def _switch(name: str) -> None:
         st.session_state.pop(k, None)
 
 
+def _storage_choice() -> None:
+    """GeoPackage on this machine, or the office's shared PostGIS database (when one is configured)."""
+    if not settings.POSTGIS_DSN:
+        return
+    kinds = ["gpkg", "postgis"]
+    current = "postgis" if uses_postgis() else "gpkg"
+    pick = st.radio(t("ws_storage"), kinds, index=kinds.index(current), format_func=labeller("ws_storage_"),
+                    horizontal=True, key=f"ws_storage_{current}", help=t("ws_storage_help"))
+    if pick != current:
+        st.session_state["store_kind"] = pick
+        for k in [k for k in st.session_state if str(k).startswith("ws_base_") or str(k).startswith("ws_version_")]:
+            del st.session_state[k]
+        st.rerun()
+
+
 def _workspaces_section() -> None:
     from layers.workspaces import create_workspace, export_archive, import_archive, list_workspaces
 
     st.subheader(t("ws_manage"))
+    _storage_choice()
+    if uses_postgis():
+        try:
+            st.info(t("ws_on_postgis", db=active_store().label, folder=workspace_name()))
+        except LayerError as e:
+            _errors(e)
+        return
     current = workspace_name()
     names = list_workspaces()
     c1, c2 = st.columns([3, 2])
@@ -96,7 +118,7 @@ def _workspaces_section() -> None:
 
 
 # ---- editing -----------------------------------------------------------------------------------------
-def _base(ws: Workspace, kind: str) -> gpd.GeoDataFrame:
+def _base(ws, kind: str) -> gpd.GeoDataFrame:
     """The rows this session edits from (kept until a save or a reload)."""
     key = f"ws_base_{kind}"
     if key not in st.session_state:
@@ -189,7 +211,7 @@ def _filtered(base: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.DataFrame(view.drop(columns="geometry"))
 
 
-def _save(ws: Workspace, changes: ChangeSet, note: str) -> None:
+def _save(ws, changes: ChangeSet, note: str) -> None:
     try:
         entry = ws.apply(changes, note=note, user=editor_name())
     except ConflictError as e:
@@ -205,7 +227,7 @@ def _save(ws: Workspace, changes: ChangeSet, note: str) -> None:
     st.rerun()
 
 
-def _edit_section(ws: Workspace) -> None:
+def _edit_section(ws) -> None:
     st.subheader(t("ws_edit"))
     kinds = [k for k in EDITABLE if k in ws.vector_kinds()]
     if not kinds:
@@ -234,7 +256,7 @@ def _edit_section(ws: Workspace) -> None:
     _add_point(ws, kind, base)
 
 
-def _add_point(ws: Workspace, kind: str, base: gpd.GeoDataFrame) -> None:
+def _add_point(ws, kind: str, base: gpd.GeoDataFrame) -> None:
     """Add a feature by clicking the map (point layers), then filling in its fields."""
     if "Point" not in spec(kind).geometry:
         return
@@ -281,7 +303,7 @@ def _add_point(ws: Workspace, kind: str, base: gpd.GeoDataFrame) -> None:
             _save(ws, ChangeSet(kind, added=added), note or t("ws_default_note"))
 
 
-def _history_section(ws: Workspace) -> None:
+def _history_section(ws) -> None:
     st.subheader(t("ws_history"))
     entries = ws.history(limit=50)
     c1, c2 = st.columns(2)
@@ -317,6 +339,9 @@ def page() -> None:
     if flash:
         st.success(flash)
     _workspaces_section()
-    ws = Workspace(workspace_folder())
-    _edit_section(ws)
-    _history_section(ws)
+    try:
+        ws = active_store()
+        _edit_section(ws)
+        _history_section(ws)
+    except LayerError as e:   # e.g. the database cannot be reached
+        _errors(e)

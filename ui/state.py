@@ -79,12 +79,38 @@ def _vector(folder: str, kind: str, mtime: float) -> gpd.GeoDataFrame:
     return Workspace(folder).vector(kind)
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _pg_vector(dsn: str, schema: str, kind: str, version: int) -> gpd.GeoDataFrame:
+    from layers.postgis import PostGISStore
+
+    return PostGISStore(dsn, schema).vector(kind)
+
+
+def uses_postgis() -> bool:
+    """True when this session works on the shared PostGIS database (picked on the Workspace page)."""
+    return bool(settings.POSTGIS_DSN) and st.session_state.get("store_kind") == "postgis"
+
+
+def active_store():
+    """Where this session's vector layers live and are edited: the PostGIS database, or the workspace
+    GeoPackage (both implement :class:`layers.edits.LayerStore`). Rasters always live in the workspace folder."""
+    if uses_postgis():
+        from layers.postgis import PostGISStore
+
+        return PostGISStore(settings.POSTGIS_DSN, settings.POSTGIS_SCHEMA)
+    return Workspace(workspace_folder())
+
+
 def workspace_layers() -> dict[str, gpd.GeoDataFrame]:
-    """Every vector layer of the active workspace, overridden by this session's imports (read-only)."""
-    folder = workspace_folder()
-    ws = Workspace(folder)
-    mtime = _mtime(ws.gpkg)
-    out = {k: _vector(folder, k, mtime) for k in ws.vector_kinds()}
+    """Every vector layer of the active store, overridden by this session's imports (read-only)."""
+    if uses_postgis():
+        store = active_store()
+        out = {k: _pg_vector(store.dsn, store.schema, k, store.version(k)) for k in store.vector_kinds()}
+    else:
+        folder = workspace_folder()
+        ws = Workspace(folder)
+        mtime = _mtime(ws.gpkg)
+        out = {k: _vector(folder, k, mtime) for k in ws.vector_kinds()}
     out.update(st.session_state.get("session_layers", {}))
     return out
 
@@ -115,6 +141,11 @@ def layer_tokens(kinds: list[str]) -> tuple:
     """Cache key for the current version of ``kinds``: workspace file time plus this session's imports."""
     folder = workspace_folder()
     tokens = st.session_state.get("session_tokens", {})
+    if uses_postgis():
+        store = active_store()
+        have = set(store.vector_kinds())
+        version = tuple((k, store.version(k)) for k in sorted(kinds) if k in have)
+        return (folder, "postgis", version, tuple((k, tokens.get(k, "")) for k in sorted(kinds)))
     return (folder, _mtime(Workspace(folder).gpkg), tuple((k, tokens.get(k, "")) for k in sorted(kinds)))
 
 

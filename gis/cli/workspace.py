@@ -16,6 +16,15 @@ from gis.cli import command, finish
 from layers.errors import LayerError, Problem
 
 
+def _name(ws) -> str:
+    """The store as printed: the GeoPackage path, or the database without its password."""
+    return _name(ws) if hasattr(ws, "gpkg") else ws.label
+
+
+def _exists(ws) -> bool:
+    return _exists(ws) if hasattr(ws, "gpkg") else True
+
+
 def _user(args: argparse.Namespace) -> str:
     if args.user:
         return args.user
@@ -26,8 +35,13 @@ def _user(args: argparse.Namespace) -> str:
 
 
 def _workspace(path: str):
+    """The store named by ``--workspace``: a GeoPackage path, or a PostGIS URL (``postgresql://...``)."""
     from layers.workspace import Workspace
 
+    if path.startswith(("postgresql://", "postgres://")):
+        from layers.postgis import PostGISStore
+
+        return PostGISStore(path)
     p = Path(path)
     if p.suffix.lower() != ".gpkg":
         raise LayerError(Problem(f"--workspace 应为 .gpkg 文件：{p.name}", f"--workspace must be a .gpkg file: {p.name}",
@@ -47,7 +61,7 @@ def _run_import(args: argparse.Namespace) -> int:
                                  "check the path", file=src.name))
     spec = get_spec(args.layer)
     try:
-        near = ws.lonlat_bounds() if ws.gpkg.exists() else None
+        near = ws.lonlat_bounds() if _exists(ws) else None
         layer = load_layer(src, args.layer, sublayer=args.sublayer, gcj02=args.gcj02, near=near)
     except OSError as e:
         raise LayerError(Problem(f"文件无法读取（{e.strerror or e}）", f"the file cannot be read ({e.strerror or e})",
@@ -55,21 +69,26 @@ def _run_import(args: argparse.Namespace) -> int:
     notes = layer.messages(args.lang)
     if layer.raster is not None:
         if args.preview:
-            out = {"workspace": str(ws.gpkg), "layer": args.layer, "raster": True, "cells": layer.count,
+            out = {"workspace": _name(ws), "layer": args.layer, "raster": True, "cells": layer.count,
                    "committed": False, "notes": notes}
             return finish(args, out, f"{args.layer}: raster of {layer.count:,} valid cells (preview, not written)",
                           notes)
+        if not hasattr(ws, "raster_path"):
+            raise LayerError(Problem("PostGIS 工作空间只保存矢量图层；栅格（如 DEM）请放在文件夹工作空间中",
+                                     "a PostGIS workspace holds vector layers only; keep rasters (the DEM) in a "
+                                     "folder workspace", "用 --workspace 某文件夹/workspace.gpkg 导入栅格",
+                                     "import rasters with --workspace FOLDER/workspace.gpkg", file=src.name))
         target = ws.raster_path(args.layer)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".importing")
         tmp.write_bytes(src.read_bytes())
         os.replace(tmp, target)
-        out = {"workspace": str(ws.gpkg), "layer": args.layer, "raster": True, "cells": layer.count,
+        out = {"workspace": _name(ws), "layer": args.layer, "raster": True, "cells": layer.count,
                "committed": True, "notes": notes}
         return finish(args, out, f"{args.layer} -> {target}", notes)
     diff = ws.diff(args.layer, layer.gdf, append=args.append)
     added, removed, changed = diff.counts()
-    out = {"workspace": str(ws.gpkg), "layer": args.layer, "mode": "append" if args.append else "replace",
+    out = {"workspace": _name(ws), "layer": args.layer, "mode": "append" if args.append else "replace",
            "features": layer.count, "added": added, "removed": removed, "changed": changed,
            "committed": False, "notes": notes}
     what = (f"{spec.zh}/{spec.en}: +{added} added, -{removed} removed, ~{changed} changed "
@@ -79,7 +98,7 @@ def _run_import(args: argparse.Namespace) -> int:
     entry = ws.replace(args.layer, layer.gdf, note=args.note or f"import {src.name}", user=_user(args),
                        append=args.append)
     out.update(committed=True, entry_id=entry.entry_id, time=entry.time)
-    return finish(args, out, f"{what} -> {ws.gpkg.name} (history #{entry.entry_id})", notes)
+    return finish(args, out, f"{what} -> {_name(ws)} (history #{entry.entry_id})", notes)
 
 
 @command("import", "import a file as a workspace layer (replace or --append), atomically / 导入图层到工作空间")
@@ -111,16 +130,16 @@ def _run_export(args: argparse.Namespace) -> int:
         raise LayerError(Problem(f"不支持的导出格式：.{fmt}", f"unsupported export format: .{fmt}",
                                  "用 .gpkg .geojson .kml .xlsx .csv 或 .zip（Shapefile）",
                                  "use .gpkg .geojson .kml .xlsx .csv or .zip (Shapefile)", file=out_path.name))
-    if not ws.gpkg.exists():
+    if not _exists(ws):
         raise LayerError(Problem("工作空间文件不存在", "the workspace file does not exist", "检查 --workspace 路径",
-                                 "check the --workspace path", file=ws.gpkg.name))
+                                 "check the --workspace path", file=Path(_name(ws)).name))
     gdf = ws.vector(args.layer)
     data = export_layer(gdf, args.layer, fmt, lang=args.lang)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.name + ".writing")
     tmp.write_bytes(data)
     os.replace(tmp, out_path)
-    out = {"workspace": str(ws.gpkg), "layer": args.layer, "out": str(out_path), "format": fmt,
+    out = {"workspace": _name(ws), "layer": args.layer, "out": str(out_path), "format": fmt,
            "features": len(gdf), "bytes": len(data)}
     return finish(args, out, f"{args.layer}: {len(gdf)} features -> {out_path}", [])
 
@@ -145,7 +164,7 @@ def _entry_dict(e) -> dict:
 def _run_history(args: argparse.Namespace) -> int:
     ws = _workspace(args.workspace)
     entries = ws.history(args.layer, limit=args.limit)
-    out = {"workspace": str(ws.gpkg), "entries": [_entry_dict(e) for e in entries]}
+    out = {"workspace": _name(ws), "entries": [_entry_dict(e) for e in entries]}
     lines = [f"#{e.entry_id} {e.time} {e.user} {e.action} {e.kind} +{e.added} ~{e.changed} -{e.removed}"
              f"{' (undone/已撤销)' if e.undone else ''} {e.note}" for e in entries]
     if args.json:
@@ -164,15 +183,15 @@ def _add_history(p: argparse.ArgumentParser) -> None:
 
 def _undo_redo(args: argparse.Namespace, redo: bool) -> int:
     ws = _workspace(args.workspace)
-    if not ws.gpkg.exists():
+    if not _exists(ws):
         raise LayerError(Problem("工作空间文件不存在", "the workspace file does not exist", "检查 --workspace 路径",
-                                 "check the --workspace path", file=ws.gpkg.name))
+                                 "check the --workspace path", file=Path(_name(ws)).name))
     e = ws.redo(user=_user(args)) if redo else ws.undo(user=_user(args))
     word = "redo" if redo else "undo"
     if e is None:
-        out = {"workspace": str(ws.gpkg), "done": False}
+        out = {"workspace": _name(ws), "done": False}
         return finish(args, out, f"nothing to {word} / 没有可{'重做' if redo else '撤销'}的修改", [])
-    out = {"workspace": str(ws.gpkg), "done": True, **_entry_dict(e)}
+    out = {"workspace": _name(ws), "done": True, **_entry_dict(e)}
     return finish(args, out, f"{word}: {e.note} ({e.kind} +{e.added} ~{e.changed} -{e.removed})", [])
 
 
