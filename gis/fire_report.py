@@ -707,11 +707,14 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
     written += _rasters(analysis, out_dir)
 
     if maps:
-        try:
-            from gis.fire_map import DPI, coverage_maps_batch
-        except ImportError:  # pragma: no cover - the map module is optional here
-            return written
+        from gis.fire_map import DPI, coverage_maps_batch
+
         written += coverage_maps_batch(out_dir, dem=analysis.grid, layers=_map_layers(analysis, fl, layers),
                                        townships=townships, lang=lang, date=date, dpi=map_dpi or DPI,
                                        subtitles=_subtitles(analysis, lang))
     return written
+
+
+def map_layers(analysis: FireAnalysis, sites: Any = None, layers: Mapping[str, Any] | None = None) -> dict:
+    """The layers of the A4 coverage map (:func:`gis.fire_map.coverage_map`) of a review."""
+    return _map_layers(analysis, fire_layers(analysis, sites), layers)

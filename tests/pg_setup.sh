@@ -17,7 +17,10 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 
 need=""
-command -v pg_ctlcluster >/dev/null 2>&1 || need="postgresql"
+# the server itself (a machine may have only the client, psql, and postgresql-common's pg_ctlcluster)
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  need="postgresql"
+fi
 if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
   need="$need postgis"
 fi

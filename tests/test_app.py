@@ -101,6 +101,14 @@ def test_fire_page_review(use_workspace):
     sites = next(d.value for d in at.dataframe if "Gain (ha)" in d.value.columns)
     assert len(sites) == 2 and (sites["Gain (ha)"] > 0).all()
     assert sites["Gain (ha)"].iloc[0] >= sites["Gain (ha)"].iloc[1]
+    # the files and the A4 map of the review (with the sites) are offered for download
+    at.button(key="fire_files_prepare").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = {b.label for b in at.get("download_button")}
+    assert {"Excel", "GeoPackage", "GeoJSON", "KML", "GeoTIFF (zip)"} <= labels
+    at.button(key="fire_a4_prepare").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert {"PNG", "PDF"} <= {b.label for b in at.get("download_button")}
 
 
 def test_app_entry_and_language_switch(use_workspace):

@@ -261,6 +261,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "siting_running": ("正在计算候选点的覆盖并选址……", "Computing candidate coverage and choosing..."),
     "siting_summary": ("高火险林地 {target} 公顷，现有已覆盖 {before} 公顷；候选点 {n} 个", "High-risk forest {target} ha, "
                        "{before} ha already covered; {n} candidates"),
+    "fire_files_prepare": ("生成下载文件（Excel、GeoPackage、GeoJSON、KML、GeoTIFF）",
+                           "Make the files (Excel, GeoPackage, GeoJSON, KML, GeoTIFF)"),
+    "whole_area": ("全域", "Whole area"),
+    "a4_map": ("A4 覆盖图（可打印）", "A4 coverage map (printable)"),
+    "a4_prepare": ("绘制", "Draw"),
+    "a4_drawing": ("正在绘制 A4 覆盖图……", "Drawing the A4 map..."),
     "inventory": ("森林、水源与监控清点", "Inventory of forest, water sources and cameras"),
     "camera_coverage": ("视频监控覆盖（视域分析）", "Camera coverage (viewshed)"),
     "target_height": ("目标高度（米，地面以上）", "Target height above ground (m)"),

@@ -6,6 +6,8 @@ season recomputes only the water reach, and a new weather day only the day's map
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -155,8 +157,10 @@ def _review(layers: dict, opt: dict):
     with st.expander(t("notes"), expanded=False):
         for zh, en in notes:
             st.markdown(f"- {zh if lang() == 'zh' else en}")
+    first = _cameras(key, w, opt["target_h"], opt["curvature"])[1] if seen is not None else None
     return {"key": key, "grid": grid, "forest": forest, "risk": risk, "high": high, "seen": seen, "cam": cam,
-            "reach": reach, "gaps": gaps, "towns": towns, "weather": weather, "day": day}
+            "reach": reach, "gaps": gaps, "towns": towns, "weather": weather, "day": day, "first": first,
+            "notes": notes}
 
 
 def _map(layers: dict, r: dict, opt: dict) -> None:
@@ -283,7 +287,6 @@ def _sites_file(sites, fmt: str) -> bytes:
     """The proposed sites as a file (GeoPackage, KML or Excel)."""
     import io
     import tempfile
-    from pathlib import Path
 
     if fmt == "xlsx":
         buf = io.BytesIO()
@@ -296,6 +299,90 @@ def _sites_file(sites, fmt: str) -> bytes:
         path = Path(tmp) / f"sites.{fmt}"
         sites.to_file(path, driver="GPKG" if fmt == "gpkg" else "KML", **({"layer": "sites"} if fmt == "gpkg" else {}))
         return path.read_bytes()
+
+
+def _analysis(r: dict, opt: dict):
+    """The page's review as one :class:`gis.fire_analysis.FireAnalysis` (for the files)."""
+    from gis.fire_analysis import FireAnalysis, FireOptions
+
+    options = FireOptions(target_h=opt["target_h"], curvature=opt["curvature"], season=opt["season"],
+                          weights=dict(opt["weights"]) or None, max_road_distance_m=opt["max_road"],
+                          min_gap_ha=opt["min_ha"], weather=opt["weather"])
+    return FireAnalysis(grid=r["grid"], forest=r["forest"], risk=r["risk"], high_risk=r["high"], seen=r["seen"],
+                        first_camera=r["first"], reach=r["reach"], gaps=r["gaps"], townships=r["towns"],
+                        cameras=r["cam"] if r["cam"] is not None else pd.DataFrame(),
+                        sources=r["reach"].sources if r["reach"] is not None else pd.DataFrame(),
+                        weather=r["weather"], day_level=r["day"], notes=r["notes"], options=options)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _files(key: tuple, _analysis, _sites, lang_: str) -> dict[str, bytes]:
+    """Workbook, GeoPackage, GeoJSON, KML and the GeoTIFFs (zipped) of the review."""
+    import io
+    import tempfile
+    import zipfile
+
+    from gis.fire_report import write_fire_files
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_fire_files(_analysis, Path(tmp), sites=_sites, lang=lang_, maps=False)
+        out = {p.name: p.read_bytes() for p in paths if p.suffix != ".tif"}
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for p in paths:
+                if p.suffix == ".tif":
+                    zf.write(p, p.name)
+        out["rasters.zip"] = buf.getvalue()
+        return out
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _a4_map(key: tuple, _analysis, _sites, township: str | None, fmt: str, lang_: str) -> bytes:
+    import tempfile
+
+    from gis.fire_map import coverage_map
+    from gis.fire_report import map_layers
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = coverage_map(Path(tmp) / "map", dem=_analysis.grid, layers=map_layers(_analysis, _sites,
+                                                                                       workspace_layers()),
+                             township=township, lang=lang_, formats=(fmt,))
+        return paths[0].read_bytes()
+
+
+def _downloads(r: dict, opt: dict) -> None:
+    st.subheader(t("downloads"))
+    fa = _analysis(r, opt)
+    sites = st.session_state.get("fire_sites_gdf")
+    key = (r["key"], opt["weights"], opt["target_h"], opt["curvature"], opt["season"], opt["max_road"],
+           opt["min_ha"], opt["weather"],
+           None if sites is None else tuple(zip(sites["kind"].astype(str), sites["name"].astype(str))))
+    if st.button(t("fire_files_prepare"), key="fire_files_prepare"):
+        st.session_state["fire_files_key"] = key
+    if st.session_state.get("fire_files_key") == key:
+        with st.spinner("…"):
+            files = _files(key, fa, sites, lang())
+        names = {"fire.xlsx": "Excel", "fire.gpkg": "GeoPackage", "fire.geojson": "GeoJSON", "fire.kml": "KML",
+                 "rasters.zip": "GeoTIFF (zip)"}
+        cols = st.columns(len(names))
+        for col, (name, label) in zip(cols, names.items()):
+            if name in files:
+                stem = "森林防火覆盖" if name != "rasters.zip" else "森林防火栅格"
+                col.download_button(label, files[name], file_name=f"{stem}{Path(name).suffix}", key=f"fire_dl_{name}")
+    towns = [str(v) for v in r["towns"].index[:-1] if v != "—"]
+    c1, c2, c3 = st.columns([3, 1, 1])
+    whole = t("whole_area")
+    town = c1.selectbox(t("a4_map"), [whole, *towns], key="fire_a4_town")
+    town = None if town == whole else town
+    if c2.button(t("a4_prepare"), key="fire_a4_prepare"):
+        st.session_state["fire_a4_key"] = (key, town)
+    if st.session_state.get("fire_a4_key") == (key, town):
+        with st.spinner(t("a4_drawing")):
+            png = _a4_map(key, fa, sites, town, "png", lang())
+            pdf = _a4_map(key, fa, sites, town, "pdf", lang())
+        name = f"{town or whole}森林防火覆盖图"
+        c2.download_button("PNG", png, file_name=f"{name}.png", key="fire_a4_png")
+        c3.download_button("PDF", pdf, file_name=f"{name}.pdf", key="fire_a4_pdf")
 
 
 def page() -> None:
@@ -315,6 +402,7 @@ def page() -> None:
     _map(layers, r, opt)
     _tables(r)
     _siting(layers, r)
+    _downloads(r, opt)
     _inventory(layers)
 
 

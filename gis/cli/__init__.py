@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Callable
 
 from layers.errors import LayerError
@@ -28,6 +29,22 @@ def command(name: str, help_text: str):
         return add
 
     return deco
+
+
+def load_kind(path: str | Path, kind: str, sublayer: str | None = None):
+    """Load ``path`` as layer ``kind``; in a GeoPackage holding a layer named ``kind`` (a workspace) that
+    layer is the default, so ``--forest WS.gpkg --roads WS.gpkg`` just works."""
+    from layers.load import load_layer
+    from layers.readers import list_sublayers
+
+    p = Path(path)
+    if sublayer is None and p.suffix.lower() == ".gpkg":
+        try:
+            if kind in list_sublayers(p):
+                sublayer = kind
+        except LayerError:  # the reader below reports the problem properly
+            pass
+    return load_layer(p, kind, sublayer=sublayer)
 
 
 def emit(obj: dict) -> None:

@@ -6,29 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish
+from gis.cli import command, finish, load_kind
 
 
 # ---- fire-risk ------------------------------------------------------------------------------
-def _load(path: str, kind: str):
-    """Load ``path`` as ``kind``; a GeoPackage holding a layer named ``kind`` (a workspace) uses that layer."""
-    from layers.load import load_layer
-
-    p = Path(path)
-    sublayer = None
-    if p.suffix.lower() == ".gpkg" and p.exists():
-        import pyogrio
-
-        names = [str(n) for n in pyogrio.list_layers(p)[:, 0]]
-        if len(names) > 1 and kind in names:
-            sublayer = kind
-    return load_layer(p, kind, sublayer=sublayer)
-
-
 def _optional_layer(path: str | None, kind: str, lang: str, messages: list[str]):
     if not path:
         return None
-    layer = _load(path, kind)
+    layer = load_kind(path, kind)
     messages.extend(layer.messages(lang))
     return layer.gdf
 
@@ -46,7 +31,7 @@ def _run_fire_risk(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     dem = read_raster(Path(args.dem))
     messages: list[str] = []
-    forest_layer = _load(args.forest, "forest")
+    forest_layer = load_kind(args.forest, "forest")
     messages.extend(forest_layer.messages(args.lang))
     forest = forest_layer.raster if forest_layer.raster is not None else forest_layer.gdf
     roads = _optional_layer(args.roads, "roads", args.lang, messages)

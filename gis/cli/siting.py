@@ -6,24 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish
+from gis.cli import command, finish, load_kind
 
 _VECTOR_OUT = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML"}
-
-
-def _load(path: str, kind: str, sublayer: str | None = None):
-    """Load layer ``kind``; in a GeoPackage holding a layer named ``kind`` (a workspace) that one is the default."""
-    from layers.load import load_layer
-    from layers.readers import list_sublayers
-
-    p = Path(path)
-    if sublayer is None and p.suffix.lower() == ".gpkg":
-        try:
-            if kind in list_sublayers(p):
-                sublayer = kind
-        except Exception:  # the reader below reports the problem properly
-            pass
-    return load_layer(p, kind, sublayer=sublayer)
 
 
 def _load_points(path: str, sublayer: str | None):
@@ -114,7 +99,7 @@ class _Setup:
         self.notes += list(dem.warnings)
         self.grid, n = metric_grid(dem)
         self.notes += n
-        forest = _load(args.forest, "forest", args.forest_layer)
+        forest = load_kind(args.forest, "forest", args.forest_layer)
         self.messages += forest.messages(args.lang)
         self.forest_gdf = forest.gdf if forest.raster is None else None
         self.forest = forest_mask(forest.raster if forest.raster is not None else forest.gdf, self.grid)
@@ -130,13 +115,13 @@ class _Setup:
             self.target_what = ("全部林地", "all forest")
             self.notes.append(("未给出风险栅格（--risk）：以全部林地为目标", "no risk raster (--risk): all forest is "
                                "the target"))
-        self.roads = _load(args.roads, "roads", args.roads_layer).gdf if args.roads else None
+        self.roads = load_kind(args.roads, "roads", args.roads_layer).gdf if args.roads else None
         self.seen = None
         self.cameras = None
         if getattr(args, "cameras", None):
             from gis.viewshed import coverage
 
-            cams = _load(args.cameras, "cameras", args.cameras_layer)
+            cams = load_kind(args.cameras, "cameras", args.cameras_layer)
             self.messages += cams.messages(args.lang)
             self.cameras = cams.gdf
             count, _first, notes = coverage(self.grid, cams.gdf, target_h=args.target_height)
@@ -149,7 +134,7 @@ class _Setup:
         if getattr(args, "sources", None):
             from gis.water_reach import water_reach
 
-            src = _load(args.sources, "water_sources", args.sources_layer)
+            src = load_kind(args.sources, "water_sources", args.sources_layer)
             self.messages += src.messages(args.lang)
             res = water_reach(self.grid, src.gdf, self.forest, season=args.season, roads=self.roads,
                               max_road_distance_m=args.source_max_road)
@@ -260,7 +245,7 @@ def _run_siting(args: argparse.Namespace) -> int:
                            max_road_m=max_road, min_prominence_m=args.min_prominence, spacing_m=args.spacing,
                            max_candidates=args.max_candidates)
     else:
-        rivers = _load(args.rivers, "rivers", args.rivers_layer).gdf if args.rivers else None
+        rivers = load_kind(args.rivers, "rivers", args.rivers_layer).gdf if args.rivers else None
         res = site_water(s.grid, s.target, s.reach > 0, args.n, candidates=cand, roads=s.roads, rivers=rivers,
                          distance_m=args.reach_distance, rise_m=args.reach_rise,
                          max_road_m=500.0 if args.max_road is None else max_road, spacing_m=args.spacing,

@@ -5,22 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish
-
-
-def _load(path: str, kind: str, sublayer: str | None):
-    """Load layer ``kind``; in a GeoPackage holding a layer named ``kind`` that one is taken by default."""
-    from layers.load import load_layer
-    from layers.readers import list_sublayers
-
-    p = Path(path)
-    if sublayer is None and p.suffix.lower() == ".gpkg":
-        try:
-            if kind in list_sublayers(p):
-                sublayer = kind
-        except Exception:  # the reader below reports the problem properly
-            pass
-    return load_layer(p, kind, sublayer=sublayer)
+from gis.cli import command, finish, load_kind
 
 
 def _load_sources(path: str, sublayer: str | None):
@@ -39,7 +24,7 @@ def _load_sources(path: str, sublayer: str | None):
     from layers.validate import validate
 
     try:
-        return _load(path, "water_sources", sublayer)
+        return load_kind(path, "water_sources", sublayer)
     except LayerError as e:
         spec = get_spec("water_sources")
         tag = f"required field '{spec.field('type').en}'"
@@ -81,8 +66,8 @@ def _run_water_reach(args: argparse.Namespace) -> int:
                                  "add --roads ROADS", field="--max-road-distance"))
     dem = read_raster(Path(args.dem))
     sources = _load_sources(args.sources, args.sources_layer)
-    forest = _load(args.forest, "forest", args.forest_layer)
-    roads = _load(args.roads, "roads", args.roads_layer) if args.roads else None
+    forest = load_kind(args.forest, "forest", args.forest_layer)
+    roads = load_kind(args.roads, "roads", args.roads_layer) if args.roads else None
     risk = read_raster(Path(args.high_risk)) if args.high_risk else None
     res = water_reach(dem, sources.gdf, forest.gdf, rules=rules, season=args.season,
                       roads=roads.gdf if roads is not None else None, max_road_distance_m=args.max_road_distance,
