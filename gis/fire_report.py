@@ -535,6 +535,22 @@ def _kml_value(v: Any, key: str) -> str | None:
     return _fmt(v, key)
 
 
+#: gap outlines in the KML are simplified to this tolerance (metres, under one 30 m cell): the cell
+#: staircase becomes straight edges, which keeps a prefecture's KML light enough for Ovital
+KML_SIMPLIFY_M = 25.0
+#: at most this many gaps (the first by rank) go into the KML; all of them are in the GeoPackage/GeoJSON
+KML_MAX_GAPS = 3000
+
+
+def _simplified(gdf: gpd.GeoDataFrame, tol_m: float = KML_SIMPLIFY_M) -> gpd.GeoDataFrame:
+    from layers.crs import metric_crs
+
+    metric = metric_crs(tuple(float(v) for v in gdf.to_crs(4326).total_bounds))
+    m = gdf.to_crs(metric)
+    geom = m.geometry.simplify(tol_m, preserve_topology=True)
+    return m.set_geometry(geom.where(~geom.is_empty, m.geometry)).to_crs(gdf.crs)
+
+
 def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防火覆盖空白区与拟建站点") -> bytes:
     """The gaps and sites as KML for Ovital (奥维) and Google Earth.
 
@@ -548,7 +564,8 @@ def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防�
     Returns
     -------
     bytes
-        UTF-8 KML 2.2: folders 覆盖空白区 (one polygon placemark per gap, "第 N 处 类型 面积") and
+        UTF-8 KML 2.2: folders 覆盖空白区 (one polygon placemark per gap, "第 N 处 类型 面积"; outlines
+        simplified to :data:`KML_SIMPLIFY_M`; the first :data:`KML_MAX_GAPS` by rank) and
         拟建站点 (one point placemark per site, "拟建监控点 C3"), each present even when empty.
     """
     ET.register_namespace("", KML_NS)
@@ -563,6 +580,13 @@ def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防�
         df = layers.get(layer)
         if df is None or not len(df):
             continue
+        if layer == "gaps":
+            if len(df) > KML_MAX_GAPS:
+                df = df.sort_values("rank").head(KML_MAX_GAPS)
+                _sub(folder, "description", f"按排序前 {KML_MAX_GAPS} 处（共 {len(layers[layer]):,} 处，全部见 GeoPackage / "
+                                            f"GeoJSON） / the first {KML_MAX_GAPS} of {len(layers[layer]):,} by rank")
+            if df.crs is not None:
+                df = _simplified(df)
         df = df.to_crs(STORAGE_CRS) if df.crs is not None else df
         for _, row in df.iterrows():
             pm = _sub(folder, "Placemark")
@@ -582,7 +606,8 @@ def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防�
             for k, v in pairs:
                 _sub(_sub(ext, "Data", name=k), "value", v)
             _kml_geom(pm, row.geometry)
-    ET.indent(root)
+    if sum(len(v) for v in layers.values() if v is not None) <= 500:
+        ET.indent(root)   # readable when small; a prefecture's file stays compact
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
 
 

@@ -333,3 +333,27 @@ def test_cli_bad_input(tmp_path, demo_workspace):
     err = _fails(["fire-report", "--workspace", str(nof), "--out", str(tmp_path / "o")])
     assert "森林" in err and "forest" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_kml_keeps_the_first_gaps_by_rank_simplified(monkeypatch):
+    """Above the cap only the first gaps by rank go into the KML, staircase outlines simplified."""
+    import xml.etree.ElementTree as ET
+
+    import geopandas as gpd
+    import shapely
+
+    import gis.fire_report as fr
+
+    # 30 m staircase polygons in a metric CRS, ranks 5..1
+    stairs = [shapely.Polygon([(0, 0)] + [(30 * (i // 2 + (i % 2)), 30 * (i // 2)) for i in range(1, 20)] + [(0, 300)])
+              for _ in range(5)]
+    gaps = gpd.GeoDataFrame({"rank": [5, 4, 3, 2, 1], "gap": "both", "gap_zh": "两者皆无", "area_ha": 1.0},
+                            geometry=[shapely.affinity.translate(g, 1000 * i) for i, g in enumerate(stairs)],
+                            crs="EPSG:4549").to_crs(4490)
+    monkeypatch.setattr(fr, "KML_MAX_GAPS", 2)
+    root = ET.fromstring(fr.fire_kml({"gaps": gaps, "sites": gaps.iloc[0:0]}))
+    ns = {"k": fr.KML_NS}
+    names = [n.text for n in root.findall(".//k:Folder/k:Placemark/k:name", ns)]
+    assert names == ["第 1 处 两者皆无 1.0 公顷", "第 2 处 两者皆无 1.0 公顷"]
+    coords = root.find(".//k:Placemark//k:coordinates", ns).text.split()
+    assert len(coords) < len(shapely.get_coordinates(stairs[0]))
