@@ -148,6 +148,11 @@ def _village_batch(key: tuple, _plan: Plan, lang_: str) -> bytes:
                               synthetic=is_demo(), lang=lang_, roads=workspace_layers().get("roads"))
 
 
+#: the scenario widgets' defaults (set through the session so that restoring a saved scenario works)
+_DEFAULTS = {"flood_thresholds": "0.5,1.5,3.0", "flood_min_share": 0.0, "flood_cut_roads": True, "flood_stage": 2.0,
+             "flood_min_cells": DEFAULT_MIN_UPSTREAM_CELLS}
+
+
 def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool, tuple]:
     """The scenario form; returns (hazard, thresholds, min share, cut roads, cache key)."""
     with st.expander(t("scenario"), expanded=True):
@@ -155,16 +160,20 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
         options = [s for s in SOURCES if s != "workspace" or "flood_hazard" in layers]
         source = c1.radio(t("hazard_source"), options, format_func=labeller("source_"), horizontal=True,
                           key="flood_source")
-        thresholds_text = c2.text_input(t("thresholds"), "0.5,1.5,3.0", key="flood_thresholds")
+        for widget, default in _DEFAULTS.items():   # defaults through the session, so a saved scenario can set them
+            st.session_state.setdefault(widget, default)
+        thresholds_text = c2.text_input(t("thresholds"), key="flood_thresholds")
         try:
             thresholds = tuple(parse_thresholds(thresholds_text))
         except (LayerError, ValueError):
             st.error(t("bad_thresholds"))
             thresholds = (0.5, 1.5, 3.0)
         c3, c4 = st.columns([3, 2])
-        min_share = c3.slider(t("min_share"), 0.0, 1.0, 0.0, 0.05, key="flood_min_share",
+        min_share = c3.slider(t("min_share"), 0.0, 1.0, step=0.05, key="flood_min_share",
                               help=t("min_share_help"))
-        cut_roads = c4.checkbox(t("cut_roads"), True, key="flood_cut_roads", help=t("cut_roads_help"))
+        cut_roads = c4.checkbox(t("cut_roads"), key="flood_cut_roads", help=t("cut_roads_help"))
+        params = {"source": source, "thresholds": thresholds_text, "min_share": min_share, "cut_roads": cut_roads}
+        st.session_state["flood_params"] = params
         base = layer_tokens(list(layers))
         hazard = None
         if source == "stage":
@@ -172,16 +181,17 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
                 st.info(t("need_dem"))
                 return None, thresholds, min_share, cut_roads, base
             c5, c6 = st.columns([3, 2])
-            stage = c5.slider(t("stage_m"), 0.5, 15.0, 2.0, 0.5, key="flood_stage")
+            stage = c5.slider(t("stage_m"), 0.5, 15.0, step=0.5, key="flood_stage")
             streams = c6.radio(t("stream_source"), ["upstream", "rivers"] if "rivers" in layers else ["upstream"],
                                format_func=labeller("streams_"), key="flood_streams")
             rivers = streams == "rivers"
             min_cells = None if rivers else int(c6.number_input(
-                t("min_upstream_cells"), 50, 1_000_000, DEFAULT_MIN_UPSTREAM_CELLS, 50, key="flood_min_cells",
+                t("min_upstream_cells"), 50, 1_000_000, step=50, key="flood_min_cells",
                 help=t("min_upstream_cells_help")))
             with st.spinner(t("computing_hand")):
                 hazard = _stage_hazard(base, stage, rivers, min_cells)
             key = base + (("stage", stage, rivers, min_cells),)
+            params.update(stage=stage, streams=streams, min_cells=min_cells)
         elif source == "workspace":
             hazard = Hazard.from_polygons(layers["flood_hazard"], source="flood_hazard")
             key = base + (("workspace",),)
@@ -197,6 +207,7 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
                 st.error("\n".join(f"- {line}" for line in e.lines(lang())))
                 return None, thresholds, min_share, cut_roads, base
             key = base + (("upload", hashlib.sha1(data).hexdigest()),)
+            params.update(file=Path(up.name).name)
     return hazard, thresholds, min_share, cut_roads, key
 
 
@@ -280,24 +291,79 @@ def _downloads(plan: Plan, key: tuple) -> None:
                                file_name="村级防汛形势图.pdf", key="vm_batch_dl")
 
 
+_PARAM_KEYS = {"source": "flood_source", "stage": "flood_stage", "streams": "flood_streams",
+               "min_cells": "flood_min_cells", "thresholds": "flood_thresholds", "min_share": "flood_min_share",
+               "cut_roads": "flood_cut_roads"}
+
+
+def _restore(params: dict) -> None:
+    """Put a saved scenario's settings back into the widgets (runs before they are drawn)."""
+    for k, widget in _PARAM_KEYS.items():
+        if params.get(k) is not None:
+            st.session_state[widget] = params[k]
+    st.session_state["flood_restored"] = params
+
+
 def _comparison(plan: Plan) -> None:
-    scenarios = st.session_state.setdefault("flood_scenarios", {})
+    """Save the scenario in the workspace; compare, restore or delete saved ones."""
+    from layers.scenarios import delete_scenario, list_scenarios, save_scenario
+    from ui.state import editor_name, workspace_folder
+
+    folder = workspace_folder()
     c1, c2 = st.columns([3, 1])
     name = c1.text_input(t("scenario_name"), plan.summary.get("scenario") or "", key="scenario_name")
     if c2.button(t("save_scenario"), key="save_scenario") and name:
         needs_total = plan.needs.iloc[-1].to_dict() if len(plan.needs) else {}
-        scenarios[name] = {**{k: plan.summary.get(k) for k in ("people_to_evacuate", "people_placed",
-                                                                 "people_unplaced", "shelters_used", "person_km")},
-                           **{k: v for k, v in needs_total.items() if k != "people"}}
-    if scenarios:
-        st.subheader(t("comparison"))
-        table = pd.DataFrame(scenarios).T
-        if "person_km" in table:
-            table["person_km"] = pd.to_numeric(table["person_km"]).round(1)
-        st.dataframe(table.rename(columns={"people_to_evacuate": t("people_to_evacuate"),
-                                           "people_placed": t("people_placed"), "people_unplaced": t("people_unplaced"),
-                                           "shelters_used": t("shelters_used"), "person_km": t("person_km")}),
-                     width="stretch")
+        summary = {**{k: plan.summary.get(k) for k in ("people_to_evacuate", "people_placed", "people_unplaced",
+                                                         "shelters_used", "person_km")},
+                   **{k: v for k, v in needs_total.items() if k != "people"}}
+        try:
+            save_scenario(folder, "flood", name, st.session_state.get("flood_params", {}), summary,
+                          user=editor_name())
+        except LayerError as e:
+            st.error("\n".join(e.lines(lang())))
+    saved = list_scenarios(folder, "flood")
+    if not saved:
+        return
+    st.subheader(t("comparison"))
+    rows = {sc.name: {**sc.summary, "settings": _describe(sc.params), "saved_by": f"{sc.user} {sc.time[:16]}"}
+            for sc in saved}
+    table = pd.DataFrame(rows).T
+    if "person_km" in table:
+        table["person_km"] = pd.to_numeric(table["person_km"]).round(1)
+    from gis.needs import NEED_LABELS
+
+    i = 0 if lang() == "zh" else 1
+    st.dataframe(table.rename(columns={"people_to_evacuate": t("people_to_evacuate"),
+                                       "people_placed": t("people_placed"), "people_unplaced": t("people_unplaced"),
+                                       "shelters_used": t("shelters_used"), "person_km": t("person_km"),
+                                       "settings": t("scenario_settings"), "saved_by": t("scenario_saved_by"),
+                                       **{k: v[i] for k, v in NEED_LABELS.items()}}),
+                 width="stretch")
+    c1, c2, c3 = st.columns([3, 1, 1])
+    pick = c1.selectbox(t("scenario_pick"), [sc.name for sc in saved], key="scenario_pick")
+    chosen = next(sc for sc in saved if sc.name == pick)
+    c2.button(t("scenario_restore"), key="scenario_restore", on_click=_restore, args=(chosen.params,),
+              disabled=chosen.params.get("source") not in ("stage", "workspace"), help=t("scenario_restore_help"))
+    if c3.button(t("scenario_delete"), key="scenario_delete"):
+        delete_scenario(folder, "flood", pick)
+        st.rerun()
+
+
+def _describe(params: dict) -> str:
+    """A saved scenario's settings in a few words."""
+    bits = []
+    if params.get("source") == "stage":
+        bits.append(f"HAND {params.get('stage')} m" + (" / rivers" if params.get("streams") == "rivers" else ""))
+    elif params.get("source"):
+        bits.append(f"{params['source']}: {params.get('file') or ''}".rstrip(": "))
+    if params.get("thresholds"):
+        bits.append(str(params["thresholds"]))
+    if params.get("min_share"):
+        bits.append(f"≥{float(params['min_share']):.0%}")
+    if params.get("cut_roads") is False:
+        bits.append("roads kept")
+    return "; ".join(bits)
 
 
 def page() -> None:

@@ -1,0 +1,155 @@
+"""Saved scenarios: named flood (or fire) settings and their headline figures, kept in the workspace.
+
+A scenario is stored in the workspace GeoPackage as one row of the table ``gis_scenarios`` (name,
+kind, the settings and the summary as JSON, who saved it and when), written in one SQLite
+transaction like every other workspace write (:func:`layers.workspace.connect`). Saving a name
+that exists replaces it. The table is not a layer: GDAL and the layer list ignore it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from layers.errors import LayerError, Problem
+
+__all__ = ["Scenario", "save_scenario", "list_scenarios", "delete_scenario", "KINDS"]
+
+KINDS = ("flood", "fire")
+_TABLE = "gis_scenarios"
+_DDL = (f"CREATE TABLE IF NOT EXISTS {_TABLE} (kind TEXT NOT NULL, name TEXT NOT NULL, params TEXT NOT NULL, "
+        "summary TEXT NOT NULL, user TEXT, time TEXT NOT NULL, PRIMARY KEY (kind, name))")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One saved scenario.
+
+    Attributes
+    ----------
+    kind : {'flood', 'fire'}
+        Which page made it.
+    name : str
+        The name the user gave it (unique per kind).
+    params : dict
+        The settings that reproduce it (e.g. ``{"source": "stage", "stage": 4.0, ...}``).
+    summary : dict
+        Its headline figures (people to evacuate, placed, unplaced, shelters used, person-km, needs).
+    user, time : str
+        Who saved it, and when (ISO-8601 UTC).
+    """
+
+    kind: str
+    name: str
+    params: dict
+    summary: dict
+    user: str
+    time: str
+
+
+def _plain(v: object) -> object:
+    """JSON-able value: numpy scalars to Python, NaN to None, tuples to lists."""
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            v = v.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _check(kind: str, name: str) -> str:
+    name = (name or "").strip()
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if not name or len(name) > 80:
+        raise LayerError(Problem("情景名称不能为空，且不超过 80 个字", "a scenario name must not be empty nor longer "
+                                 "than 80 characters", "输入一个简短的名称，如“水位 4 米”", "give a short name, e.g. "
+                                 "'stage 4 m'", field="name"))
+    return name
+
+
+def save_scenario(gpkg: Path | str, kind: str, name: str, params: dict, summary: dict, *, user: str = "") -> Scenario:
+    """Save (or replace) scenario ``name`` in the workspace GeoPackage, in one transaction.
+
+    Raises
+    ------
+    LayerError
+        An empty or over-long name.
+    """
+    from layers.workspace import Workspace, connect
+
+    name = _check(kind, name)
+    ws = Workspace(gpkg)
+    if not ws.gpkg.exists():
+        from layers.workspaces import create_gpkg
+
+        create_gpkg(ws.gpkg)
+    sc = Scenario(kind, name, _plain(dict(params)), _plain(dict(summary)), user or "",
+                  datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    con = connect(ws.gpkg)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute(_DDL)
+        con.execute(f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+                    (sc.kind, sc.name, json.dumps(sc.params, ensure_ascii=False),
+                     json.dumps(sc.summary, ensure_ascii=False), sc.user, sc.time))
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+    return sc
+
+
+def list_scenarios(gpkg: Path | str, kind: str | None = None) -> list[Scenario]:
+    """Saved scenarios (of one kind, or all), oldest first; none when the workspace has none."""
+    import sqlite3
+
+    path = Path(gpkg)
+    if path.suffix.lower() != ".gpkg":
+        path = path / "workspace.gpkg"
+    if not path.exists():
+        return []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+    try:
+        if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_TABLE,)).fetchone():
+            return []
+        rows = con.execute(f"SELECT kind, name, params, summary, user, time FROM {_TABLE} "
+                           + ("WHERE kind = ? " if kind else "") + "ORDER BY time, name",
+                           (kind,) if kind else ()).fetchall()
+    finally:
+        con.close()
+    return [Scenario(k, n, json.loads(p), json.loads(s), u or "", t) for k, n, p, s, u, t in rows]
+
+
+def delete_scenario(gpkg: Path | str, kind: str, name: str) -> bool:
+    """Delete a saved scenario; True when there was one."""
+    from layers.workspace import Workspace, connect
+
+    ws = Workspace(gpkg)
+    if not ws.gpkg.exists():
+        return False
+    con = connect(ws.gpkg)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute(_DDL)
+        n = con.execute(f"DELETE FROM {_TABLE} WHERE kind = ? AND name = ?", (kind, name)).rowcount
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+    return n > 0
