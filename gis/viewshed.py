@@ -77,6 +77,10 @@ def _terrain(dem, major_row, major, minor_f):
     return a + f * (b - a)
 
 
+#: rays within this many degrees outside a camera's sector are still traced (their cells may lie inside)
+_SECTOR_MARGIN_DEG = 2.0
+
+
 @numba.njit(cache=True)
 def _in_limits(dr, dc, res, max_range_m, use_sector, az, half_fov):
     d = res * math.sqrt(dr * dr + dc * dc)
@@ -178,6 +182,17 @@ def _r2_kernel(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, 
         if m == 0:
             continue
         ray_len = res * math.sqrt(dr * dr + dc * dc)
+        # a sector camera: rays clearly outside the sector are skipped (their cells are out of limits; an
+        # in-sector cell only they reached gets the exact test below), and along a ray well inside it the
+        # per-cell bearing test stops once a crossed cell cannot deviate past the sector edge
+        # (a cell's bearing differs from its ray's by at most atan(0.71 / i) < 40.6 / i degrees)
+        i_safe = 0
+        if use_sector:
+            ray_diff = abs((math.degrees(math.atan2(dc, -dr)) % 360.0 - az + 180.0) % 360.0 - 180.0)
+            if ray_diff > half_fov + _SECTOR_MARGIN_DEG:
+                continue
+            inner = half_fov - ray_diff
+            i_safe = int(40.6 / inner) + 1 if inner > 0 else m + 1
         maxslope = -np.inf
         for i in range(1, m + 1):
             t = i / mf
@@ -197,7 +212,7 @@ def _r2_kernel(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, 
             if frac < best[br, bc]:
                 qr = rr - r0
                 qc = cc - c0
-                if _in_limits(qr, qc, res, max_range_m, use_sector, az, half_fov):
+                if _in_limits(qr, qc, res, max_range_m, use_sector and i < i_safe, az, half_fov):
                     best[br, bc] = frac
                     zc = dem[rr, cc]
                     if math.isnan(zc):
@@ -261,14 +276,14 @@ def _coverage_kernel(dem, res, rows, cols, heights, ranges, azs, half_fovs, sect
             occ[b] = min(max(0, cols[j] - rcmax), max(0, nc - wc))
             _r2_kernel(dem, res, rows[j], cols[j], heights[j], target_h, ranges[j], sectors[j], azs[j],
                        half_fovs[j], dcoef, buf[b], orr[b], occ[b], sub)
-        for b in range(stop - start):
+        for b in range(stop - start):   # in camera order (first camera wins), each window's rows in parallel
             j = start + b
-            for i in range(wr):
+            for i in numba.prange(wr):
+                r = orr[b] + i
                 for k in range(wc):
                     v = buf[b, i, k]
                     if v == 0:
                         continue
-                    r = orr[b] + i
                     c = occ[b] + k
                     in_range[r, c] = True
                     if v == _SEEN:
@@ -276,11 +291,20 @@ def _coverage_kernel(dem, res, rows, cols, heights, ranges, azs, half_fovs, sect
                             count[r, c] += 1
                         if first[r, c] < 0:
                             first[r, c] = j
-                        if use_tally:
-                            f = tally[r, c]
-                            for bit in range(nbits):
-                                if f & (1 << bit):
-                                    tallies[j, bit] += 1
+            if use_tally:
+                for bit in range(nbits):
+                    tallies[j, bit] = _tally_window(buf[b], tally, orr[b], occ[b], 1 << bit)
+
+
+@numba.njit(cache=True, parallel=True)
+def _tally_window(win, tally, r0, c0, flag):
+    """Cells of ``win`` seen whose ``tally`` has ``flag`` set (window at ``r0, c0`` of the grid)."""
+    total = 0
+    for i in numba.prange(win.shape[0]):
+        for k in range(win.shape[1]):
+            if win[i, k] == _SEEN and tally[r0 + i, c0 + k] & flag:
+                total += 1
+    return total
 
 
 # ---- public API ---------------------------------------------------------------------------------

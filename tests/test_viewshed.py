@@ -373,3 +373,23 @@ def test_coverage_tallies_each_cameras_flagged_cells():
         vis = viewshed(z, 30.0, r, c, h, max_range_m=rg)
         assert tal[i, 0] == int((vis & (flags & 1 > 0)).sum())
         assert tal[i, 1] == int((vis & (flags & 2 > 0)).sum())
+
+
+def test_sector_sweep_agrees_with_exact_and_with_the_full_circle():
+    """A sector camera's R2 (rays outside the sector skipped) agrees with the exact line of sight, and
+    inside the sector with the 360-degree sweep; nothing outside the sector is seen."""
+    from gis.viewshed import viewshed, viewshed_exact
+
+    rng = np.random.default_rng(11)
+    z = rng.normal(0, 5, (121, 121)).cumsum(axis=1) / 3 + rng.normal(0, 5, (121, 121)).cumsum(axis=0) / 3
+    for az, fov in ((30.0, 60.0), (200.0, 100.0), (350.0, 20.0)):
+        sec = viewshed(z, 30.0, 60, 60, 20.0, azimuth=az, fov=fov, max_range_m=1700)
+        ex = viewshed_exact(z, 30.0, 60, 60, 20.0, azimuth=az, fov=fov, max_range_m=1700)
+        full = viewshed(z, 30.0, 60, 60, 20.0, max_range_m=1700)
+        rr, cc = np.mgrid[0:121, 0:121]
+        bearing = np.degrees(np.arctan2(cc - 60, -(rr - 60))) % 360
+        inside = np.abs((bearing - az + 180) % 360 - 180) <= fov / 2 + 1e-9
+        inside[60, 60] = True
+        assert not (sec & ~inside).any()
+        assert (sec == ex)[inside].mean() >= 0.99
+        assert (sec == full)[inside].mean() >= 0.99
