@@ -90,3 +90,28 @@ def test_analysis_reruns_on_edited_data(ws_copy):
     assert not at.exception, [e.message for e in at.exception]
     assert placed > 0 and {m.label: int(m.value.replace(",", "")) for m in at.metric}["已安置"] == 0
     assert isinstance(ws.read("shelters"), gpd.GeoDataFrame)
+
+
+def test_other_sessions_save_is_shown_and_a_stale_save_refused(ws_copy):
+    """Session A opens the shelters; session B saves one; A is told, and A's save of the same feature from
+    its old rows is refused with the conflict named, nothing written."""
+    from layers.edits import ChangeSet, ConflictError, Update
+    from layers.workspace import Workspace
+    from ui.page_workspace import changes_from_editor
+
+    at = run_page("workspace")
+    assert not at.exception, [e.message for e in at.exception]
+    base = at.session_state["ws_base_shelters"]          # the rows A's editor started from
+    ws = Workspace(ws_copy)
+    fid = int(base["fid"].iloc[0])
+    cap = int(base["capacity"].iloc[0])
+    ws.apply(ChangeSet("shelters", updated=[Update(fid, int(base["_rev"].iloc[0]), {"capacity": cap + 50})]),
+             note="B", user="乙")
+    at.run()
+    assert any("其他人已保存" in w.value for w in at.warning)
+    mine = base.drop(columns=["_rev", "geometry"]).copy()
+    mine.loc[mine["fid"] == fid, "capacity"] = cap + 5
+    with pytest.raises(ConflictError) as err:
+        ws.apply(changes_from_editor("shelters", base, mine), note="A", user="甲")
+    assert err.value.conflicts[0].field == "capacity" and err.value.conflicts[0].theirs == cap + 50
+    assert int(ws.read("shelters").set_index("fid").loc[fid, "capacity"]) == cap + 50

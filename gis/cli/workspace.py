@@ -18,11 +18,11 @@ from layers.errors import LayerError, Problem
 
 def _name(ws) -> str:
     """The store as printed: the GeoPackage path, or the database without its password."""
-    return _name(ws) if hasattr(ws, "gpkg") else ws.label
+    return str(ws.gpkg) if hasattr(ws, "gpkg") else ws.label
 
 
 def _exists(ws) -> bool:
-    return _exists(ws) if hasattr(ws, "gpkg") else True
+    return ws.gpkg.exists() if hasattr(ws, "gpkg") else True
 
 
 def _user(args: argparse.Namespace) -> str:
