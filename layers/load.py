@@ -207,3 +207,33 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
         notes.append(("坐标已从 GCJ-02（高德/微信）转换为 WGS84", "coordinates converted from GCJ-02 to WGS84"))
     gdf.attrs["source"] = source
     return Layer(kind, source, gdf=gdf, notes=notes)
+
+
+def load_points(path: Path | str, *, sublayer: str | None = None, display_name: str | None = None):
+    """Points of any attributes (e.g. candidate sites): read, CRS resolved, EPSG:4490; ``name`` from its aliases.
+
+    Raises
+    ------
+    LayerError
+        Unreadable file, unknown CRS, or features that are not points.
+    """
+    from layers.catalogue import NAME
+    from layers.crs import resolve_crs, to_storage
+    from layers.readers import read_vector
+
+    p = Path(path)
+    shown = display_name or p.name
+    gdf = to_storage(resolve_crs(read_vector(p, sublayer=sublayer), source=shown))
+    if "name" not in gdf:
+        for alias in ("名称", "点位名称", "候选点", *NAME.aliases):
+            hit = [c for c in gdf.columns if str(c).strip().lower() == alias.lower()]
+            if hit:
+                gdf = gdf.rename(columns={hit[0]: "name"})
+                break
+    pts = gdf.geometry.notna() & ~gdf.geometry.is_empty
+    if not pts.any() or not (gdf.geometry[pts].geom_type == "Point").all():
+        raise LayerError(Problem("候选点图层应为点要素", "the candidate layer must hold points",
+                                 "上传点图层（GeoPackage、Shapefile、KML，或带经纬度列的 Excel/CSV）",
+                                 "upload points (GeoPackage, Shapefile, KML, or Excel/CSV with lon/lat columns)",
+                                 file=shown))
+    return gdf

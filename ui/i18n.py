@@ -257,6 +257,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "siting_n": ("个数", "How many"),
     "siting_height": ("架设高度（米）", "Mast height (m)"),
     "siting_range": ("监测半径（米）", "Range (m)"),
+    "siting_candidates": ("候选点（可选，上传点图层）", "Candidate sites (optional, upload points)"),
+    "siting_candidates_help": ("不上传则自动取山脊、山顶（监控）或近路河道（水源）候选点", "without an upload, ridge and "
+                               "peak cells (cameras) or stream cells near roads (water) are the candidates"),
+    "siting_candidates_n": ("已读入 {n} 个候选点", "{n} candidate sites read"),
     "siting_run": ("计算选址", "Find sites"),
     "siting_running": ("正在计算候选点的覆盖并选址……", "Computing candidate coverage and choosing..."),
     "siting_summary": ("高火险林地 {target} 公顷，现有已覆盖 {before} 公顷；候选点 {n} 个", "High-risk forest {target} ha, "

@@ -247,6 +247,16 @@ def _siting(layers: dict, r: dict) -> None:
     if kind == "camera":
         h = float(c3.number_input(t("siting_height"), 5.0, 100.0, 30.0, 5.0, key="fire_site_h"))
         rng = float(c3.number_input(t("siting_range"), 1000.0, 30000.0, 8000.0, 500.0, key="fire_site_range"))
+    up = st.file_uploader(t("siting_candidates"), type=["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx"],
+                          key="fire_site_candidates", help=t("siting_candidates_help"))
+    candidates = None
+    if up is not None:
+        try:
+            candidates = _candidate_points(up.getvalue(), up.name)
+        except LayerError as e:
+            st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+            return
+        st.caption(t("siting_candidates_n", n=len(candidates)))
     if st.button(t("siting_run"), key="fire_site_run", type="primary"):
         target = r["high"] if r["high"].any() else r["forest"]
         with st.spinner(t("siting_running")):
@@ -254,11 +264,12 @@ def _siting(layers: dict, r: dict) -> None:
                 if kind == "camera":
                     covered = r["seen"] > 0 if r["seen"] is not None else None
                     res = site_cameras(r["grid"], target, covered, n, roads=layers.get("roads"), height=h,
-                                       range_m=rng, target_h=st.session_state.get("cov_target", 0.0))
+                                       range_m=rng, target_h=st.session_state.get("cov_target", 0.0),
+                                       candidates=candidates)
                 else:
                     covered = r["reach"].count > 0 if r["reach"] is not None else None
                     res = site_water(r["grid"], target, covered, n, roads=layers.get("roads"),
-                                     rivers=layers.get("rivers"))
+                                     rivers=layers.get("rivers"), candidates=candidates)
             except LayerError as e:
                 st.error("\n".join(f"- {line}" for line in e.lines(lang())))
                 return
@@ -281,6 +292,20 @@ def _siting(layers: dict, r: dict) -> None:
     for col, fmt in zip(cols, ("gpkg", "kml", "xlsx")):
         col.download_button(fmt.upper(), _sites_file(res.sites, fmt), file_name=f"建议点位.{fmt}",
                             key=f"fire_sites_dl_{fmt}")
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _candidate_points(data: bytes, name: str):
+    """Uploaded candidate sites (points), written under a generated name, never the user's."""
+    import tempfile
+
+    from layers.load import load_points
+
+    suffix = Path(name).suffix.lower()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ("candidates" + (suffix if suffix.isascii() and len(suffix) <= 8 else ""))
+        path.write_bytes(data)
+        return load_points(path, display_name=Path(name).name)
 
 
 def _sites_file(sites, fmt: str) -> bytes:

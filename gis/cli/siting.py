@@ -11,30 +11,6 @@ from gis.cli import command, finish, load_kind
 _VECTOR_OUT = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML"}
 
 
-def _load_points(path: str, sublayer: str | None):
-    """Uploaded candidate points, any attributes: read, CRS resolved, EPSG:4490; ``name`` from its aliases."""
-    from layers.catalogue import NAME
-    from layers.crs import resolve_crs, to_storage
-    from layers.errors import LayerError, Problem
-    from layers.readers import read_vector
-
-    p = Path(path)
-    gdf = to_storage(resolve_crs(read_vector(p, sublayer=sublayer), source=p.name))
-    if "name" not in gdf:
-        for alias in ("名称", "点位名称", "候选点", *NAME.aliases):
-            hit = [c for c in gdf.columns if str(c).strip().lower() == alias.lower()]
-            if hit:
-                gdf = gdf.rename(columns={hit[0]: "name"})
-                break
-    pts = gdf.geometry.notna() & ~gdf.geometry.is_empty
-    if not pts.any() or not (gdf.geometry[pts].geom_type == "Point").all():
-        raise LayerError(Problem("候选点图层应为点要素", "the candidate layer must hold points",
-                                 "上传点图层（GeoPackage、Shapefile、KML，或带经纬度列的 Excel/CSV）",
-                                 "upload points (GeoPackage, Shapefile, KML, or Excel/CSV with lon/lat columns)",
-                                 file=p.name, field="--candidates"))
-    return gdf
-
-
 def _bad_out(path: str, exts) -> Exception:
     from layers.errors import LayerError, Problem
 
@@ -237,7 +213,9 @@ def _run_siting(args: argparse.Namespace) -> int:
     s = _Setup(args, need_cameras=camera, need_sources=not camera)
     cand = None
     if args.candidates:
-        cand = _load_points(args.candidates, args.candidates_layer)
+        from layers.load import load_points
+
+        cand = load_points(args.candidates, sublayer=args.candidates_layer)
     max_road = None if args.max_road is not None and args.max_road < 0 else args.max_road
     if camera:
         res = site_cameras(s.grid, s.target, s.seen > 0, args.n, candidates=cand, roads=s.roads,
