@@ -64,7 +64,7 @@ from openpyxl.utils import get_column_letter
 from gis.fire_analysis import TOTAL, FireAnalysis
 from gis.gaps import GAP_CLASSES, GAP_COLUMNS
 from gis.report_excel import _cell_value, _text_width
-from gis.report_files import KML_NS, _esc, _fmt, _kml_geom, _style, _sub
+from gis.report_files import _esc, _fmt, _kml_geom, _sub, kml_document, kml_folder
 from gis.siting import SITE_COLUMNS, SitingResult
 from layers.catalogue import spec as get_spec
 from layers.raster import Raster, write_raster
@@ -568,15 +568,9 @@ def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防�
         simplified to :data:`KML_SIMPLIFY_M`; the first :data:`KML_MAX_GAPS` by rank) and
         拟建站点 (one point placemark per site, "拟建监控点 C3"), each present even when empty.
     """
-    ET.register_namespace("", KML_NS)
-    root = ET.Element(f"{{{KML_NS}}}kml")
-    doc = _sub(root, "Document")
-    _sub(doc, "name", title)
-    for sid, spec in _KML_STYLES.items():
-        _style(doc, sid, spec)
+    root, doc = kml_document(title, _KML_STYLES)
     for layer, folder_name in KML_FOLDERS.items():
-        folder = _sub(doc, "Folder")
-        _sub(folder, "name", folder_name)
+        folder = kml_folder(doc, folder_name)
         df = layers.get(layer)
         if df is None or not len(df):
             continue

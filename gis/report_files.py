@@ -220,6 +220,24 @@ def _coords(seq) -> str:
     return " ".join(f"{x:.7f},{y:.7f}" for x, y, *_ in seq)
 
 
+def kml_document(title: str, styles: dict) -> tuple[ET.Element, ET.Element]:
+    """A KML 2.2 root and its Document named ``title``, with ``styles`` (id -> spec, see ``_style``)."""
+    ET.register_namespace("", KML_NS)
+    root = ET.Element(f"{{{KML_NS}}}kml")
+    doc = _sub(root, "Document")
+    _sub(doc, "name", title)
+    for sid, spec in styles.items():
+        _style(doc, sid, spec)
+    return root, doc
+
+
+def kml_folder(doc: ET.Element, name: str) -> ET.Element:
+    """A named Folder in the document."""
+    folder = _sub(doc, "Folder")
+    _sub(folder, "name", name)
+    return folder
+
+
 def _kml_geom(parent: ET.Element, g: BaseGeometry) -> None:
     if g is None or g.is_empty:
         return
@@ -289,15 +307,9 @@ def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险�
         UTF-8 KML 2.2 with folders 网格, 安置场所, 转移路线 (in that order, each present even when
         empty), WGS84 lon/lat coordinates.
     """
-    ET.register_namespace("", KML_NS)
-    root = ET.Element(f"{{{KML_NS}}}kml")
-    doc = _sub(root, "Document")
-    _sub(doc, "name", title)
-    for sid, spec in _STYLES.items():
-        _style(doc, sid, spec)
+    root, doc = kml_document(title, _STYLES)
     for layer, folder_name in KML_FOLDERS.items():
-        folder = _sub(doc, "Folder")
-        _sub(folder, "name", folder_name)
+        folder = kml_folder(doc, folder_name)
         df = layers.get(layer)
         if df is None or not len(df):
             continue

@@ -85,7 +85,7 @@ def save_scenario(gpkg: Path | str, kind: str, name: str, params: dict, summary:
     LayerError
         An empty or over-long name.
     """
-    from layers.workspace import Workspace, connect
+    from layers.workspace import Workspace, connect, transaction
 
     name = _check(kind, name)
     ws = Workspace(gpkg)
@@ -95,20 +95,11 @@ def save_scenario(gpkg: Path | str, kind: str, name: str, params: dict, summary:
         create_gpkg(ws.gpkg)
     sc = Scenario(kind, name, _plain(dict(params)), _plain(dict(summary)), user or "",
                   datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    con = connect(ws.gpkg)
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with transaction(connect(ws.gpkg)) as con:
         con.execute(_DDL)
         con.execute(f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
                     (sc.kind, sc.name, json.dumps(sc.params, ensure_ascii=False),
                      json.dumps(sc.summary, ensure_ascii=False), sc.user, sc.time))
-        con.execute("COMMIT")
-    except BaseException:
-        if con.in_transaction:
-            con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
     return sc
 
 
@@ -135,21 +126,12 @@ def list_scenarios(gpkg: Path | str, kind: str | None = None) -> list[Scenario]:
 
 def delete_scenario(gpkg: Path | str, kind: str, name: str) -> bool:
     """Delete a saved scenario; True when there was one."""
-    from layers.workspace import Workspace, connect
+    from layers.workspace import Workspace, connect, transaction
 
     ws = Workspace(gpkg)
     if not ws.gpkg.exists():
         return False
-    con = connect(ws.gpkg)
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with transaction(connect(ws.gpkg)) as con:
         con.execute(_DDL)
         n = con.execute(f"DELETE FROM {_TABLE} WHERE kind = ? AND name = ?", (kind, name)).rowcount
-        con.execute("COMMIT")
-    except BaseException:
-        if con.in_transaction:
-            con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
     return n > 0

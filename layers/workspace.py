@@ -25,6 +25,7 @@ Book-keeping, added lazily on the first write (a plain GeoPackage from elsewhere
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import sqlite3
@@ -33,6 +34,7 @@ import time
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -125,6 +127,22 @@ def connect(path: Path) -> sqlite3.Connection:
         con.create_function(name, 1, _st(i), deterministic=True)
     con.create_function("GPKG_IsAssignable", 2, lambda a, b: 1, deterministic=True)
     return con
+
+
+@contextlib.contextmanager
+def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on a connection from :func:`connect`: ``BEGIN IMMEDIATE`` ... ``COMMIT``,
+    rolled back on any error (a killed process leaves the previous state: SQLite's journal); closes it."""
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
 
 
 def _now() -> str:
@@ -347,14 +365,9 @@ class Workspace:
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         pyogrio.write_dataframe(gdf, self.gpkg, layer=kind, driver="GPKG")
-        con = connect(self.gpkg)
-        try:
-            con.execute("BEGIN IMMEDIATE")
+        with transaction(connect(self.gpkg)) as con:
             self._bookkeeping(con)
             self._bump(con, kind)
-            con.execute("COMMIT")
-        finally:
-            con.close()
 
     # ---- book-keeping --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -647,9 +660,7 @@ class Workspace:
         """
         kind = changes.kind
         get_spec(kind)
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
+        with transaction(self._connect()) as con:
             self._bookkeeping(con)
             new = changes.added if changes.added is not None and len(changes.added) else None
             if not self._has_table(con, kind):
@@ -720,14 +731,7 @@ class Workspace:
             self._write(con, table, writes, entry)
             counts = (0 if new is None else len(new), len(changes.updated), len(changes.deleted))
             out = self._finish(con, table, entry, counts)
-            con.execute("COMMIT")
             return out
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
 
     @staticmethod
     def _snapshot(con: sqlite3.Connection, kind: str, fid: int, rev: int) -> dict | None:
@@ -859,9 +863,7 @@ class Workspace:
         checked = self._validated(kind, gdf, gdf.attrs.get("source") or kind)
         if gdf.attrs.get("generated_ids"):
             checked = _without_generated_ids(kind, checked.assign(**{}).pipe(_mark_generated))
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
+        with transaction(self._connect()) as con:
             self._bookkeeping(con)
             if not self._has_table(con, kind):
                 self._create_table(con, kind, checked)
@@ -885,14 +887,7 @@ class Workspace:
             writes += [(fid, stored[fid], None) for fid in removed]
             self._write(con, table, writes, entry)
             out = self._finish(con, table, entry, (len(checked) - len(match), changed, len(removed)))
-            con.execute("COMMIT")
             return out
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
 
     @staticmethod
     def _frame(stored: dict[int, dict], table: _Table) -> gpd.GeoDataFrame:
@@ -926,9 +921,7 @@ class Workspace:
             con.close()
 
     def _reapply(self, *, user: str, redo: bool) -> HistoryEntry | None:
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
+        with transaction(self._connect()) as con:
             self._bookkeeping(con)
             acts = ", ".join(f"'{a}'" for a in _NEW_ACTIONS)
             if redo:
@@ -940,7 +933,6 @@ class Workspace:
                 row = con.execute(f"SELECT entry_id, kind FROM gis_history WHERE action IN ({acts}) AND undone = 0 "
                                   "ORDER BY entry_id DESC LIMIT 1").fetchone()
             if row is None:
-                con.execute("ROLLBACK")
                 return None
             target, kind = int(row[0]), row[1]
             if not self._has_table(con, kind):
@@ -973,14 +965,7 @@ class Workspace:
                       sum(b is not None and g is not None for _, b, g in writes),
                       sum(g is None for _, _, g in writes))
             out = self._finish(con, table, entry, counts)
-            con.execute("COMMIT")
             return out
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
 
     def undo(self, *, user: str) -> HistoryEntry | None:
         """Undo the latest change not yet undone (recorded as an ``undo`` entry); None if nothing to undo."""

@@ -352,7 +352,9 @@ def test_kml_keeps_the_first_gaps_by_rank_simplified(monkeypatch):
                             crs="EPSG:4549").to_crs(4490)
     monkeypatch.setattr(fr, "KML_MAX_GAPS", 2)
     root = ET.fromstring(fr.fire_kml({"gaps": gaps, "sites": gaps.iloc[0:0]}))
-    ns = {"k": fr.KML_NS}
+    from gis.report_files import KML_NS
+
+    ns = {"k": KML_NS}
     names = [n.text for n in root.findall(".//k:Folder/k:Placemark/k:name", ns)]
     assert names == ["第 1 处 两者皆无 1.0 公顷", "第 2 处 两者皆无 1.0 公顷"]
     coords = root.find(".//k:Placemark//k:coordinates", ns).text.split()
