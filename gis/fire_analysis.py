@@ -26,8 +26,7 @@ import pandas as pd
 
 from gis.fire_risk import HIGH_RISK_LEVEL, RiskResult, forest_mask, risk_raster
 from gis.gaps import coverage_gaps, township_grid
-from gis.siting import metric_grid
-from gis.terrain import cell_size_m
+from gis.terrain import cell_size_m, metric_grid
 from gis.water_reach import ReachResult, water_reach
 from layers.raster import Raster
 

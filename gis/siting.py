@@ -49,6 +49,7 @@ from rasterio.features import rasterize
 from scipy import ndimage
 
 from gis.gaps import nearest
+from gis.terrain import metric_grid
 from gis.viewshed import _r2_kernel
 from layers.errors import LayerError, problem
 from layers.raster import Raster, _as_pyproj_input
@@ -185,33 +186,6 @@ def exact_max_coverage(sets: Sequence[np.ndarray], weights: np.ndarray | None, n
 # ---- grids ----------------------------------------------------------------------------------------
 def _pcrs(crs) -> pyproj.CRS:
     return pyproj.CRS.from_user_input(_as_pyproj_input(crs))
-
-
-def metric_grid(dem: Raster) -> tuple[Raster, list[_Note]]:
-    """The DEM itself when metric, else reprojected (bilinear, square cells) to :func:`layers.crs.metric_crs`."""
-    if dem.crs is None or not dem.is_geographic:
-        return dem, []
-    import rasterio.warp
-    from rasterio.enums import Resampling
-
-    from layers.crs import metric_crs
-
-    src = _pcrs(dem.crs)
-    crs = metric_crs(dem.bounds)
-    left, bottom, right, top = dem.bounds
-    t, w, h = rasterio.warp.calculate_default_transform(src.to_wkt(), crs.to_wkt(), dem.shape[1], dem.shape[0],
-                                                        left, bottom, right, top)
-    px = max(abs(t.a), abs(t.e))
-    t, w, h = rasterio.warp.calculate_default_transform(src.to_wkt(), crs.to_wkt(), dem.shape[1], dem.shape[0],
-                                                        left, bottom, right, top, resolution=px)
-    arr = np.where(dem.valid_mask(), np.asarray(dem.array, dtype=np.float32), np.nan)
-    out = np.full((h, w), np.nan, dtype=np.float32)
-    rasterio.warp.reproject(arr, out, src_transform=dem.transform, src_crs=src.to_wkt(), dst_transform=t,
-                            dst_crs=crs.to_wkt(), resampling=Resampling.bilinear, src_nodata=np.nan,
-                            dst_nodata=np.nan)
-    return Raster(out, t, crs, None, name=dem.name), [
-        (f"DEM 为经纬度坐标，已重投影到 EPSG:{crs.to_epsg()}（{px:.1f} 米像元）后分析",
-         f"the DEM is in degrees; reprojected to EPSG:{crs.to_epsg()} ({px:.1f} m cells) for the analysis")]
 
 
 def on_grid(r: Raster, grid: Raster, *, fill: float = 0) -> np.ndarray:

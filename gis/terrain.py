@@ -68,3 +68,39 @@ def hillshade(r: Raster, *, azimuth: float = 315.0, altitude: float = 45.0, z_fa
     out = np.clip(1 + 254 * shade, 1, 255).astype(np.uint8)
     out[~r.valid_mask()] = 0
     return out
+
+
+def metric_grid(dem: Raster) -> tuple[Raster, list[tuple[str, str]]]:
+    """The DEM itself when metric, else reprojected (bilinear, square cells) to :func:`layers.crs.metric_crs`.
+
+    Returns
+    -------
+    tuple
+        ``(raster, notes)``: float32 elevations (NaN voids) on the metric grid, and a ``(zh, en)``
+        note when it was reprojected.
+    """
+    if dem.crs is None or not dem.is_geographic:
+        return dem, []
+    import pyproj
+    import rasterio.warp
+    from rasterio.enums import Resampling
+
+    from layers.crs import metric_crs
+    from layers.raster import _as_pyproj_input
+
+    src = pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs))
+    crs = metric_crs(dem.bounds)
+    left, bottom, right, top = dem.bounds
+    t, w, h = rasterio.warp.calculate_default_transform(src.to_wkt(), crs.to_wkt(), dem.shape[1], dem.shape[0],
+                                                        left, bottom, right, top)
+    px = max(abs(t.a), abs(t.e))
+    t, w, h = rasterio.warp.calculate_default_transform(src.to_wkt(), crs.to_wkt(), dem.shape[1], dem.shape[0],
+                                                        left, bottom, right, top, resolution=px)
+    arr = np.where(dem.valid_mask(), np.asarray(dem.array, dtype=np.float32), np.nan)
+    out = np.full((h, w), np.nan, dtype=np.float32)
+    rasterio.warp.reproject(arr, out, src_transform=dem.transform, src_crs=src.to_wkt(), dst_transform=t,
+                            dst_crs=crs.to_wkt(), resampling=Resampling.bilinear, src_nodata=np.nan,
+                            dst_nodata=np.nan)
+    return Raster(out, t, crs, None, name=dem.name), [
+        (f"DEM 为经纬度坐标，已重投影到 EPSG:{crs.to_epsg()}（{px:.1f} 米像元）后分析",
+         f"the DEM is in degrees; reprojected to EPSG:{crs.to_epsg()} ({px:.1f} m cells) for the analysis")]

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from numba import prange
 
-from gis.terrain import cell_size_m
+from gis.terrain import cell_size_m, metric_grid
 from layers.errors import LayerError, Problem
 from layers.raster import Raster
 
@@ -377,33 +377,11 @@ def site_reach(dem: Raster, xs, ys, *, distance_m: float, rise_m: float | None) 
 
 
 def _metric_grid(dem: Raster) -> tuple[Raster, list[tuple[str, str]], bool]:
-    """The DEM itself when metric, else reprojected (bilinear, square cells) to :func:`layers.crs.metric_crs`."""
-    import pyproj
-    import rasterio.warp
-    from rasterio.enums import Resampling
-
-    from layers.crs import metric_crs
-    from layers.raster import _as_pyproj_input
-
-    if dem.crs is None or not dem.is_geographic:
-        return dem, [], False
-    src = pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs))
-    arr = _heights(dem)
-    crs = metric_crs(dem.bounds)
-    left, bottom, right, top = dem.bounds
-    t, w, h = rasterio.warp.calculate_default_transform(src.to_wkt(), crs.to_wkt(), dem.shape[1], dem.shape[0],
-                                                        left, bottom, right, top)
-    px = max(abs(t.a), abs(t.e))
-    t, w, h = rasterio.warp.calculate_default_transform(src.to_wkt(), crs.to_wkt(), dem.shape[1], dem.shape[0],
-                                                        left, bottom, right, top, resolution=px)
-    work = np.full((h, w), np.nan, dtype=np.float32)
-    rasterio.warp.reproject(arr, work, src_transform=dem.transform, src_crs=src.to_wkt(), dst_transform=t,
-                            dst_crs=crs.to_wkt(), resampling=Resampling.bilinear, src_nodata=np.nan,
-                            dst_nodata=np.nan)
-    note = (f"DEM 为经纬度坐标，已重投影到 EPSG:{crs.to_epsg()}（{px:.1f} 米像元）计算水源覆盖，结果再采样回原网格",
-            f"the DEM is in degrees; reprojected to EPSG:{crs.to_epsg()} ({px:.1f} m cells) for the reach, "
-            "results resampled back to its grid")
-    return Raster(work, t, crs, None, name=dem.name), [note], True
+    """The metric grid of the analysis (:func:`gis.terrain.metric_grid`), its notes, and whether it moved."""
+    grid, notes = metric_grid(dem)
+    if grid is not dem:
+        notes = [(zh + "，结果再采样回原网格", en + "; results resampled back to its grid") for zh, en in notes]
+    return grid, notes, grid is not dem
 
 
 def _to_grid(a: np.ndarray, src: Raster, dst: Raster, fill) -> np.ndarray:
