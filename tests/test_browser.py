@@ -142,6 +142,21 @@ def test_map_renders_offline_with_hillshade(page, app_url):
     _assert_local_only(page)
 
 
+def test_fire_page_map_renders_offline(page, app_url):
+    """The forest-fire review's map: risk, coverage, reach and gap layers, legend, nothing from the network."""
+    page.goto(app_url + "/fire")
+    frame = _map_frame(page)
+    frame.wait_for_selector(".leaflet-container")
+    frame.wait_for_function("""() => [...document.querySelectorAll('.leaflet-image-layer')]
+        .some(img => img.complete && img.naturalWidth > 0)""")
+    controls = frame.inner_text(".leaflet-control-layers")
+    assert all(name in controls for name in ("森林火险等级", "监控视域覆盖", "水源可达范围", "高火险缺口"))
+    legend = frame.inner_text(".gis-legend")
+    assert "火险五级 极高" in legend and "缺口" in legend
+    page.screenshot(path=str(ARTIFACTS / "fire_page.png"))
+    _assert_local_only(page)
+
+
 def test_upload_is_validated_in_the_page(page, app_url, tmp_path):
     bad = tmp_path / "避难场所.csv"
     bad.write_text("名称,经度,纬度,可容纳人数\n城关小学,119.6,28.4,很多\n", encoding="utf-8")

@@ -19,7 +19,7 @@ from ui.plan_map import _features
 #: risk level colours, 1 (low) .. 5 (extreme): China's forest-fire danger colours
 RISK_COLORS = ["#2e9e44", "#2f6fd6", "#f2d024", "#f28c1e", "#d7263d"]
 SEEN_COLORS = {1: "#fdd835", 2: "#43a047"}
-REACH_COLOR = "#1e88e5"
+REACH_COLOR = "#00bcd4"   # cyan: the danger scale already uses blue for level 2
 GAP_COLORS = {"both": "#b71c1c", "unseen": "#8e24aa", "out_of_reach": "#ef6c00"}
 SITE_COLORS = {"camera": "#00838f", "water": "#1565c0"}
 MAX_GAPS_DRAWN = 400

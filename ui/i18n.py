@@ -132,9 +132,11 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "Choose a flood scenario to get the grids and people to move, usable shelters, the optimal "
                     "assignment with routes and the needs; download the lists and village maps. Click a grid on "
                     "the map for its plan."),
-    "fire_intro": ("视频监控对森林的可见范围（按 DEM 视域分析），以及按乡镇汇总的森林、水源点和监控。地图上可逐层开关，点击要素查看属性。",
-                   "What the cameras see of the forest (DEM viewsheds), and forest, water sources and cameras per "
-                   "township. Toggle layers on the map; click a feature for its attributes."),
+    "fire_intro": ("森林火险等级（可叠加当日气象），视频监控的可见范围（DEM 视域）与水源可达范围，按乡镇汇总的覆盖率，"
+                   "高火险林地中监控或水源未覆盖的缺口（按面积排序），以及新增监控、水源点的选址建议。地图上可逐层开关，点击要素查看属性。",
+                   "Fire risk levels (with today's weather if given), what the cameras see (DEM viewsheds) and what the "
+                   "water sources reach, coverage per township, the ranked gaps in high-risk forest, and where new "
+                   "cameras or water points help most. Toggle layers on the map; click a feature for its attributes."),
     "total": ("合计", "Total"),
     "by_township": ("按乡镇汇总", "By township"),
     "sources_by_type": ("水源点按类型", "Water sources by type"),
