@@ -137,7 +137,7 @@ def _column_config(kind: str, columns: list[str]) -> dict:
     for f in spec(kind).fields:
         if f.name not in columns:
             continue
-        label = f"{f.label(lang())}" + (f"（{f.unit}）" if f.unit else "")
+        label = f.label(lang())   # with its unit
         if f.type == "choice" and f.choices:
             cfg[f.name] = st.column_config.SelectboxColumn(
                 label, options=list(f.choices), format_func=lambda c, f=f, lg=lang(): f.choice_label(c, lg),
