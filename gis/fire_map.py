@@ -48,7 +48,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
-from gis.village_map import A4_INCHES, cjk_font, clip, font_rc, north_arrow, scale_bar, warp
+from gis.village_map import A4_INCHES, cjk_font, clip, font_rc, map_page, north_arrow, scale_bar, warp
 from layers.crs import metric_crs
 from layers.errors import LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input
@@ -246,23 +246,9 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     pad = 0.03 * max(x1 - x0, y1 - y0)
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     lay = _layout((x1 - x0) / max(y1 - y0, 1e-9))
-    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    if w / h < lay["box_aspect"]:
-        w = h * lay["box_aspect"]
-    else:
-        h = w / lay["box_aspect"]
-    extent = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    fig, ax, extent = map_page((x0, y0, x1, y1), lay, dpi=100)
     img_extent = (extent[0], extent[2], extent[1], extent[3])
     px = int(min(2000, max(600, lay["map_w_in"] * 200)))
-
-    fig = Figure(figsize=lay["size"], dpi=100)
-    ax = fig.add_axes(lay["map"])
-    ax.set_xlim(extent[0], extent[2])
-    ax.set_ylim(extent[1], extent[3])
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_facecolor("#f7f7f2")
     legend: list = []
 
     # rasters, blended into one image (one resampling pass when the page is drawn)

@@ -429,22 +429,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     n_rows = len(sel)
     lay = _layout((x1 - x0) / (y1 - y0), n_rows)
-    # grow the extent to the map box's aspect so the map fills it
-    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    if w / h < lay["box_aspect"]:
-        w = h * lay["box_aspect"]
-    else:
-        h = w / lay["box_aspect"]
-    extent = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-
-    fig = Figure(figsize=lay["size"], dpi=150)
-    ax = fig.add_axes(lay["map"])
-    ax.set_xlim(extent[0], extent[2])
-    ax.set_ylim(extent[1], extent[3])
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_facecolor("#f7f7f2")
+    fig, ax, extent = map_page((x0, y0, x1, y1), lay, dpi=150)
     img_extent = (extent[0], extent[2], extent[1], extent[3])
     legend: list = []
 
@@ -858,6 +843,31 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
 
 
 # ---- shared with other printed maps (gis.fire_map) ---------------------------------------------
+def map_page(bounds: tuple[float, float, float, float], lay: dict, *, dpi: int) -> tuple[Figure, object, tuple]:
+    """An A4 figure and its map axes showing ``bounds`` (metric), grown to the map box's aspect.
+
+    ``lay`` holds ``size`` (inches), ``map`` (axes rectangle) and ``box_aspect``; returns
+    ``(figure, axes, extent)`` with ``extent = (x0, y0, x1, y1)``.
+    """
+    x0, y0, x1, y1 = bounds
+    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+    if w / h < lay["box_aspect"]:
+        w = h * lay["box_aspect"]
+    else:
+        h = w / lay["box_aspect"]
+    extent = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    fig = Figure(figsize=lay["size"], dpi=dpi)
+    ax = fig.add_axes(lay["map"])
+    ax.set_xlim(extent[0], extent[2])
+    ax.set_ylim(extent[1], extent[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_facecolor("#f7f7f2")
+    return fig, ax, extent
+
+
+
 #: ``font_rc()``: context manager setting the CJK font for drawing and saving a figure
 font_rc = _font_rc
 #: ``scale_bar(ax, extent, lang, axes_width_in)``: scale bar and ratio in the lower left of a map axes

@@ -67,9 +67,19 @@ def _gaps(key: tuple, weights: tuple, target_h: float, curvature: bool, season: 
           min_ha: float):
     grid, _forest, risk, _ = _risk(key, weights)
     layers = workspace_layers()
-    seen = _cameras(key, weights, target_h, curvature)[0] if "cameras" in layers else None
-    reach = _reach(key, weights, season, max_road).count if "water_sources" in layers else None
+    seen = _cameras(key, weights, target_h, curvature)[0] if len(layers.get("cameras", [])) else None
+    reach = _reach(key, weights, season, max_road).count if len(layers.get("water_sources", [])) else None
     return gap_step(grid, risk.level >= HIGH_RISK_LEVEL, seen, reach, layers, min_gap_ha=min_ha)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _towns(key: tuple, weights: tuple, target_h: float, curvature: bool, season: str, max_road: float | None):
+    """Per-township shares (burns the forest's townships onto the grid: once per review, not per rerun)."""
+    grid, forest, risk, _ = _risk(key, weights)
+    layers = workspace_layers()
+    seen = _cameras(key, weights, target_h, curvature)[0] if len(layers.get("cameras", [])) else None
+    reach = _reach(key, weights, season, max_road).count if len(layers.get("water_sources", [])) else None
+    return township_table(grid, layers["forest"], forest, risk.level >= HIGH_RISK_LEVEL, seen, reach)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -138,7 +148,7 @@ def _review(layers: dict, opt: dict):
         notes += [n for n in reach.notes if n not in notes]
     with st.spinner(t("computing_gaps")):
         gaps = _gaps(key, w, opt["target_h"], opt["curvature"], opt["season"], opt["max_road"], opt["min_ha"])
-    towns = township_table(grid, layers["forest"], forest, high, seen, reach.count if reach is not None else None)
+    towns = _towns(key, w, opt["target_h"], opt["curvature"], opt["season"], opt["max_road"])
     total = towns.loc[towns.index[-1]]
     m = st.columns(6)
     m[0].metric(t("forest_ha"), f"{total['forest_ha']:,.0f}")
