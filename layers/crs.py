@@ -24,8 +24,8 @@ import pyproj
 from layers.errors import CRSError, problem
 from layers.settings import STORAGE_CRS
 
-__all__ = ["resolve_crs", "resolve_bounds_crs", "identify_crs", "metric_crs", "to_storage", "gk_epsg",
-           "probable_crs", "CHINA_LONLAT_BOX"]
+__all__ = ["resolve_crs", "resolve_bounds_crs", "identify_crs", "parse_user_crs", "metric_crs", "to_storage",
+           "gk_epsg", "probable_crs", "CHINA_LONLAT_BOX"]
 
 #: (min lon, min lat, max lon, max lat) of the box that holds China's territory
 CHINA_LONLAT_BOX = (73.0, 3.0, 136.0, 54.0)
@@ -37,9 +37,14 @@ _NORTHING_MAX = 6_500_000.0           # metres: north of China's northern tip is
 
 _Note = tuple[str, str]
 
-_FIX_CRS_ZH = "请提供带坐标系的 .prj 文件，或在导入时选择坐标系（如 CGCS2000 经纬度 EPSG:4490，或 3 度带高斯-克吕格投影的带号/中央经线）"
-_FIX_CRS_EN = ("supply the .prj file with the coordinate system, or choose it when importing (e.g. CGCS2000 "
-               "lon/lat EPSG:4490, or the zone / central meridian of the 3-degree Gauss-Kruger projection)")
+#: where a user chooses the CRS: the Data page's box and the command line option
+_CHOOSE_ZH = "在数据页的“坐标系 / CRS”选择框（命令行用 --crs EPSG:xxxx）中选择"
+_CHOOSE_EN = "in the Data page's 坐标系 / CRS box (command line: --crs EPSG:xxxx) choose"
+
+_FIX_CRS_ZH = (f"{_CHOOSE_ZH}坐标系，如 CGCS2000 经纬度 EPSG:4490、3 度带中央经线 117° 的 EPSG:4548；"
+               "或提供带坐标系的 .prj 文件 / 带坐标系的 GeoTIFF")
+_FIX_CRS_EN = (f"{_CHOOSE_EN} the CRS, e.g. CGCS2000 lon/lat EPSG:4490 or the 3-degree Gauss-Kruger zone with central "
+               "meridian 117E EPSG:4548; or supply the .prj file / a GeoTIFF that carries its CRS")
 
 
 def gk_epsg(central_meridian: float, *, zone_prefix: bool = False, six_degree: bool = False) -> int:
@@ -193,9 +198,60 @@ def _fmt_bounds(bounds) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in bounds) + ")"
 
 
+def parse_user_crs(value: object, *, source: str | None = None) -> pyproj.CRS:
+    """The CRS a user chose on import (the Data page's box, ``--crs`` on the command line).
+
+    Parameters
+    ----------
+    value : int, str or pyproj.CRS
+        An EPSG code (``4548``, ``"4548"``, ``"EPSG:4548"``) or anything :class:`pyproj.CRS`
+        accepts (WKT, PROJ string).
+    source : str, optional
+        File name for the message.
+
+    Returns
+    -------
+    pyproj.CRS
+        The CRS, recognised as its EPSG code where possible (see :func:`identify_crs`).
+
+    Raises
+    ------
+    CRSError
+        When pyproj does not know the value, or it is not a horizontal (lon/lat or projected) CRS.
+    """
+    text = str(value).strip()
+    shown = text[:80]
+    try:
+        if isinstance(value, pyproj.CRS):
+            c = value
+        elif isinstance(value, int) or text.isdigit():
+            c = pyproj.CRS.from_epsg(int(text))
+        else:
+            c = pyproj.CRS.from_user_input(text)
+        c = identify_crs(c)
+    except (pyproj.exceptions.CRSError, ValueError, TypeError):
+        raise CRSError(problem(
+            f"无法识别所选坐标系“{shown}”", f"the chosen CRS '{shown}' is not a known coordinate system",
+            "填写 EPSG 代码，如 EPSG:4490（CGCS2000 经纬度）、EPSG:4326（WGS84）、EPSG:4548（CGCS2000 3 度带中央经线 117°）",
+            "give an EPSG code, e.g. EPSG:4490 (CGCS2000 lon/lat), EPSG:4326 (WGS84), EPSG:4548 (CGCS2000 "
+            "3-degree Gauss-Kruger CM 117E)", file=source)) from None
+    if not (c.is_geographic or c.is_projected):
+        raise CRSError(problem(
+            f"所选坐标系 {c.name} 不是平面位置（经纬度或投影）坐标系",
+            f"the chosen CRS {c.name} is not a horizontal (lon/lat or projected) CRS",
+            "选择经纬度或投影坐标系，如 EPSG:4490 或 EPSG:4548",
+            "choose a lon/lat or projected CRS, e.g. EPSG:4490 or EPSG:4548", file=source))
+    return c
+
+
+def _label(c: pyproj.CRS) -> str:
+    code = c.to_epsg()
+    return f"{c.name}（EPSG:{code}）" if code is not None else c.name
+
+
 def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | None, *,
-                       source: str, near: tuple[float, float, float, float] | None = None
-                       ) -> tuple[pyproj.CRS, list[_Note]]:
+                       source: str, near: tuple[float, float, float, float] | None = None,
+                       assume: object | None = None) -> tuple[pyproj.CRS, list[_Note]]:
     """Decide the CRS of data with the given extent (shared by vector layers and rasters).
 
     Parameters
@@ -210,6 +266,11 @@ def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | 
         ``(min lon, min lat, max lon, max lat)`` of the layers already in the workspace. Data that
         lands far from them is reported: as an error naming the probable CRS when another
         Gauss-Kruger zone would put it among them, else as a warning.
+    assume : int, str or pyproj.CRS, optional
+        The CRS the user chose on import (EPSG code, ``"EPSG:4548"``, or anything pyproj takes; see
+        :func:`parse_user_crs`). It is used instead of guessing, and wins over a declared CRS that
+        differs (with a warning naming both: a wrong ``.prj`` is common). It is still checked
+        against the numbers like a declared CRS.
 
     Returns
     -------
@@ -223,9 +284,29 @@ def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | 
         fit the numbers (lon/lat declared but the numbers are metres, or the reverse), a CGCS2000
         Gauss-Kruger CRS puts the data outside China, or another zone's CRS would put data that
         lands far from ``near`` among those layers (a zone number dropped or the wrong zone's
-        EPSG); the message names the CRS the numbers probably are in.
+        EPSG); the message names the CRS the numbers probably are in. Also when ``assume`` is not
+        a CRS pyproj knows.
     """
     finite = all(math.isfinite(v) for v in bounds)
+    if assume is not None:
+        c = parse_user_crs(assume, source=source)
+        notes: list[_Note] = []
+        if crs is not None:
+            try:
+                declared = identify_crs(crs)
+            except pyproj.exceptions.CRSError:
+                declared = None
+            if declared is None or not declared.equals(c, ignore_axis_order=True):
+                was = _label(declared) if declared is not None else "无法识别"
+                was_en = _label(declared).replace("（", " (").replace("）", ")") if declared is not None \
+                    else "unreadable"
+                notes.append((f"{source}：文件声明的坐标系为 {was}，已按所选坐标系 {_label(c)}读取",
+                              f"{source}: the file declares {was_en}; read as the chosen CRS "
+                              f"{_label(c).replace('（', ' (').replace('）', ')')}"))
+        if not finite:
+            return c, notes
+        c, more = _check_declared(bounds, c, source, chosen=True)
+        return c, [*notes, *more, *_check_place(bounds, c, source, near)]
     if crs is not None:
         c = identify_crs(crs)
         if not (c.is_geographic or c.is_projected):
@@ -348,9 +429,9 @@ def _check_place(bounds: tuple[float, float, float, float], c: pyproj.CRS, sourc
             + (f"；数值很可能是 {zh}" if zh else "，可能是带号或坐标系写错"),
             f"under {c.name} (EPSG:{code}) the data lands outside China ({where or 'does not transform'})"
             + (f"; the numbers are probably in {en}" if en else "; the zone or the CRS is probably wrong"),
-            "核对 .prj 坐标系与带号（横坐标前两位为带号），更正后重新导入",
-            "check the .prj CRS and the zone (the first two digits of an 8-digit easting), correct it and "
-            "import again", file=source))
+            f"核对 .prj 坐标系与带号（横坐标前两位为带号），或{_CHOOSE_ZH}正确的坐标系后重新导入",
+            "check the .prj CRS and the zone (the first two digits of an 8-digit easting), or "
+            f"{_CHOOSE_EN} the right CRS, and import again", file=source))
     if ll is None and not c.is_geographic:
         raise CRSError(problem(
             f"按坐标系 {c.name} 无法把坐标范围 {_fmt_bounds(bounds)} 换算为经纬度（超出该坐标系的有效范围）",
@@ -370,35 +451,47 @@ def _check_place(bounds: tuple[float, float, float, float], c: pyproj.CRS, sourc
             f"数值很可能是 {zh}（差了一个投影带，或横坐标丢了带号）",
             f"under {c.name} (EPSG:{code}) the data lands at {where}, far from the other layers of the "
             f"workspace; the numbers are probably in {en} (one zone off, or the zone number dropped)",
-            "更正 .prj 坐标系（或导入时选择上述坐标系）后重新导入",
-            "correct the .prj (or choose that CRS when importing) and import again", file=source))
+            f"更正 .prj 坐标系，或{_CHOOSE_ZH}上述坐标系，然后重新导入",
+            f"correct the .prj, or {_CHOOSE_EN} the CRS above, and import again", file=source))
     return [(f"{source}：数据落在 {where}，远离工作空间中的其他图层，请核对坐标和坐标系",
              f"{source}: the data lands at {where}, far from the other layers of the workspace; check the "
              "coordinates and the CRS")]
 
 
 def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
-                    source: str) -> tuple[pyproj.CRS, list[_Note]]:
-    """A declared CRS, checked against the numbers (and relabelled between GK variants)."""
+                    source: str, *, chosen: bool = False) -> tuple[pyproj.CRS, list[_Note]]:
+    """A declared (or, with ``chosen``, user-chosen) CRS, checked against the numbers (and relabelled
+    between GK variants)."""
     name = c.name
+    what_zh, what_en = ("所选坐标系", "the chosen CRS") if chosen else ("坐标系", "the CRS")
     if c.is_geographic and not _looks_lonlat(bounds):
         guess = _gk_guess(bounds)
-        hint_zh = f"，数值像 CGCS2000 高斯-克吕格投影 EPSG:{guess}" if guess else "，数值像投影坐标（米）"
-        hint_en = (f"; the numbers look like CGCS2000 Gauss-Kruger EPSG:{guess}" if guess
-                   else "; the numbers look like projected metres")
+        if guess:
+            hint_zh = f"，数值像 CGCS2000 高斯-克吕格投影 EPSG:{guess}（{pyproj.CRS.from_epsg(guess).name}）"
+            hint_en = f"; the numbers look like CGCS2000 Gauss-Kruger EPSG:{guess} ({pyproj.CRS.from_epsg(guess).name})"
+        elif _looks_gk_no_zone(bounds):
+            hint_zh = ("，数值像不带带号的 CGCS2000 3 度带高斯-克吕格投影（米），应选择数据所在中央经线的坐标系"
+                       "（EPSG:4534–4554，如中央经线 117° 为 EPSG:4548）")
+            hint_en = ("; the numbers look like CGCS2000 3-degree Gauss-Kruger metres without a zone number: choose "
+                       "the CRS of the data's central meridian (EPSG:4534-4554, e.g. EPSG:4548 for 117E)")
+        else:
+            hint_zh, hint_en = "，数值像投影坐标（米）", "; the numbers look like projected metres"
         raise CRSError(problem(
-            f"坐标系为经纬度（{name}），但坐标范围 {_fmt_bounds(bounds)} 超出经纬度取值范围{hint_zh}",
-            f"the CRS is lon/lat ({name}) but the coordinates {_fmt_bounds(bounds)} are out of lon/lat "
+            f"{what_zh}为经纬度（{name}），但坐标范围 {_fmt_bounds(bounds)} 超出经纬度取值范围{hint_zh}",
+            f"{what_en} is lon/lat ({name}) but the coordinates {_fmt_bounds(bounds)} are out of lon/lat "
             f"range{hint_en}",
-            "核对并更正 .prj 坐标系文件（或删除它后在导入时选择坐标系）",
-            "check and correct the .prj file (or remove it and choose the CRS when importing)", file=source))
+            f"{_CHOOSE_ZH}正确的投影坐标系（见上）" if chosen else f"核对并更正 .prj 坐标系文件（或{_CHOOSE_ZH}正确的坐标系）",
+            f"{_CHOOSE_EN} the right projected CRS (see above)" if chosen
+            else f"check and correct the .prj file (or {_CHOOSE_EN} the right CRS)", file=source))
     if c.is_projected and _looks_lonlat(bounds) and max(abs(v) for v in bounds) > 1e-9:
         raise CRSError(problem(
-            f"坐标系为投影坐标（{name}，单位米），但坐标范围 {_fmt_bounds(bounds)} 像经纬度（度）",
-            f"the CRS is projected ({name}, metres) but the coordinates {_fmt_bounds(bounds)} look like "
+            f"{what_zh}为投影坐标（{name}，单位米），但坐标范围 {_fmt_bounds(bounds)} 像经纬度（度）",
+            f"{what_en} is projected ({name}, metres) but the coordinates {_fmt_bounds(bounds)} look like "
             "lon/lat degrees",
-            "更正 .prj 文件为经纬度坐标系（如 CGCS2000 EPSG:4490），或删除 .prj 后重新导入",
-            "set the .prj to a lon/lat CRS (e.g. CGCS2000 EPSG:4490), or remove the .prj and import again",
+            f"{_CHOOSE_ZH}经纬度坐标系（如 CGCS2000 EPSG:4490）" if chosen
+            else f"更正 .prj 文件为经纬度坐标系（如 CGCS2000 EPSG:4490），或{_CHOOSE_ZH}经纬度坐标系",
+            f"{_CHOOSE_EN} a lon/lat CRS (e.g. CGCS2000 EPSG:4490)" if chosen
+            else f"set the .prj to a lon/lat CRS (e.g. CGCS2000 EPSG:4490), or {_CHOOSE_EN} a lon/lat CRS",
             file=source))
     code = c.to_epsg()
     if code is not None and (_GK3_CM0 <= code <= _GK3_CM0 + 20 or _GK6_CM0 <= code <= _GK6_CM0 + 10):
@@ -475,9 +568,9 @@ def _guess_crs(bounds: tuple[float, float, float, float], source: str,
             f"no CRS given; the coordinates {_fmt_bounds(bounds)} look like Gauss-Kruger metres without a zone "
             "number, so the central meridian is unknown"
             + (f"; from where the other layers of the workspace lie, probably {en}" if en else ""),
-            "提供 .prj 文件，或在导入时选择中央经线/带号（如中央经线 120° 为 EPSG:4549）",
-            "supply the .prj file, or choose the central meridian / zone when importing (e.g. EPSG:4549 for "
-            "central meridian 120E)", file=source))
+            f"{_CHOOSE_ZH}中央经线对应的坐标系（如中央经线 120° 为 EPSG:4549），或提供 .prj 文件",
+            f"{_CHOOSE_EN} the CRS of the central meridian (e.g. EPSG:4549 for central meridian 120E), or "
+            "supply the .prj file", file=source))
     raise CRSError(problem(
         f"没有坐标系信息，且坐标范围 {_fmt_bounds(bounds)} 既不是中国范围内的经纬度，也不像高斯-克吕格投影坐标",
         f"no CRS given and the coordinates {_fmt_bounds(bounds)} are neither lon/lat in China nor "
@@ -490,7 +583,8 @@ def _add_warnings(gdf: gpd.GeoDataFrame, warnings: list[_Note]) -> None:
 
 
 def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
-                near: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+                near: tuple[float, float, float, float] | None = None,
+                assume: object | None = None) -> gpd.GeoDataFrame:
     """Give a layer a CRS it can be trusted with.
 
     Parameters
@@ -501,24 +595,45 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
         File name used in messages.
     near : tuple of float, optional
         Lon/lat extent of the layers already in the workspace (see :func:`resolve_bounds_crs`).
+    assume : int, str or pyproj.CRS, optional
+        The CRS the user chose on import (``4548``, ``"EPSG:4548"``, anything pyproj takes). Used
+        instead of guessing; wins over a declared CRS that differs, with a warning naming both;
+        still checked against the coordinates.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The layer with its CRS set: a declared CRS is kept, recognised as its EPSG code when it
+        The layer with its CRS set: the chosen CRS (``assume``) when given; else a declared CRS is kept, recognised as its EPSG code when it
         names one (``.prj`` files naming CGCS2000 Gauss-Kruger without a code included), after
         checking it fits the coordinates. Without a CRS: coordinates inside China's lon/lat box
         give EPSG:4490, zone-prefixed Gauss-Kruger eastings give that zone's EPSG; either guess adds
-        a ``(zh, en)`` warning to ``gdf.attrs["warnings"]``.
+        a ``(zh, en)`` warning to ``gdf.attrs["warnings"]``. A CRS the reader only assumed
+        (``gdf.attrs["crs_assumed"]``, e.g. EPSG:4490 for a table of degrees) is not a declared one:
+        it is replaced by ``assume`` without a warning, and without ``assume`` degrees outside China
+        are refused (they may be WGS84 abroad, or wrong numbers).
 
     Raises
     ------
     CRSError
         When there is no CRS and the coordinates do not tell it (Gauss-Kruger without a zone
-        number needs the central meridian), or the declared CRS does not fit the coordinates.
+        number needs the central meridian), the declared or chosen CRS does not fit the
+        coordinates, an assumed lon/lat CRS puts the data outside China, or ``assume`` is not a CRS.
     """
     bounds = tuple(float(v) for v in gdf.total_bounds) if len(gdf) else (math.nan,) * 4
-    crs, warnings = resolve_bounds_crs(bounds, gdf.crs, source=source, near=near)
+    assumed = bool(gdf.attrs.get("crs_assumed")) and gdf.crs is not None
+    if assumed and assume is None and all(math.isfinite(v) for v in bounds) and gdf.crs.is_geographic \
+            and _looks_lonlat(bounds) and not _in_china(bounds):
+        lon, lat = _centre(bounds)
+        raise CRSError(problem(
+            f"文件没有坐标系信息，坐标在中国境外（中心约 {lon:.2f}°, {lat:.2f}°，范围 {_fmt_bounds(bounds)}），"
+            "无法按 CGCS2000 经纬度读取",
+            f"the file gives no CRS and the coordinates lie outside China (centre about {lon:.2f}, {lat:.2f}; "
+            f"extent {_fmt_bounds(bounds)}), so they cannot be taken as CGCS2000 lon/lat",
+            f"核对经度、纬度列是否填写正确；如确为境外经纬度，请{_CHOOSE_ZH} EPSG:4326（WGS84）",
+            "check the longitude and latitude columns; if they really are lon/lat abroad, "
+            f"{_CHOOSE_EN} EPSG:4326 (WGS84) as the CRS", file=source))
+    declared = None if assumed and assume is not None else gdf.crs
+    crs, warnings = resolve_bounds_crs(bounds, declared, source=source, near=near, assume=assume)
     attrs = dict(gdf.attrs)
     if gdf.crs is None or gdf.crs.to_wkt() != crs.to_wkt():
         gdf = gdf.set_crs(crs, allow_override=True)

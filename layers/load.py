@@ -140,9 +140,15 @@ def _check_raster(r: Raster, kind: str, source: str) -> list[tuple[str, str]]:
     return notes
 
 
+def _not_repeated(problems: list[Problem], found: list[Problem]) -> list[Problem]:
+    """``problems`` without "geometry missing" for rows whose coordinates are already in ``found``."""
+    rows = {p.row for p in found if p.row is not None}
+    return [p for p in problems if not (p.field == "geometry" and p.row in rows)]
+
+
 def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj02: bool = False,
                display_name: str | None = None, near: tuple[float, float, float, float] | None = None,
-               max_mb: float | None = None) -> Layer:
+               max_mb: float | None = None, crs: str | int | None = None) -> Layer:
     """Read any supported file as layer ``kind``.
 
     Parameters
@@ -163,6 +169,12 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
         it among them (see :func:`layers.crs.resolve_bounds_crs`).
     max_mb : float, optional
         Largest file accepted, in MB; default :data:`layers.limits.MAX_UPLOAD_MB`.
+    crs : str or int, optional
+        The CRS the user chose (the Data page's 坐标系 / CRS box, ``--crs`` on the command line):
+        an EPSG code (``4548``, ``"EPSG:4548"``) or anything pyproj takes. Used instead of guessing
+        when the file has no CRS, and over a declared one that differs (with a note naming both);
+        still checked against the coordinates (see :func:`layers.crs.resolve_bounds_crs`). A value
+        pyproj does not know raises :class:`~layers.errors.CRSError`.
 
     Returns
     -------
@@ -189,15 +201,32 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
                                      "上传矢量文件（GeoPackage、Shapefile、KML、Excel 等）",
                                      "upload a vector file (GeoPackage, Shapefile, KML, Excel...)", file=source))
         with _unreadable(source, path):
-            r = read_raster(path, display_name=source)
+            r = read_raster(path, display_name=source, crs=crs)
         return Layer(kind, source, raster=r, notes=_check_raster(r, kind, source))
     if not spec.is_vector:
         raise LayerError(Problem(f"“{spec.zh}”应为 GeoTIFF 栅格文件", f"layer '{spec.en}' must be a GeoTIFF raster",
                                  "上传 .tif 文件", "upload a .tif file", file=source))
     with _unreadable(source, path):
-        raw = read_vector(path, sublayer=sublayer, display_name=source)
-    raw = resolve_crs(raw, source=source, near=near)
-    gdf, notes = validate(raw, spec, source=source)
+        raw = read_vector(path, sublayer=sublayer, display_name=source, defer_rows=True)
+    # Problems of every step are gathered so that one message lists them all: rows whose coordinates
+    # could not be read, a CRS that cannot be told, then every attribute problem.
+    found: list[Problem] = list(raw.attrs.pop("row_problems", []))
+    if len(found) > limits.MAX_PROBLEMS:  # the reader stopped checking: a whole column is wrong
+        raise LayerError(found)
+    error_type = LayerError
+    try:
+        raw = resolve_crs(raw, source=source, near=near, assume=crs)
+    except LayerError as exc:
+        found += exc.problems
+        error_type = type(exc)   # CRSError: the CRS is part of the story
+    try:
+        gdf, notes = validate(raw, spec, source=source)
+    except LayerError as exc:
+        raise error_type(found + _not_repeated(exc.problems, found)) from None
+    if found:
+        raise error_type(found)
+    drop = [c for c in raw.attrs.get("coordinate_columns", ()) if c in gdf.columns]
+    gdf = gdf.drop(columns=drop)  # a table's lon/lat columns are now the geometry
     gdf = to_storage(gdf)
     _check_stored(gdf, raw["_row"].to_numpy() if "_row" in raw else None, source)
     if gcj02:
@@ -209,8 +238,20 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
     return Layer(kind, source, gdf=gdf, notes=notes)
 
 
-def load_points(path: Path | str, *, sublayer: str | None = None, display_name: str | None = None):
+def load_points(path: Path | str, *, sublayer: str | None = None, display_name: str | None = None,
+                crs: str | int | None = None):
     """Points of any attributes (e.g. candidate sites): read, CRS resolved, EPSG:4490; ``name`` from its aliases.
+
+    Parameters
+    ----------
+    path : Path
+        Any vector file :func:`layers.readers.read_vector` reads.
+    sublayer : str, optional
+        Layer inside a GeoPackage, or sheet in a workbook.
+    display_name : str, optional
+        How messages name the file.
+    crs : str or int, optional
+        The CRS the user chose (see :func:`load_layer`).
 
     Raises
     ------
@@ -223,7 +264,7 @@ def load_points(path: Path | str, *, sublayer: str | None = None, display_name: 
 
     p = Path(path)
     shown = display_name or p.name
-    gdf = to_storage(resolve_crs(read_vector(p, sublayer=sublayer), source=shown))
+    gdf = to_storage(resolve_crs(read_vector(p, sublayer=sublayer), source=shown, assume=crs))
     if "name" not in gdf:
         for alias in ("名称", "点位名称", "候选点", *NAME.aliases):
             hit = [c for c in gdf.columns if str(c).strip().lower() == alias.lower()]

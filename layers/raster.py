@@ -102,7 +102,7 @@ def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str) -> LayerError
 
 
 def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
-                max_cells: int | None = None) -> Raster:
+                max_cells: int | None = None, crs: str | int | None = None) -> Raster:
     """Read one band of a GeoTIFF.
 
     Parameters
@@ -116,6 +116,10 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
     max_cells : int, optional
         Largest ``rows * cols`` accepted (default :data:`layers.limits.MAX_RASTER_CELLS`); bigger
         files are refused from their header, before any value is read.
+    crs : str or int, optional
+        The CRS the user chose on import (``4548``, ``"EPSG:4548"``, anything pyproj takes): used
+        when the GeoTIFF has none, and over the one it declares (with a warning naming both); still
+        checked against the bounds (see :func:`layers.crs.resolve_bounds_crs`).
 
     Returns
     -------
@@ -123,14 +127,14 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
         Float bands have ``np.nan`` where there is no data (nodata value or mask); the CRS is the
         declared one (recognised as its EPSG code where possible) or, when missing, EPSG:4490 for
         bounds inside China's lon/lat box or the Gauss-Kruger zone of zone-prefixed eastings, with
-        a warning in :attr:`Raster.warnings`.
+        a warning in :attr:`Raster.warnings`; the chosen ``crs`` when given.
 
     Raises
     ------
     LayerError
         Not a readable GeoTIFF, no georeferencing, too many cells, or no such band.
     CRSError
-        CRS missing and not recognisable from the bounds, or not fitting them.
+        CRS missing and not recognisable from the bounds, or not fitting them; ``crs`` not a CRS.
     """
     path = Path(path)
     source = display_name or path.name
@@ -191,7 +195,9 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
                         "在 GIS 软件中配准并导出带坐标的 GeoTIFF",
                         "georeference it in a GIS and export a GeoTIFF with coordinates", source)
         bounds = tuple(float(v) for v in src.bounds)
-        crs, notes = resolve_bounds_crs(bounds, src.crs.to_wkt() if src.crs else None, source=source)
+        chosen = crs
+        crs, notes = resolve_bounds_crs(bounds, src.crs.to_wkt() if src.crs else None, source=source,
+                                        assume=chosen)
         nodata = src.nodata
         try:
             data = src.read(band, masked=True)

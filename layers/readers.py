@@ -445,7 +445,7 @@ def list_sublayers(path: Path, *, display_name: str | None = None) -> list[str]:
     if suffix in (".kml", ".kmz"):
         return kml.list_folders(path, display_name=source)
     if suffix == ".xlsx":
-        return tabular.list_sheets(path, display_name=source)
+        return tabular.list_sheets(path, display_name=source, data_first=True)
     if suffix == ".zip":
         with _open_zip(path, source) as zf:
             shps = _shapefiles_in(_zip_members(zf, source))
@@ -491,7 +491,8 @@ def _sniff(path: Path, suffix: str, source: str) -> None:
                     "用 GIS 软件重新导出为正确的格式", "export it again from a GIS in the right format", source)
 
 
-def _dispatch(path: Path, suffix: str, sublayer: str | None, source: str) -> gpd.GeoDataFrame:
+def _dispatch(path: Path, suffix: str, sublayer: str | None, source: str,
+              defer_rows: bool = False) -> gpd.GeoDataFrame:
     _sniff(path, suffix, source)
     if suffix == ".gpkg":
         return _numbered(_read_gpkg(path, sublayer, source))
@@ -504,11 +505,13 @@ def _dispatch(path: Path, suffix: str, sublayer: str | None, source: str) -> gpd
     if suffix in (".kml", ".kmz"):
         return kml.read_kml(path, folder=sublayer, display_name=source)
     if suffix in (".csv", ".xlsx"):
-        return tabular.read_table(path, sublayer=sublayer, display_name=source, file_type=suffix)
+        return tabular.read_table(path, sublayer=sublayer, display_name=source, file_type=suffix,
+                                  defer_rows=defer_rows)
     raise AssertionError(suffix)  # pragma: no cover - guarded by read_vector
 
 
-def read_vector(path: Path, *, sublayer: str | None = None, display_name: str | None = None) -> gpd.GeoDataFrame:
+def read_vector(path: Path, *, sublayer: str | None = None, display_name: str | None = None,
+                defer_rows: bool = False) -> gpd.GeoDataFrame:
     """Read a vector layer from any supported file.
 
     Parameters
@@ -521,6 +524,9 @@ def read_vector(path: Path, *, sublayer: str | None = None, display_name: str | 
         :func:`list_sublayers`). Required for a GeoPackage with several layers.
     display_name : str, optional
         What messages call the file (uploads arrive under temp names); default ``path.name``.
+    defer_rows : bool
+        CSV/XLSX: rows with bad coordinates get an empty geometry and their problems go to
+        ``attrs["row_problems"]`` instead of raising (see :func:`layers.tabular.read_table`).
 
     Returns
     -------
@@ -554,7 +560,7 @@ def read_vector(path: Path, *, sublayer: str | None = None, display_name: str | 
                     "save it in a supported format (e.g. .xlsx, zipped Shapefile, .kmz, .gpkg)", source)
     if not path.exists():
         raise _fail("文件不存在", "the file does not exist", "重新选择文件", "choose the file again", source)
-    gdf = _dispatch(path, suffix, sublayer, source)
+    gdf = _dispatch(path, suffix, sublayer, source, defer_rows)
     return _finish(gdf, source)
 
 
@@ -564,10 +570,12 @@ def _finish(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
         raise _fail("图层中没有任何要素", "the layer holds no features", "检查导出的是否为正确的图层",
                     "check that the right layer was exported", source)
     warnings_ = list(gdf.attrs.get("warnings", []))
+    kept = {k: gdf.attrs[k] for k in ("row_problems", "crs_assumed", "coordinate_columns") if k in gdf.attrs}
     if gdf.geometry.has_z.any():
         gdf = gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(gdf.geometry.values), index=gdf.index,
                                              crs=gdf.crs), crs=gdf.crs)
     gdf = gdf.reset_index(drop=True)
     gdf.attrs["source"] = source
     gdf.attrs["warnings"] = warnings_
+    gdf.attrs.update(kept)
     return gdf

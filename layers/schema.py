@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from layers.units import hint as unit_hint
+
 #: English spelling of units written in Chinese
 UNIT_EN = {"人": "persons", "户": "households"}
 
@@ -55,6 +57,9 @@ class FieldSpec:
         numeric codes). The first Chinese spelling is the display label.
     minimum, maximum : float, optional
         Inclusive bounds for numeric fields.
+    true_words, false_words : tuple of str
+        For ``type='bool'``: words meaning yes / no for this field only (``季节性`` / ``常年``), on
+        top of the neutral 是/否, 有/无, yes/no, 1/0 every yes/no field accepts.
     """
 
     name: str
@@ -67,6 +72,8 @@ class FieldSpec:
     choices: dict[str, tuple[str, ...]] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    true_words: tuple[str, ...] = ()
+    false_words: tuple[str, ...] = ()
 
     def label(self, lang: str = "zh") -> str:
         """Display label with unit, e.g. ``人口（人）`` / ``Population (persons)``."""
@@ -77,6 +84,10 @@ class FieldSpec:
     def all_names(self) -> tuple[str, ...]:
         """Every header accepted for this field, normalised."""
         return tuple(dict.fromkeys(normalize_name(a) for a in (self.name, self.zh, self.en, *self.aliases)))
+
+    def unit_hint(self, sep: str = ", ") -> str:
+        """Unit spellings accepted after a number in this field (``m, 米, km, 公里…``); empty without a unit."""
+        return unit_hint(self.unit, sep=sep)
 
     def choice_lookup(self) -> dict[str, str]:
         """Normalised spelling -> canonical code, for ``choice`` fields."""

@@ -179,7 +179,7 @@ def _open_workbook(path: Path, source: str, *, data_only: bool = True):
                     "save as .xlsx", source) from None
 
 
-def list_sheets(path: Path, *, display_name: str | None = None) -> list[str]:
+def list_sheets(path: Path, *, display_name: str | None = None, data_first: bool = False) -> list[str]:
     """Worksheet names of an XLSX workbook, in order.
 
     Parameters
@@ -188,6 +188,9 @@ def list_sheets(path: Path, *, display_name: str | None = None) -> list[str]:
         An ``.xlsx`` file.
     display_name : str, optional
         What messages call the file.
+    data_first : bool
+        Put the sheets whose first rows name coordinate columns first (so that a choice list opens
+        on the data, not on a cover sheet such as 填表说明).
 
     Returns
     -------
@@ -201,7 +204,13 @@ def list_sheets(path: Path, *, display_name: str | None = None) -> list[str]:
     path = Path(path)
     wb = _open_workbook(path, display_name or path.name)
     try:
-        return [ws.title for ws in wb.worksheets]
+        names = [ws.title for ws in wb.worksheets]
+        if not data_first:
+            return names
+        has = {ws.title: any(_find_coords([(v.strip() or None) if isinstance(v, str) else v for v in row])
+                             for row in ws.iter_rows(max_row=_DATA_ROW_SCAN, values_only=True))
+               for ws in wb.worksheets}
+        return [n for n in names if has[n]] + [n for n in names if not has[n]]
     finally:
         wb.close()
 
@@ -350,7 +359,7 @@ def _fix_text() -> tuple[str, str]:
 
 
 def read_table(path: Path, *, sublayer: str | None = None, display_name: str | None = None,
-               file_type: str | None = None) -> gpd.GeoDataFrame:
+               file_type: str | None = None, defer_rows: bool = False) -> gpd.GeoDataFrame:
     """Read a CSV or XLSX table with coordinate columns as a point layer.
 
     Parameters
@@ -363,13 +372,19 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
         What messages call the file; default ``path.name``.
     file_type : {'csv', 'xlsx'}, optional
         Format, when the path's suffix does not tell it (uploads under temp names).
+    defer_rows : bool
+        Do not raise for rows with missing, unreadable or out-of-range coordinates: give them an
+        empty geometry and list their problems in ``attrs["row_problems"]``, so that the caller can
+        report them together with the attribute problems of the same file (see
+        :func:`layers.load.load_layer`). The caller must then refuse the layer.
 
     Returns
     -------
     geopandas.GeoDataFrame
         The table's own columns (headers as written, values as read; empty cells None), ``_row``
         (spreadsheet or CSV line number; the header row is line 1 when it is the first line) and
-        point ``geometry``. CRS EPSG:4490 for degrees, None for Gauss-Kruger metres (see
+        point ``geometry``; ``attrs["coordinate_columns"]`` names the columns the points came
+        from. CRS EPSG:4490 for degrees, None for Gauss-Kruger metres (see
         :func:`layers.crs.resolve_crs`). ``attrs["warnings"]`` lists ``(zh, en)`` notes such as
         swapped lon/lat columns.
 
@@ -387,11 +402,16 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
         rows = _read_csv(path, source)
     else:
         rows, formulas = _read_xlsx(path, sublayer, source)
-    if not rows:
-        raise _fail("表格是空的", "the table is empty", "填写表头（经度、纬度等）和数据后再导入",
-                    "fill in the header (经度/纬度 or lon/lat...) and the data, then import", source)
-    header_at, coords = _locate_header(rows, source)
     warnings: list[_Note] = []
+    try:
+        if not rows:
+            raise _fail("表格是空的", "the table is empty", "填写表头（经度、纬度等）和数据后再导入",
+                        "fill in the header (经度/纬度 or lon/lat...) and the data, then import", source)
+        header_at, coords = _locate_header(rows, source)
+    except LayerError as exc:
+        if formulas is None or sublayer is not None:
+            raise
+        rows, formulas, header_at, coords = _other_sheet(path, source, exc, warnings)
     data = rows[header_at + 1:]
     if not data:
         raise _fail("表格只有表头，没有数据行", "the table has a header but no data rows",
@@ -400,16 +420,21 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
     ncol = max(len(raw_header), max(len(c) for _, c in data))
     _check_size(data, ncol, source)
     headers = _headers([*raw_header, *([None] * (ncol - len(raw_header)))])
-    a, b = _parse_rows(data, coords, headers, formulas, source)
+    a, b, found = _parse_rows(data, coords, headers, formulas, source)
 
     lines = [line for line, _ in data]
     names = (headers[coords.first], headers[coords.first if coords.second is None else coords.second])
+    ok = np.isfinite(a) & np.isfinite(b)
     metres = (np.abs(a) > _METRES) | (np.abs(b) > _METRES)
-    _check_one_kind(a, b, metres, lines, names[0], source)
-    if metres.all():
-        x, y, crs = _metres(a, b, coords, names, source, warnings)
+    found += _check_one_kind(a, b, metres, ok, lines, names[0], source)
+    if (metres | ~ok).all() and ok.any():
+        x, y, crs = _metres(*_only(a, b, ok), coords, names, source, warnings)
+        x, y = _spread(x, ok), _spread(y, ok)
     else:
-        (x, y), crs = _degrees(a, b, names, lines, source, warnings), "EPSG:4490"
+        found += _degrees(a, b, ok, names, lines, source, warnings)
+        x, y, crs = a, b, "EPSG:4490"
+    if found and not defer_rows:
+        raise LayerError(found)
 
     if formulas is not None:
         _unsaved_formulas(data, formulas, headers, coords, source, warnings)
@@ -417,9 +442,66 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
     frame = pd.DataFrame([list(c) + [None] * (ncol - len(c)) for _, c in data], columns=headers)
     frame = _drop_blank_unnamed(frame, headers, raw_header)
     frame["_row"] = lines
-    gdf = gpd.GeoDataFrame(frame, geometry=shapely.points(x, y), crs=crs)
+    good = ok & np.isfinite(x) & np.isfinite(y)
+    points = np.full(len(frame), None, dtype=object)
+    points[good] = shapely.points(x[good], y[good])
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(points, crs=crs).values, crs=crs)
     gdf.attrs["warnings"] = warnings
+    gdf.attrs["coordinate_columns"] = [headers[c] for c in (coords.first, coords.second) if c is not None]
+    if found:
+        gdf.attrs["row_problems"] = found
+    if crs is not None:
+        gdf.attrs["crs_assumed"] = True     # degrees in a table: lon/lat by convention, not declared
     return gdf
+
+
+def _only(a: np.ndarray, b: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The coordinates of the rows that have both."""
+    return a[ok], b[ok]
+
+
+def _spread(values: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Values of the rows in ``ok`` back at their places, NaN elsewhere."""
+    out = np.full(len(ok), np.nan)
+    out[ok] = values
+    return out
+
+
+def _other_sheet(path: Path, source: str, first: LayerError, warnings: list[_Note]
+                 ) -> tuple[list[tuple[int, list]], Callable, int, _Coords]:
+    """The one other worksheet with coordinate columns, when the first has none (noted); else ``first`` raised.
+
+    Workbooks often open with a cover or notes sheet (填表说明) before the data.
+    """
+    names = list_sheets(path, display_name=source)
+    found = []
+    for name in names[1:]:
+        rows, formulas = _read_xlsx(path, name, source)
+        try:
+            header_at, coords = _locate_header(rows, source) if rows else (0, None)
+            if coords is None:
+                continue
+        except LayerError:
+            continue
+        found.append((name, rows, formulas, header_at, coords))
+    if len(found) == 1:
+        name, rows, formulas, header_at, coords = found[0]
+        warnings.append((f"{source}：第一个工作表“{names[0]}”没有坐标列，已读取含坐标的工作表“{name}”",
+                         f"{source}: the first sheet '{names[0]}' has no coordinate columns; read the sheet "
+                         f"'{name}', which has"))
+        return rows, formulas, header_at, coords
+    if not found and len(names) == 1:
+        raise first
+    listed = "、".join(f[0] for f in found) if found else "、".join(names)
+    more = problem(
+        f"工作簿有 {len(names)} 个工作表（{'、'.join(names)}），第一个没有坐标列；"
+        + (f"含坐标列的有：{listed}" if found else "其他工作表也没有"),
+        f"the workbook has {len(names)} sheets ({', '.join(names)}) and the first has no coordinate columns; "
+        + (f"sheets with coordinates: {listed.replace('、', ', ')}" if found else "nor do the others"),
+        "在数据页的“图层/工作表”中选择工作表（命令行用 --sublayer 工作表名）" if found else "添加经度、纬度两列",
+        "choose the sheet on the Data page (command line: --sublayer SHEET)" if found else
+        "add lon and lat columns", file=source)
+    raise LayerError([*first.problems, more]) from None
 
 
 def _unsaved_formulas(data: list[tuple[int, list]], formulas: Callable, headers: list[str], coords: _Coords,
@@ -488,8 +570,8 @@ def _locate_header(rows: list[tuple[int, list]], source: str) -> tuple[int, _Coo
 
 
 def _parse_rows(data: list[tuple[int, list]], coords: _Coords, headers: list[str], formulas: Callable | None,
-                source: str) -> tuple[np.ndarray, np.ndarray]:
-    """Parsed first/second coordinates of every data row; every bad cell reported at once."""
+                source: str) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
+    """Parsed first/second coordinates of every data row (NaN where missing or unreadable), and every bad cell."""
     problems: list[Problem] = []
     fix_zh, fix_en = _fix_text()
     cols = (coords.first,) if coords.second is None else (coords.first, coords.second)
@@ -526,9 +608,7 @@ def _parse_rows(data: list[tuple[int, list]], coords: _Coords, headers: list[str
             except ValueError:
                 problems.append(problem(f"无法识别的坐标值“{v}”", f"unreadable coordinate '{v}'", fix_zh, fix_en,
                                         file=source, row=line, field=field))
-    if problems:
-        raise LayerError(problems)
-    return a, b
+    return a, b, problems
 
 
 def _coordinate(value: object) -> float:
@@ -582,15 +662,17 @@ def _combined_cell(text: object, lat_first: bool, line: int, field: str, source:
     return values[0], values[1]
 
 
-def _check_one_kind(a: np.ndarray, b: np.ndarray, metres: np.ndarray, lines: list[int], field: str,
-                    source: str) -> None:
-    """Refuse tables mixing degrees and metres, naming the rows of the minority kind."""
-    if metres.all() or not metres.any():
-        return
-    odd = ~metres if metres.sum() * 2 > len(metres) else metres
-    kind_zh, other_zh = ("经纬度（度）", "投影坐标（米）") if odd is not metres else ("投影坐标（米）", "经纬度（度）")
-    kind_en, other_en = ("lon/lat degrees", "projected metres") if odd is not metres else \
-        ("projected metres", "lon/lat degrees")
+def _check_one_kind(a: np.ndarray, b: np.ndarray, metres: np.ndarray, ok: np.ndarray, lines: list[int],
+                    field: str, source: str) -> list[Problem]:
+    """Problems for the rows of the minority kind in tables mixing degrees and metres (dropped from ``ok``)."""
+    m = metres[ok]
+    if m.all() or not m.any():
+        return []
+    odd = ok & (~metres if m.sum() * 2 > len(m) else metres)
+    minority_metres = bool((metres & odd).any())
+    kind_zh, other_zh = ("投影坐标（米）", "经纬度（度）") if minority_metres else ("经纬度（度）", "投影坐标（米）")
+    kind_en, other_en = ("projected metres", "lon/lat degrees") if minority_metres else \
+        ("lon/lat degrees", "projected metres")
     rows = np.flatnonzero(odd)
     found = [problem(
         f"这一行的坐标（{a[k]:g}, {b[k]:g}）像{kind_zh}，而其他行是{other_zh}",
@@ -599,7 +681,8 @@ def _check_one_kind(a: np.ndarray, b: np.ndarray, metres: np.ndarray, lines: lis
         for k in rows[:limits.MAX_PROBLEMS]]
     if len(rows) > limits.MAX_PROBLEMS:
         found.insert(0, _more(len(rows) - limits.MAX_PROBLEMS, source))
-    raise LayerError(found)
+    ok &= ~odd
+    return found
 
 
 def _more(n: int, source: str) -> Problem:
@@ -626,18 +709,23 @@ def _drop_blank_unnamed(frame: pd.DataFrame, headers: list[str], raw_header: lis
     return frame.drop(columns=drop)
 
 
-def _degrees(a: np.ndarray, b: np.ndarray, names: tuple[str, str], lines: list[int], source: str,
-             warnings: list[_Note]) -> tuple[np.ndarray, np.ndarray]:
-    """Lon/lat arrays from the first/second columns, swapped back when clearly reversed."""
-    if (np.all((a >= _CN_LAT[0]) & (a <= _CN_LAT[1])) and np.all((b >= _CN_LON[0]) & (b <= _CN_LON[1]))):
+def _degrees(a: np.ndarray, b: np.ndarray, ok: np.ndarray, names: tuple[str, str], lines: list[int],
+             source: str, warnings: list[_Note]) -> list[Problem]:
+    """Make ``a``/``b`` lon/lat in place (swapped back when clearly reversed); problems for rows out of range.
+
+    Only the rows in ``ok`` are looked at; rows out of range are dropped from ``ok``.
+    """
+    ra, rb = a[ok], b[ok]
+    if (len(ra) and np.all((ra >= _CN_LAT[0]) & (ra <= _CN_LAT[1]))
+            and np.all((rb >= _CN_LON[0]) & (rb <= _CN_LON[1]))):
         warnings.append((
             f"{source}：“{names[0]}”列的数值都像纬度、“{names[1]}”列的数值都像经度，已将两列对调读取",
             f"{source}: every value in '{names[0]}' looks like a latitude and every value in '{names[1]}' like a "
             "longitude; the two columns were swapped"))
-        a, b = b, a
+        a[:], b[:] = b.copy(), a.copy()
         names = (names[1], names[0])
     problems = []
-    outside = np.flatnonzero(~((a >= -180) & (a <= 180) & (b >= -90) & (b <= 90)))
+    outside = np.flatnonzero(ok & ~((a >= -180) & (a <= 180) & (b >= -90) & (b <= 90)))
     for i, k in enumerate(outside):
         if len(problems) >= limits.MAX_PROBLEMS:
             problems.insert(0, _more(len(outside) - i, source))
@@ -650,9 +738,8 @@ def _degrees(a: np.ndarray, b: np.ndarray, names: tuple[str, str], lines: list[i
             problems.append(problem(f"纬度 {b[k]:g} 超出 -90~90", f"latitude {b[k]:g} is outside -90..90",
                                     "核对该行坐标（经纬度是否填反）", "check this row's coordinates (lon and lat "
                                     "swapped?)", file=source, row=lines[k], field=names[1]))
-    if problems:
-        raise LayerError(problems)
-    return a, b
+    ok[outside] = False
+    return problems
 
 
 def _metres(a: np.ndarray, b: np.ndarray, coords: _Coords, names: tuple[str, str], source: str,

@@ -17,16 +17,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from layers import units
 from layers.errors import LayerError, Problem
 from layers.schema import FieldSpec, LayerSpec, normalize_name
 
 #: at most this many problems are itemised per field; the rest are counted
 MAX_ROWS_PER_FIELD = 20
 
-_TRUE = {"是", "有", "y", "yes", "true", "t", "1", "可", "能", "可以", "通车", "可达", "季节性", "季节", "√", "✓", "对"}
-_FALSE = {"否", "无", "n", "no", "false", "f", "0", "不", "不能", "不可", "不通车", "不可达", "常年", "常年性", "×", "✗",
-          "没有"}
-_NUMBER = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+)\s*([^\d\s]{0,6})\s*$")
+#: yes/no words every bool field accepts; words that mean yes/no for one field only (季节性/常年) are in
+#: that field's ``true_words``/``false_words`` in the catalogue
+_TRUE = frozenset({"是", "有", "y", "yes", "true", "t", "1", "可", "能", "可以", "√", "✓", "对"})
+_FALSE = frozenset({"否", "无", "n", "no", "false", "f", "0", "不", "不能", "不可", "不可以", "×", "✗", "没有"})
+#: a number, then optionally a unit that starts with something other than a digit, dot, comma or sign
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s.,+\-].*?)?\s*$")
 _GEOM_FAMILY = {"Point": "Point", "MultiPoint": "Point", "LineString": "LineString",
                 "MultiLineString": "LineString", "LinearRing": "LineString", "Polygon": "Polygon",
                 "MultiPolygon": "Polygon"}
@@ -86,11 +89,20 @@ class _Collector:
         self.problems.append(p)
 
 
-def _coerce_number(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c: _Collector) -> pd.Series:
+def _coerce_number(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c: _Collector,
+                   warnings: list[tuple[str, str]]) -> pd.Series:
+    """Numbers of field ``f``: units after a number converted to the field's unit, bounds and whole numbers checked.
+
+    Suffixes are looked up once per distinct spelling (:mod:`layers.units`); values written in
+    another unit are reported once per field in ``warnings``.
+    """
     txt = _text(col)
     present = txt.notna().to_numpy()
-    parsed = np.full(len(txt), np.nan)
-    if pd.api.types.is_numeric_dtype(col.dtype):
+    unknown = np.zeros(len(col), bool)
+    if pd.api.types.is_bool_dtype(col.dtype):  # a JSON true/false is not 1/0
+        parsed = np.full(len(col), np.nan)
+        bad = present.copy()
+    elif pd.api.types.is_numeric_dtype(col.dtype):
         parsed = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
         present = ~np.isnan(parsed)
         bad = np.zeros(len(col), bool)
@@ -98,9 +110,12 @@ def _coerce_number(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
         m = txt.fillna("").str.replace(",", "", regex=False).str.extract(_NUMBER)
         parsed = pd.to_numeric(m[0], errors="coerce").to_numpy(dtype=float)
         bad = present & np.isnan(parsed)
+        parsed, unknown = _convert_units(parsed, m[1], f, column, rows, txt, c, warnings)
     label = f"{f.zh}" + (f"（{f.unit}）" if f.unit else "")
-    c.rows(rows, bad, column, txt, f"{label}不是数字", f"{f.en} is not a number",
-           "填写数字（可带单位），或留空", "write a number (a unit after it is fine) or leave it empty")
+    fix_zh, fix_en = (("填写数字（可带单位），或留空", "write a number (a unit after it is fine) or leave it empty")
+                      if f.unit else ("填写数字，或留空", "write a number or leave it empty"))
+    c.rows(rows, bad, column, txt, f"{label}不是数字", f"{f.en} is not a number", fix_zh, fix_en)
+    bad = bad | unknown
     with np.errstate(invalid="ignore"):
         if f.minimum is not None:
             low = present & ~bad & (parsed < f.minimum)
@@ -119,15 +134,76 @@ def _coerce_number(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
     return pd.Series(parsed, index=col.index, dtype="float64")
 
 
+def _convert_units(parsed: np.ndarray, suffix: pd.Series, f: FieldSpec, column: str, rows: pd.Series,
+                   txt: pd.Series, c: _Collector, warnings: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the unit written after each number; returns converted values and the rows whose unit is unknown."""
+    codes, uniques = pd.factorize(suffix, use_na_sentinel=True)  # each distinct suffix looked up once
+    if len(uniques) == 0:
+        return parsed, np.zeros(len(parsed), bool)
+    meanings = [units.lookup(f.unit, s) for s in uniques]
+    factors = np.array([u.factor if u else np.nan for u in meanings] + [1.0])  # code -1 (no unit) -> 1
+    factor = factors[codes]
+    unknown = (codes >= 0) & np.isnan(factor)
+    scaled = factor != 1.0
+    out = parsed.copy()
+    out[scaled] = np.round(parsed[scaled] * factor[scaled], 6)  # 0.035 km is 35 m, not 35.00000000000001
+    idx = np.flatnonzero(unknown)
+    if len(idx):
+        if f.unit:
+            fix_zh = f"本字段单位为{units.unit_name(f.unit)}，可写：{f.unit_hint('、')}，或只写数字"
+            fix_en = f"the unit is {units.unit_name(f.unit, 'en')}; write e.g. {f.unit_hint()}, or just the number"
+        else:
+            fix_zh, fix_en = "本字段只填数字，不带单位", "write a bare number, without a unit"
+        label = f"{f.zh}" + (f"（{f.unit}）" if f.unit else "")
+        for i in idx[:MAX_ROWS_PER_FIELD]:
+            sfx, v = uniques[codes[i]], txt.iloc[i]
+            c.add(_problem(c.source, rows.iloc[i], column, f"{label}的单位“{sfx}”无法识别（值：{v}）",
+                           f"unit '{sfx}' not understood for {f.en} (value: {v})", fix_zh, fix_en))
+        if len(idx) > MAX_ROWS_PER_FIELD:
+            rest = len(idx) - MAX_ROWS_PER_FIELD
+            c.add(_problem(c.source, None, column, f"另有 {rest} 行同样的问题", f"{rest} more rows with the same problem",
+                           fix_zh, fix_en))
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    other: dict[tuple[str, str], int] = {}
+    for u, n in zip(meanings, counts):
+        if u is not None and n and not units.is_own(f.unit, u):
+            other[(u.zh, u.en)] = other.get((u.zh, u.en), 0) + int(n)
+    if other:
+        n = sum(other.values())
+        name_en = f"'{column}'" if column == f.en else f"'{column}' ({f.en})"
+        warnings.append((f"“{column}”列有 {n} 个数值的单位为{'、'.join(zh for zh, _ in other)}，"
+                         f"已换算为{units.unit_name(f.unit)}",
+                         f"{n} value{'s' if n != 1 else ''} of {name_en} {'were' if n != 1 else 'was'} in "
+                         f"{', '.join(en for _, en in other)} and {'were' if n != 1 else 'was'} converted "
+                         f"to {units.unit_name(f.unit, 'en')}"))
+    return out, unknown
+
+
+def _bool_words(f: FieldSpec) -> tuple[frozenset[str], frozenset[str]]:
+    """Normalised yes and no words of a bool field: the neutral ones plus the field's own."""
+    own_true = {normalize_name(w) for w in f.true_words}
+    own_false = {normalize_name(w) for w in f.false_words}
+    return frozenset((_TRUE - own_false) | own_true), frozenset((_FALSE - own_true) | own_false)
+
+
 def _coerce_bool(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c: _Collector) -> pd.Series:
     txt = _text(col)
     norm = _normalized(txt)
+    true, false = _bool_words(f)
     out = pd.Series(pd.NA, index=col.index, dtype="boolean")
-    out[norm.isin(_TRUE)] = True
-    out[norm.isin(_FALSE)] = False
+    out[norm.isin(true)] = True
+    out[norm.isin(false)] = False
     bad = (norm.notna() & out.isna()).to_numpy()
-    c.rows(rows, bad, column, txt, f"{f.zh}应为“是/否”", f"{f.en} must be yes/no",
-           "填写 是/否（或 1/0）", "write yes/no (or 1/0)")
+    if f.true_words or f.false_words:
+        fix_zh = (f"可填：{'、'.join(f.true_words[:4])}（是）；{'、'.join(f.false_words[:4])}（否）；"
+                  f"或 是/否、1/0")
+        en_true = [w for w in f.true_words if w.isascii()][:3]
+        en_false = [w for w in f.false_words if w.isascii()][:3]
+        fix_en = (f"write {', '.join(en_true)} / {', '.join(en_false)}, or yes/no (1/0)" if en_true and en_false
+                  else "write yes/no (or 1/0)")
+    else:
+        fix_zh, fix_en = "填写 是/否（或 1/0）", "write yes/no (or 1/0)"
+    c.rows(rows, bad, column, txt, f"{f.zh}应为“是/否”", f"{f.en} must be yes/no", fix_zh, fix_en)
     return out
 
 
@@ -164,9 +240,18 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, rows: pd.Series, c: 
            "补上坐标或图形", "add the coordinates or shape")
     types = geom.geom_type.map(_GEOM_FAMILY)
     wrong = (~missing) & ~types.isin(allowed).to_numpy()
-    c.rows(rows, wrong, "geometry", geom.geom_type.fillna(""), f"几何类型不对，本图层应为{want_zh}",
-           f"wrong geometry type; this layer takes {' or '.join(allowed)}",
-           "检查是否选错了图层类型", "check that the right layer kind was chosen")
+    if wrong.sum() > 1 and wrong.sum() == (~missing).sum():   # the whole file: one problem, not one per row
+        found = "、".join(sorted({_GEOM_ZH.get(_GEOM_FAMILY.get(t, ""), t) for t in geom.geom_type[wrong]}))
+        found_en = ", ".join(sorted({_GEOM_FAMILY.get(t, t) for t in geom.geom_type[wrong]}))
+        c.add(Problem(f"全部 {int(wrong.sum())} 个要素都是{found}，本图层应为{want_zh}",
+                      f"all {int(wrong.sum())} features are {found_en}; this layer takes {' or '.join(allowed)}",
+                      "检查是否选错了图层类型或文件（如把点位表当成了网格面）",
+                      "check that the right layer kind and file were chosen (e.g. a point table given as grid "
+                      "polygons)", file=c.source, field="geometry"))
+    else:
+        c.rows(rows, wrong, "geometry", geom.geom_type.fillna(""), f"几何类型不对，本图层应为{want_zh}",
+               f"wrong geometry type; this layer takes {' or '.join(allowed)}",
+               "检查是否选错了图层类型", "check that the right layer kind was chosen")
     ok = ~missing & ~wrong
     arr = geom.to_numpy().copy()
     if ok.any():
@@ -263,7 +348,7 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
             continue
         col = raw[column]
         if f.type in ("int", "float"):
-            val = _coerce_number(col, f, column, rows, c)
+            val = _coerce_number(col, f, column, rows, c, warnings)
         elif f.type == "bool":
             val = _coerce_bool(col, f, column, rows, c)
         elif f.type == "choice":

@@ -55,11 +55,15 @@ def test_parse_coordinate_spellings(value, expected):
     assert parse_coordinate(value) == pytest.approx(expected, abs=1e-12)
 
 
-@pytest.mark.parametrize("value", [None, "", "   ", "abc", "119°70'", "119°30'75\"", "nan", float("nan"),
-                                   float("inf"), True, "200°", "30'", "119.5°30'", "1.2.3", "-S28",
-                                   "119°30'15\"N E", [119.5], datetime.date(2024, 1, 1)])
-def test_parse_coordinate_rejects(value):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("value, why", [
+    (None, "coordinate"), ("", "coordinate"), ("   ", "coordinate"), ("abc", "coordinate"),
+    ("119°70'", "minutes must be below 60"), ("119°30'75\"", "seconds must be below 60"), ("nan", "hemisphere"),
+    (float("nan"), "coordinate"), (float("inf"), "coordinate"), (True, "coordinate"), ("200°", "beyond 180"),
+    ("30'", "no degrees"), ("119.5°30'", "fractional degrees followed by minutes"),
+    ("1.2.3", "fractional degrees followed by minutes"), ("-S28", "coordinate|hemisphere"),
+    ("119°30'15\"N E", "coordinate|hemisphere"), ([119.5], "coordinate"), (datetime.date(2024, 1, 1), "coordinate")])
+def test_parse_coordinate_rejects(value, why):
+    with pytest.raises(ValueError, match=why):
         parse_coordinate(value)
 
 

@@ -108,7 +108,7 @@ def test_gk_epsg():
     assert gk_epsg(75) == 4534 and gk_epsg(135) == 4554 and gk_epsg(120) == 4549
     assert gk_epsg(117, zone_prefix=True) == 4527 and gk_epsg(75, zone_prefix=True) == 4513
     assert gk_epsg(105, six_degree=True) == 4507 and gk_epsg(105, zone_prefix=True, six_degree=True) == 4496
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="central meridian 118"):
         gk_epsg(118)
 
 
@@ -156,7 +156,7 @@ def test_metric_crs(bounds, epsg):
 
 
 def test_metric_crs_rejects_metres():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not lon/lat degrees"):
         metric_crs((500000, 3000000, 510000, 3010000))
 
 

@@ -116,7 +116,7 @@ def test_write_nan_nodata_and_int_dtype(tmp_path):
     write_raster(r, tmp_path / "f.tif")
     back = read_raster(tmp_path / "f.tif")
     assert np.isnan(back.array[0, 1]) and back.array[0, 0] == 1.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="integer raster without a nodata value"):
         write_raster(r, tmp_path / "i.tif", dtype="int16")
     r.nodata = -1
     write_raster(r, tmp_path / "i.tif", dtype="int16")

@@ -333,7 +333,7 @@ def test_kml_with_bad_coordinates_names_placemarks(tmp_path):
                     "<Placemark><name>坏</name><Point><coordinates>abc,28.3</coordinates></Point></Placemark>"
                     "<Placemark><name>远</name><Point><coordinates>519.6,28.3</coordinates></Point></Placemark>"
                     "</Document></kml>", encoding="utf-8")
-    with pytest.raises(LayerError) as err:
+    with pytest.raises(LayerError, match="abc") as err:
         read_vector(path)
     assert [(p.row, p.field) for p in err.value.problems] == [(2, "coordinates"), (3, "coordinates")]
 
@@ -397,8 +397,11 @@ def test_xlsx_sheet_choice(tmp_path):
     path = tmp_path / "w.xlsx"
     wb.save(path)
     assert read_vector(path, sublayer="点位")["_row"].tolist() == [2]
+    found = read_vector(path)                    # the one sheet with coordinates, noted
+    assert found["_row"].tolist() == [2]
+    assert any("点位" in zh for zh, _ in found.attrs["warnings"])
     with pytest.raises(LayerError, match="找不到坐标列"):
-        read_vector(path)
+        read_vector(path, sublayer="Sheet")
     with pytest.raises(LayerError, match="没有工作表“缺”"):
         read_vector(path, sublayer="缺")
 

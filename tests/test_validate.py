@@ -109,7 +109,7 @@ def test_unknown_choice_is_error_when_required_and_other_when_optional():
 def test_required_value_empty_and_duplicate_ids():
     g = raw([{"网格编号": "A", "层级": "村级"}, {"网格编号": "A", "层级": None}],
             [Polygon([(0, 0), (1, 0), (1, 1)])] * 2)
-    with pytest.raises(LayerError) as e:
+    with pytest.raises(LayerError, match="编号重复") as e:
         validate(g, spec("grids"))
     msg = str(e.value)
     assert "必填字段“网格层级”为空" in msg and "编号重复" in msg and "2 problems" not in msg
@@ -117,7 +117,7 @@ def test_required_value_empty_and_duplicate_ids():
 
 def test_every_problem_collected_at_once():
     g = raw([{"名称": None, "容纳人数": "x"}, {"名称": "b", "容纳人数": -1}], [None, LineString([(0, 0), (1, 1)])])
-    with pytest.raises(LayerError) as e:
+    with pytest.raises(LayerError, match="5 problems found") as e:
         validate(g, spec("shelters"))
     assert len(e.value.problems) == 5  # empty name, text capacity, negative capacity, missing geometry, wrong type
 
@@ -160,3 +160,87 @@ def test_extra_columns_kept_after_canonical():
     out, _ = validate(g, spec("shelters"))
     assert list(out.columns)[:2] == ["name", "shelter_id"] or "自定义" in out.columns
     assert out["自定义"].iloc[0] == "z"
+
+
+# ---- yes/no words per field ------------------------------------------------------------------
+def test_bool_words_per_field_water_sources():
+    seasonal = {"季节性": True, "季节性水源": True, "临时": True, "雨季": True, "间歇性": True, "Seasonal": True,
+                "常年": False, "常年水源": False, "长年": False, "永久性": False, "长期": False, "perennial": False,
+                "是": True, "否": False, "1": True, "0": False}
+    access = {"可达": True, "车辆可达": True, "通车": True, "机动车": True, "公路": True, "vehicle": True,
+              "不可达": False, "不通车": False, "步行": False, "仅步行": False, "徒步": False, "On Foot": False,
+              "walk": False, "有": True, "无": False}
+    n = max(len(seasonal), len(access))
+    rows = [{"类型": "水窖", "季节性": list(seasonal)[i] if i < len(seasonal) else None,
+             "是否通车": list(access)[i] if i < len(access) else None} for i in range(n)]
+    out, _ = validate(raw(rows, [Point(119.5, 28.4)] * n), spec("water_sources"))
+    assert out["seasonal"].iloc[:len(seasonal)].tolist() == list(seasonal.values())
+    assert out["vehicle_access"].iloc[:len(access)].tolist() == list(access.values())
+
+
+def test_bool_words_do_not_leak_between_fields():
+    # 季节性 means yes for 'seasonal' only; for vehicle access it is an error, and 步行 is not a season
+    g = raw([{"类型": "水窖", "是否通车": "季节性", "季节性": "步行"}], [Point(119.5, 28.4)])
+    with pytest.raises(LayerError, match="must be yes/no") as e:
+        validate(g, spec("water_sources"))
+    msgs = {p.field: p for p in e.value.problems}
+    assert set(msgs) == {"是否通车", "季节性"}
+    assert "车辆可达应为“是/否”" in msgs["是否通车"].zh
+    assert "可达" in msgs["是否通车"].fix_zh and "步行" in msgs["是否通车"].fix_zh  # the field's own words listed
+    assert "vehicle" in msgs["是否通车"].fix_en and "foot" in msgs["是否通车"].fix_en
+    assert "季节性" in msgs["季节性"].fix_zh and "常年" in msgs["季节性"].fix_zh
+
+
+def test_helicopter_words():
+    g = raw([{"类型": "水库", "直升机取水": w} for w in ("可以吊桶", "可吊桶", "是", "不适宜", "不能吊桶", "否")],
+            [Point(119.5, 28.4)] * 6)
+    out, _ = validate(g, spec("water_sources"))
+    assert out["helicopter"].tolist() == [True, True, True, False, False, False]
+
+
+def test_no_bool_word_means_both_yes_and_no():
+    for s in CATALOGUE.values():
+        for f in s.fields:
+            if f.type == "bool":
+                both = {normalize_name(w) for w in f.true_words} & {normalize_name(w) for w in f.false_words}
+                assert not both, (s.kind, f.name, both)
+            else:
+                assert not f.true_words and not f.false_words, (s.kind, f.name)
+
+
+# ---- aliases the offices write ------------------------------------------------------------------
+ISSUE_ALIASES = {
+    "name": ("名称", "name"), "township": ("乡镇", "township"), "population": ("人口", "population"),
+    "households": ("户数", "households"), "capacity": ("容纳人数", "capacity"), "grid_id": ("网格编号",),
+    "responsible": ("责任人",), "phone": ("联系电话",), "height": ("高度", "height"),
+}
+
+
+def test_issue_aliases_map_in_every_layer_that_has_the_field():
+    checked = 0
+    for kind, s in CATALOGUE.items():
+        names = {f.name for f in s.fields}
+        for canon, aliases in ISSUE_ALIASES.items():
+            if canon not in names:
+                continue
+            for alias in aliases:
+                assert CATALOGUE[kind].match_columns([alias]) == {alias: canon}, (kind, alias)
+                checked += 1
+        # all of them in one header row: each still goes to its own field
+        header = [a for canon, al in ISSUE_ALIASES.items() if canon in names for a in al[:1]]
+        want = {a: canon for canon, al in ISSUE_ALIASES.items() if canon in names for a in al[:1]}
+        assert CATALOGUE[kind].match_columns(header) == want, kind
+    assert checked >= 30
+
+
+def test_villages_accept_mingcheng():
+    g = raw([{"名称": "上坪村", "人口": "1,200人", "户数": "350户"}], [Point(119.5, 28.4)])
+    out, notes = validate(g, spec("villages"))
+    assert out["name"].iloc[0] == "上坪村" and out["population"].iloc[0] == 1200 and notes == []
+
+
+def test_a_whole_file_of_the_wrong_geometry_is_one_problem():
+    g = raw([{"网格编号": f"G{i}", "层级": "村级"} for i in range(30)], [Point(119.5, 28.4)] * 30)
+    with pytest.raises(LayerError, match="all 30 features are Point; this layer takes Polygon") as e:
+        validate(g, spec("grids"))
+    assert [p.field for p in e.value.problems] == ["geometry"]

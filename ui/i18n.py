@@ -151,6 +151,27 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "Choose a file (GeoPackage, GeoJSON, zipped Shapefile, KML/KMZ, CSV/Excel, GeoTIFF)"),
     "sublayer": ("文件中的图层/工作表", "Layer / sheet in the file"),
     "gcj02": ("坐标来自高德/微信（GCJ-02），转换为 WGS84", "Coordinates are GCJ-02 (Gaode/WeChat): convert to WGS84"),
+    "crs_choice": ("坐标系", "CRS"),
+    "crs_help": ("文件没有坐标系（如 Shapefile 缺 .prj、表格为米制坐标）或坐标系有误时选择；“自动识别”按文件声明的坐标系或"
+                 "坐标数值判断。所选坐标系仍会与坐标数值核对。",
+                 "Choose when the file has no CRS (a Shapefile without .prj, a table in metres) or a wrong one; "
+                 "'Detect automatically' uses the file's CRS or the numbers. The choice is still checked against "
+                 "the coordinates."),
+    "crs_auto": ("自动识别", "Detect automatically"),
+    "crs_4490": ("CGCS2000 经纬度（EPSG:4490）", "CGCS2000 lon/lat (EPSG:4490)"),
+    "crs_4326": ("WGS84 经纬度（EPSG:4326）", "WGS84 lon/lat (EPSG:4326)"),
+    "crs_gk3": ("CGCS2000 3° 高斯-克吕格 中央经线 {cm}°（EPSG:{code}）",
+                "CGCS2000 3° Gauss-Kruger, central meridian {cm}°E (EPSG:{code})"),
+    "crs_gk3_zone": ("CGCS2000 3° 高斯-克吕格 第 {zone} 带，横坐标带带号，中央经线 {cm}°（EPSG:{code}）",
+                     "CGCS2000 3° Gauss-Kruger zone {zone}, easting with zone number, central meridian {cm}°E "
+                     "(EPSG:{code})"),
+    "crs_gk6": ("CGCS2000 6° 高斯-克吕格 中央经线 {cm}°（EPSG:{code}）",
+                "CGCS2000 6° Gauss-Kruger, central meridian {cm}°E (EPSG:{code})"),
+    "crs_gk6_zone": ("CGCS2000 6° 高斯-克吕格 第 {zone} 带，横坐标带带号，中央经线 {cm}°（EPSG:{code}）",
+                     "CGCS2000 6° Gauss-Kruger zone {zone}, easting with zone number, central meridian {cm}°E "
+                     "(EPSG:{code})"),
+    "crs_other": ("其他 EPSG 代码", "Other EPSG code"),
+    "crs_other_code": ("EPSG 代码（如 4548 或 EPSG:4548）", "EPSG code (e.g. 4548 or EPSG:4548)"),
     "validated": ("校验通过：{n} 个要素，坐标系 {crs}", "Valid: {n} features, CRS {crs}"),
     "validated_raster": ("校验通过：{rows} × {cols} 像元，坐标系 {crs}", "Valid: {rows} x {cols} cells, CRS {crs}"),
     "use_layer": ("在本会话中使用该图层（替换“{kind}”）", "Use this layer in this session (replaces '{kind}')"),

@@ -12,11 +12,12 @@ import streamlit as st
 
 from layers import settings
 from layers.catalogue import CATALOGUE, spec
+from layers.crs import gk_epsg, parse_user_crs
 from layers.errors import LayerError
 from layers.export import FORMATS, display_table, export_layer
 from layers.load import Layer, load_layer
 from layers.readers import list_sublayers
-from ui.i18n import labeller, lang, t
+from ui.i18n import labeller, lang, t, text
 from ui.map_panel import show_layers_map, show_preview_map
 from ui.state import workspace_folder, workspace_layers
 
@@ -48,14 +49,16 @@ def _sublayers(data: bytes, name: str) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _load(data: bytes, name: str, kind: str, sublayer: str | None, gcj02: bool,
-          near: tuple[float, float, float, float] | None = None) -> tuple[Layer | None, list[str], list[str]]:
+          near: tuple[float, float, float, float] | None = None,
+          crs: str | None = None) -> tuple[Layer | None, list[str], list[str]]:
     """(layer, zh lines, en lines): the layer, or the problems in both languages.
 
     ``near`` is the workspace's lon/lat extent: a file whose CRS puts it a zone away is caught.
+    ``crs`` is the CRS chosen in the 坐标系 / CRS box (None: detect).
     """
     try:
         layer = _with_upload(data, name, lambda p: load_layer(p, kind, sublayer=sublayer, gcj02=gcj02,
-                                                              display_name=Path(name).name, near=near))
+                                                              display_name=Path(name).name, near=near, crs=crs))
         return layer, [], []
     except LayerError as e:
         return None, e.lines("zh"), e.lines("en")
@@ -72,6 +75,41 @@ def _workspace_extent() -> tuple[float, float, float, float] | None:
         return active_store().lonlat_bounds()
     except LayerError:
         return None
+
+
+def _crs_options(lang_: str) -> dict[str, str]:
+    """The CRS box's options, value -> label in ``lang_``: detect, lon/lat, every CGCS2000 Gauss-Kruger zone, other."""
+    opts = {"auto": text("crs_auto", lang_), "EPSG:4490": text("crs_4490", lang_),
+            "EPSG:4326": text("crs_4326", lang_)}
+    for six, step in ((False, 3), (True, 6)):
+        for prefix in (False, True):
+            for cm in range(75, 136, step):
+                code = gk_epsg(cm, zone_prefix=prefix, six_degree=six)
+                zone = (cm + 3) // 6 if six else cm // 3
+                key = ("crs_gk6" if six else "crs_gk3") + ("_zone" if prefix else "")
+                opts[f"EPSG:{code}"] = text(key, lang_, cm=cm, code=code, zone=zone)
+    opts["other"] = text("crs_other", lang_)
+    return opts
+
+
+def _crs_choice() -> tuple[str | None, bool]:
+    """The 坐标系 / CRS box (and the code field under 'other'): ``(chosen CRS or None to detect, usable)``."""
+    opts = _crs_options(lang())
+    choice = st.selectbox(t("crs_choice"), list(opts), format_func=opts.get, key="upload_crs", help=t("crs_help"))
+    if choice == "auto":
+        return None, True
+    if choice != "other":
+        return choice, True
+    code = st.text_input(t("crs_other_code"), key="upload_crs_other").strip()
+    if not code:
+        return None, True
+    try:
+        parse_user_crs(code)
+    except LayerError as e:
+        first, second = ("zh", "en") if lang() == "zh" else ("en", "zh")
+        st.error("\n".join(f"- {line}" for line in [*e.lines(first), *e.lines(second)]))
+        return None, False
+    return code, True
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -96,8 +134,11 @@ def _import_section() -> None:
     subs = _sublayers(data, up.name)
     sublayer = st.selectbox(t("sublayer"), subs, key="upload_sublayer") if len(subs) > 1 else None
     gcj02 = st.checkbox(t("gcj02"), key="upload_gcj02") if s.is_vector else False
+    crs, crs_ok = _crs_choice()
+    if not crs_ok:
+        return
     with st.spinner("…"):
-        layer, zh, en = _load(data, up.name, kind, sublayer, gcj02, _workspace_extent())
+        layer, zh, en = _load(data, up.name, kind, sublayer, gcj02, _workspace_extent(), crs)
     if layer is None:
         first, second = (zh, en) if lang() == "zh" else (en, zh)
         st.error("\n".join(f"- {line}" for line in first))
@@ -106,7 +147,7 @@ def _import_section() -> None:
         return
     for note in layer.messages(lang()):
         st.warning(note)
-    token = hashlib.sha1(data).hexdigest()[:12] + kind + str(sublayer) + str(gcj02)
+    token = hashlib.sha1(data).hexdigest()[:12] + kind + str(sublayer) + str(gcj02) + str(crs or "")
     if layer.gdf is not None:
         st.success(t("validated", n=f"{layer.count:,}", crs=layer.crs))
         st.caption(t("preview", n=PREVIEW_ROWS))

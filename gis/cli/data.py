@@ -30,10 +30,18 @@ def _add_demo(p: argparse.ArgumentParser) -> None:
 
 
 # ---- validate --------------------------------------------------------------------------------
+_CRS_HELP = ("CRS of the file's coordinates when it has none or a wrong one, e.g. EPSG:4548 (CGCS2000 3-degree "
+             "Gauss-Kruger CM 117E), EPSG:4490, EPSG:4326 / 文件坐标系（无坐标系或 .prj 有误时指定），"
+             "如 EPSG:4548（CGCS2000 3 度带中央经线 117°）")
+
+
 def _run_validate(args: argparse.Namespace) -> int:
+    from layers.crs import parse_user_crs
     from layers.load import load_layer
 
-    layer = load_layer(Path(args.file), args.layer, sublayer=args.sublayer, gcj02=args.gcj02)
+    if args.crs is not None:
+        parse_user_crs(args.crs, source=Path(args.file).name)  # a CRS pyproj does not know: exit 2 before reading
+    layer = load_layer(Path(args.file), args.layer, sublayer=args.sublayer, gcj02=args.gcj02, crs=args.crs)
     out = {"kind": args.layer, "features": layer.count, "crs": str(layer.crs), "warnings": layer.messages(args.lang)}
     return finish(args, out, f"{args.layer}: {layer.count} OK ({layer.crs})", out["warnings"])
 
@@ -46,6 +54,7 @@ def _add_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("file")
     p.add_argument("--sublayer", help="layer name inside a GeoPackage / KML folder")
     p.add_argument("--gcj02", action="store_true", help="points are GCJ-02 (Gaode/WeChat): convert to WGS84")
+    p.add_argument("--crs", metavar="EPSG:xxxx", help=_CRS_HELP)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true")
 
@@ -58,7 +67,8 @@ def _run_layers(args: argparse.Namespace) -> int:
         print(f"{s.kind:14s} {s.zh} / {s.en}  [{', '.join(s.geometry)}]")
         for f in s.fields:
             req = "*" if f.required else " "
-            print(f"   {req} {f.name:14s} {f.label('zh')} / {f.label('en')}  <- {', '.join(f.aliases[:6])}")
+            print(f"   {req} {f.name:14s} {f.label('zh')} / {f.label('en')}  <- {', '.join(f.aliases[:6])}"
+                  + (f"  [units: {f.unit_hint()}]" if f.unit else ""))
     return 0
 
 

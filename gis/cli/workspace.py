@@ -60,9 +60,13 @@ def _run_import(args: argparse.Namespace) -> int:
         raise LayerError(Problem(f"找不到文件：{src.name}", f"file not found: {src.name}", "检查路径",
                                  "check the path", file=src.name))
     spec = get_spec(args.layer)
+    if args.crs is not None:
+        from layers.crs import parse_user_crs
+
+        parse_user_crs(args.crs, source=src.name)  # a CRS pyproj does not know: exit 2 before reading
     try:
         near = ws.lonlat_bounds() if _exists(ws) else None
-        layer = load_layer(src, args.layer, sublayer=args.sublayer, gcj02=args.gcj02, near=near)
+        layer = load_layer(src, args.layer, sublayer=args.sublayer, gcj02=args.gcj02, near=near, crs=args.crs)
     except OSError as e:
         raise LayerError(Problem(f"文件无法读取（{e.strerror or e}）", f"the file cannot be read ({e.strerror or e})",
                                  "检查文件与权限", "check the file and its permissions", file=src.name)) from None
@@ -113,6 +117,10 @@ def _add_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preview", action="store_true", help="show what would change; write nothing")
     p.add_argument("--sublayer", help="layer inside a GeoPackage / sheet of a workbook / KML folder")
     p.add_argument("--gcj02", action="store_true", help="points are GCJ-02 (Gaode/WeChat): convert to WGS84")
+    p.add_argument("--crs", metavar="EPSG:xxxx",
+                   help="CRS of the file's coordinates when it has none or a wrong one, e.g. EPSG:4548 (CGCS2000 "
+                        "3-degree Gauss-Kruger CM 117E), EPSG:4490, EPSG:4326 / 文件坐标系（无坐标系或 .prj 有误时"
+                        "指定），如 EPSG:4548（CGCS2000 3 度带中央经线 117°）")
     p.add_argument("--note", help="note recorded in the history")
     p.add_argument("--user", help="user name recorded in the history (default: login name)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
