@@ -21,7 +21,7 @@ with st.sidebar:
         st.session_state["lang"] = "en" if lang() == "zh" else "zh"
         st.rerun()
     try:
-        st.caption(f"{t('workspace')}：{workspace_name()}")
+        st.caption(f"{t('workspace')}{'：' if lang() == 'zh' else ': '}{workspace_name()}")
         if is_demo():
             st.caption(t("demo_note"))
     except LayerError as e:

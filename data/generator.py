@@ -133,11 +133,22 @@ def _layers(s: Settlements, roads: pd.DataFrame, rivers: pd.DataFrame, forest: p
     return {k: v.to_crs(GEO_EPSG) for k, v in layers.items()}
 
 
+#: the time stamp written into the GeoPackage's metadata, so that equal seeds give byte-identical files
+FIXED_DATE = "2026-11-22T00:00:00.000Z"
+
+
 def _write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
     if path.exists():
         path.unlink()
-    for name, gdf in layers.items():
-        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+    import pyogrio
+
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_DATE})  # gpkg_contents.last_change: same bytes
+    try:
+        for name, gdf in layers.items():
+            gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
 
 def _write_dem(path: Path, t: Terrain) -> None:

@@ -6,7 +6,7 @@ Everything here is derived from the :class:`~data.terrain.Terrain` and one seede
   Voronoi regions on a coarse (120 m) grid whose edge cost grows with the grade, so boundaries run
   along ridges; each level is computed with the edges crossing its parent's boundary removed, so
   every area nests exactly in its parent;
-* villages sit on valley floors near streams (a few on gentle slopes), township seats are villages
+* villages sit on valley floors near streams, about a quarter on hillsides, township seats are villages
   picked far apart, and the group and household-cluster grids are Voronoi cells of settlement
   seeds clipped to a small buffer and to the parent grid;
 * people, households and vulnerable people are allocated to the leaf grids (more near rivers) and
@@ -29,6 +29,10 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from data.terrain import CELL, Terrain, block_reduce, thin, weighted_order
+
+#: weight of a hillside block (slope 6-20°, 15-120 m above the nearest stream) against a valley floor's ~1-2.5
+#: when villages are drawn: about a quarter of the villages end up on slopes
+HILLSIDE_WEIGHT = 0.08
 
 # ---- scale parameters ------------------------------------------------------------------------
 
@@ -405,13 +409,14 @@ def build_settlements(t: Terrain, p: Params, rng: np.random.Generator) -> Settle
     county_r, _ = _voronoi(g_mask, county_seeds, (m, m))
     county_r[~mask] = -1
 
-    # -- villages: valley floors near streams, some on gentle slopes
+    # -- villages: valley floors near streams, some hamlets on hillsides
     area_km2 = mask.sum() * ccell * ccell / 1e6
     ok = mask & ~stream_c & (slope_c < 20) & (hand_c < 120)
     ok[:3, :] = ok[-3:, :] = ok[:, :3] = ok[:, -3:] = False
     near = d_river < 1500
+    hillside = (slope_c >= 6) & (slope_c < 20) & (hand_c >= 15) & (hand_c < 120)   # 山腰村: hamlets on slopes
     w_v = (np.exp(-hand_c / 10.0) * np.exp(-slope_c / 7.0) * (1.0 + 1.5 * near)
-           + 0.04 * ((slope_c < 12) & (hand_c < 100)))
+           + 0.04 * ((slope_c < 12) & (hand_c < 100)) + HILLSIDE_WEIGHT * hillside)
     w_v = np.where(ok, w_v, 0.0).ravel()
     seat_set = county_seeds.tolist()
     pool = weighted_order(w_v, rng, k=min(int((w_v > 0).sum()), p.n_villages * 40))
@@ -429,6 +434,11 @@ def build_settlements(t: Terrain, p: Params, rng: np.random.Generator) -> Settle
     vcr, vcc = np.divmod(vcells, m)
     fine_score = t.slope + np.where(t.streams, 100.0, 0.0).astype(np.float32) + t.hand * np.float32(0.2)
     vr, vcol = _pick_cells(t, f, vcr, vcc, fine_score)
+    on_slope = hillside[vcr, vcc]
+    on_slope[:len(seat_set)] = False          # county seats stay in the valleys
+    if on_slope.any():  # a hillside hamlet stands on the moderately sloping cell of its block, off the streams
+        slope_score = np.abs(t.slope - np.float32(12.0)) + np.where(t.streams, 100.0, 0.0).astype(np.float32)
+        vr[on_slope], vcol[on_slope] = _pick_cells(t, f, vcr[on_slope], vcc[on_slope], slope_score)
     vx, vy = t.xy(vr, vcol)
     v_county = county_r[vcr, vcc]
 
@@ -807,7 +817,11 @@ def _shelters(t: Terrain, p: Params, rng: np.random.Generator, vill: dict, towns
     same = town_r[r // f, c // f] == vill["township"][host][:, None]
     hand = t.hand[r, c]
     slope = t.slope[r, c]
-    good_high = same & (hand >= 6) & (hand <= 60) & (slope < 16) & ~t.streams[r, c]
+    vr, vc = t.rowcol(vill["x"][host], vill["y"][host])
+    z_host, hand_host = t.dem[vr, vc][:, None], t.hand[vr, vc][:, None]
+    # above the village (a hillside hamlet's hall stands above the hamlet, not down in the valley)
+    good_high = (same & (hand >= 6) & (hand <= np.maximum(60, hand_host + 40)) & (slope < 16) & ~t.streams[r, c]
+                 & (t.dem[r, c] >= z_host + 3))
     good_low = same & (hand < 2.5) & (slope < 8) & ~t.streams[r, c]
     good = np.where(low[:, None], good_low, good_high)
     fallback = same & ~t.streams[r, c]

@@ -26,7 +26,8 @@ from layers.errors import LayerError, problem
 from layers.raster import Raster
 
 __all__ = ["DEFAULT_THRESHOLDS", "SCREENING_LABEL", "Hazard", "depth_class", "class_labels", "parse_thresholds",
-           "reproject_to", "crs_of"]
+           "reproject_to", "crs_of", "check_overlap",
+           "lonlat_extent"]
 
 #: default depth-class thresholds, metres
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.5, 1.5, 3.0)
@@ -383,10 +384,31 @@ def _disjoint(g: gpd.GeoDataFrame, notes: list[_Note]) -> gpd.GeoDataFrame:
 
 
 def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_name: str | None = None,
-                     name: str | None = None) -> Hazard:
+                     name: str | None = None, near: tuple[float, float, float, float] | None = None) -> Hazard:
     """A scenario from a file: a depth GeoTIFF (metres; centimetres detected), or danger-zone polygons.
 
     Polygons are read and validated as the ``flood_hazard`` layer (any supported vector format).
+    A depth GeoTIFF is read as the Data page reads a raster (:func:`layers.raster.read_raster`: declared
+    CRS, or one recognised from the bounds, checked against them).
+
+    Parameters
+    ----------
+    path : Path or str
+        The file (uploads arrive under temporary names).
+    sublayer : str, optional
+        Layer inside a GeoPackage / KML folder (polygons).
+    display_name : str, optional
+        How messages name the file.
+    name : str, optional
+        Scenario name.
+    near : tuple of float, optional
+        ``(min lon, min lat, max lon, max lat)`` of the workspace: polygons whose CRS puts them a
+        zone away are refused (see :func:`layers.load.load_layer`). Whether the scenario touches the
+        area it is applied to is :func:`check_overlap`'s job.
+
+    Returns
+    -------
+    Hazard
     """
     from layers.load import RASTER_SUFFIXES, load_layer
     from layers.raster import read_raster
@@ -395,7 +417,148 @@ def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_n
     source = display_name or path.name
     if path.suffix.lower() in RASTER_SUFFIXES:
         return Hazard.from_depth_raster(read_raster(path, display_name=source), source=source, name=name)
-    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source)
+    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near)
     gdf = layer.gdf
     gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
     return Hazard.from_polygons(gdf, source=layer.source, name=name)
+
+
+# ---- does the scenario touch the area it is applied to? ----------------------------------------------
+#: below this share of the area's extent covered by the scenario's wet extent, :func:`check_overlap` warns
+MIN_COVER_SHARE = 0.01
+
+_FIX_PLACE_ZH = ("选择本县的情景文件；若是坐标系有误，在 GIS 软件中为文件指定正确的坐标系（如 CGCS2000 经纬度 EPSG:4490、"
+                 "3 度带中央经线 117° 的 EPSG:4548）后重新导出，危险区面也可在数据页导入为“洪水风险”图层，"
+                 "在“坐标系 / CRS”框中选择坐标系")
+_FIX_PLACE_EN = ("choose this county's scenario file; if its CRS is wrong, give the file the right CRS in a GIS (e.g. "
+                 "CGCS2000 lon/lat EPSG:4490, or EPSG:4548 for the 3-degree zone with central meridian 117E) and "
+                 "export it again; danger-zone polygons can also be imported on the Data page as the flood hazard "
+                 "layer, choosing the CRS in the 坐标系 / CRS box")
+
+
+def _hazard_source(hazard: Hazard) -> str:
+    """The file a scenario came from, for messages."""
+    if hazard.depth is not None and hazard.depth.name:
+        return str(hazard.depth.name)
+    if hazard.polygons is not None and hazard.polygons.attrs.get("source"):
+        return str(hazard.polygons.attrs["source"])
+    return hazard.name
+
+
+def _wet_bounds(hazard: Hazard) -> tuple[float, float, float, float] | None:
+    """Extent of the wet cells (raster) or of the polygons, in the hazard's CRS; None when nothing is wet."""
+    if hazard.depth is None:
+        return hazard.bounds
+    with np.errstate(invalid="ignore"):
+        wet = np.asarray(hazard.depth.array, dtype="float64") > 0
+    rows, cols = np.flatnonzero(wet.any(axis=1)), np.flatnonzero(wet.any(axis=0))
+    if not rows.size:
+        return None
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    tr = hazard.depth.transform
+    xs, ys = zip(*(tr * (float(c), float(r)) for c, r in ((c0, r0), (c1, r0), (c0, r1), (c1, r1))))
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _lonlat(bounds: tuple[float, float, float, float] | None, crs: object) -> tuple[float, float, float, float] | None:
+    """``bounds`` in ``crs`` as a lon/lat box (None when it does not transform to finite numbers)."""
+    c = crs_of(crs)
+    if bounds is None or c is None or not all(np.isfinite(v) for v in bounds):
+        return None
+    if c.is_geographic:
+        out = tuple(float(v) for v in bounds)
+    else:
+        tr = pyproj.Transformer.from_crs(c, pyproj.CRS.from_epsg(4490), always_xy=True)
+        try:
+            out = tuple(float(v) for v in tr.transform_bounds(*bounds, densify_pts=21))
+        except pyproj.exceptions.ProjError:
+            return None
+    return out if all(np.isfinite(v) for v in out) else None  # type: ignore[return-value]
+
+
+def lonlat_extent(area: object) -> tuple[float, float, float, float] | None:
+    """Lon/lat extent of a GeoDataFrame, a Raster, or a ``(min lon, min lat, max lon, max lat)`` tuple.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(min lon, min lat, max lon, max lat)`` (CGCS2000); None when empty, without CRS or not
+        transformable to finite numbers.
+    """
+    if isinstance(area, gpd.GeoDataFrame):
+        g = area[area.geometry.notna() & ~area.geometry.is_empty] if len(area) else area
+        return _lonlat(tuple(float(v) for v in g.total_bounds), g.crs) if len(g) else None  # type: ignore[arg-type]
+    if isinstance(area, Raster):
+        return _lonlat(area.bounds, area.crs)
+    return tuple(float(v) for v in area) if area is not None else None  # type: ignore[return-value]
+
+
+def _at(b: tuple[float, float, float, float]) -> str:
+    return f"{(b[0] + b[2]) / 2:.2f}°E {(b[1] + b[3]) / 2:.2f}°N"
+
+
+def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float, float, float, float], *,
+                  area_name: tuple[str, str] = ("工作空间的转移避险网格", "the workspace's grids"),
+                  min_share: float = MIN_COVER_SHARE) -> list[_Note]:
+    """Refuse a scenario that floods nothing, or nothing of the area it is applied to.
+
+    A depth GeoTIFF of another region, a raster that is all nodata, or danger zones in the wrong
+    CRS would otherwise give "0 people to move" with no word said.
+
+    Parameters
+    ----------
+    hazard : Hazard
+        An uploaded (or workspace) scenario.
+    area : GeoDataFrame, Raster or tuple of float
+        What it is applied to: the grids, an exposure layer or raster, or a lon/lat box.
+    area_name : (str, str)
+        How messages name ``area``, in Chinese and English.
+    min_share : float
+        Warn when the scenario's wet extent covers less than this share of ``area``'s extent.
+
+    Returns
+    -------
+    list of (zh, en)
+        Warnings: the scenario covers only a sliver of the area (empty when all is well).
+
+    Raises
+    ------
+    LayerError
+        The scenario has no wet cell / no polygon, cannot be placed in lon/lat, or its extent does
+        not intersect the area's; the file is named.
+    """
+    source = _hazard_source(hazard)
+    zh_area, en_area = area_name
+    if hazard.is_empty:
+        kind_zh, kind_en = (("水深栅格全部为无数据或不大于 0", "every depth is nodata or not above 0") if hazard.is_raster
+                            else ("没有任何危险区面", "there is no danger-zone polygon"))
+        raise LayerError(problem(f"洪水情景没有任何淹没范围（{kind_zh}），按它计算的需转移人数只会是 0",
+                                 f"the scenario floods nothing ({kind_en}): it could only give 0 people to move",
+                                 "检查是否选错文件、栅格的无数据值和水深单位（米）",
+                                 "check that this is the right file, the raster's nodata value and the depth unit "
+                                 "(metres)", file=source))
+    wet = _lonlat(_wet_bounds(hazard), hazard.crs)
+    if wet is None:
+        raise LayerError(problem("洪水情景的范围无法按其坐标系换算为经纬度，坐标与坐标系不符",
+                                 "the scenario's extent does not convert from its CRS to lon/lat: the coordinates "
+                                 "do not fit the CRS", _FIX_PLACE_ZH, _FIX_PLACE_EN, file=source))
+    target = lonlat_extent(area)
+    if target is None:
+        return []
+    ix0, iy0 = max(wet[0], target[0]), max(wet[1], target[1])
+    ix1, iy1 = min(wet[2], target[2]), min(wet[3], target[3])
+    if ix0 > ix1 or iy0 > iy1:
+        raise LayerError(problem(
+            f"洪水情景位于 {_at(wet)}，而{zh_area}位于 {_at(target)}，两者范围不相交：选错了文件，或文件的坐标系有误",
+            f"the scenario lies at {_at(wet)}, {en_area} at {_at(target)}; they do not overlap: wrong file or "
+            "wrong coordinate system", _FIX_PLACE_ZH, _FIX_PLACE_EN, file=source))
+    area_size = (target[2] - target[0]) * (target[3] - target[1])
+    if area_size <= 0:
+        return []
+    share = (ix1 - ix0) * (iy1 - iy0) / area_size
+    if share >= min_share:
+        return []
+    return [(f"{source}：洪水情景（位于 {_at(wet)}）只覆盖{zh_area}范围的 {share:.2%}，范围外一律按无水计算；"
+             "请核对文件和坐标系",
+             f"{source}: the scenario (at {_at(wet)}) covers only {share:.2%} of the extent of {en_area}; "
+             "everything outside it counts as dry: check the file and its CRS")]

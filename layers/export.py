@@ -1,10 +1,13 @@
 """Writing a layer out as GeoPackage, GeoJSON, KML (for Ovital/Google Earth), XLSX, CSV or a zipped Shapefile.
 
 XLSX and CSV headers are the fields' display labels (``人口（人）``), which the readers accept back,
-and points get 经度/纬度 columns (other geometries a representative point and WKT), so an exported
-sheet re-imports as the same layer. CSV is UTF-8 with a byte-order mark, so Excel opens the Chinese
-text. The Shapefile (in a zip with its .shx, .dbf, .prj and a .cpg saying UTF-8) keeps the
-canonical field names, cut to the format's 10 characters by GDAL.
+and points get 经度/纬度 columns (other geometries a representative point and WKT, coordinates
+rounded to 7 decimals, split over ``WKT``, ``WKT_2``... columns of at most :data:`WKT_CELL`
+characters, as Excel cells hold no more than 32,767), so an exported sheet re-imports as the same
+layer (:mod:`layers.tabular` reads the geometry from the WKT columns). CSV is UTF-8 with a
+byte-order mark, so Excel opens the Chinese text. The Shapefile (in a zip with its .shx, .dbf,
+.prj and a .cpg saying UTF-8) keeps the canonical field names, cut to the format's 10 characters
+by GDAL.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
 from layers.catalogue import spec as get_spec
 
@@ -26,6 +30,8 @@ FORMATS = {"gpkg": ("GPKG", "application/geopackage+sqlite3"),
            "xlsx": (None, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
            "csv": (None, "text/csv"),
            "zip": ("ESRI Shapefile", "application/zip")}
+#: longest WKT piece in one table cell (Excel holds at most 32,767 characters; longer text goes on in WKT_2...)
+WKT_CELL = 32_000
 
 
 def display_table(gdf: gpd.GeoDataFrame, kind: str, lang: str = "zh") -> pd.DataFrame:
@@ -49,8 +55,31 @@ def _sheet(gdf: gpd.GeoDataFrame, kind: str, lang: str) -> pd.DataFrame:
     table.insert(len(table.columns), lon, pts.x.round(7).values)
     table.insert(len(table.columns), lat, pts.y.round(7).values)
     if not (geom.geom_type == "Point").all():
-        table["WKT"] = geom.to_wkt().values
+        chunks = [_split_wkt(t) for t in shapely.to_wkt(geom.values, rounding_precision=7)]
+        for i in range(max((len(c) for c in chunks), default=1)):
+            table["WKT" if i == 0 else f"WKT_{i + 1}"] = [c[i] if i < len(c) else None for c in chunks]
     return table
+
+
+def _split_wkt(text: str | None, size: int = WKT_CELL) -> list[str | None]:
+    """``text`` in pieces of at most ``size`` characters, cut after a comma where one is near.
+
+    No piece starts or ends with a space (table readers strip cells), so joining the pieces gives
+    back WKT that reads as the same geometry.
+    """
+    if text is None:
+        return [None]
+    out = []
+    while len(text) > size:
+        cut = text.rfind(",", size // 2, size) + 1
+        if cut <= 0:  # no comma near: cut inside the text, away from spaces
+            cut = size
+            while cut > 1 and (text[cut - 1].isspace() or text[cut].isspace()):
+                cut -= 1
+        out.append(text[:cut].strip())
+        text = text[cut:].strip()
+    out.append(text)
+    return out
 
 
 def _xlsx(gdf: gpd.GeoDataFrame, kind: str, lang: str) -> bytes:

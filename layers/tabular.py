@@ -1,4 +1,4 @@
-"""Point layers from tables: CSV and XLSX sheets with longitude/latitude (or X/Y) columns.
+"""Layers from tables: CSV and XLSX sheets with longitude/latitude (or X/Y) columns, or a WKT column.
 
 The coordinate columns are found by their headers (经度/纬度, 东经/北纬, lon/lat, lng, longitude/
 latitude, 横坐标/纵坐标, X/Y, X坐标/Y坐标, or one 经纬度 column holding ``"119.5,28.3"``), looked for in
@@ -10,6 +10,11 @@ China's latitude range and every "lat" in its longitude range) are swapped back 
 Large numbers are Gauss-Kruger metres: the point is (easting, northing) and the CRS is left None
 for :func:`layers.crs.resolve_crs` (in Chinese survey tables X is the northing and Y the easting).
 Every row with a missing or unreadable coordinate is reported, with its line number.
+
+Lines and polygons come from a WKT column (``WKT``, ``geometry``, 几何, 图形, 空间信息...), continued
+in ``WKT_2``, ``WKT_3``... when longer than an Excel cell (as :mod:`layers.export` writes them); it
+takes precedence over lon/lat columns (then only a representative point, kept as attributes to be
+dropped). WKT in degrees gives EPSG:4490, in metres no CRS, as for coordinate columns.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import io
 import math
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -47,11 +52,17 @@ _Y_NAMES = ("y", "y坐标", "坐标y", "yzb", "pointy", "y值", "ycoord", "ycoor
 #: one column holding "lon,lat" (or "lat,lon" for the second tuple)
 _LONLAT_NAMES = ("经纬度", "经纬度坐标", "坐标", "gps坐标", "经纬坐标", "坐标经纬度", "lonlat", "lnglat", "位置坐标")
 _LATLON_NAMES = ("纬经度", "latlon", "latlng")
+#: one column holding the whole geometry as WKT (lines, polygons); continued in ``WKT_2``, ``WKT_3``...
+#: when longer than an Excel cell (see :mod:`layers.export`)
+WKT_NAMES = ("wkt", "geometrywkt", "geomwkt", "wkt几何", "geometry", "几何", "几何图形", "图形", "空间信息")
+_WKT_START = re.compile(r"\s*(point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection)\b",
+                        re.IGNORECASE)
 
 _DATA_ROW_SCAN = 20          # header searched in the first rows
 _CN_LAT = (3.0, 54.0)        # China's latitudes
 _CN_LON = (73.0, 136.0)      # China's longitudes
 _METRES = 1000.0             # |value| above this: metres, not degrees
+_MAX_COLLECTIONS = 16        # GEOMETRYCOLLECTIONs in one WKT cell (GEOS recursion; deep nesting crashes it)
 
 _Note = tuple[str, str]
 
@@ -64,6 +75,7 @@ class _Coords:
     first: int                 # column index (x-ish, or the combined column)
     second: int | None         # column index (y-ish), None when combined
     lat_first: bool = False    # combined column holding "lat,lon"
+    wkt: tuple[int, ...] = ()  # WKT column and its continuations, in order; kind "wkt" when alone
 
 
 def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str) -> LayerError:
@@ -318,18 +330,27 @@ def _find_coords(header: list) -> _Coords | None:
                 return i
         return None
 
+    wkt: tuple[int, ...] = ()
+    base = first(WKT_NAMES)
+    if base is not None:  # WKT, then WKT_2, WKT_3... (any order in the sheet), up to the first missing one
+        parts = [base]
+        while (more := first((f"{names[base]}{len(parts) + 1}",))) is not None:
+            parts.append(more)
+        wkt = tuple(parts)
     lon, lat = first(LON_NAMES), first(LAT_NAMES)
     if lon is not None and lat is not None:
-        return _Coords("lonlat", lon, lat)
+        return _Coords("lonlat", lon, lat, wkt=wkt)
     x, y = first(_X_NAMES), first(_Y_NAMES)
     if x is not None and y is not None:
-        return _Coords("xy", x, y)
+        return _Coords("xy", x, y, wkt=wkt)
     both = first(_LONLAT_NAMES)
     if both is not None:
-        return _Coords("combined", both, None)
+        return _Coords("combined", both, None, wkt=wkt)
     both = first(_LATLON_NAMES)
     if both is not None:
-        return _Coords("combined", both, None, lat_first=True)
+        return _Coords("combined", both, None, lat_first=True, wkt=wkt)
+    if wkt:
+        return _Coords("wkt", wkt[0], None, wkt=wkt)
     return None
 
 
@@ -360,7 +381,7 @@ def _fix_text() -> tuple[str, str]:
 
 def read_table(path: Path, *, sublayer: str | None = None, display_name: str | None = None,
                file_type: str | None = None, defer_rows: bool = False) -> gpd.GeoDataFrame:
-    """Read a CSV or XLSX table with coordinate columns as a point layer.
+    """Read a CSV or XLSX table with coordinate columns as a point layer, or with a WKT column as any layer.
 
     Parameters
     ----------
@@ -383,17 +404,19 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
     geopandas.GeoDataFrame
         The table's own columns (headers as written, values as read; empty cells None), ``_row``
         (spreadsheet or CSV line number; the header row is line 1 when it is the first line) and
-        point ``geometry``; ``attrs["coordinate_columns"]`` names the columns the points came
-        from. CRS EPSG:4490 for degrees, None for Gauss-Kruger metres (see
+        ``geometry`` (points, or the WKT column's geometry: when a WKT column holds WKT it wins over
+        lon/lat columns, and long WKT continues in ``WKT_2``, ``WKT_3``... columns, joined in
+        order); ``attrs["coordinate_columns"]`` names the columns the geometry came from (WKT and
+        lon/lat, for the caller to drop). CRS EPSG:4490 for degrees, None for Gauss-Kruger metres (see
         :func:`layers.crs.resolve_crs`). ``attrs["warnings"]`` lists ``(zh, en)`` notes such as
         swapped lon/lat columns.
 
     Raises
     ------
     LayerError
-        No coordinate columns, no data rows, or rows with missing, unreadable or out-of-range
-        coordinates (one problem per cell, naming line, column and value); an XLSX coordinate
-        that is a formula without a saved value.
+        No coordinate or WKT columns, no data rows, or rows with missing, unreadable or
+        out-of-range coordinates or WKT (one problem per cell, naming line, column and value); an
+        XLSX coordinate that is a formula without a saved value.
     """
     path = Path(path)
     source = display_name or path.name
@@ -420,9 +443,38 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
     ncol = max(len(raw_header), max(len(c) for _, c in data))
     _check_size(data, ncol, source)
     headers = _headers([*raw_header, *([None] * (ncol - len(raw_header)))])
-    a, b, found = _parse_rows(data, coords, headers, formulas, source)
-
     lines = [line for line, _ in data]
+    if coords.wkt and coords.kind != "wkt" and not _holds_wkt(data, coords.wkt[0]):
+        coords = replace(coords, wkt=())  # an empty or non-WKT 图形/几何 column beside lon/lat: an attribute
+    if coords.wkt:
+        shapes, crs, found = _wkt_geometry(data, coords, headers, lines, source, warnings)
+    else:
+        shapes, crs, found = _point_geometry(data, coords, headers, formulas, lines, source, warnings)
+    if found and not defer_rows:
+        raise LayerError(found)
+
+    if formulas is not None:
+        _unsaved_formulas(data, formulas, headers, coords, source, warnings)
+    headers = [f"{h}_file" if h in ("geometry", "_row") else h for h in headers]
+    frame = pd.DataFrame([list(c) + [None] * (ncol - len(c)) for _, c in data], columns=headers)
+    frame = _drop_blank_unnamed(frame, headers, raw_header)
+    frame["_row"] = lines
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(shapes, crs=crs).values, crs=crs)
+    gdf.attrs["warnings"] = warnings
+    used = dict.fromkeys(c for c in (coords.first, coords.second, *coords.wkt) if c is not None)
+    gdf.attrs["coordinate_columns"] = [headers[c] for c in used]
+    if found:
+        gdf.attrs["row_problems"] = found
+    if crs is not None:
+        gdf.attrs["crs_assumed"] = True     # degrees in a table: lon/lat by convention, not declared
+    return gdf
+
+
+def _point_geometry(data: list[tuple[int, list]], coords: _Coords, headers: list[str], formulas: Callable | None,
+                    lines: list[int], source: str, warnings: list[_Note]
+                    ) -> tuple[np.ndarray, str | None, list[Problem]]:
+    """Points from the coordinate columns (None where unreadable), the CRS, and the bad rows' problems."""
+    a, b, found = _parse_rows(data, coords, headers, formulas, source)
     names = (headers[coords.first], headers[coords.first if coords.second is None else coords.second])
     ok = np.isfinite(a) & np.isfinite(b)
     metres = (np.abs(a) > _METRES) | (np.abs(b) > _METRES)
@@ -433,26 +485,108 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
     else:
         found += _degrees(a, b, ok, names, lines, source, warnings)
         x, y, crs = a, b, "EPSG:4490"
-    if found and not defer_rows:
-        raise LayerError(found)
-
-    if formulas is not None:
-        _unsaved_formulas(data, formulas, headers, coords, source, warnings)
-    headers = [f"{h}_file" if h in ("geometry", "_row") else h for h in headers]
-    frame = pd.DataFrame([list(c) + [None] * (ncol - len(c)) for _, c in data], columns=headers)
-    frame = _drop_blank_unnamed(frame, headers, raw_header)
-    frame["_row"] = lines
     good = ok & np.isfinite(x) & np.isfinite(y)
-    points = np.full(len(frame), None, dtype=object)
+    points = np.full(len(data), None, dtype=object)
     points[good] = shapely.points(x[good], y[good])
-    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(points, crs=crs).values, crs=crs)
-    gdf.attrs["warnings"] = warnings
-    gdf.attrs["coordinate_columns"] = [headers[c] for c in (coords.first, coords.second) if c is not None]
-    if found:
-        gdf.attrs["row_problems"] = found
-    if crs is not None:
-        gdf.attrs["crs_assumed"] = True     # degrees in a table: lon/lat by convention, not declared
-    return gdf
+    return points, crs, found
+
+
+def _holds_wkt(data: list[tuple[int, list]], col: int) -> bool:
+    """Whether any cell of column ``col`` starts like WKT (``LINESTRING (``...)."""
+    return any(col < len(cells) and isinstance(cells[col], str) and _WKT_START.match(cells[col])
+               for _, cells in data)
+
+
+def _wkt_texts(data: list[tuple[int, list]], cols: tuple[int, ...]) -> np.ndarray:
+    """Each row's WKT: the cells of ``cols`` joined in order (continuations of long text), None when all empty."""
+    out = np.full(len(data), None, dtype=object)
+    for k, (_, cells) in enumerate(data):
+        parts = [str(cells[c]) for c in cols if c < len(cells) and cells[c] is not None]
+        if parts:
+            out[k] = "".join(parts)
+    return out
+
+
+def _wkt_geometry(data: list[tuple[int, list]], coords: _Coords, headers: list[str], lines: list[int],
+                  source: str, warnings: list[_Note]) -> tuple[np.ndarray, str | None, list[Problem]]:
+    """Geometries from the WKT column(s) (None where missing or unreadable), the CRS, and the bad rows' problems.
+
+    Degrees give EPSG:4490, metres None (for :func:`layers.crs.resolve_crs`), as for coordinate columns.
+    """
+    field = headers[coords.wkt[0]]
+    texts = _wkt_texts(data, coords.wkt)
+    # GEOS parses nested collections recursively and crashes the process on very deep nesting
+    nested = np.array([t is not None and t.lower().count("geometrycollection") > _MAX_COLLECTIONS for t in texts],
+                      dtype=bool)
+    shapes = shapely.from_wkt(np.where(nested, None, texts), on_invalid="ignore")
+    given = np.array([t is not None for t in texts], dtype=bool)
+    ok = given & ~nested & ~shapely.is_missing(shapes)
+    ok[ok] = ~shapely.is_empty(shapes[ok])
+    found: list[Problem] = []
+    bad = np.flatnonzero(~ok)
+    for i, k in enumerate(bad):
+        if len(found) >= limits.MAX_PROBLEMS:
+            found.insert(0, _stopped(len(found), lines[k], len(bad) - i, source))
+            break
+        found.append(_wkt_problem(texts[k], shapes[k], lines[k], field, source, nested=bool(nested[k])))
+    bounds = np.full((len(data), 4), np.nan)
+    bounds[ok] = shapely.bounds(shapes[ok])
+    minx, miny, maxx, maxy = bounds.T
+    metres = ok & (np.abs(np.nan_to_num(bounds)).max(axis=1) > _METRES)
+    found += _check_one_kind(minx, miny, metres, ok, lines, field, source)
+    if (metres | ~ok).all() and ok.any():
+        crs = None
+    else:
+        crs = "EPSG:4490"
+        if (ok.any() and np.all((minx[ok] >= _CN_LAT[0]) & (maxx[ok] <= _CN_LAT[1]))
+                and np.all((miny[ok] >= _CN_LON[0]) & (maxy[ok] <= _CN_LON[1]))):
+            warnings.append((f"{source}：“{field}”列的坐标都是“纬度 经度”顺序，已对调为“经度 纬度”读取",
+                             f"{source}: every coordinate in '{field}' is in 'lat lon' order; read as 'lon lat'"))
+            shapes[ok] = shapely.transform(shapes[ok], lambda c: c[:, ::-1])
+            minx, miny, maxx, maxy = miny, minx, maxy, maxx
+        outside = np.flatnonzero(ok & ~((minx >= -180) & (maxx <= 180) & (miny >= -90) & (maxy <= 90)))
+        for i, k in enumerate(outside):
+            if i >= limits.MAX_PROBLEMS:
+                found.insert(0, _more(len(outside) - i, source))
+                break
+            found.append(problem(
+                f"几何超出经纬度范围（经度 {minx[k]:g}~{maxx[k]:g}，纬度 {miny[k]:g}~{maxy[k]:g}）",
+                f"the geometry is outside the lon/lat range (lon {minx[k]:g}..{maxx[k]:g}, lat "
+                f"{miny[k]:g}..{maxy[k]:g})", "核对该行的 WKT 坐标（应为“经度 纬度”）",
+                "check this row's WKT coordinates (they should be 'lon lat')", file=source, row=lines[k],
+                field=field))
+        ok[outside] = False
+    shapes[~ok] = None
+    return shapes, crs, found
+
+
+def _wkt_problem(text: str | None, shape: object, line: int, field: str, source: str, *,
+                 nested: bool = False) -> Problem:
+    """The problem of one row whose WKT is missing, unreadable, too deeply nested or empty."""
+    if text is None:
+        return problem("缺少几何（WKT 为空）", "geometry missing (the WKT cell is empty)",
+                       "填写该行的 WKT，如 LINESTRING (119.5 28.3, 119.6 28.4)，或删除该行",
+                       "fill in the row's WKT, e.g. LINESTRING (119.5 28.3, 119.6 28.4), or delete the row",
+                       file=source, row=line, field=field)
+    shown = text if len(text) <= 40 else f"{text[:40]}…"
+    if nested:
+        return problem(f"WKT 几何集合嵌套超过 {_MAX_COLLECTIONS} 层（“{shown}”），未读取",
+                       f"the WKT nests more than {_MAX_COLLECTIONS} geometry collections ('{shown}'); not read",
+                       "改为普通的线、面或多部件几何（MULTILINESTRING、MULTIPOLYGON）",
+                       "use plain lines, polygons or multi-part geometry (MULTILINESTRING, MULTIPOLYGON)",
+                       file=source, row=line, field=field)
+    if shape is not None:
+        return problem(f"几何为空（“{shown}”）", f"the geometry is empty ('{shown}')", "填写坐标，或删除该行",
+                       "fill in the coordinates or delete the row", file=source, row=line, field=field)
+    try:
+        shapely.from_wkt(text, on_invalid="raise")
+        reason = ""
+    except shapely.errors.ShapelyError as exc:
+        reason = str(exc).split(":", 1)[-1].strip()
+    return problem(f"无法识别的 WKT 几何“{shown}”（{reason}）", f"unreadable WKT geometry '{shown}' ({reason})",
+                   "检查该行的 WKT 是否完整（括号成对、每个点两个数）；长几何分在 WKT、WKT_2……列时应按顺序排列",
+                   "check that the row's WKT is complete (brackets paired, two numbers per point); long geometry "
+                   "split over WKT, WKT_2... columns must keep that order", file=source, row=line, field=field)
 
 
 def _only(a: np.ndarray, b: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -510,7 +644,7 @@ def _unsaved_formulas(data: list[tuple[int, list]], formulas: Callable, headers:
     found = formulas()
     if not found:
         return
-    skip = {coords.first, coords.second}
+    skip = {coords.first, coords.second, *coords.wkt}
     by_line = dict(data)
     empty: dict[int, list[int]] = {}
     for line, c in sorted(found):
@@ -562,10 +696,12 @@ def _locate_header(rows: list[tuple[int, list]], source: str) -> tuple[int, _Coo
             return i, coords
     found = "、".join(str(c) for c in rows[0][1] if c is not None)
     raise _fail(f"找不到坐标列；表头为：{found}。可识别的列名：经度/纬度、东经/北纬、lon/lat、lng、"
-                "longitude/latitude、X/Y、横坐标/纵坐标、X坐标/Y坐标、经纬度",
+                "longitude/latitude、X/Y、横坐标/纵坐标、X坐标/Y坐标、经纬度，或存放线、面几何的 WKT 列",
                 f"no coordinate columns found; the header is: {found}. Accepted names: 经度/纬度, 东经/北纬, "
-                "lon/lat, lng, longitude/latitude, X/Y, 横坐标/纵坐标, X坐标/Y坐标, 经纬度",
-                "把坐标列的表头改为“经度”“纬度”（或 X、Y）", "name the coordinate columns 经度/纬度 (or lon/lat, X/Y)",
+                "lon/lat, lng, longitude/latitude, X/Y, 横坐标/纵坐标, X坐标/Y坐标, 经纬度, or a WKT column holding "
+                "line or polygon geometry",
+                "把坐标列的表头改为“经度”“纬度”（或 X、Y），线、面图层用“WKT”列",
+                "name the coordinate columns 经度/纬度 (or lon/lat, X/Y); for lines and polygons use a 'WKT' column",
                 source)
 
 

@@ -61,3 +61,36 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
+
+
+def _page_with_upload(module: str, upload: str) -> None:
+    """Run page ``module`` with every file uploader handing it the file ``upload`` (AppTest cannot upload)."""
+    import importlib
+    from pathlib import Path
+
+    import streamlit as st
+
+    class _Upload:
+        name = Path(upload).name
+
+        def getvalue(self) -> bytes:
+            return Path(upload).read_bytes()
+
+    st.session_state["lang"] = "zh"
+    st.file_uploader = lambda *a, **k: _Upload()
+    importlib.import_module(module).page()
+
+
+@pytest.fixture
+def upload_app():
+    """``make(module, path)``: an AppTest of one page whose file uploaders return ``path``; restored after."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    original = st.file_uploader
+
+    def make(module: str, upload) -> AppTest:
+        return AppTest.from_function(_page_with_upload, args=(module, str(upload)), default_timeout=180)
+
+    yield make
+    st.file_uploader = original

@@ -204,46 +204,21 @@ def test_cli_import_with_crs(tmp_path, capsys):
 
 # ---- the Data page ---------------------------------------------------------------------------
 
-def _data_page(upload: str) -> None:
-    import importlib
-    from pathlib import Path
-
-    import streamlit as st
-
-    class _Upload:
-        name = Path(upload).name
-
-        def getvalue(self) -> bytes:
-            return Path(upload).read_bytes()
-
-    st.session_state["lang"] = "zh"
-    st.file_uploader = lambda *a, **k: _Upload()   # AppTest cannot upload: hand the page a file
-    importlib.import_module("ui.page_data").page()
-
-
-def test_data_page_crs_box(use_workspace, tmp_path):
-    from streamlit.testing.v1 import AppTest
-
-    import streamlit as st
-
+def test_data_page_crs_box(use_workspace, tmp_path, upload_app):
     z = _shp_zip(tmp_path, _water_gk(4548), prj=None)
-    at = AppTest.from_function(_data_page, args=(str(z),), default_timeout=180)
-    original = st.file_uploader
-    try:
-        at.session_state["upload_kind"] = "water_sources"
-        at.run()
-        assert not at.exception, [e.message for e in at.exception]
-        box = at.selectbox(key="upload_crs")
-        assert box.value == "auto"
-        assert "CGCS2000 3° 高斯-克吕格 中央经线 117°（EPSG:4548）" in box.options
-        assert any("--crs" in e.value for e in at.error)           # no CRS: the error names the box
-        box.select("EPSG:4548").run()
-        assert not at.exception and not at.error, [e.value for e in at.error]
-        assert any("EPSG:4490" in s.value or "4490" in s.value for s in at.success)
-        at.selectbox(key="upload_crs").select("other").run()
-        at.text_input(key="upload_crs_other").input("nonsense").run()
-        assert not at.exception
-        errors = " ".join(e.value for e in at.error)
-        assert "无法识别" in errors and "not a known" in errors       # bilingual, no traceback
-    finally:
-        st.file_uploader = original
+    at = upload_app("ui.page_data", z)
+    at.session_state["upload_kind"] = "water_sources"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    box = at.selectbox(key="upload_crs")
+    assert box.value == "auto"
+    assert "CGCS2000 3° 高斯-克吕格 中央经线 117°（EPSG:4548）" in box.options
+    assert any("--crs" in e.value for e in at.error)           # no CRS: the error names the box
+    box.select("EPSG:4548").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("EPSG:4490" in s.value or "4490" in s.value for s in at.success)
+    at.selectbox(key="upload_crs").select("other").run()
+    at.text_input(key="upload_crs_other").input("nonsense").run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "无法识别" in errors and "not a known" in errors       # bilingual, no traceback

@@ -441,3 +441,32 @@ def test_cli_demo_prints_json(tmp_path, demo_county):
     h_fix, g_fix = _digest(fixture_out)
     assert h_cli == h_fix
     pd.testing.assert_frame_equal(g_cli, g_fix)
+
+
+def test_cli_demo_bad_arguments_exit_2_without_traceback(tmp_path):
+    from gis.cli import main
+
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    assert main(["demo", "--out", str(a_file)]) == 2
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--out", str(tmp_path / "d"), "--seed", "-1"])
+    assert info.value.code == 2
+    assert not (tmp_path / "d").exists()
+
+
+def test_geopackage_bytes_do_not_depend_on_the_clock(tmp_path, monkeypatch):
+    import hashlib
+    import time
+
+    import shapely
+
+    from data import generator
+
+    layers = {"villages": gpd.GeoDataFrame({"name": ["甲"]}, geometry=[shapely.Point(118.5, 28.3)], crs=4490)}
+    digests = []
+    for k in range(2):
+        generator._write_gpkg(tmp_path / f"w{k}.gpkg", layers)
+        digests.append(hashlib.sha256((tmp_path / f"w{k}.gpkg").read_bytes()).hexdigest())
+        time.sleep(1.1)      # GDAL stamps gpkg_contents.last_change to the second
+    assert digests[0] == digests[1]

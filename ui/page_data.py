@@ -19,7 +19,7 @@ from layers.load import Layer, load_layer
 from layers.readers import list_sublayers
 from ui.i18n import labeller, lang, t, text
 from ui.map_panel import show_layers_map, show_preview_map
-from ui.state import workspace_folder, workspace_layers
+from ui.state import workspace_extent, workspace_folder, workspace_layers
 
 log = logging.getLogger(__name__)
 UPLOAD_TYPES = ["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx", "tif", "tiff"]
@@ -66,15 +66,6 @@ def _load(data: bytes, name: str, kind: str, sublayer: str | None, gcj02: bool,
         log.exception("unexpected error loading %s as %s", name, kind)
         err = f"{type(e).__name__}: {e}"[:300]
         return None, [t("unexpected_error", err=err)], [t("unexpected_error", err=err)]
-
-
-def _workspace_extent() -> tuple[float, float, float, float] | None:
-    from ui.state import active_store
-
-    try:
-        return active_store().lonlat_bounds()
-    except LayerError:
-        return None
 
 
 def _crs_options(lang_: str) -> dict[str, str]:
@@ -138,7 +129,7 @@ def _import_section() -> None:
     if not crs_ok:
         return
     with st.spinner("…"):
-        layer, zh, en = _load(data, up.name, kind, sublayer, gcj02, _workspace_extent(), crs)
+        layer, zh, en = _load(data, up.name, kind, sublayer, gcj02, workspace_extent(), crs)
     if layer is None:
         first, second = (zh, en) if lang() == "zh" else (en, zh)
         st.error("\n".join(f"- {line}" for line in first))

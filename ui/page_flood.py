@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from streamlit_folium import st_folium
 
 from gis.exposure import EvacuationRule, aggregate
 from gis.hand import DEFAULT_MIN_UPSTREAM_CELLS
-from gis.hazard import Hazard, hazard_from_file, parse_thresholds
+from gis.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
 from gis.plan import Plan, PlanOptions, evacuation_plan
 from gis.summary import township_people
 from layers.errors import LayerError
@@ -20,10 +21,12 @@ from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map
 from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
-from ui.state import hand_raster, hillshade_overlay, is_demo, layer_tokens, workspace_dem, workspace_layers
+from ui.state import (hand_raster, hillshade_overlay, is_demo, layer_tokens, workspace_dem, workspace_extent,
+                      workspace_layers)
 
 KINDS = ["flood_hazard", "rivers", "roads", "grids", "villages", "shelters"]
 SOURCES = ("stage", "raster", "polygons", "workspace")
+log = logging.getLogger(__name__)
 
 
 def _metric_row(values: dict, keys: dict[str, str]) -> None:
@@ -39,12 +42,39 @@ def _summary_metrics(layers: dict) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _uploaded_hazard(data: bytes, name: str) -> Hazard:
+def _uploaded_hazard(data: bytes, name: str, near: tuple[float, float, float, float] | None = None) -> Hazard:
     with tempfile.TemporaryDirectory() as tmp:
         suffix = Path(name).suffix.lower()
         path = Path(tmp) / ("hazard" + (suffix if suffix.isascii() and len(suffix) <= 8 else ""))
         path.write_bytes(data)
-        return hazard_from_file(path, display_name=Path(name).name, name=Path(name).stem)
+        return hazard_from_file(path, display_name=Path(name).name, name=Path(name).stem, near=near)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _overlap(key: tuple, _hazard: Hazard, _grids) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """(zh lines, en lines) of why scenario ``key`` is refused (:func:`gis.hazard.check_overlap`), and its warnings."""
+    try:
+        return [], [], check_overlap(_hazard, _grids)
+    except LayerError as e:
+        return e.lines("zh"), e.lines("en"), []
+
+
+def _refuse(zh: list[str], en: list[str]) -> None:
+    """A refused scenario's problems, in the interface language first, then the other one."""
+    first, second = (zh, en) if lang() == "zh" else (en, zh)
+    st.error("\n".join([t("hazard_refused"), *(f"- {line}" for line in [*first, *second])]))
+
+
+def _checked(hazard: Hazard, key: tuple, grids) -> bool:
+    """Show why the scenario cannot be used (False) or its warnings (True)."""
+    zh, en, warnings = _overlap(key, hazard, grids)
+    if zh:
+        _refuse(zh, en)
+        return False
+    i = 0 if lang() == "zh" else 1
+    for w in warnings:
+        st.warning(w[i])
+    return True
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -193,8 +223,14 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
             key = base + (("stage", stage, rivers, min_cells),)
             params.update(stage=stage, streams=streams, min_cells=min_cells)
         elif source == "workspace":
-            hazard = Hazard.from_polygons(layers["flood_hazard"], source="flood_hazard")
+            try:
+                hazard = Hazard.from_polygons(layers["flood_hazard"], source="flood_hazard")
+            except LayerError as e:
+                _refuse(e.lines("zh"), e.lines("en"))
+                return None, thresholds, min_share, cut_roads, base
             key = base + (("workspace",),)
+            if not _checked(hazard, key, layers["grids"]):
+                return None, thresholds, min_share, cut_roads, base
         else:
             types = ["tif", "tiff"] if source == "raster" else ["gpkg", "geojson", "json", "zip", "kml", "kmz"]
             up = st.file_uploader(t(f"upload_{source}"), type=types, key=f"flood_upload_{source}")
@@ -202,11 +238,17 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
                 return None, thresholds, min_share, cut_roads, base
             data = up.getvalue()
             try:
-                hazard = _uploaded_hazard(data, up.name)
+                hazard = _uploaded_hazard(data, up.name, workspace_extent())
             except LayerError as e:
-                st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+                _refuse(e.lines("zh"), e.lines("en"))
+                return None, thresholds, min_share, cut_roads, base
+            except Exception as e:  # never a traceback in the app: report it plainly, log the details
+                log.exception("unexpected error reading the flood scenario %s", up.name)
+                st.error(t("unexpected_error", err=f"{type(e).__name__}: {e}"[:300]))
                 return None, thresholds, min_share, cut_roads, base
             key = base + (("upload", hashlib.sha1(data).hexdigest()),)
+            if not _checked(hazard, key, layers["grids"]):
+                return None, thresholds, min_share, cut_roads, base
             params.update(file=Path(up.name).name)
     return hazard, thresholds, min_share, cut_roads, key
 

@@ -16,6 +16,7 @@ import streamlit as st
 
 from gis.overlay import Overlay, hillshade_overlay as _render_hillshade
 from layers import settings
+from layers.errors import LayerError
 from layers.workspace import Workspace
 from ui.i18n import lang, t
 from ui.map_view import layer_payloads, plan_map
@@ -191,3 +192,15 @@ def hand_raster(*, rivers: bool = False, min_upstream_cells: int | None = None):
     dem_mtime = _mtime(Workspace(workspace_folder()).raster_path("dem"))
     key = layer_tokens(["dem", "rivers"] if rivers else ["dem"]) + (dem_mtime,)
     return _hand(key, rivers and river_layer is not None, min_upstream_cells, dem, river_layer)
+
+
+def workspace_extent() -> tuple[float, float, float, float] | None:
+    """Lon/lat extent of the active workspace's layers, or None when it has none or cannot be read.
+
+    Uploads are read with it as ``near`` (see :func:`layers.load.load_layer`): a file whose CRS puts
+    it a zone away from the workspace is caught.
+    """
+    try:
+        return active_store().lonlat_bounds()
+    except LayerError:
+        return None

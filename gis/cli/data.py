@@ -11,8 +11,14 @@ from gis.cli import command, emit, finish
 # ---- demo ------------------------------------------------------------------------------------
 def _run_demo(args: argparse.Namespace) -> int:
     from data.generator import generate
+    from layers.errors import LayerError, Problem
 
-    summary = generate(Path(args.out), scale=args.scale, seed=args.seed)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise LayerError(Problem("输出位置已有同名文件，不是文件夹", "the output path is an existing file, not a folder",
+                                 "为 --out 指定一个文件夹（不存在时会新建）",
+                                 "give --out a folder (it is created when missing)", file=str(out)))
+    summary = generate(out, scale=args.scale, seed=args.seed)
     if args.json:
         emit(summary)
     else:
@@ -21,11 +27,22 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(text: str) -> int:
+    """A seed argument: a whole number >= 0 (argparse reports anything else with the usage, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number / 不是整数: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 / 不能为负数: {value}")
+    return value
+
+
 @command("demo", "write the synthetic demo county (or prefecture) as GeoPackage + GeoTIFF / 生成演示数据")
 def _add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--scale", choices=("county", "prefecture"), default="county")
-    p.add_argument("--seed", type=int, default=20261122)
+    p.add_argument("--seed", type=_seed, default=20261122, help="random seed, a whole number >= 0 / 随机种子")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 

@@ -94,7 +94,7 @@ def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | No
 
 def _run_exposure(args: argparse.Namespace) -> int:
     from gis.exposure import EvacuationRule, exposure_summary
-    from gis.hazard import Hazard, hazard_from_file, parse_thresholds
+    from gis.hazard import Hazard, check_overlap, hazard_from_file, lonlat_extent, parse_thresholds
     from layers.errors import Problem
     from layers.load import RASTER_SUFFIXES
     from layers.raster import read_raster
@@ -109,17 +109,28 @@ def _run_exposure(args: argparse.Namespace) -> int:
     elif args.hazard is None:
         raise LayerError(Problem("没有洪水情景", "no flood scenario", "给出 --hazard 文件，或 --dem 与 --stage",
                                  "give --hazard, or --dem with --stage"))
-    else:
-        hazard = hazard_from_file(Path(args.hazard), sublayer=args.hazard_sublayer)
     epath = Path(args.exposure)
     rule = EvacuationRule(min_depth=args.min_depth, min_share=args.min_share)
-    if epath.suffix.lower() in RASTER_SUFFIXES:
+    raster = epath.suffix.lower() in RASTER_SUFFIXES
+    if raster:
         exposure = read_raster(epath)
+    else:
+        exposure, field = _exposure_layer(epath, args.sublayer, args.exposure_kind, args.population_field)
+    warnings: list[tuple[str, str]] = []
+    if args.dem is None:   # an uploaded scenario must touch the exposure layer (a HAND stage may flood nothing)
+        hazard = hazard_from_file(Path(args.hazard), sublayer=args.hazard_sublayer,
+                                  near=lonlat_extent(exposure))
+        warnings = check_overlap(hazard, exposure, area_name=("暴露图层", "the exposure layer"))
+    if raster:
         out = exposure_summary(hazard, exposure, thresholds=thresholds, rule=rule, lang=args.lang)
     else:
-        gdf, field = _exposure_layer(epath, args.sublayer, args.exposure_kind, args.population_field)
-        out = exposure_summary(hazard, gdf, thresholds=thresholds, population_field=field, rule=rule,
+        out = exposure_summary(hazard, exposure, thresholds=thresholds, population_field=field, rule=rule,
                                lang=args.lang)
+    if warnings:
+        out["notes"] = [zh if args.lang == "zh" else en for zh, en in warnings] + list(out["notes"])
+        for k, i in (("notes_zh", 0), ("notes_en", 1)):
+            if k in out:
+                out[k] = [w[i] for w in warnings] + list(out[k])
     if args.json:
         emit(out)
     else:
@@ -156,7 +167,7 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
 
 # ---- plan ------------------------------------------------------------------------------------------
 def _run_plan(args: argparse.Namespace) -> int:
-    from gis.hazard import Hazard, hazard_from_file, parse_thresholds
+    from gis.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
     from gis.plan import PlanOptions, evacuation_plan
     from gis.report_files import write_plan_files
     from layers.errors import Problem
@@ -174,6 +185,8 @@ def _run_plan(args: argparse.Namespace) -> int:
                                  "--hazard 为水深栅格或危险区文件；--stage 为水位（米），用工作空间的 DEM 计算",
                                  "--hazard is a depth raster or danger zones; --stage is a water level in metres "
                                  "on the workspace DEM"))
+    grids = ws.vector("grids")
+    warnings: list[tuple[str, str]] = []
     if args.stage is not None:
         if "dem" not in ws.raster_kinds():
             raise LayerError(Problem("工作空间中没有 DEM（dem.tif），无法按水位计算", "no DEM (dem.tif) beside the "
@@ -181,7 +194,8 @@ def _run_plan(args: argparse.Namespace) -> int:
                                      "put dem.tif beside the workspace, or use --hazard", file=ws.gpkg.name))
         hazard = Hazard.from_stage(ws.raster("dem"), args.stage)
     else:
-        hazard = hazard_from_file(Path(args.hazard))
+        hazard = hazard_from_file(Path(args.hazard), near=ws.lonlat_bounds())
+        warnings = check_overlap(hazard, grids)   # a file of another place would plan for no one
     from gis.exposure import EvacuationRule
     from gis.needs import DAILY_ITEMS, parse_rates
 
@@ -193,7 +207,7 @@ def _run_plan(args: argparse.Namespace) -> int:
                        rule=EvacuationRule(min_depth=args.min_depth, min_share=args.min_share),
                        weight=args.weight, rates=parse_rates(args.rates) or None, days=args.days)
     roads = ws.vector("roads") if "roads" in kinds else None
-    plan = evacuation_plan(ws.vector("grids"), ws.vector("shelters"), hazard, roads=roads, options=opts)
+    plan = evacuation_plan(grids, ws.vector("shelters"), hazard, roads=roads, options=opts)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     files = write_plan_files(plan, out, lang=args.lang, note=plan.summary.get("method_note") or None)
@@ -214,7 +228,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         summary["needs"] = {k: (float(v) if k in DAILY_ITEMS else int(v)) for k, v in total.items() if k != "people"}
         summary["needs_days"] = plan.needs.attrs.get("days", args.days)
     summary["files"] = [str(f) for f in files]
-    summary["notes"] = plan.messages(args.lang)
+    summary["notes"] = [zh if args.lang == "zh" else en for zh, en in warnings] + plan.messages(args.lang)
     headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k != "notes")
     return finish(args, summary, headline, summary["notes"])
 
