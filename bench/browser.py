@@ -195,3 +195,58 @@ def first_render(url: str, *, chromium: Path, timeout_s: float = 120.0) -> Rende
             ctx.close()
     return Render(ms=ms, timed_out=timed_out, js_heap_mb=heap, dom_nodes=nodes, vector_elements=elements,
                   external=external, errors=errors, phases=phases)
+
+
+@dataclass
+class SideBySide:
+    """First renders of ``ours.html`` and ``peer.html``: best time, non-local requests, phases and errors per side."""
+
+    best: dict[str, float | None] = field(default_factory=lambda: {"ours": None, "peer": None})
+    outside: dict[str, int] = field(default_factory=lambda: {"ours": 0, "peer": 0})
+    phases: dict[str, dict] = field(default_factory=lambda: {"ours": {}, "peer": {}})
+    errors: dict[str, list[str]] = field(default_factory=lambda: {"ours": [], "peer": []})
+
+
+def render_both(www: Path, *, chromium: Path | None, repeats: int, log, name: str,
+                timeout_s: float = 180.0) -> SideBySide:
+    """Serve ``www`` and time the first render of ``ours.html`` (``repeats`` times) and ``peer.html`` (once).
+
+    Parameters
+    ----------
+    www : pathlib.Path
+        Folder holding ``ours.html`` and ``peer.html`` (Leaflet's images are copied beside them).
+    chromium : pathlib.Path or None
+        The browser; None leaves every figure empty.
+    repeats : int
+        Runs of our page (the best counts; the peer, far slower, runs once).
+    log : callable
+        Progress lines (``ctx.log``).
+    name : str
+        Benchmark name for the log.
+    timeout_s : float
+        Limit per render.
+
+    Returns
+    -------
+    SideBySide
+    """
+    from ui.assets import STATIC_DIR
+
+    copy_leaflet_images(www, STATIC_DIR / "vendor" / "leaflet" / "images")
+    out = SideBySide()
+    if chromium is None:
+        return out
+    with serve(www) as base:
+        for side in ("ours", "peer"):
+            times: list[float] = []
+            for _ in range(repeats if side == "ours" else 1):
+                r = first_render(f"{base}/{side}.html", chromium=chromium, timeout_s=timeout_s)
+                out.outside[side] = max(out.outside[side], len(r.external))
+                out.errors[side] += r.errors
+                if r.ms is not None:
+                    times.append(r.ms)
+                    if r.ms == min(times):
+                        out.phases[side] = r.phases
+            out.best[side] = min(times) if times else None
+            log(f"  {name}: {side} render best {out.best[side]} ms")
+    return out

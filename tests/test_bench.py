@@ -126,20 +126,26 @@ def test_section_judges_bars_and_reports_errors():
     assert "1 of 2 bars passed; missed: small; errors in: two" in text
 
 
+def _page_figures(results: Path, best: str) -> str:
+    """The section's text, once its page figures are checked: bytes sent and first render for both sides,
+    and no request of ours left localhost (a judged bar even at this scale)."""
+    text = results.read_text(encoding="utf-8")
+    assert "**ERROR**" not in text, text
+    m = re.search(r"\| \*\*bytes sent\*\* \([^|]*JSON-escaped, MB\) \| ([0-9.e-]+) \| ([0-9.e-]+) \|", text)
+    assert m and float(m.group(1)) > 0 and float(m.group(2)) > 0
+    m = re.search(rf"\| \*\*first render\*\* \(ms, {best}\) \| ([0-9.,]+) \| ([0-9.,]+) \|", text)
+    assert m, text
+    assert 0 < float(m.group(1).replace(",", "")) < 60_000
+    assert "| ours: requests to non-localhost hosts | 0 requests | < 1 requests | **PASS** |" in text
+    return text
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not installed at /usr/bin/chromium")
 def test_data_map_renders_offline_and_reports_bytes_and_time(tiny_workspace, tmp_path):
     results = tmp_path / "RESULTS.md"
     assert main(["data_map", "--workspace", str(tiny_workspace), "--results", str(results), "--repeats", "1"]) == 0
-    text = results.read_text(encoding="utf-8")
-    assert "**ERROR**" not in text, text
-    m = re.search(r"\| \*\*bytes sent\*\* \([^|]*JSON-escaped, MB\) \| ([0-9.e-]+) \| ([0-9.e-]+) \|", text)
-    assert m and float(m.group(1)) > 0 and float(m.group(2)) > 0
-    m = re.search(r"\| \*\*first render\*\* \(ms, best of runs\) \| ([0-9.,]+) \| ([0-9.,]+) \|", text)
-    assert m, text
-    assert 0 < float(m.group(1).replace(",", "")) < 60_000
-    # ours asked nothing of the network; the check is a judged bar even at this scale
-    assert "| ours: requests to non-localhost hosts | 0 requests | < 1 requests | **PASS** |" in text
+    text = _page_figures(results, "best of runs")
     # the per-layer split names our layers as the layer control does
     assert "data_map: ours, bytes per layer" in text and "避灾安置场所" in text
 
@@ -149,16 +155,9 @@ def test_data_map_renders_offline_and_reports_bytes_and_time(tiny_workspace, tmp
 def test_fire_map_times_the_review_and_both_pages(tiny_workspace, tmp_path):
     results = tmp_path / "RESULTS.md"
     assert main(["fire_map", "--workspace", str(tiny_workspace), "--results", str(results), "--repeats", "1"]) == 0
-    text = results.read_text(encoding="utf-8")
-    assert "**ERROR**" not in text, text
-    # each review step is timed, and the page's bytes and first render are reported for both sides
+    text = _page_figures(results, "best")
+    # each review step is timed
     for step in ("risk_step", "camera_step", "reach_step", "gap_step"):
         assert re.search(rf"\| review: `{step}`[^|]* \| [0-9.]+ \| same \|", text), step
-    m = re.search(r"\| \*\*bytes sent\*\* \(JSON-escaped, MB\) \| ([0-9.e-]+) \| ([0-9.e-]+) \|", text)
-    assert m and float(m.group(1)) > 0 and float(m.group(2)) > 0
-    m = re.search(r"\| \*\*first render\*\* \(ms, best\) \| ([0-9.,]+) \| ([0-9.,]+) \|", text)
-    assert m, text
-    assert 0 < float(m.group(1).replace(",", "")) < 60_000
-    assert "| ours: requests to non-localhost hosts | 0 requests | < 1 requests | **PASS** |" in text
     # the per-layer split names the page's images and vector layers as its layer control does
     assert "image: 森林火险等级（静态）" in text and "vector: 视频监控" in text

@@ -109,33 +109,15 @@ def build(workspace: str, out_ours: str, out_peer: str, lang: str = "zh") -> dic
 
 def run(ctx: Context) -> Report:
     """Review and build both pages in a fresh process, then time their first render."""
-    from bench.browser import copy_leaflet_images, first_render, serve
-    from ui.assets import STATIC_DIR
+    from bench.browser import render_both
 
     www = ctx.tmp / "www"
     www.mkdir(parents=True, exist_ok=True)
     ctx.log("  fire_map: review (risk, cameras, reach, gaps) and both pages (fresh process)")
     f = ctx.isolated("bench.cases.fire_map:build", workspace=str(ctx.workspace), out_ours=str(www / "ours.html"),
                      out_peer=str(www / "peer.html"))
-    copy_leaflet_images(www, STATIC_DIR / "vendor" / "leaflet" / "images")
-    best: dict[str, float | None] = {"ours": None, "peer": None}
-    outside: dict[str, int] = {"ours": 0, "peer": 0}
-    phases: dict[str, dict] = {"ours": {}, "peer": {}}
-    errors: dict[str, list[str]] = {"ours": [], "peer": []}
-    if ctx.chromium is not None:
-        with serve(www) as base:
-            for side in ("ours", "peer"):
-                times = []
-                for _ in range(ctx.repeats if side == "ours" else 1):
-                    r = first_render(f"{base}/{side}.html", chromium=ctx.chromium, timeout_s=180)
-                    outside[side] = max(outside[side], len(r.external))
-                    errors[side] += r.errors
-                    if r.ms is not None:
-                        times.append(r.ms)
-                        if r.ms == min(times):
-                            phases[side] = r.phases
-                best[side] = min(times) if times else None
-                ctx.log(f"  fire_map: {side} render best {best[side]} ms")
+    shown = render_both(www, chromium=ctx.chromium, repeats=ctx.repeats, log=ctx.log, name="fire_map")
+    best, outside, phases, errors = shown.best, shown.outside, shown.phases, shown.errors
     review_s = f["risk_s"] + f["camera_s"] + f["reach_s"] + f["gap_s"]
     classes = ", ".join(f"{k} {v:,}" for k, v in sorted(f["gaps_by_class"].items()))
     rows = [["read DEM + layers (s)", round(f["read_s"], 1), "same"],

@@ -60,7 +60,6 @@ def build(workspace: str, out_ours: str, out_peer: str) -> dict:
         gdf = gdf.astype({c: str for c in cols})
         folium.GeoJson(gdf, popup=folium.GeoJsonPopup(fields=cols)).add_to(p)
     folium.LayerControl().add_to(p)
-    t5 = time.perf_counter()
     peer_html = p.get_root().render()
     t6 = time.perf_counter()
     Path(out_peer).write_text(inline_html(localize(p)), encoding="utf-8")
@@ -72,28 +71,15 @@ def build(workspace: str, out_ours: str, out_peer: str) -> dict:
 
 def run(ctx: Context) -> Report:
     """Build both pages in a fresh process, then time their first render."""
-    from bench.browser import copy_leaflet_images, first_render, serve
-    from ui.assets import STATIC_DIR
+    from bench.browser import render_both
 
     www = ctx.tmp / "www"
     www.mkdir(parents=True, exist_ok=True)
     ctx.log("  flood_map: planning and building both pages (fresh process)")
     f = ctx.isolated("bench.cases.flood_map:build", workspace=str(ctx.workspace), out_ours=str(www / "ours.html"),
                      out_peer=str(www / "peer.html"))
-    copy_leaflet_images(www, STATIC_DIR / "vendor" / "leaflet" / "images")
-    best: dict[str, float | None] = {"ours": None, "peer": None}
-    outside: dict[str, int] = {"ours": 0, "peer": 0}
-    if ctx.chromium is not None:
-        with serve(www) as base:
-            for side in ("ours", "peer"):
-                times = []
-                for _ in range(ctx.repeats if side == "ours" else 1):
-                    r = first_render(f"{base}/{side}.html", chromium=ctx.chromium, timeout_s=180)
-                    outside[side] = max(outside[side], len(r.external))
-                    if r.ms is not None:
-                        times.append(r.ms)
-                best[side] = min(times) if times else None
-                ctx.log(f"  flood_map: {side} render best {best[side]} ms")
+    shown = render_both(www, chromium=ctx.chromium, repeats=ctx.repeats, log=ctx.log, name="flood_map")
+    best, outside = shown.best, shown.outside
     rows = [["plan: HAND + exposure + routes + assignment (s)", round(f["hazard_s"] + f["plan_s"], 1), "—"],
             ["flooded grids / routes", f"{f['flooded_grids']:,} / {f['routes']:,}", "same"],
             ["build + render page (s)", round(f["ours_build_s"], 2), round(f["peer_build_s"], 2)],
