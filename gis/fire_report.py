@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -58,13 +57,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment, PatternFill
 
 from gis.fire_analysis import TOTAL, FireAnalysis
 from gis.gaps import GAP_CLASSES, GAP_COLUMNS
-from gis.report_excel import _cell_value, _text_width
-from gis.report_files import _esc, _fmt, _kml_geom, _sub, kml_document, kml_folder
+from gis.report_excel import write_sheet
+from gis.report_files import _esc, _fmt, _kml_geom, _sub, for_ogr, kml_document, kml_folder, tagged_geojson
 from gis.siting import SITE_COLUMNS, SitingResult
 from layers.catalogue import spec as get_spec
 from layers.raster import Raster, write_raster
@@ -169,7 +167,6 @@ _KML_STYLES = {
     "site_camera": {"icon": "ff0000ff", "scale": "1.3"},
     "site_water": {"icon": "ffff8000", "scale": "1.3"},
 }
-_HEAD_FONT = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="FCE4D6")
 
 
@@ -409,31 +406,8 @@ def _number_format(key: str) -> str | None:
 
 def _write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], lang: str, *,
                  total_rows: Sequence[int] = ()) -> None:
-    ws = wb.create_sheet(title=title[:31])
-    heads = [header(k, lang) for k in keys]
-    ws.append(heads)
-    for cell in ws[1]:
-        cell.font, cell.fill = _HEAD_FONT, _HEAD_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    widths = [_text_width(h) for h in heads]
-    for r, rec in enumerate(df[keys].itertuples(index=False, name=None)):
-        values = [_cell_value(v) for v in rec]
-        ws.append(values)
-        for j, v in enumerate(values):
-            widths[j] = max(widths[j], _text_width(v if not isinstance(v, float) else f"{v:,.1f}"))
-        if r in total_rows:
-            for cell in ws[ws.max_row]:
-                cell.font = _HEAD_FONT
-    for j, key in enumerate(keys, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = min(60, max(6, widths[j - 1] + 2))
-        fmt = _number_format(key)
-        if fmt and ws.max_row > 1:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                if isinstance(cell.value, (int, float)):
-                    cell.number_format = fmt
-    ws.freeze_panes = "A2"
-    if keys:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{max(1, ws.max_row)}"
+    write_sheet(wb, title, df, keys, [header(k, lang) for k in keys], number_format=_number_format,
+                fill=_HEAD_FILL, total_rows=total_rows)
 
 
 def fire_workbook(analysis: FireAnalysis, sites: Any = None, lang: str = "zh", *, date: str | None = None) -> bytes:
@@ -493,16 +467,6 @@ def fire_layers(analysis: FireAnalysis, sites: Any = None) -> dict[str, gpd.GeoD
     return {"gaps": g, "sites": s}
 
 
-def _plain(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Object columns as str/int/float/None, so GDAL and JSON take them."""
-    out = gdf.copy()
-    for col in out.columns:
-        if col != out.geometry.name and out[col].dtype == object:
-            out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else
-                                    (v if isinstance(v, (str, int, float, bool)) else str(v)))
-    return out
-
-
 def fire_geojson(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
     """One GeoJSON FeatureCollection of the gaps and sites, each feature tagged with ``layer``.
 
@@ -514,18 +478,10 @@ def fire_geojson(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
     Returns
     -------
     bytes
-        UTF-8 GeoJSON (lon/lat, EPSG:4490 numbers, no ``crs`` member).
+        UTF-8 GeoJSON (lon/lat, EPSG:4490 numbers, no ``crs`` member); see
+        :func:`gis.report_files.tagged_geojson`.
     """
-    features: list = []
-    for name in ("gaps", "sites"):
-        df = layers.get(name)
-        if df is None or not len(df):
-            continue
-        df = _plain(df)
-        df.insert(0, "layer", name)
-        fc = json.loads(df.to_json(na="null", drop_id=True))
-        features += fc["features"]
-    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode("utf-8")
+    return tagged_geojson(dict(layers), ("gaps", "sites"))
 
 
 def _kml_value(v: Any, key: str) -> str | None:
@@ -704,7 +660,7 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
     for name in ("gaps", "sites"):
         df = fl[name]
         geom = "MultiPolygon" if name == "gaps" else "Point"
-        pyogrio.write_dataframe(_plain(df), gpkg, layer=name, driver="GPKG", geometry_type=geom)
+        pyogrio.write_dataframe(for_ogr(df), gpkg, layer=name, driver="GPKG", geometry_type=geom)
     tables = {"townships": analysis.townships.reset_index(),
               "camera_stats": analysis.cameras, "source_stats": analysis.sources}
     for name, df in tables.items():

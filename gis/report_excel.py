@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import math
-from typing import Any, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -449,13 +449,34 @@ def _cell_value(v: Any) -> Any:
     return v if isinstance(v, (int, str)) else str(v)
 
 
-def _write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], lang: str, *,
-                 total_rows: set[int] = frozenset()) -> None:
+def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], heads: list[str], *,
+                number_format: Callable[[str], str | None], fill: PatternFill = _HEAD_FILL,
+                total_rows: Collection[int] = (), text_keys: Collection[str] = ()) -> None:
+    """Append a sheet: bold filled header, the rows of ``df[keys]``, widths fitted, numbers formatted, filter.
+
+    Parameters
+    ----------
+    wb : openpyxl.Workbook
+    title : str
+        Sheet name (cut to Excel's 31 characters).
+    df : pandas.DataFrame
+    keys : list of str
+        Columns of ``df`` to write, in order.
+    heads : list of str
+        Their display headers.
+    number_format : callable
+        Column key -> Excel number format for its numbers (None: general).
+    fill : PatternFill
+        Header background.
+    total_rows : collection of int
+        Positional rows (0-based) written in bold (total lines).
+    text_keys : collection of str
+        Columns kept as text (phone numbers, codes with leading zeros).
+    """
     ws = wb.create_sheet(title=title[:31])
-    heads = [header(k, lang) for k in keys]
     ws.append(heads)
     for cell in ws[1]:
-        cell.font, cell.fill = _HEAD_FONT, _HEAD_FILL
+        cell.font, cell.fill = _HEAD_FONT, fill
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=False)
     widths = [_text_width(h) for h in heads]
     for r, rec in enumerate(df[keys].itertuples(index=False, name=None)):
@@ -469,17 +490,21 @@ def _write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], la
     for j, key in enumerate(keys, start=1):
         letter = get_column_letter(j)
         ws.column_dimensions[letter].width = min(60, max(6, widths[j - 1] + 2))
-        fmt = _FORMATS.get(key, "#,##0" if key in _COUNT_KEYS else None)
+        fmt = "@" if key in text_keys else number_format(key)
         if fmt and ws.max_row > 1:
             for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                if isinstance(cell.value, (int, float)):
+                if fmt == "@" or isinstance(cell.value, (int, float)):
                     cell.number_format = fmt
-        if key in ("phone", "grid_id", "shelter_id"):
-            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                cell.number_format = "@"
     ws.freeze_panes = "A2"
     if keys:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{max(1, ws.max_row)}"
+
+
+def _write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], lang: str, *,
+                 total_rows: Collection[int] = ()) -> None:
+    write_sheet(wb, title, df, keys, [header(k, lang) for k in keys], total_rows=total_rows,
+                number_format=lambda key: _FORMATS.get(key, "#,##0" if key in _COUNT_KEYS else None),
+                text_keys=("phone", "grid_id", "shelter_id"))
 
 
 def _total_index(df: pd.DataFrame) -> set[int]:

@@ -41,7 +41,7 @@ from gis.report_excel import plan_workbook, table_part
 from layers.export import export_layer
 from layers.settings import STORAGE_CRS
 
-__all__ = ["plan_layers", "write_plan_files", "plan_kml", "plan_geojson", "KML_FOLDERS"]
+__all__ = ["plan_layers", "write_plan_files", "plan_kml", "plan_geojson", "tagged_geojson", "for_ogr", "KML_FOLDERS"]
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 #: layer -> KML folder name
@@ -164,7 +164,8 @@ def plan_layers(tables: Any) -> dict[str, gpd.GeoDataFrame]:
             "shelters": shelters, "routes": routes}
 
 
-def _for_ogr(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def for_ogr(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy GDAL and JSON take: object columns as str/int/float/bool/None, nullable booleans as Int8."""
     out = gdf.copy()
     for col in out.columns:
         if col == out.geometry.name:
@@ -175,6 +176,37 @@ def _for_ogr(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else
                                     (v if isinstance(v, (str, int, float, bool)) else str(v)))
     return out
+
+
+def tagged_geojson(layers: dict[str, gpd.GeoDataFrame], names: tuple[str, ...]) -> bytes:
+    """One GeoJSON FeatureCollection of the layers ``names`` (in that order), each feature tagged with ``layer``.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        Layers in the storage CRS; missing or empty ones are left out.
+    names : tuple of str
+        Which layers, in order.
+
+    Returns
+    -------
+    bytes
+        UTF-8 GeoJSON (lon/lat, EPSG:4490 numbers, no ``crs`` member: RFC 7946 implies lon/lat).
+    """
+    parts = []
+    for name in names:
+        df = layers.get(name)
+        if df is None or not len(df):
+            continue
+        df = df.copy()
+        df.insert(0, "layer", name)
+        parts.append(df)
+    if not parts:
+        return json.dumps({"type": "FeatureCollection", "features": []}).encode()
+    combined = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=STORAGE_CRS)
+    fc = json.loads(export_layer(for_ogr(combined), "layers", "geojson"))
+    fc.pop("crs", None)
+    return json.dumps(fc, ensure_ascii=False).encode("utf-8")
 
 
 def plan_geojson(layers: dict[str, gpd.GeoDataFrame]) -> bytes:
@@ -188,23 +220,9 @@ def plan_geojson(layers: dict[str, gpd.GeoDataFrame]) -> bytes:
     Returns
     -------
     bytes
-        UTF-8 GeoJSON (lon/lat, EPSG:4490 numbers).
+        UTF-8 GeoJSON (lon/lat, EPSG:4490 numbers); see :func:`tagged_geojson`.
     """
-    parts = []
-    for name in ("grids", "shelters", "routes"):
-        df = layers.get(name)
-        if df is None or not len(df):
-            continue
-        df = df.copy()
-        df.insert(0, "layer", name)
-        parts.append(df)
-    if not parts:
-        return json.dumps({"type": "FeatureCollection", "features": []}).encode()
-    combined = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=STORAGE_CRS)
-    raw = export_layer(_for_ogr(combined), "plan", "geojson")
-    fc = json.loads(raw)
-    fc.pop("crs", None)   # RFC 7946: lon/lat implied
-    return json.dumps(fc, ensure_ascii=False).encode("utf-8")
+    return tagged_geojson(layers, ("grids", "shelters", "routes"))
 
 
 # ---- KML ---------------------------------------------------------------------------------------
@@ -375,7 +393,7 @@ def write_plan_files(tables: Any, out_dir: Path, *, lang: str = "zh", note: str 
         df = layers[name]
         if not len(df):
             continue
-        pyogrio.write_dataframe(_for_ogr(df), gpkg, layer=name, driver="GPKG")  # adds a layer to the file
+        pyogrio.write_dataframe(for_ogr(df), gpkg, layer=name, driver="GPKG")  # adds a layer to the file
     geojson = out_dir / "plan.geojson"
     geojson.write_bytes(plan_geojson(layers))
     kml = out_dir / "plan.kml"
