@@ -48,7 +48,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
-from gis.village_map import A4_INCHES, cjk_font, clip, font_rc, map_page, north_arrow, scale_bar, warp
+from gis.village_map import A4_INCHES, cjk_font, clip, finish_map, font_rc, map_page, warp
 from layers.crs import metric_crs
 from layers.errors import LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input
@@ -361,18 +361,21 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
         g = _vector(layers.get(key))
         return clip(g, extent, crs) if g is not None else None
 
+    def mark(g, *, size, marker, colour, edge, width, zorder, legend_size, label):
+        """Points of ``g`` as markers, and their legend entry."""
+        ax.scatter(g.geometry.x, g.geometry.y, s=size, marker=marker, c=colour, edgecolors=edge, linewidths=width,
+                   zorder=zorder)
+        legend.append(Line2D([], [], marker=marker, ls="", markersize=legend_size, markerfacecolor=colour,
+                             markeredgecolor=edge, label=_t(label, lang)))
+
     ws = points("water_sources")
     if ws is not None:
-        ax.scatter(ws.geometry.x, ws.geometry.y, s=9 if len(ws) < 1000 else 4, marker="o", c="#1f77b4", edgecolors="white",
-                   linewidths=0.3, zorder=10)
-        legend.append(Line2D([], [], marker="o", ls="", markersize=5, markerfacecolor="#1f77b4",
-                             markeredgecolor="white", label=_t("water", lang)))
+        mark(ws, size=9 if len(ws) < 1000 else 4, marker="o", colour="#1f77b4", edge="white", width=0.3, zorder=10,
+             legend_size=5, label="water")
     cams = points("cameras")
     if cams is not None:
-        ax.scatter(cams.geometry.x, cams.geometry.y, s=22 if len(cams) < 300 else 12, marker="^", c="#2ca02c", edgecolors="black",
-                   linewidths=0.4, zorder=11)
-        legend.append(Line2D([], [], marker="^", ls="", markersize=7, markerfacecolor="#2ca02c",
-                             markeredgecolor="black", label=_t("camera", lang)))
+        mark(cams, size=22 if len(cams) < 300 else 12, marker="^", colour="#2ca02c", edge="black", width=0.4,
+             zorder=11, legend_size=7, label="camera")
     prop = points("proposed")
     if prop is not None:
         kind = prop["kind"].astype(str).str.lower() if "kind" in prop else pd.Series("", index=prop.index)
@@ -382,21 +385,12 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
                                           "#e377c2", "prop")):
             part = prop[sel.values]
             if len(part):
-                ax.scatter(part.geometry.x, part.geometry.y, s=90, marker=marker, c=colour, edgecolors="black",
-                           linewidths=0.6, zorder=12)
-                legend.append(Line2D([], [], marker=marker, ls="", markersize=10, markerfacecolor=colour,
-                                     markeredgecolor="black", label=_t(key, lang)))
+                mark(part, size=90, marker=marker, colour=colour, edge="black", width=0.6, zorder=12,
+                     legend_size=10, label=key)
 
     ax.set_xlim(extent[0], extent[2])
     ax.set_ylim(extent[1], extent[3])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    if legend:
-        leg = ax.legend(handles=legend, loc="lower right", fontsize=7, framealpha=0.92, borderpad=0.6,
-                        handlelength=2.0)
-        leg.set_zorder(30)
-    scale_bar(ax, extent, lang, lay["map_w_in"])
-    north_arrow(ax, lang)
+    finish_map(ax, legend, extent, lang, lay["map_w_in"], handlelength=2.0)
 
     # title block and footer
     if isinstance(date, (_dt.date, _dt.datetime)):

@@ -598,14 +598,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
             legend.append(Line2D([], [], marker="X", ls="", markersize=8, markerfacecolor="#7f7f7f",
                                  markeredgecolor="black", label=_t("shelter_bad", lang)))
 
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    if legend:
-        leg = ax.legend(handles=legend, loc="lower right", fontsize=7, framealpha=0.92, borderpad=0.6,
-                        handlelength=2.2)
-        leg.set_zorder(30)
-    _scale_bar(ax, extent, lang, lay["map_w_in"])
-    _north_arrow(ax, lang)
+    finish_map(ax, legend, extent, lang, lay["map_w_in"])
 
     # title block
     summary_scen = scenario or summary.get("scenario") or summary.get("scenario_name")
@@ -868,12 +861,34 @@ def map_page(bounds: tuple[float, float, float, float], lay: dict, *, dpi: int) 
 
 
 
+def finish_map(ax, legend: list, extent, lang: str, axes_width_in: float, *, handlelength: float = 2.2) -> None:
+    """Map furniture of a printed map: no axis labels, the legend (lower right), scale bar and north arrow.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    legend : list
+        Legend handles (none: no legend box).
+    extent : tuple of float
+        Metric map extent ``(minx, miny, maxx, maxy)``.
+    lang : {'zh', 'en'}
+    axes_width_in : float
+        Width of the map axes in inches (for the scale bar's length).
+    handlelength : float
+        Legend handle length.
+    """
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    if legend:
+        leg = ax.legend(handles=legend, loc="lower right", fontsize=7, framealpha=0.92, borderpad=0.6,
+                        handlelength=handlelength)
+        leg.set_zorder(30)
+    _scale_bar(ax, extent, lang, axes_width_in)
+    _north_arrow(ax, lang)
+
+
 #: ``font_rc()``: context manager setting the CJK font for drawing and saving a figure
 font_rc = _font_rc
-#: ``scale_bar(ax, extent, lang, axes_width_in)``: scale bar and ratio in the lower left of a map axes
-scale_bar = _scale_bar
-#: ``north_arrow(ax, lang)``: north arrow in the upper right of a map axes
-north_arrow = _north_arrow
 #: ``warp(raster, extent, crs, width=, resampling=)``: a raster resampled onto a map extent (NaN outside)
 warp = _warp
 #: ``clip(gdf, extent, crs)``: the features inside a metric map extent, in ``crs``
