@@ -3,7 +3,7 @@
 Canonical field names are English snake_case; every field carries its Chinese and English label
 and the headers offices actually write. ``CATALOGUE[kind]`` or :func:`spec` looks a kind up.
 
-Kinds: ``villages``, ``grids`` (转移避险网格), ``shelters``, ``water_sources``, ``cameras``,
+Kinds: ``villages``, ``grids`` (转移避险网格), ``buildings``, ``shelters``, ``water_sources``, ``cameras``,
 ``roads``, ``rivers``, ``forest``, ``dem``, ``flood_hazard``.
 """
 
@@ -81,6 +81,21 @@ SPECS: tuple[LayerSpec, ...] = (
         id_field="grid_id",
         description_zh="转移避险网格（县、乡镇、村、组、联户五级），带责任人、电话、户数、人数和安置场所。",
         description_en="Evacuation grids in five levels (county, township, village, group, household cluster).",
+    ),
+    LayerSpec(
+        "buildings", "房屋", "Buildings", ("Point", "Polygon"),
+        (
+            F("building_id", "str", "房屋编号", "Building ID", ("编号", "编码", "门牌号", "房屋编码", "id", "code")),
+            F("use", "str", "用途", "Use", ("房屋用途", "房屋类型", "建筑类型", "类型", "building", "type")),
+            HOUSEHOLDS, POPULATION,
+            F("floors", "int", "层数", "Floors", ("楼层数", "楼层", "建筑层数", "building:levels", "levels"),
+              unit="层", minimum=0, maximum=200),
+            TOWNSHIP, VILLAGE, REMARK,
+        ),
+        id_field="building_id",
+        description_zh="房屋（点位或轮廓面），判断洪水是否到达人们居住的地方；可带户数、人数和层数。",
+        description_en="Buildings (points or footprints): where people live, used to judge whether the water reaches "
+                       "homes; optional households, people and floors.",
     ),
     LayerSpec(
         "shelters", "避灾安置场所", "Shelters", ("Point", "Polygon"),
@@ -238,8 +253,8 @@ SPECS: tuple[LayerSpec, ...] = (
 CATALOGUE: dict[str, LayerSpec] = {s.kind: s for s in SPECS}
 
 #: kinds drawn on the map as vector layers, bottom to top
-VECTOR_KINDS = ("forest", "flood_hazard", "rivers", "roads", "grids", "villages", "shelters", "water_sources",
-                "cameras")
+VECTOR_KINDS = ("forest", "flood_hazard", "rivers", "roads", "grids", "buildings", "villages", "shelters",
+                "water_sources", "cameras")
 
 
 def spec(kind: str) -> LayerSpec:

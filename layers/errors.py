@@ -1,8 +1,18 @@
-"""Domain exceptions for layer input, with every problem named in Chinese and English.
+"""Domain exceptions, with every problem named in Chinese and English.
 
-A reader or validator collects *all* problems in a file before raising once, so a user fixes
-the file in one pass. Each :class:`Problem` names the file, the row (as the user sees it: the
-Excel/CSV line number, or the feature number), the field, what is wrong and what to do.
+Three kinds of failure, one base (:class:`GisError`, a ``ValueError``) that the app and the command
+line catch to show a bilingual message (exit status 2) instead of a traceback:
+
+- :class:`LayerError` (and :class:`CRSError`): an input file cannot become a layer; nothing was
+  imported. A reader or validator collects *all* problems in a file before raising once, so a user
+  fixes the file in one pass.
+- :class:`AnalysisRefused`: an analysis refuses its inputs (a flood scenario that floods nothing of
+  the county, a village with no grids); the inputs are fine as layers.
+- :class:`StorageError`: the workspace could not be read or written (read-only medium, disk full,
+  damaged file, lost database connection); the workspace is unchanged.
+
+Each :class:`Problem` names the file, the row (as the user sees it: the Excel/CSV line number, or
+the feature number), the field, what is wrong and what to do.
 """
 
 from __future__ import annotations
@@ -66,14 +76,16 @@ class Problem:
         return f"{where}: {body}" if where else body
 
 
-class LayerError(ValueError):
-    """A file that cannot become a layer. Carries every :class:`Problem` found.
+class GisError(ValueError):
+    """Something the user can act on. Carries every :class:`Problem` found.
 
-    The string form lists each problem in Chinese, then in English, so a command line user
-    and a log reader both see the whole story.
+    The string form lists each problem in Chinese, then in English, under a heading that says what
+    happened (:attr:`heading`), so a command line user and a log reader both see the whole story.
     """
 
     max_listed = 50
+    #: (zh one, zh many, en one, en many) heading of the message; ``{n}`` is the number of problems
+    heading = ("出现问题：", "出现 {n} 处问题：", "Problem found:", "{n} problems found:")
 
     def __init__(self, problems: Iterable[Problem] | Problem):
         if isinstance(problems, Problem):
@@ -94,10 +106,33 @@ class LayerError(ValueError):
     def render(self) -> str:
         """Bilingual multi-line message."""
         n = len(self.problems)
-        head_zh = f"数据有 {n} 处问题，未导入任何内容：" if n > 1 else "数据有问题，未导入任何内容："
-        head_en = f"{n} problems found; nothing was imported:" if n > 1 else "Problem found; nothing was imported:"
+        one_zh, many_zh, one_en, many_en = self.heading
+        head_zh = many_zh.format(n=n) if n > 1 else one_zh
+        head_en = many_en.format(n=n) if n > 1 else one_en
         return "\n".join([head_zh, *("  - " + s for s in self.lines("zh")), head_en,
                           *("  - " + s for s in self.lines("en"))])
+
+
+class LayerError(GisError):
+    """A file that cannot become a layer: nothing was imported."""
+
+    heading = ("数据有问题，未导入任何内容：", "数据有 {n} 处问题，未导入任何内容：", "Problem found; nothing was imported:",
+               "{n} problems found; nothing was imported:")
+
+
+class AnalysisRefused(GisError):
+    """An analysis refuses its inputs (they are valid layers, but cannot answer the question asked)."""
+
+    heading = ("无法按此输入分析：", "无法按此输入分析（{n} 处问题）：", "The analysis cannot run on these inputs:",
+               "The analysis cannot run on these inputs ({n} problems):")
+
+
+class StorageError(GisError):
+    """The workspace could not be read or written; it is left as it was."""
+
+    heading = ("工作空间读写失败，未做任何修改：", "工作空间读写失败（{n} 处问题），未做任何修改：",
+               "The workspace could not be read or written; nothing was changed:",
+               "The workspace could not be read or written ({n} problems); nothing was changed:")
 
 
 class CRSError(LayerError):

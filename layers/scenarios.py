@@ -85,12 +85,13 @@ def save_scenario(gpkg: Path | str, kind: str, name: str, params: dict, summary:
     LayerError
         An empty or over-long name.
     """
-    from layers.workspace import Workspace, connect, transaction
+    from layers.gpkg import connect, transaction
+    from layers.workspace import Workspace
 
     name = _check(kind, name)
     ws = Workspace(gpkg)
     if not ws.gpkg.exists():
-        from layers.workspaces import create_gpkg
+        from layers.gpkg import create_gpkg
 
         create_gpkg(ws.gpkg)
     sc = Scenario(kind, name, _plain(dict(params)), _plain(dict(summary)), user or "",
@@ -126,7 +127,8 @@ def list_scenarios(gpkg: Path | str, kind: str | None = None) -> list[Scenario]:
 
 def delete_scenario(gpkg: Path | str, kind: str, name: str) -> bool:
     """Delete a saved scenario; True when there was one."""
-    from layers.workspace import Workspace, connect, transaction
+    from layers.gpkg import connect, transaction
+    from layers.workspace import Workspace
 
     ws = Workspace(gpkg)
     if not ws.gpkg.exists():

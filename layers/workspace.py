@@ -25,16 +25,12 @@ Book-keeping, added lazily on the first write (a plain GeoPackage from elsewhere
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import math
 import sqlite3
-import struct
 import time
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -47,102 +43,16 @@ from layers.catalogue import CATALOGUE
 from layers.catalogue import spec as get_spec
 from layers.edits import (ChangeSet, Conflict, ConflictError, HistoryEntry, ImportDiff)
 from layers.errors import LayerError, Problem
+from layers.gpkg import SRS_ID, blob_geometry, blob_wkb, connect, create_gpkg, gpkg_blob, transaction
 from layers.raster import Raster, read_raster
 
 GPKG_NAME = "workspace.gpkg"
 REV = "_rev"
-SRS_ID = 4490
 #: actions that change data themselves (undo/redo entries only re-apply them)
 _NEW_ACTIONS = ("edit", "replace", "append")
-_ENV_SIZE = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 _SQL_TYPE = {"str": "TEXT", "choice": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "BOOLEAN"}
 
 
-# ---- GeoPackage geometry binary ----------------------------------------------------------------
-def gpkg_blob(geom: object, srs_id: int = SRS_ID) -> bytes | None:
-    """Encode a shapely geometry as GeoPackage binary (little-endian header, envelope, ISO WKB).
-
-    Points get no envelope (as GDAL writes them); empty geometries get the empty flag.
-    """
-    if geom is None:
-        return None
-    if shapely.is_empty(geom):
-        return b"GP\x00" + bytes([0x01 | 0x10]) + struct.pack("<i", srs_id) + shapely.to_wkb(
-            geom, byte_order=1, flavor="iso")
-    wkb = shapely.to_wkb(geom, byte_order=1, flavor="iso", include_srid=False)
-    if geom.geom_type == "Point":
-        return b"GP\x00\x01" + struct.pack("<i", srs_id) + wkb
-    minx, miny, maxx, maxy = geom.bounds
-    return b"GP\x00\x03" + struct.pack("<i4d", srs_id, minx, maxx, miny, maxy) + wkb
-
-
-def blob_geometry(blob: bytes | None) -> object:
-    """Decode GeoPackage binary to a shapely geometry (None for NULL)."""
-    if blob is None:
-        return None
-    flags = blob[3]
-    return shapely.from_wkb(bytes(blob[8 + _ENV_SIZE[(flags >> 1) & 7]:]))
-
-
-@lru_cache(maxsize=256)
-def _envelope(blob: bytes) -> tuple[float, float, float, float] | None:
-    """(minx, maxx, miny, maxy) of a GeoPackage geometry, or None when empty."""
-    flags = blob[3]
-    if flags & 0x10:
-        return None
-    env = (flags >> 1) & 7
-    if env:
-        fmt = "<4d" if flags & 1 else ">4d"
-        return struct.unpack(fmt, blob[8:40])
-    g = blob_geometry(blob)
-    if g is None or g.is_empty:
-        return None
-    minx, miny, maxx, maxy = g.bounds
-    return minx, maxx, miny, maxy
-
-
-def _st(i: int):
-    def f(blob):
-        if blob is None:
-            return None
-        e = _envelope(bytes(blob))
-        return None if e is None else e[i]
-    return f
-
-
-def _st_is_empty(blob) -> int | None:
-    if blob is None:
-        return None
-    return 1 if _envelope(bytes(blob)) is None else 0
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """An SQLite connection to a GeoPackage with the functions GDAL's R-tree triggers call.
-
-    Autocommit mode: callers open transactions with ``BEGIN IMMEDIATE`` themselves.
-    """
-    con = sqlite3.connect(str(path), timeout=60, isolation_level=None)
-    con.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
-    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
-        con.create_function(name, 1, _st(i), deterministic=True)
-    con.create_function("GPKG_IsAssignable", 2, lambda a, b: 1, deterministic=True)
-    return con
-
-
-@contextlib.contextmanager
-def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction on a connection from :func:`connect`: ``BEGIN IMMEDIATE`` ... ``COMMIT``,
-    rolled back on any error (a killed process leaves the previous state: SQLite's journal); closes it."""
-    try:
-        con.execute("BEGIN IMMEDIATE")
-        yield con
-        con.execute("COMMIT")
-    except BaseException:
-        if con.in_transaction:
-            con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
 
 
 def _now() -> str:
@@ -372,8 +282,6 @@ class Workspace:
     # ---- book-keeping --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         if not self.gpkg.exists():
-            from layers.workspaces import create_gpkg
-
             create_gpkg(self.gpkg)
         return connect(self.gpkg)
 
@@ -897,7 +805,7 @@ class Workspace:
             data[c] = [stored[f].get(c) for f in fids]
         if table.geom:
             blobs = [stored[f].get(table.geom) for f in fids]
-            wkb = np.array([None if b is None else bytes(b[8 + _ENV_SIZE[(b[3] >> 1) & 7]:]) for b in blobs],
+            wkb = np.array([None if b is None else blob_wkb(b) for b in blobs],
                            dtype=object)
             geoms = shapely.from_wkb(wkb)
         else:

@@ -36,7 +36,7 @@ def test_page_runs_without_exception(use_workspace, name, lang):
 def test_flood_page_totals_and_default_plan(use_workspace):
     import pyogrio
 
-    from gis.summary import leaf_grids
+    from gis.tallies import leaf_grids
 
     grids = pyogrio.read_dataframe(use_workspace / "workspace.gpkg", layer="grids")
     leaves = leaf_grids(grids)
@@ -67,8 +67,8 @@ def test_flood_page_totals_and_default_plan(use_workspace):
 
 
 def test_fire_page_review(use_workspace):
-    """Risk, coverage, reach and gaps on the demo; the same figures as gis.fire_analysis; siting adds coverage."""
-    from gis.fire_analysis import fire_analysis
+    """Risk, coverage, reach and gaps on the demo; the same figures as gis.fire.review; siting adds coverage."""
+    from gis.fire.review import fire_analysis
     from layers.workspace import Workspace
 
     at = run_page("fire", "en")

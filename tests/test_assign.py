@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
-from gis.assign import assign, share_integer
-from gis.network import straight_line_costs
+from gis.flood.assign import assign, share_integer
+from gis.flood.roads import straight_line_costs
 
 
 def _instance(seed: int, ng: int = 9, ns: int = 4, tight: bool = False):
@@ -179,9 +179,9 @@ def test_demo_county_end_to_end(demo_workspace):
     import geopandas as gpd
     import shapely
 
-    from gis.network import build_graph, cut_flooded, network_costs, route_lines, wet_mask_sampler
-    from gis.needs import minimum_needs
-    from gis.summary import leaf_grids
+    from gis.flood.roads import build_graph, cut_flooded, network_costs, route_lines, wet_mask_sampler
+    from gis.flood.needs import minimum_needs
+    from gis.tallies import leaf_grids
 
     gpkg = demo_workspace / "workspace.gpkg"
     roads = gpd.read_file(gpkg, layer="roads")

@@ -25,7 +25,8 @@ from shapely.geometry import Point, box
 
 from layers.edits import ChangeSet, ConflictError, Delete, LayerStore, Update
 from layers.errors import LayerError
-from layers.workspace import Workspace, blob_geometry, connect, gpkg_blob
+from layers.gpkg import blob_geometry, connect, gpkg_blob
+from layers.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 X0, Y0 = 119.60, 28.40

@@ -1,4 +1,4 @@
-"""Exposure (gis.exposure) of transfer grids and population rasters, worked by hand, and the ``exposure`` command.
+"""Exposure (gis.flood.exposure) of transfer grids and population rasters, worked by hand, and the ``exposure`` command.
 
 The depth raster: 100 m cells in EPSG:4549, 4 rows x 5 columns, top-left at (500 000, 3 000 000)::
 
@@ -29,8 +29,8 @@ import pytest
 from affine import Affine
 from shapely.geometry import box
 
-from gis.exposure import EvacuationRule, aggregate, exposure_summary, grid_exposure, raster_exposure, zonal_depth
-from gis.hazard import Hazard
+from gis.flood.exposure import EvacuationRule, aggregate, exposure_summary, grid_exposure, raster_exposure, zonal_depth
+from gis.flood.hazard import Hazard
 from layers.errors import LayerError
 from layers.raster import Raster, write_raster
 

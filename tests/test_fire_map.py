@@ -12,7 +12,7 @@ from affine import Affine
 from PIL import Image
 from shapely.geometry import LineString, Point, box
 
-from gis.fire_map import coverage_figure, coverage_map, coverage_maps_batch, township_boundaries
+from gis.report.fire_map import coverage_figure, coverage_map, coverage_maps_batch, township_boundaries
 from layers.errors import LayerError
 from layers.raster import Raster, read_raster
 
@@ -178,7 +178,7 @@ def test_batch_writes_the_whole_area_and_each_township(tmp_path, dem, towns):
 
 
 def test_demo_county_whole_and_township_maps(tmp_path, demo_workspace):
-    from gis.viewshed import coverage
+    from gis.fire.viewshed import coverage
 
     dem = read_raster(demo_workspace / "dem.tif")
     gpkg = demo_workspace / "workspace.gpkg"

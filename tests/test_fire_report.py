@@ -20,12 +20,12 @@ from openpyxl import load_workbook
 from shapely.geometry import Point, box
 
 from gis.cli import main
-from gis.fire_analysis import FireAnalysis, FireOptions, township_table, weather_step
-from gis.fire_report import fire_summary, fire_workbook, write_fire_files
-from gis.fire_risk import RiskResult
-from gis.fire_weather import day_risk
-from gis.gaps import coverage_gaps
-from gis.siting import SITE_COLUMNS
+from gis.fire.review import FireAnalysis, FireOptions, township_table, weather_step
+from gis.report.fire_files import fire_summary, fire_workbook, write_fire_files
+from gis.fire.risk import RiskResult
+from gis.fire.weather import day_risk
+from gis.fire.gaps import coverage_gaps
+from gis.fire.siting import SITE_COLUMNS
 from layers.raster import Raster
 
 CRS = "EPSG:4549"
@@ -342,7 +342,7 @@ def test_kml_keeps_the_first_gaps_by_rank_simplified(monkeypatch):
     import geopandas as gpd
     import shapely
 
-    import gis.fire_report as fr
+    import gis.report.fire_files as fr
 
     # 30 m staircase polygons in a metric CRS, ranks 5..1
     stairs = [shapely.Polygon([(0, 0)] + [(30 * (i // 2 + (i % 2)), 30 * (i // 2)) for i in range(1, 20)] + [(0, 300)])
@@ -352,7 +352,7 @@ def test_kml_keeps_the_first_gaps_by_rank_simplified(monkeypatch):
                             crs="EPSG:4549").to_crs(4490)
     monkeypatch.setattr(fr, "KML_MAX_GAPS", 2)
     root = ET.fromstring(fr.fire_kml({"gaps": gaps, "sites": gaps.iloc[0:0]}))
-    from gis.report_files import KML_NS
+    from gis.report.formats import KML_NS
 
     ns = {"k": KML_NS}
     names = [n.text for n in root.findall(".//k:Folder/k:Placemark/k:name", ns)]

@@ -12,7 +12,7 @@ import rasterio
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
-from gis.fire_risk import (DEFAULT_WEIGHTS, FUEL_SCORES, HIGH_RISK_LEVEL, LEVEL_BREAKS, classify, forest_mask,
+from gis.fire.risk import (DEFAULT_WEIGHTS, FUEL_SCORES, HIGH_RISK_LEVEL, LEVEL_BREAKS, classify, forest_mask,
                            parse_weights, risk_raster)
 from layers.errors import LayerError
 from layers.raster import Raster, write_raster
@@ -266,7 +266,7 @@ def test_demo_county(demo_workspace):
 def test_distance_transform_matches_scipy(shape, p, sampling):
     from scipy import ndimage
 
-    from gis.fire_risk import _edt
+    from gis.fire.risk import _edt
 
     feats = np.random.default_rng(int(p * 1000)).random(shape) < p
     feats.flat[0] = True
@@ -277,7 +277,7 @@ def test_distance_transform_matches_scipy(shape, p, sampling):
 
 
 def test_slope_matches_terrain_module_with_voids():
-    from gis.fire_risk import _aspect_deg
+    from gis.fire.risk import _aspect_deg
     from gis.terrain import slope_degrees
 
     from scipy.ndimage import gaussian_filter

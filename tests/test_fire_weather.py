@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gis.fire_weather import (DAY_MATRIX, LEVEL_COLOURS, LEVEL_LABELS, beaufort, day_risk, dry_days_score,
+from gis.fire.weather import (DAY_MATRIX, LEVEL_COLOURS, LEVEL_LABELS, beaufort, day_risk, dry_days_score,
                               humidity_score, index_level, rain_score, temperature_score, weather_level, wind_score)
 
 
@@ -133,7 +133,7 @@ def test_cli_fire_weather(capsys):
 
 def test_canadian_fwi_van_wagner_worked_days():
     pytest.importorskip("xclim")
-    from gis.fire_weather import canadian_fwi
+    from gis.fire.weather import canadian_fwi
 
     # the first three days of Van Wagner & Pickett's (1985) FWI test series, start-up 85 / 6 / 15, lat 46 N
     out = canadian_fwi(["2000-04-13", "2000-04-14", "2000-04-15"], [17, 20, 8.5], [42, 21, 40], [25, 25, 17],

@@ -14,7 +14,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
-from gis.gaps import GAP_COLUMNS, coverage_gaps, gap_summary
+from gis.fire.gaps import GAP_COLUMNS, coverage_gaps, gap_summary
 from layers.errors import LayerError
 from layers.raster import Raster
 

@@ -1,4 +1,4 @@
-"""HAND (gis.hand) on a 7x7 V-valley worked by hand, stage depths, voids, and the ``hand`` command."""
+"""HAND (gis.flood.hand) on a 7x7 V-valley worked by hand, stage depths, voids, and the ``hand`` command."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyproj
 import pytest
 from affine import Affine
 
-from gis.hand import depth_from_stage, hand
+from gis.flood.hand import depth_from_stage, hand
 from layers.errors import LayerError
 from layers.raster import Raster, read_raster, write_raster
 

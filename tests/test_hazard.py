@@ -1,4 +1,4 @@
-"""Hazard scenarios (gis.hazard): depth rasters (metres, centimetres, negatives, all dry), polygons, stages."""
+"""Hazard scenarios (gis.flood.hazard): depth rasters (metres, centimetres, negatives, all dry), polygons, stages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import box
 
-from gis.hazard import DEFAULT_THRESHOLDS, SCREENING_LABEL, Hazard, class_labels, depth_class, parse_thresholds
+from gis.flood.hazard import DEFAULT_THRESHOLDS, SCREENING_LABEL, Hazard, class_labels, depth_class, parse_thresholds
 from layers.errors import LayerError
 from layers.raster import Raster
 
@@ -89,7 +89,7 @@ def test_from_stage_on_a_valley_is_a_screening_scenario():
     r, c = np.mgrid[0:7, 0:7]
     dem = Raster((np.abs(c - 3) * 1.0 + (6 - r) * 0.1).astype("float32"), Affine(30, 0, X0, 0, -30, Y0),
                  pyproj.CRS.from_epsg(4549), None)
-    from gis.hand import hand
+    from gis.flood.hand import hand
 
     hz = Hazard.from_stage(dem, 2.0, hand=hand(dem, streams=c == 3))
     assert hz.method == "hand_stage" and hz.screening and hz.stage_m == 2.0

@@ -1,4 +1,4 @@
-"""A flood scenario that floods nothing, or nothing of the county, is refused (gis.hazard.check_overlap).
+"""A flood scenario that floods nothing, or nothing of the county, is refused (gis.flood.hazard.check_overlap).
 
 Tiny grids of 0.01 degree near 118.5E 28.3N (CGCS2000 lon/lat): a village grid ``P`` over four group
 grids ``A``-``D`` in a 2 x 2 block from (118.50, 28.30) to (118.52, 28.32). Depth rasters and danger
@@ -14,7 +14,8 @@ import pytest
 from affine import Affine
 from shapely.geometry import box
 
-from gis.hazard import Hazard, check_overlap, hazard_from_file, lonlat_extent
+from gis.flood.hazard import Hazard, check_overlap, hazard_from_file
+from gis.projection import lonlat_extent
 from layers.errors import CRSError, LayerError
 from layers.raster import Raster, write_raster
 

@@ -11,7 +11,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, Point, Polygon
 
-from gis.overlay import grey_ramp, render, value_overlay
+from ui.overlay import grey_ramp, render, value_overlay
 from gis.terrain import hillshade
 from layers.raster import Raster
 from ui.assets import LOCAL_ASSETS, STATIC_DIR, OfflineAssetError, inline_html, localize

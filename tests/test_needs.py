@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from gis.needs import DEFAULT_RATES, minimum_needs
+from gis.flood.needs import DEFAULT_RATES, minimum_needs
 
 
 def test_golden_defaults():
@@ -34,7 +34,7 @@ def test_negative_days_refused():
 
 
 def test_parse_rates():
-    from gis.needs import parse_rates
+    from gis.flood.needs import parse_rates
     from layers.errors import LayerError
 
     assert parse_rates("rice_kg=0.5, drinking_l=4") == {"rice_kg": 0.5, "drinking_l": 4.0}

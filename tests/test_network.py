@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, box
 
-from gis.network import (build_graph, cut_flooded, nearest_nodes, network_costs, route_line, route_lines,
+from gis.flood.roads import (build_graph, cut_flooded, nearest_nodes, network_costs, route_line, route_lines,
                          straight_line_costs, wet_mask_sampler)
 from layers.raster import Raster
 
@@ -189,7 +189,7 @@ def test_straight_line():
 
 
 def test_shelter_access(roads):
-    from gis.network import shelter_access
+    from gis.flood.roads import shelter_access
 
     g = build_graph(roads, crs=CRS)
     flood = box(*P(-50, -50), *P(50, 650))  # covers A and the first leg of the detour, and the A-B start

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from affine import Affine
 
-from gis.patches import PATCH_COLUMNS, mask_patches
+from gis.fire.patches import PATCH_COLUMNS, mask_patches
 from layers.raster import Raster
 
 

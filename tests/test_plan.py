@@ -14,8 +14,8 @@ import shapely.affinity
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
-from gis.hazard import Hazard
-from gis.plan import PlanOptions, evacuation_plan
+from gis.flood.hazard import Hazard
+from gis.flood.plan import PlanOptions, evacuation_plan
 from layers.raster import Raster
 from layers.workspace import Workspace
 
@@ -50,7 +50,7 @@ def test_demo_plan_balances_and_respects_capacity(demo_plan):
 def test_demo_plan_outputs_reread(demo_plan, tmp_path):
     import openpyxl
 
-    from gis.report_files import write_plan_files
+    from gis.report.plan_files import write_plan_files
 
     plan, _ = demo_plan
     files = {p.suffix: p for p in write_plan_files(plan, tmp_path)}

@@ -106,7 +106,7 @@ def _sheet(wb, name) -> list[tuple]:
 
 
 def test_workbook_sheets_headers_and_numbers(tables):
-    from gis.report_excel import plan_workbook
+    from gis.report.plan_workbook import plan_workbook
 
     wb = load_workbook(io.BytesIO(plan_workbook(tables, note="HAND 为筛查方法", date="2026-07-01")))
     assert wb.sheetnames == ["转移计划", "安置场所负荷", "乡镇汇总", "物资需求", "说明"]
@@ -155,7 +155,7 @@ def test_workbook_sheets_headers_and_numbers(tables):
 
 
 def test_workbook_english(tables):
-    from gis.report_excel import plan_workbook
+    from gis.report.plan_workbook import plan_workbook
 
     wb = load_workbook(io.BytesIO(plan_workbook(tables, lang="en")))
     assert wb.sheetnames[0] == "Evacuation plan"
@@ -164,7 +164,7 @@ def test_workbook_english(tables):
 
 
 def test_township_workbooks(tables):
-    from gis.report_excel import township_workbooks
+    from gis.report.plan_workbook import township_workbooks
 
     books = township_workbooks(tables)
     assert set(books) == {"城关镇", "河口乡"}
@@ -178,7 +178,7 @@ def test_township_workbooks(tables):
 # ---- GeoPackage / GeoJSON / KML -----------------------------------------------------------------
 
 def test_plan_layers(tables):
-    from gis.report_files import plan_layers
+    from gis.report.plan_files import plan_layers
 
     layers = plan_layers(tables)
     assert set(layers) == {"grids", "shelters", "routes"}
@@ -193,7 +193,7 @@ def test_plan_layers(tables):
 def test_write_plan_files(tables, tmp_path):
     import pyogrio
 
-    from gis.report_files import write_plan_files
+    from gis.report.plan_files import write_plan_files
 
     paths = write_plan_files(tables, tmp_path)
     assert sorted(p.name for p in paths) == ["plan.geojson", "plan.gpkg", "plan.kml", "plan.xlsx"]
@@ -232,7 +232,7 @@ def test_write_plan_files(tables, tmp_path):
 def test_cjk_font_found():
     from matplotlib import font_manager
 
-    from gis.village_map import cjk_font
+    from gis.report.a4 import cjk_font
 
     family = cjk_font()
     have = {f.name for f in font_manager.fontManager.ttflist}
@@ -246,7 +246,7 @@ def test_cjk_font_falls_back_to_the_bundled_noto(monkeypatch):
     """No system CJK font and no GIS_CJK_FONT: the requirement's own Noto Sans CJK SC is registered."""
     from matplotlib import font_manager
 
-    import gis.village_map as vm
+    import gis.report.a4 as vm
 
     monkeypatch.delenv("GIS_CJK_FONT", raising=False)
     monkeypatch.setattr(font_manager.fontManager, "ttflist",
@@ -257,7 +257,8 @@ def test_cjk_font_falls_back_to_the_bundled_noto(monkeypatch):
 
 
 def test_village_map_png_is_a4_with_chinese(tables, depth_raster):
-    from gis.village_map import cjk_font, village_figure, village_map
+    from gis.report.a4 import cjk_font
+    from gis.report.village_map import village_figure, village_map
 
     png = village_map("张家村", tables, hazard=depth_raster, date="2026-07-01", fmt="png", dpi=150,
                       synthetic=True)
@@ -284,7 +285,7 @@ def test_village_map_png_is_a4_with_chinese(tables, depth_raster):
 
 
 def test_village_map_pdf_and_polygon_hazard(tables):
-    from gis.village_map import village_map
+    from gis.report.village_map import village_map
 
     zone = gpd.GeoDataFrame({"depth": [1.0]}, geometry=[box(X0 - 0.001, Y0 - 0.001, X0 + 2 * D, Y0 + D)],
                             crs="EPSG:4490")
@@ -294,14 +295,14 @@ def test_village_map_pdf_and_polygon_hazard(tables):
 
 
 def test_village_map_unknown_village(tables):
-    from gis.village_map import village_map
+    from gis.report.village_map import village_map
 
     with pytest.raises(ValueError, match="没有|no grids"):
         village_map("不存在村", tables)
 
 
 def test_village_maps_batch(tables, depth_raster):
-    from gis.village_map import at_risk_villages, village_maps_batch
+    from gis.report.village_map import at_risk_villages, village_maps_batch
 
     assert at_risk_villages(tables) == ["张家村", "李家村"]
     pdf = village_maps_batch(tables, hazard=depth_raster)
@@ -315,7 +316,7 @@ def test_village_maps_batch(tables, depth_raster):
 
 
 def test_batch_same_village_name_in_two_townships(tables):
-    from gis.village_map import village_maps_batch
+    from gis.report.village_map import village_maps_batch
 
     g = tables["grids"]
     twin = g[g["grid_id"] == "G3"].assign(grid_id="G4", village="张家村")   # another 张家村, in 河口乡
@@ -326,7 +327,7 @@ def test_batch_same_village_name_in_two_townships(tables):
 
 
 def test_township_workbook_needs_total(tables):
-    from gis.report_excel import township_workbooks
+    from gis.report.plan_workbook import township_workbooks
 
     wb = load_workbook(io.BytesIO(township_workbooks(tables)["城关镇"]))
     needs = _sheet(wb, "物资需求")
@@ -336,7 +337,7 @@ def test_township_workbook_needs_total(tables):
 
 
 def test_village_map_without_cjk_font_says_so(tables, monkeypatch):
-    import gis.village_map as vm
+    import gis.report.village_map as vm
 
     monkeypatch.setattr(vm, "cjk_font", lambda: None)
     fig = vm.village_figure("张家村", tables)
@@ -346,8 +347,8 @@ def test_village_map_without_cjk_font_says_so(tables, monkeypatch):
 
 
 def test_needs_with_shelter_index_and_total_label(tables):
-    """The needs table as gis.needs returns it: shelter_id as the index, a '合计/Total' row."""
-    from gis.report_excel import plan_workbook, township_workbooks
+    """The needs table as gis.flood.needs returns it: shelter_id as the index, a '合计/Total' row."""
+    from gis.report.plan_workbook import plan_workbook, township_workbooks
 
     tables["needs"] = pd.DataFrame(
         {"people": [120, 100, 220], "rice_kg": [144.0, 120.0, 264.0], "drinking_l": [1080.0, 900.0, 1980.0],

@@ -14,7 +14,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, Point
 
-from gis.siting import (exact_max_coverage, greedy_max_coverage, ridge_candidates, site_cameras, site_water,
+from gis.fire.siting import (exact_max_coverage, greedy_max_coverage, ridge_candidates, site_cameras, site_water,
                         stream_candidates)
 from layers.errors import LayerError
 from layers.raster import Raster
@@ -167,7 +167,7 @@ def test_site_cameras_gains_by_hand():
 
 
 def test_site_cameras_greedy_vs_exact_on_terrain():
-    from gis.viewshed import viewshed
+    from gis.fire.viewshed import viewshed
 
     z = _two_hills(60)
     dem = _raster(z)
@@ -266,8 +266,8 @@ def test_cli_siting_bad_n(tmp_path):
 def test_candidate_viewsheds_match_single_viewsheds():
     from scipy.ndimage import gaussian_filter
 
-    from gis.siting import candidate_viewsheds
-    from gis.viewshed import viewshed
+    from gis.fire.siting import candidate_viewsheds
+    from gis.fire.viewshed import viewshed
 
     z = gaussian_filter(np.random.default_rng(3).normal(size=(90, 70)), 3) * 400 + 500
     z[40:44, 10:14] = np.nan
@@ -308,7 +308,7 @@ def test_cli_uploaded_candidates_csv(tmp_path):
 
 
 def test_thin_spacing_and_spread_over_blocks():
-    from gis.siting import _thin
+    from gis.fire.siting import _thin
 
     # a dense cluster of strong candidates in one corner, two weak ones far away, one covering nothing
     rows = np.array([0, 0, 1, 5, 90, 50, 70])
@@ -324,7 +324,7 @@ def test_thin_spacing_and_spread_over_blocks():
 
 
 def test_metric_grid_and_on_grid_for_a_dem_in_degrees():
-    from gis.siting import metric_grid, on_grid
+    from gis.fire.siting import metric_grid, on_grid
 
     geo = Raster(np.full((40, 50), 300.0, np.float32), Affine(0.0003, 0, 119.9, 0, -0.0003, 28.5), "EPSG:4490", None)
     m, notes = metric_grid(geo)

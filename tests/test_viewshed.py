@@ -15,7 +15,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import Point
 
-from gis.viewshed import EARTH_RADIUS, coverage, viewshed, viewshed_exact
+from gis.fire.viewshed import EARTH_RADIUS, coverage, viewshed, viewshed_exact
 from layers.raster import Raster, read_raster, write_raster
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -323,36 +323,13 @@ def test_cli_json(tmp_path):
     assert js["cells_in_range"] == int(_in_range((80, 80), 40, 40, 30.0, 300).sum())
 
 
-def test_forest_seen_by_township_golden():
-    """Two 2x2-cell forest patches in two townships; the count raster sees 3 cells once and 1 twice."""
-    import geopandas as gpd
-    from affine import Affine
-    from shapely.geometry import box
-
-    from gis.forest_coverage import forest_seen_by_township
-    from layers.raster import Raster
-
-    grid = Raster(np.zeros((4, 4), "float32"), Affine(100, 0, 500_000, 0, -100, 3_100_400), "EPSG:4549", None)
-    forest = gpd.GeoDataFrame({"township": ["甲", "乙"]},
-                              geometry=[box(500_000, 3_100_200, 500_200, 3_100_400),   # rows 0-1, cols 0-1
-                                        box(500_200, 3_100_000, 500_400, 3_100_200)],  # rows 2-3, cols 2-3
-                              crs="EPSG:4549")
-    count = np.zeros((4, 4), "uint16")
-    count[0, 0] = count[0, 1] = count[1, 0] = 1
-    count[3, 3] = 2
-    t = forest_seen_by_township(count, grid, forest)
-    assert t.loc["甲", "forest_km2"] == 0.04 and t.loc["甲", "seen_share"] == 0.75 and t.loc["甲", "seen2_share"] == 0
-    assert t.loc["乙", "seen_share"] == 0.25 and t.loc["乙", "seen2_share"] == 0.25
-    assert t.loc["合计/Total", "seen_share"] == 0.5 and t.loc["合计/Total", "forest_km2"] == 0.08
-
-
 def test_coverage_tallies_each_cameras_flagged_cells():
     """Per-camera counts of seen forest (bit 1) and high-risk (bit 2) cells equal its own viewshed's."""
     import geopandas as gpd
     from affine import Affine
     from shapely.geometry import Point
 
-    from gis.viewshed import coverage, viewshed
+    from gis.fire.viewshed import coverage, viewshed
     from layers.raster import Raster
 
     rng = np.random.default_rng(5)
@@ -378,7 +355,7 @@ def test_coverage_tallies_each_cameras_flagged_cells():
 def test_sector_sweep_agrees_with_exact_and_with_the_full_circle():
     """A sector camera's R2 (rays outside the sector skipped) agrees with the exact line of sight, and
     inside the sector with the 360-degree sweep; nothing outside the sector is seen."""
-    from gis.viewshed import viewshed, viewshed_exact
+    from gis.fire.viewshed import viewshed, viewshed_exact
 
     rng = np.random.default_rng(11)
     z = rng.normal(0, 5, (121, 121)).cumsum(axis=1) / 3 + rng.normal(0, 5, (121, 121)).cumsum(axis=0) / 3

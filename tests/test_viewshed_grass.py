@@ -15,7 +15,7 @@ import pytest
 from affine import Affine
 
 from bench.cases.viewshed import grass_viewsheds, in_range_mask, read_binary
-from gis.viewshed import viewshed, viewshed_exact
+from gis.fire.viewshed import viewshed, viewshed_exact
 from layers.raster import Raster, write_raster
 
 pytestmark = pytest.mark.skipif(shutil.which("grass") is None,

@@ -14,7 +14,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
-from gis.water_reach import (DEFAULT_RULES, UNKNOWN_TYPE_RULE, ReachRule, parse_rules, reach_by_township,
+from gis.fire.water_reach import (DEFAULT_RULES, UNKNOWN_TYPE_RULE, ReachRule, parse_rules, reach_by_township,
                              site_reach, uncovered_patches, water_reach)
 from layers.errors import LayerError
 from layers.raster import Raster, read_raster, write_raster

@@ -22,7 +22,7 @@ from shapely.geometry import Point, box
 from layers.errors import LayerError
 from layers.export import export_layer
 from layers.workspace import Workspace
-from layers.workspaces import (create_workspace, export_archive, import_archive, last_workspace, list_workspaces,
+from layers.folders import (create_workspace, export_archive, import_archive, last_workspace, list_workspaces,
                                open_workspace, workspace_dir)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import folium
 import numpy as np
 from rasterio.warp import Resampling
 
-from gis.overlay import Overlay, render
+from ui.overlay import Overlay, render
 from layers.raster import Raster
 from ui.plan_map import _features
 
@@ -89,9 +89,9 @@ def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None =
     day_label : str
         The day's weather level in words, for the layer name.
     gaps : GeoDataFrame, optional
-        Ranked gap patches (:func:`gis.gaps.coverage_gaps`); the largest :data:`MAX_GAPS_DRAWN` are drawn.
+        Ranked gap patches (:func:`gis.fire.gaps.coverage_gaps`); the largest :data:`MAX_GAPS_DRAWN` are drawn.
     sites : GeoDataFrame, optional
-        Proposed sites (:mod:`gis.siting`), with ``kind`` camera or water.
+        Proposed sites (:mod:`gis.fire.siting`), with ``kind`` camera or water.
     """
     zh = lang == "zh"
     groups: list[folium.Layer] = []

@@ -352,7 +352,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "too_big": ("文件超过 {mb} MB 上限。", "The file exceeds the {mb} MB limit."),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
-    # flood scenario checked against the grids (gis.hazard.check_overlap)
+    # flood scenario checked against the grids (gis.flood.hazard.check_overlap)
     "hazard_refused": ("未按此洪水情景计算转移方案：", "No plan was computed from this flood scenario:"),
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gis.overlay import Overlay, hillshade_overlay as render_hillshade, value_overlay
+from ui.overlay import Overlay, hillshade_overlay as render_hillshade, value_overlay
 from layers.catalogue import spec
 from layers.load import Layer
 from layers.raster import Raster

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from branca.element import MacroElement, Template
 
-from gis.overlay import Overlay, rasterize
+from ui.overlay import Overlay, rasterize
 from layers import settings
 from layers.catalogue import GRID_LEVELS, VECTOR_KINDS, spec
 from layers.crs import metric_crs
@@ -42,6 +42,7 @@ STYLES: dict[str, Style] = {
     "flood_hazard": Style("#1565c0", "#42a5f5", 0.5, fill_opacity=0.45, shape="box"),
     "rivers": Style("#1e88e5", None, 2.0, shape="line"),
     "roads": Style("#8d4e2a", None, 1.8, shape="line"),
+    "buildings": Style("#616161", "#bdbdbd", 0.6, radius=2.5, fill_opacity=0.6),
     "villages": Style("#6d4c41", "#ffcc80", 1.0, radius=5),
     "shelters": Style("#1b5e20", "#43a047", 1.5, radius=7),
     "water_sources": Style("#0d47a1", "#29b6f6", 1.0, radius=4.5),

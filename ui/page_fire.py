@@ -1,6 +1,6 @@
 """Forest-fire coverage page: risk, camera coverage, water reach, gaps and where new sites help most.
 
-Each step of the review (:mod:`gis.fire_analysis`) is cached on its own inputs, so changing the
+Each step of the review (:mod:`gis.fire.review`) is cached on its own inputs, so changing the
 season recomputes only the water reach, and a new weather day only the day's map.
 """
 
@@ -12,10 +12,10 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gis.fire_analysis import (camera_step, camera_table, gap_step, reach_step, risk_step, township_table,
+from gis.fire.review import (camera_step, camera_table, gap_step, reach_step, risk_step, township_table,
                                weather_step)
-from gis.fire_risk import DEFAULT_WEIGHTS, HIGH_RISK_LEVEL
-from gis.summary import count_by, forest_by_township
+from gis.fire.risk import DEFAULT_WEIGHTS, HIGH_RISK_LEVEL
+from gis.tallies import count_by, forest_by_township
 from layers.catalogue import spec
 from layers.errors import LayerError
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
@@ -246,7 +246,7 @@ def _tables(r: dict) -> None:
 
 def _siting(layers: dict, r: dict) -> None:
     """Greedy maximal coverage: N new cameras or water points adding the most covered high-risk forest."""
-    from gis.siting import site_cameras, site_water
+    from gis.fire.siting import site_cameras, site_water
 
     st.subheader(t("siting"))
     st.caption(t("siting_help"))
@@ -337,8 +337,8 @@ def _sites_file(sites, fmt: str) -> bytes:
 
 
 def _analysis(r: dict, opt: dict):
-    """The page's review as one :class:`gis.fire_analysis.FireAnalysis` (for the files)."""
-    from gis.fire_analysis import FireAnalysis, FireOptions
+    """The page's review as one :class:`gis.fire.review.FireAnalysis` (for the files)."""
+    from gis.fire.review import FireAnalysis, FireOptions
 
     options = FireOptions(target_h=opt["target_h"], curvature=opt["curvature"], season=opt["season"],
                           weights=dict(opt["weights"]) or None, max_road_distance_m=opt["max_road"],
@@ -357,7 +357,7 @@ def _files(key: tuple, _analysis, _sites, lang_: str) -> dict[str, bytes]:
     import tempfile
     import zipfile
 
-    from gis.fire_report import write_fire_files
+    from gis.report.fire_files import write_fire_files
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_fire_files(_analysis, Path(tmp), sites=_sites, lang=lang_, maps=False)
@@ -375,8 +375,8 @@ def _files(key: tuple, _analysis, _sites, lang_: str) -> dict[str, bytes]:
 def _a4_map(key: tuple, _analysis, _sites, township: str | None, fmt: str, lang_: str) -> bytes:
     import tempfile
 
-    from gis.fire_map import coverage_map
-    from gis.fire_report import map_layers
+    from gis.report.fire_map import coverage_map
+    from gis.report.fire_files import map_layers
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = coverage_map(Path(tmp) / "map", dem=_analysis.grid, layers=map_layers(_analysis, _sites,

@@ -11,11 +11,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gis.exposure import EvacuationRule, aggregate
-from gis.hand import DEFAULT_MIN_UPSTREAM_CELLS
-from gis.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
-from gis.plan import Plan, PlanOptions, evacuation_plan
-from gis.summary import township_people
+from gis.flood.exposure import EvacuationRule, aggregate
+from gis.flood.hand import DEFAULT_MIN_UPSTREAM_CELLS
+from gis.flood.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
+from gis.flood.plan import Plan, PlanOptions, evacuation_plan
+from gis.tallies import township_people
 from layers.errors import LayerError
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map
@@ -52,7 +52,7 @@ def _uploaded_hazard(data: bytes, name: str, near: tuple[float, float, float, fl
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _overlap(key: tuple, _hazard: Hazard, _grids) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-    """(zh lines, en lines) of why scenario ``key`` is refused (:func:`gis.hazard.check_overlap`), and its warnings."""
+    """(zh lines, en lines) of why scenario ``key`` is refused (:func:`gis.flood.hazard.check_overlap`), and its warnings."""
     try:
         return [], [], check_overlap(_hazard, _grids)
     except LayerError as e:
@@ -85,7 +85,7 @@ def _stage_hazard(key: tuple, stage: float, rivers: bool, min_cells: int | None)
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _population_exposure(key: tuple, data: bytes, name: str, _hazard: Hazard, thresholds: tuple) -> dict:
-    from gis.exposure import raster_exposure
+    from gis.flood.exposure import raster_exposure
     from layers.raster import read_raster
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -128,8 +128,8 @@ def _plan(key: tuple, _hazard: Hazard, thresholds: tuple, min_share: float, cut_
 
 
 def _needs_rates() -> tuple[tuple, int]:
-    """The minimum-needs rates and days, editable (defaults documented in gis.needs)."""
-    from gis.needs import DAILY_ITEMS, DEFAULT_RATES, NEED_LABELS
+    """The minimum-needs rates and days, editable (defaults documented in gis.flood.needs)."""
+    from gis.flood.needs import DAILY_ITEMS, DEFAULT_RATES, NEED_LABELS
 
     with st.expander(t("needs_rates")):
         i = 0 if lang() == "zh" else 1
@@ -152,7 +152,7 @@ def _depth_png(key: tuple, _hazard: Hazard, thresholds: tuple):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _files(key: tuple, _plan: Plan, lang_: str) -> dict[str, bytes]:
-    from gis.report_files import write_plan_files
+    from gis.report.plan_files import write_plan_files
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_plan_files(_plan, Path(tmp), lang=lang_, note=_plan.summary.get("method_note") or None,
@@ -162,7 +162,7 @@ def _files(key: tuple, _plan: Plan, lang_: str) -> dict[str, bytes]:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str) -> bytes:
-    from gis.village_map import village_map
+    from gis.report.village_map import village_map
 
     hz = _plan.hazard
     return village_map(village, _plan, hazard=hz.depth if hz.depth is not None else hz.polygons, fmt=fmt,
@@ -171,7 +171,7 @@ def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str) ->
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _village_batch(key: tuple, _plan: Plan, lang_: str) -> bytes:
-    from gis.village_map import village_maps_batch
+    from gis.report.village_map import village_maps_batch
 
     hz = _plan.hazard
     return village_maps_batch(_plan, hazard=hz.depth if hz.depth is not None else hz.polygons, scenario=hz.name,
@@ -274,8 +274,8 @@ def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
 
 def _labelled(df: pd.DataFrame) -> pd.DataFrame:
     """Columns and index named in the interface language (the workbook's headers)."""
-    from gis.needs import NEED_LABELS
-    from gis.report_excel import HEADERS
+    from gis.flood.needs import NEED_LABELS
+    from gis.report.plan_workbook import HEADERS
 
     i = 0 if lang() == "zh" else 1
     names = {**{k: v[i] for k, v in HEADERS.items()}, **{k: v[i] for k, v in NEED_LABELS.items()},
@@ -287,7 +287,7 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tables(plan: Plan) -> None:
-    from gis.report_excel import plan_rows, shelter_rows, township_rows
+    from gis.report.plan_workbook import plan_rows, shelter_rows, township_rows
 
     tabs = st.tabs([t("tab_plan"), t("tab_shelters"), t("tab_townships"), t("tab_needs"), t("tab_villages")])
     with tabs[0]:
@@ -308,7 +308,7 @@ def _tables(plan: Plan) -> None:
 
 
 def _downloads(plan: Plan, key: tuple) -> None:
-    from gis.village_map import at_risk_villages
+    from gis.report.village_map import at_risk_villages
 
     st.subheader(t("downloads"))
     files = _files(key, plan, lang())
@@ -373,7 +373,7 @@ def _comparison(plan: Plan) -> None:
     table = pd.DataFrame(rows).T
     if "person_km" in table:
         table["person_km"] = pd.to_numeric(table["person_km"]).round(1)
-    from gis.needs import NEED_LABELS
+    from gis.flood.needs import NEED_LABELS
 
     i = 0 if lang() == "zh" else 1
     st.dataframe(table.rename(columns={"people_to_evacuate": t("people_to_evacuate"),

@@ -39,7 +39,7 @@ def _errors(e: LayerError) -> None:
 
 # ---- workspaces ------------------------------------------------------------------------------------
 def _switch(name: str) -> None:
-    from layers.workspaces import open_workspace
+    from layers.folders import open_workspace
 
     open_workspace(name)
     st.session_state["workspace_name"] = name
@@ -65,7 +65,7 @@ def _storage_choice() -> None:
 
 
 def _workspaces_section() -> None:
-    from layers.workspaces import create_workspace, export_archive, import_archive, list_workspaces
+    from layers.folders import create_workspace, export_archive, import_archive, list_workspaces
 
     st.subheader(t("ws_manage"))
     _storage_choice()

@@ -10,7 +10,7 @@ import folium
 import numpy as np
 import pandas as pd
 
-from gis.overlay import Overlay, render
+from ui.overlay import Overlay, render
 from layers.raster import Raster
 from ui.map_view import DETAIL_BUDGET, _round_coords
 
@@ -80,7 +80,7 @@ def plan_groups(plan, lang: str, *, thresholds: tuple[float, ...], depth: Overla
 
     Parameters
     ----------
-    plan : gis.plan.Plan
+    plan : gis.flood.plan.Plan
         The plan.
     lang : {'zh', 'en'}
         Labels.

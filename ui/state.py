@@ -14,7 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import streamlit as st
 
-from gis.overlay import Overlay, hillshade_overlay as _render_hillshade
+from ui.overlay import Overlay, hillshade_overlay as _render_hillshade
 from layers import settings
 from layers.errors import LayerError
 from layers.workspace import Workspace
@@ -38,7 +38,7 @@ def workspace_folder() -> str:
     In order: the one picked on the Workspace page in this session; ``GIS_WORKSPACE`` (a server
     setting); the last workspace opened in the data folder; the demo county (made on first use).
     """
-    from layers.workspaces import last_workspace, workspace_dir
+    from layers.folders import last_workspace, workspace_dir
 
     picked = st.session_state.get("workspace_name")
     if picked:
@@ -165,7 +165,7 @@ def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, d
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _hand(key: tuple, use_rivers: bool, min_cells: int | None, _dem, _rivers):
-    from gis.hand import hand
+    from gis.flood.hand import hand
 
     return hand(_dem, rivers=_rivers if use_rivers else None, min_upstream_cells=min_cells)
 
@@ -183,7 +183,7 @@ def hand_raster(*, rivers: bool = False, min_upstream_cells: int | None = None):
     """HAND of the DEM in use, computed once per DEM and stream choice (pyflwdir; seconds to a minute).
 
     Streams come from the rivers layer (``rivers=True``) or from an upstream-area threshold in
-    cells (``min_upstream_cells``; default that of :mod:`gis.hand`). None without a DEM.
+    cells (``min_upstream_cells``; default that of :mod:`gis.flood.hand`). None without a DEM.
     """
     dem = workspace_dem()
     if dem is None:

@@ -2,7 +2,7 @@
 
 Ours is built as the app builds it: every vector layer read from the workspace
 (``layers.workspace.Workspace.vector``), the DEM's hillshade
-(``gis.overlay.render(gis.terrain.hillshade(dem).astype('float32'), dem, grey_ramp(), max_size=1600)``),
+(``ui.overlay.render(gis.terrain.hillshade(dem).astype('float32'), dem, grey_ramp(), max_size=1600)``),
 ``ui.map_view.build_map(layers, lang='zh', hillshade=overlay, show=DATA_PAGE_SHOW)``. The bytes
 sent are the UTF-8 length of ``m.get_root().render()`` (streamlit-folium sends the map's script,
 header and HTML; Leaflet itself comes from ``/app/static`` and is cached). The first render is
@@ -45,14 +45,14 @@ def _isolated_setup() -> None:
     import folium  # noqa: F401
     import geopandas  # noqa: F401
 
-    import gis.overlay  # noqa: F401
+    import ui.overlay  # noqa: F401
     import gis.terrain  # noqa: F401
     import ui.assets  # noqa: F401
     import ui.map_view  # noqa: F401
 
 
 def _hillshade(workspace: Path):
-    from gis.overlay import hillshade_overlay
+    from ui.overlay import hillshade_overlay
     from layers.raster import read_raster
 
     if not (workspace / "dem.tif").exists():
@@ -336,7 +336,7 @@ def run(ctx: Context) -> Report:
     row("of which hillshade PNG data URL (MB)", ours["image_bytes"] / MB, peer["image_bytes"] / MB)
     row("self-contained page, Leaflet inlined (MB)", ours["page_bytes"] / MB, peer["page_bytes"] / MB)
     if ctx.chromium is not None:
-        row(f"**first render** (ms, best of runs)", b_ours, b_peer)
+        row("**first render** (ms, best of runs)", b_ours, b_peer)
         row("first render runs (ms)", runs_text("ours"), runs_text("peer"), ratio=False)
         for key, label in (("response_end", "HTML received"),
                            ("dom_interactive", "HTML parsed, inline scripts run (map and all layers built)"),

@@ -2,11 +2,11 @@
 
 On the workspace's road, grid and shelter layers:
 
-- ours, network: ``gis.network.build_graph(roads)`` (split at every vertex, ends snapped, lengths and
+- ours, network: ``gis.flood.roads.build_graph(roads)`` (split at every vertex, ends snapped, lengths and
   times, CSR adjacency, components), then ``network_costs(graph, centroids of ALL grids (41,410 at
   prefecture scale), shelters, k=50, weight="length")``: scipy.sparse.csgraph Dijkstra from the
   shelters in chunks with a cost limit, the few unsettled origins rerun from their side;
-- ours, assignment: ``gis.assign.assign(leaf grids with their population, all shelters, the costs)``:
+- ours, assignment: ``gis.flood.assign.assign(leaf grids with their population, all shelters, the costs)``:
   K widened 5, 10, 20, 50 per grid by max flow (OR-Tools) until no larger K could place more, then
   one exact min-cost flow (OR-Tools) of that value;
 - peer, network: networkx 3 on the same edges: graph build, then
@@ -47,7 +47,7 @@ def _read(ctx: Context):
 def _network(roads, grids, shelters, k):
     import shapely
 
-    from gis.network import build_graph, network_costs
+    from gis.flood.roads import build_graph, network_costs
 
     t0 = time.perf_counter()
     g = build_graph(roads)
@@ -89,9 +89,9 @@ def run(ctx: Context) -> Report:
     import networkx as nx
     from scipy.sparse import csgraph
 
-    from gis.assign import assign
-    from gis.network import network_costs, nearest_nodes
-    from gis.summary import leaf_grids
+    from gis.flood.assign import assign
+    from gis.flood.roads import network_costs, nearest_nodes
+    from gis.tallies import leaf_grids
 
     roads, grids, shelters = _read(ctx)
     leaves = leaf_grids(grids)

@@ -1,13 +1,13 @@
 """Flood exposure of all 41,410 transfer grids on a 25-million-cell depth raster: ours against rasterstats and exactextract.
 
 The depth raster is made from the prefecture DEM (5000 x 5000 cells of 30 m, EPSG:4549):
-``depth = stage - HAND`` for a stage of :data:`STAGE_M` m (``gis.hand.hand``, streams at >= 1000
+``depth = stage - HAND`` for a stage of :data:`STAGE_M` m (``gis.flood.hand.hand``, streams at >= 1000
 upstream cells; not timed), written as a float32 GeoTIFF with nodata -9999 for the peers.
 
-- ours: ``gis.exposure.zonal_depth(grids, depth)`` over all 41,410 grids as read (EPSG:4490: the
+- ours: ``gis.flood.exposure.zonal_depth(grids, depth)`` over all 41,410 grids as read (EPSG:4490: the
   reprojection to the raster's CRS is included): per grid cells, wet cells, max and mean depth
   and the cells of each depth class, the five levels rasterised separately (they nest); and the
-  whole command's work, ``gis.exposure.exposure_summary(hazard, grids)`` (leaf grids, people per
+  whole command's work, ``gis.flood.exposure.exposure_summary(hazard, grids)`` (leaf grids, people per
   depth class, evacuation rule, township totals);
 - peer: ``rasterstats.zonal_stats(grids, depth.tif, stats=['max', 'mean', 'count'])`` (cell
   centres, like ours), grids given already in EPSG:4549;
@@ -36,7 +36,7 @@ SAMPLE_PER_LEVEL = 300
 
 
 def _depth_raster(ctx: Context):
-    from gis.hand import depth_from_stage, hand
+    from gis.flood.hand import depth_from_stage, hand
     from layers.raster import read_raster, write_raster
 
     dem = read_raster(ctx.dem)
@@ -56,8 +56,8 @@ def run(ctx: Context) -> Report:
     from exactextract import exact_extract
     from rasterstats import zonal_stats
 
-    from gis.exposure import exposure_summary, zonal_depth
-    from gis.hazard import Hazard
+    from gis.flood.exposure import exposure_summary, zonal_depth
+    from gis.flood.hazard import Hazard
 
     ctx.log("  exposure: depth = stage - HAND (not timed)")
     depth, depth_path, hand_s = _depth_raster(ctx)

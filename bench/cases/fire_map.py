@@ -1,7 +1,7 @@
 """The Fire page map of a review: bytes sent and first render in Chromium, against plain folium.
 
 Ours is built as the page builds it (``ui.page_fire._map``): the review steps of
-:mod:`gis.fire_analysis` (``risk_step``, ``camera_step``, ``reach_step``, ``gap_step``; each timed,
+:mod:`gis.fire.review` (``risk_step``, ``camera_step``, ``reach_step``, ``gap_step``; each timed,
 they are the page's compute time), the risk, camera-coverage and water-reach images
 (:func:`ui.fire_layers.level_overlay`, ``seen_overlay``, ``reach_overlay``) and the map
 :func:`ui.fire_layers.fire_map` (roads, water sources and cameras as the overview above the detail
@@ -46,9 +46,9 @@ def build(workspace: str, out_ours: str, out_peer: str, lang: str = "zh") -> dic
     import folium
 
     from bench.cases.data_map import split_bytes
-    from gis.fire_analysis import camera_step, gap_step, reach_step, risk_step
-    from gis.fire_risk import HIGH_RISK_LEVEL
-    from gis.overlay import hillshade_overlay
+    from gis.fire.review import camera_step, gap_step, reach_step, risk_step
+    from gis.fire.risk import HIGH_RISK_LEVEL
+    from ui.overlay import hillshade_overlay
     from layers.workspace import Workspace
     from ui.assets import inline_html, localize
     from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay

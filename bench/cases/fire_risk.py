@@ -1,6 +1,6 @@
 """Static forest-fire risk raster (fuel, slope, aspect, roads, villages, graves) on the whole prefecture DEM.
 
-``gis.fire_risk.risk_raster(dem, forest, roads=, settlements=, graves=)`` with the default weights
+``gis.fire.risk.risk_raster(dem, forest, roads=, settlements=, graves=)`` with the default weights
 on the workspace DEM (prefecture: 5000 x 5000 cells of 30 m, EPSG:4549), its forest polygons
 (EPSG:4490, reprojected inside the timing), all roads and villages, and :data:`N_GRAVES` synthetic
 graves (the workspace has no graves layer: points drawn with a fixed seed within 600 m of random
@@ -57,12 +57,12 @@ def _isolated_setup() -> None:
     import rasterio  # noqa: F401
     import scipy.ndimage  # noqa: F401
 
-    import gis.fire_risk  # noqa: F401
+    import gis.fire.risk  # noqa: F401
 
 
 def isolated_run(gpkg: str, dem: str) -> dict:
     """One risk raster in a fresh process (inputs read first, untimed)."""
-    from gis.fire_risk import risk_raster
+    from gis.fire.risk import risk_raster
 
     d, forest, roads, villages, graves = _inputs(gpkg, dem)
     t0 = time.perf_counter()
@@ -72,7 +72,7 @@ def isolated_run(gpkg: str, dem: str) -> dict:
 
 
 def _breakdown(dem, forest, roads, villages, graves) -> list[list]:
-    from gis.fire_risk import DECAY_M, _aspect_deg, _features, _fuel_codes, distance_score
+    from gis.fire.risk import DECAY_M, _aspect_deg, _features, _fuel_codes, distance_score
     from gis.terrain import cell_size_m
 
     rows = []
@@ -95,7 +95,7 @@ def _breakdown(dem, forest, roads, villages, graves) -> list[list]:
 def _edt_compare(dem, roads) -> dict:
     from scipy import ndimage
 
-    from gis.fire_risk import _edt, _features
+    from gis.fire.risk import _edt, _features
     from gis.terrain import cell_size_m
 
     cells = _features(roads, dem, "roads")
@@ -111,7 +111,7 @@ def _edt_compare(dem, roads) -> dict:
 
 def run(ctx: Context) -> Report:
     """Time the risk raster on the workspace DEM."""
-    from gis.fire_risk import HIGH_RISK_LEVEL, risk_raster
+    from gis.fire.risk import HIGH_RISK_LEVEL, risk_raster
 
     ctx.log("  fire_risk: reading inputs (not timed)")
     dem, forest, roads, villages, graves = _inputs(str(ctx.gpkg), str(ctx.dem))

@@ -1,6 +1,6 @@
 """The Flood page map of a plan (HAND stage 2 m): bytes sent and first render in Chromium, against plain folium.
 
-Ours is built as the page builds it: the plan (:func:`gis.plan.evacuation_plan`), its layers by
+Ours is built as the page builds it: the plan (:func:`gis.flood.plan.evacuation_plan`), its layers by
 :func:`ui.plan_map.plan_groups` (the whole-area view: above the detail budget grids are points and
 routes are left out; a township is shown in full on request), over the overview of rivers and roads
 (:func:`ui.map_view.plan_map`) and the hillshade. The peer is what a folium user would otherwise do:
@@ -24,9 +24,9 @@ def build(workspace: str, out_ours: str, out_peer: str) -> dict:
     """Plan once, then build both pages; returns timings and sizes."""
     import folium
 
-    from gis.hazard import Hazard
-    from gis.overlay import hillshade_overlay
-    from gis.plan import evacuation_plan
+    from gis.flood.hazard import Hazard
+    from ui.overlay import hillshade_overlay
+    from gis.flood.plan import evacuation_plan
     from layers.workspace import Workspace
     from ui.assets import inline_html, localize
     from ui.map_view import build_map, plan_map

@@ -1,6 +1,6 @@
-"""HAND (Height Above Nearest Drainage) of the whole DEM: gis.hand.hand against pyflwdir's own example pipeline.
+"""HAND (Height Above Nearest Drainage) of the whole DEM: gis.flood.hand.hand against pyflwdir's own example pipeline.
 
-- ours: ``gis.hand.hand(read_raster(dem.tif))``: voids filled, ``pyflwdir.from_dem`` (depressions
+- ours: ``gis.flood.hand.hand(read_raster(dem.tif))``: voids filled, ``pyflwdir.from_dem`` (depressions
   filled, D8), upstream area in cells, streams at >= 1000 upstream cells, ``flw.hand``, then
   cells draining to no stream set to NaN (a compiled walk) and depression cells below their
   stream set to 0;
@@ -30,7 +30,7 @@ def _isolated_setup() -> None:
     import pyflwdir  # noqa: F401
     import rasterio  # noqa: F401
 
-    import gis.hand  # noqa: F401
+    import gis.flood.hand  # noqa: F401
 
 
 def ours(dem: str, out: str) -> dict:
@@ -39,7 +39,7 @@ def ours(dem: str, out: str) -> dict:
 
     import numpy as np
 
-    from gis.hand import hand
+    from gis.flood.hand import hand
     from layers.raster import read_raster, write_raster
 
     t0 = time.perf_counter()
@@ -102,7 +102,7 @@ def run(ctx: Context) -> Report:
         res[name] = ctx.isolated(f"bench.cases.hand:{name}", dem=str(ctx.dem), out=str(ctx.tmp / f"{name}.tif"))
     cmp = _compare(ctx.tmp / "ours.tif", ctx.tmp / "peer.tif")
     rows = []
-    for name, label in (("ours", "ours: `gis.hand.hand`"), ("peer", "peer: pyflwdir example pipeline")):
+    for name, label in (("ours", "ours: `gis.flood.hand.hand`"), ("peer", "peer: pyflwdir example pipeline")):
         r = res[name]
         rows.append([label, r["cells"], r["seconds"], r["peak_rss_mb"], r["peak_rss_mb"] - r["baseline_rss_mb"],
                      r["defined"]])

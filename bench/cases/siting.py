@@ -3,19 +3,19 @@
 Inputs (read before any timing): the workspace DEM (prefecture: 5000 x 5000 cells of 30 m,
 EPSG:4549), forest polygons, the 540 cameras, the 4,836 water sources, roads and rivers.
 Prepared once and timed as context (other modules' work): the forest mask and the static risk
-raster (``gis.fire_risk.risk_raster`` with roads; target = level >= 4), the existing cameras'
-coverage (``gis.viewshed.coverage``, each camera's own range) and the sources' reach
-(``gis.water_reach.water_reach``, dry season).
+raster (``gis.fire.risk.risk_raster`` with roads; target = level >= 4), the existing cameras'
+coverage (``gis.fire.viewshed.coverage``, each camera's own range) and the sources' reach
+(``gis.fire.water_reach.water_reach``, dry season).
 
 Timed (ours, one run each, wall and process CPU seconds; the machine is shared, so CPU is the steadier figure):
 
-- ``gis.gaps.coverage_gaps``: the three gap classes as patches (>= 1 ha), township, nearest road
+- ``gis.fire.gaps.coverage_gaps``: the three gap classes as patches (>= 1 ha), township, nearest road
   and nearest usable source;
-- ``gis.siting.site_cameras``: ridge/peak candidates (capped at 300, 1 km apart), the viewshed of
+- ``gis.fire.siting.site_cameras``: ridge/peak candidates (capped at 300, 1 km apart), the viewshed of
   each from a 30 m mast to 8 km (``candidate_viewsheds``, the R2 sweep in parallel), lazy greedy for
   N = 10;
-- ``gis.siting.site_water``: candidates on the rivers layer within 500 m of a road (300, 1 km
-  apart), each one's reach as a new pond (1,300 m, 250 m rise; ``gis.water_reach.site_reach``),
+- ``gis.fire.siting.site_water``: candidates on the rivers layer within 500 m of a road (300, 1 km
+  apart), each one's reach as a new pond (1,300 m, 250 m rise; ``gis.fire.water_reach.site_reach``),
   greedy for N = 10.
 
 Comparison on the same candidate sets: the greedy choice against the naive one an office would make
@@ -51,11 +51,11 @@ def _naive(sets: list[np.ndarray], n: int) -> float:
 
 def run(ctx: Context) -> Report:
     """Gaps, camera siting and water siting on the cached workspace."""
-    from gis.fire_risk import HIGH_RISK_LEVEL, forest_mask, risk_raster
-    from gis.gaps import coverage_gaps, gap_summary
-    from gis.siting import candidate_viewsheds, site_cameras, site_water
-    from gis.viewshed import coverage
-    from gis.water_reach import site_reach, water_reach
+    from gis.fire.risk import HIGH_RISK_LEVEL, forest_mask, risk_raster
+    from gis.fire.gaps import coverage_gaps, gap_summary
+    from gis.fire.siting import candidate_viewsheds, site_cameras, site_water
+    from gis.fire.viewshed import coverage
+    from gis.fire.water_reach import site_reach, water_reach
     from layers.load import load_layer
     from layers.raster import read_raster
 
@@ -89,7 +89,7 @@ def run(ctx: Context) -> Report:
     ctx.log("  siting: greedy vs top-N on the same candidates")
     open_c = target & (count == 0)
     z = np.where(dem.valid_mask(), np.asarray(dem.array, dtype=np.float64), np.nan)
-    from gis.siting import ridge_candidates, stream_candidates
+    from gis.fire.siting import ridge_candidates, stream_candidates
 
     rows, cols = ridge_candidates(dem, open_c, reach_m=8000.0)
     sets_c, vw, vc = _clock(lambda: candidate_viewsheds(z, dem.res[0], rows, cols, open_c, height=30.0,

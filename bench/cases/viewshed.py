@@ -1,6 +1,6 @@
 """Camera viewsheds: union coverage at 10 km; per-camera time and agreement vs xarray-spatial, GRASS, GDAL.
 
-- **union** (ours, the bar): ``gis.viewshed.coverage(dem, cameras, range_m=10000)`` on the whole DEM
+- **union** (ours, the bar): ``gis.fire.viewshed.coverage(dem, cameras, range_m=10000)`` on the whole DEM
   with every usable camera (each camera's mast height, azimuth and field of view; target on the
   ground; curvature and refraction 0.13), in a fresh process after a warm-up on a tiny DEM (the
   numba kernels are compiled once and cached on disk); reading the DEM and the layer is timed
@@ -10,8 +10,8 @@
   every tool), from the camera's mast height above the DEM at its cell, target height 0:
 
   ====================  ==============================================================================
-  ours-R2               ``gis.viewshed.viewshed`` (the sweep ``coverage`` uses)
-  ours-exact            ``gis.viewshed.viewshed_exact`` (exact cell-centre line of sight; the reference)
+  ours-R2               ``gis.fire.viewshed.viewshed`` (the sweep ``coverage`` uses)
+  ours-exact            ``gis.fire.viewshed.viewshed_exact`` (exact cell-centre line of sight; the reference)
   xarray-spatial        ``xrspatial.viewshed(raster, x, y, observer_elev=h, target_elev=0)`` on the
                         window; it has neither range nor curvature, so its DEM is lowered beforehand by
                         the same drop ``d^2 (1 - 0.13) / (2 R)`` (``d`` from the observer's cell centre)
@@ -63,7 +63,7 @@ def _isolated_setup() -> None:
     import numpy  # noqa: F401
     import rasterio  # noqa: F401
 
-    import gis.viewshed  # noqa: F401
+    import gis.fire.viewshed  # noqa: F401
     import layers.raster  # noqa: F401
 
 
@@ -75,7 +75,7 @@ def union(dem: str, gpkg: str, range_m: float = RANGE_M) -> dict:
     import numpy as np
     from affine import Affine
 
-    from gis.viewshed import coverage
+    from gis.fire.viewshed import coverage
     from layers.raster import Raster, read_raster
 
     # warm-up: load the cached numba kernels on a tiny DEM
@@ -147,7 +147,7 @@ def curvature_lowered(dem, row: int, col: int, res: float, refraction: float = R
     """``dem`` lowered by the curvature and refraction drop from the observer cell's centre."""
     import numpy as np
 
-    from gis.viewshed import EARTH_RADIUS
+    from gis.fire.viewshed import EARTH_RADIUS
 
     rr, cc = np.mgrid[0:dem.shape[0], 0:dem.shape[1]]
     d = res * np.hypot(rr - row, cc - col)
@@ -271,7 +271,7 @@ def run(ctx: Context) -> Report:
     import numpy as np
     import rasterio
 
-    from gis.viewshed import viewshed, viewshed_exact
+    from gis.fire.viewshed import viewshed, viewshed_exact
     from layers.raster import Raster, read_raster, write_raster
 
     ctx.log("  viewshed: union of all cameras (fresh process)")

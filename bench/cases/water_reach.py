@@ -3,7 +3,7 @@
 Inputs (prefecture scale): the cached 5,000 x 5,000 DEM (30 m, EPSG:4549), the 4,836 water sources and the
 12,341 forest polygons (with townships) of the workspace, as read (EPSG:4490; reprojection inside the timing).
 
-- ours: ``gis.water_reach.water_reach(dem, sources, forest_polygons)`` with the default rules in the dry
+- ours: ``gis.fire.water_reach.water_reach(dem, sources, forest_polygons)`` with the default rules in the dry
   season (the whole command's work: source filters and rules, forest burnt onto the grid, the numba band
   kernel for counts / only-source / per-source forest, per-source table, per-township table); and the same
   with the forest given as an already burnt mask (the reach alone, comparable with the peer); and the same
@@ -74,7 +74,7 @@ def run(ctx: Context) -> Report:
     from rasterio.enums import MergeAlg
     from rasterio.features import rasterize
 
-    from gis.water_reach import water_reach
+    from gis.fire.water_reach import water_reach
     from layers.raster import read_raster
 
     ctx.log("  water_reach: reading (not timed)")

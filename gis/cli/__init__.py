@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from layers.errors import LayerError
+from layers.errors import GisError, LayerError
 
 _COMMANDS: dict[str, tuple[Callable, Callable, str]] = {}
 
@@ -96,6 +96,6 @@ def main(argv: list[str] | None = None) -> int:
     run = _COMMANDS[args.command][1]
     try:
         return int(run(args) or 0)
-    except LayerError as e:
+    except GisError as e:
         print(str(e), file=sys.stderr)
         return 2

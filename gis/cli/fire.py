@@ -12,7 +12,7 @@ from gis.cli import command, finish
 def _run_viewshed(args: argparse.Namespace) -> int:
     import time
 
-    from gis.viewshed import coverage
+    from gis.fire.viewshed import coverage
     from layers.load import load_layer
     from layers.raster import Raster, read_raster, write_raster
 

@@ -38,9 +38,9 @@ def _bad(zh: str, en: str, fix_zh: str, fix_en: str, **where):
 def _run_fire_report(args: argparse.Namespace) -> int:
     import time
 
-    from gis.fire_analysis import FireOptions, fire_analysis
-    from gis.fire_report import fire_summary, write_fire_files
-    from gis.siting import site_cameras, site_water
+    from gis.fire.review import FireOptions, fire_analysis
+    from gis.report.fire_files import fire_summary, write_fire_files
+    from gis.fire.siting import site_cameras, site_water
     from layers.workspace import Workspace
 
     t0 = time.perf_counter()

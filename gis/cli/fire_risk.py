@@ -23,8 +23,8 @@ def _run_fire_risk(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from gis.fire_risk import HIGH_RISK_LEVEL, LEVEL_BREAKS, risk_raster
-    from gis.fire_weather import LEVEL_LABELS
+    from gis.fire.risk import HIGH_RISK_LEVEL, LEVEL_BREAKS, risk_raster
+    from gis.fire.weather import LEVEL_LABELS
     from gis.terrain import cell_size_m
     from layers.raster import Raster, read_raster, write_raster
 
@@ -45,7 +45,7 @@ def _run_fire_risk(args: argparse.Namespace) -> int:
                      Path(args.score_out), dtype="float32")
     day = None
     if args.weather_level is not None:
-        from gis.fire_weather import day_risk
+        from gis.fire.weather import day_risk
 
         if not 1 <= args.weather_level <= 5:
             from layers.errors import LayerError, problem
@@ -99,7 +99,7 @@ def _add_fire_risk(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output GeoTIFF: uint8 levels 1-5, 0 = not forest")
     p.add_argument("--score-out", help="also write the 0-1 score as a float32 GeoTIFF")
     p.add_argument("--weather-level", type=int, help="the day's weather danger level 1-5 (fire-weather): also give "
-                                                    "the day's map (gis.fire_weather.DAY_MATRIX)")
+                                                    "the day's map (gis.fire.weather.DAY_MATRIX)")
     p.add_argument("--day-out", help="with --weather-level: write the day's levels (uint8 1-5, 0 = not forest)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -107,7 +107,7 @@ def _add_fire_risk(p: argparse.ArgumentParser) -> None:
 
 # ---- fire-weather ---------------------------------------------------------------------------
 def _run_fire_weather(args: argparse.Namespace) -> int:
-    from gis.fire_weather import (LEVEL_COLOURS, LEVEL_LABELS, beaufort, dry_days_score, humidity_score, rain_score,
+    from gis.fire.weather import (LEVEL_COLOURS, LEVEL_LABELS, beaufort, dry_days_score, humidity_score, rain_score,
                                   temperature_score, weather_level, wind_score)
     from layers.errors import LayerError, problem
 

@@ -15,7 +15,7 @@ def _run_hand(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from gis.hand import hand
+    from gis.flood.hand import hand
     from layers.raster import read_raster, write_raster
 
     t0 = time.perf_counter()
@@ -93,8 +93,9 @@ def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | No
 
 
 def _run_exposure(args: argparse.Namespace) -> int:
-    from gis.exposure import EvacuationRule, exposure_summary
-    from gis.hazard import Hazard, check_overlap, hazard_from_file, lonlat_extent, parse_thresholds
+    from gis.flood.exposure import EvacuationRule, exposure_summary
+    from gis.flood.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
+    from gis.projection import lonlat_extent
     from layers.errors import Problem
     from layers.load import RASTER_SUFFIXES
     from layers.raster import read_raster
@@ -167,9 +168,9 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
 
 # ---- plan ------------------------------------------------------------------------------------------
 def _run_plan(args: argparse.Namespace) -> int:
-    from gis.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
-    from gis.plan import PlanOptions, evacuation_plan
-    from gis.report_files import write_plan_files
+    from gis.flood.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
+    from gis.flood.plan import PlanOptions, evacuation_plan
+    from gis.report.plan_files import write_plan_files
     from layers.errors import Problem
     from layers.workspace import Workspace
 
@@ -196,8 +197,8 @@ def _run_plan(args: argparse.Namespace) -> int:
     else:
         hazard = hazard_from_file(Path(args.hazard), near=ws.lonlat_bounds())
         warnings = check_overlap(hazard, grids)   # a file of another place would plan for no one
-    from gis.exposure import EvacuationRule
-    from gis.needs import DAILY_ITEMS, parse_rates
+    from gis.flood.exposure import EvacuationRule
+    from gis.flood.needs import DAILY_ITEMS, parse_rates
 
     if not 0.0 <= args.min_share <= 1.0 or args.days < 0:
         raise LayerError(Problem(f"--min-share 应在 0–1 之间、--days 不小于 0（收到 {args.min_share}、{args.days}）",
@@ -212,7 +213,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     files = write_plan_files(plan, out, lang=args.lang, note=plan.summary.get("method_note") or None)
     if args.village_maps and len(plan.grids):
-        from gis.village_map import village_maps_batch
+        from gis.report.village_map import village_maps_batch
 
         pdf = out / "village_maps.pdf"
         pdf.write_bytes(village_maps_batch(plan, hazard=hazard.depth if hazard.depth is not None else hazard.polygons,

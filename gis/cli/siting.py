@@ -64,8 +64,8 @@ class _Setup:
     def __init__(self, args: argparse.Namespace, *, need_cameras: bool, need_sources: bool):
         import numpy as np
 
-        from gis.fire_risk import HIGH_RISK_LEVEL, forest_mask
-        from gis.siting import metric_grid, on_grid
+        from gis.fire.risk import HIGH_RISK_LEVEL, forest_mask
+        from gis.fire.siting import metric_grid, on_grid
         from layers.raster import read_raster
 
         self.lang = args.lang
@@ -95,7 +95,7 @@ class _Setup:
         self.seen = None
         self.cameras = None
         if getattr(args, "cameras", None):
-            from gis.viewshed import coverage
+            from gis.fire.viewshed import coverage
 
             cams = load_kind(args.cameras, "cameras", args.cameras_layer)
             self.messages += cams.messages(args.lang)
@@ -108,7 +108,7 @@ class _Setup:
         self.reach = None
         self.sources = None
         if getattr(args, "sources", None):
-            from gis.water_reach import water_reach
+            from gis.fire.water_reach import water_reach
 
             src = load_kind(args.sources, "water_sources", args.sources_layer)
             self.messages += src.messages(args.lang)
@@ -149,7 +149,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _run_gaps(args: argparse.Namespace) -> int:
     import time
 
-    from gis.gaps import coverage_gaps, gap_summary
+    from gis.fire.gaps import coverage_gaps, gap_summary
 
     t0 = time.perf_counter()
     s = _Setup(args, need_cameras=True, need_sources=True)
@@ -184,7 +184,7 @@ def _run_gaps(args: argparse.Namespace) -> int:
 @command("gaps", "high-risk forest unseen by cameras / out of water reach, as ranked patches / 监控与水源覆盖空白区")
 def _add_gaps(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cameras", required=True, help="existing cameras layer")
-    p.add_argument("--sources", required=True, help="existing water sources layer (reach by gis.water_reach; "
+    p.add_argument("--sources", required=True, help="existing water sources layer (reach by gis.fire.water_reach; "
                                                     "the nearest usable one is listed per patch)")
     p.add_argument("--out", required=True, help="output gap polygons (.gpkg / .geojson / .kml, EPSG:4490)")
     p.add_argument("--min-area-ha", type=float, default=1.0, help="leave out patches under this many hectares "
@@ -198,7 +198,7 @@ def _add_gaps(p: argparse.ArgumentParser) -> None:
 def _run_siting(args: argparse.Namespace) -> int:
     import time
 
-    from gis.siting import site_cameras, site_water
+    from gis.fire.siting import site_cameras, site_water
     from layers.errors import LayerError, Problem
 
     t0 = time.perf_counter()

@@ -54,7 +54,7 @@ def _run_water_reach(args: argparse.Namespace) -> int:
     import math
     import time
 
-    from gis.water_reach import parse_rules, water_reach
+    from gis.fire.water_reach import parse_rules, water_reach
     from layers.errors import LayerError, Problem
     from layers.raster import Raster, read_raster, write_raster
 
@@ -78,7 +78,7 @@ def _run_water_reach(args: argparse.Namespace) -> int:
         res.sources.to_csv(args.sources_out, encoding="utf-8-sig")
     gaps = None
     if args.gaps_out:
-        from gis.water_reach import uncovered_patches
+        from gis.fire.water_reach import uncovered_patches
 
         gaps = uncovered_patches(res, high_risk_only=res.high_risk is not None, ground_only=args.gaps_ground,
                                  min_area_m2=args.min_gap_area)

@@ -4,8 +4,8 @@ The problem
 -----------
 Targets are the high-risk forest cells not yet covered (no existing camera sees them / no existing
 source reaches them). Each candidate site covers a set of target cells (a camera: its viewshed from a
-mast, :func:`gis.viewshed.viewshed`; a new pond or tank: the cells within its hose reach,
-:func:`gis.water_reach.site_reach`). Choose ``n`` sites covering the largest target area: the maximum
+mast, :func:`gis.fire.viewshed.viewshed`; a new pond or tank: the cells within its hose reach,
+:func:`gis.fire.water_reach.site_reach`). Choose ``n`` sites covering the largest target area: the maximum
 coverage problem (NP-hard). :func:`greedy_max_coverage` adds, one at a time, the site adding the most
 not-yet-covered area (lazy evaluation with a heap; gains only shrink as sites are added, so a stale
 gain is an upper bound), which guarantees at least ``1 - 1/e`` (about 63 %) of the optimum;
@@ -48,9 +48,9 @@ import pyproj
 from rasterio.features import rasterize
 from scipy import ndimage
 
-from gis.gaps import nearest
+from gis.fire.gaps import nearest
 from gis.terrain import metric_grid
-from gis.viewshed import _r2_kernel
+from gis.fire.viewshed import _r2_kernel
 from layers.errors import LayerError, problem
 from layers.raster import Raster, _as_pyproj_input
 from layers.settings import STORAGE_CRS
@@ -337,7 +337,7 @@ def stream_candidates(dem: Raster, target: np.ndarray, *, reach_m: float, rivers
     else:
         import pyflwdir
 
-        from gis.hand import fill_voids
+        from gis.flood.hand import fill_voids
 
         elev, _ = fill_voids(dem)
         flw = pyflwdir.from_dem(elev.astype("float32"), nodata=-9999.0, transform=dem.transform)
@@ -372,7 +372,7 @@ def uploaded_candidates(points: gpd.GeoDataFrame, dem: Raster) -> tuple[np.ndarr
         Each kept point's ``name`` (or ``#n``, its 1-based position in the layer).
     notes : list of tuple
     """
-    from gis.gaps import _label_of
+    from gis.fire.gaps import _label_of
 
     g = points[points.geometry.notna() & ~points.geometry.is_empty]
     labels = _label_of(points)
@@ -415,10 +415,10 @@ def candidate_viewsheds(z: np.ndarray, res: float, rows: np.ndarray, cols: np.nd
                         refraction: float = 0.13) -> list[np.ndarray]:
     """Flat indices of the ``open_mask`` cells each candidate camera sees (360 degrees, R2 sweep).
 
-    The same sweep as :func:`gis.viewshed.viewshed` (identical cells), run for a batch of
+    The same sweep as :func:`gis.fire.viewshed.viewshed` (identical cells), run for a batch of
     candidates at a time in parallel, each in a window of the range square only.
     """
-    from gis.viewshed import EARTH_RADIUS, RAYS_PER_CELL
+    from gis.fire.viewshed import EARTH_RADIUS, RAYS_PER_CELL
 
     z = np.ascontiguousarray(z, dtype=np.float64)
     nr, nc = z.shape
@@ -588,7 +588,7 @@ def site_water(dem: Raster, target: np.ndarray, covered: np.ndarray | None, n: i
         Streams for the candidates; default upstream area from the DEM (slow on big DEMs).
     distance_m, rise_m : float
         Reach of a new water point: horizontal distance and largest rise above the site
-        (:func:`gis.water_reach.site_reach`).
+        (:func:`gis.fire.water_reach.site_reach`).
     max_road_m, min_upstream_cells, spacing_m, max_candidates
         Candidate generation (:func:`stream_candidates`).
 
@@ -596,7 +596,7 @@ def site_water(dem: Raster, target: np.ndarray, covered: np.ndarray | None, n: i
     -------
     SitingResult
     """
-    from gis.water_reach import site_reach
+    from gis.fire.water_reach import site_reach
 
     target, covered = _check(dem, target, covered)
     if candidates is not None:

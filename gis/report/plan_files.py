@@ -17,7 +17,7 @@ their load, routes with names); :func:`write_plan_files` writes them to a folder
     straight-line estimates dashed-looking orange. Written with :mod:`xml.etree.ElementTree`
     (GDAL's KML driver cannot add styles per folder, and cannot append layers to one file).
 ``plan.xlsx``
-    :func:`gis.report_excel.plan_workbook`.
+    :func:`gis.report.plan_workbook.plan_workbook`.
 
 Single layers in any format go through :func:`layers.export.export_layer` (used here for the
 GeoJSON).
@@ -25,7 +25,6 @@ GeoJSON).
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -34,16 +33,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
-from shapely.geometry.base import BaseGeometry
 
-from gis.report_excel import plan_workbook, table_part
-from layers.export import export_layer
+from gis.report.formats import (for_ogr, kml_document, kml_folder, kml_geometry, kml_sub, kml_value, tagged_geojson,
+                                 xml_escape)
+from gis.report.plan_workbook import plan_workbook
+from gis.report.tables import table_part, truthy
 from layers.settings import STORAGE_CRS
 
-__all__ = ["plan_layers", "write_plan_files", "plan_kml", "plan_geojson", "tagged_geojson", "for_ogr", "KML_FOLDERS"]
+__all__ = ["plan_layers", "write_plan_files", "plan_kml", "plan_geojson", "KML_FOLDERS"]
 
-KML_NS = "http://www.opengis.net/kml/2.2"
 #: layer -> KML folder name
 KML_FOLDERS = {"grids": "网格", "shelters": "安置场所", "routes": "转移路线"}
 
@@ -60,7 +58,6 @@ _KML_FIELDS = {
                ("time_min", "时间（分钟）"), ("method", "路线方式"), ("responsible", "责任人"),
                ("phone", "联系电话")),
 }
-_METHOD_ZH = {"road": "道路", "straight_line": "直线估算"}
 # KML colours are aabbggrr
 _STYLES = {
     "grid_evac": {"line": "ff0000e6", "width": "2", "poly": "330000e6"},
@@ -70,16 +67,6 @@ _STYLES = {
     "route_road": {"line": "ffe06010", "width": "3"},
     "route_line": {"line": "ff0090ff", "width": "2"},
 }
-
-
-def truthy(v: Any) -> bool:
-    """A yes/no cell read leniently: booleans, 1/0, 'true'/'yes'/'是'; missing is False."""
-    if isinstance(v, str):
-        return v.strip().lower() in ("true", "1", "yes", "是")
-    try:
-        return bool(v) and not pd.isna(v)
-    except (TypeError, ValueError):
-        return False
 
 
 def _gdf(tables: Any, name: str) -> gpd.GeoDataFrame:
@@ -164,51 +151,6 @@ def plan_layers(tables: Any) -> dict[str, gpd.GeoDataFrame]:
             "shelters": shelters, "routes": routes}
 
 
-def for_ogr(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """A copy GDAL and JSON take: object columns as str/int/float/bool/None, nullable booleans as Int8."""
-    out = gdf.copy()
-    for col in out.columns:
-        if col == out.geometry.name:
-            continue
-        if str(out[col].dtype) == "boolean":
-            out[col] = out[col].astype("Int8")
-        elif out[col].dtype == object:
-            out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else
-                                    (v if isinstance(v, (str, int, float, bool)) else str(v)))
-    return out
-
-
-def tagged_geojson(layers: dict[str, gpd.GeoDataFrame], names: tuple[str, ...]) -> bytes:
-    """One GeoJSON FeatureCollection of the layers ``names`` (in that order), each feature tagged with ``layer``.
-
-    Parameters
-    ----------
-    layers : dict of str to GeoDataFrame
-        Layers in the storage CRS; missing or empty ones are left out.
-    names : tuple of str
-        Which layers, in order.
-
-    Returns
-    -------
-    bytes
-        UTF-8 GeoJSON (lon/lat, EPSG:4490 numbers, no ``crs`` member: RFC 7946 implies lon/lat).
-    """
-    parts = []
-    for name in names:
-        df = layers.get(name)
-        if df is None or not len(df):
-            continue
-        df = df.copy()
-        df.insert(0, "layer", name)
-        parts.append(df)
-    if not parts:
-        return json.dumps({"type": "FeatureCollection", "features": []}).encode()
-    combined = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=STORAGE_CRS)
-    fc = json.loads(export_layer(for_ogr(combined), "layers", "geojson"))
-    fc.pop("crs", None)
-    return json.dumps(fc, ensure_ascii=False).encode("utf-8")
-
-
 def plan_geojson(layers: dict[str, gpd.GeoDataFrame]) -> bytes:
     """One GeoJSON FeatureCollection of all plan layers, each feature tagged with ``layer``.
 
@@ -226,87 +168,6 @@ def plan_geojson(layers: dict[str, gpd.GeoDataFrame]) -> bytes:
 
 
 # ---- KML ---------------------------------------------------------------------------------------
-
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    e = ET.SubElement(parent, f"{{{KML_NS}}}{tag}", attrs)
-    if text is not None:
-        e.text = text
-    return e
-
-
-def _coords(seq) -> str:
-    return " ".join(f"{x:.7f},{y:.7f}" for x, y, *_ in seq)
-
-
-def kml_document(title: str, styles: dict) -> tuple[ET.Element, ET.Element]:
-    """A KML 2.2 root and its Document named ``title``, with ``styles`` (id -> spec, see ``_style``)."""
-    ET.register_namespace("", KML_NS)
-    root = ET.Element(f"{{{KML_NS}}}kml")
-    doc = _sub(root, "Document")
-    _sub(doc, "name", title)
-    for sid, spec in styles.items():
-        _style(doc, sid, spec)
-    return root, doc
-
-
-def kml_folder(doc: ET.Element, name: str) -> ET.Element:
-    """A named Folder in the document."""
-    folder = _sub(doc, "Folder")
-    _sub(folder, "name", name)
-    return folder
-
-
-def _kml_geom(parent: ET.Element, g: BaseGeometry) -> None:
-    if g is None or g.is_empty:
-        return
-    if isinstance(g, Point):
-        _sub(_sub(parent, "Point"), "coordinates", _coords([g.coords[0]]))
-    elif isinstance(g, LineString):
-        ls = _sub(parent, "LineString")
-        _sub(ls, "tessellate", "1")
-        _sub(ls, "coordinates", _coords(g.coords))
-    elif isinstance(g, Polygon):
-        p = _sub(parent, "Polygon")
-        _sub(_sub(_sub(p, "outerBoundaryIs"), "LinearRing"), "coordinates", _coords(g.exterior.coords))
-        for ring in g.interiors:
-            _sub(_sub(_sub(p, "innerBoundaryIs"), "LinearRing"), "coordinates", _coords(ring.coords))
-    elif isinstance(g, (MultiPolygon, MultiLineString, MultiPoint)) or hasattr(g, "geoms"):
-        mg = _sub(parent, "MultiGeometry")
-        for part in g.geoms:
-            _kml_geom(mg, part)
-
-
-def _fmt(v: Any, key: str) -> str | None:
-    if v is None or (isinstance(v, float) and not np.isfinite(v)):
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(v, (bool, np.bool_)):
-        return "是" if v else "否"
-    if key == "method":
-        return _METHOD_ZH.get(str(v), str(v))
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.2f}".rstrip("0").rstrip(".") if not float(v).is_integer() else str(int(v))
-    return str(v)
-
-
-def _style(doc: ET.Element, sid: str, spec: dict) -> None:
-    st = _sub(doc, "Style", id=sid)
-    if "icon" in spec:
-        ic = _sub(st, "IconStyle")
-        _sub(ic, "color", spec["icon"])
-        _sub(ic, "scale", spec["scale"])
-        _sub(_sub(ic, "Icon"), "href", "http://maps.google.com/mapfiles/kml/shapes/ranger_station.png")
-    if "line" in spec:
-        ls = _sub(st, "LineStyle")
-        _sub(ls, "color", spec["line"])
-        _sub(ls, "width", spec["width"])
-    if "poly" in spec:
-        ps = _sub(st, "PolyStyle")
-        _sub(ps, "color", spec["poly"])
 
 
 def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险方案") -> bytes:
@@ -334,7 +195,7 @@ def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险�
         if df.crs is not None and df.crs.to_epsg() not in (4326, 4490):
             df = df.to_crs(4326)
         for _, row in df.iterrows():
-            pm = _sub(folder, "Placemark")
+            pm = kml_sub(folder, "Placemark")
             if layer == "grids":
                 name = row.get("name") or row.get("grid_id")
                 style = "grid_evac" if truthy(row.get("evacuate", True)) else "grid_other"
@@ -344,23 +205,19 @@ def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险�
             else:
                 name = f"{row.get('grid_name') or row.get('grid_id')} → {row.get('shelter_name')}"
                 style = "route_road" if row.get("method") == "road" else "route_line"
-            _sub(pm, "name", str(name))
-            pairs = [(label, _fmt(row.get(key), key)) for key, label in _KML_FIELDS[layer] if key in row.index]
+            kml_sub(pm, "name", str(name))
+            pairs = [(label, kml_value(row.get(key), key)) for key, label in _KML_FIELDS[layer] if key in row.index]
             pairs = [(k, v) for k, v in pairs if v not in (None, "")]
-            desc = "<table>" + "".join(f"<tr><td>{k}</td><td>{_esc(v)}</td></tr>" for k, v in pairs) + "</table>"
-            _sub(pm, "description", desc)
-            _sub(pm, "styleUrl", f"#{style}")
-            ext = _sub(pm, "ExtendedData")
+            desc = "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in pairs) + "</table>"
+            kml_sub(pm, "description", desc)
+            kml_sub(pm, "styleUrl", f"#{style}")
+            ext = kml_sub(pm, "ExtendedData")
             for k, v in pairs:
-                d = _sub(ext, "Data", name=k)
-                _sub(d, "value", v)
-            _kml_geom(pm, row.geometry)
+                d = kml_sub(ext, "Data", name=k)
+                kml_sub(d, "value", v)
+            kml_geometry(pm, row.geometry)
     ET.indent(root)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
-
-
-def _esc(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def write_plan_files(tables: Any, out_dir: Path, *, lang: str = "zh", note: str | None = None,
@@ -370,13 +227,13 @@ def write_plan_files(tables: Any, out_dir: Path, *, lang: str = "zh", note: str 
     Parameters
     ----------
     tables : object or mapping
-        As for :func:`plan_layers` and :func:`gis.report_excel.plan_workbook`.
+        As for :func:`plan_layers` and :func:`gis.report.plan_workbook.plan_workbook`.
     out_dir : pathlib.Path
         Folder (created when missing); existing ``plan.*`` files are replaced.
     lang : {'zh', 'en'}
         Language of the workbook.
     note, date, synthetic
-        Passed to :func:`gis.report_excel.plan_workbook`.
+        Passed to :func:`gis.report.plan_workbook.plan_workbook`.
 
     Returns
     -------

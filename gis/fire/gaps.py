@@ -6,7 +6,7 @@ Every high-risk forest cell falls in at most one gap class:
 - ``unseen`` (未被监控覆盖): no camera sees it, a water source reaches it;
 - ``out_of_reach`` (水源不可达): a camera sees it, no water source reaches it.
 
-The cells of each class are grouped into connected patches (8-connectivity, :mod:`gis.patches`),
+The cells of each class are grouped into connected patches (8-connectivity, :mod:`gis.fire.patches`),
 patches smaller than a minimum area are dropped, and each patch gets its township (the township of
 most of its forest cells), the nearest road and the nearest water source (edge-to-edge distance in
 metres, with their names).
@@ -25,7 +25,7 @@ import pandas as pd
 import pyproj
 from rasterio.features import rasterize
 
-from gis.patches import label_patches, patches_from_labels
+from gis.fire.patches import label_patches, patches_from_labels
 from layers.crs import metric_crs
 from layers.errors import LayerError, problem
 from layers.raster import Raster, _as_pyproj_input
@@ -139,9 +139,9 @@ def coverage_gaps(grid: Raster, high_risk: np.ndarray, seen_count: np.ndarray | 
     high_risk : numpy.ndarray of bool
         The target cells (high-risk forest: ``fire_risk.risk_raster(...).level >= 4``, or all forest).
     seen_count : numpy.ndarray or None
-        Cameras seeing each cell (:func:`gis.viewshed.coverage`); None = no camera anywhere.
+        Cameras seeing each cell (:func:`gis.fire.viewshed.coverage`); None = no camera anywhere.
     reach_count : numpy.ndarray or None
-        Water sources reaching each cell (:func:`gis.water_reach.water_reach` ``.count``); None = none.
+        Water sources reaching each cell (:func:`gis.fire.water_reach.water_reach` ``.count``); None = none.
     forest : GeoDataFrame, optional
         Forest polygons with ``township``; the default source of townships.
     roads, sources : GeoDataFrame, optional

@@ -25,48 +25,35 @@ Input ("tables"): an object with attributes, or a mapping, holding ``grids``, ``
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import functools
 import io
 import math
-import os
-import warnings
 import zipfile
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
 import pyproj
-from matplotlib import font_manager, patheffects
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Patch
 from shapely.geometry import LineString
 
-from gis.report_excel import table_part
+from gis.report.a4 import A4_INCHES, HALO, cjk_font, clip, finish_map, font_rc, map_page, to_crs, warp
+from gis.report.tables import table_part, truthy
 from layers.crs import metric_crs
 from layers.raster import Raster
 from layers.settings import STORAGE_CRS
-from gis.report_files import truthy
 
-__all__ = ["cjk_font", "at_risk_villages", "village_figure", "village_map", "village_maps_batch",
-           "A4_INCHES", "DEPTH_THRESHOLDS"]
+__all__ = ["at_risk_villages", "village_figure", "village_map", "village_maps_batch", "DEPTH_THRESHOLDS"]
 
-#: A4 in inches (portrait: width, height)
-A4_INCHES = (210 / 25.4, 297 / 25.4)
 #: default depth class limits in metres
 DEPTH_THRESHOLDS = (0.5, 1.5, 3.0)
 
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-                 "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC",
-                 "Heiti SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Serif CJK SC", "AR PL UMing CN",
-                 "Droid Sans Fallback")
-_FALLBACK = "DejaVu Sans"
 
 _T = {
     "title": ("{v}防汛形势图", "{v} flood situation map"),
@@ -108,61 +95,8 @@ def _t(key: str, lang: str, **kw: Any) -> Any:
 
 # ---- fonts -------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """Family name of an installed font that has Chinese glyphs, or None.
-
-    A file named by the environment variable ``GIS_CJK_FONT`` (``.ttf``/``.otf``/``.ttc``) is
-    registered first and preferred. Otherwise the first installed family of Noto Sans CJK SC,
-    Noto Sans SC, Source Han Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang SC, ... is used;
-    failing those, Noto Sans CJK SC as shipped in the pinned ``mplfonts`` wheel (a requirement of
-    the app, so ``pip install -r requirements.txt`` alone gives printable Chinese maps).
-    """
-    for path in (os.environ.get("GIS_CJK_FONT"), None):
-        if path and os.path.exists(path):
-            name = _register(path)
-            if name:
-                return name
-        have = {f.name for f in font_manager.fontManager.ttflist}
-        for fam in _CJK_FAMILIES:
-            if fam in have:
-                return fam
-    bundled = _bundled_cjk_font()
-    return _register(bundled) if bundled else None
-
-
-def _register(path: str) -> str | None:
-    try:
-        font_manager.fontManager.addfont(path)
-        return font_manager.FontProperties(fname=path).get_name()
-    except (OSError, RuntimeError, ValueError):
-        return None
-
-
-def _bundled_cjk_font() -> str | None:
-    """Path of Noto Sans CJK SC inside the ``mplfonts`` package, if installed."""
-    try:
-        from importlib.resources import files
-
-        path = files("mplfonts") / "fonts" / "NotoSansCJKsc-Regular.otf"
-    except (ImportError, ModuleNotFoundError, TypeError):
-        return None
-    return str(path) if path.is_file() else None
-
-
-@contextlib.contextmanager
-def _font_rc() -> Iterator[None]:
-    fam = cjk_font()
-    families = [fam, _FALLBACK] if fam else [_FALLBACK]
-    with matplotlib.rc_context({"font.family": families, "axes.unicode_minus": False, "pdf.compression": 6}), \
-            warnings.catch_warnings():
-        if not fam:   # the page already says the font is missing; one warning per glyph would flood the log
-            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
-        yield
-
 
 # ---- selection ---------------------------------------------------------------------------------
-
 
 
 def at_risk_villages(tables: Any) -> list[str]:
@@ -180,68 +114,7 @@ def at_risk_villages(tables: Any) -> list[str]:
     return list(dict.fromkeys(v for _, v in pairs))
 
 
-def _to_crs(gdf: gpd.GeoDataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
-    if gdf.crs is None:
-        gdf = gdf.set_crs(STORAGE_CRS)
-    return gdf.to_crs(crs)
-
-
-def _clip(gdf: gpd.GeoDataFrame | None, extent: tuple[float, float, float, float],
-          crs: pyproj.CRS) -> gpd.GeoDataFrame | None:
-    """Features of ``gdf`` inside the metric ``extent``, in ``crs`` (pre-filtered in their own CRS)."""
-    if gdf is None or not len(gdf):
-        return None
-    src = gdf.crs or pyproj.CRS.from_user_input(STORAGE_CRS)
-    tr = pyproj.Transformer.from_crs(crs, src, always_xy=True)
-    x0, y0, x1, y1 = tr.transform_bounds(*extent)
-    part = gdf.cx[x0:x1, y0:y1]
-    if not len(part):
-        return None
-    return _to_crs(part, crs)
-
-
 # ---- rasters -----------------------------------------------------------------------------------
-
-def _warp(r: Raster, extent: tuple[float, float, float, float], crs: pyproj.CRS, *, width: int,
-          resampling: str) -> np.ndarray | None:
-    """``r`` resampled onto a ``width``-wide grid over the metric ``extent`` (NaN outside/nodata)."""
-    import rasterio.crs
-    import rasterio.windows
-    from rasterio.enums import Resampling
-    from rasterio.warp import reproject, transform_bounds
-
-    src_crs = r.crs if r.crs is not None else STORAGE_CRS
-    if isinstance(src_crs, pyproj.CRS):
-        src_crs = rasterio.crs.CRS.from_wkt(src_crs.to_wkt())
-    elif not isinstance(src_crs, rasterio.crs.CRS):
-        src_crs = rasterio.crs.CRS.from_user_input(src_crs)
-    dst_crs = rasterio.crs.CRS.from_wkt(crs.to_wkt())
-    # crop the source to the map first (a prefecture raster may hold 25 million cells)
-    b = transform_bounds(dst_crs, src_crs, *extent, densify_pts=21)
-    win = rasterio.windows.from_bounds(*b, transform=r.transform)
-    rows, cols = r.shape
-    r0 = max(0, int(math.floor(win.row_off)) - 1)
-    c0 = max(0, int(math.floor(win.col_off)) - 1)
-    r1 = min(rows, int(math.ceil(win.row_off + win.height)) + 1)
-    c1 = min(cols, int(math.ceil(win.col_off + win.width)) + 1)
-    if r1 <= r0 or c1 <= c0:
-        return None
-    src = np.asarray(r.array[r0:r1, c0:c1], dtype="float32")
-    if r.nodata is not None and not np.isnan(r.nodata):
-        src = np.where(src == r.nodata, np.nan, src)
-    src_t = r.transform * r.transform.translation(c0, r0)
-    x0, y0, x1, y1 = extent
-    height = max(1, int(round(width * (y1 - y0) / (x1 - x0))))
-    from affine import Affine
-    dst_t = Affine((x1 - x0) / width, 0, x0, 0, -(y1 - y0) / height, y1)
-    dst = np.full((height, width), np.nan, dtype="float32")
-    src_res = min(abs(src_t.a), abs(src_t.e))
-    dst_in_src = transform_bounds(dst_crs, src_crs, x0, y0, x0 + dst_t.a, y0 + dst_t.a)
-    if resampling == "max" and (dst_in_src[2] - dst_in_src[0]) <= src_res:
-        resampling = "nearest"     # "max" only when several source cells fall in one output cell
-    reproject(src, dst, src_transform=src_t, src_crs=src_crs, dst_transform=dst_t, dst_crs=dst_crs,
-              src_nodata=np.nan, dst_nodata=np.nan, resampling=getattr(Resampling, resampling))
-    return dst
 
 
 def _depth_colours(n: int) -> list:
@@ -258,49 +131,6 @@ def _class_labels(thresholds: Sequence[float], lang: str) -> list[str]:
 
 
 # ---- drawing helpers ---------------------------------------------------------------------------
-
-_HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-
-
-def _nice_length(span_m: float) -> float:
-    target = span_m / 4.0
-    p = 10 ** math.floor(math.log10(max(target, 1e-9)))
-    for m in (5, 2, 1):
-        if m * p <= target:
-            return m * p
-    return p
-
-
-def _scale_bar(ax, extent, lang: str, axes_width_in: float) -> None:
-    x0, y0, x1, y1 = extent
-    w, h = x1 - x0, y1 - y0
-    length = _nice_length(w)
-    bx, by, bh = x0 + 0.04 * w, y0 + 0.05 * h, 0.012 * h
-    half = length / 2
-    for i, (start, colour) in enumerate(((0, "black"), (half, "white"))):
-        ax.add_patch(Rectangle((bx + start, by), half, bh, facecolor=colour, edgecolor="black", lw=0.8, zorder=20))
-    km = length >= 1000
-    unit = _t("km", lang) if km else _t("m", lang)
-
-    def lab(v: float) -> str:
-        return f"{v / 1000:g}" if km else f"{v:g}"
-    for v in (0, half, length):
-        ax.text(bx + v, by + bh * 1.6, lab(v), ha="center", va="bottom", fontsize=7, zorder=20,
-                path_effects=_HALO)
-    ax.text(bx + length + 0.01 * w, by + bh / 2, unit, ha="left", va="center", fontsize=7, zorder=20,
-            path_effects=_HALO)
-    denom = w / (axes_width_in * 0.0254)
-    nice = 10 ** math.floor(math.log10(denom))
-    denom = round(denom / nice * 2) / 2 * nice if denom > 100 else denom
-    ax.text(bx, by - bh * 1.2, f"1:{denom:,.0f}", ha="left", va="top", fontsize=7, zorder=20, path_effects=_HALO)
-
-
-def _north_arrow(ax, lang: str) -> None:
-    ax.annotate("", xy=(0.95, 0.95), xytext=(0.95, 0.85), xycoords="axes fraction",
-                arrowprops=dict(facecolor="black", edgecolor="black", width=3, headwidth=11, headlength=12),
-                zorder=20)
-    ax.text(0.95, 0.83, _t("north", lang), transform=ax.transAxes, ha="center", va="top", fontsize=12,
-            fontweight="bold", zorder=20, path_effects=_HALO)
 
 
 def _fmt_int(v: Any) -> str:
@@ -384,7 +214,7 @@ def village_figure(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDa
     ValueError
         When no grid has that village name.
     """
-    with _font_rc():
+    with font_rc():
         return _draw(village_name, tables, hazard=hazard, dem_hillshade=dem_hillshade, roads=roads,
                      rivers=rivers, date=date, scenario=scenario, township=township, synthetic=synthetic,
                      thresholds=tuple(float(t) for t in thresholds), lang=lang)
@@ -418,9 +248,9 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     # extent: the village's grids, their routes and shelters, in lon/lat then metric
     parts = [sel.geometry if sel.crs is None else sel.to_crs(STORAGE_CRS).geometry]
     if routes is not None and len(routes) and isinstance(routes, gpd.GeoDataFrame):
-        parts.append(_to_crs(routes, pyproj.CRS.from_user_input(STORAGE_CRS)).geometry)
+        parts.append(to_crs(routes, pyproj.CRS.from_user_input(STORAGE_CRS)).geometry)
     if shelters is not None and len(shelters) and used_ids:
-        parts.append(_to_crs(shelters[shelters["shelter_id"].isin(used_ids)],
+        parts.append(to_crs(shelters[shelters["shelter_id"].isin(used_ids)],
                              pyproj.CRS.from_user_input(STORAGE_CRS)).geometry)
     ll = gpd.GeoSeries(pd.concat(parts, ignore_index=True), crs=STORAGE_CRS)
     mcrs = metric_crs(tuple(ll.total_bounds))
@@ -437,11 +267,11 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     if dem_hillshade is not None:
         arr = dem_hillshade.array
         if arr.dtype == np.uint8:
-            shade = _warp(dem_hillshade, extent, mcrs, width=900, resampling="bilinear")
+            shade = warp(dem_hillshade, extent, mcrs, width=900, resampling="bilinear")
             if shade is not None:
                 shade[shade <= 0] = np.nan
         else:
-            dem = _warp(dem_hillshade, extent, mcrs, width=900, resampling="bilinear")
+            dem = warp(dem_hillshade, extent, mcrs, width=900, resampling="bilinear")
             shade = None
             if dem is not None and np.isfinite(dem).any():
                 from affine import Affine
@@ -459,7 +289,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     colours = _depth_colours(len(thresholds) + 1)
     labels = _class_labels(thresholds, lang)
     if isinstance(hazard, Raster):
-        depth = _warp(hazard, extent, mcrs, width=1000, resampling="max")
+        depth = warp(hazard, extent, mcrs, width=1000, resampling="max")
         if depth is not None:
             depth = np.where(depth > 0, depth, np.nan)
             if np.isfinite(depth).any():
@@ -470,7 +300,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 legend += [Patch(facecolor=c, alpha=0.75, label=f"{_t('depth', lang)} {lab}")
                            for c, lab, p in zip(colours, labels, present) if p]
     elif isinstance(hazard, gpd.GeoDataFrame):
-        zone = _clip(hazard, extent, mcrs)
+        zone = clip(hazard, extent, mcrs)
         if zone is not None:
             if "depth" in zone and pd.to_numeric(zone["depth"], errors="coerce").notna().any():
                 d = pd.to_numeric(zone["depth"], errors="coerce").fillna(0).to_numpy()
@@ -484,7 +314,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 legend.append(Patch(facecolor=colours[1], alpha=0.6, label=_t("zone", lang)))
 
     # rivers and roads
-    riv = _clip(rivers, extent, mcrs)
+    riv = clip(rivers, extent, mcrs)
     if riv is not None:
         poly = riv.geom_type.isin(["Polygon", "MultiPolygon"])
         if poly.any():
@@ -492,16 +322,16 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
         if (~poly).any():
             riv[~poly].plot(ax=ax, color="#4292c6", linewidth=1.4, zorder=3)
         legend.append(Line2D([], [], color="#4292c6", lw=1.4, label=_t("river", lang)))
-    rd = _clip(roads, extent, mcrs)
+    rd = clip(roads, extent, mcrs)
     if rd is not None:
         rd.plot(ax=ax, color="#8c6d46", linewidth=1.0, zorder=4)
         legend.append(Line2D([], [], color="#8c6d46", lw=1.0, label=_t("road", lang)))
 
     # grids: neighbours faint, the village's own outlined and labelled
-    others = _clip(grids_all[~sel_mask], extent, mcrs)
+    others = clip(grids_all[~sel_mask], extent, mcrs)
     if others is not None:
         others.plot(ax=ax, facecolor="none", edgecolor="#b0b0b0", linewidth=0.5, zorder=5)
-    selm = _to_crs(sel, mcrs)
+    selm = to_crs(sel, mcrs)
     evac = selm["evacuate"].map(truthy) if "evacuate" in selm else pd.Series(True, index=selm.index)
     if evac.any():
         selm[evac].plot(ax=ax, facecolor=(0.9, 0.1, 0.1, 0.06), edgecolor="#d62728", linewidth=1.6,
@@ -523,11 +353,11 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor="#d62728", lw=0.8))
 
     # routes with arrow heads at the shelter
-    shel_m = _to_crs(shelters, mcrs) if shelters is not None and len(shelters) else None
+    shel_m = to_crs(shelters, mcrs) if shelters is not None and len(shelters) else None
     span = extent[2] - extent[0]
     kinds = set()
     if routes is not None and len(routes):
-        rm = _to_crs(routes, mcrs) if isinstance(routes, gpd.GeoDataFrame) else None
+        rm = to_crs(routes, mcrs) if isinstance(routes, gpd.GeoDataFrame) else None
         centre = dict(zip(selm["grid_id"], selm.geometry.representative_point()))
         spoint = dict(zip(shel_m["shelter_id"], shel_m.geometry.representative_point())) if shel_m is not None \
             else {}
@@ -590,7 +420,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 drawn_bad = True
             ax.annotate(text, xy=(p.x, p.y), xytext=(7, 7), textcoords="offset points", fontsize=8,
                         fontweight="bold" if ok else "normal", color="#145a14" if ok else "#555555", zorder=15,
-                        path_effects=_HALO, annotation_clip=True)
+                        path_effects=HALO, annotation_clip=True)
         if drawn_ok:
             legend.append(Line2D([], [], marker="^", ls="", markersize=9, markerfacecolor="#2ca02c",
                                  markeredgecolor="black", label=_t("shelter", lang)))
@@ -733,11 +563,11 @@ def _village_rows(sel: gpd.GeoDataFrame, routes: pd.DataFrame | None, shelters: 
 
 def _render(fig: Figure, fmt: str, dpi: int) -> bytes:
     buf = io.BytesIO()
-    with _font_rc():
+    with font_rc():
         if fmt == "pdf":
-            fig.savefig(buf, format="pdf", metadata={"Creator": "gis.village_map", "CreationDate": None})
+            fig.savefig(buf, format="pdf", metadata={"Creator": "gis.report.village_map", "CreationDate": None})
         else:
-            fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "gis.village_map"})
+            fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "gis.report.village_map"})
     return buf.getvalue()
 
 
@@ -824,7 +654,7 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
               synthetic=synthetic, thresholds=thresholds, lang=lang)
     buf = io.BytesIO()
     if fmt == "pdf":
-        with _font_rc(), PdfPages(buf, metadata={"Creator": "gis.village_map", "CreationDate": None}) as pdf:
+        with font_rc(), PdfPages(buf, metadata={"Creator": "gis.report.village_map", "CreationDate": None}) as pdf:
             for v, town in pages:
                 pdf.savefig(village_figure(v, tables, township=town, **kw))
         return buf.getvalue()
@@ -835,61 +665,5 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
     return buf.getvalue()
 
 
-# ---- shared with other printed maps (gis.fire_map) ---------------------------------------------
-def map_page(bounds: tuple[float, float, float, float], lay: dict, *, dpi: int) -> tuple[Figure, object, tuple]:
-    """An A4 figure and its map axes showing ``bounds`` (metric), grown to the map box's aspect.
-
-    ``lay`` holds ``size`` (inches), ``map`` (axes rectangle) and ``box_aspect``; returns
-    ``(figure, axes, extent)`` with ``extent = (x0, y0, x1, y1)``.
-    """
-    x0, y0, x1, y1 = bounds
-    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    if w / h < lay["box_aspect"]:
-        w = h * lay["box_aspect"]
-    else:
-        h = w / lay["box_aspect"]
-    extent = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-    fig = Figure(figsize=lay["size"], dpi=dpi)
-    ax = fig.add_axes(lay["map"])
-    ax.set_xlim(extent[0], extent[2])
-    ax.set_ylim(extent[1], extent[3])
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_facecolor("#f7f7f2")
-    return fig, ax, extent
 
 
-
-def finish_map(ax, legend: list, extent, lang: str, axes_width_in: float, *, handlelength: float = 2.2) -> None:
-    """Map furniture of a printed map: no axis labels, the legend (lower right), scale bar and north arrow.
-
-    Parameters
-    ----------
-    ax : matplotlib.axes.Axes
-    legend : list
-        Legend handles (none: no legend box).
-    extent : tuple of float
-        Metric map extent ``(minx, miny, maxx, maxy)``.
-    lang : {'zh', 'en'}
-    axes_width_in : float
-        Width of the map axes in inches (for the scale bar's length).
-    handlelength : float
-        Legend handle length.
-    """
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    if legend:
-        leg = ax.legend(handles=legend, loc="lower right", fontsize=7, framealpha=0.92, borderpad=0.6,
-                        handlelength=handlelength)
-        leg.set_zorder(30)
-    _scale_bar(ax, extent, lang, axes_width_in)
-    _north_arrow(ax, lang)
-
-
-#: ``font_rc()``: context manager setting the CJK font for drawing and saving a figure
-font_rc = _font_rc
-#: ``warp(raster, extent, crs, width=, resampling=)``: a raster resampled onto a map extent (NaN outside)
-warp = _warp
-#: ``clip(gdf, extent, crs)``: the features inside a metric map extent, in ``crs``
-clip = _clip

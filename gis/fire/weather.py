@@ -47,7 +47,7 @@ applied; it only lowers the index, so this errs on the side of a higher level.
 
 The day's map
 -------------
-:func:`day_risk` combines the static risk class of a forest cell (:mod:`gis.fire_risk`, 1..5) and
+:func:`day_risk` combines the static risk class of a forest cell (:mod:`gis.fire.risk`, 1..5) and
 the day's weather level (1..5) with :data:`DAY_MATRIX` (rows static class, columns weather)::
 
     static \\ weather   1  2  3  4  5
@@ -219,7 +219,7 @@ def day_risk(static_level, weather_level) -> np.ndarray:
     Parameters
     ----------
     static_level : array_like of int
-        Static risk class per cell (0 = not forest, 1..5; :func:`gis.fire_risk.risk_raster`).
+        Static risk class per cell (0 = not forest, 1..5; :func:`gis.fire.risk.risk_raster`).
     weather_level : int or array_like of int
         The day's weather level (1..5), one value for the whole map or one per cell (e.g. each
         township's station burnt onto the grid); 0 = unknown.

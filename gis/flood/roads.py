@@ -340,7 +340,7 @@ def wet_mask_sampler(hazard_like: Any, *, crs: object | None = None) -> Callable
         One of: a :class:`layers.raster.Raster` of depth (NaN or nodata = dry); a GeoDataFrame or
         GeoSeries of wet polygons (a ``depth`` column gives the depth, else the depth is ``inf``:
         wet, depth unknown); a shapely (Multi)Polygon, taken to be in ``crs``; or an object with
-        ``depth`` and/or ``polygons`` attributes (``gis.hazard.Hazard``): the larger of the two.
+        ``depth`` and/or ``polygons`` attributes (``gis.flood.hazard.Hazard``): the larger of the two.
     crs : optional
         CRS of the ``x, y`` the returned function will get (the graph's). Rasters and layers with
         another CRS are reprojected.

@@ -17,45 +17,16 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import geopandas as gpd
-import shapely
 
 from layers import settings
 from layers.errors import LayerError, Problem
+from layers.gpkg import create_gpkg
 from layers.workspace import GPKG_NAME, Workspace
 
 LAST_FILE = "last_workspace.json"
 #: largest archive member accepted, bytes (a workspace GeoPackage of a prefecture is ~50 MB)
 MAX_MEMBER = 4 * 1024 ** 3
 _NAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .-]{0,63}$")
-
-
-def create_gpkg(path: Path) -> None:
-    """Create an empty GeoPackage (with the CGCS2000 SRS registered) at ``path``, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()
-    try:
-        seed = gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4490")
-        seed.to_file(tmp, layer="gis_seed", driver="GPKG")
-        con = sqlite3.connect(str(tmp), isolation_level=None)
-        try:
-            con.execute("BEGIN")
-            for t in ("gis_seed", "rtree_gis_seed_geom"):
-                con.execute(f'DROP TABLE IF EXISTS "{t}"')
-            for meta in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents"):
-                con.execute(f"DELETE FROM {meta} WHERE lower(table_name) = 'gis_seed'")
-            con.execute("COMMIT")
-            con.execute("VACUUM")
-        finally:
-            con.close()
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _bad_name(name: str) -> LayerError:

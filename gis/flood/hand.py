@@ -21,6 +21,7 @@ import numba
 import numpy as np
 from scipy import ndimage
 
+from gis.projection import reproject_to
 from layers.errors import LayerError, problem
 from layers.raster import Raster
 
@@ -64,8 +65,6 @@ def fill_voids(dem: Raster) -> tuple[np.ndarray, int]:
 
 def _rasterise_rivers(rivers: gpd.GeoDataFrame, dem: Raster) -> np.ndarray:
     from rasterio.features import rasterize
-
-    from gis.hazard import reproject_to
 
     g = reproject_to(rivers, dem.crs)
     geoms = [geom for geom in g.geometry if geom is not None and not geom.is_empty]

@@ -1,6 +1,6 @@
-"""Who is in the flood: exposure of transfer grids, villages or a population raster to a :class:`~gis.hazard.Hazard`.
+"""Who is in the flood: exposure of transfer grids, villages or a population raster to a :class:`~gis.flood.hazard.Hazard`.
 
-Per transfer grid (the leaf grids, :func:`gis.summary.leaf_grids`, which hold the people):
+Per transfer grid (the leaf grids, :func:`gis.tallies.leaf_grids`, which hold the people):
 flooded share of its area, max and mean depth over the wet part, the depth class of the max
 depth, the households, people and vulnerable people in each depth class (the grid's people spread
 uniformly over its area, or from a population raster when one is given) and in total, and whether
@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from gis.hazard import DEFAULT_THRESHOLDS, Hazard, class_labels, crs_of, depth_class, parse_thresholds, reproject_to
+from gis.flood.hazard import DEFAULT_THRESHOLDS, Hazard, class_labels, depth_class, parse_thresholds
+from gis.projection import crs_of, reproject_to
 from layers.crs import metric_crs
 from layers.errors import LayerError, problem
 from layers.raster import Raster
@@ -358,7 +359,7 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
     population_field : str
         Column holding the people (default the catalogue's ``population``).
     leaves_only : bool
-        Keep only the leaf grids (:func:`gis.summary.leaf_grids`), which hold the people.
+        Keep only the leaf grids (:func:`gis.tallies.leaf_grids`), which hold the people.
 
     Returns
     -------
@@ -373,7 +374,7 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
         and ``evacuate_people`` / ``evacuate_households`` / ``evacuate_vulnerable`` (the whole
         grid's when it is evacuated, else 0). ``attrs['notes']`` holds ``(zh, en)`` notes.
     """
-    from gis.summary import leaf_grids
+    from gis.tallies import leaf_grids
 
     thr = parse_thresholds(thresholds)
     rule = rule or EvacuationRule()
@@ -651,7 +652,7 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
     rule = rule or EvacuationRule()
     hnotes = list(hazard.notes)
     if hazard.screening:
-        from gis.hazard import SCREENING_LABEL
+        from gis.flood.hazard import SCREENING_LABEL
 
         if SCREENING_LABEL not in hnotes:
             hnotes.insert(0, SCREENING_LABEL)
@@ -668,7 +669,7 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
         return _with_notes(out, notes, lang)
     field = population_field or "population"
     is_grids = "grid_id" in exposure and "level" in exposure
-    from gis.summary import leaf_grids
+    from gis.tallies import leaf_grids
 
     rows = leaf_grids(exposure) if is_grids else exposure
     notes = list(hnotes)

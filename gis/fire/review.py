@@ -3,14 +3,14 @@
 Every step runs on one metric grid (the DEM, or its reprojection when it is in degrees), so the
 masks line up cell for cell:
 
-1. forest cells and the static risk levels (:func:`gis.fire_risk.risk_raster`); high-risk forest is
+1. forest cells and the static risk levels (:func:`gis.fire.risk.risk_raster`); high-risk forest is
    ``level >= HIGH_RISK_LEVEL``;
-2. camera coverage (:func:`gis.viewshed.coverage`): how many cameras see each cell, the first that
+2. camera coverage (:func:`gis.fire.viewshed.coverage`): how many cameras see each cell, the first that
    does, and per camera the forest and high-risk forest it sees;
-3. water-source reach (:func:`gis.water_reach.water_reach`) in the chosen season;
-4. gaps: high-risk forest unseen, out of reach, or both, as ranked patches (:func:`gis.gaps.coverage_gaps`);
+3. water-source reach (:func:`gis.fire.water_reach.water_reach`) in the chosen season;
+4. gaps: high-risk forest unseen, out of reach, or both, as ranked patches (:func:`gis.fire.gaps.coverage_gaps`);
 5. tables per township, per camera and per source; optionally the day's weather danger level
-   (:func:`gis.fire_weather.weather_level`) combined with the static levels (:func:`gis.fire_weather.day_risk`).
+   (:func:`gis.fire.weather.weather_level`) combined with the static levels (:func:`gis.fire.weather.day_risk`).
 
 The page runs the steps one by one (each cached on its own inputs); :func:`fire_analysis` runs them
 all for the command line and the reports.
@@ -24,10 +24,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gis.fire_risk import HIGH_RISK_LEVEL, RiskResult, forest_mask, risk_raster
-from gis.gaps import coverage_gaps, township_grid
+from gis.fire.risk import HIGH_RISK_LEVEL, RiskResult, forest_mask, risk_raster
+from gis.fire.gaps import coverage_gaps, township_grid
 from gis.terrain import cell_size_m, metric_grid
-from gis.water_reach import ReachResult, water_reach
+from gis.fire.water_reach import ReachResult, water_reach
 from layers.raster import Raster
 
 __all__ = ["FireOptions", "FireAnalysis", "fire_analysis", "risk_step", "camera_step", "reach_step", "gap_step",
@@ -52,9 +52,9 @@ class FireOptions:
     season : {'dry', 'wet'}
         Dry season drops seasonal water sources.
     weights : dict, optional
-        Risk factor weights (see :data:`gis.fire_risk.DEFAULT_WEIGHTS`).
+        Risk factor weights (see :data:`gis.fire.risk.DEFAULT_WEIGHTS`).
     rules : dict, optional
-        Water reach rules per source type (see :data:`gis.water_reach.DEFAULT_RULES`).
+        Water reach rules per source type (see :data:`gis.fire.water_reach.DEFAULT_RULES`).
     max_road_distance_m : float, optional
         Ground water sources farther than this from a road are not counted.
     min_gap_ha : float
@@ -122,7 +122,7 @@ def camera_step(grid: Raster, cameras: gpd.GeoDataFrame, forest: np.ndarray, hig
                 target_h: float = 0.0, curvature: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                                          list[_Note]]:
     """(count, first camera, per-camera tallies (forest, high-risk cells seen), notes)."""
-    from gis.viewshed import coverage
+    from gis.fire.viewshed import coverage
 
     tally = (forest.astype(np.uint8) * FOREST_BIT) | (high.astype(np.uint8) * HIGH_BIT)
     count, first, notes, info = coverage(grid, cameras, target_h=target_h, curvature=curvature,
@@ -141,7 +141,7 @@ def reach_step(grid: Raster, sources: gpd.GeoDataFrame, forest: gpd.GeoDataFrame
 
 def gap_step(grid: Raster, high: np.ndarray, seen: np.ndarray | None, reach: np.ndarray | None, layers: dict, *,
              min_gap_ha: float = 1.0) -> gpd.GeoDataFrame:
-    """Ranked gap patches (see :func:`gis.gaps.coverage_gaps`)."""
+    """Ranked gap patches (see :func:`gis.fire.gaps.coverage_gaps`)."""
     forest = layers.get("forest") if isinstance(layers.get("forest"), gpd.GeoDataFrame) else None
     return coverage_gaps(grid, high, seen, reach, forest=forest, roads=layers.get("roads"),
                          sources=layers.get("water_sources"), min_area_m2=min_gap_ha * 1e4)
@@ -149,7 +149,7 @@ def gap_step(grid: Raster, high: np.ndarray, seen: np.ndarray | None, reach: np.
 
 def weather_step(weather: tuple[float, float, float, float], risk_level: np.ndarray) -> tuple[dict, np.ndarray]:
     """The day's weather index and level, and the static levels combined with it."""
-    from gis.fire_weather import LEVEL_COLOURS, LEVEL_LABELS, day_risk, weather_level
+    from gis.fire.weather import LEVEL_COLOURS, LEVEL_LABELS, day_risk, weather_level
 
     index, level = weather_level(*[np.asarray([float(v)]) for v in weather])
     lv = int(level[0])

@@ -35,18 +35,19 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import math
-from typing import Any, Callable, Collection, Mapping
+from typing import Any, Collection
 
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment
 
+from gis.report.sheets import write_sheet
+from gis.report.tables import table_part, truthy
 from layers.catalogue import spec as get_spec
 
 __all__ = ["HEADERS", "SHEETS", "plan_workbook", "township_workbooks", "plan_rows", "shelter_rows",
-           "township_rows", "header", "table_part"]
+           "township_rows", "header"]
 
 #: column key -> (Chinese header, English header); units in the header
 HEADERS: dict[str, tuple[str, str]] = {
@@ -88,7 +89,7 @@ HEADERS: dict[str, tuple[str, str]] = {
     "drinking_water_l": ("饮用水（升）", "Drinking water (L)"),
     "clean_water_l": ("生活用水（升）", "Clean water (L)"),
     "family_kits": ("家庭包（套）", "Family kits"),
-    # the same items as named by gis.needs.minimum_needs
+    # the same items as named by gis.flood.needs.minimum_needs
     "rice_kg": ("大米（公斤）", "Rice (kg)"),
     "drinking_l": ("饮用水（升）", "Drinking water (L)"),
     "clean_l": ("生活用水（升）", "Clean water (L)"),
@@ -140,13 +141,6 @@ def header(key: str, lang: str = "zh") -> str:
     return zh if lang == "zh" else en
 
 
-def table_part(tables: Any, name: str, default: Any = None) -> Any:
-    """One table of a plan: attribute ``name`` of ``tables``, or key ``name`` of a mapping."""
-    if isinstance(tables, Mapping):
-        return tables.get(name, default)
-    return getattr(tables, name, default)
-
-
 def _frame(tables: Any, name: str) -> pd.DataFrame:
     df = table_part(tables, name)
     if df is None:
@@ -160,15 +154,6 @@ def _num(s: pd.Series | Any) -> pd.Series:
 
 def _col(df: pd.DataFrame, name: str, default: Any = np.nan) -> pd.Series:
     return df[name] if name in df else pd.Series(default, index=df.index)
-
-
-def _truthy(v: Any) -> bool:
-    if isinstance(v, str):
-        return v.strip().lower() in ("true", "1", "yes", "是", "y")
-    try:
-        return bool(v) and not (isinstance(v, float) and math.isnan(v))
-    except (TypeError, ValueError):
-        return False
 
 
 def _apportion(total: float, weights: list[float]) -> list[int]:
@@ -253,7 +238,7 @@ def plan_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
             })
     # people of evacuated grids that no assignment carries
     if not grids.empty and "grid_id" in grids:
-        evac = grids[_col(grids, "evacuate", True).map(_truthy)] if "evacuate" in grids else grids
+        evac = grids[_col(grids, "evacuate", True).map(truthy)] if "evacuate" in grids else grids
         for _, g in evac.iterrows():
             pop = _num(pd.Series([g.get("population", np.nan)])).iloc[0]
             left = (pop if np.isfinite(pop) else 0) - placed_by_grid.get(g["grid_id"], 0.0)
@@ -300,7 +285,7 @@ def shelter_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
     out["spare"] = _num(s["spare"]) if "spare" in s else (out["capacity"] - out["load"])
     cap = out["capacity"].where(out["capacity"] > 0)
     out["load_pct"] = (100.0 * out["load"] / cap).round(0)
-    usable = _col(s, "usable", True).map(_truthy)
+    usable = _col(s, "usable", True).map(truthy)
     out["usable"] = usable.map(lambda v: _w("yes" if v else "no", lang))
     out["reason"] = _col(s, "reason", "").where(~usable, "").fillna("")
     out = out.assign(_u=(out["load"] > 0).astype(int)).sort_values(["_u", "load"], ascending=False, kind="stable")
@@ -324,7 +309,7 @@ def township_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
     if grids.empty:
         return pd.DataFrame(columns=cols)
     grids["grid_id"] = grids["grid_id"].astype(str)
-    evac = grids[_col(grids, "evacuate", True).map(_truthy)] if "evacuate" in grids else grids
+    evac = grids[_col(grids, "evacuate", True).map(truthy)] if "evacuate" in grids else grids
     key = _col(evac, "township", "—").fillna("—")
     out = pd.DataFrame({
         "grids": evac.groupby(key).size(),
@@ -361,7 +346,7 @@ _NEEDS_COLUMNS = ["shelter_id", "name", "people", "days", "food_kg", "drinking_w
 
 def _needs_rows(tables: Any) -> pd.DataFrame:
     n = _frame(tables, "needs")
-    if n.index.name and n.index.name not in n.columns:      # shelter_id as the index (gis.needs style)
+    if n.index.name and n.index.name not in n.columns:      # shelter_id as the index (gis.flood.needs style)
         n = n.reset_index()
     if "name" not in n and "shelter_id" in n:
         shel = _frame(tables, "shelters")
@@ -419,85 +404,6 @@ def _notes_rows(tables: Any, *, lang: str, note: str | None, date: str | None, s
 
 
 # ---- writing -----------------------------------------------------------------------------------
-
-_HEAD_FONT = Font(bold=True)
-_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
-_TOTAL_FONT = Font(bold=True)
-
-
-def _text_width(v: Any) -> int:
-    s = "" if v is None else str(v)
-    return sum(2 if ord(c) > 0x2E80 else 1 for c in s)
-
-
-def _cell_value(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        return None if not np.isfinite(v) else float(v)
-    if isinstance(v, (pd.Timestamp, _dt.datetime, _dt.date)):
-        return v
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return v if isinstance(v, (int, str)) else str(v)
-
-
-def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], heads: list[str], *,
-                number_format: Callable[[str], str | None], fill: PatternFill = _HEAD_FILL,
-                total_rows: Collection[int] = (), text_keys: Collection[str] = ()) -> None:
-    """Append a sheet: bold filled header, the rows of ``df[keys]``, widths fitted, numbers formatted, filter.
-
-    Parameters
-    ----------
-    wb : openpyxl.Workbook
-    title : str
-        Sheet name (cut to Excel's 31 characters).
-    df : pandas.DataFrame
-    keys : list of str
-        Columns of ``df`` to write, in order.
-    heads : list of str
-        Their display headers.
-    number_format : callable
-        Column key -> Excel number format for its numbers (None: general).
-    fill : PatternFill
-        Header background.
-    total_rows : collection of int
-        Positional rows (0-based) written in bold (total lines).
-    text_keys : collection of str
-        Columns kept as text (phone numbers, codes with leading zeros).
-    """
-    ws = wb.create_sheet(title=title[:31])
-    ws.append(heads)
-    for cell in ws[1]:
-        cell.font, cell.fill = _HEAD_FONT, fill
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=False)
-    widths = [_text_width(h) for h in heads]
-    for r, rec in enumerate(df[keys].itertuples(index=False, name=None)):
-        values = [_cell_value(v) for v in rec]
-        ws.append(values)
-        for j, v in enumerate(values):
-            widths[j] = max(widths[j], _text_width(v if not isinstance(v, float) else f"{v:,.1f}"))
-        if r in total_rows:
-            for cell in ws[ws.max_row]:
-                cell.font = _TOTAL_FONT
-    for j, key in enumerate(keys, start=1):
-        letter = get_column_letter(j)
-        ws.column_dimensions[letter].width = min(60, max(6, widths[j - 1] + 2))
-        fmt = "@" if key in text_keys else number_format(key)
-        if fmt and ws.max_row > 1:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                if fmt == "@" or isinstance(cell.value, (int, float)):
-                    cell.number_format = fmt
-    ws.freeze_panes = "A2"
-    if keys:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(keys))}{max(1, ws.max_row)}"
 
 
 def _write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], lang: str, *,
@@ -617,7 +523,7 @@ def _township_tables(tables: Any, township: str) -> dict:
     placed = float(_num(_col(pd.DataFrame(a), "people", 0)).sum()) if a is not None and len(a) else 0.0
     keep = {k: v for k, v in summary.items() if k in ("scenario", "scenario_name", "hazard_method", "method",
                                                        "method_note", "screening_note", "note")}
-    evac = g[g["evacuate"].map(_truthy)] if "evacuate" in g else g
+    evac = g[g["evacuate"].map(truthy)] if "evacuate" in g else g
     keep.update({"township": township,
                  "people_to_evacuate": int(_num(_col(evac, "population", 0)).fillna(0).sum()),
                  "people_placed": int(round(placed))})
@@ -647,7 +553,7 @@ def township_workbooks(tables: Any, *, lang: str = "zh", note: str | None = None
     grids = table_part(tables, "grids")
     if grids is None or not len(grids):
         return {}
-    evac = grids[grids["evacuate"].map(_truthy)] if "evacuate" in grids else grids
+    evac = grids[grids["evacuate"].map(truthy)] if "evacuate" in grids else grids
     towns = sorted(set(evac["township"].fillna("—").astype(str))) if "township" in evac else []
     return {t: plan_workbook(_township_tables(tables, t), lang=lang, note=note, date=date, synthetic=synthetic)
             for t in towns}

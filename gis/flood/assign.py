@@ -2,7 +2,7 @@
 
 The problem is a transportation problem: each grid supplies its people; each candidate
 (grid, shelter) pair is an arc with the cost per person of that trip (from
-:func:`gis.network.network_costs` or :func:`gis.network.straight_line_costs`, **rounded to whole
+:func:`gis.flood.roads.network_costs` or :func:`gis.flood.roads.straight_line_costs`, **rounded to whole
 metres or seconds**: OR-Tools needs integers); each shelter takes at most its capacity.
 Unplaced people are minimised first and total person-distance second, exactly, in two steps
 with OR-Tools:
@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from ortools.graph.python import max_flow, min_cost_flow
 
-from gis.network import CandidateCosts
+from gis.flood.roads import CandidateCosts
 
 __all__ = ["AssignmentResult", "assign", "usable_shelters", "DEFAULT_WIDEN", "share_integer"]
 
@@ -261,7 +261,7 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
         (bool; False excludes), ``township``.
     costs : CandidateCosts, DataFrame or callable
         The candidate table (``origin_id`` = grid id, ``dest_id`` = shelter id, ``cost``), as
-        :class:`gis.network.CandidateCosts` or a bare DataFrame; or a function ``k -> candidates``
+        :class:`gis.flood.roads.CandidateCosts` or a bare DataFrame; or a function ``k -> candidates``
         called for each K of ``widen`` (it should cost only usable shelters). A fixed table is
         re-ranked among usable shelters and cut at each grid's K.
     widen : sequence of int or None

@@ -1,7 +1,7 @@
 """The forest-fire coverage review as files: Excel, GeoPackage, GeoJSON, KML, GeoTIFFs and A4 maps.
 
-:func:`fire_workbook` turns a :class:`gis.fire_analysis.FireAnalysis` (and optionally the proposed
-sites of :mod:`gis.siting`) into one ``.xlsx`` with Chinese (or English) headers:
+:func:`fire_workbook` turns a :class:`gis.fire.review.FireAnalysis` (and optionally the proposed
+sites of :mod:`gis.fire.siting`) into one ``.xlsx`` with Chinese (or English) headers:
 
 ============ ===================== ==========================================================
 sheet (zh)   sheet (en)            content
@@ -14,7 +14,7 @@ sheet (zh)   sheet (en)            content
 水源点统计   Water sources         per source: type, usable (and why not), reach distance and
                                    rise, dip site, road distance, forest reached, forest only
                                    it reaches (ha)
-覆盖空白区   Gaps                  the ranked gap patches (:mod:`gis.gaps`) with a lon/lat
+覆盖空白区   Gaps                  the ranked gap patches (:mod:`gis.fire.gaps`) with a lon/lat
 拟建站点     Proposed sites        the chosen new camera / water sites in order, with gains
 说明         Notes                 options, totals, weather level, date and the analysis notes
 ============ ===================== ==========================================================
@@ -41,7 +41,7 @@ analysis' own numbers. :func:`write_fire_files` writes the workbook and the map 
 ``day_level.tif``
     uint8 the day's risk level with the weather (nodata 0), only when a weather day was given.
 ``coverage_all.png/pdf``, ``coverage_<township>.png/pdf``
-    The printable A4 maps (:func:`gis.fire_map.coverage_maps_batch`) when ``maps`` is true.
+    The printable A4 maps (:func:`gis.report.fire_map.coverage_maps_batch`) when ``maps`` is true.
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ import pyogrio
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, PatternFill
 
-from gis.fire_analysis import TOTAL, FireAnalysis
-from gis.gaps import GAP_CLASSES, GAP_COLUMNS
-from gis.report_excel import write_sheet
-from gis.report_files import _esc, _fmt, _kml_geom, _sub, for_ogr, kml_document, kml_folder, tagged_geojson
-from gis.siting import SITE_COLUMNS, SitingResult
+from gis.fire.review import TOTAL, FireAnalysis
+from gis.fire.gaps import GAP_CLASSES, GAP_COLUMNS
+from gis.report.sheets import write_sheet
+from gis.report.formats import for_ogr, kml_document, kml_folder, kml_geometry, kml_sub, kml_value, tagged_geojson, xml_escape
+from gis.fire.siting import SITE_COLUMNS, SitingResult
 from layers.catalogue import spec as get_spec
 from layers.raster import Raster, write_raster
 from layers.settings import STORAGE_CRS
@@ -188,7 +188,7 @@ def _check_lang(lang: str) -> None:
 # ---- sites ----------------------------------------------------------------------------------------
 
 def site_frame(sites: Any) -> gpd.GeoDataFrame:
-    """Proposed sites as one GeoDataFrame (EPSG:4490, :data:`gis.siting.SITE_COLUMNS`).
+    """Proposed sites as one GeoDataFrame (EPSG:4490, :data:`gis.fire.siting.SITE_COLUMNS`).
 
     Parameters
     ----------
@@ -216,7 +216,7 @@ def site_frame(sites: Any) -> gpd.GeoDataFrame:
 def township_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
     """The 乡镇覆盖统计 rows: :attr:`FireAnalysis.townships` with the gap patches per township; total last.
 
-    Columns ``township`` and those of :func:`gis.fire_analysis.township_table`, plus ``gap_count``
+    Columns ``township`` and those of :func:`gis.fire.review.township_table`, plus ``gap_count``
     and ``gap_ha`` (the ranked patches of :attr:`FireAnalysis.gaps` in the township). Shares are
     NaN (an empty cell) where there are no cameras / sources.
     """
@@ -284,7 +284,7 @@ def source_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
 
 
 def gap_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
-    """The 覆盖空白区 rows: the ranked gaps (:data:`gis.gaps.GAP_COLUMNS`) with a point's lon/lat."""
+    """The 覆盖空白区 rows: the ranked gaps (:data:`gis.fire.gaps.GAP_COLUMNS`) with a point's lon/lat."""
     cols = ["rank", "gap_zh", "area_ha", "cells", "township", "road_dist_m", "road_name", "source_dist_m",
             "source_name", "lon", "lat"]
     g = analysis.gaps
@@ -416,9 +416,9 @@ def fire_workbook(analysis: FireAnalysis, sites: Any = None, lang: str = "zh", *
     Parameters
     ----------
     analysis : FireAnalysis
-        From :func:`gis.fire_analysis.fire_analysis`.
+        From :func:`gis.fire.review.fire_analysis`.
     sites : GeoDataFrame, SitingResult or a sequence of these, optional
-        Proposed sites (:func:`gis.siting.site_cameras` / :func:`gis.siting.site_water`); the
+        Proposed sites (:func:`gis.fire.siting.site_cameras` / :func:`gis.fire.siting.site_water`); the
         拟建站点 sheet is empty without them.
     lang : {'zh', 'en'}
         Language of sheet names, headers and text cells.
@@ -454,7 +454,7 @@ def fire_workbook(analysis: FireAnalysis, sites: Any = None, lang: str = "zh", *
 # ---- map layers ------------------------------------------------------------------------------------
 
 def fire_layers(analysis: FireAnalysis, sites: Any = None) -> dict[str, gpd.GeoDataFrame]:
-    """The map layers ``gaps`` (polygons, :data:`gis.gaps.GAP_COLUMNS`) and ``sites`` (points), EPSG:4490."""
+    """The map layers ``gaps`` (polygons, :data:`gis.fire.gaps.GAP_COLUMNS`) and ``sites`` (points), EPSG:4490."""
     g = analysis.gaps
     if g is None or not len(g):
         g = gpd.GeoDataFrame({c: [] for c in GAP_COLUMNS}, geometry=gpd.GeoSeries([], crs=STORAGE_CRS),
@@ -479,16 +479,16 @@ def fire_geojson(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
     -------
     bytes
         UTF-8 GeoJSON (lon/lat, EPSG:4490 numbers, no ``crs`` member); see
-        :func:`gis.report_files.tagged_geojson`.
+        :func:`gis.report.plan_files.tagged_geojson`.
     """
     return tagged_geojson(dict(layers), ("gaps", "sites"))
 
 
 def _kml_value(v: Any, key: str) -> str | None:
-    """A KML field value: shares as percentages, the rest as :func:`gis.report_files._fmt` writes them."""
+    """A KML field value: shares as percentages, the rest as :func:`gis.report.plan_files._fmt` writes them."""
     if key in _SHARES and isinstance(v, (int, float, np.number)) and np.isfinite(v):
         return f"{float(v):.1%}"
-    return _fmt(v, key)
+    return kml_value(v, key)
 
 
 #: gap outlines in the KML are simplified to this tolerance (metres, under one 30 m cell): the cell
@@ -533,29 +533,29 @@ def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防�
         if layer == "gaps":
             if len(df) > KML_MAX_GAPS:
                 df = df.sort_values("rank").head(KML_MAX_GAPS)
-                _sub(folder, "description", f"按排序前 {KML_MAX_GAPS} 处（共 {len(layers[layer]):,} 处，全部见 GeoPackage / "
+                kml_sub(folder, "description", f"按排序前 {KML_MAX_GAPS} 处（共 {len(layers[layer]):,} 处，全部见 GeoPackage / "
                                             f"GeoJSON） / the first {KML_MAX_GAPS} of {len(layers[layer]):,} by rank")
             if df.crs is not None:
                 df = _simplified(df)
         df = df.to_crs(STORAGE_CRS) if df.crs is not None else df
         for _, row in df.iterrows():
-            pm = _sub(folder, "Placemark")
+            pm = kml_sub(folder, "Placemark")
             if layer == "gaps":
                 name = f"第 {int(row['rank'])} 处 {row.get('gap_zh', '')} {float(row['area_ha']):.1f} 公顷"
                 style = f"gap_{row.get('gap')}" if f"gap_{row.get('gap')}" in _KML_STYLES else "gap_both"
             else:
                 name = f"{row.get('kind_zh') or ''} {row.get('name') or ''}".strip()
                 style = "site_water" if row.get("kind") == "water" else "site_camera"
-            _sub(pm, "name", name)
+            kml_sub(pm, "name", name)
             pairs = [(label, _kml_value(row.get(key), key)) for key, label in _KML_FIELDS[layer] if key in row.index]
             pairs = [(k, v) for k, v in pairs if v not in (None, "")]
-            _sub(pm, "description",
-                 "<table>" + "".join(f"<tr><td>{k}</td><td>{_esc(v)}</td></tr>" for k, v in pairs) + "</table>")
-            _sub(pm, "styleUrl", f"#{style}")
-            ext = _sub(pm, "ExtendedData")
+            kml_sub(pm, "description",
+                 "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in pairs) + "</table>")
+            kml_sub(pm, "styleUrl", f"#{style}")
+            ext = kml_sub(pm, "ExtendedData")
             for k, v in pairs:
-                _sub(_sub(ext, "Data", name=k), "value", v)
-            _kml_geom(pm, row.geometry)
+                kml_sub(kml_sub(ext, "Data", name=k), "value", v)
+            kml_geometry(pm, row.geometry)
     if sum(len(v) for v in layers.values() if v is not None) <= 500:
         ET.indent(root)   # readable when small; a prefecture's file stays compact
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
@@ -619,7 +619,7 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
     Parameters
     ----------
     analysis : FireAnalysis
-        From :func:`gis.fire_analysis.fire_analysis`.
+        From :func:`gis.fire.review.fire_analysis`.
     out_dir : Path or str
         Folder (created when missing); existing files of the same names are replaced.
     sites : GeoDataFrame, SitingResult or a sequence of these, optional
@@ -634,7 +634,7 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
     date : str, optional
         Date in the workbook notes and on the maps; default today.
     map_dpi : int, optional
-        PNG resolution of the maps (default :data:`gis.fire_map.DPI`, 300).
+        PNG resolution of the maps (default :data:`gis.report.fire_map.DPI`, 300).
     townships : sequence of str, optional
         Townships to map (default all).
 
@@ -682,7 +682,7 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
     written += _rasters(analysis, out_dir)
 
     if maps:
-        from gis.fire_map import DPI, coverage_maps_batch
+        from gis.report.fire_map import DPI, coverage_maps_batch
 
         written += coverage_maps_batch(out_dir, dem=analysis.grid, layers=_map_layers(analysis, fl, layers),
                                        townships=townships, lang=lang, date=date, dpi=map_dpi or DPI,
@@ -691,5 +691,5 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
 
 
 def map_layers(analysis: FireAnalysis, sites: Any = None, layers: Mapping[str, Any] | None = None) -> dict:
-    """The layers of the A4 coverage map (:func:`gis.fire_map.coverage_map`) of a review."""
+    """The layers of the A4 coverage map (:func:`gis.report.fire_map.coverage_map`) of a review."""
     return _map_layers(analysis, fire_layers(analysis, sites), layers)

@@ -1,7 +1,7 @@
 """The evacuation plan: hazard -> exposed grids -> usable shelters -> routes -> optimal assignment -> needs.
 
 :func:`evacuation_plan` chains the analysis modules and returns a :class:`Plan` whose tables are
-what the reports (:mod:`gis.report_excel`, :mod:`gis.report_files`, :mod:`gis.village_map`), the
+what the reports (:mod:`gis.report.plan_workbook`, :mod:`gis.report.plan_files`, :mod:`gis.report.village_map`), the
 flood page and ``python -m gis plan`` use.
 """
 
@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.assign import AssignmentResult, assign
-from gis.exposure import EvacuationRule, grid_exposure
-from gis.hazard import DEFAULT_THRESHOLDS, Hazard
-from gis.needs import minimum_needs
-from gis.network import (ACCESS_SPEED_KMH, PASSABLE_DEPTH_M, build_graph, cut_flooded, nearest_nodes,
+from gis.flood.assign import AssignmentResult, assign
+from gis.flood.exposure import EvacuationRule, grid_exposure
+from gis.flood.hazard import DEFAULT_THRESHOLDS, Hazard
+from gis.flood.needs import minimum_needs
+from gis.flood.roads import (ACCESS_SPEED_KMH, PASSABLE_DEPTH_M, build_graph, cut_flooded, nearest_nodes,
                          network_costs, route_lines, straight_line_costs, wet_mask_sampler)
 from layers.crs import metric_crs
 
@@ -47,7 +47,7 @@ class PlanOptions:
         Flooded roads are impassable (default True: routes at the flood's height). False plans a
         pre-emptive transfer on the whole network; shelters in water stay unusable either way.
     rates, days : optional
-        Minimum-needs rates and days (see :mod:`gis.needs`).
+        Minimum-needs rates and days (see :mod:`gis.flood.needs`).
     """
 
     thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS

@@ -62,8 +62,8 @@ __all__ = ["ReachRule", "DEFAULT_RULES", "UNKNOWN_TYPE_RULE", "HELI_MIN_DEPTH_M"
            "ReachResult", "parse_rules", "site_reach", "water_reach", "reach_by_township", "uncovered_patches"]
 
 try:  # the fire-risk helper's constant; same value either way
-    from gis.fire_risk import HIGH_RISK_LEVEL
-except Exception:  # pragma: no cover - before gis.fire_risk exists
+    from gis.fire.risk import HIGH_RISK_LEVEL
+except Exception:  # pragma: no cover - before gis.fire.risk exists
     HIGH_RISK_LEVEL = 4
 
 
@@ -829,10 +829,10 @@ def uncovered_patches(result: ReachResult, *, high_risk_only: bool = False, grou
 
     ``ground_only``: out of ground reach (helicopter dip sites' air reach not counted).
 
-    Columns as :func:`gis.patches.mask_patches` (``patch_id``, ``area_ha``, ``cells``, ``geometry``),
+    Columns as :func:`gis.fire.patches.mask_patches` (``patch_id``, ``area_ha``, ``cells``, ``geometry``),
     largest first.
     """
-    from gis.patches import mask_patches
+    from gis.fire.patches import mask_patches
 
     base = result.high_risk if (high_risk_only and result.high_risk is not None) else result.forest
     reached = result.ground if ground_only else result.count_grid > 0

@@ -54,7 +54,7 @@ def minimum_needs(loads: pd.DataFrame | pd.Series, *, rates: dict[str, float] | 
     Parameters
     ----------
     loads : DataFrame or Series
-        People per shelter: the ``shelters`` table of :class:`gis.assign.AssignmentResult`
+        People per shelter: the ``shelters`` table of :class:`gis.flood.assign.AssignmentResult`
         (columns ``shelter_id`` and ``load``), or a Series of people indexed by shelter.
     rates : dict, optional
         Overrides of :data:`DEFAULT_RATES` (unknown keys add items: daily if their name is in

@@ -5,7 +5,7 @@ What is drawn (every layer optional except the DEM, whichever is given in ``laye
 ===================  =================================================================================
 key                  what
 ===================  =================================================================================
-``coverage``         cameras seeing each cell (``gis.viewshed.coverage``'s count, the DEM's grid or a
+``coverage``         cameras seeing each cell (``gis.fire.viewshed.coverage``'s count, the DEM's grid or a
                      :class:`~layers.raster.Raster`): seen by 1 camera / by 2 or more
 ``water_reach``      cells within reach of a water source (bool / 0-1 array or Raster): outlined and
                      lightly filled in blue
@@ -28,7 +28,7 @@ DEM's shape. Vector layers may be in any CRS (EPSG:4490 when none is set).
 
 The page is A4, portrait or landscape, whichever fits the map's extent better; it carries a
 title, the date, a legend, a scale bar with the ratio, a north arrow, the CRS and a data note.
-Fonts, the scale bar and the north arrow are :mod:`gis.village_map`'s.
+Fonts, the scale bar and the north arrow are :mod:`gis.report.village_map`'s.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
-from gis.village_map import A4_INCHES, cjk_font, clip, finish_map, font_rc, map_page, warp
+from gis.report.a4 import A4_INCHES, cjk_font, clip, finish_map, font_rc, map_page, warp
 from layers.crs import metric_crs
 from layers.errors import LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input
@@ -469,9 +469,9 @@ def coverage_map(path_stem: str | Path, *, dem: Raster, layers: Mapping[str, Any
         for fmt in formats:
             path = stem.with_name(stem.name + "." + fmt)
             if fmt == "pdf":
-                fig.savefig(path, format="pdf", metadata={"Creator": "gis.fire_map", "CreationDate": None})
+                fig.savefig(path, format="pdf", metadata={"Creator": "gis.report.fire_map", "CreationDate": None})
             else:
-                fig.savefig(path, format="png", dpi=dpi, metadata={"Software": "gis.fire_map"})
+                fig.savefig(path, format="png", dpi=dpi, metadata={"Software": "gis.report.fire_map"})
             out.append(path)
     return out
 

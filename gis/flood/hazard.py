@@ -1,6 +1,6 @@
 """Flood hazard scenarios: a depth raster, danger-zone polygons, or a water level on HAND.
 
-A :class:`Hazard` is what exposure (:mod:`gis.exposure`) is computed against. Whatever its source,
+A :class:`Hazard` is what exposure (:mod:`gis.flood.exposure`) is computed against. Whatever its source,
 depths are metres and *dry is NaN* (raster) or *outside every polygon* (polygons). Each
 constructor records what it assumed or repaired as ``(zh, en)`` notes, so the page and the
 command line can say it: a depth raster in centimetres, negative depths, an all-dry scenario,
@@ -22,12 +22,12 @@ import numpy as np
 import pyproj
 import shapely
 
+from gis.projection import crs_of, lonlat_extent, to_lonlat_bounds
 from layers.errors import LayerError, problem
 from layers.raster import Raster
 
 __all__ = ["DEFAULT_THRESHOLDS", "SCREENING_LABEL", "Hazard", "depth_class", "class_labels", "parse_thresholds",
-           "reproject_to", "crs_of", "check_overlap",
-           "lonlat_extent"]
+           "check_overlap"]
 
 #: default depth-class thresholds, metres
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.5, 1.5, 3.0)
@@ -43,37 +43,6 @@ CM_DETECT_M = 100.0
 
 _Note = tuple[str, str]
 METHODS = ("depth_raster", "polygons", "hand_stage")
-
-
-def crs_of(obj: object) -> pyproj.CRS | None:
-    """A pyproj CRS from a pyproj/rasterio CRS, a GeoDataFrame or a Raster (None when missing)."""
-    crs = getattr(obj, "crs", obj)
-    if crs is None:
-        return None
-    if isinstance(crs, pyproj.CRS):
-        return crs
-    return pyproj.CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
-
-
-def reproject_to(gdf: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
-    """``gdf`` in ``crs`` (unchanged when it is already there; attrs kept).
-
-    Raises
-    ------
-    LayerError
-        When either side has no CRS.
-    """
-    target = crs_of(crs)
-    if gdf.crs is None or target is None:
-        raise LayerError(problem("图层或栅格没有坐标系，无法叠加", "a layer or raster has no CRS; they cannot be overlaid",
-                                 "为数据指定坐标系后重新导入", "give the data a CRS and import it again",
-                                 file=gdf.attrs.get("source") or None))
-    if pyproj.CRS.from_user_input(gdf.crs).equals(target):
-        return gdf
-    attrs = dict(gdf.attrs)
-    out = gdf.to_crs(target)
-    out.attrs = attrs
-    return out
 
 
 def parse_thresholds(thresholds: Sequence[float] | str | None) -> tuple[float, ...]:
@@ -328,9 +297,9 @@ class Hazard:
         stage_m : float
             Water level above the stream cells, metres.
         hand : Raster, optional
-            Precomputed HAND (from :func:`gis.hand.hand`) to reuse across stages.
+            Precomputed HAND (from :func:`gis.flood.hand.hand`) to reuse across stages.
         rivers, min_upstream_cells
-            Stream definition, see :func:`gis.hand.hand`.
+            Stream definition, see :func:`gis.flood.hand.hand`.
         name : str, optional
             Scenario name; default ``"水位 {stage} m"``.
 
@@ -339,8 +308,8 @@ class Hazard:
         Hazard
             ``method='hand_stage'``, ``screening=True``.
         """
-        from gis.hand import depth_from_stage
-        from gis.hand import hand as compute_hand
+        from gis.flood.hand import depth_from_stage
+        from gis.flood.hand import hand as compute_hand
 
         notes: list[_Note] = [SCREENING_LABEL]
         if hand is None:
@@ -460,39 +429,6 @@ def _wet_bounds(hazard: Hazard) -> tuple[float, float, float, float] | None:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _lonlat(bounds: tuple[float, float, float, float] | None, crs: object) -> tuple[float, float, float, float] | None:
-    """``bounds`` in ``crs`` as a lon/lat box (None when it does not transform to finite numbers)."""
-    c = crs_of(crs)
-    if bounds is None or c is None or not all(np.isfinite(v) for v in bounds):
-        return None
-    if c.is_geographic:
-        out = tuple(float(v) for v in bounds)
-    else:
-        tr = pyproj.Transformer.from_crs(c, pyproj.CRS.from_epsg(4490), always_xy=True)
-        try:
-            out = tuple(float(v) for v in tr.transform_bounds(*bounds, densify_pts=21))
-        except pyproj.exceptions.ProjError:
-            return None
-    return out if all(np.isfinite(v) for v in out) else None  # type: ignore[return-value]
-
-
-def lonlat_extent(area: object) -> tuple[float, float, float, float] | None:
-    """Lon/lat extent of a GeoDataFrame, a Raster, or a ``(min lon, min lat, max lon, max lat)`` tuple.
-
-    Returns
-    -------
-    tuple of float or None
-        ``(min lon, min lat, max lon, max lat)`` (CGCS2000); None when empty, without CRS or not
-        transformable to finite numbers.
-    """
-    if isinstance(area, gpd.GeoDataFrame):
-        g = area[area.geometry.notna() & ~area.geometry.is_empty] if len(area) else area
-        return _lonlat(tuple(float(v) for v in g.total_bounds), g.crs) if len(g) else None  # type: ignore[arg-type]
-    if isinstance(area, Raster):
-        return _lonlat(area.bounds, area.crs)
-    return tuple(float(v) for v in area) if area is not None else None  # type: ignore[return-value]
-
-
 def _at(b: tuple[float, float, float, float]) -> str:
     return f"{(b[0] + b[2]) / 2:.2f}°E {(b[1] + b[3]) / 2:.2f}°N"
 
@@ -537,7 +473,7 @@ def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float,
                                  "检查是否选错文件、栅格的无数据值和水深单位（米）",
                                  "check that this is the right file, the raster's nodata value and the depth unit "
                                  "(metres)", file=source))
-    wet = _lonlat(_wet_bounds(hazard), hazard.crs)
+    wet = to_lonlat_bounds(_wet_bounds(hazard), hazard.crs)
     if wet is None:
         raise LayerError(problem("洪水情景的范围无法按其坐标系换算为经纬度，坐标与坐标系不符",
                                  "the scenario's extent does not convert from its CRS to lon/lat: the coordinates "

@@ -1,0 +1,139 @@
+"""The GeoPackage file itself: created empty and atomically, opened with the SQL functions GDAL's R-tree
+triggers call, written in one transaction, and its geometry binary encoded and decoded."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import struct
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+import geopandas as gpd
+import shapely
+
+__all__ = ["SRS_ID", "gpkg_blob", "blob_wkb", "blob_geometry", "connect", "transaction", "create_gpkg"]
+
+SRS_ID = 4490
+_ENV_SIZE = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def gpkg_blob(geom: object, srs_id: int = SRS_ID) -> bytes | None:
+    """Encode a shapely geometry as GeoPackage binary (little-endian header, envelope, ISO WKB).
+
+    Points get no envelope (as GDAL writes them); empty geometries get the empty flag.
+    """
+    if geom is None:
+        return None
+    if shapely.is_empty(geom):
+        return b"GP\x00" + bytes([0x01 | 0x10]) + struct.pack("<i", srs_id) + shapely.to_wkb(
+            geom, byte_order=1, flavor="iso")
+    wkb = shapely.to_wkb(geom, byte_order=1, flavor="iso", include_srid=False)
+    if geom.geom_type == "Point":
+        return b"GP\x00\x01" + struct.pack("<i", srs_id) + wkb
+    minx, miny, maxx, maxy = geom.bounds
+    return b"GP\x00\x03" + struct.pack("<i4d", srs_id, minx, maxx, miny, maxy) + wkb
+
+
+def blob_wkb(blob: bytes) -> bytes:
+    """The ISO WKB inside GeoPackage binary (the header and envelope skipped)."""
+    return bytes(blob[8 + _ENV_SIZE[(blob[3] >> 1) & 7]:])
+
+
+def blob_geometry(blob: bytes | None) -> object:
+    """Decode GeoPackage binary to a shapely geometry (None for NULL)."""
+    if blob is None:
+        return None
+    return shapely.from_wkb(blob_wkb(blob))
+
+
+@lru_cache(maxsize=256)
+def _envelope(blob: bytes) -> tuple[float, float, float, float] | None:
+    """(minx, maxx, miny, maxy) of a GeoPackage geometry, or None when empty."""
+    flags = blob[3]
+    if flags & 0x10:
+        return None
+    env = (flags >> 1) & 7
+    if env:
+        fmt = "<4d" if flags & 1 else ">4d"
+        return struct.unpack(fmt, blob[8:40])
+    g = blob_geometry(blob)
+    if g is None or g.is_empty:
+        return None
+    minx, miny, maxx, maxy = g.bounds
+    return minx, maxx, miny, maxy
+
+
+def _st(i: int):
+    def f(blob):
+        if blob is None:
+            return None
+        e = _envelope(bytes(blob))
+        return None if e is None else e[i]
+    return f
+
+
+def _st_is_empty(blob) -> int | None:
+    if blob is None:
+        return None
+    return 1 if _envelope(bytes(blob)) is None else 0
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """An SQLite connection to a GeoPackage with the functions GDAL's R-tree triggers call.
+
+    Autocommit mode: callers open transactions with ``BEGIN IMMEDIATE`` themselves.
+    """
+    con = sqlite3.connect(str(path), timeout=60, isolation_level=None)
+    con.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
+    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+        con.create_function(name, 1, _st(i), deterministic=True)
+    con.create_function("GPKG_IsAssignable", 2, lambda a, b: 1, deterministic=True)
+    return con
+
+
+@contextlib.contextmanager
+def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on a connection from :func:`connect`: ``BEGIN IMMEDIATE`` ... ``COMMIT``,
+    rolled back on any error (a killed process leaves the previous state: SQLite's journal); closes it."""
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
+def create_gpkg(path: Path) -> None:
+    """Create an empty GeoPackage (with the CGCS2000 SRS registered) at ``path``, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        seed = gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4490")
+        seed.to_file(tmp, layer="gis_seed", driver="GPKG")
+        con = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            con.execute("BEGIN")
+            for t in ("gis_seed", "rtree_gis_seed_geom"):
+                con.execute(f'DROP TABLE IF EXISTS "{t}"')
+            for meta in ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents"):
+                con.execute(f"DELETE FROM {meta} WHERE lower(table_name) = 'gis_seed'")
+            con.execute("COMMIT")
+            con.execute("VACUUM")
+        finally:
+            con.close()
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,130 @@
+"""Text for people, in Chinese and English, as one model used by every module, page, file and command.
+
+A :class:`Text` is one sentence in both languages, optionally with a stable ``code`` (what a test or
+another program keys on). It *is* a ``(zh, en)`` tuple, so code that unpacks a note as
+``zh, en = note`` keeps working, and two texts are equal when their words are. A page, a file writer
+or the command line asks for the words in its language with ``text(lang)`` (or :func:`pick`, which
+also takes plain strings and older ``(zh, en)`` tuples); nobody writes ``0 if lang == "zh" else 1``.
+
+Sentences that several modules say live in :data:`PHRASES`, keyed by code, and are made with
+:func:`say`; a module's own sentences are made in place with ``Text(zh, en, code)``.
+
+Notes that an analysis wants to pass up without stopping (a default assumed, a repair made) are
+:class:`Text` objects in the result's ``notes``; a caller that wants Python warnings instead can
+:func:`warn` them as :class:`GisNote` (a ``UserWarning``), which ``warnings.filterwarnings`` can
+silence by class.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Iterable
+
+__all__ = ["Text", "pick", "say", "PHRASES", "GisNote", "warn", "both", "unique"]
+
+LANGS = ("zh", "en")
+
+
+class Text(tuple):
+    """One sentence in Chinese and English.
+
+    Parameters
+    ----------
+    zh, en : str
+        The words in each language.
+    code : str, optional
+        A stable identifier of the sentence (``"shelter_flooded"``), for tests and other programs.
+
+    Examples
+    --------
+    >>> t = Text("位于淹没区", "inside the flood", "shelter_flooded")
+    >>> t("en")
+    'inside the flood'
+    >>> zh, en = t
+    """
+
+    code: str
+
+    def __new__(cls, zh: str, en: str, code: str = "") -> "Text":
+        obj = super().__new__(cls, (str(zh), str(en)))
+        obj.code = code
+        return obj
+
+    def __getnewargs__(self) -> tuple[str, str, str]:  # pickling (st.cache_data) keeps the code
+        return self[0], self[1], self.code
+
+    @property
+    def zh(self) -> str:
+        """The Chinese words."""
+        return self[0]
+
+    @property
+    def en(self) -> str:
+        """The English words."""
+        return self[1]
+
+    def __call__(self, lang: str = "zh") -> str:
+        """The words in ``lang`` (``'zh'`` or ``'en'``)."""
+        return self[0] if lang != "en" else self[1]
+
+    def __repr__(self) -> str:
+        return f"Text({self[0]!r}, {self[1]!r}{', ' + repr(self.code) if self.code else ''})"
+
+    def __add__(self, other: Any) -> Any:  # Text + Text joins the words; anything else is a tuple concatenation
+        if isinstance(other, Text):
+            return Text(self[0] + other[0], self[1] + other[1], self.code)
+        return tuple.__add__(self, other)
+
+    def format(self, **kw: Any) -> "Text":
+        """Both languages formatted with the same values."""
+        return Text(self[0].format(**kw), self[1].format(**kw), self.code)
+
+
+def pick(value: Any, lang: str = "zh") -> str:
+    """The words of ``value`` in ``lang``: a :class:`Text`, a ``(zh, en)`` pair, or a plain string as it is."""
+    if isinstance(value, Text):
+        return value(lang)
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return value[0] if lang != "en" else value[1]
+    return "" if value is None else str(value)
+
+
+def both(value: Any) -> Text:
+    """``value`` as a :class:`Text` (a plain string is the same in both languages)."""
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, tuple) and len(value) == 2:
+        return Text(value[0], value[1])
+    return Text(str(value), str(value))
+
+
+def unique(notes: Iterable[Any]) -> list[Text]:
+    """Notes as :class:`Text`, repeats dropped, order kept."""
+    out: list[Text] = []
+    for n in notes:
+        t = both(n)
+        if t not in out:
+            out.append(t)
+    return out
+
+
+#: sentences said by more than one module, by code
+PHRASES: dict[str, tuple[str, str]] = {
+    "no_crs": ("图层或栅格没有坐标系，无法叠加", "a layer or raster has no CRS; they cannot be overlaid"),
+    "give_crs": ("为数据指定坐标系后重新导入", "give the data a CRS and import it again"),
+}
+
+
+def say(code: str, **kw: Any) -> Text:
+    """The registered sentence ``code`` (see :data:`PHRASES`), formatted with ``kw``."""
+    zh, en = PHRASES[code]
+    return Text(zh.format(**kw) if kw else zh, en.format(**kw) if kw else en, code)
+
+
+class GisNote(UserWarning):
+    """A note from an analysis (an assumption or a repair), raised as a Python warning by :func:`warn`."""
+
+
+def warn(note: Any, lang: str = "en", *, stacklevel: int = 2) -> None:
+    """Issue ``note`` as a :class:`GisNote` warning in ``lang``."""
+    warnings.warn(pick(note, lang), GisNote, stacklevel=stacklevel)
