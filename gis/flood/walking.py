@@ -12,7 +12,9 @@ in the mountains, so every walking leg is a least-time path over the DEM's cells
 - **Moves**: to the 8 neighbouring cells (diagonals only where the two cells beside them are not both
   barriers, so a path never slips between two river cells that touch at a corner).
 - **Barriers**: river cells (the rivers layer rasterised) are impassable except where a road or path
-  crosses them (a bridge or ford); cells under at least :data:`WADE_DEPTH_M` of water are never
+  crosses them (a bridge or ford); small streams (``river_class`` 溪沟 / stream / brook / ditch: see
+  :data:`SMALL_STREAMS`) are stepped over, as people do in the hills, unless the flood fills them (the
+  water rule below then bars them); cells under at least :data:`WADE_DEPTH_M` of water are never
   entered from dry land nor from shallower water, so a walk that starts in the flood zone (people leave
   their homes before the water comes) only ever goes towards shallower (or equally deep) water, at
   :data:`WADE_FACTOR` of the speed, until it is out, and no walk crosses the flood.
@@ -58,6 +60,8 @@ OFF_PATH_FACTOR = 0.6
 WADE_DEPTH_M = 0.3
 #: a step into water at least :data:`WADE_DEPTH_M` deep (only ever out of the flood) goes at this share of the speed
 WADE_FACTOR = 0.5
+#: river classes people step over on foot (unless the flood fills them); every other river is a barrier
+SMALL_STREAMS = ("溪沟", "溪", "沟", "小溪", "山溪", "stream", "brook", "ditch", "drain", "creek")
 #: a walking surface with more cells is coarsened to about this many
 MAX_WALK_CELLS = 4_000_000
 #: a leg is searched for as long as it takes at this average speed, km/h (it is then kept by its length)
@@ -443,13 +447,17 @@ def build_surface(dem: Raster, *, depth: Raster | None = None, rivers: gpd.GeoDa
                           "keep the computation in bounds)", "walk_coarsened"))
     shape = z.shape
     valid = np.isfinite(z)
+    if rivers is not None and len(rivers) and "river_class" in rivers:
+        small = rivers["river_class"].astype(str).str.strip().str.lower().isin(SMALL_STREAMS)
+        small &= rivers.geometry.geom_type.isin(["LineString", "MultiLineString"])
+        rivers = rivers[~small]
     river = _burn(rivers, dem.crs, tr, shape)
     path = _burn(roads, dem.crs, tr, shape)
     barrier = (river & ~path) | ~valid
     if river.any():
-        notes.append(Text("河流（河流图层）视为不可徒步穿越，仅可经道路或小路跨越",
-                          "rivers (the river layer) cannot be walked across except where a road or path crosses "
-                          "them", "walk_rivers"))
+        notes.append(Text("河流（河流图层，溪沟除外）视为不可徒步穿越，仅可经道路或小路跨越",
+                          "rivers (the river layer, small streams aside) cannot be walked across except where a road "
+                          "or path crosses them", "walk_rivers"))
     wet = np.zeros(shape, dtype=bool) if d_arr is None else np.nan_to_num(d_arr, nan=0.0) >= wade_m
     dd = np.zeros(shape) if d_arr is None else np.nan_to_num(d_arr, nan=0.0)
     open_ = ~barrier
