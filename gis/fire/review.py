@@ -330,25 +330,29 @@ class FireReview:
 
     def describe(self, lang: str = "zh") -> str:
         """The settings in a few words (for the comparison of saved reviews)."""
-        zh = lang != "en"
-        bits = [("旱季" if self.season == "dry" else "雨季") if zh else f"{self.season} season"]
+        d = _DESCRIBE
+        bits = [d[self.season](lang)]
         if self.weather is not None:
-            bits.append(("气象 " if zh else "weather ") + ",".join(f"{v:g}" for v in self.weather.values()))
+            bits.append(d["weather"](lang).format(v=",".join(f"{v:g}" for v in self.weather.values())))
         if self.weights:
-            bits.append(("权重 " if zh else "weights ") + ",".join(f"{k}={v:g}" for k, v in self.weights))
+            bits.append(d["weights"](lang).format(v=",".join(f"{k}={v:g}" for k, v in self.weights)))
         if self.target_h:
-            bits.append((f"目标高 {self.target_h:g} 米" if zh else f"target {self.target_h:g} m"))
+            bits.append(d["target_h"](lang).format(v=f"{self.target_h:g}"))
         if self.max_road_m is not None:
-            bits.append(f"≤{self.max_road_m:g} m " + ("距路" if zh else "from a road"))
+            bits.append(d["max_road"](lang).format(v=f"{self.max_road_m:g}"))
         if self.rules:
-            bits.append(("规则 " if zh else "rules ") + self.rules_text())
-        for n, what in ((self.site_cameras, ("新监控", "new cameras")), (self.site_water, ("新水源", "new water"))):
-            if n:
-                bits.append(f"{what[0]} {n}" if zh else f"{n} {what[1]}")
-        steps = [s for s, on in (("cameras", self.cameras), ("water", self.water), ("gaps", self.gaps)) if not on]
-        if steps:
-            bits.append(("不算 " if zh else "no ") + "/".join(steps))
-        return ("；" if zh else "; ").join(bits)
+            bits.append(d["rules"](lang).format(v=self.rules_text()))
+        if self.site_cameras:
+            bits.append(d["site_cameras"](lang).format(n=self.site_cameras))
+        if self.site_water:
+            bits.append(d["site_water"](lang).format(n=self.site_water))
+        off = [d[f"step_{s}"](lang) for s, on in (("cameras", self.cameras), ("water", self.water),
+                                                   ("gaps", self.gaps)) if not on]
+        if off:
+            bits.append(d["off"](lang).format(v="/".join(off)))
+        if self.township:
+            bits.append(d["township"](lang).format(v=self.township))
+        return d["sep"](lang).join(bits)
 
     # -- the run
     def run(self, data: "FireInputs", *, memo: Memo = no_memo, warn_notes: bool = False) -> "FireResult":
@@ -441,6 +445,17 @@ class FireReview:
                           sources=reach.sources if reach is not None else pd.DataFrame(), weather=weather,
                           day_level=day, notes=notes, review=self, sites=tuple(sites), layers=dict(layers),
                           keys=keys)
+
+
+#: the words of :meth:`FireReview.describe`
+_DESCRIBE: dict[str, Text] = {k: Text(zh, en, k) for k, (zh, en) in {
+    "dry": ("旱季", "dry season"), "wet": ("雨季", "wet season"), "weather": ("气象 {v}", "weather {v}"),
+    "weights": ("权重 {v}", "weights {v}"), "target_h": ("目标高 {v} 米", "target {v} m"),
+    "max_road": ("水源距路 ≤{v} 米", "sources ≤{v} m from a road"), "rules": ("规则 {v}", "rules {v}"),
+    "site_cameras": ("新监控 {n}", "{n} new cameras"), "site_water": ("新水源 {n}", "{n} new water points"),
+    "step_cameras": ("视域", "cameras"), "step_water": ("水源可达", "water reach"), "step_gaps": ("缺口", "gaps"),
+    "off": ("不算 {v}", "no {v}"), "township": ("重点 {v}", "focus {v}"), "sep": ("；", "; "),
+}.items()}
 
 
 def _rules_tuple(rules: Any) -> tuple:

@@ -32,7 +32,7 @@ analysis' own numbers. :func:`write_fire_files` writes the workbook and the map 
     (``gaps`` / ``sites``); lon/lat, no ``crs`` member (RFC 7946).
 ``fire.kml``
     For Ovital (奥维) and Google Earth: folders 覆盖空白区 (polygons, coloured by class) and
-    拟建站点 (placemarks), Chinese names and field labels.
+    拟建站点 (placemarks), names and field labels in the file's language.
 ``coverage_count.tif`` / ``reach_count.tif``
     uint16: cameras seeing each cell / water sources reaching it (left out without cameras /
     sources), on the analysis grid (the DEM's when the DEM is metric).
@@ -392,7 +392,7 @@ def fire_workbook(analysis: FireResult, sites: Any = None, lang: str = "zh", *, 
     Parameters
     ----------
     analysis : FireResult
-        From :func:`gis.fire.review.fire_analysis`.
+        From :meth:`gis.fire.review.FireReview.run`.
     sites : GeoDataFrame, SitingResult or a sequence of these, optional
         Proposed sites (:func:`gis.fire.siting.site_cameras` / :func:`gis.fire.siting.site_water`); the
         拟建站点 sheet is empty without them.
@@ -671,24 +671,25 @@ def write_fire_files(analysis: FireResult, out_dir: Path | str, *, sites: Any = 
     Parameters
     ----------
     analysis : FireResult
-        From :func:`gis.fire.review.fire_analysis`.
+        From :meth:`gis.fire.review.FireReview.run`.
     out_dir : Path or str
         Folder (created when missing); existing files of the same names are replaced.
     sites : GeoDataFrame, SitingResult or a sequence of these, optional
-        Proposed sites.
+        Proposed sites (default the review's own, :attr:`FireResult.sites`).
     lang : {'zh', 'en'}
-        Language of the workbook and the maps (the KML is always Chinese).
+        Language of the workbook, the KML, the GeoPackage aliases and the maps.
     maps : bool
         Also write the A4 coverage maps (whole area and per township).
     layers : mapping, optional
         The workspace's vector layers (``cameras``, ``water_sources``, ``roads``, ``forest``,
-        ``grids``, ``townships``) drawn on the maps and giving the township boundaries.
+        ``grids``, ``townships``) drawn on the maps and giving the township boundaries (default
+        the review's own, :attr:`FireResult.layers`).
     date : str, optional
         Date in the workbook notes and on the maps; default today.
     map_dpi : int, optional
         PNG resolution of the maps (default :data:`gis.report.fire_map.DPI`, 300).
     townships : sequence of str, optional
-        Townships to map (default all).
+        Townships to map (default the review's township in focus, else all).
 
     Returns
     -------
