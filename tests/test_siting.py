@@ -16,7 +16,7 @@ from shapely.geometry import LineString, Point
 
 from gis.fire.siting import (exact_max_coverage, greedy_max_coverage, ridge_candidates, site_cameras, site_water,
                         stream_candidates)
-from layers.errors import AnalysisRefused, LayerError
+from layers.errors import AnalysisRefused
 from layers.raster import Raster
 
 ROOT = Path(__file__).resolve().parents[1]

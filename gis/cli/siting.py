@@ -163,7 +163,8 @@ def _run_gaps(args: argparse.Namespace) -> int:
     top = []
     for rec in gaps.head(args.top).itertuples(index=False):
         c = rec.geometry.representative_point()
-        top.append({"rank": int(rec.rank), "gap": rec.gap, "gap_label": pick(GAP_CLASSES.get(rec.gap, rec.gap), args.lang), "area_ha": round(rec.area_ha, 2),
+        top.append({"rank": int(rec.rank), "gap": rec.gap,
+                    "gap_label": pick(GAP_CLASSES.get(rec.gap, rec.gap), args.lang), "area_ha": round(rec.area_ha, 2),
                     "township": rec.township, "road_dist_m": None if rec.road_dist_m != rec.road_dist_m
                     else rec.road_dist_m, "road_name": rec.road_name,
                     "source_dist_m": None if rec.source_dist_m != rec.source_dist_m else rec.source_dist_m,

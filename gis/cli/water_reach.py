@@ -56,9 +56,9 @@ def _run_water_reach(args: argparse.Namespace) -> int:
     import math
     import time
 
+    from gis.fire.review import FireReview
     from gis.fire.water_reach import parse_rules, water_reach
     from layers.errors import LayerError, Problem
-    from gis.fire.review import FireReview
     from layers.raster import Raster, read_raster, write_raster
     from layers.text import pick
 

@@ -42,7 +42,7 @@ import pandas as pd
 from gis.fire.gaps import coverage_gaps, township_grid
 from gis.fire.risk import DEFAULT_WEIGHTS, HIGH_RISK_LEVEL, RiskResult, forest_mask, parse_weights, risk_raster
 from gis.fire.siting import DEFAULT_MAX_CANDIDATES, NEW_WATER_DISTANCE_M, NEW_WATER_RISE_M, SitingResult
-from gis.fire.water_reach import DEFAULT_RULES, ReachResult, ReachRule, parse_rules, water_reach
+from gis.fire.water_reach import ReachResult, ReachRule, parse_rules, water_reach
 from gis.terrain import cell_size_m, metric_grid
 from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.raster import Raster

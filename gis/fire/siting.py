@@ -456,7 +456,8 @@ def _no_candidates(kind: str, uploaded: bool) -> AnalysisRefused:
     if kind == "camera":
         return AnalysisRefused(problem("没有找到候选山脊/山顶像元", "no ridge or peak candidate cells were found",
                                        "降低最小高差（--min-prominence）或放宽离道路距离，或上传候选点图层",
-                                       "lower --min-prominence or the road distance limit, or upload a candidate layer"))
+                                       "lower --min-prominence or the road distance limit, or upload a candidate "
+                                       "layer"))
     return AnalysisRefused(problem("没有找到靠近道路的河道候选像元", "no stream cells near a road were found",
                                    "放宽离道路距离（--max-road），提供河流图层，或上传候选点图层",
                                    "raise --max-road, give a rivers layer, or upload a candidate layer"))

@@ -60,7 +60,8 @@ from layers.raster import Raster
 from layers.text import Text
 
 __all__ = ["ReachRule", "DEFAULT_RULES", "UNKNOWN_TYPE_RULE", "HELI_MIN_DEPTH_M", "SOURCE_TYPES",
-           "ReachResult", "REASONS", "parse_rules", "site_reach", "water_reach", "reach_by_township", "uncovered_patches"]
+           "ReachResult", "REASONS", "parse_rules", "site_reach", "water_reach", "reach_by_township",
+           "uncovered_patches"]
 
 try:  # the fire-risk helper's constant; same value either way
     from gis.fire.risk import HIGH_RISK_LEVEL
