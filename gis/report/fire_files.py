@@ -471,11 +471,11 @@ def fire_geojson(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
     return tagged_geojson(dict(layers), ("gaps", "sites"))
 
 
-def _kml_value(v: Any, key: str) -> str | None:
-    """A KML field value: shares as percentages, the rest as :func:`gis.report.plan_files._fmt` writes them."""
+def _kml_value(v: Any, key: str, lang: str = "zh") -> str | None:
+    """A KML field value: shares as percentages, the rest as :func:`gis.report.formats.kml_value` writes them."""
     if key in _SHARES and isinstance(v, (int, float, np.number)) and np.isfinite(v):
         return f"{float(v):.1%}"
-    return kml_value(v, key)
+    return kml_value(v, key, lang)
 
 
 #: gap outlines in the KML are simplified to this tolerance (metres, under one 30 m cell): the cell
@@ -542,7 +542,7 @@ def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str | None = None
                 name = f"{row['kind_label']} {row.get('name') or ''}".strip()
                 style = "site_water" if row.get("kind") == "water" else "site_camera"
             kml_sub(pm, "name", name)
-            pairs = [(header(_KML_HEAD.get(key, key), lang), _kml_value(row.get(key), key))
+            pairs = [(header(_KML_HEAD.get(key, key), lang), _kml_value(row.get(key), key, lang))
                      for key in _KML_FIELDS[layer] if key in row.index]
             pairs = [(k, v) for k, v in pairs if v not in (None, "")]
             kml_sub(pm, "description",
