@@ -279,8 +279,8 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
         margin = opt.walk_limit_m * 1.2
         dem_f = _crop(dem_f, (pts[:, 0].min() - margin, pts[:, 1].min() - margin, pts[:, 0].max() + margin,
                               pts[:, 1].max() + margin))
-        surface = build_surface(dem_f, depth=_depth_on(dem_f, depth_at), rivers=rivers, roads=roads,
-                                wade_m=opt.passable_m, limit_m=opt.walk_limit_m)
+        surface = build_surface(dem_f, depth=_depth_on(dem_f, depth_at) if opt.cut_roads else None, rivers=rivers,
+                                roads=roads, wade_m=opt.passable_m, limit_m=opt.walk_limit_m, near=pts)
         notes += surface.notes
         notes.append(Text(f"步行段为地形上的最省时路径（Tobler 徒步速度公式，坡度越陡越慢；不进入 ≥ {opt.passable_m:g} 米的积水；"
                           f"单段步行不超过 {opt.walk_limit_m / 1000:g} 公里，超出即视为无可达安置场所）",
