@@ -42,7 +42,9 @@ _DEFAULTS = {"flood_source": "stage", "flood_thresholds": "0.5,1.5,3.0", "flood_
              "flood_min_km2": DEFAULT_MIN_UPSTREAM_KM2, "flood_rule": "homes", "flood_min_depth": 0.0,
              "flood_passable": 0.3, "flood_shelter_flood": 0.0, "flood_weight": "length",
              "flood_walk_limit": WALK_LIMIT_M / 1000, "flood_terrain_cell": TERRAIN_CELL_M}
-#: scenario field -> widget key
+#: scenario field -> widget key (the uploads, thresholds, moving depth, rates, days and name have their own)
+PAGE_WIDGETS = {"hazard_file": "flood_upload_raster/flood_upload_polygons", "thresholds": "flood_thresholds",
+                "min_depth": "flood_min_depth", "rates": "needs_rates", "days": "needs_days", "name": "scenario_name"}
 _WIDGETS = {"source": "flood_source", "stage_m": "flood_stage", "streams": "flood_streams",
             "min_upstream_km2": "flood_min_km2", "min_share": "flood_min_share", "cut_roads": "flood_cut_roads",
             "basis": "flood_rule", "passable_m": "flood_passable", "shelter_flood_m": "flood_shelter_flood",
@@ -345,6 +347,9 @@ def _restore(params: dict) -> None:
     st.session_state["flood_thresholds"] = ",".join(f"{x:g}" for x in sc.thresholds)
     st.session_state["flood_min_depth"] = float(sc.min_depth or 0.0)
     st.session_state["flood_restored"] = params
+
+
+PAGE_WIDGETS.update(_WIDGETS)
 
 
 def _comparison(plan: Plan, scenario: FloodScenario) -> None:

@@ -8,7 +8,6 @@ Data page replace the workspace's in this session only (``st.session_state['sess
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,7 +42,7 @@ def workspace_folder() -> str:
     picked = st.session_state.get("workspace_name")
     if picked:
         return str(workspace_dir(picked))
-    folder = os.environ.get("GIS_WORKSPACE")
+    folder = settings.workspace_override()
     if folder:
         return folder
     last = last_workspace()

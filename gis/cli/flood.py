@@ -210,7 +210,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     if len(plan.needs):
         total = plan.needs.iloc[-1]
         summary["needs"] = {k: (float(v) if k in DAILY_ITEMS else int(v)) for k, v in total.items() if k != "people"}
-        summary["needs_days"] = plan.needs.attrs.get("days", scenario.days)
+        summary["needs_days"] = scenario.days
     summary["scenario_params"] = scenario.to_params()
     summary["files"] = [str(f) for f in files]
     summary["notes"] = plan.messages(args.lang)

@@ -125,6 +125,8 @@ class Hazard:
         True for HAND scenarios (see :data:`SCREENING_LABEL`).
     stage_m : float or None
         The water level of a HAND scenario.
+    source : str
+        The file the scenario came from (for messages).
     """
 
     name: str
@@ -134,6 +136,7 @@ class Hazard:
     notes: list[_Note] = field(default_factory=list)
     screening: bool = False
     stage_m: float | None = None
+    source: str = ""
 
     @property
     def crs(self) -> pyproj.CRS | None:
@@ -230,11 +233,11 @@ class Hazard:
                           "the depth raster has no depth above 0: nothing is flooded in this scenario, so no one "
                           "is affected"))
         out = Raster(a, r.transform, r.crs, nodata=-9999.0, name=source)
-        return cls(name=name or source, depth=out, method="depth_raster", notes=notes)
+        return cls(name=name or source, depth=out, method="depth_raster", notes=notes, source=source)
 
     @classmethod
     def from_polygons(cls, gdf: gpd.GeoDataFrame, *, source: str | None = None,
-                      name: str | None = None) -> "Hazard":
+                      name: str | None = None, notes: list | None = None) -> "Hazard":
         """A scenario from danger-zone polygons.
 
         Parameters
@@ -259,8 +262,8 @@ class Hazard:
         LayerError
             No CRS, or no polygon geometry at all.
         """
-        source = source or gdf.attrs.get("source") or "hazard"
-        notes: list[_Note] = list(gdf.attrs.get("warnings", []) or [])
+        source = source or gdf.attrs.get("source") or "hazard"   # a layer read by layers.readers names its file
+        notes = list(notes or [])
         if gdf.crs is None:
             raise LayerError(problem("危险区图层没有坐标系", "the danger-zone layer has no CRS",
                                      "为数据指定坐标系后重新导入", "give the layer a CRS and import it again", file=source))
@@ -295,10 +298,9 @@ class Hazard:
             g["hazard_class"] = None
         g = g[["depth", "hazard_class", "geometry"]]
         g = _disjoint(g, notes)
-        g.attrs["source"] = source
         if len(g) == 0:
             notes.append(("没有危险区：本情景无淹没", "no danger zones: nothing is flooded in this scenario"))
-        return cls(name=name or source, polygons=g, method="polygons", notes=notes)
+        return cls(name=name or source, polygons=g, method="polygons", notes=notes, source=source)
 
     @classmethod
     def from_stage(cls, dem: Raster, stage_m: float, *, hand: Raster | None = None,
@@ -405,9 +407,8 @@ def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_n
     if path.suffix.lower() in RASTER_SUFFIXES:
         return Hazard.from_depth_raster(read_raster(path, display_name=source), source=source, name=name)
     layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near)
-    gdf = layer.gdf
-    gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
-    return Hazard.from_polygons(gdf, source=layer.source, name=name)
+    return Hazard.from_polygons(layer.gdf, source=layer.source, name=name,
+                                notes=list(layer.gdf.attrs.get("warnings", [])) + list(layer.notes))
 
 
 # ---- does the scenario touch the area it is applied to? ----------------------------------------------
@@ -427,8 +428,8 @@ def _hazard_source(hazard: Hazard) -> str:
     """The file a scenario came from, for messages."""
     if hazard.depth is not None and hazard.depth.name:
         return str(hazard.depth.name)
-    if hazard.polygons is not None and hazard.polygons.attrs.get("source"):
-        return str(hazard.polygons.attrs["source"])
+    if hazard.source:
+        return hazard.source
     return hazard.name
 
 

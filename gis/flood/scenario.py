@@ -39,7 +39,15 @@ from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
 from layers.text import Text
 
-__all__ = ["FloodScenario", "FloodInputs", "SOURCES", "add_arguments"]
+__all__ = ["FloodScenario", "FloodInputs", "SOURCES", "FLAGS", "add_arguments"]
+
+#: scenario field -> its command-line flag (``python -m gis plan``); the Flood page has a widget for each
+FLAGS = {"source": "--hazard/--stage", "stage_m": "--stage", "hazard_file": "--hazard", "streams": "--streams",
+         "min_upstream_km2": "--min-upstream-km2", "thresholds": "--thresholds", "min_depth": "--min-depth",
+         "min_share": "--min-share", "basis": "--rule", "passable_m": "--passable-depth",
+         "shelter_flood_m": "--shelter-flood-depth", "weight": "--weight", "cut_roads": "--keep-flooded-roads",
+         "walk_limit_km": "--walk-limit-km", "terrain_cell_m": "--terrain-cell-m", "rates": "--rates",
+         "days": "--days", "name": "--name"}
 
 #: where the water comes from
 SOURCES = ("stage", "raster", "polygons", "workspace")

@@ -23,6 +23,7 @@ from matplotlib import font_manager, patheffects
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from layers import settings
 from layers.raster import Raster
 from layers.settings import STORAGE_CRS
 
@@ -58,7 +59,7 @@ def cjk_font() -> str | None:
     failing those, Noto Sans CJK SC as shipped in the pinned ``mplfonts`` wheel (a requirement of
     the app, so ``pip install -r requirements.txt`` alone gives printable Chinese maps).
     """
-    for path in (os.environ.get("GIS_CJK_FONT"), None):
+    for path in (settings.cjk_font_file(), None):
         if path and os.path.exists(path):
             name = _register(path)
             if name:
