@@ -10,20 +10,23 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from gis.fire.review import (camera_step, camera_table, gap_step, reach_step, risk_step, township_table,
                                weather_step)
 from gis.fire.risk import DEFAULT_WEIGHTS, HIGH_RISK_LEVEL
 from gis.tallies import count_by, forest_by_township
-from layers.catalogue import spec
+from layers.catalogue import map_kinds, spec
 from layers.errors import LayerError
+from layers.text import Text, pick
+from ui.downloads import file_name
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
-from ui.map_panel import note_missing_layers, show_layers_map
-from ui.state import hillshade_overlay, layer_tokens, workspace_dem, workspace_layers
+from ui.map_panel import note_missing_layers, show_layers_map, show_map
+from ui.progress import Steps
+from ui.state import hillshade_overlay, layer_tokens, place_names, workspace_dem, workspace_layers
 
-KINDS = ["forest", "rivers", "roads", "water_sources", "cameras"]
+#: the layers of the Fire page's map (from the layer specs)
+KINDS = map_kinds("fire")
 FACTORS = list(DEFAULT_WEIGHTS)
 
 
@@ -133,20 +136,23 @@ def _pct(v) -> str:
 def _review(layers: dict, opt: dict):
     key = _key(["forest", "roads", "villages", "graves", "cameras", "water_sources"])
     w = opt["weights"]
-    with st.spinner(t("computing_risk")):
-        grid, forest, risk, notes = _risk(key, w)
-    high = risk.level >= HIGH_RISK_LEVEL
+    has_cams = "cameras" in layers and len(layers["cameras"])
+    has_water = "water_sources" in layers and len(layers["water_sources"])
     seen = cam = reach = None
-    notes = list(notes)
-    if "cameras" in layers and len(layers["cameras"]):
-        with st.spinner(t("computing_viewshed")):
+    with Steps(2 + bool(has_cams) + bool(has_water)) as steps:
+        steps.step(t("computing_risk"))
+        grid, forest, risk, notes = _risk(key, w)
+        high = risk.level >= HIGH_RISK_LEVEL
+        notes = list(notes)
+        if has_cams:
+            steps.step(t("computing_viewshed"))
             seen, _first, cam, cnotes = _cameras(key, w, opt["target_h"], opt["curvature"])
-        notes += cnotes
-    if "water_sources" in layers and len(layers["water_sources"]):
-        with st.spinner(t("computing_reach")):
+            notes += cnotes
+        if has_water:
+            steps.step(t("computing_reach"))
             reach = _reach(key, w, opt["season"], opt["max_road"])
-        notes += [n for n in reach.notes if n not in notes]
-    with st.spinner(t("computing_gaps")):
+            notes += [n for n in reach.notes if n not in notes]
+        steps.step(t("computing_gaps"))
         gaps = _gaps(key, w, opt["target_h"], opt["curvature"], opt["season"], opt["max_road"], opt["min_ha"])
     towns = _towns(key, w, opt["target_h"], opt["curvature"], opt["season"], opt["max_road"])
     total = towns.loc[towns.index[-1]]
@@ -160,13 +166,13 @@ def _review(layers: dict, opt: dict):
     weather = day = None
     if opt["weather"] is not None:
         weather, day = weather_step(opt["weather"], risk.level)
-        label = weather["label_zh"] if lang() == "zh" else weather["label_en"]
+        label = Text(weather["label_zh"], weather["label_en"])(lang())
         words = t("weather_result", idx=f"{weather['index']:.0f}", level=label)
         st.markdown(f"<div style='padding:6px 12px;border-radius:6px;background:{weather['colour']};color:white;"
                     f"font-weight:600'>{words}</div>", unsafe_allow_html=True)
     with st.expander(t("notes"), expanded=False):
-        for zh, en in notes:
-            st.markdown(f"- {zh if lang() == 'zh' else en}")
+        for note in notes:
+            st.markdown(f"- {pick(note, lang())}")
     first = _cameras(key, w, opt["target_h"], opt["curvature"])[1] if seen is not None else None
     return {"key": key, "grid": grid, "forest": forest, "risk": risk, "high": high, "seen": seen, "cam": cam,
             "reach": reach, "gaps": gaps, "towns": towns, "weather": weather, "day": day, "first": first,
@@ -182,40 +188,45 @@ def _map(layers: dict, r: dict, opt: dict) -> None:
         if r["seen"] is not None else None
     reach_ov = _overlays(key + (w, "reach", opt["season"], opt["max_road"]), "reach", r["reach"].count, grid,
                          r["forest"]) if r["reach"] is not None else None
-    label = (r["weather"]["label_zh"] if lang() == "zh" else r["weather"]["label_en"]) if r["weather"] else ""
+    label = Text(r["weather"]["label_zh"], r["weather"]["label_en"])(lang()) if r["weather"] else ""
     m = fire_map(layers, lang(), hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov, day_label=label,
-                 seen=seen_ov, reach=reach_ov, gaps=r["gaps"], sites=st.session_state.get("fire_sites_gdf"))
-    st_folium(m, key="fire_map", height=640, use_container_width=True, returned_objects=[])
+                 seen=seen_ov, reach=reach_ov, gaps=r["gaps"], sites=st.session_state.get("fire_sites_gdf"),
+                 places=place_names())
+    show_map(m, key="fire_map", height=640)
 
 
 def _labelled(df: pd.DataFrame, names: dict) -> pd.DataFrame:
-    i = 0 if lang() == "zh" else 1
-    return df.rename(columns={k: v[i] for k, v in names.items()})
+    return df.rename(columns={k: pick(v, lang()) for k, v in names.items()})
 
 
-TOWN_COLS = {"forest_ha": ("森林（公顷）", "Forest (ha)"), "high_ha": ("高火险林地（公顷）", "High-risk forest (ha)"),
-             "seen_share": ("监控可见 ≥1", "Seen ≥1"), "seen2_share": ("监控可见 ≥2", "Seen ≥2"),
-             "high_seen_share": ("高火险可见 ≥1", "High-risk seen ≥1"),
-             "high_seen2_share": ("高火险可见 ≥2", "High-risk seen ≥2"),
-             "reach_share": ("水源可达", "In water reach"), "high_reach_share": ("高火险水源可达", "High-risk in reach"),
-             "both_gap_ha": ("两者皆无（公顷）", "Neither (ha)")}
-CAM_COLS = {"name": ("名称", "Name"), "type": ("类型", "Type"), "height": ("架设高度（米）", "Mast (m)"),
-            "range": ("监测半径（米）", "Range (m)"), "township": ("乡镇", "Township"),
-            "forest_seen_ha": ("可见森林（公顷）", "Forest seen (ha)"),
-            "high_seen_ha": ("可见高火险林地（公顷）", "High-risk seen (ha)"), "only_ha": ("仅此监控可见（公顷）", "Only it sees (ha)")}
-SRC_COLS = {"name": ("名称", "Name"), "type": ("类型", "Type"), "usable": ("可用", "Usable"),
-            "reason_zh": ("不计原因", "Why not counted"), "reason_en": ("不计原因", "Why not counted"),
-            "distance_m": ("可达距离（米）", "Reach (m)"), "rise_m": ("可达高差（米）", "Rise (m)"),
-            "dip_site": ("直升机取水点", "Helicopter dip site"), "forest_ha": ("可达森林（公顷）", "Forest reached (ha)"),
-            "sole_forest_ha": ("仅此水源可达（公顷）", "Only it reaches (ha)")}
-GAP_COLS = {"rank": ("排序", "Rank"), "gap_zh": ("缺口类型", "Gap"), "gap": ("缺口类型", "Gap"),
-            "area_ha": ("面积（公顷）", "Area (ha)"), "township": ("乡镇", "Township"),
-            "road_name": ("最近道路", "Nearest road"), "road_dist_m": ("距道路（米）", "To road (m)"),
-            "source_name": ("最近水源", "Nearest source"), "source_dist_m": ("距水源（米）", "To water (m)")}
-SITE_COLS = {"order": ("顺序", "Order"), "name": ("名称", "Name"), "gain_ha": ("新增覆盖（公顷）", "Gain (ha)"),
-             "gain_share": ("新增覆盖率", "Gain share"), "cumulative_ha": ("累计覆盖（公顷）", "Cumulative (ha)"),
-             "cumulative_share": ("累计覆盖率", "Cumulative share"), "elevation": ("海拔（米）", "Elevation (m)"),
-             "road_dist_m": ("距道路（米）", "To road (m)")}
+TOWN_COLS = {"forest_ha": Text("森林（公顷）", "Forest (ha)"), "high_ha": Text("高火险林地（公顷）", "High-risk forest (ha)"),
+             "seen_share": Text("监控可见 ≥1", "Seen ≥1"), "seen2_share": Text("监控可见 ≥2", "Seen ≥2"),
+             "high_seen_share": Text("高火险可见 ≥1", "High-risk seen ≥1"),
+             "high_seen2_share": Text("高火险可见 ≥2", "High-risk seen ≥2"),
+             "reach_share": Text("水源可达", "In water reach"), "high_reach_share": Text("高火险水源可达", "High-risk in reach"),
+             "both_gap_ha": Text("两者皆无（公顷）", "Neither (ha)")}
+CAM_COLS = {"name": Text("名称", "Name"), "type": Text("类型", "Type"), "height": Text("架设高度（米）", "Mast (m)"),
+            "range": Text("监测半径（米）", "Range (m)"), "township": Text("乡镇", "Township"),
+            "forest_seen_ha": Text("可见森林（公顷）", "Forest seen (ha)"),
+            "high_seen_ha": Text("可见高火险林地（公顷）", "High-risk seen (ha)"), "only_ha": Text("仅此监控可见（公顷）", "Only it sees (ha)")}
+SRC_COLS = {"name": Text("名称", "Name"), "type": Text("类型", "Type"), "usable": Text("可用", "Usable"),
+            "reason_zh": Text("不计原因", "Why not counted"), "reason_en": Text("不计原因", "Why not counted"),
+            "distance_m": Text("可达距离（米）", "Reach (m)"), "rise_m": Text("可达高差（米）", "Rise (m)"),
+            "dip_site": Text("直升机取水点", "Helicopter dip site"), "forest_ha": Text("可达森林（公顷）", "Forest reached (ha)"),
+            "sole_forest_ha": Text("仅此水源可达（公顷）", "Only it reaches (ha)")}
+GAP_COLS = {"rank": Text("排序", "Rank"), "gap_zh": Text("缺口类型", "Gap"), "gap": Text("缺口类型", "Gap"),
+            "area_ha": Text("面积（公顷）", "Area (ha)"), "township": Text("乡镇", "Township"),
+            "road_name": Text("最近道路", "Nearest road"), "road_dist_m": Text("距道路（米）", "To road (m)"),
+            "source_name": Text("最近水源", "Nearest source"), "source_dist_m": Text("距水源（米）", "To water (m)")}
+SITE_COLS = {"order": Text("顺序", "Order"), "name": Text("名称", "Name"), "gain_ha": Text("新增覆盖（公顷）", "Gain (ha)"),
+             "gain_share": Text("新增覆盖率", "Gain share"), "cumulative_ha": Text("累计覆盖（公顷）", "Cumulative (ha)"),
+             "cumulative_share": Text("累计覆盖率", "Cumulative share"), "elevation": Text("海拔（米）", "Elevation (m)"),
+             "road_dist_m": Text("距道路（米）", "To road (m)")}
+
+
+def _share_columns(df: pd.DataFrame) -> dict:
+    """Column widths that keep the township table inside the screen: shares as narrow percentages."""
+    return {c: st.column_config.NumberColumn(c, format="%.1f", width="small") for c in df.columns}
 
 
 def _tables(r: dict) -> None:
@@ -227,7 +238,8 @@ def _tables(r: dict) -> None:
         for c in share_cols:
             towns[c] = (towns[c] * 100).round(1)
         st.caption(t("shares_in_percent"))
-        st.dataframe(_labelled(towns, TOWN_COLS).rename_axis(t("township")), width="stretch")
+        table = _labelled(towns, TOWN_COLS).rename_axis(t("township"))
+        st.dataframe(table, width="stretch", column_config=_share_columns(table))
     with tabs[1]:
         if r["cam"] is not None:
             st.dataframe(_labelled(r["cam"], CAM_COLS), width="stretch", hide_index=True)
@@ -289,8 +301,8 @@ def _siting(layers: dict, r: dict) -> None:
     res = st.session_state.get("fire_sites")
     if res is None:
         return
-    for zh, en in res.notes:
-        st.caption(zh if lang() == "zh" else en)
+    for note in res.notes:
+        st.caption(pick(note, lang()))
     table = pd.DataFrame(res.sites.drop(columns="geometry"))
     for c in ("gain_share", "cumulative_share"):
         if c in table:
@@ -300,7 +312,7 @@ def _siting(layers: dict, r: dict) -> None:
                  n=res.candidates))
     cols = st.columns(3)
     for col, fmt in zip(cols, ("gpkg", "kml", "xlsx")):
-        col.download_button(fmt.upper(), _sites_file(res.sites, fmt), file_name=f"建议点位.{fmt}",
+        col.download_button(fmt.upper(), _sites_file(res.sites, fmt), file_name=file_name("sites", fmt, lang()),
                             key=f"fire_sites_dl_{fmt}")
 
 
@@ -326,8 +338,8 @@ def _sites_file(sites, fmt: str) -> bytes:
     if fmt == "xlsx":
         buf = io.BytesIO()
         _labelled(pd.DataFrame(sites.drop(columns="geometry")).assign(
-            lon=sites.geometry.x.round(6), lat=sites.geometry.y.round(6)), {**SITE_COLS, "lon": ("经度", "Longitude"),
-                                                                            "lat": ("纬度", "Latitude")}
+            lon=sites.geometry.x.round(6), lat=sites.geometry.y.round(6)), {**SITE_COLS, "lon": Text("经度", "Longitude"),
+                                                                            "lat": Text("纬度", "Latitude")}
         ).to_excel(buf, index=False)
         return buf.getvalue()
     with tempfile.TemporaryDirectory() as tmp:
@@ -395,15 +407,16 @@ def _downloads(r: dict, opt: dict) -> None:
     if st.button(t("fire_files_prepare"), key="fire_files_prepare"):
         st.session_state["fire_files_key"] = key
     if st.session_state.get("fire_files_key") == key:
-        with st.spinner("…"):
+        with st.spinner(t("fire_files_running")):
             files = _files(key, fa, sites, lang())
         names = {"fire.xlsx": "Excel", "fire.gpkg": "GeoPackage", "fire.geojson": "GeoJSON", "fire.kml": "KML",
                  "rasters.zip": "GeoTIFF (zip)"}
         cols = st.columns(len(names))
         for col, (name, label) in zip(cols, names.items()):
             if name in files:
-                stem = "森林防火覆盖" if name != "rasters.zip" else "森林防火栅格"
-                col.download_button(label, files[name], file_name=f"{stem}{Path(name).suffix}", key=f"fire_dl_{name}")
+                stem = "fire_files" if name != "rasters.zip" else "fire_rasters"
+                col.download_button(label, files[name], file_name=file_name(stem, Path(name).suffix, lang()),
+                                    key=f"fire_dl_{name}")
     towns = [str(v) for v in r["towns"].index[:-1] if v != "—"]
     c1, c2, c3 = st.columns([3, 1, 1])
     whole = t("whole_area")
@@ -415,9 +428,10 @@ def _downloads(r: dict, opt: dict) -> None:
         with st.spinner(t("a4_drawing")):
             png = _a4_map(key, fa, sites, town, "png", lang())
             pdf = _a4_map(key, fa, sites, town, "pdf", lang())
-        name = f"{town or whole}森林防火覆盖图"
-        c2.download_button("PNG", png, file_name=f"{name}.png", key="fire_a4_png")
-        c3.download_button("PDF", pdf, file_name=f"{name}.pdf", key="fire_a4_pdf")
+        c2.download_button("PNG", png, file_name=file_name("fire_a4", "png", lang(), area=town or whole),
+                           key="fire_a4_png")
+        c3.download_button("PDF", pdf, file_name=file_name("fire_a4", "pdf", lang(), area=town or whole),
+                           key="fire_a4_pdf")
 
 
 def page() -> None:
@@ -429,7 +443,7 @@ def page() -> None:
     if "forest" not in layers or workspace_dem() is None:
         if workspace_dem() is None:
             st.info(t("fire_need_dem"))
-        show_layers_map(KINDS, key="fire_map")
+        show_layers_map(KINDS, key="fire_map", show=set(KINDS))
         _inventory(layers)
         return
     opt = _controls(layers)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gis.cli import command, emit, finish
 from layers.errors import LayerError
+from layers.text import stage_scenario
 
 
 # ---- hand ------------------------------------------------------------------------------------
@@ -106,7 +107,8 @@ def _run_exposure(args: argparse.Namespace) -> int:
                                  "同时给出 DEM 和水位（米）", "give both the DEM and the stage in metres"))
     if args.dem is not None:
         hazard = Hazard.from_stage(read_raster(Path(args.dem)), args.stage,
-                                   min_upstream_cells=args.min_upstream_cells)
+                                   min_upstream_cells=args.min_upstream_cells,
+                                   name=stage_scenario(args.stage)(args.lang))
     elif args.hazard is None:
         raise LayerError(Problem("没有洪水情景", "no flood scenario", "给出 --hazard 文件，或 --dem 与 --stage",
                                  "give --hazard, or --dem with --stage"))
@@ -193,7 +195,7 @@ def _run_plan(args: argparse.Namespace) -> int:
             raise LayerError(Problem("工作空间中没有 DEM（dem.tif），无法按水位计算", "no DEM (dem.tif) beside the "
                                      "workspace for a stage", "把 dem.tif 放在工作空间旁，或用 --hazard",
                                      "put dem.tif beside the workspace, or use --hazard", file=ws.gpkg.name))
-        hazard = Hazard.from_stage(ws.raster("dem"), args.stage)
+        hazard = Hazard.from_stage(ws.raster("dem"), args.stage, name=stage_scenario(args.stage)(args.lang))
     else:
         hazard = hazard_from_file(Path(args.hazard), near=ws.lonlat_bounds())
         warnings = check_overlap(hazard, grids)   # a file of another place would plan for no one

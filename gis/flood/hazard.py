@@ -25,6 +25,7 @@ import shapely
 from gis.projection import crs_of, lonlat_extent, to_lonlat_bounds
 from layers.errors import LayerError, problem
 from layers.raster import Raster
+from layers.text import stage_scenario
 
 __all__ = ["DEFAULT_THRESHOLDS", "SCREENING_LABEL", "Hazard", "depth_class", "class_labels", "parse_thresholds",
            "check_overlap"]
@@ -301,7 +302,7 @@ class Hazard:
         rivers, min_upstream_cells
             Stream definition, see :func:`gis.flood.hand.hand`.
         name : str, optional
-            Scenario name; default ``"水位 {stage} m"``.
+            Scenario name; default :func:`layers.text.stage_scenario` in Chinese (``水位 2 米``).
 
         Returns
         -------
@@ -318,7 +319,7 @@ class Hazard:
         depth = depth_from_stage(hand, stage_m)
         if not np.isfinite(depth.array).any():
             notes.append((f"水位 {stage_m:g} 米时没有像元被淹没", f"nothing is flooded at a stage of {stage_m:g} m"))
-        return cls(name=name or f"水位 {float(stage_m):g} m", depth=depth, method="hand_stage", notes=notes,
+        return cls(name=name or stage_scenario(stage_m)("zh"), depth=depth, method="hand_stage", notes=notes,
                    screening=True, stage_m=float(stage_m))
 
 
