@@ -341,7 +341,7 @@ class MapLegend(MacroElement):
 
     _template = Template("""
 {% macro html(this, kwargs) %}
-<div id="{{ this.get_name() }}" class="gis-legend leaflet-control"><details open><summary>{{ this.title|e }}</summary>
+<div id="{{ this.dom_id }}" class="gis-legend leaflet-control"><details open><summary>{{ this.title|e }}</summary>
 <div class="gis-legend-rows">
 {%- for r in this.rows %}
 <div class="gis-legend-row" data-row="{{ loop.index0 }}">{{ this.svg(r) }}<span>{{ r.label|e }}</span></div>
@@ -349,7 +349,7 @@ class MapLegend(MacroElement):
 </div></details></div>
 {% endmacro %}
 {% macro script(this, kwargs) %}
-GisMap.legend({{ this._parent.get_name() }}, document.getElementById({{ this.get_name()|tojson }}), [
+GisMap.legend({{ this._parent.get_name() }}, document.getElementById({{ this.dom_id|tojson }}), [
 {%- for r in this.rows %}{{ this.ref(r.layer) }},{% endfor %}]);
 {% endmacro %}
 """)
@@ -359,6 +359,8 @@ GisMap.legend({{ this._parent.get_name() }}, document.getElementById({{ this.get
         self._name = "MapLegend"
         self.title = title
         self.rows = rows
+        # an element id streamlit-folium's renaming of folium variables (``name_<hex>``) leaves alone
+        self.dom_id = "gislegend-" + self._id
 
     @staticmethod
     def svg(row: LegendRow) -> str:
@@ -446,10 +448,10 @@ def path_style(color: str, *, fill: str | None = None, weight: float = 1.5, fill
     return out
 
 
-def kind_style(kind: str, *, points: bool) -> dict:
-    """The style table entry of a layer kind (its spec's :class:`~layers.schema.Draw`)."""
+def kind_style(kind: str, *, points: bool, lines: bool = False) -> dict:
+    """The style table entry of a layer kind (its spec's :class:`~layers.schema.Draw`); lines are never filled."""
     d = STYLES[kind]
-    return path_style(d.color, fill=d.fill, weight=d.weight, fill_opacity=d.fill_opacity,
+    return path_style(d.color, fill=None if lines else d.fill, weight=d.weight, fill_opacity=d.fill_opacity,
                       shape=d.shape if points else None, radius=d.radius)
 
 
@@ -698,9 +700,10 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
             continue
         data, fields = payloads[kind]
         points = bool((gdf.geom_type == "Point").all())
+        lines = bool(gdf.geom_type.isin(["LineString", "MultiLineString"]).all())
         label = _legend_label(kind, lang)
         group = folium.FeatureGroup(name=label, show=_shown(show, kind, d.show))
-        StyledGeoJson(data, {"": kind_style(kind, points=points)}, find=_find_fields(kind, fields),
+        StyledGeoJson(data, {"": kind_style(kind, points=points, lines=lines)}, find=_find_fields(kind, fields),
                       **_popup_and_tip(kind, fields, lang)).add_to(group)
         group.add_to(m)
         searchable.append(group)

@@ -156,7 +156,7 @@ def _review(layers: dict, opt: dict):
         gaps = _gaps(key, w, opt["target_h"], opt["curvature"], opt["season"], opt["max_road"], opt["min_ha"])
     towns = _towns(key, w, opt["target_h"], opt["curvature"], opt["season"], opt["max_road"])
     total = towns.loc[towns.index[-1]]
-    m = st.columns(6)
+    m = [*st.columns(3), *st.columns(3)]   # two rows of three: the numbers stay whole on a small screen
     m[0].metric(t("forest_ha"), f"{total['forest_ha']:,.0f}")
     m[1].metric(t("high_risk_ha"), f"{total['high_ha']:,.0f}")
     m[2].metric(t("high_seen"), _pct(total["high_seen_share"]))

@@ -9,22 +9,26 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from gis.flood.exposure import EvacuationRule, aggregate
 from gis.flood.hand import DEFAULT_MIN_UPSTREAM_CELLS
 from gis.flood.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
 from gis.flood.plan import Plan, PlanOptions, evacuation_plan
 from gis.tallies import township_people
+from layers.catalogue import map_kinds
 from layers.errors import LayerError
+from layers.text import stage_scenario
+from ui.downloads import file_name
 from ui.i18n import labeller, lang, t
-from ui.map_panel import note_missing_layers, show_layers_map
+from ui.map_panel import note_missing_layers, show_layers_map, show_map
 from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
-from ui.state import (hand_raster, hillshade_overlay, is_demo, layer_tokens, workspace_dem, workspace_extent,
-                      workspace_layers)
+from ui.progress import counter
+from ui.state import (hand_raster, hillshade_overlay, is_demo, layer_tokens, place_names, workspace_dem,
+                      workspace_extent, workspace_layers)
 
-KINDS = ["flood_hazard", "rivers", "roads", "grids", "villages", "shelters"]
+#: the layers of the Flood page's map (from the layer specs)
+KINDS = map_kinds("flood")
 SOURCES = ("stage", "raster", "polygons", "workspace")
 log = logging.getLogger(__name__)
 
@@ -78,9 +82,9 @@ def _checked(hazard: Hazard, key: tuple, grids) -> bool:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _stage_hazard(key: tuple, stage: float, rivers: bool, min_cells: int | None) -> Hazard:
+def _stage_hazard(key: tuple, stage: float, rivers: bool, min_cells: int | None, lang_: str = "zh") -> Hazard:
     return Hazard.from_stage(workspace_dem(), stage, hand=hand_raster(rivers=rivers, min_upstream_cells=min_cells),
-                             name=f"水位 {stage:g} 米")
+                             name=stage_scenario(stage)(lang_))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -170,12 +174,13 @@ def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str) ->
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _village_batch(key: tuple, _plan: Plan, lang_: str) -> bytes:
+def _village_batch(key: tuple, _plan: Plan, lang_: str, _progress=None) -> bytes:
     from gis.report.village_map import village_maps_batch
 
     hz = _plan.hazard
     return village_maps_batch(_plan, hazard=hz.depth if hz.depth is not None else hz.polygons, scenario=hz.name,
-                              synthetic=is_demo(), lang=lang_, roads=workspace_layers().get("roads"))
+                              synthetic=is_demo(), lang=lang_, roads=workspace_layers().get("roads"),
+                              progress=_progress)
 
 
 #: the scenario widgets' defaults (set through the session so that restoring a saved scenario works)
@@ -219,7 +224,7 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
                 t("min_upstream_cells"), 50, 1_000_000, step=50, key="flood_min_cells",
                 help=t("min_upstream_cells_help")))
             with st.spinner(t("computing_hand")):
-                hazard = _stage_hazard(base, stage, rivers, min_cells)
+                hazard = _stage_hazard(base, stage, rivers, min_cells, lang())
             key = base + (("stage", stage, rivers, min_cells),)
             params.update(stage=stage, streams=streams, min_cells=min_cells)
         elif source == "workspace":
@@ -268,8 +273,8 @@ def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
     groups = plan_groups(plan, lang(), thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds),
                          township=township)
     m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images,
-                  simplify_m=mp.simplify_m, extra=groups, height=640)
-    st_folium(m, key="flood_plan_map", height=640, use_container_width=True, returned_objects=[])
+                  simplify_m=mp.simplify_m, extra=groups, height=640, places=place_names())
+    show_map(m, key="flood_plan_map", height=640)
 
 
 def _labelled(df: pd.DataFrame) -> pd.DataFrame:
@@ -316,21 +321,21 @@ def _downloads(plan: Plan, key: tuple) -> None:
     cols = st.columns(len(names))
     for col, (ext, label) in zip(cols, names.items()):
         if ext in files:
-            col.download_button(label, files[ext], file_name=f"转移方案.{ext}", key=f"plan_dl_{ext}")
+            col.download_button(label, files[ext], file_name=file_name("plan", ext, lang()), key=f"plan_dl_{ext}")
     villages = at_risk_villages(plan)
     if villages:
         c1, c2, c3 = st.columns([3, 1, 1])
         village = c1.selectbox(t("village_map"), villages, key="village_map_name")
-        c2.download_button("PNG", _village_map(key, plan, village, "png", lang()), file_name=f"{village}形势图.png",
-                           key="vm_png")
-        c3.download_button("PDF", _village_map(key, plan, village, "pdf", lang()), file_name=f"{village}形势图.pdf",
-                           key="vm_pdf")
+        c2.download_button("PNG", _village_map(key, plan, village, "png", lang()),
+                           file_name=file_name("village_map", "png", lang(), village=village), key="vm_png")
+        c3.download_button("PDF", _village_map(key, plan, village, "pdf", lang()),
+                           file_name=file_name("village_map", "pdf", lang(), village=village), key="vm_pdf")
         if st.button(t("village_batch", n=len(villages)), key="vm_batch"):
-            with st.spinner("…"):
-                st.session_state["vm_batch_key"] = key
-        if st.session_state.get("vm_batch_key") == key:
-            st.download_button(t("village_batch_download"), _village_batch(key, plan, lang()),
-                               file_name="村级防汛形势图.pdf", key="vm_batch_dl")
+            st.session_state["vm_batch_key"] = key
+        if st.session_state.get("vm_batch_key") == key:   # drawn once, with a bar counting the pages
+            pdf = _village_batch(key, plan, lang(), _progress=counter(t("village_batch_running")))
+            st.download_button(t("village_batch_download"), pdf, file_name=file_name("village_batch", "pdf", lang()),
+                               key="vm_batch_dl")
 
 
 _PARAM_KEYS = {"source": "flood_source", "stage": "flood_stage", "streams": "flood_streams",

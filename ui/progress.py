@@ -23,15 +23,18 @@ def _eta(start: float, done: int, total: int) -> str:
 
 
 def counter(label: str) -> Callable[[int, int], None]:
-    """A progress bar ``label 12/170（约 40 秒）``; call it with ``(done, total)``; it goes at ``done == total``."""
-    bar = st.progress(0.0, text=label)
+    """A progress bar ``label 12/170（约 40 秒）``; call it with ``(done, total)``; it goes at ``done == total``.
+
+    Nothing shows until the first call (a cached result never calls it).
+    """
+    slot = st.empty()
     start = time.monotonic()
 
     def update(done: int, total: int) -> None:
         if done >= total:
-            bar.empty()
+            slot.empty()
             return
-        bar.progress(min(1.0, done / max(total, 1)), text=f"{label} {done:,}/{total:,} {_eta(start, done, total)}")
+        slot.progress(min(1.0, done / max(total, 1)), text=f"{label} {done:,}/{total:,} {_eta(start, done, total)}")
     return update
 
 

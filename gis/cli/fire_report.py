@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish
+from gis.cli import command, finish, progress
 
 
 def _weather(text: str | None) -> tuple[float, float, float, float] | None:
@@ -94,7 +94,7 @@ def _run_fire_report(args: argparse.Namespace) -> int:
         notes += [zh if args.lang == "zh" else en for zh, en in r.notes]
 
     files = write_fire_files(analysis, out, sites=results or None, lang=args.lang, maps=not args.no_maps,
-                             layers=layers, map_dpi=args.map_dpi)
+                             layers=layers, map_dpi=args.map_dpi, progress=progress("文件与覆盖图 / files and maps"))
     s = fire_summary(analysis, results or None)
     site_list = []
     for r in results:

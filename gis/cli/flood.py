@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, emit, finish
+from gis.cli import command, emit, finish, progress
 from layers.errors import LayerError
 from layers.text import stage_scenario
 
@@ -219,7 +219,8 @@ def _run_plan(args: argparse.Namespace) -> int:
 
         pdf = out / "village_maps.pdf"
         pdf.write_bytes(village_maps_batch(plan, hazard=hazard.depth if hazard.depth is not None else hazard.polygons,
-                                           roads=roads, scenario=hazard.name, lang=args.lang))
+                                           roads=roads, scenario=hazard.name, lang=args.lang,
+                                           progress=progress("村级形势图 / village maps")))
         files.append(pdf)
     s = plan.summary
     summary = {k: s.get(k) for k in ("people_to_evacuate", "people_placed", "people_unplaced", "shelters_used",

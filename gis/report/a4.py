@@ -209,15 +209,30 @@ def _north_arrow(ax, lang: str) -> None:
             fontweight="bold", zorder=20, path_effects=HALO)
 
 
-def map_page(bounds: tuple[float, float, float, float], lay: dict, *, dpi: int) -> tuple[Figure, object, tuple]:
+def map_page(bounds: tuple[float, float, float, float], lay: dict, *, dpi: int,
+             fit: bool = False) -> tuple[Figure, object, tuple]:
     """An A4 figure and its map axes showing ``bounds`` (metric), grown to the map box's aspect.
 
     ``lay`` holds ``size`` (inches), ``map`` (axes rectangle) and ``box_aspect``; returns
-    ``(figure, axes, extent)`` with ``extent = (x0, y0, x1, y1)``.
+    ``(figure, axes, extent)`` with ``extent = (x0, y0, x1, y1)``. With ``fit`` the map box shrinks
+    to the shape of ``bounds`` instead (``lay['map']`` is updated), so no band of empty map shows
+    where the data end.
     """
     x0, y0, x1, y1 = bounds
     cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    if w / h < lay["box_aspect"]:
+    if fit:   # the map box takes the area's shape (no empty band); top edge and centre line kept
+        left, bottom, bw, bh = lay["map"]
+        page_w, page_h = lay["size"]
+        aspect = w / h
+        if aspect > lay["box_aspect"]:
+            new_h = bw * page_w / aspect / page_h
+            lay["map"] = [left, bottom + bh - new_h, bw, new_h]
+        else:
+            new_w = bh * page_h * aspect / page_w
+            lay["map"] = [left + (bw - new_w) / 2, bottom, new_w, bh]
+            lay["map_w_in"] = new_w * page_w
+        lay["box_aspect"] = aspect
+    elif w / h < lay["box_aspect"]:
         w = h * lay["box_aspect"]
     else:
         h = w / lay["box_aspect"]

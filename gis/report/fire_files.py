@@ -50,7 +50,7 @@ import datetime as _dt
 import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -613,7 +613,8 @@ def _subtitles(analysis: FireAnalysis, lang: str) -> dict[str, str]:
 
 def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any = None, lang: str = "zh",
                      maps: bool = True, layers: Mapping[str, Any] | None = None, date: str | None = None,
-                     map_dpi: int | None = None, townships: Sequence[str] | None = None) -> list[Path]:
+                     map_dpi: int | None = None, townships: Sequence[str] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write the review's files into a folder (list in the module docstring).
 
     Parameters
@@ -638,6 +639,9 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
     townships : sequence of str, optional
         Townships to map (default all).
 
+    progress : callable, optional
+        Called with ``(steps done, steps in all)``: the files, then each map page.
+
     Returns
     -------
     list of Path
@@ -645,12 +649,21 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
         GeoTIFFs, then the maps.
     """
     _check_lang(lang)
+    total, done = 4 + bool(maps), [0]   # the maps' own count is known when they start
+
+    def step() -> None:
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+    if progress:
+        progress(0, total)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     xlsx = out_dir / "fire.xlsx"
     xlsx.write_bytes(fire_workbook(analysis, sites, lang, date=date))
     written.append(xlsx)
+    step()
 
     fl = fire_layers(analysis, sites)
     gpkg = out_dir / "fire.gpkg"
@@ -673,20 +686,24 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
                                   (v if isinstance(v, (str, int, float, bool)) else str(v)))
         pyogrio.write_dataframe(df, gpkg, layer=name, driver="GPKG")
     written.append(gpkg)
+    step()
 
     geojson = out_dir / "fire.geojson"
     geojson.write_bytes(fire_geojson(fl))
     kml = out_dir / "fire.kml"
     kml.write_bytes(fire_kml(fl))
     written += [geojson, kml]
+    step()
     written += _rasters(analysis, out_dir)
+    step()
 
     if maps:
         from gis.report.fire_map import DPI, coverage_maps_batch
 
         written += coverage_maps_batch(out_dir, dem=analysis.grid, layers=_map_layers(analysis, fl, layers),
                                        townships=townships, lang=lang, date=date, dpi=map_dpi or DPI,
-                                       subtitles=_subtitles(analysis, lang))
+                                       subtitles=_subtitles(analysis, lang),
+                                       progress=(lambda d, n: progress(4 + d, 4 + n)) if progress else None)
     return written
 
 

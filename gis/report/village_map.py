@@ -688,7 +688,7 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
     if progress:
         progress(0, total)
     n = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    n = max(1, min(n, total // 4 or 1))   # a few pages are quicker here than starting processes
+    n = max(1, min(n, total // 6 or 1))   # a few pages are quicker here than starting processes (seconds each)
     buf = io.BytesIO()
     if fmt == "pdf":
         from pypdf import PdfReader, PdfWriter
@@ -699,7 +699,7 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
             out.append(PdfReader(io.BytesIO(data)))
             if progress:
                 progress(i, total)
-        out.compress_identical_objects(remove_identicals=True, remove_orphans=True)
+        out.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
         out.write(buf)
         return buf.getvalue()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
