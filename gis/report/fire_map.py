@@ -203,7 +203,7 @@ def _layout(aspect: float) -> dict:
 
 def _data_bounds(dem: Raster, crs: pyproj.CRS, frame: tuple[float, float, float, float]
                  ) -> tuple[float, float, float, float]:
-    """``frame`` cut to where the DEM has values (plus a thin margin), in the map CRS."""
+    """``frame`` cut to where the DEM has values, in the map CRS."""
     valid = dem.valid_mask()
     if not valid.any():
         return frame
@@ -215,8 +215,7 @@ def _data_bounds(dem: Raster, crs: pyproj.CRS, frame: tuple[float, float, float,
         pyproj.CRS.from_user_input(STORAGE_CRS)
     x0, y0, x1, y1 = pyproj.Transformer.from_crs(src, crs, always_xy=True).transform_bounds(
         min(xs), min(ys), max(xs), max(ys))
-    pad = 0.01 * max(x1 - x0, y1 - y0)
-    return (max(frame[0], x0 - pad), max(frame[1], y0 - pad), min(frame[2], x1 + pad), min(frame[3], y1 + pad))
+    return max(frame[0], x0), max(frame[1], y0), min(frame[2], x1), min(frame[3], y1)
 
 
 def _polygon_path(geom) -> MplPath | None:
