@@ -210,12 +210,12 @@ def _choose_kind(pg, label: str, expect: str) -> None:
         box.click()
         pg.keyboard.type(label.split(" ")[-1])
         try:
-            pg.get_by_role("option", name=label).click(timeout=15_000)
+            pg.get_by_role("option", name=label).click(timeout=60_000)
         except Exception:  # noqa: BLE001  the list closed under a rerun: try again
             pg.keyboard.press("Escape")
             continue
         try:  # the kind's description under the box shows the choice took
-            pg.get_by_text(expect).first.wait_for(timeout=15_000)
+            pg.get_by_text(expect).first.wait_for(timeout=90_000)
             return
         except Exception:  # noqa: BLE001
             continue
@@ -265,6 +265,9 @@ def test_every_page_by_its_address_offline_at_two_screen_sizes(page, app_url):
                 frame.wait_for_function("() => document.querySelectorAll('.gis-label-box').length > 0")
             _wait_idle(page, maps=1)
             page.screenshot(path=str(ARTIFACTS / f"page_{path.strip('/')}_{w}x{h}.png"))
+            page.locator('iframe[title*="streamlit_folium"]').first.scroll_into_view_if_needed()
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / f"page_{path.strip('/')}_{w}x{h}_map.png"))
     _assert_local_only(page)
 
 
