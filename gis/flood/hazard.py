@@ -387,7 +387,8 @@ def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_n
     source = display_name or path.name
     if path.suffix.lower() in RASTER_SUFFIXES:
         return Hazard.from_depth_raster(read_raster(path, display_name=source), source=source, name=name)
-    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near)
+    # the overlap check (check_overlap) judges where a scenario lies, not the import rule for far rows
+    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near, allow_outside=True)
     gdf = layer.gdf
     gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
     return Hazard.from_polygons(gdf, source=layer.source, name=name)
