@@ -10,7 +10,7 @@ draws it) and which fields are edited on the Workspace page. Everything else is 
 list (:func:`map_kinds`), the editable kinds (:func:`editable_kinds`). A new layer kind is one
 entry here.
 
-Kinds: ``shelters``, ``villages``, ``grids`` (转移避险网格), ``buildings``, ``water_sources``, ``cameras``,
+Kinds: ``villages``, ``grids`` (转移避险网格), ``buildings``, ``shelters``, ``water_sources``, ``cameras``,
 ``roads``, ``rivers``, ``forest``, ``graves``, ``dem``, ``flood_hazard``.
 """
 
@@ -57,37 +57,6 @@ GRID_LEVELS = {
 GRID_LEVEL_RANK = {code: i + 1 for i, code in enumerate(GRID_LEVELS)}
 
 SPECS: tuple[LayerSpec, ...] = (
-    LayerSpec(
-        "shelters", "避灾安置场所", "Shelters", ("Point", "Polygon"),
-        (
-            F("name", "str", "场所名称", "Shelter name", NAME.aliases + ("安置场所", "避难场所", "名称", "shelter"),
-              required=True),
-            F("shelter_id", "str", "场所编号", "Shelter ID", ("编号", "编码", "id", "code")),
-            F("type", "choice", "场所类型", "Type", ("类型", "类别", "场所类别", "shelter type"),
-              choices={"school": ("学校", "中学", "小学", "school"),
-                       "village_hall": ("村委会", "村部", "礼堂", "文化礼堂", "文化中心", "村级活动中心", "village hall"),
-                       "gym": ("体育馆", "体育场", "gym", "stadium"),
-                       "hotel": ("宾馆", "酒店", "旅馆", "hotel"),
-                       "public_building": ("公共建筑", "政府", "办公楼", "public building"),
-                       "tent_site": ("帐篷", "空地", "广场", "open space", "tent site"),
-                       "other": ("其他", "other")}),
-            F("capacity", "int", "容纳人数", "Capacity",
-              ("可容纳人数", "容量", "安置人数", "可安置人数", "设计容量", "capacity persons"), required=True,
-              unit="人", minimum=0),
-            F("area", "float", "面积", "Floor area", ("建筑面积", "使用面积", "场所面积", "floor area"), unit="m²",
-              minimum=0),
-            TOWNSHIP, VILLAGE, RESPONSIBLE, PHONE,
-            F("supplies", "str", "物资储备", "Supplies", ("物资", "储备物资", "supplies")),
-            STATUS, REMARK,
-        ),
-        id_field="shelter_id",
-        description_zh="避灾安置场所，带容纳人数与类型。",
-        description_en="Shelters with capacity in persons and type.",
-        draw=Draw("#ffffff", B["Dark2"][0], 1.2, shape="square", radius=6, order=80, label="name", label_zoom=11,
-                  label_rank=3, maps=("flood",)),
-        editable=("name", "type", "capacity", "area", "township", "village", "responsible", "phone", "supplies",
-                  "status", "remark"),
-    ),
     LayerSpec(
         "villages", "村庄", "Villages", ("Point", "Polygon"),
         (
@@ -148,6 +117,37 @@ SPECS: tuple[LayerSpec, ...] = (
                        "homes; optional households, people and floors.",
         draw=Draw(B["Greys5"][3], B["Greys5"][2], 0.6, fill_opacity=0.6, shape="square", radius=2.5, order=60,
                   show=False, maps=("flood",)),
+    ),
+    LayerSpec(
+        "shelters", "避灾安置场所", "Shelters", ("Point", "Polygon"),
+        (
+            F("name", "str", "场所名称", "Shelter name", NAME.aliases + ("安置场所", "避难场所", "名称", "shelter"),
+              required=True),
+            F("shelter_id", "str", "场所编号", "Shelter ID", ("编号", "编码", "id", "code")),
+            F("type", "choice", "场所类型", "Type", ("类型", "类别", "场所类别", "shelter type"),
+              choices={"school": ("学校", "中学", "小学", "school"),
+                       "village_hall": ("村委会", "村部", "礼堂", "文化礼堂", "文化中心", "村级活动中心", "village hall"),
+                       "gym": ("体育馆", "体育场", "gym", "stadium"),
+                       "hotel": ("宾馆", "酒店", "旅馆", "hotel"),
+                       "public_building": ("公共建筑", "政府", "办公楼", "public building"),
+                       "tent_site": ("帐篷", "空地", "广场", "open space", "tent site"),
+                       "other": ("其他", "other")}),
+            F("capacity", "int", "容纳人数", "Capacity",
+              ("可容纳人数", "容量", "安置人数", "可安置人数", "设计容量", "capacity persons"), required=True,
+              unit="人", minimum=0),
+            F("area", "float", "面积", "Floor area", ("建筑面积", "使用面积", "场所面积", "floor area"), unit="m²",
+              minimum=0),
+            TOWNSHIP, VILLAGE, RESPONSIBLE, PHONE,
+            F("supplies", "str", "物资储备", "Supplies", ("物资", "储备物资", "supplies")),
+            STATUS, REMARK,
+        ),
+        id_field="shelter_id",
+        description_zh="避灾安置场所，带容纳人数与类型。",
+        description_en="Shelters with capacity in persons and type.",
+        draw=Draw("#ffffff", B["Dark2"][0], 1.2, shape="square", radius=6, order=80, label="name", label_zoom=11,
+                  label_rank=3, maps=("flood",)),
+        editable=("name", "type", "capacity", "area", "township", "village", "responsible", "phone", "supplies",
+                  "status", "remark"),
     ),
     LayerSpec(
         "water_sources", "水源点", "Water sources", ("Point",),
@@ -301,9 +301,9 @@ def map_kinds(page: str) -> list[str]:
 
 
 def editable_kinds() -> list[str]:
-    """The kinds edited on the Workspace page (those whose spec names editable fields), in catalogue order
-    (shelters first: their capacity and status change most between seasons)."""
-    return [s.kind for s in SPECS if s.editable]
+    """The kinds edited on the Workspace page (those whose spec names editable fields), those with the most
+    editable fields first (shelters: capacity, status and supplies change most between seasons)."""
+    return [s.kind for s in sorted((s for s in SPECS if s.editable), key=lambda s: -len(s.editable))]
 
 
 def spec(kind: str) -> LayerSpec:
