@@ -600,7 +600,7 @@ class PostGISStore:
             if checked_add is not None:
                 new_fids = self._copy(conn, kind, checked_add, cols)
                 if spec.id_field and checked_add[spec.id_field].isna().any():
-                    prefix = kind[:1].upper()
+                    prefix = spec.make_id(0).removesuffix("0")   # the one id rule: initial + number (fid)
                     conn.execute(sql.SQL("update {t} set {c} = %s || fid where fid = any(%s) and {c} is null")
                                  .format(t=t, c=sql.Identifier(spec.id_field)), (prefix, new_fids))
             self._after(conn, entry, kind, new_fids)

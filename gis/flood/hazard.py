@@ -26,7 +26,7 @@ import shapely
 from gis.projection import crs_of, lonlat_extent, to_lonlat_bounds
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
-from layers.text import Text
+from layers.text import Text, stage_scenario
 
 __all__ = ["DEFAULT_THRESHOLDS", "SCREENING_LABEL", "Hazard", "depth_class", "class_labels", "parse_thresholds",
            "check_overlap", "wet_mask_sampler"]
@@ -167,8 +167,8 @@ class Hazard:
     @property
     def label(self) -> Text:
         """The scenario's name for people in both languages (a stage scenario reads "水位 2 米" / "stage 2 m")."""
-        if self.stage_m is not None and self.name == f"水位 {self.stage_m:g} 米":
-            return Text(self.name, f"stage {self.stage_m:g} m", "stage")
+        if self.stage_m is not None and self.name == stage_scenario(self.stage_m)("zh"):
+            return stage_scenario(self.stage_m)
         return Text(self.name, self.name)
 
     @property
@@ -320,7 +320,7 @@ class Hazard:
         rivers, min_upstream_km2, min_upstream_cells
             Stream definition, see :func:`gis.flood.hand.hand`.
         name : str, optional
-            Scenario name; default ``"水位 {stage} m"``.
+            Scenario name; default :func:`layers.text.stage_scenario` in Chinese (``水位 2 米``).
 
         Returns
         -------
@@ -338,7 +338,7 @@ class Hazard:
         depth = depth_from_stage(hand, stage_m)
         if not np.isfinite(depth.array).any():
             notes.append((f"水位 {stage_m:g} 米时没有像元被淹没", f"nothing is flooded at a stage of {stage_m:g} m"))
-        return cls(name=name or f"水位 {float(stage_m):g} 米", depth=depth, method="hand_stage", notes=notes,
+        return cls(name=name or stage_scenario(stage_m)("zh"), depth=depth, method="hand_stage", notes=notes,
                    screening=True, stage_m=float(stage_m))
 
 
@@ -406,7 +406,8 @@ def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_n
     source = display_name or path.name
     if path.suffix.lower() in RASTER_SUFFIXES:
         return Hazard.from_depth_raster(read_raster(path, display_name=source), source=source, name=name)
-    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near)
+    # the overlap check (check_overlap) judges where a scenario lies, not the import rule for far rows
+    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near, allow_outside=True)
     return Hazard.from_polygons(layer.gdf, source=layer.source, name=name,
                                 notes=list(layer.gdf.attrs.get("warnings", [])) + list(layer.notes))
 

@@ -37,7 +37,7 @@ from gis.flood.walking import WALK_LIMIT_M
 from gis.projection import TERRAIN_CELL_M, AnalysisFrame, lonlat_extent
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
-from layers.text import Text
+from layers.text import Text, stage_scenario
 
 __all__ = ["FloodScenario", "FloodInputs", "SOURCES", "FLAGS", "add_arguments"]
 
@@ -303,7 +303,7 @@ class FloodScenario:
         if self.name:
             return Text(self.name, self.name)
         if self.source == "stage":
-            return Text(f"水位 {self.stage_m:g} 米", f"stage {self.stage_m:g} m", "stage")
+            return stage_scenario(self.stage_m)
         if self.source == "workspace":
             return Text("工作空间洪水风险图层", "the workspace's flood hazard layer", "workspace")
         stem = Path(self.hazard_file or "").stem
