@@ -28,8 +28,8 @@ from typing import Literal
 import geopandas as gpd
 import pyproj
 
-from layers.datums import (DATUMS, Datum, base_crs, datum_of, datum_word, describe, gk_code, gk_of, towgs84_of,
-                           with_towgs84)
+from layers.datums import (DATUMS, Datum, base_crs, datum_of, datum_word, describe, gk_code, gk_of, is_old_datum,
+                           towgs84_of, with_towgs84)
 from layers.errors import CRSError, problem
 from layers.settings import STORAGE_CRS
 from layers.text import Text
@@ -368,7 +368,8 @@ def _conflict(declared: pyproj.CRS, chosen: pyproj.CRS | Datum, source: str) -> 
 
 def decide_crs(bounds: tuple[float, float, float, float], crs: object | None, *, source: str,
                near: tuple[float, float, float, float] | None = None, assume: object | None = None,
-               towgs84: tuple[float, ...] | None = None, on_conflict: OnConflict = "refuse") -> CrsDecision:
+               towgs84: tuple[float, ...] | None = None, on_conflict: OnConflict = "refuse",
+               towgs84_old_only: bool = False) -> CrsDecision:
     """Decide the CRS of data with the given extent (shared by vector layers and rasters).
 
     Parameters
@@ -394,6 +395,10 @@ def decide_crs(bounds: tuple[float, float, float, float], crs: object | None, *,
         When ``assume`` differs from the declared CRS: raise :class:`CRSConflict` (default), use
         ``assume`` with a note naming both (the user said the file's own is wrong), or keep the
         declared CRS and report it in :attr:`CrsDecision.conflict`.
+    towgs84_old_only : bool
+        Apply ``towgs84`` only when the CRS is on an old datum, silently leaving CGCS2000/WGS84
+        data alone (a command whose parameters are meant for another of its inputs); by default
+        parameters given for CGCS2000/WGS84 data are an error.
 
     Returns
     -------
@@ -479,7 +484,7 @@ def decide_crs(bounds: tuple[float, float, float, float], crs: object | None, *,
         c, more = _guess_crs(bounds, source, near)
         more = [*more, *_check_place(bounds, c, source, near)]
     notes += [m if isinstance(m, Text) else Text(*m) for m in more]
-    if towgs84 is not None:
+    if towgs84 is not None and (is_old_datum(c) or not towgs84_old_only):
         c = with_towgs84(c, towgs84, source=source)
     return CrsDecision(c, notes, used, conflict)
 
@@ -806,7 +811,7 @@ def _add_warnings(gdf: gpd.GeoDataFrame, warnings: list[_Note]) -> None:
 def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
                 near: tuple[float, float, float, float] | None = None,
                 assume: object | None = None, towgs84: tuple[float, ...] | None = None,
-                on_conflict: OnConflict = "refuse") -> gpd.GeoDataFrame:
+                on_conflict: OnConflict = "refuse", towgs84_old_only: bool = False) -> gpd.GeoDataFrame:
     """Give a layer a CRS it can be trusted with.
 
     Parameters
@@ -826,6 +831,8 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
         The bureau's transformation parameters (see :func:`decide_crs`).
     on_conflict : {'refuse', 'override', 'keep'}
         What a declared CRS that differs from ``assume`` does (see :func:`decide_crs`).
+    towgs84_old_only : bool
+        See :func:`decide_crs`.
 
     Returns
     -------
@@ -868,7 +875,7 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
             f"{_CHOOSE_EN} EPSG:4326 (WGS84) as the CRS", file=source))
     declared = None if (assumed or implied) and assume is not None else gdf.crs
     decision = decide_crs(bounds, declared, source=source, near=near, assume=assume, towgs84=towgs84,
-                          on_conflict=on_conflict)
+                          on_conflict=on_conflict, towgs84_old_only=towgs84_old_only)
     crs = decision.crs
     attrs = dict(gdf.attrs)
     if gdf.crs is None or gdf.crs.to_wkt() != crs.to_wkt():

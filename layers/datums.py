@@ -212,8 +212,9 @@ def datum_of(crs: object) -> Datum | None:
     Returns
     -------
     Datum or None
-        By EPSG code when the CRS is one of the table's, else by ellipsoid and datum name (a .prj
-        that spells "D_Beijing_1954" on the Krassowsky ellipsoid is Beijing 1954).
+        By EPSG code when the CRS is one of the table's, else by ellipsoid: Krassowsky is Beijing
+        1954 and IAG 1975 Xi'an 1980 (unless the datum is named as another country's, e.g. Pulkovo
+        1942); GRS80 is CGCS2000 only when the datum's name says so.
     """
     c = base_crs(crs)
     code = c.to_epsg(min_confidence=100) if c.is_geographic or c.is_projected else None
@@ -227,9 +228,11 @@ def datum_of(crs: object) -> Datum | None:
     if d is None:
         return None
     name = re.sub(r"[\s_'\-]", "", (c.datum.name if c.datum else "").lower())
-    hints = {"cgcs2000": ("2000", "cgcs", "china"), "beijing1954": ("1954", "beijing", "krass"),
-             "xian1980": ("1980", "xian", "iau1976", "iag")}
-    return d if any(h in name for h in hints[d.key]) or "unknown" in name else None
+    if d.key == "cgcs2000":   # GRS80 is also NAD83, ETRS89, GDA94...: the name must say China
+        return d if any(h in name for h in ("2000", "cgcs", "china")) or "unknown" in name else None
+    # in Chinese data the Krassowsky ellipsoid is Beijing 1954 and IAG 1975 is Xi'an 1980, whatever the
+    # datum is called ("D_Beijing_1954", "my_datum"), unless the name says another country's datum
+    return None if any(w in name for w in ("pulkovo", "s42", "s1942", "hungarian", "dealul")) else d
 
 
 def is_old_datum(crs: object) -> bool:

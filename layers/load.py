@@ -19,7 +19,7 @@ from layers import limits
 from layers.catalogue import spec as get_spec
 from layers.coords import convert_offset
 from layers.crs import OnConflict, resolve_crs, to_storage
-from layers.datums import describe, is_old_datum, shift_notes
+from layers.datums import describe, is_old_datum, shift_notes, towgs84_of
 from layers.errors import LayerError, Problem
 from layers.footprints import can_estimate_capacity, estimate_capacity, points_from_polygons
 from layers.raster import Raster, read_raster
@@ -179,7 +179,8 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
                display_name: str | None = None, near: tuple[float, float, float, float] | None = None,
                max_mb: float | None = None, crs: object | None = None, towgs84: tuple[float, ...] | None = None,
                on_conflict: OnConflict = "refuse", offset: str | None = None,
-               reference: gpd.GeoSeries | None = None, local: bool = False) -> Layer:
+               reference: gpd.GeoSeries | None = None, local: bool = False, lenient: bool = False,
+               suspect_offset: bool = True) -> Layer:
     """Read any supported file as layer ``kind``.
 
     Parameters
@@ -224,6 +225,13 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
     local : bool
         The file is the user's own on this machine (command line): a raster VRT may use any local
         file (uploads: only files beside it).
+    lenient : bool
+        The file is one input of a command whose options may be meant for another input:
+        ``towgs84`` is applied only to an old datum, and ``offset`` only to lon/lat vector data on
+        WGS84/CGCS2000 (elsewhere a note says it was not applied) instead of refusing.
+    suspect_offset : bool
+        Look for signs of a web-map offset when none is removed (False: the user already said the
+        file carries none).
 
     Returns
     -------
@@ -254,11 +262,11 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
             raise LayerError(Problem(f"“{spec.zh}”图层不接受栅格（{fmt_zh}）", f"layer '{spec.en}' does not take a raster "
                                      f"({fmt_en})", "上传矢量文件（GeoPackage、Shapefile、KML、Excel 等）",
                                      "upload a vector file (GeoPackage, Shapefile, KML, Excel...)", file=source))
-        if offset is not None:
+        if offset is not None and not lenient:
             raise LayerError(_offset_refused(source, Text("栅格", "a raster")))
         with _unreadable(source, path):
             r = read_raster(path, display_name=source, crs=crs, towgs84=towgs84, on_conflict=on_conflict,
-                            sublayer=sublayer, local=local)
+                            sublayer=sublayer, local=local, towgs84_old_only=lenient)
         return Layer(kind, source, raster=r, notes=_check_raster(r, kind, source), source_crs=r.source_crs,
                      crs_chosen_used=r.chosen_used, crs_conflict=r.conflict)
     if not spec.is_vector:
@@ -276,7 +284,8 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
         raise LayerError(found)
     error_type = LayerError
     try:
-        raw = resolve_crs(raw, source=source, near=near, assume=crs, towgs84=towgs84, on_conflict=on_conflict)
+        raw = resolve_crs(raw, source=source, near=near, assume=crs, towgs84=towgs84, on_conflict=on_conflict,
+                          towgs84_old_only=lenient)
     except LayerError as exc:
         found += exc.problems
         error_type = type(exc)   # CRSError: the CRS is part of the story
@@ -299,7 +308,13 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
     drop = [c for c in raw.attrs.get("coordinate_columns", ()) if c in gdf.columns]
     gdf = gdf.drop(columns=drop)  # a table's lon/lat columns are now the geometry
     if offset is not None:
-        _check_offset(offset, source_crs, source)
+        refused = _check_offset(offset, source_crs, source)
+        if refused is not None:
+            if not lenient:
+                raise LayerError(refused)
+            notes.append(Text(f"{source}：{refused.zh}，未做网络地图纠偏", f"{source}: {refused.en}; no web-map "
+                              "correction applied", "offset_skipped"))
+            offset = None
     gdf = to_storage(gdf)
     _check_stored(gdf, raw["_row"].to_numpy() if "_row" in raw else None, source)
     notes += shift_notes(source_crs, source)
@@ -309,7 +324,7 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
         name = offset_name(offset)
         notes.append(Text(f"坐标已从 {name.zh} 转换为 CGCS2000/WGS84", f"coordinates converted from {name.en} to "
                           "CGCS2000/WGS84", f"offset_converted_{offset}"))
-    elif source_crs is not None and source_crs.is_geographic and not is_old_datum(source_crs):
+    elif suspect_offset and source_crs is not None and source_crs.is_geographic and not is_old_datum(source_crs):
         suspicion = suspect(gdf, source=source, columns=columns, reference=reference)
         if suspicion is not None:
             notes.append(suspicion.note)
@@ -331,21 +346,20 @@ def _offset_refused(source: str, what: Text) -> Problem:
                    "drop the correction (--gcj02 / --bd09): web-map offsets exist only in lon/lat", file=source)
 
 
-def _check_offset(offset: str, crs: object, source: str) -> None:
-    """A web-map offset can only be removed from WGS84/CGCS2000 lon/lat."""
+def _check_offset(offset: str, crs: object, source: str) -> Problem | None:
+    """Why a web-map offset cannot be removed from data in ``crs`` (only WGS84/CGCS2000 lon/lat), or None."""
     if crs is None:
-        return
+        return None
     if not crs.is_geographic:
-        raise LayerError(_offset_refused(source, Text(f"投影坐标（{describe(crs).zh}）", f"projected "
-                                                      f"({describe(crs).en})")))
+        return _offset_refused(source, Text(f"投影坐标（{describe(crs).zh}）", f"projected ({describe(crs).en})"))
     if is_old_datum(crs):
-        raise LayerError(_offset_refused(source, Text(f"旧坐标系（{describe(crs).zh}）", f"on an old datum "
-                                                      f"({describe(crs).en})")))
+        return _offset_refused(source, Text(f"旧坐标系（{describe(crs).zh}）", f"on an old datum ({describe(crs).en})"))
+    return None
 
 
 def load_points(path: Path | str, *, sublayer: str | None = None, display_name: str | None = None,
                 crs: object | None = None, towgs84: tuple[float, ...] | None = None,
-                on_conflict: OnConflict = "refuse"):
+                on_conflict: OnConflict = "refuse", offset: str | None = None, lenient: bool = False):
     """Points of any attributes (e.g. candidate sites): read, CRS resolved, EPSG:4490; ``name`` from its aliases.
 
     Parameters
@@ -356,9 +370,10 @@ def load_points(path: Path | str, *, sublayer: str | None = None, display_name: 
         Layer inside a GeoPackage, or sheet in a workbook.
     display_name : str, optional
         How messages name the file.
-    crs, towgs84, on_conflict
-        The CRS the user chose, the bureau's parameters, and what a conflicting declared CRS does
-        (see :func:`load_layer`).
+    crs, towgs84, on_conflict, offset, lenient
+        The CRS the user chose, the bureau's parameters, what a conflicting declared CRS does, the
+        web-map offset to remove, and whether these may be meant for another input (see
+        :func:`load_layer`).
 
     Returns
     -------
@@ -377,11 +392,23 @@ def load_points(path: Path | str, *, sublayer: str | None = None, display_name: 
     p = Path(path)
     shown = display_name or p.name
     raw = resolve_crs(read_vector(p, sublayer=sublayer), source=shown, assume=crs, towgs84=towgs84,
-                      on_conflict=on_conflict)
+                      on_conflict=on_conflict, towgs84_old_only=lenient)
     raw, shaped = points_from_polygons(raw, None, source=shown)
     source_crs = raw.crs
+    refused = _check_offset(offset, source_crs, shown) if offset is not None else None
+    if refused is not None and not lenient:
+        raise LayerError(refused)
     gdf = to_storage(raw)
     gdf.attrs["warnings"] = [*gdf.attrs.get("warnings", []), *shaped, *shift_notes(source_crs, shown)]
+    gdf.attrs["towgs84_used"] = source_crs is not None and towgs84_of(source_crs) is not None
+    if offset is not None and refused is None:
+        attrs = dict(gdf.attrs)
+        gdf = convert_offset(gdf, offset)
+        gdf.attrs = attrs
+        gdf.attrs["offset"] = offset
+        gdf.attrs["warnings"].append(Text(f"坐标已从 {offset_name(offset).zh} 转换为 CGCS2000/WGS84",
+                                          f"coordinates converted from {offset_name(offset).en} to CGCS2000/WGS84",
+                                          f"offset_converted_{offset}"))
     if "name" not in gdf:
         for alias in ("名称", "点位名称", "候选点", *NAME.aliases):
             hit = [c for c in gdf.columns if str(c).strip().lower() == alias.lower()]

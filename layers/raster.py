@@ -117,7 +117,8 @@ def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str) -> LayerError
 
 def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
                 max_cells: int | None = None, crs: object | None = None, towgs84: tuple[float, ...] | None = None,
-                on_conflict: OnConflict = "refuse", sublayer: str | None = None, local: bool = True) -> Raster:
+                on_conflict: OnConflict = "refuse", sublayer: str | None = None, local: bool = True,
+                towgs84_old_only: bool = False) -> Raster:
     """Read one band of a raster: GeoTIFF, ArcInfo ASCII (.asc), ERDAS Imagine (.img), VRT, SRTM
     (.hgt, .hgt.zip), netCDF (.nc), or one of them zipped with its side files.
 
@@ -148,6 +149,8 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
     local : bool
         The user's own file on this machine (the command line): a VRT may use any local file; an
         upload may use only files beside it (see :mod:`layers.raster_files`).
+    towgs84_old_only : bool
+        See :func:`layers.crs.decide_crs`.
 
     Returns
     -------
@@ -207,7 +210,7 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
                         "georeference it in a GIS and export a GeoTIFF with coordinates", source)
         bounds = tuple(float(v) for v in src.bounds)
         decision = decide_crs(bounds, src.crs.to_wkt() if src.crs else None, source=source, assume=crs,
-                              towgs84=towgs84, on_conflict=on_conflict)
+                              towgs84=towgs84, on_conflict=on_conflict, towgs84_old_only=towgs84_old_only)
         notes: list = list(decision.notes)
         if src.count > 1 and src.driver == "netCDF":
             notes.append(Text(f"{source}：文件有 {src.count} 个波段（如多个时次），读取第 {band} 个",

@@ -17,6 +17,7 @@ from gis.flood.hazard import Hazard, check_overlap, hazard_from_file, parse_thre
 from gis.flood.plan import Plan, PlanOptions, evacuation_plan
 from gis.tallies import township_people
 from layers.errors import LayerError
+from layers.raster_files import UPLOAD_RASTER_TYPES
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map
 from ui.map_view import build_map, plan_map
@@ -99,7 +100,7 @@ def _population_raster(hazard: Hazard, thresholds: tuple, key: tuple) -> None:
     """People counted from a population raster (people per cell) in each depth class of the scenario."""
     with st.expander(t("pop_raster")):
         st.caption(t("pop_raster_help"))
-        up = st.file_uploader(t("pop_raster_upload"), type=["tif", "tiff"], key="flood_pop_raster")
+        up = st.file_uploader(t("pop_raster_upload"), type=UPLOAD_RASTER_TYPES, key="flood_pop_raster")
         if up is None:
             return
         data = up.getvalue()
@@ -232,7 +233,8 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
             if not _checked(hazard, key, layers["grids"]):
                 return None, thresholds, min_share, cut_roads, base
         else:
-            types = ["tif", "tiff"] if source == "raster" else ["gpkg", "geojson", "json", "zip", "kml", "kmz"]
+            types = ["tif", "tiff", "asc", "img", "nc"] if source == "raster" else ["gpkg", "geojson", "json", "zip",
+                                                                                  "kml", "kmz"]
             up = st.file_uploader(t(f"upload_{source}"), type=types, key=f"flood_upload_{source}")
             if up is None:
                 return None, thresholds, min_share, cut_roads, base

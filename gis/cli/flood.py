@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, emit, finish
+from gis.cli import Inputs, add_input_options, command, emit, finish
 from layers.errors import LayerError
+from layers.text import pick
 
 
 # ---- hand ------------------------------------------------------------------------------------
@@ -16,11 +17,13 @@ def _run_hand(args: argparse.Namespace) -> int:
     import numpy as np
 
     from gis.flood.hand import hand
-    from layers.raster import read_raster, write_raster
+    from layers.raster import write_raster
 
     t0 = time.perf_counter()
-    dem = read_raster(Path(args.dem))
-    streams = read_raster(Path(args.streams)) if args.streams else None
+    inputs = Inputs(args)
+    dem = inputs.raster(args.dem)
+    streams = inputs.raster(args.streams) if args.streams else None
+    inputs.check()
     h = hand(dem, streams=streams, min_upstream_cells=args.min_upstream_cells)
     write_raster(h, Path(args.out), dtype="float32")
     vals = h.array[np.isfinite(h.array)]
@@ -30,35 +33,51 @@ def _run_hand(args: argparse.Namespace) -> int:
            "hand_median": float(np.median(vals)) if vals.size else None,
            "hand_max": float(vals.max()) if vals.size else None, "unit": "m", "nodata": h.nodata,
            "seconds": round(time.perf_counter() - t0, 2),
-           "notes": [zh if args.lang == "zh" else en for zh, en in (list(dem.warnings) + list(h.warnings))]}
+           "notes": list(dict.fromkeys([pick(n, args.lang) for n in (list(dem.warnings) + list(h.warnings))]
+                                       + inputs.messages()))}
     return finish(args, out, f"HAND -> {args.out} ({out['defined_cells']:,} cells defined, {out['seconds']} s)",
                    out["notes"])
 
 
 @command("hand", "Height Above Nearest Drainage from a DEM (pyflwdir) / 计算相对最近河道高差 HAND")
 def _add_hand(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dem", required=True, help="DEM GeoTIFF (metres)")
+    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc (metres)")
     p.add_argument("--out", required=True, help="output HAND GeoTIFF (float32 metres, nodata -9999 where undefined)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--streams", help="stream raster on the DEM grid (non-zero = stream)")
     g.add_argument("--min-upstream-cells", type=int, default=None,
                    help="stream threshold in upstream cells (default 1000)")
+    add_input_options(p, offsets=False)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
 # ---- exposure --------------------------------------------------------------------------------
-def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | None):
+def _hazard_file(inputs: Inputs, path: str, sublayer: str | None,
+                 near: tuple[float, float, float, float] | None):
+    """A scenario from a file, as :func:`gis.flood.hazard.hazard_from_file`, with the coordinate options."""
+    from gis.flood.hazard import Hazard
+    from layers.load import is_raster_file
+
+    p = Path(path)
+    if is_raster_file(p):
+        return Hazard.from_depth_raster(inputs.raster(p, sublayer=sublayer), source=p.name)
+    layer = inputs.layer(p, "flood_hazard", sublayer, near=near)
+    gdf = layer.gdf
+    gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
+    return Hazard.from_polygons(gdf, source=layer.source)
+
+
+def _exposure_layer(inputs: Inputs, path: Path, sublayer: str | None, kind: str, field: str | None):
     """The exposure vector layer and the population column to use (see ``exposure --help``)."""
     from layers.catalogue import spec
     from layers.errors import Problem
-    from layers.load import load_layer
 
     kinds = ("grids", "villages") if kind == "auto" else (kind,)
     first_error = None
     for k in kinds:
         try:
-            gdf = load_layer(path, k, sublayer=sublayer).gdf
+            gdf = inputs.layer(path, k, sublayer).gdf
             break
         except LayerError as e:
             first_error = first_error or e
@@ -69,7 +88,9 @@ def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | No
         from layers.crs import resolve_crs, to_storage
         from layers.readers import read_vector
 
-        gdf = to_storage(resolve_crs(read_vector(path, sublayer=sublayer), source=path.name))
+        gdf = to_storage(resolve_crs(read_vector(path, sublayer=sublayer), source=path.name, assume=inputs.crs,
+                                     towgs84=inputs.towgs84, on_conflict=inputs.on_conflict, towgs84_old_only=True))
+        inputs.read.append((path.name, gdf))
         aliases = {a.lower() for a in spec("villages").field("population").aliases} | {"population"}
         if field is None:
             match = [c for c in gdf.columns if str(c).lower() in aliases]
@@ -94,41 +115,44 @@ def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | No
 
 def _run_exposure(args: argparse.Namespace) -> int:
     from gis.flood.exposure import EvacuationRule, exposure_summary
-    from gis.flood.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
+    from gis.flood.hazard import Hazard, check_overlap, parse_thresholds
     from gis.projection import lonlat_extent
     from layers.errors import Problem
-    from layers.load import RASTER_SUFFIXES
-    from layers.raster import read_raster
+    from layers.load import is_raster_file
 
     thresholds = parse_thresholds(args.thresholds)
+    inputs = Inputs(args)
     if (args.dem is None) != (args.stage is None):
         raise LayerError(Problem("--dem 与 --stage 需同时给出", "--dem and --stage go together",
                                  "同时给出 DEM 和水位（米）", "give both the DEM and the stage in metres"))
     if args.dem is not None:
-        hazard = Hazard.from_stage(read_raster(Path(args.dem)), args.stage,
+        hazard = Hazard.from_stage(inputs.raster(args.dem), args.stage,
                                    min_upstream_cells=args.min_upstream_cells)
     elif args.hazard is None:
         raise LayerError(Problem("没有洪水情景", "no flood scenario", "给出 --hazard 文件，或 --dem 与 --stage",
                                  "give --hazard, or --dem with --stage"))
     epath = Path(args.exposure)
     rule = EvacuationRule(min_depth=args.min_depth, min_share=args.min_share)
-    raster = epath.suffix.lower() in RASTER_SUFFIXES
+    raster = is_raster_file(epath)
     if raster:
-        exposure = read_raster(epath)
+        exposure = inputs.raster(epath, sublayer=args.sublayer)
     else:
-        exposure, field = _exposure_layer(epath, args.sublayer, args.exposure_kind, args.population_field)
+        exposure, field = _exposure_layer(inputs, epath, args.sublayer, args.exposure_kind, args.population_field)
     warnings: list[tuple[str, str]] = []
     if args.dem is None:   # an uploaded scenario must touch the exposure layer (a HAND stage may flood nothing)
-        hazard = hazard_from_file(Path(args.hazard), sublayer=args.hazard_sublayer,
-                                  near=lonlat_extent(exposure))
+        hazard = _hazard_file(inputs, args.hazard, args.hazard_sublayer, lonlat_extent(exposure))
+        inputs.check()
         warnings = check_overlap(hazard, exposure, area_name=("暴露图层", "the exposure layer"))
+    else:
+        inputs.check()
     if raster:
         out = exposure_summary(hazard, exposure, thresholds=thresholds, rule=rule, lang=args.lang)
     else:
         out = exposure_summary(hazard, exposure, thresholds=thresholds, population_field=field, rule=rule,
                                lang=args.lang)
-    if warnings:
-        out["notes"] = [zh if args.lang == "zh" else en for zh, en in warnings] + list(out["notes"])
+    read = [m for m in inputs.messages() if m not in out["notes"]]
+    if warnings or read:
+        out["notes"] = [pick(w, args.lang) for w in warnings] + list(out["notes"]) + read
         for k, i in (("notes_zh", 0), ("notes_en", 1)):
             if k in out:
                 out[k] = [w[i] for w in warnings] + list(out[k])
@@ -144,11 +168,12 @@ def _run_exposure(args: argparse.Namespace) -> int:
 
 @command("exposure", "people, households and grids exposed to a flood scenario / 洪水情景下的受影响人口与网格")
 def _add_exposure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--hazard", help="depth raster (.tif, metres; centimetres detected) or danger-zone polygons "
-                                    "(any vector file, read as the flood_hazard layer)")
+    p.add_argument("--hazard", help="depth raster (.tif, .asc, .img, .nc...; metres, centimetres detected) or "
+                                    "danger-zone polygons (any vector file, read as the flood_hazard layer)")
     p.add_argument("--hazard-sublayer", help="layer inside the hazard GeoPackage / KML folder")
     p.add_argument("--exposure", required=True,
-                   help="population raster (.tif, people per cell) or a vector layer with a population field")
+                   help="population raster (.tif, .asc, .img, .nc...; people per cell) or a vector layer with a "
+                        "population field")
     p.add_argument("--sublayer", help="layer inside the exposure GeoPackage (e.g. grids)")
     p.add_argument("--exposure-kind", choices=("auto", "grids", "villages"), default="auto",
                    help="how to read a vector exposure: auto tries transfer grids (leaf grids are counted), then "
@@ -162,18 +187,20 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
                    help="evacuate grids whose max depth reaches this (default: the lowest threshold)")
     p.add_argument("--min-share", type=float, default=0.0,
                    help="and whose flooded share of area reaches this (0-1, default 0: any part)")
+    add_input_options(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of 'notes'")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 # ---- plan ------------------------------------------------------------------------------------------
 def _run_plan(args: argparse.Namespace) -> int:
-    from gis.flood.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
+    from gis.flood.hazard import Hazard, check_overlap, parse_thresholds
     from gis.flood.plan import PlanOptions, evacuation_plan
     from gis.report.plan_files import write_plan_files
     from layers.errors import Problem
     from layers.workspace import Workspace
 
+    inputs = Inputs(args)
     ws = Workspace(Path(args.workspace))
     kinds = ws.vector_kinds()
     missing = [k for k in ("grids", "shelters") if k not in kinds]
@@ -195,7 +222,8 @@ def _run_plan(args: argparse.Namespace) -> int:
                                      "put dem.tif beside the workspace, or use --hazard", file=ws.gpkg.name))
         hazard = Hazard.from_stage(ws.raster("dem"), args.stage)
     else:
-        hazard = hazard_from_file(Path(args.hazard), near=ws.lonlat_bounds())
+        hazard = _hazard_file(inputs, args.hazard, None, ws.lonlat_bounds())
+        inputs.check()
         warnings = check_overlap(hazard, grids)   # a file of another place would plan for no one
     from gis.flood.exposure import EvacuationRule
     from gis.flood.needs import DAILY_ITEMS, parse_rates
@@ -229,7 +257,8 @@ def _run_plan(args: argparse.Namespace) -> int:
         summary["needs"] = {k: (float(v) if k in DAILY_ITEMS else int(v)) for k, v in total.items() if k != "people"}
         summary["needs_days"] = plan.needs.attrs.get("days", args.days)
     summary["files"] = [str(f) for f in files]
-    summary["notes"] = [zh if args.lang == "zh" else en for zh, en in warnings] + plan.messages(args.lang)
+    summary["notes"] = list(dict.fromkeys([pick(w, args.lang) for w in warnings] + plan.messages(args.lang)
+                                          + inputs.messages()))
     headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k != "notes")
     return finish(args, summary, headline, summary["notes"])
 
@@ -237,7 +266,7 @@ def _run_plan(args: argparse.Namespace) -> int:
 @command("plan", "evacuation plan for a flood scenario: who moves where, lists, maps / 转移避险方案")
 def _add_plan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", required=True, help="workspace GeoPackage (dem.tif beside it for --stage)")
-    p.add_argument("--hazard", help="depth raster (.tif, metres) or danger-zone polygons")
+    p.add_argument("--hazard", help="depth raster (.tif, .asc, .img, .nc...; metres) or danger-zone polygons")
     p.add_argument("--stage", type=float, help="water level above the nearest drainage, metres (HAND screening)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--thresholds", default="0.5,1.5,3.0", help="depth class limits in metres")
@@ -255,5 +284,6 @@ def _add_plan(p: argparse.ArgumentParser) -> None:
                    help="plan a pre-emptive transfer on the whole road network (default: flooded roads are cut)")
     p.add_argument("--no-village-maps", dest="village_maps", action="store_false",
                    help="skip the village situation maps PDF")
+    add_input_options(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true")
