@@ -175,7 +175,7 @@ def estimate_capacity(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, source: str, ro
     footprint = polygon_area_m2(out.geometry)
     is_poly = out.geometry.geom_type.isin(_POLY).to_numpy()
     filled_area = np.isnan(given) & is_poly & np.isfinite(footprint)
-    floor = np.where(np.isnan(given), np.where(is_poly, footprint, np.nan), given)
+    floor = np.round(np.where(np.isnan(given), np.where(is_poly, footprint, np.nan), given), 1)
     can = missing & np.isfinite(floor) & (floor > 0)
     estimate = np.floor(floor[can] / m2_per_person).astype("int64")
     cap = cap.copy()
