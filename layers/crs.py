@@ -478,8 +478,8 @@ def decide_crs(bounds: tuple[float, float, float, float], crs: object | None, *,
             more = [*more, *_check_place(bounds, c, source, near)]
     elif not finite:
         c, more = pyproj.CRS.from_user_input(STORAGE_CRS), [
-            (f"{source}：没有坐标，按 CGCS2000 经纬度（EPSG:4490）处理",
-             f"{source}: no coordinates; taken as CGCS2000 lon/lat (EPSG:4490)")]
+            Text(f"{source}：没有坐标，按 CGCS2000 经纬度（EPSG:4490）处理",
+                 f"{source}: no coordinates; taken as CGCS2000 lon/lat (EPSG:4490)", "crs_no_coordinates")]
     else:
         c, more = _guess_crs(bounds, source, near)
         more = [*more, *_check_place(bounds, c, source, near)]
@@ -525,8 +525,8 @@ def _from_datum(bounds: tuple[float, float, float, float], d: Datum, source: str
     code = _gk_guess(bounds, d.key)
     if code is not None:
         c = pyproj.CRS.from_epsg(code)
-        return c, [(f"{source}：横坐标带有带号，按 {describe(c).zh}读取",
-                    f"{source}: the eastings carry a zone number; read as {describe(c).en}"),
+        return c, [Text(f"{source}：横坐标带有带号，按 {describe(c).zh}读取",
+                        f"{source}: the eastings carry a zone number; read as {describe(c).en}", "crs_zone_of_datum"),
                    *_check_place(bounds, c, source, near)]
     if _looks_swapped_gk(bounds):
         raise _swapped(bounds, source)
@@ -742,18 +742,18 @@ def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
                     f"carry zone number {zone}" + (f"; the numbers are probably in {en}" if en else ""),
                     "核对坐标系与带号", "check the CRS and the zone number", file=source))
             fixed = gk_epsg(g.cm, zone_prefix=True, six_degree=g.six, datum=g.datum.key)
-            return pyproj.CRS.from_epsg(fixed), [(
+            return pyproj.CRS.from_epsg(fixed), [Text(
                 f"{source}：坐标系写为 EPSG:{code}（不带带号），但横坐标带有带号 {zone}，已按 EPSG:{fixed} 读取",
                 f"{source}: the CRS says EPSG:{code} (no zone number) but the eastings carry zone {zone}; "
-                f"read as EPSG:{fixed}")]
+                f"read as EPSG:{fixed}", "crs_relabelled")]
     if g is not None and g.prefix:
         zone = _zone_of(bounds[0], bounds[2])
         if zone is None and _looks_gk_no_zone(bounds):
             fixed = gk_epsg(g.cm, six_degree=g.six, datum=g.datum.key)
-            return pyproj.CRS.from_epsg(fixed), [(
+            return pyproj.CRS.from_epsg(fixed), [Text(
                 f"{source}：坐标系写为 EPSG:{code}（带号 {g.zone}），但横坐标不带带号，已按 EPSG:{fixed} 读取",
                 f"{source}: the CRS says EPSG:{code} (zone {g.zone}) but the eastings carry no zone number; "
-                f"read as EPSG:{fixed}")]
+                f"read as EPSG:{fixed}", "crs_relabelled")]
         if zone is not None and zone != g.zone:
             zh, en = _named(probable_crs(bounds, datum=g.datum.key))
             raise CRSError(problem(
@@ -769,20 +769,21 @@ def _guess_crs(bounds: tuple[float, float, float, float], source: str,
                near: tuple[float, float, float, float] | None = None) -> tuple[pyproj.CRS, list[_Note]]:
     """The CRS of numbers with no declared CRS: China lon/lat or zone-prefixed GK, else CRSError."""
     if _in_box(bounds, CHINA_LONLAT_BOX):
-        return pyproj.CRS.from_user_input(STORAGE_CRS), [(
+        return pyproj.CRS.from_user_input(STORAGE_CRS), [Text(
             f"{source}：没有坐标系信息，坐标在中国经纬度范围内，按 CGCS2000 经纬度（EPSG:4490）读取；若来自高德/微信等"
             "（GCJ-02）请选择纠偏",
             f"{source}: no CRS given; the coordinates lie in China's lon/lat range and were read as CGCS2000 "
-            "lon/lat (EPSG:4490); if they come from Gaode/AMap or WeChat (GCJ-02), choose the GCJ-02 correction")]
+            "lon/lat (EPSG:4490); if they come from Gaode/AMap or WeChat (GCJ-02), choose the GCJ-02 correction",
+            "crs_guessed_lonlat")]
     guess = _gk_guess(bounds)
     if guess is not None:
         c = pyproj.CRS.from_epsg(guess)
-        return c, [(
+        return c, [Text(
             f"{source}：没有坐标系信息，横坐标带有带号，按 {c.name}（EPSG:{guess}）读取；若数据为北京1954 或西安1980 "
             "坐标，请在坐标系中选择（命令行 --crs beijing1954 或 xian1980），否则位置会偏差数十米",
             f"{source}: no CRS given; the eastings carry a zone number and were read as {c.name} (EPSG:{guess}); "
             "if the data are in Beijing 1954 or Xi'an 1980, choose that datum as the CRS (command line: --crs "
-            "beijing1954 or xian1980), or positions will be off by tens of metres")]
+            "beijing1954 or xian1980), or positions will be off by tens of metres", "crs_guessed_zone")]
     if _looks_swapped_gk(bounds):
         raise _swapped(bounds, source)
     if _looks_gk_no_zone(bounds):

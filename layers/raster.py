@@ -9,7 +9,6 @@ population grid -- refusing absurd sizes and files that are not what their name 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,7 +116,7 @@ def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str) -> LayerError
 
 def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
                 max_cells: int | None = None, crs: object | None = None, towgs84: tuple[float, ...] | None = None,
-                on_conflict: OnConflict = "refuse", sublayer: str | None = None, local: bool = True,
+                on_conflict: OnConflict = "refuse", sublayer: str | None = None, local: bool = False,
                 towgs84_old_only: bool = False) -> Raster:
     """Read one band of a raster: GeoTIFF, ArcInfo ASCII (.asc), ERDAS Imagine (.img), VRT, SRTM
     (.hgt, .hgt.zip), netCDF (.nc), or one of them zipped with its side files.
@@ -147,8 +146,8 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
     sublayer : str, optional
         The netCDF variable, or the raster inside a zip holding several.
     local : bool
-        The user's own file on this machine (the command line): a VRT may use any local file; an
-        upload may use only files beside it (see :mod:`layers.raster_files`).
+        The user's own file on this machine (the command line): a VRT may use any local file. By
+        default (an upload) it may use only files beside it (see :mod:`layers.raster_files`).
     towgs84_old_only : bool
         See :func:`layers.crs.decide_crs`.
 

@@ -229,7 +229,7 @@ def _netcdf_variable(src, target: str, sublayer: str | None, source: str):
 
 @contextlib.contextmanager
 def open_raster(path: Path | str, *, source: str, display_name: str | None = None, sublayer: str | None = None,
-                local: bool = True) -> Iterator[rasterio.io.DatasetReader]:
+                local: bool = False) -> Iterator[rasterio.io.DatasetReader]:
     """Open a raster file of any accepted format with its own driver only.
 
     Parameters
@@ -244,7 +244,7 @@ def open_raster(path: Path | str, *, source: str, display_name: str | None = Non
         A netCDF variable, or the raster to read in a zip holding several.
     local : bool
         The file is the user's own on this machine (command line): a VRT may use any local file. An
-        upload (``False``) may only use files beside it.
+        upload (``False``, the default) may only use files beside it.
 
     Yields
     ------

@@ -235,14 +235,6 @@ class Inputs:
         return list(dict.fromkeys(out))
 
 
-def load_kind(path: str | Path, kind: str, sublayer: str | None = None):
-    """Load ``path`` as layer ``kind`` without coordinate options (see :class:`Inputs` for those)."""
-    from layers.load import load_layer
-
-    p = Path(path)
-    return load_layer(p, kind, sublayer=_default_sublayer(p, kind, sublayer), local=True)
-
-
 def emit(obj: dict) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from gis.cli import Inputs, add_input_options, command, finish
-from layers.text import pick
+from layers.text import Text, pick
 
 _VECTOR_OUT = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML"}
 
@@ -92,11 +92,11 @@ class _Setup:
         if risk is not None:
             self.level = on_grid(risk, self.grid, fill=0)
             self.target = self.forest & (self.level >= HIGH_RISK_LEVEL)
-            self.target_what = ("高风险林地（风险等级 ≥ 4）", "high-risk forest (level >= 4)")
+            self.target_what = Text("高风险林地（风险等级 ≥ 4）", "high-risk forest (level >= 4)", "target_high_risk")
         else:
             self.level = None
             self.target = self.forest.copy()
-            self.target_what = ("全部林地", "all forest")
+            self.target_what = Text("全部林地", "all forest", "target_all_forest")
             self.notes.append(("未给出风险栅格（--risk）：以全部林地为目标", "no risk raster (--risk): all forest is "
                                "the target"))
         self.seen = None
@@ -174,7 +174,7 @@ def _run_gaps(args: argparse.Namespace) -> int:
                     "source_dist_m": None if rec.source_dist_m != rec.source_dist_m else rec.source_dist_m,
                     "source_name": rec.source_name, "lon": round(c.x, 6), "lat": round(c.y, 6)})
     notes = s.text_notes()
-    out = {"out": str(args.out), "target": s.target_what[0 if args.lang == "zh" else 1],
+    out = {"out": str(args.out), "target": s.target_what(args.lang),
            "target_ha": round(target_ha, 2), "forest_ha": round(float(s.forest.sum()) * s.cell_ha, 2),
            "min_area_ha": args.min_area_ha, "patches": int(len(gaps)),
            "gap_ha": round(float(gaps["area_ha"].sum()), 2) if len(gaps) else 0.0,
@@ -243,7 +243,7 @@ def _run_siting(args: argparse.Namespace) -> int:
     after = rows[-1]["cumulative_share"] if rows else before
     notes = s.text_notes()
     out = {"out": str(args.out), "kind": args.kind, "n": args.n, "chosen": len(rows),
-           "target": s.target_what[0 if args.lang == "zh" else 1], "target_ha": round(res.target_ha, 2),
+           "target": s.target_what(args.lang), "target_ha": round(res.target_ha, 2),
            "covered_before_ha": round(res.covered_before_ha, 2), "covered_before_share": round(before, 6),
            "covered_after_share": round(after, 6), "candidates": res.candidates,
            "new_site": ({"height_m": args.height, "range_m": args.range} if camera else

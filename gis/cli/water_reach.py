@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from gis.cli import Inputs, add_input_options, command, finish, is_workspace_file
-from layers.text import pick
+from layers.text import Text, pick
 
 
 def _load_sources(inputs: Inputs, path: str, sublayer: str | None):
@@ -56,8 +56,9 @@ def _load_sources(inputs: Inputs, path: str, sublayer: str | None):
     shown_en = ", ".join(rows[:20]) + (f" and {len(rows) - 20} more" if len(rows) > 20 else "")
     where = (f"第 {shown} 行", f"row(s) {shown_en}") if rows else ("“类型”列缺失，全部", "the type column is missing: all")
     notes = [*shaped, *notes, *shift_notes(source_crs, p.name)]
-    notes.insert(0, (f"文件 {p.name} {where[0]}没有水源类型，按默认规则计算；请补填类型",
-                     f"file {p.name}, {where[1]} have no source type and use the default rule; fill in the type"))
+    notes.insert(0, Text(f"文件 {p.name} {where[0]}没有水源类型，按默认规则计算；请补填类型",
+                         f"file {p.name}, {where[1]} have no source type and use the default rule; fill in the type",
+                         "source_type_missing"))
     layer = Layer("water_sources", p.name, gdf=gdf, notes=notes, source_crs=source_crs,
                   crs_chosen_used=bool(raw.attrs.get("crs_chosen_used")), crs_conflict=raw.attrs.get("crs_conflict"),
                   offset=offset)
