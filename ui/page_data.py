@@ -17,7 +17,7 @@ from layers.datums import DATUMS, describe, gk_codes, parse_towgs84
 from layers.errors import LayerError
 from layers.export import FORMATS, display_table, export_layer
 from layers.load import Layer, is_raster_file, load_layer
-from layers.raster_files import UPLOAD_RASTER_TYPES
+from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
 from layers.readers import list_sublayers
 from layers.webmap import reference_geometries
 from ui.i18n import labeller, lang, t, text
@@ -217,8 +217,16 @@ def _import_section() -> None:
         _save_to_workspace(kind, layer, token)
 
 
-def _is_raster(data: bytes, name: str) -> bool:
+@st.cache_data(show_spinner=False, max_entries=8)
+def _zip_is_raster(data: bytes, name: str) -> bool:
     return _with_upload(data, name, lambda p: is_raster_file(p, Path(name).name))
+
+
+def _is_raster(data: bytes, name: str) -> bool:
+    """Whether the upload is a raster: by its name, or (a zip) by what it holds."""
+    if raster_suffix(name) is not None:
+        return True
+    return name.lower().endswith(".zip") and _zip_is_raster(data, name)
 
 
 def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
