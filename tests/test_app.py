@@ -59,9 +59,9 @@ def test_flood_page_totals_and_default_plan(use_workspace):
     assert not at.exception, [e.message for e in at.exception]
     rivers = {m.label: int(m.value.replace(",", "")) for m in at.metric}
     assert rivers["已安置"] + rivers["无法安置"] == rivers["需转移人数"] > 0
-    # a denser stream network (smaller threshold) gives more low-lying land at the same stage
+    # a denser stream network (smaller upstream-area threshold, km²) gives more low-lying land at the same stage
     at.radio(key="flood_streams").set_value("upstream").run()
-    at.number_input(key="flood_min_cells").set_value(200).run()
+    at.number_input(key="flood_min_km2").set_value(0.2).run()
     dense = {m.label: int(m.value.replace(",", "")) for m in at.metric}
     assert dense["需转移人数"] >= higher["需转移人数"]
 

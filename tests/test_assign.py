@@ -179,7 +179,8 @@ def test_demo_county_end_to_end(demo_workspace):
     import geopandas as gpd
     import shapely
 
-    from gis.flood.roads import build_graph, cut_flooded, network_costs, route_lines, wet_mask_sampler
+    from gis.flood.hazard import wet_mask_sampler
+    from gis.flood.roads import build_graph, cut_flooded, network_costs, route_lines
     from gis.flood.needs import minimum_needs
     from gis.tallies import leaf_grids
 

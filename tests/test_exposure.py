@@ -231,7 +231,8 @@ def test_cli_exposure_from_dem_and_stage(tmp_path):
     r, c = np.mgrid[0:7, 0:7]
     write_raster(_depth((np.abs(c - 3) * 1.0 + (6 - r) * 0.1)), tmp_path / "dem.tif")
     _grids(4490).to_file(tmp_path / "grids.gpkg", layer="grids")
-    p = _cli("--dem", tmp_path / "dem.tif", "--stage", 1.5, "--min-upstream-cells", 7,
+    # streams where >= 0.0695 km² drain (7 cells of 100 m), on the DEM's own 100 m grid
+    p = _cli("--dem", tmp_path / "dem.tif", "--stage", 1.5, "--min-upstream-km2", 0.0695, "--terrain-cell-m", 100,
              "--exposure", tmp_path / "grids.gpkg", "--lang", "en")
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)

@@ -212,8 +212,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "thresholds": ("水深分级（米）", "Depth classes (m)"),
     "bad_thresholds": ("水深分级应为递增的正数，用逗号分隔，如 0.5,1.5,3.0；已用默认值",
                        "Depth classes must be increasing positive numbers such as 0.5,1.5,3.0; defaults used"),
-    "min_share": ("转移条件：网格淹没比例至少", "Move a grid when its flooded share is at least"),
-    "min_share_help": ("0 表示网格任一部分水深达到最低分级即转移", "0: any part at or above the lowest depth class"),
+    "min_share": ("转移条件：受淹居住点（或面积）比例至少", "Move a grid when the wet share of its homes (or area) is at least"),
+    "min_share_help": ("0 表示任一居住点（无居住点的网格为任一部分）水深达到转移水深即转移",
+                       "0: any home (any part, for a grid without homes) at or above the moving depth"),
     "cut_roads": ("被淹道路不可通行", "Flooded roads impassable"),
     "cut_roads_help": ("取消勾选则按洪水到来前的完整路网规划提前转移",
                        "Untick to plan a pre-emptive transfer on the whole network"),
@@ -223,15 +224,53 @@ STRINGS: dict[str, tuple[str, str]] = {
     "stream_source": ("河道来源", "Streams from"),
     "streams_upstream": ("汇流面积阈值", "Upstream-area threshold"),
     "streams_rivers": ("河流图层", "The rivers layer"),
-    "min_upstream_cells": ("成河汇流像元数", "Upstream cells to start a stream"),
-    "min_upstream_cells_help": ("汇入某像元的上游像元数达到该值即视为河道；数值越小河网越密。",
-                                "A cell with at least this many cells upstream is a stream; smaller gives a denser "
-                                "network."),
-    "pop_raster": ("按人口栅格统计受影响人口（可选）", "People from a population raster (optional)"),
-    "pop_raster_help": ("上传人口栅格（GeoTIFF，每像元人数，如 WorldPop），按本情景水深统计各级水深以上的人数；"
-                        "与网格人口互为补充。",
-                        "Upload a population raster (GeoTIFF, people per cell, e.g. WorldPop): people in cells at or "
-                        "above each depth of this scenario; a check beside the grids' counts."),
+    "min_upstream_km2": ("成河汇流面积（平方千米）", "Upstream area to start a stream (km²)"),
+    "min_upstream_km2_help": ("汇入某处的上游面积达到该值即视为河道；数值越小河网越密。按面积而非像元数，DEM 分辨率不同也得到相同河网。",
+                              "A place draining at least this area is a stream; smaller gives a denser network. An "
+                              "area, not a cell count, so DEMs of any resolution give the same streams."),
+    "flood_more_options": ("更多选项：转移判断、道路与步行、优化目标、人口栅格",
+                           "More options: who moves, roads and walking, what is minimised, population raster"),
+    "flood_rule": ("转移判断依据", "Who must move"),
+    "flood_rule_homes": ("水到达居住处（房屋、人口、村庄点位）", "Water reaches where people live"),
+    "flood_rule_area": ("网格任一部分受淹", "Any part of the grid flooded"),
+    "flood_rule_help": ("默认：网格内房屋（或人口栅格中有人的像元、村庄点位）的水深达到转移水深即转移；没有居住点的网格按淹没面积判断。",
+                        "Default: a grid moves when the water reaches the moving depth at its houses (or populated "
+                        "cells, or village points); grids without any by their flooded area."),
+    "flood_min_depth": ("转移水深（米，0 为最低分级）", "Moving depth (m; 0: the lowest class)"),
+    "flood_min_depth_help": ("居住处（或网格内）水深达到该值才计为受淹", "water counts from this depth at the homes (or in "
+                             "the grid)"),
+    "flood_passable": ("道路断行水深（米）", "Roads cut from this depth (m)"),
+    "flood_passable_help": ("达到该水深的道路不可通行，步行也不进入这样深的积水（0.3 米左右车辆熄火、成人难以站稳）",
+                            "roads this deep are cut and walks never enter water this deep (about 0.3 m stalls a car "
+                            "and knocks adults over)"),
+    "flood_shelter_flood": ("安置场所受淹水深（米）", "Shelter unusable from this depth (m)"),
+    "flood_weight": ("优化目标", "Minimise"),
+    "flood_weight_length": ("总人·公里", "person-km"),
+    "flood_weight_time": ("总人·小时", "person-hours"),
+    "flood_walk_limit": ("单段步行上限（公里）", "Longest walk (km)"),
+    "flood_walk_limit_help": ("到道路或安置场所的步行段按地形计算，超过此长度视为无可达安置场所",
+                              "walks to a road or shelter follow the terrain; longer than this means no reachable "
+                              "shelter"),
+    "flood_route_modes": ("经道路 {road} 人，全程步行 {walk} 人，直线估算 {straight} 人，步行限度内无可达安置场所 {none} 人；"
+                          "最长步行 {walk_km} 公里；分析坐标系 {crs}",
+                          "By road {road}, on foot all the way {walk}, straight-line estimates {straight}, no "
+                          "shelter within walking reach {none}; longest walk {walk_km} km; analysis CRS {crs}"),
+    "households_to_evacuate": ("需转移户数", "Households to evacuate"),
+    "flood_terrain_cell": ("地形网格（米）", "Terrain grid cell (m)"),
+    "flood_terrain_cell_help": ("HAND 与步行路径计算所用的网格；更粗的 DEM 插值到该网格，经纬度或米制的同一 DEM 得到相同结果",
+                                "the grid HAND and walks run on; a coarser DEM is interpolated onto it, so the same "
+                                "DEM in degrees or in metres gives the same plan"),
+    "roads_kept": ("不断路", "roads kept"),
+    "file_plan": ("转移方案", "evacuation_plan"),
+    "file_village_map": ("{v}形势图", "{v}_situation_map"),
+    "file_village_maps": ("村级防汛形势图", "village_situation_maps"),
+    "village_batch_running": ("正在绘制 {n} 个村的形势图……", "Drawing the maps of {n} villages..."),
+    "pop_raster": ("按人口栅格统计受影响人口", "People from the population raster"),
+    "pop_raster_help": ("上传人口栅格（GeoTIFF，每像元人数，如 WorldPop）：工作空间没有房屋图层时，用于判断水是否到达人们居住处，"
+                        "并按本情景水深统计各级水深以上的人数。",
+                        "Upload a population raster (GeoTIFF, people per cell, e.g. WorldPop): where people live when "
+                        "the workspace has no buildings layer, and the people at or above each depth of this "
+                        "scenario."),
     "pop_raster_upload": ("人口栅格（GeoTIFF、.asc、.img、.nc，或与 .prj 一起压缩）",
                           "Population raster (GeoTIFF, .asc, .img, .nc, or zipped with its .prj)"),
     "pop_total": ("栅格总人口", "People in the raster"),

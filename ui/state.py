@@ -163,13 +163,6 @@ def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, d
     return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _hand(key: tuple, use_rivers: bool, min_cells: int | None, _dem, _rivers):
-    from gis.flood.hand import hand
-
-    return hand(_dem, rivers=_rivers if use_rivers else None, min_upstream_cells=min_cells)
-
-
 def workspace_dem():
     """The DEM in use (this session's import, else the workspace's), or None."""
     session_dem = st.session_state.get("session_rasters", {}).get("dem")
@@ -177,21 +170,6 @@ def workspace_dem():
         return session_dem
     ws = Workspace(workspace_folder())
     return ws.raster("dem") if "dem" in ws.raster_kinds() else None
-
-
-def hand_raster(*, rivers: bool = False, min_upstream_cells: int | None = None):
-    """HAND of the DEM in use, computed once per DEM and stream choice (pyflwdir; seconds to a minute).
-
-    Streams come from the rivers layer (``rivers=True``) or from an upstream-area threshold in
-    cells (``min_upstream_cells``; default that of :mod:`gis.flood.hand`). None without a DEM.
-    """
-    dem = workspace_dem()
-    if dem is None:
-        return None
-    river_layer = workspace_layers().get("rivers") if rivers else None
-    dem_mtime = _mtime(Workspace(workspace_folder()).raster_path("dem"))
-    key = layer_tokens(["dem", "rivers"] if rivers else ["dem"]) + (dem_mtime,)
-    return _hand(key, rivers and river_layer is not None, min_upstream_cells, dem, river_layer)
 
 
 def workspace_extent() -> tuple[float, float, float, float] | None:

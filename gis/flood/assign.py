@@ -282,7 +282,9 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     pe = np.floor(pd.to_numeric(d[col], errors="coerce").fillna(0).clip(lower=0)).astype(np.int64)
     vul = (np.floor(pd.to_numeric(d["vulnerable"], errors="coerce").fillna(0).clip(lower=0)).astype(np.int64)
            if "vulnerable" in d else pd.Series(0, index=d.index))
-    d["_people"], d["_vul"] = pe, np.minimum(vul, pe)
+    hh = (np.floor(pd.to_numeric(d["households"], errors="coerce").fillna(0).clip(lower=0)).astype(np.int64)
+          if "households" in d else pd.Series(0, index=d.index))
+    d["_people"], d["_vul"], d["_hh"] = pe, np.minimum(vul, pe), hh
     skipped = d.loc[d["_people"] <= 0, ["grid_id"]].reset_index(drop=True)
     if len(skipped):
         ids = ", ".join(skipped["grid_id"].head(10))
@@ -305,26 +307,54 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
 
     widen = list(widen) or [None]
     steps = [math.inf if k is None else int(k) for k in widen]
-    fixed = not callable(costs) or isinstance(costs, (pd.DataFrame, CandidateCosts))
+    provider = hasattr(costs, "for_grids")
+    fixed = not provider and (not callable(costs) or isinstance(costs, (pd.DataFrame, CandidateCosts)))
+    reach_level = provider and hasattr(costs, "extend")
+    last = len(steps) - 1 + (1 if reach_level else 0)   # index of the widest level
     ns = len(sh)
-    tried: list[int | None] = []
+    tried: list[int | None | str] = []
     bound = None
-    weight, method = "length", "network"
+    weight, method = (getattr(costs, "weight", "length"), "network") if provider else ("length", "network")
     loaded_k = None
-    kg = np.zeros(len(d), dtype=np.int64)  # index into steps, per grid
+    kg = np.zeros(len(d), dtype=np.int64)  # index into steps (or the reach level), per grid
+    loaded = np.full(len(d), -1, dtype=np.int64)  # level each grid's candidates were fetched at (provider)
     was_grown = np.zeros(len(d), dtype=bool)
+    extended = np.zeros(len(d), dtype=bool)
+    parts: list[pd.DataFrame] = []
+    gid = d["grid_id"].to_numpy()
     while True:
-        kmax = steps[int(kg.max(initial=0))]
-        if loaded_k is None or (not fixed and kmax > loaded_k):
+        kmax = steps[min(int(kg.max(initial=0)), len(steps) - 1)]
+        reload = False
+        if provider:
+            for level in np.unique(kg[kg != loaded]):
+                members = np.flatnonzero((kg == level) & (kg != loaded))
+                if level > len(steps) - 1:   # the reach level: every road piece and shelter within walking reach
+                    fresh = members[~extended[members]]
+                    if len(fresh):
+                        costs.extend(gid[fresh])
+                        extended[fresh] = True
+                    kk = None
+                else:
+                    kk = None if math.isinf(steps[level]) else steps[level]
+                parts.append(costs.for_grids(kk, gid[members]))
+                loaded[members] = level
+                reload = True
+            if reload:
+                t = pd.concat(parts, ignore_index=True)
+                t = t.sort_values("cost", kind="stable").drop_duplicates(["origin_id", "dest_id"])
+                parts = [t]
+        elif loaded_k is None or (not fixed and kmax > loaded_k):
             t, cc = _candidates(costs, None if math.isinf(kmax) else kmax)
             loaded_k = math.inf if fixed else kmax
+            reload = True
             if cc is not None:
                 weight, method = cc.weight, cc.method
                 if bound is None:
                     bound = cc.max_placeable(pd.Series(g_people, index=d["grid_id"]),
                                              pd.Series(capacity, index=sh["shelter_id"]))
                     notes += [n for n in cc.notes if n not in notes]
-            if cc is not None and "origin" in t and "dest" in t:  # positions: no string matching per row
+        if reload:
+            if not provider and cc is not None and "origin" in t and "dest" in t:  # positions: no string matching
                 cgi = gpos.index.get_indexer(cc.origins["origin_id"].astype(str))[t["origin"].to_numpy()]
                 csi = spos.index.get_indexer(cc.dests["dest_id"].astype(str))[t["dest"].to_numpy()]
             else:
@@ -342,24 +372,25 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
             start = np.searchsorted(cgi, np.arange(len(d)))
             rank = np.arange(len(cgi)) - start[cgi]  # 0 = cheapest usable shelter of the grid
             per_grid = np.bincount(cgi, minlength=len(d))
-        klim = np.array(steps, dtype="float64")[kg]
+        klim = np.array(steps + ([math.inf] if reach_level else []), dtype="float64")[kg]
         sel = rank < klim[cgi]
         gi, si, cost = cgi[sel], csi[sel], ccost[sel]
         placed, side = _max_flow(g_people, capacity, gi, si)
-        tried.append(None if math.isinf(kmax) else int(kmax))
+        widest = int(kg.max(initial=0))
+        tried.append("reach" if widest > len(steps) - 1 else (None if math.isinf(steps[widest]) else int(steps[widest])))
         if placed == total or (bound is not None and placed >= bound):
             break
         # only a new candidate of a grid on the source side of the min cut can place more people
-        grow = side & (kg < len(steps) - 1)
+        grow = side & (kg < last)
         if fixed:
             grow &= per_grid > klim  # the table holds more candidates for them
         if not grow.any():
             break
-        # a grid back on the source side after being widened goes straight to the widest K, and so does
+        # a grid back on the source side after being widened goes straight to the widest level, and so does
         # every grid once some grid is there (fewer rounds of max flow)
-        again = grow & (was_grown | (kg.max() >= len(steps) - 1))
+        again = grow & (was_grown | (kg.max() >= last))
         kg[grow] += 1
-        kg[again] = len(steps) - 1
+        kg[again] = last
         was_grown |= grow
     flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
     m = flows > 0
@@ -374,6 +405,12 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     a["vulnerable"] = vshare[: len(a)]
     v_un = np.zeros(len(d), dtype=np.int64)
     v_un[un] = vshare[len(a):]
+    # households go with the people the same way: placed + unplaced rows add up to the grid's households
+    hshare = share_integer(d["_hh"].to_numpy()[rows["_gi"].to_numpy()], rows["people"].to_numpy(),
+                           rows["_gi"].to_numpy())
+    a["households"] = hshare[: len(a)]
+    h_un = np.zeros(len(d), dtype=np.int64)
+    h_un[un] = hshare[len(a):]
     nsh = a.groupby("grid_id")["shelter_id"].transform("size")
     a["split"] = nsh.to_numpy() > 1
     a = a.sort_values(["grid_id", "people"], ascending=[True, False]).reset_index(drop=True)
@@ -390,22 +427,26 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     reachable[np.unique(cgi)] = True
     ug = pd.DataFrame({"grid_id": d["grid_id"].to_numpy()[un], "township": d["township"].to_numpy()[un],
                        "people_unplaced": unplaced_g[un].astype(np.int64), "vulnerable_unplaced": v_un[un],
+                       "households_unplaced": h_un[un],
                        "reason": np.where(reachable[un], "capacity", "no_shelter_reachable")})
     tw = d["township"].fillna("—")
     per_t = pd.DataFrame({"people_to_evacuate": d.groupby(tw)["_people"].sum()})
     per_t["capacity"] = sh.groupby(sh["township"].fillna("—"))["capacity"].sum()
     per_t["people_unplaced"] = pd.Series(unplaced_g, index=d.index).groupby(tw).sum()
     per_t["vulnerable_unplaced"] = pd.Series(v_un, index=d.index).groupby(tw).sum()
+    per_t["households_unplaced"] = pd.Series(h_un, index=d.index).groupby(tw).sum()
     per_t["grids"] = ug.groupby(ug["township"].fillna("—")).size()
     per_t = per_t.fillna(0).astype(np.int64)
     per_t["capacity_missing"] = per_t["people_unplaced"]
     per_t = per_t[per_t["people_unplaced"] > 0].rename_axis("township").reset_index()
-    per_t = per_t[["township", "people_to_evacuate", "capacity", "people_unplaced", "vulnerable_unplaced",
-                   "capacity_missing", "grids"]]
+    per_t = per_t[["township", "people_to_evacuate", "capacity", "people_unplaced", "households_unplaced",
+                   "vulnerable_unplaced", "capacity_missing", "grids"]]
     pd_cost = float((a["people"] * a["cost"]).sum())
     summary = {
         "people_to_evacuate": total, "people_placed": placed, "people_unplaced": total - placed,
         "vulnerable_to_evacuate": int(d["_vul"].sum()), "vulnerable_unplaced": int(v_un.sum()),
+        "households_to_evacuate": int(d["_hh"].sum()), "households_placed": int(d["_hh"].sum() - h_un.sum()),
+        "households_unplaced": int(h_un.sum()),
         "shelters_used": int((shel["load"] > 0).sum()),
         "person_km": pd_cost / 1000.0 if weight == "length" else None,
         "person_hours": pd_cost / 3600.0 if weight == "time" else None,
@@ -421,7 +462,8 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     if len(split):
         notes.append((f"{len(split)} 个网格需分到多个安置场所（容量限制下的最优方案）",
                       f"{len(split)} grids are split across shelters (needed by the optimum under capacity)"))
-    return AssignmentResult(assignments=a[["grid_id", "shelter_id", "people", "vulnerable", "cost", "split"]],
+    return AssignmentResult(assignments=a[["grid_id", "shelter_id", "people", "households", "vulnerable", "cost",
+                                           "split"]],
                             shelters=shel, split_grids=split, unplaced=per_t, unplaced_grids=ug,
                             excluded_shelters=excluded, skipped_grids=skipped, summary=summary, notes=notes,
                             problem={"gi": gi, "si": si, "cost": np.rint(cost).astype(np.int64),
