@@ -173,9 +173,9 @@ def test_hand_with_an_ascii_dem_without_prj(tmp_path, capsys):
     dem = _dem(tmp_path, None, name="dem.asc", driver="AAIGrid")
     (tmp_path / "dem.prj").unlink(missing_ok=True)
     out = tmp_path / "hand.tif"
-    assert main(["hand", "--dem", str(dem), "--out", str(out), "--min-upstream-cells", "20"]) == 2
+    assert main(["hand", "--dem", str(dem), "--out", str(out), "--min-upstream-km2", "0.02"]) == 2
     assert "--crs" in capsys.readouterr().err and not out.exists()
-    assert main(["hand", "--dem", str(dem), "--out", str(out), "--min-upstream-cells", "20", "--crs", "4548",
+    assert main(["hand", "--dem", str(dem), "--out", str(out), "--min-upstream-km2", "0.02", "--crs", "4548",
                  "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["defined_cells"] > 0 and "4548" in res["crs"]
