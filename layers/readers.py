@@ -198,7 +198,7 @@ def _cpg_encoding(text: str) -> str | None:
         t = f"cp{t}"
     try:
         return codecs.lookup(t).name
-    except LookupError:
+    except (LookupError, ValueError):   # ValueError: a NUL byte in the .cpg
         return None
 
 

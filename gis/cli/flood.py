@@ -20,10 +20,10 @@ def _run_hand(args: argparse.Namespace) -> int:
     from layers.raster import write_raster
 
     t0 = time.perf_counter()
-    files = Inputs(args)
-    dem = files.raster(args.dem)
-    streams = files.raster(args.streams) if args.streams else None
-    files.check()
+    given = Inputs(args)
+    dem = given.raster(args.dem)
+    streams = given.raster(args.streams) if args.streams else None
+    given.check()
     h = hand(dem, streams=streams, min_upstream_km2=args.min_upstream_km2)
     write_raster(h, Path(args.out), dtype="float32")
     vals = h.array[np.isfinite(h.array)]
@@ -34,7 +34,7 @@ def _run_hand(args: argparse.Namespace) -> int:
            "hand_max": float(vals.max()) if vals.size else None, "unit": "m", "nodata": h.nodata,
            "seconds": round(time.perf_counter() - t0, 2),
            "notes": list(dict.fromkeys([pick(n, args.lang) for n in (list(dem.warnings) + list(h.warnings))]
-                                       + files.messages()))}
+                                       + given.messages()))}
     return finish(args, out, f"HAND -> {args.out} ({out['defined_cells']:,} cells defined, {out['seconds']} s)",
                    out["notes"])
 
@@ -53,7 +53,7 @@ def _add_hand(p: argparse.ArgumentParser) -> None:
 
 
 # ---- exposure --------------------------------------------------------------------------------
-def _hazard_file(files: Inputs, path: str, sublayer: str | None,
+def _hazard_file(given: Inputs, path: str, sublayer: str | None,
                  near: tuple[float, float, float, float] | None, name: str | None = None):
     """A scenario from a file, as :func:`gis.flood.hazard.hazard_from_file`, with the coordinate options."""
     from gis.flood.hazard import Hazard
@@ -61,14 +61,14 @@ def _hazard_file(files: Inputs, path: str, sublayer: str | None,
 
     p = Path(path)
     if is_raster_file(p):
-        return Hazard.from_depth_raster(files.raster(p, sublayer=sublayer), source=p.name, name=name)
-    layer = files.layer(p, "flood_hazard", sublayer, near=near)
+        return Hazard.from_depth_raster(given.raster(p, sublayer=sublayer), source=p.name, name=name)
+    layer = given.layer(p, "flood_hazard", sublayer, near=near)
     gdf = layer.gdf
     gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
     return Hazard.from_polygons(gdf, source=layer.source, name=name)
 
 
-def _exposure_layer(files: Inputs, path: Path, sublayer: str | None, kind: str, field: str | None):
+def _exposure_layer(given: Inputs, path: Path, sublayer: str | None, kind: str, field: str | None):
     """The exposure vector layer and the population column to use (see ``exposure --help``)."""
     from layers.catalogue import spec
     from layers.errors import Problem
@@ -77,7 +77,7 @@ def _exposure_layer(files: Inputs, path: Path, sublayer: str | None, kind: str, 
     first_error = None
     for k in kinds:
         try:
-            gdf = files.layer(path, k, sublayer).gdf
+            gdf = given.layer(path, k, sublayer).gdf
             break
         except LayerError as e:
             first_error = first_error or e
@@ -88,9 +88,9 @@ def _exposure_layer(files: Inputs, path: Path, sublayer: str | None, kind: str, 
         from layers.crs import resolve_crs, to_storage
         from layers.readers import read_vector
 
-        gdf = to_storage(resolve_crs(read_vector(path, sublayer=sublayer), source=path.name, assume=files.crs,
-                                     towgs84=files.towgs84, on_conflict=files.on_conflict, towgs84_old_only=True))
-        files.read.append((path.name, gdf))
+        gdf = to_storage(resolve_crs(read_vector(path, sublayer=sublayer), source=path.name, assume=given.crs,
+                                     towgs84=given.towgs84, on_conflict=given.on_conflict, towgs84_old_only=True))
+        given.read.append((path.name, gdf))
         aliases = {a.lower() for a in spec("villages").field("population").aliases} | {"population"}
         if field is None:
             match = [c for c in gdf.columns if str(c).lower() in aliases]
@@ -121,7 +121,7 @@ def _run_exposure(args: argparse.Namespace) -> int:
     from layers.load import is_raster_file
 
     thresholds = parse_thresholds(args.thresholds)
-    files = Inputs(args)
+    given = Inputs(args)
     if (args.dem is None) != (args.stage is None):
         raise LayerError(Problem("--dem 与 --stage 需同时给出", "--dem and --stage go together",
                                  "同时给出 DEM 和水位（米）", "give both the DEM and the stage in metres"))
@@ -132,27 +132,27 @@ def _run_exposure(args: argparse.Namespace) -> int:
     rule = EvacuationRule(min_depth=args.min_depth, min_share=args.min_share, basis="area")
     raster = is_raster_file(epath)
     if raster:
-        exposure = files.raster(epath, sublayer=args.sublayer)
+        exposure = given.raster(epath, sublayer=args.sublayer)
     else:
-        exposure, field = _exposure_layer(files, epath, args.sublayer, args.exposure_kind, args.population_field)
+        exposure, field = _exposure_layer(given, epath, args.sublayer, args.exposure_kind, args.population_field)
     if args.dem is not None:   # HAND on the analysis frame's terrain grid: the same streams whatever the DEM's CRS
         from gis.projection import AnalysisFrame
 
-        dem = files.raster(args.dem)
-        files.check()
+        dem = given.raster(args.dem)
+        given.check()
         terrain, _ = AnalysisFrame.around(exposure).raster(dem, cell_m=args.terrain_cell_m)
         hazard = Hazard.from_stage(terrain, args.stage, min_upstream_km2=args.min_upstream_km2)
     warnings: list[tuple[str, str]] = []
     if args.dem is None:   # an uploaded scenario must touch the exposure layer (a HAND stage may flood nothing)
-        hazard = _hazard_file(files, args.hazard, args.hazard_sublayer, lonlat_extent(exposure))
-        files.check()
+        hazard = _hazard_file(given, args.hazard, args.hazard_sublayer, lonlat_extent(exposure))
+        given.check()
         warnings = check_overlap(hazard, exposure, area_name=("暴露图层", "the exposure layer"))
     if raster:
         out = exposure_summary(hazard, exposure, thresholds=thresholds, rule=rule, lang=args.lang)
     else:
         out = exposure_summary(hazard, exposure, thresholds=thresholds, population_field=field, rule=rule,
                                lang=args.lang)
-    read = [m for m in files.messages() if m not in out["notes"]]
+    read = [m for m in given.messages() if m not in out["notes"]]
     if warnings or read:
         out["notes"] = [pick(w, args.lang) for w in warnings] + list(out["notes"]) + read
         for k, i in (("notes_zh", 0), ("notes_en", 1)):
@@ -206,17 +206,17 @@ def _run_plan(args: argparse.Namespace) -> int:
     from gis.report.plan_files import write_plan_files
     from layers.workspace import Workspace
 
-    files = Inputs(args)   # --crs and friends for the scenario file and the population raster
+    given = Inputs(args)   # --crs and friends for the scenario file and the population raster
     scenario = FloodScenario.from_args(args)
     ws = Workspace(Path(args.workspace))
-    population = files.raster(args.population) if args.population else None
+    population = given.raster(args.population) if args.population else None
     inputs = FloodInputs.from_workspace(ws, population=population)
     if scenario.source in ("raster", "polygons") and scenario.hazard_file:
-        hazard = _hazard_file(files, scenario.hazard_file, None, inputs.lonlat(), name=scenario.name)
-        files.check()
+        hazard = _hazard_file(given, scenario.hazard_file, None, inputs.lonlat(), name=scenario.name)
+        given.check()
         hazard.notes = list(check_overlap(hazard, inputs.layers["grids"])) + list(hazard.notes)
     else:
-        files.check()
+        given.check()
         hazard = scenario.hazard(inputs)
     plan = scenario.run(inputs, hazard=hazard)
     out = Path(args.out)
@@ -245,7 +245,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         summary["needs_days"] = plan.needs.attrs.get("days", scenario.days)
     summary["scenario_params"] = scenario.to_params()
     summary["files"] = [str(f) for f in files]
-    summary["notes"] = list(dict.fromkeys(plan.messages(args.lang) + files.messages()))
+    summary["notes"] = list(dict.fromkeys(plan.messages(args.lang) + given.messages()))
     headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k not in ("notes", "scenario_params"))
     return finish(args, summary, headline, summary["notes"])
 
