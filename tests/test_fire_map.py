@@ -13,7 +13,7 @@ from PIL import Image
 from shapely.geometry import LineString, Point, box
 
 from gis.report.fire_map import coverage_figure, coverage_map, coverage_maps_batch, township_boundaries
-from layers.errors import LayerError
+from layers.errors import AnalysisRefused, LayerError
 from layers.raster import Raster, read_raster
 
 A4_MM = (210.0, 297.0)
@@ -143,13 +143,13 @@ def test_every_layer_gets_a_legend_entry(dem, towns):
 
 
 def test_bad_input_is_explained_in_both_languages(dem, towns):
-    with pytest.raises(LayerError) as e:
+    with pytest.raises(AnalysisRefused) as e:     # valid inputs the map refuses (was LayerError)
         coverage_figure(dem=dem, layers={"townships": towns}, township="丙村")
     assert "丙村" in str(e.value) and "no boundary" in str(e.value) and "甲镇" in str(e.value)
     with pytest.raises(LayerError) as e:
         coverage_figure(dem=dem, layers={"coverage": np.zeros((10, 10))})
     assert "coverage" in str(e.value) and "DEM" in str(e.value)
-    with pytest.raises(LayerError):
+    with pytest.raises(AnalysisRefused):
         coverage_figure(dem=dem, layers={}, township="甲镇")      # no layer gives townships
 
 

@@ -12,8 +12,12 @@ import folium
 import numpy as np
 from rasterio.warp import Resampling
 
-from ui.overlay import Overlay, render
+from gis.fire.gaps import GAP_CLASSES
+from gis.fire.headers import header
+from gis.fire.weather import LEVEL_LABELS
 from layers.raster import Raster
+from layers.text import Text
+from ui.overlay import Overlay, render
 from ui.plan_map import _features
 
 #: risk level colours, 1 (low) .. 5 (extreme): China's forest-fire danger colours
@@ -24,13 +28,25 @@ GAP_COLORS = {"both": "#b71c1c", "unseen": "#8e24aa", "out_of_reach": "#ef6c00"}
 SITE_COLORS = {"camera": "#00838f", "water": "#1565c0"}
 MAX_GAPS_DRAWN = 400
 
-LABELS = {
-    "rank": ("排序", "Rank"), "gap_zh": ("缺口类型", "Gap"), "gap": ("缺口类型", "Gap"), "area_ha": ("面积（公顷）", "Area (ha)"),
-    "township": ("乡镇", "Township"), "road_dist_m": ("距道路（米）", "To road (m)"), "road_name": ("最近道路", "Nearest road"),
-    "source_dist_m": ("距水源（米）", "To water (m)"), "source_name": ("最近水源", "Nearest source"),
-    "order": ("顺序", "Order"), "name": ("名称", "Name"), "gain_ha": ("新增覆盖（公顷）", "Gain (ha)"),
-    "cumulative_share": ("累计覆盖率", "Cumulative share"), "elevation": ("海拔（米）", "Elevation (m)"),
-}
+#: the map's own words, by code (popup headers come from :mod:`gis.fire.headers`, as in the tables and files)
+WORDS: dict[str, Text] = {k: Text(zh, en, k) for k, (zh, en) in {
+    "risk_layer": ("森林火险等级（静态）", "Fire risk level (static)"),
+    "day_layer": ("当日森林火险（{label}）", "Today's fire danger ({label})"),
+    "risk_legend": ("火险{level}", "Risk {level}"),
+    "reach_layer": ("水源可达范围", "Water reach"),
+    "reach_legend": ("水源可达林地", "Forest in water reach"),
+    "seen_layer": ("监控视域覆盖", "Camera coverage"),
+    "seen1": ("1 个监控可见", "Seen by 1 camera"),
+    "seen2": ("≥2 个监控可见", "Seen by 2+ cameras"),
+    "gaps_layer": ("高火险缺口", "High-risk gaps"),
+    "gaps_top": ("（前 {n} 个）", " (top {n})"),
+    "gap_both": ("缺口：监控与水源均未覆盖", "Gap: unseen and out of reach"),
+    "gap_unseen": ("缺口：监控未覆盖", "Gap: unseen"),
+    "gap_out_of_reach": ("缺口：水源不可达", "Gap: out of water reach"),
+    "sites_layer": ("建议新增点位", "Proposed sites"),
+    "site_camera": ("建议新增监控", "Proposed camera"),
+    "site_water": ("建议新增水源", "Proposed water point"),
+}.items()}
 
 
 def _rgb(hex_: str) -> list[int]:
@@ -71,8 +87,7 @@ def reach_overlay(count: np.ndarray, forest: np.ndarray, grid: Raster, *, max_si
 
 
 def _popup(fields: list[str], lang: str) -> folium.GeoJsonPopup:
-    return folium.GeoJsonPopup(fields=fields, aliases=[LABELS[f][0 if lang == "zh" else 1] for f in fields],
-                               labels=True, max_width=360)
+    return folium.GeoJsonPopup(fields=fields, aliases=[header(f, lang) for f in fields], labels=True, max_width=360)
 
 
 def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None = None, day_label: str = "",
@@ -93,58 +108,49 @@ def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None =
     sites : GeoDataFrame, optional
         Proposed sites (:mod:`gis.fire.siting`), with ``kind`` camera or water.
     """
-    zh = lang == "zh"
+    def w(code: str, **kw) -> str:
+        return WORDS[code](lang).format(**kw) if kw else WORDS[code](lang)
+
     groups: list[folium.Layer] = []
     legend: list[tuple[str, str, str | None, str]] = []
-    names = {1: ("一级 低", "1 low"), 2: ("二级 较低", "2 moderate"), 3: ("三级 较高", "3 high"), 4: ("四级 高", "4 very high"),
-             5: ("五级 极高", "5 extreme")}
-    for ov, name_zh, name_en, show in ((risk, "森林火险等级（静态）", "Fire risk level (static)", day is None),
-                                       (day, f"当日森林火险（{day_label}）", f"Today's fire danger ({day_label})", True)):
+    for ov, name, show in ((risk, w("risk_layer"), day is None), (day, w("day_layer", label=day_label), True)):
         if ov is not None:
             groups.append(folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, interactive=False,
-                                                            zindex=3, name=name_zh if zh else name_en, show=show))
+                                                            zindex=3, name=name, show=show))
     if risk is not None or day is not None:
-        legend += [(("火险" if zh else "Risk ") + names[i + 1][0 if zh else 1], c, c, "box")
-                   for i, c in enumerate(RISK_COLORS)]
+        legend += [(w("risk_legend", level=LEVEL_LABELS[i + 1](lang)), c, c, "box") for i, c in enumerate(RISK_COLORS)]
     if reach is not None:
         groups.append(folium.raster_layers.ImageOverlay(reach.data_url(), bounds=reach.bounds, interactive=False,
-                                                        zindex=4, show=False,
-                                                        name="水源可达范围" if zh else "Water reach"))
-        legend.append(("水源可达林地" if zh else "Forest in water reach", REACH_COLOR, REACH_COLOR, "box"))
+                                                        zindex=4, show=False, name=w("reach_layer")))
+        legend.append((w("reach_legend"), REACH_COLOR, REACH_COLOR, "box"))
     if seen is not None:
         groups.append(folium.raster_layers.ImageOverlay(seen.data_url(), bounds=seen.bounds, interactive=False,
-                                                        zindex=5, show=False,
-                                                        name="监控视域覆盖" if zh else "Camera coverage"))
-        legend += [("1 个监控可见" if zh else "Seen by 1 camera", SEEN_COLORS[1], SEEN_COLORS[1], "box"),
-                   ("≥2 个监控可见" if zh else "Seen by 2+ cameras", SEEN_COLORS[2], SEEN_COLORS[2], "box")]
+                                                        zindex=5, show=False, name=w("seen_layer")))
+        legend += [(w("seen1"), SEEN_COLORS[1], SEEN_COLORS[1], "box"),
+                   (w("seen2"), SEEN_COLORS[2], SEEN_COLORS[2], "box")]
     if gaps is not None and len(gaps):
         top = gaps.sort_values("rank").head(MAX_GAPS_DRAWN)
-        fields = [f for f in ("rank", "gap_zh" if zh else "gap", "area_ha", "township", "road_name", "road_dist_m",
-                              "source_name", "source_dist_m") if f in top]
-        g = folium.FeatureGroup(name=("高火险缺口" if zh else "High-risk gaps") + (
-            f"（前 {len(top)} 个）" if zh and len(top) < len(gaps) else f" (top {len(top)})" if len(top) < len(gaps)
-            else ""))
+        top = top.assign(gap_zh=top["gap"].map(lambda k: GAP_CLASSES[k](lang) if k in GAP_CLASSES else k))
+        fields = [f for f in ("rank", "gap_zh", "area_ha", "township", "road_name", "road_dist_m", "source_name",
+                              "source_dist_m") if f in top]
+        g = folium.FeatureGroup(name=w("gaps_layer") + (w("gaps_top", n=len(top)) if len(top) < len(gaps) else ""))
         folium.GeoJson(_features(top.assign(_c=top["gap"].map(GAP_COLORS)), fields + ["_c"], lang),
                        popup=_popup(fields, lang),
                        style_function=lambda f: {"color": f["properties"]["_c"], "weight": 1.5,
                                                  "fillColor": f["properties"]["_c"], "fillOpacity": 0.5}).add_to(g)
         groups.append(g)
-        legend += [("缺口：监控与水源均未覆盖" if zh else "Gap: unseen and out of reach", GAP_COLORS["both"],
-                    GAP_COLORS["both"], "box"),
-                   ("缺口：监控未覆盖" if zh else "Gap: unseen", GAP_COLORS["unseen"], GAP_COLORS["unseen"], "box"),
-                   ("缺口：水源不可达" if zh else "Gap: out of water reach", GAP_COLORS["out_of_reach"],
-                    GAP_COLORS["out_of_reach"], "box")]
+        legend += [(w(f"gap_{k}"), GAP_COLORS[k], GAP_COLORS[k], "box") for k in ("both", "unseen", "out_of_reach")]
     if sites is not None and len(sites):
         fields = [f for f in ("order", "name", "gain_ha", "cumulative_share", "elevation") if f in sites]
-        g = folium.FeatureGroup(name="建议新增点位" if zh else "Proposed sites")
+        g = folium.FeatureGroup(name=w("sites_layer"))
         data = sites.assign(_c=sites.get("kind", "camera").map(SITE_COLORS).fillna(SITE_COLORS["camera"]))
         folium.GeoJson(_features(data, fields + ["_c"], lang), popup=_popup(fields, lang),
                        marker=folium.CircleMarker(radius=8, fill=True, fill_opacity=0.95),
                        style_function=lambda f: {"color": "#000000", "weight": 2,
                                                  "fillColor": f["properties"]["_c"]}).add_to(g)
         groups.append(g)
-        legend += [("建议新增监控" if zh else "Proposed camera", "#000000", SITE_COLORS["camera"], "circle"),
-                   ("建议新增水源" if zh else "Proposed water point", "#000000", SITE_COLORS["water"], "circle")]
+        legend += [(w("site_camera"), "#000000", SITE_COLORS["camera"], "circle"),
+                   (w("site_water"), "#000000", SITE_COLORS["water"], "circle")]
     return groups, legend
 
 

@@ -286,7 +286,7 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tables(plan: Plan) -> None:
-    from gis.report.plan_workbook import plan_rows, shelter_rows, township_rows
+    from gis.report.plan_workbook import needs_rows, plan_rows, shelter_rows, township_rows
 
     tabs = st.tabs([t("tab_plan"), t("tab_shelters"), t("tab_townships"), t("tab_needs"), t("tab_villages")])
     with tabs[0]:
@@ -296,7 +296,7 @@ def _tables(plan: Plan) -> None:
     with tabs[2]:
         st.dataframe(_labelled(township_rows(plan, lang=lang())), width="stretch", hide_index=True)
     with tabs[3]:
-        st.dataframe(_labelled(plan.needs), width="stretch")
+        st.dataframe(_labelled(needs_rows(plan, lang=lang())), width="stretch", hide_index=True)
     with tabs[4]:
         if "village" in plan.exposure:
             cols = ["grids", "flooded_grids", "evacuate_grids", "households", "population", "vulnerable",

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from gis.cli import Inputs, add_input_options, command, finish
-from layers.text import pick
 
 
 # ---- viewshed --------------------------------------------------------------------------------
@@ -15,12 +14,13 @@ def _run_viewshed(args: argparse.Namespace) -> int:
 
     from gis.fire.viewshed import coverage
     from layers.raster import Raster, write_raster
+    from layers.text import pick
 
     t0 = time.perf_counter()
-    inputs = Inputs(args)
-    dem = inputs.raster(args.dem)
-    layer = inputs.layer(args.cameras, "cameras", args.sublayer)
-    inputs.check()
+    given = Inputs(args)
+    dem = given.raster(args.dem)
+    layer = given.layer(args.cameras, "cameras", args.sublayer)
+    given.check()
     count, first, notes, info = coverage(dem, layer.gdf, target_h=args.target_height, range_m=args.range,
                                          curvature=not args.no_curvature, refraction=args.refraction,
                                          return_in_range=True)
@@ -37,7 +37,7 @@ def _run_viewshed(args: argparse.Namespace) -> int:
            "refraction": args.refraction, "range_override": args.range,
            "seconds": round(time.perf_counter() - t0, 2),
            "notes": list(dict.fromkeys([pick(n, args.lang) for n in (list(dem.warnings) + list(notes))]
-                                       + inputs.messages()))}
+                                       + given.messages()))}
     return finish(args, out, f"viewshed -> {args.out}: {seen:,} of {in_range:,} cells in range seen "
                               f"({out['visible_fraction']:.1%}) by {info['used']} camera(s), {out['seconds']} s",
                    out["notes"])

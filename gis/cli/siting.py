@@ -36,25 +36,24 @@ def _write(gdf, path: str, layer: str, kind: str | None = None) -> None:
     pyogrio.write_dataframe(out, path, layer=layer, driver=_VECTOR_OUT[suffix])
 
 
-#: Chinese headers of the gap table
-GAP_HEADERS_ZH = {"rank": "排名", "gap": "空白类型代码", "gap_zh": "空白类型", "area_ha": "面积（公顷）", "cells": "像元数",
-                  "township": "乡镇", "road_dist_m": "最近道路距离（米）", "road_name": "最近道路",
-                  "source_dist_m": "最近可用水源距离（米）", "source_name": "最近可用水源", "lon": "经度", "lat": "纬度"}
-
-
-def _write_table(gaps, path: str) -> None:
-    """The gap list without geometry, a representative point's lon/lat added, Chinese headers."""
+def _write_table(gaps, path: str, lang: str = "zh") -> None:
+    """The gap list without geometry, a representative point's lon/lat added, headers in ``lang``
+    (:mod:`gis.fire.headers`, as in the fire workbook)."""
     import pandas as pd
+
+    from gis.fire.gaps import GAP_CLASSES
+    from gis.fire.headers import SHEETS, labelled
 
     pts = gaps.geometry.representative_point()
     df = pd.DataFrame(gaps.drop(columns=gaps.geometry.name)).assign(lon=pts.x.round(6).values,
                                                                    lat=pts.y.round(6).values)
-    df = df.rename(columns=GAP_HEADERS_ZH)
+    df["gap_zh"] = df["gap"].map(lambda k: GAP_CLASSES[k](lang) if k in GAP_CLASSES else k)
+    df = labelled(df, lang)
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
         df.to_csv(path, index=False, encoding="utf-8-sig")
     elif suffix == ".xlsx":
-        df.to_excel(path, index=False, sheet_name="覆盖空白区")
+        df.to_excel(path, index=False, sheet_name=SHEETS["gaps"](lang))
     else:
         raise _bad_out(path, [".csv", ".xlsx"])
 
@@ -69,21 +68,21 @@ class _Setup:
         from gis.fire.siting import metric_grid, on_grid
 
         self.lang = args.lang
-        self.notes: list[tuple[str, str]] = []
-        self.inputs = inputs = Inputs(args)
-        dem = inputs.raster(args.dem)
+        self.notes: list[Text] = []
+        self.given = given = Inputs(args)
+        dem = given.raster(args.dem)
         self.notes += list(dem.warnings)
-        forest = inputs.layer(args.forest, "forest", args.forest_layer)
-        risk = inputs.raster(args.risk) if args.risk else None
-        self.roads = inputs.layer(args.roads, "roads", args.roads_layer).gdf if args.roads else None
-        cams = inputs.layer(args.cameras, "cameras", args.cameras_layer) if getattr(args, "cameras", None) else None
-        src = inputs.layer(args.sources, "water_sources", args.sources_layer) if getattr(args, "sources", None) \
+        forest = given.layer(args.forest, "forest", args.forest_layer)
+        risk = given.raster(args.risk) if args.risk else None
+        self.roads = given.layer(args.roads, "roads", args.roads_layer).gdf if args.roads else None
+        cams = given.layer(args.cameras, "cameras", args.cameras_layer) if getattr(args, "cameras", None) else None
+        src = given.layer(args.sources, "water_sources", args.sources_layer) if getattr(args, "sources", None) \
             else None
-        self.candidates = (inputs.points(args.candidates, args.candidates_layer)
+        self.candidates = (given.points(args.candidates, args.candidates_layer)
                            if getattr(args, "candidates", None) else None)
-        self.rivers = (inputs.layer(args.rivers, "rivers", args.rivers_layer).gdf
-                       if getattr(args, "rivers", None) else None)
-        inputs.check()   # every input read: options that fitted none of them are refused before any work
+        self.rivers = (given.layer(args.rivers, "rivers", args.rivers_layer).gdf
+                       if getattr(args, "rivers", None) and getattr(args, "kind", "water") == "water" else None)
+        given.check()   # every input read: options that fitted none of them are refused before any work
         self.grid, n = metric_grid(dem)
         self.notes += n
         self.forest_gdf = forest.gdf if forest.raster is None else None
@@ -96,9 +95,9 @@ class _Setup:
         else:
             self.level = None
             self.target = self.forest.copy()
-            self.target_what = Text("全部林地", "all forest", "target_all_forest")
-            self.notes.append(("未给出风险栅格（--risk）：以全部林地为目标", "no risk raster (--risk): all forest is "
-                               "the target"))
+            self.target_what = Text("全部林地", "all forest", "target_forest")
+            self.notes.append(Text("未给出风险栅格（--risk）：以全部林地为目标", "no risk raster (--risk): all forest is "
+                                   "the target", "target_forest_no_risk"))
         self.seen = None
         self.cameras = None
         if cams is not None:
@@ -126,7 +125,7 @@ class _Setup:
         self.cell_ha = dx * dy / 1e4
 
     def text_notes(self) -> list[str]:
-        return list(dict.fromkeys([pick(n, self.lang) for n in self.notes] + self.inputs.messages()))
+        return list(dict.fromkeys([pick(n, self.lang) for n in self.notes] + self.given.messages()))
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -154,7 +153,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _run_gaps(args: argparse.Namespace) -> int:
     import time
 
-    from gis.fire.gaps import coverage_gaps, gap_summary
+    from gis.fire.gaps import GAP_CLASSES, coverage_gaps, gap_summary
 
     t0 = time.perf_counter()
     s = _Setup(args, need_cameras=True, need_sources=True)
@@ -162,13 +161,14 @@ def _run_gaps(args: argparse.Namespace) -> int:
                          min_area_m2=args.min_area_ha * 1e4)
     _write(gaps, args.out, "gaps")
     if args.table:
-        _write_table(gaps, args.table)
+        _write_table(gaps, args.table, args.lang)
     target_ha = float(s.target.sum()) * s.cell_ha
     summ = gap_summary(gaps, target_ha)
     top = []
     for rec in gaps.head(args.top).itertuples(index=False):
         c = rec.geometry.representative_point()
-        top.append({"rank": int(rec.rank), "gap": rec.gap, "gap_zh": rec.gap_zh, "area_ha": round(rec.area_ha, 2),
+        top.append({"rank": int(rec.rank), "gap": rec.gap,
+                    "gap_label": pick(GAP_CLASSES.get(rec.gap, rec.gap), args.lang), "area_ha": round(rec.area_ha, 2),
                     "township": rec.township, "road_dist_m": None if rec.road_dist_m != rec.road_dist_m
                     else rec.road_dist_m, "road_name": rec.road_name,
                     "source_dist_m": None if rec.source_dist_m != rec.source_dist_m else rec.source_dist_m,
@@ -195,7 +195,7 @@ def _add_gaps(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-area-ha", type=float, default=1.0, help="leave out patches under this many hectares "
                                                                   "(default 1)")
     p.add_argument("--top", type=int, default=20, help="patches listed in the JSON (default 20)")
-    p.add_argument("--table", help="also write the ranked gap list as a table (.csv UTF-8 / .xlsx, Chinese headers)")
+    p.add_argument("--table", help="also write the ranked gap list as a table (.csv UTF-8 / .xlsx, headers in --lang)")
     _common(p)
 
 

@@ -6,10 +6,9 @@ import argparse
 from pathlib import Path
 
 from gis.cli import Inputs, add_input_options, command, finish, is_workspace_file
-from layers.text import Text, pick
 
 
-def _load_sources(inputs: Inputs, path: str, sublayer: str | None):
+def _load_sources(given: Inputs, path: str, sublayer: str | None):
     """The water sources; rows with no type are kept (they get the default rule, with a note naming them).
 
     The catalogue makes ``type`` required, so a strict load refuses such a file; when that is the only
@@ -26,10 +25,11 @@ def _load_sources(inputs: Inputs, path: str, sublayer: str | None):
     from layers.footprints import points_from_polygons
     from layers.load import Layer
     from layers.readers import read_vector
+    from layers.text import Text
     from layers.validate import validate
 
     try:
-        return inputs.layer(path, "water_sources", sublayer)
+        return given.layer(path, "water_sources", sublayer)
     except LayerError as e:
         spec = get_spec("water_sources")
         tag = f"required field '{spec.field('type').en}'"
@@ -42,13 +42,14 @@ def _load_sources(inputs: Inputs, path: str, sublayer: str | None):
 
         sublayer = "water_sources" if "water_sources" in list_sublayers(p) else None
     relaxed = replace(spec, fields=tuple(replace(f, required=False) if f.name == "type" else f for f in spec.fields))
-    raw = resolve_crs(read_vector(p, sublayer=sublayer, display_name=p.name), source=p.name, assume=inputs.crs,
-                      towgs84=inputs.towgs84, on_conflict=inputs.on_conflict, towgs84_old_only=True)
+    raw = resolve_crs(read_vector(p, sublayer=sublayer, display_name=p.name), source=p.name, assume=given.crs,
+                      towgs84=given.towgs84, on_conflict=given.on_conflict, towgs84_old_only=True)
     raw, shaped = points_from_polygons(raw, relaxed, source=p.name)
     gdf, notes = validate(raw, relaxed, source=p.name)
     source_crs = gdf.crs
     gdf = to_storage(gdf)
-    offset = inputs.offset if inputs.offset is not None and source_crs.is_geographic and not is_workspace_file(p) else None
+    offset = (given.offset if given.offset is not None and source_crs.is_geographic and not is_workspace_file(p)
+              else None)
     if offset is not None:
         gdf = convert_offset(gdf, offset)
     gdf.attrs["source"] = p.name
@@ -58,11 +59,11 @@ def _load_sources(inputs: Inputs, path: str, sublayer: str | None):
     notes = [*shaped, *notes, *shift_notes(source_crs, p.name)]
     notes.insert(0, Text(f"文件 {p.name} {where[0]}没有水源类型，按默认规则计算；请补填类型",
                          f"file {p.name}, {where[1]} have no source type and use the default rule; fill in the type",
-                         "source_type_missing"))
+                         "sources_untyped_rows"))
     layer = Layer("water_sources", p.name, gdf=gdf, notes=notes, source_crs=source_crs,
                   crs_chosen_used=bool(raw.attrs.get("crs_chosen_used")), crs_conflict=raw.attrs.get("crs_conflict"),
                   offset=offset)
-    inputs.read.append((p.name, layer))
+    given.read.append((p.name, layer))
     return layer
 
 
@@ -71,23 +72,26 @@ def _run_water_reach(args: argparse.Namespace) -> int:
     import math
     import time
 
+    from gis.fire.review import FireReview
     from gis.fire.water_reach import parse_rules, water_reach
     from layers.errors import LayerError, Problem
     from layers.raster import Raster, write_raster
+    from layers.text import pick
 
     t0 = time.perf_counter()
+    FireReview(season=args.season, rules=args.rules or ())    # season and rules checked as the review checks them
     rules = parse_rules(args.rules)
     if args.max_road_distance is not None and not args.roads:
         raise LayerError(Problem("使用 --max-road-distance 时需要用 --roads 给出道路图层",
                                  "--max-road-distance needs a roads layer (--roads)", "加上 --roads 道路文件",
                                  "add --roads ROADS", field="--max-road-distance"))
-    inputs = Inputs(args)
-    dem = inputs.raster(args.dem)
-    sources = _load_sources(inputs, args.sources, args.sources_layer)
-    forest = inputs.layer(args.forest, "forest", args.forest_layer)
-    roads = inputs.layer(args.roads, "roads", args.roads_layer) if args.roads else None
-    risk = inputs.raster(args.high_risk) if args.high_risk else None
-    inputs.check()
+    given = Inputs(args)
+    dem = given.raster(args.dem)
+    sources = _load_sources(given, args.sources, args.sources_layer)
+    forest = given.layer(args.forest, "forest", args.forest_layer)
+    roads = given.layer(args.roads, "roads", args.roads_layer) if args.roads else None
+    risk = given.raster(args.high_risk) if args.high_risk else None
+    given.check()
     res = water_reach(dem, sources.gdf, forest.gdf, rules=rules, season=args.season,
                       roads=roads.gdf if roads is not None else None, max_road_distance_m=args.max_road_distance,
                       high_risk=risk)
@@ -113,7 +117,7 @@ def _run_water_reach(args: argparse.Namespace) -> int:
     if res.townships is not None:
         towns = {t: {k: clean(float(v)) for k, v in row.items()} for t, row in res.townships.iterrows()}
     notes = [pick(n, lang) for n in (list(dem.warnings) + list(res.notes))]
-    notes = list(dict.fromkeys(notes + inputs.messages()))
+    notes = list(dict.fromkeys(notes + given.messages()))
     out = {"out": str(args.out), "rows": int(res.count.shape[0]), "cols": int(res.count.shape[1]),
            "crs": str(dem.crs), "season": args.season,
            "forest_cells": s["forest_cells"], "forest_ha": s["forest_ha"],

@@ -17,16 +17,23 @@ larger than any chain of reassignments (``(shelters + 1) x (max cost + 1)``; the
 against that linear program solved by HiGHS), without the huge costs that slow the solver.
 
 Candidates are widened per grid through ``widen`` (default K = 5, 10, 20, 50, then every
-candidate): after each max flow, only the grids on the source side of the minimum cut (grids with
-people left over, and grids that could make room for them by moving) can place more people with a
-new candidate, so only they move to the next K (a grid that needs it a second time, and any
-grid once some grid has reached the widest K, moves straight to the widest K, to save rounds).
-The search stops when everyone is placed, when
-the bound is reached (with road costs each road component's grids reach exactly that component's
-shelters, so at most ``sum over components of min(people, capacity)`` can be placed), or when no
-grid on the source side has more candidates: then no larger K could place anyone more. Person-
-distance is optimal over the candidates of the final problem (each grid's K cheapest shelters at
-its final K); it is the global optimum when the final K is "all".
+candidate, then — with :class:`gis.flood.candidates.Candidates` — every road piece and shelter the
+grid can walk to): after each max flow, only the grids on the source side of the minimum cut (grids
+with people left over, and grids that could make room for them by moving) can place more people with
+a new candidate, so only they move to the next level (a grid that needs it a second time, and any grid
+once some grid has reached the widest level, moves straight to the widest, to save rounds). The search
+stops when everyone is placed, when the bound is reached, or when no grid on the source side has more
+candidates: then nothing wider could place anyone more. **The number placed is therefore the maximum
+over the full candidate table.**
+
+**Person-distance is then proven optimal over the full candidate table**, not only over the arcs
+solved: the flow's node potentials (shortest distances in its residual network, :func:`_potentials`)
+price every arc left out; an arc with a negative reduced cost is added and the problem solved again,
+until none is left (``summary['optimal']`` is True; ``pricing_rounds`` and ``arcs_added_by_pricing``
+say how much that took). The full table is every arc the costs can give: a fixed table, ``costs(None)``,
+or every shelter each grid's access options lead to (priced by one Dijkstra without listing the
+arcs, :meth:`gis.flood.candidates.Candidates.price`). ``k_tried`` lists, for each max flow, the widest
+level any grid had (``"reach"``: the walking search).
 
 Grids are kept whole where the optimum allows: a min-cost flow optimum is a basic solution of the
 transportation problem, in which at most one grid per full shelter (the shelters where capacity
@@ -54,6 +61,8 @@ __all__ = ["AssignmentResult", "assign", "usable_shelters", "DEFAULT_WIDEN", "sh
 
 #: default K sequence; None = every reachable shelter
 DEFAULT_WIDEN: tuple[int | None, ...] = (5, 10, 20, 50, None)
+#: most rounds of pricing (adding arcs with negative reduced cost) before giving up the certificate
+MAX_PRICING_ROUNDS = 25
 
 _Note = tuple[str, str]
 Costs = CandidateCosts | pd.DataFrame | Callable[[int | None], CandidateCosts | pd.DataFrame]
@@ -91,8 +100,11 @@ class AssignmentResult:
         ``vulnerable_unplaced``, ``shelters_used``, ``person_km`` (None when costs are times),
         ``person_hours`` (None when costs are lengths), ``grids``, ``grids_split``, ``k``
         (the K of the final solve, None = all), ``k_tried``, ``weight``, ``method``,
-        ``max_placeable`` (None when unknown), ``arcs`` (candidate arcs in the final problem).
-        ``k_tried`` lists, for each max flow, the widest K any grid had.
+        ``max_placeable`` (None when unknown), ``arcs`` (candidate arcs in the final problem),
+        ``optimal`` (True: no arc of the full candidate table has a negative reduced cost: the
+        person-distance is the optimum of that table), ``pricing_rounds``, ``arcs_added_by_pricing``,
+        ``households_to_evacuate``, ``households_placed``, ``households_unplaced``.
+        ``k_tried`` lists, for each max flow, the widest level any grid had.
     notes : list of tuple
         ``(zh, en)`` messages.
     """
@@ -247,6 +259,56 @@ def _solve(g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray, si: np.nd
     return flows[ng:ng + len(gi)], g_people - flows[:ng]
 
 
+def _potentials(g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray, si: np.ndarray, icost: np.ndarray,
+                flows: np.ndarray, unplaced_g: np.ndarray) -> np.ndarray:
+    """Node potentials of an optimal flow: shortest distances in its residual network (Bellman-Ford).
+
+    Nodes are the grids, the shelters, the source and the sink. An optimal flow leaves no negative cycle in
+    the residual network, so the distances from a virtual root joined to every node at cost 0 exist, and
+    every residual arc has a reduced cost ``c + d[tail] - d[head] >= 0``. An arc left out of the problem
+    whose reduced cost is negative would close a cheaper cycle: pricing checks exactly that.
+    """
+    ng, ns = len(g_people), len(capacity)
+    src, sink = ng + ns, ng + ns + 1
+    load = np.bincount(si, weights=flows, minlength=ns)
+    sent = g_people - unplaced_g
+    tails = [np.full(ng, src), gi, ng + np.arange(ns)]
+    heads = [np.arange(ng), ng + si, np.full(ns, sink)]
+    cost = [np.zeros(ng), icost.astype("float64"), np.zeros(ns)]
+    flow = [sent.astype("float64"), flows.astype("float64"), load]
+    cap = [g_people.astype("float64"), g_people[gi].astype("float64"), capacity.astype("float64")]
+    t, h, c, f, u = (np.concatenate(x) for x in (tails, heads, cost, flow, cap))
+    fwd = f < u - 1e-9
+    bwd = f > 1e-9
+    rt = np.concatenate([t[fwd], h[bwd]])
+    rh = np.concatenate([h[fwd], t[bwd]])
+    rc = np.concatenate([c[fwd], -c[bwd]])
+    d = np.zeros(ng + ns + 2)
+    for _ in range(ng + ns + 3):
+        cand = d[rt] + rc
+        nd = d.copy()
+        np.minimum.at(nd, rh, cand)
+        if np.array_equal(nd, d):
+            return d
+        d = nd
+    raise RuntimeError("the flow's residual network has a negative cycle: it is not optimal")
+
+
+def _full_table(costs, gpos: pd.Series, spos: pd.Series, gids: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every arc the candidates can give for the grids ``gids`` (positions, shelter positions, costs)."""
+    if hasattr(costs, "for_grids"):
+        t = costs.for_grids(None, gids)
+    elif callable(costs) and not isinstance(costs, (pd.DataFrame, CandidateCosts)):
+        t, _ = _candidates(costs, None)
+    else:
+        t, _ = _candidates(costs, None)
+    cgi = gpos.index.get_indexer(t["origin_id"].astype(str))
+    csi = spos.index.get_indexer(t["dest_id"].astype(str))
+    c = t["cost"].to_numpy(dtype="float64")
+    ok = (cgi >= 0) & (csi >= 0) & np.isfinite(c)
+    return cgi[ok], csi[ok], c[ok]
+
+
 def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
            widen: Sequence[int | None] = DEFAULT_WIDEN, people: str | None = None) -> AssignmentResult:
     """Assign grids to shelters, minimising person-distance within capacity (exact min-cost flow).
@@ -322,6 +384,9 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     extended = np.zeros(len(d), dtype=bool)
     parts: list[pd.DataFrame] = []
     gid = d["grid_id"].to_numpy()
+    cgi = csi = rank = np.zeros(0, dtype=np.int64)
+    ccost = np.zeros(0)
+    per_grid = np.zeros(len(d), dtype=np.int64)
     while True:
         kmax = steps[min(int(kg.max(initial=0)), len(steps) - 1)]
         reload = False
@@ -393,6 +458,32 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
         kg[again] = last
         was_grown |= grow
     flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
+    # certificate: no arc of the full candidate table has a negative reduced cost; else add those arcs, solve again
+    certified, rounds, added_arcs = False, 0, 0
+    full = None
+    while len(d) and len(sh) and rounds < MAX_PRICING_ROUNDS:
+        rounds += 1
+        pot = _potentials(g_people, capacity, gi, si, np.rint(cost), flows, unplaced_g)
+        if hasattr(costs, "price"):   # the candidates find the grids worth listing without listing every arc
+            ask = costs.price(pd.Series(pot[:len(d)], index=d["grid_id"].to_numpy()),
+                              pd.Series(pot[len(d):len(d) + ns], index=sh["shelter_id"].to_numpy()))
+            full = _full_table(costs, gpos, spos, np.asarray(ask)) if len(ask) else (np.zeros(0, np.int64),) * 3
+        elif full is None:
+            full = _full_table(costs, gpos, spos, d["grid_id"].to_numpy())
+        fg, fs, fc = full
+        reduced = np.rint(fc) + pot[fg] - pot[len(d) + fs]
+        have = np.zeros(len(fg), dtype=bool)
+        if len(fg):
+            key = fg * np.int64(ns) + fs
+            have = np.isin(key, gi * np.int64(ns) + si)
+        new = (reduced < -1e-9) & ~have
+        if not new.any():
+            certified = True
+            break
+        gi, si, cost = np.concatenate([gi, fg[new]]), np.concatenate([si, fs[new]]), np.concatenate([cost, fc[new]])
+        added_arcs += int(new.sum())
+        placed, _ = _max_flow(g_people, capacity, gi, si)
+        flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
     m = flows > 0
     a = pd.DataFrame({"grid_id": d["grid_id"].to_numpy()[gi[m]], "shelter_id": sh["shelter_id"].to_numpy()[si[m]],
                       "people": flows[m].astype(np.int64), "cost": cost[m], "_gi": gi[m]})
@@ -453,7 +544,8 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
         "grids": int(len(d)), "grids_split": int(len(split)), "k": tried[-1] if tried else None,
         "k_tried": tried, "weight": weight, "method": method,
         "max_placeable": None if bound is None else int(bound),
-        "arcs": int(len(gi)),
+        "arcs": int(len(gi)), "optimal": certified, "pricing_rounds": rounds, "arcs_added_by_pricing": added_arcs,
+
     }
     if total - placed > 0:
         notes.append((f"有 {total - placed:,} 人无法安置（可用安置场所容量不足或无法到达），见各乡镇缺口",

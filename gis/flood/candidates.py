@@ -399,6 +399,42 @@ class Candidates:
             parts.append(w[["origin", "dest", "cost", "mode", "option", "exit"]])
         return self._finish(parts, k)
 
+    # ---- pricing (the assignment's optimality certificate) ------------------------------------------------------
+    def price(self, grid_dual: pd.Series, shelter_dual: pd.Series) -> np.ndarray:
+        """Grids that may have an option whose reduced cost ``cost + grid_dual - shelter_dual`` is negative.
+
+        One Dijkstra over the road graph from a virtual source tied to every shelter's road exits (weight: the
+        exit's walk minus the shelter's dual, shifted to be non-negative) gives, at every road node, the least
+        ``cost - shelter_dual`` of going on from there; each grid's access options and walks then give its least
+        reduced cost without listing its arcs. Returned: the ids of grids whose least reduced cost is below 0.5
+        (costs are rounded to whole units when solved; the caller checks their arcs exactly).
+        """
+        gd = grid_dual.reindex(self.grid_ids).to_numpy(dtype="float64")
+        sd = shelter_dual.reindex(self.shelter_ids).to_numpy(dtype="float64")
+        if self._legacy is not None:
+            return self.grid_ids[np.isfinite(gd)]
+        best = np.full(len(self.grid_ids), np.inf)
+        if len(self.walks.grid):
+            v = self._cost(self.walks.length, self.walks.time) - np.nan_to_num(sd[self.walks.shelter], nan=np.inf)
+            np.minimum.at(best, self.walks.grid, v)
+        if self.graph is not None and len(self.options.grid) and len(self.exits.grid):
+            from scipy import sparse
+            from scipy.sparse import csgraph
+
+            x = self._cost(self.exits.length, self.exits.time) - np.nan_to_num(sd[self.exits.grid], nan=np.inf)
+            ok = np.isfinite(x)
+            shift = max(0.0, -float(x[ok].min())) if ok.any() else 0.0
+            w = x[ok] + shift + 1e-9
+            n = self.graph.n_nodes
+            coo = self.graph.adjacency(self.weight).tocoo()
+            aug = sparse.csr_matrix((np.concatenate([coo.data, w]),
+                                     (np.concatenate([coo.row, np.full(int(ok.sum()), n)]),
+                                      np.concatenate([coo.col, self.exits.node[ok]]))), shape=(n + 1, n + 1))
+            dist = csgraph.dijkstra(aug, directed=False, indices=n)
+            v = self._cost(self.options.length, self.options.time) + dist[self.options.node] - shift - 1e-9
+            np.minimum.at(best, self.options.grid, v)
+        return self.grid_ids[best + gd < 0.5]
+
     # ---- what was reachable ---------------------------------------------------------------------------------
     def reachable(self) -> np.ndarray:
         """Per grid: True when at least one shelter can be reached at all (by any mode)."""

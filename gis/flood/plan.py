@@ -122,6 +122,7 @@ class Plan:
     result: AssignmentResult | None = field(default=None, repr=False)
     unplaced_grids: pd.DataFrame = field(default_factory=pd.DataFrame)
     frame: AnalysisFrame | None = None
+    candidates: Candidates | None = field(default=None, repr=False)
 
     def messages(self, lang: str = "zh") -> list[str]:
         """Notes in one language."""
@@ -278,8 +279,8 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
         margin = opt.walk_limit_m * 1.2
         dem_f = _crop(dem_f, (pts[:, 0].min() - margin, pts[:, 1].min() - margin, pts[:, 0].max() + margin,
                               pts[:, 1].max() + margin))
-        surface = build_surface(dem_f, depth=_depth_on(dem_f, depth_at), rivers=rivers, roads=roads,
-                                wade_m=opt.passable_m, limit_m=opt.walk_limit_m)
+        surface = build_surface(dem_f, depth=_depth_on(dem_f, depth_at) if opt.cut_roads else None, rivers=rivers,
+                                roads=roads, wade_m=opt.passable_m, limit_m=opt.walk_limit_m, near=pts)
         notes += surface.notes
         notes.append(Text(f"步行段为地形上的最省时路径（Tobler 徒步速度公式，坡度越陡越慢；不进入 ≥ {opt.passable_m:g} 米的积水；"
                           f"单段步行不超过 {opt.walk_limit_m / 1000:g} 公里，超出即视为无可达安置场所）",
@@ -317,7 +318,8 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
                           rates=opt.rates, days=opt.days)
     keep = [c for c in GRID_COLUMNS if c in at_risk] + ["max_depth", "mean_depth", "flooded_share", "evacuate",
                                                        "evacuate_people", "evacuate_households",
-                                                       "evacuate_vulnerable", "rule_basis", "reason_code",
+                                                       "evacuate_vulnerable", "rule_basis", "homes_wet_share",
+                                                       "reason_code",
                                                        "reason_zh", "reason_en", "geometry"]
     ug = res.unplaced_grids
     no_reach = int(ug.loc[ug["reason"] == "no_shelter_reachable", "people_unplaced"].sum()) if len(ug) else 0
@@ -326,6 +328,7 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
     summary.update({
         "scenario": hazard.name, "scenario_en": hazard.label.en, "hazard_method": hazard.method,
         "method_note": hazard.notes[0][0] if hazard.screening and hazard.notes else "",
+        "method_note_en": hazard.notes[0][1] if hazard.screening and hazard.notes else "",
         "route_method": "road" if cut is not None else ("walk" if surface is not None else "straight_line"),
         "shelters_unusable": int((~sh["usable"]).sum()), "grids_to_evacuate": int(len(at_risk)),
         "people_by_route_mode": by_mode, "longest_walk_km": float(a["walk_km"].max()) if len(a) else 0.0,
@@ -344,4 +347,4 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
                           "has no DEM), labelled 'straight'", "straight_routes"))
     return Plan(exposure=exposure, grids=at_risk[[c for c in keep if c in at_risk]], assignments=assignments,
                 shelters=sh.to_crs(4490), unplaced=res.unplaced, needs=needs, summary=summary, notes=unique(notes),
-                hazard=hazard, result=res, unplaced_grids=ug, frame=frame)
+                hazard=hazard, result=res, unplaced_grids=ug, frame=frame, candidates=cands)

@@ -12,7 +12,9 @@ in the mountains, so every walking leg is a least-time path over the DEM's cells
 - **Moves**: to the 8 neighbouring cells (diagonals only where the two cells beside them are not both
   barriers, so a path never slips between two river cells that touch at a corner).
 - **Barriers**: river cells (the rivers layer rasterised) are impassable except where a road or path
-  crosses them (a bridge or ford); cells under at least :data:`WADE_DEPTH_M` of water are never
+  crosses them (a bridge or ford); small streams (``river_class`` 溪沟 / stream / brook / ditch: see
+  :data:`SMALL_STREAMS`) are stepped over, as people do in the hills, unless the flood fills them (the
+  water rule below then bars them); cells under at least :data:`WADE_DEPTH_M` of water are never
   entered from dry land nor from shallower water, so a walk that starts in the flood zone (people leave
   their homes before the water comes) only ever goes towards shallower (or equally deep) water, at
   :data:`WADE_FACTOR` of the speed, until it is out, and no walk crosses the flood.
@@ -58,6 +60,8 @@ OFF_PATH_FACTOR = 0.6
 WADE_DEPTH_M = 0.3
 #: a step into water at least :data:`WADE_DEPTH_M` deep (only ever out of the flood) goes at this share of the speed
 WADE_FACTOR = 0.5
+#: river classes people step over on foot (unless the flood fills them); every other river is a barrier
+SMALL_STREAMS = ("溪沟", "溪", "沟", "小溪", "山溪", "stream", "brook", "ditch", "drain", "creek")
 #: a walking surface with more cells is coarsened to about this many
 MAX_WALK_CELLS = 4_000_000
 #: a leg is searched for as long as it takes at this average speed, km/h (it is then kept by its length)
@@ -145,15 +149,16 @@ class WalkSurface:
         """Centres of ``cells`` in frame coordinates."""
         cells = np.asarray(cells, dtype=np.int64)
         r, c = np.divmod(cells, self.shape[1])
-        x, y = self.transform * (c + 0.5, r + 0.5)
-        return np.column_stack([x, y])
+        t = self.transform
+        return np.column_stack([t.c + (c + 0.5) * t.a + (r + 0.5) * t.b, t.f + (c + 0.5) * t.d + (r + 0.5) * t.e])
 
     def path_length(self, cells: np.ndarray) -> float:
         """Length in metres of a path through cell centres."""
         if len(cells) < 2:
             return 0.0
-        p = self.xy(cells)
-        return float(np.hypot(*np.diff(p, axis=0).T).sum())
+        r, c = np.divmod(np.asarray(cells, dtype=np.int64), self.shape[1])
+        dx, dy = self.cell_xy
+        return float(np.hypot(np.diff(c) * dx, np.diff(r) * dy).sum())
 
     def path_time(self, cells: np.ndarray) -> float:
         """Seconds a walk through ``cells`` takes (the sum of its steps' weights)."""
@@ -195,7 +200,7 @@ class WalkSurface:
         """Every cell a person starting at ``cell`` reaches within the limit (one source)."""
         return self.search(np.array([cell]), towards=False, limit_s=limit_s)
 
-    def local(self, cells: np.ndarray, *, towards: bool, tile: int = 48) -> "Iterator[LocalReach]":
+    def local(self, cells: np.ndarray, *, towards: bool, tile: int = 96) -> "Iterator[LocalReach]":
         """One search per cell, each inside a window of the walking limit around it (tiles share a window).
 
         A walk of at most :attr:`limit_m` never leaves the disc of that radius around its start, so the
@@ -345,10 +350,9 @@ def _coarsen(dem: Raster, depth: np.ndarray | None, max_cells: int) -> tuple[np.
 
 @numba.njit(cache=True, nogil=True)
 def _step_weights(z, barrier, wet, depth, path, dx, dy, off_factor, wade_factor):  # pragma: no cover - compiled
-    """Seconds of each of the 8 steps out of (``fw``) and into (``bw``) every cell; inf where the step is barred."""
+    """Seconds of each of the 8 steps out of every cell (cells x 8); inf where the step is barred."""
     rows, cols = z.shape
     fw = np.full((rows * cols, 8), np.inf)
-    bw = np.full((rows * cols, 8), np.inf)
     drs = (-1, -1, -1, 0, 0, 1, 1, 1)
     dcs = (-1, 0, 1, -1, 1, -1, 0, 1)
     for r in range(rows):
@@ -370,19 +374,54 @@ def _step_weights(z, barrier, wet, depth, path, dx, dy, off_factor, wade_factor)
                     v *= off_factor
                 if wet[r2, c2]:
                     v *= wade_factor
-                t = max(run / (v / 3.6), 1e-6)
-                fw[a, k] = t
-                bw[r2 * cols + c2, 7 - k] = t
-    return fw, bw
+                fw[a, k] = max(run / (v / 3.6), 1e-6)
+    return fw
 
 
-def _csr(w: np.ndarray, offs: np.ndarray, n: int) -> sparse.csr_matrix:
-    """CSR from a (cells x 8) table of step weights (inf: no step); column offsets increase along a row."""
-    ok = np.isfinite(w)
-    heads = (np.arange(n, dtype=np.int64)[:, None] + offs[None, :])[ok].astype(np.int32)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(ok.sum(axis=1), out=indptr[1:])
-    return sparse.csr_matrix((w[ok], heads, indptr), shape=(n, n))
+@numba.njit(cache=True, nogil=True)
+def _fill_csr(fw, rows, cols):  # pragma: no cover - compiled
+    """CSR arrays of the steps (``fw``: cells x 8, inf where barred) and of their transpose, in one pass each."""
+    n = rows * cols
+    drs = (-1, -1, -1, 0, 0, 1, 1, 1)
+    dcs = (-1, 0, 1, -1, 1, -1, 0, 1)
+    fptr = np.zeros(n + 1, np.int64)
+    bptr = np.zeros(n + 1, np.int64)
+    for a in range(n):
+        for k in range(8):
+            if fw[a, k] < np.inf:
+                fptr[a + 1] += 1
+                b = a + drs[k] * cols + dcs[k]
+                bptr[b + 1] += 1
+    for i in range(n):
+        fptr[i + 1] += fptr[i]
+        bptr[i + 1] += bptr[i]
+    m = fptr[n]
+    fidx = np.empty(m, np.int32)
+    fdat = np.empty(m, np.float64)
+    bidx = np.empty(m, np.int32)
+    bdat = np.empty(m, np.float64)
+    for a in range(n):
+        q = fptr[a]
+        for k in range(8):   # column offsets increase with k: each row comes out sorted
+            if fw[a, k] < np.inf:
+                fidx[q] = a + drs[k] * cols + dcs[k]
+                fdat[q] = fw[a, k]
+                q += 1
+    for b in range(n):
+        q = bptr[b]
+        for k in range(7, -1, -1):   # the cell stepping in by step k is b minus its offset: increasing too
+            a = b - (drs[k] * cols + dcs[k])
+            if a < 0 or a >= n:
+                continue
+            r, c = a // cols, a % cols
+            r2, c2 = r + drs[k], c + dcs[k]
+            if r2 < 0 or r2 >= rows or c2 < 0 or c2 >= cols or r2 * cols + c2 != b:
+                continue
+            if fw[a, k] < np.inf:
+                bidx[q] = a
+                bdat[q] = fw[a, k]
+                q += 1
+    return fptr, fidx, fdat, bptr, bidx, bdat
 
 
 def _graphs(z: np.ndarray, barrier: np.ndarray, wet: np.ndarray, depth: np.ndarray, path: np.ndarray, dx: float,
@@ -395,16 +434,18 @@ def _graphs(z: np.ndarray, barrier: np.ndarray, wet: np.ndarray, depth: np.ndarr
     """
     rows, cols = z.shape
     n = rows * cols
-    fw, bw = _step_weights(np.ascontiguousarray(z, dtype=np.float64), np.ascontiguousarray(barrier),
-                           np.ascontiguousarray(wet), np.ascontiguousarray(depth, dtype=np.float64),
-                           np.ascontiguousarray(path), float(dx), float(dy), OFF_PATH_FACTOR, WADE_FACTOR)
-    offs = np.array([dr * cols + dc for dr, dc in _STEPS], dtype=np.int64)
-    return _csr(fw, offs, n), _csr(bw, -offs[::-1].copy(), n)
+    fw = _step_weights(np.ascontiguousarray(z, dtype=np.float64), np.ascontiguousarray(barrier),
+                       np.ascontiguousarray(wet), np.ascontiguousarray(depth, dtype=np.float64),
+                       np.ascontiguousarray(path), float(dx), float(dy), OFF_PATH_FACTOR, WADE_FACTOR)
+    fptr, fidx, fdat, bptr, bidx, bdat = _fill_csr(fw, rows, cols)
+    return (sparse.csr_matrix((fdat, fidx, fptr), shape=(n, n)),
+            sparse.csr_matrix((bdat, bidx, bptr), shape=(n, n)))
 
 
 def build_surface(dem: Raster, *, depth: Raster | None = None, rivers: gpd.GeoDataFrame | None = None,
                   roads: gpd.GeoDataFrame | None = None, wade_m: float = WADE_DEPTH_M,
-                  limit_m: float = WALK_LIMIT_M, max_cells: int = MAX_WALK_CELLS) -> WalkSurface:
+                  limit_m: float = WALK_LIMIT_M, max_cells: int = MAX_WALK_CELLS,
+                  near: np.ndarray | None = None) -> WalkSurface:
     """The walking graph over a DEM in a metric CRS.
 
     Parameters
@@ -423,6 +464,9 @@ def build_surface(dem: Raster, *, depth: Raster | None = None, rivers: gpd.GeoDa
         Walking limit in metres (default :data:`WALK_LIMIT_M`).
     max_cells : int
         Coarsen a bigger grid to about this many cells.
+    near : numpy.ndarray, optional
+        ``(n, 2)`` points (where walks start or end: homes, shelters): cells farther than the walking limit
+        from all of them are left out (no walk of the limit reaches them), which keeps the searches small.
 
     Returns
     -------
@@ -443,13 +487,25 @@ def build_surface(dem: Raster, *, depth: Raster | None = None, rivers: gpd.GeoDa
                           "keep the computation in bounds)", "walk_coarsened"))
     shape = z.shape
     valid = np.isfinite(z)
+    if rivers is not None and len(rivers) and "river_class" in rivers:
+        small = rivers["river_class"].astype(str).str.strip().str.lower().isin(SMALL_STREAMS)
+        small &= rivers.geometry.geom_type.isin(["LineString", "MultiLineString"])
+        rivers = rivers[~small]
     river = _burn(rivers, dem.crs, tr, shape)
     path = _burn(roads, dem.crs, tr, shape)
     barrier = (river & ~path) | ~valid
+    if near is not None and len(near):
+        seeds = np.ones(shape, dtype=bool)
+        cc, rr = ~tr * (np.asarray(near)[:, 0], np.asarray(near)[:, 1])
+        rr, cc = np.floor(rr).astype(np.int64), np.floor(cc).astype(np.int64)
+        ok = (rr >= 0) & (rr < shape[0]) & (cc >= 0) & (cc < shape[1])
+        seeds[rr[ok], cc[ok]] = False
+        far = ndimage.distance_transform_edt(seeds, sampling=(abs(tr.e), abs(tr.a))) > limit_m + 2 * abs(tr.a)
+        barrier |= far
     if river.any():
-        notes.append(Text("河流（河流图层）视为不可徒步穿越，仅可经道路或小路跨越",
-                          "rivers (the river layer) cannot be walked across except where a road or path crosses "
-                          "them", "walk_rivers"))
+        notes.append(Text("河流（河流图层，溪沟除外）视为不可徒步穿越，仅可经道路或小路跨越",
+                          "rivers (the river layer, small streams aside) cannot be walked across except where a road "
+                          "or path crosses them", "walk_rivers"))
     wet = np.zeros(shape, dtype=bool) if d_arr is None else np.nan_to_num(d_arr, nan=0.0) >= wade_m
     dd = np.zeros(shape) if d_arr is None else np.nan_to_num(d_arr, nan=0.0)
     open_ = ~barrier

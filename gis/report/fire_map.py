@@ -50,23 +50,26 @@ from matplotlib.path import Path as MplPath
 
 from gis.report.a4 import A4_INCHES, cjk_font, clip, finish_map, font_rc, map_page, warp
 from layers.crs import metric_crs
-from layers.errors import LayerError, Problem
+from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input
 from layers.settings import STORAGE_CRS
+from layers.text import Text
 
-__all__ = ["coverage_map", "coverage_figure", "coverage_maps_batch", "township_boundaries", "DPI"]
+__all__ = ["coverage_map", "coverage_figure", "coverage_maps_batch", "township_boundaries", "map_texts", "DPI"]
 
 #: PNG resolution
 DPI = 300
 
-_T = {
-    "title": ("{a}森林防火监测覆盖图", "Forest-fire coverage map{a}"),
+#: the words of the map, by code
+_T: dict[str, Text] = {k: Text(zh, en, k) for k, (zh, en) in {
+    "title": ("{a}森林防火监测覆盖图", "Forest-fire coverage map — {a}"),
     "date": ("日期：{s}", "Date: {s}"),
     "crs": ("坐标系：{c}", "CRS: {c}"),
     "note": ("视域按数字高程模型计算（架设高度、监测半径、地球曲率与大气折光系数 0.13），未计植被与建筑遮挡",
              "Viewsheds from the DEM (mast height, range, earth curvature, refraction 0.13); vegetation and "
              "buildings not modelled"),
-    "nofont": ("No CJK font found (install fonts-noto-cjk); Chinese text may not display", ) * 2,
+    "nofont": ("未找到中文字体（请安装 fonts-noto-cjk），中文可能无法显示",
+               "No CJK font found (install fonts-noto-cjk); Chinese text may not display"),
     "seen1": ("1 台监控可见", "Seen by 1 camera"),
     "seen2": ("2 台及以上监控可见", "Seen by 2+ cameras"),
     "reach": ("水源可达范围", "Within water reach"),
@@ -81,12 +84,17 @@ _T = {
     "town": ("乡镇界", "Township boundary"),
     "whole": ("全域", "whole area"),
     "notown": ("没有乡镇“{t}”的边界", "no boundary for township '{t}'"),
-}
+}.items()}
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:
-    v = _T[key][0 if lang == "zh" else 1]
+    v = _T[key](lang)
     return v.format(**kw) if kw else v
+
+
+def map_texts(lang: str = "zh") -> dict[str, str]:
+    """Every fixed text the map may print, in ``lang`` (placeholders unfilled), by code."""
+    return {k: v(lang) for k, v in _T.items()}
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -232,11 +240,11 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
         sel = None if towns is None else towns[towns["township"].astype(str) == str(township)]
         if sel is None or not len(sel):
             known = "、".join(map(str, towns["township"])) if towns is not None else ""
-            raise _fail(_t("notown", "zh", t=township), _t("notown", "en", t=township),
-                        "请检查乡镇名称，或提供带乡镇字段的林地、网格或乡镇图层" + (f"（已有：{known}）" if known else ""),
-                        "check the township name, or give a forest, grids or townships layer with a township "
-                        "field" + (f" (known: {', '.join(map(str, towns['township']))})" if known else ""),
-                        field="township")
+            raise AnalysisRefused(Problem(
+                _t("notown", "zh", t=township), _t("notown", "en", t=township),
+                "请检查乡镇名称，或提供带乡镇字段的林地、网格或乡镇图层" + (f"（已有：{known}）" if known else ""),
+                "check the township name, or give a forest, grids or townships layer with a township field"
+                + (f" (known: {', '.join(map(str, towns['township']))})" if known else ""), field="township"))
         town_geom = sel.to_crs(crs).geometry.make_valid().union_all()
         x0, y0, x1, y1 = town_geom.bounds
     else:
@@ -398,7 +406,7 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     date = date or _dt.date.today().isoformat()
     if title is None:
         area = township or _t("whole", lang)
-        title = _t("title", lang, a=area if lang == "zh" else f" — {area}")
+        title = _t("title", lang, a=area)
     fig.text(0.5, lay["title_y"], title, ha="center", va="top", fontsize=18, fontweight="bold")
     sub = [subtitle] if subtitle else []
     sub.append(_t("date", lang, s=date))
@@ -409,7 +417,7 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     fig.text(lay["map"][0], lay["foot_y"], _t("crs", lang, c=f"{crs.name}" + (f" (EPSG:{epsg})" if epsg else "")),
              ha="left", va="bottom", fontsize=7, color="#444444")
     if cjk_font() is None:
-        fig.text(1 - lay["map"][0], lay["foot_y"], _T["nofont"][1], ha="right", va="bottom", fontsize=8,
+        fig.text(1 - lay["map"][0], lay["foot_y"], _T["nofont"].en, ha="right", va="bottom", fontsize=8,
                  color="#c00000", fontweight="bold")
     return fig
 
@@ -454,8 +462,10 @@ def coverage_map(path_stem: str | Path, *, dem: Raster, layers: Mapping[str, Any
 
     Raises
     ------
+    layers.errors.AnalysisRefused
+        The township has no boundary.
     layers.errors.LayerError
-        The township has no boundary, or an array layer is not on the DEM's grid.
+        An array layer is not on the DEM's grid.
     """
     bad = [f for f in formats if f not in ("png", "pdf")]
     if bad:

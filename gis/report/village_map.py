@@ -53,6 +53,10 @@ __all__ = ["at_risk_villages", "village_figure", "village_map", "village_maps_ba
 
 #: default depth class limits in metres
 DEPTH_THRESHOLDS = (0.5, 1.5, 3.0)
+#: route kind -> (colour, line style): road solid blue, walk dotted green, straight-line estimate dashed orange
+_ROUTE_STYLE = {"road": ("#1f5fbf", "-"), "walk": ("#1b8a3a", (0, (1, 2))), "line": ("#ff7f0e", (0, (5, 3)))}
+_HAZARD_METHODS = {"depth_raster": ("淹没水深栅格", "flood depth raster"), "polygons": ("危险区范围", "danger zones"),
+                   "hand_stage": ("HAND 水位筛查", "HAND water-level screening")}
 
 
 _T = {
@@ -72,7 +76,8 @@ _T = {
     "zone": ("危险区", "Danger zone"),
     "grid_evac": ("需转移网格", "Grid to evacuate"),
     "grid_other": ("网格（无需转移）", "Grid (stays)"),
-    "route_road": ("转移路线（道路）", "Route (road)"),
+    "route_road": ("转移路线（道路，含步行段）", "Route (road, with walks)"),
+    "route_walk": ("转移路线（步行，按地形）", "Route (on foot, over the terrain)"),
     "route_line": ("转移方向（直线估算）", "Direction (straight line)"),
     "shelter": ("安置场所", "Shelter"),
     "shelter_bad": ("不可用安置场所", "Unusable shelter"),
@@ -82,8 +87,9 @@ _T = {
     "more": ("……另有 {n} 个网格，详见转移计划表", "... {n} more grids: see the plan workbook"),
     "unplaced": ("未安置", "not placed"),
     "stays": ("无需转移", "stays"),
-    "cols": (("序号", "网格编号", "网格名称", "责任人", "联系电话", "户数", "人数", "老弱病残", "安置场所", "距离（公里）"),
-             ("No.", "Grid ID", "Grid", "Responsible", "Phone", "HH", "People", "Vuln.", "Shelter", "km")),
+    "cols": (("序号", "网格编号", "网格名称", "责任人", "联系电话", "户数", "人数", "老弱病残", "转移原因", "安置场所",
+              "距离（公里）"),
+             ("No.", "Grid ID", "Grid", "Responsible", "Phone", "HH", "People", "Vuln.", "Why", "Shelter", "km")),
     "novillage": ("没有村“{v}”的网格", "no grids for village '{v}'"),
 }
 
@@ -373,12 +379,11 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 line = linemerge(line)
                 if line.geom_type == "MultiLineString":
                     line = max(line.geoms, key=lambda g: g.length)
-            road = a.get("method", "road") == "road"
-            kinds.add("road" if road else "line")
-            colour = "#1f5fbf" if road else "#ff7f0e"
+            kind = {"road": "road", "walk": "walk"}.get(str(a.get("method", "road")), "line")
+            kinds.add(kind)
+            colour, style = _ROUTE_STYLE[kind]
             xs, ys = line.xy
-            ax.plot(xs, ys, color=colour, lw=2.0, ls="-" if road else (0, (5, 3)), zorder=8,
-                    solid_capstyle="round")
+            ax.plot(xs, ys, color=colour, lw=2.0, ls=style, zorder=8, solid_capstyle="round")
             L = line.length
             if L > 0:
                 head = min(0.04 * span, 0.5 * L)
@@ -391,11 +396,10 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                     ax.annotate("", xy=(m1.x, m1.y), xytext=(m0.x, m0.y),
                                 arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.5, mutation_scale=12),
                                 zorder=9)
-    if "road" in kinds:
-        legend.append(Line2D([], [], color="#1f5fbf", lw=2.0, marker=">", markersize=6, label=_t("route_road", lang)))
-    if "line" in kinds:
-        legend.append(Line2D([], [], color="#ff7f0e", lw=2.0, ls=(0, (5, 3)), marker=">", markersize=6,
-                             label=_t("route_line", lang)))
+    for kind, key in (("road", "route_road"), ("walk", "route_walk"), ("line", "route_line")):
+        if kind in kinds:
+            colour, style = _ROUTE_STYLE[kind]
+            legend.append(Line2D([], [], color=colour, lw=2.0, ls=style, marker=">", markersize=6, label=_t(key, lang)))
 
     # shelters: the ones used, and any other shelter on the map
     if shel_m is not None:
@@ -414,7 +418,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
             else:
                 ax.scatter([p.x], [p.y], marker="X", s=110, c="#7f7f7f", edgecolors="black", linewidths=0.6,
                            zorder=14)
-                reason = str(s.get("reason") or "").strip()
+                reason = str(s.get(f"reason_{lang}") if f"reason_{lang}" in s else s.get("reason") or "").strip()
                 text = f"{name}\n（{_t('bad', lang)}{'：' + reason if reason else ''}）" if lang == "zh" else \
                     f"{name}\n({_t('bad', lang)}{': ' + reason if reason else ''})"
                 drawn_bad = True
@@ -445,7 +449,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     if summary_scen:
         sub.append(_t("scenario", lang, s=summary_scen))
     if method:
-        sub.append(_t("method", lang, s=method))
+        sub.append(_t("method", lang, s=_HAZARD_METHODS.get(method, (method, method))[0 if lang == "zh" else 1]))
     sub.append(_t("date", lang, s=date))
     fig.text(0.5, lay["sub_y"], "    ".join(sub), ha="center", va="top", fontsize=10)
     ev = sel[evac.values] if len(sel) else sel
@@ -467,7 +471,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     cols = list(_t("cols", lang))
     body = plan[:lay["max_rows"]]
     cells = [[str(r["no"]), r["grid_id"], r["name"], r["responsible"], r["phone"], r["households"], r["people"],
-              r["vulnerable"], r["shelter"], r["distance"]] for r in body]
+              r["vulnerable"], r["why"], r["shelter"], r["distance"]] for r in body]
     if cells:
         # column widths from the text (CJK counts double); the font shrinks until the row fits the page
         units = np.array([max([_tw(c) for c in col] + [_tw(h)]) for h, col in zip(cols, zip(*cells))], float)
@@ -489,7 +493,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 cell.get_text().set_fontweight("bold")
             elif not body[r - 1]["evacuate"]:
                 cell.get_text().set_color("#777777")
-            elif c == 8 and not body[r - 1]["placed"]:
+            elif c == 9 and not body[r - 1]["placed"]:
                 cell.get_text().set_color("#c00000")
     if len(plan) > lay["max_rows"]:
         fig.text(lay["table"][0], lay["table"][1] - 0.004, _t("more", lang, n=len(plan) - lay["max_rows"]),
@@ -497,7 +501,8 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
 
     # footer
     foot = [_t("crs", lang, c=f"{mcrs.name} (EPSG:{mcrs.to_epsg()})")]
-    note = summary.get("method_note") or summary.get("screening_note")
+    note = (summary.get("method_note_en") if lang == "en" else None) or summary.get("method_note") or \
+        summary.get("screening_note")
     if note:
         foot.append(str(note))
     fig.text(lay["map"][0], lay["footer_y"], "    ".join(foot), ha="left", va="bottom", fontsize=7, color="#444444")
@@ -515,6 +520,23 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
 def _tw(v: Any) -> int:
     s = "" if v is None else str(v)
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+
+def _short_reason(g: pd.Series, lang: str) -> str:
+    """Why a grid moves, short enough for the table: "居住点进水 62%" / "homes wet 62%", or the flooded area's share."""
+    if not truthy(g.get("evacuate", True)):
+        return ""
+    basis = g.get("rule_basis")
+    share = g.get("homes_wet_share") if basis == "homes" else g.get("flooded_share")
+    try:
+        share = float(share)
+    except (TypeError, ValueError):
+        return ""
+    if not np.isfinite(share):
+        return ""
+    if basis == "homes":
+        return f"居住点进水 {share:.0%}" if lang == "zh" else f"homes wet {share:.0%}"
+    return f"淹没面积 {share:.0%}" if lang == "zh" else f"area flooded {share:.0%}"
 
 
 def _village_rows(sel: gpd.GeoDataFrame, routes: pd.DataFrame | None, shelters: pd.DataFrame | None,
@@ -549,7 +571,9 @@ def _village_rows(sel: gpd.GeoDataFrame, routes: pd.DataFrame | None, shelters: 
             shelter += f"{sep}{_t('unplaced', lang)} {_fmt_int(pop - placed)}{people}"
         dist = pd.to_numeric(pd.Series([a.get("distance_km") for a in parts]), errors="coerce").max() if parts \
             else np.nan
+        why = _short_reason(g, lang)
         rows.append({"no": no, "evacuate": bool(g["_evac"]), "placed": bool(parts), "grid_id": g["grid_id"],
+                     "why": "" if why is None or (isinstance(why, float) and np.isnan(why)) else str(why),
                      "name": "" if pd.isna(g.get("name")) else str(g.get("name")),
                      "responsible": "" if pd.isna(g.get("responsible")) else str(g.get("responsible")),
                      "phone": "" if pd.isna(g.get("phone")) else str(g.get("phone")),
