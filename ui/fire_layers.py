@@ -15,17 +15,20 @@ from rasterio.warp import Resampling
 from gis.fire.gaps import GAP_CLASSES
 from gis.fire.headers import header
 from gis.fire.weather import LEVEL_LABELS
+from layers.catalogue import map_kinds, spec
+from layers.palette import GAP, REACH, RISK, SEEN, SITE
 from layers.raster import Raster
 from layers.text import Text
+from ui.map_view import LegendRow, StyledGeoJson, path_style
 from ui.overlay import Overlay, render
 from ui.plan_map import _features
 
 #: risk level colours, 1 (low) .. 5 (extreme): China's forest-fire danger colours
-RISK_COLORS = ["#2e9e44", "#2f6fd6", "#f2d024", "#f28c1e", "#d7263d"]
-SEEN_COLORS = {1: "#fdd835", 2: "#43a047"}
-REACH_COLOR = "#00bcd4"   # cyan: the danger scale already uses blue for level 2
-GAP_COLORS = {"both": "#b71c1c", "unseen": "#8e24aa", "out_of_reach": "#ef6c00"}
-SITE_COLORS = {"camera": "#00838f", "water": "#1565c0"}
+RISK_COLORS = list(RISK)
+SEEN_COLORS = dict(SEEN)
+REACH_COLOR = REACH
+GAP_COLORS = dict(GAP)
+SITE_COLORS = dict(SITE)
 MAX_GAPS_DRAWN = 400
 
 #: the map's own words, by code (popup headers come from :mod:`gis.fire.headers`, as in the tables and files)
@@ -92,7 +95,7 @@ def _popup(fields: list[str], lang: str) -> folium.GeoJsonPopup:
 
 def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None = None, day_label: str = "",
                 seen: Overlay | None = None, reach: Overlay | None = None, gaps=None, sites=None
-                ) -> tuple[list[folium.Layer], list[tuple[str, str, str | None, str]]]:
+                ) -> tuple[list[folium.Layer], list[LegendRow]]:
     """Layers and legend rows of a fire review (every part optional).
 
     Parameters
@@ -112,59 +115,66 @@ def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None =
         return WORDS[code](lang).format(**kw) if kw else WORDS[code](lang)
 
     groups: list[folium.Layer] = []
-    legend: list[tuple[str, str, str | None, str]] = []
+    legend: list[LegendRow] = []
+    risk_layers = []
     for ov, name, show in ((risk, w("risk_layer"), day is None), (day, w("day_layer", label=day_label), True)):
         if ov is not None:
-            groups.append(folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, interactive=False,
-                                                            zindex=3, name=name, show=show))
-    if risk is not None or day is not None:
-        legend += [(w("risk_legend", level=LEVEL_LABELS[i + 1](lang)), c, c, "box") for i, c in enumerate(RISK_COLORS)]
+            img = folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, interactive=False, zindex=3,
+                                                    name=name, show=show)
+            groups.append(img)
+            risk_layers.append(img)
+    if risk_layers:   # one set of level rows, shown while either risk layer is on
+        legend += [LegendRow(w("risk_legend", level=LEVEL_LABELS[i + 1](lang)), c, c, "box", tuple(risk_layers))
+                   for i, c in enumerate(RISK_COLORS)]
     if reach is not None:
-        groups.append(folium.raster_layers.ImageOverlay(reach.data_url(), bounds=reach.bounds, interactive=False,
-                                                        zindex=4, show=False, name=w("reach_layer")))
-        legend.append((w("reach_legend"), REACH_COLOR, REACH_COLOR, "box"))
+        img = folium.raster_layers.ImageOverlay(reach.data_url(), bounds=reach.bounds, interactive=False, zindex=4,
+                                                show=False, name=w("reach_layer"))
+        groups.append(img)
+        legend.append(LegendRow(w("reach_legend"), REACH_COLOR, REACH_COLOR, "box", img))
     if seen is not None:
-        groups.append(folium.raster_layers.ImageOverlay(seen.data_url(), bounds=seen.bounds, interactive=False,
-                                                        zindex=5, show=False, name=w("seen_layer")))
-        legend += [(w("seen1"), SEEN_COLORS[1], SEEN_COLORS[1], "box"),
-                   (w("seen2"), SEEN_COLORS[2], SEEN_COLORS[2], "box")]
+        img = folium.raster_layers.ImageOverlay(seen.data_url(), bounds=seen.bounds, interactive=False, zindex=5,
+                                                show=False, name=w("seen_layer"))
+        groups.append(img)
+        legend += [LegendRow(w("seen1"), SEEN_COLORS[1], SEEN_COLORS[1], "box", img),
+                   LegendRow(w("seen2"), SEEN_COLORS[2], SEEN_COLORS[2], "box", img)]
     if gaps is not None and len(gaps):
         top = gaps.sort_values("rank").head(MAX_GAPS_DRAWN)
         top = top.assign(gap_zh=top["gap"].map(lambda k: GAP_CLASSES[k](lang) if k in GAP_CLASSES else k))
         fields = [f for f in ("rank", "gap_zh", "area_ha", "township", "road_name", "road_dist_m", "source_name",
                               "source_dist_m") if f in top]
-        g = folium.FeatureGroup(name=w("gaps_layer") + (w("gaps_top", n=len(top)) if len(top) < len(gaps) else ""))
-        folium.GeoJson(_features(top.assign(_c=top["gap"].map(GAP_COLORS)), fields + ["_c"], lang),
-                       popup=_popup(fields, lang),
-                       style_function=lambda f: {"color": f["properties"]["_c"], "weight": 1.5,
-                                                 "fillColor": f["properties"]["_c"], "fillOpacity": 0.5}).add_to(g)
+        name = w("gaps_layer") + (w("gaps_top", n=len(top)) if len(top) < len(gaps) else "")
+        g = folium.FeatureGroup(name=name)
+        styles = {k: path_style(c, fill=c, weight=1.5, fill_opacity=0.5) for k, c in GAP_COLORS.items()}
+        StyledGeoJson(_features(top.assign(_g=top["gap"].astype(str)), fields + ["_g"], lang), styles, "_g",
+                      popup=_popup(fields, lang), find=tuple(f for f in ("rank", "township") if f in fields)).add_to(g)
         groups.append(g)
-        legend += [(w(f"gap_{k}"), GAP_COLORS[k], GAP_COLORS[k], "box") for k in ("both", "unseen", "out_of_reach")]
+        legend += [LegendRow(w(f"gap_{k}"), c, c, "box", g) for k, c in GAP_COLORS.items()]
     if sites is not None and len(sites):
         fields = [f for f in ("order", "name", "gain_ha", "cumulative_share", "elevation") if f in sites]
         g = folium.FeatureGroup(name=w("sites_layer"))
-        data = sites.assign(_c=sites.get("kind", "camera").map(SITE_COLORS).fillna(SITE_COLORS["camera"]))
-        folium.GeoJson(_features(data, fields + ["_c"], lang), popup=_popup(fields, lang),
-                       marker=folium.CircleMarker(radius=8, fill=True, fill_opacity=0.95),
-                       style_function=lambda f: {"color": "#000000", "weight": 2,
-                                                 "fillColor": f["properties"]["_c"]}).add_to(g)
+        kind = sites["kind"].astype(str) if "kind" in sites else None
+        data = sites.assign(_k=kind.where(kind.isin(list(SITE_COLORS)), "camera") if kind is not None else "camera")
+        styles = {k: path_style("#000000", fill=c, weight=2, shape="circle", radius=8) for k, c in SITE_COLORS.items()}
+        StyledGeoJson(_features(data, fields + ["_k"], lang), styles, "_k", popup=_popup(fields, lang),
+                      find=tuple(f for f in ("name",) if f in fields)).add_to(g)
         groups.append(g)
-        legend += [(w("site_camera"), "#000000", SITE_COLORS["camera"], "circle"),
-                   (w("site_water"), "#000000", SITE_COLORS["water"], "circle")]
+        legend += [LegendRow(w("site_camera"), "#000000", SITE_COLORS["camera"], "circle", g),
+                   LegendRow(w("site_water"), "#000000", SITE_COLORS["water"], "circle", g)]
     return groups, legend
 
 
-#: vector layers drawn under the review (the rest of the workspace is on the Data page)
-BASE_KINDS = ("roads", "water_sources", "cameras")
+#: vector layers drawn under the review: the fire page's kinds that are points or lines (forest is the review)
+BASE_KINDS = tuple(k for k in map_kinds("fire") if spec(k).geometry[0] in ("Point", "LineString"))
 
 
-def fire_map(layers: dict, lang: str, *, hillshade: Overlay | None = None, height: int = 640,
+def fire_map(layers: dict, lang: str, *, hillshade: Overlay | None = None, height: int = 640, places=None,
              **parts) -> folium.Map:
-    """The Fire page map: the base layers (roads, sources, cameras; an overview above the detail
-    budget) under the review's :func:`fire_groups` (``parts``: risk, day, day_label, seen, reach,
+    """The Fire page map: the base layers (roads, rivers, sources, cameras, graves; an overview above the
+    detail budget) under the review's :func:`fire_groups` (``parts``: risk, day, day_label, seen, reach,
     gaps, sites)."""
     from ui.map_view import build_map, plan_map
 
     mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers})
     return build_map(mp.layers, lang=lang, hillshade=hillshade, images=mp.images, simplify_m=mp.simplify_m,
-                     extra=fire_groups(lang, **parts), height=height, show=set(BASE_KINDS))
+                     extra=fire_groups(lang, **parts), height=height,
+                     show={"roads", "water_sources", "cameras"}, places=places)

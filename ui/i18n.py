@@ -92,6 +92,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ws_mode": ("方式", "Mode"),
     "ws_mode_replace": ("替换该图层", "Replace the layer"),
     "ws_mode_append": ("追加到该图层", "Append to the layer"),
+    "ws_replace_confirm": ("替换将删除现有的 {n} 个“{kind}”要素（文件中没有它们），确认替换",
+                           "Replacing deletes {n} existing '{kind}' features the file does not hold: confirm"),
+    "allow_outside": ("这些要素确实位于辖区之外，仍然导入", "These features really lie outside the area: import them"),
+    "allow_outside_help": ("勾选前请核对坐标：经纬度填反、小数点错位或坐标系不对，都会让要素落到很远的地方。",
+                           "Check the coordinates first: swapped lon/lat, a misplaced decimal point or a wrong CRS "
+                           "all put a feature far away."),
+    "outside_confirmed": ("已确认导入位于辖区之外的要素。", "Features outside the area were confirmed for import."),
+    "validating": ("正在读取并校验文件……", "Reading and checking the file..."),
+    "lang_name": ("中文", "English"),
     "ws_preview": ("将新增 {added}、修改 {changed}、删除 {removed} 个要素", "{added} features will be added, {changed} "
                    "changed, {removed} removed"),
     "ws_preview_added": ("新增", "Added"),
@@ -109,6 +118,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "workspace": ("工作空间", "Workspace"),
     "layers": ("图层", "Layers"),
     "legend": ("图例", "Legend"),
+    "place_names": ("地名", "Place names"),
+    "step_of": ("第 {i}/{n} 步：{what}", "Step {i} of {n}: {what}"),
+    "eta_s": ("（约 {n} 秒）", "(about {n} s left)"),
+    "eta_min": ("（约 {n} 分钟）", "(about {n} min left)"),
+    "village_batch_running": ("正在生成村级形势图", "Drawing the village maps"),
+    "fire_files_running": ("正在生成下载文件", "Making the files"),
+    "find_placeholder": ("查找网格、安置场所、村……", "Find a grid, shelter, village..."),
     "hillshade": ("地形晕渲（离线底图）", "Hillshade (offline basemap)"),
     "osm": ("OpenStreetMap（在线）", "OpenStreetMap (online)"),
     "tianditu_vec": ("天地图矢量（在线）", "Tianditu vector (online)"),
@@ -261,10 +277,6 @@ STRINGS: dict[str, tuple[str, str]] = {
                                 "the grid HAND and walks run on; a coarser DEM is interpolated onto it, so the same "
                                 "DEM in degrees or in metres gives the same plan"),
     "roads_kept": ("不断路", "roads kept"),
-    "file_plan": ("转移方案", "evacuation_plan"),
-    "file_village_map": ("{v}形势图", "{v}_situation_map"),
-    "file_village_maps": ("村级防汛形势图", "village_situation_maps"),
-    "village_batch_running": ("正在绘制 {n} 个村的形势图……", "Drawing the maps of {n} villages..."),
     "pop_raster": ("按人口栅格统计受影响人口", "People from the population raster"),
     "pop_raster_help": ("上传人口栅格（GeoTIFF，每像元人数，如 WorldPop）：工作空间没有房屋图层时，用于判断水是否到达人们居住处，"
                         "并按本情景水深统计各级水深以上的人数。",
@@ -447,6 +459,36 @@ STRINGS: dict[str, tuple[str, str]] = {
     # flood scenario checked against the grids (gis.flood.hazard.check_overlap)
     "hazard_refused": ("未按此洪水情景计算转移方案：", "No plan was computed from this flood scenario:"),
 }
+
+
+LANGS = ("zh", "en")
+
+#: Streamlit's own words that it does not translate, as the upload box shows them in Chinese
+_UPLOAD_BUTTON = {"zh": "选择文件", "en": "Browse files"}
+_UPLOAD_LIMIT = {"zh": "单个文件不超过 {mb} MB", "en": "{mb} MB per file"}
+
+
+def page_css(lang_: str) -> str:
+    """The app's stylesheet: results greyed out while the page reruns, Streamlit's upload box in ``lang_``.
+
+    Streamlit marks every element of the previous run ``data-stale="true"`` until the rerun redraws
+    it; after a short delay (so quick reruns do not flicker) such elements turn pale grey, so numbers
+    being recalculated are never read as current. Streamlit's file uploader has no language setting:
+    its button and limit line are replaced here by words in the interface language.
+    """
+    from layers.settings import MAX_UPLOAD_MB
+
+    button = _UPLOAD_BUTTON.get(lang_, _UPLOAD_BUTTON["zh"])
+    limit = _UPLOAD_LIMIT.get(lang_, _UPLOAD_LIMIT["zh"]).format(mb=MAX_UPLOAD_MB)
+    return f"""<style>
+[data-stale="true"] {{ opacity: .28 !important; filter: grayscale(1); transition: opacity .2s ease .4s, filter .2s ease .4s; }}
+[data-stale="true"] iframe {{ opacity: .5; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{ font-size: 0 !important; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {{
+  content: "{button}"; font-size: 14px; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0 !important; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: "{limit}"; font-size: 14px; }}
+</style>"""
 
 
 def lang() -> str:

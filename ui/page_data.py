@@ -11,18 +11,19 @@ import pandas as pd
 import streamlit as st
 
 from layers import settings
-from layers.catalogue import CATALOGUE, spec
+from layers.catalogue import CATALOGUE, map_kinds, spec
 from layers.crs import parse_crs_choice
 from layers.datums import DATUMS, describe, gk_codes, parse_towgs84
-from layers.errors import LayerError
+from layers.errors import LayerError, OutsideError
 from layers.export import FORMATS, display_table, export_layer
 from layers.load import Layer, is_raster_file, load_layer
 from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
 from layers.readers import list_sublayers
 from layers.webmap import reference_geometries
+from ui.downloads import layer_file_name
 from ui.i18n import labeller, lang, t, text
 from ui.map_panel import show_layers_map, show_preview_map
-from ui.state import layer_tokens, workspace_extent, workspace_folder, workspace_layers
+from ui.state import layer_tokens, workspace_area, workspace_extent, workspace_folder, workspace_layers
 
 log = logging.getLogger(__name__)
 UPLOAD_TYPES = ["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx", *UPLOAD_RASTER_TYPES]
@@ -55,10 +56,13 @@ def _sublayers(data: bytes, name: str) -> list[str]:
 def _load(data: bytes, name: str, kind: str, sublayer: str | None, offset: str | None,
           near: tuple[float, float, float, float] | None = None, crs: str | None = None,
           towgs84: tuple[float, ...] | None = None, override: bool = False, suspect_offset: bool = True,
-          ref_token: str = "", _reference=None) -> tuple[Layer | None, list[str], list[str]]:
-    """(layer, zh lines, en lines): the layer, or the problems in both languages.
+          ref_token: str = "", area_key: str = "", allow_outside: bool = False, _reference=None,
+          _area=None) -> tuple[Layer | None, list[str], list[str], bool]:
+    """(layer, zh lines, en lines, outside): the layer, or the problems in both languages.
 
-    ``near`` is the workspace's lon/lat extent: a file whose CRS puts it a zone away is caught.
+    ``near`` is the workspace's lon/lat extent and ``_area`` its county boundary (keyed by
+    ``area_key``): a file whose CRS puts it a zone away is caught, and rows far outside are refused
+    one by one (``outside`` True when they are the only problem) until ``allow_outside``.
     ``crs`` is the CRS chosen in the 坐标系 / CRS box (None: detect), ``towgs84`` the bureau's
     parameters, ``override`` the user's word that the file's own CRS is wrong, ``offset`` the web-map
     correction; ``_reference`` (keyed by ``ref_token``) the workspace's roads and villages for the
@@ -68,14 +72,16 @@ def _load(data: bytes, name: str, kind: str, sublayer: str | None, offset: str |
         layer = _with_upload(data, name, lambda p: load_layer(
             p, kind, sublayer=sublayer, offset=offset, display_name=Path(name).name, near=near, crs=crs,
             towgs84=towgs84, on_conflict="override" if override else "refuse", reference=_reference,
-            suspect_offset=suspect_offset))
-        return layer, [], []
+            suspect_offset=suspect_offset, area=_area, allow_outside=allow_outside))
+        return layer, [], [], False
+    except OutsideError as e:
+        return None, e.lines("zh"), e.lines("en"), True
     except LayerError as e:
-        return None, e.lines("zh"), e.lines("en")
+        return None, e.lines("zh"), e.lines("en"), False
     except Exception as e:  # never a traceback in the app: report it plainly, log the details
         log.exception("unexpected error loading %s as %s", name, kind)
         err = f"{type(e).__name__}: {e}"[:300]
-        return None, [t("unexpected_error", err=err)], [t("unexpected_error", err=err)]
+        return None, [text("unexpected_error", "zh", err=err)], [text("unexpected_error", "en", err=err)], False
 
 
 @st.cache_data(show_spinner=False)
@@ -167,7 +173,7 @@ def _import_section() -> None:
     kind = st.selectbox(t("upload_kind"), kinds, format_func=lambda k: f"{spec(k).label(lang())} ({k})",
                         key="upload_kind")
     s = spec(kind)
-    st.caption(s.description_zh if lang() == "zh" else s.description_en)
+    st.caption(s.description(lang()))
     up = st.file_uploader(t("upload_file"), type=UPLOAD_TYPES, key="upload_file")
     if up is None:
         return
@@ -187,27 +193,34 @@ def _import_section() -> None:
     if suspect_offset and offset is None and not raster:
         reference = reference_geometries(workspace_layers(), kind)
         ref_token = f"{workspace_folder()}:{layer_tokens(['roads', 'villages'])}"
-    with st.spinner("…"):
-        layer, zh, en = _load(data, up.name, kind, sublayer, offset, workspace_extent(), crs, towgs84, override,
-                              suspect_offset, ref_token, reference)
+    token = (hashlib.sha1(data).hexdigest()[:12] + kind + str(sublayer) + str(offset) + str(crs or "") + str(towgs84)
+             + str(override))
+    area, area_key = workspace_area()
+    allow = bool(st.session_state.get(f"allow_outside_{token}", False))
+    with st.spinner(t("validating")):
+        layer, zh, en, outside = _load(data, up.name, kind, sublayer, offset, workspace_extent(), crs, towgs84,
+                                       override, suspect_offset, ref_token, area_key, allow, _reference=reference,
+                                       _area=area)
     if layer is None:
         first, second = (zh, en) if lang() == "zh" else (en, zh)
         st.error("\n".join(f"- {line}" for line in first))
-        with st.expander("English" if lang() == "zh" else "中文"):
+        with st.expander(text("lang_name", "en" if lang() == "zh" else "zh")):
             st.markdown("\n".join(f"- {line}" for line in second))
+        if outside:   # rows far away: an error per row until the user says they are right
+            st.checkbox(t("allow_outside"), key=f"allow_outside_{token}", help=t("allow_outside_help"))
         return
     for note in layer.messages(lang()):
         st.warning(note)
-    token = (hashlib.sha1(data).hexdigest()[:12] + kind + str(sublayer) + str(offset) + str(crs or "") + str(towgs84)
-             + str(override))
+    if allow:
+        st.warning(t("outside_confirmed"))
     if layer.gdf is not None:
         st.success(t("validated", n=f"{layer.count:,}", crs=layer.crs_name(lang())))
         st.caption(t("preview", n=PREVIEW_ROWS))
-        st.dataframe(display_table(layer.gdf.head(PREVIEW_ROWS), kind, lang()), width="stretch")
+        st.dataframe(display_table(layer.gdf.head(PREVIEW_ROWS), kind, lang(), coordinates=True), width="stretch")
     else:
         r = layer.raster
         st.success(t("validated_raster", rows=r.shape[0], cols=r.shape[1], crs=layer.crs_name(lang())))
-    show_preview_map(kind, layer, key=f"preview_{token}")
+    show_preview_map(kind, layer, key=f"preview_{token}", height=320)
     if st.button(t("use_layer", kind=s.label(lang())), key=f"use_{token}"):
         store = "session_layers" if layer.gdf is not None else "session_rasters"
         st.session_state.setdefault(store, {})[kind] = layer.gdf if layer.gdf is not None else layer.raster
@@ -230,7 +243,10 @@ def _is_raster(data: bytes, name: str) -> bool:
 
 
 def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
-    """Replace or append the validated layer in the workspace, after a preview of what changes."""
+    """Append (the default) or replace the validated layer in the workspace, after a preview of what changes.
+
+    Replacing deletes the features the file does not hold: the page says how many and asks for a tick first.
+    """
     from ui.state import active_store, editor_name, uses_postgis, workspace_name
 
     try:
@@ -239,8 +255,8 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
         st.error("\n".join(f"- {line}" for line in e.lines(lang())))
         return
     target = ws.label if uses_postgis() else workspace_name()
-    st.markdown(f"**{t('ws_save_to')}：{target}**")
-    mode = st.radio(t("ws_mode"), ["replace", "append"], format_func=labeller("ws_mode_"), horizontal=True,
+    st.markdown(f"**{t('ws_save_to')}{'：' if lang() == 'zh' else ': '}{target}**")
+    mode = st.radio(t("ws_mode"), ["append", "replace"], format_func=labeller("ws_mode_"), horizontal=True,
                     key=f"ws_mode_{token}")
     try:
         diff = ws.diff(kind, layer.gdf, append=mode == "append")
@@ -254,9 +270,15 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
     for tab, frame in zip(tabs, (diff.added, diff.changed, diff.removed)):
         with tab:
             if len(frame):
-                st.dataframe(display_table(frame.head(PREVIEW_ROWS), kind, lang()), width="stretch")
+                st.dataframe(display_table(frame.head(PREVIEW_ROWS), kind, lang(), coordinates=True),
+                             width="stretch")
+    confirmed = True
+    if mode == "replace" and removed:
+        confirmed = st.checkbox(t("ws_replace_confirm", n=removed, kind=spec(kind).label(lang())),
+                                key=f"ws_replace_ok_{token}")
     note = st.text_input(t("ws_note"), key=f"ws_import_note_{token}", placeholder=t("ws_note_placeholder"))
-    if st.button(t("ws_commit"), key=f"ws_commit_{token}", type="primary", disabled=not (added or changed or removed)):
+    if st.button(t("ws_commit"), key=f"ws_commit_{token}", type="primary",
+                 disabled=not (added or changed or removed) or not confirmed):
         try:
             gdf = layer.gdf.copy()
             gdf.attrs.update(layer.gdf.attrs)
@@ -284,7 +306,7 @@ def _download_section() -> None:
     token = st.session_state.get("session_tokens", {}).get(kind, workspace_folder())
     fmt = st.radio(t("format"), list(FORMATS), format_func=str.upper, horizontal=True, key="download_fmt")
     st.download_button(t("download_as", fmt=fmt.upper()), data=_export(layers[kind], kind, fmt, lang(), token),
-                       file_name=f"{kind}.{fmt}", mime=FORMATS[fmt][1], key=f"dl_{kind}_{fmt}")
+                       file_name=layer_file_name(kind, fmt, lang()), mime=FORMATS[fmt][1], key=f"dl_{kind}_{fmt}")
 
 
 def _catalogue_section() -> None:
@@ -297,15 +319,13 @@ def _catalogue_section() -> None:
         if rows:
             st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
         else:
-            st.caption(s.description_zh if lang() == "zh" else s.description_en)
+            st.caption(s.description(lang()))
 
 
 def page() -> None:
     """Render the page."""
     st.header(t("page_data"))
-    show_layers_map(list(CATALOGUE), key="data_map", show={"rivers", "roads", "grids:township", "grids:village",
-                                                            "villages", "shelters", "water_sources", "cameras",
-                                                            "forest", "flood_hazard"})
+    show_layers_map(map_kinds("data"), key="data_map")   # each layer on or off at start as its spec says
     left, right = st.columns([3, 2])
     with left:
         _import_section()

@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from gis.fire.headers import WORDS, header, labelled
 from gis.fire.review import FireInputs, FireResult, FireReview
@@ -24,15 +23,16 @@ from gis.fire.risk import DEFAULT_WEIGHTS
 from gis.fire.water_reach import DEFAULT_RULES
 from gis.report.fire_files import camera_rows, gap_rows, site_rows, source_rows, township_rows
 from gis.tallies import count_by, forest_by_township
-from layers.catalogue import spec
+from layers.catalogue import map_kinds, spec
 from layers.errors import GisError
 from layers.text import Text, pick
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
-from ui.map_panel import note_missing_layers, show_layers_map
-from ui.state import hillshade_overlay, layer_tokens, workspace_dem, workspace_layers
+from ui.map_panel import note_missing_layers, show_layers_map, show_map
+from ui.state import hillshade_overlay, layer_tokens, place_names, workspace_dem, workspace_layers
 
-KINDS = ["forest", "rivers", "roads", "water_sources", "cameras"]
+#: the layers of the Fire page's map (from the layer specs)
+KINDS = map_kinds("fire")
 #: the layers a review reads
 REVIEW_KINDS = ["forest", "roads", "villages", "graves", "cameras", "water_sources", "rivers"]
 FACTORS = list(DEFAULT_WEIGHTS)
@@ -298,8 +298,8 @@ def _map(r: FireResult) -> None:
     sites = site_frame(list(r.sites)) if r.sites else None
     m = fire_map(workspace_layers(), lang(), hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov,
                  day_label=pick(r.weather.label, lang()) if r.weather else "", seen=seen_ov, reach=reach_ov,
-                 gaps=r.gaps, sites=sites)
-    st_folium(m, key="fire_map", height=640, use_container_width=True, returned_objects=[])
+                 gaps=r.gaps, sites=sites, places=place_names())
+    show_map(m, key="fire_map", height=640)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -438,7 +438,7 @@ def _downloads(r: FireResult, key: tuple) -> None:
     if st.button(t("fire_files_prepare"), key="fire_files_prepare"):
         st.session_state["fire_files_key"] = key
     if st.session_state.get("fire_files_key") == key:
-        with st.spinner("…"):
+        with st.spinner(t("fire_files_running")):
             files = _files(key, r, lang())
         names = {"fire.xlsx": "Excel", "fire.gpkg": "GeoPackage", "fire.geojson": "GeoJSON", "fire.kml": "KML",
                  "rasters.zip": "GeoTIFF (zip)"}
@@ -524,7 +524,7 @@ def page() -> None:
     if "forest" not in layers or workspace_dem() is None:
         if workspace_dem() is None:
             st.info(t("fire_need_dem"))
-        show_layers_map(KINDS, key="fire_map")
+        show_layers_map(KINDS, key="fire_map", show=set(KINDS))
         _inventory(layers)
         return
     _defaults()

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from gis.flood.exposure import aggregate
 from gis.flood.hand import DEFAULT_MIN_UPSTREAM_KM2
@@ -25,16 +24,20 @@ from gis.flood.scenario import SOURCES, FloodInputs, FloodScenario
 from gis.flood.walking import WALK_LIMIT_M
 from gis.projection import TERRAIN_CELL_M
 from gis.tallies import township_people
+from layers.catalogue import map_kinds
 from layers.errors import GisError, LayerError
 from layers.raster_files import UPLOAD_RASTER_TYPES
 from layers.text import pick
+from ui.downloads import file_name
 from ui.i18n import labeller, lang, t
-from ui.map_panel import note_missing_layers, show_layers_map
+from ui.map_panel import note_missing_layers, show_layers_map, show_map
 from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
-from ui.state import hillshade_overlay, is_demo, layer_tokens, workspace_dem, workspace_layers
+from ui.progress import counter
+from ui.state import hillshade_overlay, is_demo, layer_tokens, place_names, workspace_dem, workspace_layers
 
-KINDS = ["flood_hazard", "rivers", "roads", "grids", "buildings", "villages", "shelters"]
+#: the layers of the Flood page's map (from the layer specs)
+KINDS = map_kinds("flood")
 log = logging.getLogger(__name__)
 
 #: the scenario widgets' defaults (set through the session so that restoring a saved scenario works)
@@ -43,7 +46,9 @@ _DEFAULTS = {"flood_source": "stage", "flood_thresholds": "0.5,1.5,3.0", "flood_
              "flood_min_km2": DEFAULT_MIN_UPSTREAM_KM2, "flood_rule": "homes", "flood_min_depth": 0.0,
              "flood_passable": 0.3, "flood_shelter_flood": 0.0, "flood_weight": "length",
              "flood_walk_limit": WALK_LIMIT_M / 1000, "flood_terrain_cell": TERRAIN_CELL_M}
-#: scenario field -> widget key
+#: scenario field -> widget key (the uploads, thresholds, moving depth, rates, days and name have their own)
+PAGE_WIDGETS = {"hazard_file": "flood_upload_raster/flood_upload_polygons", "thresholds": "flood_thresholds",
+                "min_depth": "flood_min_depth", "rates": "needs_rates", "days": "needs_days", "name": "scenario_name"}
 _WIDGETS = {"source": "flood_source", "stage_m": "flood_stage", "streams": "flood_streams",
             "min_upstream_km2": "flood_min_km2", "min_share": "flood_min_share", "cut_roads": "flood_cut_roads",
             "basis": "flood_rule", "passable_m": "flood_passable", "shelter_flood_m": "flood_shelter_flood",
@@ -244,13 +249,13 @@ def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str) ->
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _village_batch(key: tuple, _plan: Plan, lang_: str) -> bytes:
+def _village_batch(key: tuple, _plan: Plan, lang_: str, _progress=None) -> bytes:
     from gis.report.village_map import village_maps_batch
 
     hz = _plan.hazard
     return village_maps_batch(_plan, hazard=hz.depth if hz.depth is not None else hz.polygons,
                               scenario=hz.label(lang_), synthetic=is_demo(), lang=lang_,
-                              roads=workspace_layers().get("roads"))
+                              roads=workspace_layers().get("roads"), progress=_progress)
 
 
 def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
@@ -268,8 +273,8 @@ def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
     groups = plan_groups(plan, lang(), thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds),
                          township=township)
     m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images,
-                  simplify_m=mp.simplify_m, extra=groups, height=640)
-    st_folium(m, key="flood_plan_map", height=640, use_container_width=True, returned_objects=[])
+                  simplify_m=mp.simplify_m, extra=groups, height=640, places=place_names())
+    show_map(m, key="flood_plan_map", height=640)
 
 
 def _labelled(df: pd.DataFrame) -> pd.DataFrame:
@@ -306,11 +311,6 @@ def _tables(plan: Plan) -> None:
             st.dataframe(_labelled(table), width="stretch")
 
 
-def _file_stem(key: str, **kw) -> str:
-    """A download's file name in the interface language."""
-    return t(key, **kw).replace("/", "_")
-
-
 def _downloads(plan: Plan, key: tuple) -> None:
     from gis.report.village_map import at_risk_villages
 
@@ -320,22 +320,21 @@ def _downloads(plan: Plan, key: tuple) -> None:
     cols = st.columns(len(names))
     for col, (ext, label) in zip(cols, names.items()):
         if ext in files:
-            col.download_button(label, files[ext], file_name=f"{_file_stem('file_plan')}.{ext}", key=f"plan_dl_{ext}")
+            col.download_button(label, files[ext], file_name=file_name("plan", ext, lang()), key=f"plan_dl_{ext}")
     villages = at_risk_villages(plan)
     if villages:
         c1, c2, c3 = st.columns([3, 1, 1])
         village = c1.selectbox(t("village_map"), villages, key="village_map_name")
         c2.download_button("PNG", _village_map(key, plan, village, "png", lang()),
-                           file_name=f"{_file_stem('file_village_map', v=village)}.png", key="vm_png")
+                           file_name=file_name("village_map", "png", lang(), village=village), key="vm_png")
         c3.download_button("PDF", _village_map(key, plan, village, "pdf", lang()),
-                           file_name=f"{_file_stem('file_village_map', v=village)}.pdf", key="vm_pdf")
+                           file_name=file_name("village_map", "pdf", lang(), village=village), key="vm_pdf")
         if st.button(t("village_batch", n=len(villages)), key="vm_batch"):
-            with st.spinner(t("village_batch_running", n=len(villages))):
-                _village_batch(key, plan, lang())
-                st.session_state["vm_batch_key"] = key
-        if st.session_state.get("vm_batch_key") == key:
-            st.download_button(t("village_batch_download"), _village_batch(key, plan, lang()),
-                               file_name=f"{_file_stem('file_village_maps')}.pdf", key="vm_batch_dl")
+            st.session_state["vm_batch_key"] = key
+        if st.session_state.get("vm_batch_key") == key:   # drawn once, with a bar counting the pages
+            pdf = _village_batch(key, plan, lang(), _progress=counter(t("village_batch_running")))
+            st.download_button(t("village_batch_download"), pdf, file_name=file_name("village_batch", "pdf", lang()),
+                               key="vm_batch_dl")
 
 
 def _restore(params: dict) -> None:
@@ -346,6 +345,9 @@ def _restore(params: dict) -> None:
     st.session_state["flood_thresholds"] = ",".join(f"{x:g}" for x in sc.thresholds)
     st.session_state["flood_min_depth"] = float(sc.min_depth or 0.0)
     st.session_state["flood_restored"] = params
+
+
+PAGE_WIDGETS.update(_WIDGETS)
 
 
 def _comparison(plan: Plan, scenario: FloodScenario) -> None:

@@ -8,7 +8,6 @@ Data page replace the workspace's in this session only (``st.session_state['sess
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +18,7 @@ from layers import settings
 from layers.errors import LayerError
 from layers.workspace import Workspace
 from ui.i18n import lang, t
-from ui.map_view import layer_payloads, plan_map
+from ui.map_view import LabelSet, layer_payloads, place_labels, plan_map
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,7 +42,7 @@ def workspace_folder() -> str:
     picked = st.session_state.get("workspace_name")
     if picked:
         return str(workspace_dir(picked))
-    folder = os.environ.get("GIS_WORKSPACE")
+    folder = settings.workspace_override()
     if folder:
         return folder
     last = last_workspace()
@@ -163,6 +162,18 @@ def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, d
     return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _places(key: tuple, _layers: dict) -> list[LabelSet]:
+    return place_labels(_layers)
+
+
+def place_names() -> list[LabelSet]:
+    """Place labels of the workspace (townships, villages, shelters) for every page's map, cached per version."""
+    kinds = ["grids", "villages", "shelters"]
+    layers = {k: v for k, v in workspace_layers().items() if k in kinds}
+    return _places(layer_tokens(list(layers)), layers)
+
+
 def workspace_dem():
     """The DEM in use (this session's import, else the workspace's), or None."""
     session_dem = st.session_state.get("session_rasters", {}).get("dem")
@@ -182,3 +193,32 @@ def workspace_extent() -> tuple[float, float, float, float] | None:
         return active_store().lonlat_bounds()
     except LayerError:
         return None
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _area(key: tuple, _grids) -> tuple[bytes | None, str]:
+    from layers.load import county_boundary
+
+    geom = county_boundary(_grids)
+    if geom is None:
+        return None, ""
+    import hashlib
+
+    import shapely
+
+    wkb = shapely.to_wkb(geom)
+    return wkb, hashlib.sha1(wkb).hexdigest()[:12]
+
+
+def workspace_area():
+    """The county boundary (lon/lat geometry, from the county- or township-level grids) and a key for it,
+    or ``(None, "")``: an import refuses rows outside it until they are confirmed."""
+    grids = workspace_layers().get("grids")
+    if grids is None:
+        return None, ""
+    wkb, key = _area(layer_tokens(["grids"]), grids)
+    if wkb is None:
+        return None, ""
+    import shapely
+
+    return shapely.from_wkb(wkb), key

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish
+from gis.cli import command, finish, progress
 
 #: FireReview field -> its flag (every field has one; the Fire page has a widget for each)
 FLAGS = {
@@ -100,7 +100,8 @@ def _run_fire_report(args: argparse.Namespace) -> int:
     result = review.run(FireInputs(ws.raster("dem"), layers, candidates=candidates))
     notes = result.messages(args.lang)
 
-    files = write_fire_files(result, out, lang=args.lang, maps=not args.no_maps, map_dpi=args.map_dpi)
+    files = write_fire_files(result, out, lang=args.lang, maps=not args.no_maps, map_dpi=args.map_dpi,
+                             progress=progress("文件与覆盖图 / files and maps"))
     s = fire_summary(result)
     site_list = []
     for r in result.sites:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import Inputs, add_input_options, command, emit, finish
+from gis.cli import Inputs, add_input_options, command, emit, finish, progress
 from layers.errors import LayerError
-from layers.text import pick
+from layers.text import pick, stage_scenario
 
 
 # ---- hand ------------------------------------------------------------------------------------
@@ -141,7 +141,8 @@ def _run_exposure(args: argparse.Namespace) -> int:
         dem = given.raster(args.dem)
         given.check()
         terrain, _ = AnalysisFrame.around(exposure).raster(dem, cell_m=args.terrain_cell_m)
-        hazard = Hazard.from_stage(terrain, args.stage, min_upstream_km2=args.min_upstream_km2)
+        hazard = Hazard.from_stage(terrain, args.stage, min_upstream_km2=args.min_upstream_km2,
+                                   name=stage_scenario(args.stage)("zh"))
     warnings: list[tuple[str, str]] = []
     if args.dem is None:   # an uploaded scenario must touch the exposure layer (a HAND stage may flood nothing)
         hazard = _hazard_file(given, args.hazard, args.hazard_sublayer, lonlat_extent(exposure))
@@ -228,7 +229,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         pdf = out / ("village_maps.pdf" if args.lang == "en" else "村级防汛形势图.pdf")
         pdf.write_bytes(village_maps_batch(plan, hazard=hazard.depth if hazard.depth is not None else hazard.polygons,
                                            roads=inputs.get("roads"), scenario=hazard.label(args.lang),
-                                           lang=args.lang))
+                                           lang=args.lang, progress=progress("村级形势图 / village maps")))
         files.append(pdf)
     s = plan.summary
     summary = {k: s.get(k) for k in ("people_to_evacuate", "people_placed", "people_unplaced", "shelters_used",
@@ -242,7 +243,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     if len(plan.needs):
         total = plan.needs.iloc[-1]
         summary["needs"] = {k: (float(v) if k in DAILY_ITEMS else int(v)) for k, v in total.items() if k != "people"}
-        summary["needs_days"] = plan.needs.attrs.get("days", scenario.days)
+        summary["needs_days"] = scenario.days
     summary["scenario_params"] = scenario.to_params()
     summary["files"] = [str(f) for f in files]
     summary["notes"] = list(dict.fromkeys(plan.messages(args.lang) + given.messages()))

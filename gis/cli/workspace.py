@@ -60,7 +60,7 @@ def _reference(ws, kind: str):
 
 def _run_import(args: argparse.Namespace) -> int:
     from layers.catalogue import spec as get_spec
-    from layers.load import is_raster_file, load_layer
+    from layers.load import county_boundary, is_raster_file, load_layer
     from layers.raster import write_raster
     from layers.text import Text
     from layers.webmap import OFFSETS, offset_name
@@ -88,11 +88,13 @@ def _run_import(args: argparse.Namespace) -> int:
     silenced = inputs.no_offset or (stored is not None and stored["offset"] == "none")
     try:
         near = ws.lonlat_bounds() if exists else None
+        area = county_boundary(ws.vector("grids")) if near is not None and "grids" in ws.vector_kinds() else None
         raster = is_raster_file(src)
         reference = None if raster or silenced or offset is not None or not exists else _reference(ws, args.layer)
         layer = load_layer(src, args.layer, sublayer=args.sublayer, near=near, crs=inputs.crs, towgs84=inputs.towgs84,
                            on_conflict="override" if inputs.override else "refuse", offset=offset,
-                           reference=reference, local=True, suspect_offset=not silenced)
+                           reference=reference, local=True, suspect_offset=not silenced,
+                           area=area, allow_outside=args.allow_outside)
     except OSError as e:
         raise LayerError(Problem(f"文件无法读取（{e.strerror or e}）", f"the file cannot be read ({e.strerror or e})",
                                  "检查文件与权限", "check the file and its permissions", file=src.name)) from None
@@ -154,6 +156,9 @@ def _add_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preview", action="store_true", help="show what would change; write nothing")
     p.add_argument("--sublayer", help="layer inside a GeoPackage / sheet of a workbook / KML folder / netCDF variable")
     add_input_options(p)
+    p.add_argument("--allow-outside", action="store_true",
+                   help="import features lying outside the workspace / county boundary (refused row by row "
+                        "otherwise) / 确认导入辖区之外的要素")
     p.add_argument("--note", help="note recorded in the history")
     p.add_argument("--user", help="user name recorded in the history (default: login name)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")

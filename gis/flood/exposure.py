@@ -44,8 +44,8 @@ from layers.errors import LayerError, problem
 from layers.raster import Raster
 from layers.text import Text
 
-__all__ = ["EvacuationRule", "zonal_depth", "grid_exposure", "aggregate", "raster_exposure", "exposure_summary",
-           "PEOPLE_FIELDS"]
+__all__ = ["EvacuationRule", "Exposure", "zonal_depth", "grid_exposure", "aggregate", "raster_exposure",
+           "exposure_summary", "PEOPLE_FIELDS"]
 
 #: the count fields spread over depth classes
 PEOPLE_FIELDS = ("households", "population", "vulnerable")
@@ -98,6 +98,25 @@ class EvacuationRule:
             zh += f" 且淹没面积占比 ≥ {self.min_share:.0%}"
             en += f" and flooded share >= {self.min_share:.0%}"
         return Text(zh, en, "rule_area")
+
+
+@dataclass
+class Exposure:
+    """The exposure of each grid to a scenario (:func:`grid_exposure`).
+
+    Attributes
+    ----------
+    table : GeoDataFrame
+        One row per grid (see :func:`grid_exposure` for the columns).
+    notes : list of Text
+        What was assumed on the way.
+    thresholds : tuple of float
+        The depth classes used.
+    """
+
+    table: gpd.GeoDataFrame
+    notes: list
+    thresholds: tuple
 
 
 # ---- zonal statistics on a depth raster ------------------------------------------------------------------------
@@ -359,7 +378,7 @@ def _point_exposure(points: gpd.GeoDataFrame, hazard: Hazard, thresholds: Sequen
 def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
                   rule: EvacuationRule | None = None, population: Raster | None = None,
                   population_field: str = "population", leaves_only: bool = True, homes: Homes | None = None,
-                  crs: object | None = None) -> gpd.GeoDataFrame:
+                  crs: object | None = None) -> Exposure:
     """Exposure of each transfer grid (or village) to a hazard.
 
     Parameters
@@ -388,8 +407,8 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
 
     Returns
     -------
-    GeoDataFrame
-        One row per grid, geometry kept, with the identifying columns present (``grid_id``,
+    Exposure
+        ``table``: one row per grid, geometry kept, with the identifying columns present (``grid_id``,
         ``name``, ``township``, ``village``, ``level``, ``responsible``, ``phone``, ``shelter``),
         ``households``, ``population``, ``vulnerable`` (NaN where missing: never a silent zero),
         ``flooded_share``, ``max_depth``, ``mean_depth`` (metres, over the wet part),
@@ -399,8 +418,8 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
         and ``evacuate_people`` / ``evacuate_households`` / ``evacuate_vulnerable`` (the whole
         grid's when it is evacuated, else 0), ``homes``, ``homes_wet_share``, ``homes_max_depth``,
         ``rule_basis`` (``homes`` or ``area``: what decided), ``reason_code``, ``reason_zh`` and
-        ``reason_en`` (why the grid moves or stays, e.g. "62 % of houses wet, max 1.8 m").
-        ``attrs['notes']`` holds the notes (:class:`layers.text.Text`).
+        ``reason_en`` (why the grid moves or stays, e.g. "62 % of houses wet, max 1.8 m");
+        ``notes`` (:class:`layers.text.Text`) and ``thresholds``.
     """
     from gis.tallies import leaf_grids
 
@@ -508,9 +527,7 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
         notes.append(("部分网格位于水深未知的危险区内：计入受影响与需转移，但不分水深等级",
                       "some grids lie in danger zones of unknown depth: counted as affected and to evacuate, "
                       "without a depth class"))
-    out.attrs["notes"] = notes
-    out.attrs["thresholds"] = thr
-    return out
+    return Exposure(out, notes, thr)
 
 
 def _reasons(out: pd.DataFrame, evac: np.ndarray, has_homes: np.ndarray, homes: Homes | None,
@@ -782,9 +799,10 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
     overlap = bool(len(rows)) and hb is not None and _bounds_overlap(tuple(rows.total_bounds), rows.crs, hb,
                                                                     hazard.crs)
     if overlap:
-        table = grid_exposure(rows, hazard, thresholds=thr, rule=rule, population=population,
-                              population_field=field, leaves_only=False)
-        notes += table.attrs.get("notes", [])
+        ex = grid_exposure(rows, hazard, thresholds=thr, rule=rule, population=population,
+                           population_field=field, leaves_only=False)
+        table = ex.table
+        notes += ex.notes
     else:
         table = None
         if hb is None:

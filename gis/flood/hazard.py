@@ -26,7 +26,7 @@ import shapely
 from gis.projection import crs_of, lonlat_extent, to_lonlat_bounds
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
-from layers.text import Text
+from layers.text import Text, stage_scenario
 
 __all__ = ["DEFAULT_THRESHOLDS", "SCREENING_LABEL", "Hazard", "depth_class", "class_labels", "parse_thresholds",
            "check_overlap", "wet_mask_sampler"]
@@ -125,6 +125,8 @@ class Hazard:
         True for HAND scenarios (see :data:`SCREENING_LABEL`).
     stage_m : float or None
         The water level of a HAND scenario.
+    source : str
+        The file the scenario came from (for messages).
     """
 
     name: str
@@ -134,6 +136,7 @@ class Hazard:
     notes: list[_Note] = field(default_factory=list)
     screening: bool = False
     stage_m: float | None = None
+    source: str = ""
 
     @property
     def crs(self) -> pyproj.CRS | None:
@@ -164,8 +167,8 @@ class Hazard:
     @property
     def label(self) -> Text:
         """The scenario's name for people in both languages (a stage scenario reads "水位 2 米" / "stage 2 m")."""
-        if self.stage_m is not None and self.name == f"水位 {self.stage_m:g} 米":
-            return Text(self.name, f"stage {self.stage_m:g} m", "stage")
+        if self.stage_m is not None and self.name == stage_scenario(self.stage_m)("zh"):
+            return stage_scenario(self.stage_m)
         return Text(self.name, self.name)
 
     @property
@@ -230,11 +233,11 @@ class Hazard:
                           "the depth raster has no depth above 0: nothing is flooded in this scenario, so no one "
                           "is affected"))
         out = Raster(a, r.transform, r.crs, nodata=-9999.0, name=source)
-        return cls(name=name or source, depth=out, method="depth_raster", notes=notes)
+        return cls(name=name or source, depth=out, method="depth_raster", notes=notes, source=source)
 
     @classmethod
     def from_polygons(cls, gdf: gpd.GeoDataFrame, *, source: str | None = None,
-                      name: str | None = None) -> "Hazard":
+                      name: str | None = None, notes: list | None = None) -> "Hazard":
         """A scenario from danger-zone polygons.
 
         Parameters
@@ -259,8 +262,8 @@ class Hazard:
         LayerError
             No CRS, or no polygon geometry at all.
         """
-        source = source or gdf.attrs.get("source") or "hazard"
-        notes: list[_Note] = list(gdf.attrs.get("warnings", []) or [])
+        source = source or gdf.attrs.get("source") or "hazard"   # a layer read by layers.readers names its file
+        notes = list(notes or [])
         if gdf.crs is None:
             raise LayerError(problem("危险区图层没有坐标系", "the danger-zone layer has no CRS",
                                      "为数据指定坐标系后重新导入", "give the layer a CRS and import it again", file=source))
@@ -295,10 +298,9 @@ class Hazard:
             g["hazard_class"] = None
         g = g[["depth", "hazard_class", "geometry"]]
         g = _disjoint(g, notes)
-        g.attrs["source"] = source
         if len(g) == 0:
             notes.append(("没有危险区：本情景无淹没", "no danger zones: nothing is flooded in this scenario"))
-        return cls(name=name or source, polygons=g, method="polygons", notes=notes)
+        return cls(name=name or source, polygons=g, method="polygons", notes=notes, source=source)
 
     @classmethod
     def from_stage(cls, dem: Raster, stage_m: float, *, hand: Raster | None = None,
@@ -318,7 +320,7 @@ class Hazard:
         rivers, min_upstream_km2, min_upstream_cells
             Stream definition, see :func:`gis.flood.hand.hand`.
         name : str, optional
-            Scenario name; default ``"水位 {stage} m"``.
+            Scenario name; default :func:`layers.text.stage_scenario` in Chinese (``水位 2 米``).
 
         Returns
         -------
@@ -336,7 +338,7 @@ class Hazard:
         depth = depth_from_stage(hand, stage_m)
         if not np.isfinite(depth.array).any():
             notes.append((f"水位 {stage_m:g} 米时没有像元被淹没", f"nothing is flooded at a stage of {stage_m:g} m"))
-        return cls(name=name or f"水位 {float(stage_m):g} 米", depth=depth, method="hand_stage", notes=notes,
+        return cls(name=name or stage_scenario(stage_m)("zh"), depth=depth, method="hand_stage", notes=notes,
                    screening=True, stage_m=float(stage_m))
 
 
@@ -404,10 +406,10 @@ def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_n
     source = display_name or path.name
     if path.suffix.lower() in RASTER_SUFFIXES:
         return Hazard.from_depth_raster(read_raster(path, display_name=source), source=source, name=name)
-    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near)
-    gdf = layer.gdf
-    gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
-    return Hazard.from_polygons(gdf, source=layer.source, name=name)
+    # the overlap check (check_overlap) judges where a scenario lies, not the import rule for far rows
+    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near, allow_outside=True)
+    return Hazard.from_polygons(layer.gdf, source=layer.source, name=name,
+                                notes=list(layer.gdf.attrs.get("warnings", [])) + list(layer.notes))
 
 
 # ---- does the scenario touch the area it is applied to? ----------------------------------------------
@@ -427,8 +429,8 @@ def _hazard_source(hazard: Hazard) -> str:
     """The file a scenario came from, for messages."""
     if hazard.depth is not None and hazard.depth.name:
         return str(hazard.depth.name)
-    if hazard.polygons is not None and hazard.polygons.attrs.get("source"):
-        return str(hazard.polygons.attrs["source"])
+    if hazard.source:
+        return hazard.source
     return hazard.name
 
 

@@ -248,8 +248,9 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
                               f"analysis CRS: {frame.describe()} (every distance, area and raster operation runs in it)",
                               "metric_crs")]
     notes += list(hazard.notes)
-    exposure = grid_exposure(grids, hazard, thresholds=opt.thresholds, rule=rule, homes=homes, crs=crs)
-    notes += list(exposure.attrs.get("notes", []))
+    ex = grid_exposure(grids, hazard, thresholds=opt.thresholds, rule=rule, homes=homes, crs=crs)
+    exposure = ex.table
+    notes += list(ex.notes)
     at_risk = exposure[exposure["evacuate"].fillna(False).astype(bool)].copy()
     depth_at = wet_mask_sampler(hazard, crs=crs)
 

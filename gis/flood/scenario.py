@@ -37,9 +37,17 @@ from gis.flood.walking import WALK_LIMIT_M
 from gis.projection import TERRAIN_CELL_M, AnalysisFrame, lonlat_extent
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
-from layers.text import Text
+from layers.text import Text, stage_scenario
 
-__all__ = ["FloodScenario", "FloodInputs", "SOURCES", "add_arguments"]
+__all__ = ["FloodScenario", "FloodInputs", "SOURCES", "FLAGS", "add_arguments"]
+
+#: scenario field -> its command-line flag (``python -m gis plan``); the Flood page has a widget for each
+FLAGS = {"source": "--hazard/--stage", "stage_m": "--stage", "hazard_file": "--hazard", "streams": "--streams",
+         "min_upstream_km2": "--min-upstream-km2", "thresholds": "--thresholds", "min_depth": "--min-depth",
+         "min_share": "--min-share", "basis": "--rule", "passable_m": "--passable-depth",
+         "shelter_flood_m": "--shelter-flood-depth", "weight": "--weight", "cut_roads": "--keep-flooded-roads",
+         "walk_limit_km": "--walk-limit-km", "terrain_cell_m": "--terrain-cell-m", "rates": "--rates",
+         "days": "--days", "name": "--name"}
 
 #: where the water comes from
 SOURCES = ("stage", "raster", "polygons", "workspace")
@@ -295,7 +303,7 @@ class FloodScenario:
         if self.name:
             return Text(self.name, self.name)
         if self.source == "stage":
-            return Text(f"水位 {self.stage_m:g} 米", f"stage {self.stage_m:g} m", "stage")
+            return stage_scenario(self.stage_m)
         if self.source == "workspace":
             return Text("工作空间洪水风险图层", "the workspace's flood hazard layer", "workspace")
         stem = Path(self.hazard_file or "").stem

@@ -63,7 +63,7 @@ WADE_FACTOR = 0.5
 #: river classes people step over on foot (unless the flood fills them); every other river is a barrier
 SMALL_STREAMS = ("溪沟", "溪", "沟", "小溪", "山溪", "stream", "brook", "ditch", "drain", "creek")
 #: a walking surface with more cells is coarsened to about this many
-MAX_WALK_CELLS = 4_000_000
+MAX_WALK_CELLS = 1_000_000
 #: a leg is searched for as long as it takes at this average speed, km/h (it is then kept by its length)
 SEARCH_SPEED_KMH = 1.0
 

@@ -50,7 +50,7 @@ import datetime as _dt
 import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -665,7 +665,8 @@ def _write_aliases(gpkg: Path, aliases: Mapping[str, Mapping[str, str]]) -> None
 
 def write_fire_files(analysis: FireResult, out_dir: Path | str, *, sites: Any = None, lang: str = "zh",
                      maps: bool = True, layers: Mapping[str, Any] | None = None, date: str | None = None,
-                     map_dpi: int | None = None, townships: Sequence[str] | None = None) -> list[Path]:
+                     map_dpi: int | None = None, townships: Sequence[str] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write the review's files into a folder (list in the module docstring).
 
     Parameters
@@ -691,6 +692,9 @@ def write_fire_files(analysis: FireResult, out_dir: Path | str, *, sites: Any = 
     townships : sequence of str, optional
         Townships to map (default the review's township in focus, else all).
 
+    progress : callable, optional
+        Called with ``(steps done, steps in all)``: the files, then each map page.
+
     Returns
     -------
     list of Path
@@ -702,12 +706,21 @@ def write_fire_files(analysis: FireResult, out_dir: Path | str, *, sites: Any = 
     layers = analysis.layers if layers is None else layers
     if townships is None and analysis.review.township:
         townships = [analysis.review.township]
+    total, done = 4 + bool(maps), [0]   # the maps' own count is known when they start
+
+    def step() -> None:
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+    if progress:
+        progress(0, total)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     xlsx = out_dir / "fire.xlsx"
     xlsx.write_bytes(fire_workbook(analysis, sites, lang, date=date))
     written.append(xlsx)
+    step()
 
     fl = fire_layers(analysis, sites, lang)
     gpkg = out_dir / "fire.gpkg"
@@ -727,20 +740,24 @@ def write_fire_files(analysis: FireResult, out_dir: Path | str, *, sites: Any = 
         aliases[name] = {c: header(_ALIAS_KEY.get(name, {}).get(c, c), lang) for c in df.columns}
     _write_aliases(gpkg, aliases)
     written.append(gpkg)
+    step()
 
     geojson = out_dir / "fire.geojson"
     geojson.write_bytes(fire_geojson(fl))
     kml = out_dir / "fire.kml"
     kml.write_bytes(fire_kml(fl, lang=lang))
     written += [geojson, kml]
+    step()
     written += _rasters(analysis, out_dir)
+    step()
 
     if maps:
         from gis.report.fire_map import DPI, coverage_maps_batch
 
         written += coverage_maps_batch(out_dir, dem=analysis.grid, layers=_map_layers(analysis, fl, layers),
                                        townships=townships, lang=lang, date=date, dpi=map_dpi or DPI,
-                                       subtitles=_subtitles(analysis, lang))
+                                       subtitles=_subtitles(analysis, lang),
+                                       progress=(lambda d, n: progress(4 + d, 4 + n)) if progress else None)
     return written
 
 

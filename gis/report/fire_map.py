@@ -37,7 +37,7 @@ import datetime as _dt
 import math
 import re
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -48,7 +48,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
-from gis.report.a4 import A4_INCHES, cjk_font, clip, finish_map, font_rc, map_page, warp
+from gis.report.a4 import A4_INCHES, cjk_font, clip, crs_words, finish_map, font_rc, map_page, warp, wrap
 from layers.crs import metric_crs
 from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input
@@ -209,6 +209,23 @@ def _layout(aspect: float) -> dict:
     return best
 
 
+def _data_bounds(dem: Raster, crs: pyproj.CRS, frame: tuple[float, float, float, float]
+                 ) -> tuple[float, float, float, float]:
+    """``frame`` cut to where the DEM has values, in the map CRS."""
+    valid = dem.valid_mask()
+    if not valid.any():
+        return frame
+    rows, cols = np.flatnonzero(valid.any(axis=1)), np.flatnonzero(valid.any(axis=0))
+    t = dem.transform
+    xs = [t.c + t.a * c for c in (cols[0], cols[-1] + 1)]
+    ys = [t.f + t.e * r for r in (rows[0], rows[-1] + 1)]
+    src = pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs)) if dem.crs is not None else \
+        pyproj.CRS.from_user_input(STORAGE_CRS)
+    x0, y0, x1, y1 = pyproj.Transformer.from_crs(src, crs, always_xy=True).transform_bounds(
+        min(xs), min(ys), max(xs), max(ys))
+    return max(frame[0], x0), max(frame[1], y0), min(frame[2], x1), min(frame[3], y1)
+
+
 def _polygon_path(geom) -> MplPath | None:
     """A matplotlib path of a (multi)polygon, holes included."""
     verts, codes = [], []
@@ -254,7 +271,9 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     pad = 0.03 * max(x1 - x0, y1 - y0)
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     lay = _layout((x1 - x0) / max(y1 - y0, 1e-9))
-    fig, ax, extent = map_page((x0, y0, x1, y1), lay, dpi=100)
+    if township is None:   # the whole area: the box takes the data's shape (no empty band)
+        x0, y0, x1, y1 = _data_bounds(dem, crs, (x0, y0, x1, y1))
+    fig, ax, extent = map_page((x0, y0, x1, y1), lay, dpi=100, fit=township is None)
     img_extent = (extent[0], extent[2], extent[1], extent[3])
     px = int(min(2000, max(600, lay["map_w_in"] * 200)))
     legend: list = []
@@ -411,14 +430,15 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     sub = [subtitle] if subtitle else []
     sub.append(_t("date", lang, s=date))
     fig.text(0.5, lay["sub_y"], "    ".join(sub), ha="center", va="top", fontsize=9)
-    epsg = crs.to_epsg()
-    fig.text(lay["map"][0], lay["foot2_y"], note or _t("note", lang), ha="left", va="bottom", fontsize=7,
-             color="#444444")
-    fig.text(lay["map"][0], lay["foot_y"], _t("crs", lang, c=f"{crs.name}" + (f" (EPSG:{epsg})" if epsg else "")),
-             ha="left", va="bottom", fontsize=7, color="#444444")
+    # footer right under the map: the data note (wrapped to the page) and the CRS
+    W, H = lay["size"]
+    left = _MARGIN / W
+    y = lay["map"][1] - 0.08 / H
+    for line in [*wrap(note or _t("note", lang), W - 2 * _MARGIN, 7), _t("crs", lang, c=crs_words(crs, lang))]:
+        fig.text(left, y, line, ha="left", va="top", fontsize=7, color="#444444")
+        y -= 0.15 / H
     if cjk_font() is None:
-        fig.text(1 - lay["map"][0], lay["foot_y"], _T["nofont"].en, ha="right", va="bottom", fontsize=8,
-                 color="#c00000", fontweight="bold")
+        fig.text(1 - left, y, _T["nofont"].en, ha="right", va="top", fontsize=8, color="#c00000", fontweight="bold")
     return fig
 
 
@@ -493,7 +513,8 @@ def _safe(name: str) -> str:
 def coverage_maps_batch(out_dir: str | Path, *, dem: Raster, layers: Mapping[str, Any],
                         townships: Sequence[str] | None = None, whole: bool = True, lang: str = "zh",
                         date: str | _dt.date | None = None, dpi: int = DPI, formats: Sequence[str] = ("png", "pdf"),
-                        subtitles: Mapping[str, str] | None = None) -> list[Path]:
+                        subtitles: Mapping[str, str] | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """The whole-area map and one map per township, written into ``out_dir``.
 
     Parameters
@@ -508,6 +529,8 @@ def coverage_maps_batch(out_dir: str | Path, *, dem: Raster, layers: Mapping[str
         Also write the whole-area map.
     subtitles : mapping, optional
         Township name (``""`` for the whole area) to the line printed under its title.
+    progress : callable, optional
+        Called with ``(maps done, maps in all)`` (``(0, n)`` first).
 
     Returns
     -------
@@ -522,10 +545,17 @@ def coverage_maps_batch(out_dir: str | Path, *, dem: Raster, layers: Mapping[str
     if townships is None:
         townships = [] if towns is None else sorted(map(str, towns["township"]))
     paths: list[Path] = []
+    total = len(townships) + bool(whole)
+    if progress:
+        progress(0, total)
     if whole:
         paths += coverage_map(out_dir / "coverage_all", dem=dem, layers=layers, lang=lang, date=date, dpi=dpi,
                               formats=formats, subtitle=subtitles.get(""))
-    for t in townships:
+        if progress:
+            progress(1, total)
+    for i, t in enumerate(townships, start=1 + bool(whole)):
         paths += coverage_map(out_dir / f"coverage_{_safe(t)}", dem=dem, layers=layers, township=t, lang=lang,
                               date=date, dpi=dpi, formats=formats, subtitle=subtitles.get(t))
+        if progress:
+            progress(i, total)
     return paths
