@@ -54,7 +54,8 @@ def _cameras_csv(tmp_path: Path, code: int, datum: int = 4490) -> Path:
 
 
 def _command_names() -> list[str]:
-    return ["validate", "import", "viewshed", "water-reach", "fire-risk", "gaps", "siting", "hand", "exposure", "plan"]
+    return ["validate", "import", "viewshed", "water-reach", "fire-risk", "gaps", "siting", "hand", "exposure", "plan",
+            "fire-report"]
 
 
 @pytest.mark.parametrize("name", _command_names())
@@ -234,3 +235,30 @@ def test_plan_refuses_bad_coordinate_options_before_writing(tmp_path, capsys):
     assert main(["plan", "--workspace", str(tmp_path / "ws.gpkg"), "--hazard", str(tmp_path / "h.gpkg"),
                  "--out", str(out), "--crs", "nonsense"]) == 2
     assert "nonsense" in capsys.readouterr().err and not out.exists()
+
+
+def test_fire_report_takes_crs_for_its_candidate_files(tmp_path, capsys):
+    from layers.workspace import Workspace
+
+    x0, y0 = _origin(4548)
+    ws_path = tmp_path / "ws" / "workspace.gpkg"
+    ws_path.parent.mkdir()
+    ws = Workspace(ws_path)
+    forest = gpd.GeoDataFrame({"fuel_type": ["conifer"]}, crs=4548,
+                              geometry=[shapely.box(x0 + 60, y0 - N * 30 + 60, x0 + N * 30 - 60, y0 - 60)])
+    ws.replace("forest", forest.to_crs(4490), note="test", user="test")
+    _dem(ws_path.parent, 4548, name=ws.raster_path("dem").name)
+    cams = _cameras_csv(tmp_path, 4548)                     # metres without zone number: CM unknown
+    out = tmp_path / "out"
+    base = ["fire-report", "--workspace", str(ws_path), "--out", str(out), "--no-maps", "--no-water", "--no-gaps",
+            "--json"]
+    assert main([*base, "--crs", "EPSG:4548"]) == 2          # no candidate file: the option applies to nothing
+    err = capsys.readouterr().err
+    assert "--camera-candidates" in err and "候选点" in err and not out.exists()
+    assert main([*base, "--camera-candidates", str(cams)]) == 2
+    assert "--crs" in capsys.readouterr().err and not out.exists()
+    assert main([*base, "--camera-candidates", str(cams), "--crs", "EPSG:4548", "--site-cameras", "1"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert out.is_dir() and len(res["sites"]) == 1
+    site = res["sites"][0]
+    assert site["lon"] == pytest.approx(LON + 0.003, abs=0.003) and site["lat"] == pytest.approx(LAT - 0.004, abs=0.003)
