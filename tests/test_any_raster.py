@@ -82,6 +82,12 @@ def test_arcinfo_ascii_zipped_with_its_prj(tmp_path):
     layer = load_layer(upload, "dem", display_name="人口.zip")
     assert layer.raster.crs.to_epsg() == 4549
     np.testing.assert_array_equal(layer.raster.array, DATA)
+    from gis.cli import build_parser
+    from gis.flood.scenario import FloodScenario
+
+    args = build_parser().parse_args(["plan", "--workspace", str(tmp_path / "ws.gpkg"), "--hazard", str(z),
+                                      "--out", str(tmp_path / "out")])
+    assert FloodScenario.from_args(args).source == "raster"   # a zipped depth grid is a raster scenario
 
 
 def test_erdas_imagine(tmp_path):
