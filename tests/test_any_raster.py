@@ -88,6 +88,10 @@ def test_arcinfo_ascii_zipped_with_its_prj(tmp_path):
     args = build_parser().parse_args(["plan", "--workspace", str(tmp_path / "ws.gpkg"), "--hazard", str(z),
                                       "--out", str(tmp_path / "out")])
     assert FloodScenario.from_args(args).source == "raster"   # a zipped depth grid is a raster scenario
+    from ui.page_flood import _population
+
+    pop = _population(z.read_bytes(), "人口.zip")               # the Flood page's population upload, zipped with its .prj
+    assert pop.crs.to_epsg() == 4549 and float(np.nansum(pop.array)) == pytest.approx(float(DATA.sum()))
 
 
 def test_erdas_imagine(tmp_path):

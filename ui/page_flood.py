@@ -26,7 +26,7 @@ from gis.projection import TERRAIN_CELL_M
 from gis.tallies import township_people
 from layers.catalogue import map_kinds
 from layers.errors import GisError, LayerError
-from layers.raster_files import UPLOAD_RASTER_TYPES
+from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
 from layers.text import pick
 from ui.downloads import file_name
 from ui.i18n import labeller, lang, t
@@ -98,8 +98,8 @@ def _plan(key: tuple, params: str, _inputs: FloodInputs, _hazard: Hazard) -> Pla
 def _population(data: bytes, name: str):
     from layers.raster import read_raster
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "population.tif"
+    with tempfile.TemporaryDirectory() as tmp:   # kept under its own type: a zip (.asc with its .prj) is opened as one
+        path = Path(tmp) / ("population" + (raster_suffix(name) or (".zip" if name.lower().endswith(".zip") else "")))
         path.write_bytes(data)
         return read_raster(path, display_name=Path(name).name)
 
