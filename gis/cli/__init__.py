@@ -138,14 +138,17 @@ class Inputs:
 
     def layer(self, path: str | Path, kind: str, sublayer: str | None = None, *,
               near: tuple[float, float, float, float] | None = None):
-        """Load ``path`` as layer ``kind`` (a workspace GeoPackage's layer named ``kind`` by default)."""
+        """Load ``path`` as layer ``kind`` (a workspace GeoPackage's layer named ``kind`` by default).
+
+        ``near`` (lon/lat extent) catches a file a Gauss-Kruger zone away; the import rule for rows far
+        outside does not apply to an analysis input (a scenario's own overlap check judges where it lies)."""
         from layers.load import load_layer
 
         p = Path(path)
         offset = None if self.offset is None or is_workspace_file(p) else self.offset
         layer = load_layer(p, kind, sublayer=_default_sublayer(p, kind, sublayer), crs=self.crs,
                            towgs84=self.towgs84, on_conflict=self.on_conflict, offset=offset, local=True,
-                           lenient=True, near=near)
+                           lenient=True, near=near, allow_outside=True)
         self.read.append((p.name, layer))
         return layer
 
