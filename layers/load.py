@@ -219,10 +219,16 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
     except LayerError as exc:
         found += exc.problems
         error_type = type(exc)   # CRSError: the CRS is part of the story
+    read_notes: list = []
+    if kind == "boundaries":   # DataV GeoJSON, tables named by level, codes without levels
+        from layers.boundaries import prepare
+
+        raw, read_notes = prepare(raw)
     try:
         gdf, notes = validate(raw, spec, source=source)
     except LayerError as exc:
         raise error_type(found + _not_repeated(exc.problems, found)) from None
+    notes = [*read_notes, *notes]
     if found:
         raise error_type(found)
     drop = [c for c in raw.attrs.get("coordinate_columns", ()) if c in gdf.columns]

@@ -353,6 +353,8 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
             val = _coerce_bool(col, f, column, rows, c)
         elif f.type == "choice":
             val = _coerce_choice(col, f, column, rows, c, warnings)
+            if f.keep_raw and f.keep_raw not in by_canon:
+                out[f.keep_raw] = _coerce_str(col)
         else:
             val = _coerce_str(col)
         if f.required:
@@ -360,6 +362,7 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
             c.rows(rows, empty, column, None, f"必填字段“{f.zh}”为空",
                    f"required field '{f.en}' is empty", "填写该值", "fill in the value")
         out[f.name] = val
+    out = {f.name: out[f.name] for f in spec.fields if f.name in out}   # spec order (kept raw values too)
 
     if spec.id_field and spec.id_field in out:
         ids = out[spec.id_field]

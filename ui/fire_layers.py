@@ -149,16 +149,18 @@ def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None =
 
 
 #: vector layers drawn under the review (the rest of the workspace is on the Data page)
-BASE_KINDS = ("roads", "water_sources", "cameras")
+BASE_KINDS = ("boundaries", "roads", "water_sources", "cameras")
 
 
 def fire_map(layers: dict, lang: str, *, hillshade: Overlay | None = None, height: int = 640,
-             **parts) -> folium.Map:
-    """The Fire page map: the base layers (roads, sources, cameras; an overview above the detail
-    budget) under the review's :func:`fire_groups` (``parts``: risk, day, day_label, seen, reach,
-    gaps, sites)."""
+             focus: str | None = None, focus_outline: tuple[str, object] | None = None, **parts) -> folium.Map:
+    """The Fire page map: the base layers (boundaries, roads, sources, cameras; an overview above the
+    detail budget, or the ``focus`` township in full) under the review's :func:`fire_groups`
+    (``parts``: risk, day, day_label, seen, reach, gaps, sites); ``focus_outline`` (name, polygon)
+    is outlined and zoomed to."""
     from ui.map_view import build_map, plan_map
 
-    mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers})
+    mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers}, focus=focus)
     return build_map(mp.layers, lang=lang, hillshade=hillshade, images=mp.images, simplify_m=mp.simplify_m,
-                     extra=fire_groups(lang, **parts), height=height, show=set(BASE_KINDS))
+                     extra=fire_groups(lang, **parts), height=height, show=set(BASE_KINDS),
+                     focus_outline=focus_outline)

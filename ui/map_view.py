@@ -19,7 +19,7 @@ from branca.element import MacroElement, Template
 
 from ui.overlay import Overlay, rasterize
 from layers import settings
-from layers.catalogue import GRID_LEVELS, VECTOR_KINDS, spec
+from layers.catalogue import BOUNDARY_LEVELS, GRID_LEVELS, VECTOR_KINDS, spec
 from layers.crs import metric_crs
 from ui.assets import localize
 from ui.i18n import text
@@ -52,11 +52,21 @@ STYLES: dict[str, Style] = {
 GRID_COLORS = {"county": "#37474f", "township": "#5d4037", "village": "#e65100", "group": "#f9a825",
                "household": "#c0ca33"}
 GRID_WEIGHTS = {"county": 3.0, "township": 2.2, "village": 1.4, "group": 1.0, "household": 0.8}
+#: boundary outline colour, weight and dash per level (no fill: they frame the other layers)
+BOUNDARY_STYLES = {"province": ("#000000", 3.5, "12,6"), "prefecture": ("#1a1a1a", 3.2, "12,6"),
+                   "county": ("#212121", 3.0, "10,5"), "township": ("#6a1b9a", 2.2, "7,4"),
+                   "village": ("#8e7cc3", 1.2, "3,3")}
+#: kinds drawn as one toggle per level
+_LEVELLED = {"grids": tuple(GRID_LEVELS), "boundaries": tuple(BOUNDARY_LEVELS)}
+#: the chosen area's outline (a township picked on a page)
+FOCUS_STYLE = {"color": "#d50000", "weight": 3.5, "fillOpacity": 0.0, "opacity": 0.95}
 
 #: features one map draws as vectors before it switches to an overview (plus a township to see in detail)
 DETAIL_BUDGET = 15_000
 OVERVIEW_GRID_LEVELS = ("county", "township", "village")
-MINOR_ROAD_CLASSES = ("village", "track")
+MINOR_ROAD_CLASSES = ("village", "track", "other")
+#: boundary levels kept in an overview
+OVERVIEW_BOUNDARY_LEVELS = ("province", "prefecture", "county", "township")
 OVERVIEW_MAX_LINES = 1_500
 
 # Compact JSON in the page: UTF-8 Chinese (3 bytes instead of a 6-byte \uXXXX escape) and no spaces.
@@ -140,6 +150,8 @@ def plan_map(layers: dict[str, gpd.GeoDataFrame], *, focus: str | None = None,
     out, images = dict(layers), {}
     if "grids" in out and "level" in out["grids"]:
         out["grids"] = out["grids"][out["grids"]["level"].isin(OVERVIEW_GRID_LEVELS)]
+    if "boundaries" in out and "level" in out["boundaries"]:
+        out["boundaries"] = out["boundaries"][out["boundaries"]["level"].isin(OVERVIEW_BOUNDARY_LEVELS)]
     if "roads" in out and "road_class" in out["roads"]:
         out["roads"] = out["roads"][~out["roads"]["road_class"].isin(MINOR_ROAD_CLASSES)]
     for kind in ("roads", "rivers"):
@@ -212,16 +224,16 @@ def payload(gdf: gpd.GeoDataFrame, kind: str, lang: str, *, simplify_m: float = 
 
 def layer_payloads(layers: dict[str, gpd.GeoDataFrame], lang: str, *, simplify_m: float = 5.0
                    ) -> dict[str, tuple[dict, list[str]]]:
-    """:func:`payload` of every layer, keyed by kind (``grids:LEVEL`` for each grid level present)."""
+    """:func:`payload` of every layer, keyed by kind (``grids:LEVEL`` / ``boundaries:LEVEL`` for each level present)."""
     out = {}
     for kind, gdf in layers.items():
         if gdf is None or len(gdf) == 0:
             continue
-        if kind == "grids" and "level" in gdf:
-            for level in GRID_LEVELS:
+        if kind in _LEVELLED and "level" in gdf:
+            for level in _LEVELLED[kind]:
                 sub = gdf[gdf["level"] == level]
                 if len(sub):
-                    out[f"grids:{level}"] = payload(sub, kind, lang, simplify_m=simplify_m)
+                    out[f"{kind}:{level}"] = payload(sub, kind, lang, simplify_m=simplify_m)
         else:
             out[kind] = payload(gdf, kind, lang, simplify_m=simplify_m)
     return out
@@ -285,7 +297,7 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
               height: int = 640, simplify_m: float = 5.0, show: set[str] | None = None,
               online: bool = settings.ONLINE_BASEMAPS, tianditu_key: str | None = settings.TIANDITU_KEY,
               payloads: dict | None = None, images: dict[str, Overlay] | None = None,
-              extra: tuple[list, list] | None = None) -> folium.Map:
+              extra: tuple[list, list] | None = None, focus_outline: tuple[str, object] | None = None) -> folium.Map:
     """The map of a set of layers.
 
     Parameters
@@ -309,6 +321,8 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
         kind -> Overlay for layers drawn as images (see :func:`plan_map`).
     extra : (layers, legend rows), optional
         More folium layers drawn on top (e.g. :func:`ui.plan_map.plan_groups`) and their legend rows.
+    focus_outline : (name, geometry), optional
+        A chosen area (a township) outlined in red on top, and the map fitted to it.
 
     Returns
     -------
@@ -351,20 +365,27 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
             continue
         bounds.append(gdf.to_crs(4326).total_bounds)
         s = spec(kind)
-        if kind == "grids":
-            for level in GRID_LEVELS:
-                key = f"grids:{level}"
+        if kind in _LEVELLED:
+            for level in _LEVELLED[kind]:
+                key = f"{kind}:{level}"
                 sub = gdf[gdf["level"] == level] if "level" in gdf else gdf.iloc[0:0]
-                if len(sub) == 0:
+                if len(sub) == 0 or key not in payloads:
                     continue
-                label = text("grid_level", lang, level=s.field("level").choice_label(level, lang))
+                label = text(f"{'grid' if kind == 'grids' else 'boundary'}_level", lang,
+                             level=s.field("level").choice_label(level, lang))
                 data, fields = payloads[key]
                 group = folium.FeatureGroup(name=label, show=show is None or key in show or kind in show)
-                style = {"color": GRID_COLORS[level], "weight": GRID_WEIGHTS[level], "fillColor": GRID_COLORS[level],
-                         "fillOpacity": 0.08 if level in ("group", "household") else 0.0}
+                if kind == "grids":
+                    colour = GRID_COLORS[level]
+                    style = {"color": colour, "weight": GRID_WEIGHTS[level], "fillColor": colour,
+                             "fillOpacity": 0.08 if level in ("group", "household") else 0.0}
+                else:
+                    colour, weight, dash = BOUNDARY_STYLES[level]
+                    style = {"color": colour, "weight": weight, "dashArray": dash, "fillColor": colour,
+                             "fillOpacity": 0.0, "opacity": 0.9}
                 _add_geojson(group, data, fields, kind, lang, style)
                 group.add_to(m)
-                legend.append((label, GRID_COLORS[level], None, "box"))
+                legend.append((label, colour, None, "box"))
             continue
         st_ = STYLES[kind]
         data, fields = payloads[kind]
@@ -375,6 +396,15 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
         _add_geojson(group, data, fields, kind, lang, style, point_radius=st_.radius if is_point else None)
         group.add_to(m)
         legend.append((s.label(lang), st_.color, st_.fill, st_.shape if not is_point else "circle"))
+    if focus_outline is not None and focus_outline[1] is not None and not focus_outline[1].is_empty:
+        name, geom = focus_outline
+        geom4326 = gpd.GeoSeries([geom], crs=settings.STORAGE_CRS).to_crs(4326)
+        group = folium.FeatureGroup(name=str(name), show=True)
+        folium.GeoJson(json.loads(shapely.to_geojson(_round_coords(geom4326.to_numpy())[0])),
+                       style_function=lambda _f: FOCUS_STYLE, interactive=False).add_to(group)
+        group.add_to(m)
+        legend.append((str(name), FOCUS_STYLE["color"], None, "box"))
+        bounds = [geom4326.total_bounds]
     if bounds:
         b = np.vstack(bounds)
         m.fit_bounds([[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]],

@@ -12,8 +12,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gis.fire.review import (camera_step, camera_table, gap_step, reach_step, risk_step, township_table,
-                               weather_step)
+from gis.fire.review import (camera_step, camera_table, gap_step, reach_step, risk_step, township_source,
+                             township_table, weather_step)
 from gis.fire.risk import DEFAULT_WEIGHTS, HIGH_RISK_LEVEL
 from gis.tallies import count_by, forest_by_township
 from layers.catalogue import spec
@@ -22,8 +22,9 @@ from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map
 from ui.state import hillshade_overlay, layer_tokens, workspace_dem, workspace_layers
+from ui.township_choice import choose_township, township_focus
 
-KINDS = ["forest", "rivers", "roads", "water_sources", "cameras"]
+KINDS = ["forest", "boundaries", "rivers", "roads", "water_sources", "cameras"]
 FACTORS = list(DEFAULT_WEIGHTS)
 
 
@@ -74,12 +75,14 @@ def _gaps(key: tuple, weights: tuple, target_h: float, curvature: bool, season: 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _towns(key: tuple, weights: tuple, target_h: float, curvature: bool, season: str, max_road: float | None):
-    """Per-township shares (burns the forest's townships onto the grid: once per review, not per rerun)."""
+    """Per-township shares (burns the township outlines, or the forest's townships, onto the grid: once per
+    review, not per rerun)."""
     grid, forest, risk, _ = _risk(key, weights)
     layers = workspace_layers()
     seen = _cameras(key, weights, target_h, curvature)[0] if len(layers.get("cameras", [])) else None
     reach = _reach(key, weights, season, max_road).count if len(layers.get("water_sources", [])) else None
-    return township_table(grid, layers["forest"], forest, risk.level >= HIGH_RISK_LEVEL, seen, reach)
+    return township_table(grid, layers["forest"], forest, risk.level >= HIGH_RISK_LEVEL, seen, reach,
+                          townships=township_source(layers)[0])
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -131,13 +134,13 @@ def _pct(v) -> str:
 
 # ---- the review ---------------------------------------------------------------------------------------
 def _review(layers: dict, opt: dict):
-    key = _key(["forest", "roads", "villages", "graves", "cameras", "water_sources"])
+    key = _key(["forest", "roads", "villages", "graves", "cameras", "water_sources", "boundaries"])
     w = opt["weights"]
     with st.spinner(t("computing_risk")):
         grid, forest, risk, notes = _risk(key, w)
     high = risk.level >= HIGH_RISK_LEVEL
     seen = cam = reach = None
-    notes = list(notes)
+    notes = list(notes) + [township_source(layers)[1]]
     if "cameras" in layers and len(layers["cameras"]):
         with st.spinner(t("computing_viewshed")):
             seen, _first, cam, cnotes = _cameras(key, w, opt["target_h"], opt["curvature"])
@@ -173,7 +176,7 @@ def _review(layers: dict, opt: dict):
             "notes": notes}
 
 
-def _map(layers: dict, r: dict, opt: dict) -> None:
+def _map(layers: dict, r: dict, opt: dict, town: str | None = None) -> None:
     key, grid = r["key"], r["grid"]
     w = opt["weights"]
     risk_ov = _overlays(key + (w, "risk"), "level:risk", r["risk"].level, grid)
@@ -184,7 +187,8 @@ def _map(layers: dict, r: dict, opt: dict) -> None:
                          r["forest"]) if r["reach"] is not None else None
     label = (r["weather"]["label_zh"] if lang() == "zh" else r["weather"]["label_en"]) if r["weather"] else ""
     m = fire_map(layers, lang(), hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov, day_label=label,
-                 seen=seen_ov, reach=reach_ov, gaps=r["gaps"], sites=st.session_state.get("fire_sites_gdf"))
+                 seen=seen_ov, reach=reach_ov, gaps=r["gaps"], sites=st.session_state.get("fire_sites_gdf"),
+                 focus=town, focus_outline=township_focus(town))
     st_folium(m, key="fire_map", height=640, use_container_width=True, returned_objects=[])
 
 
@@ -218,7 +222,14 @@ SITE_COLS = {"order": ("顺序", "Order"), "name": ("名称", "Name"), "gain_ha"
              "road_dist_m": ("距道路（米）", "To road (m)")}
 
 
-def _tables(r: dict) -> None:
+def _in_town(df: pd.DataFrame, town: str | None) -> pd.DataFrame:
+    """The rows of ``df`` in the chosen township (all rows for the whole area, or without a township column)."""
+    if town is None or "township" not in df:
+        return df
+    return df[df["township"].astype(str) == town]
+
+
+def _tables(r: dict, town: str | None = None) -> None:
     zh = lang() == "zh"
     tabs = st.tabs([t("tab_townships"), t("tab_cameras"), t("tab_sources"), t("tab_gaps")])
     share_cols = [c for c in TOWN_COLS if c.endswith("share")]
@@ -230,7 +241,7 @@ def _tables(r: dict) -> None:
         st.dataframe(_labelled(towns, TOWN_COLS).rename_axis(t("township")), width="stretch")
     with tabs[1]:
         if r["cam"] is not None:
-            st.dataframe(_labelled(r["cam"], CAM_COLS), width="stretch", hide_index=True)
+            st.dataframe(_labelled(_in_town(r["cam"], town), CAM_COLS), width="stretch", hide_index=True)
     with tabs[2]:
         if r["reach"] is not None:
             src = r["reach"].sources
@@ -238,7 +249,7 @@ def _tables(r: dict) -> None:
                                 "dip_site", "forest_ha", "sole_forest_ha") if c in src]
             st.dataframe(_labelled(src[cols], SRC_COLS), width="stretch", hide_index=True)
     with tabs[3]:
-        g = r["gaps"]
+        g = _in_town(r["gaps"], town)
         cols = [c for c in ("rank", "gap_zh" if zh else "gap", "area_ha", "township", "road_name", "road_dist_m",
                             "source_name", "source_dist_m") if c in g]
         st.dataframe(_labelled(pd.DataFrame(g[cols]), GAP_COLS), width="stretch", hide_index=True)
@@ -385,7 +396,7 @@ def _a4_map(key: tuple, _analysis, _sites, township: str | None, fmt: str, lang_
         return paths[0].read_bytes()
 
 
-def _downloads(r: dict, opt: dict) -> None:
+def _downloads(r: dict, opt: dict, town: str | None = None) -> None:
     st.subheader(t("downloads"))
     fa = _analysis(r, opt)
     sites = st.session_state.get("fire_sites_gdf")
@@ -404,11 +415,9 @@ def _downloads(r: dict, opt: dict) -> None:
             if name in files:
                 stem = "森林防火覆盖" if name != "rasters.zip" else "森林防火栅格"
                 col.download_button(label, files[name], file_name=f"{stem}{Path(name).suffix}", key=f"fire_dl_{name}")
-    towns = [str(v) for v in r["towns"].index[:-1] if v != "—"]
-    c1, c2, c3 = st.columns([3, 1, 1])
     whole = t("whole_area")
-    town = c1.selectbox(t("a4_map"), [whole, *towns], key="fire_a4_town")
-    town = None if town == whole else town
+    c1, c2, c3 = st.columns([3, 1, 1])
+    c1.markdown(t("a4_map_of", area=town or whole))   # the township chosen at the top of the page
     if c2.button(t("a4_prepare"), key="fire_a4_prepare"):
         st.session_state["fire_a4_key"] = (key, town)
     if st.session_state.get("fire_a4_key") == (key, town):
@@ -433,11 +442,12 @@ def page() -> None:
         _inventory(layers)
         return
     opt = _controls(layers)
+    town = choose_township(key="fire_township")
     r = _review(layers, opt)
-    _map(layers, r, opt)
-    _tables(r)
+    _map(layers, r, opt, town)
+    _tables(r, town)
     _siting(layers, r)
-    _downloads(r, opt)
+    _downloads(r, opt, town)
     _inventory(layers)
 
 
@@ -445,7 +455,9 @@ def _inventory(layers: dict) -> None:
     """What the workspace holds: forest, sources and cameras per township and by type."""
     with st.expander(t("inventory"), expanded=False):
         if "forest" in layers:
-            table = forest_by_township(layers["forest"], layers.get("water_sources"), layers.get("cameras"))
+            outlines = township_source(layers)[0]
+            table = forest_by_township(layers["forest"], layers.get("water_sources"), layers.get("cameras"),
+                                       outlines=outlines)
             st.dataframe(table.rename(columns={"forest_km2": t("forest_km2"), "water_sources": t("water_n"),
                                                "cameras": t("cameras_n")}).rename_axis(t("township")),
                          width="stretch")

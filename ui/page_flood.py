@@ -23,8 +23,9 @@ from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
 from ui.state import (hand_raster, hillshade_overlay, is_demo, layer_tokens, workspace_dem, workspace_extent,
                       workspace_layers)
+from ui.township_choice import choose_township, township_focus
 
-KINDS = ["flood_hazard", "rivers", "roads", "grids", "villages", "shelters"]
+KINDS = ["flood_hazard", "boundaries", "rivers", "roads", "grids", "villages", "shelters"]
 SOURCES = ("stage", "raster", "polygons", "workspace")
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,8 @@ def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str) ->
 
     hz = _plan.hazard
     return village_map(village, _plan, hazard=hz.depth if hz.depth is not None else hz.polygons, fmt=fmt,
-                       scenario=hz.name, synthetic=is_demo(), lang=lang_, roads=workspace_layers().get("roads"))
+                       scenario=hz.name, synthetic=is_demo(), lang=lang_, roads=workspace_layers().get("roads"),
+                       boundaries=workspace_layers().get("boundaries"))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -175,7 +177,8 @@ def _village_batch(key: tuple, _plan: Plan, lang_: str) -> bytes:
 
     hz = _plan.hazard
     return village_maps_batch(_plan, hazard=hz.depth if hz.depth is not None else hz.polygons, scenario=hz.name,
-                              synthetic=is_demo(), lang=lang_, roads=workspace_layers().get("roads"))
+                              synthetic=is_demo(), lang=lang_, roads=workspace_layers().get("roads"),
+                              boundaries=workspace_layers().get("boundaries"))
 
 
 #: the scenario widgets' defaults (set through the session so that restoring a saved scenario works)
@@ -254,21 +257,16 @@ def _scenario_controls(layers: dict) -> tuple[Hazard | None, tuple, float, bool,
 
 
 def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
-    township = None
-    if is_big(plan):
-        overview = t("overview")
-        people = plan.grids.groupby("township")["evacuate_people"].sum().sort_values(ascending=False)
-        choice = st.selectbox(t("focus_township"), [overview, *people.index], key="flood_focus",
-                              format_func=lambda v: v if v == overview else f"{v}（{int(people[v]):,}）")
-        township = None if choice == overview else choice
-        if township is None:
-            st.caption(t("plan_overview_note"))
-    base = {k: layers[k] for k in ("rivers", "roads") if k in layers}
+    people = plan.grids.groupby("township")["evacuate_people"].sum()
+    township = choose_township(key="flood_focus", counts=people)
+    if township is None and is_big(plan):
+        st.caption(t("plan_overview_note"))
+    base = {k: layers[k] for k in ("boundaries", "rivers", "roads") if k in layers}
     mp = plan_map(base, focus=township)
     groups = plan_groups(plan, lang(), thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds),
                          township=township)
     m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images,
-                  simplify_m=mp.simplify_m, extra=groups, height=640)
+                  simplify_m=mp.simplify_m, extra=groups, height=640, focus_outline=township_focus(township))
     st_folium(m, key="flood_plan_map", height=640, use_container_width=True, returned_objects=[])
 
 

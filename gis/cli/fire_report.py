@@ -72,7 +72,11 @@ def _run_fire_report(args: argparse.Namespace) -> int:
                    "for viewsheds and water reach", "把 dem.tif 放在工作空间文件旁", "put dem.tif beside the "
                    "workspace file", file=ws_path.name)
     layers = {k: ws.vector(k) for k in ("forest", "cameras", "water_sources", "roads", "villages", "graves",
-                                         "rivers", "grids") if k in kinds}
+                                         "rivers", "grids", "boundaries") if k in kinds}
+    if "boundaries" in layers:   # cameras and sources counted in the township outline holding them
+        from gis.townships import stamp_townships
+
+        layers = stamp_townships(layers)[0]
     dem = ws.raster("dem")
     opt = FireOptions(target_h=args.target_height, season=args.season, weather=weather,
                       min_gap_ha=args.min_gap_ha)

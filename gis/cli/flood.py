@@ -187,7 +187,14 @@ def _run_plan(args: argparse.Namespace) -> int:
                                  "--hazard is a depth raster or danger zones; --stage is a water level in metres "
                                  "on the workspace DEM"))
     grids = ws.vector("grids")
+    boundaries = ws.vector("boundaries") if "boundaries" in kinds else None
     warnings: list[tuple[str, str]] = []
+    if boundaries is not None:   # per-township tables count what the boundaries outline
+        from gis.townships import stamp_townships
+
+        stamped, town_notes = stamp_townships({"grids": grids, "boundaries": boundaries})
+        grids = stamped["grids"]
+        warnings += list(town_notes)
     if args.stage is not None:
         if "dem" not in ws.raster_kinds():
             raise LayerError(Problem("工作空间中没有 DEM（dem.tif），无法按水位计算", "no DEM (dem.tif) beside the "
@@ -208,7 +215,10 @@ def _run_plan(args: argparse.Namespace) -> int:
                        rule=EvacuationRule(min_depth=args.min_depth, min_share=args.min_share),
                        weight=args.weight, rates=parse_rates(args.rates) or None, days=args.days)
     roads = ws.vector("roads") if "roads" in kinds else None
-    plan = evacuation_plan(grids, ws.vector("shelters"), hazard, roads=roads, options=opts)
+    shelters = ws.vector("shelters")
+    if boundaries is not None:
+        shelters = stamp_townships({"shelters": shelters, "boundaries": boundaries})[0]["shelters"]
+    plan = evacuation_plan(grids, shelters, hazard, roads=roads, options=opts)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     files = write_plan_files(plan, out, lang=args.lang, note=plan.summary.get("method_note") or None)
@@ -217,7 +227,8 @@ def _run_plan(args: argparse.Namespace) -> int:
 
         pdf = out / "village_maps.pdf"
         pdf.write_bytes(village_maps_batch(plan, hazard=hazard.depth if hazard.depth is not None else hazard.polygons,
-                                           roads=roads, scenario=hazard.name, lang=args.lang))
+                                           roads=roads, scenario=hazard.name, lang=args.lang,
+                                           boundaries=boundaries))
         files.append(pdf)
     s = plan.summary
     summary = {k: s.get(k) for k in ("people_to_evacuate", "people_placed", "people_unplaced", "shelters_used",

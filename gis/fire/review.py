@@ -27,11 +27,13 @@ import pandas as pd
 from gis.fire.risk import HIGH_RISK_LEVEL, RiskResult, forest_mask, risk_raster
 from gis.fire.gaps import coverage_gaps, township_grid
 from gis.terrain import cell_size_m, metric_grid
+from gis.townships import township_outlines
 from gis.fire.water_reach import ReachResult, water_reach
 from layers.raster import Raster
+from layers.text import Text
 
 __all__ = ["FireOptions", "FireAnalysis", "fire_analysis", "risk_step", "camera_step", "reach_step", "gap_step",
-           "township_table", "camera_table", "weather_step", "TOTAL"]
+           "township_table", "township_source", "camera_table", "weather_step", "TOTAL"]
 
 _Note = tuple[str, str]
 TOTAL = "合计/Total"
@@ -139,12 +141,30 @@ def reach_step(grid: Raster, sources: gpd.GeoDataFrame, forest: gpd.GeoDataFrame
                        high_risk=risk_level)
 
 
+def township_source(layers: dict) -> tuple[gpd.GeoDataFrame | None, Text]:
+    """The polygons the review counts townships by, and a note saying which.
+
+    The ``boundaries`` layer's township outlines when it has them; else None: each forest cell
+    takes the township field of the forest compartment it lies in (cells of a land-cover raster,
+    or of compartments without a township, count under ``—``).
+    """
+    outlines = township_outlines(layers, fallback=())
+    if outlines.from_boundaries:
+        return outlines.gdf, Text(f"乡镇统计按行政区界图层的乡镇界（{len(outlines.names)} 个乡镇）",
+                                  f"per-township figures follow the township outlines of the boundaries layer "
+                                  f"({len(outlines.names)} townships)", "fire_towns_boundaries")
+    return None, Text("没有乡镇级行政区界：乡镇统计按各林地小班的乡镇字段（不在小班内的林地计入“—”）",
+                      "no township boundaries: per-township figures follow each forest compartment's township "
+                      "field (forest outside the compartments counts under '—')", "fire_towns_forest")
+
+
 def gap_step(grid: Raster, high: np.ndarray, seen: np.ndarray | None, reach: np.ndarray | None, layers: dict, *,
              min_gap_ha: float = 1.0) -> gpd.GeoDataFrame:
-    """Ranked gap patches (see :func:`gis.fire.gaps.coverage_gaps`)."""
+    """Ranked gap patches (see :func:`gis.fire.gaps.coverage_gaps`), named by :func:`township_source`."""
     forest = layers.get("forest") if isinstance(layers.get("forest"), gpd.GeoDataFrame) else None
     return coverage_gaps(grid, high, seen, reach, forest=forest, roads=layers.get("roads"),
-                         sources=layers.get("water_sources"), min_area_m2=min_gap_ha * 1e4)
+                         sources=layers.get("water_sources"), townships_from=township_source(layers)[0],
+                         min_area_m2=min_gap_ha * 1e4)
 
 
 def weather_step(weather: tuple[float, float, float, float], risk_level: np.ndarray) -> tuple[dict, np.ndarray]:
@@ -160,14 +180,17 @@ def weather_step(weather: tuple[float, float, float, float], risk_level: np.ndar
 
 
 def township_table(grid: Raster, forest_layer, forest: np.ndarray, high: np.ndarray, seen: np.ndarray | None,
-                   reach: np.ndarray | None) -> pd.DataFrame:
+                   reach: np.ndarray | None, *, townships: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Per township (and in total): forest and high-risk area, the shares seen by ≥1 / ≥2 cameras and in water reach.
 
-    Columns ``forest_ha``, ``high_ha``, ``seen_share``, ``seen2_share``, ``high_seen_share``,
-    ``high_seen2_share``, ``reach_share``, ``high_reach_share``, ``both_gap_ha`` (high-risk
-    forest neither seen nor in reach). Shares are NaN where the area is 0.
+    Townships are the polygons of ``townships`` (column ``township``: the boundaries layer's, see
+    :func:`township_source`), else the forest compartments' township field. Columns ``forest_ha``,
+    ``high_ha``, ``seen_share``, ``seen2_share``, ``high_seen_share``, ``high_seen2_share``,
+    ``reach_share``, ``high_reach_share``, ``both_gap_ha`` (high-risk forest neither seen nor in
+    reach). Shares are NaN where the area is 0.
     """
-    codes, names = township_grid(forest_layer if isinstance(forest_layer, gpd.GeoDataFrame) else None, grid)
+    by = townships if townships is not None else forest_layer
+    codes, names = township_grid(by if isinstance(by, gpd.GeoDataFrame) else None, grid)
     dx, dy = cell_size_m(grid)
     ha = dx * dy / 1e4
     n = len(names) + 1
@@ -245,6 +268,8 @@ def fire_analysis(dem: Raster, layers: dict, options: FireOptions | None = None)
         raise LayerError(Problem("没有森林图层，无法分析", "no forest layer to analyse",
                                  "先导入森林（林班面或土地覆盖栅格）", "import the forest first (polygons or a land-cover raster)"))
     grid, forest, risk, notes = risk_step(dem, layers, opt.weights)
+    towns_by, towns_note = township_source(layers)
+    notes.append(towns_note)
     high = risk.level >= HIGH_RISK_LEVEL
     seen = first = None
     cams = layers.get("cameras")
@@ -261,7 +286,8 @@ def fire_analysis(dem: Raster, layers: dict, options: FireOptions | None = None)
                            roads=layers.get("roads"), max_road_distance_m=opt.max_road_distance_m)
         notes += [n for n in reach.notes if n not in notes]
     gaps = gap_step(grid, high, seen, reach.count if reach is not None else None, layers, min_gap_ha=opt.min_gap_ha)
-    towns = township_table(grid, layers["forest"], forest, high, seen, reach.count if reach is not None else None)
+    towns = township_table(grid, layers["forest"], forest, high, seen, reach.count if reach is not None else None,
+                           townships=towns_by)
     weather = day = None
     if opt.weather is not None:
         weather, day = weather_step(opt.weather, risk.level)
