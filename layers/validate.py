@@ -353,8 +353,10 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
             val = _coerce_bool(col, f, column, rows, c)
         elif f.type == "choice":
             val = _coerce_choice(col, f, column, rows, c, warnings)
-            if f.keep_raw and f.keep_raw not in by_canon:
-                out[f.keep_raw] = _coerce_str(col)
+            if f.keep_raw and f.keep_raw not in by_canon:   # only when some value was written otherwise
+                written = _coerce_str(col)
+                if (written.notna() & (written.astype(object) != val.astype(object))).any():
+                    out[f.keep_raw] = written
         else:
             val = _coerce_str(col)
         if f.required:
