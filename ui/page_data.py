@@ -227,7 +227,8 @@ def page() -> None:
     st.header(t("page_data"))
     show_layers_map(list(CATALOGUE), key="data_map", show={"rivers", "roads", "grids:township", "grids:village",
                                                             "villages", "shelters", "water_sources", "cameras",
-                                                            "forest", "flood_hazard"})
+                                                            "forest", "flood_hazard", "boundaries:county",
+                                                            "boundaries:township"})
     left, right = st.columns([3, 2])
     with left:
         _import_section()

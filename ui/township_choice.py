@@ -1,9 +1,9 @@
 """Choosing a township on a page: the whole area or one township, named from the boundaries layer.
 
 :func:`choose_township` draws one select box (whole area first) and, under it, which outline the
-townships come from (the boundaries layer, or the stand-in :mod:`gis.townships` used). A page
-passes the name on to its map (:func:`township_focus` gives the outline to draw and zoom to), its
-tables and its files.
+townships come from (the boundaries layer, or the stand-in :mod:`gis.townships` used) and how many
+features' own township field the boundaries overruled. A page passes the name on to its map
+(:func:`township_focus` gives the outline to draw and zoom to), its tables and its files.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.i18n import lang, t
-from ui.state import workspace_layers, workspace_outlines
+from ui.state import township_notes, workspace_layers, workspace_outlines
 
 
 def _field_names(layers: dict) -> list[str]:
@@ -50,6 +50,8 @@ def choose_township(*, key: str, counts: pd.Series | None = None, label: str | N
     choice = st.selectbox(label or t("choose_township"), [whole, *names], key=key,
                           format_func=lambda v: f"{v}（{int(shown[v]):,}）" if v in shown else v)
     st.caption(outlines.note(lang()))
+    for note in township_notes()[1:]:   # what counting features by the boundaries changed
+        st.caption(note(lang()))
     return None if choice == whole else choice
 
 

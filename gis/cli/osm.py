@@ -25,7 +25,8 @@ def _run_osm(args: argparse.Namespace) -> int:
 
 @command("osm", "build a workspace (workspace.gpkg + dem.tif) from an OpenStreetMap extract / 由 OpenStreetMap 摘录建工作空间")
 def _add_osm(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--osm", required=True, metavar="FILE", help="OpenStreetMap extract (.osm.pbf or .osm), read offline")
+    p.add_argument("--osm", required=True, metavar="FILE",
+                   help="OpenStreetMap extract (.osm.pbf or .osm), read offline")
     p.add_argument("--dem", nargs="+", metavar="DEM",
                    help="DEM tile(s) covering the area (GeoTIFF...); cut to the area as dem.tif / 高程分幅")
     p.add_argument("--bbox", metavar="W,S,E,N",

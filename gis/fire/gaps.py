@@ -8,8 +8,8 @@ Every high-risk forest cell falls in at most one gap class:
 
 The cells of each class are grouped into connected patches (8-connectivity, :mod:`gis.fire.patches`),
 patches smaller than a minimum area are dropped, and each patch gets its township (the township of
-most of its cells: by the township boundaries when given, else by the forest compartments), the nearest road and the nearest water source (edge-to-edge distance in
-metres, with their names).
+most of its cells: by the township boundaries when given, else by the forest compartments), the
+nearest road and the nearest water source (edge-to-edge distance in metres, with their names).
 
 Ranking: all ``both`` patches come first (a fire there is neither spotted nor fought from water), by
 area, largest first; then ``unseen`` and ``out_of_reach`` patches together, by area, largest first

@@ -57,6 +57,7 @@ from layers.crs import metric_crs
 from layers.errors import LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input
 from layers.settings import STORAGE_CRS
+from layers.text import Text
 
 __all__ = ["coverage_map", "coverage_figure", "coverage_maps_batch", "township_boundaries", "DPI"]
 
@@ -83,10 +84,12 @@ _T = {
     "water": ("水源点", "Water source"),
     "road": ("道路", "Road"),
     "town": ("乡镇界", "Township boundary"),
-    "county": ("县界", "County boundary"),
     "whole": ("全域", "whole area"),
     "notown": ("没有乡镇“{t}”的边界", "no boundary for township '{t}'"),
 }
+
+
+_COUNTY_LINE = Text("县界", "County boundary", "county_boundary")
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:
@@ -311,7 +314,7 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     cv = clip(counties, extent, crs) if counties is not None else None
     if cv is not None:
         cv.boundary.plot(ax=ax, color="#222222", linewidth=1.2, linestyle="-.", zorder=8)
-        legend.append(Line2D([], [], color="#222222", lw=1.2, ls="-.", label=_t("county", lang)))
+        legend.append(Line2D([], [], color="#222222", lw=1.2, ls="-.", label=_COUNTY_LINE(lang)))
     if towns is not None:
         tv = clip(towns, extent, crs)
         if tv is not None:

@@ -49,6 +49,7 @@ from gis.report.tables import table_part, truthy
 from layers.crs import metric_crs
 from layers.raster import Raster
 from layers.settings import STORAGE_CRS
+from layers.text import Text
 
 __all__ = ["at_risk_villages", "village_figure", "village_map", "village_maps_batch", "DEPTH_THRESHOLDS"]
 
@@ -78,7 +79,6 @@ _T = {
     "shelter": ("安置场所", "Shelter"),
     "shelter_bad": ("不可用安置场所", "Unusable shelter"),
     "road": ("道路", "Road"), "river": ("河流", "River"),
-    "township_line": ("乡镇界", "Township boundary"), "village_line": ("村界", "Village boundary"),
     "cap": ("容纳{c}人", "capacity {c}"),
     "bad": ("不可用", "unusable"),
     "more": ("……另有 {n} 个网格，详见转移计划表", "... {n} more grids: see the plan workbook"),
@@ -88,6 +88,11 @@ _T = {
              ("No.", "Grid ID", "Grid", "Responsible", "Phone", "HH", "People", "Vuln.", "Shelter", "km")),
     "novillage": ("没有村“{v}”的网格", "no grids for village '{v}'"),
 }
+
+
+#: legend of the boundaries layer's outlines
+_BOUNDARY_LINES = {"township": Text("乡镇界", "Township boundary", "township_boundary"),
+                   "village": Text("村界", "Village boundary", "village_boundary")}
 
 
 def _t(key: str, lang: str, **kw: Any) -> Any:
@@ -345,7 +350,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
             part.boundary.plot(ax=ax, color=colour, linewidth=lw, linestyle=ls, zorder=4.5)
             if own.any():
                 part[own].boundary.plot(ax=ax, color=colour, linewidth=2.2, linestyle=ls, zorder=4.6)
-            legend.append(Line2D([], [], color=colour, lw=lw, ls=ls, label=_t(f"{level}_line", lang)))
+            legend.append(Line2D([], [], color=colour, lw=lw, ls=ls, label=_BOUNDARY_LINES[level](lang)))
 
     # grids: neighbours faint, the village's own outlined and labelled
     others = clip(grids_all[~sel_mask], extent, mcrs)

@@ -137,16 +137,20 @@ def osm_layers(path: Path | str, *, bbox: tuple[float, float, float, float] | No
     source = display_name or path.name
     notes: list[Text] = []
     rasters = read_dems(dem_paths, dem_names) if dem_paths else []
-    data = read_osm(path, bbox=bbox, display_name=source)
     if bbox is None and rasters:
-        area = _intersection(data.extent, lonlat_bounds(rasters))
+        dem_box = lonlat_bounds(rasters)
+        data = read_osm(path, bbox=dem_box, display_name=source)
+        area = _intersection(data.extent, dem_box)
         if area is None:
             raise _fail("DEM 与 OpenStreetMap 文件不在同一地区（范围不相交）",
                         "the DEM and the OpenStreetMap file do not overlap", "检查 DEM 是否为该地区的分幅",
                         "check that the DEM tiles are of this area", source, field="bbox")
-        data = read_osm(path, bbox=area, display_name=source)
+        data = data.cut(area)
         notes.append(Text(f"范围取 DEM 与文件的重叠部分：{tuple(round(v, 4) for v in area)}",
-                          f"area: where the DEM and the file overlap, {tuple(round(v, 4) for v in area)}", "osm_area_dem"))
+                          f"area: where the DEM and the file overlap, {tuple(round(v, 4) for v in area)}",
+                          "osm_area_dem"))
+    else:
+        data = read_osm(path, bbox=bbox, display_name=source)
     box = data.bbox
     dem = area_dem(rasters, box) if rasters else None
     metric = metric_crs(box)

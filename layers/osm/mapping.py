@@ -144,8 +144,8 @@ def rivers(lines: gpd.GeoDataFrame, bbox: tuple[float, float, float, float]) -> 
     """Rivers, canals and streams."""
     ww = _col(lines, "waterway")
     g = lines[ww.isin(list(_RIVER_CLASSES))]
-    out = _frame({"name": _name(g), "river_class": [_RIVER_CLASSES[v] for v in _col(g, "waterway")], "osm_id": _osm_id(g, "W")},
-                 g.geometry, lines.crs)
+    out = _frame({"name": _name(g), "river_class": [_RIVER_CLASSES[v] for v in _col(g, "waterway")],
+                  "osm_id": _osm_id(g, "W")}, g.geometry, lines.crs)
     return _clip(out, bbox)
 
 

@@ -44,7 +44,7 @@ class OsmData:
     bbox : tuple of float
         ``(west, south, east, north)`` of the area read.
     extent : tuple of float
-        Lon/lat extent of the whole file.
+        Lon/lat extent of the features read (the whole file when no area was given).
     """
 
     points: gpd.GeoDataFrame
@@ -56,6 +56,11 @@ class OsmData:
     def counts(self) -> dict[str, int]:
         """Features read per driver layer."""
         return {"points": len(self.points), "lines": len(self.lines), "multipolygons": len(self.polygons)}
+
+    def cut(self, bbox: tuple[float, float, float, float]) -> "OsmData":
+        """The features touching ``bbox`` (a smaller area of what was read)."""
+        return OsmData(_cut(self.points, bbox), _cut(self.lines, bbox), _cut(self.polygons, bbox),
+                       tuple(float(v) for v in bbox), self.extent)
 
 
 def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str, field: str | None = None) -> LayerError:
@@ -87,9 +92,10 @@ def parse_bbox(text: str | None, *, source: str = "--bbox") -> tuple[float, floa
     return (w, s, e, n)
 
 
-def _read(path: Path, layer: str, source: str) -> gpd.GeoDataFrame:
-    try:
-        gdf = pyogrio.read_dataframe(path, layer=layer, CONFIG_FILE=str(CONFIG_FILE), use_arrow=True)
+def _read(path: Path, layer: str, source: str, bbox: tuple[float, float, float, float] | None = None
+          ) -> gpd.GeoDataFrame:
+    try:   # with a bbox, GDAL keeps only the features touching it (the file is still parsed whole)
+        gdf = pyogrio.read_dataframe(path, layer=layer, CONFIG_FILE=str(CONFIG_FILE), use_arrow=True, bbox=bbox)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
             pyogrio.errors.GeometryError, pyogrio.errors.FeatureError) as exc:
         text = str(exc).replace(str(path), source)[:200]
@@ -161,7 +167,9 @@ def read_osm(path: Path | str, *, bbox: tuple[float, float, float, float] | None
     path = Path(path)
     source = display_name or path.name
     _check_osm(path, source)
-    layers = {name: _read(path, name, source) for name in LAYERS}
+    layers = {name: _read(path, name, source, bbox) for name in LAYERS}
+    if bbox is not None and not any(len(g) for g in layers.values()):
+        layers = {name: _read(path, name, source) for name in LAYERS}   # nothing there: the file's extent, to say so
     parts = [g.total_bounds for g in layers.values() if len(g)]
     if not parts:
         raise _fail("OpenStreetMap 文件中没有任何要素", "the OpenStreetMap file holds no features",
