@@ -19,10 +19,11 @@ every outline keeps its own ``township`` value, and the notes count both cases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from layers.boundaries import locate
@@ -80,7 +81,6 @@ class Outlines:
     gdf: gpd.GeoDataFrame | None
     source: str
     level: str = "township"
-    notes: tuple[Text, ...] = field(default_factory=tuple)
 
     @property
     def names(self) -> list[str]:
@@ -146,7 +146,8 @@ def _dissolve(gdf: gpd.GeoDataFrame, by: str, *, close_m: float = 0.0, keep: tup
 
 
 def boundary_outlines(boundaries: gpd.GeoDataFrame | None, level: str = "township") -> gpd.GeoDataFrame | None:
-    """The boundaries layer's polygons of ``level``, dissolved by name (an exclave joins its area).
+    """The boundaries layer's polygons of ``level``, dissolved by name (an exclave joins its area; a name
+    used under two parents, such as two counties' 城关镇, becomes ``城关镇（parent）`` for each).
 
     Returns
     -------
@@ -167,6 +168,12 @@ def boundary_outlines(boundaries: gpd.GeoDataFrame | None, level: str = "townshi
     for c in ("code", "parent"):
         if c not in b:
             b = b.assign(**{c: None})
+    # one name under two parents (城关镇 of two counties) is two areas: the parent is added to the name
+    names = b[level].astype(str).str.strip()
+    parents = b["parent"].astype(object).where(b["parent"].notna(), "")
+    twice = parents.groupby(names).transform("nunique") > 1
+    if twice.any():
+        b = b.assign(**{level: np.where(twice, names + "（" + parents.astype(str) + "）", names)})
     return _dissolve(b, level, keep=("code", "parent"))
 
 

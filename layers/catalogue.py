@@ -3,8 +3,8 @@
 Canonical field names are English snake_case; every field carries its Chinese and English label
 and the headers offices actually write. ``CATALOGUE[kind]`` or :func:`spec` looks a kind up.
 
-Kinds: ``boundaries`` (county / township / village outlines), ``villages``, ``grids`` (转移避险网格),
-``buildings``, ``shelters``, ``water_sources``, ``cameras``, ``roads``, ``rivers``, ``forest``, ``dem``,
+Kinds: ``villages``, ``grids`` (转移避险网格), ``buildings``, ``shelters``, ``water_sources``, ``cameras``,
+``roads``, ``rivers``, ``forest``, ``boundaries`` (county / township / village outlines), ``graves``, ``dem``,
 ``flood_hazard``.
 """
 
@@ -86,29 +86,6 @@ def _road_choices() -> dict[str, tuple[str, ...]]:
     return base
 
 SPECS: tuple[LayerSpec, ...] = (
-    LayerSpec(
-        "boundaries", "行政区界", "Boundaries", ("Polygon",),
-        (
-            F("name", "str", "名称", "Name",
-              ("行政区名称", "行政区划名称", "区划名称", "边界名称", "xzqmc", "名字", "title", "label", "name"),
-              required=True),
-            F("code", "str", "区划代码", "Code",
-              ("行政区划代码", "行政区代码", "区划编码", "行政代码", "adcode", "xzqdm", "编码", "代码", "编号", "ref",
-               "code", "id")),
-            F("level", "choice", "层级", "Level", ("级别", "行政级别", "区划级别", "层次", "admin level", "level"),
-              choices=BOUNDARY_LEVELS),
-            F("parent", "str", "上级", "Parent",
-              ("上级代码", "上级编码", "上级区划", "上级区划代码", "上级行政区", "所属上级", "parent code", "parent name",
-               "parent adcode", "parent")),
-            REMARK,
-        ),
-        id_field="code",
-        description_zh="县、乡镇、村的行政区界（面），带名称、区划代码、层级与上级；分乡镇统计、地图上的乡镇界和选择乡镇都用它。"
-                       "可直接导入 DataV（阿里云）行政区 GeoJSON。",
-        description_en="County, township and village boundaries (polygons) with name, code, level and parent; used "
-                       "for per-township tables, the outlines on the maps and choosing a township. DataV (Aliyun) "
-                       "GeoJSON is read as it comes.",
-    ),
     LayerSpec(
         "villages", "村庄", "Villages", ("Point", "Polygon"),
         (
@@ -282,6 +259,29 @@ SPECS: tuple[LayerSpec, ...] = (
         raster_unit="class",
         description_zh="森林范围（林班面，或土地覆盖栅格：非零即林地）。",
         description_en="Forest cover: compartments as polygons, or a land-cover raster (non-zero is forest).",
+    ),
+    LayerSpec(
+        "boundaries", "行政区界", "Boundaries", ("Polygon",),
+        (
+            F("name", "str", "名称", "Name",
+              ("行政区名称", "行政区划名称", "区划名称", "边界名称", "xzqmc", "名字", "title", "label", "name"),
+              required=True),
+            F("code", "str", "区划代码", "Code",
+              ("行政区划代码", "行政区代码", "区划编码", "行政代码", "adcode", "xzqdm", "编码", "代码", "编号", "ref",
+               "code", "id")),
+            F("level", "choice", "层级", "Level", ("级别", "行政级别", "区划级别", "层次", "admin level", "level"),
+              choices=BOUNDARY_LEVELS),
+            F("parent", "str", "上级", "Parent",
+              ("上级代码", "上级编码", "上级区划", "上级区划代码", "上级行政区", "所属上级", "parent code", "parent name",
+               "parent adcode", "parent")),
+            REMARK,
+        ),
+        id_field="code",
+        description_zh="县、乡镇、村的行政区界（面），带名称、区划代码、层级与上级；分乡镇统计、地图上的乡镇界和选择乡镇都用它。"
+                       "可直接导入 DataV（阿里云）行政区 GeoJSON。",
+        description_en="County, township and village boundaries (polygons) with name, code, level and parent; used "
+                       "for per-township tables, the outlines on the maps and choosing a township. DataV (Aliyun) "
+                       "GeoJSON is read as it comes.",
     ),
     LayerSpec(
         "graves", "坟墓", "Graves", ("Point",),

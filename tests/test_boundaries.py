@@ -135,6 +135,9 @@ def test_outlines_from_boundaries_first_and_fallbacks_said():
     fb = township_outlines({"grids": grids})
     assert fb.source == "grids:village" and fb.names == ["丙乡"] and "village-level grids" in fb.note("en")
     assert township_outlines({}).source == "none"
+    two = gpd.GeoDataFrame({"name": ["城关镇", "城关镇"], "level": ["township"] * 2, "parent": ["甲县", "乙县"]},
+                           geometry=[box(X0, Y0 - 10, X0 + 10, Y0), box(X0 + 20, Y0 - 10, X0 + 30, Y0)], crs=4549)
+    assert township_outlines({"boundaries": two}).names == ["城关镇（乙县）", "城关镇（甲县）"]
     assert county_outlines({"boundaries": _boundaries()}).names == ["某县"]
     assert "1 count" in county_outlines({"boundaries": _boundaries()}).note("en")
 
