@@ -42,6 +42,10 @@ def test_township_choice_from_boundaries(osm_workspace, monkeypatch, name, key):
     assert any("boundaries layer (2 townships)" in c.value for c in at.caption)
     box.select(box.options[1]).run()
     assert not at.exception, [e.message for e in at.exception]
+    if name == "fire":   # the A4 map is of the township chosen
+        at.button(key="fire_a4_prepare").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert {"PNG", "PDF"} <= {b.label for b in at.get("download_button")}
 
 
 def _workspace_page_with_osm(osm: str) -> None:

@@ -421,9 +421,13 @@ def _downloads(r: dict, opt: dict, town: str | None = None) -> None:
     if c2.button(t("a4_prepare"), key="fire_a4_prepare"):
         st.session_state["fire_a4_key"] = (key, town)
     if st.session_state.get("fire_a4_key") == (key, town):
-        with st.spinner(t("a4_drawing")):
-            png = _a4_map(key, fa, sites, town, "png", lang())
-            pdf = _a4_map(key, fa, sites, town, "pdf", lang())
+        try:
+            with st.spinner(t("a4_drawing")):
+                png = _a4_map(key, fa, sites, town, "png", lang())
+                pdf = _a4_map(key, fa, sites, town, "pdf", lang())
+        except LayerError as e:   # a township named only in a field, with no outline to map
+            st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+            return
         name = f"{town or whole}森林防火覆盖图"
         c2.download_button("PNG", png, file_name=f"{name}.png", key="fire_a4_png")
         c3.download_button("PDF", pdf, file_name=f"{name}.pdf", key="fire_a4_pdf")
