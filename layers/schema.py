@@ -62,8 +62,8 @@ class FieldSpec:
         top of the neutral 是/否, 有/无, yes/no, 1/0 every yes/no field accepts.
     keep_raw : str, optional
         For ``type='choice'``: the field that keeps each value as written (``service`` stays beside
-        the class ``village`` it was taken as) when some value was written otherwise than its code,
-        unless the file has that column itself.
+        the class ``village`` it was taken as) when some value was written as neither its code nor
+        its display label, unless the file has that column itself.
     """
 
     name: str

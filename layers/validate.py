@@ -226,6 +226,18 @@ def _coerce_choice(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
     return out
 
 
+def _written_otherwise(col: pd.Series, codes: pd.Series, f: FieldSpec) -> pd.Series | None:
+    """The values as written when some were neither their code nor its display label (``service`` taken as
+    ``village``), else None: a file written by this program (codes or labels) gains no column."""
+    written = _text(col)
+    own = {code: {normalize_name(code), normalize_name(f.choice_label(code, "zh")),
+                  normalize_name(f.choice_label(code, "en"))} for code in (f.choices or {})}
+    norm = _normalized(written)
+    other = [w is not None and c is not None and n not in own.get(c, ()) for w, c, n in
+             zip(written, codes.astype(object), norm)]
+    return written if any(other) else None
+
+
 def _coerce_str(col: pd.Series) -> pd.Series:
     return _text(col)
 
@@ -353,9 +365,9 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
             val = _coerce_bool(col, f, column, rows, c)
         elif f.type == "choice":
             val = _coerce_choice(col, f, column, rows, c, warnings)
-            if f.keep_raw and f.keep_raw not in by_canon:   # only when some value was written otherwise
-                written = _coerce_str(col)
-                if (written.notna() & (written.astype(object) != val.astype(object))).any():
+            if f.keep_raw and f.keep_raw not in by_canon:
+                written = _written_otherwise(col, val, f)
+                if written is not None:
                     out[f.keep_raw] = written
         else:
             val = _coerce_str(col)

@@ -112,6 +112,17 @@ def test_osm_road_classes_accepted_raw_kept(tmp_path):
     assert any("raceway" in m for m in layer.messages("en"))
 
 
+def test_road_classes_as_codes_or_labels_gain_no_raw_column(tmp_path):
+    """A file written by this program (codes, Chinese or English labels) keeps its columns: no class_raw."""
+    values = ["county", "县道", "village", "乡道", "track"]
+    f = _write_geojson(tmp_path / "roads.geojson", [
+        ({"road_class": v}, {"type": "LineString", "coordinates": [[119 + i * 0.01, 28], [119 + i * 0.01, 28.01]]})
+        for i, v in enumerate(values)])
+    g = load_layer(f, "roads").gdf
+    assert g["road_class"].tolist() == ["county", "county", "village", "township", "track"]
+    assert "class_raw" not in g.columns
+
+
 # ---- outlines and townships ---------------------------------------------------------------------------
 def _boundaries() -> gpd.GeoDataFrame:
     """Two townships side by side (1 km x 1 km each) in one county, in EPSG:4549."""
