@@ -6,7 +6,8 @@
   nodata -9999, tiled and deflate-compressed, depression free (every cell drains to the edge);
 * ``OUT/workspace.gpkg``: one layer per kind in EPSG:4490 with the canonical field names of
   :mod:`layers.catalogue`: ``boundaries`` (the county, its townships and villages), ``villages``,
-  ``grids``, ``shelters``, ``water_sources``, ``cameras``, ``roads``, ``rivers``, ``forest``.
+  ``grids``, ``buildings`` (one house per household of every lowest-level grid, :mod:`data.buildings`),
+  ``shelters``, ``water_sources``, ``cameras``, ``roads``, ``rivers``, ``forest``.
 
 The stages live in :mod:`data.terrain` (DEM and hydrology), :mod:`data.settlements` (areas,
 villages, transfer grids, shelters) and :mod:`data.assets` (roads, rivers, forest, water sources,
@@ -25,6 +26,7 @@ import pandas as pd
 import rasterio
 
 from data.assets import build_cameras, build_forest, build_rivers, build_roads, build_water_sources
+from data.buildings import build_buildings
 from data.settlements import Params, Settlements, build_settlements, make_params
 from data.terrain import CELL, DEM_EPSG, GEO_EPSG, NODATA, Terrain, build_terrain
 
@@ -35,6 +37,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
                  "phone"),
     "grids": ("grid_id", "name", "level", "parent_id", "township", "village", "responsible", "phone",
               "households", "population", "vulnerable", "shelter"),
+    "buildings": ("building_id", "use", "households", "population", "township", "village"),
     "shelters": ("name", "shelter_id", "type", "capacity", "area", "township", "village", "responsible", "phone",
                  "supplies", "status"),
     "water_sources": ("name", "source_id", "type", "volume", "seasonal", "vehicle_access", "helicopter", "depth",
@@ -96,8 +99,9 @@ def generate(out: Path, *, scale: str = "county", seed: int = DEFAULT_SEED, _siz
     del fine_forest
     cameras = build_cameras(terrain, p, s, np.random.default_rng([seed, 6]))
     rivers = build_rivers(terrain, p, s, np.random.default_rng([seed, 7]))
+    buildings = build_buildings(s.grids, np.random.default_rng([seed, 8]))
     lap("assets")
-    layers = _layers(s, roads, rivers, forest, water, cameras)
+    layers = _layers(s, roads, rivers, forest, water, cameras, buildings)
     gpkg = out / "workspace.gpkg"
     dem_path = out / "dem.tif"
     _write_gpkg(gpkg, layers)
@@ -119,12 +123,13 @@ def _shapes(df: pd.DataFrame, fields: tuple[str, ...]) -> gpd.GeoDataFrame:
 
 
 def _layers(s: Settlements, roads: pd.DataFrame, rivers: pd.DataFrame, forest: pd.DataFrame,
-            water: pd.DataFrame, cameras: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
+            water: pd.DataFrame, cameras: pd.DataFrame, buildings: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
     """The output layers in EPSG:4490, with exactly the catalogue fields."""
     layers = {
         "boundaries": _shapes(_boundaries(s), FIELDS["boundaries"]),
         "villages": _points(s.villages, FIELDS["villages"]),
         "grids": _shapes(s.grids, FIELDS["grids"]),
+        "buildings": _points(buildings, FIELDS["buildings"]),
         "shelters": _points(s.shelters, FIELDS["shelters"]),
         "water_sources": _points(water, FIELDS["water_sources"]),
         "cameras": _points(cameras, FIELDS["cameras"]),

@@ -37,8 +37,7 @@ def choose_township(*, key: str, counts: pd.Series | None = None, label: str | N
     label : str, optional
         Label of the box (default "乡镇 / Township").
     """
-    outlines = workspace_outlines()
-    names = outlines.names or _field_names(workspace_layers())
+    names = workspace_outlines().names or _field_names(workspace_layers())
     if counts is not None and len(counts):
         counts = counts[[str(i) != "—" for i in counts.index]]
         ordered = [str(i) for i in counts.sort_values(ascending=False).index]
@@ -49,10 +48,17 @@ def choose_township(*, key: str, counts: pd.Series | None = None, label: str | N
     whole = t("whole_area")
     choice = st.selectbox(label or t("choose_township"), [whole, *names], key=key,
                           format_func=lambda v: f"{v}（{int(shown[v]):,}）" if v in shown else v)
-    st.caption(outlines.note(lang()))
-    for note in township_notes()[1:]:   # what counting features by the boundaries changed
-        st.caption(note(lang()))
+    township_caption(st)
     return None if choice == whole else choice
+
+
+def township_caption(where=None) -> None:
+    """Under a township choice: which outline the townships come from and how many features' own
+    township field the boundaries overruled (``where``: a column or container, default the page)."""
+    where = where if where is not None else st
+    where.caption(workspace_outlines().note(lang()))
+    for note in township_notes()[1:]:   # what counting features by the boundaries changed
+        where.caption(note(lang()))
 
 
 def township_focus(township: str | None) -> tuple[str, object] | None:
