@@ -225,6 +225,13 @@ def test_workspace_of_an_import_feeds_the_tables(tmp_path):
     t = township_people(layers["grids"], layers["shelters"], outlines=o.gdf)
     assert t.loc["甲镇", "population"] == 500 and t.loc["甲镇", "shelters"] == 1
     assert t.loc["乙乡", "population"] == 10
+    # the plan's inputs (python -m gis plan) take each grid's and shelter's township from the same outlines
+    from gis.flood.scenario import FloodInputs
+
+    inputs = FloodInputs.from_workspace(ws)
+    assert set(inputs.layers["grids"]["township"].dropna()) <= {"乙乡", "甲镇"}
+    assert set(inputs.layers["shelters"]["township"]) == {"甲镇"}
+    assert inputs.notes and "boundaries" in inputs.notes[0]("en")
 
 
 @pytest.mark.skipif(not (ANDORRA / "raw" / "andorra.osm.pbf").exists(),
