@@ -504,7 +504,7 @@ def test_app_runs_on_postgis(dsn, schema, demo_workspace, monkeypatch):
 
     ws = Workspace(demo_workspace)
     store = PostGISStore(dsn, schema)
-    for kind in ("grids", "shelters", "roads", "rivers"):
+    for kind in ("grids", "shelters", "roads", "rivers", "villages", "buildings"):   # homes: buildings
         store.replace(kind, ws.vector(kind), note="load", user="test")
     monkeypatch.setattr(settings, "POSTGIS_DSN", dsn)
     monkeypatch.setattr(settings, "POSTGIS_SCHEMA", schema)
