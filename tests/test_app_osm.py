@@ -31,7 +31,7 @@ def _page(name: str, lang: str) -> None:
     importlib.import_module(f"ui.page_{name}").page()
 
 
-@pytest.mark.parametrize("name, key", [("fire", "fire_township"), ("flood", "flood_focus")])
+@pytest.mark.parametrize("name, key", [("fire", "fire_a4_town"), ("flood", "flood_focus")])
 def test_township_choice_from_boundaries(osm_workspace, monkeypatch, name, key):
     monkeypatch.setenv("GIS_WORKSPACE", str(osm_workspace))
     at = AppTest.from_function(_page, args=(name, "en"), default_timeout=TIMEOUT).run()

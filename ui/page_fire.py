@@ -29,7 +29,8 @@ from layers.text import Text, pick
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
-from ui.state import hillshade_overlay, layer_tokens, place_names, workspace_dem, workspace_layers
+from ui.state import (hillshade_overlay, layer_tokens, place_names, workspace_dem, workspace_layers,
+                      workspace_outlines)
 from ui.township_choice import township_caption, township_focus
 
 #: the layers of the Fire page's map (from the layer specs)
@@ -450,6 +451,9 @@ def _downloads(r: FireResult, key: tuple) -> None:
                 stem = _FILE_WORDS["files" if name != "rasters.zip" else "rasters"](lang())
                 col.download_button(label, files[name], file_name=f"{stem}{Path(name).suffix}", key=f"fire_dl_{name}")
     towns = r.township_names()
+    outlines = workspace_outlines()
+    if outlines.from_boundaries:   # every township of the boundaries, those without forest too
+        towns += [n for n in outlines.names if n not in towns]
     if st.session_state.get("fire_a4_town") not in ("", *towns):
         st.session_state["fire_a4_town"] = ""
     c1, c2, c3 = st.columns([3, 1, 1])
