@@ -172,7 +172,10 @@ def test_cli_writes_workspace_and_json(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["not_osm", "bbox_outside", "dem_short", "bad_bbox", "out_taken"])
-def test_bad_input_exit_2_nothing_written(tmp_path, case):
+def test_bad_input_exit_2_nothing_written(tmp_path, capsys, case):
+    """In process (``gis.cli.main``, the same path as ``python -m gis``; the process itself is tested above)."""
+    from gis.cli import main
+
     osm = _county(tmp_path)
     out = tmp_path / "ws"
     args = ["--osm", str(osm), "--out", str(out)]
@@ -190,11 +193,11 @@ def test_bad_input_exit_2_nothing_written(tmp_path, case):
     else:
         out.mkdir()
         (out / "keep.txt").write_text("x")
-    p = subprocess.run([sys.executable, "-m", "gis", "osm", *args], cwd=ROOT, capture_output=True, text=True,
-                       timeout=600)
-    assert p.returncode == 2, (p.stdout, p.stderr)
-    assert "Traceback" not in p.stderr
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in p.stderr) and any(ch.isascii() and ch.isalpha() for ch in p.stderr)
+    status = main(["osm", *args])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Traceback" not in err
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in err) and any(ch.isascii() and ch.isalpha() for ch in err)
     if case == "out_taken":
         assert sorted(x.name for x in out.iterdir()) == ["keep.txt"]
     else:
