@@ -356,6 +356,11 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
     except LayerError as exc:
         found += exc.problems
         error_type = type(exc)   # CRSError: the CRS is part of the story
+    read_notes: list = []
+    if kind == "boundaries":   # DataV GeoJSON, tables named by level, codes without levels
+        from layers.boundaries import prepare
+
+        raw, read_notes = prepare(raw)
     raw, shaped = points_from_polygons(raw, spec, source=source)
     estimate = can_estimate_capacity(raw, spec)
     had_capacity = estimate and "capacity" in spec.match_columns(columns).values()
@@ -368,6 +373,7 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
         gdf, more, problems = estimate_capacity(gdf, spec, source=source, rows=rows, had_column=had_capacity)
         found += problems
         notes += more
+    notes = [*read_notes, *notes]
     if found:
         raise error_type(found)
     notes = [*shaped, *notes]

@@ -35,6 +35,7 @@ from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
 from ui.progress import counter
 from ui.state import hillshade_overlay, is_demo, layer_tokens, place_names, workspace_dem, workspace_layers
+from ui.township_choice import choose_township, township_focus
 
 #: the layers of the Flood page's map (from the layer specs)
 KINDS = map_kinds("flood")
@@ -245,7 +246,7 @@ def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str) ->
     hz = _plan.hazard
     return village_map(village, _plan, hazard=hz.depth if hz.depth is not None else hz.polygons, fmt=fmt,
                        scenario=hz.label(lang_), synthetic=is_demo(), lang=lang_,
-                       roads=workspace_layers().get("roads"))
+                       roads=workspace_layers().get("roads"), boundaries=workspace_layers().get("boundaries"))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -255,25 +256,22 @@ def _village_batch(key: tuple, _plan: Plan, lang_: str, _progress=None) -> bytes
     hz = _plan.hazard
     return village_maps_batch(_plan, hazard=hz.depth if hz.depth is not None else hz.polygons,
                               scenario=hz.label(lang_), synthetic=is_demo(), lang=lang_,
-                              roads=workspace_layers().get("roads"), progress=_progress)
+                              roads=workspace_layers().get("roads"), boundaries=workspace_layers().get("boundaries"),
+                              progress=_progress)
 
 
 def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
-    township = None
-    if is_big(plan):
-        overview = t("overview")
-        people = plan.grids.groupby("township")["evacuate_people"].sum().sort_values(ascending=False)
-        choice = st.selectbox(t("focus_township"), [overview, *people.index], key="flood_focus",
-                              format_func=lambda v: v if v == overview else f"{v}（{int(people[v]):,}）")
-        township = None if choice == overview else choice
-        if township is None:
-            st.caption(t("plan_overview_note"))
-    base = {k: layers[k] for k in ("rivers", "roads") if k in layers}
+    people = plan.grids.groupby("township")["evacuate_people"].sum()
+    township = choose_township(key="flood_focus", counts=people)
+    if township is None and is_big(plan):
+        st.caption(t("plan_overview_note"))
+    base = {k: layers[k] for k in ("boundaries", "rivers", "roads") if k in layers}
     mp = plan_map(base, focus=township)
     groups = plan_groups(plan, lang(), thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds),
                          township=township)
     m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images,
-                  simplify_m=mp.simplify_m, extra=groups, height=640, places=place_names())
+                  simplify_m=mp.simplify_m, extra=groups, height=640, places=place_names(),
+                  focus_outline=township_focus(township))
     show_map(m, key="flood_plan_map", height=640)
 
 

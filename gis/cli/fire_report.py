@@ -110,14 +110,21 @@ def _run_fire_report(args: argparse.Namespace) -> int:
                    "for viewsheds and water reach", "把 dem.tif 放在工作空间文件旁", "put dem.tif beside the "
                    "workspace file", file=ws_path.name)
     layers = {k: ws.vector(k) for k in ("forest", "cameras", "water_sources", "roads", "villages", "graves",
-                                         "rivers", "grids") if k in kinds}
+                                         "rivers", "grids", "boundaries") if k in kinds}
+    notes_pre: list[str] = []
+    if "boundaries" in layers:   # cameras and sources counted in the township outline holding them
+        from gis.townships import stamp_townships
+
+        layers, town_notes = stamp_townships(layers)
+        notes_pre = [n(args.lang) for n in town_notes]
     candidates = {kind: given.points(getattr(args, f"{kind}_candidates"))
                   for kind in CANDIDATE_FLAGS if getattr(args, f"{kind}_candidates", None)}
     if not candidates:
         _no_candidate_files(given)
     given.check()   # options that fitted none of the candidate files: refused before anything is written
     result = review.run(FireInputs(ws.raster("dem"), layers, candidates=candidates))
-    notes = list(dict.fromkeys(result.messages(args.lang) + given.messages()))
+    notes = notes_pre + [n for n in dict.fromkeys(result.messages(args.lang) + given.messages())
+                         if n not in notes_pre]
 
     files = write_fire_files(result, out, lang=args.lang, maps=not args.no_maps, map_dpi=args.map_dpi,
                              progress=progress("文件与覆盖图 / files and maps"))

@@ -229,7 +229,8 @@ def _run_plan(args: argparse.Namespace) -> int:
         pdf = out / ("village_maps.pdf" if args.lang == "en" else "村级防汛形势图.pdf")
         pdf.write_bytes(village_maps_batch(plan, hazard=hazard.depth if hazard.depth is not None else hazard.polygons,
                                            roads=inputs.get("roads"), scenario=hazard.label(args.lang),
-                                           lang=args.lang, progress=progress("村级形势图 / village maps")))
+                                           lang=args.lang, progress=progress("村级形势图 / village maps"),
+                                           boundaries=inputs.get("boundaries")))
         files.append(pdf)
     s = plan.summary
     summary = {k: s.get(k) for k in ("people_to_evacuate", "people_placed", "people_unplaced", "shelters_used",
@@ -246,7 +247,8 @@ def _run_plan(args: argparse.Namespace) -> int:
         summary["needs_days"] = scenario.days
     summary["scenario_params"] = scenario.to_params()
     summary["files"] = [str(f) for f in files]
-    summary["notes"] = list(dict.fromkeys(plan.messages(args.lang) + given.messages()))
+    summary["notes"] = list(dict.fromkeys([n(args.lang) for n in inputs.notes] + plan.messages(args.lang)
+                                          + given.messages()))
     headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k not in ("notes", "scenario_params"))
     return finish(args, summary, headline, summary["notes"])
 
