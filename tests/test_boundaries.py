@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from affine import Affine
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import Point, box
 
 from gis.townships import (county_outlines, locate, stamp_townships, township_outlines)
 from layers.boundaries import level_from_code
