@@ -14,9 +14,10 @@ previous snapshot (same size, modification time and inode) is hard-linked to tha
 it takes no space twice; the workspace never writes a raster in place (imports rename a new file over
 it), so a copy never changes under a snapshot.
 
-When (:func:`due`, settings in :mod:`layers.settings`): after the first write; after
+When (:func:`due`, settings in :mod:`layers.settings`): after the first write recorded in the history; after
 ``SNAPSHOT_EVERY_WRITES`` writes since the last one; after any write once the last one is
-``SNAPSHOT_EVERY_MINUTES`` old; by hand (the Workspace page, ``python -m gis snapshot``); and before a
+``SNAPSHOT_EVERY_MINUTES`` old (checked after every write, and by the app once a minute, in the background,
+for writes other programs made); by hand (the Workspace page, ``python -m gis snapshot``); and before a
 restore, of the state it replaces. At most ``SNAPSHOT_KEEP`` are kept and at most
 ``SNAPSHOT_MAX_MB`` of space (the oldest go first; the newest is always kept).
 
@@ -282,12 +283,12 @@ def due(gpkg: Path | str) -> str | None:
     """Why a snapshot should be taken now (a key of :data:`REASONS`), or None."""
     if settings.SNAPSHOT_KEEP <= 0 or not Path(gpkg).exists():
         return None
-    rev, _ = revision(gpkg)
+    rev, last = revision(gpkg)
     if rev <= 0:
         return None
     newest = next(iter(list_snapshots(gpkg)), None)
-    if newest is None:
-        return "first"
+    if newest is None:                      # the first change a user made (generated data is not one)
+        return "first" if last > 0 else None
     since = rev - newest.revision
     if since == 0:
         return None

@@ -244,9 +244,10 @@ class Workspace:
             raise
         integrity.after_write(self.gpkg)
         if snapshot:
-            snapshots.after_write(self.gpkg, self._raster_paths())
+            snapshots.after_write(self.gpkg, self.raster_paths())
 
-    def _raster_paths(self) -> dict[str, Path]:
+    def raster_paths(self) -> dict[str, Path]:
+        """Where each raster kind of the workspace is (or would be) kept: ``KIND.tif`` in the folder."""
         return {k: self.raster_path(k) for k, s in CATALOGUE.items() if s.is_raster}
 
     def vector_kinds(self) -> list[str]:
@@ -435,7 +436,7 @@ class Workspace:
         """Take a snapshot now (refused, with a :class:`StorageError`, when the workspace is damaged)."""
         self._recover()
         self._writable()
-        snap = snapshots.take(self.gpkg, self._raster_paths(), reason=reason)
+        snap = snapshots.take(self.gpkg, self.raster_paths(), reason=reason)
         assert snap is not None
         return snap
 
@@ -464,14 +465,14 @@ class Workspace:
             if live.ok:
                 try:
                     self._recover()
-                    snapshots.take(self.gpkg, self._raster_paths(), reason="before_restore", protect={snap.id})
+                    snapshots.take(self.gpkg, self.raster_paths(), reason="before_restore", protect={snap.id})
                 except StorageError as e:
                     if e.cause != "damaged":
                         raise
                     snapshots.keep_damaged(self.gpkg)
             else:
                 snapshots.keep_damaged(self.gpkg)
-        snapshots.put_back(snap, self.gpkg, self._raster_paths())
+        snapshots.put_back(snap, self.gpkg, self.raster_paths())
         with guard(self.gpkg, RESTORE):
             with transaction(connect(self.gpkg)) as con:
                 self._bookkeeping(con)

@@ -11,7 +11,7 @@ from layers.load import Layer
 from layers.raster import Raster
 from ui.i18n import lang, t
 from ui.map_view import DETAIL_BUDGET, build_map, feature_count, plan_map
-from ui.state import hillshade_overlay, map_parts, workspace_layers
+from ui.state import hillshade_overlay, layer_tokens, map_parts, shared_map, workspace_layers
 
 
 def note_missing_layers(layers: dict, wanted: list[str]) -> None:
@@ -32,12 +32,14 @@ def _townships(kinds: list[str]) -> list[str]:
 
 
 def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None, height: int = 640,
-                    extra: tuple[list, list] | None = None) -> None:
-    """Draw the workspace layers ``kinds`` on the offline map.
+                    extra: tuple[list, list] | None = None, extra_key: tuple | None = None) -> None:
+    """Draw the workspace layers ``kinds`` on the offline map, built once for every session of the same
+    workspace revision (:func:`ui.state.shared_map`).
 
     Big data (a prefecture) is drawn as an overview with a township selector for full detail.
     The map returns nothing to Python (``returned_objects=[]``), so panning and zooming never
-    rerun the page.
+    rerun the page. ``extra`` layers drawn on top are shared only when ``extra_key`` names them;
+    without it the map is this session's own.
     """
     layers = {k: v for k, v in workspace_layers().items() if k in kinds}
     focus = None
@@ -48,9 +50,17 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
     planned, payloads, images, is_overview = map_parts(list(layers), focus)
     if is_overview:
         st.caption(t("overview_note"))
-    m = build_map(planned, lang=lang(), hillshade=hillshade_overlay(), show=show, height=height,
-                  payloads=payloads, images=images, extra=extra)
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+
+    def build():
+        return build_map(planned, lang=lang_, hillshade=hillshade_overlay(), show=show, height=height,
+                         payloads=payloads, images=images, extra=extra)
+
+    lang_ = lang()
+    if extra is not None and extra_key is None:
+        st_folium(build(), key=key, height=height, use_container_width=True, returned_objects=[])
+        return
+    cache_key = ("layers", layer_tokens(list(layers)), focus, lang_, tuple(sorted(show or ())), height, extra_key)
+    shared_map(build, cache_key=cache_key, key=key, height=height)
 
 
 def show_preview_map(kind: str, layer: Layer, *, key: str, height: int = 420) -> None:

@@ -13,13 +13,14 @@ import streamlit as st
 from layers import settings
 from layers.catalogue import CATALOGUE, spec
 from layers.crs import gk_epsg, parse_user_crs
-from layers.errors import LayerError
+from layers.errors import GisError, LayerError
 from layers.export import FORMATS, display_table, export_layer
 from layers.load import Layer, load_layer
 from layers.readers import list_sublayers
 from ui.i18n import labeller, lang, t, text
 from ui.map_panel import show_layers_map, show_preview_map
-from ui.state import workspace_extent, workspace_folder, workspace_layers
+from layers.workspace import Workspace
+from ui.state import layer_tokens, workspace_extent, workspace_folder, workspace_layers
 
 log = logging.getLogger(__name__)
 UPLOAD_TYPES = ["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx", "tif", "tiff"]
@@ -154,15 +155,40 @@ def _import_section() -> None:
         st.success(t("used_layer", kind=s.label(lang())))
     if layer.gdf is not None:
         _save_to_workspace(kind, layer, token)
+    else:
+        _save_raster_to_workspace(kind, data, token)
+
+
+def _save_raster_to_workspace(kind: str, data: bytes, token: str) -> None:
+    """Put the validated raster into the workspace folder as ``KIND.tif`` (whole or not at all, in the history)."""
+    from ui.state import editor_name, read_only_reason, uses_postgis, workspace_name
+
+    if uses_postgis():
+        return
+    refused = read_only_reason()
+    st.markdown(f"**{t('ws_save_to')}：{workspace_name()}**")
+    if refused:
+        st.caption(t("ws_edit_refused"))
+    if st.button(t("ws_commit"), key=f"ws_commit_raster_{token}", type="primary", disabled=bool(refused)):
+        ws = Workspace(workspace_folder())
+        try:
+            _with_upload(data, f"{kind}.tif", lambda p: ws.store_raster(kind, p, user=editor_name(),
+                                                                         note=f"{spec(kind).label(lang())}"))
+        except GisError as err:
+            st.error("\n".join(f"- {line}" for line in err.lines(lang())))
+            return
+        for store in ("session_rasters", "session_tokens"):
+            st.session_state.get(store, {}).pop(kind, None)
+        st.success(t("ws_committed", ws=workspace_name(), added=1, changed=0, removed=0))
 
 
 def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
     """Replace or append the validated layer in the workspace, after a preview of what changes."""
-    from ui.state import active_store, editor_name, uses_postgis, workspace_name
+    from ui.state import active_store, editor_name, read_only_reason, uses_postgis, workspace_name
 
     try:
         ws = active_store()
-    except LayerError as e:
+    except GisError as e:
         st.error("\n".join(f"- {line}" for line in e.lines(lang())))
         return
     target = ws.label if uses_postgis() else workspace_name()
@@ -171,7 +197,7 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
                     key=f"ws_mode_{token}")
     try:
         diff = ws.diff(kind, layer.gdf, append=mode == "append")
-    except LayerError as e:
+    except GisError as e:
         st.error("\n".join(f"- {line}" for line in e.lines(lang())))
         return
     added, removed, changed = diff.counts()
@@ -183,12 +209,16 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
             if len(frame):
                 st.dataframe(display_table(frame.head(PREVIEW_ROWS), kind, lang()), width="stretch")
     note = st.text_input(t("ws_note"), key=f"ws_import_note_{token}", placeholder=t("ws_note_placeholder"))
-    if st.button(t("ws_commit"), key=f"ws_commit_{token}", type="primary", disabled=not (added or changed or removed)):
+    refused = None if uses_postgis() else read_only_reason()
+    if refused:
+        st.caption(t("ws_edit_refused"))
+    if st.button(t("ws_commit"), key=f"ws_commit_{token}", type="primary",
+                 disabled=bool(refused) or not (added or changed or removed)):
         try:
             gdf = layer.gdf.copy()
             gdf.attrs.update(layer.gdf.attrs)
             e = ws.replace(kind, gdf, note=note or layer.source, user=editor_name(), append=mode == "append")
-        except LayerError as err:
+        except GisError as err:
             st.error("\n".join(f"- {line}" for line in err.lines(lang())))
             return
         for store in ("session_layers", "session_tokens"):
@@ -203,10 +233,15 @@ def _download_section() -> None:
         return
     kind = st.selectbox(t("download_kind"), list(layers), format_func=lambda k: spec(k).label(lang()),
                         key="download_kind")
-    token = st.session_state.get("session_tokens", {}).get(kind, workspace_folder())
+    token = str(layer_tokens([kind]))       # the layer's revision (and this session's import): renewed by an edit
     fmt = st.radio(t("format"), list(FORMATS), format_func=str.upper, horizontal=True, key="download_fmt")
-    st.download_button(t("download_as", fmt=fmt.upper()), data=_export(layers[kind], kind, fmt, lang(), token),
-                       file_name=f"{kind}.{fmt}", mime=FORMATS[fmt][1], key=f"dl_{kind}_{fmt}")
+    try:
+        data = _export(layers[kind], kind, fmt, lang(), token)
+    except GisError as e:
+        st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+        return
+    st.download_button(t("download_as", fmt=fmt.upper()), data=data, file_name=f"{kind}.{fmt}", mime=FORMATS[fmt][1],
+                       key=f"dl_{kind}_{fmt}")
 
 
 def _catalogue_section() -> None:

@@ -6,11 +6,11 @@ season recomputes only the water reach, and a new weather day only the day's map
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from gis.fire.review import (camera_step, camera_table, gap_step, reach_step, risk_step, township_table,
                                weather_step)
@@ -21,7 +21,7 @@ from layers.errors import LayerError
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map
-from ui.state import hillshade_overlay, layer_tokens, workspace_dem, workspace_layers
+from ui.state import hillshade_overlay, layer_tokens, shared_map, shared_result, workspace_dem, workspace_layers
 
 KINDS = ["forest", "rivers", "roads", "water_sources", "cameras"]
 FACTORS = list(DEFAULT_WEIGHTS)
@@ -183,9 +183,18 @@ def _map(layers: dict, r: dict, opt: dict) -> None:
     reach_ov = _overlays(key + (w, "reach", opt["season"], opt["max_road"]), "reach", r["reach"].count, grid,
                          r["forest"]) if r["reach"] is not None else None
     label = (r["weather"]["label_zh"] if lang() == "zh" else r["weather"]["label_en"]) if r["weather"] else ""
-    m = fire_map(layers, lang(), hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov, day_label=label,
-                 seen=seen_ov, reach=reach_ov, gaps=r["gaps"], sites=st.session_state.get("fire_sites_gdf"))
-    st_folium(m, key="fire_map", height=640, use_container_width=True, returned_objects=[])
+    sites = st.session_state.get("fire_sites_gdf")
+    lg = lang()
+
+    def build():
+        return fire_map(layers, lg, hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov, day_label=label,
+                        seen=seen_ov, reach=reach_ov, gaps=r["gaps"], sites=sites)
+
+    # one map per review, settings, language and this session's proposed sites, shared by every session
+    mine = None if sites is None else st.session_state.get("fire_sites_key")
+    cache_key = ("fire", key, w, opt["target_h"], opt["curvature"], opt["season"], opt["max_road"], opt["min_ha"],
+                 opt["weather"], lg, layer_tokens(KINDS), mine)
+    shared_map(build, cache_key=cache_key, key="fire_map", height=640)
 
 
 def _labelled(df: pd.DataFrame, names: dict) -> pd.DataFrame:
@@ -285,6 +294,7 @@ def _siting(layers: dict, r: dict) -> None:
                 return
         st.session_state["fire_sites"] = res
         st.session_state["fire_sites_gdf"] = res.sites
+        st.session_state["fire_sites_key"] = uuid.uuid4().hex     # this session's sites: its own map
         st.rerun()
     res = st.session_state.get("fire_sites")
     if res is None:
@@ -445,7 +455,9 @@ def _inventory(layers: dict) -> None:
     """What the workspace holds: forest, sources and cameras per township and by type."""
     with st.expander(t("inventory"), expanded=False):
         if "forest" in layers:
-            table = forest_by_township(layers["forest"], layers.get("water_sources"), layers.get("cameras"))
+            table = shared_result(("fire_inventory", layer_tokens(["forest", "water_sources", "cameras"])),
+                                  lambda: forest_by_township(layers["forest"], layers.get("water_sources"),
+                                                             layers.get("cameras")))
             st.dataframe(table.rename(columns={"forest_km2": t("forest_km2"), "water_sources": t("water_n"),
                                                "cameras": t("cameras_n")}).rename_axis(t("township")),
                          width="stretch")
