@@ -265,11 +265,13 @@ _MAP_READY = """() => {
 
 @dataclass
 class Wave:
-    """One wave of sessions opened together: seconds from navigation to map ready (None: timed out), the
-    server's resident memory (MB) before, at its peak during the wave, and after the sessions closed."""
+    """One wave of sessions opened together: seconds from navigation to map ready (None: timed out) and to the
+    map's frame arriving (the server has sent the map: the rest is the browser drawing it), the server's
+    resident memory (MB) before, at its peak during the wave, and after the sessions closed."""
 
     sessions: int
     ready_s: list[float | None]
+    frame_s: list[float | None] = field(default_factory=list)
     rss_before_mb: float | None = None
     rss_peak_mb: float | None = None
     rss_after_mb: float | None = None
@@ -368,7 +370,7 @@ def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, ti
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
 
-    async def one(browser, errors: list[str], external: list[str]) -> float | None:
+    async def one(browser, errors: list[str], external: list[str]) -> tuple[float | None, float | None]:
         ctx = await browser.new_context(viewport=viewport or {"width": 1400, "height": 2400})
 
         async def route(r):
@@ -382,13 +384,15 @@ def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, ti
         page = await ctx.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)[:200]))
         t0 = time.perf_counter()
+        frame = None
         await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
         while time.perf_counter() - t0 < timeout_s:
             for fr in page.frames:
                 if "streamlit_folium" in fr.url:
+                    frame = frame or time.perf_counter() - t0
                     try:
                         if await fr.evaluate(_MAP_READY):
-                            return time.perf_counter() - t0
+                            return time.perf_counter() - t0, frame
                     except Exception:  # noqa: BLE001 - the frame was replaced by a rerun; look again
                         pass
             for el in await page.query_selector_all('iframe[title*="streamlit_folium"]'):
@@ -397,9 +401,9 @@ def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, ti
                 except Exception:  # noqa: BLE001 - detached by a rerun
                     pass
             await asyncio.sleep(0.2)
-        return None
+        return None, frame
 
-    async def main() -> tuple[list[float | None], list[str], list[str]]:
+    async def main() -> tuple[list, list[str], list[str]]:
         errors: list[str] = []
         external: list[str] = []
         async with async_playwright() as pw:
@@ -411,7 +415,8 @@ def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, ti
         return list(times), errors, external
 
     try:
-        wave.ready_s, wave.errors, external = asyncio.run(main())
+        times, wave.errors, external = asyncio.run(main())
+        wave.ready_s, wave.frame_s = [r for r, _ in times], [f for _, f in times]
         wave.external = len(external)
     finally:
         time.sleep(settle_s)

@@ -11,7 +11,8 @@ API) with one isolated browser context per session — each context is its own a
    previous wave's sessions have closed and been dropped (sessions coming and going).
 
 A session's time is from its navigation to the streamlit-folium map having drawn (Leaflet's container
-holds a vector canvas or a loaded image), measured by the driver. Every session of a wave stays open
+holds a vector canvas or a loaded image), measured by the driver; "map sent" is when the map's frame
+arrived (the server's part; the rest is the browser drawing it). Every session of a wave stays open
 until the last map is ready, then all close. The server's resident memory (its process and children,
 from /proc) is sampled every 0.25 s: before the wave, its peak, and 15 s after the sessions closed.
 Requests to hosts other than localhost are aborted and counted. The 1/5/15-minute load average is
@@ -21,6 +22,7 @@ recorded beside every wave: on a shared machine the timings move with it.
 within 15 % of memory after the first N-session wave (bounded as sessions come and go).
 
 Run: ``python -m bench.run sessions --scale county`` (the demo county, as the issue measured it).
+A session not ready after ``BENCH_SESSIONS_TIMEOUT`` seconds (default 600) counts as failed.
 ``BENCH_SESSIONS_APP=/path/to/other/checkout`` runs that checkout's app instead (a before/after
 comparison on the same machine and data).
 """
@@ -63,8 +65,10 @@ def _load() -> str:
 
 def _row(page: str, label: str, w, load: str) -> list:
     done = [s for s in w.ready_s if s is not None]
+    sent = [s for s in w.frame_s if s is not None]
     return [page, label, w.sessions, len(done), round(min(done), 1) if done else None,
             round(statistics.median(done), 1) if done else None, round(max(done), 1) if done else None,
+            round(statistics.median(sent), 1) if sent else None,
             None if w.rss_before_mb is None else round(w.rss_before_mb), None if w.rss_peak_mb is None else
             round(w.rss_peak_mb), None if w.rss_after_mb is None else round(w.rss_after_mb), load]
 
@@ -75,6 +79,7 @@ def run(ctx: Context) -> Report:
 
     n = int(os.environ.get("BENCH_SESSIONS_N", "8"))
     app = Path(os.environ.get("BENCH_SESSIONS_APP") or ROOT)
+    limit = float(os.environ.get("BENCH_SESSIONS_TIMEOUT", "600"))
     warm = int(os.environ.get("BENCH_SESSIONS_WARM", "2"))
     rows, bars, figures, notes = [], [], {}, []
     if ctx.chromium is None:
@@ -87,14 +92,14 @@ def run(ctx: Context) -> Report:
         ctx.log(f"  sessions: {page}: one session on a fresh server")
         with streamlit_app(app, _copy(ctx.workspace, ctx.tmp / f"{page}-single"), log=logs / "single.log") as (url, pid):
             load = _load()
-            single = session_wave(url + url_path, 1, chromium=ctx.chromium, pid=pid)
+            single = session_wave(url + url_path, 1, chromium=ctx.chromium, pid=pid, timeout_s=limit)
         rows.append(_row(page, "1 alone (cold)", single, load))
         ctx.log(f"  sessions: {page}: one alone {single.ready_s}")
         waves = []
         with streamlit_app(app, _copy(ctx.workspace, ctx.tmp / f"{page}-many"), log=logs / "many.log") as (url, pid):
             for i in range(1 + warm):
                 load = _load()
-                w = session_wave(url + url_path, n, chromium=ctx.chromium, pid=pid)
+                w = session_wave(url + url_path, n, chromium=ctx.chromium, pid=pid, timeout_s=limit)
                 waves.append(w)
                 rows.append(_row(page, f"{n} at once ({'cold' if i == 0 else f'warm, wave {i + 1}'})", w, load))
                 ctx.log(f"  sessions: {page}: wave {i + 1}: {[None if s is None else round(s, 1) for s in w.ready_s]}")
@@ -122,6 +127,6 @@ def run(ctx: Context) -> Report:
     return Report(
         tables=[{"title": f"sessions: {n} browser sessions of one page at once, map ready and server RSS per wave",
                  "columns": ["page", "wave", "sessions", "maps ready", "ready min (s)", "median (s)", "max (s)",
-                             "RSS before (MB)", "RSS peak (MB)", "RSS after (MB)", "load 1/5/15 min"],
+                             "map sent, median (s)", "RSS before (MB)", "RSS peak (MB)", "RSS after (MB)", "load 1/5/15 min"],
                  "rows": rows}],
         bars=bars, notes=notes, figures=figures)
