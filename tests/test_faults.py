@@ -538,3 +538,23 @@ def test_postgis_server_stopped_mid_write_is_a_storage_error_and_changes_nothing
     store._before_commit = None
     ctl("start")
     pd.testing.assert_frame_equal(store.read("shelters"), before)
+
+
+def test_app_takes_a_due_snapshot_in_the_background_once_a_minute(ws, monkeypatch):
+    """Writes another program made (here: without the snapshot step) are snapshotted by the app's schedule."""
+    from layers import settings, snapshots
+    from ui.state import scheduled_snapshot
+
+    w = Workspace(ws.folder)
+    for s in w.snapshots():
+        shutil.rmtree(s.path)
+    monkeypatch.setattr(settings, "SNAPSHOT_EVERY_MINUTES", 0.0)
+    assert snapshots.due(w.gpkg) == "first"
+    th = scheduled_snapshot(w)
+    assert th is not None
+    th.join(60)
+    assert len(w.snapshots()) == 1 and w.snapshots()[0].rasters == ("dem",)
+    assert scheduled_snapshot(w) is None                      # not again within the minute
+    g = Workspace(ws.folder.parent / "generated")
+    g.write_vector("shelters", _shelters())                   # data the program made: no history, no snapshot due
+    assert g.version("shelters") == 1 and snapshots.due(g.gpkg) is None
