@@ -172,3 +172,26 @@ def test_damaged_workspace_opens_read_only_with_a_banner_and_is_restored_on_the_
     assert Workspace(ws_copy).history(limit=1)[0].action == "restore"
     hist = next(d.value for d in at.dataframe if "Editor" in d.value.columns)
     assert hist.iloc[0]["Action"] == "snapshot restored"
+
+
+def test_data_page_saves_a_raster_into_the_workspace_whole_and_in_the_history(ws_copy, tmp_path, upload_app):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from layers.workspace import Workspace
+
+    dem = tmp_path / "新高程.tif"
+    with rasterio.open(dem, "w", driver="GTiff", width=50, height=40, count=1, dtype="float32", crs="EPSG:4490",
+                       transform=from_origin(119.5, 28.5, 0.001, 0.001)) as dst:
+        dst.write(np.full((40, 50), 321.0, dtype="float32"), 1)
+    at = upload_app("ui.page_data", dem)
+    at.session_state["upload_kind"] = "dem"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    save = next(b for b in at.button if str(b.key).startswith("ws_commit_raster_"))
+    save.click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    ws = Workspace(ws_copy)
+    assert ws.raster("dem").shape == (40, 50) and ws.history(limit=1)[0].action == "raster"
+    assert not list(ws_copy.glob("*.importing"))
