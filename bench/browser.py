@@ -306,7 +306,8 @@ def streamlit_app(root: Path, workspace: Path, *, log: Path, env: dict | None = 
     """``streamlit run app.py`` headless on a free port of 127.0.0.1 with ``GIS_WORKSPACE=workspace``.
 
     Yields (base URL, server pid). Disconnected sessions are dropped after ``session_ttl_s`` (the app's
-    default keeps them 120 s for a reconnect), so a wave's sessions are gone before the next one.
+    default keeps them 120 s for a reconnect), so a wave's sessions are gone before the next one. Source
+    files are not watched (an edit during a run must not reload the app under the measurement).
     """
     import os
     import socket
@@ -322,7 +323,8 @@ def streamlit_app(root: Path, workspace: Path, *, log: Path, env: dict | None = 
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                                  "--server.address", "127.0.0.1", "--server.headless", "true",
-                                 "--server.disconnectedSessionTTL", str(session_ttl_s)],
+                                 "--server.disconnectedSessionTTL", str(session_ttl_s),
+                                 "--server.fileWatcherType", "none"],
                                 cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:

@@ -94,7 +94,7 @@ def editor_name() -> str:
     return st.session_state.get("editor_name") or t("anonymous_editor")
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _vector(folder: str, kind: str, token: tuple | None) -> gpd.GeoDataFrame:
     return Workspace(folder).vector(kind)
 
@@ -102,6 +102,10 @@ def _vector(folder: str, kind: str, token: tuple | None) -> gpd.GeoDataFrame:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _raster(folder: str, kind: str, token: tuple):
     return Workspace(folder).raster(kind)
+
+
+_rev_lock = threading.Lock()
+_rev_memo: dict[str, tuple] = {}
 
 
 def _revision_tokens(ws: Workspace) -> dict[str, tuple]:
@@ -112,7 +116,19 @@ def _revision_tokens(ws: Workspace) -> dict[str, tuple]:
     rasters add their file's modification time. Caches keyed on tokens are shared by every session
     of the same revision and renewed by an edit of what they show, not of other layers.
     """
-    rev = ws.revision()
+    try:
+        st_ = ws.gpkg.stat()
+        stamp = (st_.st_dev, st_.st_ino, st_.st_size, st_.st_mtime_ns)
+    except OSError:
+        stamp = None
+    with _rev_lock:
+        hit = _rev_memo.get(str(ws.gpkg))
+    if stamp is not None and hit is not None and hit[0] == stamp:
+        rev = hit[1]                   # the file has not changed since: nor has its revision
+    else:
+        rev = ws.revision()
+        with _rev_lock:
+            _rev_memo[str(ws.gpkg)] = (stamp, rev)
     restore = rev.get("_restore", 0)
     out = {}
     for kind, spec_ in CATALOGUE.items():
