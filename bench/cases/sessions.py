@@ -59,6 +59,20 @@ def _copy(workspace: Path, to: Path) -> Path:
     return to
 
 
+def _commit(app: Path) -> str:
+    """The commit of the app run (and whether its files differ from it)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "-C", str(app), "log", "-1", "--format=%h %s"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(app), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return str(app)
+    return f"commit {head[:90]}" + (" with uncommitted changes" if dirty else "")
+
+
 def _load() -> str:
     return "/".join(f"{v:.2f}" for v in os.getloadavg())
 
@@ -122,8 +136,7 @@ def run(ctx: Context) -> Report:
         shutil.rmtree(ctx.tmp / f"{page}-many", ignore_errors=True)
     notes.insert(0, __doc__.split("\n\n", 1)[1].split("\n\n**Bars")[0].replace("\n", " "))
     notes.append("The machine may be shared with other work: compare runs by their load averages (last column).")
-    if app != ROOT:
-        notes.append(f"App run from {app} (BENCH_SESSIONS_APP), not this checkout.")
+    notes.append(f"App: {_commit(app)}" + ("" if app == ROOT else f" (BENCH_SESSIONS_APP={app})") + ".")
     return Report(
         tables=[{"title": f"sessions: {n} browser sessions of one page at once, map ready and server RSS per wave",
                  "columns": ["page", "wave", "sessions", "maps ready", "ready min (s)", "median (s)", "max (s)",
