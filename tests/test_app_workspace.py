@@ -152,7 +152,7 @@ def test_damaged_workspace_opens_read_only_with_a_banner_and_is_restored_on_the_
     ws = Workspace(ws_copy)
     good = ws.snapshot()
     _damage(ws.gpkg, "rivers")
-    for name, lang in (("flood", "zh"), ("workspace", "en")):
+    for name, lang in (("data", "zh"), ("workspace", "en")):   # the banner: above every page
         at = AppTest.from_function(_with_banner, args=(name, lang), default_timeout=180).run()
         assert not at.exception, [e.message for e in at.exception]
         banner = at.error[0].value

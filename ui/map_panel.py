@@ -1,4 +1,8 @@
-"""Rendering a layers map in a page: planned, cached payloads + hillshade -> folium -> streamlit-folium."""
+"""Rendering a map in a page: planned, cached payloads + hillshade -> folium -> streamlit-folium.
+
+Every page shows its maps through :func:`show_map` (one place that hands a folium map to
+streamlit-folium), so the pages' maps can be inspected by tests and benchmarks alike.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,26 @@ from layers.load import Layer
 from layers.raster import Raster
 from ui.i18n import lang, t
 from ui.map_view import DETAIL_BUDGET, build_map, feature_count, plan_map
-from ui.state import hillshade_overlay, layer_tokens, map_parts, shared_map, workspace_layers
+from ui.state import hillshade_overlay, layer_tokens, map_parts, place_names, shared_map, workspace_layers
+
+
+def show_map(m, *, key: str, height: int = 640, returned_objects: list[str] | None = None,
+             shared: tuple | None = None):
+    """Hand the folium map ``m`` to streamlit-folium (full width); returns what it returns.
+
+    ``returned_objects`` defaults to none, so panning and zooming never rerun the page. With ``shared``
+    (a cache key naming everything the map depends on: layer tokens or an analysis key, township,
+    language), the map is built and rendered once for every session asking with that key
+    (:func:`ui.state.shared_map`); ``m`` may then be a function making the map, called only when no
+    session has built it yet::
+
+        show_map(lambda: build_map(...), key="flood_plan_map", shared=(plan_key, township, lang()))
+    """
+    if shared is not None:
+        return shared_map(m if callable(m) else (lambda: m), cache_key=shared, key=key, height=height,
+                          returned_objects=returned_objects)
+    return st_folium(m, key=key, height=height, use_container_width=True,
+                     returned_objects=[] if returned_objects is None else returned_objects)
 
 
 def note_missing_layers(layers: dict, wanted: list[str]) -> None:
@@ -53,28 +76,30 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
 
     def build():
         return build_map(planned, lang=lang_, hillshade=hillshade_overlay(), show=show, height=height,
-                         payloads=payloads, images=images, extra=extra)
+                         payloads=payloads, images=images, extra=extra, places=places)
 
-    lang_ = lang()
+    lang_, places = lang(), place_names()
     if extra is not None and extra_key is None:
-        st_folium(build(), key=key, height=height, use_container_width=True, returned_objects=[])
+        show_map(build(), key=key, height=height)
         return
-    cache_key = ("layers", layer_tokens(list(layers)), focus, lang_, tuple(sorted(show or ())), height, extra_key)
-    shared_map(build, cache_key=cache_key, key=key, height=height)
+    tokens = layer_tokens([*layers, "grids", "villages", "shelters"])       # the layers and the place names
+    cache_key = ("layers", tokens, focus, lang_, tuple(sorted(show or ())), height, extra_key)
+    show_map(build, key=key, height=height, shared=cache_key)
 
 
 def show_preview_map(kind: str, layer: Layer, *, key: str, height: int = 420) -> None:
-    """Map of one imported layer (vector, or raster drawn as an image), planned like any other map."""
+    """A small map of the features of an imported file (shown whatever the layer's default), or of a raster
+    drawn as an image, over the workspace's hillshade: a row far away widens the map and shows."""
     if layer.gdf is not None:
         plan = plan_map({kind: layer.gdf})
         m = build_map(plan.layers, lang=lang(), hillshade=hillshade_overlay(), height=height, images=plan.images,
-                      simplify_m=plan.simplify_m)
+                      simplify_m=plan.simplify_m, show={kind})
     elif kind == "dem":
         m = build_map({}, lang=lang(), hillshade=_preview_image(layer.raster, "dem", key), height=height)
     else:
         m = build_map({}, lang=lang(), hillshade=hillshade_overlay(), height=height,
                       images={kind: _preview_image(layer.raster, kind, key)})
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+    show_map(m, key=key, height=height)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -25,7 +25,6 @@ the township in focus, the language, this session's own additions).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from layers.errors import GisError
 from layers.storage import medium_read_only
 from layers.workspace import Workspace
 from ui.i18n import lang, t
-from ui.map_view import layer_payloads, plan_map
+from ui.map_view import LabelSet, layer_payloads, place_labels, plan_map
 
 
 @st.cache_resource(show_spinner=False)
@@ -66,7 +65,7 @@ def workspace_folder() -> str:
     picked = st.session_state.get("workspace_name")
     if picked:
         return str(workspace_dir(picked))
-    folder = os.environ.get("GIS_WORKSPACE")
+    folder = settings.workspace_override()
     if folder:
         return folder
     last = last_workspace()
@@ -230,11 +229,16 @@ def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, d
     return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _hand(key: tuple, use_rivers: bool, min_cells: int | None, _dem, _rivers):
-    from gis.flood.hand import hand
+@st.cache_data(show_spinner=False, max_entries=8)
+def _places(key: tuple, _layers: dict) -> list[LabelSet]:
+    return place_labels(_layers)
 
-    return hand(_dem, rivers=_rivers if use_rivers else None, min_upstream_cells=min_cells)
+
+def place_names() -> list[LabelSet]:
+    """Place labels of the workspace (townships, villages, shelters) for every page's map, cached per version."""
+    kinds = ["grids", "villages", "shelters"]
+    layers = {k: v for k, v in workspace_layers().items() if k in kinds}
+    return _places(layer_tokens(list(layers)), layers)
 
 
 def workspace_dem():
@@ -247,20 +251,6 @@ def workspace_dem():
     if "dem" not in ws.raster_kinds():
         return None
     return _raster(folder, "dem", _revision_tokens(ws)["dem"])     # read once per revision, shared
-
-
-def hand_raster(*, rivers: bool = False, min_upstream_cells: int | None = None):
-    """HAND of the DEM in use, computed once per DEM and stream choice (pyflwdir; seconds to a minute).
-
-    Streams come from the rivers layer (``rivers=True``) or from an upstream-area threshold in
-    cells (``min_upstream_cells``; default that of :mod:`gis.flood.hand`). None without a DEM.
-    """
-    dem = workspace_dem()
-    if dem is None:
-        return None
-    river_layer = workspace_layers().get("rivers") if rivers else None
-    key = layer_tokens(["dem", "rivers"] if rivers else ["dem"])
-    return _hand(key, rivers and river_layer is not None, min_upstream_cells, dem, river_layer)
 
 
 def workspace_extent() -> tuple[float, float, float, float] | None:
@@ -536,3 +526,30 @@ def shared_map(build: Callable[[], object], *, cache_key: tuple, key: str, heigh
                               zoom=None, center=None, feature_group=None, return_on_hover=False, layer_control=None,
                               pixelated=False, css_links=rendered.css_links, js_links=rendered.js_links,
                               on_change=_on_change, wrap_longitude=False)
+@st.cache_data(show_spinner=False, max_entries=4)
+def _area(key: tuple, _grids) -> tuple[bytes | None, str]:
+    from layers.load import county_boundary
+
+    geom = county_boundary(_grids)
+    if geom is None:
+        return None, ""
+    import hashlib
+
+    import shapely
+
+    wkb = shapely.to_wkb(geom)
+    return wkb, hashlib.sha1(wkb).hexdigest()[:12]
+
+
+def workspace_area():
+    """The county boundary (lon/lat geometry, from the county- or township-level grids) and a key for it,
+    or ``(None, "")``: an import refuses rows outside it until they are confirmed."""
+    grids = workspace_layers().get("grids")
+    if grids is None:
+        return None, ""
+    wkb, key = _area(layer_tokens(["grids"]), grids)
+    if wkb is None:
+        return None, ""
+    import shapely
+
+    return shapely.from_wkb(wkb), key
