@@ -55,6 +55,7 @@ UNITS: dict[str, tuple[Unit, ...]] = {
     "户": (Unit("户", "households", 1.0, ("户",)),),
     "°": (Unit("度", "°", 1.0, ("°", "度", "deg")),),
     "km/h": (Unit("公里/小时", "km/h", 1.0, ("km/h", "kmh", "公里/小时", "千米/小时", "码")),),
+    "层": (Unit("层", "floors", 1.0, ("层", "楼", "floors")),),
 }
 
 #: field units whose values may be written in 万 (ten thousands)

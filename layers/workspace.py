@@ -54,7 +54,8 @@ from layers.catalogue import spec as get_spec
 from layers import integrity, snapshots
 from layers.edits import (ChangeSet, Conflict, ConflictError, HistoryEntry, ImportDiff)
 from layers.errors import GisError, LayerError, Problem, StorageError
-from layers.gpkg import SRS_ID, blob_geometry, blob_wkb, connect, create_gpkg, gpkg_blob, transaction
+from layers.gpkg import (SRS_ID, blob_geometry, blob_wkb, connect, create_gpkg, gpkg_blob, read_layer_option,
+                         transaction, write_layer_option)
 from layers.raster import Raster, read_raster
 from layers.storage import READ, RESTORE, WRITE, copy_atomic, guard
 
@@ -380,8 +381,10 @@ class Workspace:
         """Read a raster layer."""
         return read_raster(self.raster_path(kind), display_name=f"{kind}.tif")
 
-    def store_raster(self, kind: str, source: Path | str, *, user: str = "", note: str = "") -> HistoryEntry:
-        """Put the GeoTIFF ``source`` (already validated as ``kind``) into the workspace as ``KIND.tif``.
+    def store_raster(self, kind: str, source: Path | str | Raster, *, user: str = "", note: str = "") -> HistoryEntry:
+        """Put the GeoTIFF ``source`` (already validated as ``kind``), or a :class:`~layers.raster.Raster` as
+        read from any raster file (written as a GeoTIFF first, outside the workspace), into the workspace
+        as ``KIND.tif``.
 
         Copied beside the target and renamed over it (never half a raster), then recorded in the history
         (action ``raster``) with the layer's version bumped, so every cache of it is renewed.
@@ -394,6 +397,15 @@ class Workspace:
         """
         if not CATALOGUE[kind].is_raster:
             raise ValueError(f"{kind} is not a raster kind")
+        if isinstance(source, Raster):
+            import tempfile
+
+            from layers.raster import write_raster
+
+            with tempfile.TemporaryDirectory(prefix="gis-raster-") as d:
+                tmp = Path(d) / f"{kind}.tif"
+                write_raster(source, tmp)
+                return self.store_raster(kind, tmp, user=user, note=note)
         with self.writing():
             copy_atomic(source, self.raster_path(kind), doing=WRITE, suffix=".importing")
             with transaction(self._connect()) as con:
@@ -415,6 +427,20 @@ class Workspace:
             with transaction(connect(self.gpkg)) as con:
                 self._bookkeeping(con)
                 self._bump(con, kind)
+
+    # ---- import choices kept with the workspace ----------------------------------------------------
+    def layer_option(self, kind: str, source: str) -> dict | None:
+        """The web-map offset chosen when file ``source`` was last imported as ``kind`` (see
+        :func:`layers.gpkg.read_layer_option`), or None."""
+        try:
+            return read_layer_option(self.gpkg, kind, Path(source).name)
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable() from e
+
+    def remember_layer_option(self, kind: str, source: str, *, offset: str | None) -> None:
+        """Keep the offset chosen for importing ``source`` as ``kind`` (None is kept as ``"none"``)."""
+        with self.writing(snapshot=False):      # a damaged or read-only workspace: a StorageError
+            write_layer_option(self.gpkg, kind, Path(source).name, offset=offset or "none", time=_now())
 
     # ---- book-keeping --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

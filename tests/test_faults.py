@@ -51,11 +51,14 @@ def _rivers(n: int = 400) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"name": [f"河{i}" for i in range(n)]}, geometry=lines, crs="EPSG:4490")
 
 
-def _dem(path: Path) -> None:
+def _dem(path: Path, *, noise: bool = False) -> None:
+    """A 60 x 80 DEM; with ``noise`` random heights (a file compression cannot shrink)."""
     import rasterio
     from rasterio.transform import from_origin
 
     z = (np.add.outer(np.arange(60), np.arange(80)) * 2.0 + 100).astype("float32")
+    if noise:
+        z += np.random.default_rng(5).uniform(0, 50, z.shape).astype("float32")
     with rasterio.open(path, "w", driver="GTiff", width=80, height=60, count=1, dtype="float32", crs="EPSG:4490",
                        transform=from_origin(119.5, 28.3, 0.001, 0.001), nodata=-9999) as dst:
         dst.write(z, 1)
@@ -254,7 +257,7 @@ def test_full_disk_import_raster_new_workspace_and_snapshot(ws, tmp_path):
     more = tmp_path / "r.gpkg"
     _rivers(2000).to_file(more, layer="rivers", driver="GPKG")
     other = tmp_path / "dem2.tif"
-    _dem(other)
+    _dem(other, noise=True)         # the import writes it compressed: noise keeps it as big as it is
     with _tiny_fs(tmp_path / "tiny", "2m") as tiny:
         folder = tiny / "ws"
         shutil.copytree(ws.folder, folder, ignore=shutil.ignore_patterns(".snapshots"))

@@ -26,6 +26,7 @@ from gis.projection import TERRAIN_CELL_M
 from gis.tallies import township_people
 from layers.catalogue import map_kinds
 from layers.errors import GisError, LayerError
+from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
 from layers.text import pick
 from ui.downloads import file_name
 from ui.i18n import labeller, lang, t
@@ -97,8 +98,8 @@ def _plan(key: tuple, params: str, _inputs: FloodInputs, _hazard: Hazard) -> Pla
 def _population(data: bytes, name: str):
     from layers.raster import read_raster
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "population.tif"
+    with tempfile.TemporaryDirectory() as tmp:   # kept under its own type: a zip (.asc with its .prj) is opened as one
+        path = Path(tmp) / ("population" + (raster_suffix(name) or (".zip" if name.lower().endswith(".zip") else "")))
         path.write_bytes(data)
         return read_raster(path, display_name=Path(name).name)
 
@@ -150,7 +151,7 @@ def _more_options(layers: dict):
                         help=t("flood_walk_limit_help"))
         c1.number_input(t("flood_terrain_cell"), 1.0, 1000.0, step=5.0, key="flood_terrain_cell",
                         help=t("flood_terrain_cell_help"))
-        up = st.file_uploader(t("pop_raster_upload"), type=["tif", "tiff", "asc", "img"], key="flood_pop_raster",
+        up = st.file_uploader(t("pop_raster_upload"), type=UPLOAD_RASTER_TYPES, key="flood_pop_raster",
                               help=t("pop_raster_help"))
     if up is None:
         return None, ()
@@ -200,7 +201,7 @@ def _scenario_form(layers: dict) -> FloodScenario | None:
                 c6.number_input(t("min_upstream_km2"), 0.01, 10_000.0, step=0.1, key="flood_min_km2",
                                 help=t("min_upstream_km2_help"))
         elif source in ("raster", "polygons"):
-            types = (["tif", "tiff", "asc", "img"] if source == "raster"
+            types = (["tif", "tiff", "asc", "img", "nc"] if source == "raster"
                      else ["gpkg", "geojson", "json", "zip", "kml", "kmz"])
             up = st.file_uploader(t(f"upload_{source}"), type=types, key=f"flood_upload_{source}")
             if up is None:

@@ -279,9 +279,9 @@ class FloodScenario:
                                      "--hazard is a depth raster or danger zones; --stage is a water level in metres "
                                      "on the workspace DEM"))
         if args.hazard is not None:
-            from layers.load import RASTER_SUFFIXES
+            from layers.load import is_raster_file
 
-            source = "raster" if Path(args.hazard).suffix.lower() in RASTER_SUFFIXES else "polygons"
+            source = "raster" if is_raster_file(Path(args.hazard)) else "polygons"   # .asc, .hgt.zip, zips too
         else:
             source = "stage"
         return cls(source=source, stage_m=args.stage if args.stage is not None else 2.0, hazard_file=args.hazard,

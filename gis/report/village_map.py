@@ -502,11 +502,11 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     if cells:
         # column widths from the text (CJK counts double); the font shrinks until the row fits the page
         units = np.array([max([_tw(c) for c in col] + [_tw(h)]) for h, col in zip(cols, zip(*cells))], float)
-        units = np.minimum(units, 44)
         table_w_in = lay["table"][2] * lay["size"][0]
         fs = 7.5
         while fs > 5 and (units.sum() * 0.5 * fs / 72 + 0.1 * len(units)) > table_w_in:
             fs -= 0.25
+        cells, units = _fit_widest(cells, units, table_w_in, fs)
         need = units * 0.5 * fs / 72 + 0.1
         table = tax.table(cellText=cells, colLabels=cols, colWidths=list(need / need.sum()), loc="upper center",
                           cellLoc="center", bbox=[0, 0, 1, 1])
@@ -535,6 +535,30 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
         fig.text(1 - x_left, lay["stamp_y"], "    ".join(stamp), ha="right", va="bottom", fontsize=8,
                  color="#c00000", fontweight="bold")
     return fig
+
+
+def _fit_widest(cells: list[list[str]], units: np.ndarray, width_in: float,
+                fs: float) -> tuple[list[list[str]], np.ndarray]:
+    """Cut the widest column's texts (ending them in "…") when the table at font size ``fs`` is wider than
+    ``width_in`` inches; the full texts are in the plan workbook."""
+    over = units.sum() * 0.5 * fs / 72 + 0.1 * len(units) - width_in
+    if over <= 0:
+        return cells, units
+    k = int(np.argmax(units))
+    keep = max(6, int(units[k] - np.ceil(over * 72 / (0.5 * fs))) - 1)
+    out = [list(r) for r in cells]
+    for r in out:
+        if _tw(r[k]) > keep:
+            cut, w = "", 0
+            for ch in r[k]:
+                w += _tw(ch)
+                if w > keep - 1:
+                    break
+                cut += ch
+            r[k] = cut + "…"
+    units = units.copy()
+    units[k] = keep
+    return out, units
 
 
 def _tw(v: Any) -> int:
