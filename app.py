@@ -10,10 +10,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from layers.errors import LayerError
+from layers.errors import GisError
 from ui import page_data, page_fire, page_flood, page_workspace
 from ui.i18n import LANGS, lang, page_css, t
-from ui.state import is_demo, workspace_name
+from ui.state import is_demo, storage_banner, workspace_name
 
 st.set_page_config(page_title="洪涝转移避险与森林防灭火一张图", layout="wide",
                    page_icon=str(Path(__file__).parent / "static" / "favicon.png"))
@@ -41,7 +41,7 @@ with st.sidebar:
         st.caption(f"{t('workspace')}{'：' if lang() == 'zh' else ': '}{workspace_name()}")
         if is_demo():
             st.caption(t("demo_note"))
-    except LayerError as e:
+    except GisError as e:
         st.error("\n".join(e.lines(lang())))
     st.text_input(t("editor_name"), key="editor_name")
 
@@ -60,8 +60,10 @@ def _home() -> None:
 
 home = st.Page(_home, title=t("page_flood"), url_path="home", default=True, visibility="hidden")
 try:
-    st.navigation([home, *pages]).run()
-except LayerError as e:  # a workspace file that does not fit its layer: say what, in both languages
+    nav = st.navigation([home, *pages])
+    storage_banner()   # a damaged workspace (open read-only) or a read-only medium, above every page
+    nav.run()
+except GisError as e:  # a layer that does not fit, a workspace that cannot be read or written: say what, in both languages
     st.error("\n".join(e.lines(lang())))
 except Exception as e:  # never a traceback in the app; the details go to the server log
     if type(e).__module__.startswith("streamlit"):   # st.switch_page / st.rerun control flow

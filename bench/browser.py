@@ -250,3 +250,180 @@ def render_both(www: Path, *, chromium: Path | None, repeats: int, log, name: st
             out.best[side] = min(times) if times else None
             log(f"  {name}: {side} render best {out.best[side]} ms")
     return out
+
+
+# ---- many sessions of the app at once -------------------------------------------------------------------------
+#: true once the streamlit-folium map has drawn: Leaflet's container, and a vector canvas or an image loaded
+_MAP_READY = """() => {
+  const c = document.querySelector('.leaflet-container');
+  if (!c) return false;
+  const vec = document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane svg').length;
+  const img = [...document.querySelectorAll('.leaflet-image-layer')].some(i => i.complete && i.naturalWidth > 0);
+  return vec > 0 || img;
+}"""
+
+
+@dataclass
+class Wave:
+    """One wave of sessions opened together: seconds from navigation to map ready (None: timed out) and to the
+    map's frame arriving (the server has sent the map: the rest is the browser drawing it), the server's
+    resident memory (MB) before, at its peak during the wave, and after the sessions closed."""
+
+    sessions: int
+    ready_s: list[float | None]
+    frame_s: list[float | None] = field(default_factory=list)
+    rss_before_mb: float | None = None
+    rss_peak_mb: float | None = None
+    rss_after_mb: float | None = None
+    errors: list[str] = field(default_factory=list)
+    external: int = 0
+
+
+def process_rss_mb(pid: int) -> float | None:
+    """Resident memory of process ``pid`` and its children, MB (10^6 bytes), from /proc."""
+    total, seen = 0, set()
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+            todo += [int(c) for c in children]
+        except (OSError, ValueError):
+            if p == pid:
+                return None
+    return total / 1e6
+
+
+@contextmanager
+def streamlit_app(root: Path, workspace: Path, *, log: Path, env: dict | None = None,
+                  session_ttl_s: int = 10, timeout_s: float = 120) -> Iterator[tuple[str, int]]:
+    """``streamlit run app.py`` headless on a free port of 127.0.0.1 with ``GIS_WORKSPACE=workspace``.
+
+    Yields (base URL, server pid). Disconnected sessions are dropped after ``session_ttl_s`` (the app's
+    default keeps them 120 s for a reconnect), so a wave's sessions are gone before the next one. Source
+    files are not watched (an edit during a run must not reload the app under the measurement).
+    """
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    full_env = dict(os.environ, GIS_WORKSPACE=str(workspace), PYTHONPATH=str(root), **(env or {}))
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                 "--server.address", "127.0.0.1", "--server.headless", "true",
+                                 "--server.disconnectedSessionTTL", str(session_ttl_s),
+                                 "--server.fileWatcherType", "none"],
+                                cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + timeout_s
+            while True:
+                try:
+                    if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        raise RuntimeError(f"streamlit did not start; see {log}") from None
+                    time.sleep(0.5)
+            yield url, proc.pid
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, timeout_s: float = 300.0,
+                 viewport: dict | None = None, settle_s: float = 15.0) -> Wave:
+    """Open ``url`` in ``n`` browser sessions at once (one headless Chromium, ``n`` isolated contexts: ``n``
+    app sessions) and time each one's map; keep them all open until the last map is ready, close them,
+    and sample the server's memory (``pid``) throughout and ``settle_s`` after.
+    """
+    import asyncio
+    import time
+
+    from playwright.async_api import async_playwright
+
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            v = process_rss_mb(pid) if pid else None
+            if v is not None:
+                samples.append(v)
+            stop.wait(0.25)
+
+    wave = Wave(sessions=n, ready_s=[], rss_before_mb=process_rss_mb(pid) if pid else None)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+
+    async def one(browser, errors: list[str], external: list[str]) -> tuple[float | None, float | None]:
+        ctx = await browser.new_context(viewport=viewport or {"width": 1400, "height": 2400})
+
+        async def route(r):
+            if _is_local(r.request.url):
+                await r.continue_()
+            else:
+                external.append(r.request.url)
+                await r.abort()
+
+        await ctx.route("**/*", route)
+        page = await ctx.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)[:200]))
+        t0 = time.perf_counter()
+        frame = None
+        await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
+        while time.perf_counter() - t0 < timeout_s:
+            for fr in page.frames:
+                if "streamlit_folium" in fr.url:
+                    frame = frame or time.perf_counter() - t0
+                    try:
+                        if await fr.evaluate(_MAP_READY):
+                            return time.perf_counter() - t0, frame
+                    except Exception:  # noqa: BLE001 - the frame was replaced by a rerun; look again
+                        pass
+            for el in await page.query_selector_all('iframe[title*="streamlit_folium"]'):
+                try:
+                    await el.scroll_into_view_if_needed(timeout=1000)
+                except Exception:  # noqa: BLE001 - detached by a rerun
+                    pass
+            await asyncio.sleep(0.2)
+        return None, frame
+
+    async def main() -> tuple[list, list[str], list[str]]:
+        errors: list[str] = []
+        external: list[str] = []
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+            try:
+                times = await asyncio.gather(*(one(browser, errors, external) for _ in range(n)))
+            finally:
+                await browser.close()
+        return list(times), errors, external
+
+    try:
+        times, wave.errors, external = asyncio.run(main())
+        wave.ready_s, wave.frame_s = [r for r, _ in times], [f for _, f in times]
+        wave.external = len(external)
+    finally:
+        time.sleep(settle_s)
+        stop.set()
+        sampler.join(5)
+    wave.rss_peak_mb = max(samples) if samples else None
+    wave.rss_after_mb = process_rss_mb(pid) if pid else None
+    return wave

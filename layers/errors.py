@@ -128,11 +128,30 @@ class AnalysisRefused(GisError):
 
 
 class StorageError(GisError):
-    """The workspace could not be read or written; it is left as it was."""
+    """The workspace could not be read or written; it is left as it was.
+
+    Parameters
+    ----------
+    problems : Problem or iterable of Problem
+        What failed, in the workspace's own words (see :mod:`layers.storage`).
+    heading : tuple of 4 str, optional
+        A heading that says what was being done when it is not the workspace itself (an export
+        file that could not be written), as (zh one, zh many, en one, en many).
+    cause : str, optional
+        A stable code of the cause (``read_only``, ``no_permission``, ``disk_full``, ``damaged``,
+        ``lost_connection``, ``locked``, ``io``), for tests and other programs.
+    """
 
     heading = ("工作空间读写失败，未做任何修改：", "工作空间读写失败（{n} 处问题），未做任何修改：",
                "The workspace could not be read or written; nothing was changed:",
                "The workspace could not be read or written ({n} problems); nothing was changed:")
+
+    def __init__(self, problems: Iterable[Problem] | Problem, *, heading: tuple[str, str, str, str] | None = None,
+                 cause: str = ""):
+        if heading is not None:
+            self.heading = heading
+        self.cause = cause
+        super().__init__(problems)
 
 
 class OutsideError(LayerError):

@@ -23,6 +23,7 @@ import pyogrio
 import shapely
 
 from layers.catalogue import spec as get_spec
+from layers.storage import EXPORT, EXPORT_HEADING, guard
 
 FORMATS = {"gpkg": ("GPKG", "application/geopackage+sqlite3"),
            "geojson": ("GeoJSON", "application/geo+json"),
@@ -118,9 +119,19 @@ def export_layer(gdf: gpd.GeoDataFrame, kind: str, fmt: str, *, lang: str = "zh"
     -------
     bytes
         The file's content.
+
+    Raises
+    ------
+    StorageError
+        The scratch files could not be written (the temporary folder is full or read-only).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    with guard(Path(tempfile.gettempdir()), EXPORT, heading=EXPORT_HEADING):
+        return _encode(gdf, kind, fmt, lang)
+
+
+def _encode(gdf: gpd.GeoDataFrame, kind: str, fmt: str, lang: str) -> bytes:
     if fmt == "xlsx":
         return _xlsx(gdf, kind, lang)
     if fmt == "csv":

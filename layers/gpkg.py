@@ -107,7 +107,8 @@ def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         con.execute("COMMIT")
     except BaseException:
         if con.in_transaction:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):   # a failing medium may refuse the rollback too: the
+                con.execute("ROLLBACK")                # journal then rolls it back on the next open
         raise
     finally:
         con.close()

@@ -35,7 +35,8 @@ import shapely
 from layers import settings
 from layers.catalogue import CATALOGUE
 from layers.edits import ChangeSet, Conflict, ConflictError, HistoryEntry, ImportDiff
-from layers.errors import LayerError, Problem
+from layers.errors import LayerError, Problem, StorageError
+from layers.storage import WRITE, classify, storage_error
 from layers.schema import LayerSpec
 from layers.validate import validate
 
@@ -163,12 +164,12 @@ class PostGISStore:
         try:
             conn = psycopg.connect(self.dsn, connect_timeout=self.connect_timeout)
         except psycopg.Error as e:
-            raise LayerError(Problem(f"无法连接 PostGIS 数据库 {_masked(self.dsn)}",
-                                     f"cannot connect to the PostGIS database {_masked(self.dsn)}: "
-                                     f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}",
-                                     "检查数据库服务是否运行、GIS_POSTGIS_DSN 中的主机、端口、用户和密码",
-                                     "check the server is running and the host, port, user and password in "
-                                     "GIS_POSTGIS_DSN")) from e
+            raise StorageError(Problem(f"无法连接 PostGIS 数据库 {_masked(self.dsn)}",
+                                       f"cannot connect to the PostGIS database {_masked(self.dsn)}: "
+                                       f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}",
+                                       "检查数据库服务是否运行、GIS_POSTGIS_DSN 中的主机、端口、用户和密码",
+                                       "check the server is running and the host, port, user and password in "
+                                       "GIS_POSTGIS_DSN"), cause="lost_connection") from e
         if not self._ready:
             try:
                 self._create_schema(conn)
@@ -180,16 +181,20 @@ class PostGISStore:
 
     @contextmanager
     def _session(self) -> Iterator["psycopg.Connection"]:
-        """A connection for one operation; a connection lost midway becomes a bilingual LayerError."""
+        """A connection for one operation; a connection lost midway (the server stopped, the network went
+        down), a full disk or a read-only server become a bilingual :class:`StorageError` (rolled back)."""
         conn = self._connect()
         try:
             with conn:
                 yield conn
-        except psycopg.OperationalError as e:
-            raise LayerError(Problem(f"与 PostGIS 数据库 {_masked(self.dsn)} 的连接中断，本次操作未生效",
-                                     f"the connection to the PostGIS database {_masked(self.dsn)} was lost; the "
-                                     "operation did not take effect", "检查数据库服务后重试",
-                                     "check the database server and try again")) from e
+        except (psycopg.OperationalError, psycopg.InterfaceError, psycopg.errors.ReadOnlySqlTransaction) as e:
+            cause = classify(e)
+            if cause == "lost_connection":
+                raise StorageError(Problem(f"与 PostGIS 数据库 {_masked(self.dsn)} 的连接中断，本次操作未生效",
+                                           f"the connection to the PostGIS database {_masked(self.dsn)} was lost; the "
+                                           "operation did not take effect", "检查数据库服务后重试",
+                                           "check the database server and try again"), cause=cause) from e
+            raise storage_error(e, doing=WRITE, cause=cause) from e
 
     def _t(self, name: str) -> "sql.Composed":
         return sql.Identifier(self.schema, name)

@@ -2,7 +2,9 @@
 
 A scenario is stored in the workspace GeoPackage as one row of the table ``gis_scenarios`` (name,
 kind, the settings and the summary as JSON, who saved it and when), written in one SQLite
-transaction like every other workspace write (:func:`layers.workspace.connect`). Saving a name
+transaction like every other workspace write, inside :meth:`layers.workspace.Workspace.writing` (a
+read-only medium, a full disk or a damaged file is a :class:`~layers.errors.StorageError`; the save
+counts as a write for snapshots). Saving a name
 that exists replaces it. The table is not a layer: GDAL and the layer list ignore it.
 """
 
@@ -84,56 +86,77 @@ def save_scenario(gpkg: Path | str, kind: str, name: str, params: dict, summary:
     ------
     LayerError
         An empty or over-long name.
+    StorageError
+        The workspace could not be written (read-only medium, disk full, damaged file); nothing saved.
     """
-    from layers.gpkg import connect, transaction
+    from layers.gpkg import transaction
     from layers.workspace import Workspace
 
     name = _check(kind, name)
     ws = Workspace(gpkg)
-    if not ws.gpkg.exists():
-        from layers.gpkg import create_gpkg
-
-        create_gpkg(ws.gpkg)
     sc = Scenario(kind, name, _plain(dict(params)), _plain(dict(summary)), user or "",
                   datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    with transaction(connect(ws.gpkg)) as con:
+    with ws.writing(), transaction(ws.connection()) as con:
         con.execute(_DDL)
         con.execute(f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
                     (sc.kind, sc.name, json.dumps(sc.params, ensure_ascii=False),
                      json.dumps(sc.summary, ensure_ascii=False), sc.user, sc.time))
+        ws.count_write(con, "_scenarios")
     return sc
 
 
 def list_scenarios(gpkg: Path | str, kind: str | None = None) -> list[Scenario]:
-    """Saved scenarios (of one kind, or all), oldest first; none when the workspace has none."""
+    """Saved scenarios (of one kind, or all), oldest first; none when the workspace has none.
+
+    Raises
+    ------
+    StorageError
+        The workspace file, or its saved scenarios, are damaged or cannot be read.
+    """
     import sqlite3
+
+    from layers.storage import READ, guard
+    from layers.workspace import Workspace
 
     path = Path(gpkg)
     if path.suffix.lower() != ".gpkg":
         path = path / "workspace.gpkg"
     if not path.exists():
         return []
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
-    try:
-        if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_TABLE,)).fetchone():
-            return []
-        rows = con.execute(f"SELECT kind, name, params, summary, user, time FROM {_TABLE} "
-                           + ("WHERE kind = ? " if kind else "") + "ORDER BY time, name",
-                           (kind,) if kind else ()).fetchall()
-    finally:
-        con.close()
+    h = Workspace(path).health()
+    if not h.ok and (h.whole or _TABLE in h.tables):
+        raise h.error(READ)
+    with guard(path, READ):
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+        try:
+            if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                               (_TABLE,)).fetchone():
+                return []
+            rows = con.execute(f"SELECT kind, name, params, summary, user, time FROM {_TABLE} "
+                               + ("WHERE kind = ? " if kind else "") + "ORDER BY time, name",
+                               (kind,) if kind else ()).fetchall()
+        finally:
+            con.close()
     return [Scenario(k, n, json.loads(p), json.loads(s), u or "", t) for k, n, p, s, u, t in rows]
 
 
 def delete_scenario(gpkg: Path | str, kind: str, name: str) -> bool:
-    """Delete a saved scenario; True when there was one."""
-    from layers.gpkg import connect, transaction
+    """Delete a saved scenario; True when there was one.
+
+    Raises
+    ------
+    StorageError
+        The workspace could not be written; nothing deleted.
+    """
+    from layers.gpkg import transaction
     from layers.workspace import Workspace
 
     ws = Workspace(gpkg)
     if not ws.gpkg.exists():
         return False
-    with transaction(connect(ws.gpkg)) as con:
+    with ws.writing(), transaction(ws.connection()) as con:
         con.execute(_DDL)
         n = con.execute(f"DELETE FROM {_TABLE} WHERE kind = ? AND name = ?", (kind, name)).rowcount
+        if n:
+            ws.count_write(con, "_scenarios")
     return n > 0

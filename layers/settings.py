@@ -27,6 +27,20 @@ POSTGIS_DSN : str or None
     :class:`layers.postgis.PostGISStore`. Unset: the embedded GeoPackage workspace only.
 POSTGIS_SCHEMA : str
     Database schema holding the layers and their history (``GIS_POSTGIS_SCHEMA``, default ``gis``).
+SNAPSHOT_KEEP : int
+    Good snapshots a workspace keeps (``GIS_SNAPSHOT_KEEP``, default 5); older ones are removed
+    (:mod:`layers.snapshots`). 0 turns automatic snapshots off.
+SNAPSHOT_EVERY_WRITES : int
+    A snapshot is taken after this many writes since the last one (``GIS_SNAPSHOT_EVERY_WRITES``,
+    default 10) ...
+SNAPSHOT_EVERY_MINUTES : float
+    ... or after any write once the last one is this old (``GIS_SNAPSHOT_EVERY_MINUTES``, default 30).
+SNAPSHOT_MAX_MB : float
+    Space the snapshots of one workspace may take, MB (``GIS_SNAPSHOT_MAX_MB``, default 2000; rasters
+    unchanged between snapshots are stored once). The newest good snapshot is always kept.
+SHARED_MAPS_MB : float
+    Memory the app's rendered maps shared by every session may hold, MB (``GIS_SHARED_MAPS_MB``,
+    default 300); least recently used first out (:func:`ui.state.shared_map`).
 
 Read when asked (a server or a test may set them after start):
 
@@ -53,6 +67,11 @@ MAX_UPLOAD_MB = int(os.environ.get("GIS_MAX_UPLOAD_MB", "200"))
 DEFAULT_LANG = os.environ.get("GIS_LANG", "zh") if os.environ.get("GIS_LANG", "zh") in ("zh", "en") else "zh"
 POSTGIS_DSN = os.environ.get("GIS_POSTGIS_DSN") or None
 POSTGIS_SCHEMA = os.environ.get("GIS_POSTGIS_SCHEMA", "gis")
+SNAPSHOT_KEEP = int(os.environ.get("GIS_SNAPSHOT_KEEP", "5"))
+SNAPSHOT_EVERY_WRITES = int(os.environ.get("GIS_SNAPSHOT_EVERY_WRITES", "10"))
+SNAPSHOT_EVERY_MINUTES = float(os.environ.get("GIS_SNAPSHOT_EVERY_MINUTES", "30"))
+SNAPSHOT_MAX_MB = float(os.environ.get("GIS_SNAPSHOT_MAX_MB", "2000"))
+SHARED_MAPS_MB = float(os.environ.get("GIS_SHARED_MAPS_MB", "300"))
 
 
 def workspace_override() -> str | None:

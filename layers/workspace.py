@@ -20,17 +20,27 @@ Book-keeping, added lazily on the first write (a plain GeoPackage from elsewhere
   detection between sessions (:class:`layers.edits.ConflictError`);
 - ``gis_history`` (one row per committed change), ``gis_history_rows`` (the rows before and after,
   as JSON, so an undo restores them even in another process) and ``gis_versions`` (per layer).
+
+Faults (see :mod:`layers.storage`, :mod:`layers.integrity`, :mod:`layers.snapshots`): every write runs
+inside :meth:`Workspace.writing`, which refuses to write into a damaged file (a full check first when
+a read failed before), turns a read-only medium, missing permission, a full disk or a damaged file
+into a bilingual :class:`~layers.errors.StorageError` (the transaction rolled back: the workspace is
+unchanged) and, after a commit, takes a snapshot when one is due. Every read checks the file once per
+version (``quick_check``) and refuses a damaged layer instead of returning it short or garbled; a
+layer read through GDAL is counted against its table, so a read that stops early is caught too.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -41,16 +51,21 @@ import shapely
 
 from layers.catalogue import CATALOGUE
 from layers.catalogue import spec as get_spec
+from layers import integrity, snapshots
 from layers.edits import (ChangeSet, Conflict, ConflictError, HistoryEntry, ImportDiff)
-from layers.errors import LayerError, Problem
+from layers.errors import GisError, LayerError, Problem, StorageError
 from layers.gpkg import (SRS_ID, blob_geometry, blob_wkb, connect, create_gpkg, gpkg_blob, read_layer_option,
                          transaction, write_layer_option)
 from layers.raster import Raster, read_raster
+from layers.storage import READ, RESTORE, WRITE, copy_atomic, guard
 
 GPKG_NAME = "workspace.gpkg"
 REV = "_rev"
-#: actions that change data themselves (undo/redo entries only re-apply them)
+#: actions that change data themselves (undo/redo entries only re-apply them; ``raster`` and ``restore``
+#: entries are recorded but not undone: a restore is undone by restoring the snapshot taken before it)
 _NEW_ACTIONS = ("edit", "replace", "append")
+#: the pseudo layer whose version a restore sets, so every cache keyed by versions sees a new state
+RESTORE_TOKEN = "_restore"
 _SQL_TYPE = {"str": "TEXT", "choice": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "BOOLEAN"}
 
 
@@ -160,23 +175,88 @@ class Workspace:
         """Roll back a transaction a killed writer left (a hot journal), so GDAL can read the file."""
         journal = Path(str(self.gpkg) + "-journal")
         if journal.exists():
-            con = sqlite3.connect(str(self.gpkg), timeout=60)
-            try:
-                con.execute("PRAGMA schema_version").fetchone()
-            finally:
-                con.close()
+            with guard(self.gpkg, READ, on_error=self._on_read_error):
+                con = sqlite3.connect(str(self.gpkg), timeout=60)
+                try:
+                    con.execute("PRAGMA schema_version").fetchone()
+                finally:
+                    con.close()
 
-    def _unreadable(self) -> LayerError:
-        return LayerError(Problem("工作空间文件无法读取，不是有效的 GeoPackage", "the workspace file is not a readable "
-                                  "GeoPackage", "从备份恢复该文件，或新建工作空间后重新导入图层",
-                                  "restore it from a backup, or make a new workspace and import the layers again",
-                                  file=self.gpkg.name))
+    def _settle(self) -> None:
+        """After a failed write: roll back at once what a failed commit left behind (SQLite keeps a hot
+        journal after an I/O error and rolls it back on the next open), so the file is byte for byte as
+        it was and no ``-journal`` stays beside it."""
+        if Path(str(self.gpkg) + "-journal").exists():
+            with contextlib.suppress(GisError, sqlite3.Error, OSError):
+                self._recover()
+
+    def _on_read_error(self, cause: str) -> None:
+        if cause in ("damaged", "io"):
+            integrity.mark_suspect(self.gpkg)
+
+    def _unreadable(self, exc: BaseException | None = None) -> StorageError:
+        """The error of a read that failed: what the check finds damaged (the next write checks in full)."""
+        err = integrity.read_error(self.gpkg, exc)
+        if not self.gpkg.exists() or _not_sqlite(self.gpkg):
+            return StorageError(Problem("工作空间文件无法读取：它不是有效的 GeoPackage（已损坏或不是工作空间文件）",
+                                        "the workspace could not be read: the file is not a readable GeoPackage "
+                                        "(damaged, or not a workspace file)",
+                                        "恢复最近的完好快照（python -m gis restore），或新建工作空间后重新导入图层",
+                                        "restore the last good snapshot (python -m gis restore), or make a new "
+                                        "workspace and import the layers again", file=self.gpkg.name),
+                                cause="damaged")
+        return err
+
+    # ---- health ------------------------------------------------------------------------------------
+    def health(self, *, full: bool = False, fresh: bool = False) -> "integrity.Health":
+        """Is the workspace file sound? ``quick_check`` once per file version; ``full=True``: ``integrity_check``.
+
+        See :mod:`layers.integrity`.
+        """
+        return integrity.health(self.gpkg, full=full, fresh=fresh)
+
+    def _readable(self, kind: str | None = None) -> None:
+        """Refuse to read a damaged layer (or anything, when the whole file is damaged)."""
+        h = self.health()
+        if not h.ok and (h.whole or (kind is not None and kind in h.damaged_kinds())):
+            raise h.error(READ)
+
+    def _writable(self) -> None:
+        """Refuse to write into a damaged file; after a failed read, the full check decides."""
+        if not self.gpkg.exists():
+            return
+        h = self.health(full=True, fresh=True) if integrity.is_suspect(self.gpkg) else self.health()
+        if not h.ok:
+            raise h.error(WRITE)
+
+    @contextlib.contextmanager
+    def writing(self, *, snapshot: bool = True) -> Iterator[None]:
+        """Context of one write: the file checked first (refused when damaged), storage faults raised as
+        :class:`StorageError` (the caller's transaction rolled back), a snapshot after it when one is due.
+
+        Every write path of the workspace runs in it (also :mod:`layers.scenarios`).
+        """
+        self._writable()
+        try:
+            with guard(self.gpkg, WRITE, on_error=self._on_read_error):
+                yield
+        except BaseException:
+            self._settle()
+            raise
+        integrity.after_write(self.gpkg)
+        if snapshot:
+            snapshots.after_write(self.gpkg, self.raster_paths())
+
+    def raster_paths(self) -> dict[str, Path]:
+        """Where each raster kind of the workspace is (or would be) kept: ``KIND.tif`` in the folder."""
+        return {k: self.raster_path(k) for k, s in CATALOGUE.items() if s.is_raster}
 
     def vector_kinds(self) -> list[str]:
         """Vector kinds present, in catalogue order."""
         if not self.gpkg.exists():
             return []
         self._recover()
+        self._readable()
         try:
             con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True, timeout=60)
             try:
@@ -185,7 +265,7 @@ class Workspace:
             finally:
                 con.close()
         except sqlite3.DatabaseError as e:
-            raise self._unreadable() from e
+            raise self._unreadable(e) from e
         return [k for k in CATALOGUE if k in names]
 
     def lonlat_bounds(self) -> tuple[float, float, float, float] | None:
@@ -197,12 +277,13 @@ class Workspace:
         kinds = self.vector_kinds()
         if not kinds:
             return None
-        con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True, timeout=60)
-        try:
-            rows = con.execute(f"SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM gpkg_contents WHERE "
-                               f"table_name IN ({', '.join('?' * len(kinds))})", kinds).fetchone()
-        finally:
-            con.close()
+        with guard(self.gpkg, READ, on_error=self._on_read_error):
+            con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True, timeout=60)
+            try:
+                rows = con.execute(f"SELECT min(min_x), min(min_y), max(max_x), max(max_y) FROM gpkg_contents "
+                                   f"WHERE table_name IN ({', '.join('?' * len(kinds))})", kinds).fetchone()
+            finally:
+                con.close()
         if rows is None or any(v is None for v in rows):
             return None
         x0, y0, x1, y1 = (float(v) for v in rows)
@@ -218,18 +299,50 @@ class Workspace:
                                   "先在“数据图层”页导入该图层", "import it on the Data layers page first",
                                   file=self.gpkg.name))
 
+    def _count(self, kind: str) -> int:
+        """Features in the layer's table, counted by SQLite (walks the table's b-tree: a damaged page raises)."""
+        con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True, timeout=60)
+        try:
+            return int(con.execute(f"SELECT count(*) FROM {_q(kind)}").fetchone()[0])
+        finally:
+            con.close()
+
     def _ogr(self, kind: str, **kwargs) -> gpd.GeoDataFrame:
-        """Read a layer through GDAL, waiting out another session's commit (the file is briefly locked)."""
+        """Read a layer through GDAL, waiting out another session's commit (the file is briefly locked).
+
+        The features read are counted against SQLite's count of the table before and after: GDAL stops
+        quietly at a damaged page, so a short read is reported (and the workspace marked suspect)
+        instead of returned.
+        """
+        self._readable(kind)
         for attempt in range(40):
             try:
-                return pyogrio.read_dataframe(self.gpkg, layer=kind, use_arrow=True, **kwargs)
-            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
+                before = self._count(kind)
+                gdf = pyogrio.read_dataframe(self.gpkg, layer=kind, use_arrow=True, **kwargs)
+                after = self._count(kind)
+            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, sqlite3.OperationalError) as e:
                 text = str(e).lower()
                 if attempt < 39 and ("locked" in text or "busy" in text):
                     time.sleep(0.25)
                     self._recover()
                     continue
-                raise self._unreadable() from e
+                raise self._unreadable(e) from e
+            except sqlite3.DatabaseError as e:
+                raise self._unreadable(e) from e
+            if len(gdf) == before == after:
+                return gdf
+            if before != after and attempt < 39:      # another session committed meanwhile: read again
+                continue
+            integrity.mark_suspect(self.gpkg)
+            h = self.health(full=True, fresh=True)
+            if h.ok:
+                h = integrity.Health(False, True, (kind,), f"read {len(gdf)} of {after} features", file=self.gpkg.name)
+            err = h.error(READ)
+            raise StorageError([*err.problems, Problem(
+                f"图层“{CATALOGUE[kind].zh}”只读出 {len(gdf)} 个要素，表中有 {after} 个",
+                f"layer '{CATALOGUE[kind].en}': {len(gdf)} of its {after} features could be read",
+                "不要使用该图层的导出结果；恢复最近的完好快照", "do not use what was read; restore the last good "
+                "snapshot", file=self.gpkg.name, field=kind)], cause="damaged")
         raise AssertionError("unreachable")
 
     def read(self, kind: str) -> gpd.GeoDataFrame:
@@ -268,17 +381,52 @@ class Workspace:
         """Read a raster layer."""
         return read_raster(self.raster_path(kind), display_name=f"{kind}.tif")
 
+    def store_raster(self, kind: str, source: Path | str | Raster, *, user: str = "", note: str = "") -> HistoryEntry:
+        """Put the GeoTIFF ``source`` (already validated as ``kind``), or a :class:`~layers.raster.Raster` as
+        read from any raster file (written as a GeoTIFF first, outside the workspace), into the workspace
+        as ``KIND.tif``.
+
+        Copied beside the target and renamed over it (never half a raster), then recorded in the history
+        (action ``raster``) with the layer's version bumped, so every cache of it is renewed.
+
+        Raises
+        ------
+        StorageError
+            The medium refused (read-only, no permission, full); the old raster is as it was and no
+            ``*.importing`` file is left.
+        """
+        if not CATALOGUE[kind].is_raster:
+            raise ValueError(f"{kind} is not a raster kind")
+        if isinstance(source, Raster):
+            import tempfile
+
+            from layers.raster import write_raster
+
+            with tempfile.TemporaryDirectory(prefix="gis-raster-") as d:
+                tmp = Path(d) / f"{kind}.tif"
+                write_raster(source, tmp)
+                return self.store_raster(kind, tmp, user=user, note=note)
+        with self.writing():
+            copy_atomic(source, self.raster_path(kind), doing=WRITE, suffix=".importing")
+            with transaction(self._connect()) as con:
+                self._bookkeeping(con)
+                entry = self._record(con, kind, "raster", note or f"raster {Path(source).name}", user)
+                self._bump(con, kind)
+                row = con.execute(f"SELECT {_HISTORY_COLS} FROM gis_history WHERE entry_id = ?", (entry,)).fetchone()
+        return _entry(row)
+
     def write_vector(self, kind: str, gdf: gpd.GeoDataFrame) -> None:
         """Write (replace) a vector layer through GDAL, without validation or history.
 
         For data the program generated itself (the demo county); user data goes through
-        :meth:`replace`, which validates, records history and is atomic.
+        :meth:`replace`, which validates, records history and is atomic. Takes no snapshot.
         """
-        self.folder.mkdir(parents=True, exist_ok=True)
-        pyogrio.write_dataframe(gdf, self.gpkg, layer=kind, driver="GPKG")
-        with transaction(connect(self.gpkg)) as con:
-            self._bookkeeping(con)
-            self._bump(con, kind)
+        with self.writing(snapshot=False):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            pyogrio.write_dataframe(gdf, self.gpkg, layer=kind, driver="GPKG")
+            with transaction(connect(self.gpkg)) as con:
+                self._bookkeeping(con)
+                self._bump(con, kind)
 
     # ---- import choices kept with the workspace ----------------------------------------------------
     def layer_option(self, kind: str, source: str) -> dict | None:
@@ -291,13 +439,77 @@ class Workspace:
 
     def remember_layer_option(self, kind: str, source: str, *, offset: str | None) -> None:
         """Keep the offset chosen for importing ``source`` as ``kind`` (None is kept as ``"none"``)."""
-        write_layer_option(self.gpkg, kind, Path(source).name, offset=offset or "none", time=_now())
+        with self.writing(snapshot=False):      # a damaged or read-only workspace: a StorageError
+            write_layer_option(self.gpkg, kind, Path(source).name, offset=offset or "none", time=_now())
 
     # ---- book-keeping --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         if not self.gpkg.exists():
             create_gpkg(self.gpkg)
         return connect(self.gpkg)
+
+    def connection(self) -> sqlite3.Connection:
+        """A connection to write with (the GeoPackage is made when absent); use it inside :meth:`writing`,
+        in :func:`layers.gpkg.transaction`, as :mod:`layers.scenarios` does."""
+        return self._connect()
+
+    # ---- snapshots ---------------------------------------------------------------------------------
+    def snapshots(self) -> list["snapshots.Snapshot"]:
+        """The workspace's snapshots, newest first (see :mod:`layers.snapshots`)."""
+        return snapshots.list_snapshots(self.gpkg)
+
+    def snapshot(self, *, reason: str = "manual") -> "snapshots.Snapshot":
+        """Take a snapshot now (refused, with a :class:`StorageError`, when the workspace is damaged)."""
+        self._recover()
+        self._writable()
+        snap = snapshots.take(self.gpkg, self.raster_paths(), reason=reason)
+        assert snap is not None
+        return snap
+
+    def restore(self, snapshot_id: str | None = None, *, user: str = "") -> tuple["snapshots.Snapshot", HistoryEntry]:
+        """Bring back snapshot ``snapshot_id`` (default: the newest good one), recorded in the history.
+
+        The state replaced is kept: as a snapshot (``before_restore``) when it is sound, else the damaged
+        file is copied aside (``.snapshots/<name>/damaged-*.gpkg``). The restored workspace gets a
+        ``restore`` history entry and a new restore token (:data:`RESTORE_TOKEN`), so every session and
+        cache sees the new state; an editor's rows read before are then refused as stale.
+
+        Returns
+        -------
+        (Snapshot, HistoryEntry)
+            The snapshot put back and the history entry recording it.
+
+        Raises
+        ------
+        StorageError
+            No good snapshot (or the one named is missing or damaged), or the medium refused; the
+            workspace is then as it was.
+        """
+        snap = snapshots.pick(self.gpkg, snapshot_id)
+        if self.gpkg.exists():
+            live = integrity.check(self.gpkg)
+            if live.ok:
+                try:
+                    self._recover()
+                    snapshots.take(self.gpkg, self.raster_paths(), reason="before_restore", protect={snap.id})
+                except StorageError as e:
+                    if e.cause != "damaged":
+                        raise
+                    snapshots.keep_damaged(self.gpkg)
+            else:
+                snapshots.keep_damaged(self.gpkg)
+        snapshots.put_back(snap, self.gpkg, self.raster_paths())
+        with guard(self.gpkg, RESTORE):
+            with transaction(connect(self.gpkg)) as con:
+                self._bookkeeping(con)
+                note = f"恢复快照 {snap.id}（{snap.time}）/ restored snapshot {snap.id} ({snap.time})"
+                entry = self._record(con, "", "restore", note, user)
+                con.execute("INSERT INTO gis_versions(kind, version) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE "
+                            "SET version = excluded.version", (RESTORE_TOKEN, time.time_ns() // 1000 % (1 << 62)))
+                con.execute("UPDATE gis_versions SET version = version + 1 WHERE kind != ?", (RESTORE_TOKEN,))
+                row = con.execute(f"SELECT {_HISTORY_COLS} FROM gis_history WHERE entry_id = ?", (entry,)).fetchone()
+        integrity.forget(self.gpkg)
+        return snap, _entry(row)
 
     @staticmethod
     def _bookkeeping(con: sqlite3.Connection) -> None:
@@ -312,6 +524,13 @@ class Workspace:
         con.execute("CREATE INDEX IF NOT EXISTS gis_history_rows_fid ON gis_history_rows(fid)")
         con.execute("CREATE TABLE IF NOT EXISTS gis_versions (kind TEXT PRIMARY KEY, version INTEGER NOT NULL)")
 
+    @classmethod
+    def count_write(cls, con: sqlite3.Connection, what: str) -> None:
+        """Count a write of something that is not a layer (``_scenarios``) in the version table, inside the
+        caller's transaction: the workspace's revision moves, and snapshots count it."""
+        cls._bookkeeping(con)
+        cls._bump(con, what)
+
     @staticmethod
     def _bump(con: sqlite3.Connection, kind: str) -> None:
         con.execute("INSERT INTO gis_versions(kind, version) VALUES (?, 1) "
@@ -319,17 +538,30 @@ class Workspace:
 
     def version(self, kind: str) -> int:
         """A number that grows on every committed change of layer ``kind`` (0 if never changed)."""
+        return self.revision().get(kind, 0)
+
+    def revision(self) -> dict[str, object]:
+        """The workspace's revision: kind -> version (bumped by every committed change of that layer),
+        the restore token (:data:`RESTORE_TOKEN`, changed by every restore) and each layer's last change
+        time as the GeoPackage records it (``last_change:KIND``, which GDAL also updates when another
+        program writes the layer). One small read; caches of maps and analyses are keyed on it.
+        """
         if not self.gpkg.exists():
-            return 0
+            return {}
         self._recover()
-        con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True, timeout=60)
-        try:
-            if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'gis_versions'").fetchone():
-                return 0
-            row = con.execute("SELECT version FROM gis_versions WHERE kind = ?", (kind,)).fetchone()
-            return int(row[0]) if row else 0
-        finally:
-            con.close()
+        with guard(self.gpkg, READ, on_error=self._on_read_error):
+            con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True, timeout=60)
+            try:
+                names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                out: dict[str, object] = {}
+                if "gis_versions" in names:
+                    out.update({str(k): int(v) for k, v in con.execute("SELECT kind, version FROM gis_versions")})
+                if "gpkg_contents" in names:
+                    out.update({f"last_change:{k}": str(v) for k, v in con.execute(
+                        "SELECT table_name, last_change FROM gpkg_contents")})
+                return out
+            finally:
+                con.close()
 
     @staticmethod
     def _has_table(con: sqlite3.Connection, kind: str) -> bool:
@@ -582,7 +814,7 @@ class Workspace:
         """
         kind = changes.kind
         get_spec(kind)
-        with transaction(self._connect()) as con:
+        with self.writing(), transaction(self._connect()) as con:
             self._bookkeeping(con)
             new = changes.added if changes.added is not None and len(changes.added) else None
             if not self._has_table(con, kind):
@@ -785,7 +1017,7 @@ class Workspace:
         checked = self._validated(kind, gdf, gdf.attrs.get("source") or kind)
         if gdf.attrs.get("generated_ids"):
             checked = _without_generated_ids(kind, checked.assign(**{}).pipe(_mark_generated))
-        with transaction(self._connect()) as con:
+        with self.writing(), transaction(self._connect()) as con:
             self._bookkeeping(con)
             if not self._has_table(con, kind):
                 self._create_table(con, kind, checked)
@@ -831,19 +1063,25 @@ class Workspace:
         if not self.gpkg.exists():
             return []
         self._recover()
-        con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True, timeout=60)
+        h = self.health()
+        if not h.ok and (h.whole or any(t.startswith("gis_history") for t in h.tables)):
+            raise h.error(READ)
         try:
-            if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'gis_history'").fetchone():
-                return []
-            where, args = ("WHERE kind = ?", (kind,)) if kind else ("", ())
-            rows = con.execute(f"SELECT {_HISTORY_COLS} FROM gis_history {where} ORDER BY entry_id DESC LIMIT ?",
-                               (*args, int(limit))).fetchall()
-            return [_entry(r) for r in rows]
-        finally:
-            con.close()
+            con = sqlite3.connect(f"file:{self.gpkg}?mode=ro", uri=True, timeout=60)
+            try:
+                if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'gis_history'").fetchone():
+                    return []
+                where, args = ("WHERE kind = ?", (kind,)) if kind else ("", ())
+                rows = con.execute(f"SELECT {_HISTORY_COLS} FROM gis_history {where} ORDER BY entry_id DESC LIMIT ?",
+                                   (*args, int(limit))).fetchall()
+                return [_entry(r) for r in rows]
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable(e) from e
 
     def _reapply(self, *, user: str, redo: bool) -> HistoryEntry | None:
-        with transaction(self._connect()) as con:
+        with self.writing(), transaction(self._connect()) as con:
             self._bookkeeping(con)
             acts = ", ".join(f"'{a}'" for a in _NEW_ACTIONS)
             if redo:
@@ -896,6 +1134,15 @@ class Workspace:
     def redo(self, *, user: str) -> HistoryEntry | None:
         """Redo the earliest change undone since the last new change; None if nothing to redo."""
         return self._reapply(user=user, redo=True)
+
+
+def _not_sqlite(path: Path) -> bool:
+    """True when ``path`` does not start like an SQLite database (truncated to nothing, or not one at all)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) != b"SQLite format 3\x00"
+    except OSError:
+        return True
 
 
 def _norm(values: np.ndarray) -> list:

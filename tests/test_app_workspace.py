@@ -115,3 +115,83 @@ def test_other_sessions_save_is_shown_and_a_stale_save_refused(ws_copy):
         ws.apply(changes_from_editor("shelters", base, mine), note="A", user="甲")
     assert err.value.conflicts[0].field == "capacity" and err.value.conflicts[0].theirs == cap + 50
     assert int(ws.read("shelters").set_index("fid").loc[fid, "capacity"]) == cap + 50
+
+
+# ---- the workspace under faults (issue 13) ------------------------------------------------------------------
+def _damage(gpkg, table: str) -> None:
+    import random
+    import sqlite3
+
+    con = sqlite3.connect(gpkg)
+    page = con.execute("PRAGMA page_size").fetchone()[0]
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    con.close()
+    with open(gpkg, "r+b") as f:
+        f.seek((root - 1) * page)
+        f.write(random.Random(1).randbytes(page))
+
+
+def _with_banner(name: str, lang: str = "zh") -> None:
+    """A page as app.py draws it: the storage banner above it."""
+    import importlib
+
+    import streamlit as st
+
+    from ui.state import storage_banner
+
+    st.session_state["lang"] = lang
+    storage_banner()
+    importlib.import_module(f"ui.page_{name}").page()
+
+
+def test_damaged_workspace_opens_read_only_with_a_banner_and_is_restored_on_the_page(ws_copy):
+    from streamlit.testing.v1 import AppTest
+
+    from layers.workspace import Workspace
+
+    ws = Workspace(ws_copy)
+    good = ws.snapshot()
+    _damage(ws.gpkg, "rivers")
+    for name, lang in (("data", "zh"), ("workspace", "en")):   # the banner: above every page
+        at = AppTest.from_function(_with_banner, args=(name, lang), default_timeout=180).run()
+        assert not at.exception, [e.message for e in at.exception]
+        banner = at.error[0].value
+        assert ("图层“河流”" in banner and "只读" in banner) if lang == "zh" else \
+            ("layer 'Rivers'" in banner and "read-only" in banner)
+    # the Workspace page: editing off, the snapshot offered, restored from the page
+    assert any("editing is off" in w.value for w in at.warning)
+    assert at.button(key="ws_save").disabled and at.button(key="ws_undo").disabled
+    assert at.button(key="ws_snapshot_take").disabled
+    assert at.selectbox(key="ws_restore_pick").value == good.id
+    assert at.button(key="ws_restore_do").disabled            # not before the box is ticked
+    at.checkbox(key="ws_restore_confirm_0").check().run()
+    at.button(key="ws_restore_do").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(good.id in s.value and "restored" in s.value for s in at.success)
+    assert not at.error and Workspace(ws_copy).health(full=True).ok
+    assert Workspace(ws_copy).history(limit=1)[0].action == "restore"
+    hist = next(d.value for d in at.dataframe if "Editor" in d.value.columns)
+    assert hist.iloc[0]["Action"] == "snapshot restored"
+
+
+def test_data_page_saves_a_raster_into_the_workspace_whole_and_in_the_history(ws_copy, tmp_path, upload_app):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from layers.workspace import Workspace
+
+    dem = tmp_path / "新高程.tif"
+    with rasterio.open(dem, "w", driver="GTiff", width=50, height=40, count=1, dtype="float32", crs="EPSG:4490",
+                       transform=from_origin(119.5, 28.5, 0.001, 0.001)) as dst:
+        dst.write(np.full((40, 50), 321.0, dtype="float32"), 1)
+    at = upload_app("ui.page_data", dem)
+    at.session_state["upload_kind"] = "dem"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    save = next(b for b in at.button if str(b.key).startswith("ws_commit_raster_"))
+    save.click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    ws = Workspace(ws_copy)
+    assert ws.raster("dem").shape == (40, 50) and ws.history(limit=1)[0].action == "raster"
+    assert not list(ws_copy.glob("*.importing"))

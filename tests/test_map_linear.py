@@ -77,6 +77,16 @@ def _capture(monkeypatch) -> list[str]:
         pages.append(m.get_root().render())
         return {}
     monkeypatch.setattr(ui.map_panel, "st_folium", fake_st_folium)
+    # maps shared by every session (ui.state.shared_map) are rendered once, not handed to st_folium
+    import ui.state
+
+    render = ui.state.render_map
+
+    def capture_render(m):
+        pages.append(m.get_root().render())
+        return render(m)
+    ui.state.MAPS.clear()
+    monkeypatch.setattr(ui.state, "render_map", capture_render)
     return pages
 
 

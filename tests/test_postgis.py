@@ -24,7 +24,7 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from layers.edits import ChangeSet, ConflictError, Delete, LayerStore, Update
-from layers.errors import LayerError
+from layers.errors import LayerError, StorageError
 
 ROOT = Path(__file__).resolve().parents[1]
 psycopg = pytest.importorskip("psycopg") if not os.environ.get("CI") else __import__("psycopg")
@@ -108,7 +108,7 @@ def test_creates_tables_with_gist_index_and_srid(store, dsn, schema):
 
 def test_unreachable_server_is_a_bilingual_error_without_password():
     st = PostGISStore("postgresql://gis:secret-pw@127.0.0.1:1/gis", connect_timeout=2)
-    with pytest.raises(LayerError) as e:
+    with pytest.raises(StorageError) as e:     # a storage fault since issue 13 (was LayerError)
         st.vector_kinds()
     text = str(e.value)
     assert "无法连接 PostGIS 数据库" in text and "cannot connect to the PostGIS database" in text

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from layers import settings
+from layers.text import Text
 
 STRINGS: dict[str, tuple[str, str]] = {
     "app_title": ("洪涝转移避险与森林防灭火一张图", "Flood evacuation & forest-fire coverage map"),
@@ -101,6 +102,46 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ws_a_append": ("导入追加", "import (append)"),
     "ws_a_undo": ("撤销", "undo"),
     "ws_a_redo": ("重做", "redo"),
+    # the workspace under faults (issue 13): damaged or read-only workspaces, snapshots and restore
+    "ws_a_raster": Text("导入栅格", "raster import", "ws_a_raster"),
+    "ws_a_restore": Text("恢复快照", "snapshot restored", "ws_a_restore"),
+    "ws_read_only_medium": Text("工作空间所在的存储介质为只读：可以查看和分析，但不能保存修改、导入或撤销。要编辑，请把工作空间复制到可写的磁盘。",
+                                "The workspace is on a read-only medium: you can view and analyse, but not save "
+                                "edits, import or undo. To edit, copy the workspace to a writable disk.",
+                                "ws_read_only_medium"),
+    "ws_edit_refused": Text("工作空间不可写入，编辑已停用（见页首说明）。", "The workspace cannot be written; editing is "
+                            "off (see the note at the top of the page).", "ws_edit_refused"),
+    "ws_snapshots": Text("快照与恢复", "Snapshots and restore", "ws_snapshots"),
+    "ws_snapshots_help": Text("工作空间自动保存最近几次完好的状态（每 {n} 次写入或距上次超过 {m} 分钟后的写入），含栅格。"
+                              "文件损坏或误操作后可恢复到其中之一；恢复本身记入修改历史，恢复前的状态也会保存为快照。",
+                              "The workspace keeps its last few good states automatically (after {n} writes, or "
+                              "after a write once the last one is {m} minutes old), rasters included. Restore one "
+                              "after damage or a mistake; the restore is recorded in the history, and the state "
+                              "it replaces is kept as a snapshot too.", "ws_snapshots_help"),
+    "ws_snapshot_space": Text("{count} 个快照，占用 {used} MB（上限 {limit} MB，最多保留 {keep} 个；未变的栅格只存一份）",
+                              "{count} snapshots using {used} MB (limit {limit} MB, at most {keep} kept; an "
+                              "unchanged raster is stored once)", "ws_snapshot_space"),
+    "ws_snapshot_failed": Text("最近一次自动快照未能保存：", "The last automatic snapshot could not be saved:",
+                               "ws_snapshot_failed"),
+    "ws_snapshot_none": Text("还没有快照：第一次保存修改后会自动生成。", "No snapshot yet: one is taken after the first "
+                             "saved change.", "ws_snapshot_none"),
+    "ws_snapshot_take": Text("立即保存快照", "Take a snapshot now", "ws_snapshot_take"),
+    "ws_snapshot_taken": Text("已保存快照 {id}", "Snapshot {id} taken", "ws_snapshot_taken"),
+    "ws_s_id": Text("快照", "Snapshot", "ws_s_id"),
+    "ws_s_time": Text("时间", "Time", "ws_s_time"),
+    "ws_s_reason": Text("原因", "Reason", "ws_s_reason"),
+    "ws_s_entry": Text("含修改历史至", "History up to", "ws_s_entry"),
+    "ws_s_size": Text("大小（MB）", "Size (MB)", "ws_s_size"),
+    "ws_s_rasters": Text("栅格", "Rasters", "ws_s_rasters"),
+    "ws_restore_pick": Text("要恢复的快照", "Snapshot to restore", "ws_restore_pick"),
+    "ws_restore_confirm": Text("我确认：当前工作空间将被所选快照替换（当前状态会另存为快照）",
+                               "I confirm: the workspace will be replaced by the chosen snapshot (the current state "
+                               "is kept as a snapshot)", "ws_restore_confirm"),
+    "ws_restore_do": Text("恢复所选快照", "Restore the chosen snapshot", "ws_restore_do"),
+    "ws_restored": Text("已恢复快照 {id}（{time}），已记入修改历史", "Snapshot {id} ({time}) restored and recorded in "
+                        "the history", "ws_restored"),
+    "ws_check_full": Text("完整检查工作空间文件", "Check the workspace file in full", "ws_check_full"),
+    "ws_check_ok": Text("检查通过（{kind}，{s} 秒）", "The check passed ({kind}, {s} s)", "ws_check_ok"),
     "anonymous_editor": ("未署名", "anonymous"),
     "editor_name": ("编辑人（记入修改历史）", "Your name (for the history)"),
     "all": ("全部", "All"),

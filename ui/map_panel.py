@@ -15,14 +15,24 @@ from layers.load import Layer
 from layers.raster import Raster
 from ui.i18n import lang, t
 from ui.map_view import DETAIL_BUDGET, build_map, feature_count, plan_map
-from ui.state import hillshade_overlay, map_parts, place_names, workspace_layers
+from ui.state import hillshade_overlay, layer_tokens, map_parts, place_names, shared_map, workspace_layers
 
 
-def show_map(m, *, key: str, height: int = 640, returned_objects: list[str] | None = None):
+def show_map(m, *, key: str, height: int = 640, returned_objects: list[str] | None = None,
+             shared: tuple | None = None):
     """Hand the folium map ``m`` to streamlit-folium (full width); returns what it returns.
 
-    ``returned_objects`` defaults to none, so panning and zooming never rerun the page.
+    ``returned_objects`` defaults to none, so panning and zooming never rerun the page. With ``shared``
+    (a cache key naming everything the map depends on: layer tokens or an analysis key, township,
+    language), the map is built and rendered once for every session asking with that key
+    (:func:`ui.state.shared_map`); ``m`` may then be a function making the map, called only when no
+    session has built it yet::
+
+        show_map(lambda: build_map(...), key="flood_plan_map", shared=(plan_key, township, lang()))
     """
+    if shared is not None:
+        return shared_map(m if callable(m) else (lambda: m), cache_key=shared, key=key, height=height,
+                          returned_objects=returned_objects)
     return st_folium(m, key=key, height=height, use_container_width=True,
                      returned_objects=[] if returned_objects is None else returned_objects)
 
@@ -45,12 +55,14 @@ def _townships(kinds: list[str]) -> list[str]:
 
 
 def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None, height: int = 640,
-                    extra: tuple[list, list] | None = None) -> None:
-    """Draw the workspace layers ``kinds`` on the offline map.
+                    extra: tuple[list, list] | None = None, extra_key: tuple | None = None) -> None:
+    """Draw the workspace layers ``kinds`` on the offline map, built once for every session of the same
+    workspace revision (:func:`ui.state.shared_map`).
 
     Big data (a prefecture) is drawn as an overview with a township selector for full detail.
     The map returns nothing to Python (``returned_objects=[]``), so panning and zooming never
-    rerun the page.
+    rerun the page. ``extra`` layers drawn on top are shared only when ``extra_key`` names them;
+    without it the map is this session's own.
     """
     layers = {k: v for k, v in workspace_layers().items() if k in kinds}
     focus = None
@@ -61,9 +73,18 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
     planned, payloads, images, is_overview = map_parts(list(layers), focus)
     if is_overview:
         st.caption(t("overview_note"))
-    m = build_map(planned, lang=lang(), hillshade=hillshade_overlay(), show=show, height=height,
-                  payloads=payloads, images=images, extra=extra, places=place_names())
-    show_map(m, key=key, height=height)
+
+    def build():
+        return build_map(planned, lang=lang_, hillshade=hillshade_overlay(), show=show, height=height,
+                         payloads=payloads, images=images, extra=extra, places=places)
+
+    lang_, places = lang(), place_names()
+    if extra is not None and extra_key is None:
+        show_map(build(), key=key, height=height)
+        return
+    tokens = layer_tokens([*layers, "grids", "villages", "shelters"])       # the layers and the place names
+    cache_key = ("layers", tokens, focus, lang_, tuple(sorted(show or ())), height, extra_key)
+    show_map(build, key=key, height=height, shared=cache_key)
 
 
 def show_preview_map(kind: str, layer: Layer, *, key: str, height: int = 420) -> None:

@@ -14,7 +14,7 @@ from layers import settings
 from layers.catalogue import CATALOGUE, map_kinds, spec
 from layers.crs import parse_crs_choice
 from layers.datums import DATUMS, describe, gk_codes, parse_towgs84
-from layers.errors import LayerError, OutsideError
+from layers.errors import GisError, LayerError, OutsideError
 from layers.export import FORMATS, display_table, export_layer
 from layers.load import Layer, is_raster_file, load_layer
 from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
@@ -23,6 +23,7 @@ from layers.webmap import reference_geometries
 from ui.downloads import layer_file_name
 from ui.i18n import labeller, lang, t, text
 from ui.map_panel import show_layers_map, show_preview_map
+from layers.workspace import Workspace
 from ui.state import layer_tokens, workspace_area, workspace_extent, workspace_folder, workspace_layers
 
 log = logging.getLogger(__name__)
@@ -228,6 +229,30 @@ def _import_section() -> None:
         st.success(t("used_layer", kind=s.label(lang())))
     if layer.gdf is not None:
         _save_to_workspace(kind, layer, token)
+    else:
+        _save_raster_to_workspace(kind, layer, token)
+
+
+def _save_raster_to_workspace(kind: str, layer: Layer, token: str) -> None:
+    """Put the validated raster into the workspace folder as ``KIND.tif`` (whole or not at all, in the history)."""
+    from ui.state import editor_name, read_only_reason, uses_postgis, workspace_name
+
+    if uses_postgis():
+        return
+    refused = read_only_reason()
+    st.markdown(f"**{t('ws_save_to')}：{workspace_name()}**")
+    if refused:
+        st.caption(t("ws_edit_refused"))
+    if st.button(t("ws_commit"), key=f"ws_commit_raster_{token}", type="primary", disabled=bool(refused)):
+        ws = Workspace(workspace_folder())
+        try:
+            ws.store_raster(kind, layer.raster, user=editor_name(), note=f"{spec(kind).label(lang())} {layer.source}")
+        except GisError as err:
+            st.error("\n".join(f"- {line}" for line in err.lines(lang())))
+            return
+        for store in ("session_rasters", "session_tokens"):
+            st.session_state.get(store, {}).pop(kind, None)
+        st.success(t("ws_committed", ws=workspace_name(), added=1, changed=0, removed=0))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -247,11 +272,11 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
 
     Replacing deletes the features the file does not hold: the page says how many and asks for a tick first.
     """
-    from ui.state import active_store, editor_name, uses_postgis, workspace_name
+    from ui.state import active_store, editor_name, read_only_reason, uses_postgis, workspace_name
 
     try:
         ws = active_store()
-    except LayerError as e:
+    except GisError as e:
         st.error("\n".join(f"- {line}" for line in e.lines(lang())))
         return
     target = ws.label if uses_postgis() else workspace_name()
@@ -260,7 +285,7 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
                     key=f"ws_mode_{token}")
     try:
         diff = ws.diff(kind, layer.gdf, append=mode == "append")
-    except LayerError as e:
+    except GisError as e:
         st.error("\n".join(f"- {line}" for line in e.lines(lang())))
         return
     added, removed, changed = diff.counts()
@@ -277,19 +302,22 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
         confirmed = st.checkbox(t("ws_replace_confirm", n=removed, kind=spec(kind).label(lang())),
                                 key=f"ws_replace_ok_{token}")
     note = st.text_input(t("ws_note"), key=f"ws_import_note_{token}", placeholder=t("ws_note_placeholder"))
+    refused = None if uses_postgis() else read_only_reason()
+    if refused:
+        st.caption(t("ws_edit_refused"))
     if st.button(t("ws_commit"), key=f"ws_commit_{token}", type="primary",
-                 disabled=not (added or changed or removed) or not confirmed):
+                 disabled=bool(refused) or not (added or changed or removed) or not confirmed):
         try:
             gdf = layer.gdf.copy()
             gdf.attrs.update(layer.gdf.attrs)
             e = ws.replace(kind, gdf, note=note or layer.source, user=editor_name(), append=mode == "append")
-        except LayerError as err:
+        except GisError as err:
             st.error("\n".join(f"- {line}" for line in err.lines(lang())))
             return
         if layer.offset is not None or layer.suspicion is not None:   # the choice goes with the workspace
             try:
                 ws.remember_layer_option(kind, layer.source, offset=layer.offset)
-            except LayerError as err:
+            except GisError as err:
                 st.warning("\n".join(err.lines(lang())))
         for store in ("session_layers", "session_tokens"):
             st.session_state.get(store, {}).pop(kind, None)
@@ -303,10 +331,15 @@ def _download_section() -> None:
         return
     kind = st.selectbox(t("download_kind"), list(layers), format_func=lambda k: spec(k).label(lang()),
                         key="download_kind")
-    token = st.session_state.get("session_tokens", {}).get(kind, workspace_folder())
+    token = str(layer_tokens([kind]))       # the layer's revision (and this session's import): renewed by an edit
     fmt = st.radio(t("format"), list(FORMATS), format_func=str.upper, horizontal=True, key="download_fmt")
-    st.download_button(t("download_as", fmt=fmt.upper()), data=_export(layers[kind], kind, fmt, lang(), token),
-                       file_name=layer_file_name(kind, fmt, lang()), mime=FORMATS[fmt][1], key=f"dl_{kind}_{fmt}")
+    try:
+        data = _export(layers[kind], kind, fmt, lang(), token)
+    except GisError as e:
+        st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+        return
+    st.download_button(t("download_as", fmt=fmt.upper()), data=data, file_name=layer_file_name(kind, fmt, lang()),
+                       mime=FORMATS[fmt][1], key=f"dl_{kind}_{fmt}")
 
 
 def _catalogue_section() -> None:

@@ -29,8 +29,8 @@ from layers.text import Text, pick
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
-from ui.state import (hillshade_overlay, layer_tokens, place_names, workspace_dem, workspace_layers,
-                      workspace_outlines)
+from ui.state import (hillshade_overlay, layer_tokens, place_names, shared_result, workspace_dem,
+                      workspace_layers, workspace_outlines)
 from ui.township_choice import township_caption, township_focus
 
 #: the layers of the Fire page's map (from the layer specs)
@@ -289,7 +289,9 @@ def _headline(r: FireResult) -> None:
             st.markdown(f"- {n}")
 
 
-def _map(r: FireResult) -> None:
+def _map(r: FireResult, key: tuple) -> None:
+    """The review's map, built once for every session of the same review, workspace revision and language
+    (:func:`ui.state.shared_map`); ``key`` names the review and its data."""
     grid, k = r.grid, r.keys
     risk_ov = _overlays(k["risk"], "level:risk", r.risk.level, grid)
     day_ov = _overlays(k["weather"], "level:day", r.day_level, grid) if r.day_level is not None else None
@@ -298,11 +300,17 @@ def _map(r: FireResult) -> None:
     from gis.report.fire_files import site_frame
 
     sites = site_frame(list(r.sites)) if r.sites else None
-    m = fire_map(workspace_layers(), lang(), hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov,
-                 day_label=pick(r.weather.label, lang()) if r.weather else "", seen=seen_ov, reach=reach_ov,
-                 gaps=r.gaps, sites=sites, places=place_names(), focus=r.review.township,
-                 focus_outline=township_focus(r.review.township))
-    show_map(m, key="fire_map", height=640)
+    lang_ = lang()
+    town = r.review.township
+
+    def build():
+        return fire_map(workspace_layers(), lang_, hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov,
+                        day_label=pick(r.weather.label, lang_) if r.weather else "", seen=seen_ov, reach=reach_ov,
+                        gaps=r.gaps, sites=sites, places=place_names(), focus=town,
+                        focus_outline=township_focus(town))
+
+    cache_key = ("fire", key, town, lang_, layer_tokens([*KINDS, "grids", "villages", "shelters", "boundaries"]))
+    show_map(build, key="fire_map", height=640, shared=cache_key)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -550,7 +558,7 @@ def page() -> None:
         return
     key = (data.key, tuple(sorted(data.candidate_keys.items())), review)
     _headline(result)
-    _map(result)
+    _map(result, key)
     _tables(result, key)
     _siting(result, data, errors)
     _downloads(result, key)
@@ -569,7 +577,9 @@ def _inventory(layers: dict) -> None:
     """What the workspace holds: forest, sources and cameras per township and by type."""
     with st.expander(t("inventory"), expanded=False):
         if "forest" in layers:
-            table = forest_by_township(layers["forest"], layers.get("water_sources"), layers.get("cameras"))
+            table = shared_result(("fire_inventory", layer_tokens(["forest", "water_sources", "cameras"])),
+                                  lambda: forest_by_township(layers["forest"], layers.get("water_sources"),
+                                                             layers.get("cameras")))
             st.dataframe(table.rename(columns={"forest_km2": t("forest_km2"), "water_sources": t("water_n"),
                                                "cameras": t("cameras_n")}).rename_axis(t("township")),
                          width="stretch")

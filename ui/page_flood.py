@@ -265,14 +265,21 @@ def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
     township = choose_township(key="flood_focus", counts=people)
     if township is None and is_big(plan):
         st.caption(t("plan_overview_note"))
-    base = {k: layers[k] for k in ("boundaries", "rivers", "roads") if k in layers}
-    mp = plan_map(base, focus=township)
-    groups = plan_groups(plan, lang(), thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds),
-                         township=township)
-    m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images,
-                  simplify_m=mp.simplify_m, extra=groups, height=640, places=place_names(),
-                  focus_outline=township_focus(township))
-    show_map(m, key="flood_plan_map", height=640)
+    base_kinds = [k for k in ("boundaries", "rivers", "roads") if k in layers]
+    lang_ = lang()
+
+    def build():
+        mp = plan_map({k: layers[k] for k in base_kinds}, focus=township)
+        groups = plan_groups(plan, lang_, thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds),
+                             township=township)
+        return build_map(mp.layers, lang=lang_, hillshade=hillshade_overlay(), images=mp.images,
+                         simplify_m=mp.simplify_m, extra=groups, height=640, places=place_names(),
+                         focus_outline=township_focus(township))
+
+    # built once for every session showing the same plan (ui.state.shared_map)
+    shared = ("flood", key, tuple(thresholds), township, lang_,
+              layer_tokens([*base_kinds, "grids", "villages", "shelters"]))
+    show_map(build, key="flood_plan_map", height=640, shared=shared)
 
 
 def _labelled(df: pd.DataFrame) -> pd.DataFrame:

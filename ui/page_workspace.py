@@ -1,9 +1,14 @@
-"""Workspace page: pick, create, export and import workspaces; edit layers with a history and undo.
+"""Workspace page: pick, create, export and import workspaces; edit layers with a history and undo;
+snapshots and restore.
 
 Edits are saved through :meth:`layers.workspace.Workspace.apply`: validated like an import, one
 transaction, recorded in the history. The rows an editor starts from are kept in the session
 (``ws_base_<kind>``) with their revisions, so a save after someone else's save of the same
 feature is refused and shown (never silently overwritten); "reload" takes the newest rows.
+
+A workspace that cannot be written (damaged, or on a read-only medium) is shown read-only: the editor,
+undo/redo and "add a point" are off, and the snapshots section offers the restore. A write that fails
+anyway (a disk that fills up) is a clear error box, never a traceback.
 """
 
 from __future__ import annotations
@@ -21,13 +26,13 @@ import streamlit as st
 from layers import settings
 from layers.catalogue import editable_kinds, spec
 from layers.edits import ChangeSet, ConflictError, Delete, Update
-from layers.errors import LayerError
+from layers.errors import GisError
 from layers.workspace import REV, Workspace
 from ui.i18n import labeller, lang, t
 from ui.map_panel import show_map
 from ui.map_view import build_map, plan_map
-from ui.state import (active_store, editor_name, hillshade_overlay, place_names, uses_postgis, workspace_folder,
-                      workspace_name)
+from ui.state import (active_store, editor_name, hillshade_overlay, place_names, read_only_reason, uses_postgis,
+                      workspace_folder, workspace_name)
 
 #: layers edited in the app (the things that change between seasons): those whose spec names editable fields
 EDITABLE = editable_kinds()
@@ -35,7 +40,7 @@ EDITABLE = editable_kinds()
 MAX_ROWS = 500
 
 
-def _errors(e: LayerError) -> None:
+def _errors(e: GisError) -> None:
     st.error("\n".join(f"- {line}" for line in e.lines(lang())))
 
 
@@ -74,7 +79,7 @@ def _workspaces_section() -> None:
     if uses_postgis():
         try:
             st.info(t("ws_on_postgis", db=active_store().label, folder=workspace_name()))
-        except LayerError as e:
+        except GisError as e:
             _errors(e)
         return
     current = workspace_name()
@@ -87,7 +92,10 @@ def _workspaces_section() -> None:
         st.rerun()
     # the archive is made on request only (seconds for a prefecture), for the workspace as it is then
     if c2.button(t("ws_export_prepare"), key="ws_export_prepare"):
-        st.session_state["ws_archive_bytes"] = (current, export_archive(Workspace(workspace_folder())))
+        try:
+            st.session_state["ws_archive_bytes"] = (current, export_archive(Workspace(workspace_folder())))
+        except GisError as e:
+            _errors(e)
     ready = st.session_state.get("ws_archive_bytes")
     if ready and ready[0] == current:
         c2.download_button(t("ws_export"), ready[1], file_name=f"{current}.zip", mime="application/zip",
@@ -99,7 +107,7 @@ def _workspaces_section() -> None:
                 create_workspace(name.strip())
                 _switch(name.strip())
                 st.rerun()
-            except LayerError as e:
+            except GisError as e:
                 _errors(e)
     with st.expander(t("ws_import_archive")):
         up = st.file_uploader(t("ws_archive_file"), type=["zip", "gpkg"], key="ws_archive")
@@ -115,7 +123,7 @@ def _workspaces_section() -> None:
                     import_archive(path, name.strip(), display_name=Path(up.name).name)
                     _switch(name.strip())
                     st.rerun()
-                except LayerError as e:
+                except GisError as e:
                     _errors(e)
     from ui.osm_import import osm_section
 
@@ -234,7 +242,7 @@ def _save(ws, changes: ChangeSet, note: str) -> None:
         _errors(e)
         st.button(t("ws_reload"), key="ws_conflict_reload", on_click=_reload, args=(changes.kind,))
         return
-    except LayerError as e:
+    except GisError as e:
         _errors(e)
         return
     _reload(changes.kind)
@@ -242,9 +250,12 @@ def _save(ws, changes: ChangeSet, note: str) -> None:
     st.rerun()
 
 
-def _edit_section(ws) -> None:
+def _edit_section(ws, refused: str | None) -> None:
     st.subheader(t("ws_edit"))
-    kinds = [k for k in EDITABLE if k in ws.vector_kinds()]
+    damaged = ws.health().damaged_kinds() if hasattr(ws, "health") else set()
+    kinds = [k for k in EDITABLE if k in ws.vector_kinds() and k not in damaged]
+    if refused:
+        st.warning(t("ws_edit_refused"))
     if not kinds:
         st.info(t("ws_nothing_to_edit"))
         return
@@ -257,18 +268,19 @@ def _edit_section(ws) -> None:
     view = _filtered(base)
     cols = ["fid", *[f.name for f in spec(kind).fields if f.name in view.columns]]
     edited = st.data_editor(view[cols], key=f"ws_editor_{kind}_{st.session_state.get('ws_editor_gen', 0)}",
-                            column_config=_column_config(kind, cols), hide_index=True, num_rows="delete",
-                            width="stretch")
+                            column_config=_column_config(kind, cols), hide_index=True,
+                            num_rows="fixed" if refused else "delete", disabled=bool(refused), width="stretch")
     changes = changes_from_editor(kind, base[base["fid"].isin(view["fid"])], edited)
     c1, c2, c3 = st.columns([3, 1, 1])
     note = c1.text_input(t("ws_note"), key="ws_note", placeholder=t("ws_note_placeholder"))
     n = len(changes.updated) + len(changes.deleted)
-    if c2.button(t("ws_save", n=n), key="ws_save", disabled=n == 0, type="primary"):
+    if c2.button(t("ws_save", n=n), key="ws_save", disabled=n == 0 or bool(refused), type="primary"):
         _save(ws, changes, note or t("ws_default_note"))
     if c3.button(t("ws_reload"), key="ws_reload"):
         _reload(kind)
         st.rerun()
-    _add_point(ws, kind, base)
+    if not refused:
+        _add_point(ws, kind, base)
 
 
 def _add_point(ws, kind: str, base: gpd.GeoDataFrame) -> None:
@@ -307,22 +319,36 @@ def _add_point(ws, kind: str, base: gpd.GeoDataFrame) -> None:
             _save(ws, ChangeSet(kind, added=added), note or t("ws_default_note"))
 
 
-def _history_section(ws) -> None:
+def _drop_bases() -> None:
+    for k in [k for k in st.session_state if str(k).startswith(("ws_base_", "ws_version_"))]:
+        del st.session_state[k]
+
+
+def _history_section(ws, refused: str | None) -> None:
     st.subheader(t("ws_history"))
-    entries = ws.history(limit=50)
+    try:
+        entries = ws.history(limit=50)
+    except GisError as e:          # the history itself is damaged: say so, the rest of the page still works
+        _errors(e)
+        return
     c1, c2 = st.columns(2)
-    if c1.button(t("ws_undo"), key="ws_undo", disabled=not any(not e.undone and e.action in
-                                                                 ("edit", "replace", "append", "redo")
-                                                                 for e in entries)):
-        done = ws.undo(user=editor_name())
-        for k in [k for k in st.session_state if str(k).startswith("ws_base_")]:
-            del st.session_state[k]
+    if c1.button(t("ws_undo"), key="ws_undo", disabled=bool(refused) or not any(
+            not e.undone and e.action in ("edit", "replace", "append", "redo") for e in entries)):
+        try:
+            done = ws.undo(user=editor_name())
+        except GisError as e:
+            _errors(e)
+            return
+        _drop_bases()
         st.session_state["ws_flash"] = t("ws_undone") if done else t("ws_nothing_undo")
         st.rerun()
-    if c2.button(t("ws_redo"), key="ws_redo"):
-        done = ws.redo(user=editor_name())
-        for k in [k for k in st.session_state if str(k).startswith("ws_base_")]:
-            del st.session_state[k]
+    if c2.button(t("ws_redo"), key="ws_redo", disabled=bool(refused)):
+        try:
+            done = ws.redo(user=editor_name())
+        except GisError as e:
+            _errors(e)
+            return
+        _drop_bases()
         st.session_state["ws_flash"] = t("ws_redone") if done else t("ws_nothing_redo")
         st.rerun()
     if not entries:
@@ -345,7 +371,71 @@ def page() -> None:
     _workspaces_section()
     try:
         ws = active_store()
-        _edit_section(ws)
-        _history_section(ws)
-    except LayerError as e:   # e.g. the database cannot be reached
+        refused = read_only_reason()
+        _edit_section(ws, refused)
+        _history_section(ws, refused)
+    except GisError as e:   # e.g. the database cannot be reached
         _errors(e)
+    if not uses_postgis():
+        _snapshots_section(Workspace(workspace_folder()))
+
+
+# ---- snapshots and restore -----------------------------------------------------------------------------
+def _snapshots_section(ws: Workspace) -> None:
+    """The workspace's snapshots, the space they take, a snapshot now, a restore, and a full check."""
+    from layers import snapshots
+    from layers.storage import medium_read_only
+
+    st.subheader(t("ws_snapshots"))
+    st.caption(t("ws_snapshots_help", n=settings.SNAPSHOT_EVERY_WRITES, m=f"{settings.SNAPSHOT_EVERY_MINUTES:g}"))
+    try:
+        snaps = ws.snapshots()
+        space = snapshots.space(ws.gpkg)
+    except OSError:       # the snapshot folder cannot be listed (a removed medium): nothing to offer
+        snaps, space = [], None
+    if space is not None:
+        st.caption(t("ws_snapshot_space", count=space.count, used=f"{space.bytes / 1e6:,.1f}",
+                     limit=f"{space.limit_bytes / 1e6:,.0f}", keep=space.keep))
+    failed = snapshots.last_error(ws.gpkg, lang())
+    if failed:
+        st.warning(t("ws_snapshot_failed") + "\n" + "\n".join(f"- {line}" for line in failed))
+    damaged = ws.gpkg.exists() and not ws.health().ok
+    read_only = medium_read_only(ws.gpkg)
+    if snaps:
+        lg = lang()
+        rows = [{t("ws_s_id"): s.id, t("ws_s_time"): s.time.replace("T", " ").rstrip("Z") + " UTC",
+                 t("ws_s_reason"): s.reason_text()(lg), t("ws_s_entry"): f"#{s.last_entry}" if s.last_entry else "",
+                 t("ws_s_size"): round(s.bytes / 1e6, 1), t("ws_s_rasters"): " ".join(s.rasters)} for s in snaps]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    else:
+        st.caption(t("ws_snapshot_none"))
+    c1, c2 = st.columns(2)
+    if c1.button(t("ws_snapshot_take"), key="ws_snapshot_take", disabled=damaged or read_only or not ws.gpkg.exists()):
+        try:
+            snap = ws.snapshot()
+            st.session_state["ws_flash"] = t("ws_snapshot_taken", id=snap.id)
+            st.rerun()
+        except GisError as e:
+            _errors(e)
+    if c2.button(t("ws_check_full"), key="ws_check_full", disabled=not ws.gpkg.exists()):
+        h = ws.health(full=True, fresh=True)
+        if h.ok:
+            st.success(t("ws_check_ok", kind="integrity_check", s=f"{h.seconds:.2f}"))
+        else:
+            st.error(h.banner()(lang()))
+    if not snaps:
+        return
+    labels = {s.id: f"{s.id} · {s.reason_text()(lang())}" for s in snaps}   # the language fixed when drawn
+    pick = st.selectbox(t("ws_restore_pick"), list(labels), key="ws_restore_pick", format_func=labels.get)
+    sure = st.checkbox(t("ws_restore_confirm"), key=f"ws_restore_confirm_{st.session_state.get('ws_restore_gen', 0)}")
+    if st.button(t("ws_restore_do"), key="ws_restore_do", type="primary" if damaged else "secondary",
+                 disabled=not sure or read_only):
+        try:
+            snap, _ = ws.restore(pick, user=editor_name())
+        except GisError as e:
+            _errors(e)
+            return
+        _drop_bases()
+        st.session_state["ws_restore_gen"] = st.session_state.get("ws_restore_gen", 0) + 1   # unticks the box
+        st.session_state["ws_flash"] = t("ws_restored", id=snap.id, time=snap.time)
+        st.rerun()

@@ -1,21 +1,44 @@
-"""What the pages share: the workspace (demo county by default), its layers, and cached map parts.
+"""What the pages share: the workspace (demo county by default), its layers, and the maps, overlays and
+analyses every session of the same workspace revision would build.
 
-Heavy work is cached: the workspace's layers with ``st.cache_resource`` (read once per file
-version, shared read-only), the hillshade PNG and map payloads with ``st.cache_data`` keyed on
-the workspace folder, the file's modification time and the language. Layers a user imports on the
-Data page replace the workspace's in this session only (``st.session_state['session_layers']``).
+Everything heavy is built once per server process and shared by every session (``st.cache_resource``
+and :func:`shared_map`, never a copy per session), keyed by the **workspace revision** of the layers
+it shows (:func:`layer_tokens`: each layer's version, its last-change time and the restore token, so
+an edit of the shelters renews what shows shelters and nothing else). When several sessions ask for
+the same thing at once, one builds it and the others wait for it (a lock per key). Memory is bounded:
+each cache has a maximum number of entries, and the rendered maps a byte budget
+(``GIS_SHARED_MAPS_MB``), least recently used first out; a session holds no copy of its own.
+
+Layers a user imports on the Data page replace the workspace's in this session only
+(``st.session_state['session_layers']``); their tokens make their maps the session's own.
+
+**How a page shows a map shared by every session** (:func:`shared_map`)::
+
+    shared_map(lambda: build_map(...), cache_key=(layer_tokens(kinds), focus, lang()), key="x_map",
+               height=640)
+
+instead of ``st_folium(build_map(...), key="x_map", ...)``: the map is built and rendered to what
+streamlit-folium sends the browser once per ``cache_key``; every other session (and every rerun) only
+sends it. ``cache_key`` must name everything the map depends on (the layer tokens or an analysis key,
+the township in focus, the language, this session's own additions).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import geopandas as gpd
 import streamlit as st
 
+from layers.catalogue import CATALOGUE
 from ui.overlay import Overlay, hillshade_overlay as _render_hillshade
 from layers import settings
-from layers.errors import LayerError
+from layers.errors import GisError
+from layers.storage import medium_read_only
 from layers.workspace import Workspace
 from ui.i18n import lang, t
 from ui.map_view import LabelSet, layer_payloads, place_labels, plan_map
@@ -70,13 +93,50 @@ def editor_name() -> str:
     return st.session_state.get("editor_name") or t("anonymous_editor")
 
 
-def _mtime(path: Path) -> float:
-    return path.stat().st_mtime if path.exists() else 0.0
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _vector(folder: str, kind: str, mtime: float) -> gpd.GeoDataFrame:
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _vector(folder: str, kind: str, token: tuple | None) -> gpd.GeoDataFrame:
     return Workspace(folder).vector(kind)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _raster(folder: str, kind: str, token: tuple):
+    return Workspace(folder).raster(kind)
+
+
+_rev_lock = threading.Lock()
+_rev_memo: dict[str, tuple] = {}
+
+
+def _revision_tokens(ws: Workspace) -> dict[str, tuple]:
+    """Per layer kind, the token of its current state: (version, last change, restore token).
+
+    A layer's token moves when it is edited (its version, in this or another process), when another
+    program rewrites it (the GeoPackage's last-change time, which GDAL keeps) and on every restore;
+    rasters add their file's modification time. Caches keyed on tokens are shared by every session
+    of the same revision and renewed by an edit of what they show, not of other layers.
+    """
+    try:
+        st_ = ws.gpkg.stat()
+        stamp = (st_.st_dev, st_.st_ino, st_.st_size, st_.st_mtime_ns)
+    except OSError:
+        stamp = None
+    with _rev_lock:
+        hit = _rev_memo.get(str(ws.gpkg))
+    if stamp is not None and hit is not None and hit[0] == stamp:
+        rev = hit[1]                   # the file has not changed since: nor has its revision
+    else:
+        rev = ws.revision()
+        with _rev_lock:
+            _rev_memo[str(ws.gpkg)] = (stamp, rev)
+    restore = rev.get("_restore", 0)
+    out = {}
+    for kind, spec_ in CATALOGUE.items():
+        if spec_.is_raster:
+            path = ws.raster_path(kind)
+            out[kind] = (rev.get(kind, 0), path.stat().st_mtime_ns if path.exists() else 0, restore)
+        else:
+            out[kind] = (rev.get(kind, 0), rev.get(f"last_change:{kind}"), restore)
+    return out
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -102,15 +162,19 @@ def active_store():
 
 
 def _raw_layers() -> dict[str, gpd.GeoDataFrame]:
-    """Every vector layer of the active store, overridden by this session's imports, as stored."""
+    """Every vector layer of the active store, overridden by this session's imports, as stored.
+
+    A layer the workspace check finds damaged is left out (the page banner names it), never read short.
+    """
     if uses_postgis():
         store = active_store()
         out = {k: _pg_vector(store.dsn, store.schema, k, store.version(k)) for k in store.vector_kinds()}
     else:
         folder = workspace_folder()
         ws = Workspace(folder)
-        mtime = _mtime(ws.gpkg)
-        out = {k: _vector(folder, k, mtime) for k in ws.vector_kinds()}
+        h = ws.health()
+        tokens = _revision_tokens(ws)
+        out = {k: _vector(folder, k, tokens.get(k)) for k in ws.vector_kinds() if k not in h.damaged_kinds()}
     out.update(st.session_state.get("session_layers", {}))
     return out
 
@@ -156,12 +220,12 @@ def township_notes() -> list:
     return list(_stamped(layer_tokens(list(raw)), raw)[1])
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _hillshade(folder: str, mtime: float) -> Overlay | None:
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _hillshade(folder: str, token: tuple) -> Overlay | None:
     ws = Workspace(folder)
     if "dem" not in ws.raster_kinds():
         return None
-    return _render_hillshade(ws.raster("dem"))
+    return _render_hillshade(_raster(folder, "dem", token))
 
 
 def hillshade_overlay() -> Overlay | None:
@@ -170,7 +234,7 @@ def hillshade_overlay() -> Overlay | None:
     if session_dem is not None:
         return _session_hillshade(session_dem, st.session_state.get("session_tokens", {}).get("dem", ""))
     folder = workspace_folder()
-    return _hillshade(folder, _mtime(Workspace(folder).raster_path("dem")))
+    return _hillshade(folder, _revision_tokens(Workspace(folder))["dem"])
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -179,7 +243,9 @@ def _session_hillshade(_dem, token: str) -> Overlay:
 
 
 def layer_tokens(kinds: list[str]) -> tuple:
-    """Cache key for the current version of ``kinds``: workspace file time plus this session's imports."""
+    """Cache key for the current revision of ``kinds``: each layer's token in the workspace (see
+    :func:`_revision_tokens`) plus this session's imports. Every session of the same revision gets the
+    same key, so what it keys is built once and shared; an edit of one of ``kinds`` changes it."""
     folder = workspace_folder()
     tokens = st.session_state.get("session_tokens", {})
     if uses_postgis():
@@ -187,10 +253,11 @@ def layer_tokens(kinds: list[str]) -> tuple:
         have = set(store.vector_kinds())
         version = tuple((k, store.version(k)) for k in sorted(kinds) if k in have)
         return (folder, "postgis", version, tuple((k, tokens.get(k, "")) for k in sorted(kinds)))
-    return (folder, _mtime(Workspace(folder).gpkg), tuple((k, tokens.get(k, "")) for k in sorted(kinds)))
+    revs = _revision_tokens(Workspace(folder))
+    return (folder, tuple((k, revs.get(k)) for k in sorted(kinds)), tuple((k, tokens.get(k, "")) for k in sorted(kinds)))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _map_parts(key: tuple, focus: str | None, lang_: str, _layers: dict) -> tuple[dict, dict, dict, bool]:
     plan = plan_map(_layers, focus=focus)
     payloads = layer_payloads(plan.layers, lang_, simplify_m=plan.simplify_m)
@@ -220,8 +287,11 @@ def workspace_dem():
     session_dem = st.session_state.get("session_rasters", {}).get("dem")
     if session_dem is not None:
         return session_dem
-    ws = Workspace(workspace_folder())
-    return ws.raster("dem") if "dem" in ws.raster_kinds() else None
+    folder = workspace_folder()
+    ws = Workspace(folder)
+    if "dem" not in ws.raster_kinds():
+        return None
+    return _raster(folder, "dem", _revision_tokens(ws)["dem"])     # read once per revision, shared
 
 
 def workspace_extent() -> tuple[float, float, float, float] | None:
@@ -232,10 +302,271 @@ def workspace_extent() -> tuple[float, float, float, float] | None:
     """
     try:
         return active_store().lonlat_bounds()
-    except LayerError:
+    except GisError:
         return None
 
 
+# ---- faults: a damaged workspace, a read-only medium ------------------------------------------------
+def workspace_health():
+    """The :class:`layers.integrity.Health` of the active GeoPackage workspace (checked once per file
+    version, shared by every session), or None on PostGIS or before the workspace file exists."""
+    if uses_postgis():
+        return None
+    ws = Workspace(workspace_folder())
+    return ws.health() if ws.gpkg.exists() else None
+
+
+def read_only_reason() -> str | None:
+    """Why the workspace cannot be written now: its damage banner, the read-only medium note, or None."""
+    h = workspace_health()
+    if h is not None and not h.ok:
+        return h.banner()(lang())
+    if not uses_postgis() and medium_read_only(Workspace(workspace_folder()).gpkg):
+        return t("ws_read_only_medium")
+    return None
+
+
+def storage_banner() -> None:
+    """At the top of every page: a damaged workspace (open read-only, what is damaged, what to do) or a
+    read-only medium. Nothing when the workspace is sound and writable (then a scheduled snapshot is
+    taken in the background when one is due: :func:`scheduled_snapshot`)."""
+    try:
+        h = workspace_health()
+        if h is not None and not h.ok:
+            st.error(h.banner()(lang()))
+        elif read_only_reason():
+            st.warning(t("ws_read_only_medium"))
+        elif h is not None:
+            scheduled_snapshot(Workspace(workspace_folder()))
+    except GisError as e:
+        st.error("\n".join(e.lines(lang())))
+
+
+_schedule_lock = threading.Lock()
+_schedule_last: dict[str, float] = {}
+
+
+def scheduled_snapshot(ws: Workspace, *, every_s: float = 60.0) -> threading.Thread | None:
+    """At most once a minute per workspace and server: if a snapshot is due (writes other programs made
+    since the last one, see :func:`layers.snapshots.due`), take it in a background thread (no session
+    waits). Returns the thread started, or None."""
+    import time
+
+    from layers import snapshots
+
+    key = str(ws.gpkg)
+    with _schedule_lock:
+        now = time.monotonic()
+        if now - _schedule_last.get(key, -every_s) < every_s:
+            return None
+        _schedule_last[key] = now
+    try:
+        if not snapshots.due(ws.gpkg):
+            return None
+    except Exception:  # noqa: BLE001 - a schedule check never disturbs a page
+        return None
+    th = threading.Thread(target=snapshots.after_write, args=(ws.gpkg, ws.raster_paths()), daemon=True,
+                          name="gis-snapshot")
+    th.start()
+    return th
+
+
+
+# ---- maps every session of a revision shares ----------------------------------------------------------------
+@dataclass
+class RenderedMap:
+    """A folium map rendered to what streamlit-folium sends the browser (built once, sent to every session).
+
+    The fields are streamlit-folium's component arguments (its ``st_folium`` computes them from the map on
+    every call: three renders of the whole map); ``nbytes`` is what the entry holds.
+    """
+
+    script: str
+    header: str
+    html: str
+    id: str
+    css_links: list[str]
+    js_links: list[str]
+    bounds: dict
+    zoom: object
+    nbytes: int
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    def hash_for(self, key: str | None) -> str:
+        """streamlit-folium's component key for ``key`` (a hash over the whole script: computed once per key)."""
+        h = self.hashes.get(str(key))
+        if h is None:
+            from streamlit_folium import generate_js_hash
+
+            h = self.hashes[str(key)] = generate_js_hash(self.script, key, False)
+        return h
+
+
+def render_map(m) -> RenderedMap:
+    """Render folium map ``m`` as ``streamlit_folium.st_folium`` does before it calls its component.
+
+    Uses streamlit-folium's own helpers (pinned in requirements.txt); ``tests/test_shared_maps.py``
+    checks that the result equals what ``st_folium`` sends, so an upgrade that changes them is caught.
+    """
+    import branca
+    import folium.elements
+    import streamlit_folium as sf
+
+    m.get_root().render()
+    m.render()
+    html = sf._get_html(m)
+    header = sf._get_header(m)
+    script = sf._get_map_string(m)
+    mid = sf.get_full_id(m)
+    try:
+        b = m.get_bounds()
+        bounds = {"_southWest": {"lat": b[0][0], "lng": b[0][1]}, "_northEast": {"lat": b[1][0], "lng": b[1][1]}}
+    except AttributeError:
+        bounds = {"_southWest": {"lat": None, "lng": None}, "_northEast": {"lat": None, "lng": None}}
+
+    def walk(fig):
+        if isinstance(fig, branca.colormap.ColorMap):
+            yield fig
+        if isinstance(fig, folium.elements.JSCSSMixin):
+            yield fig
+        for child in getattr(fig, "_children", {}).values():
+            yield from walk(child)
+
+    css: list[str] = []
+    js: list[str] = []
+    for elem in walk(m):
+        if isinstance(elem, branca.colormap.ColorMap):
+            js.insert(0, "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js")
+            js.insert(0, "https://d3js.org/d3.v4.min.js")
+        css.extend(href for _, href in getattr(elem, "default_css", []))
+        js.extend(src for _, src in getattr(elem, "default_js", []))
+    css, js = list(dict.fromkeys(css)), list(dict.fromkeys(js))
+    nbytes = len(script) + len(header) + len(html)
+    return RenderedMap(script, header, html, mid, css, js, bounds, m.options.get("zoom") if hasattr(m, "options")
+                       else {}, nbytes)
+
+
+class SharedCache:
+    """A process-wide cache shared by every session: one build per key (the others wait), least recently used
+    entries dropped beyond ``max_bytes`` or ``max_entries``.
+
+    Parameters
+    ----------
+    max_bytes : float
+        Budget of the entries' sizes (``size(value)``), bytes.
+    max_entries : int
+        At most this many entries.
+    """
+
+    def __init__(self, max_bytes: float, max_entries: int, size: Callable[[object], int]):
+        self.max_bytes, self.max_entries, self._size = max_bytes, max_entries, size
+        self._entries: OrderedDict[tuple, object] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[tuple, threading.Lock] = {}
+        self.builds = 0
+
+    def get(self, key: tuple, build: Callable[[], object]) -> object:
+        """The value of ``key``, built by ``build()`` by the first session that asks."""
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            lock = self._building.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._entries:            # built by another session while this one waited
+                    self._entries.move_to_end(key)
+                    return self._entries[key]
+            try:
+                value = build()
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
+            with self._lock:
+                self.builds += 1
+                self._entries[key] = value
+                self._evict()
+            return value
+
+    def _evict(self) -> None:
+        total = sum(self._size(v) for v in self._entries.values())
+        while len(self._entries) > 1 and (total > self.max_bytes or len(self._entries) > self.max_entries):
+            _, old = self._entries.popitem(last=False)
+            total -= self._size(old)
+
+    def stats(self) -> dict:
+        """Entries, bytes held and builds so far (for tests and the benchmark)."""
+        with self._lock:
+            return {"entries": len(self._entries), "bytes": sum(self._size(v) for v in self._entries.values()),
+                    "builds": self.builds}
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        with self._lock:
+            self._entries.clear()
+
+
+#: rendered maps, shared by every session of the server process
+MAPS = SharedCache(settings.SHARED_MAPS_MB * 1e6, 64, lambda r: r.nbytes)
+#: analysis results and tables, shared by every session (bounded by count)
+RESULTS = SharedCache(float("inf"), 64, lambda v: 0)
+
+
+def shared_result(cache_key: tuple, build: Callable[[], object]) -> object:
+    """An analysis result or table every session of the same workspace revision would compute, computed once.
+
+    ``cache_key`` must name everything it depends on (:func:`layer_tokens` of its layers, or the key of
+    the analysis it is made from, and the language when it holds words). The value is shared, not
+    copied: treat it as read-only. For example the Flood page's tables of a plan::
+
+        rows = shared_result(("flood_rows", key, lang()), lambda: plan_rows(plan, lang=lang()))
+    """
+    return RESULTS.get(("result", *cache_key), build)
+
+
+def shared_map(build: Callable[[], object], *, cache_key: tuple, key: str, height: int = 640,
+               returned_objects: list[str] | None = None):
+    """Show a folium map built once for every session that asks with the same ``cache_key``.
+
+    Parameters
+    ----------
+    build : callable
+        Makes the ``folium.Map`` (called only when no session has built this ``cache_key`` yet).
+    cache_key : tuple
+        Everything the map depends on: the workspace revision of what it shows (:func:`layer_tokens`, or
+        the key of the analysis drawn), the township in focus, the language, this session's own layers.
+    key : str
+        The widget key (as for ``st_folium``).
+    height : int
+        Height in pixels; the map takes the container's width.
+    returned_objects : list of str, optional
+        What the map returns to Python (default nothing: panning never reruns the page).
+
+    Returns
+    -------
+    dict
+        What streamlit-folium returns (only ``returned_objects``).
+    """
+    import streamlit_folium as sf
+
+    rendered = MAPS.get(("map", *cache_key), lambda: render_map(build()))
+    returned = list(returned_objects or [])
+    defaults = {k: v for k, v in {"last_clicked": None, "last_object_clicked": None, "last_object_clicked_count": None,
+                                  "last_object_clicked_tooltip": None, "last_object_clicked_popup": None,
+                                  "all_drawings": None, "last_active_drawing": None, "bounds": rendered.bounds,
+                                  "zoom": rendered.zoom, "last_circle_radius": None, "last_circle_polygon": None,
+                                  "selected_layers": None, "selected_tags": None, "last_geocoder_result": None
+                                  }.items() if k in returned}
+    hash_key = rendered.hash_for(key)
+
+    def _on_change() -> None:
+        st.session_state[key] = st.session_state.get(hash_key, {})
+
+    return sf._component_func(script=rendered.script, header=rendered.header, html=rendered.html, id=rendered.id,
+                              key=hash_key, height=height, width=None, returned_objects=returned, default=defaults,
+                              zoom=None, center=None, feature_group=None, return_on_hover=False, layer_control=None,
+                              pixelated=False, css_links=rendered.css_links, js_links=rendered.js_links,
+                              on_change=_on_change, wrap_longitude=False)
 @st.cache_data(show_spinner=False, max_entries=4)
 def _area(key: tuple, _grids) -> tuple[bytes | None, str]:
     from layers.load import county_boundary

@@ -280,8 +280,9 @@ def _load_commands() -> None:
         importlib.import_module(f"gis.cli.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every registered subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand (or only the command ``only``: declaring some
+    commands' arguments imports their analysis modules, seconds a command that does not need them waits)."""
     parser = argparse.ArgumentParser(
         prog="python -m gis",
         description="Flood evacuation and forest-fire coverage analysis / 洪涝转移避险与森林防灭火分析",
@@ -289,13 +290,16 @@ def build_parser() -> argparse.ArgumentParser:
     _load_commands()
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (add, _run, help_text) in _COMMANDS.items():
-        add(sub.add_parser(name, help=help_text, description=help_text))
+        if only is None or name == only:
+            add(sub.add_parser(name, help=help_text, description=help_text))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _load_commands()
+    parser = build_parser(argv[0] if argv and argv[0] in _COMMANDS else None)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()

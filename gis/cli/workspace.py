@@ -1,19 +1,26 @@
-"""``python -m gis`` commands: the workspace — import, export, history, undo and redo.
+"""``python -m gis`` commands: the workspace — import, export, history, undo, redo, check, snapshot, restore.
 
 ``import`` validates the whole file first and then commits it in one transaction, so on bad input
 (exit status 2) the workspace is byte-for-byte as it was; ``--preview`` shows what would change
 (added, removed, changed features) without writing anything.
+
+A workspace that cannot be written (read-only medium, no permission, disk full, a damaged file, a
+lost database connection) is a :class:`~layers.errors.StorageError`: a bilingual message saying what
+failed, exit status 2, the workspace unchanged and no partial file left. ``check`` runs SQLite's
+check (``--full``: every index too); ``snapshot`` takes a snapshot now; ``restore`` lists the
+snapshots or brings one back (default the newest good one), recorded in the history.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import os
+import sys
 from pathlib import Path
 
-from gis.cli import Inputs, add_input_options, command, finish
+from gis.cli import Inputs, add_input_options, command, emit, finish
 from layers.errors import LayerError, Problem
+from layers.storage import READ
 
 
 def _name(ws) -> str:
@@ -61,7 +68,6 @@ def _reference(ws, kind: str):
 def _run_import(args: argparse.Namespace) -> int:
     from layers.catalogue import spec as get_spec
     from layers.load import county_boundary, is_raster_file, load_layer
-    from layers.raster import write_raster
     from layers.text import Text
     from layers.webmap import OFFSETS, offset_name
 
@@ -114,18 +120,12 @@ def _run_import(args: argparse.Namespace) -> int:
                                      "a PostGIS workspace holds vector layers only; keep rasters (the DEM) in a "
                                      "folder workspace", "用 --workspace 某文件夹/workspace.gpkg 导入栅格",
                                      "import rasters with --workspace FOLDER/workspace.gpkg", file=src.name))
-        target = ws.raster_path(args.layer)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".importing")
-        try:   # the raster as read (any format, CRS chosen or shifted), written as a GeoTIFF
-            write_raster(layer.raster, tmp)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        # the raster as read (any format, CRS chosen or shifted), written as a GeoTIFF, whole or not at all
+        entry = ws.store_raster(args.layer, layer.raster, user=_user(args), note=args.note or f"import {src.name}")
         out = {"workspace": _name(ws), "layer": args.layer, "raster": True, "cells": layer.count,
-               "committed": True, **facts, "notes": notes}
-        return finish(args, out, f"{args.layer} ({facts['source_crs']}) -> {target}", notes)
+               "committed": True, "entry_id": entry.entry_id, **facts, "notes": notes}
+        return finish(args, out, f"{args.layer} ({facts['source_crs']}) -> {ws.raster_path(args.layer)} "
+                                 f"(history #{entry.entry_id})", notes)
     diff = ws.diff(args.layer, layer.gdf, append=args.append)
     added, removed, changed = diff.counts()
     out = {"workspace": _name(ws), "layer": args.layer, "mode": "append" if args.append else "replace",
@@ -179,15 +179,30 @@ def _run_export(args: argparse.Namespace) -> int:
     if not _exists(ws):
         raise LayerError(Problem("工作空间文件不存在", "the workspace file does not exist", "检查 --workspace 路径",
                                  "check the --workspace path", file=Path(_name(ws)).name))
-    gdf = ws.vector(args.layer)
+    from layers.storage import write_atomic
+
+    gdf = ws.vector(args.layer)       # a damaged layer is refused here, never exported short or garbled
     data = export_layer(gdf, args.layer, fmt, lang=args.lang)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".writing")
-    tmp.write_bytes(data)
-    os.replace(tmp, out_path)
+    write_atomic(out_path, data)      # whole or not at all: no *.writing file is left on failure
+    notes = _damage_notes(ws, "zh") + _damage_notes(ws, "en")
     out = {"workspace": _name(ws), "layer": args.layer, "out": str(out_path), "format": fmt,
-           "features": len(gdf), "bytes": len(data)}
-    return finish(args, out, f"{args.layer}: {len(gdf)} features -> {out_path}", [])
+           "features": len(gdf), "bytes": len(data), "notes": notes}
+    return finish(args, out, f"{args.layer}: {len(gdf)} features -> {out_path}", notes)
+
+
+def _damage_notes(ws, lang: str) -> list[str]:
+    """A damaged workspace named, for a command that could still read what it needed."""
+    if not hasattr(ws, "health"):
+        return []
+    h = ws.health()
+    if h.ok:
+        return []
+    from layers.text import Text
+
+    w = h.what()
+    return [Text(f"工作空间文件已损坏（{w.zh}）；本次读取的内容检查无误，但请尽快恢复快照",
+                 f"the workspace file is damaged ({w.en}); what this command read passed the check, but restore "
+                 "a snapshot soon")(lang)]
 
 
 @command("export", "export a workspace layer (.gpkg .geojson .kml .xlsx .csv .zip) / 导出工作空间图层")
@@ -209,13 +224,16 @@ def _entry_dict(e) -> dict:
 
 def _run_history(args: argparse.Namespace) -> int:
     ws = _workspace(args.workspace)
-    entries = ws.history(args.layer, limit=args.limit)
-    out = {"workspace": _name(ws), "entries": [_entry_dict(e) for e in entries]}
+    entries = ws.history(args.layer, limit=args.limit)    # damaged history: a StorageError saying so
+    notes = _damage_notes(ws, "zh") + _damage_notes(ws, "en")
+    out = {"workspace": _name(ws), "entries": [_entry_dict(e) for e in entries], "notes": notes}
     lines = [f"#{e.entry_id} {e.time} {e.user} {e.action} {e.kind} +{e.added} ~{e.changed} -{e.removed}"
              f"{' (undone/已撤销)' if e.undone else ''} {e.note}" for e in entries]
     if args.json:
         return finish(args, out, "", [])
     print("\n".join(lines) if lines else "no history / 无历史记录")
+    for n in notes:
+        print("  ! " + n, file=sys.stderr)
     return 0
 
 
@@ -260,4 +278,97 @@ def _add_undo(p: argparse.ArgumentParser) -> None:
 def _add_redo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workspace", required=True)
     p.add_argument("--user")
+    p.add_argument("--json", action="store_true")
+
+
+# ---- check / snapshot / restore --------------------------------------------------------------
+def _folder_workspace(args: argparse.Namespace):
+    """The GeoPackage workspace of ``--workspace`` (snapshots and checks are for GeoPackage workspaces)."""
+    ws = _workspace(args.workspace)
+    if not hasattr(ws, "gpkg"):
+        raise LayerError(Problem("共享数据库（PostGIS）的检查与备份由数据库服务器负责（pg_dump、pg_amcheck）",
+                                 "a shared PostGIS database is checked and backed up by its server (pg_dump, "
+                                 "pg_amcheck)", "请数据库管理员设置定期备份",
+                                 "ask the database administrator for regular backups"))
+    if not ws.gpkg.exists():
+        raise LayerError(Problem("工作空间文件不存在", "the workspace file does not exist", "检查 --workspace 路径",
+                                 "check the --workspace path", file=ws.gpkg.name))
+    return ws
+
+
+def _snapshot_dict(s) -> dict:
+    return {"id": s.id, "time": s.time, "reason": s.reason, "revision": s.revision, "last_entry": s.last_entry,
+            "bytes": s.bytes, "rasters": list(s.rasters)}
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    ws = _folder_workspace(args)
+    ws._recover()
+    h = ws.health(full=args.full, fresh=True)
+    out = {"workspace": _name(ws), "ok": h.ok, "full": h.full, "damaged": list(h.tables),
+           "seconds": round(h.seconds, 3), "detail": h.detail}
+    if not h.ok:
+        if args.json:
+            emit(out)
+        raise h.error(READ)
+    kind = "integrity_check" if h.full else "quick_check"
+    return finish(args, out, f"ok: {kind} {h.seconds:.2f} s / 检查通过", [])
+
+
+@command("check", "check the workspace file for damage (--full: every index too) / 检查工作空间文件是否损坏")
+def _add_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", required=True, help="workspace GeoPackage")
+    p.add_argument("--full", action="store_true", help="PRAGMA integrity_check (slower) instead of quick_check")
+    p.add_argument("--json", action="store_true")
+
+
+def _run_snapshot(args: argparse.Namespace) -> int:
+    ws = _folder_workspace(args)
+    s = ws.snapshot(reason="manual")
+    out = {"workspace": _name(ws), **_snapshot_dict(s)}
+    return finish(args, out, f"snapshot {s.id}: {s.bytes / 1e6:.1f} MB / 已保存快照", [])
+
+
+@command("snapshot", "take a snapshot of the workspace now / 立即保存工作空间快照")
+def _add_snapshot(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", required=True, help="workspace GeoPackage")
+    p.add_argument("--json", action="store_true")
+
+
+def _run_restore(args: argparse.Namespace) -> int:
+    from layers import snapshots
+
+    ws = _folder_workspace(args) if args.list else _workspace(args.workspace)
+    if args.list:
+        snaps = ws.snapshots()
+        space = snapshots.space(ws.gpkg)
+        out = {"workspace": _name(ws), "snapshots": [_snapshot_dict(s) for s in snaps],
+               "space": {"count": space.count, "bytes": space.bytes, "limit_bytes": space.limit_bytes,
+                         "keep": space.keep}}
+        if args.json:
+            emit(out)
+            return 0
+        for s in snaps:
+            print(f"{s.id}  {s.time}  {s.reason_text()('en')}/{s.reason_text()('zh')}  history #{s.last_entry}  "
+                  f"{s.bytes / 1e6:.1f} MB  {' '.join(s.rasters)}")
+        if not snaps:
+            print("no snapshots / 暂无快照")
+        print(f"{space.count} snapshots, {space.bytes / 1e6:.1f} MB of {space.limit_bytes / 1e6:.0f} MB "
+              f"(keep {space.keep}) / 共 {space.count} 个快照，占用 {space.bytes / 1e6:.1f} MB")
+        return 0
+    if not hasattr(ws, "gpkg"):
+        _folder_workspace(args)
+    snap, entry = ws.restore(args.snapshot, user=_user(args))
+    out = {"workspace": _name(ws), "restored": _snapshot_dict(snap), "entry_id": entry.entry_id, "time": entry.time}
+    return finish(args, out, f"restored snapshot {snap.id} ({snap.time}), history #{entry.entry_id} / "
+                             f"已恢复快照 {snap.id}", [])
+
+
+@command("restore", "list the workspace's snapshots or restore one (default: the newest good one) / 恢复快照")
+def _add_restore(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", required=True, help="workspace GeoPackage")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--list", action="store_true", help="list the snapshots and the space they take")
+    g.add_argument("--snapshot", metavar="ID", help="the snapshot to restore (default: the newest good one)")
+    p.add_argument("--user", help="user name recorded in the history (default: login name)")
     p.add_argument("--json", action="store_true")
