@@ -136,7 +136,7 @@ def test_layers_golden(tmp_path):
     assert roads["road_class"].tolist() == ["track", "provincial", "village"]
     w = r.layers["water_sources"]
     assert sorted(w["type"]) == ["hydrant", "pond", "tank"]
-    assert w.loc[w["type"] == "pond", "area_m2"].iloc[0] == pytest.approx(8000, rel=0.02)
+    assert w.loc[w["type"] == "pond", "area"].iloc[0] == pytest.approx(8000, rel=0.02)
     assert r.layers["forest"]["forest_type"].tolist() == ["conifer"]
     b = r.layers["boundaries"].sort_values("code")
     assert b["name"].tolist() == ["甲镇", "乙乡"] and set(b["level"]) == {"township"}

@@ -10,7 +10,7 @@ layer              from
 ``forest``         areas ``landuse=forest`` or ``natural=wood``; ``forest_type`` from ``leaf_type``
 ``water_sources``  water bodies (``natural=water``: ``water=reservoir`` a reservoir, river/stream/canal
                    water a river intake, others a pond; ``landuse=reservoir`` a reservoir) as their
-                   representative point with the area in ``area_m2``; fire hydrants; water tanks
+                   representative point with the area in ``area`` (m²); fire hydrants; water tanks
                    (``emergency=water_tank``, ``man_made=water_tank``/``storage_tank`` holding water,
                    ``reservoir_covered``); springs (``natural=spring``, counted with the tank rule)
 ``shelters``       schools, kindergartens, colleges (school); town halls, community centres (village
@@ -180,7 +180,7 @@ def water_sources(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, metric) 
     g = polygons[kind.notna()]
     area = g.geometry.to_crs(metric).area.round(0).to_numpy() if len(g) else np.array([])
     areas = _frame({"name": _name(g), "type": kind[kind.notna()].to_numpy(), "seasonal": _seasonal(g).to_numpy(),
-                    "area_m2": area, "osm_id": _osm_id(g, "R"),
+                    "area": area, "osm_id": _osm_id(g, "R"),
                     "remark": [f"OSM 水体面的代表点（面积约 {a:,.0f} 平方米）/ representative point of an OSM water "
                                f"area (about {a:,.0f} m²)" for a in area]},
                    g.geometry.representative_point() if len(g) else [], polygons.crs)
@@ -197,7 +197,7 @@ def water_sources(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, metric) 
     remark = [("泉（按蓄水池规则计）/ spring (counted with the tank rule)" if n == "spring" else None)
               for n in _col(p, "natural")]
     pts = _frame({"name": _name(p), "type": pkind[pkind.notna()].to_numpy(), "seasonal": _seasonal(p).to_numpy(),
-                  "area_m2": np.full(len(p), np.nan), "osm_id": _osm_id(p, "N"), "remark": remark},
+                  "area": np.full(len(p), np.nan), "osm_id": _osm_id(p, "N"), "remark": remark},
                  p.geometry, points.crs)
     return pd.concat([areas, pts], ignore_index=True) if len(pts) else areas
 
