@@ -5,12 +5,12 @@
 * ``OUT/dem.tif``: float32 GeoTIFF, 30 m cells, EPSG:4549 (CGCS2000 / 3-degree GK CM 120E),
   nodata -9999, tiled and deflate-compressed, depression free (every cell drains to the edge);
 * ``OUT/workspace.gpkg``: one layer per kind in EPSG:4490 with the canonical field names of
-  :mod:`layers.catalogue`: ``villages``, ``grids``, ``shelters``, ``water_sources``, ``cameras``,
-  ``roads``, ``rivers``, ``forest``.
+  :mod:`layers.catalogue`: ``villages``, ``grids``, ``shelters``, ``depots``, ``water_sources``,
+  ``cameras``, ``roads``, ``rivers``, ``forest``.
 
 The stages live in :mod:`data.terrain` (DEM and hydrology), :mod:`data.settlements` (areas,
 villages, transfer grids, shelters) and :mod:`data.assets` (roads, rivers, forest, water sources,
-cameras). Each stage draws from its own generator seeded from ``seed``, so the output is identical
+cameras, reserve depots). Each stage draws from its own generator seeded from ``seed``, so the output is identical
 for equal seeds.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from data.assets import build_cameras, build_forest, build_rivers, build_roads, build_water_sources
+from data.assets import build_cameras, build_depots, build_forest, build_rivers, build_roads, build_water_sources
 from data.settlements import Params, Settlements, build_settlements, make_params
 from data.terrain import CELL, DEM_EPSG, GEO_EPSG, NODATA, Terrain, build_terrain
 
@@ -36,6 +36,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
               "households", "population", "vulnerable", "shelter"),
     "shelters": ("name", "shelter_id", "type", "capacity", "area", "township", "village", "responsible", "phone",
                  "supplies", "status"),
+    "depots": ("name", "depot_id", "township", "responsible", "phone", "rice_kg", "drinking_l", "tents", "quilts",
+               "family_kits", "status"),
     "water_sources": ("name", "source_id", "type", "volume", "seasonal", "vehicle_access", "helicopter", "depth",
                       "township", "status"),
     "cameras": ("name", "camera_id", "type", "height", "range", "azimuth", "fov", "township", "status"),
@@ -95,8 +97,9 @@ def generate(out: Path, *, scale: str = "county", seed: int = DEFAULT_SEED, _siz
     del fine_forest
     cameras = build_cameras(terrain, p, s, np.random.default_rng([seed, 6]))
     rivers = build_rivers(terrain, p, s, np.random.default_rng([seed, 7]))
+    depots = build_depots(p, s, roads, np.random.default_rng([seed, 8]))
     lap("assets")
-    layers = _layers(s, roads, rivers, forest, water, cameras)
+    layers = _layers(s, roads, rivers, forest, water, cameras, depots)
     gpkg = out / "workspace.gpkg"
     dem_path = out / "dem.tif"
     _write_gpkg(gpkg, layers)
@@ -118,12 +121,13 @@ def _shapes(df: pd.DataFrame, fields: tuple[str, ...]) -> gpd.GeoDataFrame:
 
 
 def _layers(s: Settlements, roads: pd.DataFrame, rivers: pd.DataFrame, forest: pd.DataFrame,
-            water: pd.DataFrame, cameras: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
+            water: pd.DataFrame, cameras: pd.DataFrame, depots: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
     """The output layers in EPSG:4490, with exactly the catalogue fields."""
     layers = {
         "villages": _points(s.villages, FIELDS["villages"]),
         "grids": _shapes(s.grids, FIELDS["grids"]),
         "shelters": _points(s.shelters, FIELDS["shelters"]),
+        "depots": _points(depots, FIELDS["depots"]),
         "water_sources": _points(water, FIELDS["water_sources"]),
         "cameras": _points(cameras, FIELDS["cameras"]),
         "roads": _shapes(roads, FIELDS["roads"]),

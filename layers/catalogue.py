@@ -3,8 +3,8 @@
 Canonical field names are English snake_case; every field carries its Chinese and English label
 and the headers offices actually write. ``CATALOGUE[kind]`` or :func:`spec` looks a kind up.
 
-Kinds: ``villages``, ``grids`` (转移避险网格), ``buildings``, ``shelters``, ``water_sources``, ``cameras``,
-``roads``, ``rivers``, ``forest``, ``dem``, ``flood_hazard``.
+Kinds: ``villages``, ``grids`` (转移避险网格), ``buildings``, ``shelters``, ``depots`` (储备库), ``water_sources``,
+``cameras``, ``roads``, ``rivers``, ``forest``, ``dem``, ``flood_hazard``.
 """
 
 from __future__ import annotations
@@ -123,6 +123,31 @@ SPECS: tuple[LayerSpec, ...] = (
         id_field="shelter_id",
         description_zh="避灾安置场所，带容纳人数与类型。",
         description_en="Shelters with capacity in persons and type.",
+    ),
+    LayerSpec(
+        "depots", "储备库", "Reserve depots", ("Point", "Polygon"),
+        (
+            F("name", "str", "储备库名称", "Depot name",
+              NAME.aliases + ("名称", "仓库名称", "储备库", "物资储备库", "仓库", "救灾物资储备库", "depot", "warehouse"),
+              required=True),
+            F("depot_id", "str", "储备库编号", "Depot ID", ("编号", "编码", "仓库编号", "id", "code")),
+            TOWNSHIP, RESPONSIBLE, PHONE,
+            F("rice_kg", "float", "大米", "Rice", ("米", "粮食", "大米库存", "大米数量", "rice", "rice kg"), unit="kg",
+              minimum=0),
+            F("drinking_l", "float", "饮用水", "Drinking water",
+              ("瓶装水", "矿泉水", "饮用水库存", "饮水", "water", "drinking water", "bottled water"), unit="L",
+              minimum=0),
+            F("tents", "int", "帐篷", "Tents", ("救灾帐篷", "帐篷数量", "帐篷库存", "tent"), unit="件", minimum=0),
+            F("quilts", "int", "棉被", "Quilts", ("被子", "棉被数量", "被褥", "毛毯", "quilt", "blankets"), unit="件",
+              minimum=0),
+            F("family_kits", "int", "家庭包", "Family kits",
+              ("家庭应急包", "应急包", "家庭箱", "生活包", "family kit", "kits"), unit="件", minimum=0),
+            STATUS, REMARK,
+        ),
+        id_field="depot_id",
+        description_zh="救灾物资储备库：位置与各类物资库存（大米、饮用水、帐篷、棉被、家庭包）。",
+        description_en="Relief reserve depots: location and stock per item (rice, drinking water, tents, quilts, "
+                       "family kits).",
     ),
     LayerSpec(
         "water_sources", "水源点", "Water sources", ("Point",),
@@ -254,7 +279,9 @@ CATALOGUE: dict[str, LayerSpec] = {s.kind: s for s in SPECS}
 
 #: kinds drawn on the map as vector layers, bottom to top
 VECTOR_KINDS = ("forest", "flood_hazard", "rivers", "roads", "grids", "buildings", "villages", "shelters",
-                "water_sources", "cameras")
+                "depots", "water_sources", "cameras")
+#: stock fields of a depot (item -> field name; the items of :mod:`gis.ops.dispatch`)
+DEPOT_ITEMS = ("rice_kg", "drinking_l", "tents", "quilts", "family_kits")
 
 
 def spec(kind: str) -> LayerSpec:

@@ -191,6 +191,11 @@ class PostGISStore:
                                      "operation did not take effect", "检查数据库服务后重试",
                                      "check the database server and try again")) from e
 
+    def session(self) -> Iterator["psycopg.Connection"]:
+        """A connection for one operation (as :meth:`_session`), for other record keepers of the workspace (the
+        operations record, :mod:`layers.events`): a lost connection becomes a bilingual :class:`LayerError`."""
+        return self._session()
+
     def _t(self, name: str) -> "sql.Composed":
         return sql.Identifier(self.schema, name)
 

@@ -45,6 +45,7 @@ STYLES: dict[str, Style] = {
     "buildings": Style("#616161", "#bdbdbd", 0.6, radius=2.5, fill_opacity=0.6),
     "villages": Style("#6d4c41", "#ffcc80", 1.0, radius=5),
     "shelters": Style("#1b5e20", "#43a047", 1.5, radius=7),
+    "depots": Style("#4e342e", "#ff7043", 1.5, radius=8),
     "water_sources": Style("#0d47a1", "#29b6f6", 1.0, radius=4.5),
     "cameras": Style("#4a148c", "#ba68c8", 1.2, radius=6),
 }
