@@ -62,7 +62,7 @@ def finish(args: argparse.Namespace, out: dict, headline: str, notes: list[str])
     return 0
 
 
-DOMAINS = ("data", "flood", "fire", "fire_risk", "water_reach", "siting", "fire_report", "workspace")
+DOMAINS = ("data", "flood", "fire", "fire_risk", "water_reach", "siting", "fire_report", "workspace", "ops")
 
 
 def _load_commands() -> None:
