@@ -124,9 +124,10 @@ def progress(snap: Snapshot, entries: pd.DataFrame, *, at: str | None = None,
     acks = _active(entries, "ack", at).drop_duplicates("subject", keep="last").set_index("subject")
     c = snap.contacts.copy()
     c["acknowledged"] = c["contact_id"].isin(acks.index)
-    c["acked_at"] = c["contact_id"].map(acks["at"]) if len(acks) else None
-    c["acked_by"] = c["contact_id"].map(acks["user"]) if len(acks) else None
-    c["ack_event"] = c["contact_id"].map(acks["event_id"]).astype("Int64") if len(acks) else pd.NA
+    c["acked_at"] = c["contact_id"].map(acks["at"]).astype(object) if len(acks) else None
+    c["acked_by"] = c["contact_id"].map(acks["user"]).astype(object) if len(acks) else None
+    c["ack_event"] = (c["contact_id"].map(acks["event_id"]) if len(acks) else pd.Series(pd.NA, index=c.index)
+                      ).astype("Int64")
     late = max(0.0, (now - deadline).total_seconds() / 60)
     c["overdue"] = ~c["acknowledged"] & (now > deadline)
     c["minutes_late"] = np.where(c["overdue"], round(late, 1), 0.0)

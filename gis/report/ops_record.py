@@ -232,7 +232,7 @@ def record_layers(snap: Snapshot, entries: pd.DataFrame, prog: Any, *,
     shp = snap.shelters.set_index("shelter_id")[["lon", "lat"]]
     c_pos = where.reindex(c["grid_id"].fillna("")).reset_index(drop=True)
     c_pos.index = c.index
-    contacts = gpd.GeoDataFrame(c.assign(ack_event=c["ack_event"].astype("float64")), geometry=_point_series(c_pos),
+    contacts = gpd.GeoDataFrame(c.assign(ack_event=pd.to_numeric(c["ack_event"], errors="coerce").astype("float64")), geometry=_point_series(c_pos),
                                 crs=4490)
     e = entries.copy()
     e["data"] = e["data"].map(lambda d: None if d is None else str(d)[:2000])
@@ -241,7 +241,7 @@ def record_layers(snap: Snapshot, entries: pd.DataFrame, prog: Any, *,
     e_pos.index = e.index
     for col in ("event_id", "moved", "refused", "absent", "people", "households", "vulnerable", "supersedes",
                 "superseded_by"):
-        e[col] = e[col].astype("float64")
+        e[col] = pd.to_numeric(e[col], errors="coerce").astype("float64")
     ents = gpd.GeoDataFrame(e, geometry=_point_series(e_pos), crs=4490)
     return {"grids": grids, "shelters": shelters, "routes": routes, "contacts": contacts, "entries": ents}
 
