@@ -282,7 +282,7 @@ def _shelters(shelters: gpd.GeoDataFrame | None, lv: pd.DataFrame, ppl: np.ndarr
     cap = pd.to_numeric(s.get("capacity"), errors="coerce").fillna(0).round().astype("int64")
     status = _text(s.get("status"), n).replace("", "available").to_numpy()
     usable = (cap.to_numpy() > 0) & (status == "available") & ~s["shelter_id"].isin(set(unusable)).to_numpy()
-    reason = np.where(s["shelter_id"].isin(set(unusable)).to_numpy(), s["shelter_id"].map(unusable).fillna("")
+    reason = np.where(s["shelter_id"].isin(set(unusable)).to_numpy(), s["shelter_id"].map(unusable).astype(object).fillna("")
                       .to_numpy(dtype=object), np.where(status != "available", "状态不可用",
                                                         np.where(cap.to_numpy() > 0, "", "容纳人数为 0 或缺失")))
     lon, lat = _points(s)
@@ -322,7 +322,7 @@ def _villages(villages: gpd.GeoDataFrame | None, lv: pd.DataFrame, ppl, hh, vul,
         return None
     v = villages.copy()
     n = len(v)
-    v["_key"] = _text(v.get("township"), n).to_numpy(dtype=object) + "/" + _text(v.get("name"), n).to_numpy(
+    v["vkey"] = _text(v.get("township"), n).to_numpy(dtype=object) + "/" + _text(v.get("name"), n).to_numpy(
         dtype=object)
     lk = _text(lv.get("township"), len(lv)).to_numpy(dtype=object) + "/" + _text(lv.get("village"), len(lv)).to_numpy(
         dtype=object)
@@ -331,13 +331,13 @@ def _villages(villages: gpd.GeoDataFrame | None, lv: pd.DataFrame, ppl, hh, vul,
         grids=("people", "size"))
     taken = set(grid_contacts["contact_id"])
     rows = []
-    for r in v[v["_key"].isin(agg.index)].itertuples(index=False):
+    for r in v[v["vkey"].isin(agg.index)].itertuples(index=False):
         ph = normalize_phone(getattr(r, "phone", ""))
         if not ph or ph in taken:
             continue
         tw = str(getattr(r, "township", "") or "")
         esc = _escalation(tw, township_key)
-        a = agg.loc[r._key]
+        a = agg.loc[r.vkey]
         rows.append({"contact_id": ph, "phone": ph, "name": str(getattr(r, "responsible", "") or ""),
                      "level": "village", "rank": 3, "order": 3.0, "grid_id": None,
                      "roles": f"{getattr(r, 'village_id', '') or ''} {r.name}".strip(), "township": tw,
