@@ -58,7 +58,7 @@ def tiny_layers() -> dict[str, gpd.GeoDataFrame]:
     ys = Y0 + .15
     roads = gpd.GeoDataFrame({"name": ["主路", "一号支路", "二号支路"], "road_class": ["county", "village", "village"],
                               "speed": [40.0, 20.0, 20.0]},
-                             geometry=[shapely.LineString([(X0 + .0, ys), (X0 + .2, ys)]),
+                             geometry=[shapely.LineString([(X0 + x, ys) for x in (0, .02, .06, .08, .16, .18, .2)]),
                                        shapely.LineString([(X0 + .02, ys), (X0 + .02, Y0 + .18)]),
                                        shapely.LineString([(X0 + .18, ys), (X0 + .18, Y0 + .18)])], crs=4490)
     return {"grids": grids, "shelters": shelters, "villages": villages, "depots": depots, "roads": roads}
