@@ -32,7 +32,7 @@ import getpass
 from pathlib import Path
 
 from gis.cli import command, emit
-from layers.errors import LayerError, Problem
+from layers.errors import LayerError, Problem, StorageError
 
 
 # ---- shared ------------------------------------------------------------------------------------------------------
@@ -47,10 +47,10 @@ def _store(path: str):
     p = Path(path)
     ws = Workspace(p)
     if not ws.gpkg.is_file():
-        raise LayerError(Problem(f"找不到工作空间：{ws.gpkg}", f"no workspace at {ws.gpkg}",
-                                 "给出 workspace.gpkg 或其所在文件夹，或 postgresql:// 连接",
-                                 "give the workspace.gpkg or its folder, or a postgresql:// connection",
-                                 file=ws.gpkg.name))
+        raise StorageError(Problem(f"找不到工作空间：{ws.gpkg}", f"no workspace at {ws.gpkg}",
+                                   "给出 workspace.gpkg 或其所在文件夹，或 postgresql:// 连接",
+                                   "give the workspace.gpkg or its folder, or a postgresql:// connection",
+                                   file=ws.gpkg.name))
     return ws
 
 
