@@ -271,7 +271,11 @@ class _Sqlite:
         try:
             if not self.gpkg.exists():
                 create_gpkg(self.gpkg)
-            with transaction(connect(self.gpkg)) as con:
+            con = connect(self.gpkg)
+            # a rollback journal truncated, not deleted, after each commit: as durable (synchronous FULL), with
+            # fewer file-system operations per commit (each report-back is one small transaction)
+            con.execute("PRAGMA journal_mode = TRUNCATE")
+            with transaction(con) as con:
                 if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'gis_ops_events'").fetchone():
                     for stmt in self._ddl():
                         con.execute(stmt)
@@ -302,13 +306,54 @@ class _Sqlite:
 
 
 class _Postgres:
-    """The record in the PostGIS store's schema."""
+    """The record in the PostGIS store's schema.
+
+    One connection is kept for the life of the record keeper (autocommit, each write in its own
+    ``BEGIN ... COMMIT``): connecting costs more than a report-back. A connection found broken is
+    replaced once; a connection lost during a write raises :class:`~layers.errors.StorageError` (the
+    server rolled the write back).
+    """
 
     ph = "%s"
     _ready: set = set()
 
     def __init__(self, store: Any):
         self.store = store
+        self._conn = None
+
+    def _connection(self):
+        import psycopg
+
+        c = self._conn
+        if c is not None and not c.closed:
+            try:
+                c.execute("select 1")
+                return c
+            except psycopg.Error:
+                try:
+                    c.close()
+                except psycopg.Error:
+                    pass
+        c = self.store.connection()
+        c.autocommit = True
+        self._conn = c
+        return c
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def _use(self) -> Iterator[Any]:
+        import psycopg
+
+        conn = self._connection()
+        try:
+            yield conn
+        except psycopg.OperationalError as e:
+            self.close()
+            raise _storage(self.store.schema, e) from e
 
     def t(self, name: str) -> str:
         return f'"{self.store.schema}".{name}'
@@ -340,7 +385,7 @@ class _Postgres:
 
     @contextmanager
     def write(self, lock: str = "") -> Iterator["_Cursor"]:
-        with self.store.session() as conn:
+        with self._use() as conn:
             self._ensure(conn)
             with conn.transaction():
                 conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"gis-ops:{self.store.schema}:{lock}",))
@@ -348,7 +393,7 @@ class _Postgres:
 
     @contextmanager
     def read(self) -> Iterator["_Cursor | None"]:
-        with self.store.session() as conn:
+        with self._use() as conn:
             exists = conn.execute("select to_regclass(%s)", (self.t("gis_ops_events"),)).fetchone()[0]
             yield _Cursor(conn, self) if exists else None
 

@@ -191,6 +191,12 @@ class PostGISStore:
                                      "operation did not take effect", "检查数据库服务后重试",
                                      "check the database server and try again")) from e
 
+    def connection(self) -> "psycopg.Connection":
+        """A new connection (the schema made on first use) that the caller keeps and closes: for a record keeper
+        that writes many small transactions (:mod:`layers.events`), where connecting each time would cost more
+        than the write. Unreachable server: a bilingual :class:`LayerError`."""
+        return self._connect()
+
     def session(self) -> Iterator["psycopg.Connection"]:
         """A connection for one operation (as :meth:`_session`), for other record keepers of the workspace (the
         operations record, :mod:`layers.events`): a lost connection becomes a bilingual :class:`LayerError`."""
