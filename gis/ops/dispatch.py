@@ -44,9 +44,9 @@ ITEMS = DEPOT_ITEMS
 #: a family kit (bedding, hygiene items) 8 kg
 ITEM_WEIGHT_T: dict[str, float] = {"rice_kg": 0.001, "drinking_l": 0.001, "tents": 0.035, "quilts": 0.0025,
                                    "family_kits": 0.008}
-ITEM_UNITS: dict[str, tuple[str, str]] = {"rice_kg": ("公斤", "kg"), "drinking_l": ("升", "L"),
-                                          "tents": ("顶", "tents"), "quilts": ("床", "quilts"),
-                                          "family_kits": ("套", "kits")}
+ITEM_UNITS: dict[str, Text] = {"rice_kg": Text("公斤", "kg", "unit_kg"), "drinking_l": Text("升", "L", "unit_l"),
+                               "tents": Text("顶", "tents", "unit_tents"), "quilts": Text("床", "quilts", "unit_quilts"),
+                               "family_kits": Text("套", "kits", "unit_kits")}
 #: people per tent, for the people beyond a shelter's capacity (and at tent sites)
 PERSONS_PER_TENT = 5.0
 #: people per quilt
@@ -368,9 +368,9 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
         gpd.GeoDataFrame({"depot_id": [], "shelter_id": []}, geometry=[], crs=4490)
     short = items[items["short"] > 0]
     for item, r in short.iterrows():
-        notes.append(Text(f"{_zh(item)}短缺 {r['short']:,.0f} {ITEM_UNITS[item][0]}（需 "
+        notes.append(Text(f"{_zh(item)}短缺 {r['short']:,.0f} {ITEM_UNITS[item].zh}（需 "
                           f"{r['need']:,.0f}，可调 {r['supplied']:,.0f}）",
-                          f"{item} short by {r['short']:,.0f} {ITEM_UNITS[item][1]} (need {r['need']:,.0f}, "
+                          f"{_en(item)} short by {r['short']:,.0f} {ITEM_UNITS[item].en} (need {r['need']:,.0f}, "
                           f"dispatched {r['supplied']:,.0f})", "dispatch_shortage"))
     return Dispatch(ship, items, per_shelter, float(items["ton_km"].sum()), routes, notes)
 
@@ -379,6 +379,12 @@ def _zh(item: str) -> str:
     from gis.ops.texts import ITEM_TEXT
 
     return ITEM_TEXT[item].zh.split("（")[0]
+
+
+def _en(item: str) -> str:
+    from gis.ops.texts import ITEM_TEXT
+
+    return ITEM_TEXT[item].en.split(" (")[0]
 
 
 def _xy(gdf: gpd.GeoDataFrame, crs) -> np.ndarray:

@@ -195,10 +195,9 @@ def dispatch_workbook(dispatch: Any, *, warning: Any = None, lang: str = "zh") -
     """The dispatch sheet: shipments by depot (loading lists), by shelter (receipts), and the items' shortages."""
     from gis.ops.dispatch import ITEM_UNITS
 
-    i = 0 if lang == "zh" else 1
     ship = dispatch.shipments.copy()
     ship["item_name"] = ship["item"].map(lambda v: _item_name(v, lang))
-    ship["unit"] = ship["item"].map(lambda v: ITEM_UNITS.get(v, ("", ""))[i])
+    ship["unit"] = ship["item"].map(lambda v: ITEM_UNITS[v](lang) if v in ITEM_UNITS else "")
     ship["method"] = ship["method"].map({"road": Text("道路", "road")(lang),
                                          "straight_line": Text("直线估算", "straight line")(lang)})
     wb = Workbook()
