@@ -343,3 +343,19 @@ def test_replan_with_nobody_left_is_refused(ops):
     ops.report(w, "G21", moved=50)
     with pytest.raises(AnalysisRefused, match="nobody is left"):
         ops.replan(w)
+
+
+def test_dispatch_avoids_flooded_roads(layers):
+    needs = shelter_needs(pd.DataFrame({"shelter_id": ["S1", "S3"], "checked_in": [40, 50], "capacity": [60, 100]}),
+                          days=1)
+    dry = dispatch_plan(layers["depots"], layers["shelters"], needs, roads=layers["roads"])
+    wet_zone = gpd.GeoDataFrame({"depth": [1.0]}, geometry=[shapely.box(X0 + .1, Y0 + .14, X0 + .12, Y0 + .16)],
+                                crs=4490)
+    wet = dispatch_plan(layers["depots"], layers["shelters"], needs, roads=layers["roads"], flood=wet_zone)
+    assert any(n.code == "dispatch_roads_cut" for n in wet.notes)
+    # the main road is cut between the two halves: whatever crosses it is a straight-line estimate, labelled
+    crossing = wet.shipments[(wet.shipments["depot_id"] == "D1") & (wet.shipments["shelter_id"] == "S3")]
+    assert (crossing["method"] == "straight_line").all()
+    assert (dry.shipments["method"] == "road").all()
+    assert len(crossing) and any(n.code == "dispatch_straight_shipments" for n in wet.notes)
+    assert not any(n.code == "dispatch_straight_shipments" for n in dry.notes)

@@ -157,6 +157,9 @@ _T: dict[str, Text] = {
     "supplied": Text("调拨", "Dispatched"), "short": Text("缺口", "Short"), "quantity": Text("数量", "Quantity"),
     "depot": Text("储备库", "Depot"), "distance_km": Text("距离（公里）", "Distance (km)"),
     "yes": Text("是", "yes"), "when": Text("发生时间", "When"),
+    "issued_at": Text("发布时间（留空为现在，如 2026-07-12 09:30，北京时间）", "Issued at (empty: now; e.g. 2026-07-12 "
+                      "09:30, UTC+8)"),
+    "dispatch_flood": Text("避开工作空间危险区内的道路", "Avoid the roads in the workspace's danger zones"),
 }
 
 
@@ -309,11 +312,12 @@ def _issue_form(layers: dict) -> None:
     c3, c4 = st.columns([4, 1])
     message = c3.text_area(_t("message"), default_message(level)(lang()), key=f"ops_message_{level}", height=70)
     minutes = c4.number_input(_t("ack_minutes"), 1, 1440, minutes_default, key=f"ops_minutes_{level}")
+    at = st.text_input(_t("issued_at"), key="ops_issue_at")
     ready = any(v for v in kw.values())
     if st.button(_t("issue"), type="primary", key="ops_issue", disabled=not ready):
         try:
             issued = _ops().warn(level, message=message, issuer=editor_name(), ack_minutes={level: float(minutes)},
-                                 **kw)
+                                 at=_at(at), **kw)
         except GisError as e:
             _errors(e)
             return
@@ -555,9 +559,11 @@ def _dispatch_tab(ops: Operations, snap, prog, layers: dict) -> None:
     if not prog.totals["people_checked_in"]:
         st.info(_t("no_occupancy"))
     days = st.number_input(_t("days"), 1, 30, 3, key="ops_dispatch_days")
+    use_flood = "flood_hazard" in layers and st.checkbox(_t("dispatch_flood"), key="ops_dispatch_flood")
     if st.button(_t("dispatch_do"), key="ops_dispatch_do", disabled=not prog.totals["people_checked_in"]):
         try:
-            d, _ = ops.dispatch(snap.warning.warning_id, prog=prog, days=int(days))
+            d, _ = ops.dispatch(snap.warning.warning_id, prog=prog, days=int(days),
+                                flood=layers.get("flood_hazard") if use_flood else None)
         except GisError as e:
             _errors(e)
             return

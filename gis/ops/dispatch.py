@@ -355,6 +355,12 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
     ship["ton_km"] = ship["tonnes"] * dist[ship["d"], ship["s"]] / 1000.0 if len(ship) else []
     ship["method"] = np.where(dm["road"][ship["d"], ship["s"]], "road", "straight_line") if len(ship) else []
     pairs = ship[["d", "s"]].drop_duplicates().to_numpy() if len(ship) else np.zeros((0, 2), int)
+    n_straight = int((ship["method"] == "straight_line").sum()) if len(ship) and graph is not None else 0
+    if n_straight:
+        notes.append(Text(f"{n_straight} 条调拨在储备库与安置场所之间没有可通行的道路，距离按直线 × 1.4 估算（标为“直线”），"
+                          "需另行安排运输方式", f"{n_straight} shipments have no usable road between their depot and "
+                          "shelter: their distance is the straight line x 1.4 (labelled 'straight_line'); arrange "
+                          "another way", "dispatch_straight_shipments"))
     ship = ship.sort_values(["depot_id", "shelter_id", "item"]).drop(columns=["d", "s"]).reset_index(drop=True)
     items = pd.DataFrame(item_rows).T
     items.index.name = "item"
