@@ -329,11 +329,23 @@ def _issue_form(layers: dict) -> None:
 
 
 # ---- the live part ---------------------------------------------------------------------------------------------------
-def _progress(ops: Operations, warning_id: str):
-    snap = _snapshot(_store_key(ops.store), warning_id, ops)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _progress_of(key: tuple, _snap, _entries):
     from gis.ops.progress import progress
 
-    return snap, progress(snap, ops.entries(warning_id))
+    return progress(_snap, _entries)
+
+
+def _progress(ops: Operations, warning_id: str):
+    """The warning and where it stands now; recomputed when an entry is added, or a minute has passed
+    (deadlines run on), not on every rerun."""
+    from layers.events import now_iso
+
+    snap = _snapshot(_store_key(ops.store), warning_id, ops)
+    entries = ops.entries(warning_id)
+    last = int(entries["event_id"].max()) if len(entries) else 0
+    key = (_store_key(ops.store), warning_id, len(entries), last, now_iso()[:16])
+    return snap, _progress_of(key, snap, entries)
 
 
 def _metrics(prog) -> None:
