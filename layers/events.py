@@ -52,7 +52,8 @@ import pandas as pd
 from layers.errors import EntryRefused, Problem, StorageError
 
 __all__ = ["LEVELS", "ACK_MINUTES", "KINDS", "LOCAL_TZ", "Warning", "Entry", "Snapshot", "OpsLog", "parse_time",
-           "now_iso", "to_iso", "to_datetime", "local_text", "normalize_phone", "GRID_COLUMNS", "CONTACT_COLUMNS", "SHELTER_COLUMNS", "ROUTE_COLUMNS"]
+           "now_iso", "to_iso", "to_datetime", "local_text", "normalize_phone", "GRID_COLUMNS", "CONTACT_COLUMNS",
+           "SHELTER_COLUMNS", "ROUTE_COLUMNS"]
 
 #: warning levels, least to most severe (China's four-colour warning scale)
 LEVELS = ("blue", "yellow", "orange", "red")
@@ -252,7 +253,8 @@ class _Sqlite:
         return name
 
     def _ddl(self) -> list[str]:
-        out = [f"CREATE TABLE IF NOT EXISTS gis_ops_warnings ({', '.join(f'{c} {_SQLITE_TYPES[t]}' for c, t in _WARNING_COLUMNS.items())}, PRIMARY KEY (warning_id))",
+        cols = ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in _WARNING_COLUMNS.items())
+        out = [f"CREATE TABLE IF NOT EXISTS gis_ops_warnings ({cols}, PRIMARY KEY (warning_id))",
                "CREATE TABLE IF NOT EXISTS gis_ops_events (event_id INTEGER PRIMARY KEY AUTOINCREMENT, "
                + ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in _EVENT_COLUMNS.items()) + ")",
                "CREATE INDEX IF NOT EXISTS gis_ops_events_subject ON gis_ops_events (warning_id, kind, subject)",

@@ -232,8 +232,8 @@ def record_layers(snap: Snapshot, entries: pd.DataFrame, prog: Any, *,
     shp = snap.shelters.set_index("shelter_id")[["lon", "lat"]]
     c_pos = where.reindex(c["grid_id"].fillna("")).reset_index(drop=True)
     c_pos.index = c.index
-    contacts = gpd.GeoDataFrame(c.assign(ack_event=pd.to_numeric(c["ack_event"], errors="coerce").astype("float64")), geometry=_point_series(c_pos),
-                                crs=4490)
+    c["ack_event"] = pd.to_numeric(c["ack_event"], errors="coerce").astype("float64")
+    contacts = gpd.GeoDataFrame(c, geometry=_point_series(c_pos), crs=4490)
     e = entries.copy()
     e["data"] = e["data"].map(lambda d: None if d is None else str(d)[:2000])
     pos = pd.concat([where, shp]).reset_index().drop_duplicates("index").set_index("index")
