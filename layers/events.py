@@ -52,7 +52,7 @@ import pandas as pd
 from layers.errors import EntryRefused, Problem, StorageError
 
 __all__ = ["LEVELS", "ACK_MINUTES", "KINDS", "LOCAL_TZ", "Warning", "Entry", "Snapshot", "OpsLog", "parse_time",
-           "now_iso", "to_iso", "to_datetime", "local_text", "normalize_phone", "GRID_COLUMNS", "CONTACT_COLUMNS",
+           "now_iso", "to_iso", "to_datetime", "local_text", "normalize_phone", "normalize_phones", "GRID_COLUMNS", "CONTACT_COLUMNS",
            "SHELTER_COLUMNS", "ROUTE_COLUMNS"]
 
 #: warning levels, least to most severe (China's four-colour warning scale)
@@ -162,6 +162,23 @@ def normalize_phone(phone: object) -> str:
         if s.startswith(prefix) and len(s) > len(prefix) + 6:
             s = s[len(prefix):]
     return s
+
+
+def normalize_phones(values: Any) -> np.ndarray:
+    """:func:`normalize_phone` of many numbers at once (missing: empty), as an object array (vectorised in Arrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    vals = np.asarray(pd.Series(values).astype(object).to_numpy(), dtype=object)
+    missing = pd.isna(vals)
+    if missing.any():
+        vals = vals.copy()
+        vals[missing] = ""
+    if not all(type(v) is str for v in vals):
+        vals = np.array([str(v) for v in vals], dtype=object)
+    arr = pc.replace_substring_regex(pa.array(vals, type=pa.string()), _PHONE_JUNK.pattern, "")
+    arr = pc.replace_substring_regex(arr, r"^(?:\+86|0086)(.{7,})$", r"\1")
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
 
 
 # ---- records ----------------------------------------------------------------------------------------------------
@@ -846,16 +863,21 @@ def _column(df: pd.DataFrame, name: str, typ: str) -> list:
         return [None] * len(df)
     s = df[name]
     if typ in ("int", "real"):
-        v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64")
+        v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        missing = np.isnan(v)
         if typ == "int":
-            v = np.round(v)
-        cast = int if typ == "int" else float
-        return [None if x != x else cast(x) for x in v.tolist()]
+            if not missing.any():
+                return np.round(v).astype(np.int64).tolist()
+            return [None if m else int(round(x)) for x, m in zip(v.tolist(), missing.tolist())]
+        return v.tolist() if not missing.any() else [None if m else x for x, m in zip(v.tolist(), missing.tolist())]
     vals = s.to_numpy(dtype=object)
     missing = pd.isna(vals)
     if typ == "blob":
         return [None if m else bytes(x) for x, m in zip(vals, missing)]
-    return [None if m else str(x) for x, m in zip(vals, missing)]
+    if missing.any():
+        vals = vals.copy()
+        vals[missing] = None
+    return vals.tolist()
 
 
 def _typed(df: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:

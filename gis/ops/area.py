@@ -144,7 +144,9 @@ def _shelter_ids(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame | None) -> 
         first = str(v).replace(";", "、").replace(",", "、").split("、")[0].strip()
         return by_name.get(first) or (first if first in ids else None)
 
-    return grids["shelter"].map(one)
+    values = grids["shelter"].astype(object)
+    found = {v: one(v) for v in pd.unique(values.dropna())}      # a few hundred names for tens of thousands of grids
+    return values.map(found).astype(object).where(values.notna(), None)
 
 
 def choose_area(grids: gpd.GeoDataFrame, *, shelters: gpd.GeoDataFrame | None = None,

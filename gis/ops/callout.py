@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from layers.catalogue import GRID_LEVEL_RANK
-from layers.events import CONTACT_COLUMNS, GRID_COLUMNS, SHELTER_COLUMNS, normalize_phone
+from layers.events import CONTACT_COLUMNS, GRID_COLUMNS, SHELTER_COLUMNS, normalize_phone, normalize_phones
 from layers.text import Text
 
-__all__ = ["CallOut", "callout_list", "SHELTER_RANK", "contact_key"]
+__all__ = ["CallOut", "callout_list", "SHELTER_RANK", "contact_key", "contact_keys"]
 
 #: rank of shelter contacts in the chain (after the household clusters)
 SHELTER_RANK = 6
@@ -61,13 +61,25 @@ def contact_key(phone: object, grid_id: object) -> str:
     return p if p else f"G:{grid_id}"
 
 
-def _text(s: pd.Series | None, n: int) -> pd.Series:
-    """A text column as plain Python strings (missing: empty), on a fresh range index."""
+def contact_keys(phones: object, grid_ids: object) -> np.ndarray:
+    """:func:`contact_key` of many grids at once (object array)."""
+    p = normalize_phones(phones)
+    ids = np.asarray(pd.Series(grid_ids, dtype=object).astype(str), dtype=object)
+    return np.where(p != "", p, "G:" + ids).astype(object)
+
+
+def _text(s: pd.Series | None, n: int) -> np.ndarray:
+    """A text column as an object array of plain strings (missing: empty)."""
     if s is None:
-        return pd.Series([""] * n, dtype=object)
-    vals = s.to_numpy(dtype=object)
+        return np.full(n, "", dtype=object)
+    vals = np.asarray(s.astype(object).to_numpy(), dtype=object)
     missing = pd.isna(vals)
-    return pd.Series([("" if m else str(v).strip()) for v, m in zip(vals, missing)], dtype=object)
+    if missing.any():
+        vals = vals.copy()
+        vals[missing] = ""
+    if not all(type(v) is str for v in vals):
+        vals = np.array([str(v) for v in vals], dtype=object)
+    return vals
 
 
 def _points(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -103,76 +115,81 @@ def callout_list(grids: gpd.GeoDataFrame, leaves: gpd.GeoDataFrame, *, shelters:
     CallOut
     """
     notes: list[Text] = []
-    g = pd.DataFrame(grids.drop(columns=grids.geometry.name)).copy()
-    g["grid_id"] = g["grid_id"].astype(str)
-    g = g.drop_duplicates("grid_id").set_index("grid_id", drop=False)
+    g = pd.DataFrame(grids.drop(columns=grids.geometry.name))
+    g = g.assign(grid_id=_text(g["grid_id"], len(g))).drop_duplicates("grid_id").reset_index(drop=True)
     n = len(g)
-    parent = _text(g.get("parent_id"), n).set_axis(g.index).replace("", None)
-    level = _text(g.get("level"), n).set_axis(g.index)
-    rank = level.map(GRID_LEVEL_RANK).astype("float64")
-    name = _text(g.get("name"), n).set_axis(g.index)
-    person = _text(g.get("responsible"), n).set_axis(g.index)
-    phone = _text(g.get("phone"), n).set_axis(g.index)
-    key = pd.Series([contact_key(p, i) for p, i in zip(phone, g.index)], index=g.index, dtype=object)
+    ids = g["grid_id"].to_numpy(dtype=object)
+    index = pd.Index(ids)
+    parent = _text(g.get("parent_id"), n)
+    ppos = np.where(parent != "", index.get_indexer(parent), -1)
+    level = _text(g.get("level"), n)
+    rank = pd.Series(level).map(GRID_LEVEL_RANK).to_numpy(dtype="float64")
+    name = _text(g.get("name"), n)
+    person = _text(g.get("responsible"), n)
+    phone = normalize_phones(g["phone"]) if "phone" in g else np.full(n, "", dtype=object)
+    township = _text(g.get("township"), n)
+    village = _text(g.get("village"), n)
+    key = np.where(phone != "", phone, "G:" + ids).astype(object)
+    kcode, keys = pd.factorize(key)
 
-    lv = leaves.copy()
-    lv["grid_id"] = lv["grid_id"].astype(str)
+    lv = leaves
+    nl = len(lv)
+    lpos = index.get_indexer(_text(lv["grid_id"], nl))
     ppl = pd.to_numeric(lv["people"], errors="coerce").fillna(0).astype("int64").to_numpy()
-    hh = pd.to_numeric(lv.get("households"), errors="coerce").fillna(0).astype("int64").to_numpy() \
-        if "households" in lv else np.zeros(len(lv), np.int64)
-    vul = pd.to_numeric(lv.get("vulnerable"), errors="coerce").fillna(0).astype("int64").to_numpy() \
-        if "vulnerable" in lv else np.zeros(len(lv), np.int64)
-    # the chain of each leaf: itself, its parent, ... (a cycle or a missing parent stops it)
-    chain = [lv["grid_id"].to_numpy(dtype=object)]
+    hh = pd.to_numeric(lv["households"], errors="coerce").fillna(0).astype("int64").to_numpy() \
+        if "households" in lv else np.zeros(nl, np.int64)
+    vul = pd.to_numeric(lv["vulnerable"], errors="coerce").fillna(0).astype("int64").to_numpy() \
+        if "vulnerable" in lv else np.zeros(nl, np.int64)
+    # the chain of each leaf: itself, its parent, ... (a missing parent stops it; a cycle stops at _MAX_DEPTH)
+    chain, cur = [lpos], lpos
     for _ in range(_MAX_DEPTH):
-        up = parent.reindex(chain[-1]).to_numpy(dtype=object)
-        up = np.where(pd.isna(up), None, up)
-        if all(u is None for u in up):
+        cur = np.where(cur >= 0, ppos[np.maximum(cur, 0)], -1)
+        if not (cur >= 0).any():
             break
-        chain.append(up)
-    li = np.tile(np.arange(len(lv)), len(chain))
-    depth = np.repeat(np.arange(len(chain)), len(lv))
-    gid = np.concatenate(chain)
-    ok = pd.notna(gid) & pd.Index(g.index).get_indexer(pd.Series(gid).fillna("").to_numpy()).__ge__(0)
-    long = pd.DataFrame({"leaf": li[ok], "grid_id": gid[ok], "depth": depth[ok]})
-    long = long.drop_duplicates(["leaf", "grid_id"])
-    long["key"] = key.reindex(long["grid_id"]).to_numpy()
-    long["rank"] = rank.reindex(long["grid_id"]).to_numpy()
+        chain.append(cur)
+    gpos = np.concatenate(chain)
+    leaf = np.tile(np.arange(nl), len(chain))
+    depth = np.repeat(np.arange(len(chain)), nl)
+    ok = gpos >= 0
+    gpos, leaf, depth = gpos[ok], leaf[ok], depth[ok]
+    kc = kcode[gpos]
     # an unranked level (free text) ranks by its distance from the leaf: the farther, the higher
-    long["order"] = np.where(np.isfinite(long["rank"]), long["rank"], 5.5 - long["depth"] * 0.01)
+    order = np.where(np.isfinite(rank[gpos]), rank[gpos], 5.5 - depth * 0.01)
 
-    people = long.drop_duplicates(["key", "leaf"])
-    per_key = pd.DataFrame({"people": pd.Series(ppl[people["leaf"]]).groupby(people["key"].to_numpy()).sum(),
-                            "households": pd.Series(hh[people["leaf"]]).groupby(people["key"].to_numpy()).sum(),
-                            "vulnerable": pd.Series(vul[people["leaf"]]).groupby(people["key"].to_numpy()).sum(),
-                            "grids": people.groupby("key")["leaf"].nunique()})
-    top = long.sort_values(["order", "grid_id"], kind="stable").drop_duplicates("key").set_index("key")
-    roles = _roles(long.drop_duplicates(["key", "grid_id"]), name)
-    tg = top["grid_id"]
-    up = parent.reindex(tg.to_numpy()).to_numpy(dtype=object)
-    up_ok = pd.notna(up) & pd.Index(g.index).get_indexer(pd.Series(up).fillna("").to_numpy()).__ge__(0)
+    # people answered for: each (person, leaf) once
+    nk = len(keys)
+    _, first = np.unique(kc.astype(np.int64) * max(nl, 1) + leaf, return_index=True)
+    per_people = np.bincount(kc[first], weights=ppl[leaf[first]], minlength=nk)
+    per_hh = np.bincount(kc[first], weights=hh[leaf[first]], minlength=nk)
+    per_vul = np.bincount(kc[first], weights=vul[leaf[first]], minlength=nk)
+    per_grids = np.bincount(kc[first], minlength=nk)
+    # each person's highest grid
+    o = np.lexsort((gpos, order, kc))
+    kc_o, g_o, ord_o = kc[o], gpos[o], order[o]
+    head = np.r_[True, kc_o[1:] != kc_o[:-1]] if len(o) else np.zeros(0, bool)
+    present, top, top_order = kc_o[head], g_o[head], ord_o[head]
+    roles = _roles(kc_o, g_o, ids, name)
+    # escalation: the person of the grid above the highest one, skipping grids of the same person
+    up = ppos[top]
+    for _ in range(_MAX_DEPTH):
+        same = (up >= 0) & (kcode[np.maximum(up, 0)] == present)
+        if not same.any():
+            break
+        up = np.where(same, ppos[np.maximum(up, 0)], up)
+    has_up = up >= 0
+    upc = np.maximum(up, 0)
+    lvl = level[top]
     contacts = pd.DataFrame({
-        "contact_id": top.index.to_numpy(dtype=object),
-        "phone": phone.reindex(tg.to_numpy()).map(normalize_phone).to_numpy(dtype=object),
-        "name": person.reindex(tg.to_numpy()).to_numpy(dtype=object),
-        "level": level.reindex(tg.to_numpy()).to_numpy(dtype=object),
-        "rank": top["order"].round().clip(1, 5).astype("int64").to_numpy(),
-        "order": top["order"].to_numpy(),
-        "grid_id": tg.to_numpy(dtype=object),
-        "roles": roles.reindex(top.index).to_numpy(dtype=object),
-        "township": _text(g.get("township"), n).set_axis(g.index).reindex(tg.to_numpy()).to_numpy(dtype=object),
-        "village": _text(g.get("village"), n).set_axis(g.index).reindex(tg.to_numpy()).to_numpy(dtype=object),
-        "escalate_id": np.where(up_ok, key.reindex(np.where(up_ok, up, "")).to_numpy(dtype=object), None),
-        "escalate_name": np.where(up_ok, person.reindex(np.where(up_ok, up, "")).to_numpy(dtype=object), None),
-        "escalate_phone": np.where(up_ok, phone.reindex(np.where(up_ok, up, "")).map(normalize_phone)
-                                   .to_numpy(dtype=object), None),
-    })
-    contacts = contacts.join(per_key, on="contact_id")
-    contacts["level"] = contacts["level"].where(contacts["level"].isin(list(GRID_LEVEL_RANK)), "other")
-    # a contact whose escalation target is themself (same phone one level up) escalates further up
-    contacts = _skip_self(contacts, parent, key, person, phone, g.index)
+        "contact_id": keys[present].astype(object), "phone": phone[top], "name": person[top],
+        "level": np.where(np.isin(lvl, list(GRID_LEVEL_RANK)), lvl, "other"),
+        "rank": np.clip(np.round(top_order), 1, 5).astype("int64"), "order": top_order, "grid_id": ids[top],
+        "roles": [roles[k] for k in present], "township": township[top], "village": village[top],
+        "escalate_id": np.where(has_up, key[upc], None), "escalate_name": np.where(has_up, person[upc], None),
+        "escalate_phone": np.where(has_up, phone[upc], None),
+        "grids": per_grids[present], "households": per_hh[present].astype("int64"),
+        "people": per_people[present].astype("int64"), "vulnerable": per_vul[present].astype("int64")})
 
-    township_key = _township_contacts(g, level, key, person, phone)
+    township_key = _township_contacts(ids, level, township, key, person, phone)
     sh_table, sh_contacts = _shelters(shelters, lv, ppl, unusable or {}, planned, township_key, contacts)
     v_contacts = _villages(villages, lv, ppl, hh, vul, township_key, contacts)
     extra = [c for c in (sh_contacts, v_contacts) if c is not None and len(c)]
@@ -191,73 +208,44 @@ def callout_list(grids: gpd.GeoDataFrame, leaves: gpd.GeoDataFrame, *, shelters:
                           "fill them in", "contacts_no_phone"))
     lon, lat = _points(lv)
     sh_name = dict(zip(sh_table["shelter_id"], sh_table["name"])) if len(sh_table) else {}
-    planned_id = lv.get("planned_shelter", pd.Series([None] * len(lv), index=lv.index))
+    planned_id = lv["planned_shelter"].astype(object) if "planned_shelter" in lv else pd.Series([None] * nl)
+    planned_id = planned_id.where(planned_id.notna(), None).to_numpy(dtype=object)
     grid_rows = pd.DataFrame({
-        "grid_id": lv["grid_id"].to_numpy(dtype=object),
-        **{c: _text(lv.get(c), len(lv)).to_numpy(dtype=object) for c in
-           ("name", "level", "parent_id", "township", "village", "responsible")},
-        "phone": [normalize_phone(p) for p in _text(lv.get("phone"), len(lv))],
-        "households": hh, "people": ppl, "vulnerable": vul,
-        "shelter_id": planned_id.astype(object).where(planned_id.notna(), None).to_numpy(dtype=object),
-        "shelter_name": [sh_name.get(s) if s else None for s in planned_id.astype(object).where(planned_id.notna(),
-                                                                                               None)],
-        "lon": lon, "lat": lat})
+        "grid_id": _text(lv["grid_id"], nl),
+        **{c: _text(lv.get(c), nl) for c in ("name", "level", "parent_id", "township", "village", "responsible")},
+        "phone": normalize_phones(lv["phone"]) if "phone" in lv else np.full(nl, "", dtype=object),
+        "households": hh, "people": ppl, "vulnerable": vul, "shelter_id": planned_id,
+        "shelter_name": [sh_name.get(x) if x else None for x in planned_id], "lon": lon, "lat": lat})
     return CallOut(grid_rows[list(GRID_COLUMNS)], contacts, sh_table, notes)
 
 
-def _roles(long: pd.DataFrame, name: pd.Series) -> pd.Series:
-    """Per contact key: its grids (id and name, highest first; the first six, then how many in all)."""
-    srt = long.sort_values(["key", "order", "grid_id"], kind="stable")
-    keys = srt["key"].to_numpy(dtype=object)
-    ids = srt["grid_id"].to_numpy(dtype=object)
-    names = name.reindex(ids).fillna("").to_numpy(dtype=object)
-    labels = [f"{i} {n}".strip() for i, n in zip(ids, names)]
-    out = {}
-    starts = np.r_[0, np.flatnonzero(keys[1:] != keys[:-1]) + 1] if len(keys) else np.zeros(0, int)
-    ends = np.r_[starts[1:], len(keys)] if len(keys) else np.zeros(0, int)
-    for a, b in zip(starts, ends):
+def _roles(kc_o: np.ndarray, g_o: np.ndarray, ids: np.ndarray, name: np.ndarray) -> dict[int, str]:
+    """Per contact code: its grids (id and name, highest first; the first six, then how many in all)."""
+    if not len(kc_o):
+        return {}
+    pair = kc_o.astype(np.int64) * (len(ids) + 1) + g_o
+    keep = np.r_[True, pair[1:] != pair[:-1]]          # each (person, grid) once, order kept
+    kc_u, g_u = kc_o[keep], g_o[keep]
+    labels = ids[g_u] + " " + name[g_u]
+    starts = np.r_[0, np.flatnonzero(kc_u[1:] != kc_u[:-1]) + 1]
+    ends = np.r_[starts[1:], len(kc_u)]
+    single = ends - starts == 1
+    out: dict[int, str] = dict(zip(kc_u[starts[single]].tolist(), labels[starts[single]].tolist()))
+    for a, b in zip(starts[~single].tolist(), ends[~single].tolist()):
         shown = "；".join(labels[a:min(b, a + 6)])
-        out[keys[a]] = shown + (f"；等 {b - a} 个网格" if b - a > 6 else "")
-    return pd.Series(out, dtype=object)
-
-
-def _skip_self(contacts: pd.DataFrame, parent: pd.Series, key: pd.Series, person: pd.Series, phone: pd.Series,
-               index: pd.Index) -> pd.DataFrame:
-    """Escalate past grids above whose responsible person is the contact themself."""
-    same = contacts["escalate_id"].notna() & (contacts["escalate_id"] == contacts["contact_id"])
-    if not same.any():
-        return contacts
-    out = contacts.copy()
-    for i in np.flatnonzero(same.to_numpy()):
-        g = out["grid_id"].iloc[i]
-        target = None
-        for _ in range(_MAX_DEPTH):
-            g = parent.get(g)
-            if g is None or g not in index:
-                break
-            if key[g] != out["contact_id"].iloc[i]:
-                target = g
-                break
-        out.iat[i, out.columns.get_loc("escalate_id")] = None if target is None else key[target]
-        out.iat[i, out.columns.get_loc("escalate_name")] = None if target is None else person[target]
-        out.iat[i, out.columns.get_loc("escalate_phone")] = None if target is None else normalize_phone(phone[target])
+        out[int(kc_u[a])] = shown + (f"；等 {b - a} 个网格" if b - a > 6 else "")
     return out
 
 
-def _township_contacts(g: pd.DataFrame, level: pd.Series, key: pd.Series, person: pd.Series,
-                       phone: pd.Series) -> dict[str, tuple[str, str, str]]:
-    """Township name -> (contact id, name, phone) of its township-level grid (else the county's)."""
+def _township_contacts(ids: np.ndarray, level: np.ndarray, township: np.ndarray, key: np.ndarray,
+                       person: np.ndarray, phone: np.ndarray) -> dict[str, tuple[str, str, str]]:
+    """Township name -> (contact id, name, phone) of its township-level grid; ``""`` -> the county's."""
     out: dict[str, tuple[str, str, str]] = {}
-    tw = _text(g.get("township"), len(g)).set_axis(g.index)
-    top = level.map(GRID_LEVEL_RANK)
-    for lvl in ("township", "county"):
-        sel = g.index[(level == lvl).to_numpy()]
-        for i in sel:
-            t = tw[i] if lvl == "township" else ""
-            out.setdefault(t, (key[i], person[i], normalize_phone(phone[i])))
-    if "" not in out and len(g):
-        i = top.astype("float64").fillna(9).idxmin()
-        out[""] = (key[i], person[i], normalize_phone(phone[i]))
+    for i in np.flatnonzero(level == "township"):
+        out.setdefault(township[i], (key[i], person[i], phone[i]))
+    top = np.flatnonzero(level == "county")
+    if len(top):
+        out.setdefault("", (key[top[0]], person[top[0]], phone[top[0]]))
     return out
 
 
@@ -280,20 +268,20 @@ def _shelters(shelters: gpd.GeoDataFrame | None, lv: pd.DataFrame, ppl: np.ndarr
             dtype="int64")
     planned = pd.to_numeric(planned, errors="coerce").fillna(0)
     cap = pd.to_numeric(s.get("capacity"), errors="coerce").fillna(0).round().astype("int64")
-    status = _text(s.get("status"), n).replace("", "available").to_numpy()
+    status = _text(s.get("status"), n)
+    status = np.where(status == "", "available", status)
     usable = (cap.to_numpy() > 0) & (status == "available") & ~s["shelter_id"].isin(set(unusable)).to_numpy()
     reason = np.where(s["shelter_id"].isin(set(unusable)).to_numpy(), s["shelter_id"].map(unusable).astype(object).fillna("")
                       .to_numpy(dtype=object), np.where(status != "available", "状态不可用",
                                                         np.where(cap.to_numpy() > 0, "", "容纳人数为 0 或缺失")))
     lon, lat = _points(s)
     table = pd.DataFrame({
-        "shelter_id": s["shelter_id"].to_numpy(dtype=object), "name": _text(s.get("name"), n).to_numpy(dtype=object),
-        "type": _text(s.get("type"), n).to_numpy(dtype=object),
-        "township": _text(s.get("township"), n).to_numpy(dtype=object),
-        "village": _text(s.get("village"), n).to_numpy(dtype=object), "capacity": cap.to_numpy(),
+        "shelter_id": s["shelter_id"].to_numpy(dtype=object), "name": _text(s.get("name"), n),
+        "type": _text(s.get("type"), n), "township": _text(s.get("township"), n),
+        "village": _text(s.get("village"), n), "capacity": cap.to_numpy(),
         "usable": usable.astype("int64"), "reason": reason,
-        "responsible": _text(s.get("responsible"), n).to_numpy(dtype=object),
-        "phone": [normalize_phone(p) for p in _text(s.get("phone"), n)],
+        "responsible": _text(s.get("responsible"), n),
+        "phone": normalize_phones(s["phone"]) if "phone" in s else np.full(n, "", dtype=object),
         "planned": s["shelter_id"].map(planned).fillna(0).round().astype("int64").to_numpy(), "lon": lon, "lat": lat})
     used = table[table["planned"] > 0]
     if not len(used):   # no plan: the usable shelters of the warning's townships receive people
@@ -322,10 +310,8 @@ def _villages(villages: gpd.GeoDataFrame | None, lv: pd.DataFrame, ppl, hh, vul,
         return None
     v = villages.copy()
     n = len(v)
-    v["vkey"] = _text(v.get("township"), n).to_numpy(dtype=object) + "/" + _text(v.get("name"), n).to_numpy(
-        dtype=object)
-    lk = _text(lv.get("township"), len(lv)).to_numpy(dtype=object) + "/" + _text(lv.get("village"), len(lv)).to_numpy(
-        dtype=object)
+    v["vkey"] = _text(v.get("township"), n) + "/" + _text(v.get("name"), n)
+    lk = _text(lv.get("township"), len(lv)) + "/" + _text(lv.get("village"), len(lv))
     agg = pd.DataFrame({"people": ppl, "households": hh, "vulnerable": vul, "k": lk}).groupby("k").agg(
         people=("people", "sum"), households=("households", "sum"), vulnerable=("vulnerable", "sum"),
         grids=("people", "size"))

@@ -26,7 +26,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from gis.ops.callout import contact_key
+from gis.ops.callout import contact_keys
 from layers.events import Snapshot, Warning, parse_time, to_datetime, to_iso
 from layers.text import Text
 
@@ -142,7 +142,7 @@ def progress(snap: Snapshot, entries: pd.DataFrame, *, at: str | None = None,
     g["reported_at"] = g["grid_id"].map(reps["at"]) if len(reps) else None
     g["reported_by"] = g["grid_id"].map(reps["user"]) if len(reps) else None
     g["remaining"] = (g["people"] - g["moved"] - g["absent"]).clip(lower=0)
-    g["acknowledged"] = [contact_key(p, i) in acked_keys for p, i in zip(g["phone"], g["grid_id"])]
+    g["acknowledged"] = np.isin(contact_keys(g["phone"], g["grid_id"]), np.array(sorted(acked_keys), dtype=object))
     g["status"] = grid_status(g["people"].to_numpy(), g["moved"].to_numpy(), g["refused"].to_numpy(),
                               g["absent"].to_numpy(), g["acknowledged"].to_numpy(dtype=bool))
 
