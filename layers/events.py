@@ -259,12 +259,26 @@ class Snapshot:
 
 # ---- backends ---------------------------------------------------------------------------------------------------
 class _Sqlite:
-    """The record in the workspace GeoPackage."""
+    """The record in the workspace GeoPackage.
+
+    One connection is kept for the writes of the record keeper (a new connection re-reads the
+    GeoPackage's schema, which costs more than a report-back); each write is its own
+    ``BEGIN IMMEDIATE ... COMMIT`` (:func:`layers.gpkg.transaction`), so no lock is held between
+    writes. The rollback journal is truncated, not deleted, after each commit: as durable
+    (synchronous FULL), with fewer file-system operations. (WAL would be faster still, but GDAL's
+    own SQLite and Python's in one process do not share their file locks: a WAL workspace was seen
+    corrupted that way.)
+    """
 
     ph = "?"
 
     def __init__(self, gpkg: Path):
+        import threading
+
         self.gpkg = Path(gpkg)
+        self._con: sqlite3.Connection | None = None
+        self._ready = False
+        self._lock = threading.Lock()
 
     def t(self, name: str) -> str:
         return name
@@ -283,24 +297,48 @@ class _Sqlite:
             out.append(f"CREATE INDEX IF NOT EXISTS {table}_key ON {table} (warning_id{', ' + key if key else ''})")
         return out
 
-    @contextmanager
-    def write(self, lock: str = "") -> Iterator["_Cursor"]:
-        from layers.gpkg import connect, create_gpkg, transaction
+    def _connection(self) -> sqlite3.Connection:
+        from layers.gpkg import connect, create_gpkg
 
-        try:
+        if self._con is None:
             if not self.gpkg.exists():
                 create_gpkg(self.gpkg)
             con = connect(self.gpkg)
-            # a rollback journal truncated, not deleted, after each commit: as durable (synchronous FULL), with
-            # fewer file-system operations per commit (each report-back is one small transaction)
             con.execute("PRAGMA journal_mode = TRUNCATE")
-            with transaction(con) as con:
-                if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'gis_ops_events'").fetchone():
-                    for stmt in self._ddl():
-                        con.execute(stmt)
-                yield _Cursor(con, self)
-        except sqlite3.OperationalError as e:
-            raise _storage(self.gpkg.name, e) from e
+            self._con = con
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __del__(self) -> None:  # the kept connection goes with the record keeper
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    @contextmanager
+    def write(self, lock: str = "") -> Iterator["_Cursor"]:
+        from layers.gpkg import transaction
+
+        with self._lock:
+            try:
+                con = self._connection()
+                with transaction(con, close=False):
+                    if not self._ready and not con.execute(
+                            "SELECT 1 FROM sqlite_master WHERE name = 'gis_ops_events'").fetchone():
+                        for stmt in self._ddl():
+                            con.execute(stmt)
+                    yield _Cursor(con, self)
+                self._ready = True
+            except sqlite3.OperationalError as e:
+                self.close()
+                raise _storage(self.gpkg.name, e) from e
+            except sqlite3.DatabaseError:
+                self.close()
+                raise
 
     @contextmanager
     def read(self) -> Iterator["_Cursor | None"]:
@@ -506,6 +544,7 @@ class OpsLog:
             self.db = _Sqlite(path)
             self.label = path.name
         self.store = store
+        self._known: dict[str, Warning] = {}
 
     # ---- warnings -----------------------------------------------------------------------------------------------
     def issue(self, *, level: str, message: str, issuer: str, area: dict, grids: pd.DataFrame,
@@ -787,11 +826,14 @@ class OpsLog:
                                     file=self.label, field="--warning"))
 
     def _warning_in(self, cur: _Cursor, warning_id: str) -> Warning:
+        if warning_id in self._known:          # a warning never changes once issued
+            return self._known[warning_id]
         row = cur.one("SELECT " + ", ".join(_WARNING_COLUMNS) + " FROM {gis_ops_warnings} WHERE warning_id = ?",
                       (warning_id,))
         if row is None:
             raise self._unknown_warning(cur, warning_id)
-        return _warning(row)
+        self._known[warning_id] = _warning(row)
+        return self._known[warning_id]
 
     @staticmethod
     def _time(w: Warning, at: str | datetime | None) -> str:

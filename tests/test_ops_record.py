@@ -258,3 +258,30 @@ def test_dozens_of_concurrent_writers_on_postgis(tmp_path, postgis_dsn):
         _concurrent(dsn, schema, st, tmp_path)
     finally:
         _drop(dsn, schema)
+
+
+def test_record_writes_and_gdal_reads_in_one_process_keep_the_file_sound(tmp_path):
+    """Python's SQLite (the record, one kept connection) and GDAL's (layer reads, edits) on one file in one process."""
+    import sqlite3
+
+    from layers.edits import ChangeSet, Update
+
+    ws = write_workspace(tmp_path / "ws", tiny_layers())
+    ops = Operations(ws)
+    w = ops.warn("red", everything=True).warning.warning_id
+    for i, g in enumerate(["H111", "H112", "G12", "G21"] * 3):
+        ops.report(w, g, moved=i % 5)
+        assert len(ws.vector("grids")) == 10                          # GDAL opens and closes the file each time
+        if i == 5:
+            cur = ws.read("shelters")
+            ws.apply(ChangeSet("shelters", updated=[Update(int(cur.fid[0]), int(cur._rev[0]), {"capacity": 61})]),
+                     note="t", user="t")
+    ops.checkin(w, "S1", people=3)
+    con = sqlite3.connect(str(ws.gpkg))
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+        assert con.execute("SELECT count(*) FROM gis_ops_events").fetchone()[0] == 13
+    finally:
+        con.close()
+    assert ws.read("shelters").capacity.iloc[0] == 61
