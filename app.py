@@ -1,4 +1,9 @@
-"""Streamlit entry point: page setup, language switch, navigation. ``streamlit run app.py``."""
+"""Streamlit entry point: page setup, language switch, navigation. ``streamlit run app.py``.
+
+Every page has its own address (``/flood``, ``/fire``, ``/data``, ``/workspace``; ``/`` opens the
+Flood page), and the language is kept in the address (``?lang=en``), so a reload or a shared link
+opens the same page in the same language.
+"""
 
 import logging
 from pathlib import Path
@@ -7,19 +12,31 @@ import streamlit as st
 
 from layers.errors import LayerError
 from ui import page_data, page_fire, page_flood, page_operations, page_workspace
-from ui.i18n import lang, t
+from ui.i18n import LANGS, lang, page_css, t
 from ui.state import is_demo, workspace_name
 
 st.set_page_config(page_title="洪涝转移避险与森林防灭火一张图", layout="wide",
                    page_icon=str(Path(__file__).parent / "static" / "favicon.png"))
 
-if "lang" not in st.session_state:
-    st.session_state["lang"] = lang()
+if "lang" not in st.session_state:   # a new session (a first visit, a reload): the address says the language
+    asked = st.query_params.get("lang")
+    st.session_state["lang"] = asked if asked in LANGS else lang()
+st.query_params["lang"] = lang()
+st.html(page_css(lang()))
+
+
+def _switch_language() -> None:
+    st.session_state["lang"] = "en" if lang() == "zh" else "zh"
+    # Widgets keep their values under their new labels: the values are sent to the browser again
+    # (a radio whose labels change would otherwise show no selection).
+    for k, v in list(st.session_state.items()):
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool) and k != "lang":
+            st.session_state[k] = v
+
+
 with st.sidebar:
     st.markdown(f"**{t('app_title')}**")
-    if st.button(t("lang_switch"), key="lang_button"):
-        st.session_state["lang"] = "en" if lang() == "zh" else "zh"
-        st.rerun()
+    st.button(t("lang_switch"), key="lang_button", on_click=_switch_language)
     try:
         st.caption(f"{t('workspace')}{'：' if lang() == 'zh' else ': '}{workspace_name()}")
         if is_demo():
@@ -29,16 +46,26 @@ with st.sidebar:
     st.text_input(t("editor_name"), key="editor_name")
 
 pages = [
-    st.Page(page_flood.page, title=t("page_flood"), icon=":material/flood:", url_path="flood", default=True),
+    st.Page(page_flood.page, title=t("page_flood"), icon=":material/flood:", url_path="flood"),
     st.Page(page_operations.page, title=t("page_operations"), icon=":material/campaign:", url_path="operations"),
     st.Page(page_fire.page, title=t("page_fire"), icon=":material/local_fire_department:", url_path="fire"),
     st.Page(page_data.page, title=t("page_data"), icon=":material/layers:", url_path="data"),
     st.Page(page_workspace.page, title=t("page_workspace"), icon=":material/edit_note:", url_path="workspace"),
 ]
+
+
+def _home() -> None:
+    """``/``: the Flood page, at its own address (the default page of a navigation has none)."""
+    st.switch_page(pages[0], query_params={"lang": lang()})
+
+
+home = st.Page(_home, title=t("page_flood"), url_path="home", default=True, visibility="hidden")
 try:
-    st.navigation(pages).run()
+    st.navigation([home, *pages]).run()
 except LayerError as e:  # a workspace file that does not fit its layer: say what, in both languages
     st.error("\n".join(e.lines(lang())))
 except Exception as e:  # never a traceback in the app; the details go to the server log
+    if type(e).__module__.startswith("streamlit"):   # st.switch_page / st.rerun control flow
+        raise
     logging.getLogger("app").exception("page failed")
     st.error(t("unexpected_error", err=f"{type(e).__name__}: {e}"[:300]))

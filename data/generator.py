@@ -5,8 +5,10 @@
 * ``OUT/dem.tif``: float32 GeoTIFF, 30 m cells, EPSG:4549 (CGCS2000 / 3-degree GK CM 120E),
   nodata -9999, tiled and deflate-compressed, depression free (every cell drains to the edge);
 * ``OUT/workspace.gpkg``: one layer per kind in EPSG:4490 with the canonical field names of
-  :mod:`layers.catalogue`: ``villages``, ``grids``, ``shelters``, ``depots``, ``water_sources``,
-  ``cameras``, ``roads``, ``rivers``, ``forest``.
+  :mod:`layers.catalogue`: ``villages``, ``grids``, ``buildings`` (one house per household of every
+  lowest-level grid, :mod:`data.buildings`), ``shelters``, ``depots``,
+  ``water_sources``, ``cameras``, ``roads``,
+  ``rivers``, ``forest``.
 
 The stages live in :mod:`data.terrain` (DEM and hydrology), :mod:`data.settlements` (areas,
 villages, transfer grids, shelters) and :mod:`data.assets` (roads, rivers, forest, water sources,
@@ -25,6 +27,7 @@ import pandas as pd
 import rasterio
 
 from data.assets import build_cameras, build_depots, build_forest, build_rivers, build_roads, build_water_sources
+from data.buildings import build_buildings
 from data.settlements import Params, Settlements, build_settlements, make_params
 from data.terrain import CELL, DEM_EPSG, GEO_EPSG, NODATA, Terrain, build_terrain
 
@@ -34,6 +37,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
                  "phone"),
     "grids": ("grid_id", "name", "level", "parent_id", "township", "village", "responsible", "phone",
               "households", "population", "vulnerable", "shelter"),
+    "buildings": ("building_id", "use", "households", "population", "township", "village"),
     "shelters": ("name", "shelter_id", "type", "capacity", "area", "township", "village", "responsible", "phone",
                  "supplies", "status"),
     "depots": ("name", "depot_id", "township", "responsible", "phone", "rice_kg", "drinking_l", "tents", "quilts",
@@ -97,9 +101,10 @@ def generate(out: Path, *, scale: str = "county", seed: int = DEFAULT_SEED, _siz
     del fine_forest
     cameras = build_cameras(terrain, p, s, np.random.default_rng([seed, 6]))
     rivers = build_rivers(terrain, p, s, np.random.default_rng([seed, 7]))
-    depots = build_depots(p, s, roads, np.random.default_rng([seed, 8]))
+    depots = build_depots(p, s, roads, np.random.default_rng([seed, 9]))
+    buildings = build_buildings(s.grids, np.random.default_rng([seed, 8]))
     lap("assets")
-    layers = _layers(s, roads, rivers, forest, water, cameras, depots)
+    layers = _layers(s, roads, rivers, forest, water, cameras, buildings, depots)
     gpkg = out / "workspace.gpkg"
     dem_path = out / "dem.tif"
     _write_gpkg(gpkg, layers)
@@ -121,11 +126,13 @@ def _shapes(df: pd.DataFrame, fields: tuple[str, ...]) -> gpd.GeoDataFrame:
 
 
 def _layers(s: Settlements, roads: pd.DataFrame, rivers: pd.DataFrame, forest: pd.DataFrame,
-            water: pd.DataFrame, cameras: pd.DataFrame, depots: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
+            water: pd.DataFrame, cameras: pd.DataFrame, buildings: pd.DataFrame, depots: pd.DataFrame
+            ) -> dict[str, gpd.GeoDataFrame]:
     """The output layers in EPSG:4490, with exactly the catalogue fields."""
     layers = {
         "villages": _points(s.villages, FIELDS["villages"]),
         "grids": _shapes(s.grids, FIELDS["grids"]),
+        "buildings": _points(buildings, FIELDS["buildings"]),
         "shelters": _points(s.shelters, FIELDS["shelters"]),
         "depots": _points(depots, FIELDS["depots"]),
         "water_sources": _points(water, FIELDS["water_sources"]),

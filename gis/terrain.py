@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from layers.raster import Raster
+from layers.text import Text
 
 
 def cell_size_m(r: Raster) -> tuple[float, float]:
@@ -70,14 +71,14 @@ def hillshade(r: Raster, *, azimuth: float = 315.0, altitude: float = 45.0, z_fa
     return out
 
 
-def metric_grid(dem: Raster) -> tuple[Raster, list[tuple[str, str]]]:
+def metric_grid(dem: Raster) -> tuple[Raster, list[Text]]:
     """The DEM itself when metric, else reprojected (bilinear, square cells) to :func:`layers.crs.metric_crs`.
 
     Returns
     -------
     tuple
-        ``(raster, notes)``: float32 elevations (NaN voids) on the metric grid, and a ``(zh, en)``
-        note when it was reprojected.
+        ``(raster, notes)``: float32 elevations (NaN voids) on the metric grid, and a bilingual
+        :class:`layers.text.Text` note when it was reprojected.
     """
     if dem.crs is None or not dem.is_geographic:
         return dem, []
@@ -102,5 +103,6 @@ def metric_grid(dem: Raster) -> tuple[Raster, list[tuple[str, str]]]:
                             dst_crs=crs.to_wkt(), resampling=Resampling.bilinear, src_nodata=np.nan,
                             dst_nodata=np.nan)
     return Raster(out, t, crs, None, name=dem.name), [
-        (f"DEM 为经纬度坐标，已重投影到 EPSG:{crs.to_epsg()}（{px:.1f} 米像元）后分析",
-         f"the DEM is in degrees; reprojected to EPSG:{crs.to_epsg()} ({px:.1f} m cells) for the analysis")]
+        Text(f"DEM 为经纬度坐标，已重投影到 EPSG:{crs.to_epsg()}（{px:.1f} 米像元）后分析",
+             f"the DEM is in degrees; reprojected to EPSG:{crs.to_epsg()} ({px:.1f} m cells) for the analysis",
+             "dem_reprojected")]

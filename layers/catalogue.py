@@ -3,14 +3,23 @@
 Canonical field names are English snake_case; every field carries its Chinese and English label
 and the headers offices actually write. ``CATALOGUE[kind]`` or :func:`spec` looks a kind up.
 
-Kinds: ``villages``, ``grids`` (转移避险网格), ``buildings``, ``shelters``, ``depots`` (储备库), ``water_sources``,
-``cameras``, ``roads``, ``rivers``, ``forest``, ``dem``, ``flood_hazard``.
+A spec also says how the kind is drawn (:class:`~layers.schema.Draw`: colour from
+:mod:`layers.palette`, marker, drawing order, default visibility, label field, the pages whose map
+draws it) and which fields are edited on the Workspace page. Everything else is derived from it:
+:data:`VECTOR_KINDS` (drawing order), the map styles of :mod:`ui.map_view`, each page's layer
+list (:func:`map_kinds`), the editable kinds (:func:`editable_kinds`). A new layer kind is one
+entry here.
+
+Kinds: ``villages``, ``grids`` (转移避险网格), ``buildings``, ``shelters``, ``depots`` (储备库),
+``water_sources``, ``cameras``, ``roads``, ``rivers``, ``forest``, ``graves``, ``dem``, ``flood_hazard``.
 """
 
 from __future__ import annotations
 
+from layers.palette import BREWER as B
+from layers.schema import Draw, DrawClass, LayerSpec
 from layers.schema import FieldSpec as F
-from layers.schema import LayerSpec
+from layers.text import Text
 
 # ---- fields shared by several layers -------------------------------------------------------
 NAME = F("name", "str", "名称", "Name", ("名字", "名称名", "站点名称", "title", "label"))
@@ -60,6 +69,9 @@ SPECS: tuple[LayerSpec, ...] = (
         id_field="village_id",
         description_zh="村或自然村，点位或范围面，带人口、户数和老弱病残人数。",
         description_en="Villages as points or areas, with population, households and vulnerable people.",
+        draw=Draw(B["PuOr9"][0], B["PuOr9"][2], 1.0, shape="circle", radius=5, order=70, label="name",
+                  label_zoom=12, label_rank=2, maps=("flood",)),
+        editable=("name", "township", "population", "households", "vulnerable", "responsible", "phone", "remark"),
     ),
     LayerSpec(
         "grids", "转移避险网格", "Transfer grids", ("Polygon",),
@@ -81,6 +93,13 @@ SPECS: tuple[LayerSpec, ...] = (
         id_field="grid_id",
         description_zh="转移避险网格（县、乡镇、村、组、联户五级），带责任人、电话、户数、人数和安置场所。",
         description_en="Evacuation grids in five levels (county, township, village, group, household cluster).",
+        draw=Draw(B["Purples7"][6], None, 1.0, fill_opacity=0.0, order=50, maps=("flood",), by="level", classes=(
+            DrawClass("county", B["Purples7"][6], 3.0),
+            DrawClass("township", B["Purples7"][5], 2.2),
+            DrawClass("village", B["Purples7"][3], 1.4),
+            DrawClass("group", B["PuRd5"][1], 1.0, B["PuRd5"][1], 0.08, show=False),
+            DrawClass("household", B["RdPu5"][1], 0.8, B["RdPu5"][1], 0.08, show=False))),
+        editable=("name", "responsible", "phone", "households", "population", "vulnerable", "shelter", "remark"),
     ),
     LayerSpec(
         "buildings", "房屋", "Buildings", ("Point", "Polygon"),
@@ -96,6 +115,8 @@ SPECS: tuple[LayerSpec, ...] = (
         description_zh="房屋（点位或轮廓面），判断洪水是否到达人们居住的地方；可带户数、人数和层数。",
         description_en="Buildings (points or footprints): where people live, used to judge whether the water reaches "
                        "homes; optional households, people and floors.",
+        draw=Draw(B["Greys5"][3], B["Greys5"][2], 0.6, fill_opacity=0.6, shape="square", radius=2.5, order=60,
+                  show=False, maps=("flood",)),
     ),
     LayerSpec(
         "shelters", "避灾安置场所", "Shelters", ("Point", "Polygon"),
@@ -123,6 +144,10 @@ SPECS: tuple[LayerSpec, ...] = (
         id_field="shelter_id",
         description_zh="避灾安置场所，带容纳人数与类型。",
         description_en="Shelters with capacity in persons and type.",
+        draw=Draw("#ffffff", B["Dark2"][0], 1.2, shape="square", radius=6, order=80, label="name", label_zoom=11,
+                  label_rank=3, maps=("flood",)),
+        editable=("name", "type", "capacity", "area", "township", "village", "responsible", "phone", "supplies",
+                  "status", "remark"),
     ),
     LayerSpec(
         "depots", "储备库", "Reserve depots", ("Point", "Polygon"),
@@ -148,6 +173,10 @@ SPECS: tuple[LayerSpec, ...] = (
         description_zh="救灾物资储备库：位置与各类物资库存（大米、饮用水、帐篷、棉被、家庭包）。",
         description_en="Relief reserve depots: location and stock per item (rice, drinking water, tents, quilts, "
                        "family kits).",
+        draw=Draw("#ffffff", B["BrBG10"][0], 1.2, shape="diamond", radius=7, order=85, label="name", label_zoom=11,
+                  label_rank=3),
+        editable=("name", "township", "responsible", "phone", "rice_kg", "drinking_l", "tents", "quilts",
+                  "family_kits", "status", "remark"),
     ),
     LayerSpec(
         "water_sources", "水源点", "Water sources", ("Point",),
@@ -181,6 +210,10 @@ SPECS: tuple[LayerSpec, ...] = (
         id_field="source_id",
         description_zh="森林防灭火水源点：水库、坝塘、水窖、蓄水池（桶）、河流取水点、消防栓。",
         description_en="Firefighting water sources: reservoirs, ponds, cisterns, tanks, river intakes, hydrants.",
+        draw=Draw("#ffffff", B["BrBG10"][8], 1.0, shape="circle", radius=4.5, order=90, show=False,
+                  maps=("fire",)),
+        editable=("name", "type", "volume", "seasonal", "vehicle_access", "helicopter", "depth", "township", "status",
+                  "remark"),
     ),
     LayerSpec(
         "cameras", "视频监控", "Cameras", ("Point",),
@@ -206,6 +239,8 @@ SPECS: tuple[LayerSpec, ...] = (
         id_field="camera_id",
         description_zh="林火视频监控、热成像探头和瞭望台，带架设高度、监测半径，可选方位角与视场角。",
         description_en="Fire cameras, thermal cameras and lookout towers; mast height, range, optional azimuth/FOV.",
+        draw=Draw("#ffffff", B["Greys5"][4], 1.0, shape="triangle", radius=6, order=100, show=False, maps=("fire",)),
+        editable=("name", "type", "height", "range", "azimuth", "fov", "township", "status", "remark"),
     ),
     LayerSpec(
         "roads", "道路", "Roads", ("LineString",),
@@ -224,12 +259,14 @@ SPECS: tuple[LayerSpec, ...] = (
         ),
         description_zh="道路网，用于转移路线与通达性。",
         description_en="Road network for routes and access.",
+        draw=Draw(B["Dark2"][6], None, 1.8, order=40, maps=("flood", "fire")),
     ),
     LayerSpec(
         "rivers", "河流", "Rivers", ("LineString", "Polygon"),
         (NAME, F("river_class", "str", "河流等级", "River class", ("等级", "级别", "class")), REMARK),
         description_zh="河流水系（线或面）。",
         description_en="Rivers and streams (lines or areas).",
+        draw=Draw(B["YlGnBu5"][2], B["YlGnBu5"][2], 2.0, fill_opacity=0.5, order=30, maps=("flood", "fire")),
     ),
     LayerSpec(
         "forest", "森林", "Forest", ("Polygon", "raster"),
@@ -249,12 +286,15 @@ SPECS: tuple[LayerSpec, ...] = (
         raster_unit="class",
         description_zh="森林范围（林班面，或土地覆盖栅格：非零即林地）。",
         description_en="Forest cover: compartments as polygons, or a land-cover raster (non-zero is forest).",
+        draw=Draw(B["Greens5"][2], B["Greens5"][1], 0.5, fill_opacity=0.45, order=10, show=False, maps=("fire",)),
     ),
     LayerSpec(
         "graves", "坟墓", "Graves", ("Point",),
         (F("name", "str", "名称", "Name", NAME.aliases + ("坟墓", "墓地", "坟地", "公墓")), TOWNSHIP, REMARK),
         description_zh="坟墓、墓地、坟地（清明祭扫用火是重要火源）。",
         description_en="Graves and cemeteries (grave-side burning at Qingming is a major ignition source).",
+        draw=Draw(B["BrBG10"][1], B["BrBG10"][3], 0.8, shape="diamond", radius=4.5, order=75, show=False,
+                  maps=("fire",)),
     ),
     LayerSpec(
         "dem", "数字高程模型", "DEM", ("raster",), raster_unit="m",
@@ -272,14 +312,29 @@ SPECS: tuple[LayerSpec, ...] = (
         raster_unit="m",
         description_zh="洪水淹没水深栅格（米），或危险区范围面（可带水深或等级）。",
         description_en="Flood depth raster (metres), or danger-zone polygons (optionally with depth or class).",
+        draw=Draw(B["Blues5"][3], B["Blues9"][3], 0.5, fill_opacity=0.45, order=20, show=False, maps=("flood",),
+                  legend=Text("危险区", "Danger zones")),
     ),
 )
 
 CATALOGUE: dict[str, LayerSpec] = {s.kind: s for s in SPECS}
 
-#: kinds drawn on the map as vector layers, bottom to top
-VECTOR_KINDS = ("forest", "flood_hazard", "rivers", "roads", "grids", "buildings", "villages", "shelters",
-                "depots", "water_sources", "cameras")
+#: kinds drawn on the map as vector layers, bottom to top (from each spec's drawing order)
+VECTOR_KINDS: tuple[str, ...] = tuple(s.kind for s in sorted((s for s in SPECS if s.draw is not None),
+                                                              key=lambda s: s.draw.order))
+
+
+def map_kinds(page: str) -> list[str]:
+    """The kinds a page's layer map draws (``'flood'``, ``'fire'``; ``'data'``: every drawn kind), bottom to top."""
+    return [k for k in VECTOR_KINDS if page == "data" or page in CATALOGUE[k].draw.maps]
+
+
+def editable_kinds() -> list[str]:
+    """The kinds edited on the Workspace page (those whose spec names editable fields), those with the most
+    editable fields first (shelters: capacity, status and supplies change most between seasons)."""
+    return [s.kind for s in sorted((s for s in SPECS if s.editable), key=lambda s: -len(s.editable))]
+
+
 #: stock fields of a depot (item -> field name; the items of :mod:`gis.ops.dispatch`)
 DEPOT_ITEMS = ("rice_kg", "drinking_l", "tents", "quilts", "family_kits")
 

@@ -146,6 +146,15 @@ class EntryRefused(GisError):
                "Nothing was recorded ({n} problems):")
 
 
+class OutsideError(LayerError):
+    """Features lie far outside the workspace (or its county boundary): each is named with its row,
+    and the file is imported only when the user confirms them (``allow_outside``)."""
+
+    heading = ("有要素位于辖区之外，确认后才能导入：", "有 {n} 个要素位于辖区之外，确认后才能导入：",
+               "A feature lies outside the area; it is imported only once confirmed:",
+               "{n} features lie outside the area; they are imported only once confirmed:")
+
+
 class CRSError(LayerError):
     """The coordinate reference system of a file is missing, unknown or does not fit its coordinates."""
 

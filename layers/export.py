@@ -34,10 +34,20 @@ FORMATS = {"gpkg": ("GPKG", "application/geopackage+sqlite3"),
 WKT_CELL = 32_000
 
 
-def display_table(gdf: gpd.GeoDataFrame, kind: str, lang: str = "zh") -> pd.DataFrame:
-    """Attribute table with display labels as headers and choice codes as labels (no geometry)."""
+def display_table(gdf: gpd.GeoDataFrame, kind: str, lang: str = "zh", *, coordinates: bool = False) -> pd.DataFrame:
+    """Attribute table with display labels as headers and choice codes as labels (no geometry).
+
+    With ``coordinates``, longitude and latitude (of a point inside each feature, EPSG:4490, 6 decimals)
+    lead the table, so an import preview shows where every row lands.
+    """
     spec = get_spec(kind)
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    if coordinates and len(gdf):
+        geom = gdf.geometry.to_crs(4490) if gdf.crs is not None else gdf.geometry
+        pts = geom.where(geom.geom_type == "Point", geom.representative_point())
+        lon, lat = ("经度", "纬度") if lang == "zh" else ("Longitude", "Latitude")
+        df.insert(0, lat, pts.y.round(6).to_numpy())
+        df.insert(0, lon, pts.x.round(6).to_numpy())
     for f in spec.fields:
         if f.type == "choice" and f.name in df:
             df[f.name] = df[f.name].map(lambda v, f=f: f.choice_label(v, lang) if isinstance(v, str) else v)

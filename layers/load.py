@@ -17,7 +17,8 @@ import shapely
 from layers import limits
 from layers.catalogue import spec as get_spec
 from layers.crs import resolve_crs, to_storage
-from layers.errors import LayerError, Problem
+from layers.errors import LayerError, OutsideError, Problem
+from layers.settings import STORAGE_CRS
 from layers.raster import Raster, read_raster
 from layers.readers import SUPPORTED, read_vector
 from layers.validate import validate
@@ -146,9 +147,70 @@ def _not_repeated(problems: list[Problem], found: list[Problem]) -> list[Problem
     return [p for p in problems if not (p.field == "geometry" and p.row in rows)]
 
 
+#: km beyond the workspace's extent from which a feature counts as outside it (at least; a quarter of
+#: the extent's diagonal for a large workspace)
+FAR_KM = 20.0
+#: km beyond a county boundary from which a feature counts as outside it
+BOUNDARY_KM = 2.0
+
+
+def _km_outside_box(x: np.ndarray, y: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    dx = np.maximum.reduce([box[0] - x, np.zeros_like(x), x - box[2]])
+    dy = np.maximum.reduce([box[1] - y, np.zeros_like(y), y - box[3]])
+    return np.hypot(dx * 111.32 * np.cos(np.deg2rad(y)), dy * 110.57)
+
+
+def outside_rows(gdf: gpd.GeoDataFrame, near: tuple[float, float, float, float] | None,
+                 area=None) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the features of ``gdf`` (lon/lat) far outside the workspace, and how far (km).
+
+    With ``area`` (a county boundary, lon/lat polygon) a feature more than :data:`BOUNDARY_KM` outside
+    it counts; otherwise one more than :data:`FAR_KM` (or a quarter of the extent's diagonal)
+    beyond the extent ``near``.
+    """
+    if not len(gdf) or (near is None and area is None):
+        return np.array([], dtype=int), np.array([])
+    geoms = gdf.geometry.to_numpy()
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    pts = shapely.point_on_surface(np.where(ok, geoms, shapely.Point(0, 0)))
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    if area is not None:
+        from layers.crs import metric_crs
+
+        b = shapely.bounds(area)
+        mcrs = metric_crs(tuple(b))
+        proj = gpd.GeoSeries([area], crs=STORAGE_CRS).to_crs(mcrs).iloc[0]
+        mp = gpd.GeoSeries(pts, crs=STORAGE_CRS).to_crs(mcrs).to_numpy()
+        km = shapely.distance(mp, proj) / 1000.0
+        far = ok & (km > BOUNDARY_KM)
+    else:
+        diag = float(_km_outside_box(np.array([near[2]]), np.array([near[3]]), (near[0], near[1], near[0], near[1]))[0])
+        km = _km_outside_box(x, y, near)
+        far = ok & (km > max(FAR_KM, 0.25 * diag))
+    idx = np.flatnonzero(far)
+    return idx, km[idx]
+
+
+def _check_outside(gdf: gpd.GeoDataFrame, rows: np.ndarray | None, source: str, near, area) -> None:
+    idx, km = outside_rows(gdf, near, area)
+    if not len(idx):
+        return
+    rows = rows if rows is not None and len(rows) == len(gdf) else np.arange(1, len(gdf) + 1)
+    pts = shapely.point_on_surface(gdf.geometry.to_numpy()[idx])
+    what = ("辖区边界", "the county boundary") if area is not None else ("工作空间范围", "the workspace's extent")
+    raise OutsideError([
+        Problem(f"位于{what[0]}之外约 {d:,.0f} 公里（经度 {p.x:.5f}，纬度 {p.y:.5f}）",
+                f"lies about {d:,.0f} km outside {what[1]} (longitude {p.x:.5f}, latitude {p.y:.5f})",
+                "核对坐标（经纬度是否填反、小数点位置、坐标系）；确属辖区之外的要素，确认后再导入",
+                "check the coordinates (lon/lat swapped, the decimal point, the CRS); if it really lies outside, "
+                "confirm it to import", file=source, row=int(rows[i]))
+        for i, d, p in list(zip(idx, km, pts))[: limits.MAX_PROBLEMS]])
+
+
 def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj02: bool = False,
                display_name: str | None = None, near: tuple[float, float, float, float] | None = None,
-               max_mb: float | None = None, crs: str | int | None = None) -> Layer:
+               max_mb: float | None = None, crs: str | int | None = None, area=None,
+               allow_outside: bool = False) -> Layer:
     """Read any supported file as layer ``kind``.
 
     Parameters
@@ -175,6 +237,12 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
         when the file has no CRS, and over a declared one that differs (with a note naming both);
         still checked against the coordinates (see :func:`layers.crs.resolve_bounds_crs`). A value
         pyproj does not know raises :class:`~layers.errors.CRSError`.
+    area : shapely geometry, optional
+        The county boundary (lon/lat): features more than :data:`BOUNDARY_KM` outside it are refused
+        row by row (:class:`~layers.errors.OutsideError`); without it, features far beyond ``near``
+        (see :func:`outside_rows`).
+    allow_outside : bool
+        The user confirmed the features outside: import them.
 
     Returns
     -------
@@ -234,8 +302,22 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
 
         gdf = convert_gcj02(gdf)
         notes.append(("坐标已从 GCJ-02（高德/微信）转换为 WGS84", "coordinates converted from GCJ-02 to WGS84"))
+    if not allow_outside:
+        _check_outside(gdf, raw["_row"].to_numpy() if "_row" in raw else None, source, near, area)
     gdf.attrs["source"] = source
     return Layer(kind, source, gdf=gdf, notes=notes)
+
+
+def county_boundary(grids: gpd.GeoDataFrame | None):
+    """The county boundary from the workspace's grids (the county-level grid, else the township-level
+    ones dissolved), in lon/lat; None without grids of those levels."""
+    if grids is None or not len(grids) or "level" not in grids:
+        return None
+    for level in ("county", "township"):
+        g = grids[grids["level"] == level]
+        if len(g):
+            return shapely.union_all(shapely.make_valid(g.to_crs(STORAGE_CRS).geometry.to_numpy()))
+    return None
 
 
 def load_points(path: Path | str, *, sublayer: str | None = None, display_name: str | None = None,

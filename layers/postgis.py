@@ -20,7 +20,6 @@ previous state (the server rolls it back). Bulk loads use ``COPY`` (psycopg 3).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -136,8 +135,8 @@ class PostGISStore:
     """
 
     def __init__(self, dsn: str | None = None, schema: str | None = None, *, connect_timeout: int = 5):
-        dsn = dsn or os.environ.get("GIS_POSTGIS_DSN") or settings.POSTGIS_DSN
-        schema = schema or os.environ.get("GIS_POSTGIS_SCHEMA") or settings.POSTGIS_SCHEMA
+        dsn = dsn or settings.postgis_dsn()
+        schema = schema or settings.postgis_schema()
         if not dsn:
             raise LayerError(Problem("未设置 PostGIS 数据库连接", "no PostGIS database connection is set",
                                      "设置环境变量 GIS_POSTGIS_DSN，例如 postgresql://用户:密码@主机:5432/库名",
@@ -612,7 +611,7 @@ class PostGISStore:
             if checked_add is not None:
                 new_fids = self._copy(conn, kind, checked_add, cols)
                 if spec.id_field and checked_add[spec.id_field].isna().any():
-                    prefix = kind[:1].upper()
+                    prefix = spec.make_id(0).removesuffix("0")   # the one id rule: initial + number (fid)
                     conn.execute(sql.SQL("update {t} set {c} = %s || fid where fid = any(%s) and {c} is null")
                                  .format(t=t, c=sql.Identifier(spec.id_field)), (prefix, new_fids))
             self._after(conn, entry, kind, new_fids)

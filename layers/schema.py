@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from layers.text import Text
 from layers.units import hint as unit_hint
 
 #: English spelling of units written in Chinese
@@ -19,6 +20,10 @@ UNIT_EN = {"人": "persons", "户": "households", "件": "pieces"}
 
 FieldType = Literal["str", "int", "float", "bool", "choice"]
 GeometryKind = Literal["Point", "LineString", "Polygon", "raster"]
+#: point marker shapes (areas draw a box in the legend, lines a line)
+Shape = Literal["circle", "square", "triangle", "diamond"]
+#: the pages whose own base map draws a kind (every vector kind is drawn on the Data page)
+MapName = Literal["flood", "fire"]
 
 
 def normalize_name(name: object) -> str:
@@ -107,6 +112,93 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class DrawClass:
+    """The style of the features of a layer whose field ``Draw.by`` has value ``value``.
+
+    Parameters
+    ----------
+    value : str
+        The field value (a choice code, e.g. the grid level ``"village"``).
+    color : str
+        Outline (and line) colour, ``#rrggbb``.
+    weight : float
+        Outline width in pixels.
+    fill : str, optional
+        Fill colour; None leaves areas hollow.
+    fill_opacity : float
+        Fill opacity, 0-1.
+    show : bool
+        Visible when a map opens.
+    legend : Text, optional
+        Legend entry (default: the layer's name and the value's label).
+    """
+
+    value: str
+    color: str
+    weight: float = 1.5
+    fill: str | None = None
+    fill_opacity: float = 0.0
+    show: bool = True
+    legend: Text | None = None
+
+
+@dataclass(frozen=True)
+class Draw:
+    """How a layer kind is drawn on every map, in which order, and how it is labelled.
+
+    Parameters
+    ----------
+    color : str
+        Outline, line or marker edge colour, ``#rrggbb`` (from :mod:`layers.palette`).
+    fill : str, optional
+        Fill of areas and markers (the legend shows it).
+    weight : float
+        Line or outline width in pixels.
+    fill_opacity : float
+        Fill opacity of areas, 0-1 (markers are filled at 0.9).
+    shape : {'circle', 'square', 'triangle', 'diamond'}
+        Marker shape of points.
+    radius : float
+        Marker radius in pixels.
+    order : int
+        Drawing order, bottom (low) to top (high); also the order in the layer control and legend.
+    show : bool
+        Visible when a map opens (the others are one click away in the layer control).
+    label : str, optional
+        Field printed beside the features as a place label (decluttered; townships are labelled
+        from the ``township`` field of the kinds that have one).
+    label_zoom : int
+        Web-map zoom level from which the labels show.
+    label_rank : int
+        Which label wins a collision (higher first).
+    maps : tuple of {'flood', 'fire'}
+        Pages whose base map draws the kind (the Data page draws every kind).
+    by : str, optional
+        Field whose value picks a :class:`DrawClass` (the grids' ``level``).
+    classes : tuple of DrawClass
+        One style per value of ``by``, in drawing order.
+    legend : Text, optional
+        Legend entry (default: the layer's name).
+    """
+
+    color: str
+    fill: str | None = None
+    weight: float = 1.5
+    fill_opacity: float = 0.35
+    shape: Shape = "circle"
+    radius: float = 5.0
+    order: int = 0
+    show: bool = True
+    label: str | None = None
+    label_zoom: int = 12
+    label_rank: int = 0
+    maps: tuple[MapName, ...] = ()
+    by: str | None = None
+    classes: tuple[DrawClass, ...] = ()
+    legend: Text | None = None
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     """What one layer kind is.
 
@@ -125,6 +217,12 @@ class LayerSpec:
         Field that identifies a feature; filled with a generated id when absent.
     raster_unit : str, optional
         Unit of raster values (``"m"`` for a DEM or depth raster).
+    description_zh, description_en : str
+        One sentence on what the layer holds.
+    draw : Draw, optional
+        How the kind is drawn on maps (vector kinds); None for rasters drawn by their analysis.
+    editable : tuple of str
+        Fields edited on the Workspace page (a kind with none is not offered there).
     """
 
     kind: str
@@ -136,10 +234,21 @@ class LayerSpec:
     raster_unit: str | None = None
     description_zh: str = ""
     description_en: str = ""
+    draw: Draw | None = None
+    editable: tuple[str, ...] = ()
 
     def label(self, lang: str = "zh") -> str:
         """Layer name in ``lang``."""
-        return self.zh if lang == "zh" else self.en
+        return Text(self.zh, self.en)(lang)
+
+    def description(self, lang: str = "zh") -> str:
+        """What the layer holds, in ``lang``."""
+        return Text(self.description_zh, self.description_en)(lang)
+
+    def make_id(self, number: int) -> str:
+        """The identifier made for feature ``number`` (1-based) of a layer without one: the kind's
+        initial and the number (``S3``). The one rule for ids made on import and in the workspace."""
+        return f"{self.kind[:1].upper()}{int(number)}"
 
     @property
     def is_vector(self) -> bool:

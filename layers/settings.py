@@ -7,8 +7,9 @@ STORAGE_CRS : str
     practically WGS84). Analysis re-projects to a metric CRS chosen from the data's extent
     (:func:`layers.crs.metric_crs`).
 DATA_DIR : pathlib.Path
-    Folder holding workspaces and the generated demo county. ``GIS_DATA_DIR`` overrides;
-    default ``data/`` beside this package.
+    Folder holding the user's workspaces and the generated demo county. ``GIS_DATA_DIR`` overrides;
+    default ``workspaces/`` at the project's root (git-ignored: user data never lives in the source
+    packages).
 DEMO_DIR : pathlib.Path
     Where the demo county is generated on first use: ``DATA_DIR / "demo"``.
 TIANDITU_KEY : str or None
@@ -26,6 +27,15 @@ POSTGIS_DSN : str or None
     :class:`layers.postgis.PostGISStore`. Unset: the embedded GeoPackage workspace only.
 POSTGIS_SCHEMA : str
     Database schema holding the layers and their history (``GIS_POSTGIS_SCHEMA``, default ``gis``).
+
+Read when asked (a server or a test may set them after start):
+
+workspace_override() -> str or None
+    ``GIS_WORKSPACE``: the folder of the workspace the app opens, whatever was opened last.
+postgis_dsn() / postgis_schema()
+    ``GIS_POSTGIS_DSN`` / ``GIS_POSTGIS_SCHEMA`` as they are now (else the values read at start).
+cjk_font_file() -> str or None
+    ``GIS_CJK_FONT``: a ``.ttf``/``.otf``/``.ttc`` font file printed maps use for Chinese.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ from pathlib import Path
 
 STORAGE_CRS = "EPSG:4490"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("GIS_DATA_DIR", PACKAGE_ROOT / "data"))
+DATA_DIR = Path(os.environ.get("GIS_DATA_DIR", PACKAGE_ROOT / "workspaces"))
 DEMO_DIR = DATA_DIR / "demo"
 TIANDITU_KEY = os.environ.get("TIANDITU_KEY") or None
 ONLINE_BASEMAPS = os.environ.get("GIS_ONLINE_BASEMAPS", "1") not in ("0", "false", "no")
@@ -43,3 +53,23 @@ MAX_UPLOAD_MB = int(os.environ.get("GIS_MAX_UPLOAD_MB", "200"))
 DEFAULT_LANG = os.environ.get("GIS_LANG", "zh") if os.environ.get("GIS_LANG", "zh") in ("zh", "en") else "zh"
 POSTGIS_DSN = os.environ.get("GIS_POSTGIS_DSN") or None
 POSTGIS_SCHEMA = os.environ.get("GIS_POSTGIS_SCHEMA", "gis")
+
+
+def workspace_override() -> str | None:
+    """``GIS_WORKSPACE`` now: the workspace folder the app opens (None: the last one opened, or the demo)."""
+    return os.environ.get("GIS_WORKSPACE") or None
+
+
+def postgis_dsn() -> str | None:
+    """``GIS_POSTGIS_DSN`` now, else the value read at start."""
+    return os.environ.get("GIS_POSTGIS_DSN") or POSTGIS_DSN
+
+
+def postgis_schema() -> str:
+    """``GIS_POSTGIS_SCHEMA`` now, else the value read at start."""
+    return os.environ.get("GIS_POSTGIS_SCHEMA") or POSTGIS_SCHEMA
+
+
+def cjk_font_file() -> str | None:
+    """``GIS_CJK_FONT``: a font file with Chinese glyphs for printed maps (None: look among installed fonts)."""
+    return os.environ.get("GIS_CJK_FONT") or None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Iterable
 
-__all__ = ["Text", "pick", "say", "PHRASES", "GisNote", "warn", "both", "unique"]
+__all__ = ["Text", "pick", "say", "PHRASES", "GisNote", "warn", "both", "unique", "stage_scenario"]
 
 LANGS = ("zh", "en")
 
@@ -112,7 +112,14 @@ def unique(notes: Iterable[Any]) -> list[Text]:
 PHRASES: dict[str, tuple[str, str]] = {
     "no_crs": ("图层或栅格没有坐标系，无法叠加", "a layer or raster has no CRS; they cannot be overlaid"),
     "give_crs": ("为数据指定坐标系后重新导入", "give the data a CRS and import it again"),
+    # the name of a water-level (HAND) flood scenario: the same words in the app, the CLI and every file
+    "stage_scenario": ("水位 {stage} 米", "Stage {stage} m"),
 }
+
+
+def stage_scenario(stage_m: float) -> "Text":
+    """The name of the flood scenario at water level ``stage_m`` metres (``水位 2 米`` / ``Stage 2 m``)."""
+    return say("stage_scenario", stage=f"{float(stage_m):g}")
 
 
 def say(code: str, **kw: Any) -> Text:

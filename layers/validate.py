@@ -36,14 +36,15 @@ _GEOM_FAMILY = {"Point": "Point", "MultiPoint": "Point", "LineString": "LineStri
 _GEOM_ZH = {"Point": "点", "LineString": "线", "Polygon": "面"}
 
 
-def _text(s: pd.Series) -> pd.Series:
-    """Values as stripped NFKC strings, with missing values as None."""
+def _text(s: pd.Series, *, as_written: bool = False) -> pd.Series:
+    """Values as stripped NFKC strings (``as_written``: exactly as written, only outer blanks
+    stripped), with missing values as None."""
     def one(v: object) -> str | None:
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
             return None
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        t = unicodedata.normalize("NFKC", str(v)).strip()
+        t = (str(v) if as_written else unicodedata.normalize("NFKC", str(v))).strip()
         return t or None
     values = s.to_numpy(dtype=object)
     if any(isinstance(v, (bool, np.bool_)) for v in values):  # factorize would merge True with 1
@@ -227,7 +228,9 @@ def _coerce_choice(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
 
 
 def _coerce_str(col: pd.Series) -> pd.Series:
-    return _text(col)
+    """Text fields (names, persons, phones...) are kept as written, full-width punctuation and all
+    (``城关小学（东）`` stays ``城关小学（东）``); only blanks around the value go."""
+    return _text(col, as_written=True)
 
 
 def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, rows: pd.Series, c: _Collector,
@@ -373,14 +376,13 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
 
     data = pd.DataFrame({k: (v.values if isinstance(v, pd.Series) else v) for k, v in out.items()},
                         index=raw.index)
-    if spec.id_field and spec.id_field not in data:
-        prefix = spec.kind[:1].upper()
-        data.insert(0, spec.id_field, [f"{prefix}{r}" for r in rows])
+    if spec.id_field and spec.id_field not in data:   # one rule: the feature's number in the file
+        data.insert(0, spec.id_field, [spec.make_id(n) for n in range(1, len(data) + 1)])
     extras = [col for col in columns if col not in mapping and col not in data.columns]
     for col in extras:
         data[col] = raw[col].values
     gdf = gpd.GeoDataFrame(data.reset_index(drop=True), geometry=geometry.reset_index(drop=True).values,
                            crs=raw.crs)
     gdf.attrs["source"] = source
-    gdf.attrs["generated_ids"] = bool(spec.id_field and spec.id_field not in out)  # made from row numbers
+    gdf.attrs["generated_ids"] = bool(spec.id_field and spec.id_field not in out)  # made from feature numbers
     return gdf, warnings

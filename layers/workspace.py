@@ -504,7 +504,7 @@ class Workspace:
             v = ids[i]
             if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
                 top += 1
-                ids[i] = f"{table.kind[:1].upper()}{top}"
+                ids[i] = get_spec(table.kind).make_id(top)
         both[key] = ids
 
     @staticmethod

@@ -119,7 +119,8 @@ def test_widening_with_candidate_costs_callable_and_bound():
 
     r = assign(demand, shelters, costs, widen=(1, 2, 3, None))
     assert r.summary["people_placed"] == 180 == r.summary["max_placeable"]
-    assert asked == r.summary["k_tried"]
+    # widened only as needed; then the full table (K=None) once, to price the arcs left out (the certificate)
+    assert asked[:-1] == r.summary["k_tried"] and asked[-1] is None and r.summary["optimal"]
     assert r.summary["method"] == "straight_line"
 
 
@@ -179,7 +180,8 @@ def test_demo_county_end_to_end(demo_workspace):
     import geopandas as gpd
     import shapely
 
-    from gis.flood.roads import build_graph, cut_flooded, network_costs, route_lines, wet_mask_sampler
+    from gis.flood.hazard import wet_mask_sampler
+    from gis.flood.roads import build_graph, cut_flooded, network_costs, route_lines
     from gis.flood.needs import minimum_needs
     from gis.tallies import leaf_grids
 
@@ -209,3 +211,46 @@ def test_demo_county_end_to_end(demo_workspace):
     np.testing.assert_allclose(routes["length_m"].to_numpy(), net.to_numpy(), rtol=1e-9, atol=1e-6)
     n = minimum_needs(r.shelters)
     assert n.loc["合计/Total", "people"] == s["people_placed"]
+
+
+def _plain_ortools(table: pd.DataFrame, people: pd.Series, capacity: pd.Series) -> tuple[int, int]:
+    """Max flow, then min-cost flow of that value, on the whole table: OR-Tools with nothing left out."""
+    from ortools.graph.python import max_flow, min_cost_flow
+
+    g, s = pd.Index(people.index), pd.Index(capacity.index)
+    gi, si = g.get_indexer(table["origin_id"]), s.get_indexer(table["dest_id"])
+    ng, ns = len(g), len(s)
+    src, sink = ng + ns, ng + ns + 1
+    tails = np.concatenate([np.full(ng, src), gi, ng + np.arange(ns)])
+    heads = np.concatenate([np.arange(ng), ng + si, np.full(ns, sink)])
+    caps = np.concatenate([people.to_numpy(), people.to_numpy()[gi], capacity.to_numpy()]).astype(np.int64)
+    mf = max_flow.SimpleMaxFlow()
+    mf.add_arcs_with_capacity(tails, heads, caps)
+    mf.solve(src, sink)
+    value = mf.optimal_flow()
+    mc = min_cost_flow.SimpleMinCostFlow()
+    cost = np.concatenate([np.zeros(ng), np.rint(table["cost"].to_numpy()), np.zeros(ns)]).astype(np.int64)
+    mc.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, cost)
+    sup = np.zeros(ng + ns + 2, dtype=np.int64)
+    sup[src], sup[sink] = value, -value
+    mc.set_nodes_supplies(np.arange(ng + ns + 2), sup)
+    mc.solve()
+    return int(value), int(mc.optimal_cost())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_widened_plan_equals_plain_ortools_on_the_full_table(seed):
+    """Tight capacity makes the optimum use arcs beyond each grid's first K: pricing brings them in."""
+    rng = np.random.default_rng(seed)
+    ng, ns = 120, 25
+    oxy, dxy = rng.uniform(0, 20_000, (ng, 2)), rng.uniform(0, 20_000, (ns, 2))
+    people = pd.Series(rng.integers(5, 60, ng), index=np.arange(ng).astype(str))
+    capacity = pd.Series(rng.integers(20, 200, ns), index=np.arange(ns).astype(str))
+    full = straight_line_costs(oxy, dxy, k=None, origin_ids=people.index, dest_ids=capacity.index).table
+    demand = pd.DataFrame({"grid_id": people.index, "people": people.to_numpy()})
+    shelters = pd.DataFrame({"shelter_id": capacity.index, "capacity": capacity.to_numpy()})
+    r = assign(demand, shelters, full, widen=(2, 4, None))
+    value, best = _plain_ortools(full, people, capacity)
+    assert r.summary["people_placed"] == value
+    ours = int((r.assignments["people"] * np.rint(r.assignments["cost"])).sum())
+    assert ours == best and r.summary["optimal"]

@@ -75,7 +75,8 @@ def _by_id(t):
 
 @pytest.mark.parametrize("crs", [4549, 4490])
 def test_grid_exposure_on_a_depth_raster(crs):
-    t = _by_id(grid_exposure(_grids(crs), Hazard.from_depth_raster(_depth())))
+    ex = grid_exposure(_grids(crs), Hazard.from_depth_raster(_depth()))
+    t = _by_id(ex.table)
     assert list(t.index) == ["A", "B", "C", "D"]  # leaf grids only
     a, b, c, d = (t.loc[k] for k in "ABCD")
     assert a.flooded_share == pytest.approx(0.5) and a.max_depth == pytest.approx(1.0)
@@ -88,7 +89,7 @@ def test_grid_exposure_on_a_depth_raster(crs):
     assert d.flooded_share == 1 and d.max_depth == pytest.approx(0.7) and d.population_c2 == pytest.approx(10)
     assert t["evacuate"].to_dict() == {"A": True, "B": True, "C": False, "D": True}
     assert t["evacuate_people"].sum() == pytest.approx(310)
-    assert any("smaller than a cell" in en for _, en in t.attrs["notes"])
+    assert any("smaller than a cell" in en for _, en in ex.notes)   # notes travel in the typed result
 
 
 def test_zonal_depth_counts_nested_levels_separately():
@@ -101,9 +102,9 @@ def test_zonal_depth_counts_nested_levels_separately():
 
 def test_evacuation_rule_min_share_and_min_depth():
     hz = Hazard.from_depth_raster(_depth())
-    t = _by_id(grid_exposure(_grids(), hz, rule=EvacuationRule(min_share=0.6)))
+    t = _by_id(grid_exposure(_grids(), hz, rule=EvacuationRule(min_share=0.6)).table)
     assert t["evacuate"].to_dict() == {"A": False, "B": True, "C": False, "D": True}
-    t = _by_id(grid_exposure(_grids(), hz, rule=EvacuationRule(min_depth=3.0)))
+    t = _by_id(grid_exposure(_grids(), hz, rule=EvacuationRule(min_depth=3.0)).table)
     assert t["evacuate"].to_dict() == {"A": False, "B": True, "C": False, "D": False}
 
 
@@ -118,14 +119,14 @@ def test_summary_on_grids_and_township_aggregation():
     assert s["households_to_evacuate"] == 105 and s["vulnerable_to_evacuate"] == 24
     towns = {r["township"]: r for r in s["by_township"]}
     assert towns["一镇"]["people_to_evacuate"] == 300 and towns["二镇"]["flooded_grids"] == 1
-    agg = aggregate(grid_exposure(_grids(), Hazard.from_depth_raster(_depth())), "village")
+    agg = aggregate(grid_exposure(_grids(), Hazard.from_depth_raster(_depth())).table, "village")
     assert agg.loc[("一镇", "某村"), "population_wet"] == pytest.approx(250)
     json.dumps(s, ensure_ascii=False)
 
 
 def test_polygon_hazard_exact_overlay_with_and_without_depth():
     zone = gpd.GeoDataFrame({"depth": [2.0]}, geometry=[_cells(0, 0, 2, 1)], crs=4549)  # left half of A
-    t = _by_id(grid_exposure(_grids(4490), Hazard.from_polygons(zone)))
+    t = _by_id(grid_exposure(_grids(4490), Hazard.from_polygons(zone)).table)
     assert t.loc["A", "flooded_share"] == pytest.approx(0.5, abs=1e-6)
     assert t.loc["A", "max_depth"] == pytest.approx(2.0) and t.loc["A", "population_c3"] == pytest.approx(50, 1e-5)
     assert t.loc["B", "flooded_share"] == pytest.approx(0, abs=1e-6) and not t.loc["B", "evacuate"]
@@ -154,7 +155,7 @@ def test_population_raster_same_grid_and_resampled():
 
 
 def test_population_raster_inside_grids():
-    t = _by_id(grid_exposure(_grids(), Hazard.from_depth_raster(_depth()), population=_depth(np.full((4, 5), 10.0))))
+    t = _by_id(grid_exposure(_grids(), Hazard.from_depth_raster(_depth()), population=_depth(np.full((4, 5), 10.0))).table)
     assert (t.loc["A", "population_c1"], t.loc["A", "population_c2"]) == pytest.approx((10, 10))
     assert t.loc["B", "population_wet"] == pytest.approx(40)
 
@@ -231,7 +232,8 @@ def test_cli_exposure_from_dem_and_stage(tmp_path):
     r, c = np.mgrid[0:7, 0:7]
     write_raster(_depth((np.abs(c - 3) * 1.0 + (6 - r) * 0.1)), tmp_path / "dem.tif")
     _grids(4490).to_file(tmp_path / "grids.gpkg", layer="grids")
-    p = _cli("--dem", tmp_path / "dem.tif", "--stage", 1.5, "--min-upstream-cells", 7,
+    # streams where >= 0.0695 km² drain (7 cells of 100 m), on the DEM's own 100 m grid
+    p = _cli("--dem", tmp_path / "dem.tif", "--stage", 1.5, "--min-upstream-km2", 0.0695, "--terrain-cell-m", 100,
              "--exposure", tmp_path / "grids.gpkg", "--lang", "en")
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)

@@ -13,7 +13,7 @@ from PIL import Image
 from shapely.geometry import LineString, Point, box
 
 from gis.report.fire_map import coverage_figure, coverage_map, coverage_maps_batch, township_boundaries
-from layers.errors import LayerError
+from layers.errors import AnalysisRefused, LayerError
 from layers.raster import Raster, read_raster
 
 A4_MM = (210.0, 297.0)
@@ -105,9 +105,13 @@ def test_township_map_covers_only_that_townships_extent(dem, towns):
     assert x1 < wx1 - 1000
     assert "Township boundary" in _labels(fig)
     whole = coverage_figure(dem=dem, layers={"townships": towns}).axes[0]
-    assert whole.get_xlim()[0] < wx0 and whole.get_xlim()[1] > wx1
-    # both pages portrait: 4.9 x 6.36 km against 6.36 x 8.26 km
-    assert (x1 - x0) * (y1 - y0) < 0.65 * np.ptp(whole.get_xlim()) * np.ptp(whole.get_ylim())
+    # the whole area fits (edge to edge now: the page no longer pads beyond the DEM, see below)
+    assert whole.get_xlim()[0] <= wx0 + 1e-6 and whole.get_xlim()[1] >= wx1 - 1e-6
+    # the township page is padded to the page's aspect (4.9 x 6.36 km); the whole-area page now takes the
+    # area's own shape (6.12 x 6.12 km) instead of a band of empty map above and below (issue 15)
+    assert (x1 - x0) * (y1 - y0) < 0.9 * np.ptp(whole.get_xlim()) * np.ptp(whole.get_ylim())
+    assert np.ptp(whole.get_xlim()) / np.ptp(whole.get_ylim()) == pytest.approx(
+        (dem.bounds[2] - dem.bounds[0]) / (dem.bounds[3] - dem.bounds[1]), rel=0.03)
 
 
 def test_missing_optional_layers_are_left_out(tmp_path, dem):
@@ -143,13 +147,13 @@ def test_every_layer_gets_a_legend_entry(dem, towns):
 
 
 def test_bad_input_is_explained_in_both_languages(dem, towns):
-    with pytest.raises(LayerError) as e:
+    with pytest.raises(AnalysisRefused) as e:     # valid inputs the map refuses (was LayerError)
         coverage_figure(dem=dem, layers={"townships": towns}, township="丙村")
     assert "丙村" in str(e.value) and "no boundary" in str(e.value) and "甲镇" in str(e.value)
     with pytest.raises(LayerError) as e:
         coverage_figure(dem=dem, layers={"coverage": np.zeros((10, 10))})
     assert "coverage" in str(e.value) and "DEM" in str(e.value)
-    with pytest.raises(LayerError):
+    with pytest.raises(AnalysisRefused):
         coverage_figure(dem=dem, layers={}, township="甲镇")      # no layer gives townships
 
 

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from shapely.geometry import Point, box
 
 from gis.cli import main
-from gis.fire.review import FireAnalysis, FireOptions, township_table, weather_step
+from gis.fire.review import FireResult, FireReview, township_table, weather_step
 from gis.report.fire_files import fire_summary, fire_workbook, write_fire_files
 from gis.fire.risk import RiskResult
 from gis.fire.weather import day_risk
@@ -33,7 +33,7 @@ X0, Y0, RES, N = 440_000.0, 3_150_000.0, 100.0, 20      # 2 x 2 km, 1 ha cells
 K = "{http://www.opengis.net/kml/2.2}"
 
 
-def _analysis(*, cameras: bool = True, sources: bool = True, weather=(30, 25, 10, 4)) -> FireAnalysis:
+def _analysis(*, cameras: bool = True, sources: bool = True, weather=(30, 25, 10, 4)) -> FireResult:
     """甲镇 = west half (cols 0-9, all forest, 200 ha); 乙乡 = east half rows 0-9 (100 ha).
 
     High risk: 甲镇 rows 0-9 (level 4, 100 ha), 乙乡 rows 0-4 (level 5, 50 ha).
@@ -72,12 +72,12 @@ def _analysis(*, cameras: bool = True, sources: bool = True, weather=(30, 25, 10
     w = day = None
     if weather is not None:
         w, day = weather_step(weather, level)
-    return FireAnalysis(grid=grid, forest=forest, risk=RiskResult(np.where(forest, 0.5, np.nan), level, {}),
+    return FireResult(grid=grid, forest=forest, risk=RiskResult(np.where(forest, 0.5, np.nan), level, {}),
                         high_risk=high, seen=seen_a, first_camera=None,
                         reach=SimpleNamespace(count=reach) if sources else None, gaps=gaps, townships=towns,
                         cameras=cams if cameras else pd.DataFrame(), sources=srcs if sources else pd.DataFrame(),
                         weather=w, day_level=day, notes=[("演示说明", "demo note")],
-                        options=FireOptions(weather=weather))
+                        review=FireReview(weather=weather))
 
 
 def _sites() -> gpd.GeoDataFrame:
@@ -92,7 +92,7 @@ def _sites() -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def synth() -> FireAnalysis:
+def synth() -> FireResult:
     return _analysis()
 
 
@@ -145,7 +145,7 @@ def test_workbook_sheets_chinese_headers_and_hand_totals(synth):
     assert [r[1:3] for r in sites[1:]] == [("拟建监控点", "C1"), ("拟建水源点", "W1")]
     notes = dict(wb["说明"].iter_rows(min_row=2, values_only=True))
     assert notes["生成日期"] == "2026-03-01" and notes["高火险林地监控覆盖率"] == "33.3%"
-    assert notes["当日森林火险气象等级"].startswith(synth.weather["label_zh"])
+    assert notes["当日森林火险气象等级"].startswith(synth.weather.label.zh)
 
 
 def test_workbook_in_english(synth):
@@ -167,7 +167,7 @@ def test_summary_numbers(synth):
     assert (s["gaps"], s["gap_ha"]) == (3, 125.0)
     assert s["gaps_by_class"]["unseen"] == {"count": 1, "ha": 75.0}
     assert s["sites"] == {"camera": 1, "water": 1}
-    assert s["weather_level"] == synth.weather["level"]
+    assert s["weather_level"] == synth.weather.level
 
 
 def test_files_reread(synth, tmp_path):

@@ -14,7 +14,7 @@ from shapely.geometry import LineString, Point, box
 
 from gis.fire.risk import (DEFAULT_WEIGHTS, FUEL_SCORES, HIGH_RISK_LEVEL, LEVEL_BREAKS, classify, forest_mask,
                            parse_weights, risk_raster)
-from layers.errors import LayerError
+from layers.errors import AnalysisRefused, LayerError
 from layers.raster import Raster, write_raster
 
 X0, Y0, RES, N = 500_000.0, 3_200_000.0, 30.0, 20
@@ -57,7 +57,7 @@ def test_forest_mask_polygons_and_raster():
 def test_forest_not_overlapping_is_a_clear_error():
     far = gpd.GeoDataFrame({"forest_type": ["conifer"]}, geometry=[box(0, 0, 100, 100)], crs=CRS)
     far.attrs["source"] = "forest.shp"
-    with pytest.raises(LayerError) as e:
+    with pytest.raises(AnalysisRefused) as e:     # valid inputs the analysis refuses (was LayerError)
         risk_raster(_dem(), far)
     text = str(e.value)
     assert "不重叠" in text and "does not overlap" in text and "forest.shp" in text
@@ -73,7 +73,8 @@ def test_flat_conifer_without_layers_golden_and_notes():
     assert np.isnan(res.score[:, 10:]).all()
     assert (res.level[:, :10] == 4).all() and (res.level[:, 10:] == 0).all()   # 0.636 in [0.60, 0.75)
     assert res.level.dtype == np.uint8 and res.score.dtype == np.float32
-    assert sum("dropped" in n for n in res.notes) == 3 and all(" / " in n for n in res.notes)
+    # notes are bilingual Text with a code (they were "zh / en" strings before the one text model)
+    assert sum("dropped" in n.en for n in res.notes) == 3 and all(n.zh and n.en and n.code for n in res.notes)
 
 
 def test_fuel_table_order_and_levels():
@@ -136,7 +137,7 @@ def test_layer_outside_grid_drops_its_factor():
     f = _forest(("conifer", (0, N, 0, N)))
     far_road = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (10, 10)])], crs=CRS)
     res = risk_raster(_dem(), f, roads=far_road)
-    assert "roads" not in res.weights and any("no feature" in n for n in res.notes)
+    assert "roads" not in res.weights and any("no feature" in n.en for n in res.notes)
     assert sum(res.weights.values()) == pytest.approx(1.0, abs=1e-5)
 
 
@@ -146,7 +147,7 @@ def test_dem_voids():
     res = risk_raster(_dem(z), _forest(("conifer", (0, N, 0, 10))))
     assert (res.level[2:5, 2:6] == 0).all() and np.isnan(res.score[2:5, 2:6]).all()
     assert (res.level[10:, :10] == 4).all()
-    assert any("12" in n and "no DEM data" in n for n in res.notes)
+    assert any("12" in n.en and "no DEM data" in n.en for n in res.notes)
 
 
 def test_geographic_dem_uses_metres():
@@ -161,7 +162,7 @@ def test_geographic_dem_uses_metres():
                                                    "settlements": 0, "graves": 0})
     dx_m = d * 111_320 * math.cos(math.radians(28.5 - N * d / 2))
     assert res.score[7, 10] == pytest.approx(math.exp(-10 * dx_m / 500), rel=1e-3)
-    assert any("degrees" in n for n in res.notes)
+    assert any("degrees" in n.en for n in res.notes)
 
 
 def test_classify_breaks():

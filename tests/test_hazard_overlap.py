@@ -16,7 +16,7 @@ from shapely.geometry import box
 
 from gis.flood.hazard import Hazard, check_overlap, hazard_from_file
 from gis.projection import lonlat_extent
-from layers.errors import CRSError, LayerError
+from layers.errors import AnalysisRefused, CRSError
 from layers.raster import Raster, write_raster
 
 LON0, LAT0, D = 118.50, 28.30, 0.01
@@ -50,7 +50,7 @@ def _far_raster() -> Raster:
 # ---- check_overlap on hazards built in memory ---------------------------------------------------------------
 def test_depth_raster_far_away_is_refused_naming_both_places():
     hz = Hazard.from_depth_raster(_far_raster(), source="europe.tif")
-    with pytest.raises(LayerError) as e:
+    with pytest.raises(AnalysisRefused) as e:
         check_overlap(hz, _grids())
     zh, en = " ".join(e.value.lines("zh")), " ".join(e.value.lines("en"))
     assert "europe.tif" in zh and "europe.tif" in en
@@ -61,7 +61,7 @@ def test_depth_raster_far_away_is_refused_naming_both_places():
 @pytest.mark.parametrize("fill", [np.nan, 0.0, -1.0])
 def test_depth_raster_without_a_wet_cell_is_refused(fill):
     hz = Hazard.from_depth_raster(_depth(np.full((4, 4), fill), LON0, LAT0 + 2 * D), source="dry.tif")
-    with pytest.raises(LayerError) as e:
+    with pytest.raises(AnalysisRefused) as e:
         check_overlap(hz, _grids())
     assert "floods nothing" in str(e.value) and "没有任何淹没范围" in str(e.value) and "dry.tif" in str(e.value)
 
@@ -69,14 +69,14 @@ def test_depth_raster_without_a_wet_cell_is_refused(fill):
 def test_polygons_far_away_are_refused():
     zones = gpd.GeoDataFrame({"depth": [2.0]}, geometry=[box(10.4, 50.0, 10.6, 50.2)], crs=4490)
     hz = Hazard.from_polygons(zones, source="zones.geojson")
-    with pytest.raises(LayerError, match="do not overlap") as e:
+    with pytest.raises(AnalysisRefused, match="do not overlap") as e:
         check_overlap(hz, _grids())
     assert "zones.geojson" in str(e.value) and "10.50°E 50.10°N" in str(e.value)
 
 
 def test_no_polygon_at_all_is_refused():
     empty = gpd.GeoDataFrame({"depth": []}, geometry=[], crs=4490)
-    with pytest.raises(LayerError, match="floods nothing"):
+    with pytest.raises(AnalysisRefused, match="floods nothing"):
         check_overlap(Hazard.from_polygons(empty, source="zones.gpkg"), _grids())
 
 
@@ -97,7 +97,7 @@ def test_wet_extent_counts_not_the_raster_frame():
     arr[0, -1] = 2.0
     hz = Hazard.from_depth_raster(_depth(arr, LON0, LAT0 + 2 * D), source="frame.tif")
     assert hz.bounds[0] <= LON0 and hz.bounds[2] > LON0 + 1.0
-    with pytest.raises(LayerError, match="do not overlap"):
+    with pytest.raises(AnalysisRefused, match="do not overlap"):
         check_overlap(hz, _grids())
 
 
@@ -115,7 +115,7 @@ def test_area_may_be_a_raster_or_a_lonlat_box():
     hz = Hazard.from_depth_raster(_far_raster(), source="europe.tif")
     pop = _depth(np.ones((4, 4)), LON0, LAT0 + 2 * D, name="pop.tif")
     assert lonlat_extent(pop) == pytest.approx((LON0, LAT0, LON0 + 2 * D, LAT0 + 2 * D))
-    with pytest.raises(LayerError, match="the exposure layer"):
+    with pytest.raises(AnalysisRefused, match="the exposure layer"):
         check_overlap(hz, pop, area_name=("暴露图层", "the exposure layer"))
     assert check_overlap(hz, (10.45, 50.08, 10.55, 50.15)) == []                  # 0.0004 of 0.007 sq. degree
 
@@ -124,10 +124,10 @@ def test_area_may_be_a_raster_or_a_lonlat_box():
 def test_hazard_from_file_then_check(tmp_path):
     write_raster(_far_raster(), tmp_path / "europe.tif")
     hz = hazard_from_file(tmp_path / "europe.tif")
-    with pytest.raises(LayerError, match="europe.tif"):
+    with pytest.raises(AnalysisRefused, match="europe.tif"):
         check_overlap(hz, _grids())
     write_raster(_depth(np.full((4, 4), np.nan), LON0, LAT0 + 2 * D), tmp_path / "nan.tif")
-    with pytest.raises(LayerError, match="floods nothing"):
+    with pytest.raises(AnalysisRefused, match="floods nothing"):
         check_overlap(hazard_from_file(tmp_path / "nan.tif"), _grids())
 
 
@@ -143,7 +143,7 @@ def test_hazard_from_file_passes_near_to_the_reader(tmp_path):
         hazard_from_file(tmp_path / "zones.gpkg", near=near)
     assert "4549" in str(e.value)
     hz = hazard_from_file(tmp_path / "zones.gpkg")      # without near: read, and then refused by the overlap check
-    with pytest.raises(LayerError, match="do not overlap"):
+    with pytest.raises(AnalysisRefused, match="do not overlap"):
         check_overlap(hz, _grids())
 
 

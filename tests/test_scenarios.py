@@ -51,7 +51,7 @@ def test_flood_page_saves_compares_and_restores(demo_workspace, tmp_path, monkey
     assert not at.exception, [e.message for e in at.exception]
     saved = list_scenarios(folder, "flood")
     assert [s.name for s in saved] == ["水位 2 米", "水位 5 米"]
-    assert saved[1].params["stage"] == 5.0 and saved[1].summary["people_to_evacuate"] >= \
+    assert saved[1].params["stage_m"] == 5.0 and saved[1].summary["people_to_evacuate"] >= \
         saved[0].summary["people_to_evacuate"]
     table = next(d.value for d in at.dataframe if "设置" in d.value.columns)
     assert list(table.index) == ["水位 2 米", "水位 5 米"]

@@ -16,7 +16,7 @@ from shapely.geometry import LineString, Point
 
 from gis.fire.siting import (exact_max_coverage, greedy_max_coverage, ridge_candidates, site_cameras, site_water,
                         stream_candidates)
-from layers.errors import LayerError
+from layers.errors import AnalysisRefused
 from layers.raster import Raster
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,11 +187,11 @@ def test_site_cameras_greedy_vs_exact_on_terrain():
 
 def test_no_candidates_and_n_above_candidates():
     flat = _raster(np.full((40, 40), 100.0))
-    with pytest.raises(LayerError) as e:
+    with pytest.raises(AnalysisRefused) as e:     # valid inputs the analysis refuses (was LayerError)
         site_cameras(flat, np.ones((40, 40), bool), None, 3)
     assert "ridge" in str(e.value) and "山脊" in str(e.value)
     far = _points([(0, 0)]).assign(geometry=[Point(0, 0)])
-    with pytest.raises(LayerError):
+    with pytest.raises(AnalysisRefused):
         site_cameras(flat, np.ones((40, 40), bool), None, 3, candidates=far)
     res = site_cameras(flat, np.ones((40, 40), bool), None, 5, candidates=_points([(10, 10), (30, 30)]),
                        range_m=200)

@@ -48,7 +48,8 @@ def test_shelters_chinese_headers_and_units():
     assert list(out["type"]) == ["school", "village_hall"]
     assert list(out["capacity"]) == [1200, 80]
     assert out["area"].iloc[0] == 3500.0 and np.isnan(out["area"].iloc[1])
-    assert list(out["shelter_id"]) == ["S2", "S3"]  # generated from user-visible rows
+    # generated ids follow one rule whatever the file: the feature's number (was the spreadsheet line, S2, S3; issue 15)
+    assert list(out["shelter_id"]) == ["S1", "S2"]
     assert notes == []
 
 

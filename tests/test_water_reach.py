@@ -16,7 +16,7 @@ from shapely.geometry import LineString, Point, box
 
 from gis.fire.water_reach import (DEFAULT_RULES, UNKNOWN_TYPE_RULE, ReachRule, parse_rules, reach_by_township,
                              site_reach, uncovered_patches, water_reach)
-from layers.errors import LayerError
+from layers.errors import AnalysisRefused, LayerError
 from layers.raster import Raster, read_raster, write_raster
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,7 +222,7 @@ def test_forest_not_overlapping_dem_is_a_clear_error():
     g = _grid(np.zeros((10, 10)))
     far = gpd.GeoDataFrame({"township": ["甲"]}, geometry=[box(X0 + 1e5, Y0 - 1e5, X0 + 2e5, Y0)], crs="EPSG:4549")
     far.attrs["source"] = "forest.gpkg"
-    with pytest.raises(LayerError) as e:
+    with pytest.raises(AnalysisRefused) as e:     # valid inputs the analysis refuses (was LayerError)
         water_reach(g, _sources([(5, 5)]), far)
     assert "does not overlap" in str(e.value) and "forest.gpkg" in str(e.value) and "林地" in str(e.value)
     with pytest.raises(LayerError):

@@ -21,6 +21,8 @@ STATIC_URL = "/app/static"
 LOCAL_ASSETS: dict[str, str] = {
     "leaflet": "vendor/leaflet/leaflet.js",
     "leaflet_css": "vendor/leaflet/leaflet.css",
+    "gismap": "gis/gismap.js",          # the app's own helpers: markers, style tables, labels, legend, find
+    "gismap_css": "gis/gismap.css",
 }
 #: assets folium declares that our maps do not use (bootstrap/jquery/awesome-markers serve folium.Marker icons)
 UNUSED_ASSETS = {"jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",

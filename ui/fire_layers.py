@@ -12,25 +12,44 @@ import folium
 import numpy as np
 from rasterio.warp import Resampling
 
-from ui.overlay import Overlay, render
+from gis.fire.gaps import GAP_CLASSES
+from gis.fire.headers import header
+from gis.fire.weather import LEVEL_LABELS
+from layers.catalogue import map_kinds, spec
+from layers.palette import GAP, REACH, RISK, SEEN, SITE
 from layers.raster import Raster
+from layers.text import Text
+from ui.map_view import LegendRow, StyledGeoJson, path_style
+from ui.overlay import Overlay, render
 from ui.plan_map import _features
 
 #: risk level colours, 1 (low) .. 5 (extreme): China's forest-fire danger colours
-RISK_COLORS = ["#2e9e44", "#2f6fd6", "#f2d024", "#f28c1e", "#d7263d"]
-SEEN_COLORS = {1: "#fdd835", 2: "#43a047"}
-REACH_COLOR = "#00bcd4"   # cyan: the danger scale already uses blue for level 2
-GAP_COLORS = {"both": "#b71c1c", "unseen": "#8e24aa", "out_of_reach": "#ef6c00"}
-SITE_COLORS = {"camera": "#00838f", "water": "#1565c0"}
+RISK_COLORS = list(RISK)
+SEEN_COLORS = dict(SEEN)
+REACH_COLOR = REACH
+GAP_COLORS = dict(GAP)
+SITE_COLORS = dict(SITE)
 MAX_GAPS_DRAWN = 400
 
-LABELS = {
-    "rank": ("排序", "Rank"), "gap_zh": ("缺口类型", "Gap"), "gap": ("缺口类型", "Gap"), "area_ha": ("面积（公顷）", "Area (ha)"),
-    "township": ("乡镇", "Township"), "road_dist_m": ("距道路（米）", "To road (m)"), "road_name": ("最近道路", "Nearest road"),
-    "source_dist_m": ("距水源（米）", "To water (m)"), "source_name": ("最近水源", "Nearest source"),
-    "order": ("顺序", "Order"), "name": ("名称", "Name"), "gain_ha": ("新增覆盖（公顷）", "Gain (ha)"),
-    "cumulative_share": ("累计覆盖率", "Cumulative share"), "elevation": ("海拔（米）", "Elevation (m)"),
-}
+#: the map's own words, by code (popup headers come from :mod:`gis.fire.headers`, as in the tables and files)
+WORDS: dict[str, Text] = {k: Text(zh, en, k) for k, (zh, en) in {
+    "risk_layer": ("森林火险等级（静态）", "Fire risk level (static)"),
+    "day_layer": ("当日森林火险（{label}）", "Today's fire danger ({label})"),
+    "risk_legend": ("火险{level}", "Risk {level}"),
+    "reach_layer": ("水源可达范围", "Water reach"),
+    "reach_legend": ("水源可达林地", "Forest in water reach"),
+    "seen_layer": ("监控视域覆盖", "Camera coverage"),
+    "seen1": ("1 个监控可见", "Seen by 1 camera"),
+    "seen2": ("≥2 个监控可见", "Seen by 2+ cameras"),
+    "gaps_layer": ("高火险缺口", "High-risk gaps"),
+    "gaps_top": ("（前 {n} 个）", " (top {n})"),
+    "gap_both": ("缺口：监控与水源均未覆盖", "Gap: unseen and out of reach"),
+    "gap_unseen": ("缺口：监控未覆盖", "Gap: unseen"),
+    "gap_out_of_reach": ("缺口：水源不可达", "Gap: out of water reach"),
+    "sites_layer": ("建议新增点位", "Proposed sites"),
+    "site_camera": ("建议新增监控", "Proposed camera"),
+    "site_water": ("建议新增水源", "Proposed water point"),
+}.items()}
 
 
 def _rgb(hex_: str) -> list[int]:
@@ -71,13 +90,12 @@ def reach_overlay(count: np.ndarray, forest: np.ndarray, grid: Raster, *, max_si
 
 
 def _popup(fields: list[str], lang: str) -> folium.GeoJsonPopup:
-    return folium.GeoJsonPopup(fields=fields, aliases=[LABELS[f][0 if lang == "zh" else 1] for f in fields],
-                               labels=True, max_width=360)
+    return folium.GeoJsonPopup(fields=fields, aliases=[header(f, lang) for f in fields], labels=True, max_width=360)
 
 
 def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None = None, day_label: str = "",
                 seen: Overlay | None = None, reach: Overlay | None = None, gaps=None, sites=None
-                ) -> tuple[list[folium.Layer], list[tuple[str, str, str | None, str]]]:
+                ) -> tuple[list[folium.Layer], list[LegendRow]]:
     """Layers and legend rows of a fire review (every part optional).
 
     Parameters
@@ -93,72 +111,70 @@ def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None =
     sites : GeoDataFrame, optional
         Proposed sites (:mod:`gis.fire.siting`), with ``kind`` camera or water.
     """
-    zh = lang == "zh"
+    def w(code: str, **kw) -> str:
+        return WORDS[code](lang).format(**kw) if kw else WORDS[code](lang)
+
     groups: list[folium.Layer] = []
-    legend: list[tuple[str, str, str | None, str]] = []
-    names = {1: ("一级 低", "1 low"), 2: ("二级 较低", "2 moderate"), 3: ("三级 较高", "3 high"), 4: ("四级 高", "4 very high"),
-             5: ("五级 极高", "5 extreme")}
-    for ov, name_zh, name_en, show in ((risk, "森林火险等级（静态）", "Fire risk level (static)", day is None),
-                                       (day, f"当日森林火险（{day_label}）", f"Today's fire danger ({day_label})", True)):
+    legend: list[LegendRow] = []
+    risk_layers = []
+    for ov, name, show in ((risk, w("risk_layer"), day is None), (day, w("day_layer", label=day_label), True)):
         if ov is not None:
-            groups.append(folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, interactive=False,
-                                                            zindex=3, name=name_zh if zh else name_en, show=show))
-    if risk is not None or day is not None:
-        legend += [(("火险" if zh else "Risk ") + names[i + 1][0 if zh else 1], c, c, "box")
+            img = folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, interactive=False, zindex=3,
+                                                    name=name, show=show)
+            groups.append(img)
+            risk_layers.append(img)
+    if risk_layers:   # one set of level rows, shown while either risk layer is on
+        legend += [LegendRow(w("risk_legend", level=LEVEL_LABELS[i + 1](lang)), c, c, "box", tuple(risk_layers))
                    for i, c in enumerate(RISK_COLORS)]
     if reach is not None:
-        groups.append(folium.raster_layers.ImageOverlay(reach.data_url(), bounds=reach.bounds, interactive=False,
-                                                        zindex=4, show=False,
-                                                        name="水源可达范围" if zh else "Water reach"))
-        legend.append(("水源可达林地" if zh else "Forest in water reach", REACH_COLOR, REACH_COLOR, "box"))
+        img = folium.raster_layers.ImageOverlay(reach.data_url(), bounds=reach.bounds, interactive=False, zindex=4,
+                                                show=False, name=w("reach_layer"))
+        groups.append(img)
+        legend.append(LegendRow(w("reach_legend"), REACH_COLOR, REACH_COLOR, "box", img))
     if seen is not None:
-        groups.append(folium.raster_layers.ImageOverlay(seen.data_url(), bounds=seen.bounds, interactive=False,
-                                                        zindex=5, show=False,
-                                                        name="监控视域覆盖" if zh else "Camera coverage"))
-        legend += [("1 个监控可见" if zh else "Seen by 1 camera", SEEN_COLORS[1], SEEN_COLORS[1], "box"),
-                   ("≥2 个监控可见" if zh else "Seen by 2+ cameras", SEEN_COLORS[2], SEEN_COLORS[2], "box")]
+        img = folium.raster_layers.ImageOverlay(seen.data_url(), bounds=seen.bounds, interactive=False, zindex=5,
+                                                show=False, name=w("seen_layer"))
+        groups.append(img)
+        legend += [LegendRow(w("seen1"), SEEN_COLORS[1], SEEN_COLORS[1], "box", img),
+                   LegendRow(w("seen2"), SEEN_COLORS[2], SEEN_COLORS[2], "box", img)]
     if gaps is not None and len(gaps):
         top = gaps.sort_values("rank").head(MAX_GAPS_DRAWN)
-        fields = [f for f in ("rank", "gap_zh" if zh else "gap", "area_ha", "township", "road_name", "road_dist_m",
-                              "source_name", "source_dist_m") if f in top]
-        g = folium.FeatureGroup(name=("高火险缺口" if zh else "High-risk gaps") + (
-            f"（前 {len(top)} 个）" if zh and len(top) < len(gaps) else f" (top {len(top)})" if len(top) < len(gaps)
-            else ""))
-        folium.GeoJson(_features(top.assign(_c=top["gap"].map(GAP_COLORS)), fields + ["_c"], lang),
-                       popup=_popup(fields, lang),
-                       style_function=lambda f: {"color": f["properties"]["_c"], "weight": 1.5,
-                                                 "fillColor": f["properties"]["_c"], "fillOpacity": 0.5}).add_to(g)
+        top = top.assign(gap_zh=top["gap"].map(lambda k: GAP_CLASSES[k](lang) if k in GAP_CLASSES else k))
+        fields = [f for f in ("rank", "gap_zh", "area_ha", "township", "road_name", "road_dist_m", "source_name",
+                              "source_dist_m") if f in top]
+        name = w("gaps_layer") + (w("gaps_top", n=len(top)) if len(top) < len(gaps) else "")
+        g = folium.FeatureGroup(name=name)
+        styles = {k: path_style(c, fill=c, weight=1.5, fill_opacity=0.5) for k, c in GAP_COLORS.items()}
+        StyledGeoJson(_features(top.assign(_g=top["gap"].astype(str)), fields + ["_g"], lang), styles, "_g",
+                      popup=_popup(fields, lang), find=tuple(f for f in ("rank", "township") if f in fields)).add_to(g)
         groups.append(g)
-        legend += [("缺口：监控与水源均未覆盖" if zh else "Gap: unseen and out of reach", GAP_COLORS["both"],
-                    GAP_COLORS["both"], "box"),
-                   ("缺口：监控未覆盖" if zh else "Gap: unseen", GAP_COLORS["unseen"], GAP_COLORS["unseen"], "box"),
-                   ("缺口：水源不可达" if zh else "Gap: out of water reach", GAP_COLORS["out_of_reach"],
-                    GAP_COLORS["out_of_reach"], "box")]
+        legend += [LegendRow(w(f"gap_{k}"), c, c, "box", g) for k, c in GAP_COLORS.items()]
     if sites is not None and len(sites):
         fields = [f for f in ("order", "name", "gain_ha", "cumulative_share", "elevation") if f in sites]
-        g = folium.FeatureGroup(name="建议新增点位" if zh else "Proposed sites")
-        data = sites.assign(_c=sites.get("kind", "camera").map(SITE_COLORS).fillna(SITE_COLORS["camera"]))
-        folium.GeoJson(_features(data, fields + ["_c"], lang), popup=_popup(fields, lang),
-                       marker=folium.CircleMarker(radius=8, fill=True, fill_opacity=0.95),
-                       style_function=lambda f: {"color": "#000000", "weight": 2,
-                                                 "fillColor": f["properties"]["_c"]}).add_to(g)
+        g = folium.FeatureGroup(name=w("sites_layer"))
+        kind = sites["kind"].astype(str) if "kind" in sites else None
+        data = sites.assign(_k=kind.where(kind.isin(list(SITE_COLORS)), "camera") if kind is not None else "camera")
+        styles = {k: path_style("#000000", fill=c, weight=2, shape="circle", radius=8) for k, c in SITE_COLORS.items()}
+        StyledGeoJson(_features(data, fields + ["_k"], lang), styles, "_k", popup=_popup(fields, lang),
+                      find=tuple(f for f in ("name",) if f in fields)).add_to(g)
         groups.append(g)
-        legend += [("建议新增监控" if zh else "Proposed camera", "#000000", SITE_COLORS["camera"], "circle"),
-                   ("建议新增水源" if zh else "Proposed water point", "#000000", SITE_COLORS["water"], "circle")]
+        legend += [LegendRow(w("site_camera"), "#000000", SITE_COLORS["camera"], "circle", g),
+                   LegendRow(w("site_water"), "#000000", SITE_COLORS["water"], "circle", g)]
     return groups, legend
 
 
-#: vector layers drawn under the review (the rest of the workspace is on the Data page)
-BASE_KINDS = ("roads", "water_sources", "cameras")
+#: vector layers drawn under the review: the fire page's kinds that are points or lines (forest is the review)
+BASE_KINDS = tuple(k for k in map_kinds("fire") if spec(k).geometry[0] in ("Point", "LineString"))
 
 
-def fire_map(layers: dict, lang: str, *, hillshade: Overlay | None = None, height: int = 640,
+def fire_map(layers: dict, lang: str, *, hillshade: Overlay | None = None, height: int = 640, places=None,
              **parts) -> folium.Map:
-    """The Fire page map: the base layers (roads, sources, cameras; an overview above the detail
-    budget) under the review's :func:`fire_groups` (``parts``: risk, day, day_label, seen, reach,
+    """The Fire page map: the base layers (roads, rivers, sources, cameras, graves; an overview above the
+    detail budget) under the review's :func:`fire_groups` (``parts``: risk, day, day_label, seen, reach,
     gaps, sites)."""
     from ui.map_view import build_map, plan_map
 
     mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers})
     return build_map(mp.layers, lang=lang, hillshade=hillshade, images=mp.images, simplify_m=mp.simplify_m,
-                     extra=fire_groups(lang, **parts), height=height, show=set(BASE_KINDS))
+                     extra=fire_groups(lang, **parts), height=height,
+                     show={"roads", "water_sources", "cameras"}, places=places)

@@ -94,6 +94,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ws_mode": ("方式", "Mode"),
     "ws_mode_replace": ("替换该图层", "Replace the layer"),
     "ws_mode_append": ("追加到该图层", "Append to the layer"),
+    "ws_replace_confirm": ("替换将删除现有的 {n} 个“{kind}”要素（文件中没有它们），确认替换",
+                           "Replacing deletes {n} existing '{kind}' features the file does not hold: confirm"),
+    "allow_outside": ("这些要素确实位于辖区之外，仍然导入", "These features really lie outside the area: import them"),
+    "allow_outside_help": ("勾选前请核对坐标：经纬度填反、小数点错位或坐标系不对，都会让要素落到很远的地方。",
+                           "Check the coordinates first: swapped lon/lat, a misplaced decimal point or a wrong CRS "
+                           "all put a feature far away."),
+    "outside_confirmed": ("已确认导入位于辖区之外的要素。", "Features outside the area were confirmed for import."),
+    "validating": ("正在读取并校验文件……", "Reading and checking the file..."),
+    "lang_name": ("中文", "English"),
     "ws_preview": ("将新增 {added}、修改 {changed}、删除 {removed} 个要素", "{added} features will be added, {changed} "
                    "changed, {removed} removed"),
     "ws_preview_added": ("新增", "Added"),
@@ -111,6 +120,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "workspace": ("工作空间", "Workspace"),
     "layers": ("图层", "Layers"),
     "legend": ("图例", "Legend"),
+    "place_names": ("地名", "Place names"),
+    "step_of": ("第 {i}/{n} 步：{what}", "Step {i} of {n}: {what}"),
+    "eta_s": ("（约 {n} 秒）", "(about {n} s left)"),
+    "eta_min": ("（约 {n} 分钟）", "(about {n} min left)"),
+    "village_batch_running": ("正在生成村级形势图", "Drawing the village maps"),
+    "fire_files_running": ("正在生成下载文件", "Making the files"),
+    "find_placeholder": ("查找网格、安置场所、村……", "Find a grid, shelter, village..."),
     "hillshade": ("地形晕渲（离线底图）", "Hillshade (offline basemap)"),
     "osm": ("OpenStreetMap（在线）", "OpenStreetMap (online)"),
     "tianditu_vec": ("天地图矢量（在线）", "Tianditu vector (online)"),
@@ -194,8 +210,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "thresholds": ("水深分级（米）", "Depth classes (m)"),
     "bad_thresholds": ("水深分级应为递增的正数，用逗号分隔，如 0.5,1.5,3.0；已用默认值",
                        "Depth classes must be increasing positive numbers such as 0.5,1.5,3.0; defaults used"),
-    "min_share": ("转移条件：网格淹没比例至少", "Move a grid when its flooded share is at least"),
-    "min_share_help": ("0 表示网格任一部分水深达到最低分级即转移", "0: any part at or above the lowest depth class"),
+    "min_share": ("转移条件：受淹居住点（或面积）比例至少", "Move a grid when the wet share of its homes (or area) is at least"),
+    "min_share_help": ("0 表示任一居住点（无居住点的网格为任一部分）水深达到转移水深即转移",
+                       "0: any home (any part, for a grid without homes) at or above the moving depth"),
     "cut_roads": ("被淹道路不可通行", "Flooded roads impassable"),
     "cut_roads_help": ("取消勾选则按洪水到来前的完整路网规划提前转移",
                        "Untick to plan a pre-emptive transfer on the whole network"),
@@ -205,15 +222,49 @@ STRINGS: dict[str, tuple[str, str]] = {
     "stream_source": ("河道来源", "Streams from"),
     "streams_upstream": ("汇流面积阈值", "Upstream-area threshold"),
     "streams_rivers": ("河流图层", "The rivers layer"),
-    "min_upstream_cells": ("成河汇流像元数", "Upstream cells to start a stream"),
-    "min_upstream_cells_help": ("汇入某像元的上游像元数达到该值即视为河道；数值越小河网越密。",
-                                "A cell with at least this many cells upstream is a stream; smaller gives a denser "
-                                "network."),
-    "pop_raster": ("按人口栅格统计受影响人口（可选）", "People from a population raster (optional)"),
-    "pop_raster_help": ("上传人口栅格（GeoTIFF，每像元人数，如 WorldPop），按本情景水深统计各级水深以上的人数；"
-                        "与网格人口互为补充。",
-                        "Upload a population raster (GeoTIFF, people per cell, e.g. WorldPop): people in cells at or "
-                        "above each depth of this scenario; a check beside the grids' counts."),
+    "min_upstream_km2": ("成河汇流面积（平方千米）", "Upstream area to start a stream (km²)"),
+    "min_upstream_km2_help": ("汇入某处的上游面积达到该值即视为河道；数值越小河网越密。按面积而非像元数，DEM 分辨率不同也得到相同河网。",
+                              "A place draining at least this area is a stream; smaller gives a denser network. An "
+                              "area, not a cell count, so DEMs of any resolution give the same streams."),
+    "flood_more_options": ("更多选项：转移判断、道路与步行、优化目标、人口栅格",
+                           "More options: who moves, roads and walking, what is minimised, population raster"),
+    "flood_rule": ("转移判断依据", "Who must move"),
+    "flood_rule_homes": ("水到达居住处（房屋、人口、村庄点位）", "Water reaches where people live"),
+    "flood_rule_area": ("网格任一部分受淹", "Any part of the grid flooded"),
+    "flood_rule_help": ("默认：网格内房屋（或人口栅格中有人的像元、村庄点位）的水深达到转移水深即转移；没有居住点的网格按淹没面积判断。",
+                        "Default: a grid moves when the water reaches the moving depth at its houses (or populated "
+                        "cells, or village points); grids without any by their flooded area."),
+    "flood_min_depth": ("转移水深（米，0 为最低分级）", "Moving depth (m; 0: the lowest class)"),
+    "flood_min_depth_help": ("居住处（或网格内）水深达到该值才计为受淹", "water counts from this depth at the homes (or in "
+                             "the grid)"),
+    "flood_passable": ("道路断行水深（米）", "Roads cut from this depth (m)"),
+    "flood_passable_help": ("达到该水深的道路不可通行，步行也不进入这样深的积水（0.3 米左右车辆熄火、成人难以站稳）",
+                            "roads this deep are cut and walks never enter water this deep (about 0.3 m stalls a car "
+                            "and knocks adults over)"),
+    "flood_shelter_flood": ("安置场所受淹水深（米）", "Shelter unusable from this depth (m)"),
+    "flood_weight": ("优化目标", "Minimise"),
+    "flood_weight_length": ("总人·公里", "person-km"),
+    "flood_weight_time": ("总人·小时", "person-hours"),
+    "flood_walk_limit": ("单段步行上限（公里）", "Longest walk (km)"),
+    "flood_walk_limit_help": ("到道路或安置场所的步行段按地形计算，超过此长度视为无可达安置场所",
+                              "walks to a road or shelter follow the terrain; longer than this means no reachable "
+                              "shelter"),
+    "flood_route_modes": ("经道路 {road} 人，全程步行 {walk} 人，直线估算 {straight} 人，步行限度内无可达安置场所 {none} 人；"
+                          "最长步行 {walk_km} 公里；分析坐标系 {crs}",
+                          "By road {road}, on foot all the way {walk}, straight-line estimates {straight}, no "
+                          "shelter within walking reach {none}; longest walk {walk_km} km; analysis CRS {crs}"),
+    "households_to_evacuate": ("需转移户数", "Households to evacuate"),
+    "flood_terrain_cell": ("地形网格（米）", "Terrain grid cell (m)"),
+    "flood_terrain_cell_help": ("HAND 与步行路径计算所用的网格；更粗的 DEM 插值到该网格，经纬度或米制的同一 DEM 得到相同结果",
+                                "the grid HAND and walks run on; a coarser DEM is interpolated onto it, so the same "
+                                "DEM in degrees or in metres gives the same plan"),
+    "roads_kept": ("不断路", "roads kept"),
+    "pop_raster": ("按人口栅格统计受影响人口", "People from the population raster"),
+    "pop_raster_help": ("上传人口栅格（GeoTIFF，每像元人数，如 WorldPop）：工作空间没有房屋图层时，用于判断水是否到达人们居住处，"
+                        "并按本情景水深统计各级水深以上的人数。",
+                        "Upload a population raster (GeoTIFF, people per cell, e.g. WorldPop): where people live when "
+                        "the workspace has no buildings layer, and the people at or above each depth of this "
+                        "scenario."),
     "pop_raster_upload": ("人口栅格（GeoTIFF）", "Population raster (GeoTIFF)"),
     "pop_total": ("栅格总人口", "People in the raster"),
     "pop_affected": ("受淹区人口", "People in wet cells"),
@@ -276,6 +327,38 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "From ridge and peak cells (cameras) or stream cells near roads (water), pick one by one the "
                     "sites that add the most covered high-risk forest (greedy maximal coverage; each site's gain "
                     "listed)."),
+    "siting_cameras_n": ("新增监控（个）", "New cameras"),
+    "siting_water_n": ("新增水源点（个）", "New water points"),
+    "siting_more": ("更多选址参数", "More siting options"),
+    "siting_water_distance": ("新水源点供水距离（米）", "Reach of a new water point (m)"),
+    "siting_water_rise": ("新水源点最大爬升（米，0 = 不限）", "Largest rise above a new water point (m, 0 = no limit)"),
+    "siting_camera_max_road": ("监控候选点距道路不超过（米，0 = 不限）", "Camera candidates within (m of a road, 0 = no "
+                               "limit)"),
+    "siting_water_max_road": ("水源候选点距道路不超过（米，0 = 不限）", "Water candidates within (m of a road, 0 = no "
+                              "limit)"),
+    "siting_prominence": ("山脊候选点最小高差（米）", "Least rise of ridge candidates above their surroundings (m)"),
+    "siting_spacing": ("候选点最小间距（米）", "Least spacing of candidates (m)"),
+    "siting_max_candidates": ("候选点上限（个）", "Most candidates"),
+    "siting_water_candidates": ("水源候选点（可选，上传点图层）", "Candidate water points (optional, upload points)"),
+    "fire_steps": ("计算步骤", "Steps"),
+    "step_cameras": ("监控视域覆盖", "Camera coverage"),
+    "step_water": ("水源可达", "Water reach"),
+    "step_gaps": ("覆盖缺口", "Coverage gaps"),
+    "refraction": ("大气折光系数", "Refraction coefficient"),
+    "reach_rules": ("水源可达规则：各类水源的供水距离与最大爬升高差（可改；helicopter 为直升机取水点，default 为未注明类型）",
+                    "Water reach rules: each source type's distance and largest rise (editable; helicopter: dip "
+                    "sites, default: sources with no type)"),
+    "rule_type": ("水源类型", "Source type"),
+    "rule_distance": ("供水距离（米）", "Distance (m)"),
+    "rule_rise": ("最大爬升（米，空 = 不限）", "Largest rise (m, empty = no limit)"),
+    "rain_mm": ("降水（毫米，0 = 无）", "Rain (mm, 0 = none)"),
+    "fire_reviews": ("保存与比较评估", "Saved reviews"),
+    "fire_review_name": ("评估名称", "Review name"),
+    "fire_review_save": ("保存本次评估", "Save this review"),
+    "fire_review_pick": ("选择已保存的评估", "Pick a saved review"),
+    "fire_review_restore": ("恢复其设置", "Restore its settings"),
+    "fire_review_restore_help": ("上传的候选点文件不随评估保存", "Uploaded candidate files are not saved with a review"),
+    "fire_review_delete": ("删除", "Delete"),
     "siting_kind": ("类型", "Kind"),
     "siting_camera": ("监控", "Cameras"),
     "siting_water": ("水源", "Water points"),
@@ -357,6 +440,36 @@ STRINGS: dict[str, tuple[str, str]] = {
     # flood scenario checked against the grids (gis.flood.hazard.check_overlap)
     "hazard_refused": ("未按此洪水情景计算转移方案：", "No plan was computed from this flood scenario:"),
 }
+
+
+LANGS = ("zh", "en")
+
+#: Streamlit's own words that it does not translate, as the upload box shows them in Chinese
+_UPLOAD_BUTTON = {"zh": "选择文件", "en": "Browse files"}
+_UPLOAD_LIMIT = {"zh": "单个文件不超过 {mb} MB", "en": "{mb} MB per file"}
+
+
+def page_css(lang_: str) -> str:
+    """The app's stylesheet: results greyed out while the page reruns, Streamlit's upload box in ``lang_``.
+
+    Streamlit marks every element of the previous run ``data-stale="true"`` until the rerun redraws
+    it; after a short delay (so quick reruns do not flicker) such elements turn pale grey, so numbers
+    being recalculated are never read as current. Streamlit's file uploader has no language setting:
+    its button and limit line are replaced here by words in the interface language.
+    """
+    from layers.settings import MAX_UPLOAD_MB
+
+    button = _UPLOAD_BUTTON.get(lang_, _UPLOAD_BUTTON["zh"])
+    limit = _UPLOAD_LIMIT.get(lang_, _UPLOAD_LIMIT["zh"]).format(mb=MAX_UPLOAD_MB)
+    return f"""<style>
+[data-stale="true"] {{ opacity: .28 !important; filter: grayscale(1); transition: opacity .2s ease .4s, filter .2s ease .4s; }}
+[data-stale="true"] iframe {{ opacity: .5; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{ font-size: 0 !important; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {{
+  content: "{button}"; font-size: 14px; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0 !important; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: "{limit}"; font-size: 14px; }}
+</style>"""
 
 
 def lang() -> str:

@@ -1,4 +1,8 @@
-"""Rendering a layers map in a page: planned, cached payloads + hillshade -> folium -> streamlit-folium."""
+"""Rendering a map in a page: planned, cached payloads + hillshade -> folium -> streamlit-folium.
+
+Every page shows its maps through :func:`show_map` (one place that hands a folium map to
+streamlit-folium), so the pages' maps can be inspected by tests and benchmarks alike.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,16 @@ from layers.load import Layer
 from layers.raster import Raster
 from ui.i18n import lang, t
 from ui.map_view import DETAIL_BUDGET, build_map, feature_count, plan_map
-from ui.state import hillshade_overlay, map_parts, workspace_layers
+from ui.state import hillshade_overlay, map_parts, place_names, workspace_layers
+
+
+def show_map(m, *, key: str, height: int = 640, returned_objects: list[str] | None = None):
+    """Hand the folium map ``m`` to streamlit-folium (full width); returns what it returns.
+
+    ``returned_objects`` defaults to none, so panning and zooming never rerun the page.
+    """
+    return st_folium(m, key=key, height=height, use_container_width=True,
+                     returned_objects=[] if returned_objects is None else returned_objects)
 
 
 def note_missing_layers(layers: dict, wanted: list[str]) -> None:
@@ -49,22 +62,23 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
     if is_overview:
         st.caption(t("overview_note"))
     m = build_map(planned, lang=lang(), hillshade=hillshade_overlay(), show=show, height=height,
-                  payloads=payloads, images=images, extra=extra)
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+                  payloads=payloads, images=images, extra=extra, places=place_names())
+    show_map(m, key=key, height=height)
 
 
 def show_preview_map(kind: str, layer: Layer, *, key: str, height: int = 420) -> None:
-    """Map of one imported layer (vector, or raster drawn as an image), planned like any other map."""
+    """A small map of the features of an imported file (shown whatever the layer's default), or of a raster
+    drawn as an image, over the workspace's hillshade: a row far away widens the map and shows."""
     if layer.gdf is not None:
         plan = plan_map({kind: layer.gdf})
         m = build_map(plan.layers, lang=lang(), hillshade=hillshade_overlay(), height=height, images=plan.images,
-                      simplify_m=plan.simplify_m)
+                      simplify_m=plan.simplify_m, show={kind})
     elif kind == "dem":
         m = build_map({}, lang=lang(), hillshade=_preview_image(layer.raster, "dem", key), height=height)
     else:
         m = build_map({}, lang=lang(), hillshade=hillshade_overlay(), height=height,
                       images={kind: _preview_image(layer.raster, kind, key)})
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+    show_map(m, key=key, height=height)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

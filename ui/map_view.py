@@ -1,58 +1,51 @@
-"""The map builder: layers -> one folium map with an offline hillshade, toggles, legend and popups.
+"""The map builder: layers -> one folium map with an offline hillshade, toggles, legend, labels and popups.
 
-No streamlit here, so it is testable on its own. Big layers are made small before they reach the
+No streamlit here, so it is testable on its own. Every page's map is made here (the Flood and Fire
+pages add their analysis layers through ``extra``). Big layers are made small before they reach the
 browser: simplified in a metric CRS, coordinates rounded to 1e-5 degrees (about 1 m), only the
 fields shown in popups sent, drawn on a canvas renderer.
+
+Styles come from the layer specs (:class:`layers.schema.Draw`) and reach the browser as ONE lookup
+table per layer, keyed by a feature property (``GisMap.styled`` in ``static/gis/gismap.js``): the
+page's script is the same size whatever the number of features, and renders in time linear in them
+(folium's own ``style_function`` writes a ``switch`` with one ``case`` per feature). Place names
+(townships, villages, shelters) are labelled and decluttered in the browser; the legend lists the
+layers that are on; on a narrow map the layer control starts collapsed and the legend folded; a
+search box finds a grid, shelter or village by name or id and zooms to it. Online basemaps are
+offered only when their server answers, and never shown at start.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from dataclasses import dataclass
+from typing import Any, Iterable
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement, Template
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.template import Template
 
-from ui.overlay import Overlay, rasterize
 from layers import settings
-from layers.catalogue import GRID_LEVELS, VECTOR_KINDS, spec
+from layers.catalogue import VECTOR_KINDS, spec
 from layers.crs import metric_crs
-from ui.assets import localize
+from layers.schema import Draw
+from ui.assets import STATIC_URL, localize
 from ui.i18n import text
+from ui.overlay import Overlay, rasterize
 
-
-@dataclass(frozen=True)
-class Style:
-    """How a layer kind is drawn and named in the legend."""
-
-    color: str
-    fill: str | None = None
-    weight: float = 1.5
-    radius: float = 5.0
-    fill_opacity: float = 0.35
-    shape: str = "circle"  # legend swatch: circle, line, box
-
-
-STYLES: dict[str, Style] = {
-    "forest": Style("#2e7d32", "#66bb6a", 0.5, fill_opacity=0.35, shape="box"),
-    "flood_hazard": Style("#1565c0", "#42a5f5", 0.5, fill_opacity=0.45, shape="box"),
-    "rivers": Style("#1e88e5", None, 2.0, shape="line"),
-    "roads": Style("#8d4e2a", None, 1.8, shape="line"),
-    "buildings": Style("#616161", "#bdbdbd", 0.6, radius=2.5, fill_opacity=0.6),
-    "villages": Style("#6d4c41", "#ffcc80", 1.0, radius=5),
-    "shelters": Style("#1b5e20", "#43a047", 1.5, radius=7),
-    "depots": Style("#4e342e", "#ff7043", 1.5, radius=8),
-    "water_sources": Style("#0d47a1", "#29b6f6", 1.0, radius=4.5),
-    "cameras": Style("#4a148c", "#ba68c8", 1.2, radius=6),
-}
-#: grid outline colour per level, county (dark) to household cluster (light)
-GRID_COLORS = {"county": "#37474f", "township": "#5d4037", "village": "#e65100", "group": "#f9a825",
-               "household": "#c0ca33"}
-GRID_WEIGHTS = {"county": 3.0, "township": 2.2, "village": 1.4, "group": 1.0, "household": 0.8}
+#: how each kind is drawn (from its spec), by kind
+STYLES: dict[str, Draw] = {k: spec(k).draw for k in VECTOR_KINDS}
+#: grid outline colour and width per level, county to household cluster (from the grids' spec)
+GRID_COLORS = {c.value: c.color for c in spec("grids").draw.classes}
+GRID_WEIGHTS = {c.value: c.weight for c in spec("grids").draw.classes}
 
 #: features one map draws as vectors before it switches to an overview (plus a township to see in detail)
 DETAIL_BUDGET = 15_000
@@ -213,44 +206,221 @@ def payload(gdf: gpd.GeoDataFrame, kind: str, lang: str, *, simplify_m: float = 
 
 def layer_payloads(layers: dict[str, gpd.GeoDataFrame], lang: str, *, simplify_m: float = 5.0
                    ) -> dict[str, tuple[dict, list[str]]]:
-    """:func:`payload` of every layer, keyed by kind (``grids:LEVEL`` for each grid level present)."""
+    """:func:`payload` of every layer, keyed by kind (``KIND:VALUE`` for each drawing class of a kind whose
+    spec draws by a field, e.g. ``grids:village``)."""
     out = {}
     for kind, gdf in layers.items():
         if gdf is None or len(gdf) == 0:
             continue
-        if kind == "grids" and "level" in gdf:
-            for level in GRID_LEVELS:
-                sub = gdf[gdf["level"] == level]
+        d = STYLES[kind]
+        if d.by and d.classes and d.by in gdf:
+            for c in d.classes:
+                sub = gdf[gdf[d.by] == c.value]
                 if len(sub):
-                    out[f"grids:{level}"] = payload(sub, kind, lang, simplify_m=simplify_m)
+                    out[f"{kind}:{c.value}"] = payload(sub, kind, lang, simplify_m=simplify_m)
         else:
             out[kind] = payload(gdf, kind, lang, simplify_m=simplify_m)
     return out
 
 
-class Legend(MacroElement):
-    """A fixed legend box in the map corner (plain HTML: no scripts to load)."""
+@dataclass(frozen=True)
+class LegendRow:
+    """One legend entry: shown while ``layer`` (a folium layer of the map; None: always) is on the map.
+
+    ``shape`` is the swatch: ``box`` (area), ``line``, or a marker shape (circle, square, triangle, diamond).
+    """
+
+    label: str
+    color: str
+    fill: str | None = None
+    shape: str = "box"
+    layer: Any = None   # a folium layer, a tuple of them (shown while any is on), or None (always)
+    dash: bool = False
+
+    @property
+    def colour(self) -> str:
+        """The colour a reader matches against the map: the fill, else the line."""
+        return self.fill or self.color
+
+
+def legend_row(row: Any, layer: Any = None) -> LegendRow:
+    """``row`` as a :class:`LegendRow` (a ``(label, color, fill, shape)`` tuple is read as one)."""
+    if isinstance(row, LegendRow):
+        return row
+    label, color, fill, shape = row
+    return LegendRow(label, color, fill, shape, layer)
+
+
+class _Assets(JSCSSMixin):
+    """Loads ``static/gis/gismap.js`` and its stylesheet into the map's page (served locally)."""
+
+    default_js = [("gismap", f"{STATIC_URL}/gis/gismap.js")]
+    default_css = [("gismap_css", f"{STATIC_URL}/gis/gismap.css")]
+    _template = Template("")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "GisAssets"
+
+
+class StyledGeoJson(folium.GeoJson):
+    """A GeoJSON layer styled from one lookup table: ``styles[feature.properties[key]]``.
+
+    Parameters
+    ----------
+    data : dict
+        A FeatureCollection (already compact: see :func:`payload`).
+    styles : dict
+        Style (Leaflet path options, plus ``shape`` and ``radius`` for points) per value of
+        ``key``; ``""`` is the default.
+    key : str, optional
+        Property that picks the style; None: every feature takes ``styles[""]``.
+    find : tuple of str
+        Properties the map's search box looks in (none: the layer is not searched).
+    popup, tooltip, name, show
+        As for :class:`folium.GeoJson`.
+    """
 
     _template = Template("""
-{% macro html(this, kwargs) %}
-<div class="gis-legend" style="position:absolute;bottom:44px;left:10px;z-index:9999;background:rgba(255,255,255,.92);
- padding:6px 9px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.35);font:12px/1.5 sans-serif;max-width:220px">
-<b>{{ this.title }}</b><br>
-{% for label, color, fill, shape in this.items %}
-<span style="display:inline-block;vertical-align:middle;margin-right:5px;
-{% if shape == 'line' %}width:18px;height:0;border-top:3px solid {{ color }};
-{% elif shape == 'box' %}width:14px;height:10px;border:1.5px solid {{ color }};background:{{ fill or 'transparent' }};
-{% else %}width:10px;height:10px;border-radius:50%;border:1.5px solid {{ color }};background:{{ fill }};{% endif %}"></span>{{ label }}<br>
-{% endfor %}
-</div>
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = GisMap.styled({{ this.data|tojson }}, {{ this.styles|tojson }},
+    {{ this.key|tojson }}, {{ this.options|tojavascript }});
 {% endmacro %}
 """)
 
-    def __init__(self, title: str, items: list[tuple[str, str, str | None, str]]):
+    def __init__(self, data: dict, styles: dict[str, dict], key: str | None = None, *, find: tuple[str, ...] = (),
+                 **kwargs: Any):
+        super().__init__(data, **kwargs)
+        self._name = "StyledGeoJson"
+        self.styles = {str(k): v for k, v in styles.items()}
+        self.key = key
+        self.find = tuple(find)
+
+
+class PlaceLabels(MacroElement):
+    """Place labels (``[[lat, lon, text], ...]`` per set) decluttered in the browser, under one toggle."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{% for s in this.sets %}
+GisMap.labels({{ this._parent.get_name() }}).add({{ s.points|tojson }}, {rank: {{ s.rank }},
+    minZoom: {{ s.min_zoom }}, maxZoom: {{ s.max_zoom }}, cls: {{ s.cls|tojson }}, center: {{ s.center|tojson }},
+    group: {{ this.group.get_name() if this.group else 'null' }}});
+{% endfor %}
+{% endmacro %}
+""")
+
+    def __init__(self, sets: list["LabelSet"], group: Any = None):
         super().__init__()
-        self._name = "Legend"
+        self._name = "PlaceLabels"
+        self.sets = sets
+        self.group = group
+
+
+def _swatch_svg(r: LegendRow) -> str:
+    """The legend swatch of a row as inline SVG (same shapes as the map's markers)."""
+    c, f = r.color, r.fill or "none"
+    if r.shape == "line":
+        body = f'<line x1="1" y1="7" x2="19" y2="7" stroke="{c}" stroke-width="3"' + \
+            (' stroke-dasharray="4 3"' if r.dash else "") + "/>"
+    elif r.shape == "box":
+        body = f'<rect x="2" y="3" width="16" height="9" stroke="{c}" stroke-width="1.5" fill="{f}"/>'
+    elif r.shape in ("square", "triangle", "diamond"):
+        pts = {"square": "5.5,2.5 14.5,2.5 14.5,11.5 5.5,11.5", "triangle": "10,1 16,11 4,11",
+               "diamond": "10,1.2 15.8,7 10,12.8 4.2,7"}[r.shape]
+        body = f'<polygon points="{pts}" stroke="{c}" stroke-width="1.2" fill="{f}"/>'
+    else:
+        body = f'<circle cx="10" cy="7" r="5" stroke="{c}" stroke-width="1.2" fill="{f}"/>'
+    return f'<svg class="gis-swatch" width="20" height="14" viewBox="0 0 20 14">{body}</svg>'
+
+
+class MapLegend(MacroElement):
+    """The legend (plain HTML, readable without scripts): the browser lists only the rows of layers that
+    are on the map, and folds it on a narrow map (``GisMap.legend``)."""
+
+    _template = Template("""
+{% macro html(this, kwargs) %}
+<div id="{{ this.dom_id }}" class="gis-legend leaflet-control"><details open><summary>{{ this.title|e }}</summary>
+<div class="gis-legend-rows">
+{%- for r in this.rows %}
+<div class="gis-legend-row" data-row="{{ loop.index0 }}">{{ this.svg(r) }}<span>{{ r.label|e }}</span></div>
+{%- endfor %}
+</div></details></div>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+GisMap.legend({{ this._parent.get_name() }}, document.getElementById({{ this.dom_id|tojson }}), [
+{%- for r in this.rows %}{{ this.ref(r.layer) }},{% endfor %}]);
+{% endmacro %}
+""")
+
+    def __init__(self, title: str, rows: list[LegendRow]):
+        super().__init__()
+        self._name = "MapLegend"
         self.title = title
-        self.items = items
+        self.rows = rows
+        # an element id streamlit-folium's renaming of folium variables (``name_<hex>``) leaves alone
+        self.dom_id = "gislegend-" + self._id
+
+    @staticmethod
+    def svg(row: LegendRow) -> str:
+        """The swatch of ``row`` (inline SVG)."""
+        return _swatch_svg(row)
+
+    @staticmethod
+    def ref(layer: Any) -> str:
+        """The JavaScript name of a row's layer, a list of names, or null."""
+        if layer is None:
+            return "null"
+        if isinstance(layer, (list, tuple)):
+            return "[" + ", ".join(x.get_name() for x in layer) + "]"
+        return layer.get_name()
+
+
+class FindControl(MacroElement):
+    """A search box: type a name or id, pick a match, the map zooms to it and opens its popup."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+GisMap.find({{ this._parent.get_name() }}, [
+{%- for layer, group, fields in this.sources %}
+  {layer: {{ layer.get_name() }}, group: {{ group.get_name() if group is not none else 'null' }},
+   fields: {{ fields|tojson }}},
+{%- endfor %}
+], {{ this.placeholder|tojson }});
+{% endmacro %}
+""")
+
+    def __init__(self, sources: list[tuple[Any, Any, tuple[str, ...]]], placeholder: str):
+        super().__init__()
+        self._name = "FindControl"
+        self.sources = sources
+        self.placeholder = placeholder
+
+
+class LayerControl(folium.LayerControl):
+    """folium's layer control, collapsed at start on a narrow map (a phone, a small laptop window)."""
+
+    _template = Template("""
+{% macro script(this,kwargs) %}
+    var {{ this.get_name() }}_layers = {
+        base_layers : {
+            {%- for key, val in this.base_layers.items() %}
+            {{ key|tojson }} : {{val}},
+            {%- endfor %}
+        },
+        overlays :  {
+            {%- for key, val in this.overlays.items() %}
+            {{ key|tojson }} : {{val}},
+            {%- endfor %}
+        },
+    };
+    let {{ this.get_name() }} = L.control.layers(
+        {{ this.get_name() }}_layers.base_layers,
+        {{ this.get_name() }}_layers.overlays,
+        Object.assign({{ this.options|tojavascript }}, {collapsed: GisMap.narrow({{ this._parent.get_name() }})})
+    ).addTo({{this._parent.get_name()}});
+{% endmacro %}
+""")
 
 
 class MetricScale(MacroElement):
@@ -263,44 +433,207 @@ L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name
 """)
 
 
-def _add_geojson(group: folium.FeatureGroup, data: dict, fields: list[str], kind: str, lang: str,
-                 style: dict, point_radius: float | None = None) -> None:
+# ---- styles from the specs --------------------------------------------------------------------
+def path_style(color: str, *, fill: str | None = None, weight: float = 1.5, fill_opacity: float = 0.35,
+               opacity: float = 0.9, dash: str | None = None, shape: str | None = None,
+               radius: float | None = None) -> dict:
+    """Leaflet path options (plus ``shape``/``radius`` for points) as sent in a style table."""
+    out: dict = {"color": color, "weight": weight, "opacity": opacity, "fill": fill is not None or shape is not None,
+                 "fillColor": fill or color, "fillOpacity": fill_opacity}
+    if dash:
+        out["dashArray"] = dash
+    if shape is not None:
+        out.update(shape=shape, radius=radius or 5.0, fillOpacity=0.9)
+    return out
+
+
+def kind_style(kind: str, *, points: bool, lines: bool = False) -> dict:
+    """The style table entry of a layer kind (its spec's :class:`~layers.schema.Draw`); lines are never filled."""
+    d = STYLES[kind]
+    return path_style(d.color, fill=None if lines else d.fill, weight=d.weight, fill_opacity=d.fill_opacity,
+                      shape=d.shape if points else None, radius=d.radius)
+
+
+def swatch(kind: str, *, points: bool) -> str:
+    """Legend swatch of a kind: its marker shape for points, ``line`` for lines, ``box`` for areas."""
+    if points:
+        return STYLES[kind].shape
+    return "line" if spec(kind).geometry[0] == "LineString" else "box"
+
+
+# ---- place labels -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LabelSet:
+    """Labels of one kind of place: ``points`` ``[[lat, lon, text], ...]`` and how they compete."""
+
+    points: list
+    rank: int
+    min_zoom: int
+    max_zoom: int = 30
+    cls: str = "gis-label"
+    center: bool = False
+
+
+def _label_points(g: gpd.GeoDataFrame, field: str) -> list:
+    g = g[g[field].notna() & g.geometry.notna()]
+    if not len(g):
+        return []
+    pts = g.geometry.to_crs(4326).representative_point()
+    xs, ys = np.round(pts.x.to_numpy(), 5), np.round(pts.y.to_numpy(), 5)
+    return [[float(y), float(x), str(t)] for x, y, t in zip(xs, ys, g[field].astype(str))]
+
+
+def place_labels(layers: dict[str, gpd.GeoDataFrame]) -> list[LabelSet]:
+    """Place names of a workspace: townships (seen from afar), then the kinds whose spec names a label field.
+
+    Townships are placed at the township-level grid (or the middle of their villages / grids /
+    shelters); villages and shelters beside their marker, shown from their spec's ``label_zoom``.
+    """
+    out: list[LabelSet] = []
+    towns: dict[str, tuple[float, float]] = {}
+    grids = layers.get("grids")
+    if grids is not None and len(grids) and {"level", "township"} <= set(grids.columns):
+        top = grids[(grids["level"] == "township") & grids["township"].notna()]
+        if len(top):
+            d = top.to_crs(4326).dissolve(by="township")
+            for name, p in zip(d.index, d.geometry.representative_point()):
+                towns[str(name)] = (round(p.y, 5), round(p.x, 5))
+    for kind in ("villages", "grids", "shelters"):
+        g = layers.get(kind)
+        if towns or g is None or not len(g) or "township" not in g:
+            continue
+        g = g[g["township"].notna() & g.geometry.notna()]
+        pts = g.geometry.to_crs(4326).representative_point()
+        mid = pd.DataFrame({"t": g["township"].astype(str).to_numpy(), "x": pts.x.to_numpy(), "y": pts.y.to_numpy()}
+                           ).groupby("t")[["x", "y"]].median()
+        towns = {str(t): (round(r.y, 5), round(r.x, 5)) for t, r in mid.iterrows()}
+    if towns:
+        out.append(LabelSet([[y, x, t] for t, (y, x) in sorted(towns.items())], rank=10, min_zoom=0, max_zoom=13,
+                            cls="gis-label-township", center=True))
+    for kind in VECTOR_KINDS:
+        d = STYLES[kind]
+        g = layers.get(kind)
+        if d.label is None or g is None or not len(g) or d.label not in g:
+            continue
+        pts = _label_points(g, d.label)
+        if pts:
+            out.append(LabelSet(pts, rank=d.label_rank, min_zoom=d.label_zoom,
+                                cls="gis-label-major" if d.label_rank >= 3 else "gis-label"))
+    return out
+
+
+# ---- online basemaps: offered only when reachable ------------------------------------------------
+_PROBE: dict[str, tuple[float, bool]] = {}
+_PROBE_TTL_S = 600.0
+
+
+def reachable(host: str, port: int = 443, *, timeout: float = 1.5) -> bool:
+    """True when ``host:port`` accepted a TCP connection within ``timeout`` (answer kept ten minutes).
+
+    Name lookup runs in a thread so that a network without DNS cannot hold the page longer than
+    ``timeout``.
+    """
+    now = time.monotonic()
+    hit = _PROBE.get(host)
+    if hit and now - hit[0] < _PROBE_TTL_S:
+        return hit[1]
+    result = [False]
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result[0] = True
+        except OSError:
+            pass
+
+    th = threading.Thread(target=probe, daemon=True)
+    th.start()
+    th.join(timeout)
+    _PROBE[host] = (now, result[0])
+    return result[0]
+
+
+def online_basemaps() -> bool:
+    """Offer online basemaps: allowed by the settings (``GIS_ONLINE_BASEMAPS``) and their server reachable."""
+    if not settings.ONLINE_BASEMAPS:
+        return False
+    host = "t0.tianditu.gov.cn" if settings.TIANDITU_KEY else "tile.openstreetmap.org"
+    return reachable(host)
+
+
+def _tiles(m: folium.Map, lang: str, tianditu_key: str | None) -> None:
+    folium.TileLayer("OpenStreetMap", name=text("osm", lang), overlay=False, show=False,
+                     attr="© OpenStreetMap contributors").add_to(m)
+    if tianditu_key:
+        for layer, key in (("vec", "tianditu_vec"), ("img", "tianditu_img")):
+            folium.TileLayer(
+                f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
+                f"&TILECOL={{x}}&tk={tianditu_key}", name=text(key, lang), attr="© 天地图 Tianditu",
+                subdomains="01234567", overlay=False, show=False).add_to(m)
+        folium.TileLayer(
+            "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva"
+            "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+            f"&tk={tianditu_key}", name=text("tianditu_label", lang), attr="© 天地图 Tianditu",
+            subdomains="01234567", overlay=True, show=False).add_to(m)
+
+
+# ---- the map ----------------------------------------------------------------------------------
+def _popup_and_tip(kind: str, fields: list[str], lang: str) -> dict:
     s = spec(kind)
-    labels = [s.field(f).label(lang) for f in fields]
-    kwargs: dict = {}
-    if fields:
-        kwargs["popup"] = folium.GeoJsonPopup(fields=fields, aliases=labels, localize=False, labels=True,
-                                              max_width=360)
-        tip = [f for f in ("name", "grid_id") if f in fields][:1]
-        if tip:
-            kwargs["tooltip"] = folium.GeoJsonTooltip(fields=tip, labels=False)
-    if point_radius is not None:
-        kwargs["marker"] = folium.CircleMarker(radius=point_radius, weight=style.get("weight", 1),
-                                               color=style["color"], fill=True, fill_color=style["fillColor"],
-                                               fill_opacity=0.9)
-    folium.GeoJson(data, style_function=lambda _f, st=style: st, highlight_function=lambda _f: {"weight": 3},
-                   zoom_on_click=False, **kwargs).add_to(group)
+    if not fields:
+        return {}
+    out: dict = {"popup": folium.GeoJsonPopup(fields=fields, aliases=[s.field(f).label(lang) for f in fields],
+                                              localize=False, labels=True, max_width=360)}
+    tip = [f for f in ("name", "grid_id") if f in fields][:1]
+    if tip:
+        out["tooltip"] = folium.GeoJsonTooltip(fields=tip, labels=False)
+    return out
+
+
+def _find_fields(kind: str, fields: list[str]) -> tuple[str, ...]:
+    key = spec(kind).id_field
+    return tuple(f for f in ("name", key, "township") if f and f in fields)
+
+
+def _shown(show: set[str] | None, key: str, default: bool) -> bool:
+    if show is None:
+        return default
+    return key in show or key.split(":")[0] in show
+
+
+def find_sources(layers: Iterable[Any]) -> list[tuple[Any, Any, tuple[str, ...]]]:
+    """``(geojson, its group, fields)`` of every searchable :class:`StyledGeoJson` in ``layers``."""
+    out = []
+    for layer in layers:
+        children = [layer] if isinstance(layer, StyledGeoJson) else list(getattr(layer, "_children", {}).values())
+        for child in children:
+            if isinstance(child, StyledGeoJson) and child.find:
+                out.append((child, layer if child is not layer else None, child.find))
+    return out
 
 
 def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshade: Overlay | None = None,
               height: int = 640, simplify_m: float = 5.0, show: set[str] | None = None,
-              online: bool = settings.ONLINE_BASEMAPS, tianditu_key: str | None = settings.TIANDITU_KEY,
+              online: bool | None = None, tianditu_key: str | None = settings.TIANDITU_KEY,
               payloads: dict | None = None, images: dict[str, Overlay] | None = None,
-              extra: tuple[list, list] | None = None) -> folium.Map:
+              extra: tuple[list, list] | None = None, places: list[LabelSet] | None = None,
+              find: bool = True) -> folium.Map:
     """The map of a set of layers.
 
     Parameters
     ----------
     layers : dict
-        kind -> GeoDataFrame (any CRS), drawn bottom to top in catalogue order.
+        kind -> GeoDataFrame (any CRS), drawn bottom to top in the specs' drawing order.
     lang : {'zh', 'en'}
         Language of names, legend and popups.
     hillshade : Overlay, optional
         The DEM's shaded relief: the offline basemap, always on.
     show : set of str, optional
-        Layer (or ``grids:LEVEL``) names shown at start; others start hidden but toggleable.
-    online : bool
-        Offer online basemaps (hidden at start, so nothing is fetched unless the user picks one).
+        Layer (or ``grids:LEVEL``) names shown at start; default each spec's ``show``.
+    online : bool, optional
+        Offer online basemaps (hidden at start, so nothing is fetched unless the user picks one);
+        default :func:`online_basemaps` (allowed by the settings and reachable).
     tianditu_key : str, optional
         Adds Tianditu basemaps when given.
     payloads : dict, optional
@@ -309,73 +642,71 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
     images : dict, optional
         kind -> Overlay for layers drawn as images (see :func:`plan_map`).
     extra : (layers, legend rows), optional
-        More folium layers drawn on top (e.g. :func:`ui.plan_map.plan_groups`) and their legend rows.
+        More folium layers drawn on top (e.g. :func:`ui.plan_map.plan_groups`) and their legend rows
+        (:class:`LegendRow`, or ``(label, color, fill, shape)`` tuples shown always).
+    places : list of LabelSet, optional
+        Place names (:func:`place_labels`), under one "place names" toggle.
+    find : bool
+        Add the search box (grids, shelters, villages... by name or id).
 
     Returns
     -------
     folium.Map
-        With Leaflet served locally (see :mod:`ui.assets`).
+        With Leaflet and the app's helpers served locally (see :mod:`ui.assets`).
     """
     payloads = payloads if payloads is not None else layer_payloads(layers, lang, simplify_m=simplify_m)
     m = folium.Map(tiles=None, prefer_canvas=True, height=height, zoom_control=True, zoom_snap=0.25,
                    zoom_delta=0.5)
+    m.add_child(_Assets())
     m.add_child(MetricScale())
-    if online:
-        folium.TileLayer("OpenStreetMap", name=text("osm", lang), overlay=False, show=False,
-                         attr="© OpenStreetMap contributors").add_to(m)
-        if tianditu_key:
-            for layer, key in (("vec", "tianditu_vec"), ("img", "tianditu_img")):
-                folium.TileLayer(
-                    f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                    f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}"
-                    f"&TILECOL={{x}}&tk={tianditu_key}", name=text(key, lang), attr="© 天地图 Tianditu",
-                    subdomains="01234567", overlay=False, show=False).add_to(m)
-            folium.TileLayer(
-                "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva"
-                "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
-                f"&tk={tianditu_key}", name=text("tianditu_label", lang), attr="© 天地图 Tianditu",
-                subdomains="01234567", overlay=True, show=False).add_to(m)
+    if online if online is not None else online_basemaps():
+        _tiles(m, lang, tianditu_key)
     if hillshade is not None:
         folium.raster_layers.ImageOverlay(hillshade.data_url(), bounds=hillshade.bounds, name=text("hillshade", lang),
-                                          opacity=0.75, interactive=False, zindex=1,
+                                          opacity=0.6, interactive=False, zindex=1,
                                           overlay=True, control=True).add_to(m)
-    legend: list[tuple[str, str, str | None, str]] = []
+    legend: list[LegendRow] = []
     bounds: list[np.ndarray] = []
+    searchable: list[Any] = []
     for kind, ov in (images or {}).items():
-        folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, name=spec(kind).label(lang),
-                                          interactive=False, zindex=2).add_to(m)
-        legend.append((spec(kind).label(lang), STYLES[kind].color, STYLES[kind].fill, "box"))
+        img = folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, name=spec(kind).label(lang),
+                                                interactive=False, zindex=2)
+        img.add_to(m)
+        d = STYLES[kind]
+        legend.append(LegendRow(_legend_label(kind, lang), d.color, d.fill, "box", img))
         bounds.append(np.array([ov.bounds[0][1], ov.bounds[0][0], ov.bounds[1][1], ov.bounds[1][0]]))
     for kind in VECTOR_KINDS:
         gdf = layers.get(kind)
         if gdf is None or len(gdf) == 0:
             continue
         bounds.append(gdf.to_crs(4326).total_bounds)
-        s = spec(kind)
-        if kind == "grids":
-            for level in GRID_LEVELS:
-                key = f"grids:{level}"
-                sub = gdf[gdf["level"] == level] if "level" in gdf else gdf.iloc[0:0]
-                if len(sub) == 0:
+        s, d = spec(kind), STYLES[kind]
+        if d.by and d.classes and d.by in gdf:
+            for c in d.classes:
+                key = f"{kind}:{c.value}"
+                if key not in payloads:
                     continue
-                label = text("grid_level", lang, level=s.field("level").choice_label(level, lang))
+                label = text("grid_level", lang, level=s.field(d.by).choice_label(c.value, lang)) \
+                    if kind == "grids" else f"{s.label(lang)} {s.field(d.by).choice_label(c.value, lang)}"
+                group = folium.FeatureGroup(name=label, show=_shown(show, key, c.show))
                 data, fields = payloads[key]
-                group = folium.FeatureGroup(name=label, show=show is None or key in show or kind in show)
-                style = {"color": GRID_COLORS[level], "weight": GRID_WEIGHTS[level], "fillColor": GRID_COLORS[level],
-                         "fillOpacity": 0.08 if level in ("group", "household") else 0.0}
-                _add_geojson(group, data, fields, kind, lang, style)
+                style = path_style(c.color, fill=c.fill or c.color, weight=c.weight, fill_opacity=c.fill_opacity)
+                StyledGeoJson(data, {"": style}, find=_find_fields(kind, fields),
+                              **_popup_and_tip(kind, fields, lang)).add_to(group)
                 group.add_to(m)
-                legend.append((label, GRID_COLORS[level], None, "box"))
+                searchable.append(group)
+                legend.append(LegendRow(label, c.color, c.fill, "box", group))
             continue
-        st_ = STYLES[kind]
         data, fields = payloads[kind]
-        group = folium.FeatureGroup(name=s.label(lang), show=show is None or kind in show)
-        style = {"color": st_.color, "weight": st_.weight, "fillColor": st_.fill or st_.color,
-                 "fillOpacity": st_.fill_opacity, "opacity": 0.9}
-        is_point = bool((gdf.geom_type == "Point").all())
-        _add_geojson(group, data, fields, kind, lang, style, point_radius=st_.radius if is_point else None)
+        points = bool((gdf.geom_type == "Point").all())
+        lines = bool(gdf.geom_type.isin(["LineString", "MultiLineString"]).all())
+        label = _legend_label(kind, lang)
+        group = folium.FeatureGroup(name=label, show=_shown(show, kind, d.show))
+        StyledGeoJson(data, {"": kind_style(kind, points=points, lines=lines)}, find=_find_fields(kind, fields),
+                      **_popup_and_tip(kind, fields, lang)).add_to(group)
         group.add_to(m)
-        legend.append((s.label(lang), st_.color, st_.fill, st_.shape if not is_point else "circle"))
+        searchable.append(group)
+        legend.append(LegendRow(label, d.color, d.fill, swatch(kind, points=points), group))
     if bounds:
         b = np.vstack(bounds)
         m.fit_bounds([[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]],
@@ -385,8 +716,21 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
     if extra is not None:
         for layer in extra[0]:
             layer.add_to(m)
-        legend += extra[1]
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+        searchable += list(extra[0])
+        legend += [legend_row(r) for r in extra[1]]
+    if places:
+        names = folium.FeatureGroup(name=text("place_names", lang), show=True)
+        names.add_to(m)
+        m.add_child(PlaceLabels(places, names))
+    LayerControl(collapsed=False, position="topright").add_to(m)
     if legend:
-        m.add_child(Legend(text("legend", lang), legend))
+        m.add_child(MapLegend(text("legend", lang), legend))
+    sources = find_sources(searchable)
+    if find and sources:
+        m.add_child(FindControl(sources, text("find_placeholder", lang)))
     return localize(m)
+
+
+def _legend_label(kind: str, lang: str) -> str:
+    d = STYLES[kind]
+    return d.legend(lang) if d.legend is not None else spec(kind).label(lang)

@@ -11,15 +11,16 @@ import pandas as pd
 import streamlit as st
 
 from layers import settings
-from layers.catalogue import CATALOGUE, spec
+from layers.catalogue import CATALOGUE, map_kinds, spec
 from layers.crs import gk_epsg, parse_user_crs
-from layers.errors import LayerError
+from layers.errors import LayerError, OutsideError
 from layers.export import FORMATS, display_table, export_layer
 from layers.load import Layer, load_layer
 from layers.readers import list_sublayers
+from ui.downloads import layer_file_name
 from ui.i18n import labeller, lang, t, text
 from ui.map_panel import show_layers_map, show_preview_map
-from ui.state import workspace_extent, workspace_folder, workspace_layers
+from ui.state import workspace_area, workspace_extent, workspace_folder, workspace_layers
 
 log = logging.getLogger(__name__)
 UPLOAD_TYPES = ["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx", "tif", "tiff"]
@@ -49,23 +50,28 @@ def _sublayers(data: bytes, name: str) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _load(data: bytes, name: str, kind: str, sublayer: str | None, gcj02: bool,
-          near: tuple[float, float, float, float] | None = None,
-          crs: str | None = None) -> tuple[Layer | None, list[str], list[str]]:
-    """(layer, zh lines, en lines): the layer, or the problems in both languages.
+          near: tuple[float, float, float, float] | None = None, crs: str | None = None, area_key: str = "",
+          allow_outside: bool = False, _area=None) -> tuple[Layer | None, list[str], list[str], bool]:
+    """(layer, zh lines, en lines, outside): the layer, or the problems in both languages.
 
-    ``near`` is the workspace's lon/lat extent: a file whose CRS puts it a zone away is caught.
+    ``near`` is the workspace's lon/lat extent and ``_area`` its county boundary (keyed by
+    ``area_key``): a file whose CRS puts it a zone away is caught, and rows far outside are refused
+    one by one (``outside`` True when they are the only problem) until ``allow_outside``.
     ``crs`` is the CRS chosen in the 坐标系 / CRS box (None: detect).
     """
     try:
         layer = _with_upload(data, name, lambda p: load_layer(p, kind, sublayer=sublayer, gcj02=gcj02,
-                                                              display_name=Path(name).name, near=near, crs=crs))
-        return layer, [], []
+                                                              display_name=Path(name).name, near=near, crs=crs,
+                                                              area=_area, allow_outside=allow_outside))
+        return layer, [], [], False
+    except OutsideError as e:
+        return None, e.lines("zh"), e.lines("en"), True
     except LayerError as e:
-        return None, e.lines("zh"), e.lines("en")
+        return None, e.lines("zh"), e.lines("en"), False
     except Exception as e:  # never a traceback in the app: report it plainly, log the details
         log.exception("unexpected error loading %s as %s", name, kind)
         err = f"{type(e).__name__}: {e}"[:300]
-        return None, [t("unexpected_error", err=err)], [t("unexpected_error", err=err)]
+        return None, [text("unexpected_error", "zh", err=err)], [text("unexpected_error", "en", err=err)], False
 
 
 def _crs_options(lang_: str) -> dict[str, str]:
@@ -114,7 +120,7 @@ def _import_section() -> None:
     kind = st.selectbox(t("upload_kind"), kinds, format_func=lambda k: f"{spec(k).label(lang())} ({k})",
                         key="upload_kind")
     s = spec(kind)
-    st.caption(s.description_zh if lang() == "zh" else s.description_en)
+    st.caption(s.description(lang()))
     up = st.file_uploader(t("upload_file"), type=UPLOAD_TYPES, key="upload_file")
     if up is None:
         return
@@ -128,25 +134,32 @@ def _import_section() -> None:
     crs, crs_ok = _crs_choice()
     if not crs_ok:
         return
-    with st.spinner("…"):
-        layer, zh, en = _load(data, up.name, kind, sublayer, gcj02, workspace_extent(), crs)
+    token = hashlib.sha1(data).hexdigest()[:12] + kind + str(sublayer) + str(gcj02) + str(crs or "")
+    area, area_key = workspace_area()
+    allow = bool(st.session_state.get(f"allow_outside_{token}", False))
+    with st.spinner(t("validating")):
+        layer, zh, en, outside = _load(data, up.name, kind, sublayer, gcj02, workspace_extent(), crs, area_key,
+                                       allow, _area=area)
     if layer is None:
         first, second = (zh, en) if lang() == "zh" else (en, zh)
         st.error("\n".join(f"- {line}" for line in first))
-        with st.expander("English" if lang() == "zh" else "中文"):
+        with st.expander(text("lang_name", "en" if lang() == "zh" else "zh")):
             st.markdown("\n".join(f"- {line}" for line in second))
+        if outside:   # rows far away: an error per row until the user says they are right
+            st.checkbox(t("allow_outside"), key=f"allow_outside_{token}", help=t("allow_outside_help"))
         return
     for note in layer.messages(lang()):
         st.warning(note)
-    token = hashlib.sha1(data).hexdigest()[:12] + kind + str(sublayer) + str(gcj02) + str(crs or "")
+    if allow:
+        st.warning(t("outside_confirmed"))
     if layer.gdf is not None:
         st.success(t("validated", n=f"{layer.count:,}", crs=layer.crs))
         st.caption(t("preview", n=PREVIEW_ROWS))
-        st.dataframe(display_table(layer.gdf.head(PREVIEW_ROWS), kind, lang()), width="stretch")
+        st.dataframe(display_table(layer.gdf.head(PREVIEW_ROWS), kind, lang(), coordinates=True), width="stretch")
     else:
         r = layer.raster
         st.success(t("validated_raster", rows=r.shape[0], cols=r.shape[1], crs=r.crs))
-    show_preview_map(kind, layer, key=f"preview_{token}")
+    show_preview_map(kind, layer, key=f"preview_{token}", height=320)
     if st.button(t("use_layer", kind=s.label(lang())), key=f"use_{token}"):
         store = "session_layers" if layer.gdf is not None else "session_rasters"
         st.session_state.setdefault(store, {})[kind] = layer.gdf if layer.gdf is not None else layer.raster
@@ -157,7 +170,10 @@ def _import_section() -> None:
 
 
 def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
-    """Replace or append the validated layer in the workspace, after a preview of what changes."""
+    """Append (the default) or replace the validated layer in the workspace, after a preview of what changes.
+
+    Replacing deletes the features the file does not hold: the page says how many and asks for a tick first.
+    """
     from ui.state import active_store, editor_name, uses_postgis, workspace_name
 
     try:
@@ -166,8 +182,8 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
         st.error("\n".join(f"- {line}" for line in e.lines(lang())))
         return
     target = ws.label if uses_postgis() else workspace_name()
-    st.markdown(f"**{t('ws_save_to')}：{target}**")
-    mode = st.radio(t("ws_mode"), ["replace", "append"], format_func=labeller("ws_mode_"), horizontal=True,
+    st.markdown(f"**{t('ws_save_to')}{'：' if lang() == 'zh' else ': '}{target}**")
+    mode = st.radio(t("ws_mode"), ["append", "replace"], format_func=labeller("ws_mode_"), horizontal=True,
                     key=f"ws_mode_{token}")
     try:
         diff = ws.diff(kind, layer.gdf, append=mode == "append")
@@ -181,9 +197,15 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
     for tab, frame in zip(tabs, (diff.added, diff.changed, diff.removed)):
         with tab:
             if len(frame):
-                st.dataframe(display_table(frame.head(PREVIEW_ROWS), kind, lang()), width="stretch")
+                st.dataframe(display_table(frame.head(PREVIEW_ROWS), kind, lang(), coordinates=True),
+                             width="stretch")
+    confirmed = True
+    if mode == "replace" and removed:
+        confirmed = st.checkbox(t("ws_replace_confirm", n=removed, kind=spec(kind).label(lang())),
+                                key=f"ws_replace_ok_{token}")
     note = st.text_input(t("ws_note"), key=f"ws_import_note_{token}", placeholder=t("ws_note_placeholder"))
-    if st.button(t("ws_commit"), key=f"ws_commit_{token}", type="primary", disabled=not (added or changed or removed)):
+    if st.button(t("ws_commit"), key=f"ws_commit_{token}", type="primary",
+                 disabled=not (added or changed or removed) or not confirmed):
         try:
             gdf = layer.gdf.copy()
             gdf.attrs.update(layer.gdf.attrs)
@@ -206,7 +228,7 @@ def _download_section() -> None:
     token = st.session_state.get("session_tokens", {}).get(kind, workspace_folder())
     fmt = st.radio(t("format"), list(FORMATS), format_func=str.upper, horizontal=True, key="download_fmt")
     st.download_button(t("download_as", fmt=fmt.upper()), data=_export(layers[kind], kind, fmt, lang(), token),
-                       file_name=f"{kind}.{fmt}", mime=FORMATS[fmt][1], key=f"dl_{kind}_{fmt}")
+                       file_name=layer_file_name(kind, fmt, lang()), mime=FORMATS[fmt][1], key=f"dl_{kind}_{fmt}")
 
 
 def _catalogue_section() -> None:
@@ -219,15 +241,13 @@ def _catalogue_section() -> None:
         if rows:
             st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
         else:
-            st.caption(s.description_zh if lang() == "zh" else s.description_en)
+            st.caption(s.description(lang()))
 
 
 def page() -> None:
     """Render the page."""
     st.header(t("page_data"))
-    show_layers_map(list(CATALOGUE), key="data_map", show={"rivers", "roads", "grids:township", "grids:village",
-                                                            "villages", "shelters", "water_sources", "cameras",
-                                                            "forest", "flood_hazard"})
+    show_layers_map(map_kinds("data"), key="data_map")   # each layer on or off at start as its spec says
     left, right = st.columns([3, 2])
     with left:
         _import_section()

@@ -17,18 +17,20 @@ import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
-from streamlit_folium import st_folium
 
 from layers import settings
-from layers.catalogue import spec
+from layers.catalogue import editable_kinds, spec
 from layers.edits import ChangeSet, ConflictError, Delete, Update
 from layers.errors import LayerError
 from layers.workspace import REV, Workspace
 from ui.i18n import labeller, lang, t
-from ui.state import active_store, editor_name, uses_postgis, workspace_folder, workspace_name
+from ui.map_panel import show_map
+from ui.map_view import build_map, plan_map
+from ui.state import (active_store, editor_name, hillshade_overlay, place_names, uses_postgis, workspace_folder,
+                      workspace_name)
 
-#: layers edited in the app (the things that change between seasons)
-EDITABLE = ["shelters", "water_sources", "grids", "cameras", "villages"]
+#: layers edited in the app (the things that change between seasons): those whose spec names editable fields
+EDITABLE = editable_kinds()
 #: rows shown in the editor at once (filter by township / text for the rest)
 MAX_ROWS = 500
 
@@ -133,22 +135,26 @@ def _reload(kind: str) -> None:
 
 
 def _column_config(kind: str, columns: list[str]) -> dict:
+    """Editor columns labelled with their unit; the fields the spec does not list as editable are read-only."""
     cfg: dict = {"fid": st.column_config.NumberColumn("fid", disabled=True)}
+    editable = set(spec(kind).editable)
     for f in spec(kind).fields:
         if f.name not in columns:
             continue
         label = f.label(lang())   # with its unit
+        locked = f.name not in editable
         if f.type == "choice" and f.choices:
             cfg[f.name] = st.column_config.SelectboxColumn(
                 label, options=list(f.choices), format_func=lambda c, f=f, lg=lang(): f.choice_label(c, lg),
-                required=f.required)
+                required=f.required, disabled=locked)
         elif f.type in ("int", "float"):
             cfg[f.name] = st.column_config.NumberColumn(label, min_value=f.minimum, max_value=f.maximum,
-                                                        step=1 if f.type == "int" else None, required=f.required)
+                                                        step=1 if f.type == "int" else None, required=f.required,
+                                                        disabled=locked)
         elif f.type == "bool":
-            cfg[f.name] = st.column_config.CheckboxColumn(label)
+            cfg[f.name] = st.column_config.CheckboxColumn(label, disabled=locked)
         else:
-            cfg[f.name] = st.column_config.TextColumn(label, required=f.required)
+            cfg[f.name] = st.column_config.TextColumn(label, required=f.required, disabled=locked)
     return cfg
 
 
@@ -260,24 +266,13 @@ def _add_point(ws, kind: str, base: gpd.GeoDataFrame) -> None:
     """Add a feature by clicking the map (point layers), then filling in its fields."""
     if "Point" not in spec(kind).geometry:
         return
-    import folium
-
     with st.expander(t("ws_add_point")):
         st.caption(t("ws_add_point_help"))
         pts = base[base.geometry.notna()]
-        b = pts.total_bounds if len(pts) else (119.0, 28.0, 120.0, 29.0)
-        m = folium.Map(location=[(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], zoom_start=10, tiles=None)
-        from ui.state import hillshade_overlay
-
-        hs = hillshade_overlay()
-        if hs is not None:
-            folium.raster_layers.ImageOverlay(hs.data_url(), bounds=hs.bounds, opacity=1.0).add_to(m)
-        m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-        for g in pts.geometry.head(MAX_ROWS):
-            p = g if g.geom_type == "Point" else g.representative_point()
-            folium.CircleMarker([p.y, p.x], radius=3, color="#1565c0", fill=True).add_to(m)
-        out = st_folium(m, key=f"ws_add_map_{kind}", height=380, use_container_width=True,
-                        returned_objects=["last_clicked"])
+        mp = plan_map({kind: pts.drop(columns=[c for c in ("fid", REV) if c in pts.columns])})
+        m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images,
+                      simplify_m=mp.simplify_m, show={kind}, places=place_names(), height=380)
+        out = show_map(m, key=f"ws_add_map_{kind}", height=380, returned_objects=["last_clicked"])
         click = (out or {}).get("last_clicked")
         if not click:
             return

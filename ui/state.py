@@ -8,7 +8,6 @@ Data page replace the workspace's in this session only (``st.session_state['sess
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +18,7 @@ from layers import settings
 from layers.errors import LayerError
 from layers.workspace import Workspace
 from ui.i18n import lang, t
-from ui.map_view import layer_payloads, plan_map
+from ui.map_view import LabelSet, layer_payloads, place_labels, plan_map
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,7 +42,7 @@ def workspace_folder() -> str:
     picked = st.session_state.get("workspace_name")
     if picked:
         return str(workspace_dir(picked))
-    folder = os.environ.get("GIS_WORKSPACE")
+    folder = settings.workspace_override()
     if folder:
         return folder
     last = last_workspace()
@@ -163,11 +162,16 @@ def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, d
     return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _hand(key: tuple, use_rivers: bool, min_cells: int | None, _dem, _rivers):
-    from gis.flood.hand import hand
+@st.cache_data(show_spinner=False, max_entries=8)
+def _places(key: tuple, _layers: dict) -> list[LabelSet]:
+    return place_labels(_layers)
 
-    return hand(_dem, rivers=_rivers if use_rivers else None, min_upstream_cells=min_cells)
+
+def place_names() -> list[LabelSet]:
+    """Place labels of the workspace (townships, villages, shelters) for every page's map, cached per version."""
+    kinds = ["grids", "villages", "shelters"]
+    layers = {k: v for k, v in workspace_layers().items() if k in kinds}
+    return _places(layer_tokens(list(layers)), layers)
 
 
 def workspace_dem():
@@ -177,21 +181,6 @@ def workspace_dem():
         return session_dem
     ws = Workspace(workspace_folder())
     return ws.raster("dem") if "dem" in ws.raster_kinds() else None
-
-
-def hand_raster(*, rivers: bool = False, min_upstream_cells: int | None = None):
-    """HAND of the DEM in use, computed once per DEM and stream choice (pyflwdir; seconds to a minute).
-
-    Streams come from the rivers layer (``rivers=True``) or from an upstream-area threshold in
-    cells (``min_upstream_cells``; default that of :mod:`gis.flood.hand`). None without a DEM.
-    """
-    dem = workspace_dem()
-    if dem is None:
-        return None
-    river_layer = workspace_layers().get("rivers") if rivers else None
-    dem_mtime = _mtime(Workspace(workspace_folder()).raster_path("dem"))
-    key = layer_tokens(["dem", "rivers"] if rivers else ["dem"]) + (dem_mtime,)
-    return _hand(key, rivers and river_layer is not None, min_upstream_cells, dem, river_layer)
 
 
 def workspace_extent() -> tuple[float, float, float, float] | None:
@@ -204,3 +193,32 @@ def workspace_extent() -> tuple[float, float, float, float] | None:
         return active_store().lonlat_bounds()
     except LayerError:
         return None
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _area(key: tuple, _grids) -> tuple[bytes | None, str]:
+    from layers.load import county_boundary
+
+    geom = county_boundary(_grids)
+    if geom is None:
+        return None, ""
+    import hashlib
+
+    import shapely
+
+    wkb = shapely.to_wkb(geom)
+    return wkb, hashlib.sha1(wkb).hexdigest()[:12]
+
+
+def workspace_area():
+    """The county boundary (lon/lat geometry, from the county- or township-level grids) and a key for it,
+    or ``(None, "")``: an import refuses rows outside it until they are confirmed."""
+    grids = workspace_layers().get("grids")
+    if grids is None:
+        return None, ""
+    wkb, key = _area(layer_tokens(["grids"]), grids)
+    if wkb is None:
+        return None, ""
+    import shapely
+
+    return shapely.from_wkb(wkb), key

@@ -47,6 +47,22 @@ def load_kind(path: str | Path, kind: str, sublayer: str | None = None):
     return load_layer(p, kind, sublayer=sublayer)
 
 
+def progress(label: str) -> Callable[[int, int], None]:
+    """A progress line on stderr for long work: ``label 12/170`` (redrawn in place on a terminal, else
+    printed at each tenth), finished with the count. Pass it where a writer takes ``progress``."""
+    tty = sys.stderr.isatty()
+    shown = {"tenth": -1}
+
+    def update(done: int, total: int) -> None:
+        tenth = int(10 * done / max(total, 1))
+        if tty:
+            print(f"\r{label} {done}/{total}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+        elif tenth != shown["tenth"] or done >= total:
+            shown["tenth"] = tenth
+            print(f"{label} {done}/{total}", file=sys.stderr, flush=True)
+    return update
+
+
 def emit(obj: dict) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 

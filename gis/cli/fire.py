@@ -15,6 +15,7 @@ def _run_viewshed(args: argparse.Namespace) -> int:
     from gis.fire.viewshed import coverage
     from layers.load import load_layer
     from layers.raster import Raster, read_raster, write_raster
+    from layers.text import pick
 
     t0 = time.perf_counter()
     dem = read_raster(Path(args.dem))
@@ -34,8 +35,7 @@ def _run_viewshed(args: argparse.Namespace) -> int:
            "target_height": args.target_height, "curvature": not args.no_curvature,
            "refraction": args.refraction, "range_override": args.range,
            "seconds": round(time.perf_counter() - t0, 2),
-           "notes": [zh if args.lang == "zh" else en
-                     for zh, en in (list(dem.warnings) + list(notes))] + layer.messages(args.lang)}
+           "notes": [pick(n, args.lang) for n in (list(dem.warnings) + list(notes))] + layer.messages(args.lang)}
     return finish(args, out, f"viewshed -> {args.out}: {seen:,} of {in_range:,} cells in range seen "
                               f"({out['visible_fraction']:.1%}) by {info['used']} camera(s), {out['seconds']} s",
                    out["notes"])

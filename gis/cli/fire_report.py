@@ -1,32 +1,30 @@
-"""``python -m gis`` commands: the whole forest-fire review of a workspace written as files (``fire-report``)."""
+"""``python -m gis`` commands: the whole forest-fire review of a workspace written as files (``fire-report``).
+
+The flags build a :class:`gis.fire.review.FireReview` (one flag per field, :data:`FLAGS`; the Fire
+page has one widget per field), which runs on the workspace and goes to the report writers as it is.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish
+from gis.cli import command, finish, progress
 
-
-def _weather(text: str | None) -> tuple[float, float, float, float] | None:
-    """``"TMAX,RH,DRYDAYS,WIND"`` -> four floats; a bilingual error otherwise."""
-    from layers.errors import LayerError, Problem
-
-    if text is None:
-        return None
-    parts = [p.strip() for p in str(text).replace("，", ",").split(",")]
-    try:
-        vals = tuple(float(p) for p in parts)
-    except ValueError:
-        vals = ()
-    if len(vals) != 4 or not all(v == v and abs(v) != float("inf") for v in vals) or vals[1] < 0 or vals[1] > 100 \
-            or vals[2] < 0 or vals[3] < 0:
-        raise LayerError(Problem(f"--weather 应为“最高气温,相对湿度,连续无雨天数,风力”四个数，收到“{text}”",
-                                 f"--weather must be four numbers 'TMAX,RH,DRYDAYS,WIND', got '{text}'",
-                                 "如 --weather 28,30,7,3（气温 ℃、14 时相对湿度 0–100 %、天数、风力级）",
-                                 "e.g. --weather 28,30,7,3 (°C, 14:00 humidity 0-100 %, days, wind force)",
-                                 field="--weather"))
-    return vals  # type: ignore[return-value]
+#: FireReview field -> its flag (every field has one; the Fire page has a widget for each)
+FLAGS = {
+    "season": "--season", "weights": "--weights", "weather": "--weather",
+    "cameras": "--no-cameras", "water": "--no-water", "gaps": "--no-gaps",
+    "site_cameras": "--site-cameras", "site_water": "--site-water", "township": "--township",
+    "target_h": "--target-height", "curvature": "--no-curvature", "refraction": "--refraction",
+    "rules": "--rules", "max_road_m": "--max-road-distance", "min_gap_ha": "--min-gap-ha",
+    "camera_height": "--camera-height", "camera_range": "--camera-range",
+    "water_distance_m": "--water-distance", "water_rise_m": "--water-rise",
+    "camera_max_road_m": "--camera-max-road", "water_max_road_m": "--water-max-road",
+    "min_prominence_m": "--min-prominence", "spacing_m": "--spacing", "max_candidates": "--max-candidates",
+}
+#: candidate sites by kind -> flag (files, not review fields)
+CANDIDATE_FLAGS = {"camera": "--camera-candidates", "water": "--water-candidates"}
 
 
 def _bad(zh: str, en: str, fix_zh: str, fix_en: str, **where):
@@ -35,20 +33,44 @@ def _bad(zh: str, en: str, fix_zh: str, fix_en: str, **where):
     return LayerError(Problem(zh, en, fix_zh, fix_en, **where))
 
 
+def _none_if_negative(v: float | None) -> float | None:
+    return None if v is None or v < 0 else v
+
+
+def review_from_args(args: argparse.Namespace):
+    """The :class:`gis.fire.review.FireReview` the flags ask for.
+
+    Raises
+    ------
+    layers.errors.LayerError
+        A flag's value out of range (named in the message).
+    """
+    from gis.fire.review import FireReview
+
+    return FireReview(
+        season=args.season, weights=args.weights or (), weather=args.weather,
+        cameras=not args.no_cameras, water=not args.no_water, gaps=not args.no_gaps,
+        site_cameras=args.site_cameras, site_water=args.site_water, township=args.township,
+        target_h=args.target_height, curvature=not args.no_curvature, refraction=args.refraction,
+        rules=args.rules or (), max_road_m=args.max_road_distance, min_gap_ha=args.min_gap_ha,
+        camera_height=args.camera_height, camera_range=args.camera_range,
+        water_distance_m=args.water_distance, water_rise_m=_none_if_negative(args.water_rise),
+        camera_max_road_m=_none_if_negative(args.camera_max_road),
+        water_max_road_m=_none_if_negative(args.water_max_road), min_prominence_m=args.min_prominence,
+        spacing_m=args.spacing, max_candidates=args.max_candidates)
+
+
 def _run_fire_report(args: argparse.Namespace) -> int:
     import time
 
-    from gis.fire.review import FireOptions, fire_analysis
+    from gis.fire.review import FireInputs
     from gis.report.fire_files import fire_summary, write_fire_files
-    from gis.fire.siting import site_cameras, site_water
+    from layers.load import load_points
+    from layers.text import pick
     from layers.workspace import Workspace
 
     t0 = time.perf_counter()
-    weather = _weather(args.weather)
-    for flag, n in (("--site-cameras", args.site_cameras), ("--site-water", args.site_water)):
-        if n is not None and n < 0:
-            raise _bad(f"{flag} 应为不小于 0 的整数，现为 {n}", f"{flag} must be 0 or more, got {n}",
-                       f"例如 {flag} 5", f"e.g. {flag} 5", field=flag)
+    review = review_from_args(args)
     ws_path = Path(args.workspace)
     if ws_path.suffix.lower() != ".gpkg":
         raise _bad(f"--workspace 应为 .gpkg 文件：{ws_path.name}", f"--workspace must be a .gpkg file: {ws_path.name}",
@@ -73,46 +95,30 @@ def _run_fire_report(args: argparse.Namespace) -> int:
                    "workspace file", file=ws_path.name)
     layers = {k: ws.vector(k) for k in ("forest", "cameras", "water_sources", "roads", "villages", "graves",
                                          "rivers", "grids") if k in kinds}
-    dem = ws.raster("dem")
-    opt = FireOptions(target_h=args.target_height, season=args.season, weather=weather,
-                      min_gap_ha=args.min_gap_ha)
-    analysis = fire_analysis(dem, layers, opt)
-    notes = [zh if args.lang == "zh" else en for zh, en in list(dem.warnings)] + analysis.messages(args.lang)
+    candidates = {kind: load_points(getattr(args, f"{kind}_candidates"))
+                  for kind in CANDIDATE_FLAGS if getattr(args, f"{kind}_candidates", None)}
+    result = review.run(FireInputs(ws.raster("dem"), layers, candidates=candidates))
+    notes = result.messages(args.lang)
 
-    results = []
-    if args.site_cameras:
-        covered = analysis.seen > 0 if analysis.seen is not None else None
-        r = site_cameras(analysis.grid, analysis.high_risk, covered, args.site_cameras, roads=layers.get("roads"),
-                         target_h=args.target_height)
-        results.append(r)
-    if args.site_water:
-        covered = analysis.reach.count > 0 if analysis.reach is not None else None
-        r = site_water(analysis.grid, analysis.high_risk, covered, args.site_water, roads=layers.get("roads"),
-                       rivers=layers.get("rivers"))
-        results.append(r)
-    for r in results:
-        notes += [zh if args.lang == "zh" else en for zh, en in r.notes]
-
-    files = write_fire_files(analysis, out, sites=results or None, lang=args.lang, maps=not args.no_maps,
-                             layers=layers, map_dpi=args.map_dpi)
-    s = fire_summary(analysis, results or None)
+    files = write_fire_files(result, out, lang=args.lang, maps=not args.no_maps, map_dpi=args.map_dpi,
+                             progress=progress("文件与覆盖图 / files and maps"))
+    s = fire_summary(result)
     site_list = []
-    for r in results:
+    for r in result.sites:
         for rec in r.sites.itertuples(index=False):
             site_list.append({"kind": rec.kind, "order": int(rec.order), "name": rec.name,
                               "gain_ha": round(float(rec.gain_ha), 1),
                               "cumulative_share": round(float(rec.cumulative_share), 6),
                               "lon": round(rec.geometry.x, 6), "lat": round(rec.geometry.y, 6)})
-    w = analysis.weather
-    result = {"workspace": str(ws_path), "out": str(out), **{k: s[k] for k in (
+    w = result.weather
+    result_json = {"workspace": str(ws_path), "out": str(out), **{k: s[k] for k in (
         "forest_ha", "high_risk_ha", "seen_share", "high_seen_share", "reach_share", "high_reach_share",
         "both_gap_ha")},
         "gaps": s["gaps"], "gap_ha": s["gap_ha"], "gaps_by_class": s["gaps_by_class"],
         "sites": site_list, "weather": None if w is None else {
-            "level": w["level"], "index": w["index"], "label": w["label_zh"] if args.lang == "zh" else w["label_en"],
-            "inputs": list(w["inputs"])},
-        "weather_level": s["weather_level"], "season": args.season, "target_height": args.target_height,
-        "maps": not args.no_maps, "files": [str(p) for p in files],
+            "level": w.level, "index": w.index, "label": pick(w.label, args.lang), "inputs": list(w.inputs.values())},
+        "weather_level": s["weather_level"], "season": review.season, "target_height": review.target_h,
+        "review": review.to_params(), "maps": not args.no_maps, "files": [str(p) for p in files],
         "seconds": round(time.perf_counter() - t0, 2), "notes": notes}
 
     def pct(v):
@@ -121,25 +127,65 @@ def _run_fire_report(args: argparse.Namespace) -> int:
     headline = (f"fire-report -> {out}: {len(files)} file(s); forest {s['forest_ha']:,.1f} ha, high risk "
                 f"{s['high_risk_ha']:,.1f} ha, seen {pct(s['high_seen_share'])}, in water reach "
                 f"{pct(s['high_reach_share'])} (high risk); {s['gaps']} gap(s) {s['gap_ha']:,.1f} ha; "
-                f"{len(site_list)} site(s)" + (f"; weather level {w['level']}" if w else "")
-                + f", {result['seconds']} s")
-    return finish(args, result, headline, notes)
+                f"{len(site_list)} site(s)" + (f"; weather level {w.level}" if w else "")
+                + f", {result_json['seconds']} s")
+    return finish(args, result_json, headline, notes)
 
 
 @command("fire-report", "forest-fire review of a workspace as Excel, GeoPackage/GeoJSON/KML, GeoTIFFs and A4 maps "
                         "/ 森林防火覆盖评估成果输出")
 def _add_fire_report(p: argparse.ArgumentParser) -> None:
+    from gis.fire.review import FireReview
+
+    d = FireReview()
     p.add_argument("--workspace", required=True, help="workspace GeoPackage (forest required; cameras, water_sources, "
-                                                      "roads, villages, rivers used when present; dem.tif beside it)")
+                                                      "roads, villages, graves, rivers used when present; dem.tif "
+                                                      "beside it)")
     p.add_argument("--out", required=True, help="output folder (created; files of the same names replaced)")
-    p.add_argument("--season", choices=("dry", "wet"), default="dry", help="season for water sources (default dry)")
-    p.add_argument("--target-height", type=float, default=0.0,
+    g = p.add_argument_group("the review (the same choices as the Fire page)")
+    g.add_argument("--season", choices=("dry", "wet"), default=d.season, help="season for water sources (default dry)")
+    g.add_argument("--weights", help="risk factor weights, e.g. fuel=0.3,slope=0.15 (given ones replace the "
+                                     "defaults; factors fuel, slope, aspect, roads, settlements, graves)")
+    g.add_argument("--weather", help="the day's weather 'TMAX,RH,DRYDAYS,WIND[,RAIN]' (°C, 14:00 humidity %%, days "
+                                     "without rain, wind force, rain mm) for the danger level and day_level.tif")
+    g.add_argument("--no-cameras", action="store_true", help="skip the camera coverage step")
+    g.add_argument("--no-water", action="store_true", help="skip the water reach step")
+    g.add_argument("--no-gaps", action="store_true", help="skip the coverage gaps step")
+    g.add_argument("--site-cameras", type=int, default=d.site_cameras, help="also choose this many new camera sites")
+    g.add_argument("--site-water", type=int, default=d.site_water, help="also choose this many new water points")
+    g.add_argument("--township", help="township in focus: the A4 maps of the whole area and this township only")
+    g.add_argument("--target-height", type=float, default=d.target_h,
                    help="target height above ground for camera visibility, m (default 0; 20 for a smoke column)")
-    p.add_argument("--weather", help="the day's weather 'TMAX,RH,DRYDAYS,WIND' (°C, 14:00 humidity %%, days "
-                                     "without rain, wind force) for the danger level and day_level.tif")
-    p.add_argument("--site-cameras", type=int, default=0, help="also choose this many new camera sites")
-    p.add_argument("--site-water", type=int, default=0, help="also choose this many new water points")
-    p.add_argument("--min-gap-ha", type=float, default=1.0, help="leave out gap patches under this many ha (default 1)")
+    g.add_argument("--no-curvature", action="store_true", help="ignore earth curvature and refraction")
+    g.add_argument("--refraction", type=float, default=d.refraction, help="refraction coefficient (default 0.13)")
+    g.add_argument("--rules", help="per-type water reach overriding the defaults: type=metres:rise_metres,... "
+                                   "(types reservoir, pond, cistern, tank, river_intake, hydrant, helicopter, "
+                                   "default; empty rise = no limit)")
+    g.add_argument("--max-road-distance", type=float, default=d.max_road_m,
+                   help="water sources farther than this many metres from a road are not counted (helicopter dip "
+                        "sites exempt)")
+    g.add_argument("--min-gap-ha", type=float, default=d.min_gap_ha,
+                   help="leave out gap patches under this many ha (default 1)")
+    g.add_argument("--camera-height", type=float, default=d.camera_height,
+                   help="mast height of new cameras, m (default 30)")
+    g.add_argument("--camera-range", type=float, default=d.camera_range, help="range of new cameras, m (default 8000)")
+    g.add_argument("--water-distance", type=float, default=d.water_distance_m,
+                   help="reach of a new water point, m (default 1300)")
+    g.add_argument("--water-rise", type=float, default=d.water_rise_m,
+                   help="largest rise above a new water point, m (default 250; negative = no limit)")
+    g.add_argument("--camera-max-road", type=float, default=d.camera_max_road_m,
+                   help="new camera candidates within this many metres of a road (default: no limit)")
+    g.add_argument("--water-max-road", type=float, default=d.water_max_road_m,
+                   help="new water point candidates within this many metres of a road (default 500; negative = no "
+                        "limit)")
+    g.add_argument("--min-prominence", type=float, default=d.min_prominence_m,
+                   help="camera candidates stand this many metres above their 450 m window (default 20)")
+    g.add_argument("--spacing", type=float, default=d.spacing_m, help="least distance between candidates, m "
+                                                                       "(default 1000)")
+    g.add_argument("--max-candidates", type=int, default=d.max_candidates,
+                   help="cap on generated candidates (default 300)")
+    g.add_argument("--camera-candidates", help="candidate camera sites (points file; default ridge/peak cells)")
+    g.add_argument("--water-candidates", help="candidate water points (points file; default stream cells near roads)")
     p.add_argument("--no-maps", action="store_true", help="skip the A4 coverage maps (PNG/PDF)")
     p.add_argument("--map-dpi", type=int, default=None, help="PNG resolution of the maps (default 300)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")

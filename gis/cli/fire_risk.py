@@ -23,12 +23,15 @@ def _run_fire_risk(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from gis.fire.review import FireReview
     from gis.fire.risk import HIGH_RISK_LEVEL, LEVEL_BREAKS, risk_raster
     from gis.fire.weather import LEVEL_LABELS
     from gis.terrain import cell_size_m
     from layers.raster import Raster, read_raster, write_raster
+    from layers.text import pick
 
     t0 = time.perf_counter()
+    review = FireReview(weights=args.weights or ())     # the weights checked as the review checks them
     dem = read_raster(Path(args.dem))
     messages: list[str] = []
     forest_layer = load_kind(args.forest, "forest")
@@ -37,7 +40,8 @@ def _run_fire_risk(args: argparse.Namespace) -> int:
     roads = _optional_layer(args.roads, "roads", args.lang, messages)
     settlements = _optional_layer(args.settlements, "villages", args.lang, messages)
     graves = _optional_layer(args.graves, "graves", args.lang, messages)
-    res = risk_raster(dem, forest, roads=roads, settlements=settlements, graves=graves, weights=args.weights)
+    res = risk_raster(dem, forest, roads=roads, settlements=settlements, graves=graves,
+                      weights=review.weights_dict())
     write_raster(Raster(res.level, dem.transform, dem.crs, 0, name=Path(args.out).name), Path(args.out),
                  dtype="uint8")
     if args.score_out:
@@ -64,13 +68,12 @@ def _run_fire_risk(args: argparse.Namespace) -> int:
     forest_cells = int(counts[1:].sum())
     lo = (None,) + LEVEL_BREAKS
     hi = LEVEL_BREAKS + (None,)
-    levels = [{"level": lv, "label_zh": LEVEL_LABELS[lv][0], "label_en": LEVEL_LABELS[lv][1],
+    levels = [{"level": lv, "label_zh": LEVEL_LABELS[lv].zh, "label_en": LEVEL_LABELS[lv].en,
                "score_from": lo[lv - 1], "score_below": hi[lv - 1], "cells": int(counts[lv]),
                "area_ha": round(float(counts[lv]) * cell_ha, 2),
                "share": round(float(counts[lv]) / forest_cells, 6) if forest_cells else 0.0} for lv in range(1, 6)]
     high = int(counts[HIGH_RISK_LEVEL:].sum())
-    notes = [n.split(" / ", 1)[0] if args.lang == "zh" else n.split(" / ", 1)[-1] for n in res.notes]
-    notes = [zh if args.lang == "zh" else en for zh, en in dem.warnings] + notes + messages
+    notes = [pick(n, args.lang) for n in [*dem.warnings, *res.notes]] + messages
     out = {"out": str(args.out), "score_out": args.score_out, "rows": dem.shape[0], "cols": dem.shape[1],
            "crs": str(dem.crs), "cell_ha": round(cell_ha, 6), "forest_cells": forest_cells,
            "forest_ha": round(forest_cells * cell_ha, 2), "high_risk_level": HIGH_RISK_LEVEL,
@@ -107,9 +110,11 @@ def _add_fire_risk(p: argparse.ArgumentParser) -> None:
 
 # ---- fire-weather ---------------------------------------------------------------------------
 def _run_fire_weather(args: argparse.Namespace) -> int:
-    from gis.fire.weather import (LEVEL_COLOURS, LEVEL_LABELS, beaufort, dry_days_score, humidity_score, rain_score,
-                                  temperature_score, weather_level, wind_score)
+    from gis.fire.review import Weather, weather_step
+    from gis.fire.weather import (LEVEL_LABELS, beaufort, dry_days_score, humidity_score, rain_score,
+                                  temperature_score, wind_score)
     from layers.errors import LayerError, problem
+    from layers.text import pick
 
     wind = args.wind
     if args.wind_ms is not None:
@@ -118,22 +123,19 @@ def _run_fire_weather(args: argparse.Namespace) -> int:
         raise LayerError(problem("缺少风力：给出 --wind（蒲福风级）或 --wind-ms（米/秒）",
                                  "no wind: give --wind (Beaufort force) or --wind-ms (m/s)",
                                  "例如 --wind 3", "e.g. --wind 3", field="wind"))
-    try:
-        idx, lv = weather_level(args.tmax, args.rh, args.dry_days, wind, args.rain)
-    except ValueError as e:
-        raise LayerError(problem(f"气象输入有误：{e}", f"bad weather input: {e}",
-                                 "湿度 0–100%，无雨日数、风力、降水不能为负",
-                                 "humidity 0-100 %, days, wind force and rain not negative")) from None
-    level = int(lv)
+    import numpy as np
+
+    day, _ = weather_step(Weather(args.tmax, args.rh, args.dry_days, wind, args.rain), np.zeros(1, np.uint8))
+    idx, level = day.index, day.level
     scores = {"temperature": float(temperature_score(args.tmax)), "humidity": float(humidity_score(args.rh)),
               "dry_days": float(dry_days_score(args.dry_days)), "wind": float(wind_score(wind)),
               "rain": float(rain_score(args.rain)) if args.rain is not None else 0.0}
     out = {"tmax": args.tmax, "rh14": args.rh, "dry_days": args.dry_days, "wind_force": wind, "rain_mm": args.rain,
-           "scores": scores, "index": float(idx), "level": level, "label_zh": LEVEL_LABELS[level][0],
-           "label_en": LEVEL_LABELS[level][1], "colour": LEVEL_COLOURS[level],
+           "scores": scores, "index": float(idx), "level": level, "label_zh": LEVEL_LABELS[level].zh,
+           "label_en": LEVEL_LABELS[level].en, "colour": day.colour,
            "standard": "LY/T 1172-95 levels; tables per 吕巍伟 et al. 2020 (doi:10.12677/wjf.2020.93016)"}
-    label = LEVEL_LABELS[level][0 if args.lang == "zh" else 1]
-    return finish(args, out, f"fire-weather: index {float(idx):g} -> level {label} ({LEVEL_COLOURS[level]})", [])
+    return finish(args, out, f"fire-weather: index {float(idx):g} -> level {pick(day.label, args.lang)} "
+                             f"({day.colour})", [])
 
 
 @command("fire-weather", "China forest-fire weather danger level / 森林火险天气等级")

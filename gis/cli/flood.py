@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, emit, finish
+from gis.cli import command, emit, finish, progress
 from layers.errors import LayerError
+from layers.text import stage_scenario
 
 
 # ---- hand ------------------------------------------------------------------------------------
@@ -21,7 +22,7 @@ def _run_hand(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     dem = read_raster(Path(args.dem))
     streams = read_raster(Path(args.streams)) if args.streams else None
-    h = hand(dem, streams=streams, min_upstream_cells=args.min_upstream_cells)
+    h = hand(dem, streams=streams, min_upstream_km2=args.min_upstream_km2)
     write_raster(h, Path(args.out), dtype="float32")
     vals = h.array[np.isfinite(h.array)]
     out = {"out": str(args.out), "rows": h.shape[0], "cols": h.shape[1], "crs": str(dem.crs),
@@ -41,8 +42,8 @@ def _add_hand(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output HAND GeoTIFF (float32 metres, nodata -9999 where undefined)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--streams", help="stream raster on the DEM grid (non-zero = stream)")
-    g.add_argument("--min-upstream-cells", type=int, default=None,
-                   help="stream threshold in upstream cells (default 1000)")
+    g.add_argument("--min-upstream-km2", type=float, default=None,
+                   help="stream threshold: upstream area in km² (default 1.0; the same streams at any cell size)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
@@ -104,19 +105,23 @@ def _run_exposure(args: argparse.Namespace) -> int:
     if (args.dem is None) != (args.stage is None):
         raise LayerError(Problem("--dem 与 --stage 需同时给出", "--dem and --stage go together",
                                  "同时给出 DEM 和水位（米）", "give both the DEM and the stage in metres"))
-    if args.dem is not None:
-        hazard = Hazard.from_stage(read_raster(Path(args.dem)), args.stage,
-                                   min_upstream_cells=args.min_upstream_cells)
-    elif args.hazard is None:
+    if args.dem is None and args.hazard is None:
         raise LayerError(Problem("没有洪水情景", "no flood scenario", "给出 --hazard 文件，或 --dem 与 --stage",
                                  "give --hazard, or --dem with --stage"))
     epath = Path(args.exposure)
-    rule = EvacuationRule(min_depth=args.min_depth, min_share=args.min_share)
+    rule = EvacuationRule(min_depth=args.min_depth, min_share=args.min_share, basis="area")
     raster = epath.suffix.lower() in RASTER_SUFFIXES
     if raster:
         exposure = read_raster(epath)
     else:
         exposure, field = _exposure_layer(epath, args.sublayer, args.exposure_kind, args.population_field)
+    if args.dem is not None:   # HAND on the analysis frame's terrain grid: the same streams whatever the DEM's CRS
+        from gis.projection import AnalysisFrame
+
+        dem = read_raster(Path(args.dem))
+        terrain, _ = AnalysisFrame.around(exposure).raster(dem, cell_m=args.terrain_cell_m)
+        hazard = Hazard.from_stage(terrain, args.stage, min_upstream_km2=args.min_upstream_km2,
+                                   name=stage_scenario(args.stage)("zh"))
     warnings: list[tuple[str, str]] = []
     if args.dem is None:   # an uploaded scenario must touch the exposure layer (a HAND stage may flood nothing)
         hazard = hazard_from_file(Path(args.hazard), sublayer=args.hazard_sublayer,
@@ -157,7 +162,11 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thresholds", default="0.5,1.5,3.0", help="depth-class thresholds in metres")
     p.add_argument("--dem", help="DEM GeoTIFF: compute the hazard from HAND and --stage (screening method)")
     p.add_argument("--stage", type=float, help="water level above the streams, metres (with --dem)")
-    p.add_argument("--min-upstream-cells", type=int, default=None, help="HAND stream threshold (with --dem)")
+    p.add_argument("--min-upstream-km2", type=float, default=None,
+                   help="HAND stream threshold as an upstream area, km² (with --dem; default 1.0)")
+    p.add_argument("--terrain-cell-m", type=float, default=30.0,
+                   help="cell of the terrain grid HAND runs on, metres (with --dem; default 30: a coarser DEM is "
+                        "interpolated onto it)")
     p.add_argument("--min-depth", type=float, default=None,
                    help="evacuate grids whose max depth reaches this (default: the lowest threshold)")
     p.add_argument("--min-share", type=float, default=0.0,
@@ -168,91 +177,57 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
 
 # ---- plan ------------------------------------------------------------------------------------------
 def _run_plan(args: argparse.Namespace) -> int:
-    from gis.flood.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
-    from gis.flood.plan import PlanOptions, evacuation_plan
+    from gis.flood.needs import DAILY_ITEMS
+    from gis.flood.scenario import FloodInputs, FloodScenario
     from gis.report.plan_files import write_plan_files
-    from layers.errors import Problem
+    from layers.raster import read_raster
     from layers.workspace import Workspace
 
+    scenario = FloodScenario.from_args(args)
     ws = Workspace(Path(args.workspace))
-    kinds = ws.vector_kinds()
-    missing = [k for k in ("grids", "shelters") if k not in kinds]
-    if missing:
-        raise LayerError(Problem(f"工作空间缺少图层：{'、'.join(missing)}", f"the workspace lacks: {', '.join(missing)}",
-                                 "先导入转移避险网格和避灾安置场所", "import the transfer grids and shelters first",
-                                 file=ws.gpkg.name))
-    if (args.hazard is None) == (args.stage is None):
-        raise LayerError(Problem("请给出 --hazard 或 --stage（二选一）", "give either --hazard or --stage",
-                                 "--hazard 为水深栅格或危险区文件；--stage 为水位（米），用工作空间的 DEM 计算",
-                                 "--hazard is a depth raster or danger zones; --stage is a water level in metres "
-                                 "on the workspace DEM"))
-    grids = ws.vector("grids")
-    warnings: list[tuple[str, str]] = []
-    if args.stage is not None:
-        if "dem" not in ws.raster_kinds():
-            raise LayerError(Problem("工作空间中没有 DEM（dem.tif），无法按水位计算", "no DEM (dem.tif) beside the "
-                                     "workspace for a stage", "把 dem.tif 放在工作空间旁，或用 --hazard",
-                                     "put dem.tif beside the workspace, or use --hazard", file=ws.gpkg.name))
-        hazard = Hazard.from_stage(ws.raster("dem"), args.stage)
-    else:
-        hazard = hazard_from_file(Path(args.hazard), near=ws.lonlat_bounds())
-        warnings = check_overlap(hazard, grids)   # a file of another place would plan for no one
-    from gis.flood.exposure import EvacuationRule
-    from gis.flood.needs import DAILY_ITEMS, parse_rates
-
-    if not 0.0 <= args.min_share <= 1.0 or args.days < 0:
-        raise LayerError(Problem(f"--min-share 应在 0–1 之间、--days 不小于 0（收到 {args.min_share}、{args.days}）",
-                                 f"--min-share must be within 0-1 and --days >= 0 (got {args.min_share}, {args.days})",
-                                 "如 --min-share 0.1 --days 3", "e.g. --min-share 0.1 --days 3"))
-    opts = PlanOptions(thresholds=parse_thresholds(args.thresholds), cut_roads=not args.keep_flooded_roads,
-                       rule=EvacuationRule(min_depth=args.min_depth, min_share=args.min_share),
-                       weight=args.weight, rates=parse_rates(args.rates) or None, days=args.days)
-    roads = ws.vector("roads") if "roads" in kinds else None
-    plan = evacuation_plan(grids, ws.vector("shelters"), hazard, roads=roads, options=opts)
+    population = read_raster(Path(args.population)) if args.population else None
+    inputs = FloodInputs.from_workspace(ws, population=population)
+    hazard = scenario.hazard(inputs)
+    plan = scenario.run(inputs, hazard=hazard)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    files = write_plan_files(plan, out, lang=args.lang, note=plan.summary.get("method_note") or None)
+    files = write_plan_files(plan, out, lang=args.lang)
     if args.village_maps and len(plan.grids):
         from gis.report.village_map import village_maps_batch
 
-        pdf = out / "village_maps.pdf"
+        pdf = out / ("village_maps.pdf" if args.lang == "en" else "村级防汛形势图.pdf")
         pdf.write_bytes(village_maps_batch(plan, hazard=hazard.depth if hazard.depth is not None else hazard.polygons,
-                                           roads=roads, scenario=hazard.name, lang=args.lang))
+                                           roads=inputs.get("roads"), scenario=hazard.label(args.lang),
+                                           lang=args.lang, progress=progress("村级形势图 / village maps")))
         files.append(pdf)
     s = plan.summary
     summary = {k: s.get(k) for k in ("people_to_evacuate", "people_placed", "people_unplaced", "shelters_used",
-                                     "person_km", "vulnerable_to_evacuate", "grids_to_evacuate", "grids_split",
-                                     "shelters_unusable", "scenario", "hazard_method", "route_method")}
+                                     "person_km", "vulnerable_to_evacuate", "households_to_evacuate",
+                                     "households_placed", "households_unplaced", "people_by_route_mode",
+                                     "longest_walk_km", "people_no_reachable_shelter", "metric_crs",
+                                     "grids_to_evacuate", "grids_split", "shelters_unusable", "hazard_method",
+                                     "route_method", "k_tried")}
+    summary["scenario"] = hazard.label(args.lang)
     summary["person_km"] = round(float(summary["person_km"] or 0.0), 1)
     if len(plan.needs):
         total = plan.needs.iloc[-1]
         summary["needs"] = {k: (float(v) if k in DAILY_ITEMS else int(v)) for k, v in total.items() if k != "people"}
-        summary["needs_days"] = plan.needs.attrs.get("days", args.days)
+        summary["needs_days"] = scenario.days
+    summary["scenario_params"] = scenario.to_params()
     summary["files"] = [str(f) for f in files]
-    summary["notes"] = [zh if args.lang == "zh" else en for zh, en in warnings] + plan.messages(args.lang)
-    headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k != "notes")
+    summary["notes"] = plan.messages(args.lang)
+    headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k not in ("notes", "scenario_params"))
     return finish(args, summary, headline, summary["notes"])
 
 
 @command("plan", "evacuation plan for a flood scenario: who moves where, lists, maps / 转移避险方案")
 def _add_plan(p: argparse.ArgumentParser) -> None:
+    from gis.flood.scenario import add_arguments
+
     p.add_argument("--workspace", required=True, help="workspace GeoPackage (dem.tif beside it for --stage)")
-    p.add_argument("--hazard", help="depth raster (.tif, metres) or danger-zone polygons")
-    p.add_argument("--stage", type=float, help="water level above the nearest drainage, metres (HAND screening)")
+    add_arguments(p)
+    p.add_argument("--population", help="population raster (people per cell): where people live, for the homes rule")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--thresholds", default="0.5,1.5,3.0", help="depth class limits in metres")
-    p.add_argument("--min-depth", type=float, default=None,
-                   help="evacuate grids whose max depth reaches this (metres; default the lowest threshold)")
-    p.add_argument("--min-share", type=float, default=0.0,
-                   help="... and whose flooded share of area reaches this (0-1; default 0: any wet part)")
-    p.add_argument("--weight", choices=("length", "time"), default="length",
-                   help="what the assignment minimises per person: distance (default) or travel time")
-    p.add_argument("--rates", default=None,
-                   help="minimum-needs rates, e.g. rice_kg=0.5,drinking_l=4,clean_l=15,family_kits=4,toilets=20 "
-                        "(daily items per person per day; kits and toilets: persons per unit)")
-    p.add_argument("--days", type=int, default=3, help="days of supply for the daily items (default 3)")
-    p.add_argument("--keep-flooded-roads", action="store_true",
-                   help="plan a pre-emptive transfer on the whole road network (default: flooded roads are cut)")
     p.add_argument("--no-village-maps", dest="village_maps", action="store_false",
                    help="skip the village situation maps PDF")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from gis.cli import command, finish, load_kind
+from layers.text import Text, pick
 
 _VECTOR_OUT = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML"}
 
@@ -35,25 +36,24 @@ def _write(gdf, path: str, layer: str, kind: str | None = None) -> None:
     pyogrio.write_dataframe(out, path, layer=layer, driver=_VECTOR_OUT[suffix])
 
 
-#: Chinese headers of the gap table
-GAP_HEADERS_ZH = {"rank": "排名", "gap": "空白类型代码", "gap_zh": "空白类型", "area_ha": "面积（公顷）", "cells": "像元数",
-                  "township": "乡镇", "road_dist_m": "最近道路距离（米）", "road_name": "最近道路",
-                  "source_dist_m": "最近可用水源距离（米）", "source_name": "最近可用水源", "lon": "经度", "lat": "纬度"}
-
-
-def _write_table(gaps, path: str) -> None:
-    """The gap list without geometry, a representative point's lon/lat added, Chinese headers."""
+def _write_table(gaps, path: str, lang: str = "zh") -> None:
+    """The gap list without geometry, a representative point's lon/lat added, headers in ``lang``
+    (:mod:`gis.fire.headers`, as in the fire workbook)."""
     import pandas as pd
+
+    from gis.fire.gaps import GAP_CLASSES
+    from gis.fire.headers import SHEETS, labelled
 
     pts = gaps.geometry.representative_point()
     df = pd.DataFrame(gaps.drop(columns=gaps.geometry.name)).assign(lon=pts.x.round(6).values,
                                                                    lat=pts.y.round(6).values)
-    df = df.rename(columns=GAP_HEADERS_ZH)
+    df["gap_zh"] = df["gap"].map(lambda k: GAP_CLASSES[k](lang) if k in GAP_CLASSES else k)
+    df = labelled(df, lang)
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
         df.to_csv(path, index=False, encoding="utf-8-sig")
     elif suffix == ".xlsx":
-        df.to_excel(path, index=False, sheet_name="覆盖空白区")
+        df.to_excel(path, index=False, sheet_name=SHEETS["gaps"](lang))
     else:
         raise _bad_out(path, [".csv", ".xlsx"])
 
@@ -69,7 +69,7 @@ class _Setup:
         from layers.raster import read_raster
 
         self.lang = args.lang
-        self.notes: list[tuple[str, str]] = []
+        self.notes: list[Text] = []
         self.messages: list[str] = []
         dem = read_raster(Path(args.dem))
         self.notes += list(dem.warnings)
@@ -84,13 +84,13 @@ class _Setup:
             risk = read_raster(Path(args.risk))
             self.level = on_grid(risk, self.grid, fill=0)
             self.target = self.forest & (self.level >= HIGH_RISK_LEVEL)
-            self.target_what = ("高风险林地（风险等级 ≥ 4）", "high-risk forest (level >= 4)")
+            self.target_what = Text("高风险林地（风险等级 ≥ 4）", "high-risk forest (level >= 4)", "target_high_risk")
         else:
             self.level = None
             self.target = self.forest.copy()
-            self.target_what = ("全部林地", "all forest")
-            self.notes.append(("未给出风险栅格（--risk）：以全部林地为目标", "no risk raster (--risk): all forest is "
-                               "the target"))
+            self.target_what = Text("全部林地", "all forest", "target_forest")
+            self.notes.append(Text("未给出风险栅格（--risk）：以全部林地为目标", "no risk raster (--risk): all forest is "
+                                   "the target", "target_forest_no_risk"))
         self.roads = load_kind(args.roads, "roads", args.roads_layer).gdf if args.roads else None
         self.seen = None
         self.cameras = None
@@ -123,7 +123,7 @@ class _Setup:
         self.cell_ha = dx * dy / 1e4
 
     def text_notes(self) -> list[str]:
-        return [zh if self.lang == "zh" else en for zh, en in self.notes] + self.messages
+        return [pick(n, self.lang) for n in self.notes] + self.messages
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -149,7 +149,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _run_gaps(args: argparse.Namespace) -> int:
     import time
 
-    from gis.fire.gaps import coverage_gaps, gap_summary
+    from gis.fire.gaps import GAP_CLASSES, coverage_gaps, gap_summary
 
     t0 = time.perf_counter()
     s = _Setup(args, need_cameras=True, need_sources=True)
@@ -157,19 +157,20 @@ def _run_gaps(args: argparse.Namespace) -> int:
                          min_area_m2=args.min_area_ha * 1e4)
     _write(gaps, args.out, "gaps")
     if args.table:
-        _write_table(gaps, args.table)
+        _write_table(gaps, args.table, args.lang)
     target_ha = float(s.target.sum()) * s.cell_ha
     summ = gap_summary(gaps, target_ha)
     top = []
     for rec in gaps.head(args.top).itertuples(index=False):
         c = rec.geometry.representative_point()
-        top.append({"rank": int(rec.rank), "gap": rec.gap, "gap_zh": rec.gap_zh, "area_ha": round(rec.area_ha, 2),
+        top.append({"rank": int(rec.rank), "gap": rec.gap,
+                    "gap_label": pick(GAP_CLASSES.get(rec.gap, rec.gap), args.lang), "area_ha": round(rec.area_ha, 2),
                     "township": rec.township, "road_dist_m": None if rec.road_dist_m != rec.road_dist_m
                     else rec.road_dist_m, "road_name": rec.road_name,
                     "source_dist_m": None if rec.source_dist_m != rec.source_dist_m else rec.source_dist_m,
                     "source_name": rec.source_name, "lon": round(c.x, 6), "lat": round(c.y, 6)})
     notes = s.text_notes()
-    out = {"out": str(args.out), "target": s.target_what[0 if args.lang == "zh" else 1],
+    out = {"out": str(args.out), "target": s.target_what(args.lang),
            "target_ha": round(target_ha, 2), "forest_ha": round(float(s.forest.sum()) * s.cell_ha, 2),
            "min_area_ha": args.min_area_ha, "patches": int(len(gaps)),
            "gap_ha": round(float(gaps["area_ha"].sum()), 2) if len(gaps) else 0.0,
@@ -190,7 +191,7 @@ def _add_gaps(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-area-ha", type=float, default=1.0, help="leave out patches under this many hectares "
                                                                   "(default 1)")
     p.add_argument("--top", type=int, default=20, help="patches listed in the JSON (default 20)")
-    p.add_argument("--table", help="also write the ranked gap list as a table (.csv UTF-8 / .xlsx, Chinese headers)")
+    p.add_argument("--table", help="also write the ranked gap list as a table (.csv UTF-8 / .xlsx, headers in --lang)")
     _common(p)
 
 
@@ -242,7 +243,7 @@ def _run_siting(args: argparse.Namespace) -> int:
     after = rows[-1]["cumulative_share"] if rows else before
     notes = s.text_notes()
     out = {"out": str(args.out), "kind": args.kind, "n": args.n, "chosen": len(rows),
-           "target": s.target_what[0 if args.lang == "zh" else 1], "target_ha": round(res.target_ha, 2),
+           "target": s.target_what(args.lang), "target_ha": round(res.target_ha, 2),
            "covered_before_ha": round(res.covered_before_ha, 2), "covered_before_share": round(before, 6),
            "covered_after_share": round(after, 6), "candidates": res.candidates,
            "new_site": ({"height_m": args.height, "range_m": args.range} if camera else

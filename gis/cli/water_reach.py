@@ -21,6 +21,7 @@ def _load_sources(path: str, sublayer: str | None):
     from layers.errors import LayerError
     from layers.load import Layer
     from layers.readers import read_vector
+    from layers.text import Text
     from layers.validate import validate
 
     try:
@@ -44,8 +45,9 @@ def _load_sources(path: str, sublayer: str | None):
     shown = "、".join(rows[:20]) + (f" 等 {len(rows)} 行" if len(rows) > 20 else "")
     shown_en = ", ".join(rows[:20]) + (f" and {len(rows) - 20} more" if len(rows) > 20 else "")
     where = (f"第 {shown} 行", f"row(s) {shown_en}") if rows else ("“类型”列缺失，全部", "the type column is missing: all")
-    notes.insert(0, (f"文件 {p.name} {where[0]}没有水源类型，按默认规则计算；请补填类型",
-                     f"file {p.name}, {where[1]} have no source type and use the default rule; fill in the type"))
+    notes.insert(0, Text(f"文件 {p.name} {where[0]}没有水源类型，按默认规则计算；请补填类型",
+                         f"file {p.name}, {where[1]} have no source type and use the default rule; fill in the type",
+                         "sources_untyped_rows"))
     return Layer("water_sources", p.name, gdf=gdf, notes=notes)
 
 
@@ -54,11 +56,14 @@ def _run_water_reach(args: argparse.Namespace) -> int:
     import math
     import time
 
+    from gis.fire.review import FireReview
     from gis.fire.water_reach import parse_rules, water_reach
     from layers.errors import LayerError, Problem
     from layers.raster import Raster, read_raster, write_raster
+    from layers.text import pick
 
     t0 = time.perf_counter()
+    FireReview(season=args.season, rules=args.rules or ())    # season and rules checked as the review checks them
     rules = parse_rules(args.rules)
     if args.max_road_distance is not None and not args.roads:
         raise LayerError(Problem("使用 --max-road-distance 时需要用 --roads 给出道路图层",
@@ -93,7 +98,7 @@ def _run_water_reach(args: argparse.Namespace) -> int:
     towns = None
     if res.townships is not None:
         towns = {t: {k: clean(float(v)) for k, v in row.items()} for t, row in res.townships.iterrows()}
-    notes = [zh if lang == "zh" else en for zh, en in (list(dem.warnings) + list(res.notes))]
+    notes = [pick(n, lang) for n in (list(dem.warnings) + list(res.notes))]
     for layer in (sources, forest, roads):
         if layer is not None:
             notes += layer.messages(lang)

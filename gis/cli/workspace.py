@@ -52,7 +52,7 @@ def _workspace(path: str):
 # ---- import ----------------------------------------------------------------------------------
 def _run_import(args: argparse.Namespace) -> int:
     from layers.catalogue import spec as get_spec
-    from layers.load import load_layer
+    from layers.load import county_boundary, load_layer
 
     ws = _workspace(args.workspace)
     src = Path(args.file)
@@ -66,7 +66,9 @@ def _run_import(args: argparse.Namespace) -> int:
         parse_user_crs(args.crs, source=src.name)  # a CRS pyproj does not know: exit 2 before reading
     try:
         near = ws.lonlat_bounds() if _exists(ws) else None
-        layer = load_layer(src, args.layer, sublayer=args.sublayer, gcj02=args.gcj02, near=near, crs=args.crs)
+        area = county_boundary(ws.vector("grids")) if near is not None and "grids" in ws.vector_kinds() else None
+        layer = load_layer(src, args.layer, sublayer=args.sublayer, gcj02=args.gcj02, near=near, crs=args.crs,
+                           area=area, allow_outside=args.allow_outside)
     except OSError as e:
         raise LayerError(Problem(f"文件无法读取（{e.strerror or e}）", f"the file cannot be read ({e.strerror or e})",
                                  "检查文件与权限", "check the file and its permissions", file=src.name)) from None
@@ -121,6 +123,9 @@ def _add_import(p: argparse.ArgumentParser) -> None:
                    help="CRS of the file's coordinates when it has none or a wrong one, e.g. EPSG:4548 (CGCS2000 "
                         "3-degree Gauss-Kruger CM 117E), EPSG:4490, EPSG:4326 / 文件坐标系（无坐标系或 .prj 有误时"
                         "指定），如 EPSG:4548（CGCS2000 3 度带中央经线 117°）")
+    p.add_argument("--allow-outside", action="store_true",
+                   help="import features lying outside the workspace / county boundary (refused row by row "
+                        "otherwise) / 确认导入辖区之外的要素")
     p.add_argument("--note", help="note recorded in the history")
     p.add_argument("--user", help="user name recorded in the history (default: login name)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")

@@ -30,13 +30,14 @@ from layers.crs import metric_crs
 from layers.errors import LayerError, problem
 from layers.raster import Raster, _as_pyproj_input
 from layers.settings import STORAGE_CRS
+from layers.text import Text
 
 __all__ = ["GAP_CLASSES", "GAP_COLUMNS", "coverage_gaps", "gap_summary", "township_grid", "nearest"]
 
 #: gap class code -> (Chinese, English) label, in ranking priority
-GAP_CLASSES = {"both": ("两者皆无", "unseen and out of water reach"),
-               "unseen": ("未被监控覆盖", "unseen by cameras"),
-               "out_of_reach": ("水源不可达", "out of water reach")}
+GAP_CLASSES: dict[str, Text] = {"both": Text("两者皆无", "unseen and out of water reach", "both"),
+                                "unseen": Text("未被监控覆盖", "unseen by cameras", "unseen"),
+                                "out_of_reach": Text("水源不可达", "out of water reach", "out_of_reach")}
 
 #: columns of :func:`coverage_gaps` (plus ``geometry``)
 GAP_COLUMNS = ["rank", "gap", "gap_zh", "area_ha", "cells", "township", "road_dist_m", "road_name",
@@ -182,7 +183,7 @@ def coverage_gaps(grid: Raster, high_risk: np.ndarray, seen_count: np.ndarray | 
         if not len(p):
             continue
         p["gap"] = gap
-        p["gap_zh"] = GAP_CLASSES[gap][0]
+        p["gap_zh"] = GAP_CLASSES[gap].zh
         p["_prio"] = 0 if gap == "both" else 1
         p["_k"] = k
         p["township"] = _majority(labels, len(cells), codes, towns)

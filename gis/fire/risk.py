@@ -56,12 +56,13 @@ import geopandas as gpd
 import numba
 import numpy as np
 
-from layers.errors import LayerError, problem
+from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
+from layers.text import Text
 
 __all__ = ["FUEL_SCORES", "DEFAULT_WEIGHTS", "DECAY_M", "LEVEL_BREAKS", "HIGH_RISK_LEVEL", "RiskResult",
            "forest_mask", "fuel_score", "slope_score", "aspect_score", "distance_score", "parse_weights",
-           "classify", "risk_raster"]
+           "classify", "risk_raster", "FACTOR_NAMES"]
 
 #: fuel score by the forest layer's canonical ``forest_type``
 FUEL_SCORES = {"conifer": 1.0, "mixed": 0.8, "shrub": 0.7, "grass": 0.7, "other": 0.6, "bamboo": 0.5,
@@ -81,8 +82,11 @@ DRIEST_ASPECT = 202.5
 #: slopes flatter than this (degrees) have no aspect (score 0.5)
 FLAT_DEG = 3.0
 
-_FACTOR_ZH = {"fuel": "林分类型", "slope": "坡度", "aspect": "坡向", "roads": "距道路", "settlements": "距居民点",
-              "graves": "距坟墓"}
+#: the factors' names for people
+FACTOR_NAMES: dict[str, Text] = {
+    "fuel": Text("林分类型", "fuel", "fuel"), "slope": Text("坡度", "slope", "slope"),
+    "aspect": Text("坡向", "aspect", "aspect"), "roads": Text("距道路", "roads", "roads"),
+    "settlements": Text("距居民点", "settlements", "settlements"), "graves": Text("距坟墓", "graves", "graves")}
 
 
 @dataclass
@@ -97,18 +101,18 @@ class RiskResult:
         0 = not forest (or no DEM data), 1..5 by :data:`LEVEL_BREAKS`.
     weights : dict
         Weights actually used (after dropping missing factors and renormalising), summing to 1.
-    notes : list of str
-        Bilingual notes (``"中文 / English"``).
+    notes : list of layers.text.Text
+        Bilingual notes.
     """
 
     score: np.ndarray
     level: np.ndarray
     weights: dict
-    notes: list[str] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
 
 
-def _note(zh: str, en: str) -> str:
-    return f"{zh} / {en}"
+def _note(zh: str, en: str, code: str) -> Text:
+    return Text(zh, en, code)
 
 
 def _crs_wkt(grid: Raster) -> str:
@@ -137,12 +141,12 @@ def _burn(gdf: gpd.GeoDataFrame, grid: Raster, values=None, *, all_touched: bool
                      all_touched=all_touched)
 
 
-def _no_overlap(source: str | None, grid: Raster) -> LayerError:
-    return LayerError(problem("森林图层与 DEM 范围不重叠，没有任何林地落在 DEM 网格上",
-                              "the forest layer does not overlap the DEM: no forest falls on the DEM grid",
-                              "检查森林图层与 DEM 是否为同一地区、坐标系是否正确",
-                              "check that the forest layer and the DEM cover the same area and their CRSs are right",
-                              file=source or grid.name or None))
+def _no_overlap(source: str | None, grid: Raster) -> AnalysisRefused:
+    return AnalysisRefused(problem("森林图层与 DEM 范围不重叠，没有任何林地落在 DEM 网格上",
+                                   "the forest layer does not overlap the DEM: no forest falls on the DEM grid",
+                                   "检查森林图层与 DEM 是否为同一地区、坐标系是否正确",
+                                   "check that the forest layer and the DEM cover the same area and their CRSs "
+                                   "are right", file=source or grid.name or None))
 
 
 def forest_mask(forest: gpd.GeoDataFrame | Raster, grid: Raster) -> np.ndarray:
@@ -163,7 +167,7 @@ def forest_mask(forest: gpd.GeoDataFrame | Raster, grid: Raster) -> np.ndarray:
 
     Raises
     ------
-    LayerError
+    AnalysisRefused
         When no forest falls on the grid.
     """
     if isinstance(forest, Raster):
@@ -436,8 +440,10 @@ def risk_raster(dem: Raster, forest, *, roads=None, settlements=None, graves=Non
 
     Raises
     ------
+    AnalysisRefused
+        The forest does not overlap the DEM.
     LayerError
-        The forest does not overlap the DEM, bad weights, or every weight zero.
+        Bad weights, or every weight zero.
     """
     from gis.terrain import cell_size_m
 
@@ -460,7 +466,7 @@ def risk_raster(dem: Raster, forest, *, roads=None, settlements=None, graves=Non
     voids = int((mask & ~valid).sum())
     if voids:
         notes.append(_note(f"{voids:,} 个林地像元 DEM 无数据，未计算风险（等级 0）",
-                           f"{voids:,} forest cells have no DEM data and get no risk (level 0)"))
+                           f"{voids:,} forest cells have no DEM data and get no risk (level 0)", "risk_dem_voids"))
     mask &= valid
     if not mask.any():
         raise _no_overlap(_source(forest) if not isinstance(forest, Raster) else forest.name, dem)
@@ -468,7 +474,7 @@ def risk_raster(dem: Raster, forest, *, roads=None, settlements=None, graves=Non
     if dem.is_geographic:
         notes.append(_note(f"DEM 为经纬度坐标，按平均纬度换算像元大小（{cell_m[0]:.1f} × {cell_m[1]:.1f} 米）计算",
                            f"the DEM is in degrees; cell size taken as {cell_m[0]:.1f} x {cell_m[1]:.1f} m at its "
-                           "mean latitude"))
+                           "mean latitude", "risk_dem_degrees"))
 
     layers = {"roads": roads, "settlements": settlements, "graves": graves}
     feats: dict[str, np.ndarray] = {}
@@ -479,8 +485,9 @@ def risk_raster(dem: Raster, forest, *, roads=None, settlements=None, graves=Non
         if cells is None:
             what = "未提供" if gdf is None else "在 DEM 范围内没有要素"
             what_en = "not given" if gdf is None else "has no feature on the DEM"
-            notes.append(_note(f"{_FACTOR_ZH[k]}图层{what}，去掉该因子并重新归一化权重",
-                               f"{k} layer {what_en}; its factor is dropped and the weights renormalised"))
+            notes.append(_note(f"{FACTOR_NAMES[k].zh}图层{what}，去掉该因子并重新归一化权重",
+                               f"{k} layer {what_en}; its factor is dropped and the weights renormalised",
+                               f"risk_factor_dropped_{k}"))
             w[k] = 0.0
         else:
             feats[k] = cells
@@ -495,12 +502,13 @@ def risk_raster(dem: Raster, forest, *, roads=None, settlements=None, graves=Non
         if isinstance(forest, Raster):
             notes.append(_note(f"森林为土地覆盖栅格，无林分类型，燃料得分统一取 {FUEL_SCORES['other']}",
                                f"forest is a land-cover raster without forest types; fuel score {FUEL_SCORES['other']}"
-                               " everywhere"))
+                               " everywhere", "risk_fuel_raster"))
             score += np.float32(w["fuel"] * FUEL_SCORES["other"])
         else:
             if "forest_type" not in forest or forest["forest_type"].isna().all():
                 notes.append(_note("森林图层没有林分类型，燃料得分统一取“其他”",
-                                   "the forest layer has no forest type; fuel scored as 'other' everywhere"))
+                                   "the forest layer has no forest type; fuel scored as 'other' everywhere",
+                                   "risk_fuel_untyped"))
             score += np.float32(w["fuel"]) * fuel
     if "slope" in w or "aspect" in w:
         aspect, slope = _aspect_deg(dem)

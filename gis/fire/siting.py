@@ -51,16 +51,17 @@ from scipy import ndimage
 from gis.fire.gaps import nearest
 from gis.terrain import metric_grid
 from gis.fire.viewshed import _r2_kernel
-from layers.errors import LayerError, problem
+from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster, _as_pyproj_input
 from layers.settings import STORAGE_CRS
+from layers.text import Text
 
 __all__ = ["SitingResult", "greedy_max_coverage", "exact_max_coverage", "metric_grid", "on_grid",
            "candidate_viewsheds",
            "ridge_candidates", "stream_candidates", "uploaded_candidates", "site_cameras", "site_water",
            "SITE_COLUMNS", "DEFAULT_MAX_CANDIDATES"]
 
-_Note = tuple[str, str]
+_Note = Text
 
 #: cap on generated candidates
 DEFAULT_MAX_CANDIDATES = 300
@@ -84,8 +85,8 @@ class SitingResult:
         Target area already covered by existing cameras / sources.
     candidates : int
         Candidate sites considered.
-    notes : list of tuple
-        ``(zh, en)`` messages.
+    notes : list of layers.text.Text
+        Bilingual notes.
     """
 
     sites: gpd.GeoDataFrame
@@ -333,7 +334,8 @@ def stream_candidates(dem: Raster, target: np.ndarray, *, reach_m: float, rivers
         r = rivers[rivers.geometry.notna() & ~rivers.geometry.is_empty].to_crs(_pcrs(dem.crs))
         streams = rasterize(((g, 1) for g in r.geometry), out_shape=dem.shape, transform=dem.transform, fill=0,
                             all_touched=True, dtype="uint8").astype(bool) if len(r) else np.zeros(dem.shape, bool)
-        notes.append(("河道：河流图层栅格化到 DEM 网格", "streams: the rivers layer burnt onto the DEM grid"))
+        notes.append(Text("河道：河流图层栅格化到 DEM 网格", "streams: the rivers layer burnt onto the DEM grid",
+                          "streams_from_rivers"))
     else:
         import pyflwdir
 
@@ -342,13 +344,14 @@ def stream_candidates(dem: Raster, target: np.ndarray, *, reach_m: float, rivers
         elev, _ = fill_voids(dem)
         flw = pyflwdir.from_dem(elev.astype("float32"), nodata=-9999.0, transform=dem.transform)
         streams = flw.upstream_area(unit="cell") >= int(min_upstream_cells)
-        notes.append((f"河道：汇流像元数 ≥ {int(min_upstream_cells):,}",
-                      f"streams: upstream area of at least {int(min_upstream_cells):,} cells"))
+        notes.append(Text(f"河道：汇流像元数 ≥ {int(min_upstream_cells):,}",
+                          f"streams: upstream area of at least {int(min_upstream_cells):,} cells", "streams_from_dem"))
     cand = streams & valid
     if roads is None or not len(roads):
         if max_road_m is not None:
-            notes.append(("没有道路图层，候选水源点不限离道路距离",
-                          "no road layer: candidate water points are not limited by distance to a road"))
+            notes.append(Text("没有道路图层，候选水源点不限离道路距离",
+                              "no road layer: candidate water points are not limited by distance to a road",
+                              "candidates_no_roads"))
     else:
         zone = _road_zone(roads, dem, max_road_m)
         if zone is not None:
@@ -395,9 +398,9 @@ def uploaded_candidates(points: gpd.GeoDataFrame, dem: Raster) -> tuple[np.ndarr
     skipped += [labels[i] for i in range(len(points)) if i not in kept]
     if skipped:
         shown = "、".join(skipped[:10]) + (f" 等 {len(skipped)} 个" if len(skipped) > 10 else "")
-        notes.append((f"{len(skipped)} 个候选点不在 DEM 有效范围内，已跳过：{shown}",
-                      f"{len(skipped)} candidate point(s) outside the DEM or on voids were skipped: "
-                      + ", ".join(skipped[:10])))
+        notes.append(Text(f"{len(skipped)} 个候选点不在 DEM 有效范围内，已跳过：{shown}",
+                          f"{len(skipped)} candidate point(s) outside the DEM or on voids were skipped: "
+                          + ", ".join(skipped[:10]), "candidates_skipped"))
     return np.array(rows, np.int64), np.array(cols, np.int64), names, notes
 
 
@@ -444,19 +447,20 @@ def candidate_viewsheds(z: np.ndarray, res: float, rows: np.ndarray, cols: np.nd
 
 
 # ---- siting -----------------------------------------------------------------------------------------
-def _no_candidates(kind: str, uploaded: bool) -> LayerError:
+def _no_candidates(kind: str, uploaded: bool) -> AnalysisRefused:
     what_zh, what_en = ("监控", "camera") if kind == "camera" else ("水源", "water point")
     if uploaded:
-        return LayerError(problem(f"上传的候选{what_zh}点没有一个落在 DEM 有效范围内",
-                                  f"none of the uploaded candidate {what_en} sites lies on the DEM",
-                                  "检查候选点图层的坐标和坐标系", "check the candidate layer's coordinates and CRS"))
+        return AnalysisRefused(problem(f"上传的候选{what_zh}点没有一个落在 DEM 有效范围内",
+                                       f"none of the uploaded candidate {what_en} sites lies on the DEM",
+                                       "检查候选点图层的坐标和坐标系", "check the candidate layer's coordinates and CRS"))
     if kind == "camera":
-        return LayerError(problem("没有找到候选山脊/山顶像元", "no ridge or peak candidate cells were found",
-                                  "降低最小高差（--min-prominence）或放宽离道路距离，或上传候选点图层",
-                                  "lower --min-prominence or the road distance limit, or upload a candidate layer"))
-    return LayerError(problem("没有找到靠近道路的河道候选像元", "no stream cells near a road were found",
-                              "放宽离道路距离（--max-road），提供河流图层，或上传候选点图层",
-                              "raise --max-road, give a rivers layer, or upload a candidate layer"))
+        return AnalysisRefused(problem("没有找到候选山脊/山顶像元", "no ridge or peak candidate cells were found",
+                                       "降低最小高差（--min-prominence）或放宽离道路距离，或上传候选点图层",
+                                       "lower --min-prominence or the road distance limit, or upload a candidate "
+                                       "layer"))
+    return AnalysisRefused(problem("没有找到靠近道路的河道候选像元", "no stream cells near a road were found",
+                                   "放宽离道路距离（--max-road），提供河流图层，或上传候选点图层",
+                                   "raise --max-road, give a rivers layer, or upload a candidate layer"))
 
 
 def _finish(kind: str, dem: Raster, target: np.ndarray, covered: np.ndarray, rows: np.ndarray, cols: np.ndarray,
@@ -477,12 +481,14 @@ def _finish(kind: str, dem: Raster, target: np.ndarray, covered: np.ndarray, row
         sets_e.append(pos[ok])
     w = np.full(len(open_flat), cell_ha)
     if n > len(sets):
-        notes.append((f"候选点只有 {len(sets)} 个，少于要求的 {n} 个：全部参与选择",
-                      f"only {len(sets)} candidate(s), fewer than the {n} asked for: all of them considered"))
+        notes.append(Text(f"候选点只有 {len(sets)} 个，少于要求的 {n} 个：全部参与选择",
+                          f"only {len(sets)} candidate(s), fewer than the {n} asked for: all of them considered",
+                          "candidates_fewer"))
     chosen = greedy_max_coverage(sets_e, w, n)
     if len(chosen) < min(n, len(sets)):
-        notes.append((f"只选出 {len(chosen)} 个点：其余候选点不再增加覆盖",
-                      f"only {len(chosen)} site(s) chosen: the remaining candidates add no coverage"))
+        notes.append(Text(f"只选出 {len(chosen)} 个点：其余候选点不再增加覆盖",
+                          f"only {len(chosen)} site(s) chosen: the remaining candidates add no coverage",
+                          "sites_fewer"))
     idx = [i for i, _ in chosen]
     gains = np.array([g for _, g in chosen])
     cum = np.cumsum(gains) if len(gains) else gains
@@ -541,7 +547,7 @@ def site_cameras(dem: Raster, target: np.ndarray, covered: np.ndarray | None, n:
 
     Raises
     ------
-    LayerError
+    AnalysisRefused
         No candidate site.
     """
     target, covered = _check(dem, target, covered)
@@ -556,10 +562,11 @@ def site_cameras(dem: Raster, target: np.ndarray, covered: np.ndarray | None, n:
                                       max_road_m=max_road_m, max_candidates=max_candidates)
         names = [f"C{i + 1}" for i in range(len(rows))]
         origin = ["ridge"] * len(rows)
-        notes.append((f"候选点：山脊/山顶像元 {len(rows)} 个（{window_m:g} 米窗口内最高、高差 ≥ {min_prominence_m:g} 米、"
-                      f"间距 ≥ {spacing_m:g} 米，最多 {max_candidates} 个）",
-                      f"candidates: {len(rows)} ridge/peak cells (highest in a {window_m:g} m window, standing "
-                      f"{min_prominence_m:g} m or more above it, {spacing_m:g} m apart, at most {max_candidates})"))
+        notes.append(Text(f"候选点：山脊/山顶像元 {len(rows)} 个（{window_m:g} 米窗口内最高、高差 ≥ {min_prominence_m:g} 米、"
+                          f"间距 ≥ {spacing_m:g} 米，最多 {max_candidates} 个）",
+                          f"candidates: {len(rows)} ridge/peak cells (highest in a {window_m:g} m window, standing "
+                          f"{min_prominence_m:g} m or more above it, {spacing_m:g} m apart, at most {max_candidates})",
+                          "candidates_ridges"))
     if not len(rows):
         raise _no_candidates("camera", candidates is not None)
     z = np.where(dem.valid_mask(), np.asarray(dem.array, dtype=np.float64), np.nan)
@@ -609,18 +616,18 @@ def site_water(dem: Raster, target: np.ndarray, covered: np.ndarray | None, n: i
                                               max_candidates=max_candidates)
         names = [f"W{i + 1}" for i in range(len(rows))]
         origin = ["stream"] * len(rows)
-        notes.append((f"候选点：离道路 {max_road_m:g} 米内的河道像元 {len(rows)} 个（间距 ≥ {spacing_m:g} 米，最多 "
-                      f"{max_candidates} 个）" if max_road_m is not None else
-                      f"候选点：河道像元 {len(rows)} 个（间距 ≥ {spacing_m:g} 米，最多 {max_candidates} 个）",
-                      (f"candidates: {len(rows)} stream cells within {max_road_m:g} m of a road "
-                       if max_road_m is not None else f"candidates: {len(rows)} stream cells ")
-                      + f"({spacing_m:g} m apart, at most {max_candidates})"))
+        notes.append(Text(f"候选点：离道路 {max_road_m:g} 米内的河道像元 {len(rows)} 个（间距 ≥ {spacing_m:g} 米，最多 "
+                          f"{max_candidates} 个）" if max_road_m is not None else
+                          f"候选点：河道像元 {len(rows)} 个（间距 ≥ {spacing_m:g} 米，最多 {max_candidates} 个）",
+                          (f"candidates: {len(rows)} stream cells within {max_road_m:g} m of a road "
+                           if max_road_m is not None else f"candidates: {len(rows)} stream cells ")
+                          + f"({spacing_m:g} m apart, at most {max_candidates})", "candidates_streams"))
     if not len(rows):
         raise _no_candidates("water", candidates is not None)
     rise_txt = "不限高差" if rise_m is None else f"高出水源不超过 {rise_m:g} 米"
-    notes.append((f"新水源点的供水范围：水平 {distance_m:g} 米内、{rise_txt}",
-                  f"reach of a new water point: within {distance_m:g} m and at most "
-                  + ("any height" if rise_m is None else f"{rise_m:g} m") + " above it"))
+    notes.append(Text(f"新水源点的供水范围：水平 {distance_m:g} 米内、{rise_txt}",
+                      f"reach of a new water point: within {distance_m:g} m and at most "
+                      + ("any height" if rise_m is None else f"{rise_m:g} m") + " above it", "new_water_reach"))
     xs, ys = dem.transform * (cols + 0.5, rows + 0.5)
     reach = site_reach(dem, np.asarray(xs, float), np.asarray(ys, float), distance_m=float(distance_m),
                        rise_m=None if rise_m is None else float(rise_m))

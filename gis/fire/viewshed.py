@@ -45,6 +45,8 @@ import math
 import numba
 import numpy as np
 
+from layers.text import Text
+
 __all__ = ["EARTH_RADIUS", "viewshed", "viewshed_exact", "coverage"]
 
 #: mean earth radius used for the curvature drop, metres
@@ -424,8 +426,8 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
         Number of cameras seeing each cell (DEM grid).
     first : numpy.ndarray of int32
         Row position in ``cameras`` of the first camera seeing the cell, -1 where none.
-    notes : list of tuple
-        ``(zh, en)`` messages (skipped cameras, defaults used, reprojection, ...).
+    notes : list of layers.text.Text
+        Bilingual notes (skipped cameras, defaults used, reprojection, ...).
     info : dict
         Only with ``return_in_range`` (see above).
     """
@@ -436,7 +438,7 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
     from layers.crs import metric_crs
     from layers.raster import _as_pyproj_input
 
-    notes: list[tuple[str, str]] = []
+    notes: list[Text] = []
     src_crs = pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs)) if dem.crs is not None else None
     arr = np.asarray(dem.array, dtype=np.float64)
     valid = dem.valid_mask()
@@ -459,14 +461,15 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
                                 dst_transform=dst_t, dst_crs=crs.to_wkt(), resampling=Resampling.bilinear,
                                 src_nodata=np.nan, dst_nodata=np.nan)
         arr, transform = work, dst_t
-        notes.append((f"DEM 为经纬度坐标，已重投影到 EPSG:{crs.to_epsg()}（{px:.1f} 米像元）计算视域，结果再采样回原网格",
-                      f"the DEM is in degrees; reprojected to EPSG:{crs.to_epsg()} ({px:.1f} m cells) for the "
-                      "viewshed, results resampled back to its grid"))
+        notes.append(Text(f"DEM 为经纬度坐标，已重投影到 EPSG:{crs.to_epsg()}（{px:.1f} 米像元）计算视域，结果再采样回原网格",
+                          f"the DEM is in degrees; reprojected to EPSG:{crs.to_epsg()} ({px:.1f} m cells) for the "
+                          "viewshed, results resampled back to its grid", "viewshed_reprojected"))
     xres, yres = float(np.hypot(transform.a, transform.d)), float(np.hypot(transform.b, transform.e))
     res = (xres + yres) / 2.0
     if abs(xres - yres) > 0.01 * res:
-        notes.append((f"像元不是正方形（{xres:.2f} × {yres:.2f} 米），按平均 {res:.2f} 米计算",
-                      f"cells are not square ({xres:.2f} x {yres:.2f} m); computed with the mean {res:.2f} m"))
+        notes.append(Text(f"像元不是正方形（{xres:.2f} × {yres:.2f} 米），按平均 {res:.2f} 米计算",
+                          f"cells are not square ({xres:.2f} x {yres:.2f} m); computed with the mean {res:.2f} m",
+                          "viewshed_cells_not_square"))
     nr, nc = arr.shape
 
     gdf = cameras
@@ -524,15 +527,17 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
         shown_en = ", ".join(lst[:10]) + (f" and {len(lst) - 10} more" if len(lst) > 10 else "")
         return shown, shown_en
 
-    for group, zh_text, en_text in (
-            (outside, "不在 DEM 范围内，已跳过", "outside the DEM were skipped"),
-            (void, "位于 DEM 无数据处，已跳过", "on DEM voids were skipped"),
-            (off, "状态为停用或损坏，未计入", "out of service were not counted"),
-            (no_h, f"没有架设高度，按 {default_height:g} 米计算", f"with no mast height use {default_height:g} m"),
-            (no_r, f"没有监测半径，按 {default_range:g} 米计算", f"with no range use {default_range:g} m")):
+    for group, zh_text, en_text, code in (
+            (outside, "不在 DEM 范围内，已跳过", "outside the DEM were skipped", "cameras_outside"),
+            (void, "位于 DEM 无数据处，已跳过", "on DEM voids were skipped", "cameras_on_voids"),
+            (off, "状态为停用或损坏，未计入", "out of service were not counted", "cameras_out_of_service"),
+            (no_h, f"没有架设高度，按 {default_height:g} 米计算", f"with no mast height use {default_height:g} m",
+             "cameras_default_height"),
+            (no_r, f"没有监测半径，按 {default_range:g} 米计算", f"with no range use {default_range:g} m",
+             "cameras_default_range")):
         if group:
             zh, en = names(group)
-            notes.append((f"{len(group)} 个监控点{zh_text}：{zh}", f"{len(group)} camera(s) {en_text}: {en}"))
+            notes.append(Text(f"{len(group)} 个监控点{zh_text}：{zh}", f"{len(group)} camera(s) {en_text}: {en}", code))
 
     count = np.zeros((nr, nc), dtype=np.uint16)
     first_k = np.full((nr, nc), -1, dtype=np.int32)

@@ -55,11 +55,13 @@ import pandas as pd
 from numba import prange
 
 from gis.terrain import cell_size_m, metric_grid
-from layers.errors import LayerError, Problem
+from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.raster import Raster
+from layers.text import Text
 
 __all__ = ["ReachRule", "DEFAULT_RULES", "UNKNOWN_TYPE_RULE", "HELI_MIN_DEPTH_M", "SOURCE_TYPES",
-           "ReachResult", "parse_rules", "site_reach", "water_reach", "reach_by_township", "uncovered_patches"]
+           "ReachResult", "REASONS", "parse_rules", "site_reach", "water_reach", "reach_by_township",
+           "uncovered_patches"]
 
 try:  # the fire-risk helper's constant; same value either way
     from gis.fire.risk import HIGH_RISK_LEVEL
@@ -101,13 +103,14 @@ OUT_OF_SERVICE = ("unavailable", "damaged", "dry")
 #: store types whose volume matters (a missing volume is noted)
 _STORE_TYPES = ("reservoir", "pond", "cistern", "tank")
 
-_REASONS = {
-    "status": ("停用、损坏或干涸", "out of service (unavailable, damaged or dry)"),
-    "empty": ("蓄水量为 0", "volume is 0"),
-    "season": ("季节性水源，旱季不可用", "seasonal, not usable in the dry season"),
-    "road": ("距道路过远", "too far from a road"),
-    "outside": ("不在 DEM 范围内", "outside the DEM"),
-    "void": ("位于 DEM 无数据处", "on a DEM void"),
+#: why a source is not counted, by reason code
+REASONS: dict[str, Text] = {
+    "status": Text("停用、损坏或干涸", "out of service (unavailable, damaged or dry)", "status"),
+    "empty": Text("蓄水量为 0", "volume is 0", "empty"),
+    "season": Text("季节性水源，旱季不可用", "seasonal, not usable in the dry season", "season"),
+    "road": Text("距道路过远", "too far from a road", "road"),
+    "outside": Text("不在 DEM 范围内", "outside the DEM", "outside"),
+    "void": Text("位于 DEM 无数据处", "on a DEM void", "void"),
 }
 
 
@@ -135,8 +138,8 @@ class ReachResult:
         ground rule, helicopters aside), ``high_risk_cells``, ``high_risk_reach_cells``,
         ``high_risk_reach_share``, ``high_risk_ground_reach_share`` (None without a high-risk raster),
         ``sources``, ``usable``, ``dip_sites``, ``season``.
-    notes : list of tuple
-        ``(zh, en)`` messages.
+    notes : list of layers.text.Text
+        Bilingual notes.
     grid : Raster
         The grid the analysis ran on (the DEM, or its metric reprojection for a DEM in degrees);
         ``forest`` and ``high_risk`` lie on it.
@@ -159,7 +162,7 @@ class ReachResult:
     sources: pd.DataFrame
     by_type: pd.DataFrame
     summary: dict
-    notes: list[tuple[str, str]]
+    notes: list[Text]
     grid: Raster
     forest: np.ndarray
     high_risk: np.ndarray | None
@@ -376,11 +379,12 @@ def site_reach(dem: Raster, xs, ys, *, distance_m: float, rise_m: float | None) 
     return np.split(flat, np.cumsum(counts)[:-1]) if n else []
 
 
-def _metric_grid(dem: Raster) -> tuple[Raster, list[tuple[str, str]], bool]:
+def _metric_grid(dem: Raster) -> tuple[Raster, list[Text], bool]:
     """The metric grid of the analysis (:func:`gis.terrain.metric_grid`), its notes, and whether it moved."""
     grid, notes = metric_grid(dem)
     if grid is not dem:
-        notes = [(zh + "，结果再采样回原网格", en + "; results resampled back to its grid") for zh, en in notes]
+        notes = [Text(zh + "，结果再采样回原网格", en + "; results resampled back to its grid", "reach_reprojected")
+                 for zh, en in notes]
     return grid, notes, grid is not dem
 
 
@@ -477,8 +481,8 @@ def _burn_forest(forest: gpd.GeoDataFrame, grid: Raster) -> tuple[np.ndarray, pd
     return burnt, towns
 
 
-def _no_overlap(source: str) -> LayerError:
-    return LayerError(Problem("林地图层与 DEM 没有重叠（DEM 有效范围内没有林地像元）",
+def _no_overlap(source: str) -> AnalysisRefused:
+    return AnalysisRefused(Problem("林地图层与 DEM 没有重叠（DEM 有效范围内没有林地像元）",
                               "the forest layer does not overlap the DEM (no forest cell on valid DEM cells)",
                               "检查林地与 DEM 是否为同一地区、坐标系是否正确",
                               "check that the forest and the DEM cover the same area and that their CRS is right",
@@ -521,8 +525,10 @@ def water_reach(dem: Raster, sources: gpd.GeoDataFrame, forest_mask, *, rules: d
 
     Raises
     ------
+    AnalysisRefused
+        The forest does not overlap the DEM.
     LayerError
-        The forest does not overlap the DEM; a forest mask of the wrong shape; a bad season.
+        A forest mask of the wrong shape; a bad season.
     """
     if season not in ("dry", "wet"):
         raise LayerError(Problem(f"季节“{season}”无法识别", f"season '{season}' is not understood",
@@ -621,8 +627,9 @@ def water_reach(dem: Raster, sources: gpd.GeoDataFrame, forest_mask, *, rules: d
 
     road_d = np.full(n, np.nan)
     if max_road_distance_m is not None and roads is None:
-        notes.append(("给了道路距离上限但没有道路图层，未按道路筛选",
-                      "a road distance limit was given without a roads layer; no road filter applied"))
+        notes.append(Text("给了道路距离上限但没有道路图层，未按道路筛选",
+                          "a road distance limit was given without a roads layer; no road filter applied",
+                          "reach_no_roads"))
     if roads is not None:
         from shapely import STRtree, points
 
@@ -642,41 +649,45 @@ def water_reach(dem: Raster, sources: gpd.GeoDataFrame, forest_mask, *, rules: d
             kept = int(sum(1 for i in range(n) if dip[i] and reason[i] == "" and
                            not (road_d[i] <= max_road_distance_m)))
             if kept:
-                notes.append((f"{kept} 个直升机取水点距道路超过 {max_road_distance_m:g} 米，仍按航空取水计入",
-                              f"{kept} helicopter dip site(s) farther than {max_road_distance_m:g} m from a road "
-                              "kept (reached from the air)"))
+                notes.append(Text(f"{kept} 个直升机取水点距道路超过 {max_road_distance_m:g} 米，仍按航空取水计入",
+                                  f"{kept} helicopter dip site(s) farther than {max_road_distance_m:g} m from a road "
+                                  "kept (reached from the air)", "reach_dip_sites_kept"))
 
     # notes on the input
     untyped = [labels[i] for i in range(n) if types[i] is None]
     if untyped:
         zh, en = _names(untyped)
-        notes.append((f"{len(untyped)} 个水源点没有（或无法识别的）类型，按 {default_rule.distance_m:g} 米、爬升 "
-                      f"{'不限' if default_rule.rise_m is None else f'{default_rule.rise_m:g} 米'}计算：{zh}",
-                      f"{len(untyped)} source(s) with no or an unknown type use {default_rule.distance_m:g} m, rise "
-                      f"{'unlimited' if default_rule.rise_m is None else f'{default_rule.rise_m:g} m'}: {en}"))
+        notes.append(Text(f"{len(untyped)} 个水源点没有（或无法识别的）类型，按 {default_rule.distance_m:g} 米、爬升 "
+                          f"{'不限' if default_rule.rise_m is None else f'{default_rule.rise_m:g} 米'}计算：{zh}",
+                          f"{len(untyped)} source(s) with no or an unknown type use {default_rule.distance_m:g} m, "
+                          f"rise {'unlimited' if default_rule.rise_m is None else f'{default_rule.rise_m:g} m'}: "
+                          f"{en}", "sources_untyped"))
     novol = [labels[i] for i in range(n) if types[i] in _STORE_TYPES and not np.isfinite(volume[i])]
     if novol:
         zh, en = _names(novol)
-        notes.append((f"{len(novol)} 个蓄水类水源点没有蓄水量，按其类型的规则计算：{zh}",
-                      f"{len(novol)} store source(s) with no volume use their type's rule: {en}"))
+        notes.append(Text(f"{len(novol)} 个蓄水类水源点没有蓄水量，按其类型的规则计算：{zh}",
+                          f"{len(novol)} store source(s) with no volume use their type's rule: {en}",
+                          "sources_no_volume"))
     shallow = [labels[i] for i in range(n) if heli[i] and not dip[i] and heli_rule.distance_m > 0]
     if shallow:
         zh, en = _names(shallow)
-        notes.append((f"{len(shallow)} 个标为直升机取水的水源点水深不足 {HELI_MIN_DEPTH_M:g} 米或未知，只按地面规则计算：{zh}",
-                      f"{len(shallow)} source(s) marked as helicopter dip sites have under {HELI_MIN_DEPTH_M:g} m "
-                      f"of water or no depth; ground rule only: {en}"))
+        notes.append(Text(f"{len(shallow)} 个标为直升机取水的水源点水深不足 {HELI_MIN_DEPTH_M:g} 米或未知，只按地面规则计算："
+                          f"{zh}", f"{len(shallow)} source(s) marked as helicopter dip sites have under "
+                          f"{HELI_MIN_DEPTH_M:g} m of water or no depth; ground rule only: {en}", "sources_shallow"))
     if season == "dry":
         unk = [labels[i] for i in range(n) if not seasonal_known[i]]
         if unk:
             zh, en = _names(unk)
-            notes.append((f"{len(unk)} 个水源点未注明是否季节性，按常年水源计：{zh}",
-                          f"{len(unk)} source(s) not marked seasonal or permanent are taken as permanent: {en}"))
+            notes.append(Text(f"{len(unk)} 个水源点未注明是否季节性，按常年水源计：{zh}",
+                              f"{len(unk)} source(s) not marked seasonal or permanent are taken as permanent: {en}",
+                              "sources_season_unknown"))
     for code in ("status", "empty", "season", "road", "outside", "void"):
         lst = [labels[i] for i in range(n) if reason[i] == code]
         if lst:
             zh, en = _names(lst)
-            rz, re_ = _REASONS[code]
-            notes.append((f"{len(lst)} 个水源点未计入（{rz}）：{zh}", f"{len(lst)} source(s) not counted ({re_}): {en}"))
+            rz, re_ = REASONS[code]
+            notes.append(Text(f"{len(lst)} 个水源点未计入（{rz}）：{zh}", f"{len(lst)} source(s) not counted ({re_}): {en}",
+                              f"sources_dropped_{code}"))
 
     # ---- the kernel -----------------------------------------------------------------------------------------
     use = np.array([r == "" for r in reason], dtype=bool)
@@ -710,8 +721,8 @@ def water_reach(dem: Raster, sources: gpd.GeoDataFrame, forest_mask, *, rules: d
         "type": [t if t is not None else "" for t in types],
         "usable": use,
         "reason": reason,
-        "reason_zh": [_REASONS[r][0] if r else "" for r in reason],
-        "reason_en": [_REASONS[r][1] if r else "" for r in reason],
+        "reason_zh": [REASONS[r].zh if r else "" for r in reason],
+        "reason_en": [REASONS[r].en if r else "" for r in reason],
         "distance_m": dist,
         "rise_m": rise,
         "dip_site": dip,
@@ -723,7 +734,7 @@ def water_reach(dem: Raster, sources: gpd.GeoDataFrame, forest_mask, *, rules: d
     }, index=sources.index)
     tkey = table["type"].replace("", "unknown")
     by_type = pd.DataFrame({"sources": tkey.value_counts(), "usable": tkey[table["usable"]].value_counts()})
-    for code in _REASONS:
+    for code in REASONS:
         by_type["dropped_" + code] = tkey[table["reason"] == code].value_counts()
     by_type = by_type.fillna(0).astype(int).sort_index()
     by_type.index.name = "type"

@@ -73,6 +73,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from layers.text import Text
+
 __all__ = ["LEVEL_BREAKS", "LEVEL_COLOURS", "LEVEL_LABELS", "DAY_MATRIX", "temperature_score", "humidity_score",
            "dry_days_score", "wind_score", "rain_score", "beaufort", "weather_index", "index_level",
            "weather_level", "day_risk", "canadian_fwi"]
@@ -84,8 +86,10 @@ LEVEL_BREAKS = (25.0, 50.0, 72.0, 90.0)
 LEVEL_COLOURS = {0: "#00000000", 1: "#2e9e44", 2: "#2f6fd6", 3: "#f2d024", 4: "#f28c1e", 5: "#d7263d"}
 
 #: level -> (Chinese, English) label
-LEVEL_LABELS = {1: ("一级 低", "1 low"), 2: ("二级 较低", "2 moderate-low"), 3: ("三级 较高", "3 moderate-high"),
-                4: ("四级 高", "4 high"), 5: ("五级 极高", "5 extreme")}
+LEVEL_LABELS: dict[int, Text] = {
+    1: Text("一级 低", "1 low", "level_1"), 2: Text("二级 较低", "2 moderate-low", "level_2"),
+    3: Text("三级 较高", "3 moderate-high", "level_3"), 4: Text("四级 高", "4 high", "level_4"),
+    5: Text("五级 极高", "5 extreme", "level_5")}
 
 #: rows: static risk class 1..5; columns: weather level 1..5 -> level shown for the day
 DAY_MATRIX = np.array([
@@ -269,8 +273,7 @@ def canadian_fwi(dates, tas, rh, wind_kmh, rain_mm, *, lat: float, ffmc0: float 
         import xarray as xr
         from xclim.indices.fire import fire_weather_ufunc
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("加拿大 FWI 需要安装 xclim（pip install xclim） / the Canadian FWI needs the optional "
-                          "package xclim (pip install xclim)") from exc
+        raise ImportError("the Canadian FWI needs the optional package xclim (pip install xclim)") from exc
     t = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates)))
     arrays = [np.asarray(a, dtype=np.float64) for a in (tas, rh, wind_kmh, rain_mm)]
     shape = arrays[0].shape

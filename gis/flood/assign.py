@@ -17,16 +17,23 @@ larger than any chain of reassignments (``(shelters + 1) x (max cost + 1)``; the
 against that linear program solved by HiGHS), without the huge costs that slow the solver.
 
 Candidates are widened per grid through ``widen`` (default K = 5, 10, 20, 50, then every
-candidate): after each max flow, only the grids on the source side of the minimum cut (grids with
-people left over, and grids that could make room for them by moving) can place more people with a
-new candidate, so only they move to the next K (a grid that needs it a second time, and any
-grid once some grid has reached the widest K, moves straight to the widest K, to save rounds).
-The search stops when everyone is placed, when
-the bound is reached (with road costs each road component's grids reach exactly that component's
-shelters, so at most ``sum over components of min(people, capacity)`` can be placed), or when no
-grid on the source side has more candidates: then no larger K could place anyone more. Person-
-distance is optimal over the candidates of the final problem (each grid's K cheapest shelters at
-its final K); it is the global optimum when the final K is "all".
+candidate, then — with :class:`gis.flood.candidates.Candidates` — every road piece and shelter the
+grid can walk to): after each max flow, only the grids on the source side of the minimum cut (grids
+with people left over, and grids that could make room for them by moving) can place more people with
+a new candidate, so only they move to the next level (a grid that needs it a second time, and any grid
+once some grid has reached the widest level, moves straight to the widest, to save rounds). The search
+stops when everyone is placed, when the bound is reached, or when no grid on the source side has more
+candidates: then nothing wider could place anyone more. **The number placed is therefore the maximum
+over the full candidate table.**
+
+**Person-distance is then proven optimal over the full candidate table**, not only over the arcs
+solved: the flow's node potentials (shortest distances in its residual network, :func:`_potentials`)
+price every arc left out; an arc with a negative reduced cost is added and the problem solved again,
+until none is left (``summary['optimal']`` is True; ``pricing_rounds`` and ``arcs_added_by_pricing``
+say how much that took). The full table is every arc the costs can give: a fixed table, ``costs(None)``,
+or every shelter each grid's access options lead to (priced by one Dijkstra without listing the
+arcs, :meth:`gis.flood.candidates.Candidates.price`). ``k_tried`` lists, for each max flow, the widest
+level any grid had (``"reach"``: the walking search).
 
 Grids are kept whole where the optimum allows: a min-cost flow optimum is a basic solution of the
 transportation problem, in which at most one grid per full shelter (the shelters where capacity
@@ -54,6 +61,8 @@ __all__ = ["AssignmentResult", "assign", "usable_shelters", "DEFAULT_WIDEN", "sh
 
 #: default K sequence; None = every reachable shelter
 DEFAULT_WIDEN: tuple[int | None, ...] = (5, 10, 20, 50, None)
+#: most rounds of pricing (adding arcs with negative reduced cost) before giving up the certificate
+MAX_PRICING_ROUNDS = 25
 
 _Note = tuple[str, str]
 Costs = CandidateCosts | pd.DataFrame | Callable[[int | None], CandidateCosts | pd.DataFrame]
@@ -91,8 +100,11 @@ class AssignmentResult:
         ``vulnerable_unplaced``, ``shelters_used``, ``person_km`` (None when costs are times),
         ``person_hours`` (None when costs are lengths), ``grids``, ``grids_split``, ``k``
         (the K of the final solve, None = all), ``k_tried``, ``weight``, ``method``,
-        ``max_placeable`` (None when unknown), ``arcs`` (candidate arcs in the final problem).
-        ``k_tried`` lists, for each max flow, the widest K any grid had.
+        ``max_placeable`` (None when unknown), ``arcs`` (candidate arcs in the final problem),
+        ``optimal`` (True: no arc of the full candidate table has a negative reduced cost: the
+        person-distance is the optimum of that table), ``pricing_rounds``, ``arcs_added_by_pricing``,
+        ``households_to_evacuate``, ``households_placed``, ``households_unplaced``.
+        ``k_tried`` lists, for each max flow, the widest level any grid had.
     notes : list of tuple
         ``(zh, en)`` messages.
     """
@@ -247,6 +259,56 @@ def _solve(g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray, si: np.nd
     return flows[ng:ng + len(gi)], g_people - flows[:ng]
 
 
+def _potentials(g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray, si: np.ndarray, icost: np.ndarray,
+                flows: np.ndarray, unplaced_g: np.ndarray) -> np.ndarray:
+    """Node potentials of an optimal flow: shortest distances in its residual network (Bellman-Ford).
+
+    Nodes are the grids, the shelters, the source and the sink. An optimal flow leaves no negative cycle in
+    the residual network, so the distances from a virtual root joined to every node at cost 0 exist, and
+    every residual arc has a reduced cost ``c + d[tail] - d[head] >= 0``. An arc left out of the problem
+    whose reduced cost is negative would close a cheaper cycle: pricing checks exactly that.
+    """
+    ng, ns = len(g_people), len(capacity)
+    src, sink = ng + ns, ng + ns + 1
+    load = np.bincount(si, weights=flows, minlength=ns)
+    sent = g_people - unplaced_g
+    tails = [np.full(ng, src), gi, ng + np.arange(ns)]
+    heads = [np.arange(ng), ng + si, np.full(ns, sink)]
+    cost = [np.zeros(ng), icost.astype("float64"), np.zeros(ns)]
+    flow = [sent.astype("float64"), flows.astype("float64"), load]
+    cap = [g_people.astype("float64"), g_people[gi].astype("float64"), capacity.astype("float64")]
+    t, h, c, f, u = (np.concatenate(x) for x in (tails, heads, cost, flow, cap))
+    fwd = f < u - 1e-9
+    bwd = f > 1e-9
+    rt = np.concatenate([t[fwd], h[bwd]])
+    rh = np.concatenate([h[fwd], t[bwd]])
+    rc = np.concatenate([c[fwd], -c[bwd]])
+    d = np.zeros(ng + ns + 2)
+    for _ in range(ng + ns + 3):
+        cand = d[rt] + rc
+        nd = d.copy()
+        np.minimum.at(nd, rh, cand)
+        if np.array_equal(nd, d):
+            return d
+        d = nd
+    raise RuntimeError("the flow's residual network has a negative cycle: it is not optimal")
+
+
+def _full_table(costs, gpos: pd.Series, spos: pd.Series, gids: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every arc the candidates can give for the grids ``gids`` (positions, shelter positions, costs)."""
+    if hasattr(costs, "for_grids"):
+        t = costs.for_grids(None, gids)
+    elif callable(costs) and not isinstance(costs, (pd.DataFrame, CandidateCosts)):
+        t, _ = _candidates(costs, None)
+    else:
+        t, _ = _candidates(costs, None)
+    cgi = gpos.index.get_indexer(t["origin_id"].astype(str))
+    csi = spos.index.get_indexer(t["dest_id"].astype(str))
+    c = t["cost"].to_numpy(dtype="float64")
+    ok = (cgi >= 0) & (csi >= 0) & np.isfinite(c)
+    return cgi[ok], csi[ok], c[ok]
+
+
 def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
            widen: Sequence[int | None] = DEFAULT_WIDEN, people: str | None = None) -> AssignmentResult:
     """Assign grids to shelters, minimising person-distance within capacity (exact min-cost flow).
@@ -282,7 +344,9 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     pe = np.floor(pd.to_numeric(d[col], errors="coerce").fillna(0).clip(lower=0)).astype(np.int64)
     vul = (np.floor(pd.to_numeric(d["vulnerable"], errors="coerce").fillna(0).clip(lower=0)).astype(np.int64)
            if "vulnerable" in d else pd.Series(0, index=d.index))
-    d["_people"], d["_vul"] = pe, np.minimum(vul, pe)
+    hh = (np.floor(pd.to_numeric(d["households"], errors="coerce").fillna(0).clip(lower=0)).astype(np.int64)
+          if "households" in d else pd.Series(0, index=d.index))
+    d["_people"], d["_vul"], d["_hh"] = pe, np.minimum(vul, pe), hh
     skipped = d.loc[d["_people"] <= 0, ["grid_id"]].reset_index(drop=True)
     if len(skipped):
         ids = ", ".join(skipped["grid_id"].head(10))
@@ -305,26 +369,57 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
 
     widen = list(widen) or [None]
     steps = [math.inf if k is None else int(k) for k in widen]
-    fixed = not callable(costs) or isinstance(costs, (pd.DataFrame, CandidateCosts))
+    provider = hasattr(costs, "for_grids")
+    fixed = not provider and (not callable(costs) or isinstance(costs, (pd.DataFrame, CandidateCosts)))
+    reach_level = provider and hasattr(costs, "extend")
+    last = len(steps) - 1 + (1 if reach_level else 0)   # index of the widest level
     ns = len(sh)
-    tried: list[int | None] = []
+    tried: list[int | None | str] = []
     bound = None
-    weight, method = "length", "network"
+    weight, method = (getattr(costs, "weight", "length"), "network") if provider else ("length", "network")
     loaded_k = None
-    kg = np.zeros(len(d), dtype=np.int64)  # index into steps, per grid
+    kg = np.zeros(len(d), dtype=np.int64)  # index into steps (or the reach level), per grid
+    loaded = np.full(len(d), -1, dtype=np.int64)  # level each grid's candidates were fetched at (provider)
     was_grown = np.zeros(len(d), dtype=bool)
+    extended = np.zeros(len(d), dtype=bool)
+    parts: list[pd.DataFrame] = []
+    gid = d["grid_id"].to_numpy()
+    cgi = csi = rank = np.zeros(0, dtype=np.int64)
+    ccost = np.zeros(0)
+    per_grid = np.zeros(len(d), dtype=np.int64)
     while True:
-        kmax = steps[int(kg.max(initial=0))]
-        if loaded_k is None or (not fixed and kmax > loaded_k):
+        kmax = steps[min(int(kg.max(initial=0)), len(steps) - 1)]
+        reload = False
+        if provider:
+            for level in np.unique(kg[kg != loaded]):
+                members = np.flatnonzero((kg == level) & (kg != loaded))
+                if level > len(steps) - 1:   # the reach level: every road piece and shelter within walking reach
+                    fresh = members[~extended[members]]
+                    if len(fresh):
+                        costs.extend(gid[fresh])
+                        extended[fresh] = True
+                    kk = None
+                else:
+                    kk = None if math.isinf(steps[level]) else steps[level]
+                parts.append(costs.for_grids(kk, gid[members]))
+                loaded[members] = level
+                reload = True
+            if reload:
+                t = pd.concat(parts, ignore_index=True)
+                t = t.sort_values("cost", kind="stable").drop_duplicates(["origin_id", "dest_id"])
+                parts = [t]
+        elif loaded_k is None or (not fixed and kmax > loaded_k):
             t, cc = _candidates(costs, None if math.isinf(kmax) else kmax)
             loaded_k = math.inf if fixed else kmax
+            reload = True
             if cc is not None:
                 weight, method = cc.weight, cc.method
                 if bound is None:
                     bound = cc.max_placeable(pd.Series(g_people, index=d["grid_id"]),
                                              pd.Series(capacity, index=sh["shelter_id"]))
                     notes += [n for n in cc.notes if n not in notes]
-            if cc is not None and "origin" in t and "dest" in t:  # positions: no string matching per row
+        if reload:
+            if not provider and cc is not None and "origin" in t and "dest" in t:  # positions: no string matching
                 cgi = gpos.index.get_indexer(cc.origins["origin_id"].astype(str))[t["origin"].to_numpy()]
                 csi = spos.index.get_indexer(cc.dests["dest_id"].astype(str))[t["dest"].to_numpy()]
             else:
@@ -342,26 +437,53 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
             start = np.searchsorted(cgi, np.arange(len(d)))
             rank = np.arange(len(cgi)) - start[cgi]  # 0 = cheapest usable shelter of the grid
             per_grid = np.bincount(cgi, minlength=len(d))
-        klim = np.array(steps, dtype="float64")[kg]
+        klim = np.array(steps + ([math.inf] if reach_level else []), dtype="float64")[kg]
         sel = rank < klim[cgi]
         gi, si, cost = cgi[sel], csi[sel], ccost[sel]
         placed, side = _max_flow(g_people, capacity, gi, si)
-        tried.append(None if math.isinf(kmax) else int(kmax))
+        widest = int(kg.max(initial=0))
+        tried.append("reach" if widest > len(steps) - 1 else (None if math.isinf(steps[widest]) else int(steps[widest])))
         if placed == total or (bound is not None and placed >= bound):
             break
         # only a new candidate of a grid on the source side of the min cut can place more people
-        grow = side & (kg < len(steps) - 1)
+        grow = side & (kg < last)
         if fixed:
             grow &= per_grid > klim  # the table holds more candidates for them
         if not grow.any():
             break
-        # a grid back on the source side after being widened goes straight to the widest K, and so does
+        # a grid back on the source side after being widened goes straight to the widest level, and so does
         # every grid once some grid is there (fewer rounds of max flow)
-        again = grow & (was_grown | (kg.max() >= len(steps) - 1))
+        again = grow & (was_grown | (kg.max() >= last))
         kg[grow] += 1
-        kg[again] = len(steps) - 1
+        kg[again] = last
         was_grown |= grow
     flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
+    # certificate: no arc of the full candidate table has a negative reduced cost; else add those arcs, solve again
+    certified, rounds, added_arcs = False, 0, 0
+    full = None
+    while len(d) and len(sh) and rounds < MAX_PRICING_ROUNDS:
+        rounds += 1
+        pot = _potentials(g_people, capacity, gi, si, np.rint(cost), flows, unplaced_g)
+        if hasattr(costs, "price"):   # the candidates find the grids worth listing without listing every arc
+            ask = costs.price(pd.Series(pot[:len(d)], index=d["grid_id"].to_numpy()),
+                              pd.Series(pot[len(d):len(d) + ns], index=sh["shelter_id"].to_numpy()))
+            full = _full_table(costs, gpos, spos, np.asarray(ask)) if len(ask) else (np.zeros(0, np.int64),) * 3
+        elif full is None:
+            full = _full_table(costs, gpos, spos, d["grid_id"].to_numpy())
+        fg, fs, fc = full
+        reduced = np.rint(fc) + pot[fg] - pot[len(d) + fs]
+        have = np.zeros(len(fg), dtype=bool)
+        if len(fg):
+            key = fg * np.int64(ns) + fs
+            have = np.isin(key, gi * np.int64(ns) + si)
+        new = (reduced < -1e-9) & ~have
+        if not new.any():
+            certified = True
+            break
+        gi, si, cost = np.concatenate([gi, fg[new]]), np.concatenate([si, fs[new]]), np.concatenate([cost, fc[new]])
+        added_arcs += int(new.sum())
+        placed, _ = _max_flow(g_people, capacity, gi, si)
+        flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
     m = flows > 0
     a = pd.DataFrame({"grid_id": d["grid_id"].to_numpy()[gi[m]], "shelter_id": sh["shelter_id"].to_numpy()[si[m]],
                       "people": flows[m].astype(np.int64), "cost": cost[m], "_gi": gi[m]})
@@ -374,6 +496,12 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     a["vulnerable"] = vshare[: len(a)]
     v_un = np.zeros(len(d), dtype=np.int64)
     v_un[un] = vshare[len(a):]
+    # households go with the people the same way: placed + unplaced rows add up to the grid's households
+    hshare = share_integer(d["_hh"].to_numpy()[rows["_gi"].to_numpy()], rows["people"].to_numpy(),
+                           rows["_gi"].to_numpy())
+    a["households"] = hshare[: len(a)]
+    h_un = np.zeros(len(d), dtype=np.int64)
+    h_un[un] = hshare[len(a):]
     nsh = a.groupby("grid_id")["shelter_id"].transform("size")
     a["split"] = nsh.to_numpy() > 1
     a = a.sort_values(["grid_id", "people"], ascending=[True, False]).reset_index(drop=True)
@@ -390,29 +518,34 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     reachable[np.unique(cgi)] = True
     ug = pd.DataFrame({"grid_id": d["grid_id"].to_numpy()[un], "township": d["township"].to_numpy()[un],
                        "people_unplaced": unplaced_g[un].astype(np.int64), "vulnerable_unplaced": v_un[un],
+                       "households_unplaced": h_un[un],
                        "reason": np.where(reachable[un], "capacity", "no_shelter_reachable")})
     tw = d["township"].fillna("—")
     per_t = pd.DataFrame({"people_to_evacuate": d.groupby(tw)["_people"].sum()})
     per_t["capacity"] = sh.groupby(sh["township"].fillna("—"))["capacity"].sum()
     per_t["people_unplaced"] = pd.Series(unplaced_g, index=d.index).groupby(tw).sum()
     per_t["vulnerable_unplaced"] = pd.Series(v_un, index=d.index).groupby(tw).sum()
+    per_t["households_unplaced"] = pd.Series(h_un, index=d.index).groupby(tw).sum()
     per_t["grids"] = ug.groupby(ug["township"].fillna("—")).size()
     per_t = per_t.fillna(0).astype(np.int64)
     per_t["capacity_missing"] = per_t["people_unplaced"]
     per_t = per_t[per_t["people_unplaced"] > 0].rename_axis("township").reset_index()
-    per_t = per_t[["township", "people_to_evacuate", "capacity", "people_unplaced", "vulnerable_unplaced",
-                   "capacity_missing", "grids"]]
+    per_t = per_t[["township", "people_to_evacuate", "capacity", "people_unplaced", "households_unplaced",
+                   "vulnerable_unplaced", "capacity_missing", "grids"]]
     pd_cost = float((a["people"] * a["cost"]).sum())
     summary = {
         "people_to_evacuate": total, "people_placed": placed, "people_unplaced": total - placed,
         "vulnerable_to_evacuate": int(d["_vul"].sum()), "vulnerable_unplaced": int(v_un.sum()),
+        "households_to_evacuate": int(d["_hh"].sum()), "households_placed": int(d["_hh"].sum() - h_un.sum()),
+        "households_unplaced": int(h_un.sum()),
         "shelters_used": int((shel["load"] > 0).sum()),
         "person_km": pd_cost / 1000.0 if weight == "length" else None,
         "person_hours": pd_cost / 3600.0 if weight == "time" else None,
         "grids": int(len(d)), "grids_split": int(len(split)), "k": tried[-1] if tried else None,
         "k_tried": tried, "weight": weight, "method": method,
         "max_placeable": None if bound is None else int(bound),
-        "arcs": int(len(gi)),
+        "arcs": int(len(gi)), "optimal": certified, "pricing_rounds": rounds, "arcs_added_by_pricing": added_arcs,
+
     }
     if total - placed > 0:
         notes.append((f"有 {total - placed:,} 人无法安置（可用安置场所容量不足或无法到达），见各乡镇缺口",
@@ -421,7 +554,8 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     if len(split):
         notes.append((f"{len(split)} 个网格需分到多个安置场所（容量限制下的最优方案）",
                       f"{len(split)} grids are split across shelters (needed by the optimum under capacity)"))
-    return AssignmentResult(assignments=a[["grid_id", "shelter_id", "people", "vulnerable", "cost", "split"]],
+    return AssignmentResult(assignments=a[["grid_id", "shelter_id", "people", "households", "vulnerable", "cost",
+                                           "split"]],
                             shelters=shel, split_grids=split, unplaced=per_t, unplaced_grids=ug,
                             excluded_shelters=excluded, skipped_grids=skipped, summary=summary, notes=notes,
                             problem={"gi": gi, "si": si, "cost": np.rint(cost).astype(np.int64),

@@ -34,15 +34,18 @@ import numba
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 
 from gis.flood.hazard import DEFAULT_THRESHOLDS, Hazard, class_labels, depth_class, parse_thresholds
+from gis.flood.homes import Homes, home_exposure
 from gis.projection import crs_of, reproject_to
 from layers.crs import metric_crs
 from layers.errors import LayerError, problem
 from layers.raster import Raster
+from layers.text import Text
 
-__all__ = ["EvacuationRule", "zonal_depth", "grid_exposure", "aggregate", "raster_exposure", "exposure_summary",
-           "PEOPLE_FIELDS"]
+__all__ = ["EvacuationRule", "Exposure", "zonal_depth", "grid_exposure", "aggregate", "raster_exposure",
+           "exposure_summary", "PEOPLE_FIELDS"]
 
 #: the count fields spread over depth classes
 PEOPLE_FIELDS = ("households", "population", "vulnerable")
@@ -57,27 +60,63 @@ class EvacuationRule:
     Attributes
     ----------
     min_depth : float or None
-        Max depth in the grid at or above this (metres); default the lowest threshold.
+        Depth in metres from which water counts (default the lowest threshold).
     min_share : float
-        Flooded share of the grid's area at least this (0..1); default 0 (any wet part).
+        Share (0..1) that must be reached: of the grid's homes (by weight), or, where the grid has
+        no homes (or ``basis='area'``), of its area; default 0 (any).
+    basis : {'homes', 'area'}
+        ``homes`` (default): the water must reach where people live (:mod:`gis.flood.homes`:
+        buildings, populated cells or village points, whichever the workspace has), the flooded
+        share of the area where a grid has no home; ``area``: the flooded share of the area and the
+        grid's deepest water only.
 
-    A grid is evacuated when its max depth reaches ``min_depth`` and its flooded share reaches
-    ``min_share`` (and is above 0). A grid touched by a danger zone of unknown depth is taken as
-    reaching ``min_depth``.
+    A grid is evacuated when the depth reaches ``min_depth`` at its homes (or anywhere in it, on the
+    area basis) over at least ``min_share`` of them (and more than none). A grid touched by a danger
+    zone of unknown depth is taken as reaching ``min_depth``.
     """
 
     min_depth: float | None = None
     min_share: float = 0.0
+    basis: str = "homes"
 
-    def describe(self, thresholds: Sequence[float]) -> tuple[str, str]:
-        """The rule in words ``(zh, en)``."""
-        d = self.min_depth if self.min_depth is not None else min(thresholds)
+    def depth(self, thresholds: Sequence[float]) -> float:
+        """The depth that counts, metres."""
+        return self.min_depth if self.min_depth is not None else min(thresholds)
+
+    def describe(self, thresholds: Sequence[float]) -> Text:
+        """The rule in words."""
+        d = self.depth(thresholds)
+        share_zh = f"比例 ≥ {self.min_share:.0%}" if self.min_share > 0 else "任一处"
+        share_en = f"at least {self.min_share:.0%}" if self.min_share > 0 else "any"
+        if self.basis == "homes":
+            return Text(f"居住处（房屋、有人口的像元或村庄点位）{share_zh}水深 ≥ {d:g} 米即转移；无居住点的网格按淹没面积判断",
+                        f"a grid moves when the water reaches {d:g} m at {share_en} of its homes (houses, populated "
+                        "cells or village points); grids without homes by their flooded area", "rule_homes")
         zh = f"最大水深 ≥ {d:g} 米"
         en = f"max depth >= {d:g} m"
         if self.min_share > 0:
             zh += f" 且淹没面积占比 ≥ {self.min_share:.0%}"
             en += f" and flooded share >= {self.min_share:.0%}"
-        return zh, en
+        return Text(zh, en, "rule_area")
+
+
+@dataclass
+class Exposure:
+    """The exposure of each grid to a scenario (:func:`grid_exposure`).
+
+    Attributes
+    ----------
+    table : GeoDataFrame
+        One row per grid (see :func:`grid_exposure` for the columns).
+    notes : list of Text
+        What was assumed on the way.
+    thresholds : tuple of float
+        The depth classes used.
+    """
+
+    table: gpd.GeoDataFrame
+    notes: list
+    thresholds: tuple
 
 
 # ---- zonal statistics on a depth raster ------------------------------------------------------------------------
@@ -171,7 +210,7 @@ def zonal_depth(zones: gpd.GeoDataFrame, depth: Raster, thresholds: Sequence[flo
     wclass = np.zeros((n, ncls + 1), np.float64)
     geoms = z.geometry.values
     ok = ~(gpd.GeoSeries(geoms).isna().to_numpy() | gpd.GeoSeries(geoms).is_empty.to_numpy())
-    areas = np.where(ok, z.geometry.area.to_numpy(), 0.0)
+    areas = np.where(ok, shapely.area(np.asarray(geoms)), 0.0)  # only orders the zones: any unit will do
     if level_field and level_field in z:
         groups = pd.Series(np.arange(n)).groupby(z[level_field].astype(str).fillna("").to_numpy(), sort=False)
         sets = [idx.to_numpy() for _, idx in groups]
@@ -338,7 +377,8 @@ def _point_exposure(points: gpd.GeoDataFrame, hazard: Hazard, thresholds: Sequen
 # ---- per-grid exposure -----------------------------------------------------------------------------------------
 def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
                   rule: EvacuationRule | None = None, population: Raster | None = None,
-                  population_field: str = "population", leaves_only: bool = True) -> gpd.GeoDataFrame:
+                  population_field: str = "population", leaves_only: bool = True, homes: Homes | None = None,
+                  crs: object | None = None) -> Exposure:
     """Exposure of each transfer grid (or village) to a hazard.
 
     Parameters
@@ -360,11 +400,15 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
         Column holding the people (default the catalogue's ``population``).
     leaves_only : bool
         Keep only the leaf grids (:func:`gis.tallies.leaf_grids`), which hold the people.
+    homes : Homes, optional
+        Where people live (:func:`gis.flood.homes.home_points`), for the ``homes`` rule.
+    crs : optional
+        The metric CRS of the overlay of homes and grids (default: that of the grids' extent).
 
     Returns
     -------
-    GeoDataFrame
-        One row per grid, geometry kept, with the identifying columns present (``grid_id``,
+    Exposure
+        ``table``: one row per grid, geometry kept, with the identifying columns present (``grid_id``,
         ``name``, ``township``, ``village``, ``level``, ``responsible``, ``phone``, ``shelter``),
         ``households``, ``population``, ``vulnerable`` (NaN where missing: never a silent zero),
         ``flooded_share``, ``max_depth``, ``mean_depth`` (metres, over the wet part),
@@ -372,7 +416,10 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
         class ``k`` (1 = below the first threshold), ``{field}_unknown`` (zones of unknown
         depth, polygon hazards), ``{field}_wet`` (the total in the wet part), ``evacuate`` (bool)
         and ``evacuate_people`` / ``evacuate_households`` / ``evacuate_vulnerable`` (the whole
-        grid's when it is evacuated, else 0). ``attrs['notes']`` holds ``(zh, en)`` notes.
+        grid's when it is evacuated, else 0), ``homes``, ``homes_wet_share``, ``homes_max_depth``,
+        ``rule_basis`` (``homes`` or ``area``: what decided), ``reason_code``, ``reason_zh`` and
+        ``reason_en`` (why the grid moves or stays, e.g. "62 % of houses wet, max 1.8 m");
+        ``notes`` (:class:`layers.text.Text`) and ``thresholds``.
     """
     from gis.tallies import leaf_grids
 
@@ -432,11 +479,37 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
             out[f"{f}_c{k}"] = per[:, k - 1]
         out[f"{f}_unknown"] = per[:, ncls]
         out[f"{f}_wet"] = per.sum(axis=1) if len(out) else np.zeros(0)
-    min_depth = rule.min_depth if rule.min_depth is not None else thr[0]
+    min_depth = rule.depth(thr)
     share = out["flooded_share"].to_numpy()
     with np.errstate(invalid="ignore"):
         deep = (out["max_depth"].to_numpy() >= min_depth) | (stats["share_unknown"].to_numpy() > 0)
-    evac = deep & (share > 0) & (share >= rule.min_share)
+    evac_area = deep & (share > 0) & (share >= rule.min_share)
+    hs = None
+    if rule.basis == "homes" and homes is not None and len(out):
+        frame = crs if crs is not None else metric_crs(tuple(float(v) for v in out.to_crs(4326).total_bounds))
+        hs = home_exposure(out, homes, hazard, min_depth=min_depth, crs=frame)
+    has_homes = hs["homes"].to_numpy() > 0 if hs is not None else np.zeros(len(out), dtype=bool)
+    if hs is not None:
+        hshare = hs["homes_wet_share"].to_numpy()
+        evac_homes = (hshare > 0) & (hshare >= rule.min_share)
+        evac = np.where(has_homes, evac_homes, evac_area)
+        out["homes"] = hs["homes"].to_numpy()
+        out["homes_wet_share"] = hshare
+        out["homes_max_depth"] = hs["homes_max_depth"].to_numpy()
+        n_home_grids = int(has_homes.sum())
+        notes.append(Text(f"转移判断：{n_home_grids:,} 个网格按{homes.described.zh}中的居住点判断水是否到达，"
+                          f"其余 {len(out) - n_home_grids:,} 个网格按淹没面积判断",
+                          f"who moves: {n_home_grids:,} grids by whether the water reaches their homes "
+                          f"({homes.described.en}), the other {len(out) - n_home_grids:,} by their flooded area",
+                          "rule_basis"))
+    else:
+        evac = evac_area
+        out["homes"] = 0.0
+        out["homes_wet_share"] = np.nan
+        out["homes_max_depth"] = np.nan
+    out["rule_basis"] = np.where(has_homes, "homes", "area")
+    codes, zh, en = _reasons(out, evac, has_homes, homes, stats["share_unknown"].to_numpy())
+    out["reason_code"], out["reason_zh"], out["reason_en"] = codes, zh, en
     out["evacuate"] = evac
     for f, col in (("population", "evacuate_people"), ("households", "evacuate_households"),
                    ("vulnerable", "evacuate_vulnerable")):
@@ -454,9 +527,53 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
         notes.append(("部分网格位于水深未知的危险区内：计入受影响与需转移，但不分水深等级",
                       "some grids lie in danger zones of unknown depth: counted as affected and to evacuate, "
                       "without a depth class"))
-    out.attrs["notes"] = notes
-    out.attrs["thresholds"] = thr
-    return out
+    return Exposure(out, notes, thr)
+
+
+def _reasons(out: pd.DataFrame, evac: np.ndarray, has_homes: np.ndarray, homes: Homes | None,
+             unknown: np.ndarray) -> tuple[list[str], list[str], list[str]]:
+    """Why each grid moves or stays: a code and the words in both languages."""
+    noun = homes.noun if homes is not None else Text("房屋", "houses")
+    codes, zh, en = [], [], []
+    share = out["flooded_share"].to_numpy()
+    dmax = out["max_depth"].to_numpy()
+    hshare = out["homes_wet_share"].to_numpy(dtype="float64")
+    hmax = out["homes_max_depth"].to_numpy(dtype="float64")
+    for i in range(len(out)):
+        if has_homes[i]:
+            d = hmax[i] if np.isfinite(hmax[i]) else dmax[i]
+            dz = f"，最大水深 {d:.1f} 米" if np.isfinite(d) else "，水深未知"
+            de = f", max {d:.1f} m" if np.isfinite(d) else ", depth unknown"
+            if evac[i]:
+                codes.append("homes_wet")
+                zh.append(f"{hshare[i]:.0%} {noun.zh}进水{dz}")
+                en.append(f"{hshare[i]:.0%} of {noun.en} wet{de}")
+            elif share[i] > 0:
+                codes.append("homes_dry")
+                zh.append(f"{noun.zh}未进水（淹没面积 {share[i]:.0%}）")
+                en.append(f"{noun.en} dry ({share[i]:.0%} of the area wet)")
+            else:
+                codes.append("dry")
+                zh.append("无淹没")
+                en.append("dry")
+            continue
+        if share[i] <= 0:
+            codes.append("dry")
+            zh.append("无淹没")
+            en.append("dry")
+            continue
+        if np.isfinite(dmax[i]):
+            dz, de = f"，最大水深 {dmax[i]:.1f} 米", f", max {dmax[i]:.1f} m"
+        else:
+            dz, de = ("，水深未知", ", depth unknown") if unknown[i] > 0 else ("", "")
+        codes.append("area_wet" if evac[i] else "area_shallow")
+        if evac[i]:
+            zh.append(f"淹没面积 {share[i]:.0%}{dz}")
+            en.append(f"{share[i]:.0%} of the area flooded{de}")
+        else:
+            zh.append(f"淹没面积 {share[i]:.0%}{dz}，未达转移条件")
+            en.append(f"{share[i]:.0%} of the area flooded{de}: below the rule")
+    return codes, zh, en
 
 
 def aggregate(table: pd.DataFrame, by: str = "township") -> pd.DataFrame:
@@ -682,9 +799,10 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
     overlap = bool(len(rows)) and hb is not None and _bounds_overlap(tuple(rows.total_bounds), rows.crs, hb,
                                                                     hazard.crs)
     if overlap:
-        table = grid_exposure(rows, hazard, thresholds=thr, rule=rule, population=population,
-                              population_field=field, leaves_only=False)
-        notes += table.attrs.get("notes", [])
+        ex = grid_exposure(rows, hazard, thresholds=thr, rule=rule, population=population,
+                           population_field=field, leaves_only=False)
+        table = ex.table
+        notes += ex.notes
     else:
         table = None
         if hb is None:

@@ -7,9 +7,15 @@ about 0.4-0.7 against detailed hydraulic models), good enough to find who may be
 to replace a hydraulic study.
 
 The pipeline is pyflwdir's own: :func:`pyflwdir.from_dem` (fills depressions, D8 directions by
-steepest drop), :meth:`~pyflwdir.FlwdirRaster.upstream_area` in cells, streams where the upstream
-area reaches a threshold (or a given stream raster, or a river layer rasterised onto the DEM
-grid), then :meth:`~pyflwdir.FlwdirRaster.hand`.
+steepest drop), :meth:`~pyflwdir.FlwdirRaster.upstream_area` in km², streams where the upstream
+area reaches a threshold in km² (an area, so the same streams whatever the DEM's cell size), or a
+given stream raster, or a river layer rasterised onto the DEM grid, then
+:meth:`~pyflwdir.FlwdirRaster.hand`.
+
+Cells without data are told apart: the no-data margin around a reprojected DEM (invalid cells
+connected to the raster's edge) lies *outside* the DEM's coverage and is left out of the flow
+routing; invalid cells inside the coverage are *voids* (SRTM's holes), filled from the nearest
+valid cell for routing and given no HAND.
 """
 
 from __future__ import annotations
@@ -22,15 +28,27 @@ import numpy as np
 from scipy import ndimage
 
 from gis.projection import reproject_to
+from layers.text import Text
 from layers.errors import LayerError, problem
 from layers.raster import Raster
 
-__all__ = ["DEFAULT_MIN_UPSTREAM_CELLS", "hand", "hand_with_notes", "depth_from_stage", "fill_voids"]
+__all__ = ["DEFAULT_MIN_UPSTREAM_KM2", "hand", "hand_with_notes", "depth_from_stage", "fill_voids", "outside_mask"]
 
-#: default stream threshold: cells draining at least this many cells (1000 cells of 30 m = 0.9 km²)
-DEFAULT_MIN_UPSTREAM_CELLS = 1000
+#: default stream threshold: cells draining at least this area, km² (about 1,100 cells of 30 m, 120 of 90 m)
+DEFAULT_MIN_UPSTREAM_KM2 = 1.0
 
 _Note = tuple[str, str]
+
+
+def outside_mask(valid: np.ndarray) -> np.ndarray:
+    """Invalid cells connected (8-neighbours) to the raster's edge: the no-data margin outside the data's coverage."""
+    invalid = ~valid
+    if not invalid.any():
+        return invalid
+    lab, n = ndimage.label(invalid, structure=np.ones((3, 3), dtype=bool))
+    edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+    edge = edge[edge > 0]
+    return np.isin(lab, edge)
 
 
 def fill_voids(dem: Raster) -> tuple[np.ndarray, int]:
@@ -90,7 +108,7 @@ def _reaches_drain(idxs_ds: np.ndarray, seq: np.ndarray, drain: np.ndarray) -> n
 
 
 def hand_with_notes(dem: Raster, *, streams: Raster | np.ndarray | None = None,
-                    rivers: gpd.GeoDataFrame | None = None,
+                    rivers: gpd.GeoDataFrame | None = None, min_upstream_km2: float | None = None,
                     min_upstream_cells: int | None = None) -> tuple[Raster, list[_Note]]:
     """:func:`hand` and the ``(zh, en)`` notes about what was assumed (voids filled, lon/lat DEM, streams)."""
     if dem.array.ndim != 2 or min(dem.shape) < 2:
@@ -99,13 +117,18 @@ def hand_with_notes(dem: Raster, *, streams: Raster | np.ndarray | None = None,
     import pyflwdir
 
     notes: list[_Note] = []
-    elev, voids = fill_voids(dem)
+    elev, _ = fill_voids(dem)
     valid = dem.valid_mask()
+    outside = outside_mask(valid)
+    voids = int(np.count_nonzero(~valid & ~outside))
+    inside = valid.size - int(np.count_nonzero(outside))
     if voids:
-        notes.append((f"DEM 有 {voids:,} 个空洞像元（{voids / valid.size:.2%}），已按最近有效像元插补后再计算汇流；"
-                      "这些像元的 HAND 不输出",
-                      f"the DEM has {voids:,} void cells ({voids / valid.size:.2%}); they were filled from the "
-                      "nearest valid cell before flow routing, and get no HAND value"))
+        notes.append(Text(f"DEM 有 {voids:,} 个空洞像元（覆盖范围内的 {voids / max(inside, 1):.2%}），已按最近有效像元插补后再"
+                          "计算汇流；这些像元的 HAND 不输出",
+                          f"the DEM has {voids:,} void cells ({voids / max(inside, 1):.2%} of its coverage); they were "
+                          "filled from the nearest valid cell before flow routing, and get no HAND value", "dem_voids"))
+    if outside.any():
+        elev = np.where(outside, -9999.0, elev)
     latlon = bool(dem.is_geographic)
     if latlon:
         notes.append(("DEM 为经纬度坐标，流向按经纬度网格计算（latlon=True）；建议先投影到米制坐标以得到更准确的结果",
@@ -128,21 +151,22 @@ def hand_with_notes(dem: Raster, *, streams: Raster | np.ndarray | None = None,
         drain = _rasterise_rivers(rivers, dem)
         how = ("河流图层栅格化到 DEM 网格", "the river layer rasterised onto the DEM grid")
     else:
-        n = int(min_upstream_cells or DEFAULT_MIN_UPSTREAM_CELLS)
-        upa = flw.upstream_area(unit="cell")
-        drain = upa >= n
-        del upa
-        if dem.is_geographic:
+        if min_upstream_cells is not None:
+            n = int(min_upstream_cells)
+            drain = flw.upstream_area(unit="cell") >= n
             how = (f"汇流像元数 ≥ {n:,}", f"upstream area of at least {n:,} cells")
         else:
-            km2 = n * dem.res[0] * dem.res[1] / 1e6
-            how = (f"汇流像元数 ≥ {n:,}（约 {km2:.3g} 平方千米）",
-                   f"upstream area of at least {n:,} cells (about {km2:.3g} km²)")
+            km2 = float(DEFAULT_MIN_UPSTREAM_KM2 if min_upstream_km2 is None else min_upstream_km2)
+            if not math.isfinite(km2) or km2 <= 0:
+                raise LayerError(problem(f"汇流面积阈值 {km2} 无效", f"invalid upstream-area threshold {km2}",
+                                         "输入大于 0 的平方千米数，如 1.0", "give a positive number of km², e.g. 1.0"))
+            drain = flw.upstream_area(unit="km2") >= km2
+            how = (f"汇流面积 ≥ {km2:g} 平方千米", f"upstream area of at least {km2:g} km²")
     drain &= valid
     n_drain = int(np.count_nonzero(drain))
     if n_drain == 0:
-        notes.append(("没有河道像元：HAND 全部无定义，请降低汇流阈值或提供河流图层",
-                      "no stream cells: HAND is undefined everywhere; lower the upstream-cell threshold or give a "
+        notes.append(("没有河道像元：HAND 全部无定义，请降低汇流面积阈值或提供河流图层",
+                      "no stream cells: HAND is undefined everywhere; lower the upstream-area threshold or give a "
                       "river layer"))
         return Raster(np.full(dem.shape, np.nan, dtype="float32"), dem.transform, dem.crs, nodata=-9999.0,
                       name="hand"), notes
@@ -168,7 +192,7 @@ def hand_with_notes(dem: Raster, *, streams: Raster | np.ndarray | None = None,
 
 
 def hand(dem: Raster, *, streams: Raster | np.ndarray | None = None, rivers: gpd.GeoDataFrame | None = None,
-         min_upstream_cells: int | None = None) -> Raster:
+         min_upstream_km2: float | None = None, min_upstream_cells: int | None = None) -> Raster:
     """Height Above Nearest Drainage on the DEM's grid.
 
     Parameters
@@ -181,9 +205,11 @@ def hand(dem: Raster, *, streams: Raster | np.ndarray | None = None, rivers: gpd
     rivers : GeoDataFrame, optional
         River lines or areas, rasterised onto the DEM grid (``all_touched``) as the streams
         (any CRS; reprojected to the DEM's).
+    min_upstream_km2 : float, optional
+        Stream threshold as an upstream area in km² when neither ``streams`` nor ``rivers`` is given
+        (default :data:`DEFAULT_MIN_UPSTREAM_KM2`): the same streams whatever the DEM's cell size.
     min_upstream_cells : int, optional
-        Stream threshold in upstream cells when neither ``streams`` nor ``rivers`` is given
-        (default :data:`DEFAULT_MIN_UPSTREAM_CELLS`).
+        The threshold in cells instead (depends on the cell size: for tests and experts).
 
     Returns
     -------
@@ -196,7 +222,8 @@ def hand(dem: Raster, *, streams: Raster | np.ndarray | None = None, rivers: gpd
     LayerError
         A DEM with no valid cells, or a stream raster on another grid.
     """
-    r, notes = hand_with_notes(dem, streams=streams, rivers=rivers, min_upstream_cells=min_upstream_cells)
+    r, notes = hand_with_notes(dem, streams=streams, rivers=rivers, min_upstream_km2=min_upstream_km2,
+                               min_upstream_cells=min_upstream_cells)
     r.warnings = notes
     return r
 

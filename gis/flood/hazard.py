@@ -15,19 +15,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import shapely
 
 from gis.projection import crs_of, lonlat_extent, to_lonlat_bounds
-from layers.errors import LayerError, problem
+from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
+from layers.text import Text, stage_scenario
 
 __all__ = ["DEFAULT_THRESHOLDS", "SCREENING_LABEL", "Hazard", "depth_class", "class_labels", "parse_thresholds",
-           "check_overlap"]
+           "check_overlap", "wet_mask_sampler"]
 
 #: default depth-class thresholds, metres
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.5, 1.5, 3.0)
@@ -43,6 +45,8 @@ CM_DETECT_M = 100.0
 
 _Note = tuple[str, str]
 METHODS = ("depth_raster", "polygons", "hand_stage")
+_METHOD_LABELS = {"depth_raster": ("淹没水深栅格", "flood depth raster"), "polygons": ("危险区范围", "danger zones"),
+                  "hand_stage": ("HAND 水位筛查", "HAND water-level screening")}
 
 
 def parse_thresholds(thresholds: Sequence[float] | str | None) -> tuple[float, ...]:
@@ -121,6 +125,8 @@ class Hazard:
         True for HAND scenarios (see :data:`SCREENING_LABEL`).
     stage_m : float or None
         The water level of a HAND scenario.
+    source : str
+        The file the scenario came from (for messages).
     """
 
     name: str
@@ -130,6 +136,7 @@ class Hazard:
     notes: list[_Note] = field(default_factory=list)
     screening: bool = False
     stage_m: float | None = None
+    source: str = ""
 
     @property
     def crs(self) -> pyproj.CRS | None:
@@ -156,6 +163,18 @@ class Hazard:
         if self.polygons is None or not len(self.polygons):
             return None
         return tuple(float(v) for v in self.polygons.total_bounds)  # type: ignore[return-value]
+
+    @property
+    def label(self) -> Text:
+        """The scenario's name for people in both languages (a stage scenario reads "水位 2 米" / "stage 2 m")."""
+        if self.stage_m is not None and self.name == stage_scenario(self.stage_m)("zh"):
+            return stage_scenario(self.stage_m)
+        return Text(self.name, self.name)
+
+    @property
+    def method_label(self) -> Text:
+        """How the scenario was made, for people (never the raw method identifier)."""
+        return Text(*_METHOD_LABELS.get(self.method, (self.method, self.method)), self.method)
 
     def messages(self, lang: str = "zh") -> list[str]:
         """The notes (and the screening label) in one language."""
@@ -214,11 +233,11 @@ class Hazard:
                           "the depth raster has no depth above 0: nothing is flooded in this scenario, so no one "
                           "is affected"))
         out = Raster(a, r.transform, r.crs, nodata=-9999.0, name=source)
-        return cls(name=name or source, depth=out, method="depth_raster", notes=notes)
+        return cls(name=name or source, depth=out, method="depth_raster", notes=notes, source=source)
 
     @classmethod
     def from_polygons(cls, gdf: gpd.GeoDataFrame, *, source: str | None = None,
-                      name: str | None = None) -> "Hazard":
+                      name: str | None = None, notes: list | None = None) -> "Hazard":
         """A scenario from danger-zone polygons.
 
         Parameters
@@ -243,8 +262,8 @@ class Hazard:
         LayerError
             No CRS, or no polygon geometry at all.
         """
-        source = source or gdf.attrs.get("source") or "hazard"
-        notes: list[_Note] = list(gdf.attrs.get("warnings", []) or [])
+        source = source or gdf.attrs.get("source") or "hazard"   # a layer read by layers.readers names its file
+        notes = list(notes or [])
         if gdf.crs is None:
             raise LayerError(problem("危险区图层没有坐标系", "the danger-zone layer has no CRS",
                                      "为数据指定坐标系后重新导入", "give the layer a CRS and import it again", file=source))
@@ -279,14 +298,14 @@ class Hazard:
             g["hazard_class"] = None
         g = g[["depth", "hazard_class", "geometry"]]
         g = _disjoint(g, notes)
-        g.attrs["source"] = source
         if len(g) == 0:
             notes.append(("没有危险区：本情景无淹没", "no danger zones: nothing is flooded in this scenario"))
-        return cls(name=name or source, polygons=g, method="polygons", notes=notes)
+        return cls(name=name or source, polygons=g, method="polygons", notes=notes, source=source)
 
     @classmethod
     def from_stage(cls, dem: Raster, stage_m: float, *, hand: Raster | None = None,
-                   rivers: gpd.GeoDataFrame | None = None, min_upstream_cells: int | None = None,
+                   rivers: gpd.GeoDataFrame | None = None, min_upstream_km2: float | None = None,
+                   min_upstream_cells: int | None = None,
                    name: str | None = None) -> "Hazard":
         """A screening scenario: a water level ``stage_m`` above the streams, on HAND from the DEM.
 
@@ -298,10 +317,10 @@ class Hazard:
             Water level above the stream cells, metres.
         hand : Raster, optional
             Precomputed HAND (from :func:`gis.flood.hand.hand`) to reuse across stages.
-        rivers, min_upstream_cells
+        rivers, min_upstream_km2, min_upstream_cells
             Stream definition, see :func:`gis.flood.hand.hand`.
         name : str, optional
-            Scenario name; default ``"水位 {stage} m"``.
+            Scenario name; default :func:`layers.text.stage_scenario` in Chinese (``水位 2 米``).
 
         Returns
         -------
@@ -313,12 +332,13 @@ class Hazard:
 
         notes: list[_Note] = [SCREENING_LABEL]
         if hand is None:
-            hand = compute_hand(dem, rivers=rivers, min_upstream_cells=min_upstream_cells)
+            hand = compute_hand(dem, rivers=rivers, min_upstream_km2=min_upstream_km2,
+                                min_upstream_cells=min_upstream_cells)
         notes += list(getattr(hand, "warnings", []) or [])
         depth = depth_from_stage(hand, stage_m)
         if not np.isfinite(depth.array).any():
             notes.append((f"水位 {stage_m:g} 米时没有像元被淹没", f"nothing is flooded at a stage of {stage_m:g} m"))
-        return cls(name=name or f"水位 {float(stage_m):g} m", depth=depth, method="hand_stage", notes=notes,
+        return cls(name=name or stage_scenario(stage_m)("zh"), depth=depth, method="hand_stage", notes=notes,
                    screening=True, stage_m=float(stage_m))
 
 
@@ -386,10 +406,10 @@ def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_n
     source = display_name or path.name
     if path.suffix.lower() in RASTER_SUFFIXES:
         return Hazard.from_depth_raster(read_raster(path, display_name=source), source=source, name=name)
-    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near)
-    gdf = layer.gdf
-    gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
-    return Hazard.from_polygons(gdf, source=layer.source, name=name)
+    # the overlap check (check_overlap) judges where a scenario lies, not the import rule for far rows
+    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near, allow_outside=True)
+    return Hazard.from_polygons(layer.gdf, source=layer.source, name=name,
+                                notes=list(layer.gdf.attrs.get("warnings", [])) + list(layer.notes))
 
 
 # ---- does the scenario touch the area it is applied to? ----------------------------------------------
@@ -409,8 +429,8 @@ def _hazard_source(hazard: Hazard) -> str:
     """The file a scenario came from, for messages."""
     if hazard.depth is not None and hazard.depth.name:
         return str(hazard.depth.name)
-    if hazard.polygons is not None and hazard.polygons.attrs.get("source"):
-        return str(hazard.polygons.attrs["source"])
+    if hazard.source:
+        return hazard.source
     return hazard.name
 
 
@@ -459,7 +479,7 @@ def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float,
 
     Raises
     ------
-    LayerError
+    AnalysisRefused
         The scenario has no wet cell / no polygon, cannot be placed in lon/lat, or its extent does
         not intersect the area's; the file is named.
     """
@@ -468,14 +488,14 @@ def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float,
     if hazard.is_empty:
         kind_zh, kind_en = (("水深栅格全部为无数据或不大于 0", "every depth is nodata or not above 0") if hazard.is_raster
                             else ("没有任何危险区面", "there is no danger-zone polygon"))
-        raise LayerError(problem(f"洪水情景没有任何淹没范围（{kind_zh}），按它计算的需转移人数只会是 0",
+        raise AnalysisRefused(problem(f"洪水情景没有任何淹没范围（{kind_zh}），按它计算的需转移人数只会是 0",
                                  f"the scenario floods nothing ({kind_en}): it could only give 0 people to move",
                                  "检查是否选错文件、栅格的无数据值和水深单位（米）",
                                  "check that this is the right file, the raster's nodata value and the depth unit "
                                  "(metres)", file=source))
     wet = to_lonlat_bounds(_wet_bounds(hazard), hazard.crs)
     if wet is None:
-        raise LayerError(problem("洪水情景的范围无法按其坐标系换算为经纬度，坐标与坐标系不符",
+        raise AnalysisRefused(problem("洪水情景的范围无法按其坐标系换算为经纬度，坐标与坐标系不符",
                                  "the scenario's extent does not convert from its CRS to lon/lat: the coordinates "
                                  "do not fit the CRS", _FIX_PLACE_ZH, _FIX_PLACE_EN, file=source))
     target = lonlat_extent(area)
@@ -484,7 +504,7 @@ def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float,
     ix0, iy0 = max(wet[0], target[0]), max(wet[1], target[1])
     ix1, iy1 = min(wet[2], target[2]), min(wet[3], target[3])
     if ix0 > ix1 or iy0 > iy1:
-        raise LayerError(problem(
+        raise AnalysisRefused(problem(
             f"洪水情景位于 {_at(wet)}，而{zh_area}位于 {_at(target)}，两者范围不相交：选错了文件，或文件的坐标系有误",
             f"the scenario lies at {_at(wet)}, {en_area} at {_at(target)}; they do not overlap: wrong file or "
             "wrong coordinate system", _FIX_PLACE_ZH, _FIX_PLACE_EN, file=source))
@@ -498,3 +518,97 @@ def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float,
              "请核对文件和坐标系",
              f"{source}: the scenario (at {_at(wet)}) covers only {share:.2%} of the extent of {en_area}; "
              "everything outside it counts as dry: check the file and its CRS")]
+
+
+def _raster_sampler(r, crs: pyproj.CRS | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    arr = np.asarray(r.array)
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype("float64")
+        if r.nodata is not None:
+            arr[np.asarray(r.array) == r.nodata] = np.nan
+    inv = ~r.transform
+    tr = None
+    if crs is not None and r.crs is not None:
+        rc = pyproj.CRS.from_user_input(r.crs.to_wkt() if hasattr(r.crs, "to_wkt") else r.crs)
+        if not rc.equals(crs):
+            tr = pyproj.Transformer.from_crs(crs, rc, always_xy=True)
+
+    def sample(x, y):
+        x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+        if tr is not None:
+            x, y = tr.transform(x, y)
+        col, row = inv * (x, y)
+        col, row = np.floor(col).astype(np.int64), np.floor(row).astype(np.int64)
+        inside = (row >= 0) & (row < arr.shape[0]) & (col >= 0) & (col < arr.shape[1])
+        out = np.full(x.shape, np.nan)
+        out[inside] = arr[row[inside], col[inside]]
+        return out
+
+    return sample
+
+
+def _polygon_sampler(polys, crs: pyproj.CRS | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    if isinstance(polys, gpd.GeoDataFrame | gpd.GeoSeries):
+        if crs is not None and polys.crs is not None:
+            polys = polys.to_crs(crs)
+        depth = (pd.to_numeric(polys["depth"], errors="coerce").to_numpy(dtype="float64")
+                 if isinstance(polys, gpd.GeoDataFrame) and "depth" in polys else np.full(len(polys), np.inf))
+        geoms = np.asarray(polys.geometry.values)
+    else:  # a shapely geometry, taken to be in ``crs`` already
+        geoms = np.asarray(shapely.get_parts(polys))
+        depth = np.full(len(geoms), np.inf)
+    depth = np.where(np.isfinite(depth) | np.isinf(depth), depth, np.inf)  # wet polygon, depth unknown: inf
+    tree = shapely.STRtree(geoms)
+
+    def sample(x, y):
+        pts = shapely.points(np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64"))
+        out = np.full(len(pts), np.nan)
+        i, j = tree.query(pts, predicate="intersects")
+        if len(i):
+            d = pd.Series(depth[j]).groupby(i).max()
+            out[d.index.to_numpy()] = d.to_numpy()
+        return out
+
+    return sample
+
+
+def wet_mask_sampler(hazard_like: Any, *, crs: object | None = None) -> Callable[[np.ndarray, np.ndarray],
+                                                                               np.ndarray]:
+    """A function ``(x, y) -> depth`` (metres, NaN where dry) over any form of flooded area.
+
+    Parameters
+    ----------
+    hazard_like
+        One of: a :class:`layers.raster.Raster` of depth (NaN or nodata = dry); a GeoDataFrame or
+        GeoSeries of wet polygons (a ``depth`` column gives the depth, else the depth is ``inf``:
+        wet, depth unknown); a shapely (Multi)Polygon, taken to be in ``crs``; or an object with
+        ``depth`` and/or ``polygons`` attributes (``gis.flood.hazard.Hazard``): the larger of the two.
+    crs : optional
+        CRS of the ``x, y`` the returned function will get (the graph's). Rasters and layers with
+        another CRS are reprojected.
+
+    Returns
+    -------
+    callable
+        ``f(x, y)`` on arrays of coordinates; returns a float array.
+    """
+    c = pyproj.CRS.from_user_input(crs) if crs is not None else None
+    if hasattr(hazard_like, "array") and hasattr(hazard_like, "transform"):
+        return _raster_sampler(hazard_like, c)
+    if isinstance(hazard_like, gpd.GeoDataFrame | gpd.GeoSeries) or isinstance(hazard_like, shapely.Geometry):
+        return _polygon_sampler(hazard_like, c)
+    fns = []
+    for attr in ("depth", "polygons"):
+        part = getattr(hazard_like, attr, None)
+        if part is not None:
+            fns.append(wet_mask_sampler(part, crs=c))
+    if not fns:
+        raise TypeError(f"cannot read a flooded area from {type(hazard_like).__name__}")
+    if len(fns) == 1:
+        return fns[0]
+
+    def both(x, y):
+        with np.errstate(invalid="ignore"):
+            return np.fmax(fns[0](x, y), fns[1](x, y))
+
+    return both

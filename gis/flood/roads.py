@@ -59,7 +59,7 @@ from scipy.spatial import cKDTree
 
 from layers.crs import metric_crs
 
-__all__ = ["RoadGraph", "CandidateCosts", "build_graph", "cut_flooded", "wet_mask_sampler", "nearest_nodes",
+__all__ = ["RoadGraph", "CandidateCosts", "k_best", "build_graph", "cut_flooded", "nearest_nodes",
            "shelter_access",
            "network_costs", "straight_line_costs", "WALK_TO_ROAD_M", "route_line", "route_lines", "DEFAULT_SPEED_KMH",
            "PASSABLE_DEPTH_M", "DETOUR_FACTOR", "STRAIGHT_LINE_SPEED_KMH", "ACCESS_SPEED_KMH"]
@@ -278,98 +278,6 @@ def build_graph(roads: gpd.GeoDataFrame, *, crs: object | None = None, snap_m: f
 
 
 # ---- flood ---------------------------------------------------------------------------------------------------
-def _raster_sampler(r, crs: pyproj.CRS | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    arr = np.asarray(r.array)
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype("float64")
-        if r.nodata is not None:
-            arr[np.asarray(r.array) == r.nodata] = np.nan
-    inv = ~r.transform
-    tr = None
-    if crs is not None and r.crs is not None:
-        rc = pyproj.CRS.from_user_input(r.crs.to_wkt() if hasattr(r.crs, "to_wkt") else r.crs)
-        if not rc.equals(crs):
-            tr = pyproj.Transformer.from_crs(crs, rc, always_xy=True)
-
-    def sample(x, y):
-        x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
-        if tr is not None:
-            x, y = tr.transform(x, y)
-        col, row = inv * (x, y)
-        col, row = np.floor(col).astype(np.int64), np.floor(row).astype(np.int64)
-        inside = (row >= 0) & (row < arr.shape[0]) & (col >= 0) & (col < arr.shape[1])
-        out = np.full(x.shape, np.nan)
-        out[inside] = arr[row[inside], col[inside]]
-        return out
-
-    return sample
-
-
-def _polygon_sampler(polys, crs: pyproj.CRS | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    if isinstance(polys, gpd.GeoDataFrame | gpd.GeoSeries):
-        if crs is not None and polys.crs is not None:
-            polys = polys.to_crs(crs)
-        depth = (pd.to_numeric(polys["depth"], errors="coerce").to_numpy(dtype="float64")
-                 if isinstance(polys, gpd.GeoDataFrame) and "depth" in polys else np.full(len(polys), np.inf))
-        geoms = np.asarray(polys.geometry.values)
-    else:  # a shapely geometry, taken to be in ``crs`` already
-        geoms = np.asarray(shapely.get_parts(polys))
-        depth = np.full(len(geoms), np.inf)
-    depth = np.where(np.isfinite(depth) | np.isinf(depth), depth, np.inf)  # wet polygon, depth unknown: inf
-    tree = shapely.STRtree(geoms)
-
-    def sample(x, y):
-        pts = shapely.points(np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64"))
-        out = np.full(len(pts), np.nan)
-        i, j = tree.query(pts, predicate="intersects")
-        if len(i):
-            d = pd.Series(depth[j]).groupby(i).max()
-            out[d.index.to_numpy()] = d.to_numpy()
-        return out
-
-    return sample
-
-
-def wet_mask_sampler(hazard_like: Any, *, crs: object | None = None) -> Callable[[np.ndarray, np.ndarray],
-                                                                               np.ndarray]:
-    """A function ``(x, y) -> depth`` (metres, NaN where dry) over any form of flooded area.
-
-    Parameters
-    ----------
-    hazard_like
-        One of: a :class:`layers.raster.Raster` of depth (NaN or nodata = dry); a GeoDataFrame or
-        GeoSeries of wet polygons (a ``depth`` column gives the depth, else the depth is ``inf``:
-        wet, depth unknown); a shapely (Multi)Polygon, taken to be in ``crs``; or an object with
-        ``depth`` and/or ``polygons`` attributes (``gis.flood.hazard.Hazard``): the larger of the two.
-    crs : optional
-        CRS of the ``x, y`` the returned function will get (the graph's). Rasters and layers with
-        another CRS are reprojected.
-
-    Returns
-    -------
-    callable
-        ``f(x, y)`` on arrays of coordinates; returns a float array.
-    """
-    c = pyproj.CRS.from_user_input(crs) if crs is not None else None
-    if hasattr(hazard_like, "array") and hasattr(hazard_like, "transform"):
-        return _raster_sampler(hazard_like, c)
-    if isinstance(hazard_like, gpd.GeoDataFrame | gpd.GeoSeries) or isinstance(hazard_like, shapely.Geometry):
-        return _polygon_sampler(hazard_like, c)
-    fns = []
-    for attr in ("depth", "polygons"):
-        part = getattr(hazard_like, attr, None)
-        if part is not None:
-            fns.append(wet_mask_sampler(part, crs=c))
-    if not fns:
-        raise TypeError(f"cannot read a flooded area from {type(hazard_like).__name__}")
-    if len(fns) == 1:
-        return fns[0]
-
-    def both(x, y):
-        with np.errstate(invalid="ignore"):
-            return np.fmax(fns[0](x, y), fns[1](x, y))
-
-    return both
 
 
 def cut_flooded(graph: RoadGraph, depth_at: Callable[[np.ndarray, np.ndarray], np.ndarray], *,
@@ -601,6 +509,119 @@ def _nearest_one(graph: RoadGraph, adj: sparse.csr_matrix, onode: np.ndarray, dn
     return cost, dest
 
 
+def k_best(graph: RoadGraph, onode: np.ndarray, ocost: np.ndarray, dnode: np.ndarray, dcost: np.ndarray, *,
+           k: int | None, weight: str = "length", reach: np.ndarray | None = None, chunk: int = 64,
+           limit: float | None = None, log: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each origin's ``k`` cheapest destinations over the road graph, with access costs at both ends.
+
+    The cost of origin ``i`` to destination ``j`` is ``ocost[i] + road(onode[i], dnode[j]) + dcost[j]``,
+    in ``weight`` units (metres or seconds). See :func:`network_costs` for how the search is bounded.
+
+    Parameters
+    ----------
+    graph : RoadGraph
+    onode, dnode : numpy.ndarray
+        Road node of each origin and destination (-1: none).
+    ocost, dcost : numpy.ndarray
+        Access cost of each origin to its node, and of each destination's node to the destination.
+    k : int or None
+        Destinations per origin (None: every reachable one).
+    weight : {'length', 'time'}
+    reach : numpy.ndarray, optional
+        Destinations reachable at all per origin (default: counted from the components).
+    chunk, limit, log
+        See :func:`network_costs`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(cost, dest)``, each ``(origins, k)``: the costs and destination positions found,
+        unsorted, ``inf`` / -1 where fewer were found.
+    """
+    no, nd = len(onode), len(dnode)
+    ocost = np.asarray(ocost, dtype="float64")
+    dcost = np.asarray(dcost, dtype="float64")
+    if reach is None:
+        ocomp = np.where(onode >= 0, graph.component[np.maximum(onode, 0)], -1)
+        dcomp = np.where(dnode >= 0, graph.component[np.maximum(dnode, 0)], -2)
+        reach = np.array(pd.Series(ocomp).map(pd.Series(dcomp).value_counts()).fillna(0).astype(np.int64))
+    kk = int(nd if k is None else max(1, min(k, nd)))
+    keff = np.minimum(kk, reach)
+    best_c = np.full((no, kk), np.inf)
+    best_d = np.full((no, kk), -1, dtype=np.int64)
+    adj = graph.adjacency(weight)
+    w = graph.length if weight == "length" else graph.time
+    total = float(w.sum()) if len(w) else 0.0
+    todo = keff > 0
+    if kk == 1 and limit is None and nd and todo.any() and graph.n_edges:
+        best_c[:, 0], best_d[:, 0] = _nearest_one(graph, adj, onode, dnode, dcost)
+        best_c[:, 0] += ocost
+        best_c[onode < 0, 0] = np.inf
+        best_d[~np.isfinite(best_c[:, 0]), 0] = -1
+        todo[:] = False
+    if nd and todo.any() and graph.n_edges:
+        if limit is None:
+            live_d = graph.xy[dnode[dnode >= 0]]
+            dk = cKDTree(live_d).query(graph.xy[onode[todo]], k=min(kk, len(live_d)))[0]
+            dk = dk.reshape(len(dk), -1)[:, -1]
+            dk = dk[np.isfinite(dk)]
+            lim_m = 2.0 * float(np.quantile(dk, 0.99)) + 1000.0 if len(dk) else 5000.0
+            limit = lim_m if weight == "length" else lim_m / float(np.median(graph.length / graph.time))
+        run_d = np.flatnonzero(dnode >= 0)
+        snodes, sinv = np.unique(dnode[run_d], return_inverse=True)  # shared nodes run once
+        olim = np.full(no, float(limit))
+        passes = 0
+        while todo.any():
+            passes += 1
+            # the origins to settle now start from scratch: every destination within their limit is found
+            best_c[todo] = np.inf
+            best_d[todo] = -1
+            uo = np.flatnonzero(todo)
+            unodes, inv = np.unique(onode[uo], return_inverse=True)
+            if passes == 1 and len(unodes) >= len(snodes):  # from the destinations (fewer), one limit
+                for s0 in range(0, len(snodes), chunk):
+                    sl = snodes[s0:s0 + chunk]
+                    dist = csgraph.dijkstra(adj, directed=False, indices=sl, limit=limit)
+                    sub = dist[:, unodes].T  # (unique origin nodes, chunk)
+                    del dist
+                    members = np.flatnonzero((sinv >= s0) & (sinv < s0 + len(sl)))
+                    dpos = run_d[members]
+                    c = sub[inv][:, sinv[members] - s0] + (ocost[uo, None] + dcost[None, dpos])
+                    nc, ndd = _topk_merge(best_c[uo], best_d[uo], c, np.broadcast_to(dpos, c.shape), kk)
+                    best_c[uo], best_d[uo] = nc, np.where(np.isfinite(nc), ndd, -1)
+                nsrc = len(snodes)
+            else:  # from the origins (the graph is undirected), each chunk with the limit its origins need
+                need = pd.Series(olim[uo]).groupby(inv).max().to_numpy()
+                by_need = np.argsort(need, kind="stable")
+                rank_of = np.empty_like(by_need)
+                rank_of[by_need] = np.arange(len(by_need))
+                for o0 in range(0, len(unodes), chunk):
+                    sel = by_need[o0:o0 + chunk]
+                    lim = float(need[sel].max())
+                    dist = csgraph.dijkstra(adj, directed=False, indices=unodes[sel],
+                                            limit=lim if math.isfinite(lim) else np.inf)
+                    sub = dist[:, snodes]  # (chunk, unique destination nodes)
+                    del dist
+                    rows = np.flatnonzero((rank_of[inv] >= o0) & (rank_of[inv] < o0 + len(sel)))
+                    ro = uo[rows]
+                    c = sub[rank_of[inv[rows]] - o0][:, sinv] + (ocost[ro, None] + dcost[None, run_d])
+                    nc, ndd = _topk_merge(best_c[ro], best_d[ro], c, np.broadcast_to(run_d, c.shape), kk)
+                    best_c[ro], best_d[ro] = nc, np.where(np.isfinite(nc), ndd, -1)
+                nsrc = len(unodes)
+            found = np.isfinite(best_c).sum(axis=1)
+            kth = np.sort(best_c, axis=1)[np.arange(no), np.maximum(keff - 1, 0)]
+            # network part of the K-th best: a destination not found costs more than its limit on the network
+            net_kth = kth - ocost
+            settled = (keff == 0) | ((found >= keff) & ((net_kth <= olim) | (keff == reach)))
+            todo = ~settled
+            # next limit: the K-th found is an upper bound of the true K-th; too few found: double
+            olim = np.where(todo & (found >= keff), net_kth, np.where(todo, olim * 2.0, olim))
+            olim[todo & (olim > 2.0 * total)] = np.inf
+            if log:
+                log(f"network_costs: pass {passes}, {nsrc} Dijkstra sources, {int(todo.sum())} origins unsettled")
+    return best_c, best_d
+
+
 def network_costs(graph: RoadGraph, origins_xy: np.ndarray, dests_xy: np.ndarray, *, k: int | None = 5,
                   weight: str = "length", origin_ids=None, dest_ids=None, max_snap_m: float = MAX_SNAP_M,
                   walk_m: float = WALK_TO_ROAD_M, chunk: int = 64, limit: float | None = None,
@@ -650,7 +671,7 @@ def network_costs(graph: RoadGraph, origins_xy: np.ndarray, dests_xy: np.ndarray
     oid, did = _ids(origin_ids, len(origins_xy)), _ids(dest_ids, len(dests_xy))
     onode, osnap = nearest_nodes(graph, origins_xy)
     dnode, dsnap = nearest_nodes(graph, dests_xy)
-    no, nd = len(origins_xy), len(dests_xy)
+    no = len(origins_xy)
     access = 1.0 if weight == "length" else 3.6 / ACCESS_SPEED_KMH  # metres -> cost units
     ocomp = np.where(onode >= 0, graph.component[np.maximum(onode, 0)], -1)
     dcomp = np.where(dnode >= 0, graph.component[np.maximum(dnode, 0)], -2)
@@ -668,79 +689,8 @@ def network_costs(graph: RoadGraph, origins_xy: np.ndarray, dests_xy: np.ndarray
             onode[rows], osnap[rows], walked[rows] = good[j2[hit]], d2[hit], True
             ocomp[rows] = graph.component[onode[rows]]
             reach[rows] = pd.Series(ocomp[rows]).map(dcount).fillna(0).astype(np.int64).to_numpy()
-    kk = int(nd if k is None else max(1, min(k, nd)))
-    keff = np.minimum(kk, reach)
-    best_c = np.full((no, kk), np.inf)
-    best_d = np.full((no, kk), -1, dtype=np.int64)
-    adj = graph.adjacency(weight)
-    w = graph.length if weight == "length" else graph.time
-    total = float(w.sum()) if len(w) else 0.0
-    todo = keff > 0
-    if kk == 1 and limit is None and nd and todo.any() and graph.n_edges:
-        best_c[:, 0], best_d[:, 0] = _nearest_one(graph, adj, onode, dnode, dsnap * access)
-        best_c[:, 0] += osnap * access
-        best_d[~np.isfinite(best_c[:, 0]), 0] = -1
-        todo[:] = False
-    if nd and todo.any() and graph.n_edges:
-        if limit is None:
-            live_d = graph.xy[dnode[dnode >= 0]]
-            dk = cKDTree(live_d).query(graph.xy[onode[todo]], k=min(kk, len(live_d)))[0]
-            dk = dk.reshape(len(dk), -1)[:, -1]
-            dk = dk[np.isfinite(dk)]
-            lim_m = 2.0 * float(np.quantile(dk, 0.99)) + 1000.0 if len(dk) else 5000.0
-            limit = lim_m if weight == "length" else lim_m / float(np.median(graph.length / graph.time))
-        run_d = np.flatnonzero(dnode >= 0)
-        snodes, sinv = np.unique(dnode[run_d], return_inverse=True)  # shared nodes run once
-        olim = np.full(no, float(limit))
-        passes = 0
-        while todo.any():
-            passes += 1
-            # the origins to settle now start from scratch: every destination within their limit is found
-            best_c[todo] = np.inf
-            best_d[todo] = -1
-            uo = np.flatnonzero(todo)
-            unodes, inv = np.unique(onode[uo], return_inverse=True)
-            if passes == 1 and len(unodes) >= len(snodes):  # from the destinations (fewer), one limit
-                for s0 in range(0, len(snodes), chunk):
-                    sl = snodes[s0:s0 + chunk]
-                    dist = csgraph.dijkstra(adj, directed=False, indices=sl, limit=limit)
-                    sub = dist[:, unodes].T  # (unique origin nodes, chunk)
-                    del dist
-                    members = np.flatnonzero((sinv >= s0) & (sinv < s0 + len(sl)))
-                    dpos = run_d[members]
-                    c = sub[inv][:, sinv[members] - s0] + (osnap[uo, None] + dsnap[None, dpos]) * access
-                    nc, ndd = _topk_merge(best_c[uo], best_d[uo], c, np.broadcast_to(dpos, c.shape), kk)
-                    best_c[uo], best_d[uo] = nc, np.where(np.isfinite(nc), ndd, -1)
-                nsrc = len(snodes)
-            else:  # from the origins (the graph is undirected), each chunk with the limit its origins need
-                need = pd.Series(olim[uo]).groupby(inv).max().to_numpy()
-                by_need = np.argsort(need, kind="stable")
-                rank_of = np.empty_like(by_need)
-                rank_of[by_need] = np.arange(len(by_need))
-                for o0 in range(0, len(unodes), chunk):
-                    sel = by_need[o0:o0 + chunk]
-                    lim = float(need[sel].max())
-                    dist = csgraph.dijkstra(adj, directed=False, indices=unodes[sel],
-                                            limit=lim if math.isfinite(lim) else np.inf)
-                    sub = dist[:, snodes]  # (chunk, unique destination nodes)
-                    del dist
-                    rows = np.flatnonzero((rank_of[inv] >= o0) & (rank_of[inv] < o0 + len(sel)))
-                    ro = uo[rows]
-                    c = sub[rank_of[inv[rows]] - o0][:, sinv] + (osnap[ro, None] + dsnap[None, run_d]) * access
-                    nc, ndd = _topk_merge(best_c[ro], best_d[ro], c, np.broadcast_to(run_d, c.shape), kk)
-                    best_c[ro], best_d[ro] = nc, np.where(np.isfinite(nc), ndd, -1)
-                nsrc = len(unodes)
-            found = np.isfinite(best_c).sum(axis=1)
-            kth = np.sort(best_c, axis=1)[np.arange(no), np.maximum(keff - 1, 0)]
-            # network part of the K-th best: a destination not found costs more than its limit on the network
-            net_kth = kth - osnap * access
-            settled = (keff == 0) | ((found >= keff) & ((net_kth <= olim) | (keff == reach)))
-            todo = ~settled
-            # next limit: the K-th found is an upper bound of the true K-th; too few found: double
-            olim = np.where(todo & (found >= keff), net_kth, np.where(todo, olim * 2.0, olim))
-            olim[todo & (olim > 2.0 * total)] = np.inf
-            if log:
-                log(f"network_costs: pass {passes}, {nsrc} Dijkstra sources, {int(todo.sum())} origins unsettled")
+    best_c, best_d = k_best(graph, onode, osnap * access, dnode, dsnap * access, k=k, weight=weight, reach=reach,
+                            chunk=chunk, limit=limit, log=log)
     order = np.argsort(best_c, axis=1, kind="stable")
     best_c = np.take_along_axis(best_c, order, axis=1)
     best_d = np.take_along_axis(best_d, order, axis=1)

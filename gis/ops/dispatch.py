@@ -248,7 +248,7 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
     roads : GeoDataFrame, optional
         The road layer; without it distances are straight lines × :data:`DETOUR_FACTOR` (labelled).
     depth_at : callable, optional
-        ``(x, y) -> depth`` in the metric CRS of the graph (:func:`gis.flood.roads.wet_mask_sampler`);
+        ``(x, y) -> depth`` in the metric CRS of the graph (:func:`gis.flood.hazard.wet_mask_sampler`);
         roads at or above ``passable_m`` are removed.
     flood : object, optional
         A flood extent (a :class:`gis.flood.hazard.Hazard`, depth raster or polygons) to build
@@ -265,7 +265,8 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
     AnalysisRefused
         No depot, or no usable depot.
     """
-    from gis.flood.roads import build_graph, cut_flooded, wet_mask_sampler
+    from gis.flood.hazard import wet_mask_sampler
+    from gis.flood.roads import build_graph, cut_flooded
 
     notes: list[Text] = []
     if depots is None or not len(depots):

@@ -23,10 +23,13 @@ from matplotlib import font_manager, patheffects
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from layers import settings
 from layers.raster import Raster
 from layers.settings import STORAGE_CRS
 
-__all__ = ["A4_INCHES", "HALO", "cjk_font", "font_rc", "clip", "to_crs", "warp", "map_page", "finish_map"]
+__all__ = ["A4_INCHES", "HALO", "cjk_font", "font_rc", "clip", "to_crs", "warp", "map_page", "finish_map",
+           "text_width_in", "wrap", "place_labels", "furniture_boxes", "METHOD_WORDS", "method_words",
+           "crs_words"]
 
 _WORDS = {"north": ("北", "N"), "m": ("米", "m"), "km": ("公里", "km")}
 
@@ -58,7 +61,7 @@ def cjk_font() -> str | None:
     failing those, Noto Sans CJK SC as shipped in the pinned ``mplfonts`` wheel (a requirement of
     the app, so ``pip install -r requirements.txt`` alone gives printable Chinese maps).
     """
-    for path in (os.environ.get("GIS_CJK_FONT"), None):
+    for path in (settings.cjk_font_file(), None):
         if path and os.path.exists(path):
             name = _register(path)
             if name:
@@ -207,15 +210,30 @@ def _north_arrow(ax, lang: str) -> None:
             fontweight="bold", zorder=20, path_effects=HALO)
 
 
-def map_page(bounds: tuple[float, float, float, float], lay: dict, *, dpi: int) -> tuple[Figure, object, tuple]:
+def map_page(bounds: tuple[float, float, float, float], lay: dict, *, dpi: int,
+             fit: bool = False) -> tuple[Figure, object, tuple]:
     """An A4 figure and its map axes showing ``bounds`` (metric), grown to the map box's aspect.
 
     ``lay`` holds ``size`` (inches), ``map`` (axes rectangle) and ``box_aspect``; returns
-    ``(figure, axes, extent)`` with ``extent = (x0, y0, x1, y1)``.
+    ``(figure, axes, extent)`` with ``extent = (x0, y0, x1, y1)``. With ``fit`` the map box shrinks
+    to the shape of ``bounds`` instead (``lay['map']`` is updated), so no band of empty map shows
+    where the data end.
     """
     x0, y0, x1, y1 = bounds
     cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    if w / h < lay["box_aspect"]:
+    if fit:   # the map box takes the area's shape (no empty band); top edge and centre line kept
+        left, bottom, bw, bh = lay["map"]
+        page_w, page_h = lay["size"]
+        aspect = w / h
+        if aspect > lay["box_aspect"]:
+            new_h = bw * page_w / aspect / page_h
+            lay["map"] = [left, bottom + bh - new_h, bw, new_h]
+        else:
+            new_w = bh * page_h * aspect / page_w
+            lay["map"] = [left + (bw - new_w) / 2, bottom, new_w, bh]
+            lay["map_w_in"] = new_w * page_w
+        lay["box_aspect"] = aspect
+    elif w / h < lay["box_aspect"]:
         w = h * lay["box_aspect"]
     else:
         h = w / lay["box_aspect"]
@@ -257,7 +275,148 @@ def finish_map(ax, legend: list, extent, lang: str, axes_width_in: float, *, han
     _north_arrow(ax, lang)
 
 
+# ---- words for people: method codes, wrapped footers ------------------------------------------------
+#: how each flood hazard method is printed (a code never reaches the page)
+METHOD_WORDS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "hand_stage": (("水位法（HAND 筛查）", "water level over HAND (screening)"),
+                   ("筛查方法：HAND（相对最近河道高差）淹没图与精细水力模型相比临界成功指数约 0.4–0.7，仅供初步判断",
+                    "Screening method: HAND (height above nearest drainage) flood extents reach a critical success "
+                    "index of about 0.4-0.7 against hydraulic models; for a first judgement only")),
+    "depth_raster": (("水深栅格", "depth raster"), ("", "")),
+    "polygons": (("危险区范围", "danger zones"), ("", "")),
+}
 
 
+def method_words(code: str | None, lang: str) -> tuple[str, str]:
+    """(name, note) of a hazard method code in ``lang``; an unknown identifier-like code prints nothing."""
+    import re
 
+    if not code:
+        return "", ""
+    if code in METHOD_WORDS:
+        name, note = METHOD_WORDS[code]
+        return name[0 if lang == "zh" else 1], note[0 if lang == "zh" else 1]
+    return ("", "") if re.fullmatch(r"[A-Za-z0-9_]+", str(code)) else (str(code), "")
+
+
+def crs_words(crs: pyproj.CRS, lang: str) -> str:
+    """The map's CRS for people: ``CGCS2000 3 度带高斯-克吕格 中央经线 120°（EPSG:4549）`` in Chinese."""
+    import re
+
+    epsg = crs.to_epsg()
+    code = f"EPSG:{epsg}" if epsg else ""
+    name = crs.name
+    if lang == "zh":
+        m = re.match(r"(.*?) / (3|6)-degree Gauss-Kruger (?:zone (\d+)|CM (\d+)E)", name)
+        if m:
+            datum, deg, zone, cm = m.groups()
+            where = f"第 {zone} 带" if zone else f"中央经线 {cm}°"
+            name = f"{datum} {deg} 度带高斯-克吕格投影 {where}"
+        return f"{name}（{code}）" if code else name
+    return f"{name} ({code})" if code else name
+
+
+def text_width_in(s: str, fontsize: float) -> float:
+    """Printed width of ``s`` in inches at ``fontsize`` points (CJK full width, Latin about 0.55 em)."""
+    em = fontsize / 72.0
+    return sum(em if ord(ch) > 0x2E80 else 0.56 * em for ch in s)
+
+
+def wrap(s: str, width_in: float, fontsize: float) -> list[str]:
+    """``s`` cut into lines no wider than ``width_in`` inches (at spaces where it can, anywhere in CJK text)."""
+    lines: list[str] = []
+    for para in str(s).split("\n"):
+        line = ""
+        for token in _tokens(para):
+            if line and text_width_in(line + token, fontsize) > width_in:
+                lines.append(line.rstrip())
+                line = token.lstrip()
+            else:
+                line += token
+            while text_width_in(line, fontsize) > width_in:   # one token longer than the line
+                cut = len(line)
+                while cut > 1 and text_width_in(line[:cut], fontsize) > width_in:
+                    cut -= 1
+                lines.append(line[:cut])
+                line = line[cut:]
+        if line.strip():
+            lines.append(line.rstrip())
+    return lines
+
+
+def _tokens(s: str) -> list[str]:
+    import re
+
+    return re.findall(r"[\u2e80-\uffff]|\s*[^\s\u2e80-\uffff]+|\s+", s)
+
+
+# ---- labels that stay inside the frame and do not overlap ------------------------------------------
+#: positions tried around a point, in order: offset in points, horizontal and vertical alignment
+_SPOTS = ((7, 5, "left", "bottom"), (7, -5, "left", "top"), (-7, 5, "right", "bottom"), (-7, -5, "right", "top"),
+          (0, 9, "center", "bottom"), (0, -9, "center", "top"))
+
+
+def place_labels(ax, items: list[dict], *, obstacles: list | None = None) -> list:
+    """Place point labels on ``ax`` inside its frame without overlaps (greedy, in the given order).
+
+    Each item: ``x``, ``y`` (data coordinates), ``texts`` (the label and shorter fallbacks, e.g. the
+    name with its capacity, then the name alone) and ``kw`` (``ax.annotate`` keywords). Every
+    position of :data:`_SPOTS` is tried with each text; a label that fits nowhere is left out
+    rather than drawn over another or across the frame.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Map axes of a figure (an Agg canvas is attached to measure text).
+    items : list of dict
+        The labels, most important first.
+    obstacles : list of Bbox, optional
+        Display-space boxes labels must avoid (the legend, the scale bar...).
+
+    Returns
+    -------
+    list
+        The annotations placed.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = ax.figure
+    if not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer).padded(-2)
+    taken = list(obstacles or [])
+    placed = []
+    for it in items:
+        done = False
+        for text in it["texts"]:
+            for dx, dy, ha, va in _SPOTS:
+                a = ax.annotate(text, xy=(it["x"], it["y"]), xytext=(dx, dy), textcoords="offset points", ha=ha,
+                                va=va, annotation_clip=False, **it.get("kw", {}))
+                bb = a.get_window_extent(renderer).padded(1)
+                inside = frame.x0 <= bb.x0 and bb.x1 <= frame.x1 and frame.y0 <= bb.y0 and bb.y1 <= frame.y1
+                if inside and not any(bb.overlaps(o) for o in taken):
+                    taken.append(bb)
+                    placed.append(a)
+                    done = True
+                    break
+                a.remove()
+            if done:
+                break
+    return placed
+
+
+def furniture_boxes(ax) -> list:
+    """Display boxes of what is already drawn on ``ax`` that labels must not cover: texts, the legend."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = ax.figure
+    if not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)
+    r = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(r) for t in ax.texts if t.get_visible() and t.get_text()]
+    leg = ax.get_legend()
+    if leg is not None:
+        boxes.append(leg.get_window_extent(r))
+    return boxes
 

@@ -1,6 +1,6 @@
 """The forest-fire coverage review as files: Excel, GeoPackage, GeoJSON, KML, GeoTIFFs and A4 maps.
 
-:func:`fire_workbook` turns a :class:`gis.fire.review.FireAnalysis` (and optionally the proposed
+:func:`fire_workbook` turns a :class:`gis.fire.review.FireResult` (and optionally the proposed
 sites of :mod:`gis.fire.siting`) into one ``.xlsx`` with Chinese (or English) headers:
 
 ============ ===================== ==========================================================
@@ -32,7 +32,7 @@ analysis' own numbers. :func:`write_fire_files` writes the workbook and the map 
     (``gaps`` / ``sites``); lon/lat, no ``crs`` member (RFC 7946).
 ``fire.kml``
     For Ovital (奥维) and Google Earth: folders 覆盖空白区 (polygons, coloured by class) and
-    拟建站点 (placemarks), Chinese names and field labels.
+    拟建站点 (placemarks), names and field labels in the file's language.
 ``coverage_count.tif`` / ``reach_count.tif``
     uint16: cameras seeing each cell / water sources reaching it (left out without cameras /
     sources), on the analysis grid (the DEM's when the DEM is metric).
@@ -50,7 +50,7 @@ import datetime as _dt
 import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -59,105 +59,79 @@ import pyogrio
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, PatternFill
 
-from gis.fire.review import TOTAL, FireAnalysis
 from gis.fire.gaps import GAP_CLASSES, GAP_COLUMNS
-from gis.report.sheets import write_sheet
-from gis.report.formats import for_ogr, kml_document, kml_folder, kml_geometry, kml_sub, kml_value, tagged_geojson, xml_escape
+from gis.fire.headers import HEADERS, SHEETS, WORDS, header
+from gis.fire.review import TOTAL, FireResult
 from gis.fire.siting import SITE_COLUMNS, SitingResult
+from gis.fire.water_reach import REASONS
+from gis.report.formats import (for_ogr, kml_document, kml_folder, kml_geometry, kml_sub, kml_value, tagged_geojson,
+                                xml_escape)
+from gis.report.sheets import write_sheet
 from layers.catalogue import spec as get_spec
 from layers.raster import Raster, write_raster
 from layers.settings import STORAGE_CRS
+from layers.text import Text
 
-__all__ = ["HEADERS", "SHEETS", "KML_FOLDERS", "fire_workbook", "write_fire_files", "fire_summary", "fire_layers",
-           "fire_geojson", "fire_kml", "site_frame", "township_rows", "camera_rows", "source_rows", "gap_rows",
-           "site_rows"]
-
-#: column key -> (Chinese header, English header); units in the header
-HEADERS: dict[str, tuple[str, str]] = {
-    "township": ("乡镇", "Township"),
-    "forest_ha": ("林地面积（公顷）", "Forest (ha)"),
-    "high_ha": ("高火险林地（公顷）", "High-risk forest (ha)"),
-    "seen_share": ("林地监控覆盖率", "Forest seen by ≥1 camera"),
-    "seen2_share": ("林地双重监控覆盖率", "Forest seen by ≥2 cameras"),
-    "high_seen_share": ("高火险林地监控覆盖率", "High-risk forest seen by ≥1 camera"),
-    "high_seen2_share": ("高火险林地双重监控覆盖率", "High-risk forest seen by ≥2 cameras"),
-    "reach_share": ("林地水源可达率", "Forest within water reach"),
-    "high_reach_share": ("高火险林地水源可达率", "High-risk forest within water reach"),
-    "both_gap_ha": ("高火险林地两者皆无（公顷）", "High-risk forest neither seen nor reached (ha)"),
-    "gap_count": ("空白区（处）", "Gap patches"),
-    "gap_ha": ("空白区面积（公顷）", "Gap area (ha)"),
-    # cameras
-    "name": ("名称", "Name"),
-    "type": ("类型", "Type"),
-    "height": ("架设高度（米）", "Mast height (m)"),
-    "range": ("监测半径（米）", "Range (m)"),
-    "forest_seen_ha": ("可见林地（公顷）", "Forest seen (ha)"),
-    "high_seen_ha": ("可见高火险林地（公顷）", "High-risk forest seen (ha)"),
-    "only_ha": ("仅此点可见林地（公顷）", "Forest only it sees (ha)"),
-    # sources
-    "usable": ("是否可用", "Usable"),
-    "reason": ("不可用原因", "Reason unusable"),
-    "distance_m": ("供水距离（米）", "Reach distance (m)"),
-    "rise_m": ("最大扬程高差（米）", "Largest rise (m)"),
-    "dip_site": ("直升机取水点", "Helicopter dip site"),
-    "road_distance_m": ("距道路（米）", "Distance to road (m)"),
-    "sole_forest_ha": ("仅此点可达林地（公顷）", "Forest only it reaches (ha)"),
-    "reach_forest_ha": ("可达林地（公顷）", "Forest reached (ha)"),
-    # gaps
-    "rank": ("排名", "Rank"),
-    "gap_zh": ("空白类型", "Gap class"),
-    "area_ha": ("面积（公顷）", "Area (ha)"),
-    "cells": ("像元数", "Cells"),
-    "road_dist_m": ("最近道路距离（米）", "Nearest road (m)"),
-    "road_name": ("最近道路", "Nearest road name"),
-    "source_dist_m": ("最近可用水源距离（米）", "Nearest usable source (m)"),
-    "source_name": ("最近可用水源", "Nearest usable source name"),
-    "lon": ("经度", "Longitude"),
-    "lat": ("纬度", "Latitude"),
-    # sites
-    "order": ("顺序", "Order"),
-    "kind": ("站点类型", "Site kind"),
-    "origin": ("候选来源", "Candidate origin"),
-    "gain_ha": ("新增覆盖（公顷）", "Added cover (ha)"),
-    "gain_share": ("新增覆盖占比", "Added share"),
-    "cumulative_ha": ("累计覆盖（公顷）", "Cumulative cover (ha)"),
-    "cumulative_share": ("累计覆盖率", "Cumulative share"),
-    "elevation": ("海拔（米）", "Elevation (m)"),
-    # notes
-    "item": ("项目", "Item"),
-    "value": ("内容", "Value"),
-}
-
-#: sheet key -> (Chinese name, English name)
-SHEETS: dict[str, tuple[str, str]] = {
-    "townships": ("乡镇覆盖统计", "Township coverage"),
-    "cameras": ("监控点统计", "Cameras"),
-    "sources": ("水源点统计", "Water sources"),
-    "gaps": ("覆盖空白区", "Gaps"),
-    "sites": ("拟建站点", "Proposed sites"),
-    "notes": ("说明", "Notes"),
-}
+__all__ = ["HEADERS", "SHEETS", "KML_FOLDERS", "header", "fire_workbook", "write_fire_files", "fire_summary",
+           "fire_layers", "fire_geojson", "fire_kml", "site_frame", "township_rows", "camera_rows", "source_rows",
+           "gap_rows", "site_rows", "map_layers"]
 
 #: KML folder of each layer
-KML_FOLDERS = {"gaps": "覆盖空白区", "sites": "拟建站点"}
+KML_FOLDERS: dict[str, Text] = {"gaps": SHEETS["gaps"], "sites": SHEETS["sites"]}
 
-_WORDS = {
-    "yes": ("是", "yes"), "no": ("否", "no"), "total": ("合计", "Total"), "none": ("（无乡镇）", "(no township)"),
-    "camera": ("拟建监控点", "proposed camera"), "water": ("拟建水源点", "proposed water point"),
-    "ridge": ("山脊/山顶", "ridge/peak"), "stream": ("河道", "stream"), "uploaded": ("上传候选点", "uploaded"),
-    "dry": ("旱季", "dry season"), "wet": ("雨季", "wet season"),
-}
 _SHARES = {"seen_share", "seen2_share", "high_seen_share", "high_seen2_share", "reach_share", "high_reach_share",
            "gain_share", "cumulative_share"}
 _ONE_DECIMAL = {"forest_ha", "high_ha", "both_gap_ha", "gap_ha", "forest_seen_ha", "high_seen_ha", "only_ha",
                 "sole_forest_ha", "reach_forest_ha", "area_ha", "gain_ha", "cumulative_ha", "height", "elevation"}
 _WHOLE = {"range", "distance_m", "rise_m", "road_distance_m", "road_dist_m", "source_dist_m", "cells", "gap_count"}
+#: fields of the KML placemarks (``gap_label`` / ``kind_label``: the class / kind in the file's language)
 _KML_FIELDS = {
-    "gaps": (("rank", "排名"), ("gap_zh", "空白类型"), ("area_ha", "面积（公顷）"), ("township", "乡镇"),
-             ("road_name", "最近道路"), ("road_dist_m", "最近道路距离（米）"), ("source_name", "最近可用水源"),
-             ("source_dist_m", "最近可用水源距离（米）")),
-    "sites": (("order", "顺序"), ("kind_zh", "站点类型"), ("name", "名称"), ("gain_ha", "新增覆盖（公顷）"),
-              ("cumulative_share", "累计覆盖率"), ("elevation", "海拔（米）"), ("road_dist_m", "距道路（米）")),
+    "gaps": ("rank", "gap_label", "area_ha", "township", "road_name", "road_dist_m", "source_name", "source_dist_m"),
+    "sites": ("order", "kind_label", "name", "gain_ha", "cumulative_share", "elevation", "road_dist_m"),
+}
+_KML_HEAD = {"gap_label": "gap_zh", "kind_label": "kind"}
+#: GeoPackage table fields whose header is another key's, per table
+_ALIAS_KEY = {"source_stats": {"reason": "reason_code", "reason_zh": "reason", "reason_en": "reason",
+                               "forest_ha": "reach_forest_ha"},
+              "gaps": {"gap": "gap_code"}}
+#: words of the files that are not headers
+_T = {
+    "kml_title": Text("森林防火覆盖空白区与拟建站点", "Forest-fire coverage gaps and proposed sites", "kml_title"),
+    "kml_first": Text("按排序前 {n} 处（共 {total} 处，全部见 GeoPackage / GeoJSON）",
+                      "the first {n} of {total} by rank (all of them in the GeoPackage / GeoJSON)", "kml_first"),
+    "gap_name": Text("第 {rank} 处 {gap} {ha} 公顷", "#{rank} {gap} {ha} ha", "gap_name"),
+    "season": Text("季节", "Season", "season"),
+    "target_h": Text("监测目标高度（米）", "Camera target height (m)", "target_h"),
+    "curvature": Text("地球曲率与大气折光", "Earth curvature and refraction", "curvature"),
+    "min_gap": Text("空白区最小面积（公顷）", "Smallest gap patch (ha)", "min_gap"),
+    "forest": Text("林地面积（公顷）", "Forest (ha)", "forest"),
+    "high": Text("高火险林地（公顷，风险等级 ≥ 4）", "High-risk forest (ha, level >= 4)", "high"),
+    "seen": Text("林地监控覆盖率", "Forest seen by a camera", "seen"),
+    "high_seen": Text("高火险林地监控覆盖率", "High-risk forest seen by a camera", "high_seen"),
+    "reach": Text("林地水源可达率", "Forest within water reach", "reach"),
+    "high_reach": Text("高火险林地水源可达率", "High-risk forest within water reach", "high_reach"),
+    "gaps": Text("覆盖空白区（处 / 公顷）", "Gap patches (count / ha)", "gaps"),
+    "weather_level": Text("当日森林火险气象等级", "Day's fire-weather danger level", "weather_level"),
+    "weather_value": Text("{label}（{index}）", "{label} ({index})", "weather_value"),
+    "weather_inputs": Text("气象输入", "Weather inputs", "weather_inputs"),
+    "weather_words": Text("最高气温 {t}℃，14 时相对湿度 {rh}%，连续无雨 {days} 天，最大风力 {wind} 级",
+                          "max temperature {t} °C, 14:00 humidity {rh}%, {days} days without rain, wind force {wind}",
+                          "weather_words"),
+    "rain_words": Text("，降水 {rain} 毫米", ", rain {rain} mm", "rain_words"),
+    "weights": Text("火险因子权重", "Risk factor weights", "weights"),
+    "rules": Text("水源可达规则", "Water reach rules", "rules"),
+    "max_road": Text("水源距道路不超过（米）", "Sources at most this far from a road (m)", "max_road"),
+    "township": Text("重点乡镇", "Township in focus", "township"),
+    "date": Text("生成日期", "Date", "date"),
+    "method": Text("方法说明", "Method", "method"),
+    "method_words": Text("视域按数字高程模型计算（未计植被与建筑遮挡）；水源可达按各类水源的供水距离与扬程高差规则；"
+                         "高火险为静态火险等级 4–5 级的林地",
+                         "viewsheds from the DEM (vegetation and buildings not modelled); water reach by each source "
+                         "type's distance and rise rules; high risk is static risk level 4-5 forest", "method_words"),
+    "note": Text("提示", "Note", "note"),
+    "sub_seen": Text("高火险林地监控覆盖 {v}", "high-risk forest seen {v}", "sub_seen"),
+    "sub_reach": Text("水源可达 {v}", "within water reach {v}", "sub_reach"),
+    "sep": Text("，", ", ", "sep"),
 }
 # KML colours are aabbggrr
 _KML_STYLES = {
@@ -171,18 +145,17 @@ _HEAD_FILL = PatternFill("solid", fgColor="FCE4D6")
 
 
 def _w(key: str, lang: str) -> str:
-    return _WORDS[key][0 if lang == "zh" else 1]
-
-
-def header(key: str, lang: str = "zh") -> str:
-    """Display header of a column key (``'high_seen_share'`` -> ``高火险林地监控覆盖率``); unknown keys as given."""
-    zh, en = HEADERS.get(key, (key, key))
-    return zh if lang == "zh" else en
+    return WORDS[key](lang)
 
 
 def _check_lang(lang: str) -> None:
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
+
+
+def _sites_of(result: FireResult, sites: Any) -> Any:
+    """The sites to write: those given, else the review's own."""
+    return sites if sites is not None else (list(result.sites) or None)
 
 
 # ---- sites ----------------------------------------------------------------------------------------
@@ -213,11 +186,11 @@ def site_frame(sites: Any) -> gpd.GeoDataFrame:
 
 # ---- sheet contents (DataFrames with column keys) ------------------------------------------------
 
-def township_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
-    """The 乡镇覆盖统计 rows: :attr:`FireAnalysis.townships` with the gap patches per township; total last.
+def township_rows(analysis: FireResult, *, lang: str = "zh") -> pd.DataFrame:
+    """The 乡镇覆盖统计 rows: :attr:`FireResult.townships` with the gap patches per township; total last.
 
     Columns ``township`` and those of :func:`gis.fire.review.township_table`, plus ``gap_count``
-    and ``gap_ha`` (the ranked patches of :attr:`FireAnalysis.gaps` in the township). Shares are
+    and ``gap_ha`` (the ranked patches of :attr:`FireResult.gaps` in the township). Shares are
     NaN (an empty cell) where there are no cameras / sources.
     """
     t = analysis.townships.copy()
@@ -239,8 +212,8 @@ def township_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
     return t.reset_index(drop=True)
 
 
-def camera_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
-    """The 监控点统计 rows (:attr:`FireAnalysis.cameras`, type as a label), most forest seen first."""
+def camera_rows(analysis: FireResult, *, lang: str = "zh") -> pd.DataFrame:
+    """The 监控点统计 rows (:attr:`FireResult.cameras`, type as a label), most forest seen first."""
     cols = ["name", "type", "township", "height", "range", "forest_seen_ha", "high_seen_ha", "only_ha"]
     c = analysis.cameras
     if c is None or not len(c):
@@ -254,8 +227,8 @@ def camera_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
     return out[cols].sort_values("forest_seen_ha", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def source_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
-    """The 水源点统计 rows (:attr:`FireAnalysis.sources`): usable ones first, by forest reached."""
+def source_rows(analysis: FireResult, *, lang: str = "zh") -> pd.DataFrame:
+    """The 水源点统计 rows (:attr:`FireResult.sources`): usable ones first, by forest reached."""
     cols = ["name", "type", "usable", "reason", "distance_m", "rise_m", "dip_site", "road_distance_m",
             "reach_forest_ha", "sole_forest_ha"]
     s = analysis.sources
@@ -264,8 +237,8 @@ def source_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
     tf = get_spec("water_sources").field("type")
     yes, no = _w("yes", lang), _w("no", lang)
     usable = s["usable"].astype(bool) if "usable" in s else pd.Series(True, index=s.index)
-    reason_col = "reason_zh" if lang == "zh" else "reason_en"
-    reason = s[reason_col] if reason_col in s else s.get("reason", pd.Series("", index=s.index))
+    code = s["reason"] if "reason" in s else pd.Series("", index=s.index)
+    reason = code.map(lambda c: REASONS[c](lang) if c in REASONS else (c if isinstance(c, str) else ""))
     out = pd.DataFrame({
         "name": s.get("name", pd.Series([None] * len(s), index=s.index)),
         "type": s.get("type", pd.Series([None] * len(s), index=s.index)).map(
@@ -283,7 +256,7 @@ def source_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
-def gap_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
+def gap_rows(analysis: FireResult, *, lang: str = "zh") -> pd.DataFrame:
     """The 覆盖空白区 rows: the ranked gaps (:data:`gis.fire.gaps.GAP_COLUMNS`) with a point's lon/lat."""
     cols = ["rank", "gap_zh", "area_ha", "cells", "township", "road_dist_m", "road_name", "source_dist_m",
             "source_name", "lon", "lat"]
@@ -292,8 +265,7 @@ def gap_rows(analysis: FireAnalysis, *, lang: str = "zh") -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     pts = g.to_crs(STORAGE_CRS).geometry.representative_point()
     out = pd.DataFrame(g.drop(columns=g.geometry.name)).copy()
-    if lang != "zh":
-        out["gap_zh"] = out["gap"].map(lambda k: GAP_CLASSES.get(k, (k, k))[1])
+    out["gap_zh"] = out["gap"].map(lambda k: GAP_CLASSES[k](lang) if k in GAP_CLASSES else k)
     out["lon"], out["lat"] = pts.x.round(6).to_numpy(), pts.y.round(6).to_numpy()
     return out[cols].reset_index(drop=True)
 
@@ -306,13 +278,13 @@ def site_rows(sites: Any, *, lang: str = "zh") -> pd.DataFrame:
     if not len(s):
         return pd.DataFrame(columns=cols)
     out = pd.DataFrame(s.drop(columns="geometry")).copy()
-    out["kind"] = out["kind"].map(lambda k: _w(k, lang) if k in _WORDS else k)
-    out["origin"] = out["origin"].map(lambda k: _w(k, lang) if k in _WORDS else k)
+    out["kind"] = out["kind"].map(lambda k: _w(k, lang) if k in WORDS else k)
+    out["origin"] = out["origin"].map(lambda k: _w(k, lang) if k in WORDS else k)
     out["lon"], out["lat"] = s.geometry.x.round(6).to_numpy(), s.geometry.y.round(6).to_numpy()
     return out[cols].reset_index(drop=True)
 
 
-def fire_summary(analysis: FireAnalysis, sites: Any = None) -> dict:
+def fire_summary(analysis: FireResult, sites: Any = None) -> dict:
     """Headline figures of a review (the total row of the township table, the gaps, the sites, the weather).
 
     Returns
@@ -346,50 +318,54 @@ def fire_summary(analysis: FireAnalysis, sites: Any = None) -> dict:
             "gaps_by_class": by_class,
             "sites": {k: int((s["kind"] == k).sum()) for k in ("camera", "water")} if len(s) else
             {"camera": 0, "water": 0},
-            "weather_level": int(analysis.weather["level"]) if analysis.weather else None,
-            "season": analysis.options.season, "target_height": analysis.options.target_h}
+            "weather_level": int(analysis.weather.level) if analysis.weather else None,
+            "season": analysis.review.season, "target_height": analysis.review.target_h}
 
 
-def _notes_rows(analysis: FireAnalysis, sites: Any, *, lang: str, date: str | None) -> list[tuple[str, Any]]:
-    i = 0 if lang == "zh" else 1
+def _notes_rows(analysis: FireResult, sites: Any, *, lang: str, date: str | None) -> list[tuple[str, Any]]:
     s = fire_summary(analysis, sites)
-    opt = analysis.options
+    opt = analysis.review
 
     def pct(v):
         return "—" if v is None else f"{v:.1%}"
 
-    rows = [
-        (("季节", "Season")[i], _w(opt.season, lang) if opt.season in _WORDS else opt.season),
-        (("监测目标高度（米）", "Camera target height (m)")[i], opt.target_h),
-        (("地球曲率与大气折光", "Earth curvature and refraction")[i], _w("yes" if opt.curvature else "no", lang)),
-        (("空白区最小面积（公顷）", "Smallest gap patch (ha)")[i], opt.min_gap_ha),
-        (("林地面积（公顷）", "Forest (ha)")[i], s["forest_ha"]),
-        (("高火险林地（公顷，风险等级 ≥ 4）", "High-risk forest (ha, level >= 4)")[i], s["high_risk_ha"]),
-        (("林地监控覆盖率", "Forest seen by a camera")[i], pct(s["seen_share"])),
-        (("高火险林地监控覆盖率", "High-risk forest seen by a camera")[i], pct(s["high_seen_share"])),
-        (("林地水源可达率", "Forest within water reach")[i], pct(s["reach_share"])),
-        (("高火险林地水源可达率", "High-risk forest within water reach")[i], pct(s["high_reach_share"])),
-        (("覆盖空白区（处 / 公顷）", "Gap patches (count / ha)")[i], f"{s['gaps']} / {s['gap_ha']:,.1f}"),
+    rows: list[tuple[Text, Any]] = [
+        (_T["season"], _w(opt.season, lang) if opt.season in WORDS else opt.season),
+        (_T["target_h"], opt.target_h),
+        (_T["curvature"], _w("yes" if opt.curvature else "no", lang)),
+        (_T["min_gap"], opt.min_gap_ha),
+    ]
+    if opt.weights:
+        rows.append((_T["weights"], ", ".join(f"{k}={v:g}" for k, v in opt.weights)))
+    if opt.rules:
+        rows.append((_T["rules"], opt.rules_text()))
+    if opt.max_road_m is not None:
+        rows.append((_T["max_road"], opt.max_road_m))
+    if opt.township:
+        rows.append((_T["township"], opt.township))
+    rows += [
+        (_T["forest"], s["forest_ha"]),
+        (_T["high"], s["high_risk_ha"]),
+        (_T["seen"], pct(s["seen_share"])),
+        (_T["high_seen"], pct(s["high_seen_share"])),
+        (_T["reach"], pct(s["reach_share"])),
+        (_T["high_reach"], pct(s["high_reach_share"])),
+        (_T["gaps"], f"{s['gaps']} / {s['gap_ha']:,.1f}"),
     ]
     if analysis.weather:
         w = analysis.weather
-        t, rh, days, wind = w.get("inputs", (None,) * 4)
-        rows.append((("当日森林火险气象等级", "Day's fire-weather danger level")[i],
-                     f"{w['label_zh'] if lang == 'zh' else w['label_en']}（{w['index']:g}）"
-                     if lang == "zh" else f"{w['label_en']} ({w['index']:g})"))
-        rows.append((("气象输入", "Weather inputs")[i],
-                     f"最高气温 {t:g}℃，14 时相对湿度 {rh:g}%，连续无雨 {days:g} 天，最大风力 {wind:g} 级" if lang == "zh"
-                     else f"max temperature {t:g} °C, 14:00 humidity {rh:g}%, {days:g} days without rain, "
-                          f"wind force {wind:g}"))
-    rows.append((("生成日期", "Date")[i], date or _dt.date.today().isoformat()))
-    rows.append((("方法说明", "Method")[i], (
-        "视域按数字高程模型计算（未计植被与建筑遮挡）；水源可达按各类水源的供水距离与扬程高差规则；"
-        "高火险为静态火险等级 4–5 级的林地",
-        "viewsheds from the DEM (vegetation and buildings not modelled); water reach by each source type's "
-        "distance and rise rules; high risk is static risk level 4-5 forest")[i]))
+        rows.append((_T["weather_level"], _T["weather_value"](lang).format(label=w.label(lang), index=f"{w.index:g}")))
+        i = w.inputs
+        words = _T["weather_words"](lang).format(t=f"{i.tmax:g}", rh=f"{i.rh:g}", days=f"{i.dry_days:g}",
+                                                 wind=f"{i.wind:g}")
+        if i.rain is not None:
+            words += _T["rain_words"](lang).format(rain=f"{i.rain:g}")
+        rows.append((_T["weather_inputs"], words))
+    rows.append((_T["date"], date or _dt.date.today().isoformat()))
+    rows.append((_T["method"], _T["method_words"](lang)))
     for n in analysis.messages(lang):
-        rows.append((("提示", "Note")[i], n))
-    return rows
+        rows.append((_T["note"], n))
+    return [(k(lang), v) for k, v in rows]
 
 
 # ---- the workbook --------------------------------------------------------------------------------
@@ -410,13 +386,13 @@ def _write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], la
                 fill=_HEAD_FILL, total_rows=total_rows)
 
 
-def fire_workbook(analysis: FireAnalysis, sites: Any = None, lang: str = "zh", *, date: str | None = None) -> bytes:
+def fire_workbook(analysis: FireResult, sites: Any = None, lang: str = "zh", *, date: str | None = None) -> bytes:
     """The forest-fire review as an ``.xlsx`` workbook (sheets in the module docstring).
 
     Parameters
     ----------
-    analysis : FireAnalysis
-        From :func:`gis.fire.review.fire_analysis`.
+    analysis : FireResult
+        From :meth:`gis.fire.review.FireReview.run`.
     sites : GeoDataFrame, SitingResult or a sequence of these, optional
         Proposed sites (:func:`gis.fire.siting.site_cameras` / :func:`gis.fire.siting.site_water`); the
         拟建站点 sheet is empty without them.
@@ -431,18 +407,18 @@ def fire_workbook(analysis: FireAnalysis, sites: Any = None, lang: str = "zh", *
         The workbook file.
     """
     _check_lang(lang)
-    i = 0 if lang == "zh" else 1
+    sites = _sites_of(analysis, sites)
     wb = Workbook()
     wb.remove(wb.active)
     towns = township_rows(analysis, lang=lang)
-    _write_sheet(wb, SHEETS["townships"][i], towns, list(towns.columns), lang,
+    _write_sheet(wb, SHEETS["townships"](lang), towns, list(towns.columns), lang,
                  total_rows=[len(towns) - 1] if len(towns) else [])
     for key, rows in (("cameras", camera_rows(analysis, lang=lang)), ("sources", source_rows(analysis, lang=lang)),
                       ("gaps", gap_rows(analysis, lang=lang)), ("sites", site_rows(sites, lang=lang))):
-        _write_sheet(wb, SHEETS[key][i], rows, list(rows.columns), lang)
+        _write_sheet(wb, SHEETS[key](lang), rows, list(rows.columns), lang)
     notes = pd.DataFrame(_notes_rows(analysis, sites, lang=lang, date=date), columns=["item", "value"])
-    _write_sheet(wb, SHEETS["notes"][i], notes, ["item", "value"], lang)
-    ws = wb[SHEETS["notes"][i]]
+    _write_sheet(wb, SHEETS["notes"](lang), notes, ["item", "value"], lang)
+    ws = wb[SHEETS["notes"](lang)]
     ws.column_dimensions["B"].width = 90
     for (cell,) in ws.iter_rows(min_row=2, min_col=2, max_col=2):
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -453,17 +429,28 @@ def fire_workbook(analysis: FireAnalysis, sites: Any = None, lang: str = "zh", *
 
 # ---- map layers ------------------------------------------------------------------------------------
 
-def fire_layers(analysis: FireAnalysis, sites: Any = None) -> dict[str, gpd.GeoDataFrame]:
-    """The map layers ``gaps`` (polygons, :data:`gis.fire.gaps.GAP_COLUMNS`) and ``sites`` (points), EPSG:4490."""
+def fire_layers(analysis: FireResult, sites: Any = None, lang: str = "zh") -> dict[str, gpd.GeoDataFrame]:
+    """The map layers ``gaps`` (polygons, :data:`gis.fire.gaps.GAP_COLUMNS`) and ``sites`` (points), EPSG:4490.
+
+    The gap class and the site kind in words are in ``lang``: ``gap_zh`` / ``kind_zh`` in Chinese,
+    ``gap_en`` / ``kind_en`` in English (the codes ``gap`` / ``kind`` are in both). Sites default
+    to the review's own.
+    """
+    _check_lang(lang)
     g = analysis.gaps
     if g is None or not len(g):
         g = gpd.GeoDataFrame({c: [] for c in GAP_COLUMNS}, geometry=gpd.GeoSeries([], crs=STORAGE_CRS),
                              crs=STORAGE_CRS)
     else:
         g = g.to_crs(STORAGE_CRS)
-    s = site_frame(sites)
+    if lang == "en":
+        words = g["gap"].map(lambda k: GAP_CLASSES[k].en if k in GAP_CLASSES else k)
+        g = g.drop(columns="gap_zh")
+        g.insert(min(2, len(g.columns) - 1), "gap_en", words.astype(object))
+    s = site_frame(_sites_of(analysis, sites))
     s = s.drop(columns=[c for c in ("row", "col") if c in s])
-    s["kind_zh"] = s["kind"].map(lambda k: _WORDS.get(k, (k, k))[0]) if len(s) else pd.Series([], dtype=object)
+    kind = f"kind_{lang}"
+    s[kind] = s["kind"].map(lambda k: _w(k, lang) if k in WORDS else k) if len(s) else pd.Series([], dtype=object)
     return {"gaps": g, "sites": s}
 
 
@@ -484,11 +471,11 @@ def fire_geojson(layers: Mapping[str, gpd.GeoDataFrame]) -> bytes:
     return tagged_geojson(dict(layers), ("gaps", "sites"))
 
 
-def _kml_value(v: Any, key: str) -> str | None:
-    """A KML field value: shares as percentages, the rest as :func:`gis.report.plan_files._fmt` writes them."""
+def _kml_value(v: Any, key: str, lang: str = "zh") -> str | None:
+    """A KML field value: shares as percentages, the rest as :func:`gis.report.formats.kml_value` writes them."""
     if key in _SHARES and isinstance(v, (int, float, np.number)) and np.isfinite(v):
         return f"{float(v):.1%}"
-    return kml_value(v, key)
+    return kml_value(v, key, lang)
 
 
 #: gap outlines in the KML are simplified to this tolerance (metres, under one 30 m cell): the cell
@@ -507,15 +494,17 @@ def _simplified(gdf: gpd.GeoDataFrame, tol_m: float = KML_SIMPLIFY_M) -> gpd.Geo
     return m.set_geometry(geom.where(~geom.is_empty, m.geometry)).to_crs(gdf.crs)
 
 
-def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防火覆盖空白区与拟建站点") -> bytes:
+def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str | None = None, lang: str = "zh") -> bytes:
     """The gaps and sites as KML for Ovital (奥维) and Google Earth.
 
     Parameters
     ----------
     layers : mapping
         From :func:`fire_layers`.
-    title : str
-        Document name.
+    title : str, optional
+        Document name (default "森林防火覆盖空白区与拟建站点" in the file's language).
+    lang : {'zh', 'en'}
+        Language of the folder names, placemark names and field labels.
 
     Returns
     -------
@@ -524,33 +513,41 @@ def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防�
         simplified to :data:`KML_SIMPLIFY_M`; the first :data:`KML_MAX_GAPS` by rank) and
         拟建站点 (one point placemark per site, "拟建监控点 C3"), each present even when empty.
     """
-    root, doc = kml_document(title, _KML_STYLES)
+    _check_lang(lang)
+    root, doc = kml_document(title or _T["kml_title"](lang), _KML_STYLES)
     for layer, folder_name in KML_FOLDERS.items():
-        folder = kml_folder(doc, folder_name)
+        folder = kml_folder(doc, folder_name(lang))
         df = layers.get(layer)
         if df is None or not len(df):
             continue
         if layer == "gaps":
             if len(df) > KML_MAX_GAPS:
                 df = df.sort_values("rank").head(KML_MAX_GAPS)
-                kml_sub(folder, "description", f"按排序前 {KML_MAX_GAPS} 处（共 {len(layers[layer]):,} 处，全部见 GeoPackage / "
-                                            f"GeoJSON） / the first {KML_MAX_GAPS} of {len(layers[layer]):,} by rank")
+                kml_sub(folder, "description", _T["kml_first"](lang).format(n=KML_MAX_GAPS,
+                                                                              total=f"{len(layers[layer]):,}"))
             if df.crs is not None:
                 df = _simplified(df)
         df = df.to_crs(STORAGE_CRS) if df.crs is not None else df
         for _, row in df.iterrows():
             pm = kml_sub(folder, "Placemark")
             if layer == "gaps":
-                name = f"第 {int(row['rank'])} 处 {row.get('gap_zh', '')} {float(row['area_ha']):.1f} 公顷"
+                label = GAP_CLASSES[row["gap"]](lang) if row.get("gap") in GAP_CLASSES else str(row.get("gap", ""))
+                row = row.copy()
+                row["gap_label"] = label
+                name = _T["gap_name"](lang).format(rank=int(row["rank"]), gap=label, ha=f"{float(row['area_ha']):.1f}")
                 style = f"gap_{row.get('gap')}" if f"gap_{row.get('gap')}" in _KML_STYLES else "gap_both"
             else:
-                name = f"{row.get('kind_zh') or ''} {row.get('name') or ''}".strip()
+                row = row.copy()
+                row["kind_label"] = _w(row.get("kind"), lang) if row.get("kind") in WORDS else row.get("kind") or ""
+                name = f"{row['kind_label']} {row.get('name') or ''}".strip()
                 style = "site_water" if row.get("kind") == "water" else "site_camera"
             kml_sub(pm, "name", name)
-            pairs = [(label, _kml_value(row.get(key), key)) for key, label in _KML_FIELDS[layer] if key in row.index]
+            pairs = [(header(_KML_HEAD.get(key, key), lang), _kml_value(row.get(key), key, lang))
+                     for key in _KML_FIELDS[layer] if key in row.index]
             pairs = [(k, v) for k, v in pairs if v not in (None, "")]
             kml_sub(pm, "description",
-                 "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in pairs) + "</table>")
+                    "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in pairs)
+                    + "</table>")
             kml_sub(pm, "styleUrl", f"#{style}")
             ext = kml_sub(pm, "ExtendedData")
             for k, v in pairs:
@@ -563,7 +560,7 @@ def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "森林防�
 
 # ---- all files ---------------------------------------------------------------------------------------
 
-def _rasters(analysis: FireAnalysis, out_dir: Path) -> list[Path]:
+def _rasters(analysis: FireResult, out_dir: Path) -> list[Path]:
     grid = analysis.grid
     out: list[Path] = []
 
@@ -582,7 +579,7 @@ def _rasters(analysis: FireAnalysis, out_dir: Path) -> list[Path]:
     return out
 
 
-def _map_layers(analysis: FireAnalysis, fl: Mapping[str, gpd.GeoDataFrame], layers: Mapping[str, Any] | None
+def _map_layers(analysis: FireResult, fl: Mapping[str, gpd.GeoDataFrame], layers: Mapping[str, Any] | None
                 ) -> dict[str, Any]:
     m: dict[str, Any] = {k: v for k, v in (layers or {}).items()
                          if k in ("cameras", "water_sources", "roads", "townships", "forest", "grids")}
@@ -598,45 +595,105 @@ def _map_layers(analysis: FireAnalysis, fl: Mapping[str, gpd.GeoDataFrame], laye
     return m
 
 
-def _subtitles(analysis: FireAnalysis, lang: str) -> dict[str, str]:
+def _subtitles(analysis: FireResult, lang: str) -> dict[str, str]:
     out = {}
     for name, r in analysis.townships.iterrows():
         parts = []
         if analysis.seen is not None and not pd.isna(r["high_seen_share"]):
-            parts.append(("高火险林地监控覆盖 {:.1%}", "high-risk forest seen {:.1%}")[lang != "zh"]
-                         .format(r["high_seen_share"]))
+            parts.append(_T["sub_seen"](lang).format(v=f"{r['high_seen_share']:.1%}"))
         if analysis.reach is not None and not pd.isna(r["high_reach_share"]):
-            parts.append(("水源可达 {:.1%}", "within water reach {:.1%}")[lang != "zh"].format(r["high_reach_share"]))
-        out["" if name == TOTAL else str(name)] = ("，" if lang == "zh" else ", ").join(parts)
+            parts.append(_T["sub_reach"](lang).format(v=f"{r['high_reach_share']:.1%}"))
+        out["" if name == TOTAL else str(name)] = _T["sep"](lang).join(parts)
     return out
 
 
-def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any = None, lang: str = "zh",
+def _plain_values(df: pd.DataFrame) -> pd.DataFrame:
+    """Object columns with only str / int / float / bool / None (what OGR can write)."""
+    df = pd.DataFrame(df).copy()
+    for c in df.columns:
+        if df[c].dtype == object:
+            df[c] = df[c].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else
+                              (v if isinstance(v, (str, int, float, bool)) else str(v)))
+    return df
+
+
+def _gpkg_tables(analysis: FireResult, lang: str) -> dict[str, pd.DataFrame]:
+    """The attribute tables of ``fire.gpkg`` (English field names; words in ``lang``)."""
+    towns = analysis.townships.reset_index()
+    if lang == "en":
+        towns["township"] = towns["township"].map(lambda n: WORDS["total"].en if n == TOTAL else n)
+    src = analysis.sources
+    if src is not None and len(src):
+        other = "reason_en" if lang == "zh" else "reason_zh"
+        src = src.drop(columns=[c for c in (other,) if c in src])
+    cams = analysis.cameras
+    return {"townships": towns, "camera_stats": cams, "source_stats": src}
+
+
+def _write_aliases(gpkg: Path, aliases: Mapping[str, Mapping[str, str]]) -> None:
+    """Field aliases (the headers in the file's language) in ``gpkg_data_columns`` (GeoPackage schema extension).
+
+    QGIS and GDAL (3.3 and later) show ``name`` as the field's alias.
+    """
+    import sqlite3
+
+    con = sqlite3.connect(gpkg)
+    try:
+        con.execute("CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, column_name TEXT NOT "
+                    "NULL, name TEXT, title TEXT, description TEXT, mime_type TEXT, constraint_name TEXT, "
+                    "CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name), CONSTRAINT gdc_tn UNIQUE "
+                    "(table_name, name))")
+        con.execute("CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, extension_name "
+                    "TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE "
+                    "(table_name, column_name, extension_name))")
+        for ext in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+            if not con.execute("SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND extension_name = "
+                               "'gpkg_schema'", (ext,)).fetchone():
+                con.execute("INSERT INTO gpkg_extensions VALUES (?, NULL, 'gpkg_schema', "
+                            "'http://www.geopackage.org/spec121/#extension_schema', 'read-write')", (ext,))
+        for table, cols in aliases.items():
+            used: set[str] = set()
+            for col, alias in cols.items():
+                name = alias if alias not in used else f"{alias} ({col})"
+                used.add(name)
+                con.execute("INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title) "
+                            "VALUES (?, ?, ?, ?)", (table, col, name, name))
+        con.commit()
+    finally:
+        con.close()
+
+
+def write_fire_files(analysis: FireResult, out_dir: Path | str, *, sites: Any = None, lang: str = "zh",
                      maps: bool = True, layers: Mapping[str, Any] | None = None, date: str | None = None,
-                     map_dpi: int | None = None, townships: Sequence[str] | None = None) -> list[Path]:
+                     map_dpi: int | None = None, townships: Sequence[str] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write the review's files into a folder (list in the module docstring).
 
     Parameters
     ----------
-    analysis : FireAnalysis
-        From :func:`gis.fire.review.fire_analysis`.
+    analysis : FireResult
+        From :meth:`gis.fire.review.FireReview.run`.
     out_dir : Path or str
         Folder (created when missing); existing files of the same names are replaced.
     sites : GeoDataFrame, SitingResult or a sequence of these, optional
-        Proposed sites.
+        Proposed sites (default the review's own, :attr:`FireResult.sites`).
     lang : {'zh', 'en'}
-        Language of the workbook and the maps (the KML is always Chinese).
+        Language of the workbook, the KML, the GeoPackage aliases and the maps.
     maps : bool
         Also write the A4 coverage maps (whole area and per township).
     layers : mapping, optional
         The workspace's vector layers (``cameras``, ``water_sources``, ``roads``, ``forest``,
-        ``grids``, ``townships``) drawn on the maps and giving the township boundaries.
+        ``grids``, ``townships``) drawn on the maps and giving the township boundaries (default
+        the review's own, :attr:`FireResult.layers`).
     date : str, optional
         Date in the workbook notes and on the maps; default today.
     map_dpi : int, optional
         PNG resolution of the maps (default :data:`gis.report.fire_map.DPI`, 300).
     townships : sequence of str, optional
-        Townships to map (default all).
+        Townships to map (default the review's township in focus, else all).
+
+    progress : callable, optional
+        Called with ``(steps done, steps in all)``: the files, then each map page.
 
     Returns
     -------
@@ -645,14 +702,27 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
         GeoTIFFs, then the maps.
     """
     _check_lang(lang)
+    sites = _sites_of(analysis, sites)
+    layers = analysis.layers if layers is None else layers
+    if townships is None and analysis.review.township:
+        townships = [analysis.review.township]
+    total, done = 4 + bool(maps), [0]   # the maps' own count is known when they start
+
+    def step() -> None:
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+    if progress:
+        progress(0, total)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     xlsx = out_dir / "fire.xlsx"
     xlsx.write_bytes(fire_workbook(analysis, sites, lang, date=date))
     written.append(xlsx)
+    step()
 
-    fl = fire_layers(analysis, sites)
+    fl = fire_layers(analysis, sites, lang)
     gpkg = out_dir / "fire.gpkg"
     for p in (gpkg, Path(str(gpkg) + "-journal"), Path(str(gpkg) + "-wal")):
         if p.exists():
@@ -661,35 +731,43 @@ def write_fire_files(analysis: FireAnalysis, out_dir: Path | str, *, sites: Any 
         df = fl[name]
         geom = "MultiPolygon" if name == "gaps" else "Point"
         pyogrio.write_dataframe(for_ogr(df), gpkg, layer=name, driver="GPKG", geometry_type=geom)
-    tables = {"townships": analysis.townships.reset_index(),
-              "camera_stats": analysis.cameras, "source_stats": analysis.sources}
-    for name, df in tables.items():
+    aliases = {name: {c: header(_ALIAS_KEY.get(name, {}).get(c, c), lang) for c in fl[name].columns if c != "geometry"}
+               for name in ("gaps", "sites")}
+    for name, df in _gpkg_tables(analysis, lang).items():
         if df is None or not len(df):
             continue
-        df = pd.DataFrame(df).copy()
-        for c in df.columns:
-            if df[c].dtype == object:
-                df[c] = df[c].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else
-                                  (v if isinstance(v, (str, int, float, bool)) else str(v)))
-        pyogrio.write_dataframe(df, gpkg, layer=name, driver="GPKG")
+        pyogrio.write_dataframe(_plain_values(df), gpkg, layer=name, driver="GPKG")
+        aliases[name] = {c: header(_ALIAS_KEY.get(name, {}).get(c, c), lang) for c in df.columns}
+    _write_aliases(gpkg, aliases)
     written.append(gpkg)
+    step()
 
     geojson = out_dir / "fire.geojson"
     geojson.write_bytes(fire_geojson(fl))
     kml = out_dir / "fire.kml"
-    kml.write_bytes(fire_kml(fl))
+    kml.write_bytes(fire_kml(fl, lang=lang))
     written += [geojson, kml]
+    step()
     written += _rasters(analysis, out_dir)
+    step()
 
     if maps:
         from gis.report.fire_map import DPI, coverage_maps_batch
 
         written += coverage_maps_batch(out_dir, dem=analysis.grid, layers=_map_layers(analysis, fl, layers),
                                        townships=townships, lang=lang, date=date, dpi=map_dpi or DPI,
-                                       subtitles=_subtitles(analysis, lang))
+                                       subtitles=_subtitles(analysis, lang),
+                                       progress=(lambda d, n: progress(4 + d, 4 + n)) if progress else None)
     return written
 
 
-def map_layers(analysis: FireAnalysis, sites: Any = None, layers: Mapping[str, Any] | None = None) -> dict:
-    """The layers of the A4 coverage map (:func:`gis.report.fire_map.coverage_map`) of a review."""
-    return _map_layers(analysis, fire_layers(analysis, sites), layers)
+def map_layers(analysis: FireResult, sites: Any = None, layers: Mapping[str, Any] | None = None) -> dict:
+    """The layers of the A4 coverage map (:func:`gis.report.fire_map.coverage_map`) of a review (its own sites
+    and vector layers unless others are given)."""
+    return _map_layers(analysis, fire_layers(analysis, _sites_of(analysis, sites)),
+                       analysis.layers if layers is None else layers)
+
+
+def subtitles(analysis: FireResult, lang: str = "zh") -> dict[str, str]:
+    """The line under each A4 map's title (township name, ``""`` for the whole area): the high-risk shares."""
+    return _subtitles(analysis, lang)

@@ -37,7 +37,7 @@ import datetime as _dt
 import math
 import re
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -48,25 +48,28 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
-from gis.report.a4 import A4_INCHES, cjk_font, clip, finish_map, font_rc, map_page, warp
+from gis.report.a4 import A4_INCHES, cjk_font, clip, crs_words, finish_map, font_rc, map_page, warp, wrap
 from layers.crs import metric_crs
-from layers.errors import LayerError, Problem
+from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input
 from layers.settings import STORAGE_CRS
+from layers.text import Text
 
-__all__ = ["coverage_map", "coverage_figure", "coverage_maps_batch", "township_boundaries", "DPI"]
+__all__ = ["coverage_map", "coverage_figure", "coverage_maps_batch", "township_boundaries", "map_texts", "DPI"]
 
 #: PNG resolution
 DPI = 300
 
-_T = {
-    "title": ("{a}森林防火监测覆盖图", "Forest-fire coverage map{a}"),
+#: the words of the map, by code
+_T: dict[str, Text] = {k: Text(zh, en, k) for k, (zh, en) in {
+    "title": ("{a}森林防火监测覆盖图", "Forest-fire coverage map — {a}"),
     "date": ("日期：{s}", "Date: {s}"),
     "crs": ("坐标系：{c}", "CRS: {c}"),
     "note": ("视域按数字高程模型计算（架设高度、监测半径、地球曲率与大气折光系数 0.13），未计植被与建筑遮挡",
              "Viewsheds from the DEM (mast height, range, earth curvature, refraction 0.13); vegetation and "
              "buildings not modelled"),
-    "nofont": ("No CJK font found (install fonts-noto-cjk); Chinese text may not display", ) * 2,
+    "nofont": ("未找到中文字体（请安装 fonts-noto-cjk），中文可能无法显示",
+               "No CJK font found (install fonts-noto-cjk); Chinese text may not display"),
     "seen1": ("1 台监控可见", "Seen by 1 camera"),
     "seen2": ("2 台及以上监控可见", "Seen by 2+ cameras"),
     "reach": ("水源可达范围", "Within water reach"),
@@ -81,12 +84,17 @@ _T = {
     "town": ("乡镇界", "Township boundary"),
     "whole": ("全域", "whole area"),
     "notown": ("没有乡镇“{t}”的边界", "no boundary for township '{t}'"),
-}
+}.items()}
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:
-    v = _T[key][0 if lang == "zh" else 1]
+    v = _T[key](lang)
     return v.format(**kw) if kw else v
+
+
+def map_texts(lang: str = "zh") -> dict[str, str]:
+    """Every fixed text the map may print, in ``lang`` (placeholders unfilled), by code."""
+    return {k: v(lang) for k, v in _T.items()}
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -201,6 +209,23 @@ def _layout(aspect: float) -> dict:
     return best
 
 
+def _data_bounds(dem: Raster, crs: pyproj.CRS, frame: tuple[float, float, float, float]
+                 ) -> tuple[float, float, float, float]:
+    """``frame`` cut to where the DEM has values, in the map CRS."""
+    valid = dem.valid_mask()
+    if not valid.any():
+        return frame
+    rows, cols = np.flatnonzero(valid.any(axis=1)), np.flatnonzero(valid.any(axis=0))
+    t = dem.transform
+    xs = [t.c + t.a * c for c in (cols[0], cols[-1] + 1)]
+    ys = [t.f + t.e * r for r in (rows[0], rows[-1] + 1)]
+    src = pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs)) if dem.crs is not None else \
+        pyproj.CRS.from_user_input(STORAGE_CRS)
+    x0, y0, x1, y1 = pyproj.Transformer.from_crs(src, crs, always_xy=True).transform_bounds(
+        min(xs), min(ys), max(xs), max(ys))
+    return max(frame[0], x0), max(frame[1], y0), min(frame[2], x1), min(frame[3], y1)
+
+
 def _polygon_path(geom) -> MplPath | None:
     """A matplotlib path of a (multi)polygon, holes included."""
     verts, codes = [], []
@@ -232,11 +257,11 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
         sel = None if towns is None else towns[towns["township"].astype(str) == str(township)]
         if sel is None or not len(sel):
             known = "、".join(map(str, towns["township"])) if towns is not None else ""
-            raise _fail(_t("notown", "zh", t=township), _t("notown", "en", t=township),
-                        "请检查乡镇名称，或提供带乡镇字段的林地、网格或乡镇图层" + (f"（已有：{known}）" if known else ""),
-                        "check the township name, or give a forest, grids or townships layer with a township "
-                        "field" + (f" (known: {', '.join(map(str, towns['township']))})" if known else ""),
-                        field="township")
+            raise AnalysisRefused(Problem(
+                _t("notown", "zh", t=township), _t("notown", "en", t=township),
+                "请检查乡镇名称，或提供带乡镇字段的林地、网格或乡镇图层" + (f"（已有：{known}）" if known else ""),
+                "check the township name, or give a forest, grids or townships layer with a township field"
+                + (f" (known: {', '.join(map(str, towns['township']))})" if known else ""), field="township"))
         town_geom = sel.to_crs(crs).geometry.make_valid().union_all()
         x0, y0, x1, y1 = town_geom.bounds
     else:
@@ -246,7 +271,9 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     pad = 0.03 * max(x1 - x0, y1 - y0)
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     lay = _layout((x1 - x0) / max(y1 - y0, 1e-9))
-    fig, ax, extent = map_page((x0, y0, x1, y1), lay, dpi=100)
+    if township is None:   # the whole area: the box takes the data's shape (no empty band)
+        x0, y0, x1, y1 = _data_bounds(dem, crs, (x0, y0, x1, y1))
+    fig, ax, extent = map_page((x0, y0, x1, y1), lay, dpi=100, fit=township is None)
     img_extent = (extent[0], extent[2], extent[1], extent[3])
     px = int(min(2000, max(600, lay["map_w_in"] * 200)))
     legend: list = []
@@ -398,19 +425,20 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     date = date or _dt.date.today().isoformat()
     if title is None:
         area = township or _t("whole", lang)
-        title = _t("title", lang, a=area if lang == "zh" else f" — {area}")
+        title = _t("title", lang, a=area)
     fig.text(0.5, lay["title_y"], title, ha="center", va="top", fontsize=18, fontweight="bold")
     sub = [subtitle] if subtitle else []
     sub.append(_t("date", lang, s=date))
     fig.text(0.5, lay["sub_y"], "    ".join(sub), ha="center", va="top", fontsize=9)
-    epsg = crs.to_epsg()
-    fig.text(lay["map"][0], lay["foot2_y"], note or _t("note", lang), ha="left", va="bottom", fontsize=7,
-             color="#444444")
-    fig.text(lay["map"][0], lay["foot_y"], _t("crs", lang, c=f"{crs.name}" + (f" (EPSG:{epsg})" if epsg else "")),
-             ha="left", va="bottom", fontsize=7, color="#444444")
+    # footer right under the map: the data note (wrapped to the page) and the CRS
+    W, H = lay["size"]
+    left = _MARGIN / W
+    y = lay["map"][1] - 0.08 / H
+    for line in [*wrap(note or _t("note", lang), W - 2 * _MARGIN, 7), _t("crs", lang, c=crs_words(crs, lang))]:
+        fig.text(left, y, line, ha="left", va="top", fontsize=7, color="#444444")
+        y -= 0.15 / H
     if cjk_font() is None:
-        fig.text(1 - lay["map"][0], lay["foot_y"], _T["nofont"][1], ha="right", va="bottom", fontsize=8,
-                 color="#c00000", fontweight="bold")
+        fig.text(1 - left, y, _T["nofont"].en, ha="right", va="top", fontsize=8, color="#c00000", fontweight="bold")
     return fig
 
 
@@ -454,8 +482,10 @@ def coverage_map(path_stem: str | Path, *, dem: Raster, layers: Mapping[str, Any
 
     Raises
     ------
+    layers.errors.AnalysisRefused
+        The township has no boundary.
     layers.errors.LayerError
-        The township has no boundary, or an array layer is not on the DEM's grid.
+        An array layer is not on the DEM's grid.
     """
     bad = [f for f in formats if f not in ("png", "pdf")]
     if bad:
@@ -483,7 +513,8 @@ def _safe(name: str) -> str:
 def coverage_maps_batch(out_dir: str | Path, *, dem: Raster, layers: Mapping[str, Any],
                         townships: Sequence[str] | None = None, whole: bool = True, lang: str = "zh",
                         date: str | _dt.date | None = None, dpi: int = DPI, formats: Sequence[str] = ("png", "pdf"),
-                        subtitles: Mapping[str, str] | None = None) -> list[Path]:
+                        subtitles: Mapping[str, str] | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """The whole-area map and one map per township, written into ``out_dir``.
 
     Parameters
@@ -498,6 +529,8 @@ def coverage_maps_batch(out_dir: str | Path, *, dem: Raster, layers: Mapping[str
         Also write the whole-area map.
     subtitles : mapping, optional
         Township name (``""`` for the whole area) to the line printed under its title.
+    progress : callable, optional
+        Called with ``(maps done, maps in all)`` (``(0, n)`` first).
 
     Returns
     -------
@@ -512,10 +545,17 @@ def coverage_maps_batch(out_dir: str | Path, *, dem: Raster, layers: Mapping[str
     if townships is None:
         townships = [] if towns is None else sorted(map(str, towns["township"]))
     paths: list[Path] = []
+    total = len(townships) + bool(whole)
+    if progress:
+        progress(0, total)
     if whole:
         paths += coverage_map(out_dir / "coverage_all", dem=dem, layers=layers, lang=lang, date=date, dpi=dpi,
                               formats=formats, subtitle=subtitles.get(""))
-    for t in townships:
+        if progress:
+            progress(1, total)
+    for i, t in enumerate(townships, start=1 + bool(whole)):
         paths += coverage_map(out_dir / f"coverage_{_safe(t)}", dem=dem, layers=layers, township=t, lang=lang,
                               date=date, dpi=dpi, formats=formats, subtitle=subtitles.get(t))
+        if progress:
+            progress(i, total)
     return paths

@@ -25,7 +25,8 @@ __all__ = ["for_ogr", "tagged_geojson", "KML_NS", "kml_sub", "kml_document", "km
 KML_NS = "http://www.opengis.net/kml/2.2"
 
 
-_METHOD_ZH = {"road": "道路", "straight_line": "直线估算"}
+_METHODS = {"road": ("道路", "road"), "walk": ("步行", "on foot"), "straight": ("直线估算", "straight line (estimate)"),
+            "straight_line": ("直线估算", "straight line (estimate)")}
 
 
 def for_ogr(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -122,7 +123,8 @@ def kml_geometry(parent: ET.Element, g: BaseGeometry) -> None:
             kml_geometry(mg, part)
 
 
-def kml_value(v: Any, key: str) -> str | None:
+def kml_value(v: Any, key: str, lang: str = "zh") -> str | None:
+    """A KML field value in ``lang``: yes/no and route methods in words, numbers trimmed."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return None
     try:
@@ -131,9 +133,9 @@ def kml_value(v: Any, key: str) -> str | None:
     except (TypeError, ValueError):
         pass
     if isinstance(v, (bool, np.bool_)):
-        return "是" if v else "否"
+        return ("是" if v else "否") if lang == "zh" else ("yes" if v else "no")
     if key == "method":
-        return _METHOD_ZH.get(str(v), str(v))
+        return _METHODS.get(str(v), (str(v), str(v)))[0 if lang == "zh" else 1]
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.2f}".rstrip("0").rstrip(".") if not float(v).is_integer() else str(int(v))
     return str(v)

@@ -42,21 +42,26 @@ from layers.settings import STORAGE_CRS
 
 __all__ = ["plan_layers", "write_plan_files", "plan_kml", "plan_geojson", "KML_FOLDERS"]
 
-#: layer -> KML folder name
-KML_FOLDERS = {"grids": "网格", "shelters": "安置场所", "routes": "转移路线"}
+#: layer -> KML folder name (Chinese, English)
+KML_FOLDERS = {"grids": ("网格", "Grids"), "shelters": ("安置场所", "Shelters"), "routes": ("转移路线", "Routes")}
 
 _KML_FIELDS = {
-    "grids": (("grid_id", "网格编号"), ("name", "网格名称"), ("township", "乡镇"), ("village", "村"),
-              ("responsible", "责任人"), ("phone", "联系电话"), ("households", "户数"), ("population", "人数"),
-              ("vulnerable", "老弱病残"), ("max_depth", "最大水深（米）"), ("evacuate", "需转移"),
-              ("shelter", "安置场所"), ("people_placed", "已安置（人）"), ("people_unplaced", "未安置（人）")),
-    "shelters": (("shelter_id", "场所编号"), ("name", "场所名称"), ("township", "乡镇"), ("village", "村"),
-                 ("capacity", "容纳人数"), ("load", "安置人数"), ("vulnerable_load", "其中老弱病残"),
-                 ("spare", "剩余容量"), ("usable", "是否可用"), ("reason", "不可用原因")),
-    "routes": (("grid_id", "网格编号"), ("grid_name", "网格名称"), ("shelter_name", "安置场所"),
-               ("people", "人数"), ("vulnerable", "老弱病残"), ("distance_km", "距离（公里）"),
-               ("time_min", "时间（分钟）"), ("method", "路线方式"), ("responsible", "责任人"),
-               ("phone", "联系电话")),
+    "grids": (("grid_id", "网格编号", "Grid ID"), ("name", "网格名称", "Grid"), ("township", "乡镇", "Township"),
+              ("village", "村", "Village"), ("responsible", "责任人", "Responsible"), ("phone", "联系电话", "Phone"),
+              ("households", "户数", "Households"), ("population", "人数", "People"),
+              ("vulnerable", "老弱病残", "Vulnerable"), ("max_depth", "最大水深（米）", "Max depth (m)"),
+              ("evacuate", "需转移", "To evacuate"), ("why", "转移原因", "Why it moves"),
+              ("shelter", "安置场所", "Shelter"), ("people_placed", "已安置（人）", "Placed"),
+              ("people_unplaced", "未安置（人）", "Not placed")),
+    "shelters": (("shelter_id", "场所编号", "Shelter ID"), ("name", "场所名称", "Shelter"), ("township", "乡镇", "Township"),
+                 ("village", "村", "Village"), ("capacity", "容纳人数", "Capacity"), ("load", "安置人数", "Load"),
+                 ("vulnerable_load", "其中老弱病残", "Of which vulnerable"), ("spare", "剩余容量", "Spare"),
+                 ("usable", "是否可用", "Usable"), ("reason", "不可用原因", "Why unusable")),
+    "routes": (("grid_id", "网格编号", "Grid ID"), ("grid_name", "网格名称", "Grid"), ("shelter_name", "安置场所", "Shelter"),
+               ("people", "人数", "People"), ("households", "户数", "Households"), ("vulnerable", "老弱病残", "Vulnerable"),
+               ("distance_km", "距离（公里）", "Distance (km)"), ("time_min", "时间（分钟）", "Time (min)"),
+               ("method", "路线方式", "Route"), ("walk_km", "最长步行段（公里）", "Longest walk (km)"),
+               ("responsible", "责任人", "Responsible"), ("phone", "联系电话", "Phone")),
 }
 # KML colours are aabbggrr
 _STYLES = {
@@ -81,7 +86,14 @@ def _gdf(tables: Any, name: str) -> gpd.GeoDataFrame:
     return out
 
 
-def plan_layers(tables: Any) -> dict[str, gpd.GeoDataFrame]:
+def _one_language(df: gpd.GeoDataFrame, lang: str, *, to: str) -> gpd.GeoDataFrame:
+    """``reason_zh`` / ``reason_en`` columns become one column ``to`` in ``lang`` (files hold one language)."""
+    if f"reason_{lang}" in df:
+        df = df.drop(columns=[c for c in ("reason", to) if c in df]).rename(columns={f"reason_{lang}": to})
+    return df.drop(columns=[c for c in ("reason_zh", "reason_en") if c in df])
+
+
+def plan_layers(tables: Any, lang: str = "zh") -> dict[str, gpd.GeoDataFrame]:
     """The plan's map layers.
 
     Parameters
@@ -102,8 +114,8 @@ def plan_layers(tables: Any) -> dict[str, gpd.GeoDataFrame]:
         ``shelters``: as given; ``routes``: the assignments with ``grid_name``, ``township``,
         ``village``, ``responsible``, ``phone``, ``shelter_name`` and ``split`` added. All EPSG:4490.
     """
-    grids = _gdf(tables, "grids")
-    shelters = _gdf(tables, "shelters")
+    grids = _one_language(_gdf(tables, "grids"), lang, to="why")
+    shelters = _one_language(_gdf(tables, "shelters"), lang, to="reason")
     routes = _gdf(tables, "assignments")
     if "grid_id" in grids:
         grids["grid_id"] = grids["grid_id"].astype(str)
@@ -124,7 +136,7 @@ def plan_layers(tables: Any) -> dict[str, gpd.GeoDataFrame]:
                 if src in info and dst not in routes:
                     routes[dst] = routes["grid_id"].map(info[src])
         agg = routes.groupby("grid_id").agg(
-            shelter=("shelter_name", lambda s: "、".join(dict.fromkeys(s.astype(str)))),
+            shelter=("shelter_name", lambda s: ("、" if lang == "zh" else "; ").join(dict.fromkeys(s.astype(str)))),
             shelter_ids=("shelter_id", lambda s: ";".join(dict.fromkeys(s.astype(str)))),
             people_placed=("people", "sum"),
             distance_km=("distance_km", "max") if "distance_km" in routes else ("people", "size"),
@@ -170,7 +182,7 @@ def plan_geojson(layers: dict[str, gpd.GeoDataFrame]) -> bytes:
 # ---- KML ---------------------------------------------------------------------------------------
 
 
-def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险方案") -> bytes:
+def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险方案", lang: str = "zh") -> bytes:
     """The plan as KML for Ovital (奥维) and Google Earth.
 
     Parameters
@@ -186,9 +198,10 @@ def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险�
         UTF-8 KML 2.2 with folders 网格, 安置场所, 转移路线 (in that order, each present even when
         empty), WGS84 lon/lat coordinates.
     """
+    i = 0 if lang == "zh" else 1
     root, doc = kml_document(title, _STYLES)
-    for layer, folder_name in KML_FOLDERS.items():
-        folder = kml_folder(doc, folder_name)
+    for layer, folder_names in KML_FOLDERS.items():
+        folder = kml_folder(doc, folder_names[i])
         df = layers.get(layer)
         if df is None or not len(df):
             continue
@@ -206,7 +219,8 @@ def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险�
                 name = f"{row.get('grid_name') or row.get('grid_id')} → {row.get('shelter_name')}"
                 style = "route_road" if row.get("method") == "road" else "route_line"
             kml_sub(pm, "name", str(name))
-            pairs = [(label, kml_value(row.get(key), key)) for key, label in _KML_FIELDS[layer] if key in row.index]
+            pairs = [(labels[i], kml_value(row.get(key), key, lang)) for key, *labels in _KML_FIELDS[layer]
+                     if key in row.index]
             pairs = [(k, v) for k, v in pairs if v not in (None, "")]
             desc = "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in pairs) + "</table>"
             kml_sub(pm, "description", desc)
@@ -231,7 +245,7 @@ def write_plan_files(tables: Any, out_dir: Path, *, lang: str = "zh", note: str 
     out_dir : pathlib.Path
         Folder (created when missing); existing ``plan.*`` files are replaced.
     lang : {'zh', 'en'}
-        Language of the workbook.
+        Language of the workbook, the KML's folders and fields, and the reasons in the map files.
     note, date, synthetic
         Passed to :func:`gis.report.plan_workbook.plan_workbook`.
 
@@ -242,7 +256,7 @@ def write_plan_files(tables: Any, out_dir: Path, *, lang: str = "zh", note: str 
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    layers = plan_layers(tables)
+    layers = plan_layers(tables, lang)
     gpkg = out_dir / "plan.gpkg"
     if gpkg.exists():
         gpkg.unlink()
@@ -255,8 +269,11 @@ def write_plan_files(tables: Any, out_dir: Path, *, lang: str = "zh", note: str 
     geojson.write_bytes(plan_geojson(layers))
     kml = out_dir / "plan.kml"
     summary = table_part(tables, "summary") or {}
-    scen = summary.get("scenario") or summary.get("scenario_name")
-    kml.write_bytes(plan_kml(layers, title=f"转移避险方案（{scen}）" if scen else "转移避险方案"))
+    scen = (summary.get("scenario_en") if lang == "en" else None) or summary.get("scenario") or \
+        summary.get("scenario_name")
+    head = "转移避险方案" if lang == "zh" else "Evacuation plan"
+    kml.write_bytes(plan_kml(layers, title=(f"{head}（{scen}）" if lang == "zh" else f"{head} ({scen})") if scen else head,
+                             lang=lang))
     xlsx = out_dir / "plan.xlsx"
     xlsx.write_bytes(plan_workbook(tables, lang=lang, note=note, date=date, synthetic=synthetic))
     return [p for p in (gpkg, geojson, kml, xlsx) if p.exists()]

@@ -44,10 +44,11 @@ from openpyxl.styles import Alignment
 
 from gis.report.sheets import write_sheet
 from gis.report.tables import table_part, truthy
+from layers.text import pick
 from layers.catalogue import spec as get_spec
 
 __all__ = ["HEADERS", "SHEETS", "plan_workbook", "township_workbooks", "plan_rows", "shelter_rows",
-           "township_rows", "header"]
+           "township_rows", "needs_rows", "header"]
 
 #: column key -> (Chinese header, English header); units in the header
 HEADERS: dict[str, tuple[str, str]] = {
@@ -66,6 +67,9 @@ HEADERS: dict[str, tuple[str, str]] = {
     "distance_km": ("距离（公里）", "Distance (km)"),
     "time_min": ("时间（分钟）", "Time (min)"),
     "method": ("路线方式", "Route method"),
+    "walk_km": ("最长步行段（公里）", "Longest walk (km)"),
+    "climb_m": ("步行爬升（米）", "Climb on foot (m)"),
+    "why": ("转移原因", "Why it moves"),
     "remark": ("备注", "Remark"),
     # shelters
     "type": ("场所类型", "Type"),
@@ -110,6 +114,8 @@ SHEETS: dict[str, tuple[str, str]] = {
 
 _WORDS = {
     "road": ("道路", "road"),
+    "walk": ("全程步行", "on foot"),
+    "straight": ("直线估算", "straight line (estimate)"),
     "straight_line": ("直线估算", "straight line (estimate)"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
@@ -118,13 +124,16 @@ _WORDS = {
     "split": ("分{n}处安置（第{i}处）；户数按人数比例分摊", "split over {n} shelters ({i}); households "
               "apportioned by people"),
     "unplaced_remark": ("安置场所容量不足，需另行安排", "shelter capacity short; needs another place"),
+    "unreachable_remark": ("步行限度内无可到达的安置场所（道路被淹断、四周为水或河流），需就地避险或救援力量接应",
+                           "no shelter within walking reach (roads cut, water or rivers all round): shelter in place "
+                           "or a rescue team"),
 }
 
 _COUNT_KEYS = {"households", "people", "people_to_evacuate", "vulnerable", "capacity", "load", "vulnerable_load",
                "spare", "grids",
                "placed", "unplaced", "capacity_missing", "family_kits", "toilets", "days", "food_kg", "rice_kg",
                "drinking_water_l", "clean_water_l"}
-_FORMATS = {"distance_km": "0.0", "time_min": "0", "max_depth": "0.00", "load_pct": "0", "food_kg": "#,##0.0",
+_FORMATS = {"distance_km": "0.0", "walk_km": "0.0", "time_min": "0", "max_depth": "0.00", "load_pct": "0", "food_kg": "#,##0.0",
             "rice_kg": "#,##0.0", "drinking_water_l": "#,##0", "clean_water_l": "#,##0", "drinking_l": "#,##0",
             "clean_l": "#,##0"}
 
@@ -183,23 +192,28 @@ def plan_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
     ----------
     tables : object or mapping
         Uses ``grids`` (grid_id, name, township, village, responsible, phone, households,
-        population, vulnerable, max_depth, evacuate), ``assignments`` (grid_id, shelter_id, people,
-        vulnerable, distance_km, time_min, method) and ``shelters`` (shelter_id, name).
+        population, vulnerable, reason_zh / reason_en, evacuate), ``assignments`` (grid_id, shelter_id,
+        people, households, vulnerable, distance_km, time_min, method, walk_km), ``unplaced_grids``
+        (grid_id, people_unplaced, households_unplaced, vulnerable_unplaced, reason) and ``shelters``
+        (shelter_id, name).
     lang : {'zh', 'en'}
-        Language of the text cells (route method, remarks).
+        Language of the text cells (route method, reasons, remarks).
 
     Returns
     -------
     DataFrame
         Columns ``township, village, grid_id, grid_name, responsible, phone, households, people,
-        vulnerable, shelter, distance_km, time_min, method, remark``, sorted by township, village,
-        grid. A split grid has one row per shelter and its households apportioned by people.
+        vulnerable, why, shelter, distance_km, time_min, method, walk_km, remark``, sorted by township,
+        village, grid. Per grid, the households, people and vulnerable people of its rows (placed and
+        unplaced) add up to the grid's totals: the assignment splits them with the people (largest
+        remainder); without those columns they are apportioned here the same way.
     """
     grids = _frame(tables, "grids")
     asg = _frame(tables, "assignments")
     shel = _frame(tables, "shelters")
+    ung = _frame(tables, "unplaced_grids")
     cols = ["township", "village", "grid_id", "grid_name", "responsible", "phone", "households", "people",
-            "vulnerable", "shelter", "distance_km", "time_min", "method", "remark"]
+            "vulnerable", "why", "shelter", "distance_km", "time_min", "method", "walk_km", "remark"]
     if grids.empty and asg.empty:
         return pd.DataFrame(columns=cols)
     if "grid_id" in grids:
@@ -210,51 +224,68 @@ def plan_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
     if "shelter_id" in shel:
         shelter_name = dict(zip(shel["shelter_id"].astype(str), _col(shel, "name", "").astype(str)))
     ginfo = grids.set_index("grid_id") if "grid_id" in grids else pd.DataFrame()
+    why_col = f"reason_{lang}" if f"reason_{lang}" in grids else None
+    unplaced_of = {str(r["grid_id"]): r for r in ung.to_dict("records")} if "grid_id" in ung else {}
+
+    def info(gid: str) -> pd.Series:
+        g = ginfo.loc[gid] if gid in ginfo.index else pd.Series(dtype=object)
+        return g.iloc[0] if isinstance(g, pd.DataFrame) else g
+
+    def base(gid: str, g: pd.Series) -> dict:
+        return {"township": g.get("township"), "village": g.get("village"), "grid_id": gid,
+                "grid_name": g.get("name"), "responsible": g.get("responsible"), "phone": g.get("phone"),
+                "why": g.get(why_col, "") if why_col else ""}
 
     rows: list[dict] = []
     placed_by_grid: dict[str, float] = {}
-    vul_by_grid: dict[str, float] = {}
     for gid, part in (asg.groupby("grid_id", sort=False) if "grid_id" in asg else []):
-        g = ginfo.loc[gid] if gid in ginfo.index else pd.Series(dtype=object)
-        if isinstance(g, pd.DataFrame):
-            g = g.iloc[0]
+        g = info(gid)
         people = _num(_col(part, "people", 0)).fillna(0).tolist()
-        hh = _apportion(_num(pd.Series([g.get("households", np.nan)])).iloc[0], people) \
-            if len(part) > 1 else [g.get("households", np.nan)]
-        n = len(part)
         placed_by_grid[gid] = float(sum(people))
-        vul_by_grid[gid] = float(_num(_col(part, "vulnerable", 0)).fillna(0).sum())
+        if "households" in part:
+            hh = _num(part["households"]).tolist()
+        else:   # older tables: the grid's households apportioned over its placed and unplaced people
+            left = max(0.0, _num(pd.Series([g.get("population", np.nan)])).fillna(0).iloc[0] - sum(people))
+            hh = _apportion(_num(pd.Series([g.get("households", np.nan)])).iloc[0], people + ([left] if left else
+                                                                                                  []))[:len(people)]
+        n = len(part)
         for i, (_, a) in enumerate(part.iterrows()):
             sid = str(a.get("shelter_id", ""))
             method = a.get("method", "")
-            rows.append({
-                "township": g.get("township"), "village": g.get("village"), "grid_id": gid,
-                "grid_name": g.get("name"), "responsible": g.get("responsible"), "phone": g.get("phone"),
-                "households": hh[i], "people": a.get("people"), "vulnerable": a.get("vulnerable"),
-                "shelter": shelter_name.get(sid, sid), "distance_km": a.get("distance_km"),
-                "time_min": a.get("time_min"),
-                "method": _w(method, lang) if method in ("road", "straight_line") else method,
-                "remark": _w("split", lang, n=n, i=i + 1) if n > 1 else "",
-            })
+            rows.append({**base(gid, g), "households": hh[i], "people": a.get("people"),
+                         "vulnerable": a.get("vulnerable"), "shelter": shelter_name.get(sid, sid),
+                         "distance_km": a.get("distance_km"), "time_min": a.get("time_min"),
+                         "method": _w(method, lang) if method in _WORDS else method, "walk_km": a.get("walk_km"),
+                         "remark": _w("split", lang, n=n, i=i + 1) if n > 1 else ""})
     # people of evacuated grids that no assignment carries
     if not grids.empty and "grid_id" in grids:
         evac = grids[_col(grids, "evacuate", True).map(truthy)] if "evacuate" in grids else grids
         for _, g in evac.iterrows():
-            pop = _num(pd.Series([g.get("population", np.nan)])).iloc[0]
-            left = (pop if np.isfinite(pop) else 0) - placed_by_grid.get(g["grid_id"], 0.0)
-            if left > 0.5:
+            gid = g["grid_id"]
+            u = unplaced_of.get(gid)
+            if u is not None:
+                left, hh, vleft = u.get("people_unplaced", 0), u.get("households_unplaced"), u.get(
+                    "vulnerable_unplaced", 0)
+                remark = _w("unreachable_remark" if u.get("reason") == "no_shelter_reachable" else "unplaced_remark",
+                            lang)
+            else:
+                pop = _num(pd.Series([g.get("population", np.nan)])).iloc[0]
+                left = (pop if np.isfinite(pop) else 0) - placed_by_grid.get(gid, 0.0)
+                if left <= 0.5:
+                    continue
                 vul = _num(pd.Series([g.get("vulnerable", np.nan)])).iloc[0]
-                vleft = max(0.0, (vul if np.isfinite(vul) else 0) - vul_by_grid.get(g["grid_id"], 0.0))
+                placed_v = float(_num(_col(asg[asg["grid_id"] == gid], "vulnerable", 0)).fillna(0).sum()) \
+                    if "grid_id" in asg else 0.0
+                vleft = max(0.0, (vul if np.isfinite(vul) else 0) - placed_v)
                 hh_total = _num(pd.Series([g.get("households", np.nan)])).iloc[0]
-                hh = hh_total if g["grid_id"] not in placed_by_grid else _apportion(
-                    hh_total, [placed_by_grid[g["grid_id"]], left])[1]
-                rows.append({
-                    "township": g.get("township"), "village": g.get("village"), "grid_id": g["grid_id"],
-                    "grid_name": g.get("name"), "responsible": g.get("responsible"), "phone": g.get("phone"),
-                    "households": hh, "people": int(round(left)), "vulnerable": int(round(vleft)),
-                    "shelter": _w("unplaced", lang), "distance_km": np.nan, "time_min": np.nan, "method": "",
-                    "remark": _w("unplaced_remark", lang),
-                })
+                hh = hh_total if gid not in placed_by_grid else _apportion(
+                    hh_total, [placed_by_grid[gid], left])[1]
+                remark = _w("unplaced_remark", lang)
+            if not left or left <= 0.5:
+                continue
+            rows.append({**base(gid, g), "households": hh, "people": int(round(left)), "vulnerable": int(round(vleft)),
+                         "shelter": _w("unplaced", lang), "distance_km": np.nan, "time_min": np.nan, "method": "",
+                         "walk_km": np.nan, "remark": remark})
     out = pd.DataFrame(rows, columns=cols)
     if len(out):
         order = out[["township", "village", "grid_id"]].astype(str)
@@ -287,7 +318,8 @@ def shelter_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
     out["load_pct"] = (100.0 * out["load"] / cap).round(0)
     usable = _col(s, "usable", True).map(truthy)
     out["usable"] = usable.map(lambda v: _w("yes" if v else "no", lang))
-    out["reason"] = _col(s, "reason", "").where(~usable, "").fillna("")
+    reason = _col(s, f"reason_{lang}", None) if f"reason_{lang}" in s else _col(s, "reason", "")
+    out["reason"] = reason.where(~usable, "").fillna("")
     out = out.assign(_u=(out["load"] > 0).astype(int)).sort_values(["_u", "load"], ascending=False, kind="stable")
     return out.drop(columns="_u").reset_index(drop=True)[cols]
 
@@ -344,10 +376,14 @@ _NEEDS_COLUMNS = ["shelter_id", "name", "people", "days", "food_kg", "drinking_w
                   "family_kits", "toilets"]
 
 
-def _needs_rows(tables: Any) -> pd.DataFrame:
+def needs_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
+    """The 物资需求 rows: per shelter, with its name, and the total row named in ``lang``."""
     n = _frame(tables, "needs")
     if n.index.name and n.index.name not in n.columns:      # shelter_id as the index (gis.flood.needs style)
         n = n.reset_index()
+    for c in ("shelter_id", "name"):
+        if c in n:
+            n[c] = n[c].replace({"合计/Total": _w("total", lang)})
     if "name" not in n and "shelter_id" in n:
         shel = _frame(tables, "shelters")
         if {"shelter_id", "name"} <= set(shel.columns):
@@ -363,43 +399,72 @@ def _needs_rows(tables: Any) -> pd.DataFrame:
 _SUMMARY_ITEMS = (
     (("scenario", "scenario_name", "name"), ("方案名称", "Scenario")),
     (("hazard_method", "method", "hazard"), ("致灾方法", "Hazard method")),
+    (("evacuation_rule",), ("转移判断", "Who moves")),
+    (("grids_to_evacuate", "grids"), ("需转移网格（个）", "Grids to evacuate")),
     (("people_to_evacuate",), ("需转移人数（人）", "People to evacuate")),
+    (("households_to_evacuate",), ("需转移户数（户）", "Households to evacuate")),
+    (("vulnerable_to_evacuate",), ("其中老弱病残（人）", "Of which vulnerable")),
     (("people_placed",), ("已安置人数（人）", "People placed")),
+    (("households_placed",), ("已安置户数（户）", "Households placed")),
     (("people_unplaced",), ("未安置人数（人）", "People not placed")),
+    (("people_no_reachable_shelter",), ("其中步行限度内无可达安置场所（人）", "Of which with no shelter within "
+                                                                        "walking reach")),
+    (("people_by_route_mode",), ("按路线方式（人）", "People by route")),
+    (("longest_walk_km",), ("最长步行段（公里）", "Longest walk (km)")),
+    (("walk_limit_km",), ("步行限度（公里）", "Walking limit (km)")),
     (("shelters_used",), ("使用安置场所（个）", "Shelters used")),
+    (("shelters_unusable",), ("不可用安置场所（个）", "Shelters unusable")),
+    (("grids_split",), ("分往多处的网格（个）", "Grids split over shelters")),
     (("person_km",), ("总转移人·公里", "Person-kilometres")),
+    (("person_hours",), ("总转移人·小时", "Person-hours")),
+    (("metric_crs",), ("分析坐标系", "Analysis CRS")),
 )
+_HAZARD_METHODS = {"depth_raster": ("淹没水深栅格", "flood depth raster"), "polygons": ("危险区范围", "danger zones"),
+                   "hand_stage": ("HAND 水位筛查", "HAND water-level screening")}
+
+
+def _summary_value(key: str, v: Any, lang: str) -> Any:
+    """A summary value for people: method codes named, pairs picked in the language, modes spelled out."""
+    i = 0 if lang == "zh" else 1
+    if key in ("hazard_method", "method") and isinstance(v, str):
+        return _HAZARD_METHODS.get(v, (v, v))[i]
+    if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(x, str) for x in v):
+        return v[i]
+    if isinstance(v, dict):
+        return "；".join(f"{_w(k, lang) if k in _WORDS else k} {n:,}" for k, n in v.items()) if lang == "zh" else \
+            "; ".join(f"{_w(k, lang) if k in _WORDS else k} {n:,}" for k, n in v.items())
+    return round(v, 1) if isinstance(v, float) else v
 
 
 def _notes_rows(tables: Any, *, lang: str, note: str | None, date: str | None, synthetic: bool) -> list[tuple]:
     summary = dict(table_part(tables, "summary") or {})
+    if lang == "en" and summary.get("scenario_en"):
+        summary["scenario"] = summary["scenario_en"]
     i = 0 if lang == "zh" else 1
     rows: list[tuple] = []
-    used: set[str] = set()
     for keys, labels in _SUMMARY_ITEMS:
         for k in keys:
-            if k in summary and k not in used:
-                v = summary[k]
-                rows.append((labels[i], round(v, 1) if isinstance(v, float) else v))
-                used.add(k)
+            if k in summary and summary[k] is not None:
+                rows.append((labels[i], _summary_value(k, summary[k], lang)))
                 break
-    for k, v in summary.items():
-        if k not in used and k not in ("note", "method_note", "screening_note") and \
-                isinstance(v, (str, int, float, np.integer, np.floating)):
-            rows.append((k, v))
     rows.append((("生成日期", "Date")[i], date or _dt.date.today().isoformat()))
-    method_note = note or summary.get("method_note") or summary.get("screening_note") or summary.get("note")
+    method_note = note or (summary.get("method_note_en") if lang == "en" else None) or summary.get("method_note") \
+        or summary.get("screening_note") or summary.get("note")
     if method_note:
         rows.append((("方法说明", "Method note")[i], str(method_note)))
+    for n in table_part(tables, "notes") or []:
+        rows.append((("提示", "Note")[i], pick(n, lang)))
     if synthetic:
         rows.append((("数据说明", "Data")[i], ("演示数据为合成数据", "demo data are synthetic")[i]))
     rows.append((("说明", "How to read")[i], (
-        "转移计划每行为一个网格到一个安置场所；一个网格分往两处时有两行，户数按人数比例分摊；“未安置”行为容量不足未能安置的人数。"
-        "路线方式为“直线估算”时，距离为直线距离乘绕行系数。",
-        "Each plan row is one grid going to one shelter; a grid split over two shelters has two rows with "
-        "households apportioned by people; a 'not placed' row holds people no shelter capacity could take. "
-        "Where the route method is 'straight line', the distance is the straight-line distance times a detour "
-        "factor.")[i]))
+        "转移计划每行为一个网格到一个安置场所；一个网格分往两处时有两行，户数与老弱病残按人数比例分摊，各行相加等于网格总数；"
+        "“未安置”行为未能安置的人数及原因。路线方式“道路”含从住处到道路、从道路到安置场所的步行段（按地形计算），"
+        "“全程步行”为按地形的步行路线，“直线估算”（仅在没有 DEM 时）为直线距离乘绕行系数。",
+        "Each plan row is one grid going to one shelter; a grid split over two shelters has two rows, its households "
+        "and vulnerable people shared with the people, and the rows add up to the grid's totals; a 'not placed' row "
+        "holds the people left and why. A 'road' route includes the walks from the homes to the road and from the "
+        "road to the shelter (over the terrain); 'on foot' is a walking route over the terrain; 'straight line' "
+        "(only without a DEM) is the straight-line distance times a detour factor.")[i]))
     return rows
 
 
@@ -437,8 +502,9 @@ def plan_workbook(tables: Any, *, lang: str = "zh", note: str | None = None, dat
 
         - ``grids``: grid_id, name, township, village, responsible, phone, households, population,
           vulnerable, evacuate (optional: without it every grid is to evacuate);
-        - ``assignments``: grid_id, shelter_id, people, vulnerable, distance_km, time_min, method
-          (``'road'`` or ``'straight_line'``);
+        - ``assignments``: grid_id, shelter_id, people, households, vulnerable, distance_km, time_min,
+          method (``'road'``, ``'walk'`` or ``'straight'``), walk_km;
+        - ``unplaced_grids``: grid_id, people_unplaced, households_unplaced, vulnerable_unplaced, reason;
         - ``shelters``: shelter_id, name, type, township, village, capacity, load, vulnerable_load,
           spare, usable, reason;
         - ``unplaced``: township, people_unplaced, capacity_missing;
@@ -476,7 +542,7 @@ def plan_workbook(tables: Any, *, lang: str = "zh", note: str | None = None, dat
     town = township_rows(tables, lang=lang)
     _write_sheet(wb, SHEETS["townships"][i], town, list(town.columns), lang,
                  total_rows={len(town) - 1} if len(town) else set())
-    needs = _needs_rows(tables)
+    needs = needs_rows(tables, lang=lang)
     _write_sheet(wb, SHEETS["needs"][i], needs, list(needs.columns), lang, total_rows=_total_index(needs))
     notes = pd.DataFrame(_notes_rows(tables, lang=lang, note=note, date=date, synthetic=synthetic),
                          columns=["item", "value"])
@@ -509,27 +575,32 @@ def _township_tables(tables: Any, township: str) -> dict:
         s = shel[shel["shelter_id"].astype(str).isin(used) |
                  (_col(shel, "township", "").fillna("—") == township)]
     u = unp[unp["township"].fillna("—") == township] if unp is not None and len(unp) else unp
+    ug = table_part(tables, "unplaced_grids")
+    if ug is not None and len(ug) and "grid_id" in ug:
+        ug = ug[ug["grid_id"].astype(str).isin(ids)]
     n = needs
     if needs is not None and len(needs) and "shelter_id" in needs:
         n = needs[needs["shelter_id"].notna() & needs["shelter_id"].astype(str).isin(used)]
         if len(n):
             num = n.select_dtypes("number").columns.difference(["days"])
             total = {c: n[c].sum() for c in num}
-            total.update({"shelter_id": None, "name": "合计"})
+            total.update({"shelter_id": None, "name": "合计"})  # the workbook's total row (see _total_index)
             if "days" in n:
                 total["days"] = n["days"].max()
             n = pd.concat([n, pd.DataFrame([total])], ignore_index=True)[list(needs.columns)]
     summary = dict(table_part(tables, "summary") or {})
     placed = float(_num(_col(pd.DataFrame(a), "people", 0)).sum()) if a is not None and len(a) else 0.0
-    keep = {k: v for k, v in summary.items() if k in ("scenario", "scenario_name", "hazard_method", "method",
-                                                       "method_note", "screening_note", "note")}
+    keep = {k: v for k, v in summary.items() if k in ("scenario", "scenario_en", "scenario_name", "hazard_method",
+                                                       "method", "method_note", "screening_note", "note",
+                                                       "evacuation_rule", "metric_crs", "walk_limit_km")}
     evac = g[g["evacuate"].map(truthy)] if "evacuate" in g else g
     keep.update({"township": township,
                  "people_to_evacuate": int(_num(_col(evac, "population", 0)).fillna(0).sum()),
                  "people_placed": int(round(placed))})
     if u is not None and len(u) and "people_unplaced" in u:
         keep["people_unplaced"] = int(_num(u["people_unplaced"]).sum())
-    return {"grids": g, "assignments": a, "shelters": s, "unplaced": u, "needs": n, "summary": keep}
+    return {"grids": g, "assignments": a, "shelters": s, "unplaced": u, "unplaced_grids": ug, "needs": n,
+            "summary": keep}
 
 
 def township_workbooks(tables: Any, *, lang: str = "zh", note: str | None = None, date: str | None = None,

@@ -28,22 +28,25 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import math
+import os
+import pickle
+import re
 import zipfile
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
 import pyproj
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from shapely.geometry import LineString
 
-from gis.report.a4 import A4_INCHES, HALO, cjk_font, clip, finish_map, font_rc, map_page, to_crs, warp
+from gis.report.a4 import (A4_INCHES, HALO, cjk_font, clip, crs_words, finish_map, font_rc, furniture_boxes, map_page,
+                           method_words, place_labels, text_width_in, to_crs, warp, wrap)
 from gis.report.tables import table_part, truthy
 from layers.crs import metric_crs
 from layers.raster import Raster
@@ -53,6 +56,8 @@ __all__ = ["at_risk_villages", "village_figure", "village_map", "village_maps_ba
 
 #: default depth class limits in metres
 DEPTH_THRESHOLDS = (0.5, 1.5, 3.0)
+#: route kind -> (colour, line style): road solid blue, walk dotted green, straight-line estimate dashed orange
+_ROUTE_STYLE = {"road": ("#1f5fbf", "-"), "walk": ("#1b8a3a", (0, (1, 2))), "line": ("#ff7f0e", (0, (5, 3)))}
 
 
 _T = {
@@ -72,7 +77,8 @@ _T = {
     "zone": ("危险区", "Danger zone"),
     "grid_evac": ("需转移网格", "Grid to evacuate"),
     "grid_other": ("网格（无需转移）", "Grid (stays)"),
-    "route_road": ("转移路线（道路）", "Route (road)"),
+    "route_road": ("转移路线（道路，含步行段）", "Route (road, with walks)"),
+    "route_walk": ("转移路线（步行，按地形）", "Route (on foot, over the terrain)"),
     "route_line": ("转移方向（直线估算）", "Direction (straight line)"),
     "shelter": ("安置场所", "Shelter"),
     "shelter_bad": ("不可用安置场所", "Unusable shelter"),
@@ -82,10 +88,14 @@ _T = {
     "more": ("……另有 {n} 个网格，详见转移计划表", "... {n} more grids: see the plan workbook"),
     "unplaced": ("未安置", "not placed"),
     "stays": ("无需转移", "stays"),
-    "cols": (("序号", "网格编号", "网格名称", "责任人", "联系电话", "户数", "人数", "老弱病残", "安置场所", "距离（公里）"),
-             ("No.", "Grid ID", "Grid", "Responsible", "Phone", "HH", "People", "Vuln.", "Shelter", "km")),
+    "cols": (("序号", "网格编号", "网格名称", "责任人", "联系电话", "户数", "人数", "老弱病残", "转移原因", "安置场所",
+              "距离（公里）"),
+             ("No.", "Grid ID", "Grid", "Responsible", "Phone", "HH", "People", "Vuln.", "Why", "Shelter", "km")),
     "novillage": ("没有村“{v}”的网格", "no grids for village '{v}'"),
 }
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]")
 
 
 def _t(key: str, lang: str, **kw: Any) -> Any:
@@ -141,15 +151,25 @@ def _fmt_int(v: Any) -> str:
     return "" if not math.isfinite(f) else f"{f:,.0f}"
 
 
-def _layout(extent_aspect: float, n_rows: int) -> dict:
-    """Page size and axes rectangles (figure fractions) for the orientation that suits the map."""
+#: footer text size (points) and line height (inches)
+FOOT_FS, FOOT_LINE = 7.0, 0.15
+
+
+def _layout(extent_aspect: float, n_rows: int, footer: list[str], stamp: bool) -> dict:
+    """Page size and axes rectangles (figure fractions) for the orientation that suits the map.
+
+    The footer (``footer``: its words, wrapped to the page width here) and the stamp line get the
+    height they need at the bottom of the page, so nothing runs off the page or under the stamp.
+    """
     best = None
     for orient, (W, H) in (("portrait", A4_INCHES), ("landscape", A4_INCHES[::-1])):
         max_rows = 16 if orient == "portrait" else 8
         rows = min(n_rows, max_rows) + 1 + (1 if n_rows > max_rows else 0)
-        margin, title_h, footer_h, gap = 0.4, 0.95, 0.42, 0.15
-        table_h = 0.19 * rows + 0.05
+        margin, title_h, gap = 0.4, 0.95, 0.15
         map_w = W - 2 * margin
+        lines = [ln for part in footer for ln in wrap(part, map_w, FOOT_FS)]
+        footer_h = FOOT_LINE * (len(lines) + (1.3 if stamp else 0)) + 0.12
+        table_h = 0.19 * rows + 0.05
         map_h = H - 2 * margin - title_h - footer_h - table_h - gap
         box_aspect = map_w / map_h
         score = abs(math.log(max(extent_aspect, 1e-6) / box_aspect))
@@ -157,8 +177,8 @@ def _layout(extent_aspect: float, n_rows: int) -> dict:
                "map": [margin / W, (margin + footer_h + table_h + gap) / H, map_w / W, map_h / H],
                "table": [margin / W, (margin + footer_h) / H, map_w / W, table_h / H],
                "title_y": 1 - (margin + 0.15) / H, "sub_y": 1 - (margin + 0.55) / H,
-               "sub2_y": 1 - (margin + 0.78) / H, "footer_y": (margin + 0.05) / H, "map_w_in": map_w,
-               "score": score}
+               "sub2_y": 1 - (margin + 0.78) / H, "map_w_in": map_w, "score": score, "footer": lines,
+               "foot_top_y": (margin + footer_h - 0.06) / H, "line_h": FOOT_LINE / H, "stamp_y": margin / H}
         if best is None or score < best["score"] - 1e-9:
             best = lay
     return best
@@ -258,7 +278,16 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     pad = max(0.08 * max(x1 - x0, y1 - y0), 150.0)
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     n_rows = len(sel)
-    lay = _layout((x1 - x0) / (y1 - y0), n_rows)
+    method, note = method_words(summary.get("hazard_method") or summary.get("method"), lang)
+    given = str((summary.get("method_note_en") if lang == "en" else None) or summary.get("method_note")
+                or summary.get("screening_note") or "")
+    if given and not note and (lang == "zh") == bool(_CJK.search(given)):   # a note in the page's language
+        note = given
+    footer = [_t("crs", lang, c=crs_words(mcrs, lang)), *([note] if note else [])]
+    stamp = [_t("synthetic", lang)] if synthetic or summary.get("synthetic") else []
+    if cjk_font() is None:
+        stamp.append(_T["nofont"][1])
+    lay = _layout((x1 - x0) / (y1 - y0), n_rows, footer, bool(stamp))
     fig, ax, extent = map_page((x0, y0, x1, y1), lay, dpi=150)
     img_extent = (extent[0], extent[2], extent[1], extent[3])
     legend: list = []
@@ -373,12 +402,11 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 line = linemerge(line)
                 if line.geom_type == "MultiLineString":
                     line = max(line.geoms, key=lambda g: g.length)
-            road = a.get("method", "road") == "road"
-            kinds.add("road" if road else "line")
-            colour = "#1f5fbf" if road else "#ff7f0e"
+            kind = {"road": "road", "walk": "walk"}.get(str(a.get("method", "road")), "line")
+            kinds.add(kind)
+            colour, style = _ROUTE_STYLE[kind]
             xs, ys = line.xy
-            ax.plot(xs, ys, color=colour, lw=2.0, ls="-" if road else (0, (5, 3)), zorder=8,
-                    solid_capstyle="round")
+            ax.plot(xs, ys, color=colour, lw=2.0, ls=style, zorder=8, solid_capstyle="round")
             L = line.length
             if L > 0:
                 head = min(0.04 * span, 0.5 * L)
@@ -391,36 +419,37 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                     ax.annotate("", xy=(m1.x, m1.y), xytext=(m0.x, m0.y),
                                 arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.5, mutation_scale=12),
                                 zorder=9)
-    if "road" in kinds:
-        legend.append(Line2D([], [], color="#1f5fbf", lw=2.0, marker=">", markersize=6, label=_t("route_road", lang)))
-    if "line" in kinds:
-        legend.append(Line2D([], [], color="#ff7f0e", lw=2.0, ls=(0, (5, 3)), marker=">", markersize=6,
-                             label=_t("route_line", lang)))
+    for kind, key in (("road", "route_road"), ("walk", "route_walk"), ("line", "route_line")):
+        if kind in kinds:
+            colour, style = _ROUTE_STYLE[kind]
+            legend.append(Line2D([], [], color=colour, lw=2.0, ls=style, marker=">", markersize=6, label=_t(key, lang)))
 
-    # shelters: the ones used, and any other shelter on the map
+    # shelters: the ones used, and any other shelter on the map; labels placed once the furniture is drawn
+    labels: list[dict] = []
     if shel_m is not None:
         on_map = shel_m.cx[extent[0]:extent[2], extent[1]:extent[3]]
         usable = on_map["usable"].map(truthy) if "usable" in on_map else pd.Series(True, index=on_map.index)
         drawn_ok = drawn_bad = False
-        for (_, s), ok in zip(on_map.iterrows(), usable):
+        used_first = sorted(zip(on_map.iterrows(), usable), key=lambda r: str(r[0][1]["shelter_id"]) not in used_ids)
+        for (_, s), ok in used_first:
             p = s.geometry.representative_point()
             name = str(s.get("name") or s["shelter_id"])
             if ok:
                 ax.scatter([p.x], [p.y], marker="^", s=150, c="#2ca02c", edgecolors="black", linewidths=0.8,
                            zorder=14)
                 cap = _fmt_int(s.get("capacity"))
-                text = f"{name}\n{_t('cap', lang, c=cap)}" if cap else name
+                texts = [f"{name}\n{_t('cap', lang, c=cap)}", name] if cap else [name]
                 drawn_ok = True
             else:
                 ax.scatter([p.x], [p.y], marker="X", s=110, c="#7f7f7f", edgecolors="black", linewidths=0.6,
                            zorder=14)
-                reason = str(s.get("reason") or "").strip()
-                text = f"{name}\n（{_t('bad', lang)}{'：' + reason if reason else ''}）" if lang == "zh" else \
-                    f"{name}\n({_t('bad', lang)}{': ' + reason if reason else ''})"
+                reason = str(s.get(f"reason_{lang}") if f"reason_{lang}" in s else s.get("reason") or "").strip()
+                texts = [f"{name}\n（{_t('bad', lang)}{'：' + reason if reason else ''}）" if lang == "zh" else
+                         f"{name}\n({_t('bad', lang)}{': ' + reason if reason else ''})", name]
                 drawn_bad = True
-            ax.annotate(text, xy=(p.x, p.y), xytext=(7, 7), textcoords="offset points", fontsize=8,
-                        fontweight="bold" if ok else "normal", color="#145a14" if ok else "#555555", zorder=15,
-                        path_effects=HALO, annotation_clip=True)
+            labels.append({"x": p.x, "y": p.y, "texts": texts,
+                           "kw": dict(fontsize=8, fontweight="bold" if ok else "normal",
+                                      color="#145a14" if ok else "#555555", zorder=15, path_effects=HALO)})
         if drawn_ok:
             legend.append(Line2D([], [], marker="^", ls="", markersize=9, markerfacecolor="#2ca02c",
                                  markeredgecolor="black", label=_t("shelter", lang)))
@@ -429,18 +458,20 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                                  markeredgecolor="black", label=_t("shelter_bad", lang)))
 
     finish_map(ax, legend, extent, lang, lay["map_w_in"])
+    place_labels(ax, labels, obstacles=furniture_boxes(ax))
 
     # title block
     summary_scen = scenario or summary.get("scenario") or summary.get("scenario_name")
-    method = summary.get("hazard_method") or summary.get("method")
     if isinstance(date, (_dt.date, _dt.datetime)):
         date = date.isoformat()[:10]
     date = date or _dt.date.today().isoformat()
     town = township or (str(sel["township"].dropna().iloc[0]) if "township" in sel and sel["township"].notna().any()
                         else "")
-    fig.text(0.5, lay["title_y"], _t("title", lang, v=f"{town} {village_name}".strip() if lang == "en"
-                                       else village_name),
-             ha="center", va="top", fontsize=20, fontweight="bold")
+    title = _t("title", lang, v=f"{town} {village_name}".strip() if lang == "en" else village_name)
+    title_fs = 20.0
+    while title_fs > 10 and text_width_in(title, title_fs) * 1.1 > lay["map_w_in"]:   # a long name: smaller type
+        title_fs -= 1
+    fig.text(0.5, lay["title_y"], title, ha="center", va="top", fontsize=title_fs, fontweight="bold")
     sub = [town] if town and lang == "zh" else []
     if summary_scen:
         sub.append(_t("scenario", lang, s=summary_scen))
@@ -467,7 +498,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     cols = list(_t("cols", lang))
     body = plan[:lay["max_rows"]]
     cells = [[str(r["no"]), r["grid_id"], r["name"], r["responsible"], r["phone"], r["households"], r["people"],
-              r["vulnerable"], r["shelter"], r["distance"]] for r in body]
+              r["vulnerable"], r["why"], r["shelter"], r["distance"]] for r in body]
     if cells:
         # column widths from the text (CJK counts double); the font shrinks until the row fits the page
         units = np.array([max([_tw(c) for c in col] + [_tw(h)]) for h, col in zip(cols, zip(*cells))], float)
@@ -489,25 +520,19 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 cell.get_text().set_fontweight("bold")
             elif not body[r - 1]["evacuate"]:
                 cell.get_text().set_color("#777777")
-            elif c == 8 and not body[r - 1]["placed"]:
+            elif c == 9 and not body[r - 1]["placed"]:
                 cell.get_text().set_color("#c00000")
     if len(plan) > lay["max_rows"]:
         fig.text(lay["table"][0], lay["table"][1] - 0.004, _t("more", lang, n=len(plan) - lay["max_rows"]),
                  ha="left", va="top", fontsize=7, color="#c00000")
 
-    # footer
-    foot = [_t("crs", lang, c=f"{mcrs.name} (EPSG:{mcrs.to_epsg()})")]
-    note = summary.get("method_note") or summary.get("screening_note")
-    if note:
-        foot.append(str(note))
-    fig.text(lay["map"][0], lay["footer_y"], "    ".join(foot), ha="left", va="bottom", fontsize=7, color="#444444")
-    right = []
-    if synthetic or summary.get("synthetic"):
-        right.append(_t("synthetic", lang))
-    if cjk_font() is None:
-        right.append(_T["nofont"][1])
-    if right:
-        fig.text(1 - lay["map"][0], lay["footer_y"], "    ".join(right), ha="right", va="bottom", fontsize=8,
+    # footer: the CRS and the method note, wrapped to the page; the stamp on a line of its own below them
+    x_left = lay["map"][0]
+    for i, line in enumerate(lay["footer"]):
+        fig.text(x_left, lay["foot_top_y"] - i * lay["line_h"], line, ha="left", va="top", fontsize=FOOT_FS,
+                 color="#444444")
+    if stamp:
+        fig.text(1 - x_left, lay["stamp_y"], "    ".join(stamp), ha="right", va="bottom", fontsize=8,
                  color="#c00000", fontweight="bold")
     return fig
 
@@ -515,6 +540,23 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
 def _tw(v: Any) -> int:
     s = "" if v is None else str(v)
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+
+def _short_reason(g: pd.Series, lang: str) -> str:
+    """Why a grid moves, short enough for the table: "居住点进水 62%" / "homes wet 62%", or the flooded area's share."""
+    if not truthy(g.get("evacuate", True)):
+        return ""
+    basis = g.get("rule_basis")
+    share = g.get("homes_wet_share") if basis == "homes" else g.get("flooded_share")
+    try:
+        share = float(share)
+    except (TypeError, ValueError):
+        return ""
+    if not np.isfinite(share):
+        return ""
+    if basis == "homes":
+        return f"居住点进水 {share:.0%}" if lang == "zh" else f"homes wet {share:.0%}"
+    return f"淹没面积 {share:.0%}" if lang == "zh" else f"area flooded {share:.0%}"
 
 
 def _village_rows(sel: gpd.GeoDataFrame, routes: pd.DataFrame | None, shelters: pd.DataFrame | None,
@@ -549,7 +591,9 @@ def _village_rows(sel: gpd.GeoDataFrame, routes: pd.DataFrame | None, shelters: 
             shelter += f"{sep}{_t('unplaced', lang)} {_fmt_int(pop - placed)}{people}"
         dist = pd.to_numeric(pd.Series([a.get("distance_km") for a in parts]), errors="coerce").max() if parts \
             else np.nan
+        why = _short_reason(g, lang)
         rows.append({"no": no, "evacuate": bool(g["_evac"]), "placed": bool(parts), "grid_id": g["grid_id"],
+                     "why": "" if why is None or (isinstance(why, float) and np.isnan(why)) else str(why),
                      "name": "" if pd.isna(g.get("name")) else str(g.get("name")),
                      "responsible": "" if pd.isna(g.get("responsible")) else str(g.get("responsible")),
                      "phone": "" if pd.isna(g.get("phone")) else str(g.get("phone")),
@@ -624,8 +668,12 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
                        hazard: Raster | gpd.GeoDataFrame | None = None, dem_hillshade: Raster | None = None,
                        roads: gpd.GeoDataFrame | None = None, rivers: gpd.GeoDataFrame | None = None,
                        date: str | _dt.date | None = None, scenario: str | None = None, synthetic: bool = False,
-                       thresholds: Sequence[float] = DEPTH_THRESHOLDS, lang: str = "zh") -> bytes:
+                       thresholds: Sequence[float] = DEPTH_THRESHOLDS, lang: str = "zh",
+                       progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> bytes:
     """Village maps for many villages: one multi-page PDF, or a zip of PNGs.
+
+    Pages are drawn in parallel processes (``workers``) and go into the file in village order as they
+    come back, each reported to ``progress(done, total)``.
 
     Parameters
     ----------
@@ -640,6 +688,10 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
         PNG resolution for ``'zip'``.
     hazard, dem_hillshade, roads, rivers, date, scenario, synthetic, thresholds, lang
         As for :func:`village_figure`.
+    progress : callable, optional
+        Called with ``(pages done, pages in all)`` after each page (and ``(0, n)`` first).
+    workers : int, optional
+        Processes drawing pages; default the machine's cores (at most 4); 1 draws in this process.
 
     Returns
     -------
@@ -652,18 +704,63 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
     pages = _pages(tables, names)
     kw = dict(hazard=hazard, dem_hillshade=dem_hillshade, roads=roads, rivers=rivers, date=date, scenario=scenario,
               synthetic=synthetic, thresholds=thresholds, lang=lang)
+    parts = {k: table_part(tables, k) for k in ("grids", "assignments", "shelters", "summary")}
+    page_fmt = "pdf" if fmt == "pdf" else "png"
+    total = len(pages)
+    if progress:
+        progress(0, total)
+    n = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    n = max(1, min(n, total // 6 or 1))   # a few pages are quicker here than starting processes (seconds each)
     buf = io.BytesIO()
     if fmt == "pdf":
-        with font_rc(), PdfPages(buf, metadata={"Creator": "gis.report.village_map", "CreationDate": None}) as pdf:
-            for v, town in pages:
-                pdf.savefig(village_figure(v, tables, township=town, **kw))
+        from pypdf import PdfReader, PdfWriter
+
+        out = PdfWriter()
+        out.add_metadata({"/Creator": "gis.report.village_map"})
+        for i, data in enumerate(_drawn(pages, parts, kw, page_fmt, dpi, n), start=1):
+            out.append(PdfReader(io.BytesIO(data)))
+            if progress:
+                progress(i, total)
+        out.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+        out.write(buf)
         return buf.getvalue()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for v, town in pages:
+        for i, ((v, town), data) in enumerate(zip(pages, _drawn(pages, parts, kw, page_fmt, dpi, n)), start=1):
             title = _t("title", lang, v=v if town is None else f"{town}{v}").replace("/", "_")
-            zf.writestr(f"{title}.png", _render(village_figure(v, tables, township=town, **kw), "png", dpi))
+            zf.writestr(f"{title}.png", data)
+            if progress:
+                progress(i, total)
     return buf.getvalue()
 
 
+# ---- pages drawn in worker processes -------------------------------------------------------------
+_WORK: dict = {}
 
 
+def _init_worker(blob: bytes) -> None:
+    _WORK.update(pickle.loads(blob))
+
+
+def _one_page(page: tuple[str, str | None]) -> bytes:
+    v, town = page
+    w = _WORK
+    return _render(village_figure(v, w["parts"], township=town, **w["kw"]), w["fmt"], w["dpi"])
+
+
+def _drawn(pages: list, parts: dict, kw: dict, fmt: str, dpi: int, workers: int) -> Iterator[bytes]:
+    """Each page's file, in page order, drawn by ``workers`` processes (here when 1)."""
+    if workers <= 1:
+        _WORK.update(parts=parts, kw=kw, fmt=fmt, dpi=dpi)
+        try:
+            for page in pages:
+                yield _one_page(page)
+        finally:
+            _WORK.clear()
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    blob = pickle.dumps({"parts": parts, "kw": kw, "fmt": fmt, "dpi": dpi}, protocol=pickle.HIGHEST_PROTOCOL)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(blob,)) as ex:
+        yield from ex.map(_one_page, pages)

@@ -1,0 +1,566 @@
+"""Which shelters each grid can reach, at what cost, and by which route: the candidates of the assignment.
+
+A grid reaches a shelter in one of three ways (its ``mode``):
+
+- ``road``: it walks over the terrain to a road (:mod:`gis.flood.walking`), drives or walks the road
+  network (:mod:`gis.flood.roads`, flooded roads cut), and walks from the road to the shelter;
+- ``walk``: it walks the whole way over the terrain (a shelter within the walking limit);
+- ``straight``: only where the workspace has no DEM, a straight line times a detour factor (an
+  estimate, labelled as such).
+
+Where every grid asks the same question the searches run once for all of them: each grid's nearest
+road node on foot, each shelter's nearest road node on foot, each grid's nearest shelter on foot. A grid
+that needs more (its people are not all placed, and nothing cheaper is left: the assignment says which,
+:func:`gis.flood.assign.assign`) is *widened*: one search from its homes finds every road piece and every
+shelter it can walk to within the limit, and the road pieces bring every shelter they lead to. So a grid
+whose own road is a dead end, or leads only to a full shelter, still reaches the others: no dead ends.
+
+:class:`Candidates` hands the assignment its tables (``candidates(k)`` or ``for_grids(k, ids)``,
+``extend(ids)``) and rebuilds each chosen trip as a line (:meth:`Candidates.routes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gis.flood.roads import (ACCESS_SPEED_KMH, DETOUR_FACTOR, STRAIGHT_LINE_SPEED_KMH, RoadGraph, k_best,
+                             network_costs, route_lines, straight_line_costs)
+from gis.flood.walking import WalkSurface, path_line, tobler_kmh
+from layers.text import Text
+
+__all__ = ["Candidates", "MODES"]
+
+#: route modes, in the order they are reported
+MODES = ("road", "walk", "straight")
+_FLAT_MS = float(tobler_kmh(0.0)) / 3.6  # m/s on the flat (the snap bits between a point and its cell)
+
+
+@dataclass
+class _Options:
+    """Access options: one row per (grid, road node) a grid can walk to, with the walk's cost and path."""
+
+    grid: np.ndarray
+    node: np.ndarray
+    length: np.ndarray
+    time: np.ndarray
+    path: list  # cells of each walk (person order)
+
+    @classmethod
+    def empty(cls) -> "_Options":
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), [])
+
+    def add(self, grid, node, length, time, path) -> None:
+        self.grid = np.concatenate([self.grid, np.asarray(grid, np.int64)])
+        self.node = np.concatenate([self.node, np.asarray(node, np.int64)])
+        self.length = np.concatenate([self.length, np.asarray(length, "float64")])
+        self.time = np.concatenate([self.time, np.asarray(time, "float64")])
+        self.path.extend(path)
+
+
+@dataclass
+class _Walks:
+    """Direct walks: one row per (grid, shelter) on foot."""
+
+    grid: np.ndarray
+    shelter: np.ndarray
+    length: np.ndarray
+    time: np.ndarray
+    path: list
+
+    @classmethod
+    def empty(cls) -> "_Walks":
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), [])
+
+    def add(self, grid, shelter, length, time, path) -> None:
+        self.grid = np.concatenate([self.grid, np.asarray(grid, np.int64)])
+        self.shelter = np.concatenate([self.shelter, np.asarray(shelter, np.int64)])
+        self.length = np.concatenate([self.length, np.asarray(length, "float64")])
+        self.time = np.concatenate([self.time, np.asarray(time, "float64")])
+        self.path.extend(path)
+
+
+@dataclass
+class Candidates:
+    """Every way each grid can reach each usable shelter, costed; built by :meth:`build`.
+
+    Attributes
+    ----------
+    grid_ids, shelter_ids : numpy.ndarray
+        Ids, in position order.
+    grid_xy, shelter_xy : numpy.ndarray
+        Where each grid's people start (their homes' centre) and each shelter stands, frame metres.
+    weight : str
+        ``length`` (metres) or ``time`` (seconds): what a cost is.
+    graph : RoadGraph or None
+        The road graph as the flood left it.
+    surface : WalkSurface or None
+        The walking surface (None without a DEM: straight-line estimates).
+    notes : list of Text
+    """
+
+    grid_ids: np.ndarray
+    shelter_ids: np.ndarray
+    grid_xy: np.ndarray
+    shelter_xy: np.ndarray
+    weight: str
+    graph: RoadGraph | None
+    surface: WalkSurface | None
+    notes: list[Text] = field(default_factory=list)
+    options: _Options = field(default_factory=_Options.empty)
+    walks: _Walks = field(default_factory=_Walks.empty)
+    exits: _Options = field(default_factory=_Options.empty)  # (shelter, road node): the walk from the road to it
+    extended: set = field(default_factory=set)
+    _legacy: object = None  # the straight-line / snapped CandidateCosts where there is no DEM
+    _cache: dict = field(default_factory=dict)
+    _tables: list = field(default_factory=list)  # every table handed out: which way each (grid, shelter) cost came
+
+    # ---- building ---------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, grid_ids, grid_xy, shelter_ids, shelter_xy, *, graph: RoadGraph | None,
+              surface: WalkSurface | None, weight: str = "length") -> "Candidates":
+        """Cost every grid's primary options (nearest road on foot, nearest shelter on foot).
+
+        Parameters
+        ----------
+        grid_ids, shelter_ids : array-like
+            Ids of the grids to place and of the usable shelters.
+        grid_xy, shelter_xy : numpy.ndarray
+            ``(n, 2)`` points in the frame's metric CRS.
+        graph : RoadGraph, optional
+            Roads after the flood (cut); None without a road layer.
+        surface : WalkSurface, optional
+            The walking surface; None without a DEM (then straight lines, labelled).
+        weight : {'length', 'time'}
+        """
+        c = cls(np.asarray(grid_ids).astype(str), np.asarray(shelter_ids).astype(str),
+                np.asarray(grid_xy, "float64").reshape(-1, 2), np.asarray(shelter_xy, "float64").reshape(-1, 2),
+                weight, graph if graph is not None and graph.n_edges else None, surface)
+        if surface is None:
+            c._build_without_dem()
+        else:
+            c._build_on_terrain()
+        return c
+
+    def _build_without_dem(self) -> None:
+        """No DEM: access legs and cut-off grids as straight lines (the road network where there is one)."""
+        gxy, sxy = self.grid_xy, self.shelter_xy
+        if self.graph is None:
+            self._legacy = ("straight", None)
+            self.notes.append(Text(f"没有道路图层和 DEM：距离为直线距离 × 绕行系数 {DETOUR_FACTOR:g}（估算，非实际路线）",
+                                   f"no road layer and no DEM: distance is the straight line x a detour factor of "
+                                   f"{DETOUR_FACTOR:g} (an estimate, not a route)", "no_roads_no_dem"))
+            return
+        self._legacy = ("network", None)
+        self.notes.append(Text("没有 DEM：到道路的步行段按直线计算，道路不通的网格按直线距离 × 1.4 估算（标为“直线”）",
+                               "no DEM: the walks to and from the road are straight lines, and grids the road does "
+                               "not connect are estimated as the straight line x 1.4 (labelled 'straight')",
+                               "no_dem"))
+        del gxy, sxy
+
+    def _build_on_terrain(self) -> None:
+        s = self.surface
+        assert s is not None
+        gcell = s.cells(self.grid_xy)
+        scell = s.cells(self.shelter_xy)
+        self._gcell, self._scell = gcell, scell
+        # every grid's nearest road node on foot, and every shelter's
+        if self.graph is not None:
+            live = np.flatnonzero(self.graph.degree > 0)
+            ncell = s.cells(self.graph.xy[live])
+            ok = ncell >= 0
+            live, ncell = live[ok], ncell[ok]
+            # one node per cell: the best connected, then the nearest to the cell's centre
+            d = np.hypot(*(self.graph.xy[live] - s.xy(ncell)).T)
+            order = np.lexsort((d, -self.graph.degree[live], ncell))
+            first = np.r_[True, ncell[order][1:] != ncell[order][:-1]]
+            self._cell_node = pd.Series(live[order][first], index=ncell[order][first])
+            self._node_cells = (self._cell_node.index.to_numpy(), self._cell_node.to_numpy())
+            road_cells = self._cell_node.index.to_numpy()
+            to_road = s.search(road_cells, towards=True)
+            self._add_primary_access(to_road, gcell)
+            self._add_shelter_access(scell)
+        if len(self.shelter_ids):
+            to_shelter = s.search(scell[scell >= 0], towards=True)
+            self._add_primary_walks(to_shelter, gcell, scell)
+
+    def _snap(self, pts: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """Metres from each point to the centre of its cell (walked straight: well under a cell)."""
+        return np.hypot(*(pts - self.surface.xy(np.maximum(cells, 0))).T)
+
+    def _add_primary_access(self, reach, gcell) -> None:
+        s = self.surface
+        rows, nodes, lengths, times, paths = [], [], [], [], []
+        snap = self._snap(self.grid_xy, gcell)
+        for i, cell in enumerate(gcell):
+            if cell < 0 or not np.isfinite(reach.time[cell]):
+                continue
+            path = reach.path(int(cell))
+            end = path[-1]
+            node = int(self._cell_node[end])
+            tail = float(np.hypot(*(self.graph.xy[node] - s.xy(np.array([end]))[0])))
+            length = s.path_length(path) + snap[i] + tail
+            if length > s.limit_m:
+                continue
+            rows.append(i)
+            nodes.append(node)
+            lengths.append(length)
+            times.append(float(reach.time[cell]) + (snap[i] + tail) / _FLAT_MS)
+            paths.append(path)
+        self.options.add(rows, nodes, lengths, times, paths)
+
+    def _road_options(self, reach, start_xy: np.ndarray, start_snap: float) -> list[tuple]:
+        """From one local search: the nearest road node of every road piece within the limit.
+
+        Returns ``(node, length, time, path)`` rows; the path runs in walking order.
+        """
+        s = self.surface
+        node_cells, cell_nodes = self._node_cells
+        t = reach.times(node_cells)
+        hit = np.flatnonzero(np.isfinite(t))
+        out: list[tuple] = []
+        if not len(hit):
+            return out
+        nodes, tt = cell_nodes[hit], t[hit]
+        comp = self.graph.component[nodes]
+        order = np.lexsort((tt, comp))
+        first = order[np.r_[True, comp[order][1:] != comp[order][:-1]]]
+        for q in first[np.argsort(tt[first], kind="stable")]:
+            cell, node = int(node_cells[hit[q]]), int(nodes[q])
+            path = reach.path(cell)
+            tail = float(np.hypot(*(self.graph.xy[node] - s.xy(np.array([cell]))[0])))
+            length = s.path_length(path) + start_snap + tail
+            if length > s.limit_m:
+                continue
+            out.append((node, length, float(tt[q]) + (start_snap + tail) / _FLAT_MS, path))
+        return out
+
+    def _add_shelter_access(self, scell) -> None:
+        """Every shelter's way in from every road piece within the walking limit (no dead-end access road)."""
+        snap = self._snap(self.shelter_xy, scell)
+        todo = np.flatnonzero(scell >= 0)
+        for reach in self.surface.local(scell[todo], towards=True):
+            for j in todo[scell[todo] == reach.source]:
+                for node, length, secs, path in self._road_options(reach, self.shelter_xy[j], snap[j]):
+                    self.exits.add([j], [node], [length], [secs], [path])
+
+    def _add_primary_walks(self, reach, gcell, scell) -> None:
+        s = self.surface
+        by_cell = pd.Series(np.arange(len(scell)), index=scell)
+        by_cell = by_cell[by_cell.index >= 0]
+        by_cell = by_cell[~by_cell.index.duplicated()]
+        gsnap = self._snap(self.grid_xy, gcell)
+        ssnap = self._snap(self.shelter_xy, scell)
+        rows, shel, lengths, times, paths = [], [], [], [], []
+        for i, cell in enumerate(gcell):
+            if cell < 0 or not np.isfinite(reach.time[cell]):
+                continue
+            path = reach.path(int(cell))
+            j = int(by_cell[path[-1]])
+            length = s.path_length(path) + gsnap[i] + ssnap[j]
+            if length > s.limit_m:
+                continue
+            rows.append(i)
+            shel.append(j)
+            lengths.append(length)
+            times.append(float(reach.time[cell]) + (gsnap[i] + ssnap[j]) / _FLAT_MS)
+            paths.append(path)
+        self.walks.add(rows, shel, lengths, times, paths)
+
+    # ---- widening -----------------------------------------------------------------------------------------
+    def extend(self, grid_ids) -> int:
+        """Give these grids every road piece and every shelter they can walk to within the limit.
+
+        Returns
+        -------
+        int
+            Options added (0 when there was nothing more to find).
+        """
+        if self.surface is None:
+            return 0
+        s = self.surface
+        pos = pd.Series(np.arange(len(self.grid_ids)), index=self.grid_ids)
+        todo = np.array([int(pos[g]) for g in np.asarray(grid_ids).astype(str)
+                         if g in pos.index and g not in self.extended], dtype=np.int64)
+        self.extended.update(self.grid_ids[todo].tolist())
+        todo = todo[self._gcell[todo] >= 0]
+        if not len(todo):
+            return 0
+        added = 0
+        scell = self._scell
+        shelter_at = pd.Series(np.arange(len(scell)), index=scell)
+        shelter_at = shelter_at[(shelter_at.index >= 0) & ~shelter_at.index.duplicated()]
+        have_opt = set(zip(self.options.grid.tolist(), self.options.node.tolist()))
+        have_walk = set(zip(self.walks.grid.tolist(), self.walks.shelter.tolist()))
+        gsnap = self._snap(self.grid_xy, self._gcell)
+        ssnap = self._snap(self.shelter_xy, scell)
+        for reach in s.local(self._gcell[todo], towards=False):
+            for i in todo[self._gcell[todo] == reach.source]:
+                i = int(i)
+                if self.graph is not None:
+                    for node, length, secs, path in self._road_options(reach, self.grid_xy[i], gsnap[i]):
+                        if (i, node) not in have_opt:
+                            self.options.add([i], [node], [length], [secs], [path])
+                            have_opt.add((i, node))
+                            added += 1
+                t = reach.times(shelter_at.index.to_numpy())
+                for cell2, j, tt in zip(shelter_at.index.to_numpy()[np.isfinite(t)],
+                                        shelter_at.to_numpy()[np.isfinite(t)], t[np.isfinite(t)]):
+                    if (i, int(j)) in have_walk:
+                        continue
+                    path = reach.path(int(cell2))
+                    length = s.path_length(path) + gsnap[i] + ssnap[j]
+                    if length > s.limit_m:
+                        continue
+                    self.walks.add([i], [int(j)], [length], [float(tt) + (gsnap[i] + ssnap[j]) / _FLAT_MS], [path])
+                    have_walk.add((i, int(j)))
+                    added += 1
+        return added
+
+    # ---- tables for the assignment ------------------------------------------------------------------------
+    def _cost(self, length, time):
+        return np.asarray(length if self.weight == "length" else time, dtype="float64")
+
+    def __call__(self, k: int | None) -> pd.DataFrame:
+        """Every grid's ``k`` cheapest shelters (None: all it can reach)."""
+        return self.for_grids(k, self.grid_ids)
+
+    def for_grids(self, k: int | None, grid_ids) -> pd.DataFrame:
+        """The ``k`` cheapest shelters of each of ``grid_ids``.
+
+        Returns
+        -------
+        DataFrame
+            ``origin_id``, ``dest_id``, ``origin`` and ``dest`` (positions), ``cost``, ``mode``,
+            ``option`` (the access option or walk row behind it, -1 for straight lines), ``rank``.
+        """
+        pos = pd.Series(np.arange(len(self.grid_ids)), index=self.grid_ids)
+        want = pos.reindex(np.asarray(grid_ids).astype(str)).dropna().astype(np.int64).to_numpy()
+        if self._legacy is not None:
+            return self._legacy_table(k, want)
+        parts = []
+        if self.graph is not None and len(self.options.grid) and len(self.exits.grid):
+            sel = np.flatnonzero(np.isin(self.options.grid, want))
+            if len(sel):
+                oc = self._cost(self.options.length, self.options.time)[sel]
+                dc = self._cost(self.exits.length, self.exits.time)
+                per = int(np.bincount(self.exits.grid).max())   # ways into the best-served shelter
+                kk = None if k is None else k * per
+                bc, bd = k_best(self.graph, self.options.node[sel], oc, self.exits.node, dc, k=kk,
+                                weight=self.weight)
+                ok = np.isfinite(bc)
+                r, col = np.nonzero(ok)
+                parts.append(pd.DataFrame({"origin": self.options.grid[sel][r], "dest": self.exits.grid[bd[ok]],
+                                           "cost": bc[ok], "mode": "road", "option": sel[r],
+                                           "exit": bd[ok]}))
+        if len(self.walks.grid):
+            sel = np.flatnonzero(np.isin(self.walks.grid, want))
+            if len(sel):
+                parts.append(pd.DataFrame({"origin": self.walks.grid[sel], "dest": self.walks.shelter[sel],
+                                           "cost": self._cost(self.walks.length, self.walks.time)[sel],
+                                           "mode": "walk", "option": sel, "exit": -1}))
+        return self._finish(parts, k)
+
+    def _finish(self, parts: list, k: int | None) -> pd.DataFrame:
+        cols = ["origin_id", "dest_id", "origin", "dest", "rank", "cost", "mode", "option", "exit"]
+        if not parts:
+            return pd.DataFrame({c: [] for c in cols})
+        t = pd.concat(parts, ignore_index=True)
+        t = t.sort_values(["origin", "cost", "mode"], kind="stable").drop_duplicates(["origin", "dest"])
+        t["rank"] = t.groupby("origin").cumcount() + 1
+        if k is not None:
+            t = t[t["rank"] <= k]
+        t["origin_id"] = self.grid_ids[t["origin"].to_numpy()]
+        t["dest_id"] = self.shelter_ids[t["dest"].to_numpy()]
+        t = t[cols].reset_index(drop=True)
+        self._tables.append(t[["origin", "dest", "cost", "mode", "option", "exit"]])
+        return t
+
+    def _legacy_table(self, k: int | None, want: np.ndarray) -> pd.DataFrame:
+        kind, _ = self._legacy
+        gxy, sxy = self.grid_xy[want], self.shelter_xy
+        if kind == "straight" or not len(sxy):
+            c = straight_line_costs(gxy, sxy, k=k, weight=self.weight)
+            t = c.table.assign(origin=want[c.table["origin"].to_numpy()], mode="straight", option=-1, exit=-1)
+            return self._finish([t[["origin", "dest", "cost", "mode", "option", "exit"]]], k)
+        net = network_costs(self.graph, gxy, sxy, k=k, weight=self.weight)
+        self._net = net
+        t = net.table.assign(origin=want[net.table["origin"].to_numpy()], mode="road", option=-1, exit=-1)
+        parts = [t[["origin", "dest", "cost", "mode", "option", "exit"]]]
+        off = net.origins["unreachable"].to_numpy(dtype=bool)
+        if off.any():
+            walk = straight_line_costs(gxy[off], sxy, k=k, weight=self.weight)
+            w = walk.table.assign(origin=want[off][walk.table["origin"].to_numpy()], mode="straight", option=-1,
+                                  exit=-1)
+            parts.append(w[["origin", "dest", "cost", "mode", "option", "exit"]])
+        return self._finish(parts, k)
+
+    # ---- pricing (the assignment's optimality certificate) ------------------------------------------------------
+    def price(self, grid_dual: pd.Series, shelter_dual: pd.Series) -> np.ndarray:
+        """Grids that may have an option whose reduced cost ``cost + grid_dual - shelter_dual`` is negative.
+
+        One Dijkstra over the road graph from a virtual source tied to every shelter's road exits (weight: the
+        exit's walk minus the shelter's dual, shifted to be non-negative) gives, at every road node, the least
+        ``cost - shelter_dual`` of going on from there; each grid's access options and walks then give its least
+        reduced cost without listing its arcs. Returned: the ids of grids whose least reduced cost is below 0.5
+        (costs are rounded to whole units when solved; the caller checks their arcs exactly).
+        """
+        gd = grid_dual.reindex(self.grid_ids).to_numpy(dtype="float64")
+        sd = shelter_dual.reindex(self.shelter_ids).to_numpy(dtype="float64")
+        if self._legacy is not None:
+            return self.grid_ids[np.isfinite(gd)]
+        best = np.full(len(self.grid_ids), np.inf)
+        if len(self.walks.grid):
+            v = self._cost(self.walks.length, self.walks.time) - np.nan_to_num(sd[self.walks.shelter], nan=np.inf)
+            np.minimum.at(best, self.walks.grid, v)
+        if self.graph is not None and len(self.options.grid) and len(self.exits.grid):
+            from scipy import sparse
+            from scipy.sparse import csgraph
+
+            x = self._cost(self.exits.length, self.exits.time) - np.nan_to_num(sd[self.exits.grid], nan=np.inf)
+            ok = np.isfinite(x)
+            shift = max(0.0, -float(x[ok].min())) if ok.any() else 0.0
+            w = x[ok] + shift + 1e-9
+            n = self.graph.n_nodes
+            coo = self.graph.adjacency(self.weight).tocoo()
+            aug = sparse.csr_matrix((np.concatenate([coo.data, w]),
+                                     (np.concatenate([coo.row, np.full(int(ok.sum()), n)]),
+                                      np.concatenate([coo.col, self.exits.node[ok]]))), shape=(n + 1, n + 1))
+            dist = csgraph.dijkstra(aug, directed=False, indices=n)
+            v = self._cost(self.options.length, self.options.time) + dist[self.options.node] - shift - 1e-9
+            np.minimum.at(best, self.options.grid, v)
+        return self.grid_ids[best + gd < 0.5]
+
+    # ---- what was reachable ---------------------------------------------------------------------------------
+    def reachable(self) -> np.ndarray:
+        """Per grid: True when at least one shelter can be reached at all (by any mode)."""
+        out = np.zeros(len(self.grid_ids), dtype=bool)
+        if self._legacy is not None:
+            return np.ones(len(self.grid_ids), dtype=bool) if len(self.shelter_ids) else out
+        if len(self.walks.grid):
+            out[self.walks.grid] = True
+        if self.graph is not None and len(self.options.grid) and len(self.exits.grid):
+            comps = set(self.graph.component[self.exits.node].tolist())
+            oc = self.graph.component[self.options.node]
+            out[self.options.grid[np.isin(oc, list(comps))]] = True
+        return out
+
+    # ---- routes ---------------------------------------------------------------------------------------------
+    def routes(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """The route of each chosen (grid, shelter) pair.
+
+        Parameters
+        ----------
+        pairs : DataFrame
+            ``grid_id``, ``shelter_id`` (the assignment's rows).
+
+        Returns
+        -------
+        DataFrame
+            Same rows: ``geometry`` (frame CRS), ``distance_m``, ``time_s``, ``mode``, ``walk_m``
+            (the longest walking leg of the route), ``climb_m`` (metres climbed on foot).
+        """
+        n = len(pairs)
+        cols = ["geometry", "distance_m", "time_s", "mode", "walk_m", "climb_m"]
+        if not n:
+            return pd.DataFrame({c: [] for c in cols})
+        gpos = pd.Series(np.arange(len(self.grid_ids)), index=self.grid_ids)
+        spos = pd.Series(np.arange(len(self.shelter_ids)), index=self.shelter_ids)
+        gi = gpos.reindex(pairs["grid_id"].astype(str)).to_numpy()
+        si = spos.reindex(pairs["shelter_id"].astype(str)).to_numpy()
+        if self._legacy is not None:
+            return self._legacy_routes(gi, si)
+        best = self._best_ways(gi, si)
+        road_rows = [r for r in range(n) if best[r][0] == "road"]
+        if road_rows:
+            opt = np.array([best[r][1] for r in road_rows])
+            ex = np.array([best[r][3] for r in road_rows])
+            onodes, dnodes = self.options.node[opt], self.exits.node[ex]
+            on_road = (np.array([best[r][2] for r in road_rows]) - self._cost(self.options.length, self.options.time)[opt]
+                       - self._cost(self.exits.length, self.exits.time)[ex])
+            lines = route_lines(self.graph, onodes, dnodes, weight=self.weight, limits=on_road)
+            road_line = dict(zip(road_rows, range(len(road_rows))))
+        s = self.surface
+        rows: list[tuple] = []
+        for r in range(n):
+            mode, opt, _, ex = best[r]
+            g, j = int(gi[r]), int(si[r])
+            if mode == "walk":
+                path = self.walks.path[opt]
+                rows.append((path_line(s, path, self.grid_xy[g], self.shelter_xy[j]), self.walks.length[opt],
+                             self.walks.time[opt], "walk", self.walks.length[opt], _climb(s, path)))
+            elif mode == "road":
+                a_path, b_path = self.options.path[opt], self.exits.path[ex]
+                road = lines.iloc[road_line[r]]
+                pts = [self.grid_xy[g]] + list(s.xy(a_path))
+                if road["geometry"] is not None:
+                    pts += list(np.asarray(road["geometry"].coords))
+                pts += list(s.xy(b_path)) + [self.shelter_xy[j]]
+                dist = self.options.length[opt] + float(np.nan_to_num(road["length_m"])) + self.exits.length[ex]
+                secs = self.options.time[opt] + float(np.nan_to_num(road["time_s"])) + self.exits.time[ex]
+                rows.append((shapely.LineString(pts), dist, secs, "road",
+                             max(self.options.length[opt], self.exits.length[ex]), _climb(s, a_path) + _climb(s, b_path)))
+            else:
+                rows.append((None, np.nan, np.nan, "straight", 0.0, 0.0))
+        return pd.DataFrame(rows, columns=cols)
+
+    def _best_ways(self, gi: np.ndarray, si: np.ndarray) -> list[tuple[str, int, float, int]]:
+        """For each pair, the way its cost came from: (mode, access option or walk row, cost, exit row)."""
+        ways = pd.concat(self._tables, ignore_index=True) if self._tables else pd.DataFrame(
+            {"origin": [], "dest": [], "cost": [], "mode": [], "option": [], "exit": []})
+        ways = ways.sort_values("cost", kind="stable").drop_duplicates(["origin", "dest"])
+        look = ways.set_index(["origin", "dest"])[["mode", "option", "cost", "exit"]]
+        idx = pd.MultiIndex.from_arrays([np.asarray(gi, np.int64), np.asarray(si, np.int64)])
+        got = look.reindex(idx)
+        return [(m if isinstance(m, str) else "none", int(o) if o == o else -1, float(c), int(e) if e == e else -1)
+                for m, o, c, e in zip(got["mode"].to_numpy(), got["option"].to_numpy(), got["cost"].to_numpy(),
+                                      got["exit"].to_numpy())]
+
+    def _legacy_routes(self, gi: np.ndarray, si: np.ndarray) -> pd.DataFrame:
+        """Routes without a DEM: snapped straight access legs on the road, straight lines elsewhere."""
+        from gis.flood.roads import nearest_nodes
+
+        n = len(gi)
+        start, end = self.grid_xy[gi], self.shelter_xy[si]
+        straight = np.hypot(*(end - start).T)
+        out = pd.DataFrame({"geometry": [shapely.LineString([a, b]) for a, b in zip(start, end)],
+                            "distance_m": straight * DETOUR_FACTOR,
+                            "time_s": straight * DETOUR_FACTOR / (STRAIGHT_LINE_SPEED_KMH / 3.6),
+                            "mode": "straight", "walk_m": 0.0, "climb_m": 0.0})
+        if self._legacy[0] == "straight" or self.graph is None:
+            return out
+        net = network_costs(self.graph, self.grid_xy, self.shelter_xy, k=1, weight=self.weight)
+        onode, osnap = net.origins["node"].to_numpy(), net.origins["snap_m"].to_numpy()
+        dnode, dsnap = nearest_nodes(self.graph, self.shelter_xy)
+        on, dn = onode[gi].astype(np.int64), dnode[si].astype(np.int64)
+        r = route_lines(self.graph, on, dn, weight="length")
+        for k in range(n):
+            g = r["geometry"].iloc[k]
+            if g is None:
+                continue
+            pts = [start[k]] + list(np.asarray(g.coords)) + [end[k]]
+            access = osnap[gi[k]] + dsnap[si[k]]
+            out.at[k, "geometry"] = shapely.LineString(pts)
+            out.at[k, "distance_m"] = float(r["length_m"].iloc[k]) + access
+            out.at[k, "time_s"] = float(r["time_s"].iloc[k]) + access / (ACCESS_SPEED_KMH / 3.6)
+            out.at[k, "mode"] = "road"
+            out.at[k, "walk_m"] = max(osnap[gi[k]], dsnap[si[k]])
+        return out
+
+
+def _climb(surface: WalkSurface, path: np.ndarray) -> float:
+    """Metres climbed along a walk (the sum of its rises)."""
+    if len(path) < 2:
+        return 0.0
+    z = surface.z[path]
+    return float(np.clip(np.diff(z), 0, None).sum())
+
+
+def frame_points(gdf: gpd.GeoDataFrame, crs) -> np.ndarray:
+    """Representative points of a layer in ``crs`` as an ``(n, 2)`` array."""
+    pts = gdf.to_crs(crs).geometry.representative_point()
+    return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()]) if len(pts) else np.zeros((0, 2))
