@@ -2,9 +2,12 @@
 occupancy, reserve depots, and the area being drawn.
 
 Pure folium (no streamlit), like :mod:`ui.plan_map`: :func:`ops_groups` returns feature groups and legend
-rows for :func:`ui.map_view.build_map`. Above the detail budget (a prefecture) the whole-area view draws
-each grid as a small dot and leaves the routes out; a township shows in full. GeoJSON is written
-compactly (coordinates to 1e-5 degrees, only the fields shown).
+rows (:class:`ui.map_view.LegendRow`) for :func:`ui.map_view.build_map`. Colours come from
+:mod:`layers.palette` (depots from their layer spec); each layer is styled from one lookup table keyed by a
+feature property (:class:`ui.map_view.StyledGeoJson`), so the page stays linear in the number of grids.
+Above the detail budget (a prefecture) the whole-area view draws each grid as a small dot and leaves the
+routes out; a township shows in full. GeoJSON is written compactly (coordinates to 1e-5 degrees, only the
+fields shown).
 """
 
 from __future__ import annotations
@@ -17,16 +20,21 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.ops.texts import STATUS_COLORS, STATUS_TEXT, STATUSES
+from gis.ops.texts import ITEM_TEXT, STATUS_TEXT, STATUSES
+from layers.catalogue import DEPOT_ITEMS, spec
 from layers.crs import metric_crs
+from layers.palette import OCCUPANCY, OPS_STATUS, ROUTE
 from layers.text import Text
-from ui.map_view import DETAIL_BUDGET, _round_coords
+from ui.map_view import DETAIL_BUDGET, LegendRow, StyledGeoJson, _round_coords, path_style
 
-__all__ = ["ops_groups", "OCCUPANCY_COLORS", "area_group", "is_overview"]
+__all__ = ["ops_groups", "OCCUPANCY_COLORS", "STATUS_COLORS", "area_group", "is_overview"]
 
 #: shelter colours: room, filling (≥ 90 %), full, not usable
-OCCUPANCY_COLORS = {"room": "#2e7d32", "filling": "#f9a825", "full": "#c62828", "unusable": "#757575"}
-DEPOT_COLOR = "#6d4c41"
+OCCUPANCY_COLORS = dict(OCCUPANCY)
+#: grid colours by status
+STATUS_COLORS = dict(OPS_STATUS)
+#: outline of the shelter markers
+_EDGE = "#212121"
 
 _L: dict[str, Text] = {
     "grid_id": Text("网格编号", "Grid ID"), "name": Text("名称", "Name"), "status": Text("状态", "Status"),
@@ -36,7 +44,14 @@ _L: dict[str, Text] = {
     "phone": Text("电话", "Phone"), "shelter": Text("安置场所", "Shelter"), "capacity": Text("容纳（人）", "Capacity"),
     "checked_in": Text("已签到（人）", "Checked in"), "occupancy": Text("占用率", "Occupancy"),
     "in_transit": Text("途中（人）", "In transit"), "distance_km": Text("距离（公里）", "Distance (km)"),
-    "stock": Text("库存", "Stock"),
+}
+_W: dict[str, Text] = {
+    "grid_status": Text("网格转移状态", "Grid status"),
+    "routes": Text("待转移人员路线", "Routes of those still to move"),
+    "occupancy": Text("安置场所占用", "Shelter occupancy"),
+    "room": Text("场所有空位", "Shelter with room"), "filling": Text("场所将满（≥90%）", "Shelter filling (≥ 90%)"),
+    "full": Text("场所已满", "Shelter full"), "unusable": Text("场所不可用", "Shelter not usable"),
+    "depots": Text("储备库", "Reserve depots"),
 }
 
 
@@ -84,7 +99,7 @@ def _simplified(geoms: gpd.GeoSeries, tol_m: float) -> np.ndarray:
 
 def ops_groups(prog, lang: str, *, outlines: gpd.GeoDataFrame | None = None, routes: gpd.GeoDataFrame | None = None,
                depots: gpd.GeoDataFrame | None = None, township: str | None = None, budget: int = DETAIL_BUDGET
-               ) -> tuple[list[folium.Layer], list[tuple[str, str, str | None, str]]]:
+               ) -> tuple[list[folium.Layer], list[LegendRow]]:
     """Feature groups (and legend rows) showing where a warning stands.
 
     Parameters
@@ -102,8 +117,9 @@ def ops_groups(prog, lang: str, *, outlines: gpd.GeoDataFrame | None = None, rou
     township : str, optional
         Draw only this township, in full detail.
     """
+    w = {k: v(lang) for k, v in _W.items()}
     groups: list[folium.Layer] = []
-    legend: list[tuple[str, str, str | None, str]] = []
+    legend: list[LegendRow] = []
     g = prog.grids
     if township is not None:
         g = g[g["township"] == township]
@@ -119,7 +135,7 @@ def ops_groups(prog, lang: str, *, outlines: gpd.GeoDataFrame | None = None, rou
             have = simple.reindex(g["grid_id"]).to_numpy()
             geoms = np.where(pd.isna(have), pts, have)
         props = {"grid_id": g["grid_id"].tolist(), "name": g["name"].tolist(),
-                 "status": [status_label[s] for s in g["status"]], "_c": [STATUS_COLORS[s] for s in g["status"]]}
+                 "status": [status_label[s] for s in g["status"]], "_s": g["status"].tolist()}
         fields = ["grid_id", "name", "status"]
         if not overview:
             for f in ("people", "moved", "remaining", "refused", "absent", "responsible", "phone"):
@@ -129,16 +145,18 @@ def ops_groups(prog, lang: str, *, outlines: gpd.GeoDataFrame | None = None, rou
         else:
             props["remaining"] = g["remaining"].tolist()
             fields += ["remaining"]
-        grp = folium.FeatureGroup(name=Text("网格转移状态", "Grid status")(lang))
-        folium.GeoJson(_collection(geoms, props), popup=_popup(fields, lang),
-                       tooltip=folium.GeoJsonTooltip(fields=["name", "status"], labels=False),
-                       marker=folium.CircleMarker(radius=3.5 if overview else 5, fill=True, fill_opacity=0.9,
-                                                  weight=0.5),
-                       style_function=lambda f: {"color": f["properties"]["_c"], "fillColor": f["properties"]["_c"],
-                                                 "weight": 1.0, "fillOpacity": 0.45}).add_to(grp)
+        if overview:
+            styles = {s: path_style(c, fill=c, weight=0.5, shape="circle", radius=3.5) for s, c in STATUS_COLORS.items()}
+        else:   # outlines; grids without one are dots of the same colour
+            styles = {s: {**path_style(c, fill=c, weight=1.0, fill_opacity=0.45), "radius": 5}
+                      for s, c in STATUS_COLORS.items()}
+        grp = folium.FeatureGroup(name=w["grid_status"])
+        StyledGeoJson(_collection(geoms, props), styles, "_s", popup=_popup(fields, lang),
+                      tooltip=folium.GeoJsonTooltip(fields=["name", "status"], labels=False),
+                      find=("grid_id", "name")).add_to(grp)
         groups.append(grp)
-        for s in STATUSES:
-            legend.append((status_label[s], STATUS_COLORS[s], STATUS_COLORS[s], "box"))
+        legend += [LegendRow(status_label[s], STATUS_COLORS[s], STATUS_COLORS[s], "circle" if overview else "box", grp)
+                   for s in STATUSES]
 
     if routes is not None and len(routes) and not overview:
         todo = set(g.loc[g["status"] != "done", "grid_id"])
@@ -148,12 +166,11 @@ def ops_groups(prog, lang: str, *, outlines: gpd.GeoDataFrame | None = None, rou
             props = {"grid_id": r["grid_id"].astype(str).tolist(),
                      "people": pd.to_numeric(r.get("people"), errors="coerce").fillna(0).astype(int).tolist(),
                      "distance_km": pd.to_numeric(r.get("distance_km"), errors="coerce").round(2).tolist()}
-            grp = folium.FeatureGroup(name=Text("待转移人员路线", "Routes of those still to move")(lang))
-            folium.GeoJson(_collection(r.geometry.to_numpy(), props),
-                           popup=_popup(["grid_id", "people", "distance_km"], lang),
-                           style_function=lambda f: {"color": "#6a1b9a", "weight": 2, "opacity": 0.8}).add_to(grp)
+            grp = folium.FeatureGroup(name=w["routes"])
+            StyledGeoJson(_collection(r.geometry.to_numpy(), props), {"": path_style(ROUTE, weight=2, opacity=0.8)},
+                          popup=_popup(["grid_id", "people", "distance_km"], lang)).add_to(grp)
             groups.append(grp)
-            legend.append((Text("待转移人员路线", "Routes of those still to move")(lang), "#6a1b9a", None, "line"))
+            legend.append(LegendRow(w["routes"], ROUTE, None, "line", grp))
 
     s = prog.shelters
     if township is not None:
@@ -163,34 +180,37 @@ def ops_groups(prog, lang: str, *, outlines: gpd.GeoDataFrame | None = None, rou
                        np.where(s["full"], "full", np.where(s["filling"], "filling", "room")))
         occ = [f"{v:.0%}" if np.isfinite(v) else "—" for v in s["occupancy"]]
         props = {"name": s["name"].tolist(), "capacity": s["capacity"].tolist(), "checked_in": s["checked_in"].tolist(),
-                 "in_transit": s["in_transit"].tolist(), "occupancy": occ,
-                 "_c": [OCCUPANCY_COLORS[k] for k in key]}
-        grp = folium.FeatureGroup(name=Text("安置场所占用", "Shelter occupancy")(lang))
-        folium.GeoJson(_collection(shapely.points(s["lon"].to_numpy(dtype=float), s["lat"].to_numpy(dtype=float)),
-                                   props),
-                       popup=_popup(["name", "capacity", "checked_in", "in_transit", "occupancy"], lang),
-                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-                       marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.95),
-                       style_function=lambda f: {"color": "#212121", "weight": 1,
-                                                 "fillColor": f["properties"]["_c"]}).add_to(grp)
+                 "in_transit": s["in_transit"].tolist(), "occupancy": occ, "_o": key.tolist()}
+        draw = spec("shelters").draw
+        styles = {k: path_style(_EDGE, fill=c, weight=1, shape=draw.shape, radius=draw.radius + 1)
+                  for k, c in OCCUPANCY_COLORS.items()}
+        grp = folium.FeatureGroup(name=w["occupancy"])
+        StyledGeoJson(_collection(shapely.points(s["lon"].to_numpy(dtype=float), s["lat"].to_numpy(dtype=float)),
+                                  props), styles, "_o",
+                      popup=_popup(["name", "capacity", "checked_in", "in_transit", "occupancy"], lang),
+                      tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False), find=("name",)).add_to(grp)
         groups.append(grp)
-        legend += [(Text("场所有空位", "Shelter with room")(lang), "#212121", OCCUPANCY_COLORS["room"], "circle"),
-                   (Text("场所将满（≥90%）", "Shelter filling (≥ 90%)")(lang), "#212121", OCCUPANCY_COLORS["filling"],
-                    "circle"),
-                   (Text("场所已满", "Shelter full")(lang), "#212121", OCCUPANCY_COLORS["full"], "circle"),
-                   (Text("场所不可用", "Shelter not usable")(lang), "#212121", OCCUPANCY_COLORS["unusable"], "circle")]
+        legend += [LegendRow(w[k], _EDGE, c, draw.shape, grp) for k, c in OCCUPANCY_COLORS.items()]
 
     if depots is not None and len(depots):
         d = depots.to_crs(4326)
         pts = d.geometry.representative_point()
         props = {"name": d.get("name", pd.Series("", index=d.index)).astype(str).tolist()}
-        grp = folium.FeatureGroup(name=Text("储备库", "Reserve depots")(lang))
-        folium.GeoJson(_collection(pts.to_numpy(), props), popup=_popup(["name"], lang),
-                       marker=folium.CircleMarker(radius=9, fill=True, fill_opacity=0.95),
-                       style_function=lambda f: {"color": "#212121", "weight": 1.5, "fillColor": DEPOT_COLOR}
-                       ).add_to(grp)
+        items = [i for i in DEPOT_ITEMS if i in d]
+        for i in items:
+            props[i] = pd.to_numeric(d[i], errors="coerce").round(1).tolist()
+        draw = spec("depots").draw
+        grp = folium.FeatureGroup(name=w["depots"])
+        StyledGeoJson(_collection(pts.to_numpy(), props),
+                      {"": path_style(draw.color, fill=draw.fill, weight=draw.weight, shape=draw.shape,
+                                      radius=draw.radius)},
+                      popup=folium.GeoJsonPopup(fields=["name", *items],
+                                                aliases=[_L["name"](lang), *(ITEM_TEXT[i](lang) for i in items)],
+                                                labels=True, max_width=360),
+                      tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+                      find=("name",)).add_to(grp)
         groups.append(grp)
-        legend.append((Text("储备库", "Reserve depots")(lang), "#212121", DEPOT_COLOR, "circle"))
+        legend.append(LegendRow(w["depots"], draw.color, draw.fill, draw.shape, grp))
     return groups, legend
 
 

@@ -17,7 +17,6 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 import streamlit as st
-from streamlit_folium import st_folium
 
 from gis.ops.session import Operations
 from gis.ops.texts import AREA_TEXT, ITEM_TEXT, KIND_TEXT, LEVEL_COLORS, LEVEL_TEXT, ROLE_TEXT, STATUS_TEXT, \
@@ -26,9 +25,10 @@ from layers.errors import GisError
 from layers.events import LEVELS, local_text
 from layers.text import Text
 from ui.i18n import lang
-from ui.map_panel import note_missing_layers, show_layers_map
+from ui.map_panel import note_missing_layers, show_layers_map, show_map
 from ui.map_view import build_map
-from ui.state import active_store, editor_name, hillshade_overlay, layer_tokens, map_parts, workspace_layers
+from ui.state import (active_store, editor_name, hillshade_overlay, layer_tokens, map_parts, place_names,
+                      workspace_layers)
 
 #: seconds between refreshes of the live part of the page
 REFRESH_S = 30
@@ -262,8 +262,8 @@ def _draw_area(layers: dict) -> shapely.Polygon | None:
     planned, payloads, images, _ = map_parts([k for k in ("rivers", "roads", "villages") if k in layers])
     extra = ([area_group(pts, lang())], [])
     m = build_map(planned, lang=lang(), hillshade=hillshade_overlay(), payloads=payloads, images=images, height=420,
-                  extra=extra)
-    out = st_folium(m, key="ops_draw_map", height=420, use_container_width=True, returned_objects=["last_clicked"])
+                  extra=extra, places=place_names())
+    out = show_map(m, key="ops_draw_map", height=420, returned_objects=["last_clicked"])
     click = (out or {}).get("last_clicked")
     if click and st.session_state.get("ops_area_last") != click:
         st.session_state["ops_area_last"] = click
@@ -393,8 +393,8 @@ def _map(snap, prog, layers: dict) -> None:
     key = (snap.warning.warning_id, layer_tokens(["grids", "depots"])) + entries_key
     groups = _map_html_parts(key, township, lang(), prog, layers, _routes(snap))
     m = build_map(planned, lang=lang(), hillshade=hillshade_overlay(), payloads=payloads, images=images, height=600,
-                  extra=groups)
-    st_folium(m, key="ops_map", height=600, use_container_width=True, returned_objects=[])
+                  extra=groups, places=place_names())
+    show_map(m, key="ops_map", height=600)
 
 
 def _townships_and_timeline(prog) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from layers.palette import OPS_STATUS, WARNING_LEVEL
 from layers.text import Text
 
 #: warning level -> its name
@@ -12,7 +13,7 @@ LEVEL_TEXT: dict[str, Text] = {
     "red": Text("红色预警", "red warning", "level_red"),
 }
 #: warning level -> colour on maps and in tables
-LEVEL_COLORS = {"blue": "#1e88e5", "yellow": "#fdd835", "orange": "#fb8c00", "red": "#e53935"}
+LEVEL_COLORS = dict(WARNING_LEVEL)
 
 #: grid statuses, in the order a grid goes through them (``problem`` can come at any time)
 STATUSES = ("warned", "acknowledged", "moving", "done", "problem")
@@ -23,8 +24,7 @@ STATUS_TEXT: dict[str, Text] = {
     "done": Text("已完成", "done", "status_done"),
     "problem": Text("有问题", "problem", "status_problem"),
 }
-STATUS_COLORS = {"warned": "#9e9e9e", "acknowledged": "#1e88e5", "moving": "#fb8c00", "done": "#43a047",
-                 "problem": "#d81b60"}
+STATUS_COLORS = dict(OPS_STATUS)
 STATUS_HELP: dict[str, Text] = {
     "warned": Text("已发布预警，网格责任人尚未确认收到", "warning issued; the grid's responsible person has not "
                    "acknowledged yet", "status_warned_help"),
