@@ -101,11 +101,9 @@ def load_postgis(store, layers: dict[str, gpd.GeoDataFrame]) -> None:
         store.replace(kind, gdf, note="test", user="test")
 
 
-def worker(store_arg: str, schema: str, warning_id: str, index: int, writers: int, start_file: str) -> None:
-    """One officer: reports for its share of the grids, one-person check-ins at S1, acks of its share of contacts.
-
-    Waits for ``start_file`` so that every writer starts at once.
-    """
+def _officer(store_arg: str, schema: str, warning_id: str, index: int, writers: int, start_file: str) -> None:
+    """One officer with their own store and record keeper (own connection): reports for its share of the grids,
+    one-person check-ins at S1, acks of its share of contacts, once ``start_file`` exists."""
     import os
 
     from layers.events import OpsLog
@@ -131,6 +129,29 @@ def worker(store_arg: str, schema: str, warning_id: str, index: int, writers: in
         log.acknowledge(warning_id, c, user=f"w{index}")
 
 
+def worker(store_arg: str, schema: str, warning_id: str, process: int, processes: int, threads: int,
+           start_file: str) -> None:
+    """One writer process running ``threads`` officers at once (officer ``process * threads + t`` of
+    ``processes * threads``), each on its own connection; raises if any officer failed."""
+    import threading
+
+    failed: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            _officer(store_arg, schema, warning_id, index, processes * threads, start_file)
+        except BaseException as e:   # noqa: BLE001 - reported by the process's exit status
+            failed.append(e)
+
+    ts = [threading.Thread(target=run, args=(process * threads + t,)) for t in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if failed:
+        raise failed[0]
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
-    worker(a[0], a[1], a[2], int(a[3]), int(a[4]), a[5])
+    worker(a[0], a[1], a[2], int(a[3]), int(a[4]), int(a[5]), a[6])

@@ -19,7 +19,11 @@ from layers.events import OpsLog, normalize_phone, parse_time
 from tests.ops_data import big_layers, load_postgis, tiny_layers, write_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
-WRITERS = 24
+#: concurrent writers: PROCESSES processes of THREADS officers each, every officer on its own connection
+PROCESSES, THREADS = 6, 4
+WRITERS = PROCESSES * THREADS
+#: grids of the warning the writers report on
+N_GRIDS = 48
 
 
 # ---- stores ---------------------------------------------------------------------------------------------------------
@@ -212,17 +216,18 @@ def test_unknown_warning_in_an_empty_workspace(tmp_path):
 
 # ---- many officers at once ---------------------------------------------------------------------------------------------
 def _concurrent(store_arg: str, schema: str, store, tmp_path: Path) -> None:
-    """WRITERS processes, started together, each reporting its share of 240 grids, checking in one person per grid
-    at one shelter (all writers on the same shelter) and acknowledging its share of the contacts."""
+    """WRITERS officers (PROCESSES processes of THREADS threads, each on its own connection), started together,
+    each reporting its share of N_GRIDS grids, checking in one person per grid at one shelter (all writers on the
+    same shelter) and acknowledging its share of the contacts."""
     ops = Operations(store)
     iss = ops.warn("red", everything=True, issuer="t")
     w = iss.warning.warning_id
     n_grids, n_contacts = iss.warning.grids, iss.warning.contacts
     start = tmp_path / f"start_{uuid.uuid4().hex}"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.ops_data", store_arg, schema, w, str(i), str(WRITERS),
-                               str(start)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-             for i in range(WRITERS)]
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.ops_data", store_arg, schema, w, str(i), str(PROCESSES),
+                               str(THREADS), str(start)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+             for i in range(PROCESSES)]
     time.sleep(1.0)
     start.write_text("go")
     errors = []
@@ -237,13 +242,13 @@ def _concurrent(store_arg: str, schema: str, store, tmp_path: Path) -> None:
     assert (e.groupby("kind").size().to_dict() == {"report": n_grids, "checkin": n_grids, "ack": n_contacts})
     t = ops.progress(w).totals
     assert t["people_moved"] == 7 * n_grids and t["people_refused"] == n_grids and t["people_absent"] == n_grids
-    assert t["people_checked_in"] == n_grids                  # 240 one-person check-ins at the same shelter
+    assert t["people_checked_in"] == n_grids                  # one-person check-ins at the same shelter
     assert t["acknowledged"] == n_contacts
     assert set(e["user"]) == {f"w{i}" for i in range(WRITERS)}
 
 
 def test_dozens_of_concurrent_writers_on_the_geopackage(tmp_path):
-    ws = write_workspace(tmp_path / "ws", big_layers(240))
+    ws = write_workspace(tmp_path / "ws", big_layers(N_GRIDS))
     _concurrent(str(ws.gpkg), "", ws, tmp_path)
 
 
@@ -254,7 +259,7 @@ def test_dozens_of_concurrent_writers_on_postgis(tmp_path, postgis_dsn):
     schema = f"t_ops_{uuid.uuid4().hex[:10]}"
     st = PostGISStore(dsn, schema=schema)
     try:
-        load_postgis(st, big_layers(240))
+        load_postgis(st, big_layers(N_GRIDS))
         _concurrent(dsn, schema, st, tmp_path)
     finally:
         _drop(dsn, schema)
