@@ -146,7 +146,8 @@ def ops_groups(prog, lang: str, *, outlines: gpd.GeoDataFrame | None = None, rou
             props["remaining"] = g["remaining"].tolist()
             fields += ["remaining"]
         if overview:
-            styles = {s: path_style(c, fill=c, weight=0.5, shape="circle", radius=3.5) for s, c in STATUS_COLORS.items()}
+            styles = {s: path_style(c, fill=c, weight=0.5, shape="circle", radius=3.5)
+                      for s, c in STATUS_COLORS.items()}
         else:   # outlines; grids without one are dots of the same colour
             styles = {s: {**path_style(c, fill=c, weight=1.0, fill_opacity=0.45), "radius": 5}
                       for s, c in STATUS_COLORS.items()}
