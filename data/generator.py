@@ -5,10 +5,10 @@
 * ``OUT/dem.tif``: float32 GeoTIFF, 30 m cells, EPSG:4549 (CGCS2000 / 3-degree GK CM 120E),
   nodata -9999, tiled and deflate-compressed, depression free (every cell drains to the edge);
 * ``OUT/workspace.gpkg``: one layer per kind in EPSG:4490 with the canonical field names of
-  :mod:`layers.catalogue`: ``villages``, ``grids``, ``buildings`` (one house per household of every
-  lowest-level grid, :mod:`data.buildings`), ``shelters``, ``depots``,
-  ``water_sources``, ``cameras``, ``roads``,
-  ``rivers``, ``forest``.
+  :mod:`layers.catalogue`: ``boundaries`` (the county, its townships and villages), ``villages``,
+  ``grids``, ``buildings`` (one house per household of every lowest-level grid, :mod:`data.buildings`),
+  ``shelters``, ``depots``, ``water_sources``, ``cameras``, ``roads``, ``rivers``,
+  ``forest``.
 
 The stages live in :mod:`data.terrain` (DEM and hydrology), :mod:`data.settlements` (areas,
 villages, transfer grids, shelters) and :mod:`data.assets` (roads, rivers, forest, water sources,
@@ -33,6 +33,7 @@ from data.terrain import CELL, DEM_EPSG, GEO_EPSG, NODATA, Terrain, build_terrai
 
 #: canonical fields written per layer (see layers/catalogue.py)
 FIELDS: dict[str, tuple[str, ...]] = {
+    "boundaries": ("name", "code", "level", "parent"),
     "villages": ("name", "township", "village_id", "population", "households", "vulnerable", "responsible",
                  "phone"),
     "grids": ("grid_id", "name", "level", "parent_id", "township", "village", "responsible", "phone",
@@ -130,6 +131,7 @@ def _layers(s: Settlements, roads: pd.DataFrame, rivers: pd.DataFrame, forest: p
             ) -> dict[str, gpd.GeoDataFrame]:
     """The output layers in EPSG:4490, with exactly the catalogue fields."""
     layers = {
+        "boundaries": _shapes(_boundaries(s), FIELDS["boundaries"]),
         "villages": _points(s.villages, FIELDS["villages"]),
         "grids": _shapes(s.grids, FIELDS["grids"]),
         "buildings": _points(buildings, FIELDS["buildings"]),
@@ -142,6 +144,23 @@ def _layers(s: Settlements, roads: pd.DataFrame, rivers: pd.DataFrame, forest: p
         "forest": _shapes(forest, FIELDS["forest"]),
     }
     return {k: v.to_crs(GEO_EPSG) for k, v in layers.items()}
+
+
+def _boundaries(s: Settlements) -> pd.DataFrame:
+    """County, township and village outlines with their division codes (6, 9 and 12 digits) and parents."""
+    vg = s.grids[s.grids["level"] == "village"]
+    town_code = s.townships["code"].to_numpy()
+    county_code = s.counties["code"].to_numpy()
+    town_of = dict(zip(s.townships["name"], town_code))
+    return pd.concat([
+        pd.DataFrame({"name": s.counties["name"], "code": county_code, "level": "county", "parent": "",
+                      "geometry": s.counties["geometry"]}),
+        pd.DataFrame({"name": s.townships["name"], "code": town_code, "level": "township",
+                      "parent": county_code[s.townships["county"].to_numpy()], "geometry": s.townships["geometry"]}),
+        pd.DataFrame({"name": s.villages["name"].to_numpy(), "code": s.villages["village_id"].to_numpy(),
+                      "level": "village", "parent": [town_of[t] for t in s.villages["township"]],
+                      "geometry": vg["geometry"].to_numpy()}),
+    ], ignore_index=True)
 
 
 #: the time stamp written into the GeoPackage's metadata, so that equal seeds give byte-identical files

@@ -11,7 +11,8 @@ list (:func:`map_kinds`), the editable kinds (:func:`editable_kinds`). A new lay
 entry here.
 
 Kinds: ``villages``, ``grids`` (转移避险网格), ``buildings``, ``shelters``, ``depots`` (储备库),
-``water_sources``, ``cameras``, ``roads``, ``rivers``, ``forest``, ``graves``, ``dem``, ``flood_hazard``.
+``water_sources``, ``cameras``, ``roads``, ``rivers``, ``forest``, ``boundaries`` (county / township / village
+outlines), ``graves``, ``dem``, ``flood_hazard``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,43 @@ GRID_LEVELS = {
 }
 #: grid level code -> rank (1 county ... 5 household cluster)
 GRID_LEVEL_RANK = {code: i + 1 for i, code in enumerate(GRID_LEVELS)}
+
+#: administrative levels of the boundaries layer, largest first (DataV writes ``province``, ``city``,
+#: ``district``; a district, county-level city or banner is a county here, a subdistrict a township)
+BOUNDARY_LEVELS = {
+    "province": ("省级", "省", "自治区", "直辖市", "province"),
+    "prefecture": ("地级", "市级", "地级市", "市", "州", "盟", "prefecture", "city"),
+    "county": ("县级", "县", "区", "县级市", "旗", "区县", "县区", "county", "district", "banner"),
+    "township": ("乡镇级", "乡级", "镇级", "乡镇", "乡", "镇", "街道", "苏木", "township", "town", "street",
+                 "subdistrict"),
+    "village": ("村级", "村", "行政村", "社区", "居委会", "村委会", "嘎查", "village", "community"),
+}
+
+#: OpenStreetMap ``highway`` values and the road class each is taken as (``*_link`` as its road; foot and
+#: cycle ways as tracks). Values outside this list and the Chinese names are kept as ``other``.
+OSM_ROAD_CLASSES = {
+    "motorway": "highway", "motorway_link": "highway", "trunk": "national", "trunk_link": "national",
+    "primary": "provincial", "primary_link": "provincial", "secondary": "county", "secondary_link": "county",
+    "tertiary": "township", "tertiary_link": "township", "unclassified": "village", "residential": "village",
+    "living_street": "village", "service": "village", "road": "village", "busway": "village",
+    "bus_guideway": "village", "escape": "village", "track": "track", "path": "track", "footway": "track",
+    "steps": "track", "pedestrian": "track", "bridleway": "track", "cycleway": "track", "via_ferrata": "track",
+}
+
+
+def _road_choices() -> dict[str, tuple[str, ...]]:
+    base = {"highway": ("高速", "高速公路", "highway"),
+            "national": ("国道", "national"),
+            "provincial": ("省道", "provincial"),
+            "county": ("县道", "county"),
+            "township": ("乡道", "township"),
+            "village": ("村道", "村级道路", "村内道路", "街道", "village"),
+            "track": ("机耕路", "林道", "小路", "步道", "防火道", "人行道", "track", "path"),
+            "other": ("其他", "other")}
+    for osm, code in OSM_ROAD_CLASSES.items():
+        if osm not in base[code]:
+            base[code] += (osm,)
+    return base
 
 SPECS: tuple[LayerSpec, ...] = (
     LayerSpec(
@@ -137,6 +175,9 @@ SPECS: tuple[LayerSpec, ...] = (
               unit="人", minimum=0),
             F("area", "float", "面积", "Floor area", ("建筑面积", "使用面积", "场所面积", "floor area"), unit="m²",
               minimum=0),
+            F("capacity_estimated", "bool", "容纳人数为估算", "Capacity estimated",
+              ("容量为估算", "估算容量", "容纳人数估算", "estimated capacity"), true_words=("估算", "estimated"),
+              false_words=("核定", "实测", "checked")),
             TOWNSHIP, VILLAGE, RESPONSIBLE, PHONE,
             F("supplies", "str", "物资储备", "Supplies", ("物资", "储备物资", "supplies")),
             STATUS, REMARK,
@@ -205,6 +246,7 @@ SPECS: tuple[LayerSpec, ...] = (
               true_words=("可吊桶", "可以吊桶", "能吊桶", "吊桶", "可取水", "直升机可取水", "适合", "适宜", "helicopter"),
               false_words=("不可吊桶", "不能吊桶", "不可取水", "不适合", "不适宜", "no helicopter")),
             F("depth", "float", "水深", "Water depth", ("深度", "平均水深", "depth"), unit="m", minimum=0),
+            F("area", "float", "水面面积", "Area", ("面积", "水域面积", "水面积", "area m2"), unit="m²", minimum=0),
             TOWNSHIP, STATUS, REMARK,
         ),
         id_field="source_id",
@@ -247,18 +289,15 @@ SPECS: tuple[LayerSpec, ...] = (
         (
             NAME,
             F("road_class", "choice", "道路等级", "Road class", ("等级", "类型", "公路等级", "道路类型", "class", "highway"),
-              choices={"highway": ("高速", "高速公路", "motorway", "highway"),
-                       "national": ("国道", "national", "trunk"),
-                       "provincial": ("省道", "provincial", "primary"),
-                       "county": ("县道", "county", "secondary"),
-                       "township": ("乡道", "township", "tertiary"),
-                       "village": ("村道", "村级道路", "village", "residential", "unclassified"),
-                       "track": ("机耕路", "林道", "小路", "步道", "防火道", "track", "path")}),
+              choices=_road_choices(), keep_raw="class_raw"),
             F("speed", "float", "设计速度", "Speed", ("速度", "限速", "speed kmh"), unit="km/h", minimum=0, maximum=150),
+            F("class_raw", "str", "原始等级", "Class as written", ("原等级", "原始道路等级", "osm class", "class raw")),
             REMARK,
         ),
-        description_zh="道路网，用于转移路线与通达性。",
-        description_en="Road network for routes and access.",
+        description_zh="道路网，用于转移路线与通达性。OpenStreetMap 的道路类型（service、footway、*_link 等）按对应等级接收，"
+                       "原值保存在“原始等级”中。",
+        description_en="Road network for routes and access. OpenStreetMap highway values (service, footway, *_link...) "
+                       "are taken as the matching class, the value as written kept in 'Class as written'.",
         draw=Draw(B["Dark2"][6], None, 1.8, order=40, maps=("flood", "fire")),
     ),
     LayerSpec(
@@ -287,6 +326,36 @@ SPECS: tuple[LayerSpec, ...] = (
         description_zh="森林范围（林班面，或土地覆盖栅格：非零即林地）。",
         description_en="Forest cover: compartments as polygons, or a land-cover raster (non-zero is forest).",
         draw=Draw(B["Greens5"][2], B["Greens5"][1], 0.5, fill_opacity=0.45, order=10, show=False, maps=("fire",)),
+    ),
+    LayerSpec(
+        "boundaries", "行政区界", "Boundaries", ("Polygon",),
+        (
+            F("name", "str", "名称", "Name",
+              ("行政区名称", "行政区划名称", "区划名称", "边界名称", "xzqmc", "名字", "title", "label", "name"),
+              required=True),
+            F("code", "str", "区划代码", "Code",
+              ("行政区划代码", "行政区代码", "区划编码", "行政代码", "adcode", "xzqdm", "编码", "代码", "编号", "ref",
+               "code", "id")),
+            F("level", "choice", "层级", "Level", ("级别", "行政级别", "区划级别", "层次", "admin level", "level"),
+              choices=BOUNDARY_LEVELS),
+            F("parent", "str", "上级", "Parent",
+              ("上级代码", "上级编码", "上级区划", "上级区划代码", "上级行政区", "所属上级", "parent code", "parent name",
+               "parent adcode", "parent")),
+            REMARK,
+        ),
+        id_field="code",
+        description_zh="县、乡镇、村的行政区界（面），带名称、区划代码、层级与上级；分乡镇统计、地图上的乡镇界和选择乡镇都用它。"
+                       "可直接导入 DataV（阿里云）行政区 GeoJSON。",
+        description_en="County, township and village boundaries (polygons) with name, code, level and parent; used "
+                       "for per-township tables, the outlines on the maps and choosing a township. DataV (Aliyun) "
+                       "GeoJSON is read as it comes.",
+        draw=Draw(B["PRGn10"][0], None, 1.2, fill_opacity=0.0, order=25,
+                  maps=("flood", "fire"), by="level", classes=(
+                      DrawClass("province", B["Oranges5"][4], 3.5, show=False),
+                      DrawClass("prefecture", B["BrBG10"][9], 3.2, show=False),
+                      DrawClass("county", B["PRGn10"][0], 3.0),
+                      DrawClass("township", B["RdPu5"][3], 2.2),
+                      DrawClass("village", B["PRGn10"][2], 1.2, show=False))),
     ),
     LayerSpec(
         "graves", "坟墓", "Graves", ("Point",),

@@ -1,54 +1,74 @@
 """Coordinate reference systems: recognise, guess (with a warning) or refuse; pick a metric CRS.
 
-Offices' data comes in CGCS2000 lon/lat (EPSG:4490, practically WGS84), WGS84 (EPSG:4326), or
+Offices' data comes in CGCS2000 lon/lat (EPSG:4490, practically WGS84), WGS84 (EPSG:4326),
 CGCS2000 Gauss-Kruger metres: 3-degree zones 25-45 with the zone number in front of the easting
 (EPSG:4513-4533), 3-degree "CM" variants without it (EPSG:4534-4554), and, rarely, 6-degree zones
-13-23 (EPSG:4491-4501, CM variants EPSG:4502-4512). A ``.prj`` often names these without an EPSG
-code; :func:`identify_crs` maps it back to the code.
+13-23 (EPSG:4491-4501, CM variants EPSG:4502-4512); older survey data and DEMs in the same shapes on
+Beijing 1954 or Xi'an 1980 (:mod:`layers.datums` has their codes). A ``.prj`` often names these
+without an EPSG code; :func:`identify_crs` maps it back to the code.
 
-:func:`resolve_crs` gives a layer its CRS: keeps (and recognises) a declared one after checking it
-fits the numbers, guesses EPSG:4490 or a zone-prefixed Gauss-Kruger zone from the numbers alone
-(recording a warning), and raises :class:`~layers.errors.CRSError` otherwise.
+:func:`decide_crs` (and its wrappers :func:`resolve_bounds_crs` for extents and
+:func:`resolve_crs` for layers) gives data its CRS: keeps (and recognises) a declared one after
+checking it fits the numbers, guesses EPSG:4490 or a zone-prefixed Gauss-Kruger zone from the
+numbers alone (recording a warning), uses the CRS -- or just the datum -- the user chose, and
+raises :class:`~layers.errors.CRSError` otherwise. A chosen CRS that differs from the one the file
+declares is a conflict (:class:`CRSConflict`) unless the user said the file's own is wrong.
 :func:`metric_crs` chooses the metric CRS for analysis; :func:`to_storage` reprojects to
-:data:`layers.settings.STORAGE_CRS`.
+:data:`layers.settings.STORAGE_CRS`, applying a bureau's transformation parameters when the layer
+carries them (:func:`layers.datums.with_towgs84`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass, field
+from typing import Literal
 
 import geopandas as gpd
 import pyproj
 
+from layers.datums import (DATUMS, Datum, base_crs, datum_of, datum_word, describe, gk_code, gk_of, is_old_datum,
+                           towgs84_of, with_towgs84)
 from layers.errors import CRSError, problem
 from layers.settings import STORAGE_CRS
+from layers.text import Text
 
-__all__ = ["resolve_crs", "resolve_bounds_crs", "identify_crs", "parse_user_crs", "metric_crs", "to_storage",
-           "gk_epsg", "probable_crs", "CHINA_LONLAT_BOX"]
+__all__ = ["resolve_crs", "resolve_bounds_crs", "decide_crs", "CrsDecision", "CRSConflict", "identify_crs",
+           "parse_user_crs", "parse_crs_choice", "metric_crs", "to_storage", "gk_epsg", "probable_crs",
+           "CHINA_LONLAT_BOX", "OnConflict"]
 
 #: (min lon, min lat, max lon, max lat) of the box that holds China's territory
 CHINA_LONLAT_BOX = (73.0, 3.0, 136.0, 54.0)
 
-_GK3_ZONE0, _GK3_CM0 = 4513, 4534     # zone 25 / CM 75E
-_GK6_ZONE0, _GK6_CM0 = 4491, 4502     # zone 13 / CM 75E
-_GRS80_A, _GRS80_RF = 6378137.0, 298.257222101
 _NORTHING_MAX = 6_500_000.0           # metres: north of China's northern tip is about 5.99e6
 
 _Note = tuple[str, str]
+#: what to do when the CRS a user chose differs from the one a file declares: refuse (the default), use
+#: the chosen one ("the file's own is wrong"), or keep the file's own (an input of a command whose
+#: ``--crs`` is meant for its other inputs)
+OnConflict = Literal["refuse", "override", "keep"]
 
 #: where a user chooses the CRS: the Data page's box and the command line option
 _CHOOSE_ZH = "在数据页的“坐标系 / CRS”选择框（命令行用 --crs EPSG:xxxx）中选择"
 _CHOOSE_EN = "in the Data page's 坐标系 / CRS box (command line: --crs EPSG:xxxx) choose"
 
 _FIX_CRS_ZH = (f"{_CHOOSE_ZH}坐标系，如 CGCS2000 经纬度 EPSG:4490、3 度带中央经线 117° 的 EPSG:4548；"
+               "北京1954、西安1980 的数据可只选坐标系名称（--crs beijing1954 或 xian1980），投影带按数值判断；"
                "或提供带坐标系的 .prj 文件 / 带坐标系的 GeoTIFF")
 _FIX_CRS_EN = (f"{_CHOOSE_EN} the CRS, e.g. CGCS2000 lon/lat EPSG:4490 or the 3-degree Gauss-Kruger zone with central "
-               "meridian 117E EPSG:4548; or supply the .prj file / a GeoTIFF that carries its CRS")
+               "meridian 117E EPSG:4548; for Beijing 1954 or Xi'an 1980 data the datum alone will do (--crs "
+               "beijing1954 or xian1980: the zone is told from the numbers); or supply the .prj file / a GeoTIFF "
+               "that carries its CRS")
 
 
-def gk_epsg(central_meridian: float, *, zone_prefix: bool = False, six_degree: bool = False) -> int:
-    """EPSG code of a CGCS2000 Gauss-Kruger CRS.
+class CRSConflict(CRSError):
+    """The CRS a user chose differs from the one the file declares (and the user did not say the file's is wrong)."""
+
+
+def gk_epsg(central_meridian: float, *, zone_prefix: bool = False, six_degree: bool = False,
+            datum: str = "cgcs2000") -> int:
+    """EPSG code of a Gauss-Kruger CRS (CGCS2000 unless ``datum`` says otherwise).
 
     Parameters
     ----------
@@ -59,31 +79,25 @@ def gk_epsg(central_meridian: float, *, zone_prefix: bool = False, six_degree: b
         True for the variant whose false easting carries the zone number (``39 500 000``).
     six_degree : bool
         6-degree zones (EPSG:4491-4512) instead of 3-degree zones (EPSG:4513-4554).
+    datum : str
+        ``"cgcs2000"`` (default), ``"beijing1954"`` or ``"xian1980"`` (see :mod:`layers.datums`).
 
     Returns
     -------
     int
-        The EPSG code, e.g. ``gk_epsg(120) == 4549``, ``gk_epsg(117, zone_prefix=True) == 4527``.
+        The EPSG code, e.g. ``gk_epsg(120) == 4549``, ``gk_epsg(117, zone_prefix=True) == 4527``,
+        ``gk_epsg(117, zone_prefix=True, datum="beijing1954") == 2415``.
 
     Raises
     ------
     ValueError
-        When the meridian is not one of a CGCS2000 Gauss-Kruger zone.
+        When the meridian is not one of a Gauss-Kruger zone.
     """
-    cm = float(central_meridian)
-    if six_degree:
-        if cm != int(cm) or (int(cm) - 75) % 6 or not 75 <= cm <= 135:
-            raise ValueError(f"no CGCS2000 6-degree Gauss-Kruger zone has central meridian {central_meridian}")
-        i = (int(cm) - 75) // 6
-        return (_GK6_ZONE0 if zone_prefix else _GK6_CM0) + i
-    if cm != int(cm) or int(cm) % 3 or not 75 <= cm <= 135:
-        raise ValueError(f"no CGCS2000 3-degree Gauss-Kruger zone has central meridian {central_meridian}")
-    i = (int(cm) - 75) // 3
-    return (_GK3_ZONE0 if zone_prefix else _GK3_CM0) + i
+    return gk_code(central_meridian, zone_prefix=zone_prefix, six_degree=six_degree, datum=datum)
 
 
 def _gk_params(crs: pyproj.CRS) -> dict | None:
-    """Central meridian, false easting and ellipsoid test of a transverse Mercator CRS, or None."""
+    """Central meridian, false easting and datum (by ellipsoid) of a transverse Mercator CRS, or None."""
     if not crs.is_projected or crs.coordinate_operation is None:
         return None
     op = crs.coordinate_operation
@@ -97,17 +111,15 @@ def _gk_params(crs: pyproj.CRS) -> dict | None:
     k = params.get("scale factor at natural origin", 1.0)
     fe = params.get("false easting", 0.0)
     fn = params.get("false northing", 0.0)
-    ell = crs.ellipsoid
     unit_ok = all((a.unit_name or "").lower() in ("metre", "meter", "m") for a in crs.axis_info)
     if cm is None or not unit_ok:
         return None
-    cgcs = (ell is not None and abs(ell.semi_major_metre - _GRS80_A) < 0.01
-            and abs((ell.inverse_flattening or 0) - _GRS80_RF) < 1e-6)
-    return {"cm": float(cm), "lat0": float(lat0), "k": float(k), "fe": float(fe), "fn": float(fn), "cgcs": cgcs}
+    return {"cm": float(cm), "lat0": float(lat0), "k": float(k), "fe": float(fe), "fn": float(fn),
+            "datum": datum_of(crs)}
 
 
 def identify_crs(crs: object) -> pyproj.CRS:
-    """Recognise a CRS by EPSG code, including ``.prj``/WKT that name CGCS2000 without a code.
+    """Recognise a CRS by EPSG code, including ``.prj``/WKT that name a Chinese datum without a code.
 
     Parameters
     ----------
@@ -118,13 +130,24 @@ def identify_crs(crs: object) -> pyproj.CRS:
     Returns
     -------
     pyproj.CRS
-        The EPSG CRS when one matches with confidence (the CGCS2000 Gauss-Kruger zones are matched
-        on their parameters: transverse Mercator on the CGCS2000/GRS80 ellipsoid, scale 1, latitude
-        of origin 0, false easting 500 000 m with or without the zone number); otherwise the CRS
-        as given.
+        The EPSG CRS when one matches with confidence (Gauss-Kruger zones of CGCS2000, Beijing 1954
+        and Xi'an 1980 are matched on their parameters: transverse Mercator on the datum's
+        ellipsoid, scale 1, latitude of origin 0, false easting 500 000 m with or without the zone
+        number; lon/lat on the ellipsoid with the datum's name); otherwise the CRS as given. A CRS
+        bound to WGS84 by transformation parameters (a ``.prj`` with ``TOWGS84[...]``) keeps them,
+        unless they are all zero.
     """
     c = pyproj.CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") and not isinstance(crs, pyproj.CRS)
                                    else crs)
+    if c.is_bound and c.source_crs is not None:
+        params = towgs84_of(c) or ()
+        source = identify_crs(c.source_crs)
+        if not any(params):
+            return source
+        try:
+            return with_towgs84(source, params)
+        except CRSError:  # parameters on a CGCS2000/WGS84 CRS: nothing to shift
+            return source
     try:
         code = c.to_epsg(min_confidence=70)
     except pyproj.exceptions.CRSError:  # pragma: no cover - pyproj internals
@@ -132,22 +155,23 @@ def identify_crs(crs: object) -> pyproj.CRS:
     if code is not None:
         return pyproj.CRS.from_epsg(code)
     p = _gk_params(c)
-    if p and p["cgcs"] and p["lat0"] == 0 and abs(p["k"] - 1) < 1e-12 and p["fn"] == 0:
-        cm, fe = p["cm"], p["fe"]
+    if p and p["datum"] is not None and p["lat0"] == 0 and abs(p["k"] - 1) < 1e-12 and p["fn"] == 0:
+        cm, fe, key = p["cm"], p["fe"], p["datum"].key
         try:
             if fe == 500_000:
-                return pyproj.CRS.from_epsg(gk_epsg(cm))
+                return pyproj.CRS.from_epsg(gk_epsg(cm, datum=key))
             zone, rest = divmod(fe, 1_000_000)
             if rest == 500_000:
                 if 25 <= zone <= 45 and zone * 3 == cm:
-                    return pyproj.CRS.from_epsg(gk_epsg(cm, zone_prefix=True))
+                    return pyproj.CRS.from_epsg(gk_epsg(cm, zone_prefix=True, datum=key))
                 if 13 <= zone <= 23 and zone * 6 - 3 == cm:
-                    return pyproj.CRS.from_epsg(gk_epsg(cm, zone_prefix=True, six_degree=True))
+                    return pyproj.CRS.from_epsg(gk_epsg(cm, zone_prefix=True, six_degree=True, datum=key))
         except ValueError:
             pass
-    if c.is_geographic and c.ellipsoid is not None and abs(c.ellipsoid.semi_major_metre - _GRS80_A) < 0.01 \
-            and "2000" in (c.datum.name if c.datum else ""):
-        return pyproj.CRS.from_epsg(4490)
+    if c.is_geographic:
+        d = datum_of(c)
+        if d is not None:
+            return pyproj.CRS.from_epsg(d.geographic)
     return c
 
 
@@ -169,16 +193,17 @@ def _zone_of(minx: float, maxx: float) -> int | None:
     return z0 if z0 == z1 else None
 
 
-def _gk_guess(bounds) -> int | None:
-    """EPSG code when the numbers look like zone-prefixed CGCS2000 Gauss-Kruger metres."""
+def _gk_guess(bounds, datum: str = "cgcs2000") -> int | None:
+    """EPSG code when the numbers look like zone-prefixed Gauss-Kruger metres (of ``datum``)."""
     minx, miny, maxx, maxy = bounds
     zone = _zone_of(minx, maxx)
     if zone is None or not (0 <= miny and maxy <= _NORTHING_MAX):
         return None
+    d = DATUMS[datum]
     if 25 <= zone <= 45:
-        return _GK3_ZONE0 + zone - 25
+        return d.gk3_zone + zone - 25
     if 13 <= zone <= 23:
-        return _GK6_ZONE0 + zone - 13
+        return d.gk6_zone + zone - 13
     return None
 
 
@@ -218,6 +243,7 @@ def parse_user_crs(value: object, *, source: str | None = None) -> pyproj.CRS:
     ------
     CRSError
         When pyproj does not know the value, or it is not a horizontal (lon/lat or projected) CRS.
+        (A datum named in words is :func:`parse_crs_choice`'s.)
     """
     text = str(value).strip()
     shown = text[:80]
@@ -232,9 +258,11 @@ def parse_user_crs(value: object, *, source: str | None = None) -> pyproj.CRS:
     except (pyproj.exceptions.CRSError, ValueError, TypeError):
         raise CRSError(problem(
             f"无法识别所选坐标系“{shown}”", f"the chosen CRS '{shown}' is not a known coordinate system",
-            "填写 EPSG 代码，如 EPSG:4490（CGCS2000 经纬度）、EPSG:4326（WGS84）、EPSG:4548（CGCS2000 3 度带中央经线 117°）",
+            "填写 EPSG 代码，如 EPSG:4490（CGCS2000 经纬度）、EPSG:4326（WGS84）、EPSG:4548（CGCS2000 3 度带中央经线 117°）、"
+            "EPSG:2415（北京1954 3 度带第 39 带），或只写旧坐标系名称 beijing1954 / xian1980",
             "give an EPSG code, e.g. EPSG:4490 (CGCS2000 lon/lat), EPSG:4326 (WGS84), EPSG:4548 (CGCS2000 "
-            "3-degree Gauss-Kruger CM 117E)", file=source)) from None
+            "3-degree Gauss-Kruger CM 117E), EPSG:2415 (Beijing 1954 3-degree zone 39), or just the old datum's "
+            "name beijing1954 / xian1980", file=source)) from None
     if not (c.is_geographic or c.is_projected):
         raise CRSError(problem(
             f"所选坐标系 {c.name} 不是平面位置（经纬度或投影）坐标系",
@@ -244,14 +272,104 @@ def parse_user_crs(value: object, *, source: str | None = None) -> pyproj.CRS:
     return c
 
 
-def _label(c: pyproj.CRS) -> str:
-    code = c.to_epsg()
-    return f"{c.name}（EPSG:{code}）" if code is not None else c.name
+def parse_crs_choice(value: object, *, source: str | None = None) -> pyproj.CRS | Datum:
+    """What a user chose: a whole CRS (see :func:`parse_user_crs`) or just a datum.
+
+    Parameters
+    ----------
+    value : int, str, pyproj.CRS or Datum
+        As :func:`parse_user_crs` takes, or a datum in words: ``beijing1954`` (``bj54``, ``北京1954``,
+        ``北京54``), ``xian1980`` (``xa80``, ``西安1980``, ``西安80``), ``cgcs2000``.
+    source : str, optional
+        File name for messages.
+
+    Returns
+    -------
+    pyproj.CRS or Datum
+        A datum means "this datum; lon/lat or the Gauss-Kruger zone the numbers carry".
+
+    Raises
+    ------
+    CRSError
+        As :func:`parse_user_crs`.
+    """
+    if isinstance(value, Datum):
+        return value
+    if isinstance(value, str):
+        d = datum_word(value)
+        if d is not None:
+            return d
+    return parse_user_crs(value, source=source)
 
 
-def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | None, *,
-                       source: str, near: tuple[float, float, float, float] | None = None,
-                       assume: object | None = None) -> tuple[pyproj.CRS, list[_Note]]:
+def _named_crs(c: pyproj.CRS) -> Text:
+    return describe(c)
+
+
+@dataclass
+class CrsDecision:
+    """The CRS given to data, and how it was arrived at.
+
+    Attributes
+    ----------
+    crs : pyproj.CRS
+        The CRS (bound to WGS84 when transformation parameters were given).
+    notes : list of Text
+        What was assumed, guessed or repaired.
+    chosen_used : bool
+        The user's choice (a CRS or a datum) is the data's CRS, or agrees with the one it declares.
+    conflict : Text or None
+        With ``on_conflict="keep"``: the file declares another CRS than the chosen one and its own
+        was kept (the command line reports it when ``--crs`` fitted none of its inputs).
+    """
+
+    crs: pyproj.CRS
+    notes: list[Text] = field(default_factory=list)
+    chosen_used: bool = False
+    conflict: Text | None = None
+
+
+def _lonlat_wgs(c: pyproj.CRS) -> bool:
+    """WGS84 or CGCS2000 lon/lat (the two agree to well under a metre)."""
+    code = base_crs(c).to_epsg(min_confidence=90)
+    return code in (4326, 4490) or c.equals(pyproj.CRS.from_user_input("OGC:CRS84"), ignore_axis_order=True)
+
+
+def _agrees(chosen: pyproj.CRS | Datum, declared: pyproj.CRS) -> bool:
+    """The user's choice says the same as the file's CRS (same CRS, same datum, or GK variants of one zone)."""
+    if isinstance(chosen, Datum):
+        d = datum_of(declared)
+        return d is chosen or (chosen.key == "cgcs2000" and _lonlat_wgs(declared))
+    if declared.equals(chosen, ignore_axis_order=True):
+        return True
+    gc, gd = gk_of(base_crs(chosen).to_epsg()), gk_of(base_crs(declared).to_epsg())
+    if gc is not None and gd is not None and gc.datum is gd.datum and gc.cm == gd.cm:
+        return True   # the zone-number and CM variants of one zone: the numbers tell which
+    return _lonlat_wgs(chosen) and _lonlat_wgs(declared)
+
+
+def _choice_text(chosen: pyproj.CRS | Datum) -> Text:
+    if isinstance(chosen, Datum):
+        return Text(f"{chosen.zh}（投影带按数值判断）", f"{chosen.en} (zone told from the numbers)")
+    return describe(chosen)
+
+
+def _conflict(declared: pyproj.CRS, chosen: pyproj.CRS | Datum, source: str) -> CRSConflict:
+    was, want = describe(declared), _choice_text(chosen)
+    return CRSConflict(problem(
+        f"文件自带的坐标系为 {was.zh}，与所选坐标系 {want.zh} 不一致",
+        f"the file declares its CRS as {was.en}, which is not the chosen CRS {want.en}",
+        "若文件自带的坐标系（.prj、GeoTIFF）有误，勾选数据页的“文件自带坐标系有误，改用所选坐标系”（命令行加 --crs-override）；"
+        "否则不要选择坐标系（去掉 --crs），按文件自带的坐标系读取",
+        "if the file's own CRS (.prj, GeoTIFF) is wrong, tick 'the file's own CRS is wrong: use the chosen one' on "
+        "the Data page (command line: add --crs-override); otherwise do not choose a CRS (drop --crs) and the "
+        "file's own is used", file=source))
+
+
+def decide_crs(bounds: tuple[float, float, float, float], crs: object | None, *, source: str,
+               near: tuple[float, float, float, float] | None = None, assume: object | None = None,
+               towgs84: tuple[float, ...] | None = None, on_conflict: OnConflict = "refuse",
+               towgs84_old_only: bool = False) -> CrsDecision:
     """Decide the CRS of data with the given extent (shared by vector layers and rasters).
 
     Parameters
@@ -259,72 +377,175 @@ def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | 
     bounds : tuple of float
         ``(minx, miny, maxx, maxy)`` of all coordinates, in the data's own units.
     crs : object or None
-        The declared CRS, if any.
+        The CRS the file declares, if any.
     source : str
         File name for messages.
     near : tuple of float, optional
         ``(min lon, min lat, max lon, max lat)`` of the layers already in the workspace. Data that
         lands far from them is reported: as an error naming the probable CRS when another
         Gauss-Kruger zone would put it among them, else as a warning.
-    assume : int, str or pyproj.CRS, optional
-        The CRS the user chose on import (EPSG code, ``"EPSG:4548"``, or anything pyproj takes; see
-        :func:`parse_user_crs`). It is used instead of guessing, and wins over a declared CRS that
-        differs (with a warning naming both: a wrong ``.prj`` is common). It is still checked
-        against the numbers like a declared CRS.
+    assume : int, str, pyproj.CRS or Datum, optional
+        What the user chose on import (see :func:`parse_crs_choice`): a CRS, used instead of
+        guessing and checked against the numbers like a declared one; or a datum (``beijing1954``),
+        whose lon/lat or zone-prefixed Gauss-Kruger CRS the numbers then select.
+    towgs84 : tuple of float, optional
+        The bureau's transformation parameters (:func:`layers.datums.parse_towgs84`): the CRS is
+        bound to WGS84 with them (:func:`layers.datums.with_towgs84`).
+    on_conflict : {'refuse', 'override', 'keep'}
+        When ``assume`` differs from the declared CRS: raise :class:`CRSConflict` (default), use
+        ``assume`` with a note naming both (the user said the file's own is wrong), or keep the
+        declared CRS and report it in :attr:`CrsDecision.conflict`.
+    towgs84_old_only : bool
+        Apply ``towgs84`` only when the CRS is on an old datum, silently leaving CGCS2000/WGS84
+        data alone (a command whose parameters are meant for another of its inputs); by default
+        parameters given for CGCS2000/WGS84 data are an error.
 
     Returns
     -------
-    tuple
-        ``(pyproj.CRS, warnings)`` where warnings is a list of ``(zh, en)`` tuples.
+    CrsDecision
 
     Raises
     ------
     CRSError
-        When the CRS is missing and cannot be told from the numbers, the declared CRS does not
-        fit the numbers (lon/lat declared but the numbers are metres, or the reverse), a CGCS2000
+        When the CRS is missing and cannot be told from the numbers, the declared or chosen CRS
+        does not fit the numbers (lon/lat declared but the numbers are metres, or the reverse), a
         Gauss-Kruger CRS puts the data outside China, or another zone's CRS would put data that
         lands far from ``near`` among those layers (a zone number dropped or the wrong zone's
         EPSG); the message names the CRS the numbers probably are in. Also when ``assume`` is not
-        a CRS pyproj knows.
+        a CRS pyproj knows, or ``towgs84`` is given for CGCS2000/WGS84 data.
+    CRSConflict
+        ``assume`` differs from the declared CRS and ``on_conflict`` is ``"refuse"``.
     """
     finite = all(math.isfinite(v) for v in bounds)
-    if assume is not None:
-        c = parse_user_crs(assume, source=source)
-        notes: list[_Note] = []
-        if crs is not None:
-            try:
-                declared = identify_crs(crs)
-            except pyproj.exceptions.CRSError:
-                declared = None
-            if declared is None or not declared.equals(c, ignore_axis_order=True):
-                was = _label(declared) if declared is not None else "无法识别"
-                was_en = _label(declared).replace("（", " (").replace("）", ")") if declared is not None \
-                    else "unreadable"
-                notes.append((f"{source}：文件声明的坐标系为 {was}，已按所选坐标系 {_label(c)}读取",
-                              f"{source}: the file declares {was_en}; read as the chosen CRS "
-                              f"{_label(c).replace('（', ' (').replace('）', ')')}"))
-        if not finite:
-            return c, notes
-        c, more = _check_declared(bounds, c, source, chosen=True)
-        return c, [*notes, *more, *_check_place(bounds, c, source, near)]
+    chosen = parse_crs_choice(assume, source=source) if assume is not None else None
+    notes: list[Text] = []
+    declared = None
     if crs is not None:
-        c = identify_crs(crs)
+        try:
+            declared = identify_crs(crs)
+        except pyproj.exceptions.CRSError:
+            if chosen is None:
+                raise CRSError(problem("文件自带的坐标系无法识别", "the file's own CRS cannot be read",
+                                       _FIX_CRS_ZH, _FIX_CRS_EN, file=source)) from None
+    used, conflict = False, None
+    if chosen is not None and declared is not None:
+        if _agrees(chosen, declared):
+            used = True
+            if isinstance(chosen, Datum):
+                chosen = None   # the declared CRS says which zone
+        elif on_conflict == "refuse":
+            raise _conflict(declared, chosen, source)
+        elif on_conflict == "keep":
+            was, want = describe(declared), _choice_text(chosen)
+            conflict = Text(f"{source}：文件自带的坐标系为 {was.zh}，按文件自带的读取（所选坐标系 {want.zh} 未用于此文件）",
+                            f"{source}: the file declares {was.en} and was read in it (the chosen CRS {want.en} "
+                            "was not applied to it)", "crs_conflict_kept")
+            notes.append(conflict)
+            chosen = None
+        else:
+            was, want = describe(declared), _choice_text(chosen)
+            notes.append(Text(f"{source}：文件声明的坐标系为 {was.zh}，已按所选坐标系 {want.zh}读取",
+                              f"{source}: the file declares {was.en}; read as the chosen CRS {want.en}",
+                              "crs_overridden"))
+            declared = None
+    elif chosen is not None and crs is not None and declared is None:   # unreadable .prj, the user chose
+        notes.append(Text(f"{source}：文件自带的坐标系无法识别，已按所选坐标系 {_choice_text(chosen).zh}读取",
+                          f"{source}: the file's own CRS is unreadable; read as the chosen CRS "
+                          f"{_choice_text(chosen).en}", "crs_overridden"))
+    if chosen is not None:
+        used = True
+        if isinstance(chosen, Datum):
+            if not finite:
+                c, more = pyproj.CRS.from_epsg(chosen.geographic), []
+            else:
+                c, more = _from_datum(bounds, chosen, source, near)
+        else:
+            c, more = chosen, []
+            if finite:
+                c, more = _check_declared(bounds, c, source, chosen=True)
+                more = [*more, *_check_place(bounds, c, source, near)]
+    elif declared is not None:
+        c = declared
         if not (c.is_geographic or c.is_projected):
             kind = "地心" if c.is_geocentric else "高程或其他非平面"
             raise CRSError(problem(
                 f"坐标系 {c.name} 是{kind}坐标系，不是平面位置（经纬度或投影）坐标系",
                 f"the CRS {c.name} is {'geocentric' if c.is_geocentric else 'vertical or otherwise not horizontal'}"
                 ", not a horizontal (lon/lat or projected) CRS", _FIX_CRS_ZH, _FIX_CRS_EN, file=source))
-        if not finite:
-            return c, []
-        c, notes = _check_declared(bounds, c, source)
+        more = []
+        if finite:
+            c, more = _check_declared(bounds, c, source)
+            more = [*more, *_check_place(bounds, c, source, near)]
     elif not finite:
-        return pyproj.CRS.from_user_input(STORAGE_CRS), [
-            (f"{source}：没有坐标，按 CGCS2000 经纬度（EPSG:4490）处理",
-             f"{source}: no coordinates; taken as CGCS2000 lon/lat (EPSG:4490)")]
+        c, more = pyproj.CRS.from_user_input(STORAGE_CRS), [
+            Text(f"{source}：没有坐标，按 CGCS2000 经纬度（EPSG:4490）处理",
+                 f"{source}: no coordinates; taken as CGCS2000 lon/lat (EPSG:4490)", "crs_no_coordinates")]
     else:
-        c, notes = _guess_crs(bounds, source, near)
-    return c, [*notes, *_check_place(bounds, c, source, near)]
+        c, more = _guess_crs(bounds, source, near)
+        more = [*more, *_check_place(bounds, c, source, near)]
+    notes += [m if isinstance(m, Text) else Text(*m) for m in more]
+    if towgs84 is not None and (is_old_datum(c) or not towgs84_old_only):
+        c = with_towgs84(c, towgs84, source=source)
+    return CrsDecision(c, notes, used, conflict)
+
+
+def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | None, *,
+                       source: str, near: tuple[float, float, float, float] | None = None,
+                       assume: object | None = None, towgs84: tuple[float, ...] | None = None,
+                       on_conflict: OnConflict = "refuse") -> tuple[pyproj.CRS, list[_Note]]:
+    """:func:`decide_crs`, returning ``(crs, notes)`` only.
+
+    Returns
+    -------
+    tuple
+        ``(pyproj.CRS, warnings)`` where warnings is a list of :class:`~layers.text.Text`
+        (``(zh, en)`` tuples).
+    """
+    d = decide_crs(bounds, crs, source=source, near=near, assume=assume, towgs84=towgs84, on_conflict=on_conflict)
+    return d.crs, list(d.notes)
+
+
+def _swapped(bounds: tuple[float, float, float, float], source: str) -> CRSError:
+    return CRSError(problem(
+        f"没有坐标系信息，且坐标 x、y 像是颠倒了：x 范围 {bounds[0]:.0f}–{bounds[2]:.0f} 像北坐标，"
+        f"y 范围 {bounds[1]:.0f}–{bounds[3]:.0f} 像带号的东坐标",
+        f"no CRS given and x/y look swapped: x {bounds[0]:.0f}-{bounds[2]:.0f} looks like a northing and "
+        f"y {bounds[1]:.0f}-{bounds[3]:.0f} like a zone-prefixed easting",
+        "测量坐标中 X 为北坐标、Y 为东坐标；请在 GIS 软件中交换 x、y 后重新导出，或改用表格（X、Y 列）导入",
+        "in Chinese survey coordinates X is the northing and Y the easting; swap x and y in your GIS and export "
+        "again, or import as a table with X and Y columns", file=source))
+
+
+def _from_datum(bounds: tuple[float, float, float, float], d: Datum, source: str,
+                near: tuple[float, float, float, float] | None) -> tuple[pyproj.CRS, list[_Note]]:
+    """The CRS of ``d`` the numbers select: its lon/lat, or the Gauss-Kruger zone their eastings carry."""
+    if _looks_lonlat(bounds):
+        c = pyproj.CRS.from_epsg(d.geographic)
+        return c, _check_place(bounds, c, source, near)
+    code = _gk_guess(bounds, d.key)
+    if code is not None:
+        c = pyproj.CRS.from_epsg(code)
+        return c, [Text(f"{source}：横坐标带有带号，按 {describe(c).zh}读取",
+                        f"{source}: the eastings carry a zone number; read as {describe(c).en}", "crs_zone_of_datum"),
+                   *_check_place(bounds, c, source, near)]
+    if _looks_swapped_gk(bounds):
+        raise _swapped(bounds, source)
+    example = gk_epsg(117, datum=d.key)
+    if _looks_gk_no_zone(bounds):
+        zh, en = _named(probable_crs(bounds, near, datum=d.key))
+        raise CRSError(problem(
+            f"坐标范围 {_fmt_bounds(bounds)} 像不带带号的{d.zh}高斯-克吕格投影（米），只选坐标系名称无法确定中央经线"
+            + (f"；按工作空间中其他图层的位置，很可能是 {zh}" if zh else ""),
+            f"the coordinates {_fmt_bounds(bounds)} look like {d.en} Gauss-Kruger metres without a zone number: "
+            "the datum alone does not tell the central meridian"
+            + (f"; from where the other layers of the workspace lie, probably {en}" if en else ""),
+            f"{_CHOOSE_ZH}{d.zh}中央经线对应的坐标系（如中央经线 117° 为 EPSG:{example}），或提供 .prj 文件",
+            f"{_CHOOSE_EN} the {d.en} CRS of the central meridian (e.g. EPSG:{example} for 117E), or supply the "
+            ".prj file", file=source))
+    raise CRSError(problem(
+        f"所选坐标系为{d.zh}，但坐标范围 {_fmt_bounds(bounds)} 既不是经纬度，也不像高斯-克吕格投影坐标",
+        f"the chosen datum is {d.en} but the coordinates {_fmt_bounds(bounds)} are neither lon/lat nor "
+        "Gauss-Kruger metres", _FIX_CRS_ZH, _FIX_CRS_EN, file=source))
 
 
 # ---- where the data lands: outside China, or far from the other layers -----------------------
@@ -365,13 +586,14 @@ def _in_china(ll: tuple[float, float, float, float] | None) -> bool:
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def _is_cgcs_gk(code: int | None) -> bool:
-    return code is not None and _GK6_ZONE0 <= code <= _GK3_CM0 + 20
+def _is_china_gk(code: int | None) -> bool:
+    """A Gauss-Kruger zone of CGCS2000, Beijing 1954 or Xi'an 1980 (valid only over China)."""
+    return gk_of(code) is not None
 
 
 def probable_crs(bounds: tuple[float, float, float, float],
-                 near: tuple[float, float, float, float] | None = None) -> list[int]:
-    """EPSG codes of the CGCS2000 Gauss-Kruger CRSs the numbers are probably in, best first.
+                 near: tuple[float, float, float, float] | None = None, *, datum: str = "cgcs2000") -> list[int]:
+    """EPSG codes of the Gauss-Kruger CRSs (of ``datum``, default CGCS2000) the numbers are probably in, best first.
 
     Parameters
     ----------
@@ -379,6 +601,8 @@ def probable_crs(bounds: tuple[float, float, float, float],
         Extent of the coordinates as written (metres).
     near : tuple of float, optional
         Lon/lat extent of the other layers; when given, only CRSs that put the data among them.
+    datum : str
+        A key of :data:`layers.datums.DATUMS`.
 
     Returns
     -------
@@ -390,13 +614,14 @@ def probable_crs(bounds: tuple[float, float, float, float],
     """
     if not all(math.isfinite(v) for v in bounds) or _looks_lonlat(bounds):
         return []
-    guess = _gk_guess(bounds)
+    guess = _gk_guess(bounds, datum)
     if guess is not None:
         codes = [guess]
     elif _looks_gk_no_zone(bounds):
         if near is None:
             return []
-        codes = [gk_epsg(cm) for cm in range(75, 136, 3)] + [gk_epsg(cm, six_degree=True) for cm in range(75, 136, 6)]
+        codes = ([gk_epsg(cm, datum=datum) for cm in range(75, 136, 3)]
+                 + [gk_epsg(cm, six_degree=True, datum=datum) for cm in range(75, 136, 6)])
     else:
         return []
     found = []
@@ -419,11 +644,12 @@ def _named(codes: list[int]) -> tuple[str, str]:
 def _check_place(bounds: tuple[float, float, float, float], c: pyproj.CRS, source: str,
                  near: tuple[float, float, float, float] | None) -> list[_Note]:
     """Refuse (or warn about) data that the CRS puts outside China or far from the other layers."""
-    code = c.to_epsg()
+    code = base_crs(c).to_epsg()
+    datum = (datum_of(c) or DATUMS["cgcs2000"]).key
     ll = _lonlat_bounds(bounds, c)
     where = "" if ll is None else f"{_centre(ll)[0]:.2f}°E, {_centre(ll)[1]:.2f}°N"
-    if _is_cgcs_gk(code) and not _in_china(ll):
-        zh, en = _named([x for x in probable_crs(bounds, near) if x != code])
+    if _is_china_gk(code) and not _in_china(ll):
+        zh, en = _named([x for x in probable_crs(bounds, near, datum=datum) if x != code])
         raise CRSError(problem(
             f"按坐标系 {c.name}（EPSG:{code}）换算，数据落在中国境外（{where or '无法换算'}）"
             + (f"；数值很可能是 {zh}" if zh else "，可能是带号或坐标系写错"),
@@ -437,13 +663,13 @@ def _check_place(bounds: tuple[float, float, float, float], c: pyproj.CRS, sourc
             f"按坐标系 {c.name} 无法把坐标范围 {_fmt_bounds(bounds)} 换算为经纬度（超出该坐标系的有效范围）",
             f"the coordinates {_fmt_bounds(bounds)} cannot be converted from {c.name} to lon/lat (outside the "
             "area where that CRS is defined)", _FIX_CRS_ZH, _FIX_CRS_EN, file=source))
-    if ll is not None and not _in_china(ll) and not _is_cgcs_gk(code):
+    if ll is not None and not _in_china(ll) and not _is_china_gk(code):
         return [(f"{source}：按坐标系 {c.name} 换算，数据落在中国境外（{where}），请核对坐标和坐标系",
                  f"{source}: under {c.name} the data lands outside China ({where}); check the coordinates and "
                  "the CRS")]
     if near is None or ll is None or not _is_far(ll, near):
         return []
-    others = [x for x in probable_crs(bounds, near) if x != code]
+    others = [x for x in probable_crs(bounds, near, datum=datum) if x != code]
     if others and not c.is_geographic:
         zh, en = _named(others)
         raise CRSError(problem(
@@ -462,18 +688,26 @@ def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
                     source: str, *, chosen: bool = False) -> tuple[pyproj.CRS, list[_Note]]:
     """A declared (or, with ``chosen``, user-chosen) CRS, checked against the numbers (and relabelled
     between GK variants)."""
+    if c.is_bound:   # parameters kept through a relabelling
+        params = towgs84_of(c)
+        out, notes = _check_declared(bounds, base_crs(c), source, chosen=chosen)
+        return (c if out.equals(base_crs(c)) or params is None else with_towgs84(out, params)), notes
     name = c.name
+    datum = datum_of(c) or DATUMS["cgcs2000"]
     what_zh, what_en = ("所选坐标系", "the chosen CRS") if chosen else ("坐标系", "the CRS")
     if c.is_geographic and not _looks_lonlat(bounds):
-        guess = _gk_guess(bounds)
+        guess = _gk_guess(bounds, datum.key)
         if guess:
-            hint_zh = f"，数值像 CGCS2000 高斯-克吕格投影 EPSG:{guess}（{pyproj.CRS.from_epsg(guess).name}）"
-            hint_en = f"; the numbers look like CGCS2000 Gauss-Kruger EPSG:{guess} ({pyproj.CRS.from_epsg(guess).name})"
+            hint_zh = f"，数值像{datum.zh}高斯-克吕格投影 EPSG:{guess}（{pyproj.CRS.from_epsg(guess).name}）"
+            hint_en = (f"; the numbers look like {datum.en} Gauss-Kruger EPSG:{guess} "
+                       f"({pyproj.CRS.from_epsg(guess).name})")
         elif _looks_gk_no_zone(bounds):
-            hint_zh = ("，数值像不带带号的 CGCS2000 3 度带高斯-克吕格投影（米），应选择数据所在中央经线的坐标系"
-                       "（EPSG:4534–4554，如中央经线 117° 为 EPSG:4548）")
-            hint_en = ("; the numbers look like CGCS2000 3-degree Gauss-Kruger metres without a zone number: choose "
-                       "the CRS of the data's central meridian (EPSG:4534-4554, e.g. EPSG:4548 for 117E)")
+            lo, hi = gk_epsg(75, datum=datum.key), gk_epsg(135, datum=datum.key)
+            example = gk_epsg(117, datum=datum.key)
+            hint_zh = (f"，数值像不带带号的{datum.zh} 3 度带高斯-克吕格投影（米），应选择数据所在中央经线的坐标系"
+                       f"（EPSG:{lo}–{hi}，如中央经线 117° 为 EPSG:{example}）")
+            hint_en = (f"; the numbers look like {datum.en} 3-degree Gauss-Kruger metres without a zone number: "
+                       f"choose the CRS of the data's central meridian (EPSG:{lo}-{hi}, e.g. EPSG:{example} for 117E)")
         else:
             hint_zh, hint_en = "，数值像投影坐标（米）", "; the numbers look like projected metres"
         raise CRSError(problem(
@@ -494,43 +728,38 @@ def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
             else f"set the .prj to a lon/lat CRS (e.g. CGCS2000 EPSG:4490), or {_CHOOSE_EN} a lon/lat CRS",
             file=source))
     code = c.to_epsg()
-    if code is not None and (_GK3_CM0 <= code <= _GK3_CM0 + 20 or _GK6_CM0 <= code <= _GK6_CM0 + 10):
+    g = gk_of(code)
+    if g is not None and not g.prefix:
         # a CM (no zone number) CRS whose eastings nevertheless carry the zone number
-        six = code < _GK3_ZONE0
-        cm = 75 + (code - (_GK6_CM0 if six else _GK3_CM0)) * (6 if six else 3)
         zone = _zone_of(bounds[0], bounds[2])
         if zone is not None:
-            want = (cm + 3) // 6 if six else cm // 3
-            if zone != want:
-                zh, en = _named(probable_crs(bounds))
+            if zone != g.zone:
+                zh, en = _named(probable_crs(bounds, datum=g.datum.key))
                 raise CRSError(problem(
-                    f"坐标系为中央经线 {cm}° 的高斯-克吕格投影（EPSG:{code}），但横坐标带号为 {zone}，与之不符"
+                    f"坐标系为中央经线 {g.cm}° 的高斯-克吕格投影（EPSG:{code}），但横坐标带号为 {zone}，与之不符"
                     + (f"；数值很可能是 {zh}" if zh else ""),
-                    f"the CRS is Gauss-Kruger with central meridian {cm}E (EPSG:{code}) but the eastings "
+                    f"the CRS is Gauss-Kruger with central meridian {g.cm}E (EPSG:{code}) but the eastings "
                     f"carry zone number {zone}" + (f"; the numbers are probably in {en}" if en else ""),
                     "核对坐标系与带号", "check the CRS and the zone number", file=source))
-            fixed = gk_epsg(cm, zone_prefix=True, six_degree=six)
-            return pyproj.CRS.from_epsg(fixed), [(
+            fixed = gk_epsg(g.cm, zone_prefix=True, six_degree=g.six, datum=g.datum.key)
+            return pyproj.CRS.from_epsg(fixed), [Text(
                 f"{source}：坐标系写为 EPSG:{code}（不带带号），但横坐标带有带号 {zone}，已按 EPSG:{fixed} 读取",
                 f"{source}: the CRS says EPSG:{code} (no zone number) but the eastings carry zone {zone}; "
-                f"read as EPSG:{fixed}")]
-    if code is not None and (_GK3_ZONE0 <= code < _GK3_CM0 or _GK6_ZONE0 <= code < _GK6_CM0):
-        six = code < _GK3_ZONE0
-        declared = code - _GK6_ZONE0 + 13 if six else code - _GK3_ZONE0 + 25
+                f"read as EPSG:{fixed}", "crs_relabelled")]
+    if g is not None and g.prefix:
         zone = _zone_of(bounds[0], bounds[2])
         if zone is None and _looks_gk_no_zone(bounds):
-            cm = declared * 6 - 3 if six else declared * 3
-            fixed = gk_epsg(cm, six_degree=six)
-            return pyproj.CRS.from_epsg(fixed), [(
-                f"{source}：坐标系写为 EPSG:{code}（带号 {declared}），但横坐标不带带号，已按 EPSG:{fixed} 读取",
-                f"{source}: the CRS says EPSG:{code} (zone {declared}) but the eastings carry no zone number; "
-                f"read as EPSG:{fixed}")]
-        if zone is not None and zone != declared:
-            zh, en = _named(probable_crs(bounds))
+            fixed = gk_epsg(g.cm, six_degree=g.six, datum=g.datum.key)
+            return pyproj.CRS.from_epsg(fixed), [Text(
+                f"{source}：坐标系写为 EPSG:{code}（带号 {g.zone}），但横坐标不带带号，已按 EPSG:{fixed} 读取",
+                f"{source}: the CRS says EPSG:{code} (zone {g.zone}) but the eastings carry no zone number; "
+                f"read as EPSG:{fixed}", "crs_relabelled")]
+        if zone is not None and zone != g.zone:
+            zh, en = _named(probable_crs(bounds, datum=g.datum.key))
             raise CRSError(problem(
-                f"坐标系为高斯-克吕格投影第 {declared} 带（EPSG:{code}），但横坐标带号为 {zone}"
+                f"坐标系为高斯-克吕格投影第 {g.zone} 带（EPSG:{code}），但横坐标带号为 {zone}"
                 + (f"；数值很可能是 {zh}" if zh else ""),
-                f"the CRS is Gauss-Kruger zone {declared} (EPSG:{code}) but the eastings carry zone {zone}"
+                f"the CRS is Gauss-Kruger zone {g.zone} (EPSG:{code}) but the eastings carry zone {zone}"
                 + (f"; the numbers are probably in {en}" if en else ""),
                 "核对坐标系与带号", "check the CRS and the zone number", file=source))
     return c, []
@@ -540,26 +769,23 @@ def _guess_crs(bounds: tuple[float, float, float, float], source: str,
                near: tuple[float, float, float, float] | None = None) -> tuple[pyproj.CRS, list[_Note]]:
     """The CRS of numbers with no declared CRS: China lon/lat or zone-prefixed GK, else CRSError."""
     if _in_box(bounds, CHINA_LONLAT_BOX):
-        return pyproj.CRS.from_user_input(STORAGE_CRS), [(
+        return pyproj.CRS.from_user_input(STORAGE_CRS), [Text(
             f"{source}：没有坐标系信息，坐标在中国经纬度范围内，按 CGCS2000 经纬度（EPSG:4490）读取；若来自高德/微信等"
             "（GCJ-02）请选择纠偏",
             f"{source}: no CRS given; the coordinates lie in China's lon/lat range and were read as CGCS2000 "
-            "lon/lat (EPSG:4490); if they come from Gaode/AMap or WeChat (GCJ-02), choose the GCJ-02 correction")]
+            "lon/lat (EPSG:4490); if they come from Gaode/AMap or WeChat (GCJ-02), choose the GCJ-02 correction",
+            "crs_guessed_lonlat")]
     guess = _gk_guess(bounds)
     if guess is not None:
         c = pyproj.CRS.from_epsg(guess)
-        return c, [(
-            f"{source}：没有坐标系信息，横坐标带有带号，按 {c.name}（EPSG:{guess}）读取",
-            f"{source}: no CRS given; the eastings carry a zone number and were read as {c.name} (EPSG:{guess})")]
+        return c, [Text(
+            f"{source}：没有坐标系信息，横坐标带有带号，按 {c.name}（EPSG:{guess}）读取；若数据为北京1954 或西安1980 "
+            "坐标，请在坐标系中选择（命令行 --crs beijing1954 或 xian1980），否则位置会偏差数十米",
+            f"{source}: no CRS given; the eastings carry a zone number and were read as {c.name} (EPSG:{guess}); "
+            "if the data are in Beijing 1954 or Xi'an 1980, choose that datum as the CRS (command line: --crs "
+            "beijing1954 or xian1980), or positions will be off by tens of metres", "crs_guessed_zone")]
     if _looks_swapped_gk(bounds):
-        raise CRSError(problem(
-            f"没有坐标系信息，且坐标 x、y 像是颠倒了：x 范围 {bounds[0]:.0f}–{bounds[2]:.0f} 像北坐标，"
-            f"y 范围 {bounds[1]:.0f}–{bounds[3]:.0f} 像带号的东坐标",
-            f"no CRS given and x/y look swapped: x {bounds[0]:.0f}-{bounds[2]:.0f} looks like a northing and "
-            f"y {bounds[1]:.0f}-{bounds[3]:.0f} like a zone-prefixed easting",
-            "测量坐标中 X 为北坐标、Y 为东坐标；请在 GIS 软件中交换 x、y 后重新导出，或改用表格（X、Y 列）导入",
-            "in Chinese survey coordinates X is the northing and Y the easting; swap x and y in your GIS and export "
-            "again, or import as a table with X and Y columns", file=source))
+        raise _swapped(bounds, source)
     if _looks_gk_no_zone(bounds):
         zh, en = _named(probable_crs(bounds, near))
         raise CRSError(problem(
@@ -568,9 +794,10 @@ def _guess_crs(bounds: tuple[float, float, float, float], source: str,
             f"no CRS given; the coordinates {_fmt_bounds(bounds)} look like Gauss-Kruger metres without a zone "
             "number, so the central meridian is unknown"
             + (f"; from where the other layers of the workspace lie, probably {en}" if en else ""),
-            f"{_CHOOSE_ZH}中央经线对应的坐标系（如中央经线 120° 为 EPSG:4549），或提供 .prj 文件",
-            f"{_CHOOSE_EN} the CRS of the central meridian (e.g. EPSG:4549 for central meridian 120E), or "
-            "supply the .prj file", file=source))
+            f"{_CHOOSE_ZH}中央经线对应的坐标系（如中央经线 120° 为 EPSG:4549；北京1954 为 EPSG:2437，西安1980 为 "
+            "EPSG:2385），或提供 .prj 文件",
+            f"{_CHOOSE_EN} the CRS of the central meridian (e.g. EPSG:4549 for central meridian 120E; Beijing 1954 "
+            "EPSG:2437, Xi'an 1980 EPSG:2385), or supply the .prj file", file=source))
     raise CRSError(problem(
         f"没有坐标系信息，且坐标范围 {_fmt_bounds(bounds)} 既不是中国范围内的经纬度，也不像高斯-克吕格投影坐标",
         f"no CRS given and the coordinates {_fmt_bounds(bounds)} are neither lon/lat in China nor "
@@ -584,7 +811,8 @@ def _add_warnings(gdf: gpd.GeoDataFrame, warnings: list[_Note]) -> None:
 
 def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
                 near: tuple[float, float, float, float] | None = None,
-                assume: object | None = None) -> gpd.GeoDataFrame:
+                assume: object | None = None, towgs84: tuple[float, ...] | None = None,
+                on_conflict: OnConflict = "refuse", towgs84_old_only: bool = False) -> gpd.GeoDataFrame:
     """Give a layer a CRS it can be trusted with.
 
     Parameters
@@ -594,23 +822,34 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
     source : str
         File name used in messages.
     near : tuple of float, optional
-        Lon/lat extent of the layers already in the workspace (see :func:`resolve_bounds_crs`).
-    assume : int, str or pyproj.CRS, optional
-        The CRS the user chose on import (``4548``, ``"EPSG:4548"``, anything pyproj takes). Used
-        instead of guessing; wins over a declared CRS that differs, with a warning naming both;
-        still checked against the coordinates.
+        Lon/lat extent of the layers already in the workspace (see :func:`decide_crs`).
+    assume : int, str, pyproj.CRS or Datum, optional
+        The CRS the user chose on import (``4548``, ``"EPSG:4548"``, anything pyproj takes), or just
+        a datum (``"beijing1954"``; see :func:`parse_crs_choice`). Used instead of guessing; a
+        declared CRS that differs is a conflict (see ``on_conflict``); still checked against the
+        coordinates.
+    towgs84 : tuple of float, optional
+        The bureau's transformation parameters (see :func:`decide_crs`).
+    on_conflict : {'refuse', 'override', 'keep'}
+        What a declared CRS that differs from ``assume`` does (see :func:`decide_crs`).
+    towgs84_old_only : bool
+        See :func:`decide_crs`.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The layer with its CRS set: the chosen CRS (``assume``) when given; else a declared CRS is kept, recognised as its EPSG code when it
-        names one (``.prj`` files naming CGCS2000 Gauss-Kruger without a code included), after
-        checking it fits the coordinates. Without a CRS: coordinates inside China's lon/lat box
-        give EPSG:4490, zone-prefixed Gauss-Kruger eastings give that zone's EPSG; either guess adds
-        a ``(zh, en)`` warning to ``gdf.attrs["warnings"]``. A CRS the reader only assumed
-        (``gdf.attrs["crs_assumed"]``, e.g. EPSG:4490 for a table of degrees) is not a declared one:
-        it is replaced by ``assume`` without a warning, and without ``assume`` degrees outside China
-        are refused (they may be WGS84 abroad, or wrong numbers).
+        The layer with its CRS set: the chosen CRS (``assume``) when given; else a declared CRS is
+        kept, recognised as its EPSG code when it names one (``.prj`` files naming a Chinese
+        Gauss-Kruger zone without a code included), after checking it fits the coordinates. Without
+        a CRS: coordinates inside China's lon/lat box give EPSG:4490, zone-prefixed Gauss-Kruger
+        eastings give that zone's EPSG; either guess adds a ``(zh, en)`` warning to
+        ``gdf.attrs["warnings"]``. A CRS the reader only assumed (``gdf.attrs["crs_assumed"]``,
+        e.g. EPSG:4490 for a table of degrees) or that the format implies (``crs_implied``: WGS84
+        for GeoJSON and KML) is not a declared one: it is replaced by ``assume`` without a
+        warning, and without ``assume`` degrees outside China in a table are refused (they may be
+        WGS84 abroad, or wrong numbers). ``attrs["crs_chosen_used"]`` says whether the user's
+        choice decided (or agreed with) the CRS, ``attrs["crs_conflict"]`` holds the note when a
+        conflicting choice was not applied (``on_conflict="keep"``).
 
     Raises
     ------
@@ -618,9 +857,12 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
         When there is no CRS and the coordinates do not tell it (Gauss-Kruger without a zone
         number needs the central meridian), the declared or chosen CRS does not fit the
         coordinates, an assumed lon/lat CRS puts the data outside China, or ``assume`` is not a CRS.
+    CRSConflict
+        ``assume`` differs from the declared CRS and ``on_conflict`` is ``"refuse"``.
     """
     bounds = tuple(float(v) for v in gdf.total_bounds) if len(gdf) else (math.nan,) * 4
     assumed = bool(gdf.attrs.get("crs_assumed")) and gdf.crs is not None
+    implied = bool(gdf.attrs.get("crs_implied")) and gdf.crs is not None
     if assumed and assume is None and all(math.isfinite(v) for v in bounds) and gdf.crs.is_geographic \
             and _looks_lonlat(bounds) and not _in_china(bounds):
         lon, lat = _centre(bounds)
@@ -632,13 +874,17 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
             f"核对经度、纬度列是否填写正确；如确为境外经纬度，请{_CHOOSE_ZH} EPSG:4326（WGS84）",
             "check the longitude and latitude columns; if they really are lon/lat abroad, "
             f"{_CHOOSE_EN} EPSG:4326 (WGS84) as the CRS", file=source))
-    declared = None if assumed and assume is not None else gdf.crs
-    crs, warnings = resolve_bounds_crs(bounds, declared, source=source, near=near, assume=assume)
+    declared = None if (assumed or implied) and assume is not None else gdf.crs
+    decision = decide_crs(bounds, declared, source=source, near=near, assume=assume, towgs84=towgs84,
+                          on_conflict=on_conflict, towgs84_old_only=towgs84_old_only)
+    crs = decision.crs
     attrs = dict(gdf.attrs)
     if gdf.crs is None or gdf.crs.to_wkt() != crs.to_wkt():
         gdf = gdf.set_crs(crs, allow_override=True)
         gdf.attrs = attrs
-    _add_warnings(gdf, warnings)
+    gdf.attrs["crs_chosen_used"] = decision.chosen_used
+    gdf.attrs["crs_conflict"] = decision.conflict
+    _add_warnings(gdf, decision.notes)
     return gdf
 
 
@@ -687,7 +933,10 @@ def to_storage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         The layer in EPSG:4490, attrs kept. EPSG:4326 is relabelled only (the two agree to well
-        under a metre, the accuracy of the data); other CRSs are transformed.
+        under a metre, the accuracy of the data); a CRS bound to WGS84 by a bureau's parameters is
+        transformed to EPSG:4326 with them, then relabelled; other CRSs are transformed (Beijing
+        1954 and Xi'an 1980 without parameters keep their latitude and longitude: PROJ's
+        "ballpark", off by tens of metres, which :func:`layers.datums.shift_notes` says).
 
     Raises
     ------
@@ -701,7 +950,9 @@ def to_storage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     attrs = dict(gdf.attrs)
     target = pyproj.CRS.from_user_input(STORAGE_CRS)
     code = gdf.crs.to_epsg()
-    if code == target.to_epsg():
+    if gdf.crs.is_bound:
+        out = gdf.to_crs("EPSG:4326").set_crs(target, allow_override=True)
+    elif code == target.to_epsg():
         out = gdf
     elif code == 4326 or gdf.crs.equals(pyproj.CRS.from_user_input("OGC:CRS84")):
         out = gdf.set_crs(target, allow_override=True)
@@ -709,4 +960,3 @@ def to_storage(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         out = gdf.to_crs(target)
     out.attrs = attrs
     return out
-

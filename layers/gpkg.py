@@ -1,5 +1,6 @@
 """The GeoPackage file itself: created empty and atomically, opened with the SQL functions GDAL's R-tree
-triggers call, written in one transaction, and its geometry binary encoded and decoded."""
+triggers call, written in one transaction, and its geometry binary encoded and decoded; plus one small
+table of per-layer import choices kept with the workspace (:data:`OPTIONS_TABLE`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from typing import Iterator
 import geopandas as gpd
 import shapely
 
-__all__ = ["SRS_ID", "gpkg_blob", "blob_wkb", "blob_geometry", "connect", "transaction", "create_gpkg"]
+__all__ = ["SRS_ID", "gpkg_blob", "blob_wkb", "blob_geometry", "connect", "transaction", "create_gpkg",
+           "OPTIONS_TABLE", "read_layer_option", "write_layer_option"]
 
 SRS_ID = 4490
 _ENV_SIZE = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
@@ -139,3 +141,68 @@ def create_gpkg(path: Path) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+# ---- per-layer import choices ------------------------------------------------------------------
+
+#: the table of what the user chose when importing a file as a layer (today: the web-map offset), so
+#: that the next import of the same file as the same layer gets the same treatment
+OPTIONS_TABLE = "gis_layer_options"
+
+
+def read_layer_option(path: Path, kind: str, source: str) -> dict | None:
+    """The choice recorded for importing file ``source`` as layer ``kind``, or None.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The GeoPackage (missing: None).
+    kind : str
+        Layer kind.
+    source : str
+        The file's name as the user gave it (no folder).
+
+    Returns
+    -------
+    dict or None
+        ``{"offset": "gcj02" | "bd09" | "none", "time": ISO time}``.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+    try:
+        if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                           (OPTIONS_TABLE,)).fetchone():
+            return None
+        row = con.execute(f"SELECT offset, time FROM {OPTIONS_TABLE} WHERE kind = ? AND source = ?",
+                          (kind, source)).fetchone()
+    finally:
+        con.close()
+    return None if row is None else {"offset": row[0], "time": row[1]}
+
+
+def write_layer_option(path: Path, kind: str, source: str, *, offset: str, time: str) -> None:
+    """Record (replace) the choice for importing ``source`` as ``kind``, in one transaction.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The GeoPackage (created empty when missing).
+    kind, source : str
+        As :func:`read_layer_option`.
+    offset : {'gcj02', 'bd09', 'none'}
+        The web-map offset removed, or ``"none"`` (the user said the file carries none).
+    time : str
+        When (ISO 8601).
+    """
+    if offset not in ("gcj02", "bd09", "none"):
+        raise ValueError(f"offset must be 'gcj02', 'bd09' or 'none', not {offset!r}")
+    path = Path(path)
+    if not path.exists():
+        create_gpkg(path)
+    with transaction(connect(path)) as con:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {OPTIONS_TABLE} (kind TEXT NOT NULL, source TEXT NOT NULL, "
+                    "offset TEXT NOT NULL, time TEXT NOT NULL, PRIMARY KEY (kind, source))")
+        con.execute(f"INSERT OR REPLACE INTO {OPTIONS_TABLE} (kind, source, offset, time) VALUES (?, ?, ?, ?)",
+                    (kind, source, offset, time))

@@ -411,4 +411,5 @@ def read_kml(path: Path, *, folder: str | None = None, display_name: str | None 
         keep = (gdf["folder"] == folder) | gdf["folder"].str.startswith(folder + "/")
         gdf = gdf[keep.fillna(False).astype(bool)].copy()
     gdf.attrs["warnings"] = warnings
+    gdf.attrs["crs_implied"] = True   # KML is WGS84 by definition, not by a declaration in the file
     return gdf

@@ -6,24 +6,32 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from layers import limits
 from layers.catalogue import spec as get_spec
-from layers.crs import resolve_crs, to_storage
+from layers.coords import convert_offset
+from layers.crs import OnConflict, resolve_crs, to_storage
+from layers.datums import describe, is_old_datum, shift_notes, towgs84_of
 from layers.errors import LayerError, OutsideError, Problem
+from layers.footprints import can_estimate_capacity, estimate_capacity, points_from_polygons
 from layers.settings import STORAGE_CRS
 from layers.raster import Raster, read_raster
-from layers.readers import SUPPORTED, read_vector
+from layers.raster_files import RASTER_SUFFIXES, formats_text, is_raster_file
+from layers.readers import read_vector
+from layers.schema import LayerSpec
+from layers.text import Text, pick
 from layers.validate import validate
+from layers.webmap import Suspicion, offset_name, suspect
 
-RASTER_SUFFIXES = {".tif", ".tiff"}
+__all__ = ["Layer", "load_layer", "load_points", "RASTER_SUFFIXES", "is_raster_file"]
 
 
 @dataclass
@@ -42,6 +50,17 @@ class Layer:
         For raster kinds (DEM, depth, land cover).
     notes : list of (zh, en)
         Warnings about what was assumed or repaired on the way in.
+    source_crs : pyproj.CRS, optional
+        The CRS the file was read in (before conversion to the storage CRS).
+    crs_chosen_used : bool
+        The CRS the user chose decided (or agreed with) the file's CRS.
+    crs_conflict : Text, optional
+        The file declares another CRS than the one chosen, and its own was kept
+        (``on_conflict="keep"``).
+    suspicion : Suspicion, optional
+        Signs of a web-map offset (:func:`layers.webmap.suspect`), when none was removed.
+    offset : str, optional
+        The web-map offset removed (``"gcj02"``, ``"bd09"``).
     """
 
     kind: str
@@ -49,6 +68,11 @@ class Layer:
     gdf: gpd.GeoDataFrame | None = None
     raster: Raster | None = None
     notes: list[tuple[str, str]] = field(default_factory=list)
+    source_crs: object = None
+    crs_chosen_used: bool = False
+    crs_conflict: Text | None = None
+    suspicion: Suspicion | None = None
+    offset: str | None = None
 
     @property
     def count(self) -> int:
@@ -64,7 +88,12 @@ class Layer:
 
     def messages(self, lang: str = "zh") -> list[str]:
         """The notes in one language."""
-        return [zh if lang == "zh" else en for zh, en in self.notes]
+        return [pick(n, lang) for n in self.notes]
+
+    def crs_name(self, lang: str = "zh") -> str:
+        """The CRS the file was read in, as offices name it ("北京1954 3° 高斯-克吕格 第 39 带（EPSG:2415）")."""
+        c = self.source_crs if self.source_crs is not None else self.crs
+        return describe(c)(lang) if c is not None else ""
 
 
 def _library_errors() -> tuple[type[BaseException], ...]:
@@ -209,34 +238,61 @@ def _check_outside(gdf: gpd.GeoDataFrame, rows: np.ndarray | None, source: str, 
 
 def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj02: bool = False,
                display_name: str | None = None, near: tuple[float, float, float, float] | None = None,
-               max_mb: float | None = None, crs: str | int | None = None, area=None,
-               allow_outside: bool = False) -> Layer:
+               max_mb: float | None = None, crs: object | None = None, towgs84: tuple[float, ...] | None = None,
+               on_conflict: OnConflict = "refuse", offset: str | None = None,
+               reference: gpd.GeoSeries | None = None, local: bool = False, lenient: bool = False,
+               suspect_offset: bool = True, area=None, allow_outside: bool = False) -> Layer:
     """Read any supported file as layer ``kind``.
 
     Parameters
     ----------
     path : Path
-        GeoPackage, GeoJSON, zipped Shapefile, KML/KMZ, CSV/XLSX with lon/lat, or GeoTIFF.
+        GeoPackage, GeoJSON, zipped Shapefile, KML/KMZ, CSV/XLSX with lon/lat, or a raster (GeoTIFF,
+        .asc, .img, .vrt, SRTM .hgt / .hgt.zip, .nc, or one zipped with its side files).
     kind : str
         Layer kind (see :mod:`layers.catalogue`).
     sublayer : str, optional
-        Layer inside a GeoPackage, or sheet in a workbook.
+        Layer inside a GeoPackage, sheet in a workbook, netCDF variable, or raster in a zip.
     gcj02 : bool
-        The coordinates are GCJ-02 (picked from Gaode/AMap or WeChat): convert them to WGS84.
+        The coordinates are GCJ-02 (picked from Gaode/AMap or WeChat): convert them to WGS84 (the
+        same as ``offset="gcj02"``).
     display_name : str, optional
         How messages name the file (uploads arrive under temporary names).
     near : tuple of float, optional
         ``(min lon, min lat, max lon, max lat)`` of the layers already in the workspace: a vector
         layer whose CRS puts it far from them is refused when another Gauss-Kruger zone would put
-        it among them (see :func:`layers.crs.resolve_bounds_crs`).
+        it among them (see :func:`layers.crs.decide_crs`).
     max_mb : float, optional
         Largest file accepted, in MB; default :data:`layers.limits.MAX_UPLOAD_MB`.
-    crs : str or int, optional
+    crs : str, int or Datum, optional
         The CRS the user chose (the Data page's 坐标系 / CRS box, ``--crs`` on the command line):
-        an EPSG code (``4548``, ``"EPSG:4548"``) or anything pyproj takes. Used instead of guessing
-        when the file has no CRS, and over a declared one that differs (with a note naming both);
-        still checked against the coordinates (see :func:`layers.crs.resolve_bounds_crs`). A value
-        pyproj does not know raises :class:`~layers.errors.CRSError`.
+        an EPSG code (``4548``, ``"EPSG:4548"``), anything pyproj takes, or a datum
+        (``"beijing1954"``, ``"xian1980"``: lon/lat or the zone the numbers carry). Used instead of
+        guessing when the file has no CRS; a declared one that differs is a conflict (see
+        ``on_conflict``); still checked against the coordinates (see :func:`layers.crs.decide_crs`).
+    towgs84 : tuple of float, optional
+        A surveying bureau's 3 or 7 transformation parameters
+        (:func:`layers.datums.parse_towgs84`) for Beijing 1954 / Xi'an 1980 data.
+    on_conflict : {'refuse', 'override', 'keep'}
+        When ``crs`` differs from the CRS the file declares: refuse (default), use ``crs`` (the
+        user says the file's own is wrong), or keep the file's own (see
+        :attr:`Layer.crs_conflict`).
+    offset : {'gcj02', 'bd09'}, optional
+        The coordinates carry a web-map offset: remove it (:func:`layers.coords.convert_offset`).
+        Only for lon/lat vector data on WGS84/CGCS2000.
+    reference : geopandas.GeoSeries, optional
+        The workspace's roads and villages (EPSG:4490) for the offset-pattern test of
+        :func:`layers.webmap.suspect`.
+    local : bool
+        The file is the user's own on this machine (command line): a raster VRT may use any local
+        file (uploads: only files beside it).
+    lenient : bool
+        The file is one input of a command whose options may be meant for another input:
+        ``towgs84`` is applied only to an old datum, and ``offset`` only to lon/lat vector data on
+        WGS84/CGCS2000 (elsewhere a note says it was not applied) instead of refusing.
+    suspect_offset : bool
+        Look for signs of a web-map offset when none is removed (False: the user already said the
+        file carries none).
     area : shapely geometry, optional
         The county boundary (lon/lat): features more than :data:`BOUNDARY_KM` outside it are refused
         row by row (:class:`~layers.errors.OutsideError`); without it, features far beyond ``near``
@@ -247,35 +303,47 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
     Returns
     -------
     Layer
+        With :attr:`Layer.source_crs` (the CRS the file was read in), whether the chosen CRS was
+        used, a conflict kept (``on_conflict="keep"``) and a web-map suspicion, if any; notes say
+        what was assumed, estimated or converted (old datums: the size of the shift).
 
     Raises
     ------
     LayerError
-        Every problem in the file, in Chinese and English; nothing is loaded.
+        Every problem in the file, in Chinese and English; nothing is loaded. Also a web-map
+        offset asked of projected data, of an old datum, or of a raster.
     """
     path = Path(path)
     source = display_name or path.name
     spec = get_spec(kind)
+    if gcj02 and offset not in (None, "gcj02"):
+        raise ValueError(f"gcj02=True and offset={offset!r} contradict each other")
+    offset = "gcj02" if gcj02 else offset
     if not path.is_file():
         raise LayerError(Problem("文件不存在", "the file does not exist", "重新选择文件", "choose the file again",
                                  file=source))
     limits.check_upload_size(path, source, max_mb=max_mb)
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED and display_name:  # uploads arrive under temporary names
-        suffix = Path(display_name).suffix.lower() or suffix
-    if suffix in RASTER_SUFFIXES:
+    if is_raster_file(path, display_name):
+        fmt_zh, fmt_en = formats_text()
         if not spec.is_raster:
-            raise LayerError(Problem(f"“{spec.zh}”图层不接受栅格（GeoTIFF）", f"layer '{spec.en}' does not take a raster",
-                                     "上传矢量文件（GeoPackage、Shapefile、KML、Excel 等）",
+            raise LayerError(Problem(f"“{spec.zh}”图层不接受栅格（{fmt_zh}）", f"layer '{spec.en}' does not take a raster "
+                                     f"({fmt_en})", "上传矢量文件（GeoPackage、Shapefile、KML、Excel 等）",
                                      "upload a vector file (GeoPackage, Shapefile, KML, Excel...)", file=source))
+        if offset is not None and not lenient:
+            raise LayerError(_offset_refused(source, Text("栅格", "a raster")))
         with _unreadable(source, path):
-            r = read_raster(path, display_name=source, crs=crs)
-        return Layer(kind, source, raster=r, notes=_check_raster(r, kind, source))
+            r = read_raster(path, display_name=source, crs=crs, towgs84=towgs84, on_conflict=on_conflict,
+                            sublayer=sublayer, local=local, towgs84_old_only=lenient)
+        return Layer(kind, source, raster=r, notes=_check_raster(r, kind, source), source_crs=r.source_crs,
+                     crs_chosen_used=r.chosen_used, crs_conflict=r.conflict)
     if not spec.is_vector:
-        raise LayerError(Problem(f"“{spec.zh}”应为 GeoTIFF 栅格文件", f"layer '{spec.en}' must be a GeoTIFF raster",
-                                 "上传 .tif 文件", "upload a .tif file", file=source))
+        fmt_zh, fmt_en = formats_text()
+        raise LayerError(Problem(f"“{spec.zh}”应为 GeoTIFF 等栅格文件（{fmt_zh}）",
+                                 f"layer '{spec.en}' must be a GeoTIFF raster or another raster ({fmt_en})",
+                                 "上传 .tif 等栅格文件", "upload a .tif or another raster file", file=source))
     with _unreadable(source, path):
         raw = read_vector(path, sublayer=sublayer, display_name=source, defer_rows=True)
+    columns = [str(c) for c in raw.columns if c not in ("_row", raw.geometry.name)]
     # Problems of every step are gathered so that one message lists them all: rows whose coordinates
     # could not be read, a CRS that cannot be told, then every attribute problem.
     found: list[Problem] = list(raw.attrs.pop("row_problems", []))
@@ -283,29 +351,85 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
         raise LayerError(found)
     error_type = LayerError
     try:
-        raw = resolve_crs(raw, source=source, near=near, assume=crs)
+        raw = resolve_crs(raw, source=source, near=near, assume=crs, towgs84=towgs84, on_conflict=on_conflict,
+                          towgs84_old_only=lenient)
     except LayerError as exc:
         found += exc.problems
         error_type = type(exc)   # CRSError: the CRS is part of the story
+    read_notes: list = []
+    if kind == "boundaries":   # DataV GeoJSON, tables named by level, codes without levels
+        from layers.boundaries import prepare
+
+        raw, read_notes = prepare(raw)
+    raw, shaped = points_from_polygons(raw, spec, source=source)
+    estimate = can_estimate_capacity(raw, spec)
+    had_capacity = estimate and "capacity" in spec.match_columns(columns).values()
     try:
-        gdf, notes = validate(raw, spec, source=source)
+        gdf, notes = validate(raw, _capacity_optional(spec) if estimate else spec, source=source)
     except LayerError as exc:
         raise error_type(found + _not_repeated(exc.problems, found)) from None
+    if estimate:
+        rows = raw["_row"].reset_index(drop=True) if "_row" in raw else pd.Series(np.arange(1, len(gdf) + 1))
+        gdf, more, problems = estimate_capacity(gdf, spec, source=source, rows=rows, had_column=had_capacity)
+        found += problems
+        notes += more
+    notes = [*read_notes, *notes]
     if found:
         raise error_type(found)
+    notes = [*shaped, *notes]
+    source_crs = gdf.crs
     drop = [c for c in raw.attrs.get("coordinate_columns", ()) if c in gdf.columns]
     gdf = gdf.drop(columns=drop)  # a table's lon/lat columns are now the geometry
+    if offset is not None:
+        refused = _check_offset(offset, source_crs, source)
+        if refused is not None:
+            if not lenient:
+                raise LayerError(refused)
+            notes.append(Text(f"{source}：{refused.zh}，未做网络地图纠偏", f"{source}: {refused.en}; no web-map "
+                              "correction applied", "offset_skipped"))
+            offset = None
     gdf = to_storage(gdf)
     _check_stored(gdf, raw["_row"].to_numpy() if "_row" in raw else None, source)
-    if gcj02:
-        from layers.coords import convert_gcj02
-
-        gdf = convert_gcj02(gdf)
-        notes.append(("坐标已从 GCJ-02（高德/微信）转换为 WGS84", "coordinates converted from GCJ-02 to WGS84"))
+    notes += shift_notes(source_crs, source)
+    suspicion = None
+    if offset is not None:
+        gdf = convert_offset(gdf, offset)
+        name = offset_name(offset)
+        notes.append(Text(f"坐标已从 {name.zh} 转换为 CGCS2000/WGS84", f"coordinates converted from {name.en} to "
+                          "CGCS2000/WGS84", f"offset_converted_{offset}"))
+    elif suspect_offset and source_crs is not None and source_crs.is_geographic and not is_old_datum(source_crs):
+        suspicion = suspect(gdf, source=source, columns=columns, reference=reference)
+        if suspicion is not None:
+            notes.append(suspicion.note)
     if not allow_outside:
         _check_outside(gdf, raw["_row"].to_numpy() if "_row" in raw else None, source, near, area)
     gdf.attrs["source"] = source
-    return Layer(kind, source, gdf=gdf, notes=notes)
+    return Layer(kind, source, gdf=gdf, notes=notes, source_crs=source_crs,
+                 crs_chosen_used=bool(raw.attrs.get("crs_chosen_used")), crs_conflict=raw.attrs.get("crs_conflict"),
+                 suspicion=suspicion, offset=offset)
+
+
+def _capacity_optional(spec: LayerSpec) -> LayerSpec:
+    """The spec with ``capacity`` not required (it may be estimated from floor area)."""
+    return replace(spec, fields=tuple(replace(f, required=False) if f.name == "capacity" else f for f in spec.fields))
+
+
+def _offset_refused(source: str, what: Text) -> Problem:
+    return Problem(f"网络地图纠偏（GCJ-02 / BD-09）只适用于经纬度坐标的矢量数据，本文件为{what.zh}",
+                   f"the web-map correction (GCJ-02 / BD-09) applies to vector data in lon/lat; this file is "
+                   f"{what.en}", "去掉纠偏选项（--gcj02 / --bd09）；网络地图的偏移只存在于经纬度中",
+                   "drop the correction (--gcj02 / --bd09): web-map offsets exist only in lon/lat", file=source)
+
+
+def _check_offset(offset: str, crs: object, source: str) -> Problem | None:
+    """Why a web-map offset cannot be removed from data in ``crs`` (only WGS84/CGCS2000 lon/lat), or None."""
+    if crs is None:
+        return None
+    if not crs.is_geographic:
+        return _offset_refused(source, Text(f"投影坐标（{describe(crs).zh}）", f"projected ({describe(crs).en})"))
+    if is_old_datum(crs):
+        return _offset_refused(source, Text(f"旧坐标系（{describe(crs).zh}）", f"on an old datum ({describe(crs).en})"))
+    return None
 
 
 def county_boundary(grids: gpd.GeoDataFrame | None):
@@ -321,7 +445,8 @@ def county_boundary(grids: gpd.GeoDataFrame | None):
 
 
 def load_points(path: Path | str, *, sublayer: str | None = None, display_name: str | None = None,
-                crs: str | int | None = None):
+                crs: object | None = None, towgs84: tuple[float, ...] | None = None,
+                on_conflict: OnConflict = "refuse", offset: str | None = None, lenient: bool = False):
     """Points of any attributes (e.g. candidate sites): read, CRS resolved, EPSG:4490; ``name`` from its aliases.
 
     Parameters
@@ -332,21 +457,45 @@ def load_points(path: Path | str, *, sublayer: str | None = None, display_name: 
         Layer inside a GeoPackage, or sheet in a workbook.
     display_name : str, optional
         How messages name the file.
-    crs : str or int, optional
-        The CRS the user chose (see :func:`load_layer`).
+    crs, towgs84, on_conflict, offset, lenient
+        The CRS the user chose, the bureau's parameters, what a conflicting declared CRS does, the
+        web-map offset to remove, and whether these may be meant for another input (see
+        :func:`load_layer`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4490; polygons replaced by a point inside each (their area in ``area``, a note in
+        ``attrs["warnings"]``); ``attrs["crs_chosen_used"]`` / ``attrs["crs_conflict"]`` as
+        :func:`layers.crs.resolve_crs` sets them.
 
     Raises
     ------
     LayerError
-        Unreadable file, unknown CRS, or features that are not points.
+        Unreadable file, unknown CRS, or features that are neither points nor polygons.
     """
     from layers.catalogue import NAME
-    from layers.crs import resolve_crs, to_storage
-    from layers.readers import read_vector
 
     p = Path(path)
     shown = display_name or p.name
-    gdf = to_storage(resolve_crs(read_vector(p, sublayer=sublayer), source=shown, assume=crs))
+    raw = resolve_crs(read_vector(p, sublayer=sublayer), source=shown, assume=crs, towgs84=towgs84,
+                      on_conflict=on_conflict, towgs84_old_only=lenient)
+    raw, shaped = points_from_polygons(raw, None, source=shown)
+    source_crs = raw.crs
+    refused = _check_offset(offset, source_crs, shown) if offset is not None else None
+    if refused is not None and not lenient:
+        raise LayerError(refused)
+    gdf = to_storage(raw)
+    gdf.attrs["warnings"] = [*gdf.attrs.get("warnings", []), *shaped, *shift_notes(source_crs, shown)]
+    gdf.attrs["towgs84_used"] = source_crs is not None and towgs84_of(source_crs) is not None
+    if offset is not None and refused is None:
+        attrs = dict(gdf.attrs)
+        gdf = convert_offset(gdf, offset)
+        gdf.attrs = attrs
+        gdf.attrs["offset"] = offset
+        gdf.attrs["warnings"].append(Text(f"坐标已从 {offset_name(offset).zh} 转换为 CGCS2000/WGS84",
+                                          f"coordinates converted from {offset_name(offset).en} to CGCS2000/WGS84",
+                                          f"offset_converted_{offset}"))
     if "name" not in gdf:
         for alias in ("名称", "点位名称", "候选点", *NAME.aliases):
             hit = [c for c in gdf.columns if str(c).strip().lower() == alias.lower()]

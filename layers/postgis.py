@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timezone
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -232,8 +233,29 @@ class PostGISStore:
                 " {s}.gis_history on delete cascade, fid integer not null, before_rev integer, before jsonb,"
                 " before_geom geometry(Geometry, 4490), after_rev integer, after jsonb,"
                 " after_geom geometry(Geometry, 4490), primary key (entry_id, fid))",
+                "create table if not exists {s}.gis_layer_options (kind text not null, source text not null,"
+                " offset_kind text not null, time timestamptz not null default now(), primary key (kind, source))",
             ):
                 conn.execute(sql.SQL(stmt).format(s=s))
+
+    # ---- import choices kept with the workspace ----------------------------------------------------
+    def layer_option(self, kind: str, source: str) -> dict | None:
+        """The web-map offset chosen when file ``source`` was last imported as ``kind``, or None
+        (as :meth:`layers.workspace.Workspace.layer_option`)."""
+        with self._session() as conn:
+            row = conn.execute(sql.SQL("select offset_kind, time from {} where kind = %s and source = %s").format(
+                self._t("gis_layer_options")), (kind, Path(source).name)).fetchone()
+        return None if row is None else {"offset": row[0], "time": row[1].isoformat()}
+
+    def remember_layer_option(self, kind: str, source: str, *, offset: str | None) -> None:
+        """Keep the offset chosen for importing ``source`` as ``kind`` (None is kept as ``"none"``)."""
+        value = offset or "none"
+        if value not in ("gcj02", "bd09", "none"):
+            raise ValueError(f"offset must be 'gcj02', 'bd09' or None, not {offset!r}")
+        with self._session() as conn:
+            conn.execute(sql.SQL("insert into {} (kind, source, offset_kind) values (%s, %s, %s) on conflict "
+                                 "(kind, source) do update set offset_kind = excluded.offset_kind, time = now()").format(
+                self._t("gis_layer_options")), (kind, Path(source).name, value))
 
     def _spec(self, kind: str) -> LayerSpec:
         spec = CATALOGUE.get(kind)

@@ -1,14 +1,14 @@
-"""Rasters that travel with their transform, CRS and nodata: the :class:`Raster` type and GeoTIFF I/O.
+"""Rasters that travel with their transform, CRS and nodata: the :class:`Raster` type and raster I/O.
 
-:func:`read_raster` reads one band of a GeoTIFF (DEM, flood depth, land cover), refusing absurd
-sizes and non-GeoTIFF files with a :class:`~layers.errors.LayerError`, and resolving a missing CRS
-the same way vector layers do (:func:`layers.crs.resolve_bounds_crs`). :func:`write_raster` writes
-a tiled, compressed GeoTIFF.
+:func:`read_raster` reads one band of any accepted raster (GeoTIFF, .asc, .img, .vrt, SRTM .hgt and
+.hgt.zip, .nc; :mod:`layers.raster_files` opens them safely) -- a DEM, flood depth, land cover or
+population grid -- refusing absurd sizes and files that are not what their name says with a
+:class:`~layers.errors.LayerError`, and resolving a missing CRS the same way vector layers do
+(:func:`layers.crs.decide_crs`). :func:`write_raster` writes a tiled, compressed GeoTIFF.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +20,11 @@ import rasterio.crs
 import rasterio.errors
 
 from layers import limits
-from layers.crs import resolve_bounds_crs
+from layers.crs import OnConflict, decide_crs
+from layers.datums import base_crs, describe, gk_code, gk_of, shift_notes
 from layers.errors import LayerError, problem
+from layers.raster_files import open_raster
+from layers.text import Text
 
 __all__ = ["Raster", "read_raster", "write_raster"]
 
@@ -45,6 +48,13 @@ class Raster:
         Name shown to users (the file name).
     warnings : list of tuple
         ``(zh, en)`` messages recorded while reading (e.g. a guessed CRS).
+    source_crs : pyproj.CRS, optional
+        The CRS the file was read in (before a datum shift moved it onto CGCS2000), for naming.
+    chosen_used : bool
+        The CRS the user chose decided (or agreed with) this raster's CRS.
+    conflict : Text, optional
+        The note when the raster's own CRS was kept against the user's choice (see
+        :func:`layers.crs.decide_crs`).
     """
 
     array: np.ndarray
@@ -53,6 +63,9 @@ class Raster:
     nodata: float | None
     name: str = ""
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    source_crs: object = None
+    chosen_used: bool = False
+    conflict: Text | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -102,13 +115,16 @@ def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str) -> LayerError
 
 
 def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
-                max_cells: int | None = None, crs: str | int | None = None) -> Raster:
-    """Read one band of a GeoTIFF.
+                max_cells: int | None = None, crs: object | None = None, towgs84: tuple[float, ...] | None = None,
+                on_conflict: OnConflict = "refuse", sublayer: str | None = None, local: bool = False,
+                towgs84_old_only: bool = False) -> Raster:
+    """Read one band of a raster: GeoTIFF, ArcInfo ASCII (.asc), ERDAS Imagine (.img), VRT, SRTM
+    (.hgt, .hgt.zip), netCDF (.nc), or one of them zipped with its side files.
 
     Parameters
     ----------
     path : pathlib.Path
-        The file (uploads arrive under temporary names).
+        The file (uploads arrive under temporary names: ``display_name`` then gives the type).
     display_name : str, optional
         What messages call the file; default ``path.name``.
     band : int
@@ -116,10 +132,24 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
     max_cells : int, optional
         Largest ``rows * cols`` accepted (default :data:`layers.limits.MAX_RASTER_CELLS`); bigger
         files are refused from their header, before any value is read.
-    crs : str or int, optional
-        The CRS the user chose on import (``4548``, ``"EPSG:4548"``, anything pyproj takes): used
-        when the GeoTIFF has none, and over the one it declares (with a warning naming both); still
-        checked against the bounds (see :func:`layers.crs.resolve_bounds_crs`).
+    crs : str, int or Datum, optional
+        The CRS the user chose on import (``4548``, ``"EPSG:4548"``, anything pyproj takes, or a
+        datum such as ``"beijing1954"``): used when the raster has none; a different declared one
+        is a conflict (``on_conflict``); still checked against the bounds (see
+        :func:`layers.crs.decide_crs`).
+    towgs84 : tuple of float, optional
+        A bureau's transformation parameters for a Beijing 1954 / Xi'an 1980 raster: the grid is
+        moved to the CGCS2000 CRS of the same zone (or lon/lat) without resampling (the datum shift
+        over a county is a translation to well under a hundredth of a cell).
+    on_conflict : {'refuse', 'override', 'keep'}
+        See :func:`layers.crs.decide_crs`.
+    sublayer : str, optional
+        The netCDF variable, or the raster inside a zip holding several.
+    local : bool
+        The user's own file on this machine (the command line): a VRT may use any local file. By
+        default (an upload) it may use only files beside it (see :mod:`layers.raster_files`).
+    towgs84_old_only : bool
+        See :func:`layers.crs.decide_crs`.
 
     Returns
     -------
@@ -127,42 +157,25 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
         Float bands have ``np.nan`` where there is no data (nodata value or mask); the CRS is the
         declared one (recognised as its EPSG code where possible) or, when missing, EPSG:4490 for
         bounds inside China's lon/lat box or the Gauss-Kruger zone of zone-prefixed eastings, with
-        a warning in :attr:`Raster.warnings`; the chosen ``crs`` when given.
+        a warning in :attr:`Raster.warnings`; the chosen ``crs`` when given. A Beijing 1954 or
+        Xi'an 1980 raster without parameters keeps its CRS, with a warning that converting it is
+        off by tens of metres.
 
     Raises
     ------
     LayerError
-        Not a readable GeoTIFF, no georeferencing, too many cells, or no such band.
+        Not a readable raster of an accepted format, no georeferencing, too many cells, or no such
+        band.
     CRSError
-        CRS missing and not recognisable from the bounds, or not fitting them; ``crs`` not a CRS.
+        CRS missing and not recognisable from the bounds, or not fitting them; ``crs`` not a CRS;
+        ``crs`` differs from the declared CRS (:class:`~layers.crs.CRSConflict`).
     """
     path = Path(path)
     source = display_name or path.name
     if not path.exists():
         raise _fail("文件不存在", "the file does not exist", "重新选择文件", "choose the file again", source)
     max_cells = limits.MAX_RASTER_CELLS if max_cells is None else max_cells
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic not in _TIFF_MAGIC:
-        raise _fail("无法读取栅格文件：不是 GeoTIFF（文件开头没有 TIFF 标记，可能改过扩展名）",
-                    "cannot read the raster: not a GeoTIFF (the file does not start with a TIFF signature; renamed "
-                    "from another format?)",
-                    "用 GIS 软件另存为 GeoTIFF（.tif）后重新上传", "save it as GeoTIFF (.tif) in a GIS and upload again",
-                    source)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            src = rasterio.open(path, driver="GTiff")  # never VRT & co: they can point at other files
-    except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError, OSError) as exc:
-        raise _fail("无法读取栅格文件：不是可识别的 GeoTIFF 或文件已损坏",
-                    "cannot read the raster: not a recognisable GeoTIFF, or the file is damaged "
-                    f"({_clean(exc, path, source)})",
-                    "用 GIS 软件另存为 GeoTIFF（.tif）后重新上传", "save it as GeoTIFF (.tif) in a GIS and upload again",
-                    source) from None
-    with src:
-        if src.driver not in ("GTiff", "COG"):
-            raise _fail(f"不是 GeoTIFF 文件（格式为 {src.driver}）", f"not a GeoTIFF (format {src.driver})",
-                        "用 GIS 软件另存为 GeoTIFF（.tif）", "save it as GeoTIFF (.tif) in a GIS", source)
+    with open_raster(path, source=source, display_name=display_name, sublayer=sublayer, local=local) as src:
         cells = int(src.width) * int(src.height)
         if cells > max_cells:
             raise _fail(f"栅格过大：{src.height} 行 × {src.width} 列 = {cells:,} 个像元，超过上限 {max_cells:,}",
@@ -190,14 +203,17 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
                         "选择存在的波段", "choose an existing band", source)
         transform = src.transform
         if transform.is_identity:
-            raise _fail("GeoTIFF 没有地理参考（没有坐标和像元大小）",
-                        "the GeoTIFF has no georeferencing (no coordinates or pixel size)",
+            raise _fail("栅格没有地理参考（没有坐标和像元大小）",
+                        "the raster has no georeferencing (no coordinates or pixel size)",
                         "在 GIS 软件中配准并导出带坐标的 GeoTIFF",
                         "georeference it in a GIS and export a GeoTIFF with coordinates", source)
         bounds = tuple(float(v) for v in src.bounds)
-        chosen = crs
-        crs, notes = resolve_bounds_crs(bounds, src.crs.to_wkt() if src.crs else None, source=source,
-                                        assume=chosen)
+        decision = decide_crs(bounds, src.crs.to_wkt() if src.crs else None, source=source, assume=crs,
+                              towgs84=towgs84, on_conflict=on_conflict, towgs84_old_only=towgs84_old_only)
+        notes: list = list(decision.notes)
+        if src.count > 1 and src.driver == "netCDF":
+            notes.append(Text(f"{source}：文件有 {src.count} 个波段（如多个时次），读取第 {band} 个",
+                              f"{source}: the file has {src.count} bands (times, for instance); band {band} was read"))
         nodata = src.nodata
         try:
             data = src.read(band, masked=True)
@@ -215,11 +231,62 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
         array[mask] = np.nan
     else:
         array = values
-    return Raster(array=array, transform=transform, crs=crs, nodata=None if nodata is None else float(nodata),
-                  name=source, warnings=notes)
+    out_crs = decision.crs
+    if out_crs.is_bound:
+        transform, out_crs, moved = _shift_grid(array.shape, transform, out_crs, source)
+        notes.append(moved)
+    notes += shift_notes(decision.crs, source)
+    return Raster(array=array, transform=transform, crs=out_crs, nodata=None if nodata is None else float(nodata),
+                  name=source, warnings=notes, source_crs=decision.crs, chosen_used=decision.chosen_used,
+                  conflict=decision.conflict)
 
 
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+def _shift_grid(shape: tuple[int, int], transform: affine.Affine, crs: pyproj.CRS, source: str
+                ) -> tuple[affine.Affine, pyproj.CRS, Text]:
+    """A grid on an old datum with transformation parameters, moved onto CGCS2000 by its new corner positions.
+
+    The target is the CGCS2000 CRS of the same Gauss-Kruger zone (or CGCS2000 lon/lat); the new
+    transform is the affine fit of nine points of the grid carried through the parameters. The cells
+    are not resampled.
+    """
+    base = base_crs(crs)
+    g = gk_of(base.to_epsg())
+    if g is not None:
+        target = pyproj.CRS.from_epsg(gk_code(g.cm, zone_prefix=g.prefix, six_degree=g.six))
+    elif base.is_geographic:
+        target = pyproj.CRS.from_epsg(4490)
+    else:
+        raise _fail(f"带转换参数的栅格只支持经纬度或高斯-克吕格投影（文件为 {base.name}）",
+                    f"a raster with transformation parameters must be lon/lat or Gauss-Kruger (this one is "
+                    f"{base.name})", "先在 GIS 软件中把栅格转到高斯-克吕格投影带，或转换为 CGCS2000 后导入",
+                    "reproject it to a Gauss-Kruger zone in a GIS first, or convert it to CGCS2000, then import",
+                    source)
+    rows, cols = shape
+    cc, rr = np.meshgrid([0.0, cols / 2.0, float(cols)], [0.0, rows / 2.0, float(rows)])
+    cc, rr = cc.ravel(), rr.ravel()
+    xs, ys = transform * (cc, rr)
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xs, ys)
+    tx, ty = pyproj.Transformer.from_crs("EPSG:4490", target, always_xy=True).transform(lon, lat)
+    design = np.column_stack([cc, rr, np.ones_like(cc)])
+    (a, b, c), *_ = np.linalg.lstsq(design, np.asarray(tx), rcond=None)
+    (d, e, f), *_ = np.linalg.lstsq(design, np.asarray(ty), rcond=None)
+    new = affine.Affine(a, b, c, d, e, f)
+    px, py = new * (cc, rr)
+    worst = float(np.max(np.hypot(px - tx, py - ty)))
+    cell = float(np.hypot(transform.a, transform.d)) if not base.is_geographic else 1.0
+    if not base.is_geographic and worst > 0.05 * cell:
+        raise _fail(f"按转换参数移动后栅格变形过大（{worst:.2f} 米），无法不重采样地转换",
+                    f"the transformation parameters distort the grid by {worst:.2f} m; it cannot be moved without "
+                    "resampling", "在 GIS 软件中按这些参数重投影栅格后导入", "reproject it with these parameters in a "
+                    "GIS, then import", source)
+    old_x, old_y = transform * (cols / 2.0, rows / 2.0)
+    dx, dy = new * (cols / 2.0, rows / 2.0)
+    unit_zh, unit_en = ("米", "m") if not base.is_geographic else ("度", "degrees")
+    note = Text(f"{source}：已按转换参数把栅格移到 {describe(target).zh}（中心移动 {dx - old_x:+.2f}, {dy - old_y:+.2f} "
+                f"{unit_zh}，像元未重采样）",
+                f"{source}: the grid was moved onto {describe(target).en} with the transformation parameters (its "
+                f"centre moved {dx - old_x:+.2f}, {dy - old_y:+.2f} {unit_en}; cells not resampled)", "raster_shifted")
+    return new, target, note
 
 
 def _clean(exc: BaseException, path: Path, source: str) -> str:

@@ -168,14 +168,17 @@ def _read_gpkg(path: Path, sublayer: str | None, source: str) -> gpd.GeoDataFram
 
 def _read_geojson(path: Path, source: str) -> gpd.GeoDataFrame:
     gdf = _ogr_read(path, source)
-    if gdf.crs is not None and gdf.crs.to_epsg() == 4326 and len(gdf) and not gdf.geometry.isna().all():
-        minx, miny, maxx, maxy = gdf.total_bounds
-        if not (-180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90):
-            with open(path, "rb") as fh:
-                head = fh.read(1024 * 1024)
-            if b'"crs"' not in head:
-                # GDAL assumes WGS84 for GeoJSON without a "crs" member; these numbers are not degrees
-                gdf = gdf.set_crs(None, allow_override=True)
+    if gdf.crs is not None and gdf.crs.to_epsg() == 4326:
+        with open(path, "rb") as fh:
+            head = fh.read(1024 * 1024)
+        if b'"crs"' not in head:
+            # GDAL assumes WGS84 for GeoJSON without a "crs" member (RFC 7946): implied, not declared
+            gdf.attrs["crs_implied"] = True
+            if len(gdf) and not gdf.geometry.isna().all():
+                minx, miny, maxx, maxy = gdf.total_bounds
+                if not (-180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90):
+                    gdf = gdf.set_crs(None, allow_override=True)   # these numbers are not degrees
+                    gdf.attrs.pop("crs_implied", None)
     return gdf
 
 
@@ -195,7 +198,7 @@ def _cpg_encoding(text: str) -> str | None:
         t = f"cp{t}"
     try:
         return codecs.lookup(t).name
-    except LookupError:
+    except (LookupError, ValueError):   # ValueError: a NUL byte in the .cpg
         return None
 
 
@@ -570,7 +573,8 @@ def _finish(gdf: gpd.GeoDataFrame, source: str) -> gpd.GeoDataFrame:
         raise _fail("图层中没有任何要素", "the layer holds no features", "检查导出的是否为正确的图层",
                     "check that the right layer was exported", source)
     warnings_ = list(gdf.attrs.get("warnings", []))
-    kept = {k: gdf.attrs[k] for k in ("row_problems", "crs_assumed", "coordinate_columns") if k in gdf.attrs}
+    kept = {k: gdf.attrs[k] for k in ("row_problems", "crs_assumed", "crs_implied", "coordinate_columns")
+            if k in gdf.attrs}
     if gdf.geometry.has_z.any():
         gdf = gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(gdf.geometry.values), index=gdf.index,
                                              crs=gdf.crs), crs=gdf.crs)

@@ -65,6 +65,10 @@ class FieldSpec:
     true_words, false_words : tuple of str
         For ``type='bool'``: words meaning yes / no for this field only (``季节性`` / ``常年``), on
         top of the neutral 是/否, 有/无, yes/no, 1/0 every yes/no field accepts.
+    keep_raw : str, optional
+        For ``type='choice'``: the field that keeps each value as written (``service`` stays beside
+        the class ``village`` it was taken as) when some value was written as neither its code nor
+        its display label, unless the file has that column itself.
     """
 
     name: str
@@ -79,6 +83,7 @@ class FieldSpec:
     maximum: float | None = None
     true_words: tuple[str, ...] = ()
     false_words: tuple[str, ...] = ()
+    keep_raw: str | None = None
 
     def label(self, lang: str = "zh") -> str:
         """Display label with unit, e.g. ``人口（人）`` / ``Population (persons)``."""

@@ -227,6 +227,18 @@ def _coerce_choice(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
     return out
 
 
+def _written_otherwise(col: pd.Series, codes: pd.Series, f: FieldSpec) -> pd.Series | None:
+    """The values as written when some were neither their code nor its display label (``service`` taken as
+    ``village``), else None: a file written by this program (codes or labels) gains no column."""
+    written = _text(col)
+    own = {code: {normalize_name(code), normalize_name(f.choice_label(code, "zh")),
+                  normalize_name(f.choice_label(code, "en"))} for code in (f.choices or {})}
+    norm = _normalized(written)
+    other = [w is not None and c is not None and n not in own.get(c, ()) for w, c, n in
+             zip(written, codes.astype(object), norm)]
+    return written if any(other) else None
+
+
 def _coerce_str(col: pd.Series) -> pd.Series:
     """Text fields (names, persons, phones...) are kept as written, full-width punctuation and all
     (``城关小学（东）`` stays ``城关小学（东）``); only blanks around the value go."""
@@ -356,6 +368,10 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
             val = _coerce_bool(col, f, column, rows, c)
         elif f.type == "choice":
             val = _coerce_choice(col, f, column, rows, c, warnings)
+            if f.keep_raw and f.keep_raw not in by_canon:
+                written = _written_otherwise(col, val, f)
+                if written is not None:
+                    out[f.keep_raw] = written
         else:
             val = _coerce_str(col)
         if f.required:
@@ -363,6 +379,7 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
             c.rows(rows, empty, column, None, f"必填字段“{f.zh}”为空",
                    f"required field '{f.en}' is empty", "填写该值", "fill in the value")
         out[f.name] = val
+    out = {f.name: out[f.name] for f in spec.fields if f.name in out}   # spec order (kept raw values too)
 
     if spec.id_field and spec.id_field in out:
         ids = out[spec.id_field]

@@ -43,7 +43,8 @@ from layers.catalogue import CATALOGUE
 from layers.catalogue import spec as get_spec
 from layers.edits import (ChangeSet, Conflict, ConflictError, HistoryEntry, ImportDiff)
 from layers.errors import LayerError, Problem
-from layers.gpkg import SRS_ID, blob_geometry, blob_wkb, connect, create_gpkg, gpkg_blob, transaction
+from layers.gpkg import (SRS_ID, blob_geometry, blob_wkb, connect, create_gpkg, gpkg_blob, read_layer_option,
+                         transaction, write_layer_option)
 from layers.raster import Raster, read_raster
 
 GPKG_NAME = "workspace.gpkg"
@@ -278,6 +279,19 @@ class Workspace:
         with transaction(connect(self.gpkg)) as con:
             self._bookkeeping(con)
             self._bump(con, kind)
+
+    # ---- import choices kept with the workspace ----------------------------------------------------
+    def layer_option(self, kind: str, source: str) -> dict | None:
+        """The web-map offset chosen when file ``source`` was last imported as ``kind`` (see
+        :func:`layers.gpkg.read_layer_option`), or None."""
+        try:
+            return read_layer_option(self.gpkg, kind, Path(source).name)
+        except sqlite3.DatabaseError as e:
+            raise self._unreadable() from e
+
+    def remember_layer_option(self, kind: str, source: str, *, offset: str | None) -> None:
+        """Keep the offset chosen for importing ``source`` as ``kind`` (None is kept as ``"none"``)."""
+        write_layer_option(self.gpkg, kind, Path(source).name, offset=offset or "none", time=_now())
 
     # ---- book-keeping --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

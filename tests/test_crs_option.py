@@ -13,7 +13,7 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from layers.crs import parse_user_crs, resolve_bounds_crs
+from layers.crs import CRSConflict, parse_user_crs, resolve_bounds_crs
 from layers.errors import CRSError, LayerError
 from layers.load import load_layer, load_points
 
@@ -70,7 +70,11 @@ def test_wrong_prj_is_overridden_with_a_note(tmp_path):
     z = _shp_zip(tmp_path, _water_gk(4548), prj=4549)       # numbers are CM 117E, the .prj says CM 120E
     as_declared = load_layer(z, "water_sources")
     assert shapely.get_coordinates(as_declared.gdf.geometry.values)[0, 0] == pytest.approx(120.0, abs=0.01)
-    layer = load_layer(z, "water_sources", crs="EPSG:4548")
+    # issue 10: a chosen CRS that contradicts the .prj is refused unless the user says the .prj is wrong
+    with pytest.raises(CRSConflict) as err:
+        load_layer(z, "water_sources", crs="EPSG:4548")
+    assert "EPSG:4549" in str(err.value) and "--crs-override" in str(err.value)
+    layer = load_layer(z, "water_sources", crs="EPSG:4548", on_conflict="override")
     np.testing.assert_allclose(shapely.get_coordinates(layer.gdf.geometry.values), np.array(LONLAT), atol=1e-7)
     notes = " ".join(layer.messages("zh") + layer.messages("en"))
     assert "EPSG:4549" in notes and "EPSG:4548" in notes and "declares" in notes

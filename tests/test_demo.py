@@ -130,8 +130,9 @@ def test_layers_have_catalogue_fields(demo_county, layers):
 
     names = {row[0] for row in pyogrio.list_layers(out / "workspace.gpkg")}
     assert names == set(LAYERS)
-    geom = {"villages": "Point", "grids": "Polygon", "shelters": "Point", "depots": "Point", "water_sources": "Point",
-            "cameras": "Point", "roads": "LineString", "rivers": "LineString", "forest": "Polygon"}
+    geom = {"boundaries": "Polygon", "villages": "Point", "grids": "Polygon", "shelters": "Point", "depots": "Point",
+            "water_sources": "Point", "cameras": "Point", "roads": "LineString", "rivers": "LineString",
+            "forest": "Polygon", "buildings": "Point"}
     for kind, gdf in layers.items():
         spec = CATALOGUE[kind]
         canon = {f.name: f for f in spec.fields}

@@ -157,7 +157,7 @@ def test_map_layers_of_the_page(review, data_values):
 
     for lang in ("en", "zh"):
         groups, legend = fire_groups(lang, gaps=review.gaps, sites=site_frame(list(review.sites)))
-        names = [g.layer_name for g in groups] + [row[0] for row in legend]
+        names = [g.layer_name for g in groups] + [row.label for row in legend]
         popups: list[str] = []
         stack = list(groups)
         while stack:

@@ -216,3 +216,15 @@ def test_flood_page_refuses_the_workspace_hazard_layer_elsewhere(demo_workspace,
     errors = " ".join(e.value for e in at.error)
     assert "未按此洪水情景计算转移方案" in errors and "不相交" in errors and "do not overlap" in errors
     assert not any(m.label == "需转移人数" for m in at.metric)
+
+
+def test_cli_danger_zones_elsewhere_meet_the_overlap_check_not_the_import_rule(tmp_path, capsys):
+    from gis.cli import main
+
+    _grids().to_file(tmp_path / "grids.gpkg", layer="grids")
+    zones = gpd.GeoDataFrame({"depth": [2.0]}, geometry=[box(LON0 + 0.4, LAT0, LON0 + 0.42, LAT0 + 0.02)], crs=4490)
+    zones.to_file(tmp_path / "zones.geojson")                 # some 40 km east of the grids
+    assert main(["exposure", "--hazard", str(tmp_path / "zones.geojson"), "--exposure", str(tmp_path / "grids.gpkg"),
+                 "--crs", "EPSG:4490"]) == 2
+    err = capsys.readouterr().err
+    assert "do not overlap" in err and "outside the workspace" not in err and "Traceback" not in err

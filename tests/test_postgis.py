@@ -504,7 +504,7 @@ def test_app_runs_on_postgis(dsn, schema, demo_workspace, monkeypatch):
 
     ws = Workspace(demo_workspace)
     store = PostGISStore(dsn, schema)
-    for kind in ("grids", "shelters", "roads", "rivers"):
+    for kind in ("grids", "shelters", "roads", "rivers", "villages", "buildings"):   # homes: buildings
         store.replace(kind, ws.vector(kind), note="load", user="test")
     monkeypatch.setattr(settings, "POSTGIS_DSN", dsn)
     monkeypatch.setattr(settings, "POSTGIS_SCHEMA", schema)
@@ -538,3 +538,14 @@ def test_app_runs_on_postgis(dsn, schema, demo_workspace, monkeypatch):
     at.button(key="ws_undo").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert int(store.read("shelters").set_index("fid").loc[fid, "capacity"]) == cap
+
+
+def test_web_map_choice_kept_in_the_database(store):
+    """Issue 10: the GCJ-02 / BD-09 choice goes with the workspace, in PostGIS as in a GeoPackage."""
+    assert store.layer_option("water_sources", "高德水源.csv") is None
+    store.remember_layer_option("water_sources", "/some/folder/高德水源.csv", offset="gcj02")
+    got = store.layer_option("water_sources", "高德水源.csv")
+    assert got["offset"] == "gcj02" and got["time"][:2] == "20"
+    store.remember_layer_option("water_sources", "高德水源.csv", offset=None)
+    assert store.layer_option("water_sources", "高德水源.csv")["offset"] == "none"
+    assert store.layer_option("cameras", "高德水源.csv") is None

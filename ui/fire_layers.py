@@ -163,18 +163,21 @@ def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None =
     return groups, legend
 
 
-#: vector layers drawn under the review: the fire page's kinds that are points or lines (forest is the review)
-BASE_KINDS = tuple(k for k in map_kinds("fire") if spec(k).geometry[0] in ("Point", "LineString"))
+#: vector layers drawn under the review: the boundaries, and the fire page's kinds that are points or lines
+#: (forest is the review)
+BASE_KINDS = ("boundaries", *(k for k in map_kinds("fire") if spec(k).geometry[0] in ("Point", "LineString")))
 
 
 def fire_map(layers: dict, lang: str, *, hillshade: Overlay | None = None, height: int = 640, places=None,
-             **parts) -> folium.Map:
-    """The Fire page map: the base layers (roads, rivers, sources, cameras, graves; an overview above the
-    detail budget) under the review's :func:`fire_groups` (``parts``: risk, day, day_label, seen, reach,
-    gaps, sites)."""
+             focus: str | None = None, focus_outline: tuple[str, object] | None = None, **parts) -> folium.Map:
+    """The Fire page map: the base layers (boundaries, roads, rivers, sources, cameras, graves; an overview
+    above the detail budget, or the ``focus`` township in full) under the review's :func:`fire_groups`
+    (``parts``: risk, day, day_label, seen, reach, gaps, sites); ``focus_outline`` (name, polygon) is
+    outlined and zoomed to."""
     from ui.map_view import build_map, plan_map
 
-    mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers})
+    mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers}, focus=focus)
     return build_map(mp.layers, lang=lang, hillshade=hillshade, images=mp.images, simplify_m=mp.simplify_m,
                      extra=fire_groups(lang, **parts), height=height,
-                     show={"roads", "water_sources", "cameras"}, places=places)
+                     show={"roads", "water_sources", "cameras", "boundaries:county", "boundaries:township"}, places=places,
+                     focus_outline=focus_outline)

@@ -41,6 +41,22 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ws_import_archive": ("导入工作空间文件", "Import a workspace file"),
     "ws_archive_file": ("工作空间文件（zip 或 GeoPackage）", "Workspace file (zip or GeoPackage)"),
     "ws_import_do": ("导入为新工作空间", "Import as a new workspace"),
+    "osm_new": ("由 OpenStreetMap 新建工作空间", "New workspace from OpenStreetMap"),
+    "osm_help": ("上传本地区的 OpenStreetMap 摘录（.osm.pbf 或 .osm，离线读取），可加 DEM 分幅和范围：生成行政区界、村、"
+                 "转移避险网格、房屋、安置场所、水源点、道路、河流和森林。人口、容纳人数和网格为估算，均注明。",
+                 "Upload the area's OpenStreetMap extract (.osm.pbf or .osm, read offline), optionally DEM tiles and an "
+                 "area: boundaries, villages, transfer grids, buildings, shelters, water sources, roads, rivers and "
+                 "forest are made. Population, capacity and grids are estimates, and say so."),
+    "osm_file": ("OpenStreetMap 摘录（.osm.pbf / .osm）", "OpenStreetMap extract (.osm.pbf / .osm)"),
+    "osm_dem": ("DEM 分幅（可选，可多选）", "DEM tiles (optional, several allowed)"),
+    "osm_bbox": ("范围（可选）：西,南,东,北（经纬度）", "Area (optional): west,south,east,north (degrees)"),
+    "osm_bbox_help": ("不填时取 DEM 与摘录的重叠范围，没有 DEM 时取整个摘录",
+                      "empty: where the DEM and the extract overlap, or the whole extract without a DEM"),
+    "osm_preview": ("预览各图层要素数", "Preview the feature counts"),
+    "osm_reading": ("正在读取 OpenStreetMap 摘录……", "Reading the OpenStreetMap extract..."),
+    "osm_create": ("新建该工作空间", "Create the workspace"),
+    "osm_layer": ("图层", "Layer"),
+    "osm_features": ("要素数", "Features"),
     "ws_edit": ("编辑图层", "Edit a layer"),
     "ws_edit_kind": ("图层", "Layer"),
     "ws_nothing_to_edit": ("当前工作空间没有可编辑的图层，请先在“数据图层”页导入。",
@@ -133,6 +149,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tianditu_img": ("天地图影像（在线）", "Tianditu imagery (online)"),
     "tianditu_label": ("天地图注记（在线）", "Tianditu labels (online)"),
     "grid_level": ("网格（{level}）", "Grids ({level})"),
+    "boundary_level": ("行政区界（{level}）", "Boundaries ({level})"),
+    "choose_township": ("乡镇（地图、表格与图件的范围）", "Township (extent of the map, tables and printed maps)"),
     "township": ("乡镇", "Township"),
     "grids_n": ("网格数", "Grids"),
     "leaf_grids_n": ("末级网格数", "Leaf grids"),
@@ -165,10 +183,22 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "The workspace lacks: {kinds}. Import them on the Data layers page."),
     "upload_header": ("导入图层", "Import a layer"),
     "upload_kind": ("图层类型", "Layer kind"),
-    "upload_file": ("选择文件（GeoPackage、GeoJSON、Shapefile 压缩包、KML/KMZ、CSV/Excel、GeoTIFF）",
-                    "Choose a file (GeoPackage, GeoJSON, zipped Shapefile, KML/KMZ, CSV/Excel, GeoTIFF)"),
+    "upload_file": ("选择文件（GeoPackage、GeoJSON、Shapefile 压缩包、KML/KMZ、CSV/Excel；栅格：GeoTIFF、.asc、.img、"
+                    "SRTM .hgt / .hgt.zip、.nc，或与 .prj 一起压缩的栅格）",
+                    "Choose a file (GeoPackage, GeoJSON, zipped Shapefile, KML/KMZ, CSV/Excel; rasters: GeoTIFF, .asc, "
+                    ".img, SRTM .hgt / .hgt.zip, .nc, or a raster zipped with its .prj)"),
     "sublayer": ("文件中的图层/工作表", "Layer / sheet in the file"),
-    "gcj02": ("坐标来自高德/微信（GCJ-02），转换为 WGS84", "Coordinates are GCJ-02 (Gaode/WeChat): convert to WGS84"),
+    "offset_choice": ("网络地图纠偏", "Web-map correction"),
+    "offset_help": ("从高德、腾讯、微信（GCJ-02）或百度地图（BD-09）取的点偏离数百米至一千米；选择来源即可转换为 CGCS2000。"
+                    "本次选择随工作空间保存，下次导入同一文件时自动预选。",
+                    "Points picked from Gaode/AMap, Tencent, WeChat (GCJ-02) or Baidu maps (BD-09) are a few hundred "
+                    "metres to a kilometre off; choose the source to convert them to CGCS2000. The choice is kept with "
+                    "the workspace and preset the next time the same file is imported."),
+    "offset_none": ("不纠偏（坐标为 CGCS2000 / WGS84 或投影坐标）", "No correction (CGCS2000 / WGS84 or projected)"),
+    "offset_gcj02": ("GCJ-02：高德、腾讯、微信，转换为 CGCS2000", "GCJ-02: Gaode/AMap, Tencent, WeChat, convert to CGCS2000"),
+    "offset_bd09": ("BD-09：百度地图，转换为 CGCS2000", "BD-09: Baidu maps, convert to CGCS2000"),
+    "offset_stored": ("上次导入此文件时选择：{offset}（{time}），已预选", "Chosen when this file was last imported: {offset} "
+                      "({time}); preset"),
     "crs_choice": ("坐标系", "CRS"),
     "crs_help": ("文件没有坐标系（如 Shapefile 缺 .prj、表格为米制坐标）或坐标系有误时选择；“自动识别”按文件声明的坐标系或"
                  "坐标数值判断。所选坐标系仍会与坐标数值核对。",
@@ -178,19 +208,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "crs_auto": ("自动识别", "Detect automatically"),
     "crs_4490": ("CGCS2000 经纬度（EPSG:4490）", "CGCS2000 lon/lat (EPSG:4490)"),
     "crs_4326": ("WGS84 经纬度（EPSG:4326）", "WGS84 lon/lat (EPSG:4326)"),
-    "crs_gk3": ("CGCS2000 3° 高斯-克吕格 中央经线 {cm}°（EPSG:{code}）",
-                "CGCS2000 3° Gauss-Kruger, central meridian {cm}°E (EPSG:{code})"),
-    "crs_gk3_zone": ("CGCS2000 3° 高斯-克吕格 第 {zone} 带，横坐标带带号，中央经线 {cm}°（EPSG:{code}）",
-                     "CGCS2000 3° Gauss-Kruger zone {zone}, easting with zone number, central meridian {cm}°E "
-                     "(EPSG:{code})"),
-    "crs_gk6": ("CGCS2000 6° 高斯-克吕格 中央经线 {cm}°（EPSG:{code}）",
-                "CGCS2000 6° Gauss-Kruger, central meridian {cm}°E (EPSG:{code})"),
-    "crs_gk6_zone": ("CGCS2000 6° 高斯-克吕格 第 {zone} 带，横坐标带带号，中央经线 {cm}°（EPSG:{code}）",
-                     "CGCS2000 6° Gauss-Kruger zone {zone}, easting with zone number, central meridian {cm}°E "
-                     "(EPSG:{code})"),
+    "crs_datum": ("{datum}（经纬度或带号投影带，按数值判断）", "{datum} (lon/lat or the zone in the eastings, told from "
+                  "the numbers)"),
     "crs_other": ("其他 EPSG 代码", "Other EPSG code"),
     "crs_other_code": ("EPSG 代码（如 4548 或 EPSG:4548）", "EPSG code (e.g. 4548 or EPSG:4548)"),
-    "validated": ("校验通过：{n} 个要素，坐标系 {crs}", "Valid: {n} features, CRS {crs}"),
+    "crs_override": ("文件自带坐标系有误，改用所选坐标系", "The file's own CRS is wrong: use the chosen one"),
+    "crs_override_help": ("文件自带的坐标系（.prj、GeoTIFF）与所选坐标系不一致时，默认不导入；确认文件自带的有误时勾选。",
+                          "When the file's own CRS (.prj, GeoTIFF) differs from the chosen one nothing is imported; "
+                          "tick this when you know the file's own is wrong."),
+    "towgs84_header": ("转换参数（北京1954 / 西安1980 → CGCS2000）", "Transformation parameters (Beijing 1954 / Xi'an 1980 "
+                       "→ CGCS2000)"),
+    "towgs84_help": ("填写测绘部门提供的三参数（dx,dy,dz，米）或七参数（dx,dy,dz,rx,ry,rz,s：平移米、旋转角秒、尺度 ppm，"
+                     "按位置矢量即 PROJ +towgs84 约定；坐标框架约定的参数把三个旋转取反）。不填时旧坐标系按经纬度不变换算，"
+                     "位置可能偏差数十米。",
+                     "Enter the 3 parameters (dx,dy,dz in metres) or 7 (dx,dy,dz,rx,ry,rz,s: metres, arc-seconds, ppm; "
+                     "position vector, PROJ's +towgs84 convention; negate the three rotations of a coordinate-frame "
+                     "set) from the surveying bureau. Without them an old datum is converted keeping latitude and "
+                     "longitude, which may be off by tens of metres."),
+    "towgs84_input": ("dx,dy,dz[,rx,ry,rz,s]", "dx,dy,dz[,rx,ry,rz,s]"),
+    "validated": ("校验通过：{n} 个要素；文件坐标系 {crs}，已转换为 CGCS2000 经纬度（EPSG:4490）",
+                  "Valid: {n} features; the file's CRS is {crs}, converted to CGCS2000 lon/lat (EPSG:4490)"),
     "validated_raster": ("校验通过：{rows} × {cols} 像元，坐标系 {crs}", "Valid: {rows} x {cols} cells, CRS {crs}"),
     "use_layer": ("在本会话中使用该图层（替换“{kind}”）", "Use this layer in this session (replaces '{kind}')"),
     "used_layer": ("已替换“{kind}”。", "'{kind}' replaced."),
@@ -205,7 +242,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "source_raster": ("上传水深栅格", "Upload a depth raster"),
     "source_polygons": ("上传危险区范围", "Upload danger zones"),
     "source_workspace": ("工作空间中的洪水风险图层", "The workspace's flood hazard layer"),
-    "upload_raster": ("水深栅格（GeoTIFF，米；厘米自动识别）", "Depth raster (GeoTIFF, metres; centimetres detected)"),
+    "upload_raster": ("水深栅格（GeoTIFF、.asc、.img、.nc，米；厘米自动识别）",
+                      "Depth raster (GeoTIFF, .asc, .img, .nc; metres, centimetres detected)"),
     "upload_polygons": ("危险区范围面（可带水深或等级字段）", "Danger-zone polygons (optionally with depth or class)"),
     "thresholds": ("水深分级（米）", "Depth classes (m)"),
     "bad_thresholds": ("水深分级应为递增的正数，用逗号分隔，如 0.5,1.5,3.0；已用默认值",
@@ -265,7 +303,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "Upload a population raster (GeoTIFF, people per cell, e.g. WorldPop): where people live when "
                         "the workspace has no buildings layer, and the people at or above each depth of this "
                         "scenario."),
-    "pop_raster_upload": ("人口栅格（GeoTIFF）", "Population raster (GeoTIFF)"),
+    "pop_raster_upload": ("人口栅格（GeoTIFF、.asc、.img、.nc，或与 .prj 一起压缩）",
+                          "Population raster (GeoTIFF, .asc, .img, .nc, or zipped with its .prj)"),
     "pop_total": ("栅格总人口", "People in the raster"),
     "pop_affected": ("受淹区人口", "People in wet cells"),
     "pop_at_least": ("水深 ≥ {d} 米", "Depth ≥ {d} m"),
@@ -377,6 +416,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                            "Make the files (Excel, GeoPackage, GeoJSON, KML, GeoTIFF)"),
     "whole_area": ("全域", "Whole area"),
     "a4_map": ("A4 覆盖图（可打印）", "A4 coverage map (printable)"),
+    "a4_map_of": ("**A4 覆盖图（可打印）**：{area}", "**A4 coverage map (printable)**: {area}"),
     "a4_prepare": ("绘制", "Draw"),
     "a4_drawing": ("正在绘制 A4 覆盖图……", "Drawing the A4 map..."),
     "inventory": ("森林、水源与监控清点", "Inventory of forest, water sources and cameras"),

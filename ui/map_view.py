@@ -46,11 +46,15 @@ STYLES: dict[str, Draw] = {k: spec(k).draw for k in VECTOR_KINDS}
 #: grid outline colour and width per level, county to household cluster (from the grids' spec)
 GRID_COLORS = {c.value: c.color for c in spec("grids").draw.classes}
 GRID_WEIGHTS = {c.value: c.weight for c in spec("grids").draw.classes}
+#: the chosen area's outline (a township picked on a page)
+FOCUS_STYLE = {"color": "#d50000", "weight": 3.5, "fillOpacity": 0.0, "opacity": 0.95}
 
 #: features one map draws as vectors before it switches to an overview (plus a township to see in detail)
 DETAIL_BUDGET = 15_000
 OVERVIEW_GRID_LEVELS = ("county", "township", "village")
-MINOR_ROAD_CLASSES = ("village", "track")
+MINOR_ROAD_CLASSES = ("village", "track", "other")
+#: boundary levels kept in an overview
+OVERVIEW_BOUNDARY_LEVELS = ("province", "prefecture", "county", "township")
 OVERVIEW_MAX_LINES = 1_500
 
 # Compact JSON in the page: UTF-8 Chinese (3 bytes instead of a 6-byte \uXXXX escape) and no spaces.
@@ -134,6 +138,8 @@ def plan_map(layers: dict[str, gpd.GeoDataFrame], *, focus: str | None = None,
     out, images = dict(layers), {}
     if "grids" in out and "level" in out["grids"]:
         out["grids"] = out["grids"][out["grids"]["level"].isin(OVERVIEW_GRID_LEVELS)]
+    if "boundaries" in out and "level" in out["boundaries"]:
+        out["boundaries"] = out["boundaries"][out["boundaries"]["level"].isin(OVERVIEW_BOUNDARY_LEVELS)]
     if "roads" in out and "road_class" in out["roads"]:
         out["roads"] = out["roads"][~out["roads"]["road_class"].isin(MINOR_ROAD_CLASSES)]
     for kind in ("roads", "rivers"):
@@ -486,13 +492,20 @@ def _label_points(g: gpd.GeoDataFrame, field: str) -> list:
 def place_labels(layers: dict[str, gpd.GeoDataFrame]) -> list[LabelSet]:
     """Place names of a workspace: townships (seen from afar), then the kinds whose spec names a label field.
 
-    Townships are placed at the township-level grid (or the middle of their villages / grids /
+    Townships are placed at their outline in the boundaries layer, else at the township-level grid (or the middle of their villages / grids /
     shelters); villages and shelters beside their marker, shown from their spec's ``label_zoom``.
     """
     out: list[LabelSet] = []
     towns: dict[str, tuple[float, float]] = {}
+    bounds_ = layers.get("boundaries")
+    if bounds_ is not None and len(bounds_) and {"level", "name"} <= set(bounds_.columns):
+        top = bounds_[(bounds_["level"] == "township") & bounds_["name"].notna()]
+        if len(top):
+            d = top.to_crs(4326).dissolve(by="name")
+            for name, p in zip(d.index, d.geometry.representative_point()):
+                towns[str(name)] = (round(p.y, 5), round(p.x, 5))
     grids = layers.get("grids")
-    if grids is not None and len(grids) and {"level", "township"} <= set(grids.columns):
+    if not towns and grids is not None and len(grids) and {"level", "township"} <= set(grids.columns):
         top = grids[(grids["level"] == "township") & grids["township"].notna()]
         if len(top):
             d = top.to_crs(4326).dissolve(by="township")
@@ -618,7 +631,7 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
               online: bool | None = None, tianditu_key: str | None = settings.TIANDITU_KEY,
               payloads: dict | None = None, images: dict[str, Overlay] | None = None,
               extra: tuple[list, list] | None = None, places: list[LabelSet] | None = None,
-              find: bool = True) -> folium.Map:
+              find: bool = True, focus_outline: tuple[str, object] | None = None) -> folium.Map:
     """The map of a set of layers.
 
     Parameters
@@ -648,6 +661,8 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
         Place names (:func:`place_labels`), under one "place names" toggle.
     find : bool
         Add the search box (grids, shelters, villages... by name or id).
+    focus_outline : (name, geometry), optional
+        A chosen area (a township, in the storage CRS) outlined in red on top, and the map fitted to it.
 
     Returns
     -------
@@ -686,8 +701,9 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
                 key = f"{kind}:{c.value}"
                 if key not in payloads:
                     continue
-                label = text("grid_level", lang, level=s.field(d.by).choice_label(c.value, lang)) \
-                    if kind == "grids" else f"{s.label(lang)} {s.field(d.by).choice_label(c.value, lang)}"
+                level_words = {"grids": "grid_level", "boundaries": "boundary_level"}.get(kind)
+                label = text(level_words, lang, level=s.field(d.by).choice_label(c.value, lang)) \
+                    if level_words else f"{s.label(lang)} {s.field(d.by).choice_label(c.value, lang)}"
                 group = folium.FeatureGroup(name=label, show=_shown(show, key, c.show))
                 data, fields = payloads[key]
                 style = path_style(c.color, fill=c.fill or c.color, weight=c.weight, fill_opacity=c.fill_opacity)
@@ -707,6 +723,15 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
         group.add_to(m)
         searchable.append(group)
         legend.append(LegendRow(label, d.color, d.fill, swatch(kind, points=points), group))
+    if focus_outline is not None and focus_outline[1] is not None and not focus_outline[1].is_empty:
+        name, geom = focus_outline
+        geom4326 = gpd.GeoSeries([geom], crs=settings.STORAGE_CRS).to_crs(4326)
+        group = folium.FeatureGroup(name=str(name), show=True)
+        folium.GeoJson(json.loads(shapely.to_geojson(_round_coords(geom4326.to_numpy())[0])),
+                       style_function=lambda _f: FOCUS_STYLE, interactive=False).add_to(group)
+        group.add_to(m)
+        legend.append(LegendRow(str(name), FOCUS_STYLE["color"], None, "box", group))
+        bounds = [geom4326.total_bounds]
     if bounds:
         b = np.vstack(bounds)
         m.fit_bounds([[float(b[:, 1].min()), float(b[:, 0].min())], [float(b[:, 3].max()), float(b[:, 2].max())]],

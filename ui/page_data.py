@@ -12,18 +12,22 @@ import streamlit as st
 
 from layers import settings
 from layers.catalogue import CATALOGUE, map_kinds, spec
-from layers.crs import gk_epsg, parse_user_crs
+from layers.crs import parse_crs_choice
+from layers.datums import DATUMS, describe, gk_codes, parse_towgs84
 from layers.errors import LayerError, OutsideError
 from layers.export import FORMATS, display_table, export_layer
-from layers.load import Layer, load_layer
+from layers.load import Layer, is_raster_file, load_layer
+from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
 from layers.readers import list_sublayers
+from layers.webmap import reference_geometries
 from ui.downloads import layer_file_name
 from ui.i18n import labeller, lang, t, text
 from ui.map_panel import show_layers_map, show_preview_map
-from ui.state import workspace_area, workspace_extent, workspace_folder, workspace_layers
+from ui.state import layer_tokens, workspace_area, workspace_extent, workspace_folder, workspace_layers
 
 log = logging.getLogger(__name__)
-UPLOAD_TYPES = ["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx", "tif", "tiff"]
+UPLOAD_TYPES = ["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx", *UPLOAD_RASTER_TYPES]
+UPLOAD_TYPES = list(dict.fromkeys(UPLOAD_TYPES))
 PREVIEW_ROWS = 200
 
 
@@ -49,20 +53,26 @@ def _sublayers(data: bytes, name: str) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _load(data: bytes, name: str, kind: str, sublayer: str | None, gcj02: bool,
-          near: tuple[float, float, float, float] | None = None, crs: str | None = None, area_key: str = "",
-          allow_outside: bool = False, _area=None) -> tuple[Layer | None, list[str], list[str], bool]:
+def _load(data: bytes, name: str, kind: str, sublayer: str | None, offset: str | None,
+          near: tuple[float, float, float, float] | None = None, crs: str | None = None,
+          towgs84: tuple[float, ...] | None = None, override: bool = False, suspect_offset: bool = True,
+          ref_token: str = "", area_key: str = "", allow_outside: bool = False, _reference=None,
+          _area=None) -> tuple[Layer | None, list[str], list[str], bool]:
     """(layer, zh lines, en lines, outside): the layer, or the problems in both languages.
 
     ``near`` is the workspace's lon/lat extent and ``_area`` its county boundary (keyed by
     ``area_key``): a file whose CRS puts it a zone away is caught, and rows far outside are refused
     one by one (``outside`` True when they are the only problem) until ``allow_outside``.
-    ``crs`` is the CRS chosen in the 坐标系 / CRS box (None: detect).
+    ``crs`` is the CRS chosen in the 坐标系 / CRS box (None: detect), ``towgs84`` the bureau's
+    parameters, ``override`` the user's word that the file's own CRS is wrong, ``offset`` the web-map
+    correction; ``_reference`` (keyed by ``ref_token``) the workspace's roads and villages for the
+    offset-pattern test.
     """
     try:
-        layer = _with_upload(data, name, lambda p: load_layer(p, kind, sublayer=sublayer, gcj02=gcj02,
-                                                              display_name=Path(name).name, near=near, crs=crs,
-                                                              area=_area, allow_outside=allow_outside))
+        layer = _with_upload(data, name, lambda p: load_layer(
+            p, kind, sublayer=sublayer, offset=offset, display_name=Path(name).name, near=near, crs=crs,
+            towgs84=towgs84, on_conflict="override" if override else "refuse", reference=_reference,
+            suspect_offset=suspect_offset, area=_area, allow_outside=allow_outside))
         return layer, [], [], False
     except OutsideError as e:
         return None, e.lines("zh"), e.lines("en"), True
@@ -74,39 +84,82 @@ def _load(data: bytes, name: str, kind: str, sublayer: str | None, gcj02: bool,
         return None, [text("unexpected_error", "zh", err=err)], [text("unexpected_error", "en", err=err)], False
 
 
+@st.cache_data(show_spinner=False)
 def _crs_options(lang_: str) -> dict[str, str]:
-    """The CRS box's options, value -> label in ``lang_``: detect, lon/lat, every CGCS2000 Gauss-Kruger zone, other."""
+    """The CRS box's options, value -> label in ``lang_``: detect, lon/lat, the old datums with the zone told from
+    the numbers, every Gauss-Kruger zone of CGCS2000, Beijing 1954 and Xi'an 1980, other."""
     opts = {"auto": text("crs_auto", lang_), "EPSG:4490": text("crs_4490", lang_),
             "EPSG:4326": text("crs_4326", lang_)}
-    for six, step in ((False, 3), (True, 6)):
-        for prefix in (False, True):
-            for cm in range(75, 136, step):
-                code = gk_epsg(cm, zone_prefix=prefix, six_degree=six)
-                zone = (cm + 3) // 6 if six else cm // 3
-                key = ("crs_gk6" if six else "crs_gk3") + ("_zone" if prefix else "")
-                opts[f"EPSG:{code}"] = text(key, lang_, cm=cm, code=code, zone=zone)
+    for key in ("beijing1954", "xian1980"):
+        opts[key] = text("crs_datum", lang_, datum=DATUMS[key].name(lang_))
+    for key in ("beijing1954", "xian1980"):
+        opts[f"EPSG:{DATUMS[key].geographic}"] = describe(DATUMS[key].geographic)(lang_)
+    for g in gk_codes():
+        opts[f"EPSG:{g.code}"] = describe(g.code, detail=True)(lang_)
     opts["other"] = text("crs_other", lang_)
     return opts
 
 
-def _crs_choice() -> tuple[str | None, bool]:
-    """The 坐标系 / CRS box (and the code field under 'other'): ``(chosen CRS or None to detect, usable)``."""
+def _both(e: LayerError) -> None:
+    """A problem in the interface language, then the other one."""
+    first, second = ("zh", "en") if lang() == "zh" else ("en", "zh")
+    st.error("\n".join(f"- {line}" for line in [*e.lines(first), *e.lines(second)]))
+
+
+def _crs_choice() -> tuple[str | None, tuple[float, ...] | None, bool, bool]:
+    """The 坐标系 / CRS box, the "file's CRS is wrong" tick and the transformation parameters:
+    ``(chosen CRS or None to detect, parameters or None, override, usable)``."""
     opts = _crs_options(lang())
     choice = st.selectbox(t("crs_choice"), list(opts), format_func=opts.get, key="upload_crs", help=t("crs_help"))
-    if choice == "auto":
-        return None, True
-    if choice != "other":
-        return choice, True
-    code = st.text_input(t("crs_other_code"), key="upload_crs_other").strip()
-    if not code:
-        return None, True
+    crs: str | None = None
+    ok = True
+    if choice == "other":
+        code = st.text_input(t("crs_other_code"), key="upload_crs_other").strip()
+        if code:
+            try:
+                parse_crs_choice(code)
+                crs = code
+            except LayerError as e:
+                _both(e)
+                ok = False
+    elif choice != "auto":
+        crs = choice
+    override = st.checkbox(t("crs_override"), key="upload_crs_override", help=t("crs_override_help")) \
+        if crs is not None else False
+    with st.expander(t("towgs84_header")):
+        st.caption(t("towgs84_help"))
+        raw = st.text_input(t("towgs84_input"), key="upload_towgs84", placeholder="15.8,-154.4,-82.3").strip()
+    towgs84 = None
+    if raw:
+        try:
+            towgs84 = parse_towgs84(raw, source=t("towgs84_header"))
+        except LayerError as e:
+            _both(e)
+            ok = False
+    return crs, towgs84, override, ok
+
+
+def _stored_offset(kind: str, name: str) -> dict | None:
+    """The web-map correction chosen when this file was last imported as ``kind`` into the workspace."""
+    from ui.state import active_store
+
     try:
-        parse_user_crs(code)
-    except LayerError as e:
-        first, second = ("zh", "en") if lang() == "zh" else ("en", "zh")
-        st.error("\n".join(f"- {line}" for line in [*e.lines(first), *e.lines(second)]))
-        return None, False
-    return code, True
+        return active_store().layer_option(kind, Path(name).name)
+    except LayerError:
+        return None
+
+
+def _offset_choice(kind: str, name: str) -> tuple[str | None, bool, dict | None]:
+    """The web-map correction box, preset from the workspace's record: ``(offset or None, suspect, record)``."""
+    stored = _stored_offset(kind, name)
+    options = ["none", "gcj02", "bd09"]
+    preset = stored["offset"] if stored is not None and stored["offset"] in options else "none"
+    key = f"upload_offset_{kind}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    value = st.selectbox(t("offset_choice"), options, index=options.index(preset), format_func=labeller("offset_"),
+                         key=key, help=t("offset_help"))
+    if stored is not None:
+        st.caption(t("offset_stored", offset=text(f"offset_{stored['offset']}", lang()), time=stored["time"][:19]))
+    return (None if value == "none" else value), not (stored is not None and stored["offset"] == "none"), stored
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -130,16 +183,24 @@ def _import_section() -> None:
         return
     subs = _sublayers(data, up.name)
     sublayer = st.selectbox(t("sublayer"), subs, key="upload_sublayer") if len(subs) > 1 else None
-    gcj02 = st.checkbox(t("gcj02"), key="upload_gcj02") if s.is_vector else False
-    crs, crs_ok = _crs_choice()
+    raster = _is_raster(data, up.name)
+    offset, suspect_offset, _stored = _offset_choice(kind, up.name) if s.is_vector and not raster \
+        else (None, False, None)
+    crs, towgs84, override, crs_ok = _crs_choice()
     if not crs_ok:
         return
-    token = hashlib.sha1(data).hexdigest()[:12] + kind + str(sublayer) + str(gcj02) + str(crs or "")
+    reference, ref_token = None, ""
+    if suspect_offset and offset is None and not raster:
+        reference = reference_geometries(workspace_layers(), kind)
+        ref_token = f"{workspace_folder()}:{layer_tokens(['roads', 'villages'])}"
+    token = (hashlib.sha1(data).hexdigest()[:12] + kind + str(sublayer) + str(offset) + str(crs or "") + str(towgs84)
+             + str(override))
     area, area_key = workspace_area()
     allow = bool(st.session_state.get(f"allow_outside_{token}", False))
     with st.spinner(t("validating")):
-        layer, zh, en, outside = _load(data, up.name, kind, sublayer, gcj02, workspace_extent(), crs, area_key,
-                                       allow, _area=area)
+        layer, zh, en, outside = _load(data, up.name, kind, sublayer, offset, workspace_extent(), crs, towgs84,
+                                       override, suspect_offset, ref_token, area_key, allow, _reference=reference,
+                                       _area=area)
     if layer is None:
         first, second = (zh, en) if lang() == "zh" else (en, zh)
         st.error("\n".join(f"- {line}" for line in first))
@@ -153,12 +214,12 @@ def _import_section() -> None:
     if allow:
         st.warning(t("outside_confirmed"))
     if layer.gdf is not None:
-        st.success(t("validated", n=f"{layer.count:,}", crs=layer.crs))
+        st.success(t("validated", n=f"{layer.count:,}", crs=layer.crs_name(lang())))
         st.caption(t("preview", n=PREVIEW_ROWS))
         st.dataframe(display_table(layer.gdf.head(PREVIEW_ROWS), kind, lang(), coordinates=True), width="stretch")
     else:
         r = layer.raster
-        st.success(t("validated_raster", rows=r.shape[0], cols=r.shape[1], crs=r.crs))
+        st.success(t("validated_raster", rows=r.shape[0], cols=r.shape[1], crs=layer.crs_name(lang())))
     show_preview_map(kind, layer, key=f"preview_{token}", height=320)
     if st.button(t("use_layer", kind=s.label(lang())), key=f"use_{token}"):
         store = "session_layers" if layer.gdf is not None else "session_rasters"
@@ -167,6 +228,18 @@ def _import_section() -> None:
         st.success(t("used_layer", kind=s.label(lang())))
     if layer.gdf is not None:
         _save_to_workspace(kind, layer, token)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _zip_is_raster(data: bytes, name: str) -> bool:
+    return _with_upload(data, name, lambda p: is_raster_file(p, Path(name).name))
+
+
+def _is_raster(data: bytes, name: str) -> bool:
+    """Whether the upload is a raster: by its name, or (a zip) by what it holds."""
+    if raster_suffix(name) is not None:
+        return True
+    return name.lower().endswith(".zip") and _zip_is_raster(data, name)
 
 
 def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
@@ -213,6 +286,11 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
         except LayerError as err:
             st.error("\n".join(f"- {line}" for line in err.lines(lang())))
             return
+        if layer.offset is not None or layer.suspicion is not None:   # the choice goes with the workspace
+            try:
+                ws.remember_layer_option(kind, layer.source, offset=layer.offset)
+            except LayerError as err:
+                st.warning("\n".join(err.lines(lang())))
         for store in ("session_layers", "session_tokens"):
             st.session_state.get(store, {}).pop(kind, None)
         st.success(t("ws_committed", ws=target, added=e.added, changed=e.changed, removed=e.removed))

@@ -29,12 +29,14 @@ from layers.text import Text, pick
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
-from ui.state import hillshade_overlay, layer_tokens, place_names, workspace_dem, workspace_layers
+from ui.state import (hillshade_overlay, layer_tokens, place_names, workspace_dem, workspace_layers,
+                      workspace_outlines)
+from ui.township_choice import township_caption, township_focus
 
 #: the layers of the Fire page's map (from the layer specs)
 KINDS = map_kinds("fire")
 #: the layers a review reads
-REVIEW_KINDS = ["forest", "roads", "villages", "graves", "cameras", "water_sources", "rivers"]
+REVIEW_KINDS = ["forest", "roads", "villages", "graves", "cameras", "water_sources", "rivers", "boundaries"]
 FACTORS = list(DEFAULT_WEIGHTS)
 RULE_TYPES = list(DEFAULT_RULES) + ["default"]
 
@@ -298,7 +300,8 @@ def _map(r: FireResult) -> None:
     sites = site_frame(list(r.sites)) if r.sites else None
     m = fire_map(workspace_layers(), lang(), hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov,
                  day_label=pick(r.weather.label, lang()) if r.weather else "", seen=seen_ov, reach=reach_ov,
-                 gaps=r.gaps, sites=sites, places=place_names())
+                 gaps=r.gaps, sites=sites, places=place_names(), focus=r.review.township,
+                 focus_outline=township_focus(r.review.township))
     show_map(m, key="fire_map", height=640)
 
 
@@ -448,18 +451,26 @@ def _downloads(r: FireResult, key: tuple) -> None:
                 stem = _FILE_WORDS["files" if name != "rasters.zip" else "rasters"](lang())
                 col.download_button(label, files[name], file_name=f"{stem}{Path(name).suffix}", key=f"fire_dl_{name}")
     towns = r.township_names()
+    outlines = workspace_outlines()
+    if outlines.from_boundaries:   # every township of the boundaries, those without forest too
+        towns += [n for n in outlines.names if n not in towns]
     if st.session_state.get("fire_a4_town") not in ("", *towns):
         st.session_state["fire_a4_town"] = ""
     c1, c2, c3 = st.columns([3, 1, 1])
     whole = t("whole_area")      # the words fixed when the widget is made
     c1.selectbox(t("a4_map"), ["", *towns], key="fire_a4_town", format_func=lambda v: v or whole)
+    township_caption(c1)   # which outline the townships are (the boundaries layer, or a stand-in)
     town = r.review.township if r.review.township in towns else None
     if c2.button(t("a4_prepare"), key="fire_a4_prepare"):
         st.session_state["fire_a4_key"] = (key, town)
     if st.session_state.get("fire_a4_key") == (key, town):
-        with st.spinner(t("a4_drawing")):
-            png = _a4_map(key, r, town, "png", lang())
-            pdf = _a4_map(key, r, town, "pdf", lang())
+        try:
+            with st.spinner(t("a4_drawing")):
+                png = _a4_map(key, r, town, "png", lang())
+                pdf = _a4_map(key, r, town, "pdf", lang())
+        except GisError as e:   # a township named only in a field, with no outline to map
+            st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+            return
         name = _FILE_WORDS["a4"](lang()).format(area=town or t("whole_area"))
         c2.download_button("PNG", png, file_name=f"{name}.png", key="fire_a4_png")
         c3.download_button("PDF", pdf, file_name=f"{name}.pdf", key="fire_a4_pdf")

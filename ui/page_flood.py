@@ -26,6 +26,7 @@ from gis.projection import TERRAIN_CELL_M
 from gis.tallies import township_people
 from layers.catalogue import map_kinds
 from layers.errors import GisError, LayerError
+from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
 from layers.text import pick
 from ui.downloads import file_name
 from ui.i18n import labeller, lang, t
@@ -34,6 +35,7 @@ from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
 from ui.progress import counter
 from ui.state import hillshade_overlay, is_demo, layer_tokens, place_names, workspace_dem, workspace_layers
+from ui.township_choice import choose_township, township_focus
 
 #: the layers of the Flood page's map (from the layer specs)
 KINDS = map_kinds("flood")
@@ -97,8 +99,8 @@ def _plan(key: tuple, params: str, _inputs: FloodInputs, _hazard: Hazard) -> Pla
 def _population(data: bytes, name: str):
     from layers.raster import read_raster
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "population.tif"
+    with tempfile.TemporaryDirectory() as tmp:   # kept under its own type: a zip (.asc with its .prj) is opened as one
+        path = Path(tmp) / ("population" + (raster_suffix(name) or (".zip" if name.lower().endswith(".zip") else "")))
         path.write_bytes(data)
         return read_raster(path, display_name=Path(name).name)
 
@@ -150,7 +152,7 @@ def _more_options(layers: dict):
                         help=t("flood_walk_limit_help"))
         c1.number_input(t("flood_terrain_cell"), 1.0, 1000.0, step=5.0, key="flood_terrain_cell",
                         help=t("flood_terrain_cell_help"))
-        up = st.file_uploader(t("pop_raster_upload"), type=["tif", "tiff", "asc", "img"], key="flood_pop_raster",
+        up = st.file_uploader(t("pop_raster_upload"), type=UPLOAD_RASTER_TYPES, key="flood_pop_raster",
                               help=t("pop_raster_help"))
     if up is None:
         return None, ()
@@ -200,7 +202,7 @@ def _scenario_form(layers: dict) -> FloodScenario | None:
                 c6.number_input(t("min_upstream_km2"), 0.01, 10_000.0, step=0.1, key="flood_min_km2",
                                 help=t("min_upstream_km2_help"))
         elif source in ("raster", "polygons"):
-            types = (["tif", "tiff", "asc", "img"] if source == "raster"
+            types = (["tif", "tiff", "asc", "img", "nc"] if source == "raster"
                      else ["gpkg", "geojson", "json", "zip", "kml", "kmz"])
             up = st.file_uploader(t(f"upload_{source}"), type=types, key=f"flood_upload_{source}")
             if up is None:
@@ -244,7 +246,7 @@ def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str) ->
     hz = _plan.hazard
     return village_map(village, _plan, hazard=hz.depth if hz.depth is not None else hz.polygons, fmt=fmt,
                        scenario=hz.label(lang_), synthetic=is_demo(), lang=lang_,
-                       roads=workspace_layers().get("roads"))
+                       roads=workspace_layers().get("roads"), boundaries=workspace_layers().get("boundaries"))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -254,25 +256,22 @@ def _village_batch(key: tuple, _plan: Plan, lang_: str, _progress=None) -> bytes
     hz = _plan.hazard
     return village_maps_batch(_plan, hazard=hz.depth if hz.depth is not None else hz.polygons,
                               scenario=hz.label(lang_), synthetic=is_demo(), lang=lang_,
-                              roads=workspace_layers().get("roads"), progress=_progress)
+                              roads=workspace_layers().get("roads"), boundaries=workspace_layers().get("boundaries"),
+                              progress=_progress)
 
 
 def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
-    township = None
-    if is_big(plan):
-        overview = t("overview")
-        people = plan.grids.groupby("township")["evacuate_people"].sum().sort_values(ascending=False)
-        choice = st.selectbox(t("focus_township"), [overview, *people.index], key="flood_focus",
-                              format_func=lambda v: v if v == overview else f"{v}（{int(people[v]):,}）")
-        township = None if choice == overview else choice
-        if township is None:
-            st.caption(t("plan_overview_note"))
-    base = {k: layers[k] for k in ("rivers", "roads") if k in layers}
+    people = plan.grids.groupby("township")["evacuate_people"].sum()
+    township = choose_township(key="flood_focus", counts=people)
+    if township is None and is_big(plan):
+        st.caption(t("plan_overview_note"))
+    base = {k: layers[k] for k in ("boundaries", "rivers", "roads") if k in layers}
     mp = plan_map(base, focus=township)
     groups = plan_groups(plan, lang(), thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds),
                          township=township)
     m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images,
-                  simplify_m=mp.simplify_m, extra=groups, height=640, places=place_names())
+                  simplify_m=mp.simplify_m, extra=groups, height=640, places=place_names(),
+                  focus_outline=township_focus(township))
     show_map(m, key="flood_plan_map", height=640)
 
 

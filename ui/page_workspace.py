@@ -117,6 +117,15 @@ def _workspaces_section() -> None:
                     st.rerun()
                 except LayerError as e:
                     _errors(e)
+    from ui.osm_import import osm_section
+
+    osm_section(_open_new)
+
+
+def _open_new(name: str) -> None:
+    """Open a workspace just made (from OpenStreetMap) and show it."""
+    _switch(name)
+    st.rerun()
 
 
 # ---- editing -----------------------------------------------------------------------------------------

@@ -101,8 +101,8 @@ def active_store():
     return Workspace(workspace_folder())
 
 
-def workspace_layers() -> dict[str, gpd.GeoDataFrame]:
-    """Every vector layer of the active store, overridden by this session's imports (read-only)."""
+def _raw_layers() -> dict[str, gpd.GeoDataFrame]:
+    """Every vector layer of the active store, overridden by this session's imports, as stored."""
     if uses_postgis():
         store = active_store()
         out = {k: _pg_vector(store.dsn, store.schema, k, store.version(k)) for k in store.vector_kinds()}
@@ -113,6 +113,47 @@ def workspace_layers() -> dict[str, gpd.GeoDataFrame]:
         out = {k: _vector(folder, k, mtime) for k in ws.vector_kinds()}
     out.update(st.session_state.get("session_layers", {}))
     return out
+
+
+def workspace_layers() -> dict[str, gpd.GeoDataFrame]:
+    """Every vector layer of the active store, overridden by this session's imports (read-only).
+
+    With a boundaries layer, each feature's ``township`` is the township outline holding it
+    (:func:`gis.townships.stamp_townships`), so every table counts what the maps draw.
+    """
+    out = _raw_layers()
+    if "boundaries" in out:
+        out = dict(_stamped(layer_tokens(list(out)), out)[0])
+    return out
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _stamped(key: tuple, _layers: dict) -> tuple[dict, list]:
+    from gis.townships import stamp_townships
+
+    return stamp_townships(_layers)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _outlines(key: tuple, _layers: dict):
+    from gis.townships import township_outlines
+
+    return township_outlines(_layers)
+
+
+def workspace_outlines():
+    """The township outlines of the workspace and which source they came from (:class:`gis.townships.Outlines`)."""
+    layers = workspace_layers()
+    kinds = [k for k in ("boundaries", "grids", "forest") if k in layers]
+    return _outlines(layer_tokens(kinds), {k: layers[k] for k in kinds})
+
+
+def township_notes() -> list:
+    """What the township assignment from the boundaries layer did (empty without one): :class:`~layers.text.Text`."""
+    raw = _raw_layers()
+    if "boundaries" not in raw:
+        return []
+    return list(_stamped(layer_tokens(list(raw)), raw)[1])
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, emit, finish
+from gis.cli import Inputs, add_input_options, command, emit, finish
 
 
 # ---- demo ------------------------------------------------------------------------------------
@@ -47,20 +47,15 @@ def _add_demo(p: argparse.ArgumentParser) -> None:
 
 
 # ---- validate --------------------------------------------------------------------------------
-_CRS_HELP = ("CRS of the file's coordinates when it has none or a wrong one, e.g. EPSG:4548 (CGCS2000 3-degree "
-             "Gauss-Kruger CM 117E), EPSG:4490, EPSG:4326 / 文件坐标系（无坐标系或 .prj 有误时指定），"
-             "如 EPSG:4548（CGCS2000 3 度带中央经线 117°）")
-
-
 def _run_validate(args: argparse.Namespace) -> int:
-    from layers.crs import parse_user_crs
-    from layers.load import load_layer
-
-    if args.crs is not None:
-        parse_user_crs(args.crs, source=Path(args.file).name)  # a CRS pyproj does not know: exit 2 before reading
-    layer = load_layer(Path(args.file), args.layer, sublayer=args.sublayer, gcj02=args.gcj02, crs=args.crs)
-    out = {"kind": args.layer, "features": layer.count, "crs": str(layer.crs), "warnings": layer.messages(args.lang)}
-    return finish(args, out, f"{args.layer}: {layer.count} OK ({layer.crs})", out["warnings"])
+    inputs = Inputs(args)   # an unknown --crs or bad --towgs84: exit 2 before reading
+    layer = inputs.layer(Path(args.file), args.layer, args.sublayer)
+    inputs.check()
+    out = {"kind": args.layer, "features": layer.count, "crs": str(layer.crs),
+           "source_crs": layer.crs_name(args.lang), "offset": layer.offset,
+           "suspected_offset": layer.suspicion.offset if layer.suspicion is not None else None,
+           "warnings": inputs.messages()}
+    return finish(args, out, f"{args.layer}: {layer.count} OK ({layer.crs_name(args.lang)})", out["warnings"])
 
 
 @command("validate", "read and validate a file as a layer kind / 校验图层文件")
@@ -69,9 +64,8 @@ def _add_validate(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--layer", required=True, choices=list(CATALOGUE), help="layer kind")
     p.add_argument("file")
-    p.add_argument("--sublayer", help="layer name inside a GeoPackage / KML folder")
-    p.add_argument("--gcj02", action="store_true", help="points are GCJ-02 (Gaode/WeChat): convert to WGS84")
-    p.add_argument("--crs", metavar="EPSG:xxxx", help=_CRS_HELP)
+    p.add_argument("--sublayer", help="layer name inside a GeoPackage / KML folder / netCDF variable")
+    add_input_options(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish
+from gis.cli import Inputs, add_input_options, command, finish
 
 
 # ---- viewshed --------------------------------------------------------------------------------
@@ -13,13 +13,14 @@ def _run_viewshed(args: argparse.Namespace) -> int:
     import time
 
     from gis.fire.viewshed import coverage
-    from layers.load import load_layer
-    from layers.raster import Raster, read_raster, write_raster
+    from layers.raster import Raster, write_raster
     from layers.text import pick
 
     t0 = time.perf_counter()
-    dem = read_raster(Path(args.dem))
-    layer = load_layer(Path(args.cameras), "cameras", sublayer=args.sublayer)
+    given = Inputs(args)
+    dem = given.raster(args.dem)
+    layer = given.layer(args.cameras, "cameras", args.sublayer)
+    given.check()
     count, first, notes, info = coverage(dem, layer.gdf, target_h=args.target_height, range_m=args.range,
                                          curvature=not args.no_curvature, refraction=args.refraction,
                                          return_in_range=True)
@@ -35,7 +36,8 @@ def _run_viewshed(args: argparse.Namespace) -> int:
            "target_height": args.target_height, "curvature": not args.no_curvature,
            "refraction": args.refraction, "range_override": args.range,
            "seconds": round(time.perf_counter() - t0, 2),
-           "notes": [pick(n, args.lang) for n in (list(dem.warnings) + list(notes))] + layer.messages(args.lang)}
+           "notes": list(dict.fromkeys([pick(n, args.lang) for n in (list(dem.warnings) + list(notes))]
+                                       + given.messages()))}
     return finish(args, out, f"viewshed -> {args.out}: {seen:,} of {in_range:,} cells in range seen "
                               f"({out['visible_fraction']:.1%}) by {info['used']} camera(s), {out['seconds']} s",
                    out["notes"])
@@ -43,7 +45,8 @@ def _run_viewshed(args: argparse.Namespace) -> int:
 
 @command("viewshed", "camera viewshed coverage count raster / 林火监控视域覆盖")
 def _add_viewshed(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dem", required=True, help="DEM GeoTIFF (metres; a DEM in degrees is reprojected)")
+    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc (metres; a DEM "
+                                               "in degrees is reprojected)")
     p.add_argument("--cameras", required=True, help="cameras layer (any supported file; height/range fields)")
     p.add_argument("--sublayer", help="layer inside the cameras GeoPackage / sheet of a workbook")
     p.add_argument("--out", required=True, help="output count GeoTIFF (uint16, cameras seeing each cell)")
@@ -51,5 +54,6 @@ def _add_viewshed(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-curvature", action="store_true", help="ignore earth curvature and refraction")
     p.add_argument("--refraction", type=float, default=0.13, help="refraction coefficient (default 0.13)")
     p.add_argument("--range", type=float, default=None, help="range in metres for every camera (overrides fields)")
+    add_input_options(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true", help="print a JSON summary")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish, progress
+from gis.cli import Inputs, add_input_options, command, finish, progress
 
 #: FireReview field -> its flag (every field has one; the Fire page has a widget for each)
 FLAGS = {
@@ -60,17 +60,33 @@ def review_from_args(args: argparse.Namespace):
         spacing_m=args.spacing, max_candidates=args.max_candidates)
 
 
+def _no_candidate_files(given: Inputs) -> None:
+    """Coordinate options without a candidate file apply to nothing: the workspace's layers were converted
+    when they were imported."""
+    used = [flag for flag, on in (("--crs", given.crs is not None), ("--towgs84", given.towgs84 is not None),
+                                  ("--crs-override", given.override),
+                                  (f"--{given.offset}", given.offset is not None)) if on]
+    if used:
+        flags = " ".join(used)
+        raise _bad(f"{flags} 只用于候选点文件（--camera-candidates / --water-candidates），工作空间中的图层在导入时已转换",
+                   f"{flags} applies to the candidate files (--camera-candidates / --water-candidates); the "
+                   "workspace's layers were converted when they were imported",
+                   f"去掉 {flags}；工作空间图层的坐标系有误时，用 python -m gis import --crs ... 重新导入",
+                   f"drop {flags}; if a workspace layer's CRS is wrong, import it again with python -m gis import "
+                   "--crs ...", field=used[0])
+
+
 def _run_fire_report(args: argparse.Namespace) -> int:
     import time
 
     from gis.fire.review import FireInputs
     from gis.report.fire_files import fire_summary, write_fire_files
-    from layers.load import load_points
     from layers.text import pick
     from layers.workspace import Workspace
 
     t0 = time.perf_counter()
     review = review_from_args(args)
+    given = Inputs(args)   # --crs and friends: for the candidate files (the workspace's layers were converted on import)
     ws_path = Path(args.workspace)
     if ws_path.suffix.lower() != ".gpkg":
         raise _bad(f"--workspace 应为 .gpkg 文件：{ws_path.name}", f"--workspace must be a .gpkg file: {ws_path.name}",
@@ -94,11 +110,21 @@ def _run_fire_report(args: argparse.Namespace) -> int:
                    "for viewsheds and water reach", "把 dem.tif 放在工作空间文件旁", "put dem.tif beside the "
                    "workspace file", file=ws_path.name)
     layers = {k: ws.vector(k) for k in ("forest", "cameras", "water_sources", "roads", "villages", "graves",
-                                         "rivers", "grids") if k in kinds}
-    candidates = {kind: load_points(getattr(args, f"{kind}_candidates"))
+                                         "rivers", "grids", "boundaries") if k in kinds}
+    notes_pre: list[str] = []
+    if "boundaries" in layers:   # cameras and sources counted in the township outline holding them
+        from gis.townships import stamp_townships
+
+        layers, town_notes = stamp_townships(layers)
+        notes_pre = [n(args.lang) for n in town_notes]
+    candidates = {kind: given.points(getattr(args, f"{kind}_candidates"))
                   for kind in CANDIDATE_FLAGS if getattr(args, f"{kind}_candidates", None)}
+    if not candidates:
+        _no_candidate_files(given)
+    given.check()   # options that fitted none of the candidate files: refused before anything is written
     result = review.run(FireInputs(ws.raster("dem"), layers, candidates=candidates))
-    notes = result.messages(args.lang)
+    notes = notes_pre + [n for n in dict.fromkeys(result.messages(args.lang) + given.messages())
+                         if n not in notes_pre]
 
     files = write_fire_files(result, out, lang=args.lang, maps=not args.no_maps, map_dpi=args.map_dpi,
                              progress=progress("文件与覆盖图 / files and maps"))
@@ -186,6 +212,7 @@ def _add_fire_report(p: argparse.ArgumentParser) -> None:
                    help="cap on generated candidates (default 300)")
     g.add_argument("--camera-candidates", help="candidate camera sites (points file; default ridge/peak cells)")
     g.add_argument("--water-candidates", help="candidate water points (points file; default stream cells near roads)")
+    add_input_options(p)   # for the candidate files
     p.add_argument("--no-maps", action="store_true", help="skip the A4 coverage maps (PNG/PDF)")
     p.add_argument("--map-dpi", type=int, default=None, help="PNG resolution of the maps (default 300)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")

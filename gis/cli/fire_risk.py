@@ -6,16 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish, load_kind
+from gis.cli import Inputs, add_input_options, command, finish
 
 
 # ---- fire-risk ------------------------------------------------------------------------------
-def _optional_layer(path: str | None, kind: str, lang: str, messages: list[str]):
-    if not path:
-        return None
-    layer = load_kind(path, kind)
-    messages.extend(layer.messages(lang))
-    return layer.gdf
+def _optional_layer(given: Inputs, path: str | None, kind: str):
+    return given.layer(path, kind).gdf if path else None
 
 
 def _run_fire_risk(args: argparse.Namespace) -> int:
@@ -27,19 +23,20 @@ def _run_fire_risk(args: argparse.Namespace) -> int:
     from gis.fire.risk import HIGH_RISK_LEVEL, LEVEL_BREAKS, risk_raster
     from gis.fire.weather import LEVEL_LABELS
     from gis.terrain import cell_size_m
-    from layers.raster import Raster, read_raster, write_raster
+    from layers.raster import Raster, write_raster
     from layers.text import pick
 
     t0 = time.perf_counter()
     review = FireReview(weights=args.weights or ())     # the weights checked as the review checks them
-    dem = read_raster(Path(args.dem))
-    messages: list[str] = []
-    forest_layer = load_kind(args.forest, "forest")
-    messages.extend(forest_layer.messages(args.lang))
+    given = Inputs(args)
+    dem = given.raster(args.dem)
+    forest_layer = given.layer(args.forest, "forest")
     forest = forest_layer.raster if forest_layer.raster is not None else forest_layer.gdf
-    roads = _optional_layer(args.roads, "roads", args.lang, messages)
-    settlements = _optional_layer(args.settlements, "villages", args.lang, messages)
-    graves = _optional_layer(args.graves, "graves", args.lang, messages)
+    roads = _optional_layer(given, args.roads, "roads")
+    settlements = _optional_layer(given, args.settlements, "villages")
+    graves = _optional_layer(given, args.graves, "graves")
+    given.check()
+    messages = [m for m in given.messages() if m not in {pick(w, args.lang) for w in dem.warnings}]
     res = risk_raster(dem, forest, roads=roads, settlements=settlements, graves=graves,
                       weights=review.weights_dict())
     write_raster(Raster(res.level, dem.transform, dem.crs, 0, name=Path(args.out).name), Path(args.out),
@@ -92,7 +89,7 @@ def _run_fire_risk(args: argparse.Namespace) -> int:
 
 @command("fire-risk", "static forest-fire risk raster in five levels / 森林火灾静态风险等级")
 def _add_fire_risk(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dem", required=True, help="DEM GeoTIFF (metres)")
+    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc (metres)")
     p.add_argument("--forest", required=True, help="forest layer (polygons with forest type, or land-cover GeoTIFF)")
     p.add_argument("--roads", help="roads layer (lines)")
     p.add_argument("--settlements", help="villages / settlements layer (points or polygons)")
@@ -104,6 +101,7 @@ def _add_fire_risk(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weather-level", type=int, help="the day's weather danger level 1-5 (fire-weather): also give "
                                                     "the day's map (gis.fire.weather.DAY_MATRIX)")
     p.add_argument("--day-out", help="with --weather-level: write the day's levels (uint8 1-5, 0 = not forest)")
+    add_input_options(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 

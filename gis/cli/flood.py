@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, emit, finish, progress
+from gis.cli import Inputs, add_input_options, command, emit, finish, progress
 from layers.errors import LayerError
-from layers.text import stage_scenario
+from layers.text import pick, stage_scenario
 
 
 # ---- hand ------------------------------------------------------------------------------------
@@ -17,11 +17,13 @@ def _run_hand(args: argparse.Namespace) -> int:
     import numpy as np
 
     from gis.flood.hand import hand
-    from layers.raster import read_raster, write_raster
+    from layers.raster import write_raster
 
     t0 = time.perf_counter()
-    dem = read_raster(Path(args.dem))
-    streams = read_raster(Path(args.streams)) if args.streams else None
+    given = Inputs(args)
+    dem = given.raster(args.dem)
+    streams = given.raster(args.streams) if args.streams else None
+    given.check()
     h = hand(dem, streams=streams, min_upstream_km2=args.min_upstream_km2)
     write_raster(h, Path(args.out), dtype="float32")
     vals = h.array[np.isfinite(h.array)]
@@ -31,35 +33,51 @@ def _run_hand(args: argparse.Namespace) -> int:
            "hand_median": float(np.median(vals)) if vals.size else None,
            "hand_max": float(vals.max()) if vals.size else None, "unit": "m", "nodata": h.nodata,
            "seconds": round(time.perf_counter() - t0, 2),
-           "notes": [zh if args.lang == "zh" else en for zh, en in (list(dem.warnings) + list(h.warnings))]}
+           "notes": list(dict.fromkeys([pick(n, args.lang) for n in (list(dem.warnings) + list(h.warnings))]
+                                       + given.messages()))}
     return finish(args, out, f"HAND -> {args.out} ({out['defined_cells']:,} cells defined, {out['seconds']} s)",
                    out["notes"])
 
 
 @command("hand", "Height Above Nearest Drainage from a DEM (pyflwdir) / 计算相对最近河道高差 HAND")
 def _add_hand(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dem", required=True, help="DEM GeoTIFF (metres)")
+    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc (metres)")
     p.add_argument("--out", required=True, help="output HAND GeoTIFF (float32 metres, nodata -9999 where undefined)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--streams", help="stream raster on the DEM grid (non-zero = stream)")
     g.add_argument("--min-upstream-km2", type=float, default=None,
                    help="stream threshold: upstream area in km² (default 1.0; the same streams at any cell size)")
+    add_input_options(p, offsets=False)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
 # ---- exposure --------------------------------------------------------------------------------
-def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | None):
+def _hazard_file(given: Inputs, path: str, sublayer: str | None,
+                 near: tuple[float, float, float, float] | None, name: str | None = None):
+    """A scenario from a file, as :func:`gis.flood.hazard.hazard_from_file`, with the coordinate options."""
+    from gis.flood.hazard import Hazard
+    from layers.load import is_raster_file
+
+    p = Path(path)
+    if is_raster_file(p):
+        return Hazard.from_depth_raster(given.raster(p, sublayer=sublayer), source=p.name, name=name)
+    layer = given.layer(p, "flood_hazard", sublayer, near=near)
+    gdf = layer.gdf
+    gdf.attrs["warnings"] = list(gdf.attrs.get("warnings", [])) + list(layer.notes)
+    return Hazard.from_polygons(gdf, source=layer.source, name=name)
+
+
+def _exposure_layer(given: Inputs, path: Path, sublayer: str | None, kind: str, field: str | None):
     """The exposure vector layer and the population column to use (see ``exposure --help``)."""
     from layers.catalogue import spec
     from layers.errors import Problem
-    from layers.load import load_layer
 
     kinds = ("grids", "villages") if kind == "auto" else (kind,)
     first_error = None
     for k in kinds:
         try:
-            gdf = load_layer(path, k, sublayer=sublayer).gdf
+            gdf = given.layer(path, k, sublayer).gdf
             break
         except LayerError as e:
             first_error = first_error or e
@@ -70,7 +88,9 @@ def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | No
         from layers.crs import resolve_crs, to_storage
         from layers.readers import read_vector
 
-        gdf = to_storage(resolve_crs(read_vector(path, sublayer=sublayer), source=path.name))
+        gdf = to_storage(resolve_crs(read_vector(path, sublayer=sublayer), source=path.name, assume=given.crs,
+                                     towgs84=given.towgs84, on_conflict=given.on_conflict, towgs84_old_only=True))
+        given.read.append((path.name, gdf))
         aliases = {a.lower() for a in spec("villages").field("population").aliases} | {"population"}
         if field is None:
             match = [c for c in gdf.columns if str(c).lower() in aliases]
@@ -95,13 +115,13 @@ def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | No
 
 def _run_exposure(args: argparse.Namespace) -> int:
     from gis.flood.exposure import EvacuationRule, exposure_summary
-    from gis.flood.hazard import Hazard, check_overlap, hazard_from_file, parse_thresholds
+    from gis.flood.hazard import Hazard, check_overlap, parse_thresholds
     from gis.projection import lonlat_extent
     from layers.errors import Problem
-    from layers.load import RASTER_SUFFIXES
-    from layers.raster import read_raster
+    from layers.load import is_raster_file
 
     thresholds = parse_thresholds(args.thresholds)
+    given = Inputs(args)
     if (args.dem is None) != (args.stage is None):
         raise LayerError(Problem("--dem 与 --stage 需同时给出", "--dem and --stage go together",
                                  "同时给出 DEM 和水位（米）", "give both the DEM and the stage in metres"))
@@ -110,30 +130,32 @@ def _run_exposure(args: argparse.Namespace) -> int:
                                  "give --hazard, or --dem with --stage"))
     epath = Path(args.exposure)
     rule = EvacuationRule(min_depth=args.min_depth, min_share=args.min_share, basis="area")
-    raster = epath.suffix.lower() in RASTER_SUFFIXES
+    raster = is_raster_file(epath)
     if raster:
-        exposure = read_raster(epath)
+        exposure = given.raster(epath, sublayer=args.sublayer)
     else:
-        exposure, field = _exposure_layer(epath, args.sublayer, args.exposure_kind, args.population_field)
+        exposure, field = _exposure_layer(given, epath, args.sublayer, args.exposure_kind, args.population_field)
     if args.dem is not None:   # HAND on the analysis frame's terrain grid: the same streams whatever the DEM's CRS
         from gis.projection import AnalysisFrame
 
-        dem = read_raster(Path(args.dem))
+        dem = given.raster(args.dem)
+        given.check()
         terrain, _ = AnalysisFrame.around(exposure).raster(dem, cell_m=args.terrain_cell_m)
         hazard = Hazard.from_stage(terrain, args.stage, min_upstream_km2=args.min_upstream_km2,
                                    name=stage_scenario(args.stage)("zh"))
     warnings: list[tuple[str, str]] = []
     if args.dem is None:   # an uploaded scenario must touch the exposure layer (a HAND stage may flood nothing)
-        hazard = hazard_from_file(Path(args.hazard), sublayer=args.hazard_sublayer,
-                                  near=lonlat_extent(exposure))
+        hazard = _hazard_file(given, args.hazard, args.hazard_sublayer, lonlat_extent(exposure))
+        given.check()
         warnings = check_overlap(hazard, exposure, area_name=("暴露图层", "the exposure layer"))
     if raster:
         out = exposure_summary(hazard, exposure, thresholds=thresholds, rule=rule, lang=args.lang)
     else:
         out = exposure_summary(hazard, exposure, thresholds=thresholds, population_field=field, rule=rule,
                                lang=args.lang)
-    if warnings:
-        out["notes"] = [zh if args.lang == "zh" else en for zh, en in warnings] + list(out["notes"])
+    read = [m for m in given.messages() if m not in out["notes"]]
+    if warnings or read:
+        out["notes"] = [pick(w, args.lang) for w in warnings] + list(out["notes"]) + read
         for k, i in (("notes_zh", 0), ("notes_en", 1)):
             if k in out:
                 out[k] = [w[i] for w in warnings] + list(out[k])
@@ -149,11 +171,12 @@ def _run_exposure(args: argparse.Namespace) -> int:
 
 @command("exposure", "people, households and grids exposed to a flood scenario / 洪水情景下的受影响人口与网格")
 def _add_exposure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--hazard", help="depth raster (.tif, metres; centimetres detected) or danger-zone polygons "
-                                    "(any vector file, read as the flood_hazard layer)")
+    p.add_argument("--hazard", help="depth raster (.tif, .asc, .img, .nc...; metres, centimetres detected) or "
+                                    "danger-zone polygons (any vector file, read as the flood_hazard layer)")
     p.add_argument("--hazard-sublayer", help="layer inside the hazard GeoPackage / KML folder")
     p.add_argument("--exposure", required=True,
-                   help="population raster (.tif, people per cell) or a vector layer with a population field")
+                   help="population raster (.tif, .asc, .img, .nc...; people per cell) or a vector layer with a "
+                        "population field")
     p.add_argument("--sublayer", help="layer inside the exposure GeoPackage (e.g. grids)")
     p.add_argument("--exposure-kind", choices=("auto", "grids", "villages"), default="auto",
                    help="how to read a vector exposure: auto tries transfer grids (leaf grids are counted), then "
@@ -171,6 +194,7 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
                    help="evacuate grids whose max depth reaches this (default: the lowest threshold)")
     p.add_argument("--min-share", type=float, default=0.0,
                    help="and whose flooded share of area reaches this (0-1, default 0: any part)")
+    add_input_options(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of 'notes'")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -178,16 +202,23 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
 # ---- plan ------------------------------------------------------------------------------------------
 def _run_plan(args: argparse.Namespace) -> int:
     from gis.flood.needs import DAILY_ITEMS
+    from gis.flood.hazard import check_overlap
     from gis.flood.scenario import FloodInputs, FloodScenario
     from gis.report.plan_files import write_plan_files
-    from layers.raster import read_raster
     from layers.workspace import Workspace
 
+    given = Inputs(args)   # --crs and friends for the scenario file and the population raster
     scenario = FloodScenario.from_args(args)
     ws = Workspace(Path(args.workspace))
-    population = read_raster(Path(args.population)) if args.population else None
+    population = given.raster(args.population) if args.population else None
     inputs = FloodInputs.from_workspace(ws, population=population)
-    hazard = scenario.hazard(inputs)
+    if scenario.source in ("raster", "polygons") and scenario.hazard_file:
+        hazard = _hazard_file(given, scenario.hazard_file, None, inputs.lonlat(), name=scenario.name)
+        given.check()
+        hazard.notes = list(check_overlap(hazard, inputs.layers["grids"])) + list(hazard.notes)
+    else:
+        given.check()
+        hazard = scenario.hazard(inputs)
     plan = scenario.run(inputs, hazard=hazard)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -198,7 +229,8 @@ def _run_plan(args: argparse.Namespace) -> int:
         pdf = out / ("village_maps.pdf" if args.lang == "en" else "村级防汛形势图.pdf")
         pdf.write_bytes(village_maps_batch(plan, hazard=hazard.depth if hazard.depth is not None else hazard.polygons,
                                            roads=inputs.get("roads"), scenario=hazard.label(args.lang),
-                                           lang=args.lang, progress=progress("村级形势图 / village maps")))
+                                           lang=args.lang, progress=progress("村级形势图 / village maps"),
+                                           boundaries=inputs.get("boundaries")))
         files.append(pdf)
     s = plan.summary
     summary = {k: s.get(k) for k in ("people_to_evacuate", "people_placed", "people_unplaced", "shelters_used",
@@ -215,7 +247,8 @@ def _run_plan(args: argparse.Namespace) -> int:
         summary["needs_days"] = scenario.days
     summary["scenario_params"] = scenario.to_params()
     summary["files"] = [str(f) for f in files]
-    summary["notes"] = plan.messages(args.lang)
+    summary["notes"] = list(dict.fromkeys([n(args.lang) for n in inputs.notes] + plan.messages(args.lang)
+                                          + given.messages()))
     headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k not in ("notes", "scenario_params"))
     return finish(args, summary, headline, summary["notes"])
 
@@ -230,5 +263,6 @@ def _add_plan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-village-maps", dest="village_maps", action="store_false",
                    help="skip the village situation maps PDF")
+    add_input_options(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish, load_kind
+from gis.cli import Inputs, add_input_options, command, finish
 from layers.text import Text, pick
 
 _VECTOR_OUT = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML"}
@@ -66,22 +66,29 @@ class _Setup:
 
         from gis.fire.risk import HIGH_RISK_LEVEL, forest_mask
         from gis.fire.siting import metric_grid, on_grid
-        from layers.raster import read_raster
 
         self.lang = args.lang
         self.notes: list[Text] = []
-        self.messages: list[str] = []
-        dem = read_raster(Path(args.dem))
+        self.given = given = Inputs(args)
+        dem = given.raster(args.dem)
         self.notes += list(dem.warnings)
+        forest = given.layer(args.forest, "forest", args.forest_layer)
+        risk = given.raster(args.risk) if args.risk else None
+        self.roads = given.layer(args.roads, "roads", args.roads_layer).gdf if args.roads else None
+        cams = given.layer(args.cameras, "cameras", args.cameras_layer) if getattr(args, "cameras", None) else None
+        src = given.layer(args.sources, "water_sources", args.sources_layer) if getattr(args, "sources", None) \
+            else None
+        self.candidates = (given.points(args.candidates, args.candidates_layer)
+                           if getattr(args, "candidates", None) else None)
+        self.rivers = (given.layer(args.rivers, "rivers", args.rivers_layer).gdf
+                       if getattr(args, "rivers", None) and getattr(args, "kind", "water") == "water" else None)
+        given.check()   # every input read: options that fitted none of them are refused before any work
         self.grid, n = metric_grid(dem)
         self.notes += n
-        forest = load_kind(args.forest, "forest", args.forest_layer)
-        self.messages += forest.messages(args.lang)
         self.forest_gdf = forest.gdf if forest.raster is None else None
         self.forest = forest_mask(forest.raster if forest.raster is not None else forest.gdf, self.grid)
         self.forest &= self.grid.valid_mask()
-        if args.risk:
-            risk = read_raster(Path(args.risk))
+        if risk is not None:
             self.level = on_grid(risk, self.grid, fill=0)
             self.target = self.forest & (self.level >= HIGH_RISK_LEVEL)
             self.target_what = Text("高风险林地（风险等级 ≥ 4）", "high-risk forest (level >= 4)", "target_high_risk")
@@ -91,14 +98,11 @@ class _Setup:
             self.target_what = Text("全部林地", "all forest", "target_forest")
             self.notes.append(Text("未给出风险栅格（--risk）：以全部林地为目标", "no risk raster (--risk): all forest is "
                                    "the target", "target_forest_no_risk"))
-        self.roads = load_kind(args.roads, "roads", args.roads_layer).gdf if args.roads else None
         self.seen = None
         self.cameras = None
-        if getattr(args, "cameras", None):
+        if cams is not None:
             from gis.fire.viewshed import coverage
 
-            cams = load_kind(args.cameras, "cameras", args.cameras_layer)
-            self.messages += cams.messages(args.lang)
             self.cameras = cams.gdf
             count, _first, notes = coverage(self.grid, cams.gdf, target_h=args.target_height)
             self.notes += notes
@@ -107,11 +111,9 @@ class _Setup:
             self.seen = np.zeros(self.grid.shape, np.uint16)
         self.reach = None
         self.sources = None
-        if getattr(args, "sources", None):
+        if src is not None:
             from gis.fire.water_reach import water_reach
 
-            src = load_kind(args.sources, "water_sources", args.sources_layer)
-            self.messages += src.messages(args.lang)
             res = water_reach(self.grid, src.gdf, self.forest, season=args.season, roads=self.roads,
                               max_road_distance_m=args.source_max_road)
             self.sources = src.gdf[res.sources["usable"].to_numpy(dtype=bool)]  # nearest *usable* source
@@ -123,11 +125,12 @@ class _Setup:
         self.cell_ha = dx * dy / 1e4
 
     def text_notes(self) -> list[str]:
-        return [pick(n, self.lang) for n in self.notes] + self.messages
+        return list(dict.fromkeys([pick(n, self.lang) for n in self.notes] + self.given.messages()))
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dem", required=True, help="DEM GeoTIFF (metres; a DEM in degrees is reprojected)")
+    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc (metres; a DEM "
+                                               "in degrees is reprojected)")
     p.add_argument("--forest", required=True, help="forest polygons or land-cover raster (non-zero = forest)")
     p.add_argument("--forest-layer", help="layer inside the forest GeoPackage (default: 'forest' when present)")
     p.add_argument("--risk", help="fire-risk levels GeoTIFF (python -m gis fire-risk; level >= 4 is high risk); "
@@ -141,6 +144,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--season", choices=("dry", "wet"), default="dry", help="season for water sources (default dry)")
     p.add_argument("--source-max-road", type=float, default=None,
                    help="existing sources farther than this from a road are not counted (needs --roads)")
+    add_input_options(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
@@ -212,11 +216,7 @@ def _run_siting(args: argparse.Namespace) -> int:
     if not camera and args.cameras:
         args.cameras = None
     s = _Setup(args, need_cameras=camera, need_sources=not camera)
-    cand = None
-    if args.candidates:
-        from layers.load import load_points
-
-        cand = load_points(args.candidates, sublayer=args.candidates_layer)
+    cand = s.candidates
     max_road = None if args.max_road is not None and args.max_road < 0 else args.max_road
     if camera:
         res = site_cameras(s.grid, s.target, s.seen > 0, args.n, candidates=cand, roads=s.roads,
@@ -224,7 +224,7 @@ def _run_siting(args: argparse.Namespace) -> int:
                            max_road_m=max_road, min_prominence_m=args.min_prominence, spacing_m=args.spacing,
                            max_candidates=args.max_candidates)
     else:
-        rivers = load_kind(args.rivers, "rivers", args.rivers_layer).gdf if args.rivers else None
+        rivers = s.rivers
         res = site_water(s.grid, s.target, s.reach > 0, args.n, candidates=cand, roads=s.roads, rivers=rivers,
                          distance_m=args.reach_distance, rise_m=args.reach_rise,
                          max_road_m=500.0 if args.max_road is None else max_road, spacing_m=args.spacing,

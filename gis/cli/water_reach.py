@@ -5,27 +5,31 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gis.cli import command, finish, load_kind
+from gis.cli import Inputs, add_input_options, command, finish, is_workspace_file
 
 
-def _load_sources(path: str, sublayer: str | None):
+def _load_sources(given: Inputs, path: str, sublayer: str | None):
     """The water sources; rows with no type are kept (they get the default rule, with a note naming them).
 
     The catalogue makes ``type`` required, so a strict load refuses such a file; when that is the only
-    problem the file is validated again with ``type`` optional.
+    problem the file is validated again with ``type`` optional (the coordinate options applied the same
+    way as to every other input).
     """
     from dataclasses import replace
 
     from layers.catalogue import spec as get_spec
+    from layers.coords import convert_offset
     from layers.crs import resolve_crs, to_storage
+    from layers.datums import shift_notes
     from layers.errors import LayerError
+    from layers.footprints import points_from_polygons
     from layers.load import Layer
     from layers.readers import read_vector
     from layers.text import Text
     from layers.validate import validate
 
     try:
-        return load_kind(path, "water_sources", sublayer)
+        return given.layer(path, "water_sources", sublayer)
     except LayerError as e:
         spec = get_spec("water_sources")
         tag = f"required field '{spec.field('type').en}'"
@@ -38,17 +42,29 @@ def _load_sources(path: str, sublayer: str | None):
 
         sublayer = "water_sources" if "water_sources" in list_sublayers(p) else None
     relaxed = replace(spec, fields=tuple(replace(f, required=False) if f.name == "type" else f for f in spec.fields))
-    raw = resolve_crs(read_vector(p, sublayer=sublayer, display_name=p.name), source=p.name)
+    raw = resolve_crs(read_vector(p, sublayer=sublayer, display_name=p.name), source=p.name, assume=given.crs,
+                      towgs84=given.towgs84, on_conflict=given.on_conflict, towgs84_old_only=True)
+    raw, shaped = points_from_polygons(raw, relaxed, source=p.name)
     gdf, notes = validate(raw, relaxed, source=p.name)
+    source_crs = gdf.crs
     gdf = to_storage(gdf)
+    offset = (given.offset if given.offset is not None and source_crs.is_geographic and not is_workspace_file(p)
+              else None)
+    if offset is not None:
+        gdf = convert_offset(gdf, offset)
     gdf.attrs["source"] = p.name
     shown = "、".join(rows[:20]) + (f" 等 {len(rows)} 行" if len(rows) > 20 else "")
     shown_en = ", ".join(rows[:20]) + (f" and {len(rows) - 20} more" if len(rows) > 20 else "")
     where = (f"第 {shown} 行", f"row(s) {shown_en}") if rows else ("“类型”列缺失，全部", "the type column is missing: all")
+    notes = [*shaped, *notes, *shift_notes(source_crs, p.name)]
     notes.insert(0, Text(f"文件 {p.name} {where[0]}没有水源类型，按默认规则计算；请补填类型",
                          f"file {p.name}, {where[1]} have no source type and use the default rule; fill in the type",
                          "sources_untyped_rows"))
-    return Layer("water_sources", p.name, gdf=gdf, notes=notes)
+    layer = Layer("water_sources", p.name, gdf=gdf, notes=notes, source_crs=source_crs,
+                  crs_chosen_used=bool(raw.attrs.get("crs_chosen_used")), crs_conflict=raw.attrs.get("crs_conflict"),
+                  offset=offset)
+    given.read.append((p.name, layer))
+    return layer
 
 
 # ---- water-reach -----------------------------------------------------------------------------
@@ -59,7 +75,7 @@ def _run_water_reach(args: argparse.Namespace) -> int:
     from gis.fire.review import FireReview
     from gis.fire.water_reach import parse_rules, water_reach
     from layers.errors import LayerError, Problem
-    from layers.raster import Raster, read_raster, write_raster
+    from layers.raster import Raster, write_raster
     from layers.text import pick
 
     t0 = time.perf_counter()
@@ -69,11 +85,13 @@ def _run_water_reach(args: argparse.Namespace) -> int:
         raise LayerError(Problem("使用 --max-road-distance 时需要用 --roads 给出道路图层",
                                  "--max-road-distance needs a roads layer (--roads)", "加上 --roads 道路文件",
                                  "add --roads ROADS", field="--max-road-distance"))
-    dem = read_raster(Path(args.dem))
-    sources = _load_sources(args.sources, args.sources_layer)
-    forest = load_kind(args.forest, "forest", args.forest_layer)
-    roads = load_kind(args.roads, "roads", args.roads_layer) if args.roads else None
-    risk = read_raster(Path(args.high_risk)) if args.high_risk else None
+    given = Inputs(args)
+    dem = given.raster(args.dem)
+    sources = _load_sources(given, args.sources, args.sources_layer)
+    forest = given.layer(args.forest, "forest", args.forest_layer)
+    roads = given.layer(args.roads, "roads", args.roads_layer) if args.roads else None
+    risk = given.raster(args.high_risk) if args.high_risk else None
+    given.check()
     res = water_reach(dem, sources.gdf, forest.gdf, rules=rules, season=args.season,
                       roads=roads.gdf if roads is not None else None, max_road_distance_m=args.max_road_distance,
                       high_risk=risk)
@@ -99,9 +117,7 @@ def _run_water_reach(args: argparse.Namespace) -> int:
     if res.townships is not None:
         towns = {t: {k: clean(float(v)) for k, v in row.items()} for t, row in res.townships.iterrows()}
     notes = [pick(n, lang) for n in (list(dem.warnings) + list(res.notes))]
-    for layer in (sources, forest, roads):
-        if layer is not None:
-            notes += layer.messages(lang)
+    notes = list(dict.fromkeys(notes + given.messages()))
     out = {"out": str(args.out), "rows": int(res.count.shape[0]), "cols": int(res.count.shape[1]),
            "crs": str(dem.crs), "season": args.season,
            "forest_cells": s["forest_cells"], "forest_ha": s["forest_ha"],
@@ -128,7 +144,8 @@ def _run_water_reach(args: argparse.Namespace) -> int:
 
 @command("water-reach", "forest within reach of usable water sources / 水源点覆盖林地（以水灭火）")
 def _add_water_reach(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dem", required=True, help="DEM GeoTIFF (metres; a DEM in degrees is reprojected)")
+    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc (metres; a DEM "
+                                               "in degrees is reprojected)")
     p.add_argument("--sources", required=True, help="water sources layer (any supported file)")
     p.add_argument("--sources-layer", help="layer inside the sources GeoPackage / sheet of a workbook "
                                            "(default: 'water_sources' when present)")
@@ -152,5 +169,6 @@ def _add_water_reach(p: argparse.ArgumentParser) -> None:
                    help="gaps are out of ground (pump and hose) reach: helicopter dip sites' air reach not counted")
     p.add_argument("--min-gap-area", type=float, default=0.0, help="leave out gap patches under this many m2")
     p.add_argument("--sources-out", help="also write the per-source table (CSV, UTF-8)")
+    add_input_options(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--json", action="store_true", help="print a JSON summary")

@@ -12,7 +12,7 @@ import getpass
 import os
 from pathlib import Path
 
-from gis.cli import command, finish
+from gis.cli import Inputs, add_input_options, command, finish
 from layers.errors import LayerError, Problem
 
 
@@ -50,9 +50,20 @@ def _workspace(path: str):
 
 
 # ---- import ----------------------------------------------------------------------------------
+def _reference(ws, kind: str):
+    """The workspace's roads and villages, for the web-map offset-pattern test (None if it has neither)."""
+    from layers.webmap import reference_geometries
+
+    kinds = [k for k in ("roads", "villages") if k != kind and k in ws.vector_kinds()]
+    return reference_geometries({k: ws.vector(k) for k in kinds}, kind) if kinds else None
+
+
 def _run_import(args: argparse.Namespace) -> int:
     from layers.catalogue import spec as get_spec
-    from layers.load import county_boundary, load_layer
+    from layers.load import county_boundary, is_raster_file, load_layer
+    from layers.raster import write_raster
+    from layers.text import Text
+    from layers.webmap import OFFSETS, offset_name
 
     ws = _workspace(args.workspace)
     src = Path(args.file)
@@ -60,25 +71,44 @@ def _run_import(args: argparse.Namespace) -> int:
         raise LayerError(Problem(f"找不到文件：{src.name}", f"file not found: {src.name}", "检查路径",
                                  "check the path", file=src.name))
     spec = get_spec(args.layer)
-    if args.crs is not None:
-        from layers.crs import parse_user_crs
-
-        parse_user_crs(args.crs, source=src.name)  # a CRS pyproj does not know: exit 2 before reading
+    inputs = Inputs(args)   # an unknown --crs or bad --towgs84: exit 2 before reading
+    exists = _exists(ws)
+    explicit = inputs.offset is not None or inputs.no_offset
+    stored = ws.layer_option(args.layer, src.name) if exists and not explicit else None
+    offset = inputs.offset
+    reapplied = None
+    if stored is not None and stored["offset"] in OFFSETS:
+        offset = stored["offset"]
+        name = offset_name(offset)
+        reapplied = Text(f"{src.name}：按上次导入此文件时的选择（{stored['time'][:19]}）做了 {name.zh} 纠偏；如不需要，"
+                         "加 --no-offset 重新导入",
+                         f"{src.name}: the {name.en} correction chosen when this file was last imported "
+                         f"({stored['time'][:19]}) was applied again; add --no-offset to import it without",
+                         "offset_reapplied")
+    silenced = inputs.no_offset or (stored is not None and stored["offset"] == "none")
     try:
-        near = ws.lonlat_bounds() if _exists(ws) else None
+        near = ws.lonlat_bounds() if exists else None
         area = county_boundary(ws.vector("grids")) if near is not None and "grids" in ws.vector_kinds() else None
-        layer = load_layer(src, args.layer, sublayer=args.sublayer, gcj02=args.gcj02, near=near, crs=args.crs,
+        raster = is_raster_file(src)
+        reference = None if raster or silenced or offset is not None or not exists else _reference(ws, args.layer)
+        layer = load_layer(src, args.layer, sublayer=args.sublayer, near=near, crs=inputs.crs, towgs84=inputs.towgs84,
+                           on_conflict="override" if inputs.override else "refuse", offset=offset,
+                           reference=reference, local=True, suspect_offset=not silenced,
                            area=area, allow_outside=args.allow_outside)
     except OSError as e:
         raise LayerError(Problem(f"文件无法读取（{e.strerror or e}）", f"the file cannot be read ({e.strerror or e})",
                                  "检查文件与权限", "check the file and its permissions", file=src.name)) from None
+    if reapplied is not None:
+        layer.notes.insert(0, reapplied)
     notes = layer.messages(args.lang)
+    facts = {"source_crs": layer.crs_name(args.lang), "offset": layer.offset,
+             "suspected_offset": layer.suspicion.offset if layer.suspicion is not None else None}
     if layer.raster is not None:
         if args.preview:
             out = {"workspace": _name(ws), "layer": args.layer, "raster": True, "cells": layer.count,
-                   "committed": False, "notes": notes}
-            return finish(args, out, f"{args.layer}: raster of {layer.count:,} valid cells (preview, not written)",
-                          notes)
+                   "committed": False, **facts, "notes": notes}
+            return finish(args, out, f"{args.layer}: raster of {layer.count:,} valid cells "
+                                     f"({facts['source_crs']}; preview, not written)", notes)
         if not hasattr(ws, "raster_path"):
             raise LayerError(Problem("PostGIS 工作空间只保存矢量图层；栅格（如 DEM）请放在文件夹工作空间中",
                                      "a PostGIS workspace holds vector layers only; keep rasters (the DEM) in a "
@@ -87,22 +117,28 @@ def _run_import(args: argparse.Namespace) -> int:
         target = ws.raster_path(args.layer)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".importing")
-        tmp.write_bytes(src.read_bytes())
-        os.replace(tmp, target)
+        try:   # the raster as read (any format, CRS chosen or shifted), written as a GeoTIFF
+            write_raster(layer.raster, tmp)
+            os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
         out = {"workspace": _name(ws), "layer": args.layer, "raster": True, "cells": layer.count,
-               "committed": True, "notes": notes}
-        return finish(args, out, f"{args.layer} -> {target}", notes)
+               "committed": True, **facts, "notes": notes}
+        return finish(args, out, f"{args.layer} ({facts['source_crs']}) -> {target}", notes)
     diff = ws.diff(args.layer, layer.gdf, append=args.append)
     added, removed, changed = diff.counts()
     out = {"workspace": _name(ws), "layer": args.layer, "mode": "append" if args.append else "replace",
            "features": layer.count, "added": added, "removed": removed, "changed": changed,
-           "committed": False, "notes": notes}
-    what = (f"{spec.zh}/{spec.en}: +{added} added, -{removed} removed, ~{changed} changed "
+           "committed": False, **facts, "notes": notes}
+    what = (f"{spec.zh}/{spec.en} ({facts['source_crs']}): +{added} added, -{removed} removed, ~{changed} changed "
             f"(新增 {added}，删除 {removed}，修改 {changed})")
     if args.preview:
         return finish(args, out, what + " — preview, nothing written / 预览，未写入", notes)
     entry = ws.replace(args.layer, layer.gdf, note=args.note or f"import {src.name}", user=_user(args),
                        append=args.append)
+    if explicit or reapplied is not None:
+        ws.remember_layer_option(args.layer, src.name, offset=layer.offset)
     out.update(committed=True, entry_id=entry.entry_id, time=entry.time)
     return finish(args, out, f"{what} -> {_name(ws)} (history #{entry.entry_id})", notes)
 
@@ -113,16 +149,13 @@ def _add_import(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--workspace", required=True, help="workspace GeoPackage (created if absent)")
     p.add_argument("--layer", required=True, choices=list(CATALOGUE), help="layer kind")
-    p.add_argument("file", help="GeoPackage, GeoJSON, zipped Shapefile, KML/KMZ, XLSX/CSV, or GeoTIFF for rasters")
+    p.add_argument("file", help="GeoPackage, GeoJSON, zipped Shapefile, KML/KMZ, XLSX/CSV; for rasters GeoTIFF, .asc, "
+                                ".img, .vrt, SRTM .hgt / .hgt.zip, .nc (or one zipped with its .prj)")
     p.add_argument("--append", action="store_true",
                    help="add to the layer (features with a known id are updated) instead of replacing it")
     p.add_argument("--preview", action="store_true", help="show what would change; write nothing")
-    p.add_argument("--sublayer", help="layer inside a GeoPackage / sheet of a workbook / KML folder")
-    p.add_argument("--gcj02", action="store_true", help="points are GCJ-02 (Gaode/WeChat): convert to WGS84")
-    p.add_argument("--crs", metavar="EPSG:xxxx",
-                   help="CRS of the file's coordinates when it has none or a wrong one, e.g. EPSG:4548 (CGCS2000 "
-                        "3-degree Gauss-Kruger CM 117E), EPSG:4490, EPSG:4326 / 文件坐标系（无坐标系或 .prj 有误时"
-                        "指定），如 EPSG:4548（CGCS2000 3 度带中央经线 117°）")
+    p.add_argument("--sublayer", help="layer inside a GeoPackage / sheet of a workbook / KML folder / netCDF variable")
+    add_input_options(p)
     p.add_argument("--allow-outside", action="store_true",
                    help="import features lying outside the workspace / county boundary (refused row by row "
                         "otherwise) / 确认导入辖区之外的要素")

@@ -8,8 +8,8 @@ Every high-risk forest cell falls in at most one gap class:
 
 The cells of each class are grouped into connected patches (8-connectivity, :mod:`gis.fire.patches`),
 patches smaller than a minimum area are dropped, and each patch gets its township (the township of
-most of its forest cells), the nearest road and the nearest water source (edge-to-edge distance in
-metres, with their names).
+most of its cells: by the township boundaries when given, else by the forest compartments), the
+nearest road and the nearest water source (edge-to-edge distance in metres, with their names).
 
 Ranking: all ``both`` patches come first (a fire there is neither spotted nor fought from water), by
 area, largest first; then ``unseen`` and ``out_of_reach`` patches together, by area, largest first
@@ -51,7 +51,10 @@ def _crs(grid: Raster) -> pyproj.CRS:
 
 
 def township_grid(forest: gpd.GeoDataFrame | None, grid: Raster) -> tuple[np.ndarray, list[str]]:
-    """Township code per cell from forest polygons burnt at cell centres.
+    """Township code per cell from polygons with a ``township`` column burnt at cell centres.
+
+    The polygons are the township outlines of the boundaries layer when the workspace has one
+    (:func:`gis.fire.review.township_source`), else the forest compartments.
 
     Returns
     -------
@@ -148,7 +151,8 @@ def coverage_gaps(grid: Raster, high_risk: np.ndarray, seen_count: np.ndarray | 
     roads, sources : GeoDataFrame, optional
         For the nearest road / water source of each patch (any CRS; ``name`` names them).
     townships_from : GeoDataFrame, optional
-        Polygons with ``township`` to name patches by (default ``forest``).
+        Polygons with ``township`` to name patches by: the boundaries layer's township outlines
+        (default ``forest``).
     min_area_m2 : float
         Drop patches smaller than this (square metres).
 

@@ -44,13 +44,14 @@ from gis.fire.risk import DEFAULT_WEIGHTS, HIGH_RISK_LEVEL, RiskResult, forest_m
 from gis.fire.siting import DEFAULT_MAX_CANDIDATES, NEW_WATER_DISTANCE_M, NEW_WATER_RISE_M, SitingResult
 from gis.fire.water_reach import ReachResult, ReachRule, parse_rules, water_reach
 from gis.terrain import cell_size_m, metric_grid
+from gis.townships import township_outlines
 from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.raster import Raster
 from layers.text import Text, pick, unique, warn
 
 __all__ = ["FireReview", "FireInputs", "FireResult", "Weather", "DayWeather", "Memo", "no_memo", "SEASONS",
-           "risk_step", "camera_step", "reach_step", "gap_step", "township_table", "camera_table", "weather_step",
-           "TOTAL", "FOREST_BIT", "HIGH_BIT"]
+           "risk_step", "camera_step", "reach_step", "gap_step", "township_table", "township_source", "camera_table",
+           "weather_step", "TOTAL", "FOREST_BIT", "HIGH_BIT"]
 
 #: label of the total row of the township table (a data value, the same in both languages)
 TOTAL = "合计/Total"
@@ -407,9 +408,11 @@ class FireReview:
             notes += reach.notes
         count = reach.count if reach is not None else None
 
+        towns_by, towns_note = township_source(layers)
+        notes.append(towns_note)
         keys["townships"] = keys["cameras"] + keys["reach"][2:]
         towns = memo("townships", keys["townships"],
-                     lambda: township_table(grid, layers["forest"], forest, high, seen, count))
+                     lambda: township_table(grid, layers["forest"], forest, high, seen, count, townships=towns_by))
         keys["gaps"] = keys["townships"] + (self.gaps, self.min_gap_ha)
         gaps = memo("gaps", keys["gaps"], lambda: gap_step(grid, high, seen, count, layers,
                                                               min_gap_ha=self.min_gap_ha)) \
@@ -636,12 +639,30 @@ def reach_step(grid: Raster, sources: gpd.GeoDataFrame, forest: gpd.GeoDataFrame
                        high_risk=risk_level)
 
 
+def township_source(layers: Mapping) -> tuple[gpd.GeoDataFrame | None, Text]:
+    """The polygons the review counts townships by, and a note saying which.
+
+    The ``boundaries`` layer's township outlines when it has them; else None: each forest cell
+    takes the township field of the forest compartment it lies in (cells of a land-cover raster,
+    or of compartments without a township, count under ``—``).
+    """
+    outlines = township_outlines(layers, fallback=())
+    if outlines.from_boundaries:
+        return outlines.gdf, Text(f"乡镇统计按行政区界图层的乡镇界（{len(outlines.names)} 个乡镇）",
+                                  f"per-township figures follow the township outlines of the boundaries layer "
+                                  f"({len(outlines.names)} townships)", "fire_towns_boundaries")
+    return None, Text("没有乡镇级行政区界：乡镇统计按各林地小班的乡镇字段（不在小班内的林地计入“—”）",
+                      "no township boundaries: per-township figures follow each forest compartment's township "
+                      "field (forest outside the compartments counts under '—')", "fire_towns_forest")
+
+
 def gap_step(grid: Raster, high: np.ndarray, seen: np.ndarray | None, reach: np.ndarray | None, layers: Mapping, *,
              min_gap_ha: float = 1.0) -> gpd.GeoDataFrame:
-    """Ranked gap patches (see :func:`gis.fire.gaps.coverage_gaps`)."""
+    """Ranked gap patches (see :func:`gis.fire.gaps.coverage_gaps`), named by :func:`township_source`."""
     forest = layers.get("forest") if isinstance(layers.get("forest"), gpd.GeoDataFrame) else None
     return coverage_gaps(grid, high, seen, reach, forest=forest, roads=layers.get("roads"),
-                         sources=layers.get("water_sources"), min_area_m2=min_gap_ha * 1e4)
+                         sources=layers.get("water_sources"), townships_from=township_source(layers)[0],
+                         min_area_m2=min_gap_ha * 1e4)
 
 
 def weather_step(weather: Weather | Sequence[float], risk_level: np.ndarray) -> tuple[DayWeather, np.ndarray]:
@@ -680,14 +701,17 @@ def _site_water(review: FireReview, grid: Raster, target: np.ndarray, reach: np.
 
 
 def township_table(grid: Raster, forest_layer, forest: np.ndarray, high: np.ndarray, seen: np.ndarray | None,
-                   reach: np.ndarray | None) -> pd.DataFrame:
+                   reach: np.ndarray | None, *, townships: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     """Per township (and in total): forest and high-risk area, the shares seen by ≥1 / ≥2 cameras and in water reach.
 
-    Columns ``forest_ha``, ``high_ha``, ``seen_share``, ``seen2_share``, ``high_seen_share``,
-    ``high_seen2_share``, ``reach_share``, ``high_reach_share``, ``both_gap_ha`` (high-risk
-    forest neither seen nor in reach). Shares are NaN where the area is 0.
+    Townships are the polygons of ``townships`` (column ``township``: the boundaries layer's, see
+    :func:`township_source`), else the forest compartments' township field. Columns ``forest_ha``,
+    ``high_ha``, ``seen_share``, ``seen2_share``, ``high_seen_share``, ``high_seen2_share``,
+    ``reach_share``, ``high_reach_share``, ``both_gap_ha`` (high-risk forest neither seen nor in
+    reach). Shares are NaN where the area is 0.
     """
-    codes, names = township_grid(forest_layer if isinstance(forest_layer, gpd.GeoDataFrame) else None, grid)
+    by = townships if townships is not None else forest_layer
+    codes, names = township_grid(by if isinstance(by, gpd.GeoDataFrame) else None, grid)
     dx, dy = cell_size_m(grid)
     ha = dx * dy / 1e4
     n = len(names) + 1

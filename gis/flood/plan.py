@@ -10,6 +10,7 @@ saved scenario and calls it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -209,6 +210,23 @@ def _crop(dem: Raster, bounds: tuple[float, float, float, float]) -> Raster:
                   name=dem.name)
 
 
+class _Clock:
+    """Wall seconds of the plan's phases (``summary["seconds"]``)."""
+
+    def __init__(self) -> None:
+        self.t0 = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.last, 3)
+        self.last = now
+
+    def report(self, **extra: float) -> dict[str, float]:
+        return {**self.laps, **{k: round(v, 3) for k, v in extra.items()},
+                "total": round(time.perf_counter() - self.t0, 3)}
+
+
 def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard: Hazard, *,
                     roads: gpd.GeoDataFrame | None = None, dem: Raster | None = None,
                     rivers: gpd.GeoDataFrame | None = None, homes: Homes | None = None,
@@ -240,6 +258,7 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
     -------
     Plan
     """
+    clock = _Clock()
     opt = options or PlanOptions()
     rule = opt.rule or EvacuationRule()
     frame = frame or AnalysisFrame.around(grids, shelters)
@@ -254,6 +273,7 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
     at_risk = exposure[exposure["evacuate"].fillna(False).astype(bool)].copy()
     depth_at = wet_mask_sampler(hazard, crs=crs)
 
+    clock.lap("exposure")
     graph = cut = None
     if roads is not None and len(roads):
         graph = build_graph(roads, crs=crs)
@@ -268,6 +288,7 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
     sh["reason_en"] = [SHELTER_REASONS[c][1] if c else "" for c in codes]
     sh["reason"] = sh["reason_zh"]
 
+    clock.lap("roads_and_shelters")
     ok = sh[sh["usable"]]
     gxy = _origins(at_risk, homes, crs)
     spts = ok.geometry.representative_point().to_crs(crs)
@@ -288,6 +309,7 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
                           f"walking legs are least-time paths over the terrain (Tobler's hiking function: slower on "
                           f"steeper slopes; never into water {opt.passable_m:g} m deep or more; at most "
                           f"{opt.walk_limit_m / 1000:g} km a leg, beyond which no shelter is reachable)", "walk_rule"))
+    clock.lap("walking_surface")
     cands = Candidates.build(at_risk["grid_id"].astype(str).to_numpy(), gxy, ok["shelter_id"].to_numpy(), sxy,
                              graph=cut, surface=surface, weight=opt.weight)
     notes += cands.notes
@@ -298,9 +320,12 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
         "households": at_risk.get("evacuate_households", pd.Series(0, index=at_risk.index)).fillna(0).to_numpy(),
         "township": at_risk.get("township", pd.Series(None, index=at_risk.index)).to_numpy()})
     table = ok.drop(columns="geometry") if len(ok) else pd.DataFrame({"shelter_id": [], "capacity": []})
+    clock.lap("candidates")
     res = assign(demand, table, cands)
+    clock.lap("assignment")
     notes += [n for n in res.notes]
     routes = cands.routes(res.assignments)
+    clock.lap("route_lines")
     a = res.assignments.copy()
     a["distance_km"] = np.round(routes["distance_m"].to_numpy() / 1000, 2)
     a["time_min"] = np.round(routes["time_s"].to_numpy() / 60, 1)
@@ -335,6 +360,7 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
         "people_by_route_mode": by_mode, "longest_walk_km": float(a["walk_km"].max()) if len(a) else 0.0,
         "people_no_reachable_shelter": no_reach, "metric_crs": frame.describe(),
         "walk_limit_km": opt.walk_limit_m / 1000, "evacuation_rule": list(rule.describe(opt.thresholds)),
+        "seconds": clock.report(walking_searches=surface.searched_s if surface is not None else 0.0),
     })
     if no_reach:
         notes.append(Text(f"{no_reach:,} 人在步行限度（{opt.walk_limit_m / 1000:g} 公里）内没有可到达的安置场所（道路被淹断、"

@@ -35,6 +35,7 @@ from gis.flood.plan import Plan, PlanOptions, evacuation_plan
 from gis.flood.roads import PASSABLE_DEPTH_M
 from gis.flood.walking import WALK_LIMIT_M
 from gis.projection import TERRAIN_CELL_M, AnalysisFrame, lonlat_extent
+from gis.townships import stamp_townships
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
 from layers.text import Text, stage_scenario
@@ -52,7 +53,7 @@ FLAGS = {"source": "--hazard/--stage", "stage_m": "--stage", "hazard_file": "--h
 #: where the water comes from
 SOURCES = ("stage", "raster", "polygons", "workspace")
 #: the vector layers a plan reads
-PLAN_KINDS = ("grids", "shelters", "roads", "rivers", "buildings", "villages", "flood_hazard")
+PLAN_KINDS = ("grids", "shelters", "roads", "rivers", "buildings", "villages", "flood_hazard", "boundaries")
 
 
 @dataclass
@@ -70,12 +71,15 @@ class FloodInputs:
         People per cell (optional).
     source : str
         How messages name the workspace.
+    notes : list of Text
+        What reading the layers did (e.g. townships taken from the boundaries layer).
     """
 
     layers: dict[str, gpd.GeoDataFrame]
     dem: Raster | None = None
     population: Raster | None = None
     source: str = ""
+    notes: list[Text] = field(default_factory=list)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -88,8 +92,11 @@ class FloodInputs:
                                           "先导入转移避险网格和避灾安置场所", "import the transfer grids and shelters first",
                                           file=getattr(getattr(ws, "gpkg", None), "name", None)))
         layers = {k: ws.vector(k) for k in PLAN_KINDS if k in kinds}
+        notes: list[Text] = []
+        if "boundaries" in layers:   # per-township tables count what the boundaries outline
+            layers, notes = stamp_townships(layers)
         dem = ws.raster("dem") if "dem" in ws.raster_kinds() else None
-        return cls(layers, dem=dem, population=population, source=str(getattr(ws, "gpkg", "")))
+        return cls(layers, dem=dem, population=population, source=str(getattr(ws, "gpkg", "")), notes=notes)
 
     def get(self, kind: str) -> gpd.GeoDataFrame | None:
         """Layer ``kind`` or None."""
@@ -279,9 +286,9 @@ class FloodScenario:
                                      "--hazard is a depth raster or danger zones; --stage is a water level in metres "
                                      "on the workspace DEM"))
         if args.hazard is not None:
-            from layers.load import RASTER_SUFFIXES
+            from layers.load import is_raster_file
 
-            source = "raster" if Path(args.hazard).suffix.lower() in RASTER_SUFFIXES else "polygons"
+            source = "raster" if is_raster_file(Path(args.hazard)) else "polygons"   # .asc, .hgt.zip, zips too
         else:
             source = "stage"
         return cls(source=source, stage_m=args.stage if args.stage is not None else 2.0, hazard_file=args.hazard,

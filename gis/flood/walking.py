@@ -34,6 +34,7 @@ larger than :data:`MAX_WALK_CELLS` is coarsened (stated in the notes).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -109,6 +110,8 @@ class WalkSurface:
     limit_m: float = WALK_LIMIT_M
     notes: list[Text] = field(default_factory=list)
     layers: tuple = field(default=(), repr=False)  # (z, barrier, wet, depth, path) as 2-D arrays, for windows
+    #: seconds spent in walking searches so far (graph windows and Dijkstra), for the plan's timings
+    searched_s: float = field(default=0.0, repr=False)
 
     @property
     def cell_xy(self) -> tuple[float, float]:
@@ -191,9 +194,11 @@ class WalkSurface:
             return Reach(self, np.full(n, np.inf), np.full(n, -9999, dtype=np.int32),
                          np.full(n, -9999, dtype=np.int32), towards)
         g = self.backward if towards else self.forward
+        t0 = time.perf_counter()
         dist, pred, origin = csgraph.dijkstra(g, directed=True, indices=src, min_only=True,
                                               return_predecessors=True,
                                               limit=self.search_s if limit_s is None else limit_s)
+        self.searched_s += time.perf_counter() - t0
         return Reach(self, dist, pred, origin, towards)
 
     def reach_from(self, cell: int, *, limit_s: float | None = None) -> "Reach":
@@ -227,6 +232,7 @@ class WalkSurface:
         r, c = np.divmod(cells, cols)
         key = (r // tile) * (cols // tile + 1) + (c // tile)
         for k in np.unique(key):
+            t0 = time.perf_counter()
             members = np.flatnonzero(key == k)
             tr, tc = r[members], c[members]
             r0, r1 = max(0, int(tr.min()) - rad), min(rows, int(tr.max()) + rad + 1)
@@ -240,6 +246,7 @@ class WalkSurface:
             dist, pred = csgraph.dijkstra(g, directed=True, indices=local_src, return_predecessors=True,
                                           limit=self.search_s)
             dist, pred = np.atleast_2d(dist), np.atleast_2d(pred)
+            self.searched_s += time.perf_counter() - t0
             for j, m in enumerate(members):
                 yield LocalReach(self, int(cells[m]), idx, dist[j], pred[j], towards)
 

@@ -582,7 +582,7 @@ def _rasters(analysis: FireResult, out_dir: Path) -> list[Path]:
 def _map_layers(analysis: FireResult, fl: Mapping[str, gpd.GeoDataFrame], layers: Mapping[str, Any] | None
                 ) -> dict[str, Any]:
     m: dict[str, Any] = {k: v for k, v in (layers or {}).items()
-                         if k in ("cameras", "water_sources", "roads", "townships", "forest", "grids")}
+                         if k in ("cameras", "water_sources", "roads", "boundaries", "townships", "forest", "grids")}
     if analysis.seen is not None:
         m["coverage"] = analysis.seen
     if analysis.reach is not None:

@@ -15,10 +15,13 @@ key                  what
 ``cameras``          cameras and lookouts, points
 ``water_sources``    water sources, points
 ``roads``            lines
-``townships``        township polygons (a ``township`` or ``name`` column); without it, townships are
-                     dissolved by their ``township`` column from ``grids`` (the township-level grids
-                     when the ``level`` column has them, else village-level, else all) or else from
-                     ``forest`` (gaps closed, holes dropped)
+``boundaries``       the boundaries layer: its township polygons are the township outlines, its county
+                     polygons are drawn too
+``townships``        township polygons (a ``township`` or ``name`` column), used without township
+                     boundaries; without either, townships are dissolved by their ``township`` column
+                     from ``grids`` (the township-level grids when the ``level`` column has them, else
+                     village-level, else all) or else from ``forest`` (gaps closed, holes dropped); the
+                     page's footnote says which outline was used (:mod:`gis.townships`)
 ``forest``/``grids`` only used for the township boundaries (see above)
 ===================  =================================================================================
 
@@ -49,6 +52,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
 from gis.report.a4 import A4_INCHES, cjk_font, clip, crs_words, finish_map, font_rc, map_page, warp, wrap
+from gis.townships import county_outlines, township_outlines
 from layers.crs import metric_crs
 from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input
@@ -85,6 +89,9 @@ _T: dict[str, Text] = {k: Text(zh, en, k) for k, (zh, en) in {
     "whole": ("全域", "whole area"),
     "notown": ("没有乡镇“{t}”的边界", "no boundary for township '{t}'"),
 }.items()}
+
+
+_COUNTY_LINE = Text("县界", "County boundary", "county_boundary")
 
 
 def _t(key: str, lang: str, **kw: Any) -> str:
@@ -134,7 +141,8 @@ def _vector(v: Any) -> gpd.GeoDataFrame | None:
 
 
 def township_boundaries(layers: Mapping[str, Any]) -> gpd.GeoDataFrame | None:
-    """Township polygons: ``layers['townships']``, else ``grids`` or ``forest`` dissolved by township.
+    """Township polygons: the ``boundaries`` layer's townships, else ``townships``, ``grids`` or ``forest``
+    dissolved by township (:func:`gis.townships.township_outlines`).
 
     Parameters
     ----------
@@ -146,47 +154,7 @@ def township_boundaries(layers: Mapping[str, Any]) -> gpd.GeoDataFrame | None:
     geopandas.GeoDataFrame or None
         One row per township, column ``township``, in its source's CRS; None when no layer has one.
     """
-    tw = _vector(layers.get("townships"))
-    if tw is not None:
-        col = "township" if "township" in tw else ("name" if "name" in tw else None)
-        if col is not None:
-            return _dissolve(tw.rename(columns={col: "township"}) if col != "township" else tw)
-    grids = _vector(layers.get("grids"))
-    if grids is not None and "township" in grids:
-        if "level" in grids:
-            top = grids[grids["level"].astype(str) == "township"]
-            if len(top):
-                return _dissolve(top)
-            villages = grids[grids["level"].astype(str) == "village"]
-            if len(villages):
-                return _dissolve(villages)
-        return _dissolve(grids)
-    forest = _vector(layers.get("forest"))
-    if forest is not None and "township" in forest:
-        return _dissolve(forest, close_m=150.0)
-    return None
-
-
-def _dissolve(gdf: gpd.GeoDataFrame, *, close_m: float = 0.0) -> gpd.GeoDataFrame | None:
-    """Polygons dissolved by ``township``; with ``close_m``, gaps narrower than about twice that closed
-    and holes dropped (for townships pieced together from forest patches that do not tile)."""
-    from shapely import Polygon
-
-    g = gdf[gdf["township"].notna() & (gdf["township"].astype(str).str.strip() != "")]
-    if not len(g):
-        return None
-    g = g.assign(township=g["township"].astype(str), geometry=g.geometry.make_valid())
-    out = g[["township", "geometry"]].dissolve(by="township", as_index=False)
-    if close_m > 0:
-        crs = out.crs
-        m = out.to_crs(metric_crs(tuple(out.to_crs(STORAGE_CRS).total_bounds)))
-        closed = m.geometry.buffer(close_m).buffer(-close_m)
-
-        def fill(geom):
-            parts = [Polygon(p.exterior) for p in getattr(geom, "geoms", [geom]) if p.geom_type == "Polygon"]
-            return gpd.GeoSeries(parts).union_all() if parts else geom
-        out = m.assign(geometry=[fill(x) for x in closed]).to_crs(crs)
-    return out
+    return township_outlines(layers).gdf
 
 
 # ---- layout ------------------------------------------------------------------------------------
@@ -251,7 +219,8 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
                     subtitle: str | None = None, note: str | None = None) -> Figure:
     """The coverage map as a matplotlib Figure (A4); see :func:`coverage_map` for the parameters."""
     crs = _map_crs(dem)
-    towns = township_boundaries(layers)
+    outlines = township_outlines(layers)
+    towns = outlines.gdf
     town_geom = None
     if township is not None:
         sel = None if towns is None else towns[towns["township"].astype(str) == str(township)]
@@ -366,7 +335,12 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
         roads.plot(ax=ax, color="#7f6f5f", linewidth=0.5, zorder=7)
         legend.append(Line2D([], [], color="#7f6f5f", lw=1, label=_t("road", lang)))
 
-    # township boundaries (all in view, the selected one bold; outside it washed out)
+    # county and township boundaries (all in view, the selected one bold; outside it washed out)
+    counties = county_outlines(layers).gdf
+    cv = clip(counties, extent, crs) if counties is not None else None
+    if cv is not None:
+        cv.boundary.plot(ax=ax, color="#222222", linewidth=1.2, linestyle="-.", zorder=8)
+        legend.append(Line2D([], [], color="#222222", lw=1.2, ls="-.", label=_COUNTY_LINE(lang)))
     if towns is not None:
         tv = clip(towns, extent, crs)
         if tv is not None:
@@ -430,11 +404,15 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     sub = [subtitle] if subtitle else []
     sub.append(_t("date", lang, s=date))
     fig.text(0.5, lay["sub_y"], "    ".join(sub), ha="center", va="top", fontsize=9)
-    # footer right under the map: the data note (wrapped to the page) and the CRS
+    # footer right under the map: the data note (wrapped to the page), which outline the township boundaries
+    # are (the boundaries layer, or a stand-in) and the CRS
     W, H = lay["size"]
     left = _MARGIN / W
     y = lay["map"][1] - 0.08 / H
-    for line in [*wrap(note or _t("note", lang), W - 2 * _MARGIN, 7), _t("crs", lang, c=crs_words(crs, lang))]:
+    foot = note or _t("note", lang)
+    if towns is not None:
+        foot += ("；" if lang == "zh" else "; ") + outlines.note(lang)
+    for line in [*wrap(foot, W - 2 * _MARGIN, 7), _t("crs", lang, c=crs_words(crs, lang))]:
         fig.text(left, y, line, ha="left", va="top", fontsize=7, color="#444444")
         y -= 0.15 / H
     if cjk_font() is None:
@@ -539,9 +517,10 @@ def coverage_maps_batch(out_dir: str | Path, *, dem: Raster, layers: Mapping[str
     """
     out_dir = Path(out_dir)
     subtitles = dict(subtitles or {})
-    towns = township_boundaries(layers)
-    if towns is not None:     # dissolved once for every page
-        layers = {**layers, "townships": towns}
+    outlines = township_outlines(layers)
+    towns = outlines.gdf
+    if towns is not None:     # dissolved once for every page (and still said where they came from)
+        layers = {**layers, "townships": outlines}
     if townships is None:
         townships = [] if towns is None else sorted(map(str, towns["township"]))
     paths: list[Path] = []

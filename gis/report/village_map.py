@@ -2,7 +2,8 @@
 
 :func:`village_map` draws one village's map on an A4 page with matplotlib: the danger zone (a
 depth raster in a sequential blue ramp by depth class, default 0.5 / 1.5 / 3.0 m, or danger-zone
-polygons), the village's transfer grids outlined and labelled, the route of each grid to its
+polygons), the township and village boundaries when given, the village's transfer grids outlined and
+labelled, the route of each grid to its
 shelter(s) with an arrow head at the shelter, the shelters with name and capacity (unusable ones
 crossed out with the reason), roads, rivers and a hillshade when given, a legend, a metric scale
 bar, a north arrow, and below the map a table of each grid's responsible person, phone,
@@ -51,6 +52,7 @@ from gis.report.tables import table_part, truthy
 from layers.crs import metric_crs
 from layers.raster import Raster
 from layers.settings import STORAGE_CRS
+from layers.text import Text
 
 __all__ = ["at_risk_villages", "village_figure", "village_map", "village_maps_batch", "DEPTH_THRESHOLDS"]
 
@@ -95,6 +97,9 @@ _T = {
 }
 
 
+#: legend of the boundaries layer's outlines
+_BOUNDARY_LINES = {"township": Text("乡镇界", "Township boundary", "township_boundary"),
+                   "village": Text("村界", "Village boundary", "village_boundary")}
 _CJK = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]")
 
 
@@ -190,7 +195,8 @@ def village_figure(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDa
                    dem_hillshade: Raster | None = None, roads: gpd.GeoDataFrame | None = None,
                    rivers: gpd.GeoDataFrame | None = None, date: str | _dt.date | None = None,
                    scenario: str | None = None, township: str | None = None, synthetic: bool = False,
-                   thresholds: Sequence[float] = DEPTH_THRESHOLDS, lang: str = "zh") -> Figure:
+                   thresholds: Sequence[float] = DEPTH_THRESHOLDS, lang: str = "zh",
+                   boundaries: gpd.GeoDataFrame | None = None) -> Figure:
     """The village situation map as a matplotlib :class:`~matplotlib.figure.Figure` (A4).
 
     Parameters
@@ -211,6 +217,9 @@ def village_figure(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDa
         shaded here.
     roads, rivers : GeoDataFrame, optional
         Drawn where they fall inside the map.
+    boundaries : GeoDataFrame, optional
+        The boundaries layer: township and village outlines drawn where they fall inside the map
+        (the village's own in bold).
     date : str or date, optional
         Printed date; default today.
     scenario : str, optional
@@ -237,11 +246,11 @@ def village_figure(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDa
     with font_rc():
         return _draw(village_name, tables, hazard=hazard, dem_hillshade=dem_hillshade, roads=roads,
                      rivers=rivers, date=date, scenario=scenario, township=township, synthetic=synthetic,
-                     thresholds=tuple(float(t) for t in thresholds), lang=lang)
+                     thresholds=tuple(float(t) for t in thresholds), lang=lang, boundaries=boundaries)
 
 
 def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, scenario, township, synthetic,
-          thresholds, lang) -> Figure:
+          thresholds, lang, boundaries=None) -> Figure:
     grids_all = table_part(tables, "grids")
     if grids_all is None or not len(grids_all) or "village" not in grids_all:
         raise ValueError(_t("novillage", "zh", v=village_name) + "; " + _t("novillage", "en", v=village_name))
@@ -355,6 +364,20 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     if rd is not None:
         rd.plot(ax=ax, color="#8c6d46", linewidth=1.0, zorder=4)
         legend.append(Line2D([], [], color="#8c6d46", lw=1.0, label=_t("road", lang)))
+
+    # township and village boundaries (the boundaries layer), the village's own in bold
+    bnd = clip(boundaries, extent, mcrs)
+    if bnd is not None and "level" in bnd:
+        for level, colour, lw, ls in (("township", "#6a1b9a", 1.3, "-."), ("village", "#8e7cc3", 0.8, "--")):
+            part = bnd[bnd["level"].astype(str) == level]
+            if not len(part):
+                continue
+            own = part["name"].astype(str) == str(village_name) if level == "village" and "name" in part \
+                else pd.Series(False, index=part.index)
+            part.boundary.plot(ax=ax, color=colour, linewidth=lw, linestyle=ls, zorder=4.5)
+            if own.any():
+                part[own].boundary.plot(ax=ax, color=colour, linewidth=2.2, linestyle=ls, zorder=4.6)
+            legend.append(Line2D([], [], color=colour, lw=lw, ls=ls, label=_BOUNDARY_LINES[level](lang)))
 
     # grids: neighbours faint, the village's own outlined and labelled
     others = clip(grids_all[~sel_mask], extent, mcrs)
@@ -502,11 +525,11 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     if cells:
         # column widths from the text (CJK counts double); the font shrinks until the row fits the page
         units = np.array([max([_tw(c) for c in col] + [_tw(h)]) for h, col in zip(cols, zip(*cells))], float)
-        units = np.minimum(units, 44)
         table_w_in = lay["table"][2] * lay["size"][0]
         fs = 7.5
         while fs > 5 and (units.sum() * 0.5 * fs / 72 + 0.1 * len(units)) > table_w_in:
             fs -= 0.25
+        cells, units = _fit_widest(cells, units, table_w_in, fs)
         need = units * 0.5 * fs / 72 + 0.1
         table = tax.table(cellText=cells, colLabels=cols, colWidths=list(need / need.sum()), loc="upper center",
                           cellLoc="center", bbox=[0, 0, 1, 1])
@@ -535,6 +558,30 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
         fig.text(1 - x_left, lay["stamp_y"], "    ".join(stamp), ha="right", va="bottom", fontsize=8,
                  color="#c00000", fontweight="bold")
     return fig
+
+
+def _fit_widest(cells: list[list[str]], units: np.ndarray, width_in: float,
+                fs: float) -> tuple[list[list[str]], np.ndarray]:
+    """Cut the widest column's texts (ending them in "…") when the table at font size ``fs`` is wider than
+    ``width_in`` inches; the full texts are in the plan workbook."""
+    over = units.sum() * 0.5 * fs / 72 + 0.1 * len(units) - width_in
+    if over <= 0:
+        return cells, units
+    k = int(np.argmax(units))
+    keep = max(6, int(units[k] - np.ceil(over * 72 / (0.5 * fs))) - 1)
+    out = [list(r) for r in cells]
+    for r in out:
+        if _tw(r[k]) > keep:
+            cut, w = "", 0
+            for ch in r[k]:
+                w += _tw(ch)
+                if w > keep - 1:
+                    break
+                cut += ch
+            r[k] = cut + "…"
+    units = units.copy()
+    units[k] = keep
+    return out, units
 
 
 def _tw(v: Any) -> int:
@@ -619,12 +666,14 @@ def village_map(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDataF
                 dem_hillshade: Raster | None = None, roads: gpd.GeoDataFrame | None = None,
                 rivers: gpd.GeoDataFrame | None = None, date: str | _dt.date | None = None, fmt: str = "png",
                 dpi: int = 150, scenario: str | None = None, township: str | None = None, synthetic: bool = False,
-                thresholds: Sequence[float] = DEPTH_THRESHOLDS, lang: str = "zh") -> bytes:
+                thresholds: Sequence[float] = DEPTH_THRESHOLDS, lang: str = "zh",
+                boundaries: gpd.GeoDataFrame | None = None) -> bytes:
     """The village situation map (村级防汛形势图) as an A4 PNG or PDF.
 
     Parameters
     ----------
     village_name, tables, hazard, dem_hillshade, roads, rivers, date, scenario, township, synthetic, thresholds, lang
+    boundaries
         As for :func:`village_figure`.
     fmt : {'png', 'pdf'}
         Output format.
@@ -645,7 +694,7 @@ def village_map(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDataF
         raise ValueError(f"fmt must be 'png' or 'pdf', not {fmt!r}")
     fig = village_figure(village_name, tables, hazard=hazard, dem_hillshade=dem_hillshade, roads=roads,
                          rivers=rivers, date=date, scenario=scenario, township=township, synthetic=synthetic,
-                         thresholds=thresholds, lang=lang)
+                         thresholds=thresholds, lang=lang, boundaries=boundaries)
     return _render(fig, fmt, dpi)
 
 
@@ -669,6 +718,7 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
                        roads: gpd.GeoDataFrame | None = None, rivers: gpd.GeoDataFrame | None = None,
                        date: str | _dt.date | None = None, scenario: str | None = None, synthetic: bool = False,
                        thresholds: Sequence[float] = DEPTH_THRESHOLDS, lang: str = "zh",
+                       boundaries: gpd.GeoDataFrame | None = None,
                        progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> bytes:
     """Village maps for many villages: one multi-page PDF, or a zip of PNGs.
 
@@ -686,7 +736,7 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
         ``'pdf'``: one page per village; ``'zip'``: ``{village}防汛形势图.png`` per village.
     dpi : int
         PNG resolution for ``'zip'``.
-    hazard, dem_hillshade, roads, rivers, date, scenario, synthetic, thresholds, lang
+    hazard, dem_hillshade, roads, rivers, date, scenario, synthetic, thresholds, lang, boundaries
         As for :func:`village_figure`.
     progress : callable, optional
         Called with ``(pages done, pages in all)`` after each page (and ``(0, n)`` first).
@@ -703,7 +753,7 @@ def village_maps_batch(tables: Any, villages: Sequence[str] | None = None, *, fm
     names = list(villages) if villages is not None else at_risk_villages(tables)
     pages = _pages(tables, names)
     kw = dict(hazard=hazard, dem_hillshade=dem_hillshade, roads=roads, rivers=rivers, date=date, scenario=scenario,
-              synthetic=synthetic, thresholds=thresholds, lang=lang)
+              synthetic=synthetic, thresholds=thresholds, lang=lang, boundaries=boundaries)
     parts = {k: table_part(tables, k) for k in ("grids", "assignments", "shelters", "summary")}
     page_fmt = "pdf" if fmt == "pdf" else "png"
     total = len(pages)
