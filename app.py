@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from layers.errors import GisError
-from ui import page_data, page_fire, page_flood, page_workspace
+from ui import page_data, page_fire, page_flood, page_operations, page_workspace
 from ui.i18n import LANGS, lang, page_css, t
 from ui.state import is_demo, storage_banner, workspace_name
 
@@ -47,6 +47,7 @@ with st.sidebar:
 
 pages = [
     st.Page(page_flood.page, title=t("page_flood"), icon=":material/flood:", url_path="flood"),
+    st.Page(page_operations.page, title=t("page_operations"), icon=":material/campaign:", url_path="operations"),
     st.Page(page_fire.page, title=t("page_fire"), icon=":material/local_fire_department:", url_path="fire"),
     st.Page(page_data.page, title=t("page_data"), icon=":material/layers:", url_path="data"),
     st.Page(page_workspace.page, title=t("page_workspace"), icon=":material/edit_note:", url_path="workspace"),

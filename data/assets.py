@@ -572,3 +572,66 @@ def build_cameras(t: Terrain, p: Params, s: Settlements, rng: np.random.Generato
         "height": height, "range": rng_m, "azimuth": az, "fov": fov, "township": tw_names[tw],
         "status": status, "x": cx, "y": cy,
     })
+
+
+# ---- reserve depots ----------------------------------------------------------------------------
+#: stock per person of the area's population, per item (relief reserve norms are set per head; some
+#: items are deliberately short, so a dispatch has shortages to list)
+_DEPOT_STOCK_PER_HEAD = {"rice_kg": 0.8, "drinking_l": 6.0, "tents": 0.004, "quilts": 0.35, "family_kits": 0.08}
+
+
+def build_depots(p: Params, s: Settlements, roads: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Relief reserve depots (储备库): one at each county seat, then township seats spread apart, beside a road.
+
+    A county gets 3 depots, a prefecture one per county plus a prefecture depot (11 for 10
+    counties). Stocks of rice, drinking water, tents, quilts and family kits are a share of the
+    area's people (the county depot holds about half), so a large event runs short of some items.
+
+    Returns
+    -------
+    pandas.DataFrame
+        name, depot_id, township, responsible, phone, the stock fields, status, x, y (metres).
+    """
+    from data.settlements import person_names, phones
+
+    tw = s.townships
+    seats = tw["seat_village"].to_numpy()
+    vxy = s.villages[["x", "y"]].to_numpy()
+    n_target = 3 if p.scale == "county" else p.n_counties + 1
+    city = [int(j) for j in np.flatnonzero(seats < len(s.counties))]
+    chosen = city[:n_target]
+    while len(chosen) < min(n_target, len(tw)):   # farthest township seat from those chosen
+        d = np.min(np.hypot(*(vxy[seats][:, None, :] - vxy[seats[chosen]][None, :, :]).transpose(2, 0, 1)), axis=1)
+        d[chosen] = -1
+        chosen.append(int(np.argmax(d)))
+    extra = n_target - len(chosen)          # a prefecture depot beside the first county's
+    picks = chosen + [chosen[0]] * max(0, extra)
+    coords = shapely.get_coordinates(shapely.get_parts(
+        shapely.multilinestrings(roads["geometry"][roads["road_class"] != "village"].to_numpy())))
+    tree = cKDTree(coords)
+    xy = vxy[seats[picks]] + rng.uniform(-400, 400, (len(picks), 2))
+    xy[len(chosen):] += 1500.0
+    _, k = tree.query(xy)
+    xy = coords[k] + rng.uniform(-25, 25, (len(picks), 2))
+    people = float(s.grids.loc[s.grids["shelter"] != "", "population"].sum())
+    share = np.where(np.isin(picks, city), 0.5, 0.5 / max(1, len(picks) - len(city)))
+    if p.scale != "county":
+        share = np.full(len(picks), 1.0 / len(picks))
+    share = share / share.sum() * rng.uniform(0.85, 1.15, len(picks))
+    names = []
+    for i, j in enumerate(picks):
+        if i >= len(chosen):
+            names.append("市级救灾物资储备库")
+        elif j in city:
+            names.append(s.counties["name"].iloc[int(seats[j])] + "救灾物资储备库")
+        else:
+            names.append(tw["name"].iloc[j] + "应急物资储备点")
+    out = pd.DataFrame({
+        "name": names, "depot_id": [f"CK{tw['code'].iloc[j]}{i + 1:02d}" for i, j in enumerate(picks)],
+        "township": tw["name"].to_numpy()[picks], "responsible": person_names(rng, len(picks)),
+        "phone": phones(rng, len(picks)), "status": "available", "x": xy[:, 0], "y": xy[:, 1]})
+    for item, per_head in _DEPOT_STOCK_PER_HEAD.items():
+        q = people * per_head * share
+        out[item] = np.round(q, -1).astype(np.float64) if item in ("rice_kg", "drinking_l") \
+            else np.round(q).astype(np.int64)
+    return out

@@ -7,11 +7,12 @@
 * ``OUT/workspace.gpkg``: one layer per kind in EPSG:4490 with the canonical field names of
   :mod:`layers.catalogue`: ``boundaries`` (the county, its townships and villages), ``villages``,
   ``grids``, ``buildings`` (one house per household of every lowest-level grid, :mod:`data.buildings`),
-  ``shelters``, ``water_sources``, ``cameras``, ``roads``, ``rivers``, ``forest``.
+  ``shelters``, ``depots``, ``water_sources``, ``cameras``, ``roads``, ``rivers``,
+  ``forest``.
 
 The stages live in :mod:`data.terrain` (DEM and hydrology), :mod:`data.settlements` (areas,
 villages, transfer grids, shelters) and :mod:`data.assets` (roads, rivers, forest, water sources,
-cameras). Each stage draws from its own generator seeded from ``seed``, so the output is identical
+cameras, reserve depots). Each stage draws from its own generator seeded from ``seed``, so the output is identical
 for equal seeds.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from data.assets import build_cameras, build_forest, build_rivers, build_roads, build_water_sources
+from data.assets import build_cameras, build_depots, build_forest, build_rivers, build_roads, build_water_sources
 from data.buildings import build_buildings
 from data.settlements import Params, Settlements, build_settlements, make_params
 from data.terrain import CELL, DEM_EPSG, GEO_EPSG, NODATA, Terrain, build_terrain
@@ -40,6 +41,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "buildings": ("building_id", "use", "households", "population", "township", "village"),
     "shelters": ("name", "shelter_id", "type", "capacity", "area", "township", "village", "responsible", "phone",
                  "supplies", "status"),
+    "depots": ("name", "depot_id", "township", "responsible", "phone", "rice_kg", "drinking_l", "tents", "quilts",
+               "family_kits", "status"),
     "water_sources": ("name", "source_id", "type", "volume", "seasonal", "vehicle_access", "helicopter", "depth",
                       "township", "status"),
     "cameras": ("name", "camera_id", "type", "height", "range", "azimuth", "fov", "township", "status"),
@@ -99,9 +102,10 @@ def generate(out: Path, *, scale: str = "county", seed: int = DEFAULT_SEED, _siz
     del fine_forest
     cameras = build_cameras(terrain, p, s, np.random.default_rng([seed, 6]))
     rivers = build_rivers(terrain, p, s, np.random.default_rng([seed, 7]))
+    depots = build_depots(p, s, roads, np.random.default_rng([seed, 9]))
     buildings = build_buildings(s.grids, np.random.default_rng([seed, 8]))
     lap("assets")
-    layers = _layers(s, roads, rivers, forest, water, cameras, buildings)
+    layers = _layers(s, roads, rivers, forest, water, cameras, buildings, depots)
     gpkg = out / "workspace.gpkg"
     dem_path = out / "dem.tif"
     _write_gpkg(gpkg, layers)
@@ -123,7 +127,8 @@ def _shapes(df: pd.DataFrame, fields: tuple[str, ...]) -> gpd.GeoDataFrame:
 
 
 def _layers(s: Settlements, roads: pd.DataFrame, rivers: pd.DataFrame, forest: pd.DataFrame,
-            water: pd.DataFrame, cameras: pd.DataFrame, buildings: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
+            water: pd.DataFrame, cameras: pd.DataFrame, buildings: pd.DataFrame, depots: pd.DataFrame
+            ) -> dict[str, gpd.GeoDataFrame]:
     """The output layers in EPSG:4490, with exactly the catalogue fields."""
     layers = {
         "boundaries": _shapes(_boundaries(s), FIELDS["boundaries"]),
@@ -131,6 +136,7 @@ def _layers(s: Settlements, roads: pd.DataFrame, rivers: pd.DataFrame, forest: p
         "grids": _shapes(s.grids, FIELDS["grids"]),
         "buildings": _points(buildings, FIELDS["buildings"]),
         "shelters": _points(s.shelters, FIELDS["shelters"]),
+        "depots": _points(depots, FIELDS["depots"]),
         "water_sources": _points(water, FIELDS["water_sources"]),
         "cameras": _points(cameras, FIELDS["cameras"]),
         "roads": _shapes(roads, FIELDS["roads"]),

@@ -10,9 +10,9 @@ draws it) and which fields are edited on the Workspace page. Everything else is 
 list (:func:`map_kinds`), the editable kinds (:func:`editable_kinds`). A new layer kind is one
 entry here.
 
-Kinds: ``villages``, ``grids`` (转移避险网格), ``buildings``, ``shelters``, ``water_sources``, ``cameras``,
-``roads``, ``rivers``, ``forest``, ``boundaries`` (county / township / village outlines), ``graves``, ``dem``,
-``flood_hazard``.
+Kinds: ``villages``, ``grids`` (转移避险网格), ``buildings``, ``shelters``, ``depots`` (储备库),
+``water_sources``, ``cameras``, ``roads``, ``rivers``, ``forest``, ``boundaries`` (county / township / village
+outlines), ``graves``, ``dem``, ``flood_hazard``.
 """
 
 from __future__ import annotations
@@ -189,6 +189,35 @@ SPECS: tuple[LayerSpec, ...] = (
                   label_rank=3, maps=("flood",)),
         editable=("name", "type", "capacity", "area", "township", "village", "responsible", "phone", "supplies",
                   "status", "remark"),
+    ),
+    LayerSpec(
+        "depots", "储备库", "Reserve depots", ("Point", "Polygon"),
+        (
+            F("name", "str", "储备库名称", "Depot name",
+              NAME.aliases + ("名称", "仓库名称", "储备库", "物资储备库", "仓库", "救灾物资储备库", "depot", "warehouse"),
+              required=True),
+            F("depot_id", "str", "储备库编号", "Depot ID", ("编号", "编码", "仓库编号", "id", "code")),
+            TOWNSHIP, RESPONSIBLE, PHONE,
+            F("rice_kg", "float", "大米", "Rice", ("米", "粮食", "大米库存", "大米数量", "rice", "rice kg"), unit="kg",
+              minimum=0),
+            F("drinking_l", "float", "饮用水", "Drinking water",
+              ("瓶装水", "矿泉水", "饮用水库存", "饮水", "water", "drinking water", "bottled water"), unit="L",
+              minimum=0),
+            F("tents", "int", "帐篷", "Tents", ("救灾帐篷", "帐篷数量", "帐篷库存", "tent"), unit="件", minimum=0),
+            F("quilts", "int", "棉被", "Quilts", ("被子", "棉被数量", "被褥", "毛毯", "quilt", "blankets"), unit="件",
+              minimum=0),
+            F("family_kits", "int", "家庭包", "Family kits",
+              ("家庭应急包", "应急包", "家庭箱", "生活包", "family kit", "kits"), unit="件", minimum=0),
+            STATUS, REMARK,
+        ),
+        id_field="depot_id",
+        description_zh="救灾物资储备库：位置与各类物资库存（大米、饮用水、帐篷、棉被、家庭包）。",
+        description_en="Relief reserve depots: location and stock per item (rice, drinking water, tents, quilts, "
+                       "family kits).",
+        draw=Draw("#ffffff", B["BrBG10"][0], 1.2, shape="diamond", radius=7, order=85, label="name", label_zoom=11,
+                  label_rank=3),
+        editable=("name", "township", "responsible", "phone", "rice_kg", "drinking_l", "tents", "quilts",
+                  "family_kits", "status", "remark"),
     ),
     LayerSpec(
         "water_sources", "水源点", "Water sources", ("Point",),
@@ -373,6 +402,10 @@ def editable_kinds() -> list[str]:
     """The kinds edited on the Workspace page (those whose spec names editable fields), those with the most
     editable fields first (shelters: capacity, status and supplies change most between seasons)."""
     return [s.kind for s in sorted((s for s in SPECS if s.editable), key=lambda s: -len(s.editable))]
+
+
+#: stock fields of a depot (item -> field name; the items of :mod:`gis.ops.dispatch`)
+DEPOT_ITEMS = ("rice_kg", "drinking_l", "tents", "quilts", "family_kits")
 
 
 def spec(kind: str) -> LayerSpec:

@@ -10,6 +10,9 @@ line catch to show a bilingual message (exit status 2) instead of a traceback:
   the county, a village with no grids); the inputs are fine as layers.
 - :class:`StorageError`: the workspace could not be read or written (read-only medium, disk full,
   damaged file, lost database connection); the workspace is unchanged.
+- :class:`EntryRefused`: an entry of the operations record (warning, acknowledgment, report-back,
+  check-in) is refused (unknown warning, grid, contact or shelter; impossible count; duplicate);
+  nothing was written.
 
 Each :class:`Problem` names the file, the row (as the user sees it: the Excel/CSV line number, or
 the feature number), the field, what is wrong and what to do.
@@ -152,6 +155,14 @@ class StorageError(GisError):
             self.heading = heading
         self.cause = cause
         super().__init__(problems)
+
+
+class EntryRefused(GisError):
+    """An entry of the operations record (a report-back, a check-in, an acknowledgment...) is refused: an unknown
+    warning, grid, contact or shelter, an impossible count, a duplicate; nothing was written."""
+
+    heading = ("未记录，本次输入有问题：", "未记录，本次输入有 {n} 处问题：", "Nothing was recorded:",
+               "Nothing was recorded ({n} problems):")
 
 
 class OutsideError(LayerError):

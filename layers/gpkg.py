@@ -98,9 +98,10 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 @contextlib.contextmanager
-def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(con: sqlite3.Connection, *, close: bool = True) -> Iterator[sqlite3.Connection]:
     """One write transaction on a connection from :func:`connect`: ``BEGIN IMMEDIATE`` ... ``COMMIT``,
-    rolled back on any error (a killed process leaves the previous state: SQLite's journal); closes it."""
+    rolled back on any error (a killed process leaves the previous state: SQLite's journal); closes it
+    unless ``close=False`` (a caller keeping the connection for many small transactions)."""
     try:
         con.execute("BEGIN IMMEDIATE")
         yield con
@@ -111,7 +112,8 @@ def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
                 con.execute("ROLLBACK")                # journal then rolls it back on the next open
         raise
     finally:
-        con.close()
+        if close:
+            con.close()
 
 
 def create_gpkg(path: Path) -> None:

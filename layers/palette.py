@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 __all__ = ["BREWER", "RISK", "DEPTH", "GRID_STATUS", "SHELTER_LOAD", "SHELTER_UNUSABLE", "ROUTE", "SEEN", "REACH",
-           "GAP", "SITE", "MIN_DELTA_E", "lab", "delta_e", "rgb"]
+           "GAP", "SITE", "OPS_STATUS", "OCCUPANCY", "WARNING_LEVEL", "MIN_DELTA_E", "lab", "delta_e", "rgb"]
 
 #: ColorBrewer colours used here, by scheme and class count (index = class)
 BREWER: dict[str, tuple[str, ...]] = {
@@ -64,6 +64,14 @@ REACH = _B["BrBG10"][7]
 GAP = {"both": _B["RdBu10"][0], "unseen": _B["Dark2"][3], "out_of_reach": _B["BrBG10"][0]}
 #: proposed sites
 SITE = {"camera": _B["Paired"][4], "water": _B["Paired"][0]}
+#: grids by where a warning stands (Operations page): warned, acknowledged, moving, done, problem
+OPS_STATUS = {"warned": _B["Blues5"][2], "acknowledged": _B["Blues5"][4], "moving": _B["Oranges5"][2],
+              "done": _B["Greens5"][3], "problem": _B["PuRd5"][3]}
+#: shelters by occupancy during an evacuation: room (< 90 %), filling, full (the load colours), not usable
+OCCUPANCY = {"room": SHELTER_LOAD[0][1], "filling": SHELTER_LOAD[1][1], "full": SHELTER_LOAD[2][1],
+             "unusable": SHELTER_UNUSABLE}
+#: flood warning levels (China's four-colour scale), for badges and tables
+WARNING_LEVEL = {"blue": "#1e88e5", "yellow": "#fdd835", "orange": "#fb8c00", "red": "#e53935"}
 
 #: smallest CIE76 colour difference between two meanings on one map (about 2.3 is just noticeable;
 #: 12 and more reads as a different colour at a glance)

@@ -196,6 +196,17 @@ class PostGISStore:
                                            "check the database server and try again"), cause=cause) from e
             raise storage_error(e, doing=WRITE, cause=cause) from e
 
+    def connection(self) -> "psycopg.Connection":
+        """A new connection (the schema made on first use) that the caller keeps and closes: for a record keeper
+        that writes many small transactions (:mod:`layers.events`), where connecting each time would cost more
+        than the write. Unreachable server: a bilingual :class:`LayerError`."""
+        return self._connect()
+
+    def session(self) -> Iterator["psycopg.Connection"]:
+        """A connection for one operation (as :meth:`_session`), for other record keepers of the workspace (the
+        operations record, :mod:`layers.events`): a lost connection becomes a bilingual :class:`LayerError`."""
+        return self._session()
+
     def _t(self, name: str) -> "sql.Composed":
         return sql.Identifier(self.schema, name)
 

@@ -16,7 +16,7 @@ from layers.text import Text
 from layers.units import hint as unit_hint
 
 #: English spelling of units written in Chinese
-UNIT_EN = {"人": "persons", "户": "households"}
+UNIT_EN = {"人": "persons", "户": "households", "件": "pieces"}
 
 FieldType = Literal["str", "int", "float", "bool", "choice"]
 GeometryKind = Literal["Point", "LineString", "Polygon", "raster"]

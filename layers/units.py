@@ -1,7 +1,7 @@
 """Units written after numbers: which spellings each field unit accepts, and their factors.
 
 A numeric field has one unit (:attr:`layers.schema.FieldSpec.unit`: ``'m'``, ``'m³'``, ``'m²'``,
-``'人'``, ``'户'``, ``'°'``, ``'km/h'``, or none). Offices write values such as ``5公里``,
+``'人'``, ``'户'``, ``'°'``, ``'km/h'``, ``'kg'``, ``'L'``, ``'件'`` (pieces: tents, quilts, kits), or none). Offices write values such as ``5公里``,
 ``0.035km``, ``2万``, ``3亩`` or ``1.2万m3``; :func:`lookup` says what a suffix means for a field's
 unit: the factor that turns the value into the field's unit, and the names of the unit written.
 Suffixes are compared after :func:`normalize_suffix` (NFKC, case folded, spaces dropped), so
@@ -55,14 +55,21 @@ UNITS: dict[str, tuple[Unit, ...]] = {
     "户": (Unit("户", "households", 1.0, ("户",)),),
     "°": (Unit("度", "°", 1.0, ("°", "度", "deg")),),
     "km/h": (Unit("公里/小时", "km/h", 1.0, ("km/h", "kmh", "公里/小时", "千米/小时", "码")),),
+    "kg": (Unit("公斤", "kg", 1.0, ("kg", "公斤", "千克")),
+           Unit("斤", "jin (0.5 kg)", 0.5, ("斤", "市斤")),
+           Unit("吨", "t", 1000.0, ("吨", "t"))),
+    "L": (Unit("升", "L", 1.0, ("L", "升", "公升")),
+          Unit("吨", "t (of water)", 1000.0, ("吨",)),
+          Unit("立方米", "m³", 1000.0, ("m³", "m3", "立方米", "方"))),
     "层": (Unit("层", "floors", 1.0, ("层", "楼", "floors")),),
+    "件": (Unit("件", "pieces", 1.0, ("件", "套", "顶", "床", "条", "个", "张", "pcs", "pieces")),),
 }
 
 #: field units whose values may be written in 万 (ten thousands)
-WAN_UNITS = frozenset({"m³", "m²", "人", "户"})
+WAN_UNITS = frozenset({"m³", "m²", "人", "户", "kg", "L", "件"})
 
 _WAN = 1e4
-_WAN_HINT = {"m³": "万方", "m²": "万m2", "人": "万人", "户": "万户"}
+_WAN_HINT = {"m³": "万方", "m²": "万m2", "人": "万人", "户": "万户", "kg": "万斤", "L": "万升", "件": "万件"}
 
 
 def normalize_suffix(text: str) -> str:

@@ -130,7 +130,7 @@ def test_layers_have_catalogue_fields(demo_county, layers):
 
     names = {row[0] for row in pyogrio.list_layers(out / "workspace.gpkg")}
     assert names == set(LAYERS)
-    geom = {"boundaries": "Polygon", "villages": "Point", "grids": "Polygon", "shelters": "Point",
+    geom = {"boundaries": "Polygon", "villages": "Point", "grids": "Polygon", "shelters": "Point", "depots": "Point",
             "water_sources": "Point", "cameras": "Point", "roads": "LineString", "rivers": "LineString",
             "forest": "Polygon", "buildings": "Point"}
     for kind, gdf in layers.items():

@@ -147,3 +147,34 @@ def test_lab_and_delta_e():
     assert np.allclose(lab("#ffffff"), (100.0, 0.0, 0.0), atol=0.05)
     assert delta_e("#000000", "#ffffff") == pytest.approx(100.0, abs=0.1)
     assert delta_e("#2e9e44", "#2e9e44") == 0.0
+
+
+def test_operations_map_colours_are_distinct_and_styled_from_tables(tmp_path):
+    """The Operations map: every grid status, shelter occupancy and the depots in colours apart, each layer
+    styled from one table (no per-feature code), grids as dots in the whole-area view."""
+    from gis.ops.session import Operations
+    from tests.ops_data import tiny_layers, write_workspace
+    from tests.test_map_linear import PER_FEATURE
+    from ui.ops_map import ops_groups
+
+    layers = tiny_layers()
+    ops = Operations(write_workspace(tmp_path / "ws", layers))
+    w = ops.warn("red", everything=True, issuer="t").warning.warning_id
+    ops.ack(w, "13900000011")
+    ops.report(w, "H111", moved=30)
+    ops.report(w, "G21", moved=40, refused=2)
+    ops.checkin(w, "S1", people=25)
+    prog = ops.progress(w)
+    assert {"warned", "done", "problem"} <= set(prog.grids["status"])
+    depots = layers.get("depots")
+    assert depots is not None and len(depots)
+    base = {k: _layer(k) for k in ("rivers", "roads")}
+    for budget in (10**6, 2):   # outlines, and the whole-area view with grids as dots
+        groups = ops_groups(prog, "zh", outlines=layers["grids"], depots=depots, budget=budget)
+        m = build_map(base, lang="zh", online=False, extra=groups)
+        rows = _legend(m)
+        assert {"已预警", "已叫应", "转移中", "已完成", "有问题", "场所已满", "储备库"} <= {r.label for r in rows}
+        _assert_distinct(rows, "operations page")
+        html = m.get_root().render()
+        assert html.count("GisMap.styled(") >= 5 and not PER_FEATURE.search(html)
+        assert ('"shape":"circle","radius":3.5' in html) == (budget == 2)

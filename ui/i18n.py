@@ -14,6 +14,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "page_flood": ("洪涝转移避险", "Flood evacuation"),
     "page_fire": ("森林防灭火覆盖", "Forest-fire coverage"),
     "page_data": ("数据图层", "Data layers"),
+    "page_operations": Text("应急响应", "Operations", "page_operations"),
     "page_workspace": ("工作空间与编辑", "Workspace & editing"),
     "workspace_intro": ("工作空间保存本单位的全部图层。可切换、新建、导出或导入工作空间；汛前、防火期前在此修改安置场所容量与状态、"
                         "水源是否干涸、网格责任人与电话、监控状态，或在地图上点选新增点位。每次保存都经校验、整体写入、记入历史，可撤销。",

@@ -269,7 +269,7 @@ def finish(args: argparse.Namespace, out: dict, headline: str, notes: list[str])
     return 0
 
 
-DOMAINS = ("data", "flood", "fire", "fire_risk", "water_reach", "siting", "fire_report", "workspace", "osm")
+DOMAINS = ("data", "flood", "fire", "fire_risk", "water_reach", "siting", "fire_report", "workspace", "osm", "ops")
 
 
 def _load_commands() -> None:

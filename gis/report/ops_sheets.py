@@ -1,0 +1,242 @@
+"""What goes out during a flood: the printable call sheet, the SMS/broadcast list and the dispatch sheet.
+
+- :func:`callout_workbook`: the call-out list (叫应名单) as an Excel workbook set up for A4 paper
+  (landscape, fitted to the page width, header row repeated on every page, the warning in the page
+  header, page numbers in the footer), with a column to tick and sign, and the acknowledgments so
+  far when a progress is given;
+- :func:`sms_csv`: ``phone,message`` rows (UTF-8, one per contact with a phone) for an SMS or
+  broadcast gateway; the tool sends nothing itself;
+- :func:`dispatch_workbook` / :func:`write_dispatch_files`: the dispatch sheet (loading lists per
+  depot, receipts per shelter, shortages per item) and a GeoPackage of the routes.
+
+Headers are in the language asked for (:data:`HEADERS`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from gis.report.sheets import write_sheet
+from layers.events import Snapshot, local_text
+from layers.text import Text
+
+__all__ = ["HEADERS", "callout_rows", "callout_workbook", "sms_csv", "sms_message", "dispatch_workbook",
+           "write_dispatch_files", "a4_setup", "header"]
+
+HEADERS: dict[str, Text] = {
+    "seq": Text("序号", "No."), "level_name": Text("层级", "Level"), "name": Text("姓名", "Name"),
+    "phone": Text("联系电话", "Phone"), "roles": Text("负责网格/场所", "Grids / shelter"),
+    "township": Text("乡镇", "Township"), "village": Text("村", "Village"), "grids": Text("网格数（个）", "Grids"),
+    "households": Text("户数（户）", "Households"), "people": Text("负责人数（人）", "People answered for"),
+    "vulnerable": Text("老弱病残（人）", "Vulnerable (persons)"),
+    "escalate_name": Text("未应答时上报", "Escalate to"), "escalate_phone": Text("上报电话", "Escalation phone"),
+    "acked_at": Text("确认时间", "Acknowledged at"), "acked_by": Text("记录人", "Recorded by"),
+    "status": Text("状态", "Status"), "sign": Text("叫应情况/签字", "Called / signature"),
+    "contact_id": Text("联系人编号", "Contact ID"),
+    # dispatch
+    "depot_id": Text("储备库编号", "Depot ID"), "depot_name": Text("储备库", "Depot"),
+    "shelter_id": Text("场所编号", "Shelter ID"), "shelter_name": Text("安置场所", "Shelter"),
+    "item": Text("物资", "Item"), "quantity": Text("数量", "Quantity"), "unit": Text("单位", "Unit"),
+    "tonnes": Text("重量（吨）", "Weight (t)"), "distance_km": Text("距离（公里）", "Distance (km)"),
+    "ton_km": Text("吨公里", "Tonne-km"), "method": Text("路线方式", "Route"), "need": Text("需求", "Need"),
+    "stock": Text("库存", "Stock"), "supplied": Text("调拨", "Dispatched"), "short": Text("缺口", "Short"),
+    "checked_in": Text("签到人数（人）", "Checked in (persons)"),
+}
+_LEVEL_SHORT: dict[str, Text] = {
+    "county": Text("县级", "county"), "township": Text("乡镇级", "township"), "village": Text("村级", "village"),
+    "group": Text("组级", "group"), "household": Text("联户", "household cluster"), "shelter": Text("安置场所", "shelter"),
+    "other": Text("网格", "grid"),
+}
+
+
+def header(key: str, lang: str = "zh") -> str:
+    """The header of column ``key`` in ``lang``."""
+    return HEADERS[key](lang)
+
+
+def _number_format(key: str) -> str | None:
+    if key in ("distance_km", "tonnes"):
+        return "0.000"
+    if key == "ton_km":
+        return "#,##0.00"
+    if key in ("seq", "grids", "households", "people", "vulnerable", "quantity", "need", "stock", "supplied", "short",
+               "checked_in"):
+        return "#,##0"
+    return None
+
+
+def a4_setup(ws: Worksheet, *, title: str, landscape: bool = True) -> None:
+    """Set a sheet up for A4 paper: orientation, fitted to the page width, header row repeated, page numbers."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.oddHeader.center.text = title
+    ws.oddFooter.center.text = "&P / &N"
+    ws.print_options.gridLines = True
+
+
+def callout_rows(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The call-out list as the sheet shows it (``contacts``: the progress's, with acknowledgments)."""
+    c = (contacts if contacts is not None else snap.contacts).copy()
+    c["level_name"] = c["level"].map(lambda v: _LEVEL_SHORT.get(v, _LEVEL_SHORT["other"])(lang))
+    c["phone"] = c["phone"].fillna("").replace("", "无电话" if lang == "zh" else "no phone")
+    if "acked_at" in c:
+        c["acked_at"] = c["acked_at"].map(lambda v: local_text(v) if isinstance(v, str) else "")
+    else:
+        c["acked_at"] = ""
+        c["acked_by"] = ""
+    c["sign"] = ""
+    return c.sort_values("seq").reset_index(drop=True)
+
+
+def _warning_title(snap: Snapshot, lang: str) -> str:
+    from gis.ops.texts import LEVEL_TEXT
+
+    w = snap.warning
+    if lang == "zh":
+        return f"{w.warning_id} {LEVEL_TEXT[w.level].zh} 叫应名单 发布：{local_text(w.issued_at)}"
+    return f"{w.warning_id} {LEVEL_TEXT[w.level].en} call-out list, issued {local_text(w.issued_at)} (UTC+8)"
+
+
+def callout_workbook(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame | None = None) -> bytes:
+    """The printable call sheet (叫应名单): one A4 sheet of contacts in calling order, and the warning.
+
+    Parameters
+    ----------
+    snap : Snapshot
+        The warning (:meth:`layers.events.OpsLog.snapshot`).
+    lang : {'zh', 'en'}
+    contacts : DataFrame, optional
+        The progress's contacts (acknowledgment time and recorder filled in).
+    """
+    from gis.ops.texts import LEVEL_TEXT
+
+    rows = callout_rows(snap, lang=lang, contacts=contacts)
+    keys = ["seq", "level_name", "name", "phone", "roles", "township", "village", "grids", "households", "people",
+            "vulnerable", "escalate_name", "escalate_phone", "acked_at", "acked_by", "sign"]
+    wb = Workbook()
+    wb.remove(wb.active)
+    title = "叫应名单" if lang == "zh" else "Call-out list"
+    write_sheet(wb, title, rows, keys, [header(k, lang) for k in keys], number_format=_number_format,
+                text_keys=("phone", "escalate_phone"))
+    ws = wb[title]
+    ws.column_dimensions["E"].width = min(ws.column_dimensions["E"].width, 40)
+    a4_setup(ws, title=_warning_title(snap, lang))
+    w = snap.warning
+    info = pd.DataFrame({"k": [Text("预警编号", "Warning")(lang), Text("级别", "Level")(lang), Text("内容", "Message")(lang),
+                               Text("发布时间（北京时间）", "Issued (UTC+8)")(lang), Text("发布人", "Issued by")(lang),
+                               Text("确认时限（分钟）", "Acknowledge within (min)")(lang),
+                               Text("网格", "Grids")(lang), Text("叫应人数", "Contacts")(lang),
+                               Text("需转移人数", "People to move")(lang)],
+                         "v": [w.warning_id, LEVEL_TEXT[w.level](lang), w.message, local_text(w.issued_at), w.issuer,
+                               w.deadline_minutes, w.grids, w.contacts, w.people]})
+    name = "预警" if lang == "zh" else "Warning"
+    write_sheet(wb, name, info, ["k", "v"], [Text("项目", "Item")(lang), Text("内容", "Value")(lang)],
+                number_format=lambda k: None)
+    a4_setup(wb[name], title=_warning_title(snap, lang), landscape=False)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def sms_message(snap: Snapshot, contact: Any, *, lang: str = "zh") -> str:
+    """The message for one contact: the warning, what they answer for, and to reply."""
+    from gis.ops.texts import LEVEL_TEXT
+
+    w = snap.warning
+    lvl = LEVEL_TEXT[w.level](lang)
+    people = int(getattr(contact, "people", 0) or 0)
+    grids = int(getattr(contact, "grids", 0) or 0)
+    if lang == "zh":
+        duty = f"您负责 {grids} 个网格 {people} 人，" if grids else (f"预计安置 {people} 人，" if people else "")
+        return f"【防汛{lvl}】{w.message}。{duty}请立即按预案组织转移，收到请回复“收到”。预警编号 {w.warning_id}"
+    duty = f"You answer for {grids} grids, {people} people. " if grids else (
+        f"About {people} people are planned to your shelter. " if people else "")
+    return f"[Flood {lvl}] {w.message}. {duty}Act on the plan now and reply 'received'. Warning {w.warning_id}"
+
+
+def sms_csv(snap: Snapshot, *, lang: str = "zh", only: set[str] | None = None) -> bytes:
+    """``phone,message`` CSV (UTF-8) for an SMS or broadcast gateway: one row per contact with a phone.
+
+    Parameters
+    ----------
+    only : set of str, optional
+        Contact ids to include (e.g. the overdue ones for a second round).
+    """
+    buf = io.StringIO()
+    wr = csv.writer(buf, lineterminator="\n")
+    wr.writerow(["phone", "message"])
+    for c in snap.contacts.sort_values("seq").itertuples(index=False):
+        if not c.phone or (only is not None and c.contact_id not in only):
+            continue
+        wr.writerow([c.phone, sms_message(snap, c, lang=lang)])
+    return buf.getvalue().encode("utf-8")
+
+
+def _item_name(item: str, lang: str) -> str:
+    from gis.ops.texts import ITEM_TEXT
+
+    return ITEM_TEXT[item](lang) if item in ITEM_TEXT else item
+
+
+def dispatch_workbook(dispatch: Any, *, warning: Any = None, lang: str = "zh") -> bytes:
+    """The dispatch sheet: shipments by depot (loading lists), by shelter (receipts), and the items' shortages."""
+    from gis.ops.dispatch import ITEM_UNITS
+
+    ship = dispatch.shipments.copy()
+    ship["item_name"] = ship["item"].map(lambda v: _item_name(v, lang))
+    ship["unit"] = ship["item"].map(lambda v: ITEM_UNITS[v](lang) if v in ITEM_UNITS else "")
+    ship["method"] = ship["method"].map({"road": Text("道路", "road")(lang),
+                                         "straight_line": Text("直线估算", "straight line")(lang)})
+    wb = Workbook()
+    wb.remove(wb.active)
+    title = ""
+    if warning is not None:
+        title = f"{warning.warning_id} " + ("物资调度单" if lang == "zh" else "dispatch sheet")
+    keys = ["depot_name", "depot_id", "shelter_name", "shelter_id", "item_name", "quantity", "unit", "tonnes",
+            "distance_km", "ton_km", "method"]
+    heads = [header(k, lang) if k != "item_name" else header("item", lang) for k in keys]
+    for name, order in ((Text("按储备库（装车单）", "By depot (loading)")(lang), ["depot_id", "shelter_id", "item"]),
+                        (Text("按安置场所（接收单）", "By shelter (receipt)")(lang), ["shelter_id", "depot_id", "item"])):
+        write_sheet(wb, name, ship.sort_values(order), keys, heads, number_format=_number_format)
+        a4_setup(wb[name], title=title)
+    items = dispatch.items.reset_index()
+    items["item_name"] = items["item"].map(lambda v: _item_name(v, lang))
+    keys2 = ["item_name", "need", "stock", "supplied", "short", "tonnes", "ton_km"]
+    name = Text("物资汇总与缺口", "Items and shortages")(lang)
+    write_sheet(wb, name, items, keys2, [header("item", lang)] + [header(k, lang) for k in keys2[1:]],
+                number_format=_number_format)
+    a4_setup(wb[name], title=title, landscape=False)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_dispatch_files(dispatch: Any, out: Path, *, warning: Any = None, lang: str = "zh") -> list[Path]:
+    """Write ``dispatch.xlsx`` and ``dispatch.gpkg`` (layer ``routes``: one line per depot-shelter pair) to ``out``."""
+    import pyogrio
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    xlsx = out / "dispatch.xlsx"
+    xlsx.write_bytes(dispatch_workbook(dispatch, warning=warning, lang=lang))
+    files = [xlsx]
+    if len(dispatch.routes):
+        gpkg = out / "dispatch.gpkg"
+        if gpkg.exists():
+            gpkg.unlink()
+        pyogrio.write_dataframe(dispatch.routes, gpkg, layer="routes", driver="GPKG")
+        files.append(gpkg)
+    return files
