@@ -36,6 +36,15 @@ centre decides; a cell in range that no ray reaches falls back to the exact test
 perimeter rather than at every target, so blocking is sampled along a slightly different line than the
 exact one: agreement with :func:`viewshed_exact` is measured in the tests (at least 99 % of the cells
 in range on random terrain). Cost is O(R^2) per observer instead of O(R^3).
+
+Which ray decides a cell depends only on the cell's offset from the observer, so for a finite range
+(range square of half-side up to ``_TABLE_MAX_RC`` cells) the sweep takes it from a table built once per
+range square (:func:`_build_table`) and each camera only walks its rays (:func:`_r2_fast`): the rays go
+to the perimeter of the whole range square (near the DEM edge the cells outside are skipped and the
+terrain there does not block), each ray stops at its last cell within range, and it reads the terrain
+from a copy of the range square (NaN-padded; transposed for rays whose major axis is the row) so that it
+walks along memory. Away from the DEM edge this gives the same cells as the plain sweep
+(:func:`_r2_kernel`, still used for an unlimited range), which the tests check.
 """
 
 from __future__ import annotations
@@ -447,7 +456,11 @@ def _r2_fast(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, az
                 continue
             inner = half_fov - ray_diff
             i_safe = int(40.6 / inner) + 1 if inner > 0 else rc + 2
-        last = min(ti[s1 - 1], rcc)
+        # walk only up to the ray's last cell within range (rays to the square's corners stop at the circle)
+        e = s1 - 1
+        while e > s0 and tr[e] * tr[e] + tc[e] * tc[e] > qmax:
+            e -= 1
+        last = min(ti[e], rcc)
         # the ray's major axis runs along the rows of ``win`` (window transposed for row-major rays)
         win = wcol if major_row else wrow
         sgn = 1 if (dr > 0 if major_row else dc > 0) else -1
