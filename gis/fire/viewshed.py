@@ -557,10 +557,20 @@ def _coverage_kernel(dem, res, rows, cols, heights, ranges, azs, half_fovs, sect
             else:
                 _r2_kernel(dem, res, rows[j], cols[j], heights[j], target_h, ranges[j], sectors[j], azs[j],
                            half_fovs[j], dcoef, buf[b], orr[b], occ[b], sub)
-        for b in range(stop - start):   # in camera order (first camera wins), each window's rows in parallel
-            j = start + b
-            for i in numba.prange(wr):
-                r = orr[b] + i
+        # merge the batch in one parallel region: grid rows split between threads, the cameras of each row
+        # in order (the first camera wins)
+        nb = stop - start
+        lo_r = nr
+        hi_r = 0
+        for b in range(nb):
+            lo_r = min(lo_r, orr[b])
+            hi_r = max(hi_r, orr[b] + wr)
+        for r in numba.prange(lo_r, hi_r):
+            for b in range(nb):
+                i = r - orr[b]
+                if i < 0 or i >= wr:
+                    continue
+                jj = jids[start + b]
                 for k in range(wc):
                     v = buf[b, i, k]
                     if v == 0:
@@ -570,12 +580,12 @@ def _coverage_kernel(dem, res, rows, cols, heights, ranges, azs, half_fovs, sect
                     if v == _SEEN:
                         if count[r, c] < 65535:
                             count[r, c] += 1
-                        if first[r, c] < 0 or jids[j] < first[r, c]:
-                            first[r, c] = jids[j]
-            if use_tally:
+                        if first[r, c] < 0 or jj < first[r, c]:
+                            first[r, c] = jj
+        if use_tally:
+            for b in range(nb):
                 for bit in range(nbits):
-                    tallies[jids[j], bit] = _tally_window(buf[b], tally, orr[b], occ[b], 1 << bit)
-
+                    tallies[jids[start + b], bit] = _tally_window(buf[b], tally, orr[b], occ[b], 1 << bit)
 
 @numba.njit(cache=True, parallel=True)
 def _tally_window(win, tally, r0, c0, flag):
@@ -828,7 +838,7 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
     in_range = np.zeros((nr, nc), dtype=np.bool_)
     if rows:
         dcoef = (1.0 - float(refraction)) / (2.0 * EARTH_RADIUS) if curvature else 0.0
-        batch = max(2, 2 * numba.get_num_threads())
+        batch = max(4, 4 * numba.get_num_threads())
         work_tally = np.zeros((1, 1), np.uint8)
         if tally is not None:
             work_tally = np.ascontiguousarray(tally, dtype=np.uint8)
