@@ -370,3 +370,49 @@ def test_sector_sweep_agrees_with_exact_and_with_the_full_circle():
         assert not (sec & ~inside).any()
         assert (sec == ex)[inside].mean() >= 0.99
         assert (sec == full)[inside].mean() >= 0.99
+
+
+# ---- the fast sweep (ray table) against the plain R2 sweep it replaced ---------------------------
+def _plain_r2(dem, res, r, c, oh, rng, *, azimuth=None, fov=None, sub=4):
+    """The plain R2 sweep (``_r2_kernel``: rays to the clipped range square, a nearest-ray search per cell)."""
+    from gis.fire.viewshed import _prepare, _r2_kernel
+
+    a, rg, sect, az, half, dcoef = _prepare(dem, res, r, c, rng, azimuth, fov, True, 0.13)
+    out = np.zeros(a.shape, np.uint8)
+    _r2_kernel(a, float(res), r, c, float(oh), 0.0, rg, sect, az, half, dcoef, out, 0, 0, sub)
+    return out == 2
+
+
+@pytest.mark.parametrize("seed,sigma,oh", [(31, 1.5, 10), (32, 3, 2), (33, 6, 30)])
+def test_fast_sweep_equals_the_plain_sweep_away_from_the_edge(seed, sigma, oh):
+    """Away from the DEM edge the ray table picks the same deciding ray per cell: the same cells."""
+    dem = _smooth_random(121, seed, sigma, 300)
+    fast = viewshed(dem, 30.0, 60, 60, oh, max_range_m=1700)
+    plain = _plain_r2(dem, 30.0, 60, 60, oh, 1700)
+    m = _in_range(dem.shape, 60, 60, 30.0, 1700)
+    assert 0.02 < fast[m].mean() < 0.98      # a real mix of seen and hidden
+    assert (fast == plain).all()
+    # float32 elevations (as read from a float32 GeoTIFF) give the same cells
+    dem32 = dem.astype(np.float32)
+    from gis.fire.viewshed import _prepare, _r2_fast, _table, _table_rc
+
+    _, rg, sect, az, half, dcoef = _prepare(dem32, 30.0, 60, 60, 1700, None, None, True, 0.13)
+    rc = _table_rc(rg, 30.0, dem.shape)
+    out = np.zeros(dem.shape, np.uint8)
+    _r2_fast(dem32, 30.0, 60, 60, float(oh), 0.0, rg, sect, az, half, dcoef, out, 0, 0, 4, rc, *_table(rc, 4))
+    assert ((out == 2) == viewshed(dem32.astype(float), 30.0, 60, 60, oh, max_range_m=1700)).all()
+
+
+def test_fast_sweep_near_the_edge_with_voids_and_a_sector_agrees_with_plain_and_exact():
+    dem = _smooth_random(100, 34, 3, 300)
+    dem[40:46, 60:70] = np.nan
+    for r, c, kw in ((3, 50, {}), (50, 95, {}), (50, 50, {"azimuth": 80.0, "fov": 100.0}),
+                     (8, 8, {"azimuth": 135.0, "fov": 60.0})):
+        fast = viewshed(dem, 30.0, r, c, 15.0, max_range_m=1500, **kw)
+        plain = _plain_r2(dem, 30.0, r, c, 15.0, 1500, **kw)
+        exact = viewshed_exact(dem, 30.0, r, c, 15.0, max_range_m=1500, **kw)
+        m = exact | (viewshed_exact(dem, 30.0, r, c, 1e5, max_range_m=1500, **kw))   # cells within the limits
+        assert m.sum() > 500
+        assert not fast[~m].any()
+        assert (fast == plain)[m].mean() >= 0.995, (r, c, kw)
+        assert (fast == exact)[m].mean() >= 0.99, (r, c, kw)

@@ -50,7 +50,7 @@ from scipy import ndimage
 
 from gis.fire.gaps import nearest
 from gis.terrain import metric_grid
-from gis.fire.viewshed import _r2_kernel
+from gis.fire.viewshed import _NO_TABLE, _r2_fast, _r2_kernel, _table, _table_rc
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster, _as_pyproj_input
 from layers.settings import STORAGE_CRS
@@ -406,11 +406,16 @@ def uploaded_candidates(points: gpd.GeoDataFrame, dem: Raster) -> tuple[np.ndarr
 
 # ---- coverage sets --------------------------------------------------------------------------------
 @numba.njit(cache=True, parallel=True)
-def _views_kernel(dem, res, rows, cols, height, target_h, rng, dcoef, buf, orr, occ, sub):  # pragma: no cover
+def _views_kernel(dem, res, rows, cols, height, target_h, rng, dcoef, buf, orr, occ, sub,
+                  rc, tstart, tr, tc, ti, miss):  # pragma: no cover
     for b in numba.prange(rows.shape[0]):
         buf[b, :, :] = 0
-        _r2_kernel(dem, res, rows[b], cols[b], height, target_h, rng, False, 0.0, 180.0, dcoef, buf[b], orr[b],
-                   occ[b], sub)
+        if rc > 0:
+            _r2_fast(dem, res, rows[b], cols[b], height, target_h, rng, False, 0.0, 180.0, dcoef, buf[b], orr[b],
+                     occ[b], sub, rc, tstart, tr, tc, ti, miss)
+        else:
+            _r2_kernel(dem, res, rows[b], cols[b], height, target_h, rng, False, 0.0, 180.0, dcoef, buf[b], orr[b],
+                       occ[b], sub)
 
 
 def candidate_viewsheds(z: np.ndarray, res: float, rows: np.ndarray, cols: np.ndarray, open_mask: np.ndarray, *,
@@ -431,6 +436,8 @@ def candidate_viewsheds(z: np.ndarray, res: float, rows: np.ndarray, cols: np.nd
     dcoef = (1.0 - refraction) / (2.0 * EARTH_RADIUS) if curvature else 0.0
     batch = max(2, 2 * numba.get_num_threads())
     buf = np.zeros((batch, wr, wc), dtype=np.uint8)
+    trc = _table_rc(float(range_m), float(res), (nr, nc))
+    tables = _table(trc, RAYS_PER_CELL) if trc else _NO_TABLE
     out: list[np.ndarray] = []
     for start in range(0, len(rows), batch):
         r = np.asarray(rows[start:start + batch], np.int64)
@@ -438,7 +445,7 @@ def candidate_viewsheds(z: np.ndarray, res: float, rows: np.ndarray, cols: np.nd
         orr = np.minimum(np.maximum(0, r - rc), max(0, nr - wr)).astype(np.int64)
         occ = np.minimum(np.maximum(0, c - rc), max(0, nc - wc)).astype(np.int64)
         _views_kernel(z, float(res), r, c, float(height), float(target_h), float(range_m), dcoef, buf[:len(r)],
-                      orr, occ, RAYS_PER_CELL)
+                      orr, occ, RAYS_PER_CELL, trc, *tables)
         for b in range(len(r)):
             ii, jj = np.nonzero(buf[b] == 2)
             flat = (ii + orr[b]) * nc + (jj + occ[b])

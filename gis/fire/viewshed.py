@@ -36,6 +36,15 @@ centre decides; a cell in range that no ray reaches falls back to the exact test
 perimeter rather than at every target, so blocking is sampled along a slightly different line than the
 exact one: agreement with :func:`viewshed_exact` is measured in the tests (at least 99 % of the cells
 in range on random terrain). Cost is O(R^2) per observer instead of O(R^3).
+
+Which ray decides a cell depends only on the cell's offset from the observer, so for a finite range
+(range square of half-side up to ``_TABLE_MAX_RC`` cells) the sweep takes it from a table built once per
+range square (:func:`_build_table`) and each camera only walks its rays (:func:`_r2_fast`): the rays go
+to the perimeter of the whole range square (near the DEM edge the cells outside are skipped and the
+terrain there does not block), each ray stops at its last cell within range, and it reads the terrain
+from a copy of the range square (NaN-padded; transposed for rays whose major axis is the row) so that it
+walks along memory. Away from the DEM edge this gives the same cells as the plain sweep
+(:func:`_r2_kernel`, still used for an unlimited range), which the tests check.
 """
 
 from __future__ import annotations
@@ -67,11 +76,11 @@ def _terrain(dem, major_row, major, minor_f):
     f = minor_f - lo
     nminor = nc if major_row else nr
     if major_row:
-        a = dem[major, lo]
-        b = dem[major, lo + 1] if (f > 0.0 and lo + 1 < nminor) else a
+        a = float(dem[major, lo])
+        b = float(dem[major, lo + 1]) if (f > 0.0 and lo + 1 < nminor) else a
     else:
-        a = dem[lo, major]
-        b = dem[lo + 1, major] if (f > 0.0 and lo + 1 < nminor) else a
+        a = float(dem[lo, major])
+        b = float(dem[lo + 1, major]) if (f > 0.0 and lo + 1 < nminor) else a
     if math.isnan(a):
         return b
     if math.isnan(b):
@@ -248,13 +257,279 @@ def _r2_kernel(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, 
                         out[r - or0, c - oc0] = _HIDDEN
 
 
+# ---- the R2 sweep with the ray geometry computed once ---------------------------------------------------
+#: the fast path's ray table is built for range squares up to this half-side (cells); larger: the plain sweep
+_TABLE_MAX_RC = 1200
+
+
+@numba.njit(cache=True)
+def _ray_end(k, sub, rc):
+    """End (row, col offsets from the observer) of perimeter ray ``k`` of the square of half-side ``rc``.
+
+    The same order and points as :func:`_r2_kernel` on an unclipped square; ``(nan, nan)`` when the ray
+    is not traced.
+    """
+    n = 2 * rc + 1
+    kk = k / sub
+    lo = float(-rc)
+    if kk < n:
+        pr, pc = lo, lo + kk
+    elif kk < 2 * n:
+        pr, pc = float(rc), lo + (kk - n)
+    elif kk < 3 * n:
+        pr, pc = lo + (kk - 2 * n), lo
+    else:
+        pr, pc = lo + (kk - 3 * n), float(rc)
+    if pr > rc or pc > rc:
+        return math.nan, math.nan
+    return pr, pc
+
+
+@numba.njit(cache=True)
+def _ray_step(dr, dc, mf, i):
+    """Nearest cell (row, col offsets) of a ray at major step ``i`` and the crossing's minor offset."""
+    t = i / mf
+    if abs(dr) >= abs(dc):
+        minor = t * dc
+        return (i if dr > 0 else -i), int(math.floor(minor + 0.5)), minor
+    minor = t * dr
+    return int(math.floor(minor + 0.5)), (i if dc > 0 else -i), minor
+
+
+@numba.njit(cache=True)
+def _build_table(rc, sub):
+    """Which ray decides each cell of the square of half-side ``rc`` (the ray passing nearest its centre).
+
+    Returns per ray ``start`` (targets ``start[k]:start[k + 1]``), and per target its row and column
+    offsets and major step, in step order along each ray; plus the cells no ray decides (none so far).
+    """
+    n = 2 * rc + 1
+    nper = 4 * n * sub
+    best = np.full((n, n), np.inf, dtype=np.float32)
+    wray = np.full((n, n), -1, dtype=np.int32)
+    wstep = np.zeros((n, n), dtype=np.int32)
+    for k in range(nper):
+        dr, dc = _ray_end(k, sub, rc)
+        if math.isnan(dr):
+            continue
+        mf = max(abs(dr), abs(dc))
+        m = int(math.floor(mf + 1e-9))
+        for i in range(1, m + 1):
+            qr, qc, minor = _ray_step(dr, dc, mf, i)
+            frac = abs(minor - (qc if abs(dr) >= abs(dc) else qr))
+            if frac < best[qr + rc, qc + rc]:
+                best[qr + rc, qc + rc] = frac
+                wray[qr + rc, qc + rc] = k
+                wstep[qr + rc, qc + rc] = i
+    start = np.zeros(nper + 1, dtype=np.int64)
+    nmiss = 0
+    for a in range(n):
+        for b in range(n):
+            if wray[a, b] >= 0:
+                start[wray[a, b] + 1] += 1
+            elif a != rc or b != rc:
+                nmiss += 1
+    for k in range(nper):
+        start[k + 1] += start[k]
+    tr = np.zeros(start[nper], dtype=np.int32)
+    tc = np.zeros(start[nper], dtype=np.int32)
+    ti = np.zeros(start[nper], dtype=np.int32)
+    p = 0
+    for k in range(nper):
+        dr, dc = _ray_end(k, sub, rc)
+        if math.isnan(dr):
+            continue
+        mf = max(abs(dr), abs(dc))
+        m = int(math.floor(mf + 1e-9))
+        for i in range(1, m + 1):
+            qr, qc, minor = _ray_step(dr, dc, mf, i)
+            if wray[qr + rc, qc + rc] == k and wstep[qr + rc, qc + rc] == i:
+                tr[p], tc[p], ti[p] = qr, qc, i
+                p += 1
+    miss = np.zeros((nmiss, 2), dtype=np.int32)
+    p = 0
+    for a in range(n):
+        for b in range(n):
+            if wray[a, b] < 0 and (a != rc or b != rc):
+                miss[p, 0], miss[p, 1] = a - rc, b - rc
+                p += 1
+    return start, tr, tc, ti, miss
+
+
+_TABLES: dict = {}
+_NO_TABLE = (np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int32),
+             np.zeros((0, 2), np.int32))
+
+
+def _table_rc(max_range_m: float, res: float, shape: tuple[int, int]) -> int:
+    """Half-side of the ray table for a range (as :func:`_r2_kernel` computes it); 0: no table (plain sweep)."""
+    if not math.isfinite(max_range_m):
+        return 0
+    rc = int(min(max_range_m / res, shape[0] + shape[1])) + 1
+    return rc if rc <= _TABLE_MAX_RC else 0
+
+
+def _table(rc: int, sub: int):
+    """The ray table for half-side ``rc`` and ``sub`` rays per perimeter cell (built once per process)."""
+    key = (int(rc), int(sub))
+    if key not in _TABLES:
+        if len(_TABLES) >= 4:   # a table of the 10 km square at 30 m is ~6 MB
+            _TABLES.clear()
+        _TABLES[key] = _build_table(key[0], key[1])
+    return _TABLES[key]
+
+
+@numba.njit(cache=True, inline="always")
+def _cell(dem, r, c):
+    nr, nc = dem.shape
+    if 0 <= r < nr and 0 <= c < nc:
+        return dem[r, c]
+    return math.nan
+
+
+@numba.njit(cache=True)
+def _r2_fast(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, az, half_fov, dcoef,
+             out, or0, oc0, sub, rc, start, tr, tc, ti, miss):
+    """The R2 sweep with the deciding ray of every cell taken from the table (:func:`_build_table`).
+
+    Writes as :func:`_r2_kernel`. Rays go to the perimeter of the whole range square of half-side
+    ``rc`` (cells outside the DEM are skipped, terrain outside it does not block); each ray is walked
+    only up to its last target within this camera's range, and a cell is tested once, by its ray.
+    """
+    nr, nc = dem.shape
+    if math.isnan(dem[r0, c0]):
+        return
+    z0 = float(dem[r0, c0]) + observer_h
+    rcc = int(min(max_range_m / res, nr + nc)) + 1   # this camera's range square (<= rc)
+    # cells in range: integer squared offsets up to qmax (the same test as _in_limits, exactly)
+    qmax = int((max_range_m / res) ** 2) + 2
+    while qmax > 0 and res * math.sqrt(float(qmax)) > max_range_m:
+        qmax -= 1
+    out[r0 - or0, c0 - oc0] = _SEEN
+    # the range square (+1 cell) around the observer, NaN outside the DEM, and its transpose: each ray
+    # then reads along rows of one of them (in cache) and needs no bounds checks
+    off = rc + 1
+    wrow = np.empty((2 * off + 1, 2 * off + 1), dtype=dem.dtype)
+    wcol = np.empty((2 * off + 1, 2 * off + 1), dtype=dem.dtype)
+    voids = False
+    for i in range(2 * off + 1):
+        r = r0 - off + i
+        for j in range(2 * off + 1):
+            c = c0 - off + j
+            v = dem[r, c] if (0 <= r < nr and 0 <= c < nc) else math.nan
+            wrow[i, j] = v
+            voids = voids or math.isnan(v)
+    for i0 in range(0, 2 * off + 1, 32):   # transpose in blocks (cache)
+        for j0 in range(0, 2 * off + 1, 32):
+            for i in range(i0, min(i0 + 32, 2 * off + 1)):
+                for j in range(j0, min(j0 + 32, 2 * off + 1)):
+                    wcol[j, i] = wrow[i, j]
+    horizon = np.empty(rc + 2)
+    nper = start.shape[0] - 1
+    for k in range(nper):
+        s0 = start[k]
+        s1 = start[k + 1]
+        if s0 == s1 or ti[s0] > rcc:
+            continue
+        dr, dc = _ray_end(k, sub, rc)
+        major_row = abs(dr) >= abs(dc)
+        mf = abs(dr) if major_row else abs(dc)
+        ray_len = res * math.sqrt(dr * dr + dc * dc)
+        i_safe = 0
+        if use_sector:
+            ray_diff = abs((math.degrees(math.atan2(dc, -dr)) % 360.0 - az + 180.0) % 360.0 - 180.0)
+            if ray_diff > half_fov + _SECTOR_MARGIN_DEG:
+                # not traced; its cells near the observer may still lie in the sector: exact test
+                for p in range(s0, s1):
+                    if ti[p] > 21:
+                        break
+                    r = r0 + tr[p]
+                    c = c0 + tc[p]
+                    if 0 <= r < nr and 0 <= c < nc and _in_limits(tr[p], tc[p], res, max_range_m, True, az,
+                                                                  half_fov):
+                        if math.isnan(dem[r, c]):
+                            out[r - or0, c - oc0] = _HIDDEN
+                        elif _los_exact(dem, res, r0, c0, z0, r, c, target_h, dcoef):
+                            out[r - or0, c - oc0] = _SEEN
+                        else:
+                            out[r - or0, c - oc0] = _HIDDEN
+                continue
+            inner = half_fov - ray_diff
+            i_safe = int(40.6 / inner) + 1 if inner > 0 else rc + 2
+        # walk only up to the ray's last cell within range (rays to the square's corners stop at the circle)
+        e = s1 - 1
+        while e > s0 and tr[e] * tr[e] + tc[e] * tc[e] > qmax:
+            e -= 1
+        last = min(ti[e], rcc)
+        # the ray's major axis runs along the rows of ``win`` (window transposed for row-major rays)
+        win = wcol if major_row else wrow
+        sgn = 1 if (dr > 0 if major_row else dc > 0) else -1
+        dminor = dc if major_row else dr
+        step_x = dminor / mf          # minor offset per major step
+        step_d = ray_len / mf         # distance per major step
+        # walk: horizon[i] = the steepest blocking slope over the crossings before step i
+        maxslope = -np.inf
+        for i in range(1, last + 1):
+            horizon[i] = maxslope
+            x = i * step_x
+            lo = int(math.floor(x))
+            f = x - lo
+            j = off + sgn * i
+            a = float(win[off + lo, j])
+            b = float(win[off + lo + 1, j])   # the window has a margin; unused (f = 0) when on a centre
+            if not voids:
+                zs = a + f * (b - a)
+            elif math.isnan(a):
+                zs = b
+            elif math.isnan(b):
+                zs = a
+            else:
+                zs = a + f * (b - a)
+            ds = i * step_d
+            h = zs - dcoef * ds * ds - z0
+            if h > maxslope * ds:      # False for NaN (slope compared without a division)
+                maxslope = h / ds
+        # the ray's cells, each against the horizon before its step
+        for p in range(s0, s1):
+            i = ti[p]
+            if i > last:
+                break
+            qr = tr[p]
+            qc = tc[p]
+            q = qr * qr + qc * qc
+            if q <= qmax and (i >= i_safe or _in_limits(qr, qc, res, max_range_m, True, az, half_fov)):
+                r = r0 + qr
+                c = c0 + qc
+                if 0 <= r < nr and 0 <= c < nc:
+                    zc = float(wrow[off + qr, off + qc])
+                    if math.isnan(zc):
+                        out[r - or0, c - oc0] = _HIDDEN
+                    else:
+                        dt = res * math.sqrt(float(q))
+                        st = (zc + target_h - dcoef * dt * dt - z0) / dt
+                        out[r - or0, c - oc0] = _SEEN if st >= horizon[i] else _HIDDEN
+    for p in range(miss.shape[0]):
+        r = r0 + miss[p, 0]
+        c = c0 + miss[p, 1]
+        if 0 <= r < nr and 0 <= c < nc and _in_limits(miss[p, 0], miss[p, 1], res, max_range_m, use_sector, az,
+                                                      half_fov):
+            if math.isnan(dem[r, c]):
+                out[r - or0, c - oc0] = _HIDDEN
+            elif _los_exact(dem, res, r0, c0, z0, r, c, target_h, dcoef):
+                out[r - or0, c - oc0] = _SEEN
+            else:
+                out[r - or0, c - oc0] = _HIDDEN
+
+
 @numba.njit(cache=True, parallel=True)
 def _coverage_kernel(dem, res, rows, cols, heights, ranges, azs, half_fovs, sectors, target_h, dcoef,
-                     count, first, in_range, batch, sub, tally, tallies):
+                     count, first, in_range, batch, sub, tally, tallies, jids, rc, tstart, tr, tc, ti, miss):
     """All cameras, ``batch`` at a time in parallel; counts and first camera accumulated in order.
 
-    ``tally`` (uint8 bit flags on the grid, or a 1x1 dummy) counts, per camera and per bit, the
-    flagged cells it sees into ``tallies[camera, bit]``.
+    ``jids`` are the cameras' numbers in ``first`` and ``tallies`` (the lowest number seeing a cell is
+    kept, so calls for groups of cameras combine). ``tally`` (uint8 bit flags on the grid, or a 1x1
+    dummy) counts, per camera and per bit, the flagged cells it sees into ``tallies[jids[camera], bit]``. With a ray table (``rc > 0``, see
+    :func:`_build_table`; every camera's range square within it) the sweep is :func:`_r2_fast`.
     """
     use_tally = tally.shape[0] == dem.shape[0] and tally.shape[1] == dem.shape[1]
     nbits = tallies.shape[1]
@@ -276,12 +551,26 @@ def _coverage_kernel(dem, res, rows, cols, heights, ranges, azs, half_fovs, sect
             buf[b, :, :] = 0
             orr[b] = min(max(0, rows[j] - rcmax), max(0, nr - wr))
             occ[b] = min(max(0, cols[j] - rcmax), max(0, nc - wc))
-            _r2_kernel(dem, res, rows[j], cols[j], heights[j], target_h, ranges[j], sectors[j], azs[j],
-                       half_fovs[j], dcoef, buf[b], orr[b], occ[b], sub)
-        for b in range(stop - start):   # in camera order (first camera wins), each window's rows in parallel
-            j = start + b
-            for i in numba.prange(wr):
-                r = orr[b] + i
+            if rc > 0:
+                _r2_fast(dem, res, rows[j], cols[j], heights[j], target_h, ranges[j], sectors[j], azs[j],
+                         half_fovs[j], dcoef, buf[b], orr[b], occ[b], sub, rc, tstart, tr, tc, ti, miss)
+            else:
+                _r2_kernel(dem, res, rows[j], cols[j], heights[j], target_h, ranges[j], sectors[j], azs[j],
+                           half_fovs[j], dcoef, buf[b], orr[b], occ[b], sub)
+        # merge the batch in one parallel region: grid rows split between threads, the cameras of each row
+        # in order (the first camera wins)
+        nb = stop - start
+        lo_r = nr
+        hi_r = 0
+        for b in range(nb):
+            lo_r = min(lo_r, orr[b])
+            hi_r = max(hi_r, orr[b] + wr)
+        for r in numba.prange(lo_r, hi_r):
+            for b in range(nb):
+                i = r - orr[b]
+                if i < 0 or i >= wr:
+                    continue
+                jj = jids[start + b]
                 for k in range(wc):
                     v = buf[b, i, k]
                     if v == 0:
@@ -291,12 +580,12 @@ def _coverage_kernel(dem, res, rows, cols, heights, ranges, azs, half_fovs, sect
                     if v == _SEEN:
                         if count[r, c] < 65535:
                             count[r, c] += 1
-                        if first[r, c] < 0:
-                            first[r, c] = j
-            if use_tally:
+                        if first[r, c] < 0 or jj < first[r, c]:
+                            first[r, c] = jj
+        if use_tally:
+            for b in range(nb):
                 for bit in range(nbits):
-                    tallies[j, bit] = _tally_window(buf[b], tally, orr[b], occ[b], 1 << bit)
-
+                    tallies[jids[start + b], bit] = _tally_window(buf[b], tally, orr[b], occ[b], 1 << bit)
 
 @numba.njit(cache=True, parallel=True)
 def _tally_window(win, tally, r0, c0, flag):
@@ -363,8 +652,13 @@ def viewshed(dem: np.ndarray, res: float, row: int, col: int, observer_h: float,
     """
     a, rng, sect, az, half, dcoef = _prepare(dem, res, row, col, max_range_m, azimuth, fov, curvature, refraction)
     out = np.zeros(a.shape, dtype=np.uint8)
-    _r2_kernel(a, float(res), int(row), int(col), float(observer_h), float(target_h), rng, sect, az, half, dcoef,
-               out, 0, 0, int(rays_per_cell))
+    rc = _table_rc(rng, float(res), a.shape)
+    if rc:
+        _r2_fast(a, float(res), int(row), int(col), float(observer_h), float(target_h), rng, sect, az, half, dcoef,
+                 out, 0, 0, int(rays_per_cell), rc, *_table(rc, int(rays_per_cell)))
+    else:
+        _r2_kernel(a, float(res), int(row), int(col), float(observer_h), float(target_h), rng, sect, az, half,
+                   dcoef, out, 0, 0, int(rays_per_cell))
     return out == _SEEN
 
 
@@ -544,7 +838,7 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
     in_range = np.zeros((nr, nc), dtype=np.bool_)
     if rows:
         dcoef = (1.0 - float(refraction)) / (2.0 * EARTH_RADIUS) if curvature else 0.0
-        batch = max(2, 2 * numba.get_num_threads())
+        batch = max(4, 4 * numba.get_num_threads())
         work_tally = np.zeros((1, 1), np.uint8)
         if tally is not None:
             work_tally = np.ascontiguousarray(tally, dtype=np.uint8)
@@ -554,10 +848,20 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
                                         dst_transform=transform, dst_crs=crs.to_wkt(), resampling=Resampling.nearest)
                 work_tally = moved
         tallies_k = np.zeros((len(rows), 8), np.int64)
-        _coverage_kernel(arr, res, np.array(rows, np.int64), np.array(cols, np.int64), np.array(heights, float),
-                         np.array(ranges, float), np.array(azs, float), np.array(halves, float),
-                         np.array(sectors, np.bool_), float(target_h), dcoef, count, first_k, in_range, batch,
-                         RAYS_PER_CELL, work_tally, tallies_k)
+        # elevations read from a float32 file lose nothing in float32: half the memory traffic
+        arr32 = arr.astype(np.float32)
+        if np.array_equal(arr32, arr, equal_nan=True):
+            arr = arr32
+        del arr32
+        # cameras grouped by range square: each group's rays are those of its own square (as in viewshed())
+        rcs = np.array([_table_rc(float(g), res, (nr, nc)) for g in ranges], np.int64)
+        cam = (np.array(rows, np.int64), np.array(cols, np.int64), np.array(heights, float), np.array(ranges, float),
+               np.array(azs, float), np.array(halves, float), np.array(sectors, np.bool_))
+        for rc in np.unique(rcs):
+            ids = np.flatnonzero(rcs == rc)
+            tables = _table(int(rc), RAYS_PER_CELL) if rc else _NO_TABLE
+            _coverage_kernel(arr, res, *(a[ids] for a in cam), float(target_h), dcoef, count, first_k, in_range,
+                             batch, RAYS_PER_CELL, work_tally, tallies_k, ids.astype(np.int64), int(rc), *tables)
     else:
         tallies_k = np.zeros((0, 8), np.int64)
     tallies = np.zeros((len(cameras), 8), np.int64)
