@@ -480,7 +480,7 @@ def build_settlements(t: Terrain, p: Params, rng: np.random.Generator) -> Settle
     county_names = [(_COUNTY_ROOTS[i] if i < len(_COUNTY_ROOTS) else f"{_COUNTY_ROOTS[i % 12]}{i}") + "县"
                     for i in range(p.n_counties)]
     town_names = []
-    for j, (sv, cty) in enumerate(zip(tws_seeds, tws_county)):
+    for sv, cty in zip(tws_seeds, tws_county):
         if sv == cty:  # county seat
             town_names.append("城关镇" if p.n_counties == 1 else county_names[cty] + "城关镇")
         else:

@@ -788,10 +788,8 @@ class PostGISStore:
                            rev=sql.Identifier("before_rev"), geom=sql.Identifier("before_geom"), rcols=rcols, hr=hr,
                            img=sql.Identifier("before")), (source,))
         self._after(conn, entry, kind, fids)
-        if cols_to is None:  # the layer did not exist before the target entry: keep the (now empty) table
-            cols = cols_now
-        else:
-            cols = cols_back
+        # cols_to None: the layer did not exist before the target entry: keep the (now empty) table
+        cols = cols_now if cols_to is None else cols_back
         self._set_columns(conn, kind, cols)
         conn.execute(sql.SQL("update {} set undone = %s where entry_id = %s").format(self._t("gis_history")),
                      (action == "undo", target))

@@ -8,6 +8,7 @@ that exists replaces it. The table is not a layer: GDAL and the layer list ignor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass
@@ -53,10 +54,8 @@ class Scenario:
 def _plain(v: object) -> object:
     """JSON-able value: numpy scalars to Python, NaN to None, tuples to lists."""
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             v = v.item()
-        except (ValueError, AttributeError):
-            pass
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, dict):

@@ -140,10 +140,7 @@ class Weather:
         if isinstance(value, Mapping):
             return cls(**{k: value.get(k) for k in ("tmax", "rh", "dry_days", "wind", "rain") if k in value})
         text = value
-        if isinstance(value, str):
-            parts = [p.strip() for p in value.replace("，", ",").split(",")]
-        else:
-            parts = list(value)
+        parts = [p.strip() for p in value.replace("，", ",").split(",")] if isinstance(value, str) else list(value)
         try:
             nums = [float(p) for p in parts]
         except (TypeError, ValueError):

@@ -224,10 +224,7 @@ def _r2_kernel(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, 
                         st = (zc + target_h - dcoef * dt * dt - z0) / dt
                         out[rr - or0, cc - oc0] = _SEEN if st >= maxslope else _HIDDEN
             # this crossing blocks what lies beyond it
-            if major_row:
-                zs = _terrain(dem, True, rr, minor_f)
-            else:
-                zs = _terrain(dem, False, cc, minor_f)
+            zs = _terrain(dem, True, rr, minor_f) if major_row else _terrain(dem, False, cc, minor_f)
             if not math.isnan(zs):
                 ds = t * ray_len
                 s = (zs - dcoef * ds * ds - z0) / ds

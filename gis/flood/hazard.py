@@ -595,7 +595,7 @@ def wet_mask_sampler(hazard_like: Any, *, crs: object | None = None) -> Callable
     c = pyproj.CRS.from_user_input(crs) if crs is not None else None
     if hasattr(hazard_like, "array") and hasattr(hazard_like, "transform"):
         return _raster_sampler(hazard_like, c)
-    if isinstance(hazard_like, gpd.GeoDataFrame | gpd.GeoSeries) or isinstance(hazard_like, shapely.Geometry):
+    if isinstance(hazard_like, gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry):
         return _polygon_sampler(hazard_like, c)
     fns = []
     for attr in ("depth", "polygons"):

@@ -184,7 +184,7 @@ def _scale_bar(ax, extent, lang: str, axes_width_in: float) -> None:
     length = _nice_length(w)
     bx, by, bh = x0 + 0.04 * w, y0 + 0.05 * h, 0.012 * h
     half = length / 2
-    for i, (start, colour) in enumerate(((0, "black"), (half, "white"))):
+    for start, colour in ((0, "black"), (half, "white")):
         ax.add_patch(Rectangle((bx + start, by), half, bh, facecolor=colour, edgecolor="black", lw=0.8, zorder=20))
     km = length >= 1000
     unit = _word("km", lang) if km else _word("m", lang)

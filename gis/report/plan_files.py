@@ -156,9 +156,9 @@ def plan_layers(tables: Any, lang: str = "zh") -> dict[str, gpd.GeoDataFrame]:
         grids["people_unplaced"] = np.where(evac, (pop - grids["people_placed"]).clip(lower=0), 0).astype("int64")
     for df in (grids, shelters, routes):
         for c in df.columns:
-            if df[c].dtype == object and c != df.geometry.name:
-                if df[c].map(lambda v: isinstance(v, (bool, np.bool_))).all() and len(df):
-                    df[c] = df[c].astype(bool)
+            if (df[c].dtype == object and c != df.geometry.name
+                    and df[c].map(lambda v: isinstance(v, (bool, np.bool_))).all() and len(df)):
+                df[c] = df[c].astype(bool)
     return {"grids": gpd.GeoDataFrame(grids, geometry=grids.geometry.name, crs=STORAGE_CRS),
             "shelters": shelters, "routes": routes}
 
