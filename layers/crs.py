@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 
 import geopandas as gpd
 import pyproj
@@ -338,12 +339,18 @@ def _lonlat_bounds(bounds: tuple[float, float, float, float], c: pyproj.CRS
         out = _to_lonlat(c.to_wkt()).transform_bounds(*bounds, densify_pts=5)
     except (pyproj.exceptions.ProjError, ValueError):
         return None
-    return tuple(float(v) for v in out) if all(math.isfinite(v) for v in out) else None
+    return _four(out) if all(math.isfinite(v) for v in out) else None
 
 
 @functools.lru_cache(maxsize=64)
 def _to_lonlat(wkt: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(pyproj.CRS.from_wkt(wkt), pyproj.CRS.from_epsg(4490), always_xy=True)
+
+
+def _four(values: Sequence[float]) -> tuple[float, float, float, float]:
+    """``(minx, miny, maxx, maxy)`` as a tuple of four Python floats."""
+    minx, miny, maxx, maxy = (float(v) for v in values)
+    return minx, miny, maxx, maxy
 
 
 def _centre(b: tuple[float, float, float, float]) -> tuple[float, float]:
@@ -619,7 +626,7 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
         number needs the central meridian), the declared or chosen CRS does not fit the
         coordinates, an assumed lon/lat CRS puts the data outside China, or ``assume`` is not a CRS.
     """
-    bounds = tuple(float(v) for v in gdf.total_bounds) if len(gdf) else (math.nan,) * 4
+    bounds = _four(gdf.total_bounds) if len(gdf) else (math.nan,) * 4
     assumed = bool(gdf.attrs.get("crs_assumed")) and gdf.crs is not None
     if assumed and assume is None and all(math.isfinite(v) for v in bounds) and gdf.crs.is_geographic \
             and _looks_lonlat(bounds) and not _in_china(bounds):
@@ -642,7 +649,7 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
     return gdf
 
 
-def metric_crs(bounds_lonlat: tuple[float, float, float, float]) -> pyproj.CRS:
+def metric_crs(bounds_lonlat: Sequence[float]) -> pyproj.CRS:
     """A metric CRS for analysis over an extent given in lon/lat.
 
     Parameters

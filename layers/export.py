@@ -79,7 +79,7 @@ def _split_wkt(text: str | None, size: int = WKT_CELL) -> list[str | None]:
     """
     if text is None:
         return [None]
-    out = []
+    out: list[str | None] = []
     while len(text) > size:
         cut = text.rfind(",", size // 2, size) + 1
         if cut <= 0:  # no comma near: cut inside the text, away from spaces

@@ -57,7 +57,7 @@ class Raster:
     @property
     def shape(self) -> tuple[int, int]:
         """``(rows, cols)``."""
-        return tuple(self.array.shape)  # type: ignore[return-value]
+        return tuple(self.array.shape)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -194,10 +194,9 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
                         "the GeoTIFF has no georeferencing (no coordinates or pixel size)",
                         "在 GIS 软件中配准并导出带坐标的 GeoTIFF",
                         "georeference it in a GIS and export a GeoTIFF with coordinates", source)
-        bounds = tuple(float(v) for v in src.bounds)
-        chosen = crs
-        crs, notes = resolve_bounds_crs(bounds, src.crs.to_wkt() if src.crs else None, source=source,
-                                        assume=chosen)
+        left, bottom, right, top = (float(v) for v in src.bounds)
+        resolved, notes = resolve_bounds_crs((left, bottom, right, top), src.crs.to_wkt() if src.crs else None,
+                                             source=source, assume=crs)
         nodata = src.nodata
         try:
             data = src.read(band, masked=True)
@@ -215,7 +214,7 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
         array[mask] = np.nan
     else:
         array = values
-    return Raster(array=array, transform=transform, crs=crs, nodata=None if nodata is None else float(nodata),
+    return Raster(array=array, transform=transform, crs=resolved, nodata=None if nodata is None else float(nodata),
                   name=source, warnings=notes)
 
 

@@ -93,7 +93,8 @@ def save_scenario(gpkg: Path | str, kind: str, name: str, params: dict, summary:
         from layers.gpkg import create_gpkg
 
         create_gpkg(ws.gpkg)
-    sc = Scenario(kind, name, _plain(dict(params)), _plain(dict(summary)), user or "",
+    sc = Scenario(kind, name, {str(k): _plain(v) for k, v in params.items()},
+                  {str(k): _plain(v) for k, v in summary.items()}, user or "",
                   datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     with transaction(connect(ws.gpkg)) as con:
         con.execute(_DDL)

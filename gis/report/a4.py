@@ -20,6 +20,7 @@ import matplotlib
 import numpy as np
 import pyproj
 from matplotlib import font_manager, patheffects
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -211,7 +212,7 @@ def _north_arrow(ax, lang: str) -> None:
 
 
 def map_page(bounds: tuple[float, float, float, float], lay: dict, *, dpi: int,
-             fit: bool = False) -> tuple[Figure, object, tuple]:
+             fit: bool = False) -> tuple[Figure, Axes, tuple]:
     """An A4 figure and its map axes showing ``bounds`` (metric), grown to the map box's aspect.
 
     ``lay`` holds ``size`` (inches), ``map`` (axes rectangle) and ``box_aspect``; returns
