@@ -26,7 +26,7 @@ from layers.errors import CRSError, problem
 from layers.settings import STORAGE_CRS
 
 __all__ = ["resolve_crs", "resolve_bounds_crs", "identify_crs", "parse_user_crs", "metric_crs", "to_storage",
-           "gk_epsg", "probable_crs", "CHINA_LONLAT_BOX"]
+           "gk_epsg", "probable_crs", "bounds4", "CHINA_LONLAT_BOX"]
 
 #: (min lon, min lat, max lon, max lat) of the box that holds China's territory
 CHINA_LONLAT_BOX = (73.0, 3.0, 136.0, 54.0)
@@ -339,7 +339,7 @@ def _lonlat_bounds(bounds: tuple[float, float, float, float], c: pyproj.CRS
         out = _to_lonlat(c.to_wkt()).transform_bounds(*bounds, densify_pts=5)
     except (pyproj.exceptions.ProjError, ValueError):
         return None
-    return _four(out) if all(math.isfinite(v) for v in out) else None
+    return bounds4(out) if all(math.isfinite(v) for v in out) else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -347,8 +347,8 @@ def _to_lonlat(wkt: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(pyproj.CRS.from_wkt(wkt), pyproj.CRS.from_epsg(4490), always_xy=True)
 
 
-def _four(values: Sequence[float]) -> tuple[float, float, float, float]:
-    """``(minx, miny, maxx, maxy)`` as a tuple of four Python floats."""
+def bounds4(values: Sequence[float]) -> tuple[float, float, float, float]:
+    """``(minx, miny, maxx, maxy)`` (any sequence of four numbers) as a tuple of four Python floats."""
     minx, miny, maxx, maxy = (float(v) for v in values)
     return minx, miny, maxx, maxy
 
@@ -626,7 +626,7 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
         number needs the central meridian), the declared or chosen CRS does not fit the
         coordinates, an assumed lon/lat CRS puts the data outside China, or ``assume`` is not a CRS.
     """
-    bounds = _four(gdf.total_bounds) if len(gdf) else (math.nan,) * 4
+    bounds = bounds4(gdf.total_bounds) if len(gdf) else (math.nan,) * 4
     assumed = bool(gdf.attrs.get("crs_assumed")) and gdf.crs is not None
     if assumed and assume is None and all(math.isfinite(v) for v in bounds) and gdf.crs.is_geographic \
             and _looks_lonlat(bounds) and not _in_china(bounds):

@@ -25,15 +25,16 @@ def _run_hand(args: argparse.Namespace) -> int:
     h = hand(dem, streams=streams, min_upstream_km2=args.min_upstream_km2)
     write_raster(h, Path(args.out), dtype="float32")
     vals = h.array[np.isfinite(h.array)]
+    notes = [zh if args.lang == "zh" else en for zh, en in (list(dem.warnings) + list(h.warnings))]
     out = {"out": str(args.out), "rows": h.shape[0], "cols": h.shape[1], "crs": str(dem.crs),
            "defined_cells": int(vals.size), "undefined_cells": int(h.array.size - vals.size),
            "hand_min": float(vals.min()) if vals.size else None,
            "hand_median": float(np.median(vals)) if vals.size else None,
            "hand_max": float(vals.max()) if vals.size else None, "unit": "m", "nodata": h.nodata,
            "seconds": round(time.perf_counter() - t0, 2),
-           "notes": [zh if args.lang == "zh" else en for zh, en in (list(dem.warnings) + list(h.warnings))]}
+           "notes": notes}
     return finish(args, out, f"HAND -> {args.out} ({out['defined_cells']:,} cells defined, {out['seconds']} s)",
-                   out["notes"])
+                   notes)
 
 
 @command("hand", "Height Above Nearest Drainage from a DEM (pyflwdir) / 计算相对最近河道高差 HAND")
@@ -64,6 +65,7 @@ def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | No
         except LayerError as e:
             first_error = first_error or e
     else:
+        assert first_error is not None  # the loop over at least one kind failed every time
         if kind != "auto":
             raise first_error
         # any other layer with a population column: read as is, CRS resolved, in EPSG:4490
@@ -81,6 +83,7 @@ def _exposure_layer(path: Path, sublayer: str | None, kind: str, field: str | No
                                           "name the population column with --population-field, or fix the grid "
                                           "layer as listed below", file=path.name), *first_error.problems])
             gdf = gdf.rename(columns={match[0]: "population"})
+    assert gdf is not None  # grids and villages are vector layers
     if field is not None and field not in gdf.columns:
         pop_aliases = {a.lower() for a in spec("grids").field("population").aliases}
         if field.lower() in pop_aliases and "population" in gdf.columns:
@@ -215,9 +218,10 @@ def _run_plan(args: argparse.Namespace) -> int:
         summary["needs_days"] = scenario.days
     summary["scenario_params"] = scenario.to_params()
     summary["files"] = [str(f) for f in files]
-    summary["notes"] = plan.messages(args.lang)
+    notes = plan.messages(args.lang)
+    summary["notes"] = notes
     headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k not in ("notes", "scenario_params"))
-    return finish(args, summary, headline, summary["notes"])
+    return finish(args, summary, headline, notes)
 
 
 @command("plan", "evacuation plan for a flood scenario: who moves where, lists, maps / 转移避险方案")

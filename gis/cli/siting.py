@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from gis.cli import command, finish, load_kind
-from layers.text import Text, pick
+from layers.text import Text, both, pick
 
 _VECTOR_OUT = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".kml": "KML"}
 
@@ -72,7 +72,7 @@ class _Setup:
         self.notes: list[Text] = []
         self.messages: list[str] = []
         dem = read_raster(Path(args.dem))
-        self.notes += list(dem.warnings)
+        self.notes += [both(w) for w in dem.warnings]
         self.grid, n = metric_grid(dem)
         self.notes += n
         forest = load_kind(args.forest, "forest", args.forest_layer)
@@ -82,7 +82,7 @@ class _Setup:
         self.forest &= self.grid.valid_mask()
         if args.risk:
             risk = read_raster(Path(args.risk))
-            self.level = on_grid(risk, self.grid, fill=0)
+            self.level: np.ndarray | None = on_grid(risk, self.grid, fill=0)
             self.target = self.forest & (self.level >= HIGH_RISK_LEVEL)
             self.target_what = Text("高风险林地（风险等级 ≥ 4）", "high-risk forest (level >= 4)", "target_high_risk")
         else:
@@ -92,7 +92,7 @@ class _Setup:
             self.notes.append(Text("未给出风险栅格（--risk）：以全部林地为目标", "no risk raster (--risk): all forest is "
                                    "the target", "target_forest_no_risk"))
         self.roads = load_kind(args.roads, "roads", args.roads_layer).gdf if args.roads else None
-        self.seen = None
+        self.seen: np.ndarray | None = None
         self.cameras = None
         if getattr(args, "cameras", None):
             from gis.fire.viewshed import coverage
@@ -105,7 +105,7 @@ class _Setup:
             self.seen = count
         elif need_cameras:
             self.seen = np.zeros(self.grid.shape, np.uint16)
-        self.reach = None
+        self.reach: np.ndarray | None = None
         self.sources = None
         if getattr(args, "sources", None):
             from gis.fire.water_reach import water_reach
@@ -219,12 +219,14 @@ def _run_siting(args: argparse.Namespace) -> int:
         cand = load_points(args.candidates, sublayer=args.candidates_layer)
     max_road = None if args.max_road is not None and args.max_road < 0 else args.max_road
     if camera:
+        assert s.seen is not None  # set for need_cameras
         res = site_cameras(s.grid, s.target, s.seen > 0, args.n, candidates=cand, roads=s.roads,
                            height=args.height, range_m=args.range, target_h=args.target_height,
                            max_road_m=max_road, min_prominence_m=args.min_prominence, spacing_m=args.spacing,
                            max_candidates=args.max_candidates)
     else:
         rivers = load_kind(args.rivers, "rivers", args.rivers_layer).gdf if args.rivers else None
+        assert s.reach is not None  # set for need_sources
         res = site_water(s.grid, s.target, s.reach > 0, args.n, candidates=cand, roads=s.roads, rivers=rivers,
                          distance_m=args.reach_distance, rise_m=args.reach_rise,
                          max_road_m=500.0 if args.max_road is None else max_road, spacing_m=args.spacing,

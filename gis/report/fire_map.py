@@ -282,8 +282,8 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     # rasters, blended into one image (one resampling pass when the page is drawn)
     from matplotlib.colors import to_rgb
 
-    rgb = np.empty((0, 0, 3))
-    alpha = np.empty((0, 0))
+    rgb: np.ndarray = np.empty((0, 0, 3))
+    alpha: np.ndarray = np.empty((0, 0))
 
     def paint(mask, colour, a):
         nonlocal rgb, alpha
@@ -304,7 +304,7 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     z = warp(dem, extent, crs, width=px, resampling="bilinear")
     if z is not None:
         rgb = np.ones(z.shape + (3,)) * np.asarray(to_rgb("#f7f7f2"))
-        alpha: np.ndarray = np.zeros(z.shape)
+        alpha = np.zeros(z.shape)
         if np.isfinite(z).any():
             from affine import Affine
 

@@ -221,8 +221,8 @@ def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险�
             kml_sub(pm, "name", str(name))
             pairs = [(labels[i], kml_value(row.get(key), key, lang)) for key, *labels in _KML_FIELDS[layer]
                      if key in row.index]
-            pairs = [(k, v) for k, v in pairs if v not in (None, "")]
-            desc = "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in pairs) + "</table>"
+            shown = [(k, v) for k, v in pairs if v is not None and v != ""]
+            desc = "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in shown) + "</table>"
             kml_sub(pm, "description", desc)
             kml_sub(pm, "styleUrl", f"#{style}")
             ext = kml_sub(pm, "ExtendedData")
