@@ -244,7 +244,8 @@ def build_rivers(t: Terrain, p: Params, s: Settlements, rng: np.random.Generator
     top = np.zeros(n)
     np.maximum.at(top, name_id, upa)
     parts = [c if len(c) > 1 else np.r_[c, c] for c in coords]
-    lines = np.asarray(shapely.linestrings(np.concatenate(parts), indices=np.repeat(np.arange(n), [len(c) for c in parts])))
+    lines = np.asarray(shapely.linestrings(np.concatenate(parts),
+                                           indices=np.repeat(np.arange(n), [len(c) for c in parts])))
     rivers = np.unique(name_id[keep])
     rivers = rivers[np.argsort(-top[rivers], kind="stable")]
     roots = _river_roots(rng, len(rivers))

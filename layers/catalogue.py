@@ -291,8 +291,8 @@ SPECS: tuple[LayerSpec, ...] = (
 CATALOGUE: dict[str, LayerSpec] = {s.kind: s for s in SPECS}
 
 #: kinds drawn on the map as vector layers, bottom to top (from each spec's drawing order)
-VECTOR_KINDS: tuple[str, ...] = tuple(kind for _, kind in sorted(((s.draw.order, s.kind) for s in SPECS if s.draw is not None),
-                                                                  key=lambda p: p[0]))
+VECTOR_KINDS: tuple[str, ...] = tuple(kind for _, kind in sorted(
+    ((s.draw.order, s.kind) for s in SPECS if s.draw is not None), key=lambda p: p[0]))
 
 
 def map_kinds(page: str) -> list[str]:

@@ -107,7 +107,8 @@ def _same(a: object, b: object) -> bool:
         return a is None and b is None
     if isinstance(a, float) or isinstance(b, float):
         try:
-            return bool(np.isclose(float(cast(SupportsFloat, a)), float(cast(SupportsFloat, b)), rtol=1e-12, atol=1e-12))
+            return bool(np.isclose(float(cast(SupportsFloat, a)), float(cast(SupportsFloat, b)),
+                                   rtol=1e-12, atol=1e-12))
         except (TypeError, ValueError):
             return False
     return a == b
@@ -363,7 +364,8 @@ class PostGISStore:
         df = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
         df["fid"] = np.asarray(columns[0], dtype="int64")
         df["_rev"] = np.asarray(columns[1], dtype="int64")
-        geom: np.ndarray | list = shapely.from_wkb(np.asarray([bytes(b) for b in columns[2]], dtype=object)) if rows else []
+        geom: np.ndarray | list = (shapely.from_wkb(np.asarray([bytes(b) for b in columns[2]], dtype=object))
+                                   if rows else [])
         return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geom, index=df.index, crs=settings.STORAGE_CRS),
                                 crs=settings.STORAGE_CRS)
 
@@ -590,7 +592,8 @@ class PostGISStore:
             self._before(conn, entry, kind, touched)
             t = self._t(kind)
             for k, u in enumerate(changes.updated):
-                sets: list[sql.Composable] = [sql.SQL("_rev = nextval({})").format(sql.Literal(f"{self.schema}.gis_rev_seq"))]
+                sets: list[sql.Composable] = [
+                    sql.SQL("_rev = nextval({})").format(sql.Literal(f"{self.schema}.gis_rev_seq"))]
                 params: list[object] = []
                 for f in u.values:
                     if f == "geometry":
@@ -646,7 +649,8 @@ class PostGISStore:
                 cols = self._order(spec, cols_new)
             by_fid = current.set_index("fid", drop=False) if current is not None else None
             fields = [c for c, _ in cols_new]
-            upd = [i for i, fid in match.items() if by_fid is not None and _differs(checked, i, by_fid.loc[fid], fields)]
+            upd = [i for i, fid in match.items()
+                   if by_fid is not None and _differs(checked, i, by_fid.loc[fid], fields)]
             new_idx = [i for i in range(len(checked)) if i not in match]
             gone = [] if append or current is None else sorted(set(current["fid"].tolist()) - set(match.values()))
             entry = self._new_entry(conn, kind, "append" if append else "replace", user, note, cols_before)

@@ -860,7 +860,8 @@ class Workspace:
                 cur = stored.get(fid)
                 if (cur is None) != (want_now is None):
                     conflicts.append(Conflict(fid, "", want_now, cur))
-                elif cur is not None and want_now is not None:  # the row must be as the entry left it (or found it, for a redo)
+                elif cur is not None and want_now is not None:
+                    # the row must be as the entry left it (or found it, for a redo)
                     conflicts += [Conflict(fid, c, want_now.get(c), cur.get(c)) for c in want_now
                                   if c != REV and c in cur and not (cur.get(c) is None and want_now.get(c) is None)
                                   and not _same(cur.get(c), want_now.get(c))]

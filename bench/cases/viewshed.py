@@ -334,13 +334,14 @@ def run(ctx: Context) -> Report:
     for k, (cam, (sub, rr, cc, mask, wt), job) in enumerate(zip(sample, wins, jobs)):
         ctx.log(f"  viewshed: sample {k + 1}/{len(sample)} {cam['name']}")
         n_in = int(mask.sum())
-        t_ex, c_ex, exact = _best(lambda sub=sub, rr=rr, cc=cc, cam=cam: viewshed_exact(sub, res, rr, cc, cam["height"], max_range_m=RANGE_M,
-                                                   refraction=REFRACTION), 1)
+        t_ex, c_ex, exact = _best(lambda sub=sub, rr=rr, cc=cc, cam=cam: viewshed_exact(
+            sub, res, rr, cc, cam["height"], max_range_m=RANGE_M, refraction=REFRACTION), 1)
         results = {"ours-exact": (t_ex, c_ex, exact)}
-        results["ours-R2"] = _best(lambda sub=sub, rr=rr, cc=cc, cam=cam: viewshed(sub, res, rr, cc, cam["height"], max_range_m=RANGE_M,
-                                                    refraction=REFRACTION), ctx.repeats)
+        results["ours-R2"] = _best(lambda sub=sub, rr=rr, cc=cc, cam=cam: viewshed(
+            sub, res, rr, cc, cam["height"], max_range_m=RANGE_M, refraction=REFRACTION), ctx.repeats)
         if "xarray-spatial" not in missing:
-            results["xarray-spatial"] = _best(lambda sub=sub, rr=rr, cc=cc, cam=cam: xrspatial_viewshed(sub, rr, cc, res, cam["height"]), 1)
+            results["xarray-spatial"] = _best(
+                lambda sub=sub, rr=rr, cc=cc, cam=cam: xrspatial_viewshed(sub, rr, cc, res, cam["height"]), 1)
         if grass_out is not None:
             results["GRASS r.viewshed"] = (grass_out[k]["seconds"], grass_out[k]["cpu_s"],
                                            read_binary(grass_out[k]["path"], sub.shape))

@@ -94,8 +94,8 @@ def _run_fire_report(args: argparse.Namespace) -> int:
         raise _bad("工作空间旁没有 DEM（dem.tif），无法计算视域与水源可达", "no DEM (dem.tif) beside the workspace "
                    "for viewsheds and water reach", "把 dem.tif 放在工作空间文件旁", "put dem.tif beside the "
                    "workspace file", file=ws_path.name)
-    layers: dict[str, Any] = {k: ws.vector(k) for k in ("forest", "cameras", "water_sources", "roads", "villages", "graves",
-                                         "rivers", "grids") if k in kinds}
+    layers: dict[str, Any] = {k: ws.vector(k) for k in ("forest", "cameras", "water_sources", "roads", "villages",
+                                                        "graves", "rivers", "grids") if k in kinds}
     candidates = {kind: load_points(getattr(args, f"{kind}_candidates"))
                   for kind in CANDIDATE_FLAGS if getattr(args, f"{kind}_candidates", None)}
     result = review.run(FireInputs(ws.raster("dem"), layers, candidates=candidates))

@@ -580,7 +580,8 @@ class FireResult:
     @property
     def total(self) -> pd.Series | None:
         """The total row of the township table."""
-        return cast(pd.Series, self.townships.loc[TOTAL]) if TOTAL in self.townships.index else None  # one row: a Series
+        # one row: a Series
+        return cast(pd.Series, self.townships.loc[TOTAL]) if TOTAL in self.townships.index else None
 
     def township_names(self) -> list[str]:
         """The townships with forest (the table's rows without the total and the no-township row)."""
@@ -648,7 +649,8 @@ def weather_step(weather: Weather | Sequence[float], risk_level: np.ndarray) -> 
 
     w = Weather.of(tuple(weather) if not isinstance(weather, Weather) else weather)
     assert w is not None  # Weather.of gives None only for None
-    index, level = weather_level(np.asarray([w.tmax]), np.asarray([w.rh]), np.asarray([w.dry_days]), np.asarray([w.wind]),
+    index, level = weather_level(np.asarray([w.tmax]), np.asarray([w.rh]), np.asarray([w.dry_days]),
+                                 np.asarray([w.wind]),
                                  None if w.rain is None else np.asarray([w.rain]))
     lv = int(level[0])
     day = np.asarray(day_risk(risk_level, lv), dtype=np.uint8)
@@ -721,7 +723,8 @@ def camera_table(cameras: gpd.GeoDataFrame, tallies: np.ndarray, seen: np.ndarra
     dx, dy = cell_size_m(grid)
     ha = dx * dy / 1e4
     only = (seen == 1) & forest & (first >= 0)
-    sole: np.ndarray | list[int] = np.bincount(first[only].ravel(), minlength=len(cameras))[:len(cameras)] if len(cameras) else []
+    sole: np.ndarray | list[int] = (np.bincount(first[only].ravel(), minlength=len(cameras))[:len(cameras)]
+                                    if len(cameras) else [])
     out = pd.DataFrame({
         "name": [str(v) if v is not None else f"#{i + 1}" for i, v in
                  enumerate(cameras.get("name", pd.Series([None] * len(cameras))))],

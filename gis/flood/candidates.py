@@ -493,7 +493,8 @@ class Candidates:
             opts = np.array([best[r][1] for r in road_rows])
             exs = np.array([best[r][3] for r in road_rows])
             onodes, dnodes = self.options.node[opts], self.exits.node[exs]
-            on_road = (np.array([best[r][2] for r in road_rows]) - self._cost(self.options.length, self.options.time)[opts]
+            on_road = (np.array([best[r][2] for r in road_rows])
+                       - self._cost(self.options.length, self.options.time)[opts]
                        - self._cost(self.exits.length, self.exits.time)[exs])
             lines = route_lines(self._graph, onodes, dnodes, weight=self.weight, limits=on_road)
             road_line = dict(zip(road_rows, range(len(road_rows))))

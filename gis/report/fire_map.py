@@ -262,7 +262,8 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
                 _t("notown", "zh", t=township), _t("notown", "en", t=township),
                 "请检查乡镇名称，或提供带乡镇字段的林地、网格或乡镇图层" + (f"（已有：{known}）" if known else ""),
                 "check the township name, or give a forest, grids or townships layer with a township field"
-                + (f" (known: {', '.join(map(str, towns['township']))})" if known and towns is not None else ""), field="township"))
+                + (f" (known: {', '.join(map(str, towns['township']))})" if known and towns is not None else ""),
+                field="township"))
         town_geom = sel.to_crs(crs).geometry.make_valid().union_all()
         x0, y0, x1, y1 = town_geom.bounds
     else:

@@ -283,7 +283,8 @@ def plan_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
                 remark = _w("unplaced_remark", lang)
             if not left or left <= 0.5:
                 continue
-            rows.append({**base(gid, g), "households": hh_left, "people": int(round(left)), "vulnerable": int(round(vleft)),
+            rows.append({**base(gid, g), "households": hh_left, "people": int(round(left)),
+                         "vulnerable": int(round(vleft)),
                          "shelter": _w("unplaced", lang), "distance_km": np.nan, "time_min": np.nan, "method": "",
                          "walk_km": np.nan, "remark": remark})
     out = pd.DataFrame(rows, columns=cols)
