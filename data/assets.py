@@ -193,7 +193,7 @@ def build_roads(t: Terrain, p: Params, s: Settlements, rng: np.random.Generator)
         if not sel.any():
             continue
         segs = shapely.linestrings(np.stack([np.c_[x0[sel], y0[sel]], np.c_[x1[sel], y1[sel]]], axis=1))
-        merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(segs)))
+        merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(np.asarray(segs))))
         mid = shapely.get_coordinates(shapely.line_interpolate_point(merged, 0.5, normalized=True))
         _, near = v_tree.query(mid)
         for g, k in zip(merged, near):
@@ -244,7 +244,8 @@ def build_rivers(t: Terrain, p: Params, s: Settlements, rng: np.random.Generator
     top = np.zeros(n)
     np.maximum.at(top, name_id, upa)
     parts = [c if len(c) > 1 else np.r_[c, c] for c in coords]
-    lines = shapely.linestrings(np.concatenate(parts), indices=np.repeat(np.arange(n), [len(c) for c in parts]))
+    lines = np.asarray(shapely.linestrings(np.concatenate(parts),
+                                           indices=np.repeat(np.arange(n), [len(c) for c in parts])))
     rivers = np.unique(name_id[keep])
     rivers = rivers[np.argsort(-top[rivers], kind="stable")]
     roots = _river_roots(rng, len(rivers))
@@ -320,8 +321,7 @@ def build_forest(t: Terrain, p: Params, s: Settlements, rng: np.random.Generator
     for g, v in features.shapes(lab, mask=lab > 0, transform=tr, connectivity=4):
         geoms.append(shapely.geometry.shape(g))
         vals.append(int(v))
-    vals = np.asarray(vals, dtype=np.int64)
-    kk = uniq[vals - 1]
+    kk = uniq[np.asarray(vals, dtype=np.int64) - 1]
     f_type = kk % 8
     f_sub = (kk // 8) % (sub.max() + 1)
     f_town = (kk // 8) // (sub.max() + 1)
@@ -413,7 +413,8 @@ def build_water_sources(t: Terrain, p: Params, s: Settlements, rng: np.random.Ge
     sx, sy = s.villages["x"].to_numpy()[seats], s.villages["y"].to_numpy()[seats]
     nh = counts["hydrant"]
     per = allocate(nh, np.where(seats < p.n_counties, 3.0, 1.0), minimum=0)
-    hx, hy = [], []
+    hx_parts: list[np.ndarray] = []
+    hy_parts: list[np.ndarray] = []
     for x0, y0, k in zip(sx, sy, per):
         if k == 0:
             continue
@@ -425,10 +426,10 @@ def build_water_sources(t: Terrain, p: Params, s: Settlements, rng: np.random.Ge
         keep = thin(cx, cy, 80.0, limit=k)
         if len(keep) < k:
             keep = thin(cx, cy, 20.0, limit=k)
-        hx.append(cx[keep])
-        hy.append(cy[keep])
-    hx = np.concatenate(hx) if hx else np.zeros(0)
-    hy = np.concatenate(hy) if hy else np.zeros(0)
+        hx_parts.append(cx[keep])
+        hy_parts.append(cy[keep])
+    hx = np.concatenate(hx_parts) if hx_parts else np.zeros(0)
+    hy = np.concatenate(hy_parts) if hy_parts else np.zeros(0)
     rows = []
     for kind in ("reservoir", "pond", "cistern", "tank", "river_intake"):
         r, c = np.divmod(cells[kind], t.shape[1])
@@ -557,7 +558,8 @@ def build_cameras(t: Terrain, p: Params, s: Settlements, rng: np.random.Generato
     roots = [v[:-1] for v in s.villages["name"].to_numpy()[nv]]
     peak_word = np.asarray(["尖", "岗", "山", "顶", "峰"], dtype=object)[rng.integers(0, 5, k)]
     suffix = {"video": "视频监控", "thermal": "热成像监控", "lookout": "瞭望台"}
-    names, seen = [], {}
+    names: list[str] = []
+    seen: dict[str, int] = {}
     for rt, pw, kd in zip(roots, peak_word, kind):
         base = f"{rt}{pw}{suffix[kd]}"
         seen[base] = seen.get(base, 0) + 1

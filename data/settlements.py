@@ -480,7 +480,7 @@ def build_settlements(t: Terrain, p: Params, rng: np.random.Generator) -> Settle
     county_names = [(_COUNTY_ROOTS[i] if i < len(_COUNTY_ROOTS) else f"{_COUNTY_ROOTS[i % 12]}{i}") + "县"
                     for i in range(p.n_counties)]
     town_names = []
-    for j, (sv, cty) in enumerate(zip(tws_seeds, tws_county)):
+    for sv, cty in zip(tws_seeds, tws_county):
         if sv == cty:  # county seat
             town_names.append("城关镇" if p.n_counties == 1 else county_names[cty] + "城关镇")
         else:
@@ -489,8 +489,8 @@ def build_settlements(t: Terrain, p: Params, rng: np.random.Generator) -> Settle
     county_codes = [f"3399{i + 1:02d}" for i in range(p.n_counties)]
     town_codes = np.empty(nt, dtype=object)
     for ci_ in range(p.n_counties):
-        for k, j in enumerate(np.flatnonzero(np.asarray(tws_county) == ci_)):
-            town_codes[j] = county_codes[ci_] + f"{101 + k:03d}"
+        for k, ti in enumerate(np.flatnonzero(np.asarray(tws_county) == ci_)):
+            town_codes[ti] = county_codes[ci_] + f"{101 + k:03d}"
     v_codes = np.empty(nv, dtype=object)
     for j in range(nt):
         for k, v in enumerate(np.flatnonzero(v_town == j)):
@@ -551,9 +551,9 @@ def _group_seeds(t: Terrain, p: Params, rng: np.random.Generator, vill: dict, vi
         vs.append(np.full(len(k), v))
     x = np.concatenate(xs)
     y = np.concatenate(ys)
-    v = np.concatenate(vs)
+    village = np.concatenate(vs)
     rr, cc = t.rowcol(x, y)
-    return {"x": x, "y": y, "village": v, "hand": t.hand[rr, cc]}
+    return {"x": x, "y": y, "village": village, "hand": t.hand[rr, cc]}
 
 
 def _household_seeds(t: Terrain, p: Params, rng: np.random.Generator, grp: dict, grp_geoms: np.ndarray,
@@ -644,7 +644,7 @@ def _clip_cells(seeds: np.ndarray, parents: np.ndarray, radius: np.ndarray, t: T
     r0, c0 = t.shape
     tr = t.transform
     box = shapely.box(tr.c, tr.f + r0 * tr.e, tr.c + c0 * tr.a, tr.f)
-    pts = shapely.points(seeds)
+    pts = np.asarray(shapely.points(seeds))
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=box, ordered=True))
     buf = shapely.buffer(pts, radius, quad_segs=6)
     out = shapely.intersection(shapely.intersection(cells, buf), parents)
@@ -777,7 +777,9 @@ def _shelters(t: Terrain, p: Params, rng: np.random.Generator, vill: dict, towns
               leaf: dict) -> pd.DataFrame:
     """Shelters: schools, halls and public buildings on higher ground near villages."""
     nt = len(townships)
-    host, typ, names = [], [], []
+    host: list[int] | np.ndarray = []
+    typ: list[str] | np.ndarray = []
+    names: list[str] | np.ndarray = []
     for j in range(nt):
         sv = int(townships["seat_village"].iloc[j])
         tname = townships["name"].iloc[j]
@@ -874,4 +876,4 @@ def _assign_shelters(grids: pd.DataFrame, leaf: dict, shelters: pd.DataFrame) ->
         _, k = cKDTree(s_xy[cand]).query(leaf["xy"][sel])
         out[sel] = shelters["name"].to_numpy()[cand[k]]
     col = grids.columns.get_loc("shelter")
-    grids.iloc[leaf["rows"], col] = out
+    grids.iloc[leaf["rows"], col] = out  # type: ignore[index]  # pandas-stubs: get_loc's int is taken for any of its returns

@@ -407,7 +407,7 @@ def block_reduce(a: np.ndarray, f: int, how: str = "mean") -> np.ndarray:
     if how == "min":
         return v.min(axis=(1, 3))
     if how == "any":
-        return v.any(axis=(1, 3))
+        return np.asarray(v.any(axis=(1, 3)))
     raise ValueError(how)
 
 
@@ -444,7 +444,7 @@ def thin(x: np.ndarray, y: np.ndarray, min_dist: float, limit: int | None = None
                         return False
         return True
 
-    if taken_x is not None:
+    if taken_x is not None and taken_y is not None:
         for px, py in zip(taken_x.tolist(), taken_y.tolist()):
             grid.setdefault((int(px // cell), int(py // cell)), []).append((px, py))
     kept: list[int] = []

@@ -6,12 +6,14 @@ layer, the lon/lat extent of a layer, a raster or a box, and the one metric fram
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pyproj
 
+from layers.crs import bounds4
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
 from layers.text import Text
@@ -60,17 +62,17 @@ def to_lonlat_bounds(bounds: tuple[float, float, float, float] | None, crs: obje
     if bounds is None or c is None or not all(np.isfinite(v) for v in bounds):
         return None
     if c.is_geographic:
-        out = tuple(float(v) for v in bounds)
+        out = bounds4(bounds)
     else:
         tr = pyproj.Transformer.from_crs(c, pyproj.CRS.from_epsg(4490), always_xy=True)
         try:
-            out = tuple(float(v) for v in tr.transform_bounds(*bounds, densify_pts=21))
+            out = bounds4(tr.transform_bounds(*bounds, densify_pts=21))
         except pyproj.exceptions.ProjError:
             return None
-    return out if all(np.isfinite(v) for v in out) else None  # type: ignore[return-value]
+    return out if all(np.isfinite(v) for v in out) else None
 
 
-def lonlat_extent(area: object) -> tuple[float, float, float, float] | None:
+def lonlat_extent(area: gpd.GeoDataFrame | Raster | Sequence[float] | None) -> tuple[float, float, float, float] | None:
     """Lon/lat extent of a GeoDataFrame, a Raster, or a ``(min lon, min lat, max lon, max lat)`` tuple.
 
     Returns
@@ -81,10 +83,10 @@ def lonlat_extent(area: object) -> tuple[float, float, float, float] | None:
     """
     if isinstance(area, gpd.GeoDataFrame):
         g = area[area.geometry.notna() & ~area.geometry.is_empty] if len(area) else area
-        return to_lonlat_bounds(tuple(float(v) for v in g.total_bounds), g.crs) if len(g) else None  # type: ignore[arg-type]
+        return to_lonlat_bounds(bounds4(g.total_bounds), g.crs) if len(g) else None
     if isinstance(area, Raster):
         return to_lonlat_bounds(area.bounds, area.crs)
-    return tuple(float(v) for v in area) if area is not None else None  # type: ignore[return-value]
+    return bounds4(area) if area is not None else None
 
 
 # ---- the one metric frame of an analysis --------------------------------------------------------------------
@@ -163,7 +165,7 @@ class AnalysisFrame:
         else:
             px = min(r.res)
         finer = cell_m is not None and px > 1.5 * cell_m
-        if finer:
+        if finer and cell_m is not None:
             px = float(cell_m)
         if src.equals(self.crs) and not finer:
             return r, []

@@ -389,13 +389,13 @@ SPECS: tuple[LayerSpec, ...] = (
 CATALOGUE: dict[str, LayerSpec] = {s.kind: s for s in SPECS}
 
 #: kinds drawn on the map as vector layers, bottom to top (from each spec's drawing order)
-VECTOR_KINDS: tuple[str, ...] = tuple(s.kind for s in sorted((s for s in SPECS if s.draw is not None),
-                                                              key=lambda s: s.draw.order))
+VECTOR_KINDS: tuple[str, ...] = tuple(kind for _, kind in sorted(
+    ((s.draw.order, s.kind) for s in SPECS if s.draw is not None), key=lambda p: p[0]))
 
 
 def map_kinds(page: str) -> list[str]:
     """The kinds a page's layer map draws (``'flood'``, ``'fire'``; ``'data'``: every drawn kind), bottom to top."""
-    return [k for k in VECTOR_KINDS if page == "data" or page in CATALOGUE[k].draw.maps]
+    return [k for k in VECTOR_KINDS if page == "data" or ((d := CATALOGUE[k].draw) is not None and page in d.maps)]
 
 
 def editable_kinds() -> list[str]:

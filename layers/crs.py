@@ -24,6 +24,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 from typing import Literal
+from collections.abc import Sequence
 
 import geopandas as gpd
 import pyproj
@@ -36,7 +37,7 @@ from layers.text import Text
 
 __all__ = ["resolve_crs", "resolve_bounds_crs", "decide_crs", "CrsDecision", "CRSConflict", "identify_crs",
            "parse_user_crs", "parse_crs_choice", "metric_crs", "to_storage", "gk_epsg", "probable_crs",
-           "CHINA_LONLAT_BOX", "OnConflict"]
+           "bounds4", "CHINA_LONLAT_BOX", "OnConflict"]
 
 #: (min lon, min lat, max lon, max lat) of the box that holds China's territory
 CHINA_LONLAT_BOX = (73.0, 3.0, 136.0, 54.0)
@@ -559,12 +560,18 @@ def _lonlat_bounds(bounds: tuple[float, float, float, float], c: pyproj.CRS
         out = _to_lonlat(c.to_wkt()).transform_bounds(*bounds, densify_pts=5)
     except (pyproj.exceptions.ProjError, ValueError):
         return None
-    return tuple(float(v) for v in out) if all(math.isfinite(v) for v in out) else None
+    return bounds4(out) if all(math.isfinite(v) for v in out) else None
 
 
 @functools.lru_cache(maxsize=64)
 def _to_lonlat(wkt: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(pyproj.CRS.from_wkt(wkt), pyproj.CRS.from_epsg(4490), always_xy=True)
+
+
+def bounds4(values: Sequence[float]) -> tuple[float, float, float, float]:
+    """``(minx, miny, maxx, maxy)`` (any sequence of four numbers) as a tuple of four Python floats."""
+    minx, miny, maxx, maxy = (float(v) for v in values)
+    return minx, miny, maxx, maxy
 
 
 def _centre(b: tuple[float, float, float, float]) -> tuple[float, float]:
@@ -860,7 +867,7 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
     CRSConflict
         ``assume`` differs from the declared CRS and ``on_conflict`` is ``"refuse"``.
     """
-    bounds = tuple(float(v) for v in gdf.total_bounds) if len(gdf) else (math.nan,) * 4
+    bounds = bounds4(gdf.total_bounds) if len(gdf) else (math.nan,) * 4
     assumed = bool(gdf.attrs.get("crs_assumed")) and gdf.crs is not None
     implied = bool(gdf.attrs.get("crs_implied")) and gdf.crs is not None
     if assumed and assume is None and all(math.isfinite(v) for v in bounds) and gdf.crs.is_geographic \
@@ -888,7 +895,7 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
     return gdf
 
 
-def metric_crs(bounds_lonlat: tuple[float, float, float, float]) -> pyproj.CRS:
+def metric_crs(bounds_lonlat: Sequence[float]) -> pyproj.CRS:
     """A metric CRS for analysis over an extent given in lon/lat.
 
     Parameters

@@ -54,7 +54,8 @@ def display_table(gdf: gpd.GeoDataFrame, kind: str, lang: str = "zh", *, coordin
             df[f.name] = df[f.name].map(lambda v, f=f: f.choice_label(v, lang) if isinstance(v, str) else v)
         if f.type == "bool" and f.name in df:
             yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
-            df[f.name] = df[f.name].map(lambda v: yes if v is True or v == 1 else (no if v is False or v == 0 else None))
+            df[f.name] = df[f.name].map(
+                lambda v, yes=yes, no=no: yes if v is True or v == 1 else (no if v is False or v == 0 else None))
     return df.rename(columns=spec.labels(lang))
 
 
@@ -80,7 +81,7 @@ def _split_wkt(text: str | None, size: int = WKT_CELL) -> list[str | None]:
     """
     if text is None:
         return [None]
-    out = []
+    out: list[str | None] = []
     while len(text) > size:
         cut = text.rfind(",", size // 2, size) + 1
         if cut <= 0:  # no comma near: cut inside the text, away from spaces

@@ -15,6 +15,7 @@ from typing import Iterator
 
 import geopandas as gpd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 __all__ = ["SRS_ID", "gpkg_blob", "blob_wkb", "blob_geometry", "connect", "transaction", "create_gpkg",
            "OPTIONS_TABLE", "read_layer_option", "write_layer_option"]
@@ -23,7 +24,7 @@ SRS_ID = 4490
 _ENV_SIZE = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 
 
-def gpkg_blob(geom: object, srs_id: int = SRS_ID) -> bytes | None:
+def gpkg_blob(geom: BaseGeometry | None, srs_id: int = SRS_ID) -> bytes | None:
     """Encode a shapely geometry as GeoPackage binary (little-endian header, envelope, ISO WKB).
 
     Points get no envelope (as GDAL writes them); empty geometries get the empty flag.
@@ -45,7 +46,7 @@ def blob_wkb(blob: bytes) -> bytes:
     return bytes(blob[8 + _ENV_SIZE[(blob[3] >> 1) & 7]:])
 
 
-def blob_geometry(blob: bytes | None) -> object:
+def blob_geometry(blob: bytes | None) -> BaseGeometry | None:
     """Decode GeoPackage binary to a shapely geometry (None for NULL)."""
     if blob is None:
         return None

@@ -18,6 +18,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -216,11 +217,11 @@ def _geometry(elem: ET.Element, depth: int = 0) -> BaseGeometry:
             raise ValueError("a track needs at least 2 points")
         return shapely.LineString(pts)
     if tag in ("MultiGeometry", "MultiTrack"):
-        parts = [_geometry(c, depth + 1) for c in elem if _local(c.tag) in _GEOMETRY_TAGS]
-        if not parts:
+        members = [_geometry(c, depth + 1) for c in elem if _local(c.tag) in _GEOMETRY_TAGS]
+        if not members:
             raise ValueError("empty MultiGeometry")
-        flat = []
-        for p in parts:
+        flat: list[Any] = []  # one geometry type checked below, as shapely's Multi* constructors want
+        for p in members:
             flat.extend(p.geoms if isinstance(p, shapely.geometry.base.BaseMultipartGeometry) else [p])
         kinds = {p.geom_type for p in flat}
         if kinds == {"Point"}:

@@ -201,7 +201,7 @@ def outside_rows(gdf: gpd.GeoDataFrame, near: tuple[float, float, float, float] 
         return np.array([], dtype=int), np.array([])
     geoms = gdf.geometry.to_numpy()
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    pts = shapely.point_on_surface(np.where(ok, geoms, shapely.Point(0, 0)))
+    pts = np.asarray(shapely.point_on_surface(np.where(ok, geoms, shapely.Point(0, 0))))  # type: ignore[call-overload]  # numpy stubs: a geometry is a valid object scalar
     x, y = shapely.get_x(pts), shapely.get_y(pts)
     if area is not None:
         from layers.crs import metric_crs
@@ -213,6 +213,7 @@ def outside_rows(gdf: gpd.GeoDataFrame, near: tuple[float, float, float, float] 
         km = shapely.distance(mp, proj) / 1000.0
         far = ok & (km > BOUNDARY_KM)
     else:
+        assert near is not None  # the early return above leaves a near extent when there is no area
         diag = float(_km_outside_box(np.array([near[2]]), np.array([near[3]]), (near[0], near[1], near[0], near[1]))[0])
         km = _km_outside_box(x, y, near)
         far = ok & (km > max(FAR_KM, 0.25 * diag))

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsFloat, cast
 
 import geopandas as gpd
 import numpy as np
@@ -44,8 +44,8 @@ try:  # psycopg is needed only when a PostGIS store is used
     import psycopg
     from psycopg import sql
 except ImportError:  # pragma: no cover - reported when a store is made
-    psycopg = None
-    sql = None
+    psycopg = None  # type: ignore[assignment]  # optional import: None marks psycopg missing
+    sql = None  # type: ignore[assignment]
 
 SRID = 4490
 #: edit actions that can be undone (undo/redo entries themselves are not undone, they are reversed)
@@ -58,6 +58,11 @@ def _masked(dsn: str) -> str:
     """The DSN with any password replaced by ``***`` (safe to show)."""
     dsn = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", dsn)
     return re.sub(r"(password\s*=\s*)\S+", r"\1***", dsn, flags=re.I)
+
+
+def _same_shape(a: Any, b: Any) -> bool:
+    """Same geometry, coordinates within 1e-9."""
+    return bool(shapely.equals_exact(a, b, tolerance=1e-9))
 
 
 def _py(v: object) -> object:
@@ -104,7 +109,8 @@ def _same(a: object, b: object) -> bool:
         return a is None and b is None
     if isinstance(a, float) or isinstance(b, float):
         try:
-            return bool(np.isclose(float(a), float(b), rtol=1e-12, atol=1e-12))
+            return bool(np.isclose(float(cast(SupportsFloat, a)), float(cast(SupportsFloat, b)),
+                                   rtol=1e-12, atol=1e-12))
         except (TypeError, ValueError):
             return False
     return a == b
@@ -207,7 +213,7 @@ class PostGISStore:
         operations record, :mod:`layers.events`): a lost connection becomes a bilingual :class:`LayerError`."""
         return self._session()
 
-    def _t(self, name: str) -> "sql.Composed":
+    def _t(self, name: str) -> "sql.Identifier":
         return sql.Identifier(self.schema, name)
 
     def _create_schema(self, conn: "psycopg.Connection") -> None:
@@ -379,7 +385,8 @@ class PostGISStore:
                                        "(select st_extent(geom) as e from ({}) g) x").format(parts)).fetchone()
         if row is None or row[0] is None:
             return None
-        return tuple(float(v) for v in row)
+        minx, miny, maxx, maxy = (float(v) for v in row)
+        return minx, miny, maxx, maxy
 
     def _select(self, conn, kind: str, cols: list[tuple[str, str]], where: sql.Composable | None = None,
                 params: tuple = ()) -> gpd.GeoDataFrame:
@@ -395,7 +402,8 @@ class PostGISStore:
         df = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
         df["fid"] = np.asarray(columns[0], dtype="int64")
         df["_rev"] = np.asarray(columns[1], dtype="int64")
-        geom = shapely.from_wkb(np.asarray([bytes(b) for b in columns[2]], dtype=object)) if rows else []
+        geom: np.ndarray | list = (shapely.from_wkb(np.asarray([bytes(b) for b in columns[2]], dtype=object))
+                                   if rows else [])
         return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geom, index=df.index, crs=settings.STORAGE_CRS),
                                 crs=settings.STORAGE_CRS)
 
@@ -464,7 +472,7 @@ class PostGISStore:
                 copy.write_row(row)
         return fids
 
-    def _validate(self, spec: LayerSpec, gdf: gpd.GeoDataFrame, rows: list[object], source: str
+    def _validate(self, spec: LayerSpec, gdf: gpd.GeoDataFrame, rows: Sequence[int | str], source: str
                   ) -> gpd.GeoDataFrame:
         raw = gdf.copy()
         if raw.crs is None:
@@ -478,7 +486,7 @@ class PostGISStore:
         return out
 
     def _check_ids(self, conn, spec: LayerSpec, kind: str, ids: pd.Series, exclude: list[int],
-                   rows: list[object]) -> None:
+                   rows: Sequence[int | str]) -> None:
         """Refuse identifiers already used by other features of the layer."""
         if not spec.id_field or self._columns(conn, kind) is None:
             return
@@ -555,7 +563,7 @@ class PostGISStore:
                     theirs = {f: current.geometry.iloc[i] if f == "geometry" else (
                         _py(current[f].iloc[i]) if f in current.columns else None) for f in u.values}
                     differ = [f for f in u.values if not (
-                        shapely.equals_exact(u.values[f], theirs[f], tolerance=1e-9) if f == "geometry"
+                        _same_shape(u.values[f], theirs[f]) if f == "geometry"
                         else _same(u.values[f], theirs[f]))] or list(u.values)
                     conflicts += [Conflict(u.fid, f, u.values[f], theirs[f]) for f in differ]
             for d in changes.deleted:
@@ -584,14 +592,16 @@ class PostGISStore:
                 checked_upd = self._validate(spec, merged.drop(columns=["fid", "_rev"]), upd_rows, kind)
             checked_add = None
             add_rows = [f"+{i + 1}" for i in range(n_added)]
-            if n_added:
+            if added is not None and n_added:
                 had_id = bool(spec.id_field and spec.id_field in added.columns)
                 checked_add = self._validate(spec, added, add_rows, kind)
                 if spec.id_field and not had_id:
                     checked_add[spec.id_field] = None
             # identifiers unique across the layer
             if spec.id_field:
-                ids, rows, own = [], [], list(touched)
+                ids: list[object] = []
+                rows: list[int | str] = []
+                own = list(touched)
                 if changes.updated and spec.id_field in checked_upd.columns and any(
                         spec.id_field in u.values for u in changes.updated):
                     ids += checked_upd[spec.id_field].tolist()
@@ -620,7 +630,8 @@ class PostGISStore:
             self._before(conn, entry, kind, touched)
             t = self._t(kind)
             for k, u in enumerate(changes.updated):
-                sets = [sql.SQL("_rev = nextval({})").format(sql.Literal(f"{self.schema}.gis_rev_seq"))]
+                sets: list[sql.Composable] = [
+                    sql.SQL("_rev = nextval({})").format(sql.Literal(f"{self.schema}.gis_rev_seq"))]
                 params: list[object] = []
                 for f in u.values:
                     if f == "geometry":
@@ -676,7 +687,8 @@ class PostGISStore:
                 cols = self._order(spec, cols_new)
             by_fid = current.set_index("fid", drop=False) if current is not None else None
             fields = [c for c, _ in cols_new]
-            upd = [i for i, fid in match.items() if _differs(checked, i, by_fid.loc[fid], fields)]
+            upd = [i for i, fid in match.items()
+                   if by_fid is not None and _differs(checked, i, by_fid.loc[fid], fields)]
             new_idx = [i for i in range(len(checked)) if i not in match]
             gone = [] if append or current is None else sorted(set(current["fid"].tolist()) - set(match.values()))
             entry = self._new_entry(conn, kind, "append" if append else "replace", user, note, cols_before)
@@ -774,8 +786,10 @@ class PostGISStore:
         with self._session() as conn, conn.transaction():
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"gis-store-undo:{self.schema}",))
             h = self._t("gis_history")
-            last_edit = conn.execute(sql.SQL("select coalesce(max(entry_id), 0) from {} where action = any(%s)")
-                                     .format(h), (list(_UNDOABLE),)).fetchone()[0]
+            latest = conn.execute(sql.SQL("select coalesce(max(entry_id), 0) from {} where action = any(%s)")
+                                  .format(h), (list(_UNDOABLE),)).fetchone()
+            assert latest is not None  # an aggregate always returns one row
+            last_edit = latest[0]
             row = conn.execute(sql.SQL("select e.entry_id, u.entry_id, e.kind, e.columns_after from {h} u "
                                        "join {h} e on "
                                        "e.entry_id = u.target where u.action = 'undo' and u.entry_id > %s and "
@@ -826,10 +840,8 @@ class PostGISStore:
                            rev=sql.Identifier("before_rev"), geom=sql.Identifier("before_geom"), rcols=rcols, hr=hr,
                            img=sql.Identifier("before")), (source,))
         self._after(conn, entry, kind, fids)
-        if cols_to is None:  # the layer did not exist before the target entry: keep the (now empty) table
-            cols = cols_now
-        else:
-            cols = cols_back
+        # cols_to None: the layer did not exist before the target entry: keep the (now empty) table
+        cols = cols_now if cols_to is None else cols_back
         self._set_columns(conn, kind, cols)
         conn.execute(sql.SQL("update {} set undone = %s where entry_id = %s").format(self._t("gis_history")),
                      (action == "undo", target))

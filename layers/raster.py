@@ -70,7 +70,7 @@ class Raster:
     @property
     def shape(self) -> tuple[int, int]:
         """``(rows, cols)``."""
-        return tuple(self.array.shape)  # type: ignore[return-value]
+        return tuple(self.array.shape)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:

@@ -18,6 +18,7 @@ could point GDAL at other files or the network) is refused; nothing uploaded is 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 import tempfile
 import warnings
@@ -289,10 +290,8 @@ def _member_name(info: zipfile.ZipInfo) -> str:
     """Member name, repairing GBK names stored without the UTF-8 flag (Chinese Windows zips)."""
     name = info.filename
     if not info.flag_bits & 0x800:
-        try:
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             name = name.encode("cp437").decode("gb18030")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
     return name
 
 

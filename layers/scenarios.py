@@ -10,6 +10,7 @@ that exists replaces it. The table is not a layer: GDAL and the layer list ignor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass
@@ -55,10 +56,8 @@ class Scenario:
 def _plain(v: object) -> object:
     """JSON-able value: numpy scalars to Python, NaN to None, tuples to lists."""
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             v = v.item()
-        except (ValueError, AttributeError):
-            pass
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, dict):
@@ -94,7 +93,8 @@ def save_scenario(gpkg: Path | str, kind: str, name: str, params: dict, summary:
 
     name = _check(kind, name)
     ws = Workspace(gpkg)
-    sc = Scenario(kind, name, _plain(dict(params)), _plain(dict(summary)), user or "",
+    sc = Scenario(kind, name, {str(k): _plain(v) for k, v in params.items()},
+                  {str(k): _plain(v) for k, v in summary.items()}, user or "",
                   datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     with ws.writing(), transaction(ws.connection()) as con:
         con.execute(_DDL)

@@ -518,7 +518,7 @@ def _wkt_geometry(data: list[tuple[int, list]], coords: _Coords, headers: list[s
     # GEOS parses nested collections recursively and crashes the process on very deep nesting
     nested = np.array([t is not None and t.lower().count("geometrycollection") > _MAX_COLLECTIONS for t in texts],
                       dtype=bool)
-    shapes = shapely.from_wkt(np.where(nested, None, texts), on_invalid="ignore")
+    shapes = shapely.from_wkt(np.where(nested, None, texts), on_invalid="ignore")  # type: ignore[call-overload]  # numpy stubs: where() refuses None, a valid object scalar
     given = np.array([t is not None for t in texts], dtype=bool)
     ok = given & ~nested & ~shapely.is_missing(shapes)
     ok[ok] = ~shapely.is_empty(shapes[ok])
@@ -860,7 +860,7 @@ def _degrees(a: np.ndarray, b: np.ndarray, ok: np.ndarray, names: tuple[str, str
             "longitude; the two columns were swapped"))
         a[:], b[:] = b.copy(), a.copy()
         names = (names[1], names[0])
-    problems = []
+    problems: list[Problem] = []
     outside = np.flatnonzero(ok & ~((a >= -180) & (a <= 180) & (b >= -90) & (b <= 90)))
     for i, k in enumerate(outside):
         if len(problems) >= limits.MAX_PROBLEMS:

@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from layers import units
 from layers.errors import LayerError, Problem
@@ -63,7 +64,7 @@ def _normalized(txt: pd.Series) -> pd.Series:
     return txt.map(distinct, na_action="ignore").astype(object).where(txt.notna(), None)
 
 
-def _problem(source: str, row: object, column: str, zh: str, en: str, fix_zh: str, fix_en: str) -> Problem:
+def _problem(source: str, row: int | str | None, column: str, zh: str, en: str, fix_zh: str, fix_en: str) -> Problem:
     return Problem(zh, en, fix_zh, fix_en, file=source, row=row, field=column)
 
 
@@ -294,7 +295,7 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, rows: pd.Series, c: 
     return gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs)
 
 
-def _keep_family(g: object, family: str) -> object:
+def _keep_family(g: BaseGeometry | None, family: str) -> BaseGeometry | None:
     """Keep only the parts of ``g`` of ``family`` (make_valid may return collections)."""
     if g is None or g.is_empty or _GEOM_FAMILY.get(g.geom_type) == family:
         return g

@@ -663,7 +663,8 @@ class Workspace:
         """
         t, fid = _q(table.kind), _q(table.fid)
         cols = table.columns
-        record, deletes, inserts, updates = [], [], [], []
+        record: list[tuple[int, int | None, str | None, str | None]] = []
+        deletes, inserts, updates = [], [], []
         top: int | None = None
         for key, before, after in changes:
             if after is None:
@@ -704,7 +705,8 @@ class Workspace:
                 target: int | None = None) -> int:
         cur = con.execute("INSERT INTO gis_history (time, user, note, kind, action, target) VALUES (?, ?, ?, ?, ?, ?)",
                           (_now(), user, note, kind, action, target))
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # set by the INSERT just made
+        return cur.lastrowid
 
     def _finish(self, con: sqlite3.Connection, table: _Table, entry_id: int, counts: tuple[int, int, int]
                 ) -> HistoryEntry:
@@ -769,8 +771,8 @@ class Workspace:
         for i, v in enumerate(checked[key].to_numpy(dtype=object)):
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 continue
-            other = owner.get(str(v))
-            other = None if other is None else (other,)
+            owned = owner.get(str(v))
+            other = None if owned is None else (owned,)
             if other:
                 spec = get_spec(table.kind)
                 problems.append(Problem(f"编号“{v}”已被要素 {other[0]} 使用", f"identifier '{v}' is already used by "
@@ -908,7 +910,7 @@ class Workspace:
         def value(row: dict, k: str) -> object:
             return blob_geometry(row.get(table.geom)) if k == "geometry" else row.get(k)
 
-        def column(k: str) -> str:
+        def column(k: str) -> str | None:
             return table.geom if k == "geometry" else k
 
         base = self._snapshot(con, table.kind, u.fid, u.base_rev)
@@ -1046,9 +1048,10 @@ class Workspace:
     @staticmethod
     def _frame(stored: dict[int, dict], table: _Table) -> gpd.GeoDataFrame:
         fids = list(stored)
-        data = {"fid": np.array(fids, dtype="int64")}
+        data: dict[str, object] = {"fid": np.array(fids, dtype="int64")}
         for c in table.fields:
             data[c] = [stored[f].get(c) for f in fids]
+        geoms: np.ndarray | list[None]
         if table.geom:
             blobs = [stored[f].get(table.geom) for f in fids]
             wkb = np.array([None if b is None else blob_wkb(b) for b in blobs],
@@ -1102,14 +1105,15 @@ class Workspace:
                 "SELECT fid, before, after FROM gis_history_rows WHERE entry_id = ?", (target,))]
             table = self._ensure_columns(con, table, None)
             stored = self._rows(con, table, [f for f, _, _ in recs])
-            conflicts = []
-            writes = []
+            conflicts: list[Conflict] = []
+            writes: list[tuple[int | None, dict | None, dict | None]] = []
             for fid, before, after in recs:
                 want_now, goal = (before, after) if redo else (after, before)
                 cur = stored.get(fid)
                 if (cur is None) != (want_now is None):
                     conflicts.append(Conflict(fid, "", want_now, cur))
-                elif cur is not None:       # the row must be as the entry left it (or found it, for a redo)
+                elif cur is not None and want_now is not None:
+                    # the row must be as the entry left it (or found it, for a redo)
                     conflicts += [Conflict(fid, c, want_now.get(c), cur.get(c)) for c in want_now
                                   if c != REV and c in cur and not (cur.get(c) is None and want_now.get(c) is None)
                                   and not _same(cur.get(c), want_now.get(c))]

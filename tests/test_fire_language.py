@@ -120,7 +120,7 @@ def test_geojson_and_geopackage(files, data_values):
         con = sqlite3.connect(files[lang] / "fire.gpkg")
         aliases = [r[0] for r in con.execute("SELECT name FROM gpkg_data_columns")]
         tables = {r[0] for r in con.execute("SELECT DISTINCT table_name FROM gpkg_data_columns")}
-        reasons = [r[0] for r in con.execute("SELECT reason_%s FROM source_stats" % lang)]
+        reasons = [r[0] for r in con.execute(f"SELECT reason_{lang} FROM source_stats")]
         towns = [r[0] for r in con.execute("SELECT township FROM townships")]
         con.close()
         assert {"gaps", "sites", "townships", "camera_stats", "source_stats"} <= tables

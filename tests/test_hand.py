@@ -23,10 +23,7 @@ VALLEY = (np.abs(C - 3) * 1.0 + (6 - R) * 0.1).astype("float32")
 
 
 def _dem(arr: np.ndarray = VALLEY, crs: int = 4549) -> Raster:
-    if crs == 4549:
-        t = Affine(30, 0, 500_000, 0, -30, 3_000_000)
-    else:
-        t = Affine(0.0003, 0, 120.0, 0, -0.0003, 27.0)
+    t = Affine(30, 0, 500_000, 0, -30, 3_000_000) if crs == 4549 else Affine(0.0003, 0, 120.0, 0, -0.0003, 27.0)
     return Raster(arr.copy(), t, pyproj.CRS.from_epsg(crs), None, name="dem")
 
 

@@ -77,7 +77,7 @@ def inline_html(m: folium.Map) -> str:
     """The map as one standalone HTML page with Leaflet inlined (for saving a map to a file offline)."""
     localize(m, base_url="")
     html = m.get_root().render()
-    for name, rel in LOCAL_ASSETS.items():
+    for rel in LOCAL_ASSETS.values():
         content = (STATIC_DIR / rel).read_text(encoding="utf-8")
         if rel.endswith(".js"):
             html = html.replace(f'<script src="/{rel}"></script>', f"<script>{content}</script>")

@@ -155,6 +155,7 @@ def _column_config(kind: str, columns: list[str]) -> dict:
     """Editor columns labelled with their unit; the fields the spec does not list as editable are read-only."""
     cfg: dict = {"fid": st.column_config.NumberColumn("fid", disabled=True)}
     editable = set(spec(kind).editable)
+    lg = lang()
     for f in spec(kind).fields:
         if f.name not in columns:
             continue
@@ -162,7 +163,7 @@ def _column_config(kind: str, columns: list[str]) -> dict:
         locked = f.name not in editable
         if f.type == "choice" and f.choices:
             cfg[f.name] = st.column_config.SelectboxColumn(
-                label, options=list(f.choices), format_func=lambda c, f=f, lg=lang(): f.choice_label(c, lg),
+                label, options=list(f.choices), format_func=lambda c, f=f, lg=lg: f.choice_label(c, lg),
                 required=f.required, disabled=locked)
         elif f.type in ("int", "float"):
             cfg[f.name] = st.column_config.NumberColumn(label, min_value=f.minimum, max_value=f.maximum,
@@ -302,12 +303,13 @@ def _add_point(ws, kind: str, base: gpd.GeoDataFrame) -> None:
         values = {}
         fields = [f for f in spec(kind).fields if f.required or f.name in ("name", "township", "capacity", "type")]
         cols = st.columns(min(3, max(1, len(fields))))
+        lg = lang()
         for i, f in enumerate(fields):
             col = cols[i % len(cols)]
             label = f.label(lang()) + (" *" if f.required else "")
             if f.type == "choice" and f.choices:
                 values[f.name] = col.selectbox(label, list(f.choices), key=f"ws_new_{kind}_{f.name}",
-                                               format_func=lambda c, f=f, lg=lang(): f.choice_label(c, lg))
+                                               format_func=lambda c, f=f, lg=lg: f.choice_label(c, lg))
             elif f.type in ("int", "float"):
                 v = col.number_input(label, min_value=float(f.minimum or 0), value=None, key=f"ws_new_{kind}_{f.name}")
                 values[f.name] = None if v is None else (int(v) if f.type == "int" else float(v))

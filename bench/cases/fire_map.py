@@ -122,8 +122,8 @@ def run(ctx: Context) -> Report:
     classes = ", ".join(f"{k} {v:,}" for k, v in sorted(f["gaps_by_class"].items()))
     rows = [["read DEM + layers (s)", round(f["read_s"], 1), "same"],
             ["review: `risk_step` (s)", round(f["risk_s"], 1), "same"],
-            ["review: `camera_step`, %s cameras (s)" % f"{f['cameras']:,}", round(f["camera_s"], 1), "same"],
-            ["review: `reach_step`, %s sources, dry season (s)" % f"{f['water_sources']:,}",
+            [f"review: `camera_step`, {f['cameras']:,} cameras (s)", round(f["camera_s"], 1), "same"],
+            [f"review: `reach_step`, {f['water_sources']:,} sources, dry season (s)",
              round(f["reach_s"], 1), "same"],
             ["review: `gap_step` (s)", round(f["gap_s"], 1), "same"],
             ["**review total** (page compute, s)", round(review_s, 1), "same"],

@@ -94,13 +94,13 @@ def run(ctx: Context) -> Report:
         layer = None
         for _ in range(ctx.repeats):  # interleaved, so drift in the machine hits all three alike
             layer = None
-            t = ctx.timed(lambda: load_layer(path, kind, sublayer=kind), repeats=1)
+            t = ctx.timed(lambda kind=kind: load_layer(path, kind, sublayer=kind), repeats=1)
             ours_t.append(t.best)
             layer = t.result
-            t = ctx.timed(lambda: gpd.read_file(path, layer=kind, engine="pyogrio"), repeats=1)
+            t = ctx.timed(lambda kind=kind: gpd.read_file(path, layer=kind, engine="pyogrio"), repeats=1)
             peer_t.append(t.best)
             n_peer = len(t.result)
-            t = ctx.timed(lambda: pyogrio.read_dataframe(path, layer=kind, use_arrow=True), repeats=1)
+            t = ctx.timed(lambda kind=kind: pyogrio.read_dataframe(path, layer=kind, use_arrow=True), repeats=1)
             arrow_t.append(t.best)
         n = len(layer.gdf)
         if layer.notes:

@@ -109,8 +109,9 @@ def run(ctx: Context) -> Report:
                 continue
             schema = f"bench_{name.replace('2', '')}_{uuid.uuid4().hex[:8]}"
             ctx.log(f"  postgis: {name} run {r + 1}")
-            fn = {"ours": lambda: _ours(dsn, schema, gdf), "peer": lambda: _peer(dsn, schema, gdf),
-                  "ogr2ogr": lambda: _ogr(dsn, schema, str(ctx.gpkg))}[name]
+            fn = {"ours": lambda schema=schema: _ours(dsn, schema, gdf),
+                  "peer": lambda schema=schema: _peer(dsn, schema, gdf),
+                  "ogr2ogr": lambda schema=schema: _ogr(dsn, schema, str(ctx.gpkg))}[name]
             try:
                 t = ctx.timed(fn, repeats=1)
                 times[name].append(t.best)
@@ -129,7 +130,8 @@ def run(ctx: Context) -> Report:
             cur = layer.iloc[i]
             change = ChangeSet("grids", updated=[Update(int(cur.fid), int(cur._rev),
                                                         {"responsible": f"测试{i}", "phone": "13800000000"})])
-            edits.append(ctx.timed(lambda: store.apply(change, note="bench", user="bench"), repeats=1).best)
+            edits.append(ctx.timed(lambda change=change: store.apply(change, note="bench", user="bench"),
+                                   repeats=1).best)
         undo = ctx.timed(lambda: store.undo(user="bench"), repeats=1).best
     finally:
         _drop(dsn, keep)

@@ -311,7 +311,7 @@ def run(ctx: Context) -> Report:
 
     per: dict[str, list] = {t: [] for t in tools}   # (seconds, agreement, visible share)
     jobs, wins = [], []
-    for k, cam in enumerate(sample):
+    for cam in sample:
         r0, r1, c0, c1 = window(arr.shape, cam["row"], cam["col"], res, RANGE_M)
         sub = np.ascontiguousarray(arr[r0:r1, c0:c1])
         rr, cc = cam["row"] - r0, cam["col"] - c0
@@ -334,13 +334,14 @@ def run(ctx: Context) -> Report:
     for k, (cam, (sub, rr, cc, mask, wt), job) in enumerate(zip(sample, wins, jobs)):
         ctx.log(f"  viewshed: sample {k + 1}/{len(sample)} {cam['name']}")
         n_in = int(mask.sum())
-        t_ex, c_ex, exact = _best(lambda: viewshed_exact(sub, res, rr, cc, cam["height"], max_range_m=RANGE_M,
-                                                   refraction=REFRACTION), 1)
+        t_ex, c_ex, exact = _best(lambda sub=sub, rr=rr, cc=cc, cam=cam: viewshed_exact(
+            sub, res, rr, cc, cam["height"], max_range_m=RANGE_M, refraction=REFRACTION), 1)
         results = {"ours-exact": (t_ex, c_ex, exact)}
-        results["ours-R2"] = _best(lambda: viewshed(sub, res, rr, cc, cam["height"], max_range_m=RANGE_M,
-                                                    refraction=REFRACTION), ctx.repeats)
+        results["ours-R2"] = _best(lambda sub=sub, rr=rr, cc=cc, cam=cam: viewshed(
+            sub, res, rr, cc, cam["height"], max_range_m=RANGE_M, refraction=REFRACTION), ctx.repeats)
         if "xarray-spatial" not in missing:
-            results["xarray-spatial"] = _best(lambda: xrspatial_viewshed(sub, rr, cc, res, cam["height"]), 1)
+            results["xarray-spatial"] = _best(
+                lambda sub=sub, rr=rr, cc=cc, cam=cam: xrspatial_viewshed(sub, rr, cc, res, cam["height"]), 1)
         if grass_out is not None:
             results["GRASS r.viewshed"] = (grass_out[k]["seconds"], grass_out[k]["cpu_s"],
                                            read_binary(grass_out[k]["path"], sub.shape))
@@ -388,7 +389,7 @@ def run(ctx: Context) -> Report:
     vs_grass = []
     pooled = [0, 0, 0, 0, 0]   # exact == GRASS, R2 == GRASS, cells, only ours-exact sees, only GRASS sees
     if grass_out is not None:
-        for k, (cam, (sub, rr, cc, mask, wt)) in enumerate(zip(sample, wins)):
+        for k, (cam, (sub, rr, cc, mask, _wt)) in enumerate(zip(sample, wins)):
             g = read_binary(grass_out[k]["path"], sub.shape)
             ex = viewshed_exact(sub, res, rr, cc, cam["height"], max_range_m=RANGE_M, refraction=REFRACTION)
             r2 = viewshed(sub, res, rr, cc, cam["height"], max_range_m=RANGE_M, refraction=REFRACTION)

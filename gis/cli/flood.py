@@ -82,6 +82,7 @@ def _exposure_layer(given: Inputs, path: Path, sublayer: str | None, kind: str, 
         except LayerError as e:
             first_error = first_error or e
     else:
+        assert first_error is not None  # the loop over at least one kind failed every time
         if kind != "auto":
             raise first_error
         # any other layer with a population column: read as is, CRS resolved, in EPSG:4490
@@ -101,6 +102,7 @@ def _exposure_layer(given: Inputs, path: Path, sublayer: str | None, kind: str, 
                                           "name the population column with --population-field, or fix the grid "
                                           "layer as listed below", file=path.name), *first_error.problems])
             gdf = gdf.rename(columns={match[0]: "population"})
+    assert gdf is not None  # grids and villages are vector layers
     if field is not None and field not in gdf.columns:
         pop_aliases = {a.lower() for a in spec("grids").field("population").aliases}
         if field.lower() in pop_aliases and "population" in gdf.columns:

@@ -109,7 +109,7 @@ class _Setup:
             self.seen = count
         elif need_cameras:
             self.seen = np.zeros(self.grid.shape, np.uint16)
-        self.reach = None
+        self.reach: np.ndarray | None = None
         self.sources = None
         if src is not None:
             from gis.fire.water_reach import water_reach
@@ -219,6 +219,7 @@ def _run_siting(args: argparse.Namespace) -> int:
     cand = s.candidates
     max_road = None if args.max_road is not None and args.max_road < 0 else args.max_road
     if camera:
+        assert s.seen is not None  # set for need_cameras
         res = site_cameras(s.grid, s.target, s.seen > 0, args.n, candidates=cand, roads=s.roads,
                            height=args.height, range_m=args.range, target_h=args.target_height,
                            max_road_m=max_road, min_prominence_m=args.min_prominence, spacing_m=args.spacing,

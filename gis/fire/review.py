@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Hashable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Hashable, Mapping, Sequence, TypeVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -139,12 +139,9 @@ class Weather:
         if value is None or isinstance(value, Weather):
             return value
         if isinstance(value, Mapping):
-            return cls(**{k: value.get(k) for k in ("tmax", "rh", "dry_days", "wind", "rain") if k in value})
+            return cls(**{k: value[k] for k in ("tmax", "rh", "dry_days", "wind", "rain") if k in value})
         text = value
-        if isinstance(value, str):
-            parts = [p.strip() for p in value.replace("，", ",").split(",")]
-        else:
-            parts = list(value)
+        parts = [p.strip() for p in value.replace("，", ",").split(",")] if isinstance(value, str) else list(value)
         try:
             nums = [float(p) for p in parts]
         except (TypeError, ValueError):
@@ -421,7 +418,8 @@ class FireReview:
         weather = day = None
         keys["weather"] = keys["risk"] + (self.weather,)
         if self.weather is not None:
-            weather, day = memo("weather", keys["weather"], lambda: weather_step(self.weather, risk.level))
+            wx = self.weather
+            weather, day = memo("weather", keys["weather"], lambda: weather_step(wx, risk.level))
 
         target = high if high.any() else forest
         sites: list[SitingResult] = []
@@ -482,8 +480,8 @@ def _rules_tuple(rules: Any) -> tuple:
         text = ",".join(parts)
     parsed = parse_rules(text)
     given = {p.split("=", 1)[0].strip().lower() for p in text.split(",") if p.strip()}
-    return tuple(sorted((k, float(parsed[k].distance_m), None if parsed[k].rise_m is None else float(parsed[k].rise_m))
-                        for k in given if k in parsed))
+    return tuple(sorted((k, float(r.distance_m), None if r.rise_m is None else float(r.rise_m))
+                        for k, r in parsed.items() if k in given))
 
 
 # ---- inputs and result ------------------------------------------------------------------------------
@@ -585,7 +583,8 @@ class FireResult:
     @property
     def total(self) -> pd.Series | None:
         """The total row of the township table."""
-        return self.townships.loc[TOTAL] if TOTAL in self.townships.index else None
+        # one row: a Series
+        return cast(pd.Series, self.townships.loc[TOTAL]) if TOTAL in self.townships.index else None
 
     def township_names(self) -> list[str]:
         """The townships with forest (the table's rows without the total and the no-township row)."""
@@ -670,7 +669,9 @@ def weather_step(weather: Weather | Sequence[float], risk_level: np.ndarray) -> 
     from gis.fire.weather import LEVEL_COLOURS, LEVEL_LABELS, day_risk, weather_level
 
     w = Weather.of(tuple(weather) if not isinstance(weather, Weather) else weather)
-    index, level = weather_level(*[np.asarray([v]) for v in (w.tmax, w.rh, w.dry_days, w.wind)],
+    assert w is not None  # Weather.of gives None only for None
+    index, level = weather_level(np.asarray([w.tmax]), np.asarray([w.rh]), np.asarray([w.dry_days]),
+                                 np.asarray([w.wind]),
                                  None if w.rain is None else np.asarray([w.rain]))
     lv = int(level[0])
     day = np.asarray(day_risk(risk_level, lv), dtype=np.uint8)
@@ -746,7 +747,8 @@ def camera_table(cameras: gpd.GeoDataFrame, tallies: np.ndarray, seen: np.ndarra
     dx, dy = cell_size_m(grid)
     ha = dx * dy / 1e4
     only = (seen == 1) & forest & (first >= 0)
-    sole = np.bincount(first[only].ravel(), minlength=len(cameras))[:len(cameras)] if len(cameras) else []
+    sole: np.ndarray | list[int] = (np.bincount(first[only].ravel(), minlength=len(cameras))[:len(cameras)]
+                                    if len(cameras) else [])
     out = pd.DataFrame({
         "name": [str(v) if v is not None else f"#{i + 1}" for i, v in
                  enumerate(cameras.get("name", pd.Series([None] * len(cameras))))],

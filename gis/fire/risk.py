@@ -170,6 +170,7 @@ def forest_mask(forest: gpd.GeoDataFrame | Raster, grid: Raster) -> np.ndarray:
     AnalysisRefused
         When no forest falls on the grid.
     """
+    source: str | None
     if isinstance(forest, Raster):
         import rasterio.warp
         from rasterio.enums import Resampling
@@ -448,12 +449,12 @@ def risk_raster(dem: Raster, forest, *, roads=None, settlements=None, graves=Non
     from gis.terrain import cell_size_m
 
     w = parse_weights(weights)
-    notes: list[str] = []
+    notes: list[Text] = []
     valid = dem.valid_mask()
     if not valid.any():
         raise LayerError(problem("DEM 没有任何有效高程", "the DEM has no valid elevation", "检查 DEM 文件",
                                  "check the DEM file", file=dem.name or None))
-    fuel = None
+    fuel: np.ndarray | None = None
     if isinstance(forest, Raster):
         mask = forest_mask(forest, dem)
     else:
@@ -509,6 +510,7 @@ def risk_raster(dem: Raster, forest, *, roads=None, settlements=None, graves=Non
                 notes.append(_note("森林图层没有林分类型，燃料得分统一取“其他”",
                                    "the forest layer has no forest type; fuel scored as 'other' everywhere",
                                    "risk_fuel_untyped"))
+            assert fuel is not None  # set above for a vector forest
             score += np.float32(w["fuel"]) * fuel
     if "slope" in w or "aspect" in w:
         aspect, slope = _aspect_deg(dem)

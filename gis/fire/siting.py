@@ -390,7 +390,9 @@ def uploaded_candidates(points: gpd.GeoDataFrame, dem: Raster) -> tuple[np.ndarr
         cf, rf = inv * (p.x, p.y)
         r, c = int(math.floor(rf)), int(math.floor(cf))
         if 0 <= r < nr and 0 <= c < nc and valid[r, c]:
-            rows.append(r), cols.append(c), names.append(labels[k])
+            rows.append(r)
+            cols.append(c)
+            names.append(labels[k])
         else:
             skipped.append(labels[k])
     notes: list[_Note] = []
@@ -499,7 +501,7 @@ def _finish(kind: str, dem: Raster, target: np.ndarray, covered: np.ndarray, row
     idx = [i for i, _ in chosen]
     gains = np.array([g for _, g in chosen])
     cum = np.cumsum(gains) if len(gains) else gains
-    xs, ys = dem.transform * (cols[idx] + 0.5, rows[idx] + 0.5) if idx else (np.array([]), np.array([]))
+    xs, ys = dem.transform * (cols[idx] + 0.5, rows[idx] + 0.5) if idx else (np.array([]), np.array([]))  # type: ignore[operator]  # affine's types: arrays work like numbers
     z = np.asarray(dem.array, dtype=np.float64)
     share = (lambda v: np.round(v / target_ha, 6)) if target_ha > 0 else (lambda v: v * 0.0)
     sites = gpd.GeoDataFrame({
@@ -635,7 +637,7 @@ def site_water(dem: Raster, target: np.ndarray, covered: np.ndarray | None, n: i
     notes.append(Text(f"新水源点的供水范围：水平 {distance_m:g} 米内、{rise_txt}",
                       f"reach of a new water point: within {distance_m:g} m and at most "
                       + ("any height" if rise_m is None else f"{rise_m:g} m") + " above it", "new_water_reach"))
-    xs, ys = dem.transform * (cols + 0.5, rows + 0.5)
+    xs, ys = dem.transform * (cols + 0.5, rows + 0.5)  # type: ignore[operator]  # affine's types: arrays work like numbers
     reach = site_reach(dem, np.asarray(xs, float), np.asarray(ys, float), distance_m=float(distance_m),
                        rise_m=None if rise_m is None else float(rise_m))
     open_mask = (target & ~covered).ravel()

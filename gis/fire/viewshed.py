@@ -233,10 +233,7 @@ def _r2_kernel(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, 
                         st = (zc + target_h - dcoef * dt * dt - z0) / dt
                         out[rr - or0, cc - oc0] = _SEEN if st >= maxslope else _HIDDEN
             # this crossing blocks what lies beyond it
-            if major_row:
-                zs = _terrain(dem, True, rr, minor_f)
-            else:
-                zs = _terrain(dem, False, cc, minor_f)
+            zs = _terrain(dem, True, rr, minor_f) if major_row else _terrain(dem, False, cc, minor_f)
             if not math.isnan(zs):
                 ds = t * ray_len
                 s = (zs - dcoef * ds * ds - z0) / ds
@@ -611,8 +608,8 @@ def _prepare(dem: np.ndarray, res: float, row: int, col: int, max_range_m: float
         raise ValueError(f"observer ({row}, {col}) is outside the DEM of shape {dem.shape}")
     rng = np.inf if max_range_m is None else float(max_range_m)
     use_sector = azimuth is not None and fov is not None and float(fov) < 360.0
-    az = float(azimuth) % 360.0 if use_sector else 0.0
-    half = float(fov) / 2.0 if use_sector else 180.0
+    az = float(azimuth) % 360.0 if use_sector and azimuth is not None else 0.0
+    half = float(fov) / 2.0 if use_sector and fov is not None else 180.0
     dcoef = (1.0 - float(refraction)) / (2.0 * EARTH_RADIUS) if curvature else 0.0
     return dem, rng, use_sector, az, half, dcoef
 
@@ -742,6 +739,7 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
     if geographic:
         from layers.raster import Raster
 
+        assert src_crs is not None  # geographic: the DEM has a CRS
         crs = metric_crs(Raster(arr, dem.transform, src_crs, None).bounds)
         left, bottom, right, top = dem.bounds
         dst_t, w, h = rasterio.warp.calculate_default_transform(
@@ -812,8 +810,13 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
                 no_r.append(name)
         az, fov = _num(rec.get("azimuth")), _num(rec.get("fov"))
         sect = math.isfinite(az) and math.isfinite(fov) and fov < 360.0
-        rows.append(r), cols.append(c), heights.append(hgt), ranges.append(rg)
-        azs.append(az % 360.0 if sect else 0.0), halves.append(fov / 2.0 if sect else 180.0), sectors.append(sect)
+        rows.append(r)
+        cols.append(c)
+        heights.append(hgt)
+        ranges.append(rg)
+        azs.append(az % 360.0 if sect else 0.0)
+        halves.append(fov / 2.0 if sect else 180.0)
+        sectors.append(sect)
         pos.append(i)
 
     def names(lst):
@@ -842,7 +845,7 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
         work_tally = np.zeros((1, 1), np.uint8)
         if tally is not None:
             work_tally = np.ascontiguousarray(tally, dtype=np.uint8)
-            if geographic:   # onto the metric working grid
+            if geographic and src_crs is not None and crs is not None:   # onto the metric working grid
                 moved = np.zeros((nr, nc), np.uint8)
                 rasterio.warp.reproject(work_tally, moved, src_transform=dem.transform, src_crs=src_crs.to_wkt(),
                                         dst_transform=transform, dst_crs=crs.to_wkt(), resampling=Resampling.nearest)

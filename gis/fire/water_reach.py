@@ -606,7 +606,8 @@ def water_reach(dem: Raster, sources: gpd.GeoDataFrame, forest_mask, *, rules: d
     arise = np.full(n, np.nan)
     reason = [""] * n
     for i in range(n):
-        rule = rules[types[i]] if types[i] is not None else default_rule
+        kind = types[i]
+        rule = rules[kind] if kind is not None else default_rule
         dist[i] = rule.distance_m
         rise[i] = np.nan if rule.rise_m is None else rule.rise_m
         if heli[i] and depth[i] >= HELI_MIN_DEPTH_M and heli_rule.distance_m > 0:
@@ -846,5 +847,9 @@ def uncovered_patches(result: ReachResult, *, high_risk_only: bool = False, grou
     from gis.fire.patches import mask_patches
 
     base = result.high_risk if (high_risk_only and result.high_risk is not None) else result.forest
-    reached = result.ground if ground_only else result.count_grid > 0
+    if ground_only:
+        assert result.ground is not None  # water_reach always sets the ground reach
+        reached = result.ground
+    else:
+        reached = result.count_grid > 0
     return mask_patches(base & ~reached, result.grid, min_area_m2=min_area_m2)

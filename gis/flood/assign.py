@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -65,7 +65,18 @@ DEFAULT_WIDEN: tuple[int | None, ...] = (5, 10, 20, 50, None)
 MAX_PRICING_ROUNDS = 25
 
 _Note = tuple[str, str]
-Costs = CandidateCosts | pd.DataFrame | Callable[[int | None], CandidateCosts | pd.DataFrame]
+class CostProvider(Protocol):
+    """Candidates that list each grid's options on demand (:class:`gis.flood.candidates.Candidates`)."""
+
+    def for_grids(self, k: int | None, grid_ids) -> pd.DataFrame: ...
+
+    def extend(self, grid_ids) -> int: ...
+
+    def price(self, grid_dual: pd.Series, shelter_dual: pd.Series) -> np.ndarray: ...
+
+
+TableCosts = CandidateCosts | pd.DataFrame | Callable[[int | None], CandidateCosts | pd.DataFrame]
+Costs = TableCosts | CostProvider
 
 
 @dataclass
@@ -204,7 +215,7 @@ def usable_shelters(shelters: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
     return usable, excluded, notes
 
 
-def _candidates(costs: Costs, k: int | None) -> tuple[pd.DataFrame, CandidateCosts | None]:
+def _candidates(costs: TableCosts, k: int | None) -> tuple[pd.DataFrame, CandidateCosts | None]:
     c = costs(k) if callable(costs) and not isinstance(costs, (pd.DataFrame, CandidateCosts)) else costs
     if isinstance(c, CandidateCosts):
         return c.table, c
@@ -303,7 +314,7 @@ def _full_table(costs, gpos: pd.Series, spos: pd.Series, gids: np.ndarray) -> tu
     else:
         t, _ = _candidates(costs, None)
     cgi = gpos.index.get_indexer(t["origin_id"].astype(str))
-    csi = spos.index.get_indexer(t["dest_id"].astype(str))
+    csi = spos.index.get_indexer(pd.Index(t["dest_id"].astype(str)))
     c = t["cost"].to_numpy(dtype="float64")
     ok = (cgi >= 0) & (csi >= 0) & np.isfinite(c)
     return cgi[ok], csi[ok], c[ok]
@@ -370,6 +381,7 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     widen = list(widen) or [None]
     steps = [math.inf if k is None else int(k) for k in widen]
     provider = hasattr(costs, "for_grids")
+    prov = cast(CostProvider, costs)  # called only where provider (it has for_grids)
     fixed = not provider and (not callable(costs) or isinstance(costs, (pd.DataFrame, CandidateCosts)))
     reach_level = provider and hasattr(costs, "extend")
     last = len(steps) - 1 + (1 if reach_level else 0)   # index of the widest level
@@ -396,12 +408,12 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
                 if level > len(steps) - 1:   # the reach level: every road piece and shelter within walking reach
                     fresh = members[~extended[members]]
                     if len(fresh):
-                        costs.extend(gid[fresh])
+                        prov.extend(gid[fresh])
                         extended[fresh] = True
                     kk = None
                 else:
                     kk = None if math.isinf(steps[level]) else steps[level]
-                parts.append(costs.for_grids(kk, gid[members]))
+                parts.append(prov.for_grids(kk, gid[members]))
                 loaded[members] = level
                 reload = True
             if reload:
@@ -409,7 +421,7 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
                 t = t.sort_values("cost", kind="stable").drop_duplicates(["origin_id", "dest_id"])
                 parts = [t]
         elif loaded_k is None or (not fixed and kmax > loaded_k):
-            t, cc = _candidates(costs, None if math.isinf(kmax) else kmax)
+            t, cc = _candidates(cast(TableCosts, costs), None if math.isinf(kmax) else int(kmax))  # not a provider here
             loaded_k = math.inf if fixed else kmax
             reload = True
             if cc is not None:
@@ -420,11 +432,11 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
                     notes += [n for n in cc.notes if n not in notes]
         if reload:
             if not provider and cc is not None and "origin" in t and "dest" in t:  # positions: no string matching
-                cgi = gpos.index.get_indexer(cc.origins["origin_id"].astype(str))[t["origin"].to_numpy()]
-                csi = spos.index.get_indexer(cc.dests["dest_id"].astype(str))[t["dest"].to_numpy()]
+                cgi = gpos.index.get_indexer(pd.Index(cc.origins["origin_id"].astype(str)))[t["origin"].to_numpy()]
+                csi = spos.index.get_indexer(pd.Index(cc.dests["dest_id"].astype(str)))[t["dest"].to_numpy()]
             else:
-                cgi = gpos.index.get_indexer(t["origin_id"].astype(str))
-                csi = spos.index.get_indexer(t["dest_id"].astype(str))
+                cgi = gpos.index.get_indexer(pd.Index(t["origin_id"].astype(str)))
+                csi = spos.index.get_indexer(pd.Index(t["dest_id"].astype(str)))
             ccost = t["cost"].to_numpy(dtype="float64")
             ok = (cgi >= 0) & (csi >= 0) & np.isfinite(ccost)
             cgi, csi, ccost = cgi[ok], csi[ok], ccost[ok]
@@ -465,7 +477,7 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
         rounds += 1
         pot = _potentials(g_people, capacity, gi, si, np.rint(cost), flows, unplaced_g)
         if hasattr(costs, "price"):   # the candidates find the grids worth listing without listing every arc
-            ask = costs.price(pd.Series(pot[:len(d)], index=d["grid_id"].to_numpy()),
+            ask = prov.price(pd.Series(pot[:len(d)], index=d["grid_id"].to_numpy()),
                               pd.Series(pot[len(d):len(d) + ns], index=sh["shelter_id"].to_numpy()))
             full = _full_table(costs, gpos, spos, np.asarray(ask)) if len(ask) else (np.zeros(0, np.int64),) * 3
         elif full is None:

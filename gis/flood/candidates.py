@@ -115,9 +115,21 @@ class Candidates:
     walks: _Walks = field(default_factory=_Walks.empty)
     exits: _Options = field(default_factory=_Options.empty)  # (shelter, road node): the walk from the road to it
     extended: set = field(default_factory=set)
-    _legacy: object = None  # the straight-line / snapped CandidateCosts where there is no DEM
+    _legacy: tuple[str, None] | None = None  # the straight-line / snapped CandidateCosts where there is no DEM
     _cache: dict = field(default_factory=dict)
     _tables: list = field(default_factory=list)  # every table handed out: which way each (grid, shelter) cost came
+
+    @property
+    def _surface(self) -> WalkSurface:
+        """The DEM walking surface: the terrain steps run only when there is one."""
+        assert self.surface is not None
+        return self.surface
+
+    @property
+    def _graph(self) -> RoadGraph:
+        """The road graph: the road steps run only when there is one."""
+        assert self.graph is not None
+        return self.graph
 
     # ---- building ---------------------------------------------------------------------------------------
     @classmethod
@@ -190,10 +202,10 @@ class Candidates:
 
     def _snap(self, pts: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """Metres from each point to the centre of its cell (walked straight: well under a cell)."""
-        return np.hypot(*(pts - self.surface.xy(np.maximum(cells, 0))).T)
+        return np.hypot(*(pts - self._surface.xy(np.maximum(cells, 0))).T)
 
     def _add_primary_access(self, reach, gcell) -> None:
-        s = self.surface
+        s = self._surface
         rows, nodes, lengths, times, paths = [], [], [], [], []
         snap = self._snap(self.grid_xy, gcell)
         for i, cell in enumerate(gcell):
@@ -202,7 +214,7 @@ class Candidates:
             path = reach.path(int(cell))
             end = path[-1]
             node = int(self._cell_node[end])
-            tail = float(np.hypot(*(self.graph.xy[node] - s.xy(np.array([end]))[0])))
+            tail = float(np.hypot(*(self._graph.xy[node] - s.xy(np.array([end]))[0])))
             length = s.path_length(path) + snap[i] + tail
             if length > s.limit_m:
                 continue
@@ -218,7 +230,7 @@ class Candidates:
 
         Returns ``(node, length, time, path)`` rows; the path runs in walking order.
         """
-        s = self.surface
+        s = self._surface
         node_cells, cell_nodes = self._node_cells
         t = reach.times(node_cells)
         hit = np.flatnonzero(np.isfinite(t))
@@ -226,13 +238,13 @@ class Candidates:
         if not len(hit):
             return out
         nodes, tt = cell_nodes[hit], t[hit]
-        comp = self.graph.component[nodes]
+        comp = self._graph.component[nodes]
         order = np.lexsort((tt, comp))
         first = order[np.r_[True, comp[order][1:] != comp[order][:-1]]]
         for q in first[np.argsort(tt[first], kind="stable")]:
             cell, node = int(node_cells[hit[q]]), int(nodes[q])
             path = reach.path(cell)
-            tail = float(np.hypot(*(self.graph.xy[node] - s.xy(np.array([cell]))[0])))
+            tail = float(np.hypot(*(self._graph.xy[node] - s.xy(np.array([cell]))[0])))
             length = s.path_length(path) + start_snap + tail
             if length > s.limit_m:
                 continue
@@ -243,13 +255,13 @@ class Candidates:
         """Every shelter's way in from every road piece within the walking limit (no dead-end access road)."""
         snap = self._snap(self.shelter_xy, scell)
         todo = np.flatnonzero(scell >= 0)
-        for reach in self.surface.local(scell[todo], towards=True):
+        for reach in self._surface.local(scell[todo], towards=True):
             for j in todo[scell[todo] == reach.source]:
                 for node, length, secs, path in self._road_options(reach, self.shelter_xy[j], snap[j]):
                     self.exits.add([j], [node], [length], [secs], [path])
 
     def _add_primary_walks(self, reach, gcell, scell) -> None:
-        s = self.surface
+        s = self._surface
         by_cell = pd.Series(np.arange(len(scell)), index=scell)
         by_cell = by_cell[by_cell.index >= 0]
         by_cell = by_cell[~by_cell.index.duplicated()]
@@ -381,13 +393,14 @@ class Candidates:
         return t
 
     def _legacy_table(self, k: int | None, want: np.ndarray) -> pd.DataFrame:
+        assert self._legacy is not None  # called only without a DEM
         kind, _ = self._legacy
         gxy, sxy = self.grid_xy[want], self.shelter_xy
         if kind == "straight" or not len(sxy):
             c = straight_line_costs(gxy, sxy, k=k, weight=self.weight)
             t = c.table.assign(origin=want[c.table["origin"].to_numpy()], mode="straight", option=-1, exit=-1)
             return self._finish([t[["origin", "dest", "cost", "mode", "option", "exit"]]], k)
-        net = network_costs(self.graph, gxy, sxy, k=k, weight=self.weight)
+        net = network_costs(self._graph, gxy, sxy, k=k, weight=self.weight)
         self._net = net
         t = net.table.assign(origin=want[net.table["origin"].to_numpy()], mode="road", option=-1, exit=-1)
         parts = [t[["origin", "dest", "cost", "mode", "option", "exit"]]]
@@ -477,14 +490,15 @@ class Candidates:
         best = self._best_ways(gi, si)
         road_rows = [r for r in range(n) if best[r][0] == "road"]
         if road_rows:
-            opt = np.array([best[r][1] for r in road_rows])
-            ex = np.array([best[r][3] for r in road_rows])
-            onodes, dnodes = self.options.node[opt], self.exits.node[ex]
-            on_road = (np.array([best[r][2] for r in road_rows]) - self._cost(self.options.length, self.options.time)[opt]
-                       - self._cost(self.exits.length, self.exits.time)[ex])
-            lines = route_lines(self.graph, onodes, dnodes, weight=self.weight, limits=on_road)
+            opts = np.array([best[r][1] for r in road_rows])
+            exs = np.array([best[r][3] for r in road_rows])
+            onodes, dnodes = self.options.node[opts], self.exits.node[exs]
+            on_road = (np.array([best[r][2] for r in road_rows])
+                       - self._cost(self.options.length, self.options.time)[opts]
+                       - self._cost(self.exits.length, self.exits.time)[exs])
+            lines = route_lines(self._graph, onodes, dnodes, weight=self.weight, limits=on_road)
             road_line = dict(zip(road_rows, range(len(road_rows))))
-        s = self.surface
+        s = self._surface
         rows: list[tuple] = []
         for r in range(n):
             mode, opt, _, ex = best[r]
@@ -531,6 +545,7 @@ class Candidates:
                             "distance_m": straight * DETOUR_FACTOR,
                             "time_s": straight * DETOUR_FACTOR / (STRAIGHT_LINE_SPEED_KMH / 3.6),
                             "mode": "straight", "walk_m": 0.0, "climb_m": 0.0})
+        assert self._legacy is not None  # called only without a DEM
         if self._legacy[0] == "straight" or self.graph is None:
             return out
         net = network_costs(self.graph, self.grid_xy, self.shelter_xy, k=1, weight=self.weight)
@@ -544,7 +559,7 @@ class Candidates:
                 continue
             pts = [start[k]] + list(np.asarray(g.coords)) + [end[k]]
             access = osnap[gi[k]] + dsnap[si[k]]
-            out.at[k, "geometry"] = shapely.LineString(pts)
+            out.at[k, "geometry"] = shapely.LineString(pts)  # type: ignore[assignment]  # pandas-stubs: at[] refuses object values
             out.at[k, "distance_m"] = float(r["length_m"].iloc[k]) + access
             out.at[k, "time_s"] = float(r["time_s"].iloc[k]) + access / (ACCESS_SPEED_KMH / 3.6)
             out.at[k, "mode"] = "road"

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import geopandas as gpd
 import numba
@@ -342,7 +342,7 @@ def _point_exposure(points: gpd.GeoDataFrame, hazard: Hazard, thresholds: Sequen
     d = np.full(n, np.nan)
     unknown = np.zeros(n, bool)
     covered = np.zeros(n, bool)
-    if hazard.is_raster:
+    if hazard.depth is not None:  # a depth raster
         r = hazard.depth
         pts = reproject_to(points, r.crs).geometry
         pts = pts.where(pts.geom_type == "Point", pts.representative_point())
@@ -440,7 +440,7 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
     points = bool(geom_types) and geom_types <= {"Point", "MultiPoint"}
     if points:
         stats = _point_exposure(g, hazard, thr)
-    elif hazard.is_raster:
+    elif hazard.depth is not None:  # a depth raster
         pop_on = None
         if population is not None:
             pop_on, pnotes = _on_grid(population, hazard.depth)
@@ -489,7 +489,7 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
         frame = crs if crs is not None else metric_crs(tuple(float(v) for v in out.to_crs(4326).total_bounds))
         hs = home_exposure(out, homes, hazard, min_depth=min_depth, crs=frame)
     has_homes = hs["homes"].to_numpy() > 0 if hs is not None else np.zeros(len(out), dtype=bool)
-    if hs is not None:
+    if hs is not None and homes is not None:
         hshare = hs["homes_wet_share"].to_numpy()
         evac_homes = (hshare > 0) & (hshare >= rule.min_share)
         evac = np.where(has_homes, evac_homes, evac_area)
@@ -623,6 +623,7 @@ def _on_grid(pop: Raster, target: Raster) -> tuple[Raster, list[_Note]]:
     src[~pop.valid_mask()] = np.nan
     dst = np.full(target.shape, np.nan, dtype="float32")
     sc, tc = crs_of(pop), crs_of(target)
+    assert sc is not None and tc is not None  # rasters read or made here always carry a CRS
     reproject(src, dst, src_transform=pop.transform, src_crs=sc.to_wkt(), dst_transform=target.transform,
               dst_crs=tc.to_wkt(), src_nodata=np.nan, dst_nodata=np.nan, resampling=Resampling.sum)
     return Raster(dst, target.transform, target.crs, nodata=None, name=pop.name), [
@@ -639,7 +640,8 @@ def _bounds_overlap(a: tuple, a_crs: object, b: tuple, b_crs: object) -> bool:
     if not ca.equals(cb):
         tr = pyproj.Transformer.from_crs(ca, cb, always_xy=True)
         try:
-            a = tr.transform_bounds(*a, densify_pts=21)
+            left, bottom, right, top = a
+            a = tr.transform_bounds(left, bottom, right, top, densify_pts=21)
         except Exception:  # noqa: BLE001 - outside the projection's area
             return False
     if not all(math.isfinite(v) for v in a):
@@ -680,7 +682,7 @@ def raster_exposure(pop: Raster, hazard: Hazard, thresholds: Sequence[float] = D
     total = float(p.sum())
     if total == 0:
         notes.append(("人口栅格中人口总数为 0", "the population raster holds no people (total 0)"))
-    result = {"total_population": total, "affected_population": 0.0,
+    result: dict[str, Any] = {"total_population": total, "affected_population": 0.0,
               "by_threshold": {str(float(t)): 0.0 for t in thr},
               "by_class": {lab: 0.0 for lab in class_labels(thr)}, "unknown_depth_population": 0.0,
               "overlap": True, "notes": notes}
@@ -692,7 +694,7 @@ def raster_exposure(pop: Raster, hazard: Hazard, thresholds: Sequence[float] = D
                       "extents do not overlap, not because no one is at risk; check the CRS and the files"))
         return result
     unknown = np.zeros(0)
-    if hazard.is_raster:
+    if hazard.depth is not None:  # a depth raster
         pop_r, pn = _on_grid(pop, hazard.depth)
         notes += pn
         pp = np.nan_to_num(np.asarray(pop_r.array, dtype="float64"))

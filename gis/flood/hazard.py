@@ -71,7 +71,7 @@ def parse_thresholds(thresholds: Sequence[float] | str | None) -> tuple[float, .
     return tuple(sorted(vals))
 
 
-def depth_class(depth: np.ndarray | float, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> np.ndarray:
+def depth_class(depth: np.ndarray | float, thresholds: Sequence[float] | np.ndarray = DEFAULT_THRESHOLDS) -> np.ndarray:
     """Depth class of each value: 0 dry (NaN or <= 0), 1 wet below ``thresholds[0]``, ..., ``n + 1`` at or above the last.
 
     Parameters
@@ -303,7 +303,7 @@ class Hazard:
         return cls(name=name or source, polygons=g, method="polygons", notes=notes, source=source)
 
     @classmethod
-    def from_stage(cls, dem: Raster, stage_m: float, *, hand: Raster | None = None,
+    def from_stage(cls, dem: Raster | None, stage_m: float, *, hand: Raster | None = None,
                    rivers: gpd.GeoDataFrame | None = None, min_upstream_km2: float | None = None,
                    min_upstream_cells: int | None = None,
                    name: str | None = None) -> "Hazard":
@@ -311,7 +311,7 @@ class Hazard:
 
         Parameters
         ----------
-        dem : Raster
+        dem : Raster or None
             Elevations in metres (used only when ``hand`` is not given).
         stage_m : float
             Water level above the stream cells, metres.
@@ -332,6 +332,8 @@ class Hazard:
 
         notes: list[_Note] = [SCREENING_LABEL]
         if hand is None:
+            if dem is None:
+                raise ValueError("from_stage needs the DEM when no HAND is given")
             hand = compute_hand(dem, rivers=rivers, min_upstream_km2=min_upstream_km2,
                                 min_upstream_cells=min_upstream_cells)
         notes += list(getattr(hand, "warnings", []) or [])
@@ -408,6 +410,7 @@ def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_n
         return Hazard.from_depth_raster(read_raster(path, display_name=source), source=source, name=name)
     # the overlap check (check_overlap) judges where a scenario lies, not the import rule for far rows
     layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near, allow_outside=True)
+    assert layer.gdf is not None  # not a raster suffix: a vector layer
     return Hazard.from_polygons(layer.gdf, source=layer.source, name=name,
                                 notes=list(layer.gdf.attrs.get("warnings", [])) + list(layer.notes))
 
@@ -595,7 +598,7 @@ def wet_mask_sampler(hazard_like: Any, *, crs: object | None = None) -> Callable
     c = pyproj.CRS.from_user_input(crs) if crs is not None else None
     if hasattr(hazard_like, "array") and hasattr(hazard_like, "transform"):
         return _raster_sampler(hazard_like, c)
-    if isinstance(hazard_like, gpd.GeoDataFrame | gpd.GeoSeries) or isinstance(hazard_like, shapely.Geometry):
+    if isinstance(hazard_like, gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry):
         return _polygon_sampler(hazard_like, c)
     fns = []
     for attr in ("depth", "polygons"):

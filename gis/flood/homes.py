@@ -109,7 +109,7 @@ def home_points(*, buildings: gpd.GeoDataFrame | None = None, population: Raster
         a = np.where(population.valid_mask(), np.asarray(population.array, dtype="float64"), 0.0)
         r, c = np.nonzero(a > 0)
         if len(r):
-            x, y = population.transform * (c + 0.5, r + 0.5)
+            x, y = population.transform * (c + 0.5, r + 0.5)  # type: ignore[operator]  # affine's types: arrays work like numbers
             return Homes(gpd.GeoDataFrame({"weight": a[r, c]}, geometry=gpd.points_from_xy(x, y),
                                           crs=population.crs), "population")
     if villages is not None and len(villages) and "population" in villages:

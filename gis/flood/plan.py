@@ -27,7 +27,7 @@ from gis.flood.roads import PASSABLE_DEPTH_M, build_graph, cut_flooded, nearest_
 from gis.flood.walking import WALK_LIMIT_M, build_surface
 from gis.projection import TERRAIN_CELL_M, AnalysisFrame
 from layers.raster import Raster
-from layers.text import Text, unique
+from layers.text import Text, both, unique
 
 __all__ = ["PlanOptions", "Plan", "evacuation_plan", "SHELTER_REASONS", "GRID_COLUMNS"]
 
@@ -266,7 +266,7 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
     notes: list[Text] = [Text(f"分析坐标系：{frame.describe()}（所有距离、面积和栅格运算在此坐标系中进行）",
                               f"analysis CRS: {frame.describe()} (every distance, area and raster operation runs in it)",
                               "metric_crs")]
-    notes += list(hazard.notes)
+    notes += [both(n) for n in hazard.notes]
     ex = grid_exposure(grids, hazard, thresholds=opt.thresholds, rule=rule, homes=homes, crs=crs)
     exposure = ex.table
     notes += list(ex.notes)
@@ -278,7 +278,7 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
     if roads is not None and len(roads):
         graph = build_graph(roads, crs=crs)
         cut = cut_flooded(graph, depth_at, passable_m=opt.passable_m) if opt.cut_roads else graph
-        notes += list(cut.notes)
+        notes += [both(n) for n in cut.notes]
     sh = shelters.copy()
     sh["shelter_id"] = sh["shelter_id"].astype(str)
     usable, codes = _shelter_status(sh, depth_at, graph, cut, crs, opt.shelter_flood_m, walking=dem is not None)
@@ -323,7 +323,7 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
     clock.lap("candidates")
     res = assign(demand, table, cands)
     clock.lap("assignment")
-    notes += [n for n in res.notes]
+    notes += [both(n) for n in res.notes]
     routes = cands.routes(res.assignments)
     clock.lap("route_lines")
     a = res.assignments.copy()

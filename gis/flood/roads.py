@@ -875,10 +875,10 @@ def route_lines(graph: RoadGraph, origin_nodes: np.ndarray, dest_nodes: np.ndarr
         pred = np.atleast_2d(pred)
         for j, dn in enumerate(dl):
             for r in np.flatnonzero(ok & (d == dn)):
-                nodes = _path(pred[j], int(dn), int(o[r]))
-                if nodes is None:
+                found = _path(pred[j], int(dn), int(o[r]))
+                if found is None:
                     continue
-                nodes = np.array(nodes[::-1], dtype=np.int64)
+                nodes = np.array(found[::-1], dtype=np.int64)
                 if len(nodes) > 1:
                     a, b = nodes[:-1], nodes[1:]
                     e = order[np.searchsorted(skey, np.minimum(a, b) * np.int64(graph.n_nodes) + np.maximum(a, b))]

@@ -20,6 +20,7 @@ import matplotlib
 import numpy as np
 import pyproj
 from matplotlib import font_manager, patheffects
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -184,7 +185,7 @@ def _scale_bar(ax, extent, lang: str, axes_width_in: float) -> None:
     length = _nice_length(w)
     bx, by, bh = x0 + 0.04 * w, y0 + 0.05 * h, 0.012 * h
     half = length / 2
-    for i, (start, colour) in enumerate(((0, "black"), (half, "white"))):
+    for start, colour in ((0, "black"), (half, "white")):
         ax.add_patch(Rectangle((bx + start, by), half, bh, facecolor=colour, edgecolor="black", lw=0.8, zorder=20))
     km = length >= 1000
     unit = _word("km", lang) if km else _word("m", lang)
@@ -211,7 +212,7 @@ def _north_arrow(ax, lang: str) -> None:
 
 
 def map_page(bounds: tuple[float, float, float, float], lay: dict, *, dpi: int,
-             fit: bool = False) -> tuple[Figure, object, tuple]:
+             fit: bool = False) -> tuple[Figure, Axes, tuple]:
     """An A4 figure and its map axes showing ``bounds`` (metric), grown to the map box's aspect.
 
     ``lay`` holds ``size`` (inches), ``map`` (axes rectangle) and ``box_aspect``; returns

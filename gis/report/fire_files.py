@@ -227,6 +227,11 @@ def camera_rows(analysis: FireResult, *, lang: str = "zh") -> pd.DataFrame:
     return out[cols].sort_values("forest_seen_ha", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _num(frame: pd.DataFrame, key: str) -> pd.Series:
+    """Column ``key`` as numbers (NaN where missing or not a number; all NaN without the column)."""
+    return pd.to_numeric(frame.get(key, pd.Series(np.nan, index=frame.index)), errors="coerce")
+
+
 def source_rows(analysis: FireResult, *, lang: str = "zh") -> pd.DataFrame:
     """The 水源点统计 rows (:attr:`FireResult.sources`): usable ones first, by forest reached."""
     cols = ["name", "type", "usable", "reason", "distance_m", "rise_m", "dip_site", "road_distance_m",
@@ -245,13 +250,13 @@ def source_rows(analysis: FireResult, *, lang: str = "zh") -> pd.DataFrame:
             lambda v: tf.choice_label(v, lang) if isinstance(v, str) else v),
         "usable": usable.map(lambda v: yes if v else no), "_u": usable.astype(int),
         "reason": reason.where(~usable, "").fillna(""),
-        "distance_m": pd.to_numeric(s.get("distance_m"), errors="coerce"),
-        "rise_m": pd.to_numeric(s.get("rise_m"), errors="coerce"),
+        "distance_m": _num(s, "distance_m"),
+        "rise_m": _num(s, "rise_m"),
         "dip_site": s.get("dip_site", pd.Series(False, index=s.index)).map(
             lambda v: yes if bool(v) and not pd.isna(v) else no),
-        "road_distance_m": pd.to_numeric(s.get("road_distance_m"), errors="coerce").round(0),
-        "reach_forest_ha": pd.to_numeric(s.get("forest_ha"), errors="coerce").round(1),
-        "sole_forest_ha": pd.to_numeric(s.get("sole_forest_ha"), errors="coerce").round(1)})
+        "road_distance_m": _num(s, "road_distance_m").round(0),
+        "reach_forest_ha": _num(s, "forest_ha").round(1),
+        "sole_forest_ha": _num(s, "sole_forest_ha").round(1)})
     out = out.sort_values(["_u", "reach_forest_ha"], ascending=False, kind="stable")
     return out[cols].reset_index(drop=True)
 
@@ -295,7 +300,7 @@ def fire_summary(analysis: FireResult, sites: Any = None) -> dict:
         ``gaps``, ``gap_ha``, ``gaps_by_class`` (count and ha per class), ``sites`` (count per kind),
         ``weather_level`` (None without a weather day), ``season``, ``target_height``.
     """
-    tot = analysis.townships.loc[TOTAL] if TOTAL in analysis.townships.index else None
+    tot = analysis.total
 
     def share(key: str, have: bool) -> float | None:
         if not have or tot is None or pd.isna(tot[key]):
@@ -544,9 +549,9 @@ def fire_kml(layers: Mapping[str, gpd.GeoDataFrame], *, title: str | None = None
             kml_sub(pm, "name", name)
             pairs = [(header(_KML_HEAD.get(key, key), lang), _kml_value(row.get(key), key, lang))
                      for key in _KML_FIELDS[layer] if key in row.index]
-            pairs = [(k, v) for k, v in pairs if v not in (None, "")]
+            shown = [(k, v) for k, v in pairs if v is not None and v != ""]
             kml_sub(pm, "description",
-                    "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in pairs)
+                    "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in shown)
                     + "</table>")
             kml_sub(pm, "styleUrl", f"#{style}")
             ext = kml_sub(pm, "ExtendedData")

@@ -164,7 +164,7 @@ _MARGIN, _TITLE_H, _FOOT_H = 0.4, 0.75, 0.45
 
 def _layout(aspect: float) -> dict:
     """A4 orientation whose map box is closest to ``aspect`` (width / height), and its rectangles."""
-    best = None
+    best: dict | None = None
     for orient, (W, H) in (("portrait", A4_INCHES), ("landscape", A4_INCHES[::-1])):
         map_w, map_h = W - 2 * _MARGIN, H - 2 * _MARGIN - _TITLE_H - _FOOT_H
         box = map_w / map_h
@@ -174,6 +174,7 @@ def _layout(aspect: float) -> dict:
                     "map": [_MARGIN / W, (_MARGIN + _FOOT_H) / H, map_w / W, map_h / H],
                     "title_y": 1 - (_MARGIN + 0.05) / H, "sub_y": 1 - (_MARGIN + 0.45) / H,
                     "foot_y": (_MARGIN + 0.05) / H, "foot2_y": (_MARGIN + 0.22) / H}
+    assert best is not None  # both orientations were scored
     return best
 
 
@@ -230,7 +231,8 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
                 _t("notown", "zh", t=township), _t("notown", "en", t=township),
                 "请检查乡镇名称，或提供带乡镇字段的林地、网格或乡镇图层" + (f"（已有：{known}）" if known else ""),
                 "check the township name, or give a forest, grids or townships layer with a township field"
-                + (f" (known: {', '.join(map(str, towns['township']))})" if known else ""), field="township"))
+                + (f" (known: {', '.join(map(str, towns['township']))})" if known and towns is not None else ""),
+                field="township"))
         town_geom = sel.to_crs(crs).geometry.make_valid().union_all()
         x0, y0, x1, y1 = town_geom.bounds
     else:
@@ -250,8 +252,8 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     # rasters, blended into one image (one resampling pass when the page is drawn)
     from matplotlib.colors import to_rgb
 
-    rgb = np.empty((0, 0, 3))
-    alpha = np.empty((0, 0))
+    rgb: np.ndarray = np.empty((0, 0, 3))
+    alpha: np.ndarray = np.empty((0, 0))
 
     def paint(mask, colour, a):
         nonlocal rgb, alpha

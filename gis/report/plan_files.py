@@ -156,9 +156,9 @@ def plan_layers(tables: Any, lang: str = "zh") -> dict[str, gpd.GeoDataFrame]:
         grids["people_unplaced"] = np.where(evac, (pop - grids["people_placed"]).clip(lower=0), 0).astype("int64")
     for df in (grids, shelters, routes):
         for c in df.columns:
-            if df[c].dtype == object and c != df.geometry.name:
-                if df[c].map(lambda v: isinstance(v, (bool, np.bool_))).all() and len(df):
-                    df[c] = df[c].astype(bool)
+            if (df[c].dtype == object and c != df.geometry.name
+                    and df[c].map(lambda v: isinstance(v, (bool, np.bool_))).all() and len(df)):
+                df[c] = df[c].astype(bool)
     return {"grids": gpd.GeoDataFrame(grids, geometry=grids.geometry.name, crs=STORAGE_CRS),
             "shelters": shelters, "routes": routes}
 
@@ -221,8 +221,8 @@ def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险�
             kml_sub(pm, "name", str(name))
             pairs = [(labels[i], kml_value(row.get(key), key, lang)) for key, *labels in _KML_FIELDS[layer]
                      if key in row.index]
-            pairs = [(k, v) for k, v in pairs if v not in (None, "")]
-            desc = "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in pairs) + "</table>"
+            shown = [(k, v) for k, v in pairs if v is not None and v != ""]
+            desc = "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in shown) + "</table>"
             kml_sub(pm, "description", desc)
             kml_sub(pm, "styleUrl", f"#{style}")
             ext = kml_sub(pm, "ExtendedData")

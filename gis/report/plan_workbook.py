@@ -227,17 +227,17 @@ def plan_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
     why_col = f"reason_{lang}" if f"reason_{lang}" in grids else None
     unplaced_of = {str(r["grid_id"]): r for r in ung.to_dict("records")} if "grid_id" in ung else {}
 
-    def info(gid: str) -> pd.Series:
+    def info(gid: Any) -> pd.Series:
         g = ginfo.loc[gid] if gid in ginfo.index else pd.Series(dtype=object)
         return g.iloc[0] if isinstance(g, pd.DataFrame) else g
 
-    def base(gid: str, g: pd.Series) -> dict:
+    def base(gid: Any, g: pd.Series) -> dict:
         return {"township": g.get("township"), "village": g.get("village"), "grid_id": gid,
                 "grid_name": g.get("name"), "responsible": g.get("responsible"), "phone": g.get("phone"),
                 "why": g.get(why_col, "") if why_col else ""}
 
     rows: list[dict] = []
-    placed_by_grid: dict[str, float] = {}
+    placed_by_grid: dict[Any, float] = {}
     for gid, part in (asg.groupby("grid_id", sort=False) if "grid_id" in asg else []):
         g = info(gid)
         people = _num(_col(part, "people", 0)).fillna(0).tolist()
@@ -264,7 +264,7 @@ def plan_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
             gid = g["grid_id"]
             u = unplaced_of.get(gid)
             if u is not None:
-                left, hh, vleft = u.get("people_unplaced", 0), u.get("households_unplaced"), u.get(
+                left, hh_left, vleft = u.get("people_unplaced", 0), u.get("households_unplaced"), u.get(
                     "vulnerable_unplaced", 0)
                 remark = _w("unreachable_remark" if u.get("reason") == "no_shelter_reachable" else "unplaced_remark",
                             lang)
@@ -278,12 +278,13 @@ def plan_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
                     if "grid_id" in asg else 0.0
                 vleft = max(0.0, (vul if np.isfinite(vul) else 0) - placed_v)
                 hh_total = _num(pd.Series([g.get("households", np.nan)])).iloc[0]
-                hh = hh_total if gid not in placed_by_grid else _apportion(
+                hh_left = hh_total if gid not in placed_by_grid else _apportion(
                     hh_total, [placed_by_grid[gid], left])[1]
                 remark = _w("unplaced_remark", lang)
             if not left or left <= 0.5:
                 continue
-            rows.append({**base(gid, g), "households": hh, "people": int(round(left)), "vulnerable": int(round(vleft)),
+            rows.append({**base(gid, g), "households": hh_left, "people": int(round(left)),
+                         "vulnerable": int(round(vleft)),
                          "shelter": _w("unplaced", lang), "distance_km": np.nan, "time_min": np.nan, "method": "",
                          "walk_km": np.nan, "remark": remark})
     out = pd.DataFrame(rows, columns=cols)

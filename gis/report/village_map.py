@@ -33,7 +33,7 @@ import os
 import pickle
 import re
 import zipfile
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, cast
 
 import geopandas as gpd
 import matplotlib
@@ -44,7 +44,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from shapely.geometry import LineString
+from shapely.geometry import LineString, MultiLineString
 
 from gis.report.a4 import (A4_INCHES, HALO, cjk_font, clip, crs_words, finish_map, font_rc, furniture_boxes, map_page,
                            method_words, place_labels, text_width_in, to_crs, warp, wrap)
@@ -62,7 +62,7 @@ DEPTH_THRESHOLDS = (0.5, 1.5, 3.0)
 _ROUTE_STYLE = {"road": ("#1f5fbf", "-"), "walk": ("#1b8a3a", (0, (1, 2))), "line": ("#ff7f0e", (0, (5, 3)))}
 
 
-_T = {
+_T: dict[str, tuple[Any, Any]] = {
     "title": ("{v}防汛形势图", "{v} flood situation map"),
     "scenario": ("方案：{s}", "Scenario: {s}"),
     "method": ("致灾方法：{s}", "Hazard: {s}"),
@@ -166,7 +166,7 @@ def _layout(extent_aspect: float, n_rows: int, footer: list[str], stamp: bool) -
     The footer (``footer``: its words, wrapped to the page width here) and the stamp line get the
     height they need at the bottom of the page, so nothing runs off the page or under the stamp.
     """
-    best = None
+    best: dict | None = None
     for orient, (W, H) in (("portrait", A4_INCHES), ("landscape", A4_INCHES[::-1])):
         max_rows = 16 if orient == "portrait" else 8
         rows = min(n_rows, max_rows) + 1 + (1 if n_rows > max_rows else 0)
@@ -186,6 +186,7 @@ def _layout(extent_aspect: float, n_rows: int, footer: list[str], stamp: bool) -
                "foot_top_y": (margin + footer_h - 0.06) / H, "line_h": FOOT_LINE / H, "stamp_y": margin / H}
         if best is None or score < best["score"] - 1e-9:
             best = lay
+    assert best is not None  # both orientations were scored
     return best
 
 
@@ -422,7 +423,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 line = LineString([c, s])
             if line.geom_type == "MultiLineString":
                 from shapely.ops import linemerge
-                line = linemerge(line)
+                line = linemerge(cast(MultiLineString, line))
                 if line.geom_type == "MultiLineString":
                     line = max(line.geoms, key=lambda g: g.length)
             kind = {"road": "road", "walk": "walk"}.get(str(a.get("method", "road")), "line")
@@ -448,7 +449,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
             legend.append(Line2D([], [], color=colour, lw=2.0, ls=style, marker=">", markersize=6, label=_t(key, lang)))
 
     # shelters: the ones used, and any other shelter on the map; labels placed once the furniture is drawn
-    labels: list[dict] = []
+    shelter_labels: list[dict] = []
     if shel_m is not None:
         on_map = shel_m.cx[extent[0]:extent[2], extent[1]:extent[3]]
         usable = on_map["usable"].map(truthy) if "usable" in on_map else pd.Series(True, index=on_map.index)
@@ -470,7 +471,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 texts = [f"{name}\n（{_t('bad', lang)}{'：' + reason if reason else ''}）" if lang == "zh" else
                          f"{name}\n({_t('bad', lang)}{': ' + reason if reason else ''})", name]
                 drawn_bad = True
-            labels.append({"x": p.x, "y": p.y, "texts": texts,
+            shelter_labels.append({"x": p.x, "y": p.y, "texts": texts,
                            "kw": dict(fontsize=8, fontweight="bold" if ok else "normal",
                                       color="#145a14" if ok else "#555555", zorder=15, path_effects=HALO)})
         if drawn_ok:
@@ -481,7 +482,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                                  markeredgecolor="black", label=_t("shelter_bad", lang)))
 
     finish_map(ax, legend, extent, lang, lay["map_w_in"])
-    place_labels(ax, labels, obstacles=furniture_boxes(ax))
+    place_labels(ax, shelter_labels, obstacles=furniture_boxes(ax))
 
     # title block
     summary_scen = scenario or summary.get("scenario") or summary.get("scenario_name")
@@ -532,18 +533,18 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
         cells, units = _fit_widest(cells, units, table_w_in, fs)
         need = units * 0.5 * fs / 72 + 0.1
         table = tax.table(cellText=cells, colLabels=cols, colWidths=list(need / need.sum()), loc="upper center",
-                          cellLoc="center", bbox=[0, 0, 1, 1])
+                          cellLoc="center", bbox=[0, 0, 1, 1])  # type: ignore[arg-type]  # stubs: a [l, b, w, h] list is accepted too
         table.auto_set_font_size(False)
         table.set_fontsize(fs)
-        for (r, c), cell in table.get_celld().items():
+        for (row, col), cell in table.get_celld().items():
             cell.set_linewidth(0.5)
             cell.PAD = 0.02
-            if r == 0:
+            if row == 0:
                 cell.set_facecolor("#dde8f5")
                 cell.get_text().set_fontweight("bold")
-            elif not body[r - 1]["evacuate"]:
+            elif not body[row - 1]["evacuate"]:
                 cell.get_text().set_color("#777777")
-            elif c == 9 and not body[r - 1]["placed"]:
+            elif col == 9 and not body[row - 1]["placed"]:
                 cell.get_text().set_color("#c00000")
     if len(plan) > lay["max_rows"]:
         fig.text(lay["table"][0], lay["table"][1] - 0.004, _t("more", lang, n=len(plan) - lay["max_rows"]),
@@ -595,6 +596,8 @@ def _short_reason(g: pd.Series, lang: str) -> str:
         return ""
     basis = g.get("rule_basis")
     share = g.get("homes_wet_share") if basis == "homes" else g.get("flooded_share")
+    if share is None:
+        return ""
     try:
         share = float(share)
     except (TypeError, ValueError):
