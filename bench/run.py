@@ -30,8 +30,8 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from bench.harness import BENCH_DIR, ROOT, Context, Report, bars_table, discover, load_case, machine, markdown_table
 
@@ -117,7 +117,7 @@ def ensure_data(scale: str, *, seed: int | None = None, cache_dir: Path = CACHE_
     summary = generate(partial, scale=scale, seed=seed)
     took = time.perf_counter() - t0
     log(f"generated in {took:.0f} s")
-    stamp = {"scale": scale, "seed": seed, "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    stamp = {"scale": scale, "seed": seed, "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
              "generate_s": round(took, 1), "generator_sha256": generator_sha,
              "summary": json.loads(json.dumps(summary, default=str).replace(str(partial), str(folder)))
              if summary is not None else None}
@@ -187,7 +187,7 @@ def section(*, names: Sequence[str], scale: str, command: str, data: str, report
     host : dict, optional
         :func:`bench.harness.machine` (default: this machine).
     """
-    when = when or dt.datetime.now(dt.timezone.utc)
+    when = when or dt.datetime.now(dt.UTC)
     host = host or machine()
     lines = [f"## {when:%Y-%m-%d %H:%M} UTC — {', '.join(names)} ({scale} scale)", "",
              f"- Command: `{command}`",
@@ -287,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _log(errors[name])
             took[name] = time.perf_counter() - t0
             _log(f"[{name}] done in {took[name]:.0f} s")
-    when = dt.datetime.now(dt.timezone.utc)
+    when = dt.datetime.now(dt.UTC)
     host = machine()
     host["load"] = f"{load_start} at start, {_loadavg()} at end (1/5/15-min load averages; {host['cores']})"
     text = section(names=args.names, scale=scale, command=command, data=describe_data(folder, stamp),

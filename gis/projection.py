@@ -108,7 +108,7 @@ class AnalysisFrame:
     crs: pyproj.CRS
 
     @classmethod
-    def around(cls, *items: object) -> "AnalysisFrame":
+    def around(cls, *items: object) -> AnalysisFrame:
         """The frame of the lon/lat extent covering ``items`` (GeoDataFrames, Rasters or lon/lat boxes).
 
         Raises

@@ -19,8 +19,9 @@ every outline keeps its own ``township`` value, and the notes count both cases.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np

@@ -22,15 +22,26 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
-from collections.abc import Sequence
 
 import geopandas as gpd
 import pyproj
 
-from layers.datums import (DATUMS, Datum, base_crs, datum_of, datum_word, describe, gk_code, gk_of, is_old_datum,
-                           towgs84_of, with_towgs84)
+from layers.datums import (
+    DATUMS,
+    Datum,
+    base_crs,
+    datum_of,
+    datum_word,
+    describe,
+    gk_code,
+    gk_of,
+    is_old_datum,
+    towgs84_of,
+    with_towgs84,
+)
 from layers.errors import CRSError, problem
 from layers.settings import STORAGE_CRS
 from layers.text import Text
@@ -198,7 +209,7 @@ def _gk_guess(bounds, datum: str = "cgcs2000") -> int | None:
     """EPSG code when the numbers look like zone-prefixed Gauss-Kruger metres (of ``datum``)."""
     minx, miny, maxx, maxy = bounds
     zone = _zone_of(minx, maxx)
-    if zone is None or not (0 <= miny and maxy <= _NORTHING_MAX):
+    if zone is None or not (miny >= 0 and maxy <= _NORTHING_MAX):
         return None
     d = DATUMS[datum]
     if 25 <= zone <= 45:
@@ -210,14 +221,14 @@ def _gk_guess(bounds, datum: str = "cgcs2000") -> int | None:
 
 def _looks_gk_no_zone(bounds) -> bool:
     minx, miny, maxx, maxy = bounds
-    return 150_000 <= minx and maxx <= 850_000 and 0 <= miny and maxy <= _NORTHING_MAX and (maxy > 1000)
+    return minx >= 150_000 and maxx <= 850_000 and miny >= 0 and maxy <= _NORTHING_MAX and (maxy > 1000)
 
 
 def _looks_swapped_gk(bounds) -> bool:
     """x within northing range and y an easting with a zone number: X/Y read the wrong way round."""
     minx, miny, maxx, maxy = bounds
     zone = _zone_of(miny, maxy)
-    return zone is not None and 13 <= zone <= 45 and 0 <= minx and maxx <= _NORTHING_MAX
+    return zone is not None and 13 <= zone <= 45 and minx >= 0 and maxx <= _NORTHING_MAX
 
 
 def _fmt_bounds(bounds) -> str:

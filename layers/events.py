@@ -40,11 +40,12 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,12 +105,12 @@ def to_iso(t: datetime) -> str:
 
 
 def _iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def now_iso() -> str:
     """The current time as stored: ISO 8601, UTC, milliseconds (``2026-07-12T01:30:00.000Z``)."""
-    return _iso(datetime.now(timezone.utc))
+    return _iso(datetime.now(UTC))
 
 
 def parse_time(value: str | datetime | None, *, field_name: str = "--at") -> str:
@@ -320,7 +321,7 @@ class _Sqlite:
             pass
 
     @contextmanager
-    def write(self, lock: str = "") -> Iterator["_Cursor"]:
+    def write(self, lock: str = "") -> Iterator[_Cursor]:
         from layers.gpkg import transaction
 
         with self._lock:
@@ -341,7 +342,7 @@ class _Sqlite:
                 raise
 
     @contextmanager
-    def read(self) -> Iterator["_Cursor | None"]:
+    def read(self) -> Iterator[_Cursor | None]:
         if not self.gpkg.exists():
             yield None
             return
@@ -357,7 +358,7 @@ class _Sqlite:
         finally:
             con.close()
 
-    def bulk(self, cur: "_Cursor", table: str, columns: list[str], rows: list[tuple]) -> None:
+    def bulk(self, cur: _Cursor, table: str, columns: list[str], rows: list[tuple]) -> None:
         cur.con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                             rows)
 
@@ -441,7 +442,7 @@ class _Postgres:
         _Postgres._ready.add(key)
 
     @contextmanager
-    def write(self, lock: str = "") -> Iterator["_Cursor"]:
+    def write(self, lock: str = "") -> Iterator[_Cursor]:
         with self._use() as conn:
             self._ensure(conn)
             with conn.transaction():
@@ -449,12 +450,12 @@ class _Postgres:
                 yield _Cursor(conn, self)
 
     @contextmanager
-    def read(self) -> Iterator["_Cursor | None"]:
+    def read(self) -> Iterator[_Cursor | None]:
         with self._use() as conn:
             exists = conn.execute("select to_regclass(%s)", (self.t("gis_ops_events"),)).fetchone()[0]
             yield _Cursor(conn, self) if exists else None
 
-    def bulk(self, cur: "_Cursor", table: str, columns: list[str], rows: list[tuple]) -> None:
+    def bulk(self, cur: _Cursor, table: str, columns: list[str], rows: list[tuple]) -> None:
         with cur.con.cursor() as c, c.copy(f"copy {table} ({', '.join(columns)}) from stdin") as copy:
             for row in rows:
                 copy.write_row(row)
@@ -580,7 +581,7 @@ class OpsLog:
                                        "warning was issued", "选择有网格的乡镇、网格或方案，或用 --all",
                                        "choose townships, grids or a plan that hold grids, or --all", field="area"))
         at = parse_time(issued_at, field_name="issued_at")
-        if to_datetime(at) > datetime.now(timezone.utc) + FUTURE_SLACK:
+        if to_datetime(at) > datetime.now(UTC) + FUTURE_SLACK:
             raise _future(at, "issued_at")
         minutes = {**ACK_MINUTES, **{k: float(v) for k, v in (ack_minutes or {}).items()}}
         people = pd.to_numeric(grids.get("people"), errors="coerce").fillna(0)
@@ -843,7 +844,7 @@ class OpsLog:
                                        f"the time {local_text(t)} is before the warning was issued "
                                        f"({local_text(w.issued_at)})", "核对时间（不写时区即北京时间）",
                                        "check the time (without a zone it is China Standard Time)", field="--at"))
-        if to_datetime(t) > datetime.now(timezone.utc) + FUTURE_SLACK:
+        if to_datetime(t) > datetime.now(UTC) + FUTURE_SLACK:
             raise _future(t, "--at")
         return t
 

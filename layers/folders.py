@@ -17,7 +17,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-
 from layers import integrity, settings
 from layers.errors import GisError, LayerError, Problem
 from layers.gpkg import create_gpkg

@@ -9,9 +9,9 @@ import os
 import sqlite3
 import struct
 import tempfile
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import geopandas as gpd
 import shapely

@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -22,11 +22,11 @@ from layers.crs import OnConflict, resolve_crs, to_storage
 from layers.datums import describe, is_old_datum, shift_notes, towgs84_of
 from layers.errors import LayerError, OutsideError, Problem
 from layers.footprints import can_estimate_capacity, estimate_capacity, points_from_polygons
-from layers.settings import STORAGE_CRS
 from layers.raster import Raster, read_raster
 from layers.raster_files import RASTER_SUFFIXES, formats_text, is_raster_file
 from layers.readers import read_vector
 from layers.schema import LayerSpec
+from layers.settings import STORAGE_CRS
 from layers.text import Text, pick
 from layers.validate import validate
 from layers.webmap import Suspicion, offset_name, suspect

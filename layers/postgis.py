@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 from typing import Any, SupportsFloat, cast
 
@@ -36,8 +36,8 @@ from layers import settings
 from layers.catalogue import CATALOGUE
 from layers.edits import ChangeSet, Conflict, ConflictError, HistoryEntry, ImportDiff
 from layers.errors import LayerError, Problem, StorageError
-from layers.storage import WRITE, classify, storage_error
 from layers.schema import LayerSpec
+from layers.storage import WRITE, classify, storage_error
 from layers.validate import validate
 
 try:  # psycopg is needed only when a PostGIS store is used
@@ -118,7 +118,7 @@ def _same(a: object, b: object) -> bool:
 
 def _entry(row: tuple) -> HistoryEntry:
     eid, time, user, note, kind, action, added, changed, removed, undone = row
-    return HistoryEntry(int(eid), time.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    return HistoryEntry(int(eid), time.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
                         user or "", note or "", kind, action, int(added), int(changed), int(removed), bool(undone))
 
 
@@ -166,7 +166,7 @@ class PostGISStore:
         return f"PostGISStore({_masked(self.dsn)!r}, schema={self.schema!r})"
 
     # ---- connection and schema -----------------------------------------------------------------
-    def _connect(self) -> "psycopg.Connection":
+    def _connect(self) -> psycopg.Connection:
         try:
             conn = psycopg.connect(self.dsn, connect_timeout=self.connect_timeout)
         except psycopg.Error as e:
@@ -186,7 +186,7 @@ class PostGISStore:
         return conn
 
     @contextmanager
-    def _session(self) -> Iterator["psycopg.Connection"]:
+    def _session(self) -> Iterator[psycopg.Connection]:
         """A connection for one operation; a connection lost midway (the server stopped, the network went
         down), a full disk or a read-only server become a bilingual :class:`StorageError` (rolled back)."""
         conn = self._connect()
@@ -202,21 +202,21 @@ class PostGISStore:
                                            "check the database server and try again"), cause=cause) from e
             raise storage_error(e, doing=WRITE, cause=cause) from e
 
-    def connection(self) -> "psycopg.Connection":
+    def connection(self) -> psycopg.Connection:
         """A new connection (the schema made on first use) that the caller keeps and closes: for a record keeper
         that writes many small transactions (:mod:`layers.events`), where connecting each time would cost more
         than the write. Unreachable server: a bilingual :class:`LayerError`."""
         return self._connect()
 
-    def session(self) -> Iterator["psycopg.Connection"]:
+    def session(self) -> Iterator[psycopg.Connection]:
         """A connection for one operation (as :meth:`_session`), for other record keepers of the workspace (the
         operations record, :mod:`layers.events`): a lost connection becomes a bilingual :class:`LayerError`."""
         return self._session()
 
-    def _t(self, name: str) -> "sql.Identifier":
+    def _t(self, name: str) -> sql.Identifier:
         return sql.Identifier(self.schema, name)
 
-    def _create_schema(self, conn: "psycopg.Connection") -> None:
+    def _create_schema(self, conn: psycopg.Connection) -> None:
         s = sql.Identifier(self.schema)
         with conn.transaction():
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"gis-store-schema:{self.schema}",))

@@ -23,8 +23,8 @@ import tempfile
 import warnings
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 import rasterio
 import rasterio.errors

@@ -177,7 +177,7 @@ def _read_geojson(path: Path, source: str) -> gpd.GeoDataFrame:
             gdf.attrs["crs_implied"] = True
             if len(gdf) and not gdf.geometry.isna().all():
                 minx, miny, maxx, maxy = gdf.total_bounds
-                if not (-180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90):
+                if not (minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90):
                     gdf = gdf.set_crs(None, allow_override=True)   # these numbers are not degrees
                     gdf.attrs.pop("crs_implied", None)
     return gdf

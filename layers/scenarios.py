@@ -14,7 +14,7 @@ import contextlib
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from layers.errors import LayerError, Problem
@@ -95,7 +95,7 @@ def save_scenario(gpkg: Path | str, kind: str, name: str, params: dict, summary:
     ws = Workspace(gpkg)
     sc = Scenario(kind, name, {str(k): _plain(v) for k, v in params.items()},
                   {str(k): _plain(v) for k, v in summary.items()}, user or "",
-                  datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                  datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     with ws.writing(), transaction(ws.connection()) as con:
         con.execute(_DDL)
         con.execute(f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?)",

@@ -35,10 +35,10 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from layers import integrity, settings
 from layers.errors import Problem, StorageError
@@ -118,7 +118,7 @@ def snapshot_root(gpkg: Path | str) -> Path:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def revision(gpkg: Path | str) -> tuple[int, int]:
@@ -294,7 +294,7 @@ def due(gpkg: Path | str) -> str | None:
         return None
     if since < 0 or since >= settings.SNAPSHOT_EVERY_WRITES:   # < 0: restored to an older state meanwhile
         return "writes"
-    age_min = (_now() - datetime.strptime(newest.time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    age_min = (_now() - datetime.strptime(newest.time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
                ).total_seconds() / 60
     return "schedule" if age_min >= settings.SNAPSHOT_EVERY_MINUTES else None
 

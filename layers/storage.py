@@ -34,8 +34,8 @@ import os
 import resource
 import shutil
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from layers.errors import GisError, Problem, StorageError
 from layers.text import Text

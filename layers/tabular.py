@@ -24,9 +24,9 @@ import io
 import math
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import geopandas as gpd
 import numpy as np

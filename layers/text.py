@@ -18,7 +18,8 @@ silence by class.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["Text", "pick", "say", "PHRASES", "GisNote", "warn", "both", "unique", "stage_scenario"]
 
@@ -45,7 +46,7 @@ class Text(tuple):
 
     code: str
 
-    def __new__(cls, zh: str, en: str, code: str = "") -> "Text":
+    def __new__(cls, zh: str, en: str, code: str = "") -> Text:
         obj = super().__new__(cls, (str(zh), str(en)))
         obj.code = code
         return obj
@@ -75,7 +76,7 @@ class Text(tuple):
             return Text(self[0] + other[0], self[1] + other[1], self.code)
         return tuple.__add__(self, other)
 
-    def format(self, **kw: Any) -> "Text":
+    def format(self, **kw: Any) -> Text:
         """Both languages formatted with the same values."""
         return Text(self[0].format(**kw), self[1].format(**kw), self.code)
 
@@ -117,7 +118,7 @@ PHRASES: dict[str, tuple[str, str]] = {
 }
 
 
-def stage_scenario(stage_m: float) -> "Text":
+def stage_scenario(stage_m: float) -> Text:
     """The name of the flood scenario at water level ``stage_m`` metres (``水位 2 米`` / ``Stage 2 m``)."""
     return say("stage_scenario", stage=f"{float(stage_m):g}")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def normalize_suffix(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", str(text)).lower().split())
 
 
-@lru_cache(maxsize=None)
+@cache
 def table(unit: str | None) -> dict[str, Unit]:
     """Normalised suffix -> :class:`Unit`, for a field unit (empty for a field without a unit).
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import geopandas as gpd
 import numpy as np

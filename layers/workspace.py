@@ -38,9 +38,9 @@ import json
 import math
 import sqlite3
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
@@ -49,13 +49,22 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
+from layers import integrity, snapshots
 from layers.catalogue import CATALOGUE
 from layers.catalogue import spec as get_spec
-from layers import integrity, snapshots
-from layers.edits import (ChangeSet, Conflict, ConflictError, HistoryEntry, ImportDiff)
+from layers.edits import ChangeSet, Conflict, ConflictError, HistoryEntry, ImportDiff
 from layers.errors import GisError, LayerError, Problem, StorageError
-from layers.gpkg import (SRS_ID, blob_geometry, blob_wkb, connect, create_gpkg, gpkg_blob, read_layer_option,
-                         transaction, write_layer_option)
+from layers.gpkg import (
+    SRS_ID,
+    blob_geometry,
+    blob_wkb,
+    connect,
+    create_gpkg,
+    gpkg_blob,
+    read_layer_option,
+    transaction,
+    write_layer_option,
+)
 from layers.raster import Raster, read_raster
 from layers.storage import READ, RESTORE, WRITE, copy_atomic, guard
 
@@ -72,7 +81,7 @@ _SQL_TYPE = {"str": "TEXT", "choice": "TEXT", "int": "INTEGER", "float": "REAL",
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _q(name: str) -> str:
@@ -208,7 +217,7 @@ class Workspace:
         return err
 
     # ---- health ------------------------------------------------------------------------------------
-    def health(self, *, full: bool = False, fresh: bool = False) -> "integrity.Health":
+    def health(self, *, full: bool = False, fresh: bool = False) -> integrity.Health:
         """Is the workspace file sound? ``quick_check`` once per file version; ``full=True``: ``integrity_check``.
 
         See :mod:`layers.integrity`.
@@ -454,11 +463,11 @@ class Workspace:
         return self._connect()
 
     # ---- snapshots ---------------------------------------------------------------------------------
-    def snapshots(self) -> list["snapshots.Snapshot"]:
+    def snapshots(self) -> list[snapshots.Snapshot]:
         """The workspace's snapshots, newest first (see :mod:`layers.snapshots`)."""
         return snapshots.list_snapshots(self.gpkg)
 
-    def snapshot(self, *, reason: str = "manual") -> "snapshots.Snapshot":
+    def snapshot(self, *, reason: str = "manual") -> snapshots.Snapshot:
         """Take a snapshot now (refused, with a :class:`StorageError`, when the workspace is damaged)."""
         self._recover()
         self._writable()
@@ -466,7 +475,7 @@ class Workspace:
         assert snap is not None
         return snap
 
-    def restore(self, snapshot_id: str | None = None, *, user: str = "") -> tuple["snapshots.Snapshot", HistoryEntry]:
+    def restore(self, snapshot_id: str | None = None, *, user: str = "") -> tuple[snapshots.Snapshot, HistoryEntry]:
         """Bring back snapshot ``snapshot_id`` (default: the newest good one), recorded in the history.
 
         The state replaced is kept: as a snapshot (``before_restore``) when it is sound, else the damaged
@@ -499,15 +508,14 @@ class Workspace:
             else:
                 snapshots.keep_damaged(self.gpkg)
         snapshots.put_back(snap, self.gpkg, self.raster_paths())
-        with guard(self.gpkg, RESTORE):
-            with transaction(connect(self.gpkg)) as con:
-                self._bookkeeping(con)
-                note = f"恢复快照 {snap.id}（{snap.time}）/ restored snapshot {snap.id} ({snap.time})"
-                entry = self._record(con, "", "restore", note, user)
-                con.execute("INSERT INTO gis_versions(kind, version) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE "
-                            "SET version = excluded.version", (RESTORE_TOKEN, time.time_ns() // 1000 % (1 << 62)))
-                con.execute("UPDATE gis_versions SET version = version + 1 WHERE kind != ?", (RESTORE_TOKEN,))
-                row = con.execute(f"SELECT {_HISTORY_COLS} FROM gis_history WHERE entry_id = ?", (entry,)).fetchone()
+        with guard(self.gpkg, RESTORE), transaction(connect(self.gpkg)) as con:
+            self._bookkeeping(con)
+            note = f"恢复快照 {snap.id}（{snap.time}）/ restored snapshot {snap.id} ({snap.time})"
+            entry = self._record(con, "", "restore", note, user)
+            con.execute("INSERT INTO gis_versions(kind, version) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE "
+                        "SET version = excluded.version", (RESTORE_TOKEN, time.time_ns() // 1000 % (1 << 62)))
+            con.execute("UPDATE gis_versions SET version = version + 1 WHERE kind != ?", (RESTORE_TOKEN,))
+            row = con.execute(f"SELECT {_HISTORY_COLS} FROM gis_history WHERE entry_id = ?", (entry,)).fetchone()
         integrity.forget(self.gpkg)
         return snap, _entry(row)
 

@@ -181,8 +181,8 @@ def test_demo_county_end_to_end(demo_workspace):
     import shapely
 
     from gis.flood.hazard import wet_mask_sampler
-    from gis.flood.roads import build_graph, cut_flooded, network_costs, route_lines
     from gis.flood.needs import minimum_needs
+    from gis.flood.roads import build_graph, cut_flooded, network_costs, route_lines
     from gis.tallies import leaf_grids
 
     gpkg = demo_workspace / "workspace.gpkg"

@@ -13,7 +13,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import Point, box
 
-from gis.townships import (county_outlines, locate, stamp_townships, township_outlines)
+from gis.townships import county_outlines, locate, stamp_townships, township_outlines
 from layers.boundaries import level_from_code
 from layers.errors import LayerError
 from layers.load import load_layer

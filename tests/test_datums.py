@@ -18,8 +18,17 @@ from pyproj.transformer import TransformerGroup
 from rasterio.transform import from_origin
 
 from layers.crs import CRSConflict, gk_epsg, identify_crs, parse_crs_choice, resolve_bounds_crs
-from layers.datums import (DATUMS, datum_of, describe, gk_codes, gk_of, parse_towgs84, shift_notes, towgs84_of,
-                           with_towgs84)
+from layers.datums import (
+    DATUMS,
+    datum_of,
+    describe,
+    gk_codes,
+    gk_of,
+    parse_towgs84,
+    shift_notes,
+    towgs84_of,
+    with_towgs84,
+)
 from layers.errors import CRSError, LayerError
 from layers.load import load_layer
 from layers.raster import read_raster
@@ -246,7 +255,7 @@ def test_raster_with_parameters_moves_onto_cgcs2000_without_resampling(tmp_path)
     want = _epsg_operation("Beijing 1954 to WGS 84 (6)", (108.5, 37.5))
     got = pyproj.Transformer.from_crs(r.crs, 4490, always_xy=True).transform(r.transform.c, r.transform.f)
     assert _metres(got, want) < 0.01
-    assert abs(r.transform.a - 30) < 0.01 and any("raster_shifted" == getattr(w, "code", "") for w in r.warnings)
+    assert abs(r.transform.a - 30) < 0.01 and any(getattr(w, "code", "") == "raster_shifted" for w in r.warnings)
 
 
 def test_shift_notes_are_bilingual_and_silent_for_cgcs2000():

@@ -230,7 +230,7 @@ def test_cli_exposure_json(files):
 def test_cli_exposure_from_dem_and_stage(tmp_path):
     # the 7x7 V-valley of test_hand.py with 100 m cells: channel column 3, streams where >= 7 cells drain
     r, c = np.mgrid[0:7, 0:7]
-    write_raster(_depth((np.abs(c - 3) * 1.0 + (6 - r) * 0.1)), tmp_path / "dem.tif")
+    write_raster(_depth(np.abs(c - 3) * 1.0 + (6 - r) * 0.1), tmp_path / "dem.tif")
     _grids(4490).to_file(tmp_path / "grids.gpkg", layer="grids")
     # streams where >= 0.0695 km² drain (7 cells of 100 m), on the DEM's own 100 m grid
     p = _cli("--dem", tmp_path / "dem.tif", "--stage", 1.5, "--min-upstream-km2", 0.0695, "--terrain-cell-m", 100,

@@ -20,12 +20,12 @@ from openpyxl import load_workbook
 from shapely.geometry import Point, box
 
 from gis.cli import main
-from gis.fire.review import FireResult, FireReview, township_table, weather_step
-from gis.report.fire_files import fire_summary, fire_workbook, write_fire_files
-from gis.fire.risk import RiskResult
-from gis.fire.weather import day_risk
 from gis.fire.gaps import coverage_gaps
+from gis.fire.review import FireResult, FireReview, township_table, weather_step
+from gis.fire.risk import RiskResult
 from gis.fire.siting import SITE_COLUMNS
+from gis.fire.weather import day_risk
+from gis.report.fire_files import fire_summary, fire_workbook, write_fire_files
 from layers.raster import Raster
 
 CRS = "EPSG:4549"

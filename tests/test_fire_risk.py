@@ -12,8 +12,16 @@ import rasterio
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
-from gis.fire.risk import (DEFAULT_WEIGHTS, FUEL_SCORES, HIGH_RISK_LEVEL, LEVEL_BREAKS, classify, forest_mask,
-                           parse_weights, risk_raster)
+from gis.fire.risk import (
+    DEFAULT_WEIGHTS,
+    FUEL_SCORES,
+    HIGH_RISK_LEVEL,
+    LEVEL_BREAKS,
+    classify,
+    forest_mask,
+    parse_weights,
+    risk_raster,
+)
 from layers.errors import AnalysisRefused, LayerError
 from layers.raster import Raster, write_raster
 
@@ -278,10 +286,10 @@ def test_distance_transform_matches_scipy(shape, p, sampling):
 
 
 def test_slope_matches_terrain_module_with_voids():
+    from scipy.ndimage import gaussian_filter
+
     from gis.fire.risk import _aspect_deg
     from gis.terrain import slope_degrees
-
-    from scipy.ndimage import gaussian_filter
 
     z = gaussian_filter(np.random.default_rng(3).normal(size=(60, 70)), 3) * 400 + 500
     z[10:14, 20:25] = np.nan

@@ -7,8 +7,20 @@ import json
 import numpy as np
 import pytest
 
-from gis.fire.weather import (DAY_MATRIX, LEVEL_COLOURS, LEVEL_LABELS, beaufort, day_risk, dry_days_score,
-                              humidity_score, index_level, rain_score, temperature_score, weather_level, wind_score)
+from gis.fire.weather import (
+    DAY_MATRIX,
+    LEVEL_COLOURS,
+    LEVEL_LABELS,
+    beaufort,
+    day_risk,
+    dry_days_score,
+    humidity_score,
+    index_level,
+    rain_score,
+    temperature_score,
+    weather_level,
+    wind_score,
+)
 
 
 def test_temperature_table_edges():

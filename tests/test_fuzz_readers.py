@@ -66,7 +66,7 @@ def _zip_bytes(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _seed(fmt: str) -> bytes:
     """Bytes of a valid file of format ``fmt`` (built once per session)."""
     with tempfile.TemporaryDirectory() as tmp:

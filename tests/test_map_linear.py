@@ -62,8 +62,8 @@ def _walk(el):
 def _embedded(obj) -> str:
     import json
 
-    from markupsafe import Markup  # noqa: F401  (jinja's tojson escapes <, >, & and ' the same way)
     from jinja2.utils import htmlsafe_json_dumps
+    from markupsafe import Markup  # noqa: F401  (jinja's tojson escapes <, >, & and ' the same way)
 
     return str(htmlsafe_json_dumps(obj, dumps=json.dumps, ensure_ascii=False, separators=(",", ":")))
 

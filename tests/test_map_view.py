@@ -11,11 +11,11 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, Point, Polygon
 
-from ui.overlay import grey_ramp, render, value_overlay
 from gis.terrain import hillshade
 from layers.raster import Raster
 from ui.assets import LOCAL_ASSETS, STATIC_DIR, OfflineAssetError, inline_html, localize
 from ui.map_view import build_map, payload
+from ui.overlay import grey_ramp, render, value_overlay
 
 
 @pytest.fixture

@@ -11,8 +11,15 @@ import pytest
 from shapely.geometry import LineString, box
 
 from gis.flood.hazard import wet_mask_sampler
-from gis.flood.roads import (build_graph, cut_flooded, nearest_nodes, network_costs, route_line, route_lines,
-                             straight_line_costs)
+from gis.flood.roads import (
+    build_graph,
+    cut_flooded,
+    nearest_nodes,
+    network_costs,
+    route_line,
+    route_lines,
+    straight_line_costs,
+)
 from layers.raster import Raster
 
 X0, Y0 = 500_000.0, 3_100_000.0

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -122,7 +122,7 @@ def _count(store, w: str) -> int:
     (lambda log, w: log.checkin(w, "S1", people=5, households=6), "more households"),
     (lambda log, w: log.checkin(w, "S1", people=0), "0 people"),
     (lambda log, w: log.report(w, "H111", moved=1, at="2000-01-01 08:00"), "before the warning"),
-    (lambda log, w: log.report(w, "H111", moved=1, at=(datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()),
+    (lambda log, w: log.report(w, "H111", moved=1, at=(datetime.now(UTC) + timedelta(hours=2)).isoformat()),
      "in the future"),
     (lambda log, w: log.report(w, "H111", moved=1, at="yesterday noon"), "cannot read the time"),
     (lambda log, w: log.report(w, "H111", moved=1, corrects=999), "no report entry #999"),

@@ -91,7 +91,7 @@ def test_fire_map_fills_its_frame_and_keeps_its_words_on_the_page(tmp_path):
 
     from gis.report.fire_map import coverage_map
     from layers.raster import Raster
-    from tests.test_fire_map import CRS, N, RES, X0, Y0
+    from tests.test_fire_map import CRS, RES, X0, Y0, N
 
     yy, xx = np.mgrid[0:N, 0:N]
     z = 300 + 200 * np.exp(-((xx - 60) ** 2 + (yy - 100) ** 2) / 800.0) + 0.5 * xx

@@ -67,7 +67,7 @@ def test_cameras_km_cm_converted_with_one_note_per_field():
     assert len(notes) == 2
     rng = next(n for n in notes if "监测半径" in n[0])
     assert rng[0] == "“监测半径”列有 2 个数值的单位为公里，已换算为米"
-    assert "2 values of '监测半径' (Range) were in km and were converted to m" == rng[1]
+    assert rng[1] == "2 values of '监测半径' (Range) were in km and were converted to m"
     height = next(n for n in notes if "高度" in n[0])
     assert "2 个数值" in height[0] and "公里" in height[0] and "厘米" in height[0]
 

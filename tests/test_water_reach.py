@@ -14,8 +14,16 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
-from gis.fire.water_reach import (DEFAULT_RULES, UNKNOWN_TYPE_RULE, ReachRule, parse_rules, reach_by_township,
-                             site_reach, uncovered_patches, water_reach)
+from gis.fire.water_reach import (
+    DEFAULT_RULES,
+    UNKNOWN_TYPE_RULE,
+    ReachRule,
+    parse_rules,
+    reach_by_township,
+    site_reach,
+    uncovered_patches,
+    water_reach,
+)
 from layers.errors import AnalysisRefused, LayerError
 from layers.raster import Raster, read_raster, write_raster
 

@@ -21,9 +21,16 @@ from shapely.geometry import Point, box
 
 from layers.errors import LayerError
 from layers.export import export_layer
+from layers.folders import (
+    create_workspace,
+    export_archive,
+    import_archive,
+    last_workspace,
+    list_workspaces,
+    open_workspace,
+    workspace_dir,
+)
 from layers.workspace import Workspace
-from layers.folders import (create_workspace, export_archive, import_archive, last_workspace, list_workspaces,
-                               open_workspace, workspace_dir)
 
 ROOT = Path(__file__).resolve().parents[1]
 X0, Y0 = 119.60, 28.40
@@ -66,8 +73,8 @@ def test_create_list_remember_and_open(tmp_path):
 
 def test_a_new_workspace_takes_layers_and_gdal_reads_them_back(tmp_path):
     ws = create_workspace("新建", tmp_path)
-    from layers.validate import validate
     from layers.catalogue import spec
+    from layers.validate import validate
 
     raw = _shelters().assign(_row=[2, 3, 4])
     gdf, _ = validate(raw, spec("shelters"), source="s.xlsx")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ui.overlay import Overlay, hillshade_overlay as render_hillshade, value_overlay
 from layers.catalogue import spec
 from layers.load import Layer
 from layers.raster import Raster
 from ui.i18n import lang, t
 from ui.map_view import DETAIL_BUDGET, build_map, feature_count, plan_map
+from ui.overlay import Overlay, value_overlay
+from ui.overlay import hillshade_overlay as render_hillshade
 from ui.state import hillshade_overlay, layer_tokens, map_parts, place_names, shared_map, workspace_layers
 
 

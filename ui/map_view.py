@@ -21,8 +21,9 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -316,7 +317,7 @@ GisMap.labels({{ this._parent.get_name() }}).add({{ s.points|tojson }}, {rank: {
 {% endmacro %}
 """)
 
-    def __init__(self, sets: list["LabelSet"], group: Any = None):
+    def __init__(self, sets: list[LabelSet], group: Any = None):
         super().__init__()
         self._name = "PlaceLabels"
         self.sets = sets

@@ -7,8 +7,8 @@ image is warped to EPSG:3857 first; then it sits exactly where the data is, what
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from PIL import Image

@@ -20,10 +20,10 @@ from layers.load import Layer, is_raster_file, load_layer
 from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
 from layers.readers import list_sublayers
 from layers.webmap import reference_geometries
+from layers.workspace import Workspace
 from ui.downloads import layer_file_name
 from ui.i18n import labeller, lang, t, text
 from ui.map_panel import show_layers_map, show_preview_map
-from layers.workspace import Workspace
 from ui.state import layer_tokens, workspace_area, workspace_extent, workspace_folder, workspace_layers
 
 log = logging.getLogger(__name__)

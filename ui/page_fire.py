@@ -29,8 +29,15 @@ from layers.text import Text, pick
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
-from ui.state import (hillshade_overlay, layer_tokens, place_names, shared_result, workspace_dem,
-                      workspace_layers, workspace_outlines)
+from ui.state import (
+    hillshade_overlay,
+    layer_tokens,
+    place_names,
+    shared_result,
+    workspace_dem,
+    workspace_layers,
+    workspace_outlines,
+)
 from ui.township_choice import township_caption, township_focus
 
 #: the layers of the Fire page's map (from the layer specs)

@@ -19,16 +19,31 @@ import shapely
 import streamlit as st
 
 from gis.ops.session import Operations
-from gis.ops.texts import AREA_TEXT, ITEM_TEXT, KIND_TEXT, LEVEL_COLORS, LEVEL_TEXT, ROLE_TEXT, STATUS_TEXT, \
-    default_message
+from gis.ops.texts import (
+    AREA_TEXT,
+    ITEM_TEXT,
+    KIND_TEXT,
+    LEVEL_COLORS,
+    LEVEL_TEXT,
+    ROLE_TEXT,
+    STATUS_TEXT,
+    default_message,
+)
 from layers.errors import GisError
 from layers.events import LEVELS, local_text
 from layers.text import Text
 from ui.i18n import lang
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
 from ui.map_view import build_map
-from ui.state import (active_store, editor_name, hillshade_overlay, layer_tokens, map_parts, place_names,
-                      workspace_layers)
+from ui.state import (
+    active_store,
+    editor_name,
+    hillshade_overlay,
+    layer_tokens,
+    map_parts,
+    place_names,
+    workspace_layers,
+)
 
 #: seconds between refreshes of the live part of the page
 REFRESH_S = 30

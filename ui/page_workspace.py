@@ -31,8 +31,16 @@ from layers.workspace import REV, Workspace
 from ui.i18n import labeller, lang, t
 from ui.map_panel import show_map
 from ui.map_view import build_map, plan_map
-from ui.state import (active_store, editor_name, hillshade_overlay, place_names, read_only_reason, uses_postgis,
-                      workspace_folder, workspace_name)
+from ui.state import (
+    active_store,
+    editor_name,
+    hillshade_overlay,
+    place_names,
+    read_only_reason,
+    uses_postgis,
+    workspace_folder,
+    workspace_name,
+)
 
 #: layers edited in the app (the things that change between seasons): those whose spec names editable fields
 EDITABLE = editable_kinds()

@@ -12,8 +12,8 @@ import folium
 import numpy as np
 import pandas as pd
 
-from layers.palette import DEPTH, GRID_STATUS, ROUTE, SHELTER_LOAD, SHELTER_UNUSABLE
 from layers.catalogue import spec
+from layers.palette import DEPTH, GRID_STATUS, ROUTE, SHELTER_LOAD, SHELTER_UNUSABLE
 from layers.raster import Raster
 from layers.text import Text
 from ui.map_view import DETAIL_BUDGET, LegendRow, StyledGeoJson, _round_coords, path_style

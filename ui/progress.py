@@ -8,7 +8,7 @@ through its named steps (第 2/5 步：视域分析……). Both remove themselv
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -50,7 +50,7 @@ class Steps:
         self.n += 1
         self.bar.progress(min(1.0, (self.n - 1) / self.total), text=t("step_of", i=self.n, n=self.total, what=what))
 
-    def __enter__(self) -> "Steps":
+    def __enter__(self) -> Steps:
         return self
 
     def __exit__(self, *exc) -> None:

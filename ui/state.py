@@ -27,21 +27,22 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import geopandas as gpd
 import streamlit as st
 
-from layers.catalogue import CATALOGUE
-from ui.overlay import Overlay, hillshade_overlay as _render_hillshade
 from layers import settings
+from layers.catalogue import CATALOGUE
 from layers.errors import GisError
 from layers.storage import medium_read_only
 from layers.workspace import Workspace
 from ui.i18n import lang, t
 from ui.map_view import LabelSet, layer_payloads, place_labels, plan_map
+from ui.overlay import Overlay
+from ui.overlay import hillshade_overlay as _render_hillshade
 
 
 @st.cache_resource(show_spinner=False)

@@ -45,15 +45,15 @@ def _isolated_setup() -> None:
     import folium  # noqa: F401
     import geopandas  # noqa: F401
 
-    import ui.overlay  # noqa: F401
     import gis.terrain  # noqa: F401
     import ui.assets  # noqa: F401
     import ui.map_view  # noqa: F401
+    import ui.overlay  # noqa: F401
 
 
 def _hillshade(workspace: Path):
-    from ui.overlay import hillshade_overlay
     from layers.raster import read_raster
+    from ui.overlay import hillshade_overlay
 
     if not (workspace / "dem.tif").exists():
         return None

@@ -90,7 +90,7 @@ def run(ctx: Context) -> Report:
     from scipy.sparse import csgraph
 
     from gis.flood.assign import assign
-    from gis.flood.roads import network_costs, nearest_nodes
+    from gis.flood.roads import nearest_nodes, network_costs
     from gis.tallies import leaf_grids
 
     roads, grids, shelters = _read(ctx)

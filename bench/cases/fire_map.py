@@ -48,10 +48,10 @@ def build(workspace: str, out_ours: str, out_peer: str, lang: str = "zh") -> dic
     from bench.cases.data_map import split_bytes
     from gis.fire.review import camera_step, gap_step, reach_step, risk_step
     from gis.fire.risk import HIGH_RISK_LEVEL
-    from ui.overlay import hillshade_overlay
     from layers.workspace import Workspace
     from ui.assets import inline_html, localize
     from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
+    from ui.overlay import hillshade_overlay
 
     ws = Workspace(workspace)
     t = [time.perf_counter()]

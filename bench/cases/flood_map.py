@@ -25,11 +25,11 @@ def build(workspace: str, out_ours: str, out_peer: str) -> dict:
     import folium
 
     from gis.flood.hazard import Hazard
-    from ui.overlay import hillshade_overlay
     from gis.flood.plan import evacuation_plan
     from layers.workspace import Workspace
     from ui.assets import inline_html, localize
     from ui.map_view import build_map, plan_map
+    from ui.overlay import hillshade_overlay
     from ui.plan_map import depth_overlay, plan_groups
 
     ws = Workspace(workspace)

@@ -51,8 +51,8 @@ def _naive(sets: list[np.ndarray], n: int) -> float:
 
 def run(ctx: Context) -> Report:
     """Gaps, camera siting and water siting on the cached workspace."""
-    from gis.fire.risk import HIGH_RISK_LEVEL, forest_mask, risk_raster
     from gis.fire.gaps import coverage_gaps, gap_summary
+    from gis.fire.risk import HIGH_RISK_LEVEL, forest_mask, risk_raster
     from gis.fire.siting import candidate_viewsheds, site_cameras, site_water
     from gis.fire.viewshed import coverage
     from gis.fire.water_reach import site_reach, water_reach

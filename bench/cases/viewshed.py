@@ -288,8 +288,9 @@ def run(ctx: Context) -> Report:
     tools = ["ours-R2", "ours-exact", "xarray-spatial", "GRASS r.viewshed", "gdal_viewshed"]
     missing = {}
     try:
-        import xrspatial  # noqa: F401
         from importlib.metadata import version as _v
+
+        import xrspatial  # noqa: F401
         xrs_version = _v("xarray-spatial")
     except ImportError:
         missing["xarray-spatial"] = "not installed (pip install -r requirements-dev.txt)"

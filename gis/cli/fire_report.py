@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from gis.cli import Inputs, add_input_options, command, finish, progress
 

@@ -109,8 +109,15 @@ def _add_fire_risk(p: argparse.ArgumentParser) -> None:
 # ---- fire-weather ---------------------------------------------------------------------------
 def _run_fire_weather(args: argparse.Namespace) -> int:
     from gis.fire.review import Weather, weather_step
-    from gis.fire.weather import (LEVEL_LABELS, beaufort, dry_days_score, humidity_score, rain_score,
-                                  temperature_score, wind_score)
+    from gis.fire.weather import (
+        LEVEL_LABELS,
+        beaufort,
+        dry_days_score,
+        humidity_score,
+        rain_score,
+        temperature_score,
+        wind_score,
+    )
     from layers.errors import LayerError, problem
     from layers.text import pick
 

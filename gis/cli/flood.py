@@ -203,8 +203,8 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
 
 # ---- plan ------------------------------------------------------------------------------------------
 def _run_plan(args: argparse.Namespace) -> int:
-    from gis.flood.needs import DAILY_ITEMS
     from gis.flood.hazard import check_overlap
+    from gis.flood.needs import DAILY_ITEMS
     from gis.flood.scenario import FloodInputs, FloodScenario
     from gis.report.plan_files import write_plan_files
     from layers.workspace import Workspace

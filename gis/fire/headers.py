@@ -8,7 +8,8 @@ Every entry is a :class:`layers.text.Text` whose ``code`` is the column key (or 
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 

@@ -32,8 +32,9 @@ gaps and the tables; a new weather day only the day's map.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Hashable, Mapping, Sequence, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -127,7 +128,7 @@ class Weather:
         return v if self.rain is None else v + (self.rain,)
 
     @classmethod
-    def of(cls, value: Any) -> "Weather | None":
+    def of(cls, value: Any) -> Weather | None:
         """A weather from a :class:`Weather`, a sequence of 4 or 5 numbers, a dict, a ``"T,RH,DAYS,WIND[,RAIN]"``
         string, or None.
 
@@ -305,7 +306,7 @@ class FireReview:
         return out
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "FireReview":
+    def from_params(cls, params: Mapping[str, Any]) -> FireReview:
         """A review from saved parameters (unknown keys ignored, missing ones at their defaults).
 
         Raises
@@ -322,7 +323,7 @@ class FireReview:
             kw["weights"] = tuple(tuple(p) for p in kw["weights"])
         return cls(**kw)
 
-    def with_(self, **changes: Any) -> "FireReview":
+    def with_(self, **changes: Any) -> FireReview:
         """A copy with ``changes``."""
         return replace(self, **changes)
 
@@ -353,7 +354,7 @@ class FireReview:
         return d["sep"](lang).join(bits)
 
     # -- the run
-    def run(self, data: "FireInputs", *, memo: Memo = no_memo, warn_notes: bool = False) -> "FireResult":
+    def run(self, data: FireInputs, *, memo: Memo = no_memo, warn_notes: bool = False) -> FireResult:
         """Run the review's steps on ``data`` (each through ``memo``) and return the whole result.
 
         Parameters

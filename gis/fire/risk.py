@@ -116,8 +116,9 @@ def _note(zh: str, en: str, code: str) -> Text:
 
 
 def _crs_wkt(grid: Raster) -> str:
-    from layers.raster import _as_pyproj_input
     import pyproj
+
+    from layers.raster import _as_pyproj_input
 
     return pyproj.CRS.from_user_input(_as_pyproj_input(grid.crs)).to_wkt()
 

@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import geopandas as gpd
 import numba
@@ -49,8 +49,8 @@ from rasterio.features import rasterize
 from scipy import ndimage
 
 from gis.fire.gaps import nearest
-from gis.terrain import metric_grid
 from gis.fire.viewshed import _NO_TABLE, _r2_fast, _r2_kernel, _table, _table_rc
+from gis.terrain import metric_grid
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster, _as_pyproj_input
 from layers.settings import STORAGE_CRS

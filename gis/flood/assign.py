@@ -48,8 +48,9 @@ the parts sum exactly to the grid's count.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence, cast
+from typing import Protocol, cast
 
 import numpy as np
 import pandas as pd

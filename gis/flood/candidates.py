@@ -28,8 +28,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.flood.roads import (ACCESS_SPEED_KMH, DETOUR_FACTOR, STRAIGHT_LINE_SPEED_KMH, RoadGraph, k_best,
-                             network_costs, route_lines, straight_line_costs)
+from gis.flood.roads import (
+    ACCESS_SPEED_KMH,
+    DETOUR_FACTOR,
+    STRAIGHT_LINE_SPEED_KMH,
+    RoadGraph,
+    k_best,
+    network_costs,
+    route_lines,
+    straight_line_costs,
+)
 from gis.flood.walking import WalkSurface, path_line, tobler_kmh
 from layers.text import Text
 
@@ -51,7 +59,7 @@ class _Options:
     path: list  # cells of each walk (person order)
 
     @classmethod
-    def empty(cls) -> "_Options":
+    def empty(cls) -> _Options:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), [])
 
     def add(self, grid, node, length, time, path) -> None:
@@ -73,7 +81,7 @@ class _Walks:
     path: list
 
     @classmethod
-    def empty(cls) -> "_Walks":
+    def empty(cls) -> _Walks:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), [])
 
     def add(self, grid, shelter, length, time, path) -> None:
@@ -134,7 +142,7 @@ class Candidates:
     # ---- building ---------------------------------------------------------------------------------------
     @classmethod
     def build(cls, grid_ids, grid_xy, shelter_ids, shelter_xy, *, graph: RoadGraph | None,
-              surface: WalkSurface | None, weight: str = "length") -> "Candidates":
+              surface: WalkSurface | None, weight: str = "length") -> Candidates:
         """Cost every grid's primary options (nearest road on foot, nearest shelter on foot).
 
         Parameters

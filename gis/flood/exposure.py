@@ -26,8 +26,9 @@ How the overlap is computed:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numba

@@ -28,9 +28,9 @@ import numpy as np
 from scipy import ndimage
 
 from gis.projection import reproject_to
-from layers.text import Text
 from layers.errors import LayerError, problem
 from layers.raster import Raster
+from layers.text import Text
 
 __all__ = ["DEFAULT_MIN_UPSTREAM_KM2", "hand", "hand_with_notes", "depth_from_stage", "fill_voids", "outside_mask"]
 

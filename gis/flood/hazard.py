@@ -13,9 +13,10 @@ give classes ``0`` dry, ``1`` wet below ``t1``, ``2`` in ``[t1, t2)``, ..., ``n 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -185,7 +186,7 @@ class Hazard:
 
     # ---- constructors ----------------------------------------------------------------------------------------
     @classmethod
-    def from_depth_raster(cls, r: Raster, *, source: str | None = None, name: str | None = None) -> "Hazard":
+    def from_depth_raster(cls, r: Raster, *, source: str | None = None, name: str | None = None) -> Hazard:
         """A scenario from a depth raster.
 
         Parameters
@@ -237,7 +238,7 @@ class Hazard:
 
     @classmethod
     def from_polygons(cls, gdf: gpd.GeoDataFrame, *, source: str | None = None,
-                      name: str | None = None, notes: list | None = None) -> "Hazard":
+                      name: str | None = None, notes: list | None = None) -> Hazard:
         """A scenario from danger-zone polygons.
 
         Parameters
@@ -306,7 +307,7 @@ class Hazard:
     def from_stage(cls, dem: Raster | None, stage_m: float, *, hand: Raster | None = None,
                    rivers: gpd.GeoDataFrame | None = None, min_upstream_km2: float | None = None,
                    min_upstream_cells: int | None = None,
-                   name: str | None = None) -> "Hazard":
+                   name: str | None = None) -> Hazard:
         """A screening scenario: a water level ``stage_m`` above the streams, on HAND from the DEM.
 
         Parameters

@@ -45,8 +45,9 @@ detour factor (default :data:`DETOUR_FACTOR` = 1.4), at a stated speed, labelled
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np

@@ -83,7 +83,7 @@ class FloodInputs:
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_workspace(cls, ws: Any, *, population: Raster | None = None) -> "FloodInputs":
+    def from_workspace(cls, ws: Any, *, population: Raster | None = None) -> FloodInputs:
         """Read the layers from a :class:`layers.workspace.Workspace` (or a PostGIS store with its folder)."""
         kinds = set(ws.vector_kinds())
         missing = [k for k in ("grids", "shelters") if k not in kinds]
@@ -262,7 +262,7 @@ class FloodScenario:
         return d
 
     @classmethod
-    def from_params(cls, params: dict) -> "FloodScenario":
+    def from_params(cls, params: dict) -> FloodScenario:
         """From a saved scenario's or the page's ``params`` (unknown keys ignored; older saves understood)."""
         p = dict(params)
         if "stage" in p and "stage_m" not in p:   # saves made before the scenario object
@@ -278,7 +278,7 @@ class FloodScenario:
         return cls(**{k: v for k, v in p.items() if k in names and v is not None})
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "FloodScenario":
+    def from_args(cls, args: argparse.Namespace) -> FloodScenario:
         """From the flags :func:`add_arguments` declares."""
         if (args.hazard is None) == (args.stage is None):
             raise LayerError(problem("请给出 --hazard 或 --stage（二选一）", "give either --hazard or --stage",
@@ -299,7 +299,7 @@ class FloodScenario:
                    terrain_cell_m=args.terrain_cell_m,
                    rates=tuple(sorted((parse_rates(args.rates) or {}).items())), days=args.days, name=args.name)
 
-    def with_(self, **changes: Any) -> "FloodScenario":
+    def with_(self, **changes: Any) -> FloodScenario:
         """A copy with some options changed."""
         return replace(self, **changes)
 

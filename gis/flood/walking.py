@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import geopandas as gpd
 import numba
@@ -170,7 +170,7 @@ class WalkSurface:
         a, b = np.asarray(cells[:-1]), np.asarray(cells[1:])
         return float(np.asarray(self.forward[a, b]).ravel().sum())
 
-    def search(self, sources: np.ndarray, *, towards: bool, limit_s: float | None = None) -> "Reach":
+    def search(self, sources: np.ndarray, *, towards: bool, limit_s: float | None = None) -> Reach:
         """Least walking time between every cell and the nearest of ``sources``.
 
         Parameters
@@ -201,11 +201,11 @@ class WalkSurface:
         self.searched_s += time.perf_counter() - t0
         return Reach(self, dist, pred, origin, towards)
 
-    def reach_from(self, cell: int, *, limit_s: float | None = None) -> "Reach":
+    def reach_from(self, cell: int, *, limit_s: float | None = None) -> Reach:
         """Every cell a person starting at ``cell`` reaches within the limit (one source)."""
         return self.search(np.array([cell]), towards=False, limit_s=limit_s)
 
-    def local(self, cells: np.ndarray, *, towards: bool, tile: int = 96) -> "Iterator[LocalReach]":
+    def local(self, cells: np.ndarray, *, towards: bool, tile: int = 96) -> Iterator[LocalReach]:
         """One search per cell, each inside a window of the walking limit around it (tiles share a window).
 
         A walk of at most :attr:`limit_m` never leaves the disc of that radius around its start, so the

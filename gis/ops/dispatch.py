@@ -312,8 +312,8 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
     if graph is not None and (depth_at is not None or flood is not None):
         depth_at = depth_at or wet_mask_sampler(flood, crs=crs)
         graph = cut_flooded(graph, depth_at, passable_m=passable_m)
-        notes.append(Text("已去除被淹道路（水深 ≥ {:g} 米）".format(passable_m),
-                          "flooded roads (depth ≥ {:g} m) removed".format(passable_m), "dispatch_roads_cut"))
+        notes.append(Text(f"已去除被淹道路（水深 ≥ {passable_m:g} 米）",
+                          f"flooded roads (depth ≥ {passable_m:g} m) removed", "dispatch_roads_cut"))
     if graph is None:
         notes.append(Text("没有道路图层：距离按直线 × 1.4 估算", "no road layer: distances are the straight line x 1.4",
                           "dispatch_no_roads"))

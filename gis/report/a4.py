@@ -13,7 +13,7 @@ import functools
 import math
 import os
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import geopandas as gpd
 import matplotlib

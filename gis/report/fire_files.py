@@ -49,8 +49,9 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -64,8 +65,16 @@ from gis.fire.headers import HEADERS, SHEETS, WORDS, header
 from gis.fire.review import TOTAL, FireResult
 from gis.fire.siting import SITE_COLUMNS, SitingResult
 from gis.fire.water_reach import REASONS
-from gis.report.formats import (for_ogr, kml_document, kml_folder, kml_geometry, kml_sub, kml_value, tagged_geojson,
-                                xml_escape)
+from gis.report.formats import (
+    for_ogr,
+    kml_document,
+    kml_folder,
+    kml_geometry,
+    kml_sub,
+    kml_value,
+    tagged_geojson,
+    xml_escape,
+)
 from gis.report.sheets import write_sheet
 from layers.catalogue import spec as get_spec
 from layers.raster import Raster, write_raster

@@ -39,8 +39,9 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np

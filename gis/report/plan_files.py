@@ -34,8 +34,16 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from gis.report.formats import (for_ogr, kml_document, kml_folder, kml_geometry, kml_sub, kml_value, tagged_geojson,
-                                 xml_escape)
+from gis.report.formats import (
+    for_ogr,
+    kml_document,
+    kml_folder,
+    kml_geometry,
+    kml_sub,
+    kml_value,
+    tagged_geojson,
+    xml_escape,
+)
 from gis.report.plan_workbook import plan_workbook
 from gis.report.tables import table_part, truthy
 from layers.settings import STORAGE_CRS

@@ -35,7 +35,8 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import math
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,8 +45,8 @@ from openpyxl.styles import Alignment
 
 from gis.report.sheets import write_sheet
 from gis.report.tables import table_part, truthy
-from layers.text import pick
 from layers.catalogue import spec as get_spec
+from layers.text import pick
 
 __all__ = ["HEADERS", "SHEETS", "plan_workbook", "township_workbooks", "plan_rows", "shelter_rows",
            "township_rows", "needs_rows", "header"]
@@ -485,9 +486,7 @@ def _total_index(df: pd.DataFrame) -> set[int]:
     for i, rec in enumerate(df.to_dict("records")):
         sid, name = rec.get("shelter_id"), rec.get("name")
         words = (str(name).strip().lower(), str(sid).strip().lower())
-        if any(w in ("合计", "总计", "total", "all") or w.startswith(("合计", "总计", "total")) for w in words):
-            out.add(i)
-        elif sid is None or (isinstance(sid, float) and math.isnan(sid)):
+        if any(w in ("合计", "总计", "total", "all") or w.startswith(("合计", "总计", "total")) for w in words) or sid is None or (isinstance(sid, float) and math.isnan(sid)):
             out.add(i)
     return out
 

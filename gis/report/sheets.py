@@ -4,7 +4,8 @@ the text (CJK characters count double), number formats per column, a frozen head
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Callable, Collection
+from collections.abc import Callable, Collection
+from typing import Any
 
 import numpy as np
 import pandas as pd

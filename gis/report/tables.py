@@ -3,7 +3,8 @@ attributes) or a mapping of table name to frame, and yes/no cells read leniently
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 

@@ -33,7 +33,8 @@ import os
 import pickle
 import re
 import zipfile
-from typing import Any, Callable, Iterator, Sequence, cast
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
 
 import geopandas as gpd
 import matplotlib
@@ -46,8 +47,23 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from shapely.geometry import LineString, MultiLineString
 
-from gis.report.a4 import (A4_INCHES, HALO, cjk_font, clip, crs_words, finish_map, font_rc, furniture_boxes, map_page,
-                           method_words, place_labels, text_width_in, to_crs, warp, wrap)
+from gis.report.a4 import (
+    A4_INCHES,
+    HALO,
+    cjk_font,
+    clip,
+    crs_words,
+    finish_map,
+    font_rc,
+    furniture_boxes,
+    map_page,
+    method_words,
+    place_labels,
+    text_width_in,
+    to_crs,
+    warp,
+    wrap,
+)
 from gis.report.tables import table_part, truthy
 from layers.crs import metric_crs
 from layers.raster import Raster
@@ -438,7 +454,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 end = line.interpolate(L)
                 ax.annotate("", xy=(end.x, end.y), xytext=(tail.x, tail.y),
                             arrowprops=dict(arrowstyle="-|>", color=colour, lw=2.0, mutation_scale=16), zorder=9)
-                if L > 0.15 * span:   # a second arrow mid-way on long routes
+                if 0.15 * span < L:   # a second arrow mid-way on long routes
                     m0, m1 = line.interpolate(0.5 * L - 0.5 * head), line.interpolate(0.5 * L + 0.5 * head)
                     ax.annotate("", xy=(m1.x, m1.y), xytext=(m0.x, m0.y),
                                 arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.5, mutation_scale=12),

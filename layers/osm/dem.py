@@ -8,8 +8,8 @@ that does not cover it is refused, never padded with nodata.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pyproj

@@ -57,7 +57,7 @@ class OsmData:
         """Features read per driver layer."""
         return {"points": len(self.points), "lines": len(self.lines), "multipolygons": len(self.polygons)}
 
-    def cut(self, bbox: tuple[float, float, float, float]) -> "OsmData":
+    def cut(self, bbox: tuple[float, float, float, float]) -> OsmData:
         """The features touching ``bbox`` (a smaller area of what was read)."""
         return OsmData(_cut(self.points, bbox), _cut(self.lines, bbox), _cut(self.polygons, bbox),
                        tuple(float(v) for v in bbox), self.extent)
