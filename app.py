@@ -64,7 +64,8 @@ try:
     nav = st.navigation([home, *pages])
     storage_banner()   # a damaged workspace (open read-only) or a read-only medium, above every page
     nav.run()
-except GisError as e:  # a layer that does not fit, a workspace that cannot be read or written: say what, in both languages
+except GisError as e:
+    # a layer that does not fit, a workspace that cannot be read or written: say what, in both languages
     st.error("\n".join(e.lines(lang())))
 except Exception as e:  # never a traceback in the app; the details go to the server log
     if type(e).__module__.startswith("streamlit"):   # st.switch_page / st.rerun control flow

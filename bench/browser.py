@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -398,10 +398,8 @@ def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, ti
                     except Exception:  # noqa: BLE001 - the frame was replaced by a rerun; look again
                         pass
             for el in await page.query_selector_all('iframe[title*="streamlit_folium"]'):
-                try:
+                with suppress(Exception):  # detached by a rerun
                     await el.scroll_into_view_if_needed(timeout=1000)
-                except Exception:  # noqa: BLE001 - detached by a rerun
-                    pass
             await asyncio.sleep(0.2)
         return None, frame
 

@@ -166,8 +166,8 @@ def run_isolated(func: str, /, *, timeout: float = 1800, **kwargs: Any) -> dict:
     """Call ``module:function(**kwargs)`` in a fresh Python process and return its result with peak memory.
 
     The child imports the module, calls its ``_isolated_setup()`` if it has one (imports the
-    measured code needs), records its resident set size (the baseline: interpreter and imports), calls the function and prints its JSON result with the process's peak RSS, so the
-    difference is what the call itself needed.
+    measured code needs), records its resident set size (the baseline: interpreter and imports), calls the function
+    and prints its JSON result with the process's peak RSS, so the difference is what the call itself needed.
 
     Parameters
     ----------

@@ -85,7 +85,8 @@ def split_bytes(m, html: str) -> list[dict]:
             sub = child if isinstance(child, folium.FeatureGroup) else group
             if isinstance(child, folium.GeoJson):
                 owner = group or child
-                yield (getattr(owner, "layer_name", None) or child.get_name()), bool(getattr(owner, "show", True)), child
+                name = getattr(owner, "layer_name", None) or child.get_name()
+                yield name, bool(getattr(owner, "show", True)), child
             yield from walk(child, sub)
 
     out = []
@@ -163,7 +164,8 @@ def build_ours(workspace: str, out: str, lang: str = "zh") -> dict:
     page = inline_html(m)
     Path(out).write_text(page, encoding="utf-8")
     return {"read_s": t1 - t0, "hillshade_s": t2 - t1, "build_s": t3 - t2, "render_s": t4 - t3,
-            "sent_bytes": len(json.dumps(html)), "html_bytes": len(html.encode("utf-8")), "page_bytes": len(page.encode("utf-8")), "split": split,
+            "sent_bytes": len(json.dumps(html)), "html_bytes": len(html.encode("utf-8")),
+            "page_bytes": len(page.encode("utf-8")), "split": split,
             "image_bytes": image, "features": {k: len(v) for k, v in layers.items()},
             "png_bytes": len(overlay.png) if overlay is not None else 0}
 
@@ -218,7 +220,8 @@ def build_peer(workspace: str, out: str) -> dict:
     page = inline_html(m)  # CDN links -> the local Leaflet, inlined; unused jQuery/Bootstrap dropped
     Path(out).write_text(page, encoding="utf-8")
     return {"read_s": t1 - t0, "hillshade_s": t2 - t1, "build_s": t3 - t2, "render_s": t4 - t3,
-            "sent_bytes": len(json.dumps(html)), "html_bytes": len(html.encode("utf-8")), "page_bytes": len(page.encode("utf-8")), "split": split,
+            "sent_bytes": len(json.dumps(html)), "html_bytes": len(html.encode("utf-8")),
+            "page_bytes": len(page.encode("utf-8")), "split": split,
             "image_bytes": image, "features": {k: len(v) for k, v in layers.items()},
             "dropped_assets": sorted(declared & UNUSED_ASSETS), "inlined_assets": sorted(declared & set(LOCAL_ASSETS))}
 
@@ -363,7 +366,8 @@ def run(ctx: Context) -> Report:
     feats = ", ".join(f"{k} {v:,}" for k, v in ours["features"].items())
     notes += [
         f"Features in the workspace: {feats}. MB = 10^6 bytes.",
-        "Bytes sent = length of the page (`m.get_root().render()`) JSON-escaped, as streamlit ships component arguments (Leaflet's own JS/CSS "
+        "Bytes sent = length of the page (`m.get_root().render()`) JSON-escaped, as streamlit ships component "
+        "arguments (Leaflet's own JS/CSS "
         "come from /app/static and are cached). The first render is timed on the self-contained page "
         "(`ui.assets.inline_html`), served from 127.0.0.1, fresh Chromium profile per run, from navigation start "
         "until the `load` event has fired and Leaflet's overlay pane holds its canvas/SVG (or markers), plus two "
@@ -406,7 +410,8 @@ def run(ctx: Context) -> Report:
             f"At least one bar missed. Ours sends {sent / MB:.1f} MB: GeoJSON {(shown + hidden) / MB:.1f} MB "
             f"(layers shown at start {shown / MB:.1f} MB, layers hidden at start {hidden / MB:.1f} MB; feature "
             f"properties {props / MB:.1f} MB, geometry and structure {(shown + hidden - props) / MB:.1f} MB), the "
-            f"hillshade PNG {ours['image_bytes'] / MB:.1f} MB, the rest {(sent - shown - hidden - ours['image_bytes']) / MB:.2f} MB. "
+            f"hillshade PNG {ours['image_bytes'] / MB:.1f} MB, "
+            f"the rest {(sent - shown - hidden - ours['image_bytes']) / MB:.2f} MB. "
             f"Unescaped UTF-8 JSON would save {(shown + hidden - utf8) / MB:.1f} MB. The render phases show where "
             "the browser's time goes: HTML received -> parsed with its inline scripts run (parsing the GeoJSON "
             "literals and building every Leaflet layer, hidden ones included) -> load -> drawn.")

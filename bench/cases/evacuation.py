@@ -152,7 +152,8 @@ def run(ctx: Context) -> Report:
     ctx.log(f"  evacuation: linprog {lp['seconds']:.1f} s, status {lp['status']}")
 
     rows = [
-        ["road graph: build (split, snap, CSR, components) (s)", t_graph, t_nx_build, "networkx Graph from the same edges"],
+        ["road graph: build (split, snap, CSR, components) (s)", t_graph, t_nx_build,
+         "networkx Graph from the same edges"],
         [f"network costs, {len(oxy):,} grids x K={K} shelters (s)", t_costs, None, "no direct networkx equivalent"],
         ["nearest shelter for every grid, K=1 (s)", t_ours_k1, t_nx_multi,
          "ours network_costs(k=1): one Dijkstra from a virtual source tied to every shelter node by its "
@@ -202,7 +203,8 @@ def run(ctx: Context) -> Report:
         "node; OR-Tools needs integers, so costs are rounded to whole metres (the LP peer gets the same integers).",
         "The assignment widens K per grid (5, 10, 20, 50, then every candidate in the K=50 table): after each max "
         "flow only the grids on the source side of the min cut (those with people left and those that could make "
-        "room) get more candidates (the next K; the widest K when they need it a second time); then one min-cost flow of the maximum value. Its person-distance is optimal "
+        "room) get more candidates (the next K; the widest K when they need it a second time); then one min-cost "
+        "flow of the maximum value. Its person-distance is optimal "
         "over the candidate arcs of the final problem, which the HiGHS LP on the same arcs confirms.",
         "networkx K=1 is the on-road distance from each grid's nearest road node to the nearest shelter node; its "
         "agreement is checked against csgraph(min_only=True). networkx has no K-nearest-destinations call; the "

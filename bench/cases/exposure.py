@@ -1,4 +1,5 @@
-"""Flood exposure of all 41,410 transfer grids on a 25-million-cell depth raster: ours against rasterstats and exactextract.
+"""Flood exposure of all 41,410 transfer grids on a 25-million-cell depth raster: ours against rasterstats and
+exactextract.
 
 The depth raster is made from the prefecture DEM (5000 x 5000 cells of 30 m, EPSG:4549):
 ``depth = stage - HAND`` for a stage of :data:`STAGE_M` m (``gis.flood.hand.hand``, streams at >= 1000

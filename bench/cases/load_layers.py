@@ -138,7 +138,8 @@ def run(ctx: Context) -> Report:
     notes = ["Ours reads with pyogrio too, then validates: field matching, type coercion, bounds, geometry "
              "check/repair, unique ids, CRS to EPSG:4490. The peer does none of this.",
              "Peak RSS: one fresh Python process per reader reads the layers in turn; before each layer freed "
-             "memory is handed back (gc + malloc_trim) and the process's peak is reset to its current RSS (Linux /proc/self/clear_refs), so each figure is that "
+             "memory is handed back (gc + malloc_trim) and the process's peak is reset to its current RSS (Linux "
+             "/proc/self/clear_refs), so each figure is that "
              "read's peak, and '+' is how far it rose above the RSS just before the read."]
     if grids and judged and grids["rows"] != PREFECTURE_GRIDS:
         notes.append(f"The workspace has {grids['rows']:,} grids, not the {PREFECTURE_GRIDS:,} of the report the "

@@ -1,4 +1,5 @@
-"""Operations during a flood: warning + call-out list, report-backs per second from concurrent writers, the page map, dispatch.
+"""Operations during a flood: warning + call-out list, report-backs per second from concurrent writers, the page map,
+dispatch.
 
 On a copy of the cached workspace (the cache is never written):
 
@@ -54,7 +55,8 @@ def _isolated_setup() -> None:
 # ---- writers -------------------------------------------------------------------------------------------------------
 def writer(store_arg: str, schema: str, warning_id: str, index: int, writers: int, start_file: str, seconds: float,
            out_file: str) -> None:
-    """One officer appending report-backs for ``seconds`` from when ``start_file`` appears; counts go to ``out_file``."""
+    """One officer appending report-backs for ``seconds`` from when ``start_file`` appears; counts go to
+    ``out_file``."""
     from layers.events import OpsLog
 
     if store_arg.startswith("postgresql://"):
@@ -150,11 +152,12 @@ def build_map(workspace: str, warning_id: str, out_ours: str, out_peer: str) -> 
     t4 = time.perf_counter()
     Path(out_peer).write_text(inline_html(localize(p)), encoding="utf-8")
     return {"read_s": t1 - t0, "progress_s": t2 - t1, "ours_build_s": t3 - t2, "peer_build_s": t4 - t3,
-            "ours_bytes": len(json.dumps(html)), "peer_bytes": len(json.dumps(peer_html)), "grids": int(len(prog.grids)),
+            "ours_bytes": len(json.dumps(html)), "peer_bytes": len(json.dumps(peer_html)),
+            "grids": int(len(prog.grids)),
             "statuses": prog.totals["by_status"]}
 
 
-# ---- dispatch ----------------------------------------------------------------------------------------------------------
+# ---- dispatch --------------------------------------------------------------------------------------------------------
 def _dispatch(ctx: Context, layers: dict) -> dict:
     import numpy as np
     import pandas as pd
@@ -216,7 +219,7 @@ def _dispatch(ctx: Context, layers: dict) -> dict:
             "max_rel_cost_diff": agree}
 
 
-# ---- the run -----------------------------------------------------------------------------------------------------------
+# ---- the run ---------------------------------------------------------------------------------------------------------
 def _pg(ctx: Context) -> str | None:
     try:
         import psycopg

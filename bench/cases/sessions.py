@@ -1,4 +1,5 @@
-"""Many officers at once: N real headless Chromium sessions of one page opened together; map ready time and server RSS per wave.
+"""Many officers at once: N real headless Chromium sessions of one page opened together; map ready time and server RSS
+per wave.
 
 For each page (``BENCH_SESSIONS_PAGES``, default ``flood,fire,data``) the app is started with
 ``streamlit run app.py`` (headless, 127.0.0.1, disconnected sessions dropped after 10 s) on a copy of
@@ -104,7 +105,8 @@ def run(ctx: Context) -> Report:
         logs = ctx.tmp / f"{page}-logs"
         logs.mkdir(parents=True, exist_ok=True)
         ctx.log(f"  sessions: {page}: one session on a fresh server")
-        with streamlit_app(app, _copy(ctx.workspace, ctx.tmp / f"{page}-single"), log=logs / "single.log") as (url, pid):
+        with streamlit_app(app, _copy(ctx.workspace, ctx.tmp / f"{page}-single"),
+                           log=logs / "single.log") as (url, pid):
             load = _load()
             single = session_wave(url + url_path, 1, chromium=ctx.chromium, pid=pid, timeout_s=limit)
         rows.append(_row(page, "1 alone (cold)", single, load))
@@ -140,6 +142,7 @@ def run(ctx: Context) -> Report:
     return Report(
         tables=[{"title": f"sessions: {n} browser sessions of one page at once, map ready and server RSS per wave",
                  "columns": ["page", "wave", "sessions", "maps ready", "ready min (s)", "median (s)", "max (s)",
-                             "map sent, median (s)", "RSS before (MB)", "RSS peak (MB)", "RSS after (MB)", "load 1/5/15 min"],
+                             "map sent, median (s)", "RSS before (MB)", "RSS peak (MB)", "RSS after (MB)",
+                             "load 1/5/15 min"],
                  "rows": rows}],
         bars=bars, notes=notes, figures=figures)

@@ -70,7 +70,8 @@ def run(ctx: Context) -> Report:
     risk, ctxt["risk raster"], _ = _clock(lambda: risk_raster(dem, lay["forest"], roads=lay["roads"]))
     target = fm & (risk.level >= HIGH_RISK_LEVEL)
     (count, _f, _n), ctxt[f"camera coverage ({len(lay['cameras'])})"], _ = _clock(lambda: coverage(dem, lay["cameras"]))
-    reach, ctxt[f"water reach ({len(lay['water_sources'])})"], _ = _clock(lambda: water_reach(dem, lay["water_sources"], fm))
+    reach, ctxt[f"water reach ({len(lay['water_sources'])})"], _ = _clock(
+        lambda: water_reach(dem, lay["water_sources"], fm))
     usable = lay["water_sources"][reach.sources["usable"].to_numpy(dtype=bool)]
 
     ctx.log("  siting: gaps")
