@@ -179,5 +179,5 @@ def fire_map(layers: dict, lang: str, *, hillshade: Overlay | None = None, heigh
     mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers}, focus=focus)
     return build_map(mp.layers, lang=lang, hillshade=hillshade, images=mp.images, simplify_m=mp.simplify_m,
                      extra=fire_groups(lang, **parts), height=height,
-                     show={"roads", "water_sources", "cameras", "boundaries:county", "boundaries:township"}, places=places,
-                     focus_outline=focus_outline)
+                     show={"roads", "water_sources", "cameras", "boundaries:county", "boundaries:township"},
+                     places=places, focus_outline=focus_outline)

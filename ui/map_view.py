@@ -493,8 +493,9 @@ def _label_points(g: gpd.GeoDataFrame, field: str) -> list:
 def place_labels(layers: dict[str, gpd.GeoDataFrame]) -> list[LabelSet]:
     """Place names of a workspace: townships (seen from afar), then the kinds whose spec names a label field.
 
-    Townships are placed at their outline in the boundaries layer, else at the township-level grid (or the middle of their villages / grids /
-    shelters); villages and shelters beside their marker, shown from their spec's ``label_zoom``.
+    Townships are placed at their outline in the boundaries layer, else at the township-level grid (or the middle of
+    their villages / grids / shelters); villages and shelters beside their marker, shown from their spec's
+    ``label_zoom``.
     """
     out: list[LabelSet] = []
     towns: dict[str, tuple[float, float]] = {}

@@ -474,7 +474,8 @@ def page() -> None:
                                               "shelters_used", "person_km")})
     modes = plan.summary.get("people_by_route_mode", {})
     st.caption(t("flood_route_modes", road=f"{modes.get('road', 0):,}", walk=f"{modes.get('walk', 0):,}",
-                 straight=f"{modes.get('straight', 0):,}", none=f"{plan.summary.get('people_no_reachable_shelter', 0):,}",
+                 straight=f"{modes.get('straight', 0):,}",
+                 none=f"{plan.summary.get('people_no_reachable_shelter', 0):,}",
                  walk_km=f"{plan.summary.get('longest_walk_km', 0):g}", crs=plan.summary.get("metric_crs", "")))
     if hazard.screening:
         st.warning(hazard.messages(lang())[0])

@@ -51,8 +51,10 @@ KINDS = ["rivers", "roads", "grids", "villages", "shelters", "depots", "flood_ha
 
 _T: dict[str, Text] = {
     "title": Text("应急响应", "Operations"),
-    "intro": Text("洪水来临时在此指挥转移：按范围发布预警并生成叫应名单（逐级责任人与电话），记录确认收到、网格实报反馈和安置场所签到，"
-                  "超时未确认者列出并提示上报对象；按当前占用重新分配待转移人员，从储备库调度物资（吨公里最少）。多人同时录入互不覆盖，"
+    "intro": Text("洪水来临时在此指挥转移：按范围发布预警并生成叫应名单（逐级责任人与电话），"
+                  "记录确认收到、网格实报反馈和安置场所签到，"
+                  "超时未确认者列出并提示上报对象；按当前占用重新分配待转移人员，"
+                  "从储备库调度物资（吨公里最少）。多人同时录入互不覆盖，"
                   "本页每 30 秒自动刷新。本工具不拨打电话、不发送短信，只生成名单。",
                   "Run an evacuation when the water comes: issue a warning over an area with its call-out list "
                   "(responsible persons and phones at every level), record acknowledgments, grid report-backs and "
@@ -60,8 +62,8 @@ _T: dict[str, Text] = {
                   "to move over the remaining capacity, dispatch supplies from the depots (least ton-km). Several "
                   "officers can record at once; this page refreshes every 30 s. The tool places no calls and sends "
                   "nothing: it makes the lists."),
-    "no_grids": Text("工作空间中没有转移避险网格，无法发布预警。", "The workspace has no transfer grids: no warning can be "
-                     "issued."),
+    "no_grids": Text("工作空间中没有转移避险网格，无法发布预警。",
+                     "The workspace has no transfer grids: no warning can be issued."),
     "pick_warning": Text("预警", "Warning"),
     "no_warning": Text("还没有发布过预警。在上方“发布新预警”中选择范围和级别。", "No warning yet: issue one above."),
     "new_warning": Text("发布新预警", "Issue a new warning"),
@@ -75,12 +77,13 @@ _T: dict[str, Text] = {
     "plan_upload": Text("上传转移方案 GeoPackage", "upload a plan GeoPackage"),
     "plan_file": Text("转移方案（洪涝页面下载的 GeoPackage，或 python -m gis plan 输出的 plan.gpkg）",
                       "Flood plan (the GeoPackage downloaded on the Flood page, or plan.gpkg of python -m gis plan)"),
-    "no_saved": Text("没有可直接使用的已保存情景（按水位或工作空间危险区的情景），请在洪涝页面保存情景，或上传方案文件。",
+    "no_saved": Text("没有可直接使用的已保存情景（按水位或工作空间危险区的情景），"
+                     "请在洪涝页面保存情景，或上传方案文件。",
                      "No saved scenario to use (stage or workspace danger zones): save one on the Flood page, or "
                      "upload a plan file."),
     "planning": Text("正在按情景计算转移方案…", "Planning the scenario…"),
-    "draw_help": Text("在地图上依次点击圈出范围（至少 3 点），其内的末级网格纳入预警。", "Click the map to draw the area (at "
-                      "least 3 points); the leaf grids inside are covered."),
+    "draw_help": Text("在地图上依次点击圈出范围（至少 3 点），其内的末级网格纳入预警。",
+                      "Click the map to draw the area (at least 3 points); the leaf grids inside are covered."),
     "draw_points": Text("已点 {n} 个点", "{n} points"),
     "draw_clear": Text("清除圈选", "Clear the area"),
     "message": Text("预警内容", "Message"),
@@ -121,12 +124,13 @@ _T: dict[str, Text] = {
     "status_filter": Text("按状态筛选", "Filter by status"),
     "shelter": Text("安置场所", "Shelter"), "people": Text("到达人数", "People arrived"),
     "households": Text("户数", "Households"), "vulnerable": Text("其中老弱病残", "Vulnerable among them"),
-    "checkin_help": Text("每条签到记一次到达的人数（不是累计数）。", "Each check-in is one arrival (not a running total)."),
+    "checkin_help": Text("每条签到记一次到达的人数（不是累计数）。",
+                         "Each check-in is one arrival (not a running total)."),
     "record_checkin": Text("记录签到", "Record the check-in"),
-    "full_warning": Text("{name}（{id}）已满：签到 {n} 人，容纳 {cap} 人", "{name} ({id}) is full: {n} checked in, "
-                         "capacity {cap}"),
-    "filling_warning": Text("{name}（{id}）将满：签到 {n} 人，容纳 {cap} 人", "{name} ({id}) is filling: {n} checked in, "
-                            "capacity {cap}"),
+    "full_warning": Text("{name}（{id}）已满：签到 {n} 人，容纳 {cap} 人",
+                         "{name} ({id}) is full: {n} checked in, capacity {cap}"),
+    "filling_warning": Text("{name}（{id}）将满：签到 {n} 人，容纳 {cap} 人",
+                            "{name} ({id}) is filling: {n} checked in, capacity {cap}"),
     "replan": Text("按当前占用重新分配待转移人员", "Re-plan the people still to move over the remaining capacity"),
     "replan_help": Text("与转移方案相同的最优分配：场所容量扣除已签到和途中人员；拒绝转移者仍预留床位。",
                         "The flood plan's exact assignment: capacity less those checked in and in transit; places "
@@ -145,15 +149,16 @@ _T: dict[str, Text] = {
     "dl_dispatch": Text("下载调度单（Excel）", "Dispatch sheet (Excel)"),
     "no_depots": Text("工作空间中没有储备库图层：在“数据图层”页导入储备库（depots）后可调度物资。",
                       "The workspace has no reserve depots: import the depots layer on the Data layers page."),
-    "no_occupancy": Text("还没有安置签到：调度按签到人数计算需求。", "No check-in yet: needs come from the people checked in."),
+    "no_occupancy": Text("还没有安置签到：调度按签到人数计算需求。",
+                         "No check-in yet: needs come from the people checked in."),
     "shortages": Text("物资缺口", "Shortages"),
     "entries": Text("全部记录（含被更正的记录）", "Every entry (corrected ones too)"),
     "correct": Text("更正一条记录", "Correct an entry"),
     "correct_pick": Text("要更正的记录", "Entry to correct"),
     "correct_void": Text("作废该记录", "Cancel it"),
     "correct_do": Text("记录更正", "Record the correction"),
-    "correct_help": Text("更正是一条新记录，原记录保留并注明被更正。", "A correction is a new entry; the old one stays, marked "
-                         "as corrected."),
+    "correct_help": Text("更正是一条新记录，原记录保留并注明被更正。",
+                         "A correction is a new entry; the old one stays, marked as corrected."),
     "dl_record_xlsx": Text("下载应急响应记录（Excel）", "Operations record (Excel)"),
     "dl_record_gpkg": Text("下载应急响应记录（GeoPackage）", "Operations record (GeoPackage)"),
     "close": Text("解除预警", "End the warning"),
@@ -211,7 +216,7 @@ def _show_flash() -> None:
         getattr(st, f[0])(f[1])
 
 
-# ---- issuing a warning ------------------------------------------------------------------------------------------------
+# ---- issuing a warning -----------------------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _scenario_plan(key: tuple, params: tuple):
     """The flood plan of a saved scenario (stage or workspace danger zones), as the warning's plan files."""

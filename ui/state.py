@@ -255,7 +255,8 @@ def layer_tokens(kinds: list[str]) -> tuple:
         version = tuple((k, store.version(k)) for k in sorted(kinds) if k in have)
         return (folder, "postgis", version, tuple((k, tokens.get(k, "")) for k in sorted(kinds)))
     revs = _revision_tokens(Workspace(folder))
-    return (folder, tuple((k, revs.get(k)) for k in sorted(kinds)), tuple((k, tokens.get(k, "")) for k in sorted(kinds)))
+    return (folder, tuple((k, revs.get(k)) for k in sorted(kinds)),
+            tuple((k, tokens.get(k, "")) for k in sorted(kinds)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -85,8 +85,8 @@ def split_bytes(m, html: str) -> list[dict]:
             sub = child if isinstance(child, folium.FeatureGroup) else group
             if isinstance(child, folium.GeoJson):
                 owner = group or child
-                name = getattr(owner, "layer_name", None) or child.get_name()
-                yield name, bool(getattr(owner, "show", True)), child
+                yield ((getattr(owner, "layer_name", None) or child.get_name()), bool(getattr(owner, "show", True)),
+                       child)
             yield from walk(child, sub)
 
     out = []
