@@ -14,8 +14,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from layers.errors import GisError, LayerError
+
+if TYPE_CHECKING:
+    from layers.crs import OnConflict
+    from layers.text import Text
 
 _COMMANDS: dict[str, tuple[Callable, Callable, str]] = {}
 
@@ -82,7 +87,8 @@ def add_input_options(p: argparse.ArgumentParser, *, offsets: bool = True) -> No
     if offsets:
         o = g.add_mutually_exclusive_group()
         o.add_argument("--gcj02", action="store_true",
-                       help="points are GCJ-02 (Gaode/AMap, Tencent, WeChat): convert to WGS84 / 高德、腾讯、微信坐标纠偏")
+                       help="points are GCJ-02 (Gaode/AMap, Tencent, WeChat): convert to WGS84 / "
+                            "高德、腾讯、微信坐标纠偏")
         o.add_argument("--bd09", action="store_true", help="points are BD-09 (Baidu): convert to WGS84 / 百度坐标纠偏")
         o.add_argument("--no-offset", action="store_true",
                        help="the points carry no web-map offset (silences the suspicion; kept with the workspace on "
@@ -125,7 +131,8 @@ class Inputs:
         self.override = bool(getattr(args, "crs_override", False))
         if self.override and self.crs is None:
             raise LayerError(Problem("--crs-override 需要与 --crs 一起使用", "--crs-override needs --crs",
-                                     "用 --crs 给出正确的坐标系", "give the right CRS with --crs", field="--crs-override"))
+                                     "用 --crs 给出正确的坐标系", "give the right CRS with --crs",
+                                     field="--crs-override"))
         self.offset = "gcj02" if getattr(args, "gcj02", False) else "bd09" if getattr(args, "bd09", False) else None
         self.no_offset = bool(getattr(args, "no_offset", False))
         self.lang = getattr(args, "lang", "zh") or "zh"
@@ -133,7 +140,7 @@ class Inputs:
         self.notes: list = []
 
     @property
-    def on_conflict(self) -> str:
+    def on_conflict(self) -> OnConflict:
         return "override" if self.override else "keep"
 
     def layer(self, path: str | Path, kind: str, sublayer: str | None = None, *,
@@ -173,7 +180,7 @@ class Inputs:
         return gdf
 
     @staticmethod
-    def _facts(obj) -> tuple[bool, object, bool, str | None]:
+    def _facts(obj) -> tuple[bool, Text | None, bool, str | None]:
         """(chosen CRS used, conflict note, parameters applied, offset removed) of a Layer, Raster or points."""
         from layers.datums import towgs84_of
 

@@ -15,7 +15,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise LayerError(Problem("输出位置已有同名文件，不是文件夹", "the output path is an existing file, not a folder",
+        raise LayerError(Problem("输出位置已有同名文件，不是文件夹",
+                                 "the output path is an existing file, not a folder",
                                  "为 --out 指定一个文件夹（不存在时会新建）",
                                  "give --out a folder (it is created when missing)", file=str(out)))
     summary = generate(out, scale=args.scale, seed=args.seed)

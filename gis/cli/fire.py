@@ -45,8 +45,8 @@ def _run_viewshed(args: argparse.Namespace) -> int:
 
 @command("viewshed", "camera viewshed coverage count raster / 林火监控视域覆盖")
 def _add_viewshed(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc (metres; a DEM "
-                                               "in degrees is reprojected)")
+    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc "
+                                               "(metres; a DEM in degrees is reprojected)")
     p.add_argument("--cameras", required=True, help="cameras layer (any supported file; height/range fields)")
     p.add_argument("--sublayer", help="layer inside the cameras GeoPackage / sheet of a workbook")
     p.add_argument("--out", required=True, help="output count GeoTIFF (uint16, cameras seeing each cell)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from gis.cli import Inputs, add_input_options, command, finish, progress
 
@@ -68,7 +69,8 @@ def _no_candidate_files(given: Inputs) -> None:
                                   (f"--{given.offset}", given.offset is not None)) if on]
     if used:
         flags = " ".join(used)
-        raise _bad(f"{flags} 只用于候选点文件（--camera-candidates / --water-candidates），工作空间中的图层在导入时已转换",
+        raise _bad(f"{flags} 只用于候选点文件（--camera-candidates / --water-candidates），"
+                   "工作空间中的图层在导入时已转换",
                    f"{flags} applies to the candidate files (--camera-candidates / --water-candidates); the "
                    "workspace's layers were converted when they were imported",
                    f"去掉 {flags}；工作空间图层的坐标系有误时，用 python -m gis import --crs ... 重新导入",
@@ -86,7 +88,8 @@ def _run_fire_report(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     review = review_from_args(args)
-    given = Inputs(args)   # --crs and friends: for the candidate files (the workspace's layers were converted on import)
+    # --crs and friends: for the candidate files (the workspace's layers were converted on import)
+    given = Inputs(args)
     ws_path = Path(args.workspace)
     if ws_path.suffix.lower() != ".gpkg":
         raise _bad(f"--workspace 应为 .gpkg 文件：{ws_path.name}", f"--workspace must be a .gpkg file: {ws_path.name}",
@@ -109,8 +112,8 @@ def _run_fire_report(args: argparse.Namespace) -> int:
         raise _bad("工作空间旁没有 DEM（dem.tif），无法计算视域与水源可达", "no DEM (dem.tif) beside the workspace "
                    "for viewsheds and water reach", "把 dem.tif 放在工作空间文件旁", "put dem.tif beside the "
                    "workspace file", file=ws_path.name)
-    layers = {k: ws.vector(k) for k in ("forest", "cameras", "water_sources", "roads", "villages", "graves",
-                                         "rivers", "grids", "boundaries") if k in kinds}
+    layers: dict[str, Any] = {k: ws.vector(k) for k in ("forest", "cameras", "water_sources", "roads", "villages",
+                                                        "graves", "rivers", "grids", "boundaries") if k in kinds}
     notes_pre: list[str] = []
     if "boundaries" in layers:   # cameras and sources counted in the township outline holding them
         from gis.townships import stamp_townships

@@ -27,16 +27,17 @@ def _run_hand(args: argparse.Namespace) -> int:
     h = hand(dem, streams=streams, min_upstream_km2=args.min_upstream_km2)
     write_raster(h, Path(args.out), dtype="float32")
     vals = h.array[np.isfinite(h.array)]
+    notes = list(dict.fromkeys([pick(n, args.lang) for n in (list(dem.warnings) + list(h.warnings))]
+                               + given.messages()))
     out = {"out": str(args.out), "rows": h.shape[0], "cols": h.shape[1], "crs": str(dem.crs),
            "defined_cells": int(vals.size), "undefined_cells": int(h.array.size - vals.size),
            "hand_min": float(vals.min()) if vals.size else None,
            "hand_median": float(np.median(vals)) if vals.size else None,
            "hand_max": float(vals.max()) if vals.size else None, "unit": "m", "nodata": h.nodata,
            "seconds": round(time.perf_counter() - t0, 2),
-           "notes": list(dict.fromkeys([pick(n, args.lang) for n in (list(dem.warnings) + list(h.warnings))]
-                                       + given.messages()))}
+           "notes": notes}
     return finish(args, out, f"HAND -> {args.out} ({out['defined_cells']:,} cells defined, {out['seconds']} s)",
-                   out["notes"])
+                   notes)
 
 
 @command("hand", "Height Above Nearest Drainage from a DEM (pyflwdir) / 计算相对最近河道高差 HAND")
@@ -249,10 +250,11 @@ def _run_plan(args: argparse.Namespace) -> int:
         summary["needs_days"] = scenario.days
     summary["scenario_params"] = scenario.to_params()
     summary["files"] = [str(f) for f in files]
-    summary["notes"] = list(dict.fromkeys([n(args.lang) for n in inputs.notes] + plan.messages(args.lang)
-                                          + given.messages()))
+    notes = list(dict.fromkeys([n(args.lang) for n in inputs.notes] + plan.messages(args.lang)
+                               + given.messages()))
+    summary["notes"] = notes
     headline = "\n".join(f"{k}: {v}" for k, v in summary.items() if k not in ("notes", "scenario_params"))
-    return finish(args, summary, headline, summary["notes"])
+    return finish(args, summary, headline, notes)
 
 
 @command("plan", "evacuation plan for a flood scenario: who moves where, lists, maps / 转移避险方案")

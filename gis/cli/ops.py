@@ -272,7 +272,8 @@ def _run_dispatch(args: argparse.Namespace) -> int:
     if args.json:
         emit(out)
     else:
-        print(f"{args.warning}: {out['shipments_n']} shipments, {out['ton_km']:,.1f} t·km; shortages {out['shortages']}")
+        print(f"{args.warning}: {out['shipments_n']} shipments, {out['ton_km']:,.1f} t·km; "
+              f"shortages {out['shortages']}")
         for f in out["files"]:
             print("  -> " + f)
     return 0
@@ -289,7 +290,7 @@ def _add_dispatch(p: argparse.ArgumentParser) -> None:
                    help="only compute and write the files; do not record the dispatch in the workspace")
 
 
-# ---- extras: replan, close, callsheet, record --------------------------------------------------------------------------
+# ---- extras: replan, close, callsheet, record ------------------------------------------------------------------------
 def _run_replan(args: argparse.Namespace) -> int:
     from gis.report.plan_files import write_plan_files
 

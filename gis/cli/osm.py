@@ -23,7 +23,8 @@ def _run_osm(args: argparse.Namespace) -> int:
     return finish(args, summary, "\n".join(lines), summary["notes"])
 
 
-@command("osm", "build a workspace (workspace.gpkg + dem.tif) from an OpenStreetMap extract / 由 OpenStreetMap 摘录建工作空间")
+@command("osm", "build a workspace (workspace.gpkg + dem.tif) from an OpenStreetMap extract / "
+               "由 OpenStreetMap 摘录建工作空间")
 def _add_osm(p: argparse.ArgumentParser) -> None:
     p.add_argument("--osm", required=True, metavar="FILE",
                    help="OpenStreetMap extract (.osm.pbf or .osm), read offline")

@@ -88,6 +88,7 @@ class _Setup:
         self.forest_gdf = forest.gdf if forest.raster is None else None
         self.forest = forest_mask(forest.raster if forest.raster is not None else forest.gdf, self.grid)
         self.forest &= self.grid.valid_mask()
+        self.level: np.ndarray | None
         if risk is not None:
             self.level = on_grid(risk, self.grid, fill=0)
             self.target = self.forest & (self.level >= HIGH_RISK_LEVEL)
@@ -96,9 +97,9 @@ class _Setup:
             self.level = None
             self.target = self.forest.copy()
             self.target_what = Text("全部林地", "all forest", "target_forest")
-            self.notes.append(Text("未给出风险栅格（--risk）：以全部林地为目标", "no risk raster (--risk): all forest is "
-                                   "the target", "target_forest_no_risk"))
-        self.seen = None
+            self.notes.append(Text("未给出风险栅格（--risk）：以全部林地为目标",
+                                   "no risk raster (--risk): all forest is the target", "target_forest_no_risk"))
+        self.seen: np.ndarray | None = None
         self.cameras = None
         if cams is not None:
             from gis.fire.viewshed import coverage
@@ -129,8 +130,8 @@ class _Setup:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc (metres; a DEM "
-                                               "in degrees is reprojected)")
+    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc "
+                                               "(metres; a DEM in degrees is reprojected)")
     p.add_argument("--forest", required=True, help="forest polygons or land-cover raster (non-zero = forest)")
     p.add_argument("--forest-layer", help="layer inside the forest GeoPackage (default: 'forest' when present)")
     p.add_argument("--risk", help="fire-risk levels GeoTIFF (python -m gis fire-risk; level >= 4 is high risk); "
@@ -182,8 +183,8 @@ def _run_gaps(args: argparse.Namespace) -> int:
     b = summ["both"]
     return finish(args, out, f"gaps -> {args.out}: {len(gaps)} patch(es), {out['gap_ha']:,.1f} of "
                              f"{out['target_ha']:,.1f} ha target; both {b['area_ha']:,.1f} ha, unseen "
-                             f"{summ['unseen']['area_ha']:,.1f} ha, out of reach {summ['out_of_reach']['area_ha']:,.1f} ha"
-                             f", {out['seconds']} s", notes)
+                             f"{summ['unseen']['area_ha']:,.1f} ha, out of reach "
+                             f"{summ['out_of_reach']['area_ha']:,.1f} ha, {out['seconds']} s", notes)
 
 
 @command("gaps", "high-risk forest unseen by cameras / out of water reach, as ranked patches / 监控与水源覆盖空白区")
@@ -225,6 +226,7 @@ def _run_siting(args: argparse.Namespace) -> int:
                            max_road_m=max_road, min_prominence_m=args.min_prominence, spacing_m=args.spacing,
                            max_candidates=args.max_candidates)
     else:
+        assert s.reach is not None  # set for need_sources
         rivers = s.rivers
         res = site_water(s.grid, s.target, s.reach > 0, args.n, candidates=cand, roads=s.roads, rivers=rivers,
                          distance_m=args.reach_distance, rise_m=args.reach_rise,

@@ -55,7 +55,8 @@ def _load_sources(given: Inputs, path: str, sublayer: str | None):
     gdf.attrs["source"] = p.name
     shown = "、".join(rows[:20]) + (f" 等 {len(rows)} 行" if len(rows) > 20 else "")
     shown_en = ", ".join(rows[:20]) + (f" and {len(rows) - 20} more" if len(rows) > 20 else "")
-    where = (f"第 {shown} 行", f"row(s) {shown_en}") if rows else ("“类型”列缺失，全部", "the type column is missing: all")
+    where = ((f"第 {shown} 行", f"row(s) {shown_en}") if rows
+             else ("“类型”列缺失，全部", "the type column is missing: all"))
     notes = [*shaped, *notes, *shift_notes(source_crs, p.name)]
     notes.insert(0, Text(f"文件 {p.name} {where[0]}没有水源类型，按默认规则计算；请补填类型",
                          f"file {p.name}, {where[1]} have no source type and use the default rule; fill in the type",
@@ -144,8 +145,8 @@ def _run_water_reach(args: argparse.Namespace) -> int:
 
 @command("water-reach", "forest within reach of usable water sources / 水源点覆盖林地（以水灭火）")
 def _add_water_reach(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc (metres; a DEM "
-                                               "in degrees is reprojected)")
+    p.add_argument("--dem", required=True, help="DEM raster: GeoTIFF, .asc, .img, .vrt, .hgt / .hgt.zip, .nc "
+                                               "(metres; a DEM in degrees is reprojected)")
     p.add_argument("--sources", required=True, help="water sources layer (any supported file)")
     p.add_argument("--sources-layer", help="layer inside the sources GeoPackage / sheet of a workbook "
                                            "(default: 'water_sources' when present)")

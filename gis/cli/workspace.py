@@ -51,7 +51,8 @@ def _workspace(path: str):
         return PostGISStore(path)
     p = Path(path)
     if p.suffix.lower() != ".gpkg":
-        raise LayerError(Problem(f"--workspace 应为 .gpkg 文件：{p.name}", f"--workspace must be a .gpkg file: {p.name}",
+        raise LayerError(Problem(f"--workspace 应为 .gpkg 文件：{p.name}",
+                                 f"--workspace must be a .gpkg file: {p.name}",
                                  "如 --workspace 县应急局.gpkg", "e.g. --workspace office.gpkg", file=p.name))
     return Workspace(p)
 

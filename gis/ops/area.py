@@ -193,13 +193,16 @@ def choose_area(grids: gpd.GeoDataFrame, *, shelters: gpd.GeoDataFrame | None = 
     routes = None
     unusable: dict = {}
     people = pd.to_numeric(leaves.get("population"), errors="coerce")
+    # each mode is the one argument given (non-empty): narrow it from Optional
     if mode == "townships":
+        assert townships is not None
         want = [str(t).strip() for t in townships if str(t).strip()]
         have = set(leaves.get("township", pd.Series(dtype=object)).dropna().astype(str))
         _unknown([t for t in want if t not in have], sorted(have), "乡镇", "township", "--township")
         chosen = leaves[leaves["township"].astype(str).isin(want)]
         spec["townships"] = want
     elif mode == "villages":
+        assert villages is not None
         want = [str(v).strip() for v in villages if str(v).strip()]
         full = leaves.get("township", "").astype(str) + "/" + leaves.get("village", "").astype(str)
         short = leaves.get("village", pd.Series("", index=leaves.index)).astype(str)
@@ -208,6 +211,7 @@ def choose_area(grids: gpd.GeoDataFrame, *, shelters: gpd.GeoDataFrame | None = 
         chosen = leaves[full.isin(want) | short.isin(want)]
         spec["villages"] = want
     elif mode == "grids":
+        assert grid_ids is not None
         want = [str(i).strip() for i in grid_ids if str(i).strip()]
         _unknown([i for i in want if i not in set(g["grid_id"])], [], "网格", "grid", "--grids")
         chosen = leaves[leaves["grid_id"].isin(_descendants(g, set(want)))]
@@ -217,12 +221,14 @@ def choose_area(grids: gpd.GeoDataFrame, *, shelters: gpd.GeoDataFrame | None = 
         chosen = leaves[shapely.contains_xy(polygon, pts.x.to_numpy(), pts.y.to_numpy())] if len(leaves) else leaves
         spec["polygon"] = shapely.to_wkt(polygon, rounding_precision=6)
     elif mode == "plan":
+        assert plan is not None
         pg = plan.grids
         if "evacuate" in pg:
             pg = pg[pg["evacuate"].map(lambda v: str(v).lower() in ("1", "true", "yes", "是"))]
         missing = sorted(set(pg["grid_id"]) - set(leaves["grid_id"]))
         if missing:
-            notes.append(Text(f"方案中有 {len(missing)} 个网格不在当前工作空间的末级网格中，未纳入预警（如 {missing[0]}）",
+            notes.append(Text(f"方案中有 {len(missing)} 个网格不在当前工作空间的末级网格中，"
+                              f"未纳入预警（如 {missing[0]}）",
                               f"{len(missing)} grids of the plan are not leaf grids of this workspace and were left "
                               f"out (e.g. {missing[0]})", "plan_grids_missing"))
         chosen = leaves[leaves["grid_id"].isin(set(pg["grid_id"]))]

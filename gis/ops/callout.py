@@ -17,6 +17,7 @@ fill, so nobody falls out of the chain.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -271,9 +272,10 @@ def _shelters(shelters: gpd.GeoDataFrame | None, lv: pd.DataFrame, ppl: np.ndarr
     status = _text(s.get("status"), n)
     status = np.where(status == "", "available", status)
     usable = (cap.to_numpy() > 0) & (status == "available") & ~s["shelter_id"].isin(set(unusable)).to_numpy()
-    reason = np.where(s["shelter_id"].isin(set(unusable)).to_numpy(), s["shelter_id"].map(unusable).astype(object).fillna("")
-                      .to_numpy(dtype=object), np.where(status != "available", "状态不可用",
-                                                        np.where(cap.to_numpy() > 0, "", "容纳人数为 0 或缺失")))
+    reason = np.where(s["shelter_id"].isin(set(unusable)).to_numpy(),
+                      s["shelter_id"].map(unusable).astype(object).fillna("").to_numpy(dtype=object),
+                      np.where(status != "available", "状态不可用",
+                               np.where(cap.to_numpy() > 0, "", "容纳人数为 0 或缺失")))
     lon, lat = _points(s)
     table = pd.DataFrame({
         "shelter_id": s["shelter_id"].to_numpy(dtype=object), "name": _text(s.get("name"), n),
@@ -293,12 +295,12 @@ def _shelters(shelters: gpd.GeoDataFrame | None, lv: pd.DataFrame, ppl: np.ndarr
         k = r.phone or f"S:{r.shelter_id}"
         if k in taken:
             continue
-        esc = _escalation(r.township, township_key)
+        esc = _escalation(str(r.township), township_key)   # _text column: already str
         rows.append({"contact_id": k, "phone": r.phone, "name": r.responsible, "level": "shelter",
                      "rank": SHELTER_RANK, "order": float(SHELTER_RANK), "grid_id": None,
                      "roles": f"{r.shelter_id} {r.name}", "township": r.township, "village": r.village,
                      "escalate_id": esc[0], "escalate_name": esc[1], "escalate_phone": esc[2], "grids": 0,
-                     "households": 0, "people": int(r.planned), "vulnerable": 0})
+                     "households": 0, "people": int(cast(int, r.planned)), "vulnerable": 0})
         taken.add(k)
     return table, pd.DataFrame(rows) if rows else None
 

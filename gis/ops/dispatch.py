@@ -21,6 +21,7 @@ ton-km. What cannot be delivered is the **shortage** per item and per shelter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -45,7 +46,8 @@ ITEMS = DEPOT_ITEMS
 ITEM_WEIGHT_T: dict[str, float] = {"rice_kg": 0.001, "drinking_l": 0.001, "tents": 0.035, "quilts": 0.0025,
                                    "family_kits": 0.008}
 ITEM_UNITS: dict[str, Text] = {"rice_kg": Text("公斤", "kg", "unit_kg"), "drinking_l": Text("升", "L", "unit_l"),
-                               "tents": Text("顶", "tents", "unit_tents"), "quilts": Text("床", "quilts", "unit_quilts"),
+                               "tents": Text("顶", "tents", "unit_tents"),
+                               "quilts": Text("床", "quilts", "unit_quilts"),
                                "family_kits": Text("套", "kits", "unit_kits")}
 #: people per tent, for the people beyond a shelter's capacity (and at tent sites)
 PERSONS_PER_TENT = 5.0
@@ -86,7 +88,7 @@ class Dispatch:
 
     def shortages(self) -> dict[str, float]:
         """Item -> quantity short (items with a shortage only)."""
-        return {k: float(v) for k, v in self.items["short"].items() if v > 0}
+        return {str(k): float(v) for k, v in self.items["short"].items() if v > 0}   # index: item names
 
     def summary(self) -> dict:
         """Plain JSON-able figures: ``shipments`` (list), ``ton_km``, ``shortages``, ``items``."""
@@ -125,12 +127,12 @@ def shelter_needs(occupancy: pd.DataFrame, *, rates: dict | None = None, days: i
     out["people"] = people.astype("int64")
     out["rice_kg"] = np.ceil(base["rice_kg"].to_numpy() - 1e-9)
     out["drinking_l"] = np.ceil(base["drinking_l"].to_numpy() - 1e-9)
-    hh = pd.to_numeric(occ.get("households_in"), errors="coerce").fillna(0).to_numpy() \
+    hh = pd.to_numeric(occ["households_in"], errors="coerce").fillna(0).to_numpy() \
         if "households_in" in occ else np.zeros(len(occ))
     kits = np.ceil(people.to_numpy() / float(r.get("family_kits", 5.0)) - 1e-9)
     out["family_kits"] = np.where(hh > 0, np.maximum(hh, 0), kits)
     out["quilts"] = np.ceil(people.to_numpy() / PERSONS_PER_QUILT - 1e-9)
-    cap = pd.to_numeric(occ.get("capacity"), errors="coerce").fillna(0).to_numpy() if "capacity" in occ else \
+    cap = pd.to_numeric(occ["capacity"], errors="coerce").fillna(0).to_numpy() if "capacity" in occ else \
         np.full(len(occ), np.inf)
     tent_site = occ.get("type", pd.Series("", index=occ.index)).astype(str).eq("tent_site").to_numpy()
     outside = np.where(tent_site, people.to_numpy(), np.maximum(0, people.to_numpy() - cap))
@@ -296,7 +298,7 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
     if shipped is not None and len(shipped):
         stock = (stock - shipped.reindex(stock.index).fillna(0)[[c for c in ITEMS if c in shipped]]
                  .reindex(columns=ITEMS, fill_value=0)).clip(lower=0)
-    stock = np.floor(stock + 1e-9).astype("int64")
+    stock = cast(pd.DataFrame, np.floor(stock + 1e-9)).astype("int64")   # a ufunc keeps the DataFrame
     missing = [i for i in ITEMS if i not in depots.columns]
     if missing:
         notes.append(Text(f"储备库图层没有以下物资的库存字段，按 0 计：{'、'.join(missing)}",
@@ -317,13 +319,14 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
     if graph is None:
         notes.append(Text("没有道路图层：距离按直线 × 1.4 估算", "no road layer: distances are the straight line x 1.4",
                           "dispatch_no_roads"))
-    dm = distance_matrix(dxy, sxy, graph) if len(sh) else {"dist": np.zeros((len(dep), 0)), "road": np.zeros(
-        (len(dep), 0), bool), "pred": None}
+    dm: dict[str, Any] = distance_matrix(dxy, sxy, graph) if len(sh) else {
+        "dist": np.zeros((len(dep), 0)), "road": np.zeros((len(dep), 0), bool), "pred": None}
     dist = dm["dist"]
     if len(sh) and (~dm["road"]).any() and graph is not None:
         n_off = int((~dm["road"].any(axis=0)).sum())
         if n_off:
-            notes.append(Text(f"{n_off} 个安置场所与所有储备库之间没有可通行的道路，距离按直线 × 1.4 估算（标为“直线”）",
+            notes.append(Text(f"{n_off} 个安置场所与所有储备库之间没有可通行的道路，"
+                              "距离按直线 × 1.4 估算（标为“直线”）",
                               f"{n_off} shelters have no usable road from any depot; their distance is the straight "
                               "line x 1.4 (labelled 'straight_line')", "dispatch_no_road_route"))
 
@@ -358,8 +361,9 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
     pairs = ship[["d", "s"]].drop_duplicates().to_numpy() if len(ship) else np.zeros((0, 2), int)
     n_straight = int((ship["method"] == "straight_line").sum()) if len(ship) and graph is not None else 0
     if n_straight:
-        notes.append(Text(f"{n_straight} 条调拨在储备库与安置场所之间没有可通行的道路，距离按直线 × 1.4 估算（标为“直线”），"
-                          "需另行安排运输方式", f"{n_straight} shipments have no usable road between their depot and "
+        notes.append(Text(f"{n_straight} 条调拨在储备库与安置场所之间没有可通行的道路，"
+                          "距离按直线 × 1.4 估算（标为“直线”），需另行安排运输方式",
+                          f"{n_straight} shipments have no usable road between their depot and "
                           "shelter: their distance is the straight line x 1.4 (labelled 'straight_line'); arrange "
                           "another way", "dispatch_straight_shipments"))
     ship = ship.sort_values(["depot_id", "shelter_id", "item"]).drop(columns=["d", "s"]).reset_index(drop=True)
@@ -374,7 +378,8 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
     routes = _routes(pairs, dm, graph, dxy, sxy, crs, dep_ids, sh_ids, flow_total) if lines else \
         gpd.GeoDataFrame({"depot_id": [], "shelter_id": []}, geometry=[], crs=4490)
     short = items[items["short"] > 0]
-    for item, r in short.iterrows():
+    for name, r in short.iterrows():
+        item = str(name)   # index: item names
         notes.append(Text(f"{_zh(item)}短缺 {r['short']:,.0f} {ITEM_UNITS[item].zh}（需 "
                           f"{r['need']:,.0f}，可调 {r['supplied']:,.0f}）",
                           f"{_en(item)} short by {r['short']:,.0f} {ITEM_UNITS[item].en} (need {r['need']:,.0f}, "

@@ -87,7 +87,8 @@ def grid_status(people: np.ndarray, moved: np.ndarray, refused: np.ndarray, abse
                 acknowledged: np.ndarray) -> np.ndarray:
     """Status per grid (see the module docstring)."""
     people = np.asarray(people)
-    return np.select([(refused > 0) | (absent > 0), (moved >= people) & (people > 0), moved > 0, acknowledged], ["problem", "done", "moving", "acknowledged"], "warned").astype(object)
+    return np.select([(refused > 0) | (absent > 0), (moved >= people) & (people > 0), moved > 0, acknowledged],
+                     ["problem", "done", "moving", "acknowledged"], "warned").astype(object)
 
 
 def _active(entries: pd.DataFrame, kind: str, at: str) -> pd.DataFrame:

@@ -69,7 +69,8 @@ def parse_minutes(text: str | None) -> dict[str, float]:
         except ValueError:
             num = -1.0
         if k.strip() not in LEVELS or not num > 0:
-            raise LayerError(Problem(f"叫应时限无效：{part.strip()}", f"invalid acknowledgment deadline: {part.strip()}",
+            raise LayerError(Problem(f"叫应时限无效：{part.strip()}",
+                                     f"invalid acknowledgment deadline: {part.strip()}",
                                      "写成 级别=分钟，如 red=10,orange=20,yellow=45,blue=90",
                                      "write level=minutes, e.g. red=10,orange=20,yellow=45,blue=90",
                                      field="--ack-minutes"))
@@ -108,7 +109,8 @@ class Operations:
 
             s = spec(kind)
             raise LayerError(Problem(f"工作空间中没有“{s.zh}”图层", f"the workspace has no '{s.en}' layer",
-                                     "先在“数据图层”页导入该图层", "import it on the Data layers page first", field=kind))
+                                     "先在“数据图层”页导入该图层", "import it on the Data layers page first",
+                                     field=kind))
         return g
 
     # ---- the warning ---------------------------------------------------------------------------------------------
@@ -121,7 +123,8 @@ class Operations:
 
         if level not in LEVELS:
             raise LayerError(Problem(f"预警级别“{level}”无效", f"invalid warning level '{level}'",
-                                     "用 red、orange、yellow 或 blue", "use red, orange, yellow or blue", field="--level"))
+                                     "用 red、orange、yellow 或 blue", "use red, orange, yellow or blue",
+                                     field="--level"))
         grids = self._need("grids")
         shelters = self.layer("shelters")
         area = choose_area(grids, shelters=shelters, townships=townships, villages=villages, grid_ids=grid_ids,
@@ -211,8 +214,9 @@ class Operations:
         prog = prog or self.progress(warning_id)
         depots = self.layer("depots")
         if depots is None or not len(depots):
-            raise AnalysisRefused(Problem("工作空间中没有储备库图层，无法调度物资", "the workspace has no reserve depots; "
-                                          "nothing to dispatch from", "在“数据图层”页导入储备库（depots）图层",
+            raise AnalysisRefused(Problem("工作空间中没有储备库图层，无法调度物资",
+                                          "the workspace has no reserve depots; nothing to dispatch from",
+                                          "在“数据图层”页导入储备库（depots）图层",
                                           "import the depots layer on the Data layers page", field="depots"))
         delivered, shipped = self.sent(warning_id)
         needs = shelter_needs(prog.shelters, rates=rates, days=days, delivered=delivered)
