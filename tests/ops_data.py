@@ -25,15 +25,18 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:
 
 def tiny_layers() -> dict[str, gpd.GeoDataFrame]:
     """The layers of the tiny county (EPSG:4490, catalogue fields)."""
-    rows = [  # grid_id, name, level, parent, township, village, responsible, phone, households, people, vulnerable, shelter, box
+    # grid_id, name, level, parent, township, village, responsible, phone, households, people, vulnerable, shelter, box
+    rows = [
         ("C", "县网格", "county", None, None, None, "县长", "13900000000", 45, 140, 14, None, (0, 0, .2, .2)),
         ("T1", "一乡网格", "township", "C", "一乡", None, "乡一", "13900000001", 29, 90, 9, None, (0, 0, .1, .2)),
         ("T2", "二乡网格", "township", "C", "二乡", None, "乡二", "13900000002", 16, 50, 5, None, (.1, 0, .2, .2)),
         ("V1", "甲村网格", "village", "T1", "一乡", "甲村", "村甲", "139-0000-0011", 29, 90, 9, None, (0, 0, .1, .1)),
         ("V2", "乙村网格", "village", "T2", "二乡", "乙村", "村乙", "13900000021", 16, 50, 5, None, (.1, 0, .2, .1)),
         ("G11", "甲村1组", "group", "V1", "一乡", "甲村", "组一", "13900000111", 16, 50, 5, None, (0, 0, .05, .05)),
-        ("G12", "甲村2组", "group", "V1", "一乡", "甲村", "村甲", "13900000011", 13, 40, 4, "二号场所", (.05, 0, .1, .05)),
-        ("G21", "乙村1组", "group", "V2", "二乡", "乙村", "组三", "13900000211", 16, 50, 5, "三号场所", (.1, 0, .15, .05)),
+        ("G12", "甲村2组", "group", "V1", "一乡", "甲村", "村甲", "13900000011", 13, 40, 4, "二号场所",
+         (.05, 0, .1, .05)),
+        ("G21", "乙村1组", "group", "V2", "二乡", "乙村", "组三", "13900000211", 16, 50, 5, "三号场所",
+         (.1, 0, .15, .05)),
         ("H111", "1组1号", "household", "G11", "一乡", "甲村", "户一", "13900001111", 10, 30, 3, "一号场所",
          (0, 0, .025, .05)),
         ("H112", "1组2号", "household", "G11", "一乡", "甲村", "户二", None, 6, 20, 2, "一号场所", (.025, 0, .05, .05)),
@@ -72,7 +75,8 @@ def big_layers(n: int, *, people: int = 10) -> dict[str, gpd.GeoDataFrame]:
     rows = [("C", "县", "county", None, None, None, "县长", "13900000000", n * people),
             ("T", "乡", "township", "C", "一乡", None, "乡长", "13900000001", n * people),
             ("V", "村", "village", "T", "一乡", "甲村", "村长", "13900000002", n * people)]
-    rows += [(g, f"户{i}", "household", "V", "一乡", "甲村", f"人{i}", f"138{i:08d}", people) for i, g in enumerate(ids)]
+    rows += [(g, f"户{i}", "household", "V", "一乡", "甲村", f"人{i}", f"138{i:08d}", people)
+             for i, g in enumerate(ids)]
     geoms = [_box(0, 0, k * d, k * d)] * 3 + [_box((i % k) * d, (i // k) * d, (i % k + 1) * d, (i // k + 1) * d)
                                               for i in range(n)]
     grids = gpd.GeoDataFrame([r[:8] + (r[8] // 3, r[8], 0, "大场所") for r in rows],

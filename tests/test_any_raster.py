@@ -90,7 +90,7 @@ def test_arcinfo_ascii_zipped_with_its_prj(tmp_path):
     assert FloodScenario.from_args(args).source == "raster"   # a zipped depth grid is a raster scenario
     from ui.page_flood import _population
 
-    pop = _population(z.read_bytes(), "人口.zip")               # the Flood page's population upload, zipped with its .prj
+    pop = _population(z.read_bytes(), "人口.zip")  # the Flood page's population upload, zipped with its .prj
     assert pop.crs.to_epsg() == 4549 and float(np.nansum(pop.array)) == pytest.approx(float(DATA.sum()))
 
 
@@ -207,7 +207,8 @@ def test_vrt_with_pixel_function_code_is_refused(tmp_path):
     vrt = tmp_path / "py.vrt"
     vrt.write_text('<VRTDataset rasterXSize="2" rasterYSize="2"><VRTRasterBand dataType="Float32" band="1" '
                    'subClass="VRTDerivedRasterBand"><PixelFunctionType>f</PixelFunctionType>'
-                   '<PixelFunctionLanguage>Python</PixelFunctionLanguage><PixelFunctionCode>import os</PixelFunctionCode>'
+                   '<PixelFunctionLanguage>Python</PixelFunctionLanguage>'
+                   '<PixelFunctionCode>import os</PixelFunctionCode>'
                    '</VRTRasterBand></VRTDataset>', encoding="utf-8")
     with pytest.raises(LayerError, match="pixel-function"):
         read_raster(vrt)

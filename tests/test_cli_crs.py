@@ -190,7 +190,8 @@ def test_water_reach_and_fire_risk_take_crs(tmp_path, capsys):
                                                in enumerate(zip(x, y))) + "\n", encoding="utf-8")
     x0, y0 = _origin(4548)
     forest = tmp_path / "forest.gpkg"
-    gpd.GeoDataFrame({"林分类型": ["针叶林"]}, geometry=[shapely.box(x0 + 60, y0 - N * 30 + 60, x0 + N * 30 - 60, y0 - 60)],
+    gpd.GeoDataFrame({"林分类型": ["针叶林"]},
+                     geometry=[shapely.box(x0 + 60, y0 - N * 30 + 60, x0 + N * 30 - 60, y0 - 60)],
                      crs=4548).to_file(forest)
     out = tmp_path / "reach.tif"
     assert main(["water-reach", "--dem", str(dem), "--sources", str(src), "--forest", str(forest),

@@ -123,7 +123,8 @@ def test_prj_without_code_is_recognised(wkt, code):
 
 
 def test_names_as_offices_say_them():
-    assert describe(2415) == ("北京1954 3° 高斯-克吕格 第 39 带（EPSG:2415）", "Beijing 1954, 3° Gauss-Kruger zone 39 (EPSG:2415)")
+    assert describe(2415) == ("北京1954 3° 高斯-克吕格 第 39 带（EPSG:2415）",
+                              "Beijing 1954, 3° Gauss-Kruger zone 39 (EPSG:2415)")
     assert describe(2384).en == "Xi'an 1980, 3° Gauss-Kruger CM 117E (EPSG:2384)"
     assert describe(4610).zh == "西安1980 经纬度（EPSG:4610）"
     assert describe(21420).en == "Beijing 1954, 6° Gauss-Kruger zone 20 (EPSG:21420)"
@@ -157,8 +158,9 @@ def test_geotiff_keys_of_an_old_datum(tmp_path):
 
 # ---- the datum chosen, the zone told from the numbers ---------------------------------------------
 
-@pytest.mark.parametrize("word, key", [("beijing1954", "beijing1954"), ("BJ54", "beijing1954"), ("北京54", "beijing1954"),
-                                       ("Xian 1980", "xian1980"), ("西安80", "xian1980"), ("cgcs2000", "cgcs2000")])
+@pytest.mark.parametrize("word, key", [("beijing1954", "beijing1954"), ("BJ54", "beijing1954"),
+                                       ("北京54", "beijing1954"), ("Xian 1980", "xian1980"), ("西安80", "xian1980"),
+                                       ("cgcs2000", "cgcs2000")])
 def test_datum_words(word, key):
     assert parse_crs_choice(word).key == key
 

@@ -43,8 +43,9 @@ def _grids(n: int = 4, phone: str = "13800000000") -> gpd.GeoDataFrame:
 
 
 def _shelters() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": ["城关小学", "村委会"], "shelter_id": ["S1", "S2"], "type": ["school", "village_hall"],
-                             "capacity": [300, 80]}, geometry=[Point(X0, Y0), Point(X0 + 0.02, Y0)], crs=4490)
+    return gpd.GeoDataFrame({"name": ["城关小学", "村委会"], "shelter_id": ["S1", "S2"],
+                             "type": ["school", "village_hall"], "capacity": [300, 80]},
+                            geometry=[Point(X0, Y0), Point(X0 + 0.02, Y0)], crs=4490)
 
 
 def _sha(path: Path) -> str:
@@ -198,7 +199,8 @@ def test_concurrent_writers_in_processes_never_lose_an_edit(ws):
         w = Workspace({str(ws.gpkg)!r})
         tag = sys.argv[1]
         for i in range(20):
-            g = gpd.GeoDataFrame({{"name": [f"{{tag}}{{i}}"], "capacity": [i]}}, geometry=[Point(119.6, 28.4)], crs=4490)
+            g = gpd.GeoDataFrame({{"name": [f"{{tag}}{{i}}"], "capacity": [i]}},
+                                 geometry=[Point(119.6, 28.4)], crs=4490)
             w.apply(ChangeSet("shelters", added=g), note=tag, user=tag)
     """)
     procs = [subprocess.Popen([sys.executable, "-c", code, t]) for t in ("甲", "乙")]

@@ -155,7 +155,8 @@ def test_population_raster_same_grid_and_resampled():
 
 
 def test_population_raster_inside_grids():
-    t = _by_id(grid_exposure(_grids(), Hazard.from_depth_raster(_depth()), population=_depth(np.full((4, 5), 10.0))).table)
+    t = _by_id(grid_exposure(_grids(), Hazard.from_depth_raster(_depth()),
+                             population=_depth(np.full((4, 5), 10.0))).table)
     assert (t.loc["A", "population_c1"], t.loc["A", "population_c2"]) == pytest.approx((10, 10))
     assert t.loc["B", "population_wet"] == pytest.approx(40)
 

@@ -201,7 +201,8 @@ def test_demo_county_whole_and_township_maps(tmp_path, demo_workspace):
     ax_all, ax_one = fig_all.axes[0], fig_one.axes[0]
     area = lambda ax: np.ptp(ax.get_xlim()) * np.ptp(ax.get_ylim())  # noqa: E731
     assert area(ax_one) < 0.5 * area(ax_all)
-    assert set(_labels(fig_one)) >= {"1 台监控可见", "2 台及以上监控可见", "道路", "乡镇界", "水源点", "监控点 / 瞭望台"}
+    assert set(_labels(fig_one)) >= {"1 台监控可见", "2 台及以上监控可见", "道路", "乡镇界", "水源点",
+                                     "监控点 / 瞭望台"}
 
 
 def test_dem_in_degrees_is_mapped_in_a_metric_crs(tmp_path):

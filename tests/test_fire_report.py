@@ -123,7 +123,8 @@ def test_workbook_sheets_chinese_headers_and_hand_totals(synth):
     assert b["林地监控覆盖率"] == 0 and b["高火险林地水源可达率"] == pytest.approx(1.0)
     assert (b["空白区（处）"], b["空白区面积（公顷）"]) == (1, 75.0)
     assert (t["林地面积（公顷）"], t["高火险林地（公顷）"], t["高火险林地两者皆无（公顷）"]) == (300.0, 150.0, 25.0)
-    assert t["高火险林地监控覆盖率"] == pytest.approx(50 / 150) and t["高火险林地水源可达率"] == pytest.approx(100 / 150)
+    assert (t["高火险林地监控覆盖率"] == pytest.approx(50 / 150)
+            and t["高火险林地水源可达率"] == pytest.approx(100 / 150))
     assert (t["空白区（处）"], t["空白区面积（公顷）"]) == (3, 125.0)
     assert ws.cell(row=4, column=1).font.bold and ws.cell(row=2, column=4).number_format == "0.0%"
     assert ws.freeze_panes == "A2"

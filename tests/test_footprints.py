@@ -49,8 +49,8 @@ def test_file_area_column_is_kept(tmp_path):
 
 
 def test_lines_are_still_refused_as_water_sources(tmp_path):
-    gdf = gpd.GeoDataFrame({"类型": ["河流"]}, geometry=[shapely.LineString([(500_000, 3_140_000), (500_500, 3_140_000)])],
-                           crs=4549)
+    gdf = gpd.GeoDataFrame({"类型": ["河流"]},
+                           geometry=[shapely.LineString([(500_000, 3_140_000), (500_500, 3_140_000)])], crs=4549)
     with pytest.raises(LayerError, match="几何类型|geometry"):
         load_layer(_gk(tmp_path, "w", gdf), "water_sources")
 

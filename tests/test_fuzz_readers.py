@@ -286,9 +286,11 @@ _props = st.dictionaries(_header, st.one_of(_cell, st.lists(st.integers(), max_s
        st.sampled_from(KINDS))
 @example([{"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[0.0, 0.0]]}}],
          None, "roads")                                  # GEOS refuses a one-point line
-@example([{"type": "Feature", "properties": {"类型": "水库"}, "geometry": {"type": "Point", "coordinates": [1e9, 1e9]}}],
+@example([{"type": "Feature", "properties": {"类型": "水库"},
+           "geometry": {"type": "Point", "coordinates": [1e9, 1e9]}}],
          "EPSG:32650", "water_sources")                  # once stored as POINT (inf inf)
-@example([{"type": "Feature", "properties": {"类型": "水库"}, "geometry": {"type": "Point", "coordinates": [119, 28]}}],
+@example([{"type": "Feature", "properties": {"类型": "水库"},
+           "geometry": {"type": "Point", "coordinates": [119, 28]}}],
          "EPSG:5773", "water_sources")                   # a vertical CRS once swapped the axes
 def test_random_geojson(features, crs, kind):
     doc: dict = {"type": "FeatureCollection", "features": features}

@@ -127,5 +127,6 @@ def test_xlsx_no_sheet_with_coordinates_lists_the_sheets(tmp_path):
 def test_sheet_list_opens_on_the_data_sheet(tmp_path):
     from layers.readers import list_sublayers
 
-    path = _workbook(tmp_path / "表.xlsx", {"填表说明": [["说明"]], "场所": [["名称", "经度", "纬度"], ["甲", 118.5, 28.1]]})
+    path = _workbook(tmp_path / "表.xlsx",
+                     {"填表说明": [["说明"]], "场所": [["名称", "经度", "纬度"], ["甲", 118.5, 28.1]]})
     assert list_sublayers(path) == ["场所", "填表说明"]

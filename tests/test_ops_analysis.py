@@ -111,7 +111,7 @@ def test_callout_escalates_past_the_same_person():
     assert c.loc["13900000011", "escalate_id"] == "13900000001"   # not themself
 
 
-# ---- progress ----------------------------------------------------------------------------------------------------------
+# ---- progress --------------------------------------------------------------------------------------------------------
 def test_grid_status_rules():
     s = grid_status(np.array([10, 10, 10, 10, 10]), np.array([0, 0, 4, 10, 9]), np.array([0, 0, 0, 0, 1]),
                     np.array([0, 0, 0, 0, 0]), np.array([False, True, True, True, True]))
@@ -181,7 +181,7 @@ def _now() -> str:
     return now_iso()
 
 
-# ---- needs and dispatch -------------------------------------------------------------------------------------------------
+# ---- needs and dispatch ----------------------------------------------------------------------------------------------
 def test_shelter_needs_golden():
     occ = pd.DataFrame({"shelter_id": ["A", "B", "C"], "checked_in": [10, 0, 7], "households_in": [4, 0, 0],
                         "capacity": [8, 50, 100], "type": ["school", "school", "tent_site"]})
@@ -292,7 +292,7 @@ def test_dispatch_without_depots_is_refused(tmp_path):
         o.dispatch(w)
 
 
-# ---- re-plan -------------------------------------------------------------------------------------------------------------
+# ---- re-plan ---------------------------------------------------------------------------------------------------------
 def test_replan_is_the_flood_plans_assignment_with_current_occupancy(ops, layers):
     from gis.flood.exposure import EvacuationRule
     from gis.flood.hazard import Hazard

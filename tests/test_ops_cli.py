@@ -166,7 +166,8 @@ def test_cli_correction_replay_replan_callsheet_record_close(ws, tmp_path):
     rec = ok("record", "--workspace", g, "--warning", wid, "--out", str(tmp_path / "rec"))
     assert rec["entries"] == 4
     book = load_workbook(rec["files"][0])
-    assert {"预警与汇总", "叫应与确认", "网格转移情况", "安置场所", "乡镇进度", "时间线", "全部记录"} <= set(book.sheetnames)
+    assert {"预警与汇总", "叫应与确认", "网格转移情况", "安置场所", "乡镇进度", "时间线",
+            "全部记录"} <= set(book.sheetnames)
     entries = book["全部记录"]
     assert [c.value for c in entries["B"]][1:] == ["发布预警", "实报反馈", "实报反馈", "安置签到", "解除预警"]
     import pyogrio

@@ -67,7 +67,7 @@ def _warn(store, **kw):
     return Operations(store).warn(kw.pop("level", "red"), everything=True, issuer="指挥长", **kw)
 
 
-# ---- writing and reading ----------------------------------------------------------------------------------------------
+# ---- writing and reading ---------------------------------------------------------------------------------------------
 def test_issue_records_the_warning_and_what_it_covers(store):
     iss = _warn(store)
     w = iss.warning
@@ -214,7 +214,7 @@ def test_unknown_warning_in_an_empty_workspace(tmp_path):
         log.report("YJ1", "H111", moved=1)
 
 
-# ---- many officers at once ---------------------------------------------------------------------------------------------
+# ---- many officers at once -------------------------------------------------------------------------------------------
 def _concurrent(store_arg: str, schema: str, store, tmp_path: Path) -> None:
     """WRITERS officers (PROCESSES processes of THREADS threads, each on its own connection), started together,
     each reporting its share of N_GRIDS grids, checking in one person per grid at one shelter (all writers on the

@@ -105,7 +105,8 @@ def _fake_plan(polygons: bool = False):
                                  "reason": ["", "", "", "淹没"], "township": ["城关镇"] * 4},
                                 geometry=[Point(119.63 + 0.001 * i, 28.42) for i in range(4)], crs=4490)
     routes = gpd.GeoDataFrame({"grid_id": ["G1", "G1"], "shelter_id": ["S1", "S2"], "people": [5, 5],
-                               "distance_km": [1.0, 2.0], "time_min": [15.0, 30.0], "method": ["road", "straight_line"]},
+                               "distance_km": [1.0, 2.0], "time_min": [15.0, 30.0],
+                               "method": ["road", "straight_line"]},
                               geometry=[LineString([(119.605, 28.405), (119.63, 28.42)])] * 2, crs=4490)
     hazard = SimpleNamespace(polygons=grids[["geometry"]] if polygons else None)
     return SimpleNamespace(exposure=grids, assignments=routes, shelters=shelters, hazard=hazard, grids=grids)

@@ -400,7 +400,8 @@ def _scenario(st, seen: list) -> list:
     add = gpd.GeoDataFrame({"name": ["新点"], "shelter_id": ["S9"], "capacity": ["60人"], "type": ["体育馆"]},
                            geometry=[Point(119.8, 28.2)], crs="EPSG:4490")
     e = st.apply(ChangeSet("shelters", added=add,
-                           updated=[Update(int(cur.fid["S1"]), int(cur._rev["S1"]), {"capacity": 150, "status": "停用"})],
+                           updated=[Update(int(cur.fid["S1"]), int(cur._rev["S1"]),
+                                           {"capacity": 150, "status": "停用"})],
                            deleted=[Delete(int(cur.fid["S3"]), int(cur._rev["S3"]))]), note="编辑", user="乙")
     seen.append(("edit", e.action, e.added, e.changed, e.removed))
     seen.append(("read", _plain(st.read("shelters"), "shelter_id")))

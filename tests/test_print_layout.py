@@ -59,7 +59,8 @@ def _check_layout(size, words, where: str) -> None:
 
 def _tables_for_print(lang: str) -> dict:
     t = _tables()
-    t["summary"] = {**t["summary"], "hazard_method": "hand_stage", "scenario": "水位 4 米" if lang == "zh" else "Stage 4 m"}
+    t["summary"] = {**t["summary"], "hazard_method": "hand_stage",
+                    "scenario": "水位 4 米" if lang == "zh" else "Stage 4 m"}
     # a shelter right on the map's edge and a long name: its label must stay inside the frame
     t["shelters"].loc[1, "name"] = "张家村村民委员会文化礼堂（东）"
     return t
@@ -77,7 +78,8 @@ def test_village_map_words_stay_on_the_page_and_apart(tmp_path, depth_raster, la
     assert ("HAND" in text) and (("演示数据" in text) if lang == "zh" else ("synthetic" in text))
     if lang == "en":   # one language: no Chinese sentence of the program's own (names are data)
         own = [t for t, *_ in words if re.search(r"[\u4e00-\u9fff]", t) and not any(
-            n in t for n in ("张家", "李家", "城关", "村委会", "河口", "张三", "李四", "王五", "一组", "二组", "三组", "水位"))]
+            n in t for n in ("张家", "李家", "城关", "村委会", "河口", "张三", "李四", "王五", "一组", "二组", "三组",
+                             "水位"))]
         assert not own, own
     img = _png(tmp_path / f"village_{lang}.pdf", tmp_path, f"village_{lang}")
     edge = int(0.15 * 60)   # nothing printed in the outer 0.15 inch

@@ -23,7 +23,8 @@ def _capture(monkeypatch) -> list[dict]:
 def _map() -> folium.Map:
     m = folium.Map(location=[28.1, 119.9], zoom_start=10, tiles=None, prefer_canvas=True)
     folium.GeoJson({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "甲"}, "geometry": {"type": "Point", "coordinates": [119.9, 28.1]}}]},
+        {"type": "Feature", "properties": {"name": "甲"},
+         "geometry": {"type": "Point", "coordinates": [119.9, 28.1]}}]},
         name="shelters").add_to(m)
     folium.LayerControl().add_to(m)
     return m

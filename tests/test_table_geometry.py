@@ -24,7 +24,8 @@ CRS = "EPSG:4490"
 
 def _roads() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"name": ["城关路", "上坪线", "林道"], "road_class": ["county", "village", "track"], "speed": [40.0, None, 15.5]},
+        {"name": ["城关路", "上坪线", "林道"], "road_class": ["county", "village", "track"],
+         "speed": [40.0, None, 15.5]},
         geometry=[LineString([(119.512345678, 28.301234567), (119.6, 28.35)]),
                   LineString([(119.51, 28.31), (119.52, 28.32), (119.53, 28.3)]),
                   LineString([(119.7, 28.4), (119.71, 28.41)])], crs=CRS)
@@ -103,7 +104,8 @@ def test_long_wkt_is_split_over_as_few_columns_as_needed(tmp_path):
 
 def test_csv_with_only_a_wkt_column_loads(tmp_path):
     path = tmp_path / "道路.csv"
-    path.write_text('名称,WKT\n城关路,"LINESTRING (119.5 28.3, 119.6 28.4)"\n上坪线,"LINESTRING (119.7 28.5, 119.8 28.6)"\n',
+    path.write_text('名称,WKT\n城关路,"LINESTRING (119.5 28.3, 119.6 28.4)"\n'
+                    '上坪线,"LINESTRING (119.7 28.5, 119.8 28.6)"\n',
                     encoding="utf-8")
     raw = read_table(path)
     assert raw.crs == CRS and raw.attrs["crs_assumed"] is True

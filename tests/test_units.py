@@ -74,7 +74,8 @@ def test_cameras_km_cm_converted_with_one_note_per_field():
 
 def test_shelters_wan_whole_number_after_conversion():
     g = raw([{"名称": "a", "容纳人数": "2万", "面积": "3亩"}, {"名称": "b", "容纳人数": "1.2万", "面积": "1公顷"},
-             {"名称": "c", "容纳人数": "1,200人", "面积": "12 ㎡"}, {"名称": "d", "容纳人数": "３万人", "面积": "2万平方米"}])
+             {"名称": "c", "容纳人数": "1,200人", "面积": "12 ㎡"},
+             {"名称": "d", "容纳人数": "３万人", "面积": "2万平方米"}])
     out, notes = validate(g, spec("shelters"))
     assert out["capacity"].tolist() == [20000, 12000, 1200, 30000]
     assert out["area"].tolist() == pytest.approx([2000.0, 10000.0, 12.0, 20000.0])
@@ -106,8 +107,8 @@ def test_bounds_checked_after_conversion():
 
 
 def test_unknown_unit_is_a_problem_naming_unit_and_spellings():
-    g = raw([{"名称": "a", "容纳人数": "5 furlongs"}, {"名称": "b", "容纳人数": "5%"}, {"名称": "c", "容纳人数": "1.2.3"},
-             {"名称": "d", "容纳人数": "10户"}])
+    g = raw([{"名称": "a", "容纳人数": "5 furlongs"}, {"名称": "b", "容纳人数": "5%"},
+             {"名称": "c", "容纳人数": "1.2.3"}, {"名称": "d", "容纳人数": "10户"}])
     with pytest.raises(LayerError) as e:
         validate(g, spec("shelters"))
     probs = {p.row: p for p in e.value.problems}
