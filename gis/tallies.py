@@ -64,6 +64,7 @@ def township_people(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame | None =
         ``shelters``, ``capacity``; a final ``合计/Total`` row is *not* added (the caller labels it).
     """
     leaves = _keyed(leaf_grids(grids), outlines, by)
+    assert leaves is not None  # _keyed returns its (non-None) layer
     shelters = _keyed(shelters, outlines, by)
     key = by
     out = pd.DataFrame({

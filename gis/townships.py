@@ -205,7 +205,7 @@ def township_outlines(layers: Mapping[str, Any], *, fallback: tuple[str, ...] = 
         if source == "townships":
             tw = _polygons(layers.get("townships"))
             col = None if tw is None else ("township" if "township" in tw else ("name" if "name" in tw else None))
-            if col is not None:
+            if tw is not None and col is not None:   # col is None when tw is
                 out = _dissolve(tw.rename(columns={col: "township"}) if col != "township" else tw, "township")
                 if out is not None:
                     return Outlines(out, "townships")

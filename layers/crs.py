@@ -466,6 +466,7 @@ def decide_crs(bounds: tuple[float, float, float, float], crs: object | None, *,
                           f"{_choice_text(chosen).en}", "crs_overridden"))
     if chosen is not None:
         used = True
+        more: list[_Note]
         if isinstance(chosen, Datum):
             if not finite:
                 c, more = pyproj.CRS.from_epsg(chosen.geographic), []
@@ -822,7 +823,7 @@ def _guess_crs(bounds: tuple[float, float, float, float], source: str,
         "Gauss-Kruger metres", _FIX_CRS_ZH, _FIX_CRS_EN, file=source))
 
 
-def _add_warnings(gdf: gpd.GeoDataFrame, warnings: list[_Note]) -> None:
+def _add_warnings(gdf: gpd.GeoDataFrame, warnings: Sequence[_Note]) -> None:
     if warnings:
         gdf.attrs["warnings"] = [*gdf.attrs.get("warnings", []), *warnings]
 

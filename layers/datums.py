@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyproj
@@ -218,9 +219,9 @@ def datum_of(crs: object) -> Datum | None:
     """
     c = base_crs(crs)
     code = c.to_epsg(min_confidence=100) if c.is_geographic or c.is_projected else None
-    for d in DATUMS.values():
-        if code == d.geographic:
-            return d
+    for known in DATUMS.values():
+        if code == known.geographic:
+            return known
     g = gk_of(code)
     if g is not None:
         return g.datum
@@ -334,7 +335,7 @@ _TOWGS84_FIX = Text("给出 3 个（dx,dy,dz，米）或 7 个（dx,dy,dz,rx,ry,
                     "comma-separated, e.g. --towgs84 15.8,-154.4,-82.3")
 
 
-def parse_towgs84(value: object, *, source: str | None = None) -> tuple[float, ...]:
+def parse_towgs84(value: str | Iterable[object], *, source: str | None = None) -> tuple[float, ...]:
     """The 3 or 7 transformation parameters a user typed, as 7 values.
 
     Parameters

@@ -45,7 +45,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -167,8 +167,8 @@ def normalize_phone(phone: object) -> str:
 
 def normalize_phones(values: Any) -> np.ndarray:
     """:func:`normalize_phone` of many numbers at once (missing: empty), as an object array (vectorised in Arrow)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow as pa  # type: ignore[import-untyped]  # no py.typed, pyarrow-stubs not installed
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
 
     vals = np.asarray(pd.Series(values).astype(object).to_numpy(), dtype=object)
     missing = pd.isna(vals)
@@ -291,9 +291,9 @@ class _Sqlite:
                + ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in _EVENT_COLUMNS.items()) + ")",
                "CREATE INDEX IF NOT EXISTS gis_ops_events_subject ON gis_ops_events (warning_id, kind, subject)",
                "CREATE INDEX IF NOT EXISTS gis_ops_events_supersedes ON gis_ops_events (supersedes)"]
-        for table, cols in _SNAPSHOTS.items():
+        for table, table_cols in _SNAPSHOTS.items():
             out.append(f"CREATE TABLE IF NOT EXISTS {table} (warning_id TEXT NOT NULL, "
-                       + ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in cols.items()) + ")")
+                       + ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in table_cols.items()) + ")")
             key = _KEYS.get(table)
             out.append(f"CREATE INDEX IF NOT EXISTS {table}_key ON {table} (warning_id{', ' + key if key else ''})")
         return out
@@ -477,6 +477,12 @@ class _Cursor:
     def one(self, text: str, params: tuple = ()) -> tuple | None:
         return self.con.execute(self._sql(text), params).fetchone()
 
+    def value(self, text: str, params: tuple = ()) -> Any:
+        """The first column of a statement that always returns one row (an aggregate, ``RETURNING``)."""
+        row = self.one(text, params)
+        assert row is not None, text
+        return row[0]
+
     def run(self, text: str, params: tuple = ()) -> None:
         self.con.execute(self._sql(text), params)
 
@@ -508,6 +514,10 @@ def _json(v: object) -> str:
     return json.dumps(v, ensure_ascii=False, default=_py)
 
 
+@overload
+def _count(v: object, name: str) -> int: ...
+@overload
+def _count(v: object, name: str, *, allow_none: bool) -> int | None: ...
 def _count(v: object, name: str, *, allow_none: bool = False) -> int | None:
     """A count as given: a whole number at least 0 (refused otherwise)."""
     if v is None and allow_none:
@@ -584,12 +594,13 @@ class OpsLog:
         if to_datetime(at) > datetime.now(UTC) + FUTURE_SLACK:
             raise _future(at, "issued_at")
         minutes = {**ACK_MINUTES, **{k: float(v) for k, v in (ack_minutes or {}).items()}}
-        people = pd.to_numeric(grids.get("people"), errors="coerce").fillna(0)
-        totals = {c: int(pd.to_numeric(grids.get(c), errors="coerce").fillna(0).sum()) for c in
+        # a missing column failed here before as well (to_numeric(None) is a float without fillna)
+        people = pd.to_numeric(grids["people"], errors="coerce").fillna(0)
+        totals = {c: int(pd.to_numeric(grids[c], errors="coerce").fillna(0).sum()) for c in
                   ("households", "vulnerable")}
         day = to_datetime(at).astimezone(LOCAL_TZ).strftime("%Y%m%d")
         with self.db.write("issue") as cur:
-            n = cur.one("SELECT count(*) FROM {gis_ops_warnings} WHERE warning_id LIKE ?", (f"YJ{day}%",))[0]
+            n = cur.value("SELECT count(*) FROM {gis_ops_warnings} WHERE warning_id LIKE ?", (f"YJ{day}%",))
             wid = f"YJ{day}{int(n) + 1:03d}"
             while cur.one("SELECT 1 FROM {gis_ops_warnings} WHERE warning_id = ?", (wid,)):
                 n += 1
@@ -643,6 +654,7 @@ class OpsLog:
                                                    + " FROM {gis_ops_warnings} WHERE warning_id = ?", (warning_id,))
             if row is None:
                 raise self._unknown_warning(cur, warning_id)
+            assert cur is not None  # the row was read through it
             parts = {}
             for table, cols in _SNAPSHOTS.items():
                 df = cur.frame(f"SELECT {', '.join(cols)} FROM {{{table}}} WHERE warning_id = ?", (warning_id,),
@@ -743,15 +755,16 @@ class OpsLog:
             people; all check-ins of the warning would exceed the people it covers; a time before
             the warning or in the future.
         """
-        counts = {"people": _count(people, "--people"), "households": _count(households, "--households",
-                                                                               allow_none=True),
+        n_people = _count(people, "--people")
+        counts = {"people": n_people, "households": _count(households, "--households", allow_none=True),
                   "vulnerable": _count(vulnerable, "--vulnerable", allow_none=True)}
         for k, zh, en in (("households", "户数", "households"), ("vulnerable", "老弱病残人数", "vulnerable people")):
-            if counts[k] is not None and counts[k] > counts["people"]:
-                raise EntryRefused(Problem(f"{zh}（{counts[k]}）多于人数（{counts['people']}）",
-                                           f"more {en} ({counts[k]}) than people ({counts['people']})",
+            n = counts[k]
+            if n is not None and n > n_people:
+                raise EntryRefused(Problem(f"{zh}（{n}）多于人数（{n_people}）",
+                                           f"more {en} ({n}) than people ({n_people})",
                                            "核对户数和人数", "check the numbers", field=f"--{k}"))
-        if not void and not corrects and counts["people"] == 0:
+        if not void and not corrects and n_people == 0:
             raise EntryRefused(Problem("签到人数为 0", "a check-in of 0 people", "填写到达人数", "give the people who "
                                        "arrived", field="--people"))
         with self.db.write(warning_id) as cur:
@@ -765,11 +778,11 @@ class OpsLog:
                                            "核对场所编号（见安置签到表）", "check the shelter id (check-in table)",
                                            field="--shelter"))
             old = self._corrected(cur, warning_id, "checkin", corrects)
-            so_far = cur.one("SELECT coalesce(sum(e.people), 0) FROM {gis_ops_events} e WHERE e.warning_id = ? AND "
-                             "e.kind = 'checkin' AND e.void = 0 AND NOT EXISTS (SELECT 1 FROM {gis_ops_events} s WHERE "
-                             "s.supersedes = e.event_id)", (warning_id,))[0]
+            so_far = cur.value("SELECT coalesce(sum(e.people), 0) FROM {gis_ops_events} e WHERE e.warning_id = ? "
+                               "AND e.kind = 'checkin' AND e.void = 0 AND NOT EXISTS (SELECT 1 FROM {gis_ops_events} s "
+                               "WHERE s.supersedes = e.event_id)", (warning_id,))
             after = int(so_far) - (int(old[1] or 0) if old is not None and not old[2] else 0) + \
-                (0 if void else counts["people"])
+                (0 if void else n_people)
             if after > w.people:
                 raise EntryRefused(Problem(
                     f"签到后预警 {warning_id} 的签到总数将达 {after} 人，超过预警范围内的总人数 {w.people} 人",
@@ -877,9 +890,9 @@ class OpsLog:
                values.get("absent"), values.get("people"), values.get("households"), values.get("vulnerable"),
                None if data is None else _json(data), None if corrects is None else int(corrects), int(bool(void)),
                note or "")
-        got = cur.one("INSERT INTO {gis_ops_events} (" + ", ".join(cols) + ") VALUES (" + ", ".join("?" * len(cols))
-                      + ") RETURNING event_id", row)
-        return Entry(int(got[0]), warning_id, kind, subject, at, recorded, user or "",
+        got = cur.value("INSERT INTO {gis_ops_events} (" + ", ".join(cols) + ") VALUES ("
+                        + ", ".join("?" * len(cols)) + ") RETURNING event_id", row)
+        return Entry(int(got), warning_id, kind, subject, at, recorded, user or "",
                      {k: v for k, v in values.items() if v is not None}, corrects, bool(void), note or "")
 
 

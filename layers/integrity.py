@@ -37,7 +37,7 @@ __all__ = ["Health", "check", "health", "mark_suspect", "is_suspect", "after_wri
 WHOLE = "*"
 _META_PREFIXES = ("gpkg_", "sqlite_")
 _lock = threading.Lock()
-_cache: dict[str, tuple[tuple, Health]] = {}
+_cache: dict[str, tuple[tuple | None, Health]] = {}   # path -> (stamp, or None: no file; health)
 _suspect: set[str] = set()
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from layers import limits
@@ -422,7 +423,7 @@ def _offset_refused(source: str, what: Text) -> Problem:
                    "drop the correction (--gcj02 / --bd09): web-map offsets exist only in lon/lat", file=source)
 
 
-def _check_offset(offset: str, crs: object, source: str) -> Problem | None:
+def _check_offset(offset: str, crs: pyproj.CRS | None, source: str) -> Problem | None:
     """Why a web-map offset cannot be removed from data in ``crs`` (only WGS84/CGCS2000 lon/lat), or None."""
     if crs is None:
         return None

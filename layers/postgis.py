@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Any, SupportsFloat, cast
@@ -208,7 +208,7 @@ class PostGISStore:
         than the write. Unreachable server: a bilingual :class:`LayerError`."""
         return self._connect()
 
-    def session(self) -> Iterator[psycopg.Connection]:
+    def session(self) -> AbstractContextManager[psycopg.Connection]:
         """A connection for one operation (as :meth:`_session`), for other record keepers of the workspace (the
         operations record, :mod:`layers.events`): a lost connection becomes a bilingual :class:`LayerError`."""
         return self._session()

@@ -20,7 +20,7 @@ import rasterio.crs
 import rasterio.errors
 
 from layers import limits
-from layers.crs import OnConflict, decide_crs
+from layers.crs import OnConflict, bounds4, decide_crs
 from layers.datums import base_crs, describe, gk_code, gk_of, shift_notes
 from layers.errors import LayerError, problem
 from layers.raster_files import open_raster
@@ -207,7 +207,7 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
                         "the raster has no georeferencing (no coordinates or pixel size)",
                         "在 GIS 软件中配准并导出带坐标的 GeoTIFF",
                         "georeference it in a GIS and export a GeoTIFF with coordinates", source)
-        bounds = tuple(float(v) for v in src.bounds)
+        bounds = bounds4(src.bounds)
         decision = decide_crs(bounds, src.crs.to_wkt() if src.crs else None, source=source, assume=crs,
                               towgs84=towgs84, on_conflict=on_conflict, towgs84_old_only=towgs84_old_only)
         notes: list = list(decision.notes)
@@ -262,16 +262,16 @@ def _shift_grid(shape: tuple[int, int], transform: affine.Affine, crs: pyproj.CR
                     "reproject it to a Gauss-Kruger zone in a GIS first, or convert it to CGCS2000, then import",
                     source)
     rows, cols = shape
-    cc, rr = np.meshgrid([0.0, cols / 2.0, float(cols)], [0.0, rows / 2.0, float(rows)])
-    cc, rr = cc.ravel(), rr.ravel()
-    xs, ys = transform * (cc, rr)
+    grid_c, grid_r = np.meshgrid([0.0, cols / 2.0, float(cols)], [0.0, rows / 2.0, float(rows)])
+    cc, rr = grid_c.ravel(), grid_r.ravel()
+    xs, ys = transform * (cc, rr)  # type: ignore[operator]  # affine's stub types only scalar pairs; arrays work
     lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(xs, ys)
     tx, ty = pyproj.Transformer.from_crs("EPSG:4490", target, always_xy=True).transform(lon, lat)
     design = np.column_stack([cc, rr, np.ones_like(cc)])
     (a, b, c), *_ = np.linalg.lstsq(design, np.asarray(tx), rcond=None)
     (d, e, f), *_ = np.linalg.lstsq(design, np.asarray(ty), rcond=None)
     new = affine.Affine(a, b, c, d, e, f)
-    px, py = new * (cc, rr)
+    px, py = new * (cc, rr)  # type: ignore[operator]  # as above: arrays of columns, rows
     worst = float(np.max(np.hypot(px - tx, py - ty)))
     cell = float(np.hypot(transform.a, transform.d)) if not base.is_geographic else 1.0
     if not base.is_geographic and worst > 0.05 * cell:

@@ -104,9 +104,9 @@ def _existing(path: Path | None) -> Path | None:
     return p
 
 
-def medium_read_only(path: Path | str) -> bool:
-    """True when ``path`` (or the folder it would be made in) is on a medium mounted read-only."""
-    p = _existing(Path(path))
+def medium_read_only(path: Path | str | None) -> bool:
+    """True when ``path`` (or the folder it would be made in) is on a medium mounted read-only (None: False)."""
+    p = _existing(Path(path) if path is not None else None)
     if p is None:
         return False
     try:

@@ -41,6 +41,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -66,6 +67,7 @@ from layers.gpkg import (
     write_layer_option,
 )
 from layers.raster import Raster, read_raster
+from layers.snapshots import Snapshot
 from layers.storage import READ, RESTORE, WRITE, copy_atomic, guard
 
 GPKG_NAME = "workspace.gpkg"
@@ -463,11 +465,11 @@ class Workspace:
         return self._connect()
 
     # ---- snapshots ---------------------------------------------------------------------------------
-    def snapshots(self) -> list[snapshots.Snapshot]:
+    def snapshots(self) -> list[Snapshot]:
         """The workspace's snapshots, newest first (see :mod:`layers.snapshots`)."""
         return snapshots.list_snapshots(self.gpkg)
 
-    def snapshot(self, *, reason: str = "manual") -> snapshots.Snapshot:
+    def snapshot(self, *, reason: str = "manual") -> Snapshot:
         """Take a snapshot now (refused, with a :class:`StorageError`, when the workspace is damaged)."""
         self._recover()
         self._writable()
@@ -475,7 +477,7 @@ class Workspace:
         assert snap is not None
         return snap
 
-    def restore(self, snapshot_id: str | None = None, *, user: str = "") -> tuple[snapshots.Snapshot, HistoryEntry]:
+    def restore(self, snapshot_id: str | None = None, *, user: str = "") -> tuple[Snapshot, HistoryEntry]:
         """Bring back snapshot ``snapshot_id`` (default: the newest good one), recorded in the history.
 
         The state replaced is kept: as a snapshot (``before_restore``) when it is sound, else the damaged
@@ -546,7 +548,7 @@ class Workspace:
 
     def version(self, kind: str) -> int:
         """A number that grows on every committed change of layer ``kind`` (0 if never changed)."""
-        return self.revision().get(kind, 0)
+        return cast(int, self.revision().get(kind, 0))   # a layer kind's entry is its integer version
 
     def revision(self) -> dict[str, object]:
         """The workspace's revision: kind -> version (bumped by every committed change of that layer),

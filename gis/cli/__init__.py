@@ -209,11 +209,11 @@ class Inputs:
 
         facts = [(name, *self._facts(obj)) for name, obj in self.read]
         if self.crs is not None and facts and not any(f[1] for f in facts):
-            conflicts = [f for f in facts if f[2] is not None]
+            conflicts = [(f[0], f[2]) for f in facts if f[2] is not None]   # (file, conflict note)
             if conflicts:
                 raise CRSConflict([Problem(
-                    f"{c[2].zh}；--crs {self.crs} 与所有输入文件自带的坐标系都不一致",
-                    f"{c[2].en}; --crs {self.crs} contradicts the CRS of every input file",
+                    f"{c[1].zh}；--crs {self.crs} 与所有输入文件自带的坐标系都不一致",
+                    f"{c[1].en}; --crs {self.crs} contradicts the CRS of every input file",
                     "若文件自带的坐标系（.prj、GeoTIFF）有误，加 --crs-override；否则去掉 --crs",
                     "if the files' own CRS (.prj, GeoTIFF) is wrong, add --crs-override; otherwise drop --crs",
                     file=c[0]) for c in conflicts])

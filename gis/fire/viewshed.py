@@ -28,8 +28,8 @@ from north, north = up = decreasing row) is within ``fov / 2`` of ``azimuth``.
 Fast sweep (:func:`viewshed`)
 -----------------------------
 The R2 approximation: rays from the observer to :data:`RAYS_PER_CELL` evenly spaced points per cell
-along the perimeter of the range square (clipped to the DEM). Walking a ray one major-axis step at a time, the running maximum of the
-blocking slopes ``(zs - drop - z0) / ds`` (interpolated as above at the ray's crossings) is kept; the
+along the perimeter of the range square (clipped to the DEM). Walking a ray one major-axis step at a
+time, the running maximum of the blocking slopes ``(zs - drop - z0) / ds`` (interpolated as above at the ray's crossings) is kept; the
 cell nearest the ray at each step is visible when its own target slope ``(zt - z0) / dt`` is at least
 the maximum over the crossings before it. Of the rays through a cell, the one passing closest to its
 centre decides; a cell in range that no ray reaches falls back to the exact test. The rays end at the
@@ -525,8 +525,9 @@ def _coverage_kernel(dem, res, rows, cols, heights, ranges, azs, half_fovs, sect
 
     ``jids`` are the cameras' numbers in ``first`` and ``tallies`` (the lowest number seeing a cell is
     kept, so calls for groups of cameras combine). ``tally`` (uint8 bit flags on the grid, or a 1x1
-    dummy) counts, per camera and per bit, the flagged cells it sees into ``tallies[jids[camera], bit]``. With a ray table (``rc > 0``, see
-    :func:`_build_table`; every camera's range square within it) the sweep is :func:`_r2_fast`.
+    dummy) counts, per camera and per bit, the flagged cells it sees into ``tallies[jids[camera], bit]``.
+    With a ray table (``rc > 0``, see :func:`_build_table`; every camera's range square within it) the
+    sweep is :func:`_r2_fast`.
     """
     use_tally = tally.shape[0] == dem.shape[0] and tally.shape[1] == dem.shape[1]
     nbits = tallies.shape[1]
@@ -731,7 +732,7 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
 
     notes: list[Text] = []
     src_crs = pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs)) if dem.crs is not None else None
-    arr = np.asarray(dem.array, dtype=np.float64)
+    arr: np.ndarray = np.asarray(dem.array, dtype=np.float64)
     valid = dem.valid_mask()
     arr = np.where(valid, arr, np.nan)
     transform, crs = dem.transform, src_crs
@@ -753,7 +754,8 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
                                 dst_transform=dst_t, dst_crs=crs.to_wkt(), resampling=Resampling.bilinear,
                                 src_nodata=np.nan, dst_nodata=np.nan)
         arr, transform = work, dst_t
-        notes.append(Text(f"DEM 为经纬度坐标，已重投影到 EPSG:{crs.to_epsg()}（{px:.1f} 米像元）计算视域，结果再采样回原网格",
+        notes.append(Text(f"DEM 为经纬度坐标，已重投影到 EPSG:{crs.to_epsg()}（{px:.1f} 米像元）"
+                          "计算视域，结果再采样回原网格",
                           f"the DEM is in degrees; reprojected to EPSG:{crs.to_epsg()} ({px:.1f} m cells) for the "
                           "viewshed, results resampled back to its grid", "viewshed_reprojected"))
     xres, yres = float(np.hypot(transform.a, transform.d)), float(np.hypot(transform.b, transform.e))
@@ -863,8 +865,10 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
         for rc in np.unique(rcs):
             ids = np.flatnonzero(rcs == rc)
             tables = _table(int(rc), RAYS_PER_CELL) if rc else _NO_TABLE
-            _coverage_kernel(arr, res, *(a[ids] for a in cam), float(target_h), dcoef, count, first_k, in_range,
-                             batch, RAYS_PER_CELL, work_tally, tallies_k, ids.astype(np.int64), int(rc), *tables)
+            c_rows, c_cols, c_heights, c_ranges, c_azs, c_halves, c_sectors = (a[ids] for a in cam)
+            _coverage_kernel(arr, res, c_rows, c_cols, c_heights, c_ranges, c_azs, c_halves, c_sectors,
+                             float(target_h), dcoef, count, first_k, in_range, batch, RAYS_PER_CELL, work_tally,
+                             tallies_k, ids.astype(np.int64), int(rc), *tables)
     else:
         tallies_k = np.zeros((0, 8), np.int64)
     tallies = np.zeros((len(cameras), 8), np.int64)

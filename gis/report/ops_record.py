@@ -103,7 +103,7 @@ def entry_rows(snap: Snapshot, entries: pd.DataFrame, *, lang: str = "zh") -> pd
         out[c] = out[c].map(lambda v: local_text(v, seconds=True) if isinstance(v, str) else "")
     out["void"] = out.get("void", pd.Series(False, index=out.index)).fillna(False).map(lambda v: _yes(v, lang))
     for c in ("moved", "refused", "absent", "people", "households", "vulnerable", "supersedes", "superseded_by"):
-        out[c] = pd.to_numeric(out.get(c), errors="coerce").astype("Float64")
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("Float64")   # Log.entries has every column
     return out
 
 
@@ -183,9 +183,10 @@ def record_workbook(snap: Snapshot, entries: pd.DataFrame, prog: Any, *, lang: s
                                               "vulnerable", "supersedes", "superseded_by", "void", "note"])
 
     ships = []
-    for r in entries[(entries["kind"] == "dispatch")].itertuples(index=False):
-        for sh in (r.data or {}).get("shipments", []):
-            ships.append({"dispatch_event": r.event_id, **sh})
+    disp = entries[(entries["kind"] == "dispatch")]
+    for event_id, data in zip(disp["event_id"], disp["data"]):
+        for sh in (data or {}).get("shipments", []):
+            ships.append({"dispatch_event": event_id, **sh})
     if ships:
         from gis.ops.texts import ITEM_TEXT
 
@@ -199,10 +200,11 @@ def record_workbook(snap: Snapshot, entries: pd.DataFrame, prog: Any, *, lang: s
 
 
 def _point_series(df: pd.DataFrame) -> gpd.GeoSeries:
-    lon = pd.to_numeric(df.get("lon"), errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(df.get("lat"), errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float)   # a missing column failed before too
+    lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float)
     pts = shapely.points(lon, lat)
-    pts = np.where(np.isfinite(lon) & np.isfinite(lat), pts, None)
+    # numpy's stub has no overload for a None branch (an object array at run time)
+    pts = np.where(np.isfinite(lon) & np.isfinite(lat), pts, None)  # type: ignore[call-overload]
     return gpd.GeoSeries(pts, index=df.index, crs=4490)
 
 

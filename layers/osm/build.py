@@ -173,7 +173,8 @@ def osm_layers(path: Path | str, *, bbox: tuple[float, float, float, float] | No
     blds = blds.assign(households=pd.array([None] * len(blds), dtype="Int64"))
     if len(homes):
         blds.loc[homes.index, "households"] = homes["households"].to_numpy()
-        blds["estimated"] = np.where(blds["households"].notna(), "households", None)
+        # numpy's stub has no overload for a None branch (an object array at run time)
+        blds["estimated"] = np.where(blds["households"].notna(), "households", None)  # type: ignore[call-overload]
     blds = _with_township(blds.assign(village=estimates.village_of(blds, villages, metric)), towns)
     water = _with_township(mapping.water_sources(data.points, data.polygons, metric), towns)
     water = water[water.geometry.within(_box(box))] if len(water) else water

@@ -19,6 +19,7 @@ from rasterio.io import MemoryFile
 from rasterio.merge import merge
 from rasterio.warp import transform_bounds
 
+from layers.crs import bounds4
 from layers.errors import LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input, read_raster
 
@@ -61,7 +62,7 @@ def lonlat_bounds(rasters: Sequence[Raster]) -> tuple[float, float, float, float
     """Lon/lat extent of the tiles' union."""
     crs = rasterio.crs.CRS.from_wkt(_crs(rasters[0]).to_wkt())
     cover = shapely.union_all([shapely.box(*r.bounds) for r in rasters])
-    return tuple(float(v) for v in transform_bounds(crs, "EPSG:4326", *cover.bounds, densify_pts=21))
+    return bounds4(transform_bounds(crs, "EPSG:4326", *cover.bounds, densify_pts=21))
 
 
 def area_dem(rasters: Sequence[Raster], bbox: tuple[float, float, float, float]) -> Raster:

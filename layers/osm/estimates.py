@@ -166,15 +166,15 @@ def shelters_from_candidates(candidates: gpd.GeoDataFrame, buildings: gpd.GeoDat
     areas = c[is_area]
     dup = np.zeros(len(c), bool)
     if len(areas):
-        for i in np.flatnonzero(~is_area):
-            hits = areas.sindex.query(c.geometry.iloc[i], predicate="within")
+        for node in np.flatnonzero(~is_area):
+            hits = areas.sindex.query(c.geometry.iloc[node], predicate="within")
             if len(hits):
                 j = areas.index[hits[0]]
-                if not isinstance(c.at[j, "name"], str) and isinstance(c.at[i, "name"], str):
-                    c.at[j, "name"] = c.at[i, "name"]
+                if not isinstance(c.at[j, "name"], str) and isinstance(c.at[node, "name"], str):
+                    c.at[j, "name"] = c.at[node, "name"]
                 if c.at[j, "type"] == "public_building":
-                    c.at[j, "type"] = c.at[i, "type"]
-                dup[i] = True
+                    c.at[j, "type"] = c.at[node, "type"]
+                dup[node] = True
     c = c[~dup].reset_index(drop=True)
     floor = np.zeros(len(c))
     for i, (geom, is_b, fl) in enumerate(zip(c.geometry, c["is_building"], c["floors"])):

@@ -104,7 +104,7 @@ def _clip(gdf: gpd.GeoDataFrame, bbox: tuple[float, float, float, float]) -> gpd
     return cut[~cut.geometry.is_empty & cut.geometry.notna()].reset_index(drop=True)
 
 
-def _whole_number(values: pd.Series) -> pd.Series:
+def _whole_number(values: pd.Series) -> pd.arrays.IntegerArray:
     """A tag like ``3`` or ``2.0`` as an integer; anything else (``2.5``, ``3;4``, ``many``) as missing."""
     def one(v):
         if v is None:

@@ -20,6 +20,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
+from layers.crs import bounds4
 from layers.errors import LayerError, Problem
 
 __all__ = ["CONFIG_FILE", "SUFFIXES", "OsmData", "read_osm", "parse_bbox"]
@@ -60,7 +61,7 @@ class OsmData:
     def cut(self, bbox: tuple[float, float, float, float]) -> OsmData:
         """The features touching ``bbox`` (a smaller area of what was read)."""
         return OsmData(_cut(self.points, bbox), _cut(self.lines, bbox), _cut(self.polygons, bbox),
-                       tuple(float(v) for v in bbox), self.extent)
+                       bounds4(bbox), self.extent)
 
 
 def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str, field: str | None = None) -> LayerError:
@@ -185,4 +186,4 @@ def read_osm(path: Path | str, *, bbox: tuple[float, float, float, float] | None
                     f"the area {bbox} lies outside the file's data (the file covers west {w:.4f}, south {s:.4f}, "
                     f"east {e:.4f}, north {n:.4f})", "把 --bbox 放在文件范围内，或换用覆盖该区域的摘录",
                     "give a --bbox inside the file's extent, or use an extract of that area", source, field="bbox")
-    return OsmData(cut["points"], cut["lines"], cut["multipolygons"], tuple(float(v) for v in bbox), extent)
+    return OsmData(cut["points"], cut["lines"], cut["multipolygons"], bounds4(bbox), extent)
