@@ -45,7 +45,8 @@ def reproject_to(gdf: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
     """
     target = crs_of(crs)
     if gdf.crs is None or target is None:
-        raise LayerError(problem("图层或栅格没有坐标系，无法叠加", "a layer or raster has no CRS; they cannot be overlaid",
+        raise LayerError(problem("图层或栅格没有坐标系，无法叠加",
+                                 "a layer or raster has no CRS; they cannot be overlaid",
                                  "为数据指定坐标系后重新导入", "give the data a CRS and import it again",
                                  file=gdf.attrs.get("source") or None))
     if pyproj.CRS.from_user_input(gdf.crs).equals(target):
@@ -56,7 +57,8 @@ def reproject_to(gdf: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
     return out
 
 
-def to_lonlat_bounds(bounds: tuple[float, float, float, float] | None, crs: object) -> tuple[float, float, float, float] | None:
+def to_lonlat_bounds(bounds: tuple[float, float, float, float] | None,
+                     crs: object) -> tuple[float, float, float, float] | None:
     """``bounds`` in ``crs`` as a lon/lat box (None when it does not transform to finite numbers)."""
     c = crs_of(crs)
     if bounds is None or c is None or not all(np.isfinite(v) for v in bounds):
@@ -120,8 +122,9 @@ class AnalysisFrame:
 
         boxes = [b for b in (lonlat_extent(x) for x in items if x is not None) if b is not None]
         if not boxes:
-            raise AnalysisRefused(problem("无法确定分析范围：图层没有可用的坐标", "the analysis area cannot be told: the "
-                                          "layers have no usable coordinates", "检查图层的坐标系",
+            raise AnalysisRefused(problem("无法确定分析范围：图层没有可用的坐标",
+                                          "the analysis area cannot be told: the layers have no usable coordinates",
+                                          "检查图层的坐标系",
                                           "check the layers' coordinate systems"))
         b = np.array(boxes, dtype="float64")
         return cls(metric_crs((float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),

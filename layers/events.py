@@ -41,7 +41,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -315,10 +315,8 @@ class _Sqlite:
             self._con = None
 
     def __del__(self) -> None:  # the kept connection goes with the record keeper
-        try:
+        with suppress(Exception):  # interpreter shutdown
             self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
 
     @contextmanager
     def write(self, lock: str = "") -> Iterator[_Cursor]:
@@ -388,10 +386,8 @@ class _Postgres:
                 c.execute("select 1")
                 return c
             except psycopg.Error:
-                try:
+                with suppress(psycopg.Error):
                     c.close()
-                except psycopg.Error:
-                    pass
         c = self.store.connection()
         c.autocommit = True
         self._conn = c

@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+from contextlib import suppress
 from pathlib import Path
 
 from layers import integrity, settings
@@ -103,10 +104,8 @@ def open_workspace(name: str, data_dir: Path | None = None) -> Workspace:
     if not (folder / GPKG_NAME).is_file():
         raise LayerError(Problem(f"没有名为“{name}”的工作空间", f"no workspace called '{name}'",
                                  "从列表中选择，或新建一个", "pick one from the list, or create one", file=name))
-    try:
+    with suppress(GisError):   # a read-only data folder: the workspace opens, it is just not remembered
         remember(name, data_dir)
-    except GisError:
-        pass            # a read-only data folder: the workspace opens, it is just not remembered
     return Workspace(folder)
 
 

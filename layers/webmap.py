@@ -157,10 +157,10 @@ def _pattern(gdf: gpd.GeoDataFrame, reference: gpd.GeoSeries) -> Suspicion | Non
         after = distances(*undo(lon, lat))
         mb, ma = float(np.median(before)), float(np.median(after))
         share = float(np.mean(after < before))
-        if mb - ma >= PATTERN_MIN_GAIN_M and ma <= PATTERN_MAX_RATIO * mb and share >= PATTERN_MIN_SHARE:
-            if best is None or ma < best[1]["median_after_m"]:
-                best = (offset, {"median_before_m": round(mb, 1), "median_after_m": round(ma, 1),
-                                 "share_closer": round(share, 3), "points": int(len(pts))})
+        if (mb - ma >= PATTERN_MIN_GAIN_M and ma <= PATTERN_MAX_RATIO * mb and share >= PATTERN_MIN_SHARE
+                and (best is None or ma < best[1]["median_after_m"])):
+            best = (offset, {"median_before_m": round(mb, 1), "median_after_m": round(ma, 1),
+                             "share_closer": round(share, 3), "points": int(len(pts))})
     if best is None:
         return None
     offset, detail = best

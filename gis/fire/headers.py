@@ -113,7 +113,9 @@ WORDS: dict[str, Text] = _table({
 
 
 def header(key: str, lang: str = "zh") -> str:
-    """The header of column ``key`` in ``lang`` (``'high_seen_share'`` -> ``高火险林地监控覆盖率``); unknown keys as given."""
+    """The header of column ``key`` in ``lang`` (``'high_seen_share'`` -> ``高火险林地监控覆盖率``).
+
+    Unknown keys as given."""
     h = HEADERS.get(key)
     return h(lang) if h is not None else key
 

@@ -461,7 +461,8 @@ def _no_candidates(kind: str, uploaded: bool) -> AnalysisRefused:
     if uploaded:
         return AnalysisRefused(problem(f"上传的候选{what_zh}点没有一个落在 DEM 有效范围内",
                                        f"none of the uploaded candidate {what_en} sites lies on the DEM",
-                                       "检查候选点图层的坐标和坐标系", "check the candidate layer's coordinates and CRS"))
+                                       "检查候选点图层的坐标和坐标系",
+                                       "check the candidate layer's coordinates and CRS"))
     if kind == "camera":
         return AnalysisRefused(problem("没有找到候选山脊/山顶像元", "no ridge or peak candidate cells were found",
                                        "降低最小高差（--min-prominence）或放宽离道路距离，或上传候选点图层",
@@ -571,7 +572,8 @@ def site_cameras(dem: Raster, target: np.ndarray, covered: np.ndarray | None, n:
                                       max_road_m=max_road_m, max_candidates=max_candidates)
         names = [f"C{i + 1}" for i in range(len(rows))]
         origin = ["ridge"] * len(rows)
-        notes.append(Text(f"候选点：山脊/山顶像元 {len(rows)} 个（{window_m:g} 米窗口内最高、高差 ≥ {min_prominence_m:g} 米、"
+        notes.append(Text(f"候选点：山脊/山顶像元 {len(rows)} 个（{window_m:g} 米窗口内最高、"
+                          f"高差 ≥ {min_prominence_m:g} 米、"
                           f"间距 ≥ {spacing_m:g} 米，最多 {max_candidates} 个）",
                           f"candidates: {len(rows)} ridge/peak cells (highest in a {window_m:g} m window, standing "
                           f"{min_prominence_m:g} m or more above it, {spacing_m:g} m apart, at most {max_candidates})",

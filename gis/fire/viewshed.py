@@ -29,13 +29,14 @@ Fast sweep (:func:`viewshed`)
 -----------------------------
 The R2 approximation: rays from the observer to :data:`RAYS_PER_CELL` evenly spaced points per cell
 along the perimeter of the range square (clipped to the DEM). Walking a ray one major-axis step at a
-time, the running maximum of the blocking slopes ``(zs - drop - z0) / ds`` (interpolated as above at the ray's crossings) is kept; the
-cell nearest the ray at each step is visible when its own target slope ``(zt - z0) / dt`` is at least
-the maximum over the crossings before it. Of the rays through a cell, the one passing closest to its
-centre decides; a cell in range that no ray reaches falls back to the exact test. The rays end at the
-perimeter rather than at every target, so blocking is sampled along a slightly different line than the
-exact one: agreement with :func:`viewshed_exact` is measured in the tests (at least 99 % of the cells
-in range on random terrain). Cost is O(R^2) per observer instead of O(R^3).
+time, the running maximum of the blocking slopes ``(zs - drop - z0) / ds`` (interpolated as above at
+the ray's crossings) is kept; the cell nearest the ray at each step is visible when its own target
+slope ``(zt - z0) / dt`` is at least the maximum over the crossings before it. Of the rays through a
+cell, the one passing closest to its centre decides; a cell in range that no ray reaches falls back to
+the exact test. The rays end at the perimeter rather than at every target, so blocking is sampled along
+a slightly different line than the exact one: agreement with :func:`viewshed_exact` is measured in the
+tests (at least 99 % of the cells in range on random terrain). Cost is O(R^2) per observer instead of
+O(R^3).
 
 Which ray decides a cell depends only on the cell's offset from the observer, so for a finite range
 (range square of half-side up to ``_TABLE_MAX_RC`` cells) the sweep takes it from a table built once per

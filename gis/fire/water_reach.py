@@ -672,8 +672,9 @@ def water_reach(dem: Raster, sources: gpd.GeoDataFrame, forest_mask, *, rules: d
     shallow = [labels[i] for i in range(n) if heli[i] and not dip[i] and heli_rule.distance_m > 0]
     if shallow:
         zh, en = _names(shallow)
-        notes.append(Text(f"{len(shallow)} 个标为直升机取水的水源点水深不足 {HELI_MIN_DEPTH_M:g} 米或未知，只按地面规则计算："
-                          f"{zh}", f"{len(shallow)} source(s) marked as helicopter dip sites have under "
+        notes.append(Text(f"{len(shallow)} 个标为直升机取水的水源点水深不足 {HELI_MIN_DEPTH_M:g} 米或未知，"
+                          f"只按地面规则计算：{zh}",
+                          f"{len(shallow)} source(s) marked as helicopter dip sites have under "
                           f"{HELI_MIN_DEPTH_M:g} m of water or no depth; ground rule only: {en}", "sources_shallow"))
     if season == "dry":
         unk = [labels[i] for i in range(n) if not seasonal_known[i]]
@@ -687,7 +688,8 @@ def water_reach(dem: Raster, sources: gpd.GeoDataFrame, forest_mask, *, rules: d
         if lst:
             zh, en = _names(lst)
             rz, re_ = REASONS[code]
-            notes.append(Text(f"{len(lst)} 个水源点未计入（{rz}）：{zh}", f"{len(lst)} source(s) not counted ({re_}): {en}",
+            notes.append(Text(f"{len(lst)} 个水源点未计入（{rz}）：{zh}",
+                              f"{len(lst)} source(s) not counted ({re_}): {en}",
                               f"sources_dropped_{code}"))
 
     # ---- the kernel -----------------------------------------------------------------------------------------

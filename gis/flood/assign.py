@@ -455,7 +455,8 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
         gi, si, cost = cgi[sel], csi[sel], ccost[sel]
         placed, side = _max_flow(g_people, capacity, gi, si)
         widest = int(kg.max(initial=0))
-        tried.append("reach" if widest > len(steps) - 1 else (None if math.isinf(steps[widest]) else int(steps[widest])))
+        tried.append("reach" if widest > len(steps) - 1
+                     else (None if math.isinf(steps[widest]) else int(steps[widest])))
         if placed == total or (bound is not None and placed >= bound):
             break
         # only a new candidate of a grid on the source side of the min cut can place more people

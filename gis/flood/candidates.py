@@ -171,7 +171,8 @@ class Candidates:
         gxy, sxy = self.grid_xy, self.shelter_xy
         if self.graph is None:
             self._legacy = ("straight", None)
-            self.notes.append(Text(f"没有道路图层和 DEM：距离为直线距离 × 绕行系数 {DETOUR_FACTOR:g}（估算，非实际路线）",
+            self.notes.append(Text(f"没有道路图层和 DEM：距离为直线距离 × 绕行系数 {DETOUR_FACTOR:g}"
+                                   "（估算，非实际路线）",
                                    f"no road layer and no DEM: distance is the straight line x a detour factor of "
                                    f"{DETOUR_FACTOR:g} (an estimate, not a route)", "no_roads_no_dem"))
             return
@@ -525,7 +526,8 @@ class Candidates:
                 dist = self.options.length[opt] + float(np.nan_to_num(road["length_m"])) + self.exits.length[ex]
                 secs = self.options.time[opt] + float(np.nan_to_num(road["time_s"])) + self.exits.time[ex]
                 rows.append((shapely.LineString(pts), dist, secs, "road",
-                             max(self.options.length[opt], self.exits.length[ex]), _climb(s, a_path) + _climb(s, b_path)))
+                             max(self.options.length[opt], self.exits.length[ex]),
+                             _climb(s, a_path) + _climb(s, b_path)))
             else:
                 rows.append((None, np.nan, np.nan, "straight", 0.0, 0.0))
         return pd.DataFrame(rows, columns=cols)

@@ -1,4 +1,5 @@
-"""Who is in the flood: exposure of transfer grids, villages or a population raster to a :class:`~gis.flood.hazard.Hazard`.
+"""Who is in the flood: exposure of transfer grids, villages or a population raster to a
+:class:`~gis.flood.hazard.Hazard`.
 
 Per transfer grid (the leaf grids, :func:`gis.tallies.leaf_grids`, which hold the people):
 flooded share of its area, max and mean depth over the wet part, the depth class of the max
@@ -90,7 +91,8 @@ class EvacuationRule:
         share_zh = f"比例 ≥ {self.min_share:.0%}" if self.min_share > 0 else "任一处"
         share_en = f"at least {self.min_share:.0%}" if self.min_share > 0 else "any"
         if self.basis == "homes":
-            return Text(f"居住处（房屋、有人口的像元或村庄点位）{share_zh}水深 ≥ {d:g} 米即转移；无居住点的网格按淹没面积判断",
+            return Text(f"居住处（房屋、有人口的像元或村庄点位）{share_zh}水深 ≥ {d:g} 米即转移；"
+                        "无居住点的网格按淹没面积判断",
                         f"a grid moves when the water reaches {d:g} m at {share_en} of its homes (houses, populated "
                         "cells or village points); grids without homes by their flooded area", "rule_homes")
         zh = f"最大水深 ≥ {d:g} 米"
@@ -678,7 +680,8 @@ def raster_exposure(pop: Raster, hazard: Hazard, thresholds: Sequence[float] = D
     p = np.where(valid, np.asarray(pop.array, dtype="float64"), 0.0)
     neg = int((p < 0).sum())
     if neg:
-        notes.append((f"人口栅格有 {neg} 个负值像元，按 0 计", f"the population raster has {neg} negative cells; taken as 0"))
+        notes.append((f"人口栅格有 {neg} 个负值像元，按 0 计",
+                      f"the population raster has {neg} negative cells; taken as 0"))
         p = np.maximum(p, 0)
     total = float(p.sum())
     if total == 0:
@@ -795,7 +798,8 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
     notes = list(hnotes)
     has_pop = field in rows or population is not None
     if not has_pop:
-        raise LayerError(problem(f"暴露图层没有人口字段“{field}”", f"the exposure layer has no population field '{field}'",
+        raise LayerError(problem(f"暴露图层没有人口字段“{field}”",
+                                 f"the exposure layer has no population field '{field}'",
                                  "用 --population-field 指定人口字段", "name the population column with "
                                  "--population-field", field=field))
     hb = hazard.bounds
@@ -818,7 +822,8 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
     no_pop = int(pop.isna().sum())
     total = float(pop.sum()) if pop.notna().any() else None
     if no_pop and table is None:
-        notes.append((f"{no_pop} 个要素没有人口数（不按 0 计）", f"{no_pop} features have no population (not taken as 0)"))
+        notes.append((f"{no_pop} 个要素没有人口数（不按 0 计）",
+                      f"{no_pop} features have no population (not taken as 0)"))
     if total is None and population is None:
         notes.append(("暴露图层中没有任何人口数：受影响人数无法计算",
                       "the exposure layer holds no population at all: affected people cannot be counted"))

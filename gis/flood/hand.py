@@ -102,7 +102,9 @@ def _walk(idxs_ds, seq, drain, out):  # pragma: no cover - compiled
 
 
 def _reaches_drain(idxs_ds: np.ndarray, seq: np.ndarray, drain: np.ndarray) -> np.ndarray:
-    """Flattened bool: the cell's flow path meets a drain cell (cells in ``seq`` only; ``seq`` runs down- to upstream)."""
+    """Flattened bool: the cell's flow path meets a drain cell.
+
+    Cells in ``seq`` only; ``seq`` runs down- to upstream."""
     out = np.zeros(drain.size, dtype=np.bool_)
     return _walk(idxs_ds, seq, drain, out)
 
@@ -123,8 +125,8 @@ def hand_with_notes(dem: Raster, *, streams: Raster | np.ndarray | None = None,
     voids = int(np.count_nonzero(~valid & ~outside))
     inside = valid.size - int(np.count_nonzero(outside))
     if voids:
-        notes.append(Text(f"DEM 有 {voids:,} 个空洞像元（覆盖范围内的 {voids / max(inside, 1):.2%}），已按最近有效像元插补后再"
-                          "计算汇流；这些像元的 HAND 不输出",
+        notes.append(Text(f"DEM 有 {voids:,} 个空洞像元（覆盖范围内的 {voids / max(inside, 1):.2%}），"
+                          "已按最近有效像元插补后再计算汇流；这些像元的 HAND 不输出",
                           f"the DEM has {voids:,} void cells ({voids / max(inside, 1):.2%} of its coverage); they were "
                           "filled from the nearest valid cell before flow routing, and get no HAND value", "dem_voids"))
     if outside.any():

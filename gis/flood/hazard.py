@@ -73,7 +73,8 @@ def parse_thresholds(thresholds: Sequence[float] | str | None) -> tuple[float, .
 
 
 def depth_class(depth: np.ndarray | float, thresholds: Sequence[float] | np.ndarray = DEFAULT_THRESHOLDS) -> np.ndarray:
-    """Depth class of each value: 0 dry (NaN or <= 0), 1 wet below ``thresholds[0]``, ..., ``n + 1`` at or above the last.
+    """Depth class of each value: 0 dry (NaN or <= 0), 1 wet below ``thresholds[0]``, ..., ``n + 1`` at or
+    above the last.
 
     Parameters
     ----------
@@ -228,7 +229,8 @@ class Hazard:
             neg = int(np.count_nonzero(a < 0))
             a[~(a > 0)] = np.nan
         if neg:
-            notes.append((f"{neg:,} 个像元水深为负值，按无水（干）处理", f"{neg:,} cells have negative depths; taken as dry"))
+            notes.append((f"{neg:,} 个像元水深为负值，按无水（干）处理",
+                          f"{neg:,} cells have negative depths; taken as dry"))
         if not np.isfinite(a).any():
             notes.append(("水深栅格中没有大于 0 的水深：本情景无淹没，受影响人口为 0",
                           "the depth raster has no depth above 0: nothing is flooded in this scenario, so no one "
@@ -267,7 +269,8 @@ class Hazard:
         notes = list(notes or [])
         if gdf.crs is None:
             raise LayerError(problem("危险区图层没有坐标系", "the danger-zone layer has no CRS",
-                                     "为数据指定坐标系后重新导入", "give the layer a CRS and import it again", file=source))
+                                     "为数据指定坐标系后重新导入", "give the layer a CRS and import it again",
+                                     file=source))
         g = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
         g = g[g.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
         if len(g) == 0 and len(gdf):
@@ -420,8 +423,9 @@ def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_n
 #: below this share of the area's extent covered by the scenario's wet extent, :func:`check_overlap` warns
 MIN_COVER_SHARE = 0.01
 
-_FIX_PLACE_ZH = ("选择本县的情景文件；若是坐标系有误，在 GIS 软件中为文件指定正确的坐标系（如 CGCS2000 经纬度 EPSG:4490、"
-                 "3 度带中央经线 117° 的 EPSG:4548）后重新导出，危险区面也可在数据页导入为“洪水风险”图层，"
+_FIX_PLACE_ZH = ("选择本县的情景文件；若是坐标系有误，在 GIS 软件中为文件指定正确的坐标系"
+                 "（如 CGCS2000 经纬度 EPSG:4490、3 度带中央经线 117° 的 EPSG:4548）后重新导出，"
+                 "危险区面也可在数据页导入为“洪水风险”图层，"
                  "在“坐标系 / CRS”框中选择坐标系")
 _FIX_PLACE_EN = ("choose this county's scenario file; if its CRS is wrong, give the file the right CRS in a GIS (e.g. "
                  "CGCS2000 lon/lat EPSG:4490, or EPSG:4548 for the 3-degree zone with central meridian 117E) and "
@@ -490,8 +494,8 @@ def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float,
     source = _hazard_source(hazard)
     zh_area, en_area = area_name
     if hazard.is_empty:
-        kind_zh, kind_en = (("水深栅格全部为无数据或不大于 0", "every depth is nodata or not above 0") if hazard.is_raster
-                            else ("没有任何危险区面", "there is no danger-zone polygon"))
+        kind_zh, kind_en = (("水深栅格全部为无数据或不大于 0", "every depth is nodata or not above 0")
+                            if hazard.is_raster else ("没有任何危险区面", "there is no danger-zone polygon"))
         raise AnalysisRefused(problem(f"洪水情景没有任何淹没范围（{kind_zh}），按它计算的需转移人数只会是 0",
                                  f"the scenario floods nothing ({kind_en}): it could only give 0 people to move",
                                  "检查是否选错文件、栅格的无数据值和水深单位（米）",

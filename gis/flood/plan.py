@@ -264,7 +264,8 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
     frame = frame or AnalysisFrame.around(grids, shelters)
     crs = frame.crs
     notes: list[Text] = [Text(f"分析坐标系：{frame.describe()}（所有距离、面积和栅格运算在此坐标系中进行）",
-                              f"analysis CRS: {frame.describe()} (every distance, area and raster operation runs in it)",
+                              f"analysis CRS: {frame.describe()} (every distance, area and raster operation runs "
+                              "in it)",
                               "metric_crs")]
     notes += [both(n) for n in hazard.notes]
     ex = grid_exposure(grids, hazard, thresholds=opt.thresholds, rule=rule, homes=homes, crs=crs)
@@ -304,7 +305,8 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
         surface = build_surface(dem_f, depth=_depth_on(dem_f, depth_at) if opt.cut_roads else None, rivers=rivers,
                                 roads=roads, wade_m=opt.passable_m, limit_m=opt.walk_limit_m, near=pts)
         notes += surface.notes
-        notes.append(Text(f"步行段为地形上的最省时路径（Tobler 徒步速度公式，坡度越陡越慢；不进入 ≥ {opt.passable_m:g} 米的积水；"
+        notes.append(Text("步行段为地形上的最省时路径（Tobler 徒步速度公式，坡度越陡越慢；"
+                          f"不进入 ≥ {opt.passable_m:g} 米的积水；"
                           f"单段步行不超过 {opt.walk_limit_m / 1000:g} 公里，超出即视为无可达安置场所）",
                           f"walking legs are least-time paths over the terrain (Tobler's hiking function: slower on "
                           f"steeper slopes; never into water {opt.passable_m:g} m deep or more; at most "
@@ -363,8 +365,8 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
         "seconds": clock.report(walking_searches=surface.searched_s if surface is not None else 0.0),
     })
     if no_reach:
-        notes.append(Text(f"{no_reach:,} 人在步行限度（{opt.walk_limit_m / 1000:g} 公里）内没有可到达的安置场所（道路被淹断、"
-                          "四周为水或河流），需另行安排（如就地上楼、救援力量接应）",
+        notes.append(Text(f"{no_reach:,} 人在步行限度（{opt.walk_limit_m / 1000:g} 公里）内没有可到达的安置场所"
+                          "（道路被淹断、四周为水或河流），需另行安排（如就地上楼、救援力量接应）",
                           f"{no_reach:,} people have no shelter they can reach within the walking limit "
                           f"({opt.walk_limit_m / 1000:g} km): roads cut, water or rivers all round; they need another "
                           "arrangement (moving upstairs, a rescue team)", "no_reachable_shelter"))

@@ -715,7 +715,8 @@ def network_costs(graph: RoadGraph, origins_xy: np.ndarray, dests_xy: np.ndarray
                       f"{n_un:,} grids are on a part of the road network with no usable shelter (roads not "
                       "connected or cut by the flood): no road route"))
     if walked.any():
-        notes.append((f"{int(walked.sum()):,} 个网格最近的道路通不到可用安置场所（被淹断或不连通），改为步行至 {walk_m:,.0f} 米内"
+        notes.append((f"{int(walked.sum()):,} 个网格最近的道路通不到可用安置场所（被淹断或不连通），"
+                      f"改为步行至 {walk_m:,.0f} 米内"
                       f"另一条通往安置场所的道路（平均步行 {osnap[walked].mean():,.0f} 米，已计入距离）",
                       f"{int(walked.sum()):,} grids' nearest road leads to no usable shelter (cut or not connected): "
                       f"they walk to another road within {walk_m:,.0f} m that does (on average "

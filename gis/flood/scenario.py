@@ -88,8 +88,10 @@ class FloodInputs:
         kinds = set(ws.vector_kinds())
         missing = [k for k in ("grids", "shelters") if k not in kinds]
         if missing:
-            raise AnalysisRefused(problem(f"工作空间缺少图层：{'、'.join(missing)}", f"the workspace lacks: {', '.join(missing)}",
-                                          "先导入转移避险网格和避灾安置场所", "import the transfer grids and shelters first",
+            raise AnalysisRefused(problem(f"工作空间缺少图层：{'、'.join(missing)}",
+                                          f"the workspace lacks: {', '.join(missing)}",
+                                          "先导入转移避险网格和避灾安置场所",
+                                          "import the transfer grids and shelters first",
                                           file=getattr(getattr(ws, "gpkg", None), "name", None)))
         layers = {k: ws.vector(k) for k in PLAN_KINDS if k in kinds}
         notes: list[Text] = []
@@ -126,12 +128,14 @@ class FloodInputs:
             if dem is None:
                 raise AnalysisRefused(problem("工作空间中没有 DEM（dem.tif），无法按水位计算",
                                               "the workspace has no DEM (dem.tif) for a water level",
-                                              "导入 DEM，或改用水深栅格或危险区", "import a DEM, or use a depth raster or "
-                                              "danger zones", file=Path(self.source).name or None))
+                                              "导入 DEM，或改用水深栅格或危险区",
+                                              "import a DEM, or use a depth raster or danger zones",
+                                              file=Path(self.source).name or None))
             rivers = self.get("rivers") if streams == "rivers" else None
             if streams == "rivers" and (rivers is None or not len(rivers)):
-                raise AnalysisRefused(problem("按河流图层取河道，但工作空间没有河流图层", "streams from the river layer, but "
-                                              "the workspace has no rivers", "导入河流图层，或按汇流面积取河道",
+                raise AnalysisRefused(problem("按河流图层取河道，但工作空间没有河流图层",
+                                              "streams from the river layer, but the workspace has no rivers",
+                                              "导入河流图层，或按汇流面积取河道",
                                               "import the rivers, or take streams from the upstream area"))
             h = hand(dem, rivers=rivers, min_upstream_km2=None if streams == "rivers" else min_upstream_km2)
             h.warnings = list(notes) + list(h.warnings)
@@ -226,22 +230,25 @@ class FloodScenario:
             problems.append(problem(f"未知的河道来源：{self.streams}", f"unknown stream source: {self.streams}",
                                     "upstream 或 rivers", "upstream or rivers"))
         if not (math.isfinite(self.min_upstream_km2) and self.min_upstream_km2 > 0):
-            problems.append(problem(f"汇流面积阈值 {self.min_upstream_km2} 无效", "invalid upstream area "
-                                    f"{self.min_upstream_km2}", "输入大于 0 的平方千米数", "give a positive area in km²"))
+            problems.append(problem(f"汇流面积阈值 {self.min_upstream_km2} 无效",
+                                    f"invalid upstream area {self.min_upstream_km2}", "输入大于 0 的平方千米数",
+                                    "give a positive area in km²"))
         if not 0.0 <= self.min_share <= 1.0:
-            problems.append(problem(f"比例 {self.min_share} 应在 0–1 之间", f"the share {self.min_share} must be within 0-1",
+            problems.append(problem(f"比例 {self.min_share} 应在 0–1 之间",
+                                    f"the share {self.min_share} must be within 0-1",
                                     "如 0.1", "e.g. 0.1"))
         if self.basis not in ("homes", "area"):
             problems.append(problem(f"未知的转移判断依据：{self.basis}", f"unknown evacuation basis: {self.basis}",
                                     "homes 或 area", "homes or area"))
         if self.weight not in ("length", "time"):
-            problems.append(problem(f"未知的优化目标：{self.weight}", f"unknown weight: {self.weight}", "length 或 time",
-                                    "length or time"))
+            problems.append(problem(f"未知的优化目标：{self.weight}", f"unknown weight: {self.weight}",
+                                    "length 或 time", "length or time"))
         if not (math.isfinite(self.walk_limit_km) and 0 < self.walk_limit_km <= 30):
             problems.append(problem(f"步行限度 {self.walk_limit_km} 公里无效", f"invalid walking limit "
                                     f"{self.walk_limit_km} km", "输入 0–30 之间的公里数，如 3", "give 0-30 km, e.g. 3"))
         if not (math.isfinite(self.terrain_cell_m) and 1 <= self.terrain_cell_m <= 1000):
-            problems.append(problem(f"地形网格 {self.terrain_cell_m} 米无效", f"invalid terrain cell {self.terrain_cell_m} m",
+            problems.append(problem(f"地形网格 {self.terrain_cell_m} 米无效",
+                                    f"invalid terrain cell {self.terrain_cell_m} m",
                                     "输入 1–1000 之间的米数，如 30", "give 1-1000 m, e.g. 30"))
         if not (math.isfinite(self.passable_m) and self.passable_m > 0):
             problems.append(problem(f"可通行水深 {self.passable_m} 无效", f"invalid passable depth {self.passable_m}",
@@ -393,8 +400,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--walk-limit-km", type=float, default=WALK_LIMIT_M / 1000,
                    help=f"longest walking leg, km (default {WALK_LIMIT_M / 1000:g}); beyond it no shelter is reachable")
     p.add_argument("--terrain-cell-m", type=float, default=TERRAIN_CELL_M,
-                   help=f"cell of the terrain grid for HAND and walking, metres (default {TERRAIN_CELL_M:g}): a coarser "
-                        "DEM is interpolated onto it, so a DEM in degrees or in metres gives the same plan")
+                   help=f"cell of the terrain grid for HAND and walking, metres (default {TERRAIN_CELL_M:g}): "
+                        "a coarser DEM is interpolated onto it, so a DEM in degrees or in metres gives the same plan")
     p.add_argument("--keep-flooded-roads", action="store_true",
                    help="plan a pre-emptive transfer on the whole road network (default: flooded roads are cut)")
     p.add_argument("--rates", default=None,
