@@ -38,10 +38,10 @@ __all__ = ["Outlines", "boundary_outlines", "township_outlines", "county_outline
 
 #: what each outline source is called when the tool says which one it used
 OUTLINE_NOTES: dict[str, Text] = {
-    "boundaries": Text("乡镇界取自行政区界图层（{n} 个乡镇）", "township outlines from the boundaries layer ({n} townships)",
-                       "outlines_boundaries"),
-    "townships": Text("乡镇界取自给定的乡镇面（{n} 个乡镇）", "township outlines from the given township polygons ({n})",
-                      "outlines_townships"),
+    "boundaries": Text("乡镇界取自行政区界图层（{n} 个乡镇）",
+                       "township outlines from the boundaries layer ({n} townships)", "outlines_boundaries"),
+    "townships": Text("乡镇界取自给定的乡镇面（{n} 个乡镇）",
+                      "township outlines from the given township polygons ({n})", "outlines_townships"),
     "grids:township": Text("没有乡镇级行政区界：乡镇界由乡镇级网格合并而成（{n} 个乡镇）",
                            "no township boundaries: township outlines merged from the township-level grids ({n})",
                            "outlines_grids_township"),

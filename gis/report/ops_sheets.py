@@ -51,7 +51,8 @@ HEADERS: dict[str, Text] = {
 }
 _LEVEL_SHORT: dict[str, Text] = {
     "county": Text("县级", "county"), "township": Text("乡镇级", "township"), "village": Text("村级", "village"),
-    "group": Text("组级", "group"), "household": Text("联户", "household cluster"), "shelter": Text("安置场所", "shelter"),
+    "group": Text("组级", "group"), "household": Text("联户", "household cluster"),
+    "shelter": Text("安置场所", "shelter"),
     "other": Text("网格", "grid"),
 }
 
@@ -135,7 +136,8 @@ def callout_workbook(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame
     ws.column_dimensions["E"].width = min(ws.column_dimensions["E"].width, 40)
     a4_setup(ws, title=_warning_title(snap, lang))
     w = snap.warning
-    info = pd.DataFrame({"k": [Text("预警编号", "Warning")(lang), Text("级别", "Level")(lang), Text("内容", "Message")(lang),
+    info = pd.DataFrame({"k": [Text("预警编号", "Warning")(lang), Text("级别", "Level")(lang),
+                               Text("内容", "Message")(lang),
                                Text("发布时间（北京时间）", "Issued (UTC+8)")(lang), Text("发布人", "Issued by")(lang),
                                Text("确认时限（分钟）", "Acknowledge within (min)")(lang),
                                Text("网格", "Grids")(lang), Text("叫应人数", "Contacts")(lang),
@@ -209,7 +211,8 @@ def dispatch_workbook(dispatch: Any, *, warning: Any = None, lang: str = "zh") -
             "distance_km", "ton_km", "method"]
     heads = [header(k, lang) if k != "item_name" else header("item", lang) for k in keys]
     for name, order in ((Text("按储备库（装车单）", "By depot (loading)")(lang), ["depot_id", "shelter_id", "item"]),
-                        (Text("按安置场所（接收单）", "By shelter (receipt)")(lang), ["shelter_id", "depot_id", "item"])):
+                        (Text("按安置场所（接收单）", "By shelter (receipt)")(lang),
+                         ["shelter_id", "depot_id", "item"])):
         write_sheet(wb, name, ship.sort_values(order), keys, heads, number_format=_number_format)
         a4_setup(wb[name], title=title)
     items = dispatch.items.reset_index()

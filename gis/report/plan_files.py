@@ -61,12 +61,14 @@ _KML_FIELDS = {
               ("evacuate", "需转移", "To evacuate"), ("why", "转移原因", "Why it moves"),
               ("shelter", "安置场所", "Shelter"), ("people_placed", "已安置（人）", "Placed"),
               ("people_unplaced", "未安置（人）", "Not placed")),
-    "shelters": (("shelter_id", "场所编号", "Shelter ID"), ("name", "场所名称", "Shelter"), ("township", "乡镇", "Township"),
-                 ("village", "村", "Village"), ("capacity", "容纳人数", "Capacity"), ("load", "安置人数", "Load"),
+    "shelters": (("shelter_id", "场所编号", "Shelter ID"), ("name", "场所名称", "Shelter"),
+                 ("township", "乡镇", "Township"), ("village", "村", "Village"),
+                 ("capacity", "容纳人数", "Capacity"), ("load", "安置人数", "Load"),
                  ("vulnerable_load", "其中老弱病残", "Of which vulnerable"), ("spare", "剩余容量", "Spare"),
                  ("usable", "是否可用", "Usable"), ("reason", "不可用原因", "Why unusable")),
-    "routes": (("grid_id", "网格编号", "Grid ID"), ("grid_name", "网格名称", "Grid"), ("shelter_name", "安置场所", "Shelter"),
-               ("people", "人数", "People"), ("households", "户数", "Households"), ("vulnerable", "老弱病残", "Vulnerable"),
+    "routes": (("grid_id", "网格编号", "Grid ID"), ("grid_name", "网格名称", "Grid"),
+               ("shelter_name", "安置场所", "Shelter"), ("people", "人数", "People"),
+               ("households", "户数", "Households"), ("vulnerable", "老弱病残", "Vulnerable"),
                ("distance_km", "距离（公里）", "Distance (km)"), ("time_min", "时间（分钟）", "Time (min)"),
                ("method", "路线方式", "Route"), ("walk_km", "最长步行段（公里）", "Longest walk (km)"),
                ("responsible", "责任人", "Responsible"), ("phone", "联系电话", "Phone")),
@@ -280,8 +282,8 @@ def write_plan_files(tables: Any, out_dir: Path, *, lang: str = "zh", note: str 
     scen = (summary.get("scenario_en") if lang == "en" else None) or summary.get("scenario") or \
         summary.get("scenario_name")
     head = "转移避险方案" if lang == "zh" else "Evacuation plan"
-    kml.write_bytes(plan_kml(layers, title=(f"{head}（{scen}）" if lang == "zh" else f"{head} ({scen})") if scen else head,
-                             lang=lang))
+    kml.write_bytes(plan_kml(layers, lang=lang,
+                             title=(f"{head}（{scen}）" if lang == "zh" else f"{head} ({scen})") if scen else head))
     xlsx = out_dir / "plan.xlsx"
     xlsx.write_bytes(plan_workbook(tables, lang=lang, note=note, date=date, synthetic=synthetic))
     return [p for p in (gpkg, geojson, kml, xlsx) if p.exists()]

@@ -134,9 +134,9 @@ _COUNT_KEYS = {"households", "people", "people_to_evacuate", "vulnerable", "capa
                "spare", "grids",
                "placed", "unplaced", "capacity_missing", "family_kits", "toilets", "days", "food_kg", "rice_kg",
                "drinking_water_l", "clean_water_l"}
-_FORMATS = {"distance_km": "0.0", "walk_km": "0.0", "time_min": "0", "max_depth": "0.00", "load_pct": "0", "food_kg": "#,##0.0",
-            "rice_kg": "#,##0.0", "drinking_water_l": "#,##0", "clean_water_l": "#,##0", "drinking_l": "#,##0",
-            "clean_l": "#,##0"}
+_FORMATS = {"distance_km": "0.0", "walk_km": "0.0", "time_min": "0", "max_depth": "0.00", "load_pct": "0",
+            "food_kg": "#,##0.0", "rice_kg": "#,##0.0", "drinking_water_l": "#,##0", "clean_water_l": "#,##0",
+            "drinking_l": "#,##0", "clean_l": "#,##0"}
 
 
 def _w(key: str, lang: str, **fmt: Any) -> str:
@@ -486,7 +486,8 @@ def _total_index(df: pd.DataFrame) -> set[int]:
     for i, rec in enumerate(df.to_dict("records")):
         sid, name = rec.get("shelter_id"), rec.get("name")
         words = (str(name).strip().lower(), str(sid).strip().lower())
-        if any(w in ("合计", "总计", "total", "all") or w.startswith(("合计", "总计", "total")) for w in words) or sid is None or (isinstance(sid, float) and math.isnan(sid)):
+        if (any(w in ("合计", "总计", "total", "all") or w.startswith(("合计", "总计", "total")) for w in words)
+                or sid is None or (isinstance(sid, float) and math.isnan(sid))):
             out.add(i)
     return out
 
