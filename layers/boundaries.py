@@ -121,7 +121,8 @@ def prepare(raw: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[Text]]:
     columns = [c for c in raw.columns if c not in ("_row", geom)]
     found = set(spec.match_columns(columns).values())
     if "adcode" in raw.columns and sum(f in raw.columns for f in DATAV_FIELDS) >= 2:
-        notes.append(Text("按 DataV 行政区文件读取：adcode 为区划代码，level 为层级（district 即县级），parent 为上级代码",
+        notes.append(Text("按 DataV 行政区文件读取：adcode 为区划代码，level 为层级（district 即县级），"
+                          "parent 为上级代码",
                           "read as a DataV boundary file: adcode is the code, level the level (a district is a "
                           "county), parent the parent's code", "datav_boundaries"))
     if "name" not in found:
@@ -165,7 +166,8 @@ def _fill_levels(raw: gpd.GeoDataFrame, spec, found: set[str]) -> list[Text]:
         empty = raw[level_col].isna()
     if empty.any():
         raw.loc[empty, level_col] = "township"
-        notes.append(Text(f"{int(empty.sum())} 个区界没有层级，按乡镇界处理（如不是，请在文件中加“层级”列：县级、乡镇级或村级）",
+        notes.append(Text(f"{int(empty.sum())} 个区界没有层级，按乡镇界处理"
+                          "（如不是，请在文件中加“层级”列：县级、乡镇级或村级）",
                           f"{int(empty.sum())} boundaries have no level and were taken as townships (if they are "
                           "not, add a 'level' column: county, township or village)", "level_assumed"))
     return notes

@@ -270,8 +270,9 @@ def parse_user_crs(value: object, *, source: str | None = None) -> pyproj.CRS:
     except (pyproj.exceptions.CRSError, ValueError, TypeError):
         raise CRSError(problem(
             f"无法识别所选坐标系“{shown}”", f"the chosen CRS '{shown}' is not a known coordinate system",
-            "填写 EPSG 代码，如 EPSG:4490（CGCS2000 经纬度）、EPSG:4326（WGS84）、EPSG:4548（CGCS2000 3 度带中央经线 117°）、"
-            "EPSG:2415（北京1954 3 度带第 39 带），或只写旧坐标系名称 beijing1954 / xian1980",
+            "填写 EPSG 代码，如 EPSG:4490（CGCS2000 经纬度）、EPSG:4326（WGS84）、"
+            "EPSG:4548（CGCS2000 3 度带中央经线 117°）、EPSG:2415（北京1954 3 度带第 39 带），"
+            "或只写旧坐标系名称 beijing1954 / xian1980",
             "give an EPSG code, e.g. EPSG:4490 (CGCS2000 lon/lat), EPSG:4326 (WGS84), EPSG:4548 (CGCS2000 "
             "3-degree Gauss-Kruger CM 117E), EPSG:2415 (Beijing 1954 3-degree zone 39), or just the old datum's "
             "name beijing1954 / xian1980", file=source)) from None
@@ -371,8 +372,8 @@ def _conflict(declared: pyproj.CRS, chosen: pyproj.CRS | Datum, source: str) -> 
     return CRSConflict(problem(
         f"文件自带的坐标系为 {was.zh}，与所选坐标系 {want.zh} 不一致",
         f"the file declares its CRS as {was.en}, which is not the chosen CRS {want.en}",
-        "若文件自带的坐标系（.prj、GeoTIFF）有误，勾选数据页的“文件自带坐标系有误，改用所选坐标系”（命令行加 --crs-override）；"
-        "否则不要选择坐标系（去掉 --crs），按文件自带的坐标系读取",
+        "若文件自带的坐标系（.prj、GeoTIFF）有误，勾选数据页的“文件自带坐标系有误，改用所选坐标系”"
+        "（命令行加 --crs-override）；否则不要选择坐标系（去掉 --crs），按文件自带的坐标系读取",
         "if the file's own CRS (.prj, GeoTIFF) is wrong, tick 'the file's own CRS is wrong: use the chosen one' on "
         "the Data page (command line: add --crs-override); otherwise do not choose a CRS (drop --crs) and the "
         "file's own is used", file=source))
@@ -449,7 +450,8 @@ def decide_crs(bounds: tuple[float, float, float, float], crs: object | None, *,
             raise _conflict(declared, chosen, source)
         elif on_conflict == "keep":
             was, want = describe(declared), _choice_text(chosen)
-            conflict = Text(f"{source}：文件自带的坐标系为 {was.zh}，按文件自带的读取（所选坐标系 {want.zh} 未用于此文件）",
+            conflict = Text(f"{source}：文件自带的坐标系为 {was.zh}，按文件自带的读取"
+                            f"（所选坐标系 {want.zh} 未用于此文件）",
                             f"{source}: the file declares {was.en} and was read in it (the chosen CRS {want.en} "
                             "was not applied to it)", "crs_conflict_kept")
             notes.append(conflict)
@@ -733,7 +735,8 @@ def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
             f"{what_zh}为经纬度（{name}），但坐标范围 {_fmt_bounds(bounds)} 超出经纬度取值范围{hint_zh}",
             f"{what_en} is lon/lat ({name}) but the coordinates {_fmt_bounds(bounds)} are out of lon/lat "
             f"range{hint_en}",
-            f"{_CHOOSE_ZH}正确的投影坐标系（见上）" if chosen else f"核对并更正 .prj 坐标系文件（或{_CHOOSE_ZH}正确的坐标系）",
+            f"{_CHOOSE_ZH}正确的投影坐标系（见上）" if chosen
+            else f"核对并更正 .prj 坐标系文件（或{_CHOOSE_ZH}正确的坐标系）",
             f"{_CHOOSE_EN} the right projected CRS (see above)" if chosen
             else f"check and correct the .prj file (or {_CHOOSE_EN} the right CRS)", file=source))
     if c.is_projected and _looks_lonlat(bounds) and max(abs(v) for v in bounds) > 1e-9:

@@ -329,8 +329,8 @@ def describe(crs: object, *, detail: bool = False) -> Text:
 
 # ---- the bureau's transformation parameters ------------------------------------------------------
 
-_TOWGS84_FIX = Text("给出 3 个（dx,dy,dz，米）或 7 个（dx,dy,dz,rx,ry,rz,s：平移米、旋转角秒、尺度 ppm）数，用逗号分隔，"
-                    "如 --towgs84 15.8,-154.4,-82.3",
+_TOWGS84_FIX = Text("给出 3 个（dx,dy,dz，米）或 7 个（dx,dy,dz,rx,ry,rz,s：平移米、旋转角秒、尺度 ppm）数，"
+                    "用逗号分隔，如 --towgs84 15.8,-154.4,-82.3",
                     "give 3 numbers (dx,dy,dz in metres) or 7 (dx,dy,dz,rx,ry,rz,s: metres, arc-seconds, ppm), "
                     "comma-separated, e.g. --towgs84 15.8,-154.4,-82.3")
 
@@ -444,7 +444,8 @@ def shift_notes(crs: object, source: str) -> list[Text]:
                      f"{source}: {name.en}; converted to CGCS2000 with the given parameters ({shown})",
                      "datum_shift_params")]
     return [Text(f"{source}：坐标系为 {name.zh}；没有当地转换参数（七参数或三参数），只能按经纬度不变换算到 CGCS2000，"
-                 "位置可能偏差数十米。如有测绘部门提供的参数，在数据页“转换参数”中填写（命令行 --towgs84 dx,dy,dz,rx,ry,rz,s）",
+                 "位置可能偏差数十米。如有测绘部门提供的参数，在数据页“转换参数”中填写"
+                 "（命令行 --towgs84 dx,dy,dz,rx,ry,rz,s）",
                  f"{source}: the CRS is {name.en}; without local transformation parameters (a 7- or 3-parameter set) "
                  "it can only be converted to CGCS2000 keeping latitude and longitude, so positions may be off by "
                  "tens of metres. If the surveying bureau gave you parameters, enter them in the Data page's "

@@ -119,8 +119,8 @@ class GisError(ValueError):
 class LayerError(GisError):
     """A file that cannot become a layer: nothing was imported."""
 
-    heading = ("数据有问题，未导入任何内容：", "数据有 {n} 处问题，未导入任何内容：", "Problem found; nothing was imported:",
-               "{n} problems found; nothing was imported:")
+    heading = ("数据有问题，未导入任何内容：", "数据有 {n} 处问题，未导入任何内容：",
+               "Problem found; nothing was imported:", "{n} problems found; nothing was imported:")
 
 
 class AnalysisRefused(GisError):
