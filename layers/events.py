@@ -53,8 +53,8 @@ import pandas as pd
 from layers.errors import EntryRefused, Problem, StorageError
 
 __all__ = ["LEVELS", "ACK_MINUTES", "KINDS", "LOCAL_TZ", "Warning", "Entry", "Snapshot", "OpsLog", "parse_time",
-           "now_iso", "to_iso", "to_datetime", "local_text", "normalize_phone", "normalize_phones", "GRID_COLUMNS", "CONTACT_COLUMNS",
-           "SHELTER_COLUMNS", "ROUTE_COLUMNS"]
+           "now_iso", "to_iso", "to_datetime", "local_text", "normalize_phone", "normalize_phones", "GRID_COLUMNS",
+           "CONTACT_COLUMNS", "SHELTER_COLUMNS", "ROUTE_COLUMNS"]
 
 #: warning levels, least to most severe (China's four-colour warning scale)
 LEVELS = ("blue", "yellow", "orange", "red")
@@ -418,7 +418,8 @@ class _Postgres:
                + ", ".join(f"{c} {_PG_TYPES[t]}" for c, t in _WARNING_COLUMNS.items()) + ", primary key (warning_id))",
                f"create table if not exists {s('gis_ops_events')} (event_id bigserial primary key, "
                + ", ".join(f"{c} {_PG_TYPES[t]}" for c, t in _EVENT_COLUMNS.items()) + ")",
-               f"create index if not exists gis_ops_events_subject on {s('gis_ops_events')} (warning_id, kind, subject)",
+               f"create index if not exists gis_ops_events_subject on {s('gis_ops_events')} "
+               "(warning_id, kind, subject)",
                f"create index if not exists gis_ops_events_supersedes on {s('gis_ops_events')} (supersedes)"]
         for table, cols in _SNAPSHOTS.items():
             out.append(f"create table if not exists {s(table)} (warning_id text not null, "
@@ -488,7 +489,8 @@ class _Cursor:
 
 
 def _storage(name: str, e: Exception) -> StorageError:
-    return StorageError(Problem(f"应急响应记录无法读写（{e}）", f"the operations record could not be read or written ({e})",
+    return StorageError(Problem(f"应急响应记录无法读写（{e}）",
+                                f"the operations record could not be read or written ({e})",
                                 "检查工作空间文件是否只读、磁盘是否已满，或稍后重试",
                                 "check the workspace file is writable and the disk not full, or try again",
                                 file=name))
@@ -524,9 +526,9 @@ def _count(v: object, name: str, *, allow_none: bool = False) -> int | None:
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise EntryRefused(Problem(f"{name} 应为不小于 0 的整数，收到“{v}”", f"{name} must be a whole number of at "
-                                   f"least 0, got '{v}'", "填写人数（整数）", "give a number of people (a whole number)",
-                                   field=name))
+        raise EntryRefused(Problem(f"{name} 应为不小于 0 的整数，收到“{v}”",
+                                   f"{name} must be a whole number of at least 0, got '{v}'", "填写人数（整数）",
+                                   "give a number of people (a whole number)", field=name))
     return int(f)
 
 
@@ -583,8 +585,9 @@ class OpsLog:
                                        "用 red、orange、yellow 或 blue（红、橙、黄、蓝）",
                                        "use red, orange, yellow or blue", field="--level"))
         if grids is None or not len(grids):
-            raise EntryRefused(Problem("所选范围内没有转移网格，未发布预警", "the area chosen holds no transfer grid; no "
-                                       "warning was issued", "选择有网格的乡镇、网格或方案，或用 --all",
+            raise EntryRefused(Problem("所选范围内没有转移网格，未发布预警",
+                                       "the area chosen holds no transfer grid; no warning was issued",
+                                       "选择有网格的乡镇、网格或方案，或用 --all",
                                        "choose townships, grids or a plan that hold grids, or --all", field="area"))
         at = parse_time(issued_at, field_name="issued_at")
         if to_datetime(at) > datetime.now(UTC) + FUTURE_SLACK:
@@ -624,8 +627,8 @@ class OpsLog:
         with self.db.read() as cur:
             if cur is None:
                 return []
-            rows = cur.rows("SELECT " + ", ".join(_WARNING_COLUMNS) + " FROM {gis_ops_warnings} ORDER BY issued_at DESC, "
-                            "warning_id DESC")
+            rows = cur.rows("SELECT " + ", ".join(_WARNING_COLUMNS) + " FROM {gis_ops_warnings} "
+                            "ORDER BY issued_at DESC, warning_id DESC")
         return [_warning(r) for r in rows]
 
     def warning(self, warning_id: str) -> Warning:
@@ -691,7 +694,8 @@ class OpsLog:
                               "{gis_ops_events} s WHERE s.supersedes = e.event_id)", (warning_id, contact_id))
                 if dup is not None and (old is None or int(dup[0]) != int(old[0])):
                     raise EntryRefused(Problem(
-                        f"{name}（{contact}）已于 {local_text(dup[1])} 确认收到（记录 #{dup[0]}，{dup[2] or '—'}），不重复记录",
+                        f"{name}（{contact}）已于 {local_text(dup[1])} 确认收到"
+                        f"（记录 #{dup[0]}，{dup[2] or '—'}），不重复记录",
                         f"{name} ({contact}) already acknowledged at {local_text(dup[1])} (entry #{dup[0]}, by "
                         f"{dup[2] or '—'}); not recorded twice", f"如需更正，用 --corrects {dup[0]}",
                         f"to correct it, use --corrects {dup[0]}", field="--contact"))
@@ -721,13 +725,14 @@ class OpsLog:
             if row is None:
                 raise EntryRefused(Problem(f"网格“{grid_id}”不在预警 {warning_id} 的范围内",
                                            f"grid '{grid_id}' is not in the area of warning {warning_id}",
-                                           "核对网格编号（见叫应名单或地图）", "check the grid id (call-out list or map)",
-                                           field="--grid"))
+                                           "核对网格编号（见叫应名单或地图）",
+                                           "check the grid id (call-out list or map)", field="--grid"))
             people, name = int(row[0] or 0), row[1]
             total = sum(counts.values())
             if not void and total > people:
                 raise EntryRefused(Problem(
-                    f"网格 {grid_id}（{name}）共 {people} 人，报告的已转移 {counts['moved']}、拒绝 {counts['refused']}、"
+                    f"网格 {grid_id}（{name}）共 {people} 人，报告的已转移 {counts['moved']}、"
+                    f"拒绝 {counts['refused']}、"
                     f"不在/联系不上 {counts['absent']} 合计 {total} 人，超过网格人数",
                     f"grid {grid_id} ({name}) holds {people} people; moved {counts['moved']} + refusing "
                     f"{counts['refused']} + absent {counts['absent']} = {total} is more than that",
@@ -832,8 +837,8 @@ class OpsLog:
             "SELECT warning_id FROM {gis_ops_warnings} ORDER BY issued_at DESC LIMIT 5")]
         hint_zh = f"最近的预警：{'、'.join(recent)}" if recent else "本工作空间还没有发布过预警"
         hint_en = f"recent warnings: {', '.join(recent)}" if recent else "this workspace has no warning yet"
-        return EntryRefused(Problem(f"预警编号“{warning_id}”不存在", f"there is no warning '{warning_id}'", hint_zh, hint_en,
-                                    file=self.label, field="--warning"))
+        return EntryRefused(Problem(f"预警编号“{warning_id}”不存在", f"there is no warning '{warning_id}'",
+                                    hint_zh, hint_en, file=self.label, field="--warning"))
 
     def _warning_in(self, cur: _Cursor, warning_id: str) -> Warning:
         if warning_id in self._known:          # a warning never changes once issued
@@ -897,8 +902,8 @@ _KIND_ZH = {"ack": "确认", "report": "实报反馈", "checkin": "签到", "dis
 
 def _future(t: str, name: str) -> EntryRefused:
     return EntryRefused(Problem(f"时间 {local_text(t)} 在将来", f"the time {local_text(t)} is in the future",
-                                "核对时间（不写时区即北京时间）", "check the time (without a zone it is China Standard Time)",
-                                field=name))
+                                "核对时间（不写时区即北京时间）",
+                                "check the time (without a zone it is China Standard Time)", field=name))
 
 
 def _warning(row: tuple) -> Warning:
