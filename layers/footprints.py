@@ -118,7 +118,8 @@ def points_from_polygons(raw: gpd.GeoDataFrame, spec: LayerSpec | None, *, sourc
         out[column] = np.where(poly, area, np.nan)
     n = int(poly.sum())
     total = float(np.nansum(area[poly]))
-    note = Text(f"{source}：{n} 个面要素（如水面、建筑轮廓）已改为面内的代表点，面积（平方米，共 {total:,.0f}）保留在“{column}”字段",
+    note = Text(f"{source}：{n} 个面要素（如水面、建筑轮廓）已改为面内的代表点，"
+                f"面积（平方米，共 {total:,.0f}）保留在“{column}”字段",
                 f"{source}: {n} polygon(s) (water bodies, building footprints...) became a representative point "
                 f"inside each; the polygon's area (m², {total:,.0f} in all) is kept in the field '{column}'",
                 "points_from_polygons")

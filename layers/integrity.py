@@ -132,7 +132,8 @@ class Health:
         w = self.what()
         fix = CAUSES["damaged"][1]
         writing = doing == WRITE
-        refused = ("，在恢复前拒绝写入" if writing else "", "; writes are refused until it is restored" if writing else "")
+        refused = ("，在恢复前拒绝写入" if writing else "",
+                   "; writes are refused until it is restored" if writing else "")
         return StorageError(Problem(f"{doing.zh}：工作空间文件已损坏（{w.zh}）{refused[0]}",
                                     f"{doing.en}: the workspace file is damaged ({w.en}){refused[1]}",
                                     fix.zh, fix.en, file=self.file or None), cause="damaged")
@@ -200,7 +201,8 @@ def check(path: Path | str, *, full: bool = False) -> Health:
         except sqlite3.DatabaseError as e:
             detail = str(e)
         try:
-            tables = _rows(con, "SELECT name FROM sqlite_master WHERE type = 'table' AND rootpage > 0 ORDER BY rootpage")
+            tables = _rows(con, "SELECT name FROM sqlite_master WHERE type = 'table' AND rootpage > 0 "
+                                "ORDER BY rootpage")
         except sqlite3.DatabaseError as e:
             return Health(False, full, (WHOLE,), f"{detail}\n{e}"[:2000], time.perf_counter() - t0, path.name)
         bad = []

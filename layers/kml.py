@@ -106,10 +106,11 @@ def _read_bytes(path: Path, source: str) -> bytes:
             ValueError, zlib.error) as exc:
         raise LayerError(problem("KMZ 文件无法解压（已损坏、加密或不是 KMZ）",
                                  f"the KMZ cannot be unpacked (damaged, encrypted or not a KMZ: {type(exc).__name__})",
-                                 "在奥维或 Google Earth 中重新导出 KMZ", "export the KMZ again from Ovital or Google Earth",
-                                 file=source)) from None
+                                 "在奥维或 Google Earth 中重新导出 KMZ",
+                                 "export the KMZ again from Ovital or Google Earth", file=source)) from None
     if len(data) > _MAX_KML_BYTES:
-        raise LayerError(problem("KMZ 中的 KML 过大（超过 512 MB）", "the KML inside the KMZ is too large (over 512 MB)",
+        raise LayerError(problem("KMZ 中的 KML 过大（超过 512 MB）",
+                                 "the KML inside the KMZ is too large (over 512 MB)",
                                  "按文件夹拆分后分别导入", "split it by folder and import the parts", file=source))
     return data
 
@@ -134,8 +135,9 @@ def _parse_xml(data: bytes, source: str) -> ET.Element:
     if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
         raise LayerError(problem("KML 含有 DTD/实体声明，出于安全原因不予读取",
                                  "the KML contains a DTD or entity declarations and is refused for safety",
-                                 "删除文件开头的 <!DOCTYPE …> 声明，或重新导出", "remove the <!DOCTYPE ...> declaration "
-                                 "at the start of the file, or export it again", file=source))
+                                 "删除文件开头的 <!DOCTYPE …> 声明，或重新导出",
+                                 "remove the <!DOCTYPE ...> declaration at the start of the file, or export it again",
+                                 file=source))
     m = _DECL.match(head)
     payload: bytes | str = data
     if m and m.group(1).decode().lower().replace("-", "") in ("gbk", "gb2312", "gb18030", "cp936"):
@@ -267,7 +269,8 @@ def _placemark(pm: ET.Element, folder: str, doc: _Doc, source: str) -> None:
         except ValueError as exc:
             label = f"“{name}”" if name else ""
             doc.problems.append(problem(
-                f"地标{label}的坐标无法读取（{exc}）", f"the coordinates of placemark {name or ''} cannot be read ({exc})",
+                f"地标{label}的坐标无法读取（{exc}）",
+                f"the coordinates of placemark {name or ''} cannot be read ({exc})",
                 _FIX_COORDS_ZH, _FIX_COORDS_EN, file=source, row=number, field="coordinates"))
     doc.rows.append(row)
     doc.geoms.append(geom)

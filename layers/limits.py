@@ -146,15 +146,16 @@ def check_zip(zf: zipfile.ZipFile, source: str, *, what_zh: str = "压缩包", w
         member compressed more than :data:`MAX_ZIP_RATIO` times.
     """
     infos = zf.infolist()
-    fix_zh, fix_en = "检查压缩包来源，只压缩需要的数据文件后重新上传", "check where the archive came from, zip only the " \
-        "data files needed and upload again"
+    fix_zh, fix_en = ("检查压缩包来源，只压缩需要的数据文件后重新上传",
+                      "check where the archive came from, zip only the data files needed and upload again")
     if len(infos) > MAX_ZIP_MEMBERS:
         raise LayerError(problem(f"{what_zh}中有 {len(infos):,} 个文件，超过上限 {MAX_ZIP_MEMBERS:,}",
                                  f"the {what_en} lists {len(infos):,} members, more than the limit "
                                  f"{MAX_ZIP_MEMBERS:,}", fix_zh, fix_en, file=source))
     total = sum(max(0, i.file_size) for i in infos)
     if total > MAX_UNZIPPED_BYTES:
-        raise LayerError(problem(f"{what_zh}解压后共 {_mb(total)}，超过上限 {_mb(MAX_UNZIPPED_BYTES)}（疑似“压缩炸弹”）",
+        raise LayerError(problem(f"{what_zh}解压后共 {_mb(total)}，超过上限 {_mb(MAX_UNZIPPED_BYTES)}"
+                                 "（疑似“压缩炸弹”）",
                                  f"the {what_en} would unpack to {_mb(total)}, more than the limit "
                                  f"{_mb(MAX_UNZIPPED_BYTES)} (possible zip bomb)", fix_zh, fix_en, file=source))
     for i in infos:

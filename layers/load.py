@@ -328,8 +328,9 @@ def load_layer(path: Path | str, kind: str, *, sublayer: str | None = None, gcj0
     if is_raster_file(path, display_name):
         fmt_zh, fmt_en = formats_text()
         if not spec.is_raster:
-            raise LayerError(Problem(f"“{spec.zh}”图层不接受栅格（{fmt_zh}）", f"layer '{spec.en}' does not take a raster "
-                                     f"({fmt_en})", "上传矢量文件（GeoPackage、Shapefile、KML、Excel 等）",
+            raise LayerError(Problem(f"“{spec.zh}”图层不接受栅格（{fmt_zh}）",
+                                     f"layer '{spec.en}' does not take a raster ({fmt_en})",
+                                     "上传矢量文件（GeoPackage、Shapefile、KML、Excel 等）",
                                      "upload a vector file (GeoPackage, Shapefile, KML, Excel...)", file=source))
         if offset is not None and not lenient:
             raise LayerError(_offset_refused(source, Text("栅格", "a raster")))

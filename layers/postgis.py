@@ -150,7 +150,8 @@ class PostGISStore:
                                      "设置环境变量 GIS_POSTGIS_DSN，例如 postgresql://用户:密码@主机:5432/库名",
                                      "set GIS_POSTGIS_DSN, e.g. postgresql://user:password@host:5432/dbname"))
         if psycopg is None:
-            raise LayerError(Problem("缺少 psycopg，无法连接 PostGIS", "psycopg is not installed; PostGIS is unavailable",
+            raise LayerError(Problem("缺少 psycopg，无法连接 PostGIS",
+                                     "psycopg is not installed; PostGIS is unavailable",
                                      "安装 requirements.txt 中的依赖", "install the packages in requirements.txt"))
         if not _SCHEMA_NAME.match(schema):
             raise LayerError(Problem(f"数据库模式名“{schema}”无效", f"invalid schema name '{schema}'",
@@ -265,8 +266,8 @@ class PostGISStore:
             raise ValueError(f"offset must be 'gcj02', 'bd09' or None, not {offset!r}")
         with self._session() as conn:
             conn.execute(sql.SQL("insert into {} (kind, source, offset_kind) values (%s, %s, %s) on conflict "
-                                 "(kind, source) do update set offset_kind = excluded.offset_kind, time = now()").format(
-                self._t("gis_layer_options")), (kind, Path(source).name, value))
+                                 "(kind, source) do update set offset_kind = excluded.offset_kind, time = now()")
+                         .format(self._t("gis_layer_options")), (kind, Path(source).name, value))
 
     def _spec(self, kind: str) -> LayerSpec:
         spec = CATALOGUE.get(kind)

@@ -282,8 +282,8 @@ def _shift_grid(shape: tuple[int, int], transform: affine.Affine, crs: pyproj.CR
     old_x, old_y = transform * (cols / 2.0, rows / 2.0)
     dx, dy = new * (cols / 2.0, rows / 2.0)
     unit_zh, unit_en = ("米", "m") if not base.is_geographic else ("度", "degrees")
-    note = Text(f"{source}：已按转换参数把栅格移到 {describe(target).zh}（中心移动 {dx - old_x:+.2f}, {dy - old_y:+.2f} "
-                f"{unit_zh}，像元未重采样）",
+    note = Text(f"{source}：已按转换参数把栅格移到 {describe(target).zh}"
+                f"（中心移动 {dx - old_x:+.2f}, {dy - old_y:+.2f} {unit_zh}，像元未重采样）",
                 f"{source}: the grid was moved onto {describe(target).en} with the transformation parameters (its "
                 f"centre moved {dx - old_x:+.2f}, {dy - old_y:+.2f} {unit_en}; cells not resampled)", "raster_shifted")
     return new, target, note

@@ -126,8 +126,9 @@ def villages_from_places(places: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, 
             base = PLACE_BASE.get(kind, PLACE_BASE["village"])
             pop.append(base)
             hh.append(int(round(base / PERSONS_PER_HOUSEHOLD)))
-            remark.append(f"估算：OSM 未标人口、房屋不足 {MIN_HOMES} 栋，按{kind}基数 {base} 人 / estimate: no population "
-                          f"tag and fewer than {MIN_HOMES} homes mapped; base {base} for a {kind}")
+            remark.append(f"估算：OSM 未标人口、房屋不足 {MIN_HOMES} 栋，按{kind}基数 {base} 人 / "
+                          f"estimate: no population tag and fewer than {MIN_HOMES} homes mapped; base {base} for a "
+                          f"{kind}")
             est.append("population,households")
             how.append("from_base")
     out = places[["name", "village_id", "place", "geometry"]].copy()

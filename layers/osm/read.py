@@ -101,8 +101,8 @@ def _read(path: Path, layer: str, source: str, bbox: tuple[float, float, float, 
             pyogrio.errors.GeometryError, pyogrio.errors.FeatureError) as exc:
         text = str(exc).replace(str(path), source)[:200]
         raise _fail(f"OpenStreetMap 文件无法读取（{text}）", f"the OpenStreetMap file could not be read ({text})",
-                    "文件可能不完整或已损坏；重新下载该区域的 .osm.pbf", "the file may be truncated or damaged; download "
-                    "the extract (.osm.pbf) again", source) from None
+                    "文件可能不完整或已损坏；重新下载该区域的 .osm.pbf",
+                    "the file may be truncated or damaged; download the extract (.osm.pbf) again", source) from None
     if gdf.crs is None:
         gdf = gdf.set_crs(4326)
     return gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].reset_index(drop=True)
