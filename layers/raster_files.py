@@ -111,7 +111,8 @@ def _check_magic(path: Path, suffix: str, source: str) -> None:
     """Refuse a file whose first bytes are not the format its name promises."""
     with open(path, "rb") as fh:
         head = fh.read(512)
-    fix_zh, fix_en = "用 GIS 软件另存为 GeoTIFF（.tif）后重新上传", "save it as GeoTIFF (.tif) in a GIS and upload again"
+    fix_zh, fix_en = ("用 GIS 软件另存为 GeoTIFF（.tif）后重新上传",
+                      "save it as GeoTIFF (.tif) in a GIS and upload again")
     if suffix in (".tif", ".tiff"):
         if head[:4] not in _TIFF_MAGIC:
             raise _fail("无法读取栅格文件：不是 GeoTIFF（文件开头没有 TIFF 标记，可能改过扩展名）",
@@ -135,7 +136,8 @@ def _check_magic(path: Path, suffix: str, source: str) -> None:
 
 def _check_vrt(path: Path, source: str, *, local: bool, root: Path, depth: int = 0) -> None:
     """Refuse a VRT that reaches beyond plain local files (or, for an upload, beyond its own folder)."""
-    fix_zh = "用 GIS 软件把 VRT 另存为 GeoTIFF（.tif）后导入，或把 VRT 与它引用的影像文件一起压缩为 .zip（使用相对路径）"
+    fix_zh = ("用 GIS 软件把 VRT 另存为 GeoTIFF（.tif）后导入，"
+              "或把 VRT 与它引用的影像文件一起压缩为 .zip（使用相对路径）")
     fix_en = ("save the VRT as a GeoTIFF (.tif) in a GIS and import that, or zip the VRT with the files it uses "
               "(relative paths)")
     if depth > _VRT_DEPTH:
@@ -158,8 +160,8 @@ def _check_vrt(path: Path, source: str, *, local: bool, root: Path, depth: int =
         low = name.lower()
         if not name or low.startswith(("/vsi", "<")) or "://" in low or low.startswith(("http", "ftp")) \
                 or ":" in PurePosixPath(name).name:
-            raise _fail(f"VRT 引用了“{name[:80]}”：只接受本地文件", f"the VRT refers to '{name[:80]}': only local files "
-                        "are accepted", fix_zh, fix_en, source)
+            raise _fail(f"VRT 引用了“{name[:80]}”：只接受本地文件",
+                        f"the VRT refers to '{name[:80]}': only local files are accepted", fix_zh, fix_en, source)
         relative = el.get("relativeToVRT", "0") == "1"
         target = (path.parent / name) if relative else Path(name)
         if not local:
@@ -195,8 +197,8 @@ def _open(target: str, driver: str, source: str, fmt: str):
         text = str(exc).replace(target, source)[:200]
         raise _fail(f"无法读取栅格文件：不是可识别的 {fmt} 或文件已损坏",
                     f"cannot read the raster: not a recognisable {fmt}, or the file is damaged ({text})",
-                    "用 GIS 软件另存为 GeoTIFF（.tif）后重新上传", "save it as GeoTIFF (.tif) in a GIS and upload again",
-                    source) from None
+                    "用 GIS 软件另存为 GeoTIFF（.tif）后重新上传",
+                    "save it as GeoTIFF (.tif) in a GIS and upload again", source) from None
     if src.driver not in _DRIVERS_OPENED[driver]:
         src.close()
         raise _fail(f"不是 {fmt} 文件（格式为 {src.driver}）", f"not a {fmt} (format {src.driver})",
@@ -266,7 +268,8 @@ def open_raster(path: Path | str, *, source: str, display_name: str | None = Non
             return
         if suffix is None:
             formats = formats_text()
-            raise _fail(f"不是 GeoTIFF 或其他支持的栅格格式（文件类型“{Path(name).suffix or '无扩展名'}”）；支持：{formats[0]}",
+            raise _fail(f"不是 GeoTIFF 或其他支持的栅格格式（文件类型“{Path(name).suffix or '无扩展名'}”）；"
+                        f"支持：{formats[0]}",
                         f"not a GeoTIFF or another supported raster format (file type "
                         f"'{Path(name).suffix or 'no extension'}'); supported: {formats[1]}",
                         "另存为 GeoTIFF（.tif）", "save it as GeoTIFF (.tif)", source)
@@ -334,13 +337,14 @@ def _open_zip_raster(path: Path, source: str, sublayer: str | None, *, local: bo
         limits.check_zip(zf, source)
         members = []
         for info in zf.infolist():
-            if info.is_dir() or info.filename.startswith("__MACOSX/") or PurePosixPath(info.filename).name.startswith("._"):
+            if (info.is_dir() or info.filename.startswith("__MACOSX/")
+                    or PurePosixPath(info.filename).name.startswith("._")):
                 continue
             if limits.zip_member_unsafe(info) is not None:
                 raise _fail(f"压缩包中的“{info.filename}”路径不安全（绝对路径、含 .. 或符号链接），整个压缩包不予解压",
                             f"the member '{info.filename}' has an unsafe path (absolute, containing .. or a link); "
-                            "the archive is refused", "只压缩数据文件本身后重新上传", "zip only the data files and upload "
-                            "again", source)
+                            "the archive is refused", "只压缩数据文件本身后重新上传",
+                            "zip only the data files and upload again", source)
             members.append(info)
         rasters = _zip_rasters([i.filename for i in members])
         if sublayer is not None:
@@ -351,7 +355,8 @@ def _open_zip_raster(path: Path, source: str, sublayer: str | None, *, local: bo
         if len(rasters) != 1:
             shown = "、".join(PurePosixPath(n).name for n in rasters) or "（无）"
             raise _fail(f"压缩包中应有一个栅格文件，找到：{shown}",
-                        f"the archive should hold one raster; found: {shown.replace('、', ', ').replace('（无）', '(none)')}",
+                        "the archive should hold one raster; found: "
+                        f"{shown.replace('、', ', ').replace('（无）', '(none)')}",
                         "每个压缩包只放一个栅格（及其 .prj 等附属文件），或导入时选择其中一个",
                         "put one raster (with its .prj and other side files) in each archive, or choose one when "
                         "importing", source)

@@ -327,8 +327,9 @@ def _open_zip(path: Path, source: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        raise _fail("压缩包无法打开（已损坏或不是 .zip）", f"the archive cannot be opened (damaged or not a .zip: "
-                    f"{type(exc).__name__})", "重新压缩为 .zip 后上传", "zip the files again and upload", source) from None
+        raise _fail("压缩包无法打开（已损坏或不是 .zip）",
+                    f"the archive cannot be opened (damaged or not a .zip: {type(exc).__name__})",
+                    "重新压缩为 .zip 后上传", "zip the files again and upload", source) from None
 
 
 def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, source: str,

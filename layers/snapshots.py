@@ -256,7 +256,8 @@ def take(gpkg: Path | str, rasters: dict[str, Path], *, reason: str = "manual", 
                 src.close()
             h = integrity.check(copy)
             if not h.ok:
-                raise StorageError(Problem(f"{SNAPSHOT.zh}：工作空间文件已损坏（{h.what().zh}），不为损坏的状态保存快照",
+                raise StorageError(Problem(f"{SNAPSHOT.zh}：工作空间文件已损坏（{h.what().zh}），"
+                                           "不为损坏的状态保存快照",
                                            f"{SNAPSHOT.en}: the workspace file is damaged ({h.what().en}); no "
                                            "snapshot is made of a damaged state",
                                            "恢复最近的完好快照", "restore the last good snapshot",

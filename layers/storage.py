@@ -81,7 +81,8 @@ CAUSES: dict[str, tuple[Text, Text]] = {
     "lost_connection": (Text("与数据库的连接中断（服务器已停止或网络断开），本次操作未生效",
                              "the connection to the database was lost (the server stopped or the network is down); "
                              "the operation did not take effect", "lost_connection"),
-                        Text("检查数据库服务与网络后重试", "check the database server and the network, then try again")),
+                        Text("检查数据库服务与网络后重试",
+                             "check the database server and the network, then try again")),
     "missing": (Text("文件或文件夹已不存在（如 U 盘已拔出）", "the file or folder is gone (a USB stick removed, for "
                      "example)", "missing"),
                 Text("重新插入介质或检查路径后重试", "reconnect the medium or check the path, then try again")),

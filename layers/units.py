@@ -1,9 +1,10 @@
 """Units written after numbers: which spellings each field unit accepts, and their factors.
 
 A numeric field has one unit (:attr:`layers.schema.FieldSpec.unit`: ``'m'``, ``'m³'``, ``'m²'``,
-``'人'``, ``'户'``, ``'°'``, ``'km/h'``, ``'kg'``, ``'L'``, ``'件'`` (pieces: tents, quilts, kits), or none). Offices write values such as ``5公里``,
-``0.035km``, ``2万``, ``3亩`` or ``1.2万m3``; :func:`lookup` says what a suffix means for a field's
-unit: the factor that turns the value into the field's unit, and the names of the unit written.
+``'人'``, ``'户'``, ``'°'``, ``'km/h'``, ``'kg'``, ``'L'``, ``'件'`` (pieces: tents, quilts, kits), or
+none). Offices write values such as ``5公里``, ``0.035km``, ``2万``, ``3亩`` or ``1.2万m3``;
+:func:`lookup` says what a suffix means for a field's unit: the factor that turns the value into
+the field's unit, and the names of the unit written.
 Suffixes are compared after :func:`normalize_suffix` (NFKC, case folded, spaces dropped), so
 ``KM``, ``ｋｍ`` and ``k m`` are the same. A field with no unit accepts only a bare number.
 

@@ -163,8 +163,8 @@ def _convert_units(parsed: np.ndarray, suffix: pd.Series, f: FieldSpec, column: 
                            f"unit '{sfx}' not understood for {f.en} (value: {v})", fix_zh, fix_en))
         if len(idx) > MAX_ROWS_PER_FIELD:
             rest = len(idx) - MAX_ROWS_PER_FIELD
-            c.add(_problem(c.source, None, column, f"另有 {rest} 行同样的问题", f"{rest} more rows with the same problem",
-                           fix_zh, fix_en))
+            c.add(_problem(c.source, None, column, f"另有 {rest} 行同样的问题",
+                           f"{rest} more rows with the same problem", fix_zh, fix_en))
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
     other: dict[tuple[str, str], int] = {}
     for u, n in zip(meanings, counts):
@@ -220,7 +220,8 @@ def _coerce_choice(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
         out[unknown] = "other"
         vals = sorted(set(txt[unknown]))[:5]
         warnings.append((f"字段“{column}”有 {unknown.sum()} 个未识别的值（如 {'、'.join(vals)}），已记为“其他”",
-                         f"field '{column}': {unknown.sum()} unrecognised values (e.g. {', '.join(vals)}) set to 'other'"))
+                         f"field '{column}': {unknown.sum()} unrecognised values (e.g. {', '.join(vals)}) "
+                         "set to 'other'"))
     else:
         accepted = "、".join(v[0] for v in (f.choices or {}).values())
         c.rows(rows, unknown, column, txt, f"{f.zh}的值无法识别", f"{f.en} value not recognised",

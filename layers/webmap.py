@@ -93,8 +93,8 @@ def offset_name(offset: str) -> Text:
 def _fix(offset: str) -> Text:
     flag = "--bd09" if offset == "bd09" else "--gcj02"
     box = "BD-09" if offset == "bd09" else "GCJ-02"
-    return Text(f"如确实来自网络地图，在数据页的“网络地图纠偏”中选择 {box}（命令行 {flag}）后重新导入；如不是，选择“不纠偏”"
-                "（命令行 --no-offset），以后不再提示",
+    return Text(f"如确实来自网络地图，在数据页的“网络地图纠偏”中选择 {box}（命令行 {flag}）后重新导入；"
+                "如不是，选择“不纠偏”（命令行 --no-offset），以后不再提示",
                 f"if it really comes from a web map, choose {box} under the Data page's web-map correction "
                 f"(command line: {flag}) and import again; if not, choose 'no correction' (command line: "
                 "--no-offset) and this note will not be shown again")
@@ -202,8 +202,8 @@ def suspect(gdf: gpd.GeoDataFrame, *, source: str, columns: list[str] | None = N
     datav = lowered & DATAV_FIELDS
     if len(datav) >= 2 and datav & _DATAV_KEYS:
         shown = "、".join(sorted(datav))
-        note = Text(f"{source}：字段 {shown} 是阿里云 DataV.GeoAtlas 行政区划数据的特征，这类数据为 {offset_name('gcj02').zh}"
-                    "坐标，与 CGCS2000 相差数百米。",
+        note = Text(f"{source}：字段 {shown} 是阿里云 DataV.GeoAtlas 行政区划数据的特征，"
+                    f"这类数据为 {offset_name('gcj02').zh}坐标，与 CGCS2000 相差数百米。",
                     f"{source}: the fields {', '.join(sorted(datav))} are the signature of Aliyun DataV.GeoAtlas "
                     f"boundaries, which are in {offset_name('gcj02').en} coordinates, a few hundred metres off "
                     "CGCS2000. ", "offset_datav") + _fix("gcj02")

@@ -819,8 +819,8 @@ class Workspace:
             session saved the feature first, or deleted it); nothing is changed. Each
             :class:`~layers.edits.Conflict` names a field both sides changed (yours: your value,
             theirs: the saved one) or, when the other side changed only other fields, each of those
-            (yours: the value you read); ``field`` is ``""`` for a feature deleted meanwhile and ``"_rev"`` (yours: base_rev, theirs: stored) for a
-            delete of a feature changed meanwhile.
+            (yours: the value you read); ``field`` is ``""`` for a feature deleted meanwhile and
+            ``"_rev"`` (yours: base_rev, theirs: stored) for a delete of a feature changed meanwhile.
         LayerError
             A changed or added row that would not pass an import; nothing is changed.
         """
