@@ -46,6 +46,8 @@ __all__ = ["Candidates", "MODES"]
 #: route modes, in the order they are reported
 MODES = ("road", "walk", "straight")
 _FLAT_MS = float(tobler_kmh(0.0)) / 3.6  # m/s on the flat (the snap bits between a point and its cell)
+#: cells of one (options x destinations) slice of the road table: bounds memory at prefecture scale (~0.3 GB)
+_TABLE_CELLS = 20_000_000
 
 
 @dataclass
@@ -365,19 +367,27 @@ class Candidates:
             return self._legacy_table(k, want)
         parts = []
         if self.graph is not None and len(self.options.grid) and len(self.exits.grid):
-            sel = np.flatnonzero(np.isin(self.options.grid, want))
-            if len(sel):
+            sel_all = np.flatnonzero(np.isin(self.options.grid, want))
+            dc = self._cost(self.exits.length, self.exits.time)
+            per = int(np.bincount(self.exits.grid).max()) if len(sel_all) else 1   # ways into the best-served shelter
+            kk = None if k is None else k * per
+            width = len(dc) if kk is None else min(kk, len(dc))
+            # options in slices, so the (options x width) tables stay within a bounded size at prefecture scale
+            step = max(64, _TABLE_CELLS // max(1, width))
+            for a in range(0, len(sel_all), step):
+                sel = sel_all[a:a + step]
                 oc = self._cost(self.options.length, self.options.time)[sel]
-                dc = self._cost(self.exits.length, self.exits.time)
-                per = int(np.bincount(self.exits.grid).max())   # ways into the best-served shelter
-                kk = None if k is None else k * per
                 bc, bd = k_best(self.graph, self.options.node[sel], oc, self.exits.node, dc, k=kk,
                                 weight=self.weight)
                 ok = np.isfinite(bc)
                 r, col = np.nonzero(ok)
-                parts.append(pd.DataFrame({"origin": self.options.grid[sel][r], "dest": self.exits.grid[bd[ok]],
-                                           "cost": bc[ok], "mode": "road", "option": sel[r],
-                                           "exit": bd[ok]}))
+                part = pd.DataFrame({"origin": self.options.grid[sel][r], "dest": self.exits.grid[bd[ok]],
+                                     "cost": bc[ok], "mode": "road", "option": sel[r], "exit": bd[ok]})
+                del bc, bd, ok, r, col
+                part = part.sort_values(["origin", "cost"], kind="stable").drop_duplicates(["origin", "dest"])
+                if k is not None:   # an origin's k best overall are among the k best of each slice
+                    part = part[part.groupby("origin").cumcount() < k]
+                parts.append(part)
         if len(self.walks.grid):
             sel = np.flatnonzero(np.isin(self.walks.grid, want))
             if len(sel):
