@@ -250,3 +250,34 @@ def test_the_optimum_equals_the_linear_program(seed):
     assert plan.summary["people_placed"] == pytest.approx(placed)
     ours = float((plan.result.assignments["people"] * np.rint(plan.result.assignments["cost"])).sum())
     assert ours == pytest.approx(cost, rel=1e-9, abs=1e-6)
+
+
+def test_zones_burnt_on_the_terrain_grid_equal_the_point_sampler():
+    """Danger zones are rasterised onto the walking grid (fast at prefecture scale); the depths equal those the
+    point-by-point sampler gives at the cell centres, the deepest zone winning where zones overlap."""
+    import geopandas as gpd
+    from affine import Affine
+    from shapely.geometry import Point
+
+    from gis.flood.hazard import wet_mask_sampler
+    from gis.flood.plan import _depth_on
+    from layers.raster import Raster
+
+    rng = np.random.default_rng(7)
+    crs = "EPSG:32650"
+    dem = Raster(np.zeros((60, 80), "float32"), Affine(30.0, 0, 500_000.0, 0, -30.0, 3_000_000.0), crs, None)
+    zones = gpd.GeoDataFrame(
+        {"depth": [1.0, 2.5, np.nan, 0.4]},
+        geometry=[Point(500_000 + rng.uniform(300, 2100), 3_000_000 - rng.uniform(300, 1500)).buffer(r)
+                  for r in (400.0, 250.0, 300.0, 600.0)], crs=crs)
+    from gis.flood.hazard import Hazard
+
+    hz = Hazard.from_polygons(zones.to_crs(4490), name="zones")
+    burnt = _depth_on(dem, wet_mask_sampler(hz, crs=dem.crs), hz).array
+    sampled = _depth_on(dem, wet_mask_sampler(hz, crs=dem.crs)).array
+    wet_b, wet_s = np.isfinite(burnt), np.isfinite(sampled)
+    assert wet_s.sum() > 500
+    assert (wet_b != wet_s).sum() <= 0.01 * wet_s.sum()          # cells on a zone's edge only
+    both = wet_b & wet_s
+    assert np.allclose(burnt[both], sampled[both])
+    assert burnt[both].max() == 99.0                               # the zone of unknown depth is not walked into

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gis.flood.assign import AssignmentResult, assign
 from gis.flood.candidates import MODES, Candidates
@@ -187,14 +188,35 @@ def _origins(grids: gpd.GeoDataFrame, homes: Homes | None, crs) -> np.ndarray:
     return xy
 
 
-def _depth_on(dem: Raster, depth_at) -> Raster:
-    """The scenario's depth at every cell centre of ``dem`` (NaN dry; inf where a zone has no depth)."""
+def _depth_on(dem: Raster, depth_at, hazard: Hazard | None = None) -> Raster:
+    """The scenario's depth at every cell centre of ``dem`` (NaN dry; 99 m where a zone has no depth).
+
+    Danger-zone polygons are burnt onto the grid (rasterio; the deepest zone wins where zones overlap) rather
+    than sampled point by point: a prefecture's terrain grid has tens of millions of cells.
+    """
+    if hazard is not None and hazard.depth is None and hazard.polygons is not None and len(hazard.polygons):
+        return _burn_zones(dem, hazard.polygons)
     rows, cols = dem.shape
     c, r = np.meshgrid(np.arange(cols) + 0.5, np.arange(rows) + 0.5)
     x, y = dem.transform * (c.ravel(), r.ravel())
     d = np.asarray(depth_at(np.asarray(x), np.asarray(y)), dtype="float64").reshape(rows, cols)
     d = np.where(np.isinf(d), 99.0, d)  # a danger zone of unknown depth: deep enough not to be walked into
     return Raster(d.astype("float32"), dem.transform, dem.crs, None, name="depth")
+
+
+def _burn_zones(dem: Raster, zones: gpd.GeoDataFrame) -> Raster:
+    from rasterio import features
+
+    z = zones.to_crs(dem.crs) if zones.crs is not None else zones
+    depth = (pd.to_numeric(z["depth"], errors="coerce").to_numpy(dtype="float64") if "depth" in z
+             else np.full(len(z), np.inf))
+    depth = np.where(np.isfinite(depth), depth, 99.0)   # a zone of unknown depth: deep enough not to be walked into
+    order = np.argsort(depth, kind="stable")            # burnt shallow first: the deepest overlapping zone wins
+    geoms = z.geometry.to_numpy()[order]
+    keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+    d = features.rasterize(zip(geoms[keep], depth[order][keep], strict=True), out_shape=dem.shape,
+                           transform=dem.transform, fill=np.nan, dtype="float32")
+    return Raster(d, dem.transform, dem.crs, None, name="depth")
 
 
 def _crop(dem: Raster, bounds: tuple[float, float, float, float]) -> Raster:
@@ -302,7 +324,8 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
         margin = opt.walk_limit_m * 1.2
         dem_f = _crop(dem_f, (pts[:, 0].min() - margin, pts[:, 1].min() - margin, pts[:, 0].max() + margin,
                               pts[:, 1].max() + margin))
-        surface = build_surface(dem_f, depth=_depth_on(dem_f, depth_at) if opt.cut_roads else None, rivers=rivers,
+        surface = build_surface(dem_f, depth=_depth_on(dem_f, depth_at, hazard) if opt.cut_roads else None,
+                                rivers=rivers,
                                 roads=roads, wade_m=opt.passable_m, limit_m=opt.walk_limit_m, near=pts)
         notes += surface.notes
         notes.append(Text("步行段为地形上的最省时路径（Tobler 徒步速度公式，坡度越陡越慢；"
