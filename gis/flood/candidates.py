@@ -266,10 +266,13 @@ class Candidates:
         """Every shelter's way in from every road piece within the walking limit (no dead-end access road)."""
         snap = self._snap(self.shelter_xy, scell)
         todo = np.flatnonzero(scell >= 0)
+        rows: list[list] = [[], [], [], [], []]   # added once at the end: each add copies the arrays
         for reach in self._surface.local(scell[todo], towards=True):
             for j in todo[scell[todo] == reach.source]:
                 for node, length, secs, path in self._road_options(reach, self.shelter_xy[j], snap[j]):
-                    self.exits.add([j], [node], [length], [secs], [path])
+                    for col, v in zip(rows, (int(j), node, length, secs, path), strict=True):
+                        col.append(v)
+        self.exits.add(*rows)
 
     def _add_primary_walks(self, reach, gcell, scell) -> None:
         s = self._surface
@@ -321,13 +324,16 @@ class Candidates:
         have_walk = set(zip(self.walks.grid.tolist(), self.walks.shelter.tolist()))
         gsnap = self._snap(self.grid_xy, self._gcell)
         ssnap = self._snap(self.shelter_xy, scell)
+        new_opts: list[list] = [[], [], [], [], []]    # added once at the end: each add copies the arrays
+        new_walks: list[list] = [[], [], [], [], []]
         for reach in s.local(self._gcell[todo], towards=False):
             for i in todo[self._gcell[todo] == reach.source]:
                 i = int(i)
                 if self.graph is not None:
                     for node, length, secs, path in self._road_options(reach, self.grid_xy[i], gsnap[i]):
                         if (i, node) not in have_opt:
-                            self.options.add([i], [node], [length], [secs], [path])
+                            for col, v in zip(new_opts, (i, node, length, secs, path), strict=True):
+                                col.append(v)
                             have_opt.add((i, node))
                             added += 1
                 t = reach.times(shelter_at.index.to_numpy())
@@ -339,9 +345,13 @@ class Candidates:
                     length = s.path_length(path) + gsnap[i] + ssnap[j]
                     if length > s.limit_m:
                         continue
-                    self.walks.add([i], [int(j)], [length], [float(tt) + (gsnap[i] + ssnap[j]) / _FLAT_MS], [path])
+                    secs = float(tt) + (gsnap[i] + ssnap[j]) / _FLAT_MS
+                    for col, v in zip(new_walks, (i, int(j), length, secs, path), strict=True):
+                        col.append(v)
                     have_walk.add((i, int(j)))
                     added += 1
+        self.options.add(*new_opts)
+        self.walks.add(*new_walks)
         return added
 
     # ---- tables for the assignment ------------------------------------------------------------------------
