@@ -11,12 +11,14 @@ at 1440x900 and 1024x768 are kept in tests/artifacts/ (and one of any failure).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -41,17 +43,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(demo_workspace):
+@contextlib.contextmanager
+def app_server(workspace: Path, log_name: str, wait_s: float = 90) -> Iterator[str]:
+    """``streamlit run app.py`` on a free local port with ``GIS_WORKSPACE=workspace``; yields its URL once healthy.
+
+    The server's output goes to ``tests/artifacts/<log_name>``; it is stopped when the block ends.
+    """
     port = _free_port()
-    env = dict(os.environ, GIS_WORKSPACE=str(demo_workspace), PYTHONPATH=str(ROOT))
+    env = dict(os.environ, GIS_WORKSPACE=str(workspace), PYTHONPATH=str(ROOT))
     ARTIFACTS.mkdir(exist_ok=True)
-    with open(ARTIFACTS / "streamlit.log", "w") as log:
+    with open(ARTIFACTS / log_name, "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                                  "--server.address", "127.0.0.1", "--server.headless", "true"],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 90
+        deadline = time.time() + wait_s
         while time.time() < deadline:
             try:
                 if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
@@ -60,13 +66,21 @@ def app_url(demo_workspace):
                 time.sleep(0.5)
         else:
             proc.kill()
-            pytest.fail("streamlit did not start; see tests/artifacts/streamlit.log")
-        yield url
-        proc.terminate()
+            pytest.fail(f"streamlit did not start; see tests/artifacts/{log_name}")
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_workspace):
+    with app_server(demo_workspace, "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,17 +3,14 @@ records an update (from another process), with nobody touching the page."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from tests.conftest import ARTIFACTS
-from tests.test_browser import CHROMIUM, ROOT, _assert_local_only, _free_port, _map_frame
+from tests.test_browser import CHROMIUM, ROOT, _assert_local_only, _map_frame, app_server
 
 pytestmark = pytest.mark.browser
 
@@ -34,30 +31,8 @@ def ops_app(demo_workspace, tmp_path_factory):
     g = snap.grids.iloc[0]
     ops.report(wid, g["grid_id"], moved=int(g["people"]))
     ops.checkin(wid, snap.shelters.loc[snap.shelters["usable"] == 1, "shelter_id"].iloc[0], people=10)
-    port = _free_port()
-    env = dict(os.environ, GIS_WORKSPACE=str(folder), PYTHONPATH=str(ROOT))
-    ARTIFACTS.mkdir(exist_ok=True)
-    with open(ARTIFACTS / "streamlit_ops.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            proc.kill()
-            pytest.fail("streamlit did not start; see tests/artifacts/streamlit_ops.log")
+    with app_server(folder, "streamlit_ops.log", wait_s=120) as url:
         yield url, folder, wid, issued.callout.contacts
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture
