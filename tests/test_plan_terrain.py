@@ -163,6 +163,7 @@ def test_the_plan_is_optimal_against_highs_on_the_complete_option_table():
     plan = evacuation_plan(grids, shelters, _wet_everywhere_at(rows, cols, cells), roads=roads, dem=dem,
                            options=PlanOptions(rule=EvacuationRule(basis="area"), walk_limit_m=1500))
     assert plan.summary["optimal"]                       # certified by the flow's duals
+    assert plan.summary["grids_listed_by_pricing"][-1] == 0   # at the optimum no grid's arcs need listing
     cands = plan.candidates
     table = cands.for_grids(None, cands.grid_ids)       # every shelter each grid's options lead to
     people = plan.grids.set_index(plan.grids["grid_id"].astype(str))["evacuate_people"]
@@ -281,3 +282,27 @@ def test_zones_burnt_on_the_terrain_grid_equal_the_point_sampler():
     both = wet_b & wet_s
     assert np.allclose(burnt[both], sampled[both])
     assert burnt[both].max() == 99.0                               # the zone of unknown depth is not walked into
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000))
+def test_pricing_flags_every_grid_with_an_arc_that_prices_out(seed):
+    """``Candidates.price`` finds, without listing arcs, the grids that have an arc whose rounded reduced cost is
+    -1 or less against whole-unit duals (the arcs the flow's certificate must add); the grids it flags have an
+    arc at -0.5 or less. Checked against the complete option table under random duals."""
+    dem, g, s, r, rivers, hz, rng = _county(seed)
+    plan = evacuation_plan(g, s, hz, roads=r, dem=dem, rivers=rivers, options=OPTS)
+    cands = plan.candidates
+    table = cands.for_grids(None, cands.grid_ids)
+    if not len(table):
+        return
+    for _ in range(5):
+        gd = pd.Series(rng.integers(-3000, 1, len(cands.grid_ids)).astype(float), index=cands.grid_ids)
+        sd = pd.Series(rng.integers(0, 3000, len(cands.shelter_ids)).astype(float), index=cands.shelter_ids)
+        c = table["cost"].to_numpy()
+        g_d = gd.reindex(table["origin_id"]).to_numpy()
+        s_d = sd.reindex(table["dest_id"]).to_numpy()
+        must = set(table["origin_id"][np.rint(c) + g_d - s_d <= -1])
+        may = set(table["origin_id"][c + g_d - s_d <= -0.5 + 1e-6])
+        flagged = set(cands.price(gd, sd).tolist())
+        assert must <= flagged <= may

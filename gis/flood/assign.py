@@ -29,10 +29,11 @@ over the full candidate table.**
 **Person-distance is then proven optimal over the full candidate table**, not only over the arcs
 solved: the flow's node potentials (shortest distances in its residual network, :func:`_potentials`)
 price every arc left out; an arc with a negative reduced cost is added and the problem solved again,
-until none is left (``summary['optimal']`` is True; ``pricing_rounds`` and ``arcs_added_by_pricing``
-say how much that took). The full table is every arc the costs can give: a fixed table, ``costs(None)``,
-or every shelter each grid's access options lead to (priced by one Dijkstra without listing the
-arcs, :meth:`gis.flood.candidates.Candidates.price`). ``k_tried`` lists, for each max flow, the widest
+until none is left (``summary['optimal']`` is True; ``pricing_rounds``, ``arcs_added_by_pricing`` and
+``grids_listed_by_pricing``, the grids whose arcs each round listed, say how much that took). The full
+table is every arc the costs can give: a fixed table, ``costs(None)``, or every shelter each grid's
+access options lead to (priced by one Dijkstra without listing the arcs,
+:meth:`gis.flood.candidates.Candidates.price`). ``k_tried`` lists, for each max flow, the widest
 level any grid had (``"reach"``: the walking search).
 
 Grids are kept whole where the optimum allows: a min-cost flow optimum is a basic solution of the
@@ -474,6 +475,7 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
     # certificate: no arc of the full candidate table has a negative reduced cost; else add those arcs, solve again
     certified, rounds, added_arcs = False, 0, 0
+    listed: list[int] = []   # grids whose arcs each pricing round listed
     full = None
     while len(d) and len(sh) and rounds < MAX_PRICING_ROUNDS:
         rounds += 1
@@ -482,8 +484,10 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
             ask = prov.price(pd.Series(pot[:len(d)], index=d["grid_id"].to_numpy()),
                               pd.Series(pot[len(d):len(d) + ns], index=sh["shelter_id"].to_numpy()))
             full = _full_table(costs, gpos, spos, np.asarray(ask)) if len(ask) else (np.zeros(0, np.int64),) * 3
+            listed.append(len(ask))
         elif full is None:
             full = _full_table(costs, gpos, spos, d["grid_id"].to_numpy())
+            listed.append(len(d))
         fg, fs, fc = full
         reduced = np.rint(fc) + pot[fg] - pot[len(d) + fs]
         have = np.zeros(len(fg), dtype=bool)
@@ -559,7 +563,7 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
         "k_tried": tried, "weight": weight, "method": method,
         "max_placeable": None if bound is None else int(bound),
         "arcs": int(len(gi)), "optimal": certified, "pricing_rounds": rounds, "arcs_added_by_pricing": added_arcs,
-
+        "grids_listed_by_pricing": listed,
     }
     if total - placed > 0:
         notes.append((f"有 {total - placed:,} 人无法安置（可用安置场所容量不足或无法到达），见各乡镇缺口",

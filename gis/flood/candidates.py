@@ -47,6 +47,7 @@ __all__ = ["Candidates", "MODES"]
 MODES = ("road", "walk", "straight")
 _FLAT_MS = float(tobler_kmh(0.0)) / 3.6  # m/s on the flat (the snap bits between a point and its cell)
 #: cells of one (options x destinations) slice of the road table: bounds memory at prefecture scale (~0.3 GB)
+_PRICE_TOL = 1e-6   # float slack of the Dijkstra sums against the table's costs
 _TABLE_CELLS = 20_000_000
 
 
@@ -448,8 +449,11 @@ class Candidates:
         One Dijkstra over the road graph from a virtual source tied to every shelter's road exits (weight: the
         exit's walk minus the shelter's dual, shifted to be non-negative) gives, at every road node, the least
         ``cost - shelter_dual`` of going on from there; each grid's access options and walks then give its least
-        reduced cost without listing its arcs. Returned: the ids of grids whose least reduced cost is below 0.5
-        (costs are rounded to whole units when solved; the caller checks their arcs exactly).
+        reduced cost without listing its arcs. Returned: the ids of grids whose least reduced cost is at most
+        -0.5. The flow is solved on costs rounded to whole units with whole-unit duals, so an arc prices out only
+        when its rounded reduced cost is -1 or less, which needs its exact one to be -0.5 or less (the rounding
+        moves a cost by at most half a unit). Arcs the flow uses have reduced cost 0 and are not listed again;
+        the caller checks the flagged grids' arcs exactly.
         """
         gd = grid_dual.reindex(self.grid_ids).to_numpy(dtype="float64")
         sd = shelter_dual.reindex(self.shelter_ids).to_numpy(dtype="float64")
@@ -475,7 +479,7 @@ class Candidates:
             dist = csgraph.dijkstra(aug, directed=False, indices=n)
             v = self._cost(self.options.length, self.options.time) + dist[self.options.node] - shift - 1e-9
             np.minimum.at(best, self.options.grid, v)
-        return self.grid_ids[best + gd < 0.5]
+        return self.grid_ids[best + gd <= -0.5 + _PRICE_TOL]
 
     # ---- what was reachable ---------------------------------------------------------------------------------
     def reachable(self) -> np.ndarray:
