@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import Any, overload
 
@@ -94,6 +95,8 @@ _EVENT_COLUMNS: dict[str, str] = {
 _SNAPSHOTS = {"gis_ops_grids": GRID_COLUMNS, "gis_ops_contacts": CONTACT_COLUMNS,
               "gis_ops_shelters": SHELTER_COLUMNS, "gis_ops_routes": ROUTE_COLUMNS}
 _SQLITE_TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "blob": "BLOB"}
+#: page cache of the record's connection while it writes a warning's tables (KiB; SQLite's default is 2,000)
+_BULK_CACHE_KIB = 65536
 _PG_TYPES = {"text": "text", "int": "bigint", "real": "double precision", "blob": "bytea"}
 _KEYS = {"gis_ops_grids": "grid_id", "gis_ops_contacts": "contact_id", "gis_ops_shelters": "shelter_id"}
 
@@ -170,14 +173,19 @@ def normalize_phones(values: Any) -> np.ndarray:
     import pyarrow as pa  # type: ignore[import-untyped]  # no py.typed, pyarrow-stubs not installed
     import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-    vals = np.asarray(pd.Series(values).astype(object).to_numpy(), dtype=object)
-    missing = pd.isna(vals)
-    if missing.any():
-        vals = vals.copy()
-        vals[missing] = ""
-    if not all(type(v) is str for v in vals):
-        vals = np.array([str(v) for v in vals], dtype=object)
-    arr = pc.replace_substring_regex(pa.array(vals, type=pa.string()), _PHONE_JUNK.pattern, "")
+    ser = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(ser.dtype, pd.StringDtype) and ser.dtype.storage == "pyarrow":   # text already in Arrow
+        arr = pc.fill_null(pa.chunked_array(pa.array(ser.array)), "")
+    else:
+        vals = np.asarray(ser.astype(object).to_numpy(), dtype=object)
+        missing = pd.isna(vals)
+        if missing.any():
+            vals = vals.copy()
+            vals[missing] = ""
+        if not all(type(v) is str for v in vals):
+            vals = np.array([str(v) for v in vals], dtype=object)
+        arr = pa.array(vals, type=pa.string())
+    arr = pc.replace_substring_regex(arr, _PHONE_JUNK.pattern, "")
     arr = pc.replace_substring_regex(arr, r"^(?:\+86|0086)(.{7,})$", r"\1")
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
 
@@ -279,6 +287,7 @@ class _Sqlite:
         self.gpkg = Path(gpkg)
         self._con: sqlite3.Connection | None = None
         self._ready = False
+        self._big_cache = False
         self._lock = threading.Lock()
 
     def t(self, name: str) -> str:
@@ -313,6 +322,7 @@ class _Sqlite:
         if self._con is not None:
             self._con.close()
             self._con = None
+            self._big_cache = False
 
     def __del__(self) -> None:  # the kept connection goes with the record keeper
         with suppress(Exception):  # interpreter shutdown
@@ -356,9 +366,15 @@ class _Sqlite:
         finally:
             con.close()
 
-    def bulk(self, cur: _Cursor, table: str, columns: list[str], rows: list[tuple]) -> None:
-        cur.con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                            rows)
+    def bulk(self, cur: _Cursor, table: str, key: str, columns: dict[str, str], values: list[list]) -> None:
+        """Rows of ``table``: ``warning_id`` = ``key`` and ``columns`` (name -> type) from ``values`` (one list
+        per column), in one prepared statement."""
+        if not self._big_cache:          # a whole warning's rows in memory: no spill to the file mid-transaction
+            cur.con.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
+            self._big_cache = True
+        names = ["warning_id", *columns]
+        cur.con.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                            zip(repeat(key), *values))
 
 
 class _Postgres:
@@ -452,10 +468,12 @@ class _Postgres:
             exists = conn.execute("select to_regclass(%s)", (self.t("gis_ops_events"),)).fetchone()[0]
             yield _Cursor(conn, self) if exists else None
 
-    def bulk(self, cur: _Cursor, table: str, columns: list[str], rows: list[tuple]) -> None:
-        with cur.con.cursor() as c, c.copy(f"copy {table} ({', '.join(columns)}) from stdin") as copy:
-            for row in rows:
-                copy.write_row(row)
+    def bulk(self, cur: _Cursor, table: str, key: str, columns: dict[str, str], values: list[list]) -> None:
+        """Rows of ``table``: ``warning_id`` = ``key`` and ``columns`` (name -> type) from ``values`` (one list
+        per column), in one ``COPY`` whose text is built column by column in Arrow."""
+        names = ["warning_id", *columns]
+        with cur.con.cursor() as c, c.copy(f"copy {table} ({', '.join(names)}) from stdin") as copy:
+            copy.write(_copy_text(key, list(columns.values()), values))
 
 
 class _Cursor:
@@ -616,10 +634,7 @@ class OpsLog:
                                     ("gis_ops_routes", ROUTE_COLUMNS, routes)):
                 if df is None or not len(df):
                     continue
-                names = list(cols)
-                values = [_column(df, c, cols[c]) for c in names]
-                rows = [(wid, *r) for r in zip(*values)]
-                self.db.bulk(cur, self.db.t(table), ["warning_id", *names], rows)
+                self.db.bulk(cur, self.db.t(table), wid, cols, [_column(df, c, typ) for c, typ in cols.items()])
         return w
 
     def warnings(self) -> list[Warning]:
@@ -935,6 +950,35 @@ def _column(df: pd.DataFrame, name: str, typ: str) -> list:
         vals = vals.copy()
         vals[missing] = None
     return vals.tolist()
+
+
+def _copy_text(key: str, types: list[str], values: list[list]) -> str:
+    """PostgreSQL ``COPY`` text of rows (``key``, *values*): tab-separated, ``\\N`` for NULL, text escaped; built
+    column by column with Arrow compute, not row by row in Python."""
+    import pyarrow as pa  # untyped (see normalize_phones)
+    import pyarrow.compute as pc
+
+    if not values or not len(values[0]):
+        return ""
+    cols = []
+    for typ, v in zip(types, values):
+        if typ == "blob":
+            a = pa.array([None if x is None else "\\\\x" + bytes(x).hex() for x in v], type=pa.string())
+        elif typ == "text":
+            a = _copy_escape(pc, pa.array(v, type=pa.string()))
+        else:
+            a = pc.cast(pa.array(v, type=pa.int64() if typ == "int" else pa.float64()), pa.string())
+        cols.append(pc.fill_null(a, "\\N"))
+    first = _copy_escape(pc, pa.array([key], type=pa.string()))[0]
+    lines = pc.binary_join_element_wise(first, *cols, "\t")
+    return "\n".join(lines.to_pylist()) + "\n"
+
+
+def _copy_escape(pc: Any, a: Any) -> Any:
+    """Text as ``COPY`` reads it: backslash, newline, carriage return and tab escaped."""
+    for raw, esc in (("\\", "\\\\"), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        a = pc.replace_substring(a, raw, esc)
+    return a
 
 
 def _typed(df: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:
