@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -328,8 +328,11 @@ class _Sqlite:
         with suppress(Exception):  # interpreter shutdown
             self.close()
 
+    def lock(self, cur: _Cursor, name: str) -> None:
+        """Nothing to do: a GeoPackage has one writer at a time (``BEGIN IMMEDIATE``)."""
+
     @contextmanager
-    def write(self, lock: str = "") -> Iterator[_Cursor]:
+    def write(self) -> Iterator[_Cursor]:
         from layers.gpkg import transaction
 
         with self._lock:
@@ -394,16 +397,9 @@ class _Postgres:
         self._conn = None
 
     def _connection(self):
-        import psycopg
-
         c = self._conn
-        if c is not None and not c.closed:
-            try:
-                c.execute("select 1")
-                return c
-            except psycopg.Error:
-                with suppress(psycopg.Error):
-                    c.close()
+        if c is not None and not c.closed and not c.broken:
+            return c
         c = self.store.connection()
         c.autocommit = True
         self._conn = c
@@ -414,16 +410,22 @@ class _Postgres:
             self._conn.close()
             self._conn = None
 
-    @contextmanager
-    def _use(self) -> Iterator[Any]:
+    def _open(self, begin: Callable[[Any], Any]) -> tuple[Any, Any]:
+        """The kept connection and what ``begin`` (its first statements) returns on it. A kept connection the
+        server dropped since its last use (a restart, an idle timeout) fails there, before anything was written:
+        it is replaced once. A new connection failing is a :class:`~layers.errors.StorageError`."""
         import psycopg
 
-        conn = self._connection()
-        try:
-            yield conn
-        except psycopg.OperationalError as e:
-            self.close()
-            raise _storage(self.store.schema, e) from e
+        for again in (False, True):
+            kept = self._conn is not None
+            conn = self._connection()
+            try:
+                return conn, begin(conn)
+            except psycopg.OperationalError as e:
+                self.close()
+                if again or not kept:
+                    raise _storage(self.store.schema, e) from e
+        raise AssertionError("unreachable")
 
     def t(self, name: str) -> str:
         return f'"{self.store.schema}".{name}'
@@ -455,18 +457,46 @@ class _Postgres:
         _Postgres._ready.add(key)
 
     @contextmanager
-    def write(self, lock: str = "") -> Iterator[_Cursor]:
-        with self._use() as conn:
+    def write(self) -> Iterator[_Cursor]:
+        """One transaction (``BEGIN`` ... ``COMMIT``; rolled back on any error). Writers serialize only where
+        their checks read what another writer may add (:meth:`lock`): a plain report-back reads nothing
+        of the others, so concurrent officers' commits go together (the server flushes them at once)."""
+        import psycopg
+
+        def begin(conn: Any) -> Any:
             self._ensure(conn)
-            with conn.transaction():
-                conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"gis-ops:{self.store.schema}:{lock}",))
+            tx = conn.transaction()
+            tx.__enter__()
+            return tx
+
+        conn, tx = self._open(begin)
+        try:
+            try:
                 yield _Cursor(conn, self)
+            except BaseException as e:
+                if not tx.__exit__(type(e), e, e.__traceback__):
+                    raise
+            else:
+                tx.__exit__(None, None, None)
+        except psycopg.OperationalError as e:
+            self.close()
+            raise _storage(self.store.schema, e) from e
+
+    def lock(self, cur: _Cursor, name: str) -> None:
+        """Hold the transaction's advisory lock ``name`` (writers of the same name queue on the server)."""
+        cur.con.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"gis-ops:{self.store.schema}:{name}",))
 
     @contextmanager
     def read(self) -> Iterator[_Cursor | None]:
-        with self._use() as conn:
-            exists = conn.execute("select to_regclass(%s)", (self.t("gis_ops_events"),)).fetchone()[0]
+        import psycopg
+
+        conn, exists = self._open(lambda c: c.execute("select to_regclass(%s)",
+                                                      (self.t("gis_ops_events"),)).fetchone()[0])
+        try:
             yield _Cursor(conn, self) if exists else None
+        except psycopg.OperationalError as e:
+            self.close()
+            raise _storage(self.store.schema, e) from e
 
     def bulk(self, cur: _Cursor, table: str, key: str, columns: dict[str, str], values: list[list]) -> None:
         """Rows of ``table``: ``warning_id`` = ``key`` and ``columns`` (name -> type) from ``values`` (one list
@@ -500,6 +530,11 @@ class _Cursor:
 
     def run(self, text: str, params: tuple = ()) -> None:
         self.con.execute(self._sql(text), params)
+
+    def lock(self, name: str) -> None:
+        """Serialize with the other writers taking ``name`` until this transaction ends (PostGIS; a GeoPackage
+        has one writer at a time anyway)."""
+        self.db.lock(self, name)
 
     def frame(self, text: str, params: tuple, columns: list[str]) -> pd.DataFrame:
         data = self.rows(text, params)
@@ -572,6 +607,7 @@ class OpsLog:
             self.label = path.name
         self.store = store
         self._known: dict[str, Warning] = {}
+        self._grids: dict[str, dict[str, tuple[int, str]]] = {}   # warning -> grid -> (people, name), as issued
 
     # ---- warnings -----------------------------------------------------------------------------------------------
     def issue(self, *, level: str, message: str, issuer: str, area: dict, grids: pd.DataFrame,
@@ -616,7 +652,8 @@ class OpsLog:
         totals = {c: int(pd.to_numeric(grids[c], errors="coerce").fillna(0).sum()) for c in
                   ("households", "vulnerable")}
         day = to_datetime(at).astimezone(LOCAL_TZ).strftime("%Y%m%d")
-        with self.db.write("issue") as cur:
+        with self.db.write() as cur:
+            cur.lock("issue")                  # one warning id at a time
             n = cur.value("SELECT count(*) FROM {gis_ops_warnings} WHERE warning_id LIKE ?", (f"YJ{day}%",))
             wid = f"YJ{day}{int(n) + 1:03d}"
             while cur.one("SELECT 1 FROM {gis_ops_warnings} WHERE warning_id = ?", (wid,)):
@@ -675,8 +712,10 @@ class OpsLog:
                                list(cols))
                 parts[table] = _typed(df, cols)
         contacts = parts["gis_ops_contacts"].sort_values("seq", kind="stable").reset_index(drop=True)
-        return Snapshot(_warning(row), parts["gis_ops_grids"], contacts, parts["gis_ops_shelters"],
-                        parts["gis_ops_routes"])
+        g = parts["gis_ops_grids"]
+        self._grids[warning_id] = dict(zip(g["grid_id"].astype(str).tolist(),
+                                           zip(g["people"].tolist(), g["name"].tolist())))
+        return Snapshot(_warning(row), g, contacts, parts["gis_ops_shelters"], parts["gis_ops_routes"])
 
     # ---- updates ------------------------------------------------------------------------------------------------
     def acknowledge(self, warning_id: str, contact: str, *, at: str | datetime | None = None, user: str = "",
@@ -690,7 +729,7 @@ class OpsLog:
             a time before the warning or in the future.
         """
         key = normalize_phone(contact)
-        with self.db.write(warning_id) as cur:
+        with self.db.write() as cur:
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
             row = cur.one("SELECT contact_id, name FROM {gis_ops_contacts} WHERE warning_id = ? AND (phone = ? OR "
@@ -702,6 +741,7 @@ class OpsLog:
                                            "check the phone number against the call-out list, or use the contact id",
                                            field="--contact"))
             contact_id, name = row
+            cur.lock(f"{warning_id}:ack:{contact_id}")      # the duplicate check reads this contact's acks
             old = self._corrected(cur, warning_id, "ack", corrects)
             if not void:
                 dup = cur.one("SELECT e.event_id, e.at, e.user_name FROM {gis_ops_events} e WHERE e.warning_id = ? AND "
@@ -732,17 +772,16 @@ class OpsLog:
         """
         counts = {"moved": _count(moved, "--moved"), "refused": _count(refused, "--refused"),
                   "absent": _count(absent, "--absent")}
-        with self.db.write(warning_id) as cur:
+        with self.db.write() as cur:
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
-            row = cur.one("SELECT people, name FROM {gis_ops_grids} WHERE warning_id = ? AND grid_id = ?",
-                          (warning_id, str(grid_id)))
+            row = self._grid(cur, warning_id, str(grid_id))
             if row is None:
                 raise EntryRefused(Problem(f"网格“{grid_id}”不在预警 {warning_id} 的范围内",
                                            f"grid '{grid_id}' is not in the area of warning {warning_id}",
                                            "核对网格编号（见叫应名单或地图）",
                                            "check the grid id (call-out list or map)", field="--grid"))
-            people, name = int(row[0] or 0), row[1]
+            people, name = row
             total = sum(counts.values())
             if not void and total > people:
                 raise EntryRefused(Problem(
@@ -783,7 +822,8 @@ class OpsLog:
         if not void and not corrects and n_people == 0:
             raise EntryRefused(Problem("签到人数为 0", "a check-in of 0 people", "填写到达人数", "give the people who "
                                        "arrived", field="--people"))
-        with self.db.write(warning_id) as cur:
+        with self.db.write() as cur:
+            cur.lock(f"{warning_id}:checkin")       # the total check reads every check-in of the warning
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
             row = cur.one("SELECT name FROM {gis_ops_shelters} WHERE warning_id = ? AND shelter_id = ?",
@@ -812,7 +852,7 @@ class OpsLog:
         """Record a ``dispatch`` (the plan sent out) or the warning's ``close``; ``data`` is kept as JSON."""
         if kind not in ("dispatch", "close"):
             raise ValueError(f"record() takes 'dispatch' or 'close', not {kind!r}")
-        with self.db.write(warning_id) as cur:
+        with self.db.write() as cur:           # checks nothing another writer adds: no lock
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
             return self._append(cur, warning_id, kind, subject, t, user, {"data": data}, None, False, note)
@@ -865,6 +905,16 @@ class OpsLog:
         self._known[warning_id] = _warning(row)
         return self._known[warning_id]
 
+    def _grid(self, cur: _Cursor, warning_id: str, grid_id: str) -> tuple[int, str] | None:
+        """(people, name) of a grid of the warning, or None: from the warning's grids when this record keeper
+        read them (:meth:`snapshot`; they never change once issued), else one indexed row."""
+        known = self._grids.get(warning_id)
+        if known is not None:
+            return known.get(grid_id)
+        row = cur.one("SELECT people, name FROM {gis_ops_grids} WHERE warning_id = ? AND grid_id = ?",
+                      (warning_id, grid_id))
+        return None if row is None else (int(row[0] or 0), row[1])
+
     @staticmethod
     def _time(w: Warning, at: str | datetime | None) -> str:
         t = parse_time(at)
@@ -882,6 +932,7 @@ class OpsLog:
         """The entry a correction supersedes (event_id, people, void), checked; None when not a correction."""
         if corrects is None:
             return None
+        cur.lock(f"{warning_id}:entry:{int(corrects)}")    # one correction of an entry at a time
         row = cur.one("SELECT event_id, people, void, kind FROM {gis_ops_events} WHERE event_id = ? AND warning_id = ?",
                       (int(corrects), warning_id))
         if row is None or row[3] != kind:
