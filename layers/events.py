@@ -38,6 +38,7 @@ Standard Time (UTC+8), as the offices write it (:func:`parse_time`).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -285,6 +286,7 @@ class _Sqlite:
         import threading
 
         self.gpkg = Path(gpkg)
+        self._key = os.path.realpath(self.gpkg)
         self._con: sqlite3.Connection | None = None
         self._ready = False
         self._big_cache = False
@@ -330,6 +332,13 @@ class _Sqlite:
 
     def lock(self, cur: _Cursor, name: str) -> None:
         """Nothing to do: a GeoPackage has one writer at a time (``BEGIN IMMEDIATE``)."""
+
+    def entry(self, body: Callable[[_Cursor], Entry]) -> Entry:
+        """Write one entry; concurrent writers of this file in this process share the transaction
+        (:mod:`layers.commits`)."""
+        from layers.commits import run
+
+        return run(self._key, body, self.write)
 
     @contextmanager
     def write(self) -> Iterator[_Cursor]:
@@ -481,6 +490,11 @@ class _Postgres:
         except psycopg.OperationalError as e:
             self.close()
             raise _storage(self.store.schema, e) from e
+
+    def entry(self, body: Callable[[_Cursor], Entry]) -> Entry:
+        """Write one entry in its own transaction (the server's commits of concurrent writers go together)."""
+        with self.write() as cur:
+            return body(cur)
 
     def lock(self, cur: _Cursor, name: str) -> None:
         """Hold the transaction's advisory lock ``name`` (writers of the same name queue on the server)."""
@@ -729,7 +743,7 @@ class OpsLog:
             a time before the warning or in the future.
         """
         key = normalize_phone(contact)
-        with self.db.write() as cur:
+        def entry(cur: _Cursor) -> Entry:
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
             row = cur.one("SELECT contact_id, name FROM {gis_ops_contacts} WHERE warning_id = ? AND (phone = ? OR "
@@ -756,6 +770,8 @@ class OpsLog:
                         f"to correct it, use --corrects {dup[0]}", field="--contact"))
             return self._append(cur, warning_id, "ack", contact_id, t, user, {}, corrects, void, note)
 
+        return self.db.entry(entry)
+
     def report(self, warning_id: str, grid_id: str, *, moved: int, refused: int = 0, absent: int = 0,
                at: str | datetime | None = None, user: str = "", corrects: int | None = None, void: bool = False,
                note: str = "") -> Entry:
@@ -772,7 +788,7 @@ class OpsLog:
         """
         counts = {"moved": _count(moved, "--moved"), "refused": _count(refused, "--refused"),
                   "absent": _count(absent, "--absent")}
-        with self.db.write() as cur:
+        def entry(cur: _Cursor) -> Entry:
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
             row = self._grid(cur, warning_id, str(grid_id))
@@ -795,6 +811,8 @@ class OpsLog:
                     field="--moved"))
             self._corrected(cur, warning_id, "report", corrects)
             return self._append(cur, warning_id, "report", str(grid_id), t, user, counts, corrects, void, note)
+
+        return self.db.entry(entry)
 
     def checkin(self, warning_id: str, shelter_id: str, *, people: int, households: int | None = None,
                 vulnerable: int | None = None, at: str | datetime | None = None, user: str = "",
@@ -822,7 +840,7 @@ class OpsLog:
         if not void and not corrects and n_people == 0:
             raise EntryRefused(Problem("签到人数为 0", "a check-in of 0 people", "填写到达人数", "give the people who "
                                        "arrived", field="--people"))
-        with self.db.write() as cur:
+        def entry(cur: _Cursor) -> Entry:
             cur.lock(f"{warning_id}:checkin")       # the total check reads every check-in of the warning
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
@@ -847,15 +865,19 @@ class OpsLog:
                     "check the number (each check-in is one arrival, not a running total)", field="--people"))
             return self._append(cur, warning_id, "checkin", str(shelter_id), t, user, counts, corrects, void, note)
 
+        return self.db.entry(entry)
+
     def record(self, warning_id: str, kind: str, data: dict, *, subject: str = "", at: str | datetime | None = None,
                user: str = "", note: str = "") -> Entry:
         """Record a ``dispatch`` (the plan sent out) or the warning's ``close``; ``data`` is kept as JSON."""
         if kind not in ("dispatch", "close"):
             raise ValueError(f"record() takes 'dispatch' or 'close', not {kind!r}")
-        with self.db.write() as cur:           # checks nothing another writer adds: no lock
+        def entry(cur: _Cursor) -> Entry:           # checks nothing another writer adds: no lock
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
             return self._append(cur, warning_id, kind, subject, t, user, {"data": data}, None, False, note)
+
+        return self.db.entry(entry)
 
     def entries(self, warning_id: str, *, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
         """Every entry of a warning, oldest first, with ``superseded_by`` (the entry that corrected it, or NA).
