@@ -23,13 +23,19 @@ the entries not superseded, and every counter (people moved, checked in, acknowl
 from them when asked, never kept and re-written. So concurrent writers (several officers, processes,
 browser sessions) each append one row in one transaction and lose nothing.
 
-**Checked before writing.** Each write is one transaction: in a GeoPackage ``BEGIN IMMEDIATE``
-(writers queue on SQLite's lock), in PostGIS a transaction holding an advisory lock on the warning.
-Inside it the entry is checked against the record (:class:`~layers.errors.EntryRefused`, nothing
-written): an unknown warning, grid, contact or shelter; a negative count; more people moved,
-refusing and absent than the grid holds; more people checked in over all shelters than the warning
-covers; a second acknowledgment of one contact; a time before the warning or in the future; a
-correction of an entry that another one already superseded.
+**Checked before writing.** Each entry is checked and written atomically. In a GeoPackage a write is
+a ``BEGIN IMMEDIATE`` transaction (writers of other processes queue on SQLite's lock); officers
+writing at once from one process (the sessions of one app server) share one transaction, each entry
+in its own savepoint (:mod:`layers.commits`). In PostGIS each entry is its own transaction, holding
+an advisory lock only on what its check reads that another writer may add: the contact's
+acknowledgments, the warning's check-ins, the entry it corrects, the day's warning ids (a plain
+report-back takes none: concurrent ones commit side by side). The entry is checked against the
+record (:class:`~layers.errors.EntryRefused`, nothing of it written): an unknown warning, grid,
+contact or shelter; a negative count; more people moved, refusing and absent than the grid holds;
+more people checked in over all shelters than the warning covers; a second acknowledgment of one
+contact; a time before the warning or in the future; a correction of an entry that another one
+already superseded. A warning's grids, call-out list and shelters never change once issued, so a
+record keeper that has read them (:meth:`OpsLog.snapshot`) checks report-backs against what it read.
 
 Times are ISO 8601 in UTC (``2026-07-12T01:30:00.000Z``); a time given without a zone is China
 Standard Time (UTC+8), as the offices write it (:func:`parse_time`).
@@ -55,8 +61,8 @@ import pandas as pd
 from layers.errors import EntryRefused, Problem, StorageError
 
 __all__ = ["LEVELS", "ACK_MINUTES", "KINDS", "LOCAL_TZ", "Warning", "Entry", "Snapshot", "OpsLog", "parse_time",
-           "now_iso", "to_iso", "to_datetime", "local_text", "normalize_phone", "normalize_phones", "GRID_COLUMNS",
-           "CONTACT_COLUMNS", "SHELTER_COLUMNS", "ROUTE_COLUMNS"]
+           "now_iso", "to_iso", "to_datetime", "local_text", "normalize_phone", "normalize_phones", "plain_text",
+           "GRID_COLUMNS", "CONTACT_COLUMNS", "SHELTER_COLUMNS", "ROUTE_COLUMNS"]
 
 #: warning levels, least to most severe (China's four-colour warning scale)
 LEVELS = ("blue", "yellow", "orange", "red")
@@ -169,6 +175,21 @@ def normalize_phone(phone: object) -> str:
     return s
 
 
+def plain_text(values: Any) -> np.ndarray:
+    """Values as an object array of plain strings, missing ones empty (a text column without a Python loop)."""
+    ser = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(ser.dtype, pd.StringDtype):             # every value a str already
+        return np.asarray(ser.to_numpy(dtype=object, na_value=""), dtype=object)
+    vals = np.asarray(ser.astype(object).to_numpy(), dtype=object)
+    missing = pd.isna(vals)
+    if missing.any():
+        vals = vals.copy()
+        vals[missing] = ""
+    if not all(type(v) is str for v in vals):
+        vals = np.array([str(v) for v in vals], dtype=object)
+    return vals
+
+
 def normalize_phones(values: Any) -> np.ndarray:
     """:func:`normalize_phone` of many numbers at once (missing: empty), as an object array (vectorised in Arrow)."""
     import pyarrow as pa  # type: ignore[import-untyped]  # no py.typed, pyarrow-stubs not installed
@@ -178,14 +199,7 @@ def normalize_phones(values: Any) -> np.ndarray:
     if isinstance(ser.dtype, pd.StringDtype) and ser.dtype.storage == "pyarrow":   # text already in Arrow
         arr = pc.fill_null(pa.chunked_array(pa.array(ser.array)), "")
     else:
-        vals = np.asarray(ser.astype(object).to_numpy(), dtype=object)
-        missing = pd.isna(vals)
-        if missing.any():
-            vals = vals.copy()
-            vals[missing] = ""
-        if not all(type(v) is str for v in vals):
-            vals = np.array([str(v) for v in vals], dtype=object)
-        arr = pa.array(vals, type=pa.string())
+        arr = pa.array(plain_text(ser), type=pa.string())
     arr = pc.replace_substring_regex(arr, _PHONE_JUNK.pattern, "")
     arr = pc.replace_substring_regex(arr, r"^(?:\+86|0086)(.{7,})$", r"\1")
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)

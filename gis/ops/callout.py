@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from layers.catalogue import GRID_LEVEL_RANK
-from layers.events import CONTACT_COLUMNS, GRID_COLUMNS, SHELTER_COLUMNS, normalize_phone, normalize_phones
+from layers.events import CONTACT_COLUMNS, GRID_COLUMNS, SHELTER_COLUMNS, normalize_phone, normalize_phones, plain_text
 from layers.text import Text
 
 __all__ = ["CallOut", "callout_list", "SHELTER_RANK", "contact_key", "contact_keys"]
@@ -69,19 +69,8 @@ def contact_keys(phones: object, grid_ids: object) -> np.ndarray:
 
 
 def _text(s: pd.Series | None, n: int) -> np.ndarray:
-    """A text column as an object array of plain strings (missing: empty)."""
-    if s is None:
-        return np.full(n, "", dtype=object)
-    if isinstance(s.dtype, pd.StringDtype):             # every value a str already (Arrow-backed: no Python loop)
-        return np.asarray(s.to_numpy(dtype=object, na_value=""), dtype=object)
-    vals = np.asarray(s.astype(object).to_numpy(), dtype=object)
-    missing = pd.isna(vals)
-    if missing.any():
-        vals = vals.copy()
-        vals[missing] = ""
-    if not all(type(v) is str for v in vals):
-        vals = np.array([str(v) for v in vals], dtype=object)
-    return vals
+    """A text column as an object array of plain strings (missing, or no column: empty)."""
+    return np.full(n, "", dtype=object) if s is None else plain_text(s)
 
 
 def _frame(columns: dict) -> pd.DataFrame:
