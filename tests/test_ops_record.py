@@ -214,6 +214,37 @@ def test_unknown_warning_in_an_empty_workspace(tmp_path):
         log.report("YJ1", "H111", moved=1)
 
 
+def test_a_connection_the_server_dropped_is_replaced_before_anything_is_written(tmp_path, postgis_dsn):
+    """The record keeper keeps its PostGIS connection between writes without probing it: one the server dropped
+    meanwhile (a restart, an idle timeout) fails at BEGIN and is replaced once; the write and a read go through."""
+    import psycopg
+
+    from layers.postgis import PostGISStore
+
+    dsn = _pg_dsn(postgis_dsn)
+    schema = f"t_ops_{uuid.uuid4().hex[:10]}"
+    st = PostGISStore(dsn, schema=schema)
+    try:
+        load_postgis(st, tiny_layers())
+        w = _warn(st).warning.warning_id
+        log = OpsLog(st)
+        first = log.report(w, "H111", moved=1)
+
+        def drop() -> None:
+            pid = log.db._conn.info.backend_pid
+            with psycopg.connect(dsn, autocommit=True) as c:
+                c.execute("select pg_terminate_backend(%s)", (pid,))
+
+        drop()
+        second = log.report(w, "H112", moved=2)
+        assert second.event_id > first.event_id
+        drop()
+        e = log.entries(w)
+        assert e["subject"].tolist() == ["H111", "H112"] and e["moved"].tolist() == [1, 2]
+    finally:
+        _drop(dsn, schema)
+
+
 # ---- many officers at once -------------------------------------------------------------------------------------------
 def _concurrent(store_arg: str, schema: str, store, tmp_path: Path) -> None:
     """WRITERS officers (PROCESSES processes of THREADS threads, each on its own connection), started together,
