@@ -306,3 +306,12 @@ def test_pricing_flags_every_grid_with_an_arc_that_prices_out(seed):
         may = set(table["origin_id"][c + g_d - s_d <= -0.5 + 1e-6])
         flagged = set(cands.price(gd, sd).tolist())
         assert must <= flagged <= may
+        # the arcs listed for pricing: each grid's 3 most negative reduced costs, at their true costs
+        listed = cands.for_grids(3, cands.grid_ids, bias=sd.max() - sd)
+        ref = table.assign(key=c - s_d).sort_values(["origin_id", "key"]).groupby("origin_id").head(3)
+        got = listed.assign(key=listed["cost"] - sd.reindex(listed["dest_id"]).to_numpy())
+        for gid, want in ref.groupby("origin_id"):
+            mine = got[got["origin_id"] == gid]
+            assert np.allclose(np.sort(mine["key"].to_numpy()), np.sort(want["key"].to_numpy()))
+            true = table.set_index(["origin_id", "dest_id"])["cost"]
+            assert np.allclose(mine["cost"].to_numpy(), true.loc[list(zip(mine["origin_id"], mine["dest_id"]))])

@@ -363,8 +363,12 @@ class Candidates:
         """Every grid's ``k`` cheapest shelters (None: all it can reach)."""
         return self.for_grids(k, self.grid_ids)
 
-    def for_grids(self, k: int | None, grid_ids) -> pd.DataFrame:
-        """The ``k`` cheapest shelters of each of ``grid_ids``.
+    def for_grids(self, k: int | None, grid_ids, shelter_ids=None, bias: pd.Series | None = None) -> pd.DataFrame:
+        """The ``k`` cheapest shelters of each of ``grid_ids`` (among ``shelter_ids`` when given).
+
+        With ``bias`` (a non-negative amount per shelter id), shelters are ranked by cost plus bias instead:
+        with ``bias = max(dual) - dual`` that is the ``k`` most negative reduced costs (pricing). The costs
+        returned are the true ones.
 
         Returns
         -------
@@ -374,13 +378,22 @@ class Candidates:
         """
         pos = pd.Series(np.arange(len(self.grid_ids)), index=self.grid_ids)
         want = pos.reindex(np.asarray(grid_ids).astype(str)).dropna().astype(np.int64).to_numpy()
+        allowed = np.ones(len(self.shelter_ids), dtype=bool)
+        if shelter_ids is not None:
+            allowed = np.isin(self.shelter_ids, np.asarray(shelter_ids).astype(str))
+        add = np.zeros(len(self.shelter_ids))
+        if bias is not None:
+            add = bias.reindex(self.shelter_ids).to_numpy(dtype="float64")
+            allowed &= np.isfinite(add)
+            add = np.where(np.isfinite(add), add, 0.0)
         if self._legacy is not None:
-            return self._legacy_table(k, want)
+            return self._legacy_table(k, want, np.flatnonzero(allowed), add)
         parts = []
-        if self.graph is not None and len(self.options.grid) and len(self.exits.grid):
+        ex = np.flatnonzero(allowed[self.exits.grid]) if len(self.exits.grid) else np.zeros(0, np.int64)
+        if self.graph is not None and len(self.options.grid) and len(ex):
             sel_all = np.flatnonzero(np.isin(self.options.grid, want))
-            dc = self._cost(self.exits.length, self.exits.time)
-            per = int(np.bincount(self.exits.grid).max()) if len(sel_all) else 1   # ways into the best-served shelter
+            dc = self._cost(self.exits.length, self.exits.time)[ex] + add[self.exits.grid[ex]]
+            per = int(np.bincount(self.exits.grid[ex]).max()) if len(sel_all) else 1  # ways into the best-served
             kk = None if k is None else k * per
             width = len(dc) if kk is None else min(kk, len(dc))
             # options in slices, so the (options x width) tables stay within a bounded size at prefecture scale
@@ -388,22 +401,25 @@ class Candidates:
             for a in range(0, len(sel_all), step):
                 sel = sel_all[a:a + step]
                 oc = self._cost(self.options.length, self.options.time)[sel]
-                bc, bd = k_best(self.graph, self.options.node[sel], oc, self.exits.node, dc, k=kk,
+                bc, bd = k_best(self.graph, self.options.node[sel], oc, self.exits.node[ex], dc, k=kk,
                                 weight=self.weight)
                 ok = np.isfinite(bc)
                 r, col = np.nonzero(ok)
-                part = pd.DataFrame({"origin": self.options.grid[sel][r], "dest": self.exits.grid[bd[ok]],
-                                     "cost": bc[ok], "mode": "road", "option": sel[r], "exit": bd[ok]})
+                dest = self.exits.grid[ex[bd[ok]]]
+                part = pd.DataFrame({"origin": self.options.grid[sel][r], "dest": dest, "key": bc[ok],
+                                     "cost": bc[ok] - add[dest], "mode": "road", "option": sel[r],
+                                     "exit": ex[bd[ok]]})
                 del bc, bd, ok, r, col
-                part = part.sort_values(["origin", "cost"], kind="stable").drop_duplicates(["origin", "dest"])
+                part = part.sort_values(["origin", "key"], kind="stable").drop_duplicates(["origin", "dest"])
                 if k is not None:   # an origin's k best overall are among the k best of each slice
                     part = part[part.groupby("origin").cumcount() < k]
                 parts.append(part)
         if len(self.walks.grid):
-            sel = np.flatnonzero(np.isin(self.walks.grid, want))
+            sel = np.flatnonzero(np.isin(self.walks.grid, want) & allowed[self.walks.shelter])
             if len(sel):
+                wc = self._cost(self.walks.length, self.walks.time)[sel]
                 parts.append(pd.DataFrame({"origin": self.walks.grid[sel], "dest": self.walks.shelter[sel],
-                                           "cost": self._cost(self.walks.length, self.walks.time)[sel],
+                                           "key": wc + add[self.walks.shelter[sel]], "cost": wc,
                                            "mode": "walk", "option": sel, "exit": -1}))
         return self._finish(parts, k)
 
@@ -412,7 +428,9 @@ class Candidates:
         if not parts:
             return pd.DataFrame({c: [] for c in cols})
         t = pd.concat(parts, ignore_index=True)
-        t = t.sort_values(["origin", "cost", "mode"], kind="stable").drop_duplicates(["origin", "dest"])
+        if "key" not in t:
+            t["key"] = t["cost"]
+        t = t.sort_values(["origin", "key", "mode"], kind="stable").drop_duplicates(["origin", "dest"])
         t["rank"] = t.groupby("origin").cumcount() + 1
         if k is not None:
             t = t[t["rank"] <= k]
@@ -422,25 +440,31 @@ class Candidates:
         self._tables.append(t[["origin", "dest", "cost", "mode", "option", "exit"]])
         return t
 
-    def _legacy_table(self, k: int | None, want: np.ndarray) -> pd.DataFrame:
+    def _legacy_table(self, k: int | None, want: np.ndarray, among: np.ndarray, add: np.ndarray) -> pd.DataFrame:
         assert self._legacy is not None  # called only without a DEM
         kind, _ = self._legacy
-        gxy, sxy = self.grid_xy[want], self.shelter_xy
+        gxy, sxy = self.grid_xy[want], self.shelter_xy[among]
+        ranked = k
+        if add.any():   # ranked by cost plus bias: every shelter listed, cut in _finish
+            k = None
+
+        def rows(table: pd.DataFrame, origins: np.ndarray, mode: str) -> pd.DataFrame:
+            dest = among[table["dest"].to_numpy()]
+            t = table.assign(origin=origins[table["origin"].to_numpy()], dest=dest, mode=mode, option=-1, exit=-1,
+                             key=table["cost"].to_numpy() + add[dest])
+            return t[["origin", "dest", "key", "cost", "mode", "option", "exit"]]
+
         if kind == "straight" or not len(sxy):
             c = straight_line_costs(gxy, sxy, k=k, weight=self.weight)
-            t = c.table.assign(origin=want[c.table["origin"].to_numpy()], mode="straight", option=-1, exit=-1)
-            return self._finish([t[["origin", "dest", "cost", "mode", "option", "exit"]]], k)
+            return self._finish([rows(c.table, want, "straight")], ranked)
         net = network_costs(self._graph, gxy, sxy, k=k, weight=self.weight)
         self._net = net
-        t = net.table.assign(origin=want[net.table["origin"].to_numpy()], mode="road", option=-1, exit=-1)
-        parts = [t[["origin", "dest", "cost", "mode", "option", "exit"]]]
+        parts = [rows(net.table, want, "road")]
         off = net.origins["unreachable"].to_numpy(dtype=bool)
         if off.any():
             walk = straight_line_costs(gxy[off], sxy, k=k, weight=self.weight)
-            w = walk.table.assign(origin=want[off][walk.table["origin"].to_numpy()], mode="straight", option=-1,
-                                  exit=-1)
-            parts.append(w[["origin", "dest", "cost", "mode", "option", "exit"]])
-        return self._finish(parts, k)
+            parts.append(rows(walk.table, want[off], "straight"))
+        return self._finish(parts, ranked)
 
     # ---- pricing (the assignment's optimality certificate) ------------------------------------------------------
     def price(self, grid_dual: pd.Series, shelter_dual: pd.Series) -> np.ndarray:
