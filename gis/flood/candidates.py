@@ -253,14 +253,14 @@ class Candidates:
         comp = self._graph.component[nodes]
         order = np.lexsort((tt, comp))
         first = order[np.r_[True, comp[order][1:] != comp[order][:-1]]]
-        for q in first[np.argsort(tt[first], kind="stable")]:
-            cell, node = int(node_cells[hit[q]]), int(nodes[q])
-            path = reach.path(cell)
-            tail = float(np.hypot(*(self._graph.xy[node] - s.xy(np.array([cell]))[0])))
-            length = s.path_length(path) + start_snap + tail
-            if length > s.limit_m:
-                continue
-            out.append((node, length, float(tt[q]) + (start_snap + tail) / _FLAT_MS, path))
+        first = first[np.argsort(tt[first], kind="stable")]
+        cells, node = node_cells[hit[first]], nodes[first]
+        paths, walked = reach.paths(cells)
+        tail = np.hypot(*(self._graph.xy[node] - s.xy(cells)).T)
+        length = walked + start_snap + tail
+        secs = tt[first] + (start_snap + tail) / _FLAT_MS
+        for q in np.flatnonzero(length <= s.limit_m):
+            out.append((int(node[q]), float(length[q]), float(secs[q]), paths[q]))
         return out
 
     def _add_shelter_access(self, scell) -> None:
@@ -338,18 +338,17 @@ class Candidates:
                             have_opt.add((i, node))
                             added += 1
                 t = reach.times(shelter_at.index.to_numpy())
-                for cell2, j, tt in zip(shelter_at.index.to_numpy()[np.isfinite(t)],
-                                        shelter_at.to_numpy()[np.isfinite(t)], t[np.isfinite(t)]):
-                    if (i, int(j)) in have_walk:
-                        continue
-                    path = reach.path(int(cell2))
-                    length = s.path_length(path) + gsnap[i] + ssnap[j]
-                    if length > s.limit_m:
-                        continue
-                    secs = float(tt) + (gsnap[i] + ssnap[j]) / _FLAT_MS
-                    for col, v in zip(new_walks, (i, int(j), length, secs, path), strict=True):
+                fin = np.isfinite(t)
+                fin[fin] = [(i, int(j)) not in have_walk for j in shelter_at.to_numpy()[fin]]
+                cells2, js, tt = shelter_at.index.to_numpy()[fin], shelter_at.to_numpy()[fin], t[fin]
+                paths, walked = reach.paths(cells2)
+                length = walked + gsnap[i] + ssnap[js]
+                secs = tt + (gsnap[i] + ssnap[js]) / _FLAT_MS
+                for q in np.flatnonzero(length <= s.limit_m):
+                    j = int(js[q])
+                    for col, v in zip(new_walks, (i, j, float(length[q]), float(secs[q]), paths[q]), strict=True):
                         col.append(v)
-                    have_walk.add((i, int(j)))
+                    have_walk.add((i, j))
                     added += 1
         self.options.add(*new_opts)
         self.walks.add(*new_walks)
