@@ -244,11 +244,39 @@ def _plan_page(upload_app, path: Path):
     return at
 
 
-def test_types_of_every_raster_upload_are_the_readers_own():
+def _recording_uploaders(module: str) -> None:
+    """Run page ``module`` with uploaders that record the file types they take (in the session) and hand nothing."""
+    import importlib
+
+    import streamlit as st
+    from streamlit.delta_generator import DeltaGenerator
+
+    def uploader(*args, key=None, type=None, **kwargs):
+        st.session_state.setdefault("_types", {})[key] = list(type or [])
+        return [] if kwargs.get("accept_multiple_files") else None
+
+    st.session_state.setdefault("lang", "zh")
+    st.file_uploader = uploader
+    DeltaGenerator.file_uploader = lambda self, *args, **kwargs: uploader(*args, **kwargs)
+    importlib.import_module(module).page()
+
+
+def test_every_raster_upload_takes_the_readers_own_types(flood_workspace, upload_app):
+    from streamlit.testing.v1 import AppTest
+
     from layers.raster_files import RASTER_FORMATS, UPLOAD_RASTER_TYPES
 
     assert {s.lstrip(".") for s in RASTER_FORMATS} | {"zip"} == set(UPLOAD_RASTER_TYPES)
     assert {"hgt", "zip", "asc", "img", "vrt", "nc"} <= set(UPLOAD_RASTER_TYPES)
+    types = {}
+    for module in ("ui.page_flood", "ui.page_data", "ui.page_workspace"):    # upload_app restores the uploaders
+        at = AppTest.from_function(_recording_uploaders, args=(module,), default_timeout=180).run()
+        if module == "ui.page_flood":
+            at.radio(key="flood_source").set_value("raster").run()
+        assert not at.exception, [e.message for e in at.exception]
+        types.update(at.session_state["_types"])
+    for key in ("flood_upload_raster", "flood_pop_raster", "osm_dem", "upload_file"):   # depth, people, DEM, any
+        assert set(UPLOAD_RASTER_TYPES) <= set(types[key]), key
 
 
 @pytest.mark.parametrize("zipped", [False, True])

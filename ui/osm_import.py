@@ -54,8 +54,8 @@ def _counts_table(result) -> pd.DataFrame:
 def osm_section(on_created) -> None:
     """The expander: uploads, area, preview, create. ``on_created(name)`` opens the new workspace."""
     from layers.folders import remember, workspace_dir
-    from layers.osm import parse_bbox
-    from layers.raster_files import UPLOAD_RASTER_TYPES, write_workspace
+    from layers.osm import parse_bbox, write_workspace
+    from layers.raster_files import UPLOAD_RASTER_TYPES
 
     with st.expander(t("osm_new")):
         st.caption(t("osm_help"))
