@@ -15,11 +15,13 @@ used, so the app, the files and the command line can tell the user.
 With a boundaries layer, :func:`stamp_townships` gives every feature the township whose outline
 holds it (its representative point), so the tables count what the maps draw; a feature outside
 every outline keeps its own ``township`` value, and the notes count both cases.
+:func:`township_basis` decides it for one layer (a file given to ``exposure``, with or without
+``--boundaries``) and names the basis: the boundaries, the grid outlines, or the layer's own field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +36,7 @@ from layers.settings import STORAGE_CRS
 from layers.text import Text
 
 __all__ = ["Outlines", "boundary_outlines", "township_outlines", "county_outlines", "locate", "stamp_townships",
-           "OUTLINE_NOTES"]
+           "township_basis", "OUTLINE_NOTES", "BASIS_NOTES"]
 
 #: what each outline source is called when the tool says which one it used
 OUTLINE_NOTES: dict[str, Text] = {
@@ -59,8 +61,22 @@ OUTLINE_NOTES: dict[str, Text] = {
                  "outlines_none"),
 }
 
+#: what a per-township table of one layer (:func:`township_basis`) says when no township boundary counts it
+BASIS_NOTES: dict[str, Text] = {
+    "no_township_level": Text("行政区界中没有乡镇级的面，不能用于分乡镇统计",
+                              "the boundaries hold no township-level polygons; they cannot count townships",
+                              "basis_no_township_level"),
+    "field": Text("没有乡镇级行政区界：乡镇统计按各要素自身的乡镇字段（{n} 个乡镇）",
+                  "no township boundaries: per-township figures follow each feature's own township field "
+                  "({n} townships)", "basis_field"),
+    "none": Text("没有乡镇级行政区界，要素也没有乡镇字段：不分乡镇统计",
+                 "no township boundaries and no township field: no per-township figures", "basis_none"),
+}
+
 #: vector kinds whose features carry a ``township`` field
 TOWNSHIP_KINDS = tuple(k for k, s in CATALOGUE.items() if s.is_vector and any(f.name == "township" for f in s.fields))
+#: how the notes of :func:`stamp_townships` name features of a layer that is no catalogue kind
+_FEATURES = Text("要素", "features", "features")
 
 
 @dataclass(frozen=True)
@@ -237,8 +253,8 @@ def county_outlines(layers: Mapping[str, Any]) -> Outlines:
     return Outlines(b, "boundaries" if b is not None else "none", level="county")
 
 
-def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None
-                    ) -> tuple[dict[str, Any], list[Text]]:
+def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None, *,
+                    kinds: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Text]]:
     """Every feature's ``township`` from the township boundary holding it (see the module docstring).
 
     Parameters
@@ -247,6 +263,9 @@ def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None
         Layers by kind; those of :data:`TOWNSHIP_KINDS` are stamped, the rest passed through.
     outlines : Outlines, optional
         Default :func:`township_outlines` with no fallback.
+    kinds : iterable of str, optional
+        The keys of ``layers`` to stamp (default :data:`TOWNSHIP_KINDS`); one that is no catalogue
+        kind is called "features" in the notes.
 
     Returns
     -------
@@ -263,7 +282,7 @@ def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None
     notes: list[Text] = [outlines.note]
     differ: list[str] = []
     outside: list[str] = []
-    for kind in TOWNSHIP_KINDS:
+    for kind in TOWNSHIP_KINDS if kinds is None else kinds:
         g = layers.get(kind)
         if not isinstance(g, gpd.GeoDataFrame) or not len(g):
             continue
@@ -273,7 +292,7 @@ def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None
         own_text = own.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
         n_differ = int((found.notna() & own_text.notna() & (found != own_text)).sum())
         n_out = int(found.isna().sum())
-        label = CATALOGUE[kind]
+        label = CATALOGUE.get(kind, _FEATURES)
         if n_differ:
             differ.append(f"{label.zh} {n_differ}|{label.en} {n_differ}")
         if n_out:
@@ -296,3 +315,49 @@ def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None
                           f"features outside every township outline ({en}) keep their own township field",
                           "township_outside"))
     return out, notes
+
+
+def township_basis(gdf: gpd.GeoDataFrame, kind: str, boundaries: gpd.GeoDataFrame | None = None
+                   ) -> tuple[gpd.GeoDataFrame, str, list[Text]]:
+    """The township each feature of one layer counts in for a per-township table, and what says so.
+
+    With township-level ``boundaries`` every feature counts in the outline holding it
+    (:func:`stamp_townships`); without them, under its own ``township`` field, and the note says
+    which outline that amounts to: for transfer grids the outlines they merge into
+    (:func:`township_outlines`), for other layers the field itself.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The layer (transfer grids, villages, any features).
+    kind : str
+        Its layer kind (``grids``, ``villages``), or any other name for features of no kind.
+    boundaries : GeoDataFrame, optional
+        The boundaries layer (``--boundaries``).
+
+    Returns
+    -------
+    gdf : GeoDataFrame
+        The layer, stamped when the boundaries counted it (a new frame; the given one is unchanged).
+    basis : str
+        ``boundaries``, the grid outline a :data:`OUTLINE_NOTES` key names (``grids:township``...),
+        ``field`` or ``none``.
+    notes : list of Text
+        Which outline was used (and, with boundaries, how many features' own field it overruled).
+    """
+    notes: list[Text] = []
+    if boundaries is not None:
+        outlines = township_outlines({"boundaries": boundaries}, fallback=())
+        if outlines.from_boundaries:
+            stamped, notes = stamp_townships({kind: gdf}, outlines, kinds=(kind,))
+            return stamped[kind], "boundaries", notes
+        notes.append(BASIS_NOTES["no_township_level"])
+    own = gdf["township"].dropna().astype(str).str.strip() if "township" in gdf else pd.Series([], dtype=object)
+    own = own[own != ""]
+    if not len(own):
+        return gdf, "none", [*notes, BASIS_NOTES["none"]]
+    if kind == "grids":
+        outlines = township_outlines({"grids": gdf}, fallback=("grids",))
+        if outlines.gdf is not None:
+            return gdf, outlines.source, [*notes, outlines.note]
+    return gdf, "field", [*notes, BASIS_NOTES["field"].format(n=own.nunique())]

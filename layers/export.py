@@ -47,6 +47,7 @@ def display_table(gdf: gpd.GeoDataFrame, kind: str, lang: str = "zh", *, coordin
         geom = gdf.geometry.to_crs(4490) if gdf.crs is not None else gdf.geometry
         pts = geom.where(geom.geom_type == "Point", geom.representative_point())
         lon, lat = ("经度", "纬度") if lang == "zh" else ("Longitude", "Latitude")
+        df = df.drop(columns=[c for c in (lon, lat) if c in df])   # a table's own lon/lat columns: where it lands
         df.insert(0, lat, pts.y.round(6).to_numpy())
         df.insert(0, lon, pts.x.round(6).to_numpy())
     for f in spec.fields:

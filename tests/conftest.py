@@ -63,34 +63,52 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
-def _page_with_upload(module: str, upload: str) -> None:
-    """Run page ``module`` with every file uploader handing it the file ``upload`` (AppTest cannot upload)."""
+def _page_with_upload(module: str, upload) -> None:
+    """Run page ``module`` with its file uploaders handing it ``upload`` (AppTest cannot upload): one path for every
+    uploader, or ``{widget key: path}`` (the others get nothing). The upload is also the widget's session value, as
+    a real uploader's is (a page may read it before the uploader is drawn: it is there from the second run)."""
     import importlib
     from pathlib import Path
 
     import streamlit as st
+    from streamlit.delta_generator import DeltaGenerator
 
     class _Upload:
-        name = Path(upload).name
+        def __init__(self, path: str):
+            self.path = path
+            self.name = Path(path).name
 
         def getvalue(self) -> bytes:
-            return Path(upload).read_bytes()
+            return Path(self.path).read_bytes()
 
-    st.session_state["lang"] = "zh"
-    st.file_uploader = lambda *a, **k: _Upload()
+    def uploader(*args, key=None, **kwargs):
+        path = upload.get(key) if isinstance(upload, dict) else upload
+        if path is None:
+            return None
+        up = _Upload(str(path))
+        if key is not None:
+            st.session_state[key] = up
+        return up
+
+    st.session_state.setdefault("lang", "zh")
+    st.file_uploader = uploader
+    DeltaGenerator.file_uploader = lambda self, *args, **kwargs: uploader(*args, **kwargs)   # in columns too
     importlib.import_module(module).page()
 
 
 @pytest.fixture
 def upload_app():
-    """``make(module, path)``: an AppTest of one page whose file uploaders return ``path``; restored after."""
+    """``make(module, path)``: an AppTest of one page whose file uploaders return ``path`` (or
+    ``make(module, {key: path})``: the uploader of that key only); restored after."""
     import streamlit as st
+    from streamlit.delta_generator import DeltaGenerator
     from streamlit.testing.v1 import AppTest
 
-    original = st.file_uploader
+    original, in_container = st.file_uploader, DeltaGenerator.file_uploader
 
     def make(module: str, upload) -> AppTest:
-        return AppTest.from_function(_page_with_upload, args=(module, str(upload)), default_timeout=180)
+        arg = {k: str(v) for k, v in upload.items()} if isinstance(upload, dict) else str(upload)
+        return AppTest.from_function(_page_with_upload, args=(module, arg), default_timeout=180)
 
     yield make
-    st.file_uploader = original
+    st.file_uploader, DeltaGenerator.file_uploader = original, in_container

@@ -229,11 +229,13 @@ STRINGS: dict[str, tuple[str, str]] = {
                     ".img, SRTM .hgt / .hgt.zip, .nc, or a raster zipped with its .prj)"),
     "sublayer": ("文件中的图层/工作表", "Layer / sheet in the file"),
     "offset_choice": ("网络地图纠偏", "Web-map correction"),
-    "offset_help": ("从高德、腾讯、微信（GCJ-02）或百度地图（BD-09）取的点偏离数百米至一千米；选择来源即可转换为 CGCS2000。"
-                    "本次选择随工作空间保存，下次导入同一文件时自动预选。",
-                    "Points picked from Gaode/AMap, Tencent, WeChat (GCJ-02) or Baidu maps (BD-09) are a few hundred "
-                    "metres to a kilometre off; choose the source to convert them to CGCS2000. The choice is kept with "
-                    "the workspace and preset the next time the same file is imported."),
+    "offset_help": Text("从高德、腾讯、微信（GCJ-02）或百度地图（BD-09）取的点偏离数百米至一千米；选择来源即可转换为 CGCS2000。",
+                        "Points picked from Gaode/AMap, Tencent, WeChat (GCJ-02) or Baidu maps (BD-09) are a few "
+                        "hundred metres to a kilometre off; choose the source to convert them to CGCS2000.",
+                        "offset_help"),
+    "offset_help_kept": Text("本次选择随工作空间保存，下次导入同一文件时自动预选。",
+                             "The choice is kept with the workspace and preset the next time the same file is "
+                             "imported.", "offset_help_kept"),
     "offset_none": ("不纠偏（坐标为 CGCS2000 / WGS84 或投影坐标）", "No correction (CGCS2000 / WGS84 or projected)"),
     "offset_gcj02": ("GCJ-02：高德、腾讯、微信，转换为 CGCS2000", "GCJ-02: Gaode/AMap, Tencent, WeChat, convert to CGCS2000"),
     "offset_bd09": ("BD-09：百度地图，转换为 CGCS2000", "BD-09: Baidu maps, convert to CGCS2000"),
@@ -269,6 +271,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "validated": ("校验通过：{n} 个要素；文件坐标系 {crs}，已转换为 CGCS2000 经纬度（EPSG:4490）",
                   "Valid: {n} features; the file's CRS is {crs}, converted to CGCS2000 lon/lat (EPSG:4490)"),
     "validated_raster": ("校验通过：{rows} × {cols} 像元，坐标系 {crs}", "Valid: {rows} x {cols} cells, CRS {crs}"),
+    "raster_centre": Text("；中心位于经度 {lon}，纬度 {lat}（CGCS2000）", "; its centre lies at longitude {lon}, latitude "
+                          "{lat} (CGCS2000)", "raster_centre"),
     "use_layer": ("在本会话中使用该图层（替换“{kind}”）", "Use this layer in this session (replaces '{kind}')"),
     "used_layer": ("已替换“{kind}”。", "'{kind}' replaced."),
     "reset_layers": ("恢复工作空间原有图层", "Restore the workspace layers"),
@@ -282,8 +286,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "source_raster": ("上传水深栅格", "Upload a depth raster"),
     "source_polygons": ("上传危险区范围", "Upload danger zones"),
     "source_workspace": ("工作空间中的洪水风险图层", "The workspace's flood hazard layer"),
-    "upload_raster": ("水深栅格（GeoTIFF、.asc、.img、.nc，米；厘米自动识别）",
-                      "Depth raster (GeoTIFF, .asc, .img, .nc; metres, centimetres detected)"),
+    "upload_raster": Text("水深栅格：{formats}，或与 .prj 等附属文件一起压缩为 .zip（米；厘米自动识别）",
+                          "Depth raster: {formats}, or zipped with its .prj and other side files (metres; "
+                          "centimetres detected)", "upload_raster"),
     "upload_polygons": ("危险区范围面（可带水深或等级字段）", "Danger-zone polygons (optionally with depth or class)"),
     "thresholds": ("水深分级（米）", "Depth classes (m)"),
     "bad_thresholds": ("水深分级应为递增的正数，用逗号分隔，如 0.5,1.5,3.0；已用默认值",
@@ -343,8 +348,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "Upload a population raster (GeoTIFF, people per cell, e.g. WorldPop): where people live when "
                         "the workspace has no buildings layer, and the people at or above each depth of this "
                         "scenario."),
-    "pop_raster_upload": ("人口栅格（GeoTIFF、.asc、.img、.nc，或与 .prj 一起压缩）",
-                          "Population raster (GeoTIFF, .asc, .img, .nc, or zipped with its .prj)"),
+    "pop_raster_upload": Text("人口栅格：{formats}，或与 .prj 等附属文件一起压缩为 .zip",
+                              "Population raster: {formats}, or zipped with its .prj and other side files",
+                              "pop_raster_upload"),
     "pop_total": ("栅格总人口", "People in the raster"),
     "pop_affected": ("受淹区人口", "People in wet cells"),
     "pop_at_least": ("水深 ≥ {d} 米", "Depth ≥ {d} m"),
@@ -448,6 +454,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "siting_candidates_help": ("不上传则自动取山脊、山顶（监控）或近路河道（水源）候选点", "without an upload, ridge and "
                                "peak cells (cameras) or stream cells near roads (water) are the candidates"),
     "siting_candidates_n": ("已读入 {n} 个候选点", "{n} candidate sites read"),
+    "siting_candidates_where": Text("候选点位置（CGCS2000 经纬度）", "Where the candidate sites lie (CGCS2000 lon/lat)",
+                                    "siting_candidates_where"),
     "siting_run": ("计算选址", "Find sites"),
     "siting_running": ("正在计算候选点的覆盖并选址……", "Computing candidate coverage and choosing..."),
     "siting_summary": ("高火险林地 {target} 公顷，现有已覆盖 {before} 公顷；候选点 {n} 个", "High-risk forest {target} ha, "

@@ -54,14 +54,13 @@ def _counts_table(result) -> pd.DataFrame:
 def osm_section(on_created) -> None:
     """The expander: uploads, area, preview, create. ``on_created(name)`` opens the new workspace."""
     from layers.folders import remember, workspace_dir
-    from layers.load import RASTER_SUFFIXES
     from layers.osm import parse_bbox, write_workspace
+    from layers.raster_files import UPLOAD_RASTER_TYPES
 
     with st.expander(t("osm_new")):
         st.caption(t("osm_help"))
         up = st.file_uploader(t("osm_file"), type=["pbf", "osm"], key="osm_file")
-        dems = st.file_uploader(t("osm_dem"), type=sorted(s.lstrip(".") for s in RASTER_SUFFIXES),
-                                accept_multiple_files=True, key="osm_dem")
+        dems = st.file_uploader(t("osm_dem"), type=UPLOAD_RASTER_TYPES, accept_multiple_files=True, key="osm_dem")
         bbox_text = st.text_input(t("osm_bbox"), key="osm_bbox", placeholder="1.40,42.42,1.80,42.66",
                                   help=t("osm_bbox_help"))
         name = st.text_input(t("ws_name"), key="osm_ws_name", help=t("ws_name_help"))

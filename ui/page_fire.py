@@ -11,6 +11,7 @@ downloads from the :class:`~gis.fire.review.FireResult` as it is. Reviews are sa
 from __future__ import annotations
 
 import hashlib
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ from gis.report.fire_files import camera_rows, gap_rows, site_rows, source_rows,
 from gis.tallies import count_by, forest_by_township
 from layers.catalogue import map_kinds, spec
 from layers.errors import GisError
+from layers.export import display_table
 from layers.text import Text, pick
+from ui.crs_box import chosen, crs_box, points_note, show_problems
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
@@ -60,8 +63,14 @@ WIDGETS = {
     "min_prominence_m": "fire_site_prominence", "spacing_m": "fire_site_spacing",
     "max_candidates": "fire_site_max_candidates",
 }
-#: candidate sites by kind -> their uploader
+#: candidate sites by kind -> their uploader (and its 坐标系 / CRS box: keys ``{uploader}_crs``...)
 CANDIDATE_WIDGETS = {"camera": "fire_site_candidates", "water": "fire_site_water_candidates"}
+#: candidate sites by kind -> the layer kind whose field names head their preview
+CANDIDATE_KINDS = {"camera": "cameras", "water": "water_sources"}
+#: the vector files a candidate upload takes
+CANDIDATE_TYPES = ["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx"]
+#: rows of a candidate file shown with their position
+PREVIEW_ROWS = 200
 _WEATHER = ("fire_tmax", "fire_rh", "fire_dry", "fire_wind", "fire_rain")
 _WEATHER_DEFAULTS = (25.0, 35.0, 5.0, 3.0, 0.0)
 #: the siting fields: applied to the review by the "find sites" button, not on every change
@@ -183,17 +192,21 @@ def _overlays(key: tuple, what: str, _array, _grid, _forest=None):
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _candidate_points(data: bytes, name: str):
-    """Uploaded candidate sites (points), written under a generated name, never the user's."""
+def _candidate_points(data: bytes, name: str, coords: tuple):
+    """Uploaded candidate sites (points), written under a generated name, never the user's, and read as the
+    Data page reads a file, with the upload's coordinate options (``coords``: the fields of
+    :class:`~layers.load.CoordOptions`)."""
     import tempfile
 
-    from layers.load import load_points
+    from layers.load import CoordOptions, load_points
 
+    options = CoordOptions(*coords)
     suffix = Path(name).suffix.lower()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / ("candidates" + (suffix if suffix.isascii() and len(suffix) <= 8 else ""))
         path.write_bytes(data)
-        return load_points(path, display_name=Path(name).name)
+        return load_points(path, display_name=Path(name).name, crs=options.crs, towgs84=options.towgs84,
+                           on_conflict=options.on_conflict, offset=options.offset)
 
 
 # ---- controls ---------------------------------------------------------------------------------------------
@@ -264,15 +277,17 @@ def _inputs(layers: dict) -> tuple[FireInputs, dict[str, GisError]]:
     candidates, keys, errors = {}, {}, {}
     for kind, widget in CANDIDATE_WIDGETS.items():
         up = st.session_state.get(widget)
-        if up is None or not hasattr(up, "getvalue"):
+        coords = chosen(widget, offset_key=f"{widget}_offset")   # the box under the upload, drawn by _siting
+        if up is None or not hasattr(up, "getvalue") or coords is None:
             continue
         data = up.getvalue()
+        fields = astuple(coords)
         try:
-            candidates[kind] = _candidate_points(data, up.name)
+            candidates[kind] = _candidate_points(data, up.name, fields)
         except GisError as e:
             errors[kind] = e
             continue
-        keys[kind] = hashlib.sha1(data).hexdigest()
+        keys[kind] = hashlib.sha1(data).hexdigest() + repr(fields)
     return FireInputs(workspace_dem(), {k: layers[k] for k in REVIEW_KINDS if k in layers},
                       candidates=candidates, key=layer_tokens(["dem", *REVIEW_KINDS]),
                       candidate_keys=keys), errors
@@ -369,12 +384,13 @@ def _siting(r: FireResult, data: FireInputs, errors: dict[str, GisError]) -> Non
     u1, u2 = st.columns(2)
     for col, (kind, widget), label in zip((u1, u2), CANDIDATE_WIDGETS.items(),
                                           ("siting_candidates", "siting_water_candidates")):
-        col.file_uploader(t(label), type=["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx"],
-                          key=widget, help=t("siting_candidates_help"))
+        if col.file_uploader(t(label), type=CANDIDATE_TYPES, key=widget, help=t("siting_candidates_help")) is None:
+            continue
+        crs_box(widget, where=col, offsets=True)   # read by _inputs before this run drew it
         if kind in errors:
-            col.error("\n".join(f"- {line}" for line in errors[kind].lines(lang())))
+            show_problems(errors[kind], where=col)
         elif kind in data.candidates:
-            col.caption(t("siting_candidates_n", n=len(data.candidates[kind])))
+            _candidates_read(col, data.candidates[kind], CANDIDATE_KINDS[kind])
     if st.button(t("siting_run"), key="fire_site_run", type="primary", on_click=_apply_siting):
         pass   # the click applied the siting settings to the review (on_click), which this run computed
     if not r.sites:
@@ -394,6 +410,16 @@ def _siting(r: FireResult, data: FireInputs, errors: dict[str, GisError]) -> Non
     for col, fmt in zip(cols, ("gpkg", "kml", "xlsx")):
         col.download_button(fmt.upper(), _sites_file(r, fmt, lang()), file_name=f"{_FILE_WORDS['sites'](lang())}.{fmt}",
                             key=f"fire_sites_dl_{fmt}")
+
+
+def _candidates_read(col, points, kind: str) -> None:
+    """Under a candidate upload: how many points in which CRS, the notes of reading them, and where each lies."""
+    col.success(points_note(points))
+    for note in points.attrs.get("warnings", []):
+        col.warning(pick(note, lang()))
+    with col.expander(t("siting_candidates_where")):
+        st.dataframe(display_table(points.head(PREVIEW_ROWS), kind, lang(), coordinates=True), width="stretch",
+                     hide_index=True)
 
 
 def _sites_file(r: FireResult, fmt: str, lang_: str) -> bytes:

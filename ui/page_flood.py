@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import tempfile
+from dataclasses import astuple
 from pathlib import Path
 
 import pandas as pd
@@ -26,8 +27,10 @@ from gis.projection import TERRAIN_CELL_M
 from gis.tallies import township_people
 from layers.catalogue import map_kinds
 from layers.errors import GisError, LayerError
-from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
+from layers.load import CoordOptions
+from layers.raster_files import UPLOAD_RASTER_TYPES, formats_text, raster_suffix
 from layers.text import pick
+from ui.crs_box import crs_box, raster_note, show_problems
 from ui.downloads import file_name
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
@@ -70,7 +73,8 @@ def _summary_metrics(layers: dict) -> None:
 
 def _upload_path(data: bytes, name: str) -> str:
     """An uploaded scenario file kept under the temp folder by its content (so a rerun reads the same path)."""
-    safe = Path(name).name or "upload"
+    safe = Path(name).name
+    safe = safe if safe not in ("", ".", "..") else "upload"
     folder = Path(tempfile.gettempdir()) / "gis-uploads" / hashlib.sha1(data).hexdigest()
     path = folder / safe
     if not path.exists():
@@ -86,8 +90,8 @@ def _inputs(key: tuple, _layers: dict, _dem, _population) -> FloodInputs:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _hazard(key: tuple, params: str, _inputs: FloodInputs) -> Hazard:
-    return FloodScenario.from_params(json.loads(params)).hazard(_inputs)
+def _hazard(key: tuple, params: str, _inputs: FloodInputs, _coords: CoordOptions) -> Hazard:
+    return FloodScenario.from_params(json.loads(params)).hazard(_inputs, coords=_coords)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -96,13 +100,17 @@ def _plan(key: tuple, params: str, _inputs: FloodInputs, _hazard: Hazard) -> Pla
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _population(data: bytes, name: str):
+def _population(data: bytes, name: str, coords: tuple = ()):
+    """The uploaded population raster, read as the Data page reads a raster, with the upload's coordinate options
+    (``coords``: the fields of :class:`~layers.load.CoordOptions`)."""
     from layers.raster import read_raster
 
+    options = CoordOptions(*coords)
     with tempfile.TemporaryDirectory() as tmp:   # kept under its own type: a zip (.asc with its .prj) is opened as one
         path = Path(tmp) / ("population" + (raster_suffix(name) or (".zip" if name.lower().endswith(".zip") else "")))
         path.write_bytes(data)
-        return read_raster(path, display_name=Path(name).name)
+        return read_raster(path, display_name=Path(name).name, crs=options.crs, towgs84=options.towgs84,
+                           on_conflict=options.on_conflict)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -152,23 +160,31 @@ def _more_options(layers: dict):
                         help=t("flood_walk_limit_help"))
         c1.number_input(t("flood_terrain_cell"), 1.0, 1000.0, step=5.0, key="flood_terrain_cell",
                         help=t("flood_terrain_cell_help"))
-        up = st.file_uploader(t("pop_raster_upload"), type=UPLOAD_RASTER_TYPES, key="flood_pop_raster",
-                              help=t("pop_raster_help"))
-    if up is None:
-        return None, ()
-    try:
-        data = up.getvalue()
-        return _population(data, up.name), ("population", hashlib.sha1(data).hexdigest())
-    except GisError as e:
-        st.error("\n".join(f"- {line}" for line in e.lines(lang())))
-    except OSError as e:  # never a traceback in the app: say it plainly, log the details
-        log.exception("the population raster %s could not be read", getattr(up, "name", ""))
-        st.error(t("unexpected_error", err=f"{type(e).__name__}: {e}"[:300]))
-    return None, ()
+        up = st.file_uploader(t("pop_raster_upload", formats=pick(formats_text(), lang())), type=UPLOAD_RASTER_TYPES,
+                              key="flood_pop_raster", help=t("pop_raster_help"))
+        coords = crs_box("flood_pop_raster", fold=False) if up is not None else None
+        if up is None or coords is None:
+            return None, ()
+        fields = astuple(coords)
+        try:
+            data = up.getvalue()
+            pop = _population(data, up.name, fields)
+        except GisError as e:
+            show_problems(e, fold=False)
+            return None, ()
+        except OSError as e:  # never a traceback in the app: say it plainly, log the details
+            log.exception("the population raster %s could not be read", getattr(up, "name", ""))
+            st.error(t("unexpected_error", err=f"{type(e).__name__}: {e}"[:300]))
+            return None, ()
+        st.success(raster_note(pop))
+        for note in pop.warnings:
+            st.warning(pick(note, lang()))
+    return pop, ("population", hashlib.sha1(data).hexdigest(), repr(fields))
 
 
-def _scenario_form(layers: dict) -> FloodScenario | None:
-    """The scenario form -> a FloodScenario (None while a file is awaited or the form is not usable)."""
+def _scenario_form(layers: dict) -> tuple[FloodScenario | None, CoordOptions]:
+    """The scenario form -> a FloodScenario (None while a file is awaited or the form is not usable) and the
+    coordinate options of its file (the 坐标系 / CRS box under the upload)."""
     for widget, default in _DEFAULTS.items():   # defaults through the session, so a saved scenario can set them
         st.session_state.setdefault(widget, default)
     with st.expander(t("scenario"), expanded=True):
@@ -188,10 +204,11 @@ def _scenario_form(layers: dict) -> FloodScenario | None:
         c3.slider(t("min_share"), 0.0, 1.0, step=0.05, key="flood_min_share", help=t("min_share_help"))
         c4.checkbox(t("cut_roads"), key="flood_cut_roads", help=t("cut_roads_help"))
         hazard_file = None
+        coords = CoordOptions()
         if source == "stage":
             if workspace_dem() is None:
                 st.info(t("need_dem"))
-                return None
+                return None, coords
             c5, c6 = st.columns([3, 2])
             c5.slider(t("stage_m"), 0.5, 15.0, step=0.5, key="flood_stage")
             streams = ["upstream", "rivers"] if "rivers" in layers else ["upstream"]
@@ -202,11 +219,14 @@ def _scenario_form(layers: dict) -> FloodScenario | None:
                 c6.number_input(t("min_upstream_km2"), 0.01, 10_000.0, step=0.1, key="flood_min_km2",
                                 help=t("min_upstream_km2_help"))
         elif source in ("raster", "polygons"):
-            types = (["tif", "tiff", "asc", "img", "nc"] if source == "raster"
-                     else ["gpkg", "geojson", "json", "zip", "kml", "kmz"])
-            up = st.file_uploader(t(f"upload_{source}"), type=types, key=f"flood_upload_{source}")
-            if up is None:
-                return None
+            types = UPLOAD_RASTER_TYPES if source == "raster" else ["gpkg", "geojson", "json", "zip", "kml", "kmz"]
+            up = st.file_uploader(t(f"upload_{source}", formats=pick(formats_text(), lang())), type=types,
+                                  key=f"flood_upload_{source}")
+            box = crs_box(f"flood_upload_{source}", offsets=source == "polygons", fold=False) if up is not None \
+                else None
+            if up is None or box is None:
+                return None, coords
+            coords = box
             hazard_file = _upload_path(up.getvalue(), up.name)
     s = st.session_state
     min_depth = float(s["flood_min_depth"]) or None
@@ -219,10 +239,10 @@ def _scenario_form(layers: dict) -> FloodScenario | None:
                              shelter_flood_m=float(s["flood_shelter_flood"]), weight=s["flood_weight"],
                              cut_roads=bool(s["flood_cut_roads"]), walk_limit_km=float(s["flood_walk_limit"]),
                              terrain_cell_m=float(s["flood_terrain_cell"]),
-                             rates=rates, days=days)
+                             rates=rates, days=days), coords
     except GisError as e:
         _refuse(e)
-        return None
+        return None, coords
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -449,20 +469,21 @@ def page() -> None:
         show_layers_map(KINDS, key="flood_map")
         return
     _summary_metrics(layers)
-    scenario = _scenario_form(layers)
+    scenario, coords = _scenario_form(layers)
     population, pop_token = _more_options(layers)
     if scenario is None:
         show_layers_map(KINDS, key="flood_map")
         return
     tokens = layer_tokens(list(layers)) + (pop_token,)
     inputs = _inputs(tokens, layers, workspace_dem(), population)
+    tokens += (repr(astuple(coords)),)   # how the scenario file is read: part of every key from here on
     params = json.dumps(scenario.to_params(), sort_keys=True, default=str)
     hazard_params = json.dumps({k: v for k, v in scenario.to_params().items()
                                 if k in ("source", "stage_m", "hazard_file", "streams", "min_upstream_km2", "name")},
                                sort_keys=True, default=str)
     try:
         with st.spinner(t("computing_hand")):
-            hazard = _hazard(tokens, hazard_params, inputs)
+            hazard = _hazard(tokens, hazard_params, inputs, coords)
         with st.spinner(t("planning")):
             plan = _plan(tokens + (hazard_params,), params, inputs, hazard)
     except GisError as e:

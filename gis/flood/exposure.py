@@ -767,9 +767,11 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
         'features'), ``features`` (rows counted), ``grids_total``, ``leaf_grids``,
         ``flooded_grids``, ``evacuate_grids``, ``people_to_evacuate``,
         ``households_to_evacuate``, ``vulnerable_to_evacuate``, ``affected_households``,
-        ``affected_vulnerable``, ``grids_without_population``, ``evacuation_rule`` and
-        ``by_township`` (list of rows). Counts are rounded to 0.1 person; ``None`` means unknown
-        (no population field), never a silent zero.
+        ``affected_vulnerable``, ``grids_without_population``, ``evacuation_rule`` and, when the
+        rows have a ``township`` field, ``by_township`` (one row per township with flooded rows:
+        ``grids`` / ``flooded_grids`` / ``evacuate_grids``, or ``features`` / ... for a layer that
+        is not transfer grids, and the people). Counts are rounded to 0.1 person; ``None`` means
+        unknown (no population field), never a silent zero.
     """
     thr = parse_thresholds(thresholds)
     rule = rule or EvacuationRule()
@@ -858,14 +860,15 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
     if is_grids:
         out.update({"grids_total": int(len(exposure)), "leaf_grids": int(len(rows)), "flooded_grids": flooded,
                     "evacuate_grids": evac, "grids_without_population": no_pop})
-        if table is not None and "township" in table:
-            agg = aggregate(table, "township")
-            out["by_township"] = [
-                {"township": str(idx), "grids": int(r["grids"]), "flooded_grids": int(r["flooded_grids"]),
-                 "evacuate_grids": int(r["evacuate_grids"]), "affected_population": _r(r.get("population_wet")),
-                 "people_to_evacuate": _r(r.get("evacuate_people")),
-                 "vulnerable_to_evacuate": _r(r.get("evacuate_vulnerable")), "max_depth": _r(r["max_depth"], 2)}
-                for idx, r in agg.iterrows() if r["flooded_grids"] > 0]
+    if table is not None and "township" in table:
+        unit = "grids" if is_grids else "features"   # rows of the table: leaf grids, or villages / features
+        agg = aggregate(table, "township")
+        out["by_township"] = [
+            {"township": str(idx), unit: int(r["grids"]), f"flooded_{unit}": int(r["flooded_grids"]),
+             f"evacuate_{unit}": int(r["evacuate_grids"]), "affected_population": _r(r.get("population_wet")),
+             "people_to_evacuate": _r(r.get("evacuate_people")),
+             "vulnerable_to_evacuate": _r(r.get("evacuate_vulnerable")), "max_depth": _r(r["max_depth"], 2)}
+            for idx, r in agg.iterrows() if r["flooded_grids"] > 0]
     return _with_notes(out, notes, lang)
 
 

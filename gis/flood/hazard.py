@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,9 @@ from gis.projection import crs_of, lonlat_extent, to_lonlat_bounds
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
 from layers.text import Text, stage_scenario
+
+if TYPE_CHECKING:
+    from layers.load import CoordOptions
 
 __all__ = ["DEFAULT_THRESHOLDS", "SCREENING_LABEL", "Hazard", "depth_class", "class_labels", "parse_thresholds",
            "check_overlap", "wet_mask_sampler"]
@@ -379,42 +382,55 @@ def _disjoint(g: gpd.GeoDataFrame, notes: list[_Note]) -> gpd.GeoDataFrame:
 
 
 def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_name: str | None = None,
-                     name: str | None = None, near: tuple[float, float, float, float] | None = None) -> Hazard:
-    """A scenario from a file: a depth GeoTIFF (metres; centimetres detected), or danger-zone polygons.
+                     name: str | None = None, near: tuple[float, float, float, float] | None = None,
+                     raster: bool | None = None, coords: CoordOptions | None = None) -> Hazard:
+    """A scenario from a file: a depth raster (metres; centimetres detected), or danger-zone polygons.
 
     Polygons are read and validated as the ``flood_hazard`` layer (any supported vector format).
-    A depth GeoTIFF is read as the Data page reads a raster (:func:`layers.raster.read_raster`: declared
-    CRS, or one recognised from the bounds, checked against them).
+    A depth raster of any accepted format (GeoTIFF, .asc, .img, .vrt, SRTM .hgt / .hgt.zip, .nc, or
+    one zipped with its side files) is read as the Data page reads a raster
+    (:func:`layers.raster.read_raster`: declared CRS, or one recognised from the bounds, checked
+    against them).
 
     Parameters
     ----------
     path : Path or str
         The file (uploads arrive under temporary names).
     sublayer : str, optional
-        Layer inside a GeoPackage / KML folder (polygons).
+        Layer inside a GeoPackage / KML folder (polygons), or the raster in a zip / netCDF variable.
     display_name : str, optional
-        How messages name the file.
+        How messages name the file (and the type, or the SRTM tile's name, when ``path`` has none).
     name : str, optional
         Scenario name.
     near : tuple of float, optional
         ``(min lon, min lat, max lon, max lat)`` of the workspace: polygons whose CRS puts them a
         zone away are refused (see :func:`layers.load.load_layer`). Whether the scenario touches the
         area it is applied to is :func:`check_overlap`'s job.
+    raster : bool, optional
+        The file must be a depth raster (a zip is then read for the raster it holds, and one holding
+        none is refused saying what it holds); False: danger zones; default: told from the file.
+    coords : CoordOptions, optional
+        The user's CRS, transformation parameters and web-map correction (an upload's 坐标系 / CRS
+        box), as on import.
 
     Returns
     -------
     Hazard
     """
-    from layers.load import RASTER_SUFFIXES, load_layer
+    from layers.load import CoordOptions, is_raster_file, load_layer
     from layers.raster import read_raster
 
     path = Path(path)
     source = display_name or path.name
-    if path.suffix.lower() in RASTER_SUFFIXES:
-        return Hazard.from_depth_raster(read_raster(path, display_name=source), source=source, name=name)
+    c = coords or CoordOptions()
+    if raster if raster is not None else is_raster_file(path, display_name):
+        depth = read_raster(path, display_name=source, sublayer=sublayer, crs=c.crs, towgs84=c.towgs84,
+                            on_conflict=c.on_conflict)
+        return Hazard.from_depth_raster(depth, source=source, name=name)
     # the overlap check (check_overlap) judges where a scenario lies, not the import rule for far rows
-    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near, allow_outside=True)
-    assert layer.gdf is not None  # not a raster suffix: a vector layer
+    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near, allow_outside=True,
+                       crs=c.crs, towgs84=c.towgs84, on_conflict=c.on_conflict, offset=c.offset)
+    assert layer.gdf is not None  # not a raster: a vector layer
     return Hazard.from_polygons(layer.gdf, source=layer.source, name=name,
                                 notes=list(layer.gdf.attrs.get("warnings", [])) + list(layer.notes))
 
