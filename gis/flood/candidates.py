@@ -243,7 +243,9 @@ class Candidates:
         Returns ``(node, length, time, path)`` rows; the path runs in walking order.
         """
         s = self._surface
-        node_cells, cell_nodes = self._node_cells
+        node_cells, cell_nodes = self._node_cells   # sorted by cell: keep those in the search's window
+        a, b = np.searchsorted(node_cells, [int(reach.cells[0]), int(reach.cells[-1]) + 1])
+        node_cells, cell_nodes = node_cells[a:b], cell_nodes[a:b]
         t = reach.times(node_cells)
         hit = np.flatnonzero(np.isfinite(t))
         out: list[tuple] = []
