@@ -19,10 +19,13 @@ from layers.export import FORMATS, display_table, export_layer
 from layers.load import Layer, is_raster_file, load_layer
 from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
 from layers.readers import list_sublayers
+from layers.schema import FIELD_TYPES
+from layers.text import COLON, ENUMERATION, in_order, other
+from layers.units import unit_name
 from layers.webmap import reference_geometries
 from layers.workspace import Workspace
 from ui.downloads import layer_file_name
-from ui.i18n import labeller, lang, t, text
+from ui.i18n import labeller, lang, problem_lines, t, text
 from ui.map_panel import show_layers_map, show_preview_map
 from ui.state import layer_tokens, workspace_area, workspace_extent, workspace_folder, workspace_layers
 
@@ -103,8 +106,7 @@ def _crs_options(lang_: str) -> dict[str, str]:
 
 def _both(e: LayerError) -> None:
     """A problem in the interface language, then the other one."""
-    first, second = ("zh", "en") if lang() == "zh" else ("en", "zh")
-    st.error("\n".join(f"- {line}" for line in [*e.lines(first), *e.lines(second)]))
+    st.error("\n".join(problem_lines(e, both=True)))
 
 
 def _crs_choice() -> tuple[str | None, tuple[float, ...] | None, bool, bool]:
@@ -203,9 +205,9 @@ def _import_section() -> None:
                                        override, suspect_offset, ref_token, area_key, allow, _reference=reference,
                                        _area=area)
     if layer is None:
-        first, second = (zh, en) if lang() == "zh" else (en, zh)
+        first, second = ({"zh": zh, "en": en}[lg] for lg in in_order(lang()))
         st.error("\n".join(f"- {line}" for line in first))
-        with st.expander(text("lang_name", "en" if lang() == "zh" else "zh")):
+        with st.expander(text("lang_name", other(lang()))):
             st.markdown("\n".join(f"- {line}" for line in second))
         if outside:   # rows far away: an error per row until the user says they are right
             st.checkbox(t("allow_outside"), key=f"allow_outside_{token}", help=t("allow_outside_help"))
@@ -240,7 +242,7 @@ def _save_raster_to_workspace(kind: str, layer: Layer, token: str) -> None:
     if uses_postgis():
         return
     refused = read_only_reason()
-    st.markdown(f"**{t('ws_save_to')}：{workspace_name()}**")
+    st.markdown(f"**{t('ws_save_to')}{COLON(lang())}{workspace_name()}**")
     if refused:
         st.caption(t("ws_edit_refused"))
     if st.button(t("ws_commit"), key=f"ws_commit_raster_{token}", type="primary", disabled=bool(refused)):
@@ -280,7 +282,7 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
         st.error("\n".join(f"- {line}" for line in e.lines(lang())))
         return
     target = ws.label if uses_postgis() else workspace_name()
-    st.markdown(f"**{t('ws_save_to')}{'：' if lang() == 'zh' else ': '}{target}**")
+    st.markdown(f"**{t('ws_save_to')}{COLON(lang())}{target}**")
     mode = st.radio(t("ws_mode"), ["append", "replace"], format_func=labeller("ws_mode_"), horizontal=True,
                     key=f"ws_mode_{token}")
     try:
@@ -348,7 +350,8 @@ def _catalogue_section() -> None:
                             key="catalogue_kind")
         s = spec(kind)
         rows = [{t("field"): f"{f.label(lang())} · {f.name}", t("required"): t("yes") if f.required else "",
-                 t("type"): f.type, t("unit"): f.unit or "", t("aliases"): "、".join(f.aliases)} for f in s.fields]
+                 t("type"): FIELD_TYPES[f.type](lang()), t("unit"): unit_name(f.unit, lang()) if f.unit else "",
+                 t("aliases"): ENUMERATION(lang()).join(f.aliases)} for f in s.fields]
         if rows:
             st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
         else:
@@ -366,7 +369,7 @@ def page() -> None:
         _download_section()
         if st.session_state.get("session_layers") or st.session_state.get("session_rasters"):
             kinds = list(st.session_state.get("session_layers", {})) + list(st.session_state.get("session_rasters", {}))
-            st.info(t("session_note", kinds="、".join(spec(k).label(lang()) for k in kinds)))
+            st.info(t("session_note", kinds=ENUMERATION(lang()).join(spec(k).label(lang()) for k in kinds)))
             if st.button(t("reset_layers"), key="reset_layers"):
                 for k in ("session_layers", "session_rasters", "session_tokens"):
                     st.session_state.pop(k, None)
