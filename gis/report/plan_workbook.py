@@ -313,7 +313,7 @@ def needs_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
         n = n.reset_index()
     for c in ("shelter_id", "name"):
         if c in n:
-            n[c] = n[c].replace({_TOTAL: _w("total", lang)})
+            n[c] = n[c].replace({_TOTAL: _w("total", lang), WORDS["total"].zh: _w("total", lang)})
     if "name" not in n and "shelter_id" in n:
         shel = _frame(tables, "shelters")
         if {"shelter_id", "name"} <= set(shel.columns):
