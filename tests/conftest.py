@@ -38,6 +38,15 @@ def demo_workspace(demo_county) -> Path:
     return demo_county[0]
 
 
+@pytest.fixture(scope="session")
+def demo_values(demo_workspace) -> list[str]:
+    """The demo county's text values that hold Chinese (names of places, people, shelters...): what an English
+    page or file may say in Chinese (see :mod:`tests.language`)."""
+    from tests.language import data_values
+
+    return data_values(demo_workspace)
+
+
 @pytest.fixture
 def use_workspace(demo_workspace, monkeypatch) -> Path:
     """Point the app at the demo workspace for one test."""

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers.events import OpsLog
 from layers.workspace import Workspace
+from tests.language import assert_page_speaks
 
 TIMEOUT = 300
 
@@ -88,7 +89,7 @@ def test_issue_and_record_from_the_page(demo_copy):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_page_with_a_warning_in_both_languages(demo_copy, lang):
+def test_page_with_a_warning_in_both_languages(demo_copy, demo_values, lang):
     from gis.ops.session import Operations
 
     ops = Operations(Workspace(demo_copy))
@@ -101,6 +102,9 @@ def test_page_with_a_warning_in_both_languages(demo_copy, lang):
     assert at.selectbox(key="ops_warning").value == w.warning_id
     if lang == "en":    # no Chinese-only sentence in the English page's own words
         assert at.header[0].value == "Operations" and at.tabs[0].label == "Call-out"
+    # every tab's words in one language (the warning's message is the issuer's own words: data)
+    words = assert_page_speaks(at, lang, [w.message, w.message[:24], *demo_values])
+    assert len(words) > 50
 
 
 def test_page_on_a_workspace_without_grids(tmp_path, monkeypatch):

@@ -32,6 +32,7 @@ from layers.datums import DATUMS, describe, gk_codes, parse_towgs84
 from layers.errors import GisError, LayerError
 from layers.load import CoordOptions
 from layers.raster import Raster
+from layers.text import in_order, other
 from ui.i18n import labeller, lang, t, text
 
 __all__ = ["crs_box", "chosen", "crs_options", "show_problems", "show_lines", "raster_note", "points_note",
@@ -154,12 +155,12 @@ def show_lines(zh: list[str], en: list[str], *, where=None, fold: bool = True) -
     """Problems in both languages, the interface's first: the other one folded under it (``fold``) or in the
     same box (inside an expander, which cannot hold another)."""
     w = where if where is not None else st
-    first, second = (zh, en) if lang() == "zh" else (en, zh)
+    first, second = ({"zh": zh, "en": en}[lg] for lg in in_order(lang()))
     if not fold:
         w.error("\n".join(f"- {line}" for line in [*first, *second]))
         return
     w.error("\n".join(f"- {line}" for line in first))
-    with w.expander(text("lang_name", "en" if lang() == "zh" else "zh")):
+    with w.expander(text("lang_name", other(lang()))):
         st.markdown("\n".join(f"- {line}" for line in second))
 
 

@@ -17,6 +17,9 @@ from layers.export import FORMATS, display_table, export_layer
 from layers.load import CoordOptions, Layer, is_raster_file, load_layer
 from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
 from layers.readers import list_sublayers
+from layers.schema import FIELD_TYPES
+from layers.text import COLON, ENUMERATION
+from layers.units import unit_name
 from layers.webmap import reference_geometries
 from layers.workspace import Workspace
 from ui.crs_box import OFFSETS, crs_box, show_lines
@@ -179,7 +182,7 @@ def _save_raster_to_workspace(kind: str, layer: Layer, token: str) -> None:
     if uses_postgis():
         return
     refused = read_only_reason()
-    st.markdown(f"**{t('ws_save_to')}：{workspace_name()}**")
+    st.markdown(f"**{t('ws_save_to')}{COLON(lang())}{workspace_name()}**")
     if refused:
         st.caption(t("ws_edit_refused"))
     if st.button(t("ws_commit"), key=f"ws_commit_raster_{token}", type="primary", disabled=bool(refused)):
@@ -219,7 +222,7 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
         st.error("\n".join(f"- {line}" for line in e.lines(lang())))
         return
     target = ws.label if uses_postgis() else workspace_name()
-    st.markdown(f"**{t('ws_save_to')}{'：' if lang() == 'zh' else ': '}{target}**")
+    st.markdown(f"**{t('ws_save_to')}{COLON(lang())}{target}**")
     mode = st.radio(t("ws_mode"), ["append", "replace"], format_func=labeller("ws_mode_"), horizontal=True,
                     key=f"ws_mode_{token}")
     try:
@@ -287,7 +290,8 @@ def _catalogue_section() -> None:
                             key="catalogue_kind")
         s = spec(kind)
         rows = [{t("field"): f"{f.label(lang())} · {f.name}", t("required"): t("yes") if f.required else "",
-                 t("type"): f.type, t("unit"): f.unit or "", t("aliases"): "、".join(f.aliases)} for f in s.fields]
+                 t("type"): FIELD_TYPES[f.type](lang()), t("unit"): unit_name(f.unit, lang()) if f.unit else "",
+                 t("aliases"): ENUMERATION(lang()).join(f.aliases)} for f in s.fields]
         if rows:
             st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
         else:
@@ -305,7 +309,7 @@ def page() -> None:
         _download_section()
         if st.session_state.get("session_layers") or st.session_state.get("session_rasters"):
             kinds = list(st.session_state.get("session_layers", {})) + list(st.session_state.get("session_rasters", {}))
-            st.info(t("session_note", kinds="、".join(spec(k).label(lang()) for k in kinds)))
+            st.info(t("session_note", kinds=ENUMERATION(lang()).join(spec(k).label(lang()) for k in kinds)))
             if st.button(t("reset_layers"), key="reset_layers"):
                 for k in ("session_layers", "session_rasters", "session_tokens"):
                     st.session_state.pop(k, None)

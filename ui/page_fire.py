@@ -29,6 +29,7 @@ from layers.errors import GisError
 from layers.export import display_table
 from layers.text import Text, pick
 from ui.crs_box import chosen, crs_box, points_note, show_problems
+from ui.downloads import file_name
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
@@ -49,6 +50,9 @@ KINDS = map_kinds("fire")
 REVIEW_KINDS = ["forest", "roads", "villages", "graves", "cameras", "water_sources", "rivers", "boundaries"]
 FACTORS = list(DEFAULT_WEIGHTS)
 RULE_TYPES = list(DEFAULT_RULES) + ["default"]
+#: the rule rows that are not a source type of the layer
+_RULE_WORDS = {"helicopter": Text("直升机取水点", "helicopter dip sites", "helicopter"),
+               "default": Text("未注明类型的水源", "sources with no type", "default")}
 
 #: FireReview field -> the widget that sets it (every field has one; ``fire-report`` has a flag for each)
 WIDGETS = {
@@ -79,12 +83,6 @@ _SITING = ("site_cameras", "site_water", "camera_height", "camera_range", "water
 _OPTIONAL = ("water_rise_m", "camera_max_road_m", "water_max_road_m")   # 0 on the page = no limit
 _SPINNERS = {"risk": "computing_risk", "cameras": "computing_viewshed", "reach": "computing_reach",
              "gaps": "computing_gaps", "site_cameras": "siting_running", "site_water": "siting_running"}
-_FILE_WORDS = {
-    "files": Text("森林防火覆盖", "forest_fire_coverage", "files"),
-    "rasters": Text("森林防火栅格", "forest_fire_rasters", "rasters"),
-    "sites": Text("建议点位", "proposed_sites", "sites"),
-    "a4": Text("{area}森林防火覆盖图", "forest_fire_map_{area}", "a4"),
-}
 
 
 # ---- widgets <-> review ---------------------------------------------------------------------------------
@@ -240,7 +238,7 @@ def _controls(layers: dict) -> tuple[dict, tuple]:
         st.caption(t("reach_rules"))
         given = {k: (d, r) for k, d, r in st.session_state["fire_rules_base"]}
         rules_table = pd.DataFrame({
-            t("rule_type"): RULE_TYPES,
+            t("rule_type"): [_rule_type(k) for k in RULE_TYPES],
             t("rule_distance"): [float(given.get(k, (_rule(k).distance_m, None))[0]) for k in RULE_TYPES],
             t("rule_rise"): [given[k][1] if k in given else _rule(k).rise_m for k in RULE_TYPES]})
         rules_edit = st.data_editor(rules_table, disabled=[t("rule_type")], hide_index=True, key="fire_rules",
@@ -259,6 +257,13 @@ def _controls(layers: dict) -> tuple[dict, tuple]:
                                          (-30.0, 0.0, 0.0, 0.0, 0.0), (50.0, 100.0, 365.0, 12.0, 500.0)):
             col.number_input(t(label), lo, hi, step=1.0, key=k, disabled=not on)
     return weights, tuple(rules)
+
+
+def _rule_type(key: str) -> str:
+    """A reach rule's row in words: the source type as the layer names it, or the dip sites / the untyped."""
+    if key in _RULE_WORDS:
+        return _RULE_WORDS[key](lang())
+    return spec("water_sources").field("type").choice_label(key, lang())
 
 
 def _rule(kind: str):
@@ -408,7 +413,7 @@ def _siting(r: FireResult, data: FireInputs, errors: dict[str, GisError]) -> Non
             "siting_summary", before=f"{res.covered_before_ha:,.0f}", target=f"{res.target_ha:,.0f}", n=res.candidates))
     cols = st.columns(3)
     for col, fmt in zip(cols, ("gpkg", "kml", "xlsx")):
-        col.download_button(fmt.upper(), _sites_file(r, fmt, lang()), file_name=f"{_FILE_WORDS['sites'](lang())}.{fmt}",
+        col.download_button(fmt.upper(), _sites_file(r, fmt, lang()), file_name=file_name("sites", fmt, lang()),
                             key=f"fire_sites_dl_{fmt}")
 
 
@@ -489,8 +494,9 @@ def _downloads(r: FireResult, key: tuple) -> None:
         cols = st.columns(len(names))
         for col, (name, label) in zip(cols, names.items()):
             if name in files:
-                stem = _FILE_WORDS["files" if name != "rasters.zip" else "rasters"](lang())
-                col.download_button(label, files[name], file_name=f"{stem}{Path(name).suffix}", key=f"fire_dl_{name}")
+                stem = "fire_files" if name != "rasters.zip" else "fire_rasters"
+                col.download_button(label, files[name], file_name=file_name(stem, Path(name).suffix, lang()),
+                                    key=f"fire_dl_{name}")
     towns = r.township_names()
     outlines = workspace_outlines()
     if outlines.from_boundaries:   # every township of the boundaries, those without forest too
@@ -512,9 +518,9 @@ def _downloads(r: FireResult, key: tuple) -> None:
         except GisError as e:   # a township named only in a field, with no outline to map
             st.error("\n".join(f"- {line}" for line in e.lines(lang())))
             return
-        name = _FILE_WORDS["a4"](lang()).format(area=town or t("whole_area"))
-        c2.download_button("PNG", png, file_name=f"{name}.png", key="fire_a4_png")
-        c3.download_button("PDF", pdf, file_name=f"{name}.pdf", key="fire_a4_pdf")
+        area = town or t("whole_area")
+        c2.download_button("PNG", png, file_name=file_name("fire_a4", "png", lang(), area=area), key="fire_a4_png")
+        c3.download_button("PDF", pdf, file_name=file_name("fire_a4", "pdf", lang(), area=area), key="fire_a4_pdf")
 
 
 # ---- saved reviews -----------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import streamlit as st
 from gis.flood.exposure import aggregate
 from gis.flood.hand import DEFAULT_MIN_UPSTREAM_KM2
 from gis.flood.hazard import Hazard, parse_thresholds
+from gis.flood.headers import labelled
 from gis.flood.plan import Plan
 from gis.flood.scenario import SOURCES, FloodInputs, FloodScenario
 from gis.flood.walking import WALK_LIMIT_M
@@ -32,7 +33,7 @@ from layers.raster_files import UPLOAD_RASTER_TYPES, formats_text, raster_suffix
 from layers.text import pick
 from ui.crs_box import crs_box, raster_note, show_problems
 from ui.downloads import file_name
-from ui.i18n import labeller, lang, t
+from ui.i18n import labeller, lang, problem_lines, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
 from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
@@ -122,8 +123,7 @@ def _population_exposure(key: tuple, _pop, _hazard: Hazard, thresholds: tuple) -
 
 def _refuse(e: GisError) -> None:
     """A refused scenario's problems, in the interface language first, then the other one."""
-    first, second = (e.lines("zh"), e.lines("en")) if lang() == "zh" else (e.lines("en"), e.lines("zh"))
-    st.error("\n".join([t("hazard_refused"), *(f"- {line}" for line in [*first, *second])]))
+    st.error("\n".join([t("hazard_refused"), *problem_lines(e, both=True)]))
 
 
 def _needs_rates() -> tuple[tuple, int]:
@@ -303,16 +303,8 @@ def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
 
 
 def _labelled(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns and index named in the interface language (the workbook's headers)."""
-    from gis.flood.needs import NEED_LABELS
-    from gis.report.plan_workbook import HEADERS
-
-    names = {**{k: pick(v, lang()) for k, v in HEADERS.items()}, **{k: pick(v, lang()) for k, v in NEED_LABELS.items()},
-             "population": t("people"), "flooded_grids": t("flooded_grids"), "evacuate_grids": t("evacuate_grids"),
-             "max_depth": pick(HEADERS["max_depth"], lang())}
-    out = df.rename(columns=names)
-    out.index = out.index.set_names([names.get(n, n) for n in out.index.names])
-    return out
+    """Columns and index named in the interface language (the workbook's headers: one registry)."""
+    return labelled(df, lang())
 
 
 def _tables(plan: Plan) -> None:
@@ -332,7 +324,7 @@ def _tables(plan: Plan) -> None:
             cols = ["grids", "flooded_grids", "evacuate_grids", "households", "population", "vulnerable",
                     "max_depth"]
             table = aggregate(plan.exposure, by="village")
-            table = table[[c for c in cols if c in table]].rename(columns={"grids": t("grids_n")})
+            table = table[[c for c in cols if c in table]].rename(columns={"grids": "all_grids"})
             st.dataframe(_labelled(table), width="stretch")
 
 
@@ -377,7 +369,6 @@ PAGE_WIDGETS.update(_WIDGETS)
 
 def _comparison(plan: Plan, scenario: FloodScenario) -> None:
     """Save the scenario in the workspace; compare, restore or delete saved ones."""
-    from gis.flood.needs import NEED_LABELS
     from layers.scenarios import delete_scenario, list_scenarios, save_scenario
     from ui.state import editor_name, workspace_folder
 
@@ -402,13 +393,7 @@ def _comparison(plan: Plan, scenario: FloodScenario) -> None:
     table = pd.DataFrame(rows).T
     if "person_km" in table:
         table["person_km"] = pd.to_numeric(table["person_km"]).round(1)
-    st.dataframe(table.rename(columns={"people_to_evacuate": t("people_to_evacuate"),
-                                       "people_placed": t("people_placed"), "people_unplaced": t("people_unplaced"),
-                                       "households_to_evacuate": t("households_to_evacuate"),
-                                       "shelters_used": t("shelters_used"), "person_km": t("person_km"),
-                                       "settings": t("scenario_settings"), "saved_by": t("scenario_saved_by"),
-                                       **{k: pick(v, lang()) for k, v in NEED_LABELS.items()}}),
-                 width="stretch")
+    st.dataframe(_labelled(table), width="stretch")
     c1, c2, c3 = st.columns([3, 1, 1])
     pick_name = c1.selectbox(t("scenario_pick"), [sc.name for sc in saved], key="scenario_pick")
     chosen = next(sc for sc in saved if sc.name == pick_name)

@@ -9,6 +9,8 @@ from gis.cli import Inputs, add_input_options, command, emit, finish, progress
 from layers.errors import LayerError
 from layers.text import Text, pick, stage_scenario
 
+#: the file of ``plan --village-maps``
+_VILLAGE_MAPS_PDF = Text("村级防汛形势图.pdf", "village_maps.pdf", "village_maps_pdf")
 
 # ---- hand ------------------------------------------------------------------------------------
 def _run_hand(args: argparse.Namespace) -> int:
@@ -249,7 +251,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     if args.village_maps and len(plan.grids):
         from gis.report.village_map import village_maps_batch
 
-        pdf = out / ("village_maps.pdf" if args.lang == "en" else "村级防汛形势图.pdf")
+        pdf = out / _VILLAGE_MAPS_PDF(args.lang)
         pdf.write_bytes(village_maps_batch(plan, hazard=hazard.depth if hazard.depth is not None else hazard.polygons,
                                            roads=inputs.get("roads"), scenario=hazard.label(args.lang),
                                            lang=args.lang, progress=progress("村级形势图 / village maps"),

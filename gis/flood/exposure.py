@@ -44,7 +44,7 @@ from gis.projection import crs_of, reproject_to
 from layers.crs import metric_crs
 from layers.errors import LayerError, problem
 from layers.raster import Raster
-from layers.text import Text
+from layers.text import Text, pick
 
 __all__ = ["EvacuationRule", "Exposure", "zonal_depth", "grid_exposure", "aggregate", "raster_exposure",
            "exposure_summary", "PEOPLE_FIELDS"]
@@ -877,7 +877,7 @@ def _with_notes(out: dict, notes: list[_Note], lang: str) -> dict:
     for n in notes:
         if n not in seen:
             seen.append(n)
-    out["notes"] = [zh if lang == "zh" else en for zh, en in seen]
+    out["notes"] = [pick(n, lang) for n in seen]
     out["notes_zh"] = [zh for zh, _ in seen]
     out["notes_en"] = [en for _, en in seen]
     return out

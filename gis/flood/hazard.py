@@ -24,10 +24,11 @@ import pandas as pd
 import pyproj
 import shapely
 
+from gis.flood.headers import WORDS
 from gis.projection import crs_of, lonlat_extent, to_lonlat_bounds
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
-from layers.text import Text, stage_scenario
+from layers.text import Text, pick, stage_scenario
 
 if TYPE_CHECKING:
     from layers.load import CoordOptions
@@ -39,9 +40,10 @@ __all__ = ["DEFAULT_THRESHOLDS", "SCREENING_LABEL", "Hazard", "depth_class", "cl
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.5, 1.5, 3.0)
 
 #: the label every HAND-based scenario carries
-SCREENING_LABEL: tuple[str, str] = (
+SCREENING_LABEL = Text(
     "筛查方法：HAND（相对最近河道高差）淹没图与精细水力模型成果相比，临界成功指数（CSI）约 0.4-0.7，仅供初步判断",
     "screening method: HAND maps score a CSI of about 0.4-0.7 against detailed hydraulic maps; use for a first look",
+    "hand_screening",
 )
 
 #: largest plausible depth in metres; a raster whose values go beyond it is read as centimetres
@@ -49,8 +51,11 @@ CM_DETECT_M = 100.0
 
 _Note = tuple[str, str]
 METHODS = ("depth_raster", "polygons", "hand_stage")
-_METHOD_LABELS = {"depth_raster": ("淹没水深栅格", "flood depth raster"), "polygons": ("危险区范围", "danger zones"),
-                  "hand_stage": ("HAND 水位筛查", "HAND water-level screening")}
+#: how each method is named for people (the plan's files name it the same way)
+_METHOD_LABELS = {m: WORDS[m] for m in METHODS}
+#: the words of the depth-class labels
+_GE = Text("≥", ">=", "at_least")
+_METRES = Text("米", "m", "metres")
 
 
 def parse_thresholds(thresholds: Sequence[float] | str | None) -> tuple[float, ...]:
@@ -102,7 +107,7 @@ def depth_class(depth: np.ndarray | float, thresholds: Sequence[float] | np.ndar
 def class_labels(thresholds: Sequence[float] = DEFAULT_THRESHOLDS, lang: str = "en") -> list[str]:
     """Labels of the wet classes 1..n+1, e.g. ``['< 0.5 m', '0.5-1.5 m', '1.5-3 m', '>= 3 m']``."""
     t = [f"{v:g}" for v in sorted(thresholds)]
-    ge, unit = ("≥", "米") if lang == "zh" else (">=", "m")
+    ge, unit = _GE(lang), _METRES(lang)
     out = [f"< {t[0]} {unit}"]
     out += [f"{a}-{b} {unit}" for a, b in zip(t[:-1], t[1:])]
     out.append(f"{ge} {t[-1]} {unit}")
@@ -179,14 +184,14 @@ class Hazard:
     @property
     def method_label(self) -> Text:
         """How the scenario was made, for people (never the raw method identifier)."""
-        return Text(*_METHOD_LABELS.get(self.method, (self.method, self.method)), self.method)
+        return _METHOD_LABELS.get(self.method, Text(self.method, self.method, self.method))
 
     def messages(self, lang: str = "zh") -> list[str]:
         """The notes (and the screening label) in one language."""
         notes = list(self.notes)
         if self.screening and SCREENING_LABEL not in notes:
             notes.insert(0, SCREENING_LABEL)
-        return [zh if lang == "zh" else en for zh, en in notes]
+        return [pick(n, lang) for n in notes]
 
     # ---- constructors ----------------------------------------------------------------------------------------
     @classmethod
