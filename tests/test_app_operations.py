@@ -118,3 +118,21 @@ def test_page_on_a_workspace_without_grids(tmp_path, monkeypatch):
     at = AppTest.from_function(_page, args=("zh",), default_timeout=TIMEOUT).run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("没有转移避险网格" in i.value for i in at.info)
+
+
+def test_warning_from_a_saved_flood_scenario(demo_copy):
+    """A scenario saved as the Flood page saves it (the FloodScenario's params) is planned again by the same
+    scenario object for the warning's area: no KeyError on the page, and the plan's grids are the warning's."""
+    from gis.flood.scenario import FloodScenario
+    from layers.scenarios import save_scenario
+
+    save_scenario(demo_copy / "workspace.gpkg", "flood", "水位 3 米",
+                  FloodScenario(source="stage", stage_m=3.0).to_params(), {})
+    at = AppTest.from_function(_page, args=("zh",), default_timeout=TIMEOUT).run()
+    at.radio(key="ops_mode").set_value("plan").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="ops_issue").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    (w,) = OpsLog(Workspace(demo_copy)).warnings()
+    assert w.grids > 0 and w.people > 0

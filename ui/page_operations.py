@@ -10,6 +10,7 @@ each officer sees the others' updates without touching anything. Nothing needs t
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from pathlib import Path
 
@@ -216,27 +217,14 @@ def _show_flash() -> None:
 
 # ---- issuing a warning -----------------------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _scenario_plan(key: tuple, params: tuple):
-    """The flood plan of a saved scenario (stage or workspace danger zones), as the warning's plan files."""
-    from gis.flood.exposure import EvacuationRule
-    from gis.flood.hazard import Hazard, parse_thresholds
-    from gis.flood.plan import PlanOptions, evacuation_plan
+def _scenario_plan(key: tuple, params: str):
+    """The flood plan of a saved scenario (stage or workspace danger zones), as the warning's plan files: the
+    same :class:`~gis.flood.scenario.FloodScenario` the Flood page and ``python -m gis plan`` run."""
+    from gis.flood.scenario import FloodInputs, FloodScenario
     from gis.ops.area import PlanFiles
-    from ui.state import hand_raster, workspace_dem
+    from ui.state import workspace_dem
 
-    p = dict(params)
-    layers = workspace_layers()
-    if p.get("source") == "stage":
-        rivers = p.get("streams") == "rivers"
-        hazard = Hazard.from_stage(workspace_dem(), float(p["stage"]),
-                                   hand=hand_raster(rivers=rivers, min_upstream_cells=None if rivers else
-                                                    p.get("min_cells")))
-    else:
-        hazard = Hazard.from_polygons(layers["flood_hazard"], source="flood_hazard")
-    opts = PlanOptions(thresholds=tuple(parse_thresholds(p.get("thresholds") or "0.5,1.5,3.0")),
-                       rule=EvacuationRule(min_share=float(p.get("min_share") or 0.0)),
-                       cut_roads=bool(p.get("cut_roads", True)))
-    plan = evacuation_plan(layers["grids"], layers["shelters"], hazard, roads=layers.get("roads"), options=opts)
+    plan = FloodScenario.from_params(json.loads(params)).run(FloodInputs(dict(workspace_layers()), dem=workspace_dem()))
     return PlanFiles(plan.grids, plan.assignments, plan.shelters, key[-1])
 
 
@@ -267,8 +255,9 @@ def _plan_choice(layers: dict):
     pick = st.selectbox(_t("plan_saved"), [s.name for s in usable], key="ops_plan_saved")
     sc = next(s for s in usable if s.name == pick)
     with st.spinner(_t("planning")):
-        return _scenario_plan(layer_tokens(["grids", "shelters", "roads", "flood_hazard", "dem"]) + (sc.name,),
-                              tuple(sorted((k, v) for k, v in sc.params.items() if not isinstance(v, (list, dict)))))
+        return _scenario_plan(layer_tokens(["grids", "shelters", "roads", "rivers", "buildings", "villages",
+                                            "flood_hazard", "dem"]) + (sc.name,),
+                              json.dumps(sc.params, sort_keys=True, default=str))
 
 
 def _draw_area(layers: dict) -> shapely.Polygon | None:
