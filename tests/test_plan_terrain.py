@@ -315,3 +315,24 @@ def test_pricing_flags_every_grid_with_an_arc_that_prices_out(seed):
             assert np.allclose(np.sort(mine["key"].to_numpy()), np.sort(want["key"].to_numpy()))
             true = table.set_index(["origin_id", "dest_id"])["cost"]
             assert np.allclose(mine["cost"].to_numpy(), true.loc[list(zip(mine["origin_id"], mine["dest_id"]))])
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), limit=st.sampled_from([300, 900, 1500]))
+def test_a_grid_that_could_not_widen_gains_nothing_by_widening(seed, limit):
+    """``Candidates.could_widen`` is a sound filter: a grid it rules out gets no new shelter among those asked
+    about when its walking reach is widened anyway (at 300 m most grids are ruled out; at 900-1500 m widening
+    finds new shelters on these counties)."""
+    dem, g, s, r, rivers, hz, rng = _county(seed)
+    plan = evacuation_plan(g, s, hz, roads=r, dem=dem, rivers=rivers,
+                           options=PlanOptions(rule=EvacuationRule(basis="area", min_depth=0.1), walk_limit_m=limit))
+    cands = plan.candidates
+    grids = [x for x in cands.grid_ids if x not in cands.extended]
+    if not grids or not len(cands.shelter_ids):
+        return
+    ask = cands.shelter_ids[rng.random(len(cands.shelter_ids)) < 0.6]
+    before = set(map(tuple, cands.for_grids(None, grids, ask)[["origin_id", "dest_id"]].to_numpy().tolist()))
+    could = dict(zip(grids, cands.could_widen(grids, ask), strict=True))
+    cands.extend(grids)
+    after = set(map(tuple, cands.for_grids(None, grids, ask)[["origin_id", "dest_id"]].to_numpy().tolist()))
+    assert all(could[o] for o, _ in after - before)

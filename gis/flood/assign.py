@@ -354,7 +354,9 @@ def _place_reaching(prov: CostProvider, gid: np.ndarray, sid: np.ndarray, g_peop
     the source side are full, and arcs from sink-side grids cross no cut). So those grids are asked for their
     cheapest shelters *among the sink-side ones* only — K of them, K doubling each time a grid is asked
     again — and a grid with none left among its road and walking options is widened to every road piece and
-    shelter within walking reach (``extend``) and asked once more. When no source-side grid has an arc to a
+    shelter within walking reach (``extend``) and asked once more — unless no sink-side shelter, and no road
+    piece leading to one, lies within the walking limit as the crow flies (``could_widen``: then widening
+    could find nothing toward them). When no source-side grid has an arc to a
     sink-side shelter, the cut's capacity is the same over the complete option table: the number placed is
     the maximum there (the max-flow min-cut certificate).
 
@@ -386,6 +388,8 @@ def _place_reaching(prov: CostProvider, gid: np.ndarray, sid: np.ndarray, g_peop
         for a in new:
             got[a[0]] = True
         dry = ask_g[~got[ask_g] & ~extended[ask_g]]   # nothing more by their options: widen their walking reach
+        if len(dry) and hasattr(prov, "could_widen"):   # where a walk could lead anywhere new at all
+            dry = dry[prov.could_widen(gid[dry], open_s)]
         label = "toward"
         if len(dry):
             prov.extend(gid[dry])

@@ -356,6 +356,35 @@ class Candidates:
         self.walks.add(*new_walks)
         return added
 
+    def could_widen(self, grid_ids, shelter_ids) -> np.ndarray:
+        """Per grid: could :meth:`extend` give it a way to one of ``shelter_ids`` that its options do not?
+
+        False when no such shelter stands within the walking limit as the crow flies and no road piece leading
+        to one does (a walk is never shorter than the straight line), for grids whose options reach none of
+        those shelters: widening them would find nothing, so the assignment skips their walking searches.
+        """
+        from scipy.spatial import cKDTree
+
+        pos = pd.Series(np.arange(len(self.grid_ids)), index=self.grid_ids)
+        gi = pos.reindex(np.asarray(grid_ids).astype(str)).to_numpy()
+        out = np.zeros(len(gi), dtype=bool)
+        if self.surface is None:
+            return out
+        known = np.isfinite(gi)
+        gxy = self.grid_xy[gi[known].astype(np.int64)]
+        lim = float(self.surface.limit_m)
+        allowed = np.isin(self.shelter_ids, np.asarray(shelter_ids).astype(str))
+        near = np.zeros(len(gxy), dtype=bool)
+        if allowed.any():
+            near |= np.isfinite(cKDTree(self.shelter_xy[allowed]).query(gxy, distance_upper_bound=lim)[0])
+        if self.graph is not None and len(self.exits.grid):
+            comps = np.unique(self.graph.component[self.exits.node[allowed[self.exits.grid]]])
+            live = np.flatnonzero(np.isin(self.graph.component, comps) & (self.graph.degree > 0))
+            if len(live):
+                near |= np.isfinite(cKDTree(self.graph.xy[live]).query(gxy, distance_upper_bound=lim)[0])
+        out[known] = near
+        return out
+
     # ---- tables for the assignment ------------------------------------------------------------------------
     def _cost(self, length, time):
         return np.asarray(length if self.weight == "length" else time, dtype="float64")
