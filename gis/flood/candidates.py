@@ -524,12 +524,15 @@ class Candidates:
             x = self._cost(self.exits.length, self.exits.time) - np.nan_to_num(sd[self.exits.grid], nan=np.inf)
             ok = np.isfinite(x)
             shift = max(0.0, -float(x[ok].min())) if ok.any() else 0.0
-            w = x[ok] + shift + 1e-9
             n = self.graph.n_nodes
+            # one tie per road node, the cheapest of its exits (a sparse matrix would add duplicates up)
+            w = np.full(n, np.inf)
+            np.minimum.at(w, self.exits.node[ok], x[ok] + shift + 1e-9)
+            tied = np.flatnonzero(np.isfinite(w))
             coo = self.graph.adjacency(self.weight).tocoo()
-            aug = sparse.csr_matrix((np.concatenate([coo.data, w]),
-                                     (np.concatenate([coo.row, np.full(int(ok.sum()), n)]),
-                                      np.concatenate([coo.col, self.exits.node[ok]]))), shape=(n + 1, n + 1))
+            aug = sparse.csr_matrix((np.concatenate([coo.data, w[tied]]),
+                                     (np.concatenate([coo.row, np.full(len(tied), n)]),
+                                      np.concatenate([coo.col, tied]))), shape=(n + 1, n + 1))
             dist = csgraph.dijkstra(aug, directed=False, indices=n)
             v = self._cost(self.options.length, self.options.time) + dist[self.options.node] - shift - 1e-9
             np.minimum.at(best, self.options.grid, v)
