@@ -407,6 +407,18 @@ def _place_reaching(prov: CostProvider, gid: np.ndarray, sid: np.ndarray, g_peop
                         np.concatenate([cost, nc[first]]))
         kq[ask_g] = np.minimum(kq[ask_g] * 2, max(ns, 1))
         tried.append(label)
+    # a grid left with no shelter at all is "no shelter reachable" only if its walking reach holds none either:
+    # widen those that could reach any (their shelters are full: the count placed stays the maximum)
+    none = np.flatnonzero((np.bincount(gi, minlength=ng) == 0) & ~extended)
+    if len(none) and ns and hasattr(prov, "could_widen"):
+        none = none[prov.could_widen(gid[none], sid)]
+    if len(none) and ns:
+        prov.extend(gid[none])
+        ngi, nsi, nc = _table_arcs(prov.for_grids(first_k, gid[none]), gpos, spos)
+        if len(ngi):
+            gi, si, cost = np.concatenate([gi, ngi]), np.concatenate([si, nsi]), np.concatenate([cost, nc])
+            placed, _ = _max_flow(g_people, capacity, gi, si)
+            tried.append("reach")
     o = np.lexsort((cost, gi))
     return gi[o], si[o], cost[o], placed, tried
 
