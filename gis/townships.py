@@ -17,6 +17,8 @@ holds it (its representative point), so the tables count what the maps draw; a f
 every outline keeps its own ``township`` value, and the notes count both cases.
 :func:`township_basis` decides it for one layer (a file given to ``exposure``, with or without
 ``--boundaries``) and names the basis: the boundaries, the grid outlines, or the layer's own field.
+:func:`township_cells` does it for the cells of a grid (a population raster): the outlines are
+rasterised onto it and each cell's centre decides its township.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis.projection import reproject_to
 from layers.boundaries import locate
 from layers.catalogue import CATALOGUE
 from layers.crs import metric_crs
@@ -36,7 +39,7 @@ from layers.settings import STORAGE_CRS
 from layers.text import Text
 
 __all__ = ["Outlines", "boundary_outlines", "township_outlines", "county_outlines", "locate", "stamp_townships",
-           "township_basis", "OUTLINE_NOTES", "BASIS_NOTES"]
+           "township_basis", "township_cells", "OUTLINE_NOTES", "BASIS_NOTES"]
 
 #: what each outline source is called when the tool says which one it used
 OUTLINE_NOTES: dict[str, Text] = {
@@ -71,6 +74,9 @@ BASIS_NOTES: dict[str, Text] = {
                   "({n} townships)", "basis_field"),
     "none": Text("没有乡镇级行政区界，要素也没有乡镇字段：不分乡镇统计",
                  "no township boundaries and no township field: no per-township figures", "basis_none"),
+    "raster_none": Text("没有乡镇界：人口栅格不分乡镇统计（给出行政区界图层，命令行用 --boundaries）",
+                        "no township outlines: the population raster is not split by township (give the "
+                        "boundaries layer; --boundaries on the command line)", "basis_raster_none"),
 }
 
 #: vector kinds whose features carry a ``township`` field
@@ -361,3 +367,42 @@ def township_basis(gdf: gpd.GeoDataFrame, kind: str, boundaries: gpd.GeoDataFram
         if outlines.gdf is not None:
             return gdf, outlines.source, [*notes, outlines.note]
     return gdf, "field", [*notes, BASIS_NOTES["field"].format(n=own.nunique())]
+
+
+def township_cells(outlines: Outlines | gpd.GeoDataFrame, shape: tuple[int, int], transform: Any,
+                   crs: object) -> tuple[np.ndarray, list[str]]:
+    """The township each cell of a grid counts in: the outlines rasterised onto it, the cell centre deciding.
+
+    Parameters
+    ----------
+    outlines : Outlines or GeoDataFrame
+        Township polygons with the name in column ``township`` (any CRS; EPSG:4490 when it has none).
+    shape : tuple of int
+        ``(rows, cols)`` of the grid.
+    transform : affine.Affine
+        The grid's transform.
+    crs : object
+        The grid's CRS (anything :func:`gis.projection.reproject_to` takes).
+
+    Returns
+    -------
+    ids : ndarray of int32
+        ``shape``; 0 where the cell centre lies in no outline, ``k`` for ``names[k - 1]``
+        (``rasterio.features.rasterize`` with ``all_touched=False``; where two outlines overlap the
+        later one wins).
+    names : list of str
+        The township names, in the order of ``outlines``.
+    """
+    from rasterio.features import rasterize
+
+    gdf = outlines.gdf if isinstance(outlines, Outlines) else outlines
+    ids = np.zeros(shape, dtype="int32")
+    if gdf is None or not len(gdf):
+        return ids, []
+    gdf = gdf if gdf.crs is not None else gdf.set_crs(STORAGE_CRS)
+    names = gdf["township"].astype(str).tolist()
+    geoms = reproject_to(gdf, crs).geometry.to_numpy()
+    shapes = [(g, k) for k, g in enumerate(geoms, start=1) if g is not None and not g.is_empty]
+    if shapes and shape[0] > 0 and shape[1] > 0:
+        ids = rasterize(shapes, out_shape=shape, transform=transform, fill=0, all_touched=False, dtype="int32")
+    return ids, names

@@ -72,25 +72,6 @@ def fire_workspace(tmp_path, monkeypatch) -> Workspace:
     return ws
 
 
-@pytest.fixture
-def flood_workspace(tmp_path, monkeypatch) -> Workspace:
-    """Three village grids and two shelters near 117.5E 29.5N (inside the SRTM tile N29E117); no DEM."""
-    ws = Workspace(tmp_path / "ws")
-    ws.folder.mkdir()
-    lon0, lat0, d = 117.50, 29.50, 0.005
-    grids = gpd.GeoDataFrame({"grid_id": ["G1", "G2", "G3"], "name": ["一组", "二组", "三组"], "level": ["village"] * 3,
-                              "township": ["东镇", "东镇", "西镇"], "village": ["甲村", "乙村", "丙村"],
-                              "households": [10, 20, 30], "population": [30, 60, 90]}, crs=4490,
-                             geometry=[shapely.box(lon0 + i * d, lat0, lon0 + (i + 1) * d, lat0 + d) for i in range(3)])
-    shelters = gpd.GeoDataFrame({"shelter_id": ["S1", "S2"], "name": ["一小", "二中"], "capacity": [500, 500]},
-                                crs=4490, geometry=[shapely.Point(lon0 + 0.02, lat0 + 0.02),
-                                                    shapely.Point(lon0 - 0.01, lat0 + 0.02)])
-    ws.replace("grids", grids, note="t", user="t")
-    ws.replace("shelters", shelters, note="t", user="t")
-    monkeypatch.setenv("GIS_WORKSPACE", str(ws.folder))
-    return ws
-
-
 # ---- the Fire page's candidate sites -----------------------------------------------------------------------------
 CANDIDATES = [(LON + 0.004, LAT - 0.004), (LON + 0.008, LAT - 0.007)]
 

@@ -355,6 +355,7 @@ STRINGS: dict[str, Text] = registry({
     "pop_total": ("栅格总人口", "People in the raster"),
     "pop_affected": ("受淹区人口", "People in wet cells"),
     "pop_at_least": ("水深 ≥ {d} 米", "Depth ≥ {d} m"),
+    "pop_max_depth": Text("最大水深（米，有人像元）", "Max depth (m, at populated cells)", "pop_max_depth"),
     "computing_hand": ("正在计算 HAND（每个 DEM 只算一次）……", "Computing HAND (once per DEM)..."),
     "planning": ("正在计算转移方案……", "Planning the evacuation..."),
     "people_to_evacuate": ("需转移人数", "People to evacuate"),

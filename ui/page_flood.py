@@ -26,6 +26,7 @@ from gis.flood.scenario import SOURCES, FloodInputs, FloodScenario
 from gis.flood.walking import WALK_LIMIT_M
 from gis.projection import TERRAIN_CELL_M
 from gis.tallies import township_people
+from gis.townships import BASIS_NOTES
 from layers.catalogue import map_kinds
 from layers.errors import GisError, LayerError
 from layers.load import CoordOptions
@@ -38,7 +39,15 @@ from ui.map_panel import note_missing_layers, show_layers_map, show_map
 from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
 from ui.progress import counter
-from ui.state import hillshade_overlay, is_demo, layer_tokens, place_names, workspace_dem, workspace_layers
+from ui.state import (
+    hillshade_overlay,
+    is_demo,
+    layer_tokens,
+    place_names,
+    workspace_dem,
+    workspace_layers,
+    workspace_outlines,
+)
 from ui.township_choice import choose_township, township_focus
 
 #: the layers of the Flood page's map (from the layer specs)
@@ -115,10 +124,12 @@ def _population(data: bytes, name: str, coords: tuple = ()):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _population_exposure(key: tuple, _pop, _hazard: Hazard, thresholds: tuple) -> dict:
+def _population_exposure(key: tuple, _pop, _hazard: Hazard, thresholds: tuple, min_depth: float | None,
+                         _townships) -> dict:
+    """The population raster's people by depth and per township (``key``: the layers, the raster, the scenario)."""
     from gis.flood.exposure import raster_exposure
 
-    return raster_exposure(_pop, _hazard, thresholds)
+    return raster_exposure(_pop, _hazard, thresholds, townships=_townships, min_depth=min_depth)
 
 
 def _refuse(e: GisError) -> None:
@@ -427,21 +438,42 @@ def _describe(params: dict) -> str:
     return "; ".join(bits)
 
 
-def _population_counts(pop, hazard: Hazard, thresholds: tuple, key: tuple) -> None:
-    """People counted from the population raster in each depth class of the scenario."""
+def _population_counts(pop, hazard: Hazard, scenario: FloodScenario, key: tuple) -> None:
+    """People counted from the population raster in each depth class of the scenario, and per township (the
+    township outlines of the page's township choice; the cell centre decides)."""
+    outlines = workspace_outlines()
+    thresholds = tuple(scenario.thresholds)
     with st.expander(t("pop_raster")):
         try:
-            res = _population_exposure(key, pop, hazard, thresholds)
+            res = _population_exposure(key, pop, hazard, thresholds, scenario.rule().depth(thresholds),
+                                       outlines.gdf)
         except GisError as e:
-            st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+            show_problems(e, fold=False)
             return
-        c = st.columns(2 + len(res["by_threshold"]))
+        c = st.columns(3 + len(res["by_threshold"]))
         c[0].metric(t("pop_total"), f"{res['total_population']:,.0f}")
         c[1].metric(t("pop_affected"), f"{res['affected_population']:,.0f}")
-        for col, (thr, people) in zip(c[2:], res["by_threshold"].items()):
+        c[2].metric(t("people_to_evacuate"), f"{res['people_to_evacuate']:,.0f}")
+        for col, (thr, people) in zip(c[3:], res["by_threshold"].items()):
             col.metric(t("pop_at_least", d=f"{float(thr):g}"), f"{people:,.0f}")
+        st.caption(outlines.note(lang()) if outlines.gdf is not None else BASIS_NOTES["raster_none"](lang()))
+        if res.get("by_township"):
+            st.dataframe(_population_towns(res["by_township"]), hide_index=True, width="stretch")
         for note in res["notes"]:
             st.info(pick(note, lang()))
+
+
+def _population_towns(rows: list[dict]) -> pd.DataFrame:
+    """The population raster's table per township, headed in the interface language."""
+    table = pd.DataFrame({
+        t("township"): [r["township"] for r in rows],
+        t("people"): [round(r["population"]) for r in rows],
+        t("pop_affected"): [round(r["affected_population"]) for r in rows],
+        t("people_to_evacuate"): [round(r["people_to_evacuate"]) for r in rows]})
+    for thr in rows[0]["by_threshold"]:
+        table[t("pop_at_least", d=f"{float(thr):g}")] = [round(r["by_threshold"][thr]) for r in rows]
+    table[t("pop_max_depth")] = [r["max_depth"] for r in rows]
+    return table
 
 
 def page() -> None:
@@ -490,7 +522,7 @@ def page() -> None:
             st.markdown(f"- {line}")
     _plan_map(plan, key, scenario.thresholds, layers)
     if population is not None:
-        _population_counts(population, hazard, scenario.thresholds, key)
+        _population_counts(population, hazard, scenario, key)
     _tables(plan)
     _downloads(plan, key)
     _comparison(plan, scenario)

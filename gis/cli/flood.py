@@ -125,7 +125,7 @@ def _run_exposure(args: argparse.Namespace) -> int:
     from gis.flood.exposure import EvacuationRule, exposure_summary
     from gis.flood.hazard import Hazard, check_overlap, parse_thresholds
     from gis.projection import lonlat_extent
-    from gis.townships import township_basis
+    from gis.townships import BASIS_NOTES, Outlines, township_basis, township_outlines
     from layers.errors import Problem
     from layers.load import is_raster_file
 
@@ -142,12 +142,13 @@ def _run_exposure(args: argparse.Namespace) -> int:
     raster = is_raster_file(epath)
     boundaries = given.layer(args.boundaries, "boundaries").gdf if args.boundaries else None
     town_notes: list[Text] = []
-    if raster:
+    outlines: Outlines | None = None
+    if raster:   # split by the township outlines of --boundaries (the cell centre decides), else not at all
         exposure = given.raster(epath, sublayer=args.sublayer)
         if boundaries is not None:
-            town_notes.append(Text("人口栅格不分乡镇统计：未使用 --boundaries",
-                                   "a population raster is not counted by township: --boundaries was not used",
-                                   "boundaries_unused_raster"))
+            outlines = township_outlines({"boundaries": boundaries}, fallback=())
+            if not outlines.from_boundaries:
+                town_notes.append(BASIS_NOTES["no_township_level"])
     else:
         exposure, field, kind = _exposure_layer(given, epath, args.sublayer, args.exposure_kind,
                                                 args.population_field)
@@ -166,7 +167,8 @@ def _run_exposure(args: argparse.Namespace) -> int:
         given.check()
         warnings = check_overlap(hazard, exposure, area_name=("暴露图层", "the exposure layer"))
     if raster:
-        out = exposure_summary(hazard, exposure, thresholds=thresholds, rule=rule, lang=args.lang)
+        out = exposure_summary(hazard, exposure, thresholds=thresholds, rule=rule, townships=outlines,
+                               lang=args.lang)
     else:
         out = exposure_summary(hazard, exposure, thresholds=thresholds, population_field=field, rule=rule,
                                lang=args.lang)
@@ -176,14 +178,17 @@ def _run_exposure(args: argparse.Namespace) -> int:
     if warnings or town_notes or read:   # the overlap first, which outline counts townships after the analysis's
         out["notes"] = [pick(w, args.lang) for w in warnings] + list(out["notes"]) + \
             [pick(w, args.lang) for w in town_notes] + read
-        for k, i in (("notes_zh", 0), ("notes_en", 1)):
-            if k in out:
-                out[k] = [w[i] for w in warnings] + list(out[k]) + [w[i] for w in town_notes]
+        for lg in ("zh", "en"):
+            if f"notes_{lg}" in out:
+                out[f"notes_{lg}"] = [pick(w, lg) for w in warnings] + list(out[f"notes_{lg}"]) + \
+                    [pick(w, lg) for w in town_notes]
     if args.json:
         emit(out)
     else:
         print(f"{out['scenario']}: affected {out['affected_population']} of {out['total_population']} people; "
               f"by threshold {out['by_threshold']}")
+        for r in out.get("by_township", []):
+            print(f"  {r['township']}: affected {r['affected_population']}, to evacuate {r['people_to_evacuate']}")
         for n in out["notes"]:
             print("  ! " + n)
     return 0
@@ -205,8 +210,10 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--boundaries", metavar="FILE",
                    help="administrative boundaries (the boundaries layer: county / township / village polygons, any "
                         "vector file, DataV GeoJSON as it comes): by_township counts each grid or village in the "
-                        "township outline holding it; without it, under its own township field (the notes and "
-                        "townships_from say which) / 行政区界，分乡镇统计按所在乡镇界")
+                        "township outline holding it, and a population raster's people by the outline holding each "
+                        "cell's centre; without it, grids and villages under their own township field and a "
+                        "population raster not by township (the notes and townships_from say which) / "
+                        "行政区界，分乡镇统计按所在乡镇界（人口栅格按像元中心所在乡镇）")
     p.add_argument("--thresholds", default="0.5,1.5,3.0", help="depth-class thresholds in metres")
     p.add_argument("--dem", help="DEM GeoTIFF: compute the hazard from HAND and --stage (screening method)")
     p.add_argument("--stage", type=float, help="water level above the streams, metres (with --dem)")
