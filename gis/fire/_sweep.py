@@ -235,19 +235,25 @@ def sweep(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, az, h
 
 
 @numba.njit(cache=True, nogil=True)
-def merge(vis, or0, oc0, h, w, jid, count, first, in_range, tally, tallies, row):
-    """Add one camera's window ``vis[:h, :w]`` (at DEM ``(or0, oc0)``) to the coverage and clear it.
+def merge(vis, or0, oc0, side, qmax, jid, count, first, in_range, tally, tallies, row):
+    """Add one camera's window ``vis[:side, :side]`` (at DEM ``(or0, oc0)``) to the coverage and clear it.
 
     ``count`` (uint16, saturating) +1 where seen, ``first`` the lowest camera number ``jid`` seeing
     the cell, ``in_range`` True where within the camera's limits; with ``tally`` on the DEM's grid,
-    ``tallies[row, bit]`` counts the seen cells whose ``tally`` has that bit.
+    ``tallies[row, bit]`` counts the seen cells whose ``tally`` has that bit. Only the cells within
+    range of the window's centre (squared offset up to ``qmax``), where the sweep writes, are read.
     """
     nr, nc = count.shape
     use_tally = tally.shape[0] == nr and tally.shape[1] == nc
     nbits = tallies.shape[1]
-    for a in range(max(0, -or0), min(h, nr - or0)):
+    half = side // 2
+    for a in range(max(0, -or0), min(side, nr - or0)):
+        rem = qmax - (a - half) * (a - half)
+        if rem < 0:
+            continue
+        span = min(_isqrt(rem), half)
         r = or0 + a
-        for b in range(max(0, -oc0), min(w, nc - oc0)):
+        for b in range(max(half - span, -oc0), min(half + span + 1, nc - oc0)):
             v = vis[a, b]
             if v == 0:
                 continue

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from gis.fire._sweep import block_any, merge, run_sweeps, sweep, window_any
+from gis.fire._sweep import block_any, merge, range_limit, run_sweeps, sweep, window_any
 from gis.fire.viewshed_cache import ViewshedCache, dem_key
 from layers.text import Text
 
@@ -521,6 +521,7 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
     rows, cols = np.asarray(cams.rows, np.int64), np.asarray(cams.cols, np.int64)
     ranges = np.asarray(cams.ranges, float)
     half = (ranges / res).astype(np.int64) + 1          # the range squares' half-sides (as the sweep's)
+    qmax = [range_limit(res, float(g), 0)[1] for g in ranges]
     nan_blocks = block_any(np.isnan(arr), _BLOCK)
     voids = np.array([window_any(nan_blocks, _BLOCK, r - h, r + h + 1, c - h, c + h + 1)
                       for r, c, h in zip(rows, cols, half)])
@@ -541,8 +542,8 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
                              bool(cams.sectors[k]), float(cams.azs[k]), float(cams.halves[k]), RAYS_PER_CELL, res)
             side = 2 * int(half[k]) + 1
             if cache.load(keys[k], window, side):
-                merge(window, int(rows[k] - half[k]), int(cols[k] - half[k]), side, side, k, count, first, in_range,
-                      tally_a, tallies, k)
+                merge(window, int(rows[k] - half[k]), int(cols[k] - half[k]), side, int(qmax[k]), k, count, first,
+                      in_range, tally_a, tallies, k)
                 todo[k] = False
                 n_cached += 1
     ids = np.flatnonzero(todo)
@@ -551,7 +552,7 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
         k = int(ids[j])
         if cache is not None and keys[k] is not None:
             cache.store(keys[k], window, side)
-        merge(window, or0, oc0, side, side, k, count, first, in_range, tally_a, tallies, k)
+        merge(window, or0, oc0, side, int(qmax[k]), k, count, first, in_range, tally_a, tallies, k)
 
     run_sweeps(arr, res, rows[ids], cols[ids], np.asarray(cams.heights, float)[ids], ranges[ids],
                np.asarray(cams.azs, float)[ids], np.asarray(cams.halves, float)[ids],
