@@ -273,6 +273,46 @@ def merge(vis, or0, oc0, side, qmax, jid, count, first, in_range, tally, tallies
 
 
 @numba.njit(cache=True, nogil=True)
+def merge_packed(limits, seen, or0, oc0, side, jid, count, first, in_range, tally, tallies, row):
+    """:func:`merge` for a window kept as two bit planes (``numpy.packbits`` of "within limits" and "seen").
+
+    Eight cells are skipped at a time where a byte of the limits plane is zero.
+    """
+    nr, nc = count.shape
+    use_tally = tally.shape[0] == nr and tally.shape[1] == nc
+    nbits = tallies.shape[1]
+    b_lo = max(0, -oc0)
+    b_hi = min(side, nc - oc0)
+    for a in range(max(0, -or0), min(side, nr - or0)):
+        r = or0 + a
+        p = a * side + b_lo
+        b = b_lo
+        while b < b_hi:
+            lb = limits[p >> 3]
+            if lb == 0:
+                step = 8 - (p & 7)
+                p += step
+                b += step
+                continue
+            shift = 7 - (p & 7)
+            if (lb >> shift) & 1:
+                c = oc0 + b
+                in_range[r, c] = True
+                if (seen[p >> 3] >> shift) & 1:
+                    if count[r, c] < 65535:
+                        count[r, c] += 1
+                    if first[r, c] < 0 or jid < first[r, c]:
+                        first[r, c] = jid
+                    if use_tally:
+                        t = tally[r, c]
+                        if t:
+                            for bit in range(nbits):
+                                tallies[row, bit] += (t >> bit) & 1
+            p += 1
+            b += 1
+
+
+@numba.njit(cache=True, nogil=True)
 def block_any(mask, b):
     """Per block of ``b x b`` cells: True when any cell of ``mask`` in it is True."""
     nr, nc = mask.shape

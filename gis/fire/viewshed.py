@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from gis.fire._sweep import block_any, merge, range_limit, run_sweeps, sweep, window_any
+from gis.fire._sweep import block_any, merge, merge_packed, range_limit, run_sweeps, sweep, window_any
 from gis.fire.viewshed_cache import ViewshedCache, dem_key
 from layers.text import Text
 
@@ -480,7 +480,7 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
     tallies[np.array(cams.pos, dtype=np.int64)] = tallies_k
     # first: positions in the cameras frame
     lut = np.array(cams.pos + [-1], dtype=np.int32)
-    first = np.where(first_k >= 0, lut[first_k], -1).astype(np.int32)
+    first = lut[first_k]                                  # first_k = -1 picks the last entry, -1
     if geographic:
         def back(a, fill):
             dst = np.full(dem.shape, fill, dtype=a.dtype)
@@ -536,14 +536,13 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
     keys: list[tuple | None] = [None] * n
     n_cached = 0
     if cache is not None and key is not None:
-        window = np.zeros((2 * int(half.max()) + 1,) * 2, np.uint8)
         for k in map(int, np.flatnonzero(todo)):
             keys[k] = key + (int(rows[k]), int(cols[k]), float(cams.heights[k]), float(ranges[k]),
                              bool(cams.sectors[k]), float(cams.azs[k]), float(cams.halves[k]), RAYS_PER_CELL, res)
-            side = 2 * int(half[k]) + 1
-            if cache.load(keys[k], window, side):
-                merge(window, int(rows[k] - half[k]), int(cols[k] - half[k]), side, int(qmax[k]), k, count, first,
-                      in_range, tally_a, tallies, k)
+            hit = cache.get(keys[k])
+            if hit is not None:
+                merge_packed(hit[0], hit[1], int(rows[k] - half[k]), int(cols[k] - half[k]), 2 * int(half[k]) + 1, k,
+                             count, first, in_range, tally_a, tallies, k)
                 todo[k] = False
                 n_cached += 1
     ids = np.flatnonzero(todo)

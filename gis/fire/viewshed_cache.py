@@ -9,7 +9,8 @@ a new DEM a new digest.
 
 An entry is two bit planes over the camera's range square, "within its limits" and "seen"
 (``2 * side**2 / 8`` bytes: 112 kB for 10 km at 30 m, 63 MB for the prefecture's 562 cameras),
-kept within :data:`layers.settings.VIEWSHED_CACHE_MB` (least recently used out first).
+kept within :data:`layers.settings.VIEWSHED_CACHE_MB` (least recently used out first), and added to
+the count raster straight from the bit planes (:func:`gis.fire._sweep.merge_packed`).
 :data:`SHARED` is the process-wide cache the fire review uses, shared by every session of the app.
 """
 
@@ -52,23 +53,19 @@ class ViewshedCache:
         """Bytes the entries take."""
         return self._bytes
 
-    def load(self, key: Hashable, window: np.ndarray, side: int) -> bool:
-        """Write the entry's codes (0 out of limits, 1 hidden, 2 seen) into ``window[:side, :side]``.
+    def get(self, key: Hashable) -> tuple[np.ndarray, np.ndarray] | None:
+        """The entry's bit planes ``(within limits, seen)``: ``numpy.packbits`` of the range square, row by row.
 
-        Returns False (window untouched) when ``key`` is not cached.
+        None when ``key`` is not cached.
         """
         with self._lock:
             hit = self._entries.get(key)
             if hit is None:
                 self.misses += 1
-                return False
+                return None
             self._entries.move_to_end(key)
             self.hits += 1
-        limits, seen = hit
-        n = side * side
-        codes = np.unpackbits(limits, count=n) + np.unpackbits(seen, count=n)
-        window[:side, :side] = codes.reshape(side, side)
-        return True
+        return hit
 
     def store(self, key: Hashable, window: np.ndarray, side: int) -> None:
         """Keep the codes of ``window[:side, :side]`` under ``key``."""
