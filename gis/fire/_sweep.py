@@ -216,7 +216,7 @@ def sweep(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, az, h
                 x = j * cz
                 lo = int(x)
                 f = x - lo
-                lo = lo if lo < mmax else mmax     # past the DEM edge: never read (see below)
+                lo = lo if lo < mmax else mmax     # past the DEM's minor edge: the edge cell (see below)
                 hi = lo + 1 if lo < mmax else mmax
                 za = flat[np.uint64(line + lo * st_min)]
                 zb = flat[np.uint64(line + hi * st_min)]
