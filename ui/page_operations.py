@@ -48,6 +48,7 @@ from ui.state import (
     layer_tokens,
     map_parts,
     place_names,
+    shared_result,
     workspace_layers,
 )
 
@@ -566,6 +567,16 @@ def _checkin_tab(ops: Operations, snap, prog, layers: dict) -> None:
                            file_name=file_name("replan", "xlsx", lg, id=snap.warning.warning_id), on_click="ignore")
 
 
+def _road_graph(ops: Operations):
+    """The road graph for a dispatch, built once per revision of the roads layer and frame, shared by every session
+    (a flood extent is cut from a copy of it)."""
+    import pyproj
+
+    key = layer_tokens(["roads"])
+    return lambda crs: shared_result(("ops_road_graph", key, pyproj.CRS.from_user_input(crs).to_wkt()),
+                                     lambda: ops.road_graph(crs))
+
+
 def _dispatch_tab(ops: Operations, snap, prog, layers: dict) -> None:
     from gis.report.ops_sheets import dispatch_workbook
 
@@ -579,7 +590,7 @@ def _dispatch_tab(ops: Operations, snap, prog, layers: dict) -> None:
     if st.button(_t("dispatch_do"), key="ops_dispatch_do", disabled=not prog.totals["people_checked_in"]):
         try:
             d, _ = ops.dispatch(snap.warning.warning_id, prog=prog, days=int(days),
-                                flood=layers.get("flood_hazard") if use_flood else None)
+                                flood=layers.get("flood_hazard") if use_flood else None, graph=_road_graph(ops))
         except GisError as e:
             _errors(e)
             return
