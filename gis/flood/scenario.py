@@ -27,7 +27,7 @@ from typing import Any
 import geopandas as gpd
 
 from gis.flood.exposure import EvacuationRule
-from gis.flood.hand import DEFAULT_MIN_UPSTREAM_KM2, hand
+from gis.flood.hand import DEFAULT_MIN_UPSTREAM_KM2, flow_routing, hand
 from gis.flood.hazard import DEFAULT_THRESHOLDS, Hazard, check_overlap, hazard_from_file, parse_thresholds
 from gis.flood.homes import Homes, home_points
 from gis.flood.needs import parse_rates
@@ -121,7 +121,8 @@ class FloodInputs:
 
     def hand(self, *, streams: str = "upstream", min_upstream_km2: float = DEFAULT_MIN_UPSTREAM_KM2,
              cell_m: float = TERRAIN_CELL_M) -> Raster:
-        """HAND on the terrain grid for one stream definition (computed once per definition)."""
+        """HAND on the terrain grid for one stream definition (computed once per definition; the flow
+        routing under it once per terrain grid)."""
         key = ("hand", streams, float(min_upstream_km2), float(cell_m))
         if key not in self._cache:
             dem, notes = self.terrain(cell_m)
@@ -137,7 +138,11 @@ class FloodInputs:
                                               "streams from the river layer, but the workspace has no rivers",
                                               "导入河流图层，或按汇流面积取河道",
                                               "import the rivers, or take streams from the upstream area"))
-            h = hand(dem, rivers=rivers, min_upstream_km2=None if streams == "rivers" else min_upstream_km2)
+            routing_key = ("routing", float(cell_m))
+            if routing_key not in self._cache:   # the flow routing is shared by every stream definition
+                self._cache[routing_key] = flow_routing(dem)
+            h = hand(dem, rivers=rivers, min_upstream_km2=None if streams == "rivers" else min_upstream_km2,
+                     routing=self._cache[routing_key])
             h.warnings = list(notes) + list(h.warnings)
             self._cache[key] = h
         return self._cache[key]
