@@ -19,7 +19,7 @@ from layers.catalogue import map_kinds, spec
 from layers.palette import GAP, REACH, RISK, SEEN, SITE
 from layers.raster import Raster
 from layers.text import Text
-from ui.map_view import LegendRow, StyledGeoJson, path_style
+from ui.map_view import ImageOverlay, LegendRow, StyledGeoJson, path_style
 from ui.overlay import Overlay, render
 from ui.plan_map import _features
 
@@ -119,21 +119,21 @@ def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None =
     risk_layers = []
     for ov, name, show in ((risk, w("risk_layer"), day is None), (day, w("day_layer", label=day_label), True)):
         if ov is not None:
-            img = folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, interactive=False, zindex=3,
-                                                    name=name, show=show)
+            img = ImageOverlay(ov.data_url(), bounds=ov.bounds, interactive=False, zindex=3, name=name,
+                               show=show)
             groups.append(img)
             risk_layers.append(img)
     if risk_layers:   # one set of level rows, shown while either risk layer is on
         legend += [LegendRow(w("risk_legend", level=LEVEL_LABELS[i + 1](lang)), c, c, "box", tuple(risk_layers))
                    for i, c in enumerate(RISK_COLORS)]
     if reach is not None:
-        img = folium.raster_layers.ImageOverlay(reach.data_url(), bounds=reach.bounds, interactive=False, zindex=4,
-                                                show=False, name=w("reach_layer"))
+        img = ImageOverlay(reach.data_url(), bounds=reach.bounds, interactive=False, zindex=4, show=False,
+                           name=w("reach_layer"))
         groups.append(img)
         legend.append(LegendRow(w("reach_legend"), REACH_COLOR, REACH_COLOR, "box", img))
     if seen is not None:
-        img = folium.raster_layers.ImageOverlay(seen.data_url(), bounds=seen.bounds, interactive=False, zindex=5,
-                                                show=False, name=w("seen_layer"))
+        img = ImageOverlay(seen.data_url(), bounds=seen.bounds, interactive=False, zindex=5, show=False,
+                           name=w("seen_layer"))
         groups.append(img)
         legend += [LegendRow(w("seen1"), SEEN_COLORS[1], SEEN_COLORS[1], "box", img),
                    LegendRow(w("seen2"), SEEN_COLORS[2], SEEN_COLORS[2], "box", img)]
