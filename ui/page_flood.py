@@ -7,6 +7,7 @@ options) -> metrics, map, tables, downloads, saved scenarios.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -34,7 +35,15 @@ from ui.map_panel import note_missing_layers, show_layers_map, show_map
 from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
 from ui.progress import counter
-from ui.state import hillshade_overlay, is_demo, layer_tokens, place_names, workspace_dem, workspace_layers
+from ui.state import (
+    hillshade_overlay,
+    is_demo,
+    layer_tokens,
+    place_names,
+    workspace_dem,
+    workspace_dem_key,
+    workspace_layers,
+)
 from ui.township_choice import choose_township, township_focus
 
 #: the layers of the Flood page's map (from the layer specs)
@@ -80,9 +89,17 @@ def _upload_path(data: bytes, name: str) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _inputs(key: tuple, _layers: dict, _dem, _population) -> FloodInputs:
-    """The workspace's layers as the plan reads them (terrain and HAND are memoised inside, once per DEM)."""
-    return FloodInputs({k: v for k, v in _layers.items()}, dem=_dem, population=_population)
+def _dem_store(dem_key: tuple) -> dict:
+    """The terrain grid and flow routing of one DEM, kept for every plan on it whatever the other layers."""
+    return {}
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _inputs(key: tuple, _layers: dict, _dem, _population, dem_key: tuple) -> FloodInputs:
+    """The workspace's layers as the plan reads them (HAND memoised inside; the DEM's terrain and flow routing
+    in the DEM's own store, so an edit of another layer does not route the DEM again)."""
+    return FloodInputs({k: v for k, v in _layers.items()}, dem=_dem, population=_population,
+                       dem_store=_dem_store(dem_key) if dem_key else {})
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -231,22 +248,29 @@ def _depth_png(key: tuple, _hazard: Hazard, thresholds: tuple):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _files(key: tuple, _plan: Plan, lang_: str) -> dict[str, bytes]:
+def _files(key: tuple, _plan: Plan, lang_: str, synthetic: bool) -> dict[str, bytes]:
     from gis.report.plan_files import write_plan_files
 
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_plan_files(_plan, Path(tmp), lang=lang_, synthetic=is_demo())
+        paths = write_plan_files(_plan, Path(tmp), lang=lang_, synthetic=synthetic)
         return {p.suffix.lstrip("."): p.read_bytes() for p in paths}
 
 
+def _plan_file(key: tuple, plan: Plan, lang_: str, synthetic: bool, ext: str) -> bytes:
+    """One of the plan's files, written when its download button is clicked (the four are written together)."""
+    return _files(key, plan, lang_, synthetic).get(ext, b"")
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str) -> bytes:
+def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str, synthetic: bool, _roads=None,
+                 _boundaries=None) -> bytes:
+    """The village situation map (the roads and boundaries are the workspace's of ``key``)."""
     from gis.report.village_map import village_map
 
     hz = _plan.hazard
     return village_map(village, _plan, hazard=hz.depth if hz.depth is not None else hz.polygons, fmt=fmt,
-                       scenario=hz.label(lang_), synthetic=is_demo(), lang=lang_,
-                       roads=workspace_layers().get("roads"), boundaries=workspace_layers().get("boundaries"))
+                       scenario=hz.label(lang_), synthetic=synthetic, lang=lang_, roads=_roads,
+                       boundaries=_boundaries)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -317,23 +341,26 @@ def _tables(plan: Plan) -> None:
 
 
 def _downloads(plan: Plan, key: tuple) -> None:
+    """The plan's files and village maps, each made when its button is clicked (not on every change of the
+    scenario: writing them all took as long as the plan itself)."""
     from gis.report.village_map import at_risk_villages
 
     st.subheader(t("downloads"))
-    files = _files(key, plan, lang())
+    lang_, synthetic = lang(), is_demo()    # read here: the files are made outside this script run
     names = {"xlsx": "Excel", "gpkg": "GeoPackage", "geojson": "GeoJSON", "kml": "KML"}
     cols = st.columns(len(names))
     for col, (ext, label) in zip(cols, names.items()):
-        if ext in files:
-            col.download_button(label, files[ext], file_name=file_name("plan", ext, lang()), key=f"plan_dl_{ext}")
+        col.download_button(label, functools.partial(_plan_file, key, plan, lang_, synthetic, ext),
+                            file_name=file_name("plan", ext, lang_), key=f"plan_dl_{ext}")
     villages = at_risk_villages(plan)
     if villages:
         c1, c2, c3 = st.columns([3, 1, 1])
         village = c1.selectbox(t("village_map"), villages, key="village_map_name")
-        c2.download_button("PNG", _village_map(key, plan, village, "png", lang()),
-                           file_name=file_name("village_map", "png", lang(), village=village), key="vm_png")
-        c3.download_button("PDF", _village_map(key, plan, village, "pdf", lang()),
-                           file_name=file_name("village_map", "pdf", lang(), village=village), key="vm_pdf")
+        base = workspace_layers()
+        for col, fmt in ((c2, "png"), (c3, "pdf")):
+            col.download_button(fmt.upper(), functools.partial(_village_map, key, plan, village, fmt, lang_, synthetic,
+                                                               base.get("roads"), base.get("boundaries")),
+                                file_name=file_name("village_map", fmt, lang_, village=village), key=f"vm_{fmt}")
         if st.button(t("village_batch", n=len(villages)), key="vm_batch"):
             st.session_state["vm_batch_key"] = key
         if st.session_state.get("vm_batch_key") == key:   # drawn once, with a bar counting the pages
@@ -455,7 +482,7 @@ def page() -> None:
         show_layers_map(KINDS, key="flood_map")
         return
     tokens = layer_tokens(list(layers)) + (pop_token,)
-    inputs = _inputs(tokens, layers, workspace_dem(), population)
+    inputs = _inputs(tokens, layers, workspace_dem(), population, workspace_dem_key())
     params = json.dumps(scenario.to_params(), sort_keys=True, default=str)
     hazard_params = json.dumps({k: v for k, v in scenario.to_params().items()
                                 if k in ("source", "stage_m", "hazard_file", "streams", "min_upstream_km2", "name")},

@@ -296,6 +296,21 @@ def workspace_dem():
     return _raster(folder, "dem", _revision_tokens(ws)["dem"])     # read once per revision, shared
 
 
+def workspace_dem_key() -> tuple:
+    """What identifies the DEM in use by its content: this session's import, else the DEM file's real path,
+    size and last change (copies of a workspace that link the same file share it); ``()`` without one."""
+    session_dem = st.session_state.get("session_rasters", {}).get("dem")
+    if session_dem is not None:
+        return ("session", st.session_state.get("session_tokens", {}).get("dem", ""), id(session_dem))
+    path = Workspace(workspace_folder()).raster_path("dem")
+    try:
+        real = path.resolve()
+        stat = real.stat()
+    except OSError:
+        return ()
+    return (str(real), stat.st_size, stat.st_mtime_ns)
+
+
 def workspace_extent() -> tuple[float, float, float, float] | None:
     """Lon/lat extent of the active workspace's layers, or None when it has none or cannot be read.
 
