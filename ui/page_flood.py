@@ -40,6 +40,7 @@ from ui.state import (
     is_demo,
     layer_tokens,
     place_names,
+    shared_result,
     workspace_dem,
     workspace_dem_key,
     workspace_layers,
@@ -319,18 +320,21 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _tables(plan: Plan) -> None:
+def _tables(plan: Plan, key: tuple) -> None:
     from gis.report.plan_workbook import needs_rows, plan_rows, shelter_rows, township_rows
+
+    def rows(name: str, make) -> pd.DataFrame:   # made once per plan and language, shared by every session
+        return shared_result(("flood_rows", name, key, lang()), lambda: _labelled(make(plan, lang=lang())))
 
     tabs = st.tabs([t("tab_plan"), t("tab_shelters"), t("tab_townships"), t("tab_needs"), t("tab_villages")])
     with tabs[0]:
-        st.dataframe(_labelled(plan_rows(plan, lang=lang())), width="stretch", hide_index=True)
+        st.dataframe(rows("plan", plan_rows), width="stretch", hide_index=True)
     with tabs[1]:
-        st.dataframe(_labelled(shelter_rows(plan, lang=lang())), width="stretch", hide_index=True)
+        st.dataframe(rows("shelters", shelter_rows), width="stretch", hide_index=True)
     with tabs[2]:
-        st.dataframe(_labelled(township_rows(plan, lang=lang())), width="stretch", hide_index=True)
+        st.dataframe(rows("townships", township_rows), width="stretch", hide_index=True)
     with tabs[3]:
-        st.dataframe(_labelled(needs_rows(plan, lang=lang())), width="stretch", hide_index=True)
+        st.dataframe(rows("needs", needs_rows), width="stretch", hide_index=True)
     with tabs[4]:
         if "village" in plan.exposure:
             cols = ["grids", "flooded_grids", "evacuate_grids", "households", "population", "vulnerable",
@@ -512,6 +516,6 @@ def page() -> None:
     _plan_map(plan, key, scenario.thresholds, layers)
     if population is not None:
         _population_counts(population, hazard, scenario.thresholds, key)
-    _tables(plan)
+    _tables(plan, key)
     _downloads(plan, key)
     _comparison(plan, scenario)
