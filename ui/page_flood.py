@@ -32,13 +32,14 @@ from layers.text import pick
 from ui.downloads import file_name
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
-from ui.map_view import build_map, plan_map
+from ui.map_view import build_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
 from ui.progress import counter
 from ui.state import (
     hillshade_overlay,
     is_demo,
     layer_tokens,
+    map_parts,
     place_names,
     shared_result,
     workspace_dem,
@@ -294,12 +295,12 @@ def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
     lang_ = lang()
 
     def build():
-        mp = plan_map({k: layers[k] for k in base_kinds}, focus=township)
+        # the base layers as every page's map has them (cached per revision), the plan's groups on top
+        planned, payloads, images, _ = map_parts(base_kinds, township)
         groups = plan_groups(plan, lang_, thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds),
                              township=township)
-        return build_map(mp.layers, lang=lang_, hillshade=hillshade_overlay(), images=mp.images,
-                         simplify_m=mp.simplify_m, extra=groups, height=640, places=place_names(),
-                         focus_outline=township_focus(township))
+        return build_map(planned, lang=lang_, hillshade=hillshade_overlay(), images=images, payloads=payloads,
+                         extra=groups, height=640, places=place_names(), focus_outline=township_focus(township))
 
     # built once for every session showing the same plan (ui.state.shared_map)
     shared = ("flood", key, tuple(thresholds), township, lang_,
