@@ -169,15 +169,21 @@ BASE_KINDS = ("boundaries", *(k for k in map_kinds("fire") if spec(k).geometry[0
 
 
 def fire_map(layers: dict, lang: str, *, hillshade: Overlay | None = None, height: int = 640, places=None,
-             focus: str | None = None, focus_outline: tuple[str, object] | None = None, **parts) -> folium.Map:
+             focus: str | None = None, focus_outline: tuple[str, object] | None = None,
+             base: tuple[dict, dict, dict] | None = None, **parts) -> folium.Map:
     """The Fire page map: the base layers (boundaries, roads, rivers, sources, cameras, graves; an overview
     above the detail budget, or the ``focus`` township in full) under the review's :func:`fire_groups`
     (``parts``: risk, day, day_label, seen, reach, gaps, sites); ``focus_outline`` (name, polygon) is
-    outlined and zoomed to."""
+    outlined and zoomed to. ``base`` is ``(layers, payloads, images)`` of the base layers when the caller
+    keeps them (the page takes them from :func:`ui.state.map_parts`, made once per revision)."""
     from ui.map_view import build_map, plan_map
 
-    mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers}, focus=focus)
-    return build_map(mp.layers, lang=lang, hillshade=hillshade, images=mp.images, simplify_m=mp.simplify_m,
-                     extra=fire_groups(lang, **parts), height=height,
+    if base is None:
+        mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers}, focus=focus)
+        planned, payloads, images, simplify_m = mp.layers, None, mp.images, mp.simplify_m
+    else:
+        (planned, payloads, images), simplify_m = base, 5.0   # payloads made: simplify_m is not used
+    return build_map(planned, lang=lang, hillshade=hillshade, images=images, payloads=payloads,
+                     simplify_m=simplify_m, extra=fire_groups(lang, **parts), height=height,
                      show={"roads", "water_sources", "cameras", "boundaries:county", "boundaries:township"},
                      places=places, focus_outline=focus_outline)
