@@ -30,12 +30,13 @@ from layers.export import display_table
 from layers.text import Text, pick
 from ui.crs_box import chosen, crs_box, points_note, show_problems
 from ui.downloads import file_name
-from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
+from ui.fire_layers import BASE_KINDS, fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
 from ui.state import (
     hillshade_overlay,
     layer_tokens,
+    map_parts,
     place_names,
     shared_result,
     workspace_dem,
@@ -331,10 +332,12 @@ def _map(r: FireResult, key: tuple) -> None:
     town = r.review.township
 
     def build():
-        return fire_map(workspace_layers(), lang_, hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov,
+        layers = workspace_layers()
+        planned, payloads, images, _ = map_parts([k for k in BASE_KINDS if k in layers], town)   # per revision
+        return fire_map(layers, lang_, hillshade=hillshade_overlay(), risk=risk_ov, day=day_ov,
                         day_label=pick(r.weather.label, lang_) if r.weather else "", seen=seen_ov, reach=reach_ov,
                         gaps=r.gaps, sites=sites, places=place_names(), focus=town,
-                        focus_outline=township_focus(town))
+                        focus_outline=township_focus(town), base=(planned, payloads, images))
 
     cache_key = ("fire", key, town, lang_, layer_tokens([*KINDS, "grids", "villages", "shelters", "boundaries"]))
     show_map(build, key="fire_map", height=640, shared=cache_key)

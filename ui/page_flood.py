@@ -7,6 +7,7 @@ options) -> metrics, map, tables, downloads, saved scenarios.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -36,15 +37,18 @@ from ui.crs_box import crs_box, raster_note, show_problems
 from ui.downloads import file_name
 from ui.i18n import labeller, lang, problem_lines, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
-from ui.map_view import build_map, plan_map
+from ui.map_view import build_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
 from ui.progress import counter
 from ui.state import (
     hillshade_overlay,
     is_demo,
     layer_tokens,
+    map_parts,
     place_names,
+    shared_result,
     workspace_dem,
+    workspace_dem_key,
     workspace_layers,
     workspace_outlines,
 )
@@ -94,9 +98,17 @@ def _upload_path(data: bytes, name: str) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _inputs(key: tuple, _layers: dict, _dem, _population) -> FloodInputs:
-    """The workspace's layers as the plan reads them (terrain and HAND are memoised inside, once per DEM)."""
-    return FloodInputs({k: v for k, v in _layers.items()}, dem=_dem, population=_population)
+def _dem_store(dem_key: tuple) -> dict:
+    """The terrain grid and flow routing of one DEM, kept for every plan on it whatever the other layers."""
+    return {}
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _inputs(key: tuple, _layers: dict, _dem, _population, dem_key: tuple) -> FloodInputs:
+    """The workspace's layers as the plan reads them (HAND memoised inside; the DEM's terrain and flow routing
+    in the DEM's own store, so an edit of another layer does not route the DEM again)."""
+    return FloodInputs({k: v for k, v in _layers.items()}, dem=_dem, population=_population,
+                       dem_store=_dem_store(dem_key) if dem_key else {})
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -262,22 +274,29 @@ def _depth_png(key: tuple, _hazard: Hazard, thresholds: tuple):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _files(key: tuple, _plan: Plan, lang_: str) -> dict[str, bytes]:
+def _files(key: tuple, _plan: Plan, lang_: str, synthetic: bool) -> dict[str, bytes]:
     from gis.report.plan_files import write_plan_files
 
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_plan_files(_plan, Path(tmp), lang=lang_, synthetic=is_demo())
+        paths = write_plan_files(_plan, Path(tmp), lang=lang_, synthetic=synthetic)
         return {p.suffix.lstrip("."): p.read_bytes() for p in paths}
 
 
+def _plan_file(key: tuple, plan: Plan, lang_: str, synthetic: bool, ext: str) -> bytes:
+    """One of the plan's files, written when its download button is clicked (the four are written together)."""
+    return _files(key, plan, lang_, synthetic).get(ext, b"")
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str) -> bytes:
+def _village_map(key: tuple, _plan: Plan, village: str, fmt: str, lang_: str, synthetic: bool, _roads=None,
+                 _boundaries=None) -> bytes:
+    """The village situation map (the roads and boundaries are the workspace's of ``key``)."""
     from gis.report.village_map import village_map
 
     hz = _plan.hazard
     return village_map(village, _plan, hazard=hz.depth if hz.depth is not None else hz.polygons, fmt=fmt,
-                       scenario=hz.label(lang_), synthetic=is_demo(), lang=lang_,
-                       roads=workspace_layers().get("roads"), boundaries=workspace_layers().get("boundaries"))
+                       scenario=hz.label(lang_), synthetic=synthetic, lang=lang_, roads=_roads,
+                       boundaries=_boundaries)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -300,12 +319,12 @@ def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
     lang_ = lang()
 
     def build():
-        mp = plan_map({k: layers[k] for k in base_kinds}, focus=township)
+        # the base layers as every page's map has them (cached per revision), the plan's groups on top
+        planned, payloads, images, _ = map_parts(base_kinds, township)
         groups = plan_groups(plan, lang_, thresholds=thresholds, depth=_depth_png(key, plan.hazard, thresholds),
                              township=township)
-        return build_map(mp.layers, lang=lang_, hillshade=hillshade_overlay(), images=mp.images,
-                         simplify_m=mp.simplify_m, extra=groups, height=640, places=place_names(),
-                         focus_outline=township_focus(township))
+        return build_map(planned, lang=lang_, hillshade=hillshade_overlay(), images=images, payloads=payloads,
+                         extra=groups, height=640, places=place_names(), focus_outline=township_focus(township))
 
     # built once for every session showing the same plan (ui.state.shared_map)
     shared = ("flood", key, tuple(thresholds), township, lang_,
@@ -318,18 +337,21 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
     return labelled(df, lang())
 
 
-def _tables(plan: Plan) -> None:
+def _tables(plan: Plan, key: tuple) -> None:
     from gis.report.plan_workbook import needs_rows, plan_rows, shelter_rows, township_rows
+
+    def rows(name: str, make) -> pd.DataFrame:   # made once per plan and language, shared by every session
+        return shared_result(("flood_rows", name, key, lang()), lambda: _labelled(make(plan, lang=lang())))
 
     tabs = st.tabs([t("tab_plan"), t("tab_shelters"), t("tab_townships"), t("tab_needs"), t("tab_villages")])
     with tabs[0]:
-        st.dataframe(_labelled(plan_rows(plan, lang=lang())), width="stretch", hide_index=True)
+        st.dataframe(rows("plan", plan_rows), width="stretch", hide_index=True)
     with tabs[1]:
-        st.dataframe(_labelled(shelter_rows(plan, lang=lang())), width="stretch", hide_index=True)
+        st.dataframe(rows("shelters", shelter_rows), width="stretch", hide_index=True)
     with tabs[2]:
-        st.dataframe(_labelled(township_rows(plan, lang=lang())), width="stretch", hide_index=True)
+        st.dataframe(rows("townships", township_rows), width="stretch", hide_index=True)
     with tabs[3]:
-        st.dataframe(_labelled(needs_rows(plan, lang=lang())), width="stretch", hide_index=True)
+        st.dataframe(rows("needs", needs_rows), width="stretch", hide_index=True)
     with tabs[4]:
         if "village" in plan.exposure:
             cols = ["grids", "flooded_grids", "evacuate_grids", "households", "population", "vulnerable",
@@ -340,23 +362,26 @@ def _tables(plan: Plan) -> None:
 
 
 def _downloads(plan: Plan, key: tuple) -> None:
+    """The plan's files and village maps, each made when its button is clicked (not on every change of the
+    scenario: writing them all took as long as the plan itself)."""
     from gis.report.village_map import at_risk_villages
 
     st.subheader(t("downloads"))
-    files = _files(key, plan, lang())
+    lang_, synthetic = lang(), is_demo()    # read here: the files are made outside this script run
     names = {"xlsx": "Excel", "gpkg": "GeoPackage", "geojson": "GeoJSON", "kml": "KML"}
     cols = st.columns(len(names))
     for col, (ext, label) in zip(cols, names.items()):
-        if ext in files:
-            col.download_button(label, files[ext], file_name=file_name("plan", ext, lang()), key=f"plan_dl_{ext}")
+        col.download_button(label, functools.partial(_plan_file, key, plan, lang_, synthetic, ext),
+                            file_name=file_name("plan", ext, lang_), key=f"plan_dl_{ext}")
     villages = at_risk_villages(plan)
     if villages:
         c1, c2, c3 = st.columns([3, 1, 1])
         village = c1.selectbox(t("village_map"), villages, key="village_map_name")
-        c2.download_button("PNG", _village_map(key, plan, village, "png", lang()),
-                           file_name=file_name("village_map", "png", lang(), village=village), key="vm_png")
-        c3.download_button("PDF", _village_map(key, plan, village, "pdf", lang()),
-                           file_name=file_name("village_map", "pdf", lang(), village=village), key="vm_pdf")
+        base = workspace_layers()
+        for col, fmt in ((c2, "png"), (c3, "pdf")):
+            col.download_button(fmt.upper(), functools.partial(_village_map, key, plan, village, fmt, lang_, synthetic,
+                                                               base.get("roads"), base.get("boundaries")),
+                                file_name=file_name("village_map", fmt, lang_, village=village), key=f"vm_{fmt}")
         if st.button(t("village_batch", n=len(villages)), key="vm_batch"):
             st.session_state["vm_batch_key"] = key
         if st.session_state.get("vm_batch_key") == key:   # drawn once, with a bar counting the pages
@@ -492,7 +517,7 @@ def page() -> None:
         show_layers_map(KINDS, key="flood_map")
         return
     tokens = layer_tokens(list(layers)) + (pop_token,)
-    inputs = _inputs(tokens, layers, workspace_dem(), population)
+    inputs = _inputs(tokens, layers, workspace_dem(), population, workspace_dem_key())
     tokens += (repr(astuple(coords)),)   # how the scenario file is read: part of every key from here on
     params = json.dumps(scenario.to_params(), sort_keys=True, default=str)
     hazard_params = json.dumps({k: v for k, v in scenario.to_params().items()
@@ -523,6 +548,6 @@ def page() -> None:
     _plan_map(plan, key, scenario.thresholds, layers)
     if population is not None:
         _population_counts(population, hazard, scenario, key)
-    _tables(plan)
+    _tables(plan, key)
     _downloads(plan, key)
     _comparison(plan, scenario)

@@ -16,7 +16,7 @@ from layers.catalogue import spec
 from layers.palette import DEPTH, GRID_STATUS, ROUTE, SHELTER_LOAD, SHELTER_UNUSABLE
 from layers.raster import Raster
 from layers.text import ENUMERATION, Text
-from ui.map_view import DETAIL_BUDGET, LegendRow, StyledGeoJson, _round_coords, path_style
+from ui.map_view import DETAIL_BUDGET, ImageOverlay, LegendRow, StyledGeoJson, _round_coords, path_style
 from ui.overlay import Overlay, render
 
 #: depth class colours, shallow to deep (sequential blues)
@@ -113,8 +113,8 @@ def plan_groups(plan, lang: str, *, thresholds: tuple[float, ...], depth: Overla
     groups: list[folium.Layer] = []
     legend: list[LegendRow] = []
     if depth is not None:
-        img = folium.raster_layers.ImageOverlay(depth.data_url(), bounds=depth.bounds, interactive=False,
-                                                name=w["depth_layer"], zindex=3)
+        img = ImageOverlay(depth.data_url(), bounds=depth.bounds, interactive=False, name=w["depth_layer"],
+                           zindex=3)
         groups.append(img)
         edges = [0, *thresholds]
         for i, c in enumerate(DEPTH_COLORS[:len(edges)]):

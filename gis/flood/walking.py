@@ -159,9 +159,8 @@ class WalkSurface:
         """Length in metres of a path through cell centres."""
         if len(cells) < 2:
             return 0.0
-        r, c = np.divmod(np.asarray(cells, dtype=np.int64), self.shape[1])
         dx, dy = self.cell_xy
-        return float(np.hypot(np.diff(c) * dx, np.diff(r) * dy).sum())
+        return float(_steps_m(np.asarray(cells, dtype=np.int64), self.shape[1], float(dx), float(dy)).sum())
 
     def path_time(self, cells: np.ndarray) -> float:
         """Seconds a walk through ``cells`` takes (the sum of its steps' weights)."""
@@ -269,11 +268,7 @@ class Reach:
         """
         if cell < 0 or not np.isfinite(self.time[cell]):
             return np.zeros(0, dtype=np.int64)
-        out = [int(cell)]
-        p = self.pred
-        while p[out[-1]] >= 0:
-            out.append(int(p[out[-1]]))
-        seq = np.array(out, dtype=np.int64)
+        seq = _trace(self.pred, int(cell))
         return seq if self.towards else seq[::-1]
 
     def length(self, cell: int) -> float:
@@ -292,6 +287,12 @@ class LocalReach:
     time_local: np.ndarray
     pred_local: np.ndarray
     towards: bool
+    _window: tuple[int, int, int, int] = field(init=False, repr=False)   # first row, first column, width, height
+
+    def __post_init__(self) -> None:
+        cols = self.surface.shape[1]
+        r0, c0 = divmod(int(self.cells[0]), cols)
+        self._window = (r0, c0, int(self.cells[-1] % cols) - c0 + 1, int(self.cells[-1] // cols) - r0 + 1)
 
     def times(self, cells: np.ndarray) -> np.ndarray:
         """Walking time to (or from) each of ``cells`` (global numbers); inf outside the window or not reached."""
@@ -302,11 +303,8 @@ class LocalReach:
         return out
 
     def _pos(self, cells: np.ndarray) -> np.ndarray:
-        rows, cols = self.surface.shape
-        r, c = np.divmod(cells, cols)
-        r0, c0 = divmod(int(self.cells[0]), cols)
-        w = int(self.cells[-1] % cols) - c0 + 1
-        h = int(self.cells[-1] // cols) - r0 + 1
+        r0, c0, w, h = self._window
+        r, c = np.divmod(cells, self.surface.shape[1])
         lr, lc = r - r0, c - c0
         inside = (lr >= 0) & (lr < h) & (lc >= 0) & (lc < w)
         return np.where(inside, lr * w + lc, -1)
@@ -330,13 +328,12 @@ class LocalReach:
 
     def path(self, cell: int) -> np.ndarray:
         """Cells of the walk through ``cell`` in walking order (see :meth:`Reach.path`); empty if not reached."""
-        pos = int(self._pos(np.array([cell]))[0])
-        if pos < 0 or not np.isfinite(self.time_local[pos]):
+        r0, c0, w, h = self._window
+        r, c = divmod(int(cell), self.surface.shape[1])
+        lr, lc = r - r0, c - c0
+        if not (0 <= lr < h and 0 <= lc < w) or not np.isfinite(self.time_local[lr * w + lc]):
             return np.zeros(0, dtype=np.int64)
-        out = [pos]
-        while self.pred_local[out[-1]] >= 0:
-            out.append(int(self.pred_local[out[-1]]))
-        seq = self.cells[np.array(out, dtype=np.int64)]
+        seq = self.cells[_trace(self.pred_local, lr * w + lc)]
         return seq if self.towards else seq[::-1]
 
 
@@ -369,6 +366,30 @@ def _chains(pred: np.ndarray, starts: np.ndarray, w: int, dx: float, dy: float):
             p = q
         length[i] = total
     return flat, offs, length
+def _trace(pred, start):  # pragma: no cover - compiled
+    """``start`` and its predecessors back to the search's source (``pred < 0``), as int64."""
+    n = 1
+    i = start
+    while pred[i] >= 0:
+        i = pred[i]
+        n += 1
+    out = np.empty(n, np.int64)
+    i = start
+    out[0] = i
+    for k in range(1, n):
+        i = pred[i]
+        out[k] = i
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _steps_m(cells, cols, dx, dy):  # pragma: no cover - compiled
+    """``np.hypot(np.diff(c) * dx, np.diff(r) * dy)`` of the cells' rows and columns, compiled."""
+    steps = np.empty(len(cells) - 1)
+    for k in range(len(cells) - 1):
+        steps[k] = np.hypot((cells[k + 1] % cols - cells[k] % cols) * dx,
+                            (cells[k + 1] // cols - cells[k] // cols) * dy)
+    return steps
 
 
 # ---- building the surface ---------------------------------------------------------------------------------
