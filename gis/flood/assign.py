@@ -409,11 +409,14 @@ def _place_reaching(prov: CostProvider, gid: np.ndarray, sid: np.ndarray, g_peop
         tried.append(label)
     # a grid left with no shelter at all is "no shelter reachable" only if its walking reach holds none either:
     # widen those that could reach any (their shelters are full: the count placed stays the maximum)
-    none = np.flatnonzero((np.bincount(gi, minlength=ng) == 0) & ~extended)
-    if len(none) and ns and hasattr(prov, "could_widen"):
-        none = none[prov.could_widen(gid[none], sid)]
+    none = np.flatnonzero(np.bincount(gi, minlength=ng) == 0)   # (asked only toward open shelters so far)
     if len(none) and ns:
-        prov.extend(gid[none])
+        wid = none[~extended[none]]
+        if len(wid) and hasattr(prov, "could_widen"):
+            wid = wid[prov.could_widen(gid[wid], sid)]
+        if len(wid):
+            prov.extend(gid[wid])
+            extended[wid] = True
         ngi, nsi, nc = _table_arcs(prov.for_grids(first_k, gid[none]), gpos, spos)
         if len(ngi):
             gi, si, cost = np.concatenate([gi, ngi]), np.concatenate([si, nsi]), np.concatenate([cost, nc])
