@@ -186,6 +186,19 @@ def _fill(dem: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return filled, d8
 
 
+#: pyflwdir's own HAND routine compiled (it ships as a plain Python loop: about 20-40 s on this grid, well under
+#: a second compiled; the same code, so the same numbers). gis.flood.hand compiles it alike for the app; the
+#: generator keeps its own copy so that data/ does not import gis (gis/cli imports data).
+_hand_kernel = njit(cache=True, nogil=True)(pyflwdir.dem.height_above_nearest_drain)
+
+
+def _hand(flw: pyflwdir.FlwdirRaster, drain: np.ndarray, elevtn: np.ndarray) -> np.ndarray:
+    """``flw.hand(drain=drain, elevtn=elevtn)`` through :data:`_hand_kernel`."""
+    out = _hand_kernel(flw.idxs_ds, flw.idxs_seq, np.ascontiguousarray(drain, dtype=np.bool_).ravel(),
+                       np.ascontiguousarray(elevtn).ravel())
+    return out.reshape(flw.shape)
+
+
 def _flwdir(d8: np.ndarray, transform: Affine) -> pyflwdir.FlwdirRaster:
     return pyflwdir.from_array(d8, ftype="d8", transform=transform, latlon=False, check_ftype=False)
 
@@ -387,7 +400,7 @@ def build_terrain(n: int, seed: int, *, stream_km2: float = 1.0) -> Terrain:
     strord = flw.stream_order(type="strahler", mask=upa >= stream_km2).astype(np.uint8)
     drain = upa >= stream_km2
     drain[0, :] = drain[-1, :] = drain[:, 0] = drain[:, -1] = True  # cells draining off the map
-    hand = flw.hand(drain=drain, elevtn=z).astype(np.float32)
+    hand = _hand(flw, drain, z).astype(np.float32)
     del drain
     gy, gx = np.gradient(z, CELL)
     slope = np.degrees(np.arctan(np.hypot(gx, gy))).astype(np.float32)

@@ -41,6 +41,11 @@ SNAPSHOT_MAX_MB : float
 SHARED_MAPS_MB : float
     Memory the app's rendered maps shared by every session may hold, MB (``GIS_SHARED_MAPS_MB``,
     default 300); least recently used first out (:func:`ui.state.shared_map`).
+VIEWSHED_CACHE_MB : float
+    Memory the per-camera viewsheds kept between fire reviews may take, MB
+    (``GIS_VIEWSHED_CACHE_MB``, default 256: about 2,000 cameras of 10 km on a 30 m DEM); a review
+    that adds or edits one camera then sweeps that one only (:mod:`gis.fire.viewshed_cache`).
+    0 keeps none.
 
 Read when asked (a server or a test may set them after start):
 
@@ -72,6 +77,7 @@ SNAPSHOT_EVERY_WRITES = int(os.environ.get("GIS_SNAPSHOT_EVERY_WRITES", "10"))
 SNAPSHOT_EVERY_MINUTES = float(os.environ.get("GIS_SNAPSHOT_EVERY_MINUTES", "30"))
 SNAPSHOT_MAX_MB = float(os.environ.get("GIS_SNAPSHOT_MAX_MB", "2000"))
 SHARED_MAPS_MB = float(os.environ.get("GIS_SHARED_MAPS_MB", "300"))
+VIEWSHED_CACHE_MB = float(os.environ.get("GIS_VIEWSHED_CACHE_MB", "256"))
 
 
 def workspace_override() -> str | None:

@@ -152,3 +152,26 @@ def test_fire_page_saves_restores_and_deletes_reviews(demo_workspace, tmp_path, 
     at.selectbox(key="fire_review_pick").select("odd").run()
     at.button(key="fire_review_delete").click().run()
     assert [s.name for s in list_scenarios(folder, "fire")] == ["again"]
+
+
+def test_a_review_after_one_camera_is_added_sweeps_that_camera_only(demo_inputs):
+    """The camera step keeps each camera's viewshed (gis.fire.viewshed_cache.SHARED): a review with one
+    camera more sweeps one, and its counts equal a review computed from scratch."""
+    import pandas as pd
+
+    from gis.fire.review import camera_step
+    from gis.fire.viewshed import coverage
+    from gis.fire.viewshed_cache import SHARED
+
+    r = FireReview(water=False, gaps=False).run(demo_inputs)
+    cams = demo_inputs.layers["cameras"]
+    added = cams.iloc[:1].copy()
+    added["geometry"] = added.to_crs(r.grid.crs).geometry.translate(600.0, -300.0).to_crs(cams.crs)
+    more = pd.concat([cams, added], ignore_index=True)
+    misses, hits = SHARED.misses, SHARED.hits
+    count, first, tallies, _ = camera_step(r.grid, more, r.forest, r.high_risk)
+    assert SHARED.misses - misses == 1 and SHARED.hits - hits >= len(cams) - 5   # a few may have no forest in range
+    fresh = coverage(r.grid, more, return_in_range=True, relevant=r.forest,
+                     tally=(r.forest.astype("uint8") | (r.high_risk.astype("uint8") * 2)))
+    assert (count == fresh[0]).all() and (first == fresh[1]).all()
+    assert (tallies == fresh[3]["tallies"][:, :2]).all()

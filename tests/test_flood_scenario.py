@@ -1,11 +1,10 @@
 """The flood scenario as one object: the Flood page and ``python -m gis plan`` offer the same options and build the
-same FloodScenario; saved scenarios (also older ones) restore it; the page in English says nothing in Chinese
-outside the data's own names."""
+same FloodScenario; saved scenarios (also older ones) restore it. (That the page in English says nothing in
+Chinese outside the data's own names: tests/test_app.py::test_page_runs_without_exception.)"""
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import fields
 
 import pytest
@@ -22,7 +21,6 @@ ODD_ARGV = ["--stage", "3.5", "--streams", "rivers", "--min-upstream-km2", "0.4"
             "--min-depth", "0.8", "--min-share", "0.2", "--rule", "area", "--passable-depth", "0.4",
             "--shelter-flood-depth", "0.2", "--weight", "time", "--keep-flooded-roads", "--walk-limit-km", "2",
             "--terrain-cell-m", "50", "--rates", "rice_kg=0.5", "--days", "5", "--name", "演练"]
-CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 
 
 def _args(extra: list[str]):
@@ -59,13 +57,37 @@ def test_params_round_trip_old_saves_and_bad_values():
     assert len(e.value.problems) == 3 and "stage" in str(e.value) and "步行限度" in str(e.value)
 
 
-def test_flood_page_in_english_speaks_english(use_workspace):
-    from tests.test_app import run_page
+def test_inputs_of_one_dem_share_its_terrain_and_flow_routing(monkeypatch):
+    """Two FloodInputs given one DEM store (the page's, for two revisions of the shelters) warp and route the
+    DEM once; each still finds its own HAND for its stream definition, equal to a fresh one."""
+    import geopandas as gpd
+    import numpy as np
+    import pyproj
+    from affine import Affine
+    from shapely.geometry import Point, box
 
-    at = run_page("flood", lang="en")
-    assert not at.exception, [e.message for e in at.exception]
-    texts = [m.label for m in at.metric] + [h.value for h in at.header] + [c.value for c in at.caption] \
-        + [e.label for e in at.expander] + [m.value for m in at.markdown]
-    texts += [str(c) for d in at.dataframe for c in d.value.columns]
-    leaks = [t for t in texts if CJK.search(t)]
-    assert not leaks, leaks[:10]
+    from gis.flood import scenario
+    from gis.flood.scenario import FloodInputs
+    from layers.raster import Raster
+
+    r, c = np.mgrid[0:60, 0:60]
+    dem = Raster((np.abs(c - 30) * 1.0 + (60 - r) * 0.2).astype("float32"), Affine(30, 0, 500_000, 0, -30, 3_150_000),
+                 pyproj.CRS.from_epsg(4549), None, name="dem")
+    grids = gpd.GeoDataFrame({"grid_id": ["G1"], "level": ["village"], "population": [10]},
+                             geometry=[box(500_300, 3_149_000, 500_900, 3_149_600)], crs=4549).to_crs(4490)
+    shelters = gpd.GeoDataFrame({"shelter_id": ["S1"], "capacity": [50]}, geometry=[Point(501_500, 3_149_500)],
+                                crs=4549).to_crs(4490)
+    routed = []
+    real = scenario.flow_routing
+    monkeypatch.setattr(scenario, "flow_routing", lambda d: routed.append(d) or real(d))
+    store: dict = {}
+    first = FloodInputs({"grids": grids, "shelters": shelters}, dem=dem, dem_store=store)
+    again = FloodInputs({"grids": grids, "shelters": shelters.assign(capacity=[0])}, dem=dem, dem_store=store)
+    h1 = first.hand(min_upstream_km2=0.05)
+    h2 = again.hand(min_upstream_km2=0.05)
+    h3 = again.hand(min_upstream_km2=0.2)
+    assert len(routed) == 1 and again.terrain()[0] is first.terrain()[0]
+    fresh = FloodInputs({"grids": grids, "shelters": shelters}, dem=dem)
+    np.testing.assert_array_equal(h2.array, fresh.hand(min_upstream_km2=0.05).array)
+    np.testing.assert_array_equal(h1.array, h2.array)
+    assert np.nansum(h3.array) != np.nansum(h1.array)      # another stream definition: another HAND

@@ -66,6 +66,42 @@ def test_build_map_has_toggles_popups_legend_and_only_local_assets(layers):
     assert not re.search(r"tile_layer_\w+\.addTo\(map_", html)
 
 
+def test_data_layers_render_as_branca_would_only_faster(layers, monkeypatch):
+    """GeoJSON, images and labels skip branca's template pass over their data: the page is the same, byte for
+    byte, and so are the bounds (read by numpy instead of point by point)."""
+    import itertools
+
+    import branca.element
+    from branca.element import MacroElement
+    from folium.utilities import get_bounds
+
+    from ui.map_view import StyledGeoJson, VerbatimRender, place_labels
+    from ui.overlay import Overlay
+
+    def page() -> str:
+        counter = itertools.count()      # the same element ids for both builds
+        monkeypatch.setattr(branca.element, "urandom", lambda n: next(counter).to_bytes(n, "big"))
+        hs = Overlay(b"\x89PNG fake", [[28.39, 119.59], [28.43, 119.63]])
+        m = build_map(layers, lang="zh", online=False, hillshade=hs, places=place_labels(layers))
+        return m.get_root().render()
+
+    ours = page()
+    monkeypatch.setattr(VerbatimRender, "render", MacroElement.render)
+    assert page() == ours and "GisMap.styled(" in ours and "image_overlay" in ours
+    data = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [119.7, 28.3]}},
+        {"type": "Feature", "properties": {}, "geometry": None},
+        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString",
+                                                            "coordinates": [[119.5, 28.6, 10.0], [119.8, 28.2]]}},
+        {"type": "Feature", "properties": {}, "geometry": {"type": "MultiPolygon", "coordinates": [
+            [[[119.6, 28.4], [119.9, 28.4], [119.9, 28.5], [119.6, 28.4]]], [[[119.1, 28.0], [119.2, 28.0],
+                                                                            [119.2, 28.1], [119.1, 28.0]]]]}}]}
+    gj = StyledGeoJson(data, {"": {}})
+    assert gj._get_self_bounds() == get_bounds(data, lonlat=True) == [[28.0, 119.1], [28.6, 119.9]]
+    assert StyledGeoJson({"type": "FeatureCollection", "features": []}, {"": {}})._get_self_bounds() == \
+        [[None, None], [None, None]]
+
+
 def test_tianditu_only_with_key(layers):
     assert "tianditu" not in build_map(layers, online=True, tianditu_key=None).get_root().render()
     html = build_map(layers, online=True, tianditu_key="abc").get_root().render()
@@ -106,6 +142,24 @@ def test_hillshade_overlay_is_png_in_latlon_bounds():
     assert 28.4 < s < n < 28.5 and 119.9 < w < e < 120.1
 
 
+def test_overlay_png_keeps_every_pixel_as_a_palette_or_rgba():
+    """Class maps go as a palette PNG (colour and alpha per entry), richer images as RGBA: both decode exactly."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from ui.overlay import _encode
+
+    levels = np.array([[0, 0, 0, 0], [26, 152, 80, 200], [254, 224, 139, 200], [215, 48, 39, 230]], np.uint8)
+    classes = levels[np.add.outer(np.arange(40), np.arange(30)) % 4]
+    rich = np.random.default_rng(1).integers(0, 256, (40, 30, 4), dtype=np.uint8)
+    for rgba, mode in ((classes, "P"), (rich, "RGBA")):
+        ov = _encode(rgba, [[28.4, 119.6], [28.5, 119.7]])
+        img = Image.open(BytesIO(ov.png))
+        assert ov.png[:8] == b"\x89PNG\r\n\x1a\n" and img.mode == mode
+        np.testing.assert_array_equal(np.asarray(img.convert("RGBA")), rgba)
+
+
 def test_value_overlay_colours_valid_cells_and_leaves_nodata_clear():
     z = np.arange(20 * 30, dtype="float32").reshape(20, 30)
     z[:5] = np.nan
@@ -115,6 +169,6 @@ def test_value_overlay_colours_valid_cells_and_leaves_nodata_clear():
     from PIL import Image
 
     ov = value_overlay(r, max_size=30)
-    img = np.asarray(Image.open(BytesIO(ov.png)))
+    img = np.asarray(Image.open(BytesIO(ov.png)).convert("RGBA"))   # a palette PNG when it has <= 256 colours
     assert img[0, :, 3].max() == 0 and img[-1, :, 3].min() == 200  # nodata rows transparent, data opaque
     assert not np.array_equal(img[-1, 0, :3], img[-1, -1, :3])  # the ramp varies across the values

@@ -47,6 +47,36 @@ def test_demo_plan_balances_and_respects_capacity(demo_plan):
     assert plan.assignments.crs.to_epsg() == 4490 and plan.assignments.geometry.notna().all()
 
 
+def test_flood_page_downloads_are_made_when_clicked_outside_the_script_run(demo_plan):
+    """The Flood page hands its download buttons functions (made on click, in a server thread with no script
+    run): they give the plan's four files and the village map in the language the page had."""
+    import io
+    import json
+    import threading
+
+    import openpyxl
+
+    from gis.report.village_map import at_risk_villages
+    from ui.page_flood import _plan_file, _village_map
+
+    plan, ws = demo_plan
+    got: dict = {}
+
+    def click() -> None:
+        for ext in ("xlsx", "gpkg", "geojson", "kml"):
+            got[ext] = _plan_file(("test-downloads",), plan, "en", True, ext)
+        got["png"] = _village_map(("test-downloads",), plan, at_risk_villages(plan)[0], "png", "en", True,
+                                  ws.vector("roads"), None)
+
+    th = threading.Thread(target=click)
+    th.start()
+    th.join()
+    assert "Evacuation plan" in openpyxl.load_workbook(io.BytesIO(got["xlsx"])).sheetnames
+    assert got["gpkg"][:16] == b"SQLite format 3\x00"
+    assert json.loads(got["geojson"])["type"] == "FeatureCollection"
+    assert b"<kml" in got["kml"][:400] and got["png"][:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_demo_plan_outputs_reread(demo_plan, tmp_path):
     import openpyxl
 

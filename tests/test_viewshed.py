@@ -372,47 +372,122 @@ def test_sector_sweep_agrees_with_exact_and_with_the_full_circle():
         assert (sec == full)[inside].mean() >= 0.99
 
 
-# ---- the fast sweep (ray table) against the plain R2 sweep it replaced ---------------------------
-def _plain_r2(dem, res, r, c, oh, rng, *, azimuth=None, fov=None, sub=4):
-    """The plain R2 sweep (``_r2_kernel``: rays to the clipped range square, a nearest-ray search per cell)."""
-    from gis.fire.viewshed import _prepare, _r2_kernel
-
-    a, rg, sect, az, half, dcoef = _prepare(dem, res, r, c, rng, azimuth, fov, True, 0.13)
-    out = np.zeros(a.shape, np.uint8)
-    _r2_kernel(a, float(res), r, c, float(oh), 0.0, rg, sect, az, half, dcoef, out, 0, 0, sub)
-    return out == 2
+# ---- the sweep's own properties ---------------------------------------------------------------------
+def _axes_and_diagonals(shape, r, c) -> np.ndarray:
+    rr, cc = np.mgrid[: shape[0], : shape[1]]
+    dr, dc = rr - r, cc - c
+    return (dr == 0) | (dc == 0) | (np.abs(dr) == np.abs(dc))
 
 
 @pytest.mark.parametrize("seed,sigma,oh", [(31, 1.5, 10), (32, 3, 2), (33, 6, 30)])
-def test_fast_sweep_equals_the_plain_sweep_away_from_the_edge(seed, sigma, oh):
-    """Away from the DEM edge the ray table picks the same deciding ray per cell: the same cells."""
+def test_sweep_is_exact_on_its_rays_and_within_0_1_percent_elsewhere(seed, sigma, oh):
+    """Cells on a ray (axes and diagonals) get the reference's answer; 99.9 % of all cells in range do."""
     dem = _smooth_random(121, seed, sigma, 300)
     fast = viewshed(dem, 30.0, 60, 60, oh, max_range_m=1700)
-    plain = _plain_r2(dem, 30.0, 60, 60, oh, 1700)
+    exact = viewshed_exact(dem, 30.0, 60, 60, oh, max_range_m=1700)
     m = _in_range(dem.shape, 60, 60, 30.0, 1700)
     assert 0.02 < fast[m].mean() < 0.98      # a real mix of seen and hidden
-    assert (fast == plain).all()
-    # float32 elevations (as read from a float32 GeoTIFF) give the same cells
+    assert (fast == exact)[m & _axes_and_diagonals(dem.shape, 60, 60)].all()
+    assert (fast == exact)[m].mean() >= 0.999
+    # float32 elevations (as read from a float32 GeoTIFF) are swept as they are: the same cells
     dem32 = dem.astype(np.float32)
-    from gis.fire.viewshed import _prepare, _r2_fast, _table, _table_rc
-
-    _, rg, sect, az, half, dcoef = _prepare(dem32, 30.0, 60, 60, 1700, None, None, True, 0.13)
-    rc = _table_rc(rg, 30.0, dem.shape)
-    out = np.zeros(dem.shape, np.uint8)
-    _r2_fast(dem32, 30.0, 60, 60, float(oh), 0.0, rg, sect, az, half, dcoef, out, 0, 0, 4, rc, *_table(rc, 4))
-    assert ((out == 2) == viewshed(dem32.astype(float), 30.0, 60, 60, oh, max_range_m=1700)).all()
+    assert (viewshed(dem32, 30.0, 60, 60, oh, max_range_m=1700)
+            == viewshed(dem32.astype(np.float64), 30.0, 60, 60, oh, max_range_m=1700)).all()
 
 
-def test_fast_sweep_near_the_edge_with_voids_and_a_sector_agrees_with_plain_and_exact():
+@pytest.mark.parametrize("hole", [True, False], ids=["voids", "no-voids"])
+def test_sweep_at_the_dem_edge_equals_the_sweep_on_the_dem_padded_with_voids(hole):
+    """Terrain beyond the edge neither blocks nor is seen: the range square clipped at the edge gives the
+    cells of the same DEM inside a border of voids (the void path), and agrees with the reference."""
     dem = _smooth_random(100, 34, 3, 300)
-    dem[40:46, 60:70] = np.nan
-    for r, c, kw in ((3, 50, {}), (50, 95, {}), (50, 50, {"azimuth": 80.0, "fov": 100.0}),
-                     (8, 8, {"azimuth": 135.0, "fov": 60.0})):
+    if hole:
+        dem[40:46, 60:70] = np.nan
+    pad = np.full((220, 220), np.nan)
+    pad[60:160, 60:160] = dem
+    for r, c, kw in ((3, 50, {}), (50, 95, {}), (0, 0, {}), (50, 50, {"azimuth": 80.0, "fov": 100.0}),
+                     (8, 8, {"azimuth": 135.0, "fov": 60.0}), (99, 99, {"azimuth": 300.0, "fov": 90.0})):
         fast = viewshed(dem, 30.0, r, c, 15.0, max_range_m=1500, **kw)
-        plain = _plain_r2(dem, 30.0, r, c, 15.0, 1500, **kw)
+        padded = viewshed(pad, 30.0, r + 60, c + 60, 15.0, max_range_m=1500, **kw)
+        assert (fast == padded[60:160, 60:160]).all() and not padded[:60].any() and not padded[160:].any()
         exact = viewshed_exact(dem, 30.0, r, c, 15.0, max_range_m=1500, **kw)
         m = exact | (viewshed_exact(dem, 30.0, r, c, 1e5, max_range_m=1500, **kw))   # cells within the limits
         assert m.sum() > 500
         assert not fast[~m].any()
-        assert (fast == plain)[m].mean() >= 0.995, (r, c, kw)
-        assert (fast == exact)[m].mean() >= 0.99, (r, c, kw)
+        assert (fast == exact)[m].mean() >= 0.995, (r, c, kw)
+
+
+def _cameras(points, **cols) -> gpd.GeoDataFrame:
+    x0, y0 = 500_000.0, 3_300_000.0
+    geoms = [Point(x0 + (c + 0.5) * 30, y0 - (r + 0.5) * 30) for r, c in points]
+    return gpd.GeoDataFrame({"name": [f"c{i}" for i in range(len(points))], **cols}, geometry=geoms, crs="EPSG:4549")
+
+
+_CAMS = [(20, 20), (75, 110), (140, 5), (70, 70), (3, 146)]
+_CAM_COLS = {"height": [15.0, 30.0, 8.0, 20.0, 12.0], "range": [1800.0, 2500.0, 1500.0, 900.0, 2000.0],
+             "azimuth": [np.nan, 45.0, np.nan, 200.0, np.nan], "fov": [np.nan, 100.0, np.nan, 60.0, np.nan]}
+
+
+def test_coverage_is_the_sum_of_the_viewsheds_whatever_the_threads():
+    z = _smooth_random(150, 51, 4, 300) + 500.0
+    r = _raster(z)
+    cams = _cameras(_CAMS, **_CAM_COLS)
+    count, first, notes, info = coverage(r, cams, return_in_range=True, threads=1)
+    want = np.zeros(z.shape, int)
+    lowest = np.full(z.shape, -1)
+    limits = np.zeros(z.shape, bool)
+    for i, (row, col) in enumerate(_CAMS):
+        kw = {"azimuth": _CAM_COLS["azimuth"][i], "fov": _CAM_COLS["fov"][i]} if i in (1, 3) else {}
+        v = viewshed(z, 30.0, row, col, _CAM_COLS["height"][i], max_range_m=_CAM_COLS["range"][i], **kw)
+        want += v
+        lowest[(lowest < 0) & v] = i
+        limits |= viewshed_exact(z, 30.0, row, col, 1e5, max_range_m=_CAM_COLS["range"][i], **kw)
+    assert (count == want).all() and (first == lowest).all() and (info["in_range"] == limits).all()
+    assert count.max() >= 2 and info["used"] == 5 and info["cached"] == 0
+    c2, f2, _, i2 = coverage(r, cams, return_in_range=True, threads=3)
+    assert (c2 == count).all() and (f2 == first).all() and (i2["in_range"] == info["in_range"]).all()
+
+
+def test_cache_sweeps_only_the_cameras_added_or_changed():
+    from gis.fire.viewshed_cache import ViewshedCache
+
+    z = _smooth_random(150, 52, 4, 300) + 500.0
+    r = _raster(z)
+    cams = _cameras(_CAMS, **_CAM_COLS)
+    cache = ViewshedCache(50)
+    flags = (z > 520).astype(np.uint8)
+    plain = coverage(r, cams, return_in_range=True, tally=flags)
+    first = coverage(r, cams, return_in_range=True, tally=flags, cache=cache)
+    again = coverage(r, cams, return_in_range=True, tally=flags, cache=cache)
+    assert first[3]["cached"] == 0 and again[3]["cached"] == 5 and len(cache) == 5
+    for got in (first, again):
+        for a, b in zip(got[:2], plain[:2]):
+            assert (a == b).all()
+        assert (got[3]["in_range"] == plain[3]["in_range"]).all()
+        assert (got[3]["tallies"] == plain[3]["tallies"]).all()
+    # one camera added, one mast raised: two sweeps, the rest from the cache, the same figures as no cache
+    more = _cameras(_CAMS + [(100, 40)], height=[*_CAM_COLS["height"][:3], 35.0, _CAM_COLS["height"][4], 10.0],
+                    range=[*_CAM_COLS["range"], 1200.0], azimuth=[*_CAM_COLS["azimuth"], np.nan],
+                    fov=[*_CAM_COLS["fov"], np.nan])
+    got = coverage(r, more, return_in_range=True, cache=cache)
+    want = coverage(r, more, return_in_range=True)
+    assert got[3]["cached"] == 4 and (got[0] == want[0]).all() and (got[1] == want[1]).all()
+    # another DEM: nothing from the cache
+    z2 = z.copy()
+    z2[75, 75] += 50.0
+    assert coverage(_raster(z2), cams, return_in_range=True, cache=cache)[3]["cached"] == 0
+    # the budget holds: least recently used entries go first
+    small = ViewshedCache(0.01)
+    coverage(r, cams, cache=small)
+    assert 0 < len(small) < 5 and small.nbytes <= 10_000
+
+
+def test_cameras_with_nothing_relevant_in_range_are_not_swept():
+    z = _smooth_random(150, 53, 4, 300) + 500.0
+    cams = _cameras([(20, 20), (130, 130)], height=[15.0, 15.0], range=[900.0, 900.0])
+    forest = np.zeros(z.shape, bool)
+    forest[10:40, 10:40] = True
+    count, first, notes, info = coverage(_raster(z), cams, return_in_range=True, relevant=forest)
+    assert info["not_relevant"] == ["c1"] and info["used"] == 1
+    assert any(n.code == "cameras_no_forest_in_range" and "c1" in n.en for n in notes)
+    alone = coverage(_raster(z), cams.iloc[:1])[0]
+    assert (count == alone).all() and count[130, 130] == 0

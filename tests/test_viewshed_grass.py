@@ -88,3 +88,22 @@ def test_a_wall_hides_the_same_cells_in_both(tmp_path):
     assert not ours[behind].any()
     assert not g[behind].any()
     assert (ours[mask] == g[mask]).mean() >= 0.99
+
+
+@pytest.mark.parametrize("curvature", [True, False], ids=["curved", "flat-earth"])
+def test_grass_terrain_model_written_out_reproduces_r_viewshed(tmp_path, curvature):
+    """``bench.grass_model`` (r.viewshed's corner/centre/corner gradients, interpolated by angle) gives
+    r.viewshed's cells exactly: the disagreement of our reference with GRASS is the terrain model."""
+    from bench.grass_model import grass_model_viewshed
+
+    dem = _dem(121, seed=7)
+    observers = [(60, 60, 15.0), (20, 95, 30.0), (100, 15, 5.0), (3, 3, 12.0)]
+    grass = _grass(tmp_path, dem, observers, range_m=1700.0, curvature=curvature)
+    for (r, c, h), g in zip(observers, grass):
+        mask = in_range_mask(dem.shape, r, c, RES, 1700.0)
+        model = grass_model_viewshed(dem.astype("float32"), RES, r, c, h, max_range_m=1700.0, curvature=curvature)
+        assert (model[mask] == g[mask]).all(), (r, c)
+        assert 0.02 < g[mask].mean() < 0.98
+        # while our reference, sampling the terrain where the sight line crosses rows/columns, differs a little
+        ours = viewshed_exact(dem, RES, r, c, h, max_range_m=1700.0, curvature=curvature)
+        assert 0.95 < (ours[mask] == g[mask]).mean() < 1.0

@@ -19,7 +19,7 @@ from layers.catalogue import map_kinds, spec
 from layers.palette import GAP, REACH, RISK, SEEN, SITE
 from layers.raster import Raster
 from layers.text import Text
-from ui.map_view import LegendRow, StyledGeoJson, path_style
+from ui.map_view import ImageOverlay, LegendRow, StyledGeoJson, path_style
 from ui.overlay import Overlay, render
 from ui.plan_map import _features
 
@@ -119,21 +119,21 @@ def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None =
     risk_layers = []
     for ov, name, show in ((risk, w("risk_layer"), day is None), (day, w("day_layer", label=day_label), True)):
         if ov is not None:
-            img = folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, interactive=False, zindex=3,
-                                                    name=name, show=show)
+            img = ImageOverlay(ov.data_url(), bounds=ov.bounds, interactive=False, zindex=3, name=name,
+                               show=show)
             groups.append(img)
             risk_layers.append(img)
     if risk_layers:   # one set of level rows, shown while either risk layer is on
         legend += [LegendRow(w("risk_legend", level=LEVEL_LABELS[i + 1](lang)), c, c, "box", tuple(risk_layers))
                    for i, c in enumerate(RISK_COLORS)]
     if reach is not None:
-        img = folium.raster_layers.ImageOverlay(reach.data_url(), bounds=reach.bounds, interactive=False, zindex=4,
-                                                show=False, name=w("reach_layer"))
+        img = ImageOverlay(reach.data_url(), bounds=reach.bounds, interactive=False, zindex=4, show=False,
+                           name=w("reach_layer"))
         groups.append(img)
         legend.append(LegendRow(w("reach_legend"), REACH_COLOR, REACH_COLOR, "box", img))
     if seen is not None:
-        img = folium.raster_layers.ImageOverlay(seen.data_url(), bounds=seen.bounds, interactive=False, zindex=5,
-                                                show=False, name=w("seen_layer"))
+        img = ImageOverlay(seen.data_url(), bounds=seen.bounds, interactive=False, zindex=5, show=False,
+                           name=w("seen_layer"))
         groups.append(img)
         legend += [LegendRow(w("seen1"), SEEN_COLORS[1], SEEN_COLORS[1], "box", img),
                    LegendRow(w("seen2"), SEEN_COLORS[2], SEEN_COLORS[2], "box", img)]
@@ -169,15 +169,21 @@ BASE_KINDS = ("boundaries", *(k for k in map_kinds("fire") if spec(k).geometry[0
 
 
 def fire_map(layers: dict, lang: str, *, hillshade: Overlay | None = None, height: int = 640, places=None,
-             focus: str | None = None, focus_outline: tuple[str, object] | None = None, **parts) -> folium.Map:
+             focus: str | None = None, focus_outline: tuple[str, object] | None = None,
+             base: tuple[dict, dict, dict] | None = None, **parts) -> folium.Map:
     """The Fire page map: the base layers (boundaries, roads, rivers, sources, cameras, graves; an overview
     above the detail budget, or the ``focus`` township in full) under the review's :func:`fire_groups`
     (``parts``: risk, day, day_label, seen, reach, gaps, sites); ``focus_outline`` (name, polygon) is
-    outlined and zoomed to."""
+    outlined and zoomed to. ``base`` is ``(layers, payloads, images)`` of the base layers when the caller
+    keeps them (the page takes them from :func:`ui.state.map_parts`, made once per revision)."""
     from ui.map_view import build_map, plan_map
 
-    mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers}, focus=focus)
-    return build_map(mp.layers, lang=lang, hillshade=hillshade, images=mp.images, simplify_m=mp.simplify_m,
-                     extra=fire_groups(lang, **parts), height=height,
+    if base is None:
+        mp = plan_map({k: layers[k] for k in BASE_KINDS if k in layers}, focus=focus)
+        planned, payloads, images, simplify_m = mp.layers, None, mp.images, mp.simplify_m
+    else:
+        (planned, payloads, images), simplify_m = base, 5.0   # payloads made: simplify_m is not used
+    return build_map(planned, lang=lang, hillshade=hillshade, images=images, payloads=payloads,
+                     simplify_m=simplify_m, extra=fire_groups(lang, **parts), height=height,
                      show={"roads", "water_sources", "cameras", "boundaries:county", "boundaries:township"},
                      places=places, focus_outline=focus_outline)

@@ -30,7 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
@@ -258,6 +258,44 @@ def legend_row(row: Any, layer: Any = None) -> LegendRow:
     return LegendRow(label, color, fill, shape, layer)
 
 
+class _Rendered(Element):
+    """A piece of a map already rendered (a layer's script with its data), kept as it is."""
+
+    def __init__(self, text_: str):
+        super().__init__()
+        self._text = text_[:-1] if text_.endswith("\n") else text_   # as jinja's keep_trailing_newline=False
+
+    def render(self, **kwargs: Any) -> str:
+        """The text itself."""
+        return self._text
+
+
+class VerbatimRender(MacroElement):
+    """Mixin for elements that carry data (GeoJSON, images, labels): their rendered script is added verbatim.
+
+    branca's :meth:`MacroElement.render` wraps each rendered piece in ``Element(text)``, which compiles it as
+    a jinja template: the whole GeoJSON or base64 image is tokenised again, on every render (seconds for a
+    county's layers, several renders per map). The output is the same, since the data holds no template
+    syntax (and with this mixin none is interpreted if it did). Put it after the folium class in the bases.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        """branca's MacroElement.render, adding the pieces as :class:`_Rendered`."""
+        figure = self.get_root()
+        assert isinstance(figure, Figure), "You cannot render this Element if it is not in a Figure."
+        module = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = module.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(_Rendered(macro(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class ImageOverlay(folium.raster_layers.ImageOverlay, VerbatimRender):
+    """:class:`folium.raster_layers.ImageOverlay` whose (base64) image is rendered without a template pass."""
+
+
 class _Assets(JSCSSMixin):
     """Loads ``static/gis/gismap.js`` and its stylesheet into the map's page (served locally)."""
 
@@ -270,7 +308,7 @@ class _Assets(JSCSSMixin):
         self._name = "GisAssets"
 
 
-class StyledGeoJson(folium.GeoJson):
+class StyledGeoJson(folium.GeoJson, VerbatimRender):
     """A GeoJSON layer styled from one lookup table: ``styles[feature.properties[key]]``.
 
     Parameters
@@ -303,8 +341,39 @@ var {{ this.get_name() }} = GisMap.styled({{ this.data|tojson }}, {{ this.styles
         self.key = key
         self.find = tuple(find)
 
+    def _get_self_bounds(self) -> list[list[float | None]]:
+        """folium's bounds of the data (``[[lat_min, lon_min], [lat_max, lon_max]]``), each line or ring read
+        by numpy at once rather than point by point (seconds for a county's layers on every render)."""
+        parts: list[np.ndarray] = []
+        for f in self.data.get("features", ()):
+            g = f.get("geometry")
+            if g:
+                _positions(g.get("coordinates", ()), parts)
+        if not parts:
+            return [[None, None], [None, None]]
+        xy = np.concatenate(parts)
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        return [[float(lo[1]), float(lo[0])], [float(hi[1]), float(hi[0])]]
 
-class PlaceLabels(MacroElement):
+
+def _positions(coords: Any, out: list[np.ndarray]) -> None:
+    """Append the ``(n, 2)`` positions of GeoJSON ``coordinates`` (any nesting) to ``out``."""
+    if not len(coords):
+        return
+    first = coords[0]
+    if isinstance(first, (int, float)):                 # one position
+        out.append(np.asarray([coords[:2]], dtype="float64"))
+    elif len(first) and isinstance(first[0], (int, float)):   # a line or ring of positions
+        try:
+            out.append(np.asarray(coords, dtype="float64")[:, :2])
+        except ValueError:                                  # positions with and without a height
+            out.append(np.array([c[:2] for c in coords], dtype="float64"))
+    else:
+        for c in coords:
+            _positions(c, out)
+
+
+class PlaceLabels(VerbatimRender):
     """Place labels (``[[lat, lon, text], ...]`` per set) decluttered in the browser, under one toggle."""
 
     _template = Template("""
@@ -679,15 +748,14 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
     if online if online is not None else online_basemaps():
         _tiles(m, lang, tianditu_key)
     if hillshade is not None:
-        folium.raster_layers.ImageOverlay(hillshade.data_url(), bounds=hillshade.bounds, name=text("hillshade", lang),
-                                          opacity=0.6, interactive=False, zindex=1,
-                                          overlay=True, control=True).add_to(m)
+        ImageOverlay(hillshade.data_url(), bounds=hillshade.bounds, name=text("hillshade", lang), opacity=0.6,
+                     interactive=False, zindex=1, overlay=True, control=True).add_to(m)
     legend: list[LegendRow] = []
     bounds: list[np.ndarray] = []
     searchable: list[Any] = []
     for kind, ov in (images or {}).items():
-        img = folium.raster_layers.ImageOverlay(ov.data_url(), bounds=ov.bounds, name=spec(kind).label(lang),
-                                                interactive=False, zindex=2)
+        img = ImageOverlay(ov.data_url(), bounds=ov.bounds, name=spec(kind).label(lang), interactive=False,
+                           zindex=2)
         img.add_to(m)
         d = STYLES[kind]
         legend.append(LegendRow(_legend_label(kind, lang), d.color, d.fill, "box", img))

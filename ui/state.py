@@ -222,11 +222,13 @@ def township_notes() -> list:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _hillshade(folder: str, token: tuple) -> Overlay | None:
-    ws = Workspace(folder)
+def _hillshade(dem_key: tuple, _folder: str, _token: tuple) -> Overlay | None:
+    """The hillshade of the DEM file ``dem_key`` names (:func:`workspace_dem_key`: workspaces that link one DEM
+    file share it)."""
+    ws = Workspace(_folder)
     if "dem" not in ws.raster_kinds():
         return None
-    return _render_hillshade(_raster(folder, "dem", token))
+    return _render_hillshade(_raster(_folder, "dem", _token))
 
 
 def hillshade_overlay() -> Overlay | None:
@@ -235,7 +237,7 @@ def hillshade_overlay() -> Overlay | None:
     if session_dem is not None:
         return _session_hillshade(session_dem, st.session_state.get("session_tokens", {}).get("dem", ""))
     folder = workspace_folder()
-    return _hillshade(folder, _revision_tokens(Workspace(folder))["dem"])
+    return _hillshade(_dem_file_key(folder), folder, _revision_tokens(Workspace(folder))["dem"])
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -294,6 +296,25 @@ def workspace_dem():
     if "dem" not in ws.raster_kinds():
         return None
     return _raster(folder, "dem", _revision_tokens(ws)["dem"])     # read once per revision, shared
+
+
+def workspace_dem_key() -> tuple:
+    """What identifies the DEM in use by its content: this session's import, else the DEM file's real path,
+    size and last change (copies of a workspace that link the same file share it), else the folder."""
+    session_dem = st.session_state.get("session_rasters", {}).get("dem")
+    if session_dem is not None:
+        return ("session", st.session_state.get("session_tokens", {}).get("dem", ""), id(session_dem))
+    return _dem_file_key(workspace_folder())
+
+
+def _dem_file_key(folder: str) -> tuple:
+    """The workspace DEM file's real path, size and last change, or ``(folder,)`` when it cannot be read."""
+    try:
+        real = Workspace(folder).raster_path("dem").resolve()
+        stat = real.stat()
+    except OSError:
+        return (folder,)
+    return (str(real), stat.st_size, stat.st_mtime_ns)
 
 
 def workspace_extent() -> tuple[float, float, float, float] | None:

@@ -615,12 +615,19 @@ def risk_step(dem: Raster, layers: Mapping, weights: dict | None = None) -> tupl
 def camera_step(grid: Raster, cameras: gpd.GeoDataFrame, forest: np.ndarray, high: np.ndarray, *,
                 target_h: float = 0.0, curvature: bool = True, refraction: float = 0.13
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Text]]:
-    """(count, first camera, per-camera tallies (forest, high-risk cells seen), notes)."""
+    """(count, first camera, per-camera tallies (forest, high-risk cells seen), notes).
+
+    Cameras with no forest within range are not swept (a note names them); each camera's viewshed is
+    kept in the process-wide :data:`gis.fire.viewshed_cache.SHARED`, so a review after one camera was
+    added or edited sweeps that camera only.
+    """
     from gis.fire.viewshed import coverage
+    from gis.fire.viewshed_cache import SHARED
 
     tally = (forest.astype(np.uint8) * FOREST_BIT) | (high.astype(np.uint8) * HIGH_BIT)
     count, first, notes, info = coverage(grid, cameras, target_h=target_h, curvature=curvature,
-                                         refraction=refraction, return_in_range=True, tally=tally)
+                                         refraction=refraction, return_in_range=True, tally=tally,
+                                         relevant=forest, cache=SHARED)
     return count, first, info["tallies"][:, :2], list(notes)
 
 

@@ -48,8 +48,8 @@ import pyproj
 from rasterio.features import rasterize
 from scipy import ndimage
 
+from gis.fire._sweep import run_sweeps
 from gis.fire.gaps import nearest
-from gis.fire.viewshed import _NO_TABLE, _r2_fast, _r2_kernel, _table, _table_rc
 from gis.terrain import metric_grid
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster, _as_pyproj_input
@@ -407,51 +407,36 @@ def uploaded_candidates(points: gpd.GeoDataFrame, dem: Raster) -> tuple[np.ndarr
 
 
 # ---- coverage sets --------------------------------------------------------------------------------
-@numba.njit(cache=True, parallel=True)
-def _views_kernel(dem, res, rows, cols, height, target_h, rng, dcoef, buf, orr, occ, sub,
-                  rc, tstart, tr, tc, ti, miss):  # pragma: no cover
-    for b in numba.prange(rows.shape[0]):
-        buf[b, :, :] = 0
-        if rc > 0:
-            _r2_fast(dem, res, rows[b], cols[b], height, target_h, rng, False, 0.0, 180.0, dcoef, buf[b], orr[b],
-                     occ[b], sub, rc, tstart, tr, tc, ti, miss)
-        else:
-            _r2_kernel(dem, res, rows[b], cols[b], height, target_h, rng, False, 0.0, 180.0, dcoef, buf[b], orr[b],
-                       occ[b], sub)
-
-
 def candidate_viewsheds(z: np.ndarray, res: float, rows: np.ndarray, cols: np.ndarray, open_mask: np.ndarray, *,
                         height: float, range_m: float, target_h: float = 0.0, curvature: bool = True,
                         refraction: float = 0.13) -> list[np.ndarray]:
-    """Flat indices of the ``open_mask`` cells each candidate camera sees (360 degrees, R2 sweep).
+    """Flat indices of the ``open_mask`` cells each candidate camera sees (360 degrees, the fast sweep).
 
-    The same sweep as :func:`gis.fire.viewshed.viewshed` (identical cells), run for a batch of
-    candidates at a time in parallel, each in a window of the range square only.
+    The same sweep as :func:`gis.fire.viewshed.viewshed` (identical cells), the candidates shared
+    among numba's threads, each swept in a window of its range square only.
     """
     from gis.fire.viewshed import EARTH_RADIUS, RAYS_PER_CELL
 
-    z = np.ascontiguousarray(z, dtype=np.float64)
+    z = np.ascontiguousarray(z, dtype=np.float32 if np.asarray(z).dtype == np.float32 else np.float64)
     nr, nc = z.shape
+    n = len(rows)
     flat_open = np.asarray(open_mask, bool).ravel()
-    rc = int(min(range_m / res, nr + nc)) + 1
-    wr, wc = min(2 * rc + 1, nr), min(2 * rc + 1, nc)
     dcoef = (1.0 - refraction) / (2.0 * EARTH_RADIUS) if curvature else 0.0
-    batch = max(2, 2 * numba.get_num_threads())
-    buf = np.zeros((batch, wr, wc), dtype=np.uint8)
-    trc = _table_rc(float(range_m), float(res), (nr, nc))
-    tables = _table(trc, RAYS_PER_CELL) if trc else _NO_TABLE
-    out: list[np.ndarray] = []
-    for start in range(0, len(rows), batch):
-        r = np.asarray(rows[start:start + batch], np.int64)
-        c = np.asarray(cols[start:start + batch], np.int64)
-        orr = np.minimum(np.maximum(0, r - rc), max(0, nr - wr)).astype(np.int64)
-        occ = np.minimum(np.maximum(0, c - rc), max(0, nc - wc)).astype(np.int64)
-        _views_kernel(z, float(res), r, c, float(height), float(target_h), float(range_m), dcoef, buf[:len(r)],
-                      orr, occ, RAYS_PER_CELL, trc, *tables)
-        for b in range(len(r)):
-            ii, jj = np.nonzero(buf[b] == 2)
-            flat = (ii + orr[b]) * nc + (jj + occ[b])
-            out.append(flat[flat_open[flat]].astype(np.int64))
+    voids = np.full(n, bool(np.isnan(z).any()))
+    out: list[np.ndarray] = [np.zeros(0, np.int64)] * n
+
+    def consume(k: int, window: np.ndarray, or0: int, oc0: int, side: int) -> None:
+        part = window[:side, :side]
+        ii, jj = np.nonzero(part == 2)
+        part[:] = 0
+        ii, jj = ii + or0, jj + oc0
+        flat = ii * nc + jj
+        out[k] = flat[flat_open[flat]].astype(np.int64)
+
+    run_sweeps(z, float(res), np.asarray(rows, np.int64), np.asarray(cols, np.int64), np.full(n, float(height)),
+               np.full(n, float(range_m)), np.zeros(n), np.full(n, 180.0), np.zeros(n, np.bool_), voids,
+               target_h=float(target_h), dcoef=dcoef, sub=RAYS_PER_CELL, consume=consume,
+               threads=numba.get_num_threads(), serial_consume=False)
     return out
 
 

@@ -22,12 +22,12 @@ import argparse
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
 from gis.flood.exposure import EvacuationRule
-from gis.flood.hand import DEFAULT_MIN_UPSTREAM_KM2, hand
+from gis.flood.hand import DEFAULT_MIN_UPSTREAM_KM2, flow_routing, hand
 from gis.flood.hazard import DEFAULT_THRESHOLDS, Hazard, check_overlap, hazard_from_file, parse_thresholds
 from gis.flood.homes import Homes, home_points
 from gis.flood.needs import parse_rates
@@ -39,6 +39,9 @@ from gis.townships import stamp_townships
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
 from layers.text import Text, stage_scenario
+
+if TYPE_CHECKING:
+    from layers.load import CoordOptions
 
 __all__ = ["FloodScenario", "FloodInputs", "SOURCES", "FLAGS", "add_arguments"]
 
@@ -73,6 +76,10 @@ class FloodInputs:
         How messages name the workspace.
     notes : list of Text
         What reading the layers did (e.g. townships taken from the boundaries layer).
+    dem_store : dict
+        Where the DEM's own steps are kept (its terrain grid and flow routing, by frame CRS and cell). Inputs
+        of the same DEM may share one (the Flood page does: an edit of the shelters does not route the DEM
+        again).
     """
 
     layers: dict[str, gpd.GeoDataFrame]
@@ -80,6 +87,7 @@ class FloodInputs:
     population: Raster | None = None
     source: str = ""
     notes: list[Text] = field(default_factory=list)
+    dem_store: dict = field(default_factory=dict, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -113,15 +121,17 @@ class FloodInputs:
 
     def terrain(self, cell_m: float = TERRAIN_CELL_M) -> tuple[Raster | None, list[Text]]:
         """The DEM on the frame's terrain grid (cells of ``cell_m`` or finer), and how it got there."""
-        key = ("terrain", float(cell_m))
-        if key not in self._cache:
-            self._cache[key] = (None, []) if self.dem is None else self.frame.raster(
-                self.dem, resampling="bilinear", cell_m=cell_m)
-        return self._cache[key]
+        if self.dem is None:
+            return None, []
+        key = ("terrain", self.frame.crs, float(cell_m))
+        if key not in self.dem_store:
+            self.dem_store[key] = self.frame.raster(self.dem, resampling="bilinear", cell_m=cell_m)
+        return self.dem_store[key]
 
     def hand(self, *, streams: str = "upstream", min_upstream_km2: float = DEFAULT_MIN_UPSTREAM_KM2,
              cell_m: float = TERRAIN_CELL_M) -> Raster:
-        """HAND on the terrain grid for one stream definition (computed once per definition)."""
+        """HAND on the terrain grid for one stream definition (computed once per definition; the flow
+        routing under it once per terrain grid)."""
         key = ("hand", streams, float(min_upstream_km2), float(cell_m))
         if key not in self._cache:
             dem, notes = self.terrain(cell_m)
@@ -137,7 +147,11 @@ class FloodInputs:
                                               "streams from the river layer, but the workspace has no rivers",
                                               "导入河流图层，或按汇流面积取河道",
                                               "import the rivers, or take streams from the upstream area"))
-            h = hand(dem, rivers=rivers, min_upstream_km2=None if streams == "rivers" else min_upstream_km2)
+            routing_key = ("routing", self.frame.crs, float(cell_m))
+            if routing_key not in self.dem_store:   # the flow routing is shared by every stream definition
+                self.dem_store[routing_key] = flow_routing(dem)
+            h = hand(dem, rivers=rivers, min_upstream_km2=None if streams == "rivers" else min_upstream_km2,
+                     routing=self.dem_store[routing_key])
             h.warnings = list(notes) + list(h.warnings)
             self._cache[key] = h
         return self._cache[key]
@@ -334,8 +348,10 @@ class FloodScenario:
                            walk_limit_m=self.walk_limit_km * 1000, rates=dict(self.rates) or None, days=self.days)
 
     # ---- steps -------------------------------------------------------------------------------------------
-    def hazard(self, inputs: FloodInputs, *, hand_raster: Raster | None = None) -> Hazard:
-        """The flood of this scenario (a file is read against the workspace's extent).
+    def hazard(self, inputs: FloodInputs, *, hand_raster: Raster | None = None,
+               coords: CoordOptions | None = None) -> Hazard:
+        """The flood of this scenario (a file is read against the workspace's extent, with the user's
+        coordinate options ``coords``: the upload's 坐标系 / CRS box).
 
         Raises
         ------
@@ -360,7 +376,8 @@ class FloodScenario:
             if not self.hazard_file:
                 raise LayerError(problem("没有情景文件", "no scenario file", "上传水深栅格或危险区文件",
                                          "upload a depth raster or danger zones"))
-            hz = hazard_from_file(Path(self.hazard_file), near=inputs.lonlat(), name=self.name)
+            hz = hazard_from_file(Path(self.hazard_file), near=inputs.lonlat(), name=self.name,
+                                  raster=self.source == "raster", coords=coords)
         hz.notes = list(check_overlap(hz, inputs.layers["grids"])) + list(hz.notes)
         return hz
 

@@ -159,9 +159,8 @@ class WalkSurface:
         """Length in metres of a path through cell centres."""
         if len(cells) < 2:
             return 0.0
-        r, c = np.divmod(np.asarray(cells, dtype=np.int64), self.shape[1])
         dx, dy = self.cell_xy
-        return float(np.hypot(np.diff(c) * dx, np.diff(r) * dy).sum())
+        return float(_steps_m(np.asarray(cells, dtype=np.int64), self.shape[1], float(dx), float(dy)).sum())
 
     def path_time(self, cells: np.ndarray) -> float:
         """Seconds a walk through ``cells`` takes (the sum of its steps' weights)."""
@@ -269,11 +268,7 @@ class Reach:
         """
         if cell < 0 or not np.isfinite(self.time[cell]):
             return np.zeros(0, dtype=np.int64)
-        out = [int(cell)]
-        p = self.pred
-        while p[out[-1]] >= 0:
-            out.append(int(p[out[-1]]))
-        seq = np.array(out, dtype=np.int64)
+        seq = _trace(self.pred, int(cell))
         return seq if self.towards else seq[::-1]
 
     def length(self, cell: int) -> float:
@@ -292,6 +287,12 @@ class LocalReach:
     time_local: np.ndarray
     pred_local: np.ndarray
     towards: bool
+    _window: tuple[int, int, int, int] = field(init=False, repr=False)   # first row, first column, width, height
+
+    def __post_init__(self) -> None:
+        cols = self.surface.shape[1]
+        r0, c0 = divmod(int(self.cells[0]), cols)
+        self._window = (r0, c0, int(self.cells[-1] % cols) - c0 + 1, int(self.cells[-1] // cols) - r0 + 1)
 
     def times(self, cells: np.ndarray) -> np.ndarray:
         """Walking time to (or from) each of ``cells`` (global numbers); inf outside the window or not reached."""
@@ -302,25 +303,93 @@ class LocalReach:
         return out
 
     def _pos(self, cells: np.ndarray) -> np.ndarray:
-        rows, cols = self.surface.shape
-        r, c = np.divmod(cells, cols)
-        r0, c0 = divmod(int(self.cells[0]), cols)
-        w = int(self.cells[-1] % cols) - c0 + 1
-        h = int(self.cells[-1] // cols) - r0 + 1
+        r0, c0, w, h = self._window
+        r, c = np.divmod(cells, self.surface.shape[1])
         lr, lc = r - r0, c - c0
         inside = (lr >= 0) & (lr < h) & (lc >= 0) & (lc < w)
         return np.where(inside, lr * w + lc, -1)
 
+    def paths(self, cells: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """The walks through many reached ``cells`` at once: their cells in walking order, and their lengths (m).
+
+        Equal to :meth:`path` and :meth:`WalkSurface.path_length` cell by cell, in one compiled pass.
+        """
+        pos = self._pos(np.asarray(cells, dtype=np.int64))
+        if not len(pos):
+            return [], np.zeros(0)
+        if (pos < 0).any() or not np.isfinite(self.time_local[pos]).all():
+            raise ValueError("paths: every cell must have been reached")
+        rows, cols = self.surface.shape
+        w = int(self.cells[-1] % cols) - int(self.cells[0] % cols) + 1
+        dx, dy = self.surface.cell_xy
+        flat, offs, length = _chains(self.pred_local, pos, w, float(dx), float(dy))
+        seqs = np.split(self.cells[flat], offs[1:-1])
+        return (seqs if self.towards else [q[::-1] for q in seqs]), length
+
     def path(self, cell: int) -> np.ndarray:
         """Cells of the walk through ``cell`` in walking order (see :meth:`Reach.path`); empty if not reached."""
-        pos = int(self._pos(np.array([cell]))[0])
-        if pos < 0 or not np.isfinite(self.time_local[pos]):
+        r0, c0, w, h = self._window
+        r, c = divmod(int(cell), self.surface.shape[1])
+        lr, lc = r - r0, c - c0
+        if not (0 <= lr < h and 0 <= lc < w) or not np.isfinite(self.time_local[lr * w + lc]):
             return np.zeros(0, dtype=np.int64)
-        out = [pos]
-        while self.pred_local[out[-1]] >= 0:
-            out.append(int(self.pred_local[out[-1]]))
-        seq = self.cells[np.array(out, dtype=np.int64)]
+        seq = self.cells[_trace(self.pred_local, lr * w + lc)]
         return seq if self.towards else seq[::-1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _chains(pred: np.ndarray, starts: np.ndarray, w: int, dx: float, dy: float):  # pragma: no cover - compiled
+    """Follow predecessor chains from ``starts`` (window positions, row width ``w``): the cells of every chain
+    (flat, with offsets) and each chain's length through cell centres."""
+    n = len(starts)
+    offs = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        p, k = starts[i], 1
+        while pred[p] >= 0:
+            p = pred[p]
+            k += 1
+        offs[i + 1] = offs[i] + k
+    flat = np.empty(offs[n], dtype=np.int64)
+    length = np.zeros(n)
+    for i in range(n):
+        p = starts[i]
+        j = offs[i]
+        flat[j] = p
+        total = 0.0
+        while pred[p] >= 0:
+            q = pred[p]
+            dr = q // w - p // w
+            dc = q % w - p % w
+            total += math.sqrt((dc * dx) ** 2 + (dr * dy) ** 2)
+            j += 1
+            flat[j] = q
+            p = q
+        length[i] = total
+    return flat, offs, length
+def _trace(pred, start):  # pragma: no cover - compiled
+    """``start`` and its predecessors back to the search's source (``pred < 0``), as int64."""
+    n = 1
+    i = start
+    while pred[i] >= 0:
+        i = pred[i]
+        n += 1
+    out = np.empty(n, np.int64)
+    i = start
+    out[0] = i
+    for k in range(1, n):
+        i = pred[i]
+        out[k] = i
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _steps_m(cells, cols, dx, dy):  # pragma: no cover - compiled
+    """``np.hypot(np.diff(c) * dx, np.diff(r) * dy)`` of the cells' rows and columns, compiled."""
+    steps = np.empty(len(cells) - 1)
+    for k in range(len(cells) - 1):
+        steps[k] = np.hypot((cells[k + 1] % cols - cells[k] % cols) * dx,
+                            (cells[k + 1] // cols - cells[k] // cols) * dy)
+    return steps
 
 
 # ---- building the surface ---------------------------------------------------------------------------------

@@ -236,7 +236,7 @@ def callout_list(grids: gpd.GeoDataFrame, leaves: gpd.GeoDataFrame, *, shelters:
 
 
 def _roles(kc_o: np.ndarray, g_o: np.ndarray, ids: np.ndarray, name: np.ndarray) -> dict[int, str]:
-    """Per contact code: its grids (id and name, highest first; the first six, then how many in all)."""
+    """Per contact code: its grids (id and name, highest first; the first six, then how many more)."""
     if not len(kc_o):
         return {}
     pair = kc_o.astype(np.int64) * (len(ids) + 1) + g_o
@@ -248,8 +248,9 @@ def _roles(kc_o: np.ndarray, g_o: np.ndarray, ids: np.ndarray, name: np.ndarray)
     single = ends - starts == 1
     out: dict[int, str] = dict(zip(kc_u[starts[single]].tolist(), labels[starts[single]].tolist()))
     for a, b in zip(starts[~single].tolist(), ends[~single].tolist()):
-        shown = "；".join(labels[a:min(b, a + 6)])
-        out[int(kc_u[a])] = shown + (f"；等 {b - a} 个网格" if b - a > 6 else "")
+        # kept in the record as it is, so written the same for every language: ids and names, "+N" for the rest
+        shown = "; ".join(labels[a:min(b, a + 6)])
+        out[int(kc_u[a])] = shown + (f"; … (+{b - a - 6})" if b - a > 6 else "")
     return out
 
 
