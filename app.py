@@ -11,22 +11,22 @@ from pathlib import Path
 import streamlit as st
 
 from layers.errors import GisError
+from layers.text import COLON, other
 from ui import page_data, page_fire, page_flood, page_operations, page_workspace
 from ui.i18n import LANGS, lang, page_css, t
 from ui.state import is_demo, storage_banner, workspace_name
 
-st.set_page_config(page_title="洪涝转移避险与森林防灭火一张图", layout="wide",
-                   page_icon=str(Path(__file__).parent / "static" / "favicon.png"))
-
 if "lang" not in st.session_state:   # a new session (a first visit, a reload): the address says the language
     asked = st.query_params.get("lang")
     st.session_state["lang"] = asked if asked in LANGS else lang()
+st.set_page_config(page_title=t("app_title"), layout="wide",      # the browser's tab in the language too
+                   page_icon=str(Path(__file__).parent / "static" / "favicon.png"))
 st.query_params["lang"] = lang()
 st.html(page_css(lang()))
 
 
 def _switch_language() -> None:
-    st.session_state["lang"] = "en" if lang() == "zh" else "zh"
+    st.session_state["lang"] = other(lang())
     # Widgets keep their values under their new labels: the values are sent to the browser again
     # (a radio whose labels change would otherwise show no selection).
     for k, v in list(st.session_state.items()):
@@ -38,7 +38,7 @@ with st.sidebar:
     st.markdown(f"**{t('app_title')}**")
     st.button(t("lang_switch"), key="lang_button", on_click=_switch_language)
     try:
-        st.caption(f"{t('workspace')}{'：' if lang() == 'zh' else ': '}{workspace_name()}")
+        st.caption(f"{t('workspace')}{COLON(lang())}{workspace_name()}")
         if is_demo():
             st.caption(t("demo_note"))
     except GisError as e:

@@ -24,8 +24,9 @@ def leaf_grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The lowest-level grids: those no other grid names as its parent (they hold the people)."""
     if "parent_id" not in grids:
         return grids
-    parents = set(grids["parent_id"].dropna().astype(str))
-    return grids[~grids["grid_id"].astype(str).isin(parents)]
+    parents = set(grids["parent_id"].dropna().astype(str).tolist())
+    ids = grids["grid_id"].astype(str).tolist()
+    return grids[np.fromiter((i not in parents for i in ids), bool, len(ids))]   # a set: no Arrow isin
 
 
 def _sum(df: pd.DataFrame, by: str, col: str) -> pd.Series:

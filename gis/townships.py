@@ -15,11 +15,15 @@ used, so the app, the files and the command line can tell the user.
 With a boundaries layer, :func:`stamp_townships` gives every feature the township whose outline
 holds it (its representative point), so the tables count what the maps draw; a feature outside
 every outline keeps its own ``township`` value, and the notes count both cases.
+:func:`township_basis` decides it for one layer (a file given to ``exposure``, with or without
+``--boundaries``) and names the basis: the boundaries, the grid outlines, or the layer's own field.
+:func:`township_cells` does it for the cells of a grid (a population raster): the outlines are
+rasterised onto it and each cell's centre decides its township.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis.projection import reproject_to
 from layers.boundaries import locate
 from layers.catalogue import CATALOGUE
 from layers.crs import metric_crs
@@ -34,7 +39,7 @@ from layers.settings import STORAGE_CRS
 from layers.text import Text
 
 __all__ = ["Outlines", "boundary_outlines", "township_outlines", "county_outlines", "locate", "stamp_townships",
-           "OUTLINE_NOTES"]
+           "township_basis", "township_cells", "OUTLINE_NOTES", "BASIS_NOTES"]
 
 #: what each outline source is called when the tool says which one it used
 OUTLINE_NOTES: dict[str, Text] = {
@@ -59,8 +64,25 @@ OUTLINE_NOTES: dict[str, Text] = {
                  "outlines_none"),
 }
 
+#: what a per-township table of one layer (:func:`township_basis`) says when no township boundary counts it
+BASIS_NOTES: dict[str, Text] = {
+    "no_township_level": Text("行政区界中没有乡镇级的面，不能用于分乡镇统计",
+                              "the boundaries hold no township-level polygons; they cannot count townships",
+                              "basis_no_township_level"),
+    "field": Text("没有乡镇级行政区界：乡镇统计按各要素自身的乡镇字段（{n} 个乡镇）",
+                  "no township boundaries: per-township figures follow each feature's own township field "
+                  "({n} townships)", "basis_field"),
+    "none": Text("没有乡镇级行政区界，要素也没有乡镇字段：不分乡镇统计",
+                 "no township boundaries and no township field: no per-township figures", "basis_none"),
+    "raster_none": Text("没有乡镇界：人口栅格不分乡镇统计（给出行政区界图层，命令行用 --boundaries）",
+                        "no township outlines: the population raster is not split by township (give the "
+                        "boundaries layer; --boundaries on the command line)", "basis_raster_none"),
+}
+
 #: vector kinds whose features carry a ``township`` field
 TOWNSHIP_KINDS = tuple(k for k, s in CATALOGUE.items() if s.is_vector and any(f.name == "township" for f in s.fields))
+#: how the notes of :func:`stamp_townships` name features of a layer that is no catalogue kind
+_FEATURES = Text("要素", "features", "features")
 
 
 @dataclass(frozen=True)
@@ -237,8 +259,8 @@ def county_outlines(layers: Mapping[str, Any]) -> Outlines:
     return Outlines(b, "boundaries" if b is not None else "none", level="county")
 
 
-def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None
-                    ) -> tuple[dict[str, Any], list[Text]]:
+def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None, *,
+                    kinds: Iterable[str] | None = None) -> tuple[dict[str, Any], list[Text]]:
     """Every feature's ``township`` from the township boundary holding it (see the module docstring).
 
     Parameters
@@ -247,6 +269,9 @@ def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None
         Layers by kind; those of :data:`TOWNSHIP_KINDS` are stamped, the rest passed through.
     outlines : Outlines, optional
         Default :func:`township_outlines` with no fallback.
+    kinds : iterable of str, optional
+        The keys of ``layers`` to stamp (default :data:`TOWNSHIP_KINDS`); one that is no catalogue
+        kind is called "features" in the notes.
 
     Returns
     -------
@@ -263,7 +288,7 @@ def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None
     notes: list[Text] = [outlines.note]
     differ: list[str] = []
     outside: list[str] = []
-    for kind in TOWNSHIP_KINDS:
+    for kind in TOWNSHIP_KINDS if kinds is None else kinds:
         g = layers.get(kind)
         if not isinstance(g, gpd.GeoDataFrame) or not len(g):
             continue
@@ -273,7 +298,7 @@ def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None
         own_text = own.map(lambda v: None if v is None or str(v).strip() == "" else str(v).strip())
         n_differ = int((found.notna() & own_text.notna() & (found != own_text)).sum())
         n_out = int(found.isna().sum())
-        label = CATALOGUE[kind]
+        label = CATALOGUE.get(kind, _FEATURES)
         if n_differ:
             differ.append(f"{label.zh} {n_differ}|{label.en} {n_differ}")
         if n_out:
@@ -296,3 +321,88 @@ def stamp_townships(layers: Mapping[str, Any], outlines: Outlines | None = None
                           f"features outside every township outline ({en}) keep their own township field",
                           "township_outside"))
     return out, notes
+
+
+def township_basis(gdf: gpd.GeoDataFrame, kind: str, boundaries: gpd.GeoDataFrame | None = None
+                   ) -> tuple[gpd.GeoDataFrame, str, list[Text]]:
+    """The township each feature of one layer counts in for a per-township table, and what says so.
+
+    With township-level ``boundaries`` every feature counts in the outline holding it
+    (:func:`stamp_townships`); without them, under its own ``township`` field, and the note says
+    which outline that amounts to: for transfer grids the outlines they merge into
+    (:func:`township_outlines`), for other layers the field itself.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The layer (transfer grids, villages, any features).
+    kind : str
+        Its layer kind (``grids``, ``villages``), or any other name for features of no kind.
+    boundaries : GeoDataFrame, optional
+        The boundaries layer (``--boundaries``).
+
+    Returns
+    -------
+    gdf : GeoDataFrame
+        The layer, stamped when the boundaries counted it (a new frame; the given one is unchanged).
+    basis : str
+        ``boundaries``, the grid outline a :data:`OUTLINE_NOTES` key names (``grids:township``...),
+        ``field`` or ``none``.
+    notes : list of Text
+        Which outline was used (and, with boundaries, how many features' own field it overruled).
+    """
+    notes: list[Text] = []
+    if boundaries is not None:
+        outlines = township_outlines({"boundaries": boundaries}, fallback=())
+        if outlines.from_boundaries:
+            stamped, notes = stamp_townships({kind: gdf}, outlines, kinds=(kind,))
+            return stamped[kind], "boundaries", notes
+        notes.append(BASIS_NOTES["no_township_level"])
+    own = gdf["township"].dropna().astype(str).str.strip() if "township" in gdf else pd.Series([], dtype=object)
+    own = own[own != ""]
+    if not len(own):
+        return gdf, "none", [*notes, BASIS_NOTES["none"]]
+    if kind == "grids":
+        outlines = township_outlines({"grids": gdf}, fallback=("grids",))
+        if outlines.gdf is not None:
+            return gdf, outlines.source, [*notes, outlines.note]
+    return gdf, "field", [*notes, BASIS_NOTES["field"].format(n=own.nunique())]
+
+
+def township_cells(outlines: Outlines | gpd.GeoDataFrame, shape: tuple[int, int], transform: Any,
+                   crs: object) -> tuple[np.ndarray, list[str]]:
+    """The township each cell of a grid counts in: the outlines rasterised onto it, the cell centre deciding.
+
+    Parameters
+    ----------
+    outlines : Outlines or GeoDataFrame
+        Township polygons with the name in column ``township`` (any CRS; EPSG:4490 when it has none).
+    shape : tuple of int
+        ``(rows, cols)`` of the grid.
+    transform : affine.Affine
+        The grid's transform.
+    crs : object
+        The grid's CRS (anything :func:`gis.projection.reproject_to` takes).
+
+    Returns
+    -------
+    ids : ndarray of int32
+        ``shape``; 0 where the cell centre lies in no outline, ``k`` for ``names[k - 1]``
+        (``rasterio.features.rasterize`` with ``all_touched=False``; where two outlines overlap the
+        later one wins).
+    names : list of str
+        The township names, in the order of ``outlines``.
+    """
+    from rasterio.features import rasterize
+
+    gdf = outlines.gdf if isinstance(outlines, Outlines) else outlines
+    ids = np.zeros(shape, dtype="int32")
+    if gdf is None or not len(gdf):
+        return ids, []
+    gdf = gdf if gdf.crs is not None else gdf.set_crs(STORAGE_CRS)
+    names = gdf["township"].astype(str).tolist()
+    geoms = reproject_to(gdf, crs).geometry.to_numpy()
+    shapes = [(g, k) for k, g in enumerate(geoms, start=1) if g is not None and not g.is_empty]
+    if shapes and shape[0] > 0 and shape[1] > 0:
+        ids = rasterize(shapes, out_shape=shape, transform=transform, fill=0, all_touched=False, dtype="int32")
+    return ids, names

@@ -61,9 +61,9 @@ _Note = tuple[str, str]
 #: ``--crs`` is meant for its other inputs)
 OnConflict = Literal["refuse", "override", "keep"]
 
-#: where a user chooses the CRS: the Data page's box and the command line option
-_CHOOSE_ZH = "在数据页的“坐标系 / CRS”选择框（命令行用 --crs EPSG:xxxx）中选择"
-_CHOOSE_EN = "in the Data page's 坐标系 / CRS box (command line: --crs EPSG:xxxx) choose"
+#: where a user chooses the CRS: the box under every upload in the app (ui/crs_box.py) and the command line option
+_CHOOSE_ZH = "在上传文件处的“坐标系 / CRS”选择框（命令行用 --crs EPSG:xxxx）中选择"
+_CHOOSE_EN = "in the 坐标系 / CRS box under the upload (command line: --crs EPSG:xxxx) choose"
 
 _FIX_CRS_ZH = (f"{_CHOOSE_ZH}坐标系，如 CGCS2000 经纬度 EPSG:4490、3 度带中央经线 117° 的 EPSG:4548；"
                "北京1954、西安1980 的数据可只选坐标系名称（--crs beijing1954 或 xian1980），投影带按数值判断；"
@@ -236,7 +236,7 @@ def _fmt_bounds(bounds) -> str:
 
 
 def parse_user_crs(value: object, *, source: str | None = None) -> pyproj.CRS:
-    """The CRS a user chose on import (the Data page's box, ``--crs`` on the command line).
+    """The CRS a user chose on import (the 坐标系 / CRS box under an upload, ``--crs`` on the command line).
 
     Parameters
     ----------
@@ -372,10 +372,10 @@ def _conflict(declared: pyproj.CRS, chosen: pyproj.CRS | Datum, source: str) -> 
     return CRSConflict(problem(
         f"文件自带的坐标系为 {was.zh}，与所选坐标系 {want.zh} 不一致",
         f"the file declares its CRS as {was.en}, which is not the chosen CRS {want.en}",
-        "若文件自带的坐标系（.prj、GeoTIFF）有误，勾选数据页的“文件自带坐标系有误，改用所选坐标系”"
+        "若文件自带的坐标系（.prj、GeoTIFF）有误，勾选上传文件处的“文件自带坐标系有误，改用所选坐标系”"
         "（命令行加 --crs-override）；否则不要选择坐标系（去掉 --crs），按文件自带的坐标系读取",
-        "if the file's own CRS (.prj, GeoTIFF) is wrong, tick 'the file's own CRS is wrong: use the chosen one' on "
-        "the Data page (command line: add --crs-override); otherwise do not choose a CRS (drop --crs) and the "
+        "if the file's own CRS (.prj, GeoTIFF) is wrong, tick 'the file's own CRS is wrong: use the chosen one' "
+        "under the upload (command line: add --crs-override); otherwise do not choose a CRS (drop --crs) and the "
         "file's own is used", file=source))
 
 

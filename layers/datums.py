@@ -286,7 +286,7 @@ def describe(crs: object, *, detail: bool = False) -> Text:
         Anything :class:`pyproj.CRS` accepts.
     detail : bool
         For zone variants, also say that the easting carries the zone number and give the central
-        meridian (the Data page's choice box).
+        meridian (the 坐标系 / CRS box under an upload).
 
     Returns
     -------
@@ -444,9 +444,9 @@ def shift_notes(crs: object, source: str) -> list[Text]:
                      f"{source}: {name.en}; converted to CGCS2000 with the given parameters ({shown})",
                      "datum_shift_params")]
     return [Text(f"{source}：坐标系为 {name.zh}；没有当地转换参数（七参数或三参数），只能按经纬度不变换算到 CGCS2000，"
-                 "位置可能偏差数十米。如有测绘部门提供的参数，在数据页“转换参数”中填写"
+                 "位置可能偏差数十米。如有测绘部门提供的参数，在上传文件处的“转换参数”中填写"
                  "（命令行 --towgs84 dx,dy,dz,rx,ry,rz,s）",
                  f"{source}: the CRS is {name.en}; without local transformation parameters (a 7- or 3-parameter set) "
                  "it can only be converted to CGCS2000 keeping latitude and longitude, so positions may be off by "
-                 "tens of metres. If the surveying bureau gave you parameters, enter them in the Data page's "
-                 "transformation parameters (command line: --towgs84 dx,dy,dz,rx,ry,rz,s)", "datum_shift_unknown")]
+                 "tens of metres. If the surveying bureau gave you parameters, enter them in the transformation "
+                 "parameters under the upload (command line: --towgs84 dx,dy,dz,rx,ry,rz,s)", "datum_shift_unknown")]

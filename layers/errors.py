@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from layers.text import COLON, Text
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -52,31 +54,25 @@ class Problem:
 
     def where(self, lang: str = "zh") -> str:
         """Location prefix such as ``文件 a.xlsx 第 3 行 字段“人口”``."""
-        parts = []
-        if lang == "zh":
-            if self.file:
-                parts.append(f"文件 {self.file}")
-            if self.row is not None:
-                parts.append(f"第 {self.row} 行")
-            if self.field:
-                parts.append(f"字段“{self.field}”")
-            return " ".join(parts)
-        if self.file:
-            parts.append(f"file {self.file}")
-        if self.row is not None:
-            parts.append(f"row {self.row}")
-        if self.field:
-            parts.append(f"field '{self.field}'")
-        return ", ".join(parts)
+        parts = [_FILE.format(f=self.file) if self.file else None,
+                 _ROW.format(r=self.row) if self.row is not None else None,
+                 _FIELD.format(f=self.field) if self.field else None]
+        return _WHERE_SEP(lang).join(p(lang) for p in parts if p is not None)
 
     def text(self, lang: str = "zh") -> str:
         """The problem as one line in ``lang`` ('zh' or 'en')."""
         where = self.where(lang)
-        if lang == "zh":
-            body = self.zh + (f"。处理：{self.fix_zh}" if self.fix_zh else "")
-            return f"{where}：{body}" if where else body
-        body = self.en + (f". Fix: {self.fix_en}" if self.fix_en else "")
-        return f"{where}: {body}" if where else body
+        fix = Text(self.fix_zh, self.fix_en)(lang)
+        body = Text(self.zh, self.en)(lang) + (_FIX.format(f=fix)(lang) if fix else "")
+        return f"{where}{COLON(lang)}{body}" if where else body
+
+
+_FILE = Text("文件 {f}", "file {f}", "where_file")
+_ROW = Text("第 {r} 行", "row {r}", "where_row")
+_FIELD = Text("字段“{f}”", "field '{f}'", "where_field")
+_WHERE_SEP = Text(" ", ", ", "where_sep")
+_FIX = Text("。处理：{f}", ". Fix: {f}", "fix")
+_MORE = Text("……另有 {n} 处问题", "... and {n} more problems", "more_problems")
 
 
 class GisError(ValueError):
@@ -103,7 +99,7 @@ class GisError(ValueError):
         shown = [p.text(lang) for p in self.problems[: self.max_listed]]
         rest = len(self.problems) - len(shown)
         if rest > 0:
-            shown.append(f"……另有 {rest} 处问题" if lang == "zh" else f"... and {rest} more problems")
+            shown.append(_MORE.format(n=rest)(lang))
         return shown
 
     def render(self) -> str:

@@ -23,13 +23,19 @@ the entries not superseded, and every counter (people moved, checked in, acknowl
 from them when asked, never kept and re-written. So concurrent writers (several officers, processes,
 browser sessions) each append one row in one transaction and lose nothing.
 
-**Checked before writing.** Each write is one transaction: in a GeoPackage ``BEGIN IMMEDIATE``
-(writers queue on SQLite's lock), in PostGIS a transaction holding an advisory lock on the warning.
-Inside it the entry is checked against the record (:class:`~layers.errors.EntryRefused`, nothing
-written): an unknown warning, grid, contact or shelter; a negative count; more people moved,
-refusing and absent than the grid holds; more people checked in over all shelters than the warning
-covers; a second acknowledgment of one contact; a time before the warning or in the future; a
-correction of an entry that another one already superseded.
+**Checked before writing.** Each entry is checked and written atomically. In a GeoPackage a write is
+a ``BEGIN IMMEDIATE`` transaction (writers of other processes queue on SQLite's lock); officers
+writing at once from one process (the sessions of one app server) share one transaction, each entry
+in its own savepoint (:mod:`layers.commits`). In PostGIS each entry is its own transaction, holding
+an advisory lock only on what its check reads that another writer may add: the contact's
+acknowledgments, the warning's check-ins, the entry it corrects, the day's warning ids (a plain
+report-back takes none: concurrent ones commit side by side). The entry is checked against the
+record (:class:`~layers.errors.EntryRefused`, nothing of it written): an unknown warning, grid,
+contact or shelter; a negative count; more people moved, refusing and absent than the grid holds;
+more people checked in over all shelters than the warning covers; a second acknowledgment of one
+contact; a time before the warning or in the future; a correction of an entry that another one
+already superseded. A warning's grids, call-out list and shelters never change once issued, so a
+record keeper that has read them (:meth:`OpsLog.snapshot`) checks report-backs against what it read.
 
 Times are ISO 8601 in UTC (``2026-07-12T01:30:00.000Z``); a time given without a zone is China
 Standard Time (UTC+8), as the offices write it (:func:`parse_time`).
@@ -38,12 +44,14 @@ Standard Time (UTC+8), as the offices write it (:func:`parse_time`).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import Any, overload
 
@@ -53,8 +61,8 @@ import pandas as pd
 from layers.errors import EntryRefused, Problem, StorageError
 
 __all__ = ["LEVELS", "ACK_MINUTES", "KINDS", "LOCAL_TZ", "Warning", "Entry", "Snapshot", "OpsLog", "parse_time",
-           "now_iso", "to_iso", "to_datetime", "local_text", "normalize_phone", "normalize_phones", "GRID_COLUMNS",
-           "CONTACT_COLUMNS", "SHELTER_COLUMNS", "ROUTE_COLUMNS"]
+           "now_iso", "to_iso", "to_datetime", "local_text", "normalize_phone", "normalize_phones", "plain_text",
+           "GRID_COLUMNS", "CONTACT_COLUMNS", "SHELTER_COLUMNS", "ROUTE_COLUMNS"]
 
 #: warning levels, least to most severe (China's four-colour warning scale)
 LEVELS = ("blue", "yellow", "orange", "red")
@@ -94,6 +102,8 @@ _EVENT_COLUMNS: dict[str, str] = {
 _SNAPSHOTS = {"gis_ops_grids": GRID_COLUMNS, "gis_ops_contacts": CONTACT_COLUMNS,
               "gis_ops_shelters": SHELTER_COLUMNS, "gis_ops_routes": ROUTE_COLUMNS}
 _SQLITE_TYPES = {"text": "TEXT", "int": "INTEGER", "real": "REAL", "blob": "BLOB"}
+#: page cache of the record's connection while it writes a warning's tables (KiB; SQLite's default is 2,000)
+_BULK_CACHE_KIB = 65536
 _PG_TYPES = {"text": "text", "int": "bigint", "real": "double precision", "blob": "bytea"}
 _KEYS = {"gis_ops_grids": "grid_id", "gis_ops_contacts": "contact_id", "gis_ops_shelters": "shelter_id"}
 
@@ -165,19 +175,32 @@ def normalize_phone(phone: object) -> str:
     return s
 
 
-def normalize_phones(values: Any) -> np.ndarray:
-    """:func:`normalize_phone` of many numbers at once (missing: empty), as an object array (vectorised in Arrow)."""
-    import pyarrow as pa  # type: ignore[import-untyped]  # no py.typed, pyarrow-stubs not installed
-    import pyarrow.compute as pc  # type: ignore[import-untyped]
-
-    vals = np.asarray(pd.Series(values).astype(object).to_numpy(), dtype=object)
+def plain_text(values: Any) -> np.ndarray:
+    """Values as an object array of plain strings, missing ones empty (a text column without a Python loop)."""
+    ser = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(ser.dtype, pd.StringDtype):             # every value a str already
+        return np.asarray(ser.to_numpy(dtype=object, na_value=""), dtype=object)
+    vals = np.asarray(ser.astype(object).to_numpy(), dtype=object)
     missing = pd.isna(vals)
     if missing.any():
         vals = vals.copy()
         vals[missing] = ""
     if not all(type(v) is str for v in vals):
         vals = np.array([str(v) for v in vals], dtype=object)
-    arr = pc.replace_substring_regex(pa.array(vals, type=pa.string()), _PHONE_JUNK.pattern, "")
+    return vals
+
+
+def normalize_phones(values: Any) -> np.ndarray:
+    """:func:`normalize_phone` of many numbers at once (missing: empty), as an object array (vectorised in Arrow)."""
+    import pyarrow as pa  # type: ignore[import-untyped]  # no py.typed, pyarrow-stubs not installed
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    ser = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(ser.dtype, pd.StringDtype) and ser.dtype.storage == "pyarrow":   # text already in Arrow
+        arr = pc.fill_null(pa.chunked_array(pa.array(ser.array)), "")
+    else:
+        arr = pa.array(plain_text(ser), type=pa.string())
+    arr = pc.replace_substring_regex(arr, _PHONE_JUNK.pattern, "")
     arr = pc.replace_substring_regex(arr, r"^(?:\+86|0086)(.{7,})$", r"\1")
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
 
@@ -277,8 +300,10 @@ class _Sqlite:
         import threading
 
         self.gpkg = Path(gpkg)
+        self._key = os.path.realpath(self.gpkg)
         self._con: sqlite3.Connection | None = None
         self._ready = False
+        self._big_cache = False
         self._lock = threading.Lock()
 
     def t(self, name: str) -> str:
@@ -313,13 +338,24 @@ class _Sqlite:
         if self._con is not None:
             self._con.close()
             self._con = None
+            self._big_cache = False
 
     def __del__(self) -> None:  # the kept connection goes with the record keeper
         with suppress(Exception):  # interpreter shutdown
             self.close()
 
+    def lock(self, cur: _Cursor, name: str) -> None:
+        """Nothing to do: a GeoPackage has one writer at a time (``BEGIN IMMEDIATE``)."""
+
+    def entry(self, body: Callable[[_Cursor], Entry]) -> Entry:
+        """Write one entry; concurrent writers of this file in this process share the transaction
+        (:mod:`layers.commits`)."""
+        from layers.commits import run
+
+        return run(self._key, body, self.write)
+
     @contextmanager
-    def write(self, lock: str = "") -> Iterator[_Cursor]:
+    def write(self) -> Iterator[_Cursor]:
         from layers.gpkg import transaction
 
         with self._lock:
@@ -356,9 +392,15 @@ class _Sqlite:
         finally:
             con.close()
 
-    def bulk(self, cur: _Cursor, table: str, columns: list[str], rows: list[tuple]) -> None:
-        cur.con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                            rows)
+    def bulk(self, cur: _Cursor, table: str, key: str, columns: dict[str, str], values: list[list]) -> None:
+        """Rows of ``table``: ``warning_id`` = ``key`` and ``columns`` (name -> type) from ``values`` (one list
+        per column), in one prepared statement."""
+        if not self._big_cache:          # a whole warning's rows in memory: no spill to the file mid-transaction
+            cur.con.execute(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
+            self._big_cache = True
+        names = ["warning_id", *columns]
+        cur.con.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                            zip(repeat(key), *values))
 
 
 class _Postgres:
@@ -378,16 +420,9 @@ class _Postgres:
         self._conn = None
 
     def _connection(self):
-        import psycopg
-
         c = self._conn
-        if c is not None and not c.closed:
-            try:
-                c.execute("select 1")
-                return c
-            except psycopg.Error:
-                with suppress(psycopg.Error):
-                    c.close()
+        if c is not None and not c.closed and not c.broken:
+            return c
         c = self.store.connection()
         c.autocommit = True
         self._conn = c
@@ -398,16 +433,22 @@ class _Postgres:
             self._conn.close()
             self._conn = None
 
-    @contextmanager
-    def _use(self) -> Iterator[Any]:
+    def _open(self, begin: Callable[[Any], Any]) -> tuple[Any, Any]:
+        """The kept connection and what ``begin`` (its first statements) returns on it. A kept connection the
+        server dropped since its last use (a restart, an idle timeout) fails there, before anything was written:
+        it is replaced once. A new connection failing is a :class:`~layers.errors.StorageError`."""
         import psycopg
 
-        conn = self._connection()
-        try:
-            yield conn
-        except psycopg.OperationalError as e:
-            self.close()
-            raise _storage(self.store.schema, e) from e
+        for again in (False, True):
+            kept = self._conn is not None
+            conn = self._connection()
+            try:
+                return conn, begin(conn)
+            except psycopg.OperationalError as e:
+                self.close()
+                if again or not kept:
+                    raise _storage(self.store.schema, e) from e
+        raise AssertionError("unreachable")
 
     def t(self, name: str) -> str:
         return f'"{self.store.schema}".{name}'
@@ -439,23 +480,58 @@ class _Postgres:
         _Postgres._ready.add(key)
 
     @contextmanager
-    def write(self, lock: str = "") -> Iterator[_Cursor]:
-        with self._use() as conn:
+    def write(self) -> Iterator[_Cursor]:
+        """One transaction (``BEGIN`` ... ``COMMIT``; rolled back on any error). Writers serialize only where
+        their checks read what another writer may add (:meth:`lock`): a plain report-back reads nothing
+        of the others, so concurrent officers' commits go together (the server flushes them at once)."""
+        import psycopg
+
+        def begin(conn: Any) -> Any:
             self._ensure(conn)
-            with conn.transaction():
-                conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"gis-ops:{self.store.schema}:{lock}",))
+            tx = conn.transaction()
+            tx.__enter__()
+            return tx
+
+        conn, tx = self._open(begin)
+        try:
+            try:
                 yield _Cursor(conn, self)
+            except BaseException as e:
+                if not tx.__exit__(type(e), e, e.__traceback__):
+                    raise
+            else:
+                tx.__exit__(None, None, None)
+        except psycopg.OperationalError as e:
+            self.close()
+            raise _storage(self.store.schema, e) from e
+
+    def entry(self, body: Callable[[_Cursor], Entry]) -> Entry:
+        """Write one entry in its own transaction (the server's commits of concurrent writers go together)."""
+        with self.write() as cur:
+            return body(cur)
+
+    def lock(self, cur: _Cursor, name: str) -> None:
+        """Hold the transaction's advisory lock ``name`` (writers of the same name queue on the server)."""
+        cur.con.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"gis-ops:{self.store.schema}:{name}",))
 
     @contextmanager
     def read(self) -> Iterator[_Cursor | None]:
-        with self._use() as conn:
-            exists = conn.execute("select to_regclass(%s)", (self.t("gis_ops_events"),)).fetchone()[0]
-            yield _Cursor(conn, self) if exists else None
+        import psycopg
 
-    def bulk(self, cur: _Cursor, table: str, columns: list[str], rows: list[tuple]) -> None:
-        with cur.con.cursor() as c, c.copy(f"copy {table} ({', '.join(columns)}) from stdin") as copy:
-            for row in rows:
-                copy.write_row(row)
+        conn, exists = self._open(lambda c: c.execute("select to_regclass(%s)",
+                                                      (self.t("gis_ops_events"),)).fetchone()[0])
+        try:
+            yield _Cursor(conn, self) if exists else None
+        except psycopg.OperationalError as e:
+            self.close()
+            raise _storage(self.store.schema, e) from e
+
+    def bulk(self, cur: _Cursor, table: str, key: str, columns: dict[str, str], values: list[list]) -> None:
+        """Rows of ``table``: ``warning_id`` = ``key`` and ``columns`` (name -> type) from ``values`` (one list
+        per column), in one ``COPY`` whose text is built column by column in Arrow."""
+        names = ["warning_id", *columns]
+        with cur.con.cursor() as c, c.copy(f"copy {table} ({', '.join(names)}) from stdin") as copy:
+            copy.write(_copy_text(key, list(columns.values()), values))
 
 
 class _Cursor:
@@ -482,6 +558,11 @@ class _Cursor:
 
     def run(self, text: str, params: tuple = ()) -> None:
         self.con.execute(self._sql(text), params)
+
+    def lock(self, name: str) -> None:
+        """Serialize with the other writers taking ``name`` until this transaction ends (PostGIS; a GeoPackage
+        has one writer at a time anyway)."""
+        self.db.lock(self, name)
 
     def frame(self, text: str, params: tuple, columns: list[str]) -> pd.DataFrame:
         data = self.rows(text, params)
@@ -554,6 +635,7 @@ class OpsLog:
             self.label = path.name
         self.store = store
         self._known: dict[str, Warning] = {}
+        self._grids: dict[str, dict[str, tuple[int, str]]] = {}   # warning -> grid -> (people, name), as issued
 
     # ---- warnings -----------------------------------------------------------------------------------------------
     def issue(self, *, level: str, message: str, issuer: str, area: dict, grids: pd.DataFrame,
@@ -598,7 +680,8 @@ class OpsLog:
         totals = {c: int(pd.to_numeric(grids[c], errors="coerce").fillna(0).sum()) for c in
                   ("households", "vulnerable")}
         day = to_datetime(at).astimezone(LOCAL_TZ).strftime("%Y%m%d")
-        with self.db.write("issue") as cur:
+        with self.db.write() as cur:
+            cur.lock("issue")                  # one warning id at a time
             n = cur.value("SELECT count(*) FROM {gis_ops_warnings} WHERE warning_id LIKE ?", (f"YJ{day}%",))
             wid = f"YJ{day}{int(n) + 1:03d}"
             while cur.one("SELECT 1 FROM {gis_ops_warnings} WHERE warning_id = ?", (wid,)):
@@ -616,10 +699,7 @@ class OpsLog:
                                     ("gis_ops_routes", ROUTE_COLUMNS, routes)):
                 if df is None or not len(df):
                     continue
-                names = list(cols)
-                values = [_column(df, c, cols[c]) for c in names]
-                rows = [(wid, *r) for r in zip(*values)]
-                self.db.bulk(cur, self.db.t(table), ["warning_id", *names], rows)
+                self.db.bulk(cur, self.db.t(table), wid, cols, [_column(df, c, typ) for c, typ in cols.items()])
         return w
 
     def warnings(self) -> list[Warning]:
@@ -660,8 +740,10 @@ class OpsLog:
                                list(cols))
                 parts[table] = _typed(df, cols)
         contacts = parts["gis_ops_contacts"].sort_values("seq", kind="stable").reset_index(drop=True)
-        return Snapshot(_warning(row), parts["gis_ops_grids"], contacts, parts["gis_ops_shelters"],
-                        parts["gis_ops_routes"])
+        g = parts["gis_ops_grids"]
+        self._grids[warning_id] = dict(zip(g["grid_id"].astype(str).tolist(),
+                                           zip(g["people"].tolist(), g["name"].tolist())))
+        return Snapshot(_warning(row), g, contacts, parts["gis_ops_shelters"], parts["gis_ops_routes"])
 
     # ---- updates ------------------------------------------------------------------------------------------------
     def acknowledge(self, warning_id: str, contact: str, *, at: str | datetime | None = None, user: str = "",
@@ -675,7 +757,7 @@ class OpsLog:
             a time before the warning or in the future.
         """
         key = normalize_phone(contact)
-        with self.db.write(warning_id) as cur:
+        def entry(cur: _Cursor) -> Entry:
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
             row = cur.one("SELECT contact_id, name FROM {gis_ops_contacts} WHERE warning_id = ? AND (phone = ? OR "
@@ -687,6 +769,7 @@ class OpsLog:
                                            "check the phone number against the call-out list, or use the contact id",
                                            field="--contact"))
             contact_id, name = row
+            cur.lock(f"{warning_id}:ack:{contact_id}")      # the duplicate check reads this contact's acks
             old = self._corrected(cur, warning_id, "ack", corrects)
             if not void:
                 dup = cur.one("SELECT e.event_id, e.at, e.user_name FROM {gis_ops_events} e WHERE e.warning_id = ? AND "
@@ -700,6 +783,8 @@ class OpsLog:
                         f"{dup[2] or '—'}); not recorded twice", f"如需更正，用 --corrects {dup[0]}",
                         f"to correct it, use --corrects {dup[0]}", field="--contact"))
             return self._append(cur, warning_id, "ack", contact_id, t, user, {}, corrects, void, note)
+
+        return self.db.entry(entry)
 
     def report(self, warning_id: str, grid_id: str, *, moved: int, refused: int = 0, absent: int = 0,
                at: str | datetime | None = None, user: str = "", corrects: int | None = None, void: bool = False,
@@ -717,17 +802,16 @@ class OpsLog:
         """
         counts = {"moved": _count(moved, "--moved"), "refused": _count(refused, "--refused"),
                   "absent": _count(absent, "--absent")}
-        with self.db.write(warning_id) as cur:
+        def entry(cur: _Cursor) -> Entry:
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
-            row = cur.one("SELECT people, name FROM {gis_ops_grids} WHERE warning_id = ? AND grid_id = ?",
-                          (warning_id, str(grid_id)))
+            row = self._grid(cur, warning_id, str(grid_id))
             if row is None:
                 raise EntryRefused(Problem(f"网格“{grid_id}”不在预警 {warning_id} 的范围内",
                                            f"grid '{grid_id}' is not in the area of warning {warning_id}",
                                            "核对网格编号（见叫应名单或地图）",
                                            "check the grid id (call-out list or map)", field="--grid"))
-            people, name = int(row[0] or 0), row[1]
+            people, name = row
             total = sum(counts.values())
             if not void and total > people:
                 raise EntryRefused(Problem(
@@ -741,6 +825,8 @@ class OpsLog:
                     field="--moved"))
             self._corrected(cur, warning_id, "report", corrects)
             return self._append(cur, warning_id, "report", str(grid_id), t, user, counts, corrects, void, note)
+
+        return self.db.entry(entry)
 
     def checkin(self, warning_id: str, shelter_id: str, *, people: int, households: int | None = None,
                 vulnerable: int | None = None, at: str | datetime | None = None, user: str = "",
@@ -768,7 +854,8 @@ class OpsLog:
         if not void and not corrects and n_people == 0:
             raise EntryRefused(Problem("签到人数为 0", "a check-in of 0 people", "填写到达人数", "give the people who "
                                        "arrived", field="--people"))
-        with self.db.write(warning_id) as cur:
+        def entry(cur: _Cursor) -> Entry:
+            cur.lock(f"{warning_id}:checkin")       # the total check reads every check-in of the warning
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
             row = cur.one("SELECT name FROM {gis_ops_shelters} WHERE warning_id = ? AND shelter_id = ?",
@@ -792,15 +879,19 @@ class OpsLog:
                     "check the number (each check-in is one arrival, not a running total)", field="--people"))
             return self._append(cur, warning_id, "checkin", str(shelter_id), t, user, counts, corrects, void, note)
 
+        return self.db.entry(entry)
+
     def record(self, warning_id: str, kind: str, data: dict, *, subject: str = "", at: str | datetime | None = None,
                user: str = "", note: str = "") -> Entry:
         """Record a ``dispatch`` (the plan sent out) or the warning's ``close``; ``data`` is kept as JSON."""
         if kind not in ("dispatch", "close"):
             raise ValueError(f"record() takes 'dispatch' or 'close', not {kind!r}")
-        with self.db.write(warning_id) as cur:
+        def entry(cur: _Cursor) -> Entry:           # checks nothing another writer adds: no lock
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
             return self._append(cur, warning_id, kind, subject, t, user, {"data": data}, None, False, note)
+
+        return self.db.entry(entry)
 
     def entries(self, warning_id: str, *, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
         """Every entry of a warning, oldest first, with ``superseded_by`` (the entry that corrected it, or NA).
@@ -850,6 +941,16 @@ class OpsLog:
         self._known[warning_id] = _warning(row)
         return self._known[warning_id]
 
+    def _grid(self, cur: _Cursor, warning_id: str, grid_id: str) -> tuple[int, str] | None:
+        """(people, name) of a grid of the warning, or None: from the warning's grids when this record keeper
+        read them (:meth:`snapshot`; they never change once issued), else one indexed row."""
+        known = self._grids.get(warning_id)
+        if known is not None:
+            return known.get(grid_id)
+        row = cur.one("SELECT people, name FROM {gis_ops_grids} WHERE warning_id = ? AND grid_id = ?",
+                      (warning_id, grid_id))
+        return None if row is None else (int(row[0] or 0), row[1])
+
     @staticmethod
     def _time(w: Warning, at: str | datetime | None) -> str:
         t = parse_time(at)
@@ -867,6 +968,7 @@ class OpsLog:
         """The entry a correction supersedes (event_id, people, void), checked; None when not a correction."""
         if corrects is None:
             return None
+        cur.lock(f"{warning_id}:entry:{int(corrects)}")    # one correction of an entry at a time
         row = cur.one("SELECT event_id, people, void, kind FROM {gis_ops_events} WHERE event_id = ? AND warning_id = ?",
                       (int(corrects), warning_id))
         if row is None or row[3] != kind:
@@ -935,6 +1037,35 @@ def _column(df: pd.DataFrame, name: str, typ: str) -> list:
         vals = vals.copy()
         vals[missing] = None
     return vals.tolist()
+
+
+def _copy_text(key: str, types: list[str], values: list[list]) -> str:
+    """PostgreSQL ``COPY`` text of rows (``key``, *values*): tab-separated, ``\\N`` for NULL, text escaped; built
+    column by column with Arrow compute, not row by row in Python."""
+    import pyarrow as pa  # untyped (see normalize_phones)
+    import pyarrow.compute as pc
+
+    if not values or not len(values[0]):
+        return ""
+    cols = []
+    for typ, v in zip(types, values):
+        if typ == "blob":
+            a = pa.array([None if x is None else "\\\\x" + bytes(x).hex() for x in v], type=pa.string())
+        elif typ == "text":
+            a = _copy_escape(pc, pa.array(v, type=pa.string()))
+        else:
+            a = pc.cast(pa.array(v, type=pa.int64() if typ == "int" else pa.float64()), pa.string())
+        cols.append(pc.fill_null(a, "\\N"))
+    first = _copy_escape(pc, pa.array([key], type=pa.string()))[0]
+    lines = pc.binary_join_element_wise(first, *cols, "\t")
+    return "\n".join(lines.to_pylist()) + "\n"
+
+
+def _copy_escape(pc: Any, a: Any) -> Any:
+    """Text as ``COPY`` reads it: backslash, newline, carriage return and tab escaped."""
+    for raw, esc in (("\\", "\\\\"), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        a = pc.replace_substring(a, raw, esc)
+    return a
 
 
 def _typed(df: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:

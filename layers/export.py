@@ -24,6 +24,7 @@ import shapely
 
 from layers.catalogue import spec as get_spec
 from layers.storage import EXPORT, EXPORT_HEADING, guard
+from layers.text import NO, YES, Text
 
 FORMATS = {"gpkg": ("GPKG", "application/geopackage+sqlite3"),
            "geojson": ("GeoJSON", "application/geo+json"),
@@ -31,6 +32,9 @@ FORMATS = {"gpkg": ("GPKG", "application/geopackage+sqlite3"),
            "xlsx": (None, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
            "csv": (None, "text/csv"),
            "zip": ("ESRI Shapefile", "application/zip")}
+#: the coordinate columns of a table (the import preview and the exported sheet alike)
+LON = Text("经度", "Longitude", "lon")
+LAT = Text("纬度", "Latitude", "lat")
 #: longest WKT piece in one table cell (Excel holds at most 32,767 characters; longer text goes on in WKT_2...)
 WKT_CELL = 32_000
 
@@ -46,14 +50,15 @@ def display_table(gdf: gpd.GeoDataFrame, kind: str, lang: str = "zh", *, coordin
     if coordinates and len(gdf):
         geom = gdf.geometry.to_crs(4490) if gdf.crs is not None else gdf.geometry
         pts = geom.where(geom.geom_type == "Point", geom.representative_point())
-        lon, lat = ("经度", "纬度") if lang == "zh" else ("Longitude", "Latitude")
+        lon, lat = LON(lang), LAT(lang)
+        df = df.drop(columns=[c for c in (lon, lat) if c in df])   # a table's own lon/lat columns: where it lands
         df.insert(0, lat, pts.y.round(6).to_numpy())
         df.insert(0, lon, pts.x.round(6).to_numpy())
     for f in spec.fields:
         if f.type == "choice" and f.name in df:
             df[f.name] = df[f.name].map(lambda v, f=f: f.choice_label(v, lang) if isinstance(v, str) else v)
         if f.type == "bool" and f.name in df:
-            yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
+            yes, no = YES(lang), NO(lang)
             df[f.name] = df[f.name].map(
                 lambda v, yes=yes, no=no: yes if v is True or v == 1 else (no if v is False or v == 0 else None))
     return df.rename(columns=spec.labels(lang))
@@ -62,7 +67,7 @@ def display_table(gdf: gpd.GeoDataFrame, kind: str, lang: str = "zh", *, coordin
 def _sheet(gdf: gpd.GeoDataFrame, kind: str, lang: str) -> pd.DataFrame:
     table = display_table(gdf, kind, lang)
     geom = gdf.geometry
-    lon, lat = ("经度", "纬度") if lang == "zh" else ("longitude", "latitude")
+    lon, lat = LON(lang), LAT(lang)
     pts = geom if (geom.geom_type == "Point").all() else geom.representative_point()
     table.insert(len(table.columns), lon, pts.x.round(7).values)
     table.insert(len(table.columns), lat, pts.y.round(7).values)

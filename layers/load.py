@@ -32,7 +32,7 @@ from layers.text import Text, pick
 from layers.validate import validate
 from layers.webmap import Suspicion, offset_name, suspect
 
-__all__ = ["Layer", "load_layer", "load_points", "RASTER_SUFFIXES", "is_raster_file"]
+__all__ = ["Layer", "CoordOptions", "load_layer", "load_points", "RASTER_SUFFIXES", "is_raster_file"]
 
 
 @dataclass
@@ -95,6 +95,30 @@ class Layer:
         """The CRS the file was read in, as offices name it ("北京1954 3° 高斯-克吕格 第 39 带（EPSG:2415）")."""
         c = self.source_crs if self.source_crs is not None else self.crs
         return describe(c)(lang) if c is not None else ""
+
+
+@dataclass(frozen=True)
+class CoordOptions:
+    """What the user said about a file's coordinates: an upload's 坐标系 / CRS box in the app, as
+    ``--crs``, ``--towgs84``, ``--crs-override`` and ``--gcj02`` / ``--bd09`` say it on the command line.
+
+    Attributes
+    ----------
+    crs : str, optional
+        The CRS chosen (``"EPSG:4548"``, ``"beijing1954"``...; see ``crs`` of :func:`load_layer`);
+        None: told from the file.
+    towgs84 : tuple of float, optional
+        A surveying bureau's 3 or 7 transformation parameters (:func:`layers.datums.parse_towgs84`).
+    on_conflict : {'refuse', 'override', 'keep'}
+        When ``crs`` differs from the CRS the file declares (see :func:`load_layer`).
+    offset : {'gcj02', 'bd09'}, optional
+        The web-map offset to remove (vector data in lon/lat only).
+    """
+
+    crs: str | None = None
+    towgs84: tuple[float, ...] | None = None
+    on_conflict: OnConflict = "refuse"
+    offset: str | None = None
 
 
 def _library_errors() -> tuple[type[BaseException], ...]:
@@ -470,7 +494,7 @@ def load_points(path: Path | str, *, sublayer: str | None = None, display_name: 
     geopandas.GeoDataFrame
         EPSG:4490; polygons replaced by a point inside each (their area in ``area``, a note in
         ``attrs["warnings"]``); ``attrs["crs_chosen_used"]`` / ``attrs["crs_conflict"]`` as
-        :func:`layers.crs.resolve_crs` sets them.
+        :func:`layers.crs.resolve_crs` sets them; ``attrs["source_crs"]`` the CRS the file was read in.
 
     Raises
     ------
@@ -491,6 +515,7 @@ def load_points(path: Path | str, *, sublayer: str | None = None, display_name: 
     gdf = to_storage(raw)
     gdf.attrs["warnings"] = [*gdf.attrs.get("warnings", []), *shaped, *shift_notes(source_crs, shown)]
     gdf.attrs["towgs84_used"] = source_crs is not None and towgs84_of(source_crs) is not None
+    gdf.attrs["source_crs"] = source_crs
     if offset is not None and refused is None:
         attrs = dict(gdf.attrs)
         gdf = convert_offset(gdf, offset)

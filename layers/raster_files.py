@@ -31,6 +31,7 @@ import rasterio.errors
 
 from layers import limits
 from layers.errors import LayerError, problem
+from layers.text import Text
 
 __all__ = ["RASTER_SUFFIXES", "RASTER_FORMATS", "UPLOAD_RASTER_TYPES", "raster_suffix", "is_raster_file",
            "open_raster", "formats_text"]
@@ -46,8 +47,9 @@ RASTER_FORMATS: dict[str, tuple[str, str]] = {
 }
 #: suffixes of raster files (``.hgt.zip`` and zips holding a raster are told by :func:`raster_suffix`)
 RASTER_SUFFIXES = frozenset(RASTER_FORMATS)
-#: what a file uploader takes for a raster (``hgt.zip`` arrives as ``zip``)
-UPLOAD_RASTER_TYPES = ["tif", "tiff", "asc", "img", "hgt", "nc", "zip"]
+#: what a file uploader takes for a raster: every suffix the readers open, and ``zip`` (``.hgt.zip``, an ``.asc``
+#: with its ``.prj``, a VRT with its tiles) -- every raster upload of the app takes this list
+UPLOAD_RASTER_TYPES = [*(s.lstrip(".") for s in RASTER_FORMATS), "zip"]
 
 _DRIVERS_OPENED = {"GTiff": ("GTiff", "COG"), "AAIGrid": ("AAIGrid",), "HFA": ("HFA",), "VRT": ("VRT",),
                    "SRTMHGT": ("SRTMHGT",), "netCDF": ("netCDF",)}
@@ -60,10 +62,10 @@ _VRT_DEPTH = 4
 _GDAL_ENV = {"GDAL_VRT_ENABLE_PYTHON": "NO", "GDAL_HTTP_TIMEOUT": "1", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none"}
 
 
-def formats_text() -> tuple[str, str]:
-    """The accepted raster formats, for messages (Chinese, English)."""
+def formats_text() -> Text:
+    """The accepted raster formats, for messages and upload labels (unpacks as Chinese, English)."""
     names = "GeoTIFF（.tif）、.asc、.img、.vrt、SRTM .hgt / .hgt.zip、.nc"
-    return names, names.replace("（", " (").replace("）", ")").replace("、", ", ")
+    return Text(names, names.replace("（", " (").replace("）", ")").replace("、", ", "), "raster_formats")
 
 
 def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str) -> LayerError:

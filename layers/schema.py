@@ -12,13 +12,15 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from layers.text import Text
+from layers.text import Text, registry
 from layers.units import hint as unit_hint
-
-#: English spelling of units written in Chinese
-UNIT_EN = {"人": "persons", "户": "households", "件": "pieces"}
+from layers.units import unit_name
 
 FieldType = Literal["str", "int", "float", "bool", "choice"]
+#: what each field type holds, for people (the Data page's list of fields)
+FIELD_TYPES: dict[str, Text] = registry({"str": ("文本", "text"), "int": ("整数", "whole number"),
+                                         "float": ("数值", "number"), "bool": ("是/否", "yes/no"),
+                                         "choice": ("选项", "one of a list")})
 GeometryKind = Literal["Point", "LineString", "Polygon", "raster"]
 #: point marker shapes (areas draw a box in the legend, lines a line)
 Shape = Literal["circle", "square", "triangle", "diamond"]
@@ -87,9 +89,9 @@ class FieldSpec:
 
     def label(self, lang: str = "zh") -> str:
         """Display label with unit, e.g. ``人口（人）`` / ``Population (persons)``."""
-        if lang == "zh":
-            return f"{self.zh}（{self.unit}）" if self.unit else self.zh
-        return f"{self.en} ({UNIT_EN.get(self.unit, self.unit)})" if self.unit else self.en
+        if not self.unit:
+            return Text(self.zh, self.en)(lang)
+        return Text(f"{self.zh}（{self.unit}）", f"{self.en} ({unit_name(self.unit, 'en')})")(lang)
 
     def all_names(self) -> tuple[str, ...]:
         """Every header accepted for this field, normalised."""
@@ -111,9 +113,7 @@ class FieldSpec:
         """Display label of a choice code (first Chinese spelling, or the English code)."""
         if not self.choices or code not in self.choices:
             return str(code)
-        if lang != "zh":
-            return code.replace("_", " ")
-        return self.choices[code][0]
+        return Text(self.choices[code][0], code.replace("_", " "))(lang)
 
 
 @dataclass(frozen=True)

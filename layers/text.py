@@ -5,6 +5,11 @@ another program keys on). It *is* a ``(zh, en)`` tuple, so code that unpacks a n
 ``zh, en = note`` keeps working, and two texts are equal when their words are. A page, a file writer
 or the command line asks for the words in its language with ``text(lang)`` (or :func:`pick`, which
 also takes plain strings and older ``(zh, en)`` tuples); nobody writes ``0 if lang == "zh" else 1``.
+This module is the one place that looks at the language code: where a choice is inherent to the
+language rather than to a sentence (the other language, whether a given string is written in a
+language, how a file name is spelled) it is a small named helper here (:func:`other`,
+:func:`in_order`, :func:`written_in`, :func:`file_stem`), and punctuation that differs between the
+languages is a :class:`Text` too (:data:`COLON`, :data:`SEMICOLON`, :data:`ENUMERATION`, :data:`PARENS`).
 
 Sentences that several modules say live in :data:`PHRASES`, keyed by code, and are made with
 :func:`say`; a module's own sentences are made in place with ``Text(zh, en, code)``.
@@ -17,11 +22,14 @@ silence by class.
 
 from __future__ import annotations
 
+import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["Text", "pick", "say", "PHRASES", "GisNote", "warn", "both", "unique", "stage_scenario"]
+__all__ = ["Text", "pick", "say", "registry", "PHRASES", "GisNote", "warn", "both", "unique", "stage_scenario",
+           "LANGS", "other", "in_order", "written_in", "file_stem", "COLON", "SEMICOLON", "ENUMERATION", "PARENS",
+           "YES", "NO", "lookup", "headed"]
 
 LANGS = ("zh", "en")
 
@@ -109,6 +117,31 @@ def unique(notes: Iterable[Any]) -> list[Text]:
     return out
 
 
+def registry(pairs: Mapping[str, tuple[str, str]]) -> dict[str, Text]:
+    """A table of texts by key (column headers, sheet names, coded values), each a :class:`Text` coded by its key."""
+    return {k: Text(v[0], v[1], k) for k, v in pairs.items()}
+
+
+def lookup(table: Mapping[str, Text], key: Any, lang: str = "zh") -> Any:
+    """``table[key]`` in ``lang`` (a header, a coded value in words); a key the table does not hold, as it is."""
+    t = table.get(key) if isinstance(key, str) else None
+    return t(lang) if t is not None else key
+
+
+def headed(df: Any, head: Mapping[str, Text] | Callable[[str, str], str], lang: str = "zh") -> Any:
+    """A table (a pandas DataFrame whose columns and index levels are named by key) with every column and index
+    level headed in ``lang``: ``head`` is a registry (:func:`registry`; a key it lacks stays as it is) or a function
+    ``(key, lang) -> header``."""
+    def one(key: Any) -> Any:
+        if not isinstance(key, str):
+            return key
+        return lookup(head, key, lang) if isinstance(head, Mapping) else head(key, lang)
+
+    out = df.rename(columns={k: one(k) for k in df.columns})
+    out.index = out.index.set_names([one(n) for n in out.index.names])
+    return out
+
+
 #: sentences said by more than one module, by code
 PHRASES: dict[str, tuple[str, str]] = {
     "no_crs": ("图层或栅格没有坐标系，无法叠加", "a layer or raster has no CRS; they cannot be overlaid"),
@@ -116,6 +149,46 @@ PHRASES: dict[str, tuple[str, str]] = {
     # the name of a water-level (HAND) flood scenario: the same words in the app, the CLI and every file
     "stage_scenario": ("水位 {stage} 米", "Stage {stage} m"),
 }
+
+
+#: punctuation that differs between the languages (``COLON(lang)`` -> ``：`` / ``: ``)
+COLON = Text("：", ": ", "colon")
+#: between the items of a list of clauses (``；`` / ``; ``)
+SEMICOLON = Text("；", "; ", "semicolon")
+#: between the names of a short enumeration (``、`` / ``; ``: English names may hold commas)
+ENUMERATION = Text("、", "; ", "enumeration")
+#: an aside after a word: ``PARENS.format(s="不可用")`` -> ``（不可用）`` / `` (unusable)``
+PARENS = Text("（{s}）", " ({s})", "parens")
+#: yes / no in a table cell
+YES = Text("是", "yes", "yes")
+NO = Text("否", "no", "no")
+
+
+def other(lang: str) -> str:
+    """The other interface language (``'zh'`` -> ``'en'``, anything else -> ``'zh'``)."""
+    return "en" if lang == "zh" else "zh"
+
+
+def in_order(lang: str) -> tuple[str, str]:
+    """Both languages, ``lang`` first (a message shown in the interface language, then in the other one)."""
+    return (lang, other(lang))
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]")
+
+
+def written_in(words: str, lang: str) -> bool:
+    """Whether ``words`` read as ``lang``: Chinese holds CJK characters, English holds none."""
+    return bool(_CJK.search(str(words))) == (lang != "en")
+
+
+def file_stem(words: str, lang: str, *, lower: bool = False) -> str:
+    """``words`` spelled as a file name in ``lang``: English words joined by underscores (lower case with
+    ``lower``), Chinese as written."""
+    if lang != "en":
+        return words
+    words = re.sub(r"\s+", "_", words.strip())
+    return words.lower() if lower else words
 
 
 def stage_scenario(stage_m: float) -> Text:

@@ -19,6 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
+from layers.text import Text
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -133,7 +135,7 @@ def unit_name(unit: str | None, lang: str = "zh") -> str:
     units = UNITS.get(unit or "", ())
     if not units:
         return unit or ""
-    return units[0].zh if lang == "zh" else units[0].en
+    return Text(units[0].zh, units[0].en)(lang)
 
 
 def hint(unit: str | None, limit: int = 10, sep: str = ", ") -> str:

@@ -13,7 +13,7 @@ so. :func:`suspect` looks for three signs, strongest first:
   the workspace's roads and villages (:data:`PATTERN_MIN_GAIN_M`, :data:`PATTERN_MAX_RATIO`,
   :data:`PATTERN_MIN_SHARE`).
 
-A suspicion is a note, never a silent change: the user converts with the Data page's choice or
+A suspicion is a note, never a silent change: the user converts with the choice under the upload or
 ``--gcj02`` / ``--bd09`` (:func:`layers.coords.convert_offset`), and the choice is kept with the
 workspace (:func:`layers.gpkg.read_layer_option`) and applied again on the next import of the same
 file as the same layer.
@@ -93,9 +93,9 @@ def offset_name(offset: str) -> Text:
 def _fix(offset: str) -> Text:
     flag = "--bd09" if offset == "bd09" else "--gcj02"
     box = "BD-09" if offset == "bd09" else "GCJ-02"
-    return Text(f"如确实来自网络地图，在数据页的“网络地图纠偏”中选择 {box}（命令行 {flag}）后重新导入；"
+    return Text(f"如确实来自网络地图，在上传文件处的“网络地图纠偏”中选择 {box}（命令行 {flag}）后重新导入；"
                 "如不是，选择“不纠偏”（命令行 --no-offset），以后不再提示",
-                f"if it really comes from a web map, choose {box} under the Data page's web-map correction "
+                f"if it really comes from a web map, choose {box} in the web-map correction under the upload "
                 f"(command line: {flag}) and import again; if not, choose 'no correction' (command line: "
                 "--no-offset) and this note will not be shown again")
 

@@ -1,4 +1,5 @@
-"""AppTest runs of every page, in both languages, on the demo county: no exception, the right content."""
+"""AppTest runs of every page, in both languages, on the demo county: no exception, the right content, one
+language at a time (tests.language)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.language import assert_page_speaks
 
 TIMEOUT = 180
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -27,10 +30,17 @@ def run_page(name: str, lang: str = "zh") -> AppTest:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("name", ["flood", "fire", "data", "workspace"])
-def test_page_runs_without_exception(use_workspace, name, lang):
+def test_page_runs_without_exception(use_workspace, demo_values, name, lang):
+    """Every page opens on the demo county and speaks one language: in English no Chinese outside the data's own
+    names, in Chinese no raw English key (tests.language). The Fire page with today's weather applied."""
     at = run_page(name, lang)
     assert not at.exception, [e.message for e in at.exception]
     assert at.header[0].value
+    if name == "fire":
+        at.checkbox(key="fire_weather_on").check().run()
+        assert not at.exception, [e.message for e in at.exception]
+    words = assert_page_speaks(at, lang, demo_values)
+    assert len(words) > (50 if name == "fire" else 10)
 
 
 def test_flood_page_totals_and_default_plan(use_workspace):
@@ -115,13 +125,15 @@ def test_fire_page_review(use_workspace):
     assert {"PNG", "PDF"} <= {b.label for b in at.get("download_button")}
 
 
-def test_app_entry_and_language_switch(use_workspace):
+def test_app_entry_and_language_switch(use_workspace, demo_values):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.header[0].value == "洪涝转移避险"
+    assert_page_speaks(at, "zh", demo_values)            # the sidebar and the page
     at.sidebar.button[0].click().run()
     assert not at.exception
     assert at.header[0].value == "Flood evacuation"
+    assert_page_speaks(at, "en", demo_values)
 
 
 def test_demo_is_labelled_synthetic(demo_workspace, monkeypatch):

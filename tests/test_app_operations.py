@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from layers.events import OpsLog
 from layers.workspace import Workspace
+from tests.language import assert_page_speaks
 
 TIMEOUT = 300
 
@@ -88,7 +89,7 @@ def test_issue_and_record_from_the_page(demo_copy):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_page_with_a_warning_in_both_languages(demo_copy, lang):
+def test_page_with_a_warning_in_both_languages(demo_copy, demo_values, lang):
     from gis.ops.session import Operations
 
     ops = Operations(Workspace(demo_copy))
@@ -101,6 +102,9 @@ def test_page_with_a_warning_in_both_languages(demo_copy, lang):
     assert at.selectbox(key="ops_warning").value == w.warning_id
     if lang == "en":    # no Chinese-only sentence in the English page's own words
         assert at.header[0].value == "Operations" and at.tabs[0].label == "Call-out"
+    # every tab's words in one language (the warning's message is the issuer's own words: data)
+    words = assert_page_speaks(at, lang, [w.message, w.message[:24], *demo_values])
+    assert len(words) > 50
 
 
 def test_page_on_a_workspace_without_grids(tmp_path, monkeypatch):
@@ -114,3 +118,21 @@ def test_page_on_a_workspace_without_grids(tmp_path, monkeypatch):
     at = AppTest.from_function(_page, args=("zh",), default_timeout=TIMEOUT).run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("没有转移避险网格" in i.value for i in at.info)
+
+
+def test_warning_from_a_saved_flood_scenario(demo_copy):
+    """A scenario saved as the Flood page saves it (the FloodScenario's params) is planned again by the same
+    scenario object for the warning's area: no KeyError on the page, and the plan's grids are the warning's."""
+    from gis.flood.scenario import FloodScenario
+    from layers.scenarios import save_scenario
+
+    save_scenario(demo_copy / "workspace.gpkg", "flood", "水位 3 米",
+                  FloodScenario(source="stage", stage_m=3.0).to_params(), {})
+    at = AppTest.from_function(_page, args=("zh",), default_timeout=TIMEOUT).run()
+    at.radio(key="ops_mode").set_value("plan").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="ops_issue").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    (w,) = OpsLog(Workspace(demo_copy)).warnings()
+    assert w.grids > 0 and w.people > 0

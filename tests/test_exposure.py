@@ -18,6 +18,7 @@ Leaf grids (level ``group``, parent ``P`` of level ``village`` covering them all
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -242,3 +243,73 @@ def test_cli_exposure_from_dem_and_stage(tmp_path):
     # B: depths 0.3, 1.3, 0.4, 1.4 (all wet); C: 4 of 8 cells wet (0.4, 1.5, 0.4, 1.5); D: 0.3; A dry
     assert s["affected_population"] == pytest.approx(235)
     assert s["by_threshold"] == {"0.5": pytest.approx(112.5), "1.5": pytest.approx(12.5), "3.0": 0}
+
+
+# ---- --boundaries: the per-township table follows the township outlines ----------------------------------------
+def _boundaries(path: Path) -> Path:
+    """A county and two townships that cut across the grids' own township field: 东镇 west of x = 500 150 (A's
+    centre), 西镇 east of it (B, C's centre at x = 500 200, D), as a boundaries file with Chinese column names."""
+    towns = [_cells(0, 0, 4, 5), box(X0, Y0 - 400, X0 + 150, Y0), box(X0 + 150, Y0 - 400, X0 + 500, Y0)]
+    gpd.GeoDataFrame({"名称": ["某县", "东镇", "西镇"], "层级": ["县", "乡镇", "乡镇"], "区划代码": ["1", "11", "12"]},
+                     geometry=towns, crs=4549).to_crs(4490).to_file(path)
+    return path
+
+
+def _towns(s: dict) -> dict[str, tuple]:
+    return {r["township"]: (r["grids"], r["flooded_grids"], r["evacuate_grids"], r["affected_population"],
+                            r["people_to_evacuate"]) for r in s["by_township"]}
+
+
+def test_cli_exposure_by_township_with_and_without_boundaries(files):
+    # without: each leaf grid under its own township field, and the note says which outline that is
+    p = _cli("--hazard", files / "depth_cm.tif", "--exposure", files / "grids.gpkg", "--lang", "en")
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s["townships_from"] == "grids:village"
+    assert _towns(s) == {"一镇": (2, 2, 2, 250, 300), "二镇": (2, 1, 1, 10, 10)}
+    assert any("no township boundaries" in n and "village-level grids" in n for n in s["notes"])
+    assert any("没有乡镇级行政区界" in n for n in s["notes_zh"])
+    # with: each grid in the township outline holding it; the totals do not move
+    p = _cli("--hazard", files / "depth_cm.tif", "--exposure", files / "grids.gpkg", "--lang", "en",
+             "--boundaries", _boundaries(files / "towns.geojson"))
+    assert p.returncode == 0, p.stderr
+    b = json.loads(p.stdout)
+    assert b["townships_from"] == "boundaries"
+    assert _towns(b) == {"东镇": (1, 1, 1, 50, 100), "西镇": (3, 2, 2, 210, 210)}
+    assert (b["affected_population"], b["people_to_evacuate"]) == (s["affected_population"], s["people_to_evacuate"])
+    assert any("boundaries layer (2 townships)" in n for n in b["notes"])
+    assert any("township field differs" in n for n in b["notes"])
+    assert any("乡镇界取自行政区界图层" in n for n in b["notes_zh"])
+
+
+def test_cli_exposure_boundaries_of_villages_and_without_township_level(files, tmp_path):
+    from shapely.geometry import Point
+
+    v = gpd.GeoDataFrame({"name": ["甲村", "乙村"], "township": ["一镇", "一镇"], "population": [30, 40]},
+                         geometry=[Point(X0 + 180, Y0 - 50), Point(X0 + 50, Y0 - 350)], crs=4549).to_crs(4490)
+    v.to_file(tmp_path / "villages.gpkg", layer="villages")
+    p = _cli("--hazard", files / "depth_cm.tif", "--exposure", tmp_path / "villages.gpkg", "--lang", "en")
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s["townships_from"] == "field" and any("own township field (1 townships)" in n for n in s["notes"])
+    assert [(r["township"], r["features"], r["affected_population"]) for r in s["by_township"]] == [("一镇", 2, 30)]
+    p = _cli("--hazard", files / "depth_cm.tif", "--exposure", tmp_path / "villages.gpkg", "--lang", "en",
+             "--boundaries", _boundaries(tmp_path / "towns.geojson"))
+    b = json.loads(p.stdout)
+    # 甲村 (1 m deep) lies east of x = 500 150: 西镇
+    assert [(r["township"], r["flooded_features"]) for r in b["by_township"]] == [("西镇", 1)]
+    # a boundaries file of the county only: said, and the grids' own field is used
+    county = gpd.read_file(tmp_path / "towns.geojson").iloc[:1]
+    county.to_file(tmp_path / "county.geojson")
+    p = _cli("--hazard", files / "depth_cm.tif", "--exposure", files / "grids.gpkg", "--lang", "en",
+             "--boundaries", tmp_path / "county.geojson")
+    c = json.loads(p.stdout)
+    assert c["townships_from"] == "grids:village" and any("no township-level polygons" in n for n in c["notes"])
+    # a boundaries file that is not one: exit 2, both languages, no traceback
+    (tmp_path / "bad.geojson").write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                                          '"properties": {"层级": "乡镇"}, "geometry": {"type": "Point", '
+                                          '"coordinates": [117, 29]}}]}', encoding="utf-8")
+    p = _cli("--hazard", files / "depth_cm.tif", "--exposure", files / "grids.gpkg", "--boundaries",
+             tmp_path / "bad.geojson")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "bad.geojson" in p.stderr and re.search(r"[\u4e00-\u9fff]", p.stderr) and re.search(r"[a-z]{4}", p.stderr)

@@ -1,6 +1,6 @@
 """Every fire output in English has no Chinese outside data values and names, and every Chinese one no raw
-English key: the Fire page, the workbook, KML, GeoJSON, GeoPackage aliases, the A4 map, the map layers and the
-``fire-report`` JSON notes."""
+English key: the workbook, KML, GeoJSON, GeoPackage aliases, the A4 map, the map layers and the ``fire-report``
+JSON notes (the Fire page itself: tests/test_app.py::test_page_runs_without_exception, with tests/language.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from contextlib import redirect_stderr, redirect_stdout
 
-import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -19,41 +18,10 @@ from gis.fire.gaps import GAP_CLASSES
 from gis.fire.headers import HEADERS, SHEETS, WORDS
 from gis.fire.review import FireInputs, FireReview
 from gis.fire.water_reach import REASONS
+from tests.language import CJK, leaks
 
-CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 #: codes that must never reach a Chinese reader as words
 KEYS = (set(HEADERS) | set(WORDS) | set(GAP_CLASSES) | set(REASONS) | set(SHEETS)) - {"name", "type"}
-
-
-@pytest.fixture(scope="module")
-def data_values(demo_workspace) -> list[str]:
-    """Every text value of the demo workspace (names, townships, ids...), longest first."""
-    from layers.workspace import Workspace
-
-    ws = Workspace(demo_workspace)
-    vals: set[str] = {"合计/Total", str(demo_workspace.name)}
-    for k in ws.vector_kinds():
-        df = ws.vector(k)
-        for c in df.columns:
-            if c != "geometry" and not pd.api.types.is_numeric_dtype(df[c]):
-                vals |= {str(v) for v in df[c].dropna().unique()}
-    return sorted((v for v in vals if CJK.search(v)), key=len, reverse=True)
-
-
-def _leaks(texts, data_values: list[str]) -> list[str]:
-    """The texts that still hold Chinese once every data value is taken out."""
-    out = []
-    for s in texts:
-        s = str(s)
-        if not CJK.search(s):
-            continue
-        rest = s
-        for v in data_values:
-            if v in rest:
-                rest = rest.replace(v, "")
-        if CJK.search(rest):
-            out.append(s)
-    return out
 
 
 def _raw_keys(texts) -> list[str]:
@@ -91,9 +59,9 @@ def _workbook_texts(path) -> tuple[list[str], list[str]]:
     return heads, cells
 
 
-def test_workbook(files, data_values):
+def test_workbook(files, demo_values):
     heads, cells = _workbook_texts(files["en"] / "fire.xlsx")
-    assert not _leaks(heads + cells, data_values)
+    assert not leaks(heads + cells, demo_values)
     heads, cells = _workbook_texts(files["zh"] / "fire.xlsx")
     assert all(CJK.search(h) for h in heads), [h for h in heads if not CJK.search(h)]
     assert not _raw_keys(cells)
@@ -106,14 +74,14 @@ def _kml_texts(path) -> list[str]:
     return [re.sub(r"<[^>]+>", " ", s) for s in out]
 
 
-def test_kml(files, data_values):
+def test_kml(files, demo_values):
     en = _kml_texts(files["en"] / "fire.kml")
-    assert not _leaks(en, data_values)
+    assert not leaks(en, demo_values)
     zh = _kml_texts(files["zh"] / "fire.kml")
     assert not _raw_keys(zh) and any("覆盖空白区" in s for s in zh)
 
 
-def test_geojson_and_geopackage(files, data_values):
+def test_geojson_and_geopackage(files, demo_values):
     for lang in ("en", "zh"):
         fc = json.loads((files[lang] / "fire.geojson").read_text(encoding="utf-8"))
         words = [v for f in fc["features"] for k, v in f["properties"].items() if k.endswith(("_zh", "_en"))]
@@ -127,13 +95,13 @@ def test_geojson_and_geopackage(files, data_values):
         assert words and aliases
         if lang == "en":
             assert all(k.endswith("_en") for f in fc["features"] for k in f["properties"] if k.endswith(("_zh", "_en")))
-            assert not _leaks(words + aliases + reasons + towns, data_values)
+            assert not leaks(words + aliases + reasons + towns, demo_values)
         else:
             assert all(CJK.search(a) for a in aliases), [a for a in aliases if not CJK.search(a)]
             assert not _raw_keys(words + reasons)
 
 
-def test_a4_map_texts(review, data_values):
+def test_a4_map_texts(review, demo_values):
     from matplotlib.text import Text as MplText
 
     from gis.report.fire_files import map_layers, subtitles
@@ -145,13 +113,13 @@ def test_a4_map_texts(review, data_values):
                               subtitle=subtitles(review, lang)[town])
         texts = [t.get_text() for t in fig.findobj(MplText) if t.get_text().strip()]
         if lang == "en":
-            assert not _leaks(texts + list(map_texts("en").values()), data_values)
+            assert not leaks(texts + list(map_texts("en").values()), demo_values)
             assert any("Forest-fire coverage map" in t for t in texts)
         else:
             assert not _raw_keys(texts) and any("森林防火监测覆盖图" in t for t in texts)
 
 
-def test_map_layers_of_the_page(review, data_values):
+def test_map_layers_of_the_page(review, demo_values):
     from gis.report.fire_files import site_frame
     from ui.fire_layers import fire_groups
 
@@ -166,7 +134,7 @@ def test_map_layers_of_the_page(review, data_values):
             stack += list(getattr(el, "_children", {}).values())
         assert popups
         if lang == "en":
-            assert not _leaks(names + popups, data_values)
+            assert not leaks(names + popups, demo_values)
         else:
             assert all(CJK.search(n) for n in names + popups)
 
@@ -180,7 +148,7 @@ def _cli(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_fire_report_json_notes(demo_workspace, tmp_path, data_values):
+def test_fire_report_json_notes(demo_workspace, tmp_path, demo_values):
     ws = str(demo_workspace / "workspace.gpkg")
     got = {}
     for lang in ("en", "zh"):
@@ -190,44 +158,6 @@ def test_fire_report_json_notes(demo_workspace, tmp_path, data_values):
         got[lang] = json.loads(out)
     en, zh = got["en"], got["zh"]
     assert en["notes"] and len(en["notes"]) == len(zh["notes"])
-    assert not _leaks(en["notes"] + [en["weather"]["label"]], data_values)
+    assert not leaks(en["notes"] + [en["weather"]["label"]], demo_values)
     assert all(CJK.search(n) for n in zh["notes"]) and not _raw_keys(zh["notes"])
     assert CJK.search(zh["weather"]["label"])
-
-
-def _page_texts(at) -> tuple[list[str], list[str]]:
-    """(words of the page, the data frames' cells) of an AppTest run."""
-    words: list[str] = []
-    cells: list[str] = []
-    for kind in ("header", "subheader", "caption", "markdown", "info", "warning", "error", "success"):
-        words += [e.value for e in at.get(kind)]
-    words += [m.label for m in at.metric]
-    for kind in ("button", "checkbox", "number_input", "text_input", "radio", "selectbox", "download_button"):
-        for w in at.get(kind):
-            words.append(w.label)
-            if kind in ("radio", "selectbox"):
-                words += [str(o) for o in w.options]
-    words += [e.label for e in at.get("expander")] + [e.label for e in at.get("tab")]
-    for d in at.dataframe:
-        words += [str(c) for c in d.value.columns]
-        words += [str(i) for i in d.value.index if isinstance(i, str)]
-        for c in d.value.columns:
-            cells += [v for v in d.value[c].tolist() if isinstance(v, str)]
-    return words, cells
-
-
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_fire_page(use_workspace, data_values, lang):
-    from tests.test_app import run_page
-
-    at = run_page("fire", lang)
-    assert not at.exception, [e.message for e in at.exception]
-    at.checkbox(key="fire_weather_on").check().run()
-    assert not at.exception, [e.message for e in at.exception]
-    words, cells = _page_texts(at)
-    assert len(words) > 50
-    if lang == "en":
-        assert not _leaks(words + cells, data_values)
-    else:
-        assert not _raw_keys(words + cells)
-        assert not [w for w in words if re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", w.strip())]   # no snake_case key

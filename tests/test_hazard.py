@@ -101,3 +101,26 @@ def test_from_stage_on_a_valley_is_a_screening_scenario():
     # computing HAND itself from the DEM (threshold) gives a scenario too
     hz2 = Hazard.from_stage(dem, 2.0, min_upstream_cells=7)
     assert hz2.depth.array[6, 3] == pytest.approx(2.0)
+
+
+def test_polygons_cut_into_pieces_answer_points_the_same():
+    """Danger zones with many vertices are cut into quarters for point tests (as PostGIS ST_Subdivide): the
+    pieces cover the polygon exactly, and every point lies in a piece exactly when it lies in the polygon."""
+    import shapely
+
+    from gis.flood.hazard import _subdivide
+
+    rng = np.random.default_rng(4)
+    river = shapely.LineString(np.column_stack([np.linspace(0, 50_000, 400),
+                                                3_000 * np.sin(np.linspace(0, 12, 400))]))
+    zones = np.array([river.buffer(250), shapely.box(0, 0, 10, 10), None], dtype=object)
+    pieces, parent = _subdivide(zones, max_vertices=64)
+    assert len(pieces) > 10 and set(parent.tolist()) == {0, 1}
+    assert (shapely.get_num_coordinates(pieces) <= 64).all()
+    assert shapely.union_all(pieces[parent == 0]).symmetric_difference(zones[0]).area < 1e-3
+    pts = shapely.points(rng.uniform(-500, 50_500, 20_000), rng.uniform(-3_500, 3_500, 20_000))
+    i, j = shapely.STRtree(pieces).query(pts, predicate="intersects")
+    whole = shapely.intersects(pts, zones[0])
+    mine = np.zeros(len(pts), dtype=bool)
+    mine[i[parent[j] == 0]] = True
+    assert whole.sum() > 1000 and np.array_equal(mine, whole)

@@ -237,3 +237,35 @@ def test_cli_on_postgis(tmp_path, postgis_dsn):
     finally:
         with psycopg.connect(postgis_dsn, autocommit=True) as conn:
             conn.execute(f'drop schema if exists "{schema}" cascade')
+
+
+def _book_texts(path: Path) -> list[str]:
+    """Sheet names, headers, page headers and text cells of a workbook."""
+    book = load_workbook(path)
+    out = list(book.sheetnames)
+    for sheet in book.worksheets:
+        out.append(sheet.oddHeader.center.text or "")
+        out += [v for row in sheet.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+    return out
+
+
+def test_cli_files_in_english_speak_english(ws, tmp_path):
+    """--lang en: the call sheet, SMS list, dispatch sheet and record hold no Chinese outside the data's own names
+    and the issuer's message; in Chinese, no raw key (tests.language)."""
+    from tests.language import data_values, leaks, raw_keys
+
+    g = str(ws.gpkg)
+    wid = ok("warn", "--workspace", g, "--level", "red", "--all", "--message", "Flash flood", "--lang", "en",
+             "--out", str(tmp_path / "en"))["warning_id"]
+    ok("ack", "--workspace", g, "--warning", wid, "--contact", "13900000001", "--user", "duty officer")
+    ok("checkin", "--workspace", g, "--warning", wid, "--shelter", "S1", "--people", "25")
+    ok("dispatch", "--workspace", g, "--warning", wid, "--out", str(tmp_path / "en"), "--days", "1", "--lang", "en")
+    ok("record", "--workspace", g, "--warning", wid, "--out", str(tmp_path / "en"), "--lang", "en")
+    ok("record", "--workspace", g, "--warning", wid, "--out", str(tmp_path / "zh"))
+    values = data_values(ws.folder)
+    en = tmp_path / "en"
+    texts = [*_book_texts(en / "callout.xlsx"), *_book_texts(en / "dispatch.xlsx"),
+             *_book_texts(en / f"{wid}_record.xlsx"), (en / "sms.csv").read_text(encoding="utf-8")]
+    assert texts and not leaks(texts, values), leaks(texts, values)[:10]
+    zh = _book_texts(tmp_path / "zh" / f"{wid}_record.xlsx")
+    assert "叫应与确认" in zh and not raw_keys(zh), raw_keys(zh)[:10]

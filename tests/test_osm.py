@@ -118,6 +118,23 @@ def _dem(path: Path, bounds=(LON0 - 0.01, LAT0 - 0.01, LON0 + 0.08, LAT0 + 0.04)
     return path
 
 
+def _dem_asc(path: Path, crs: str | None = None, cell: float = 50.0) -> Path:
+    """The county's DEM as an ArcInfo ASCII grid in CGCS2000 3° Gauss-Kruger CM 120E metres (EPSG:4549, no zone
+    number in the eastings: the numbers alone do not tell the CRS); ``crs``: the .prj beside it says this one."""
+    import pyproj
+
+    w, s, e, n = pyproj.Transformer.from_crs(4490, 4549, always_xy=True).transform_bounds(
+        LON0 - 0.01, LAT0 - 0.01, LON0 + 0.08, LAT0 + 0.04)
+    cols, rows = int((e - w) // cell) + 1, int((n - s) // cell) + 1
+    z = (100 + np.add.outer(np.arange(rows), np.arange(cols))).astype("float32")
+    with rasterio.open(path, "w", driver="AAIGrid", width=cols, height=rows, count=1, dtype="float32",
+                       crs=crs, transform=Affine(cell, 0, w, 0, -cell, n)) as dst:
+        dst.write(z, 1)
+    if crs is None:
+        path.with_suffix(".prj").unlink(missing_ok=True)
+    return path
+
+
 def test_layers_golden(tmp_path):
     r = osm_layers(_county(tmp_path))
     assert r.counts == {"boundaries": 2, "villages": 2, "grids": 2, "buildings": 6, "shelters": 1,
@@ -171,7 +188,8 @@ def test_cli_writes_workspace_and_json(tmp_path):
     assert ws.vector("villages")["population"].sum() == 510
 
 
-@pytest.mark.parametrize("case", ["not_osm", "bbox_outside", "dem_short", "bad_bbox", "out_taken"])
+@pytest.mark.parametrize("case", ["not_osm", "bbox_outside", "dem_short", "bad_bbox", "out_taken", "crs_and_prj",
+                                  "towgs84_length", "towgs84_not_old_datum", "crs_without_dem", "dem_without_crs"])
 def test_bad_input_exit_2_nothing_written(tmp_path, capsys, case):
     """In process (``gis.cli.main``, the same path as ``python -m gis``; the process itself is tested above)."""
     from gis.cli import main
@@ -190,6 +208,16 @@ def test_bad_input_exit_2_nothing_written(tmp_path, capsys, case):
                  "--bbox", f"{LON0},{LAT0},{LON0 + 0.05},{LAT0 + 0.03}"]
     elif case == "bad_bbox":
         args += ["--bbox", "119.1,28,119,28.1"]
+    elif case == "crs_and_prj":            # the .prj says WGS84 lon/lat, --crs says Beijing 1954 zone 40
+        args += ["--dem", str(_dem_asc(tmp_path / "dem.asc", "EPSG:4549")), "--crs", "EPSG:2437"]
+    elif case == "towgs84_length":
+        args += ["--dem", str(_dem(tmp_path / "dem.tif")), "--towgs84", "15.8,-154.4"]
+    elif case == "towgs84_not_old_datum":  # the DEM is WGS84: nothing to apply the parameters to
+        args += ["--dem", str(_dem(tmp_path / "dem.tif")), "--towgs84", "15.8,-154.4,-82.3"]
+    elif case == "crs_without_dem":
+        args += ["--crs", "EPSG:4549"]
+    elif case == "dem_without_crs":        # metres without a .prj and without a zone number
+        args += ["--dem", str(_dem_asc(tmp_path / "dem.asc"))]
     else:
         out.mkdir()
         (out / "keep.txt").write_text("x")
@@ -198,11 +226,36 @@ def test_bad_input_exit_2_nothing_written(tmp_path, capsys, case):
     assert status == 2, err
     assert "Traceback" not in err
     assert any("\u4e00" <= ch <= "\u9fff" for ch in err) and any(ch.isascii() and ch.isalpha() for ch in err)
+    flags = {"crs_and_prj": "--crs-override", "towgs84_length": "3 or 7", "towgs84_not_old_datum": "Beijing 1954",
+             "crs_without_dem": "--dem", "dem_without_crs": "--crs"}
+    assert flags.get(case, "") in err
     if case == "out_taken":
         assert sorted(x.name for x in out.iterdir()) == ["keep.txt"]
     else:
         assert not out.exists()
     assert not [x for x in tmp_path.iterdir() if x.name.startswith(".osm-")]   # no staging folder left
+
+
+def test_cli_dem_crs_options(tmp_path, capsys):
+    """--crs for DEM tiles without one (an .asc without its .prj), --crs-override over a wrong .prj: the DEM is
+    read in that CRS, cut to the area and kept in it; the import says which CRS it read."""
+    from gis.cli import main
+
+    osm = _county(tmp_path)
+    dem = _dem_asc(tmp_path / "dem.asc")
+    assert main(["osm", "--osm", str(osm), "--dem", str(dem), "--out", str(tmp_path / "ws"), "--crs", "EPSG:4549",
+                 "--json", "--lang", "en"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["counts"]["dem"] > 0 and summary["counts"]["villages"] == 2
+    assert any("EPSG:4549" in n for n in summary["notes"])
+    with rasterio.open(tmp_path / "ws" / "dem.tif") as src:
+        assert src.crs.to_epsg() == 4549 and src.res == (50.0, 50.0)
+    wrong = _dem_asc(tmp_path / "wrong.asc", "EPSG:4326")      # a .prj that does not fit the numbers
+    assert main(["osm", "--osm", str(osm), "--dem", str(wrong), "--out", str(tmp_path / "ws2"), "--crs", "EPSG:4549",
+                 "--crs-override", "--json"]) == 0
+    capsys.readouterr()
+    with rasterio.open(tmp_path / "ws2" / "dem.tif") as src:
+        assert src.crs.to_epsg() == 4549
 
 
 def test_parse_bbox():

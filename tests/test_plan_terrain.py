@@ -306,3 +306,33 @@ def test_pricing_flags_every_grid_with_an_arc_that_prices_out(seed):
         may = set(table["origin_id"][c + g_d - s_d <= -0.5 + 1e-6])
         flagged = set(cands.price(gd, sd).tolist())
         assert must <= flagged <= may
+        # the arcs listed for pricing: each grid's 3 most negative reduced costs, at their true costs
+        listed = cands.for_grids(3, cands.grid_ids, bias=sd.max() - sd)
+        ref = table.assign(key=c - s_d).sort_values(["origin_id", "key"]).groupby("origin_id").head(3)
+        got = listed.assign(key=listed["cost"] - sd.reindex(listed["dest_id"]).to_numpy())
+        for gid, want in ref.groupby("origin_id"):
+            mine = got[got["origin_id"] == gid]
+            assert np.allclose(np.sort(mine["key"].to_numpy()), np.sort(want["key"].to_numpy()))
+            true = table.set_index(["origin_id", "dest_id"])["cost"]
+            assert np.allclose(mine["cost"].to_numpy(), true.loc[list(zip(mine["origin_id"], mine["dest_id"]))])
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), limit=st.sampled_from([300, 900, 1500]))
+def test_a_grid_that_could_not_widen_gains_nothing_by_widening(seed, limit):
+    """``Candidates.could_widen`` is a sound filter: a grid it rules out gets no new shelter among those asked
+    about when its walking reach is widened anyway (at 300 m most grids are ruled out; at 900-1500 m widening
+    finds new shelters on these counties)."""
+    dem, g, s, r, rivers, hz, rng = _county(seed)
+    plan = evacuation_plan(g, s, hz, roads=r, dem=dem, rivers=rivers,
+                           options=PlanOptions(rule=EvacuationRule(basis="area", min_depth=0.1), walk_limit_m=limit))
+    cands = plan.candidates
+    grids = [x for x in cands.grid_ids if x not in cands.extended]
+    if not grids or not len(cands.shelter_ids):
+        return
+    ask = cands.shelter_ids[rng.random(len(cands.shelter_ids)) < 0.6]
+    before = set(map(tuple, cands.for_grids(None, grids, ask)[["origin_id", "dest_id"]].to_numpy().tolist()))
+    could = dict(zip(grids, cands.could_widen(grids, ask), strict=True))
+    cands.extend(grids)
+    after = set(map(tuple, cands.for_grids(None, grids, ask)[["origin_id", "dest_id"]].to_numpy().tolist()))
+    assert all(could[o] for o, _ in after - before)

@@ -360,3 +360,37 @@ def test_needs_with_shelter_index_and_total_label(tables):
     assert needs[1][1] == "张家小学" and wb["物资需求"].cell(row=4, column=1).font.bold
     wb = load_workbook(io.BytesIO(township_workbooks(tables)["城关镇"]))
     assert [r[0] for r in _sheet(wb, "物资需求")[1:]] == ["S1", "S2", None]
+
+
+def test_plan_files_speak_one_language(tables, tmp_path):
+    """In English the workbook, KML and village map hold no Chinese outside the plan's own names (grids, shelters,
+    townships, people, the scenario's and the reasons' words as given); in Chinese no raw key (tests.language)."""
+    from matplotlib.text import Text as MplText
+
+    from gis.report.plan_files import write_plan_files
+    from gis.report.plan_workbook import township_workbooks
+    from gis.report.village_map import village_figure
+    from tests.language import CJK, leaks, raw_keys
+
+    values = sorted({str(v) for name in ("grids", "shelters") for c in tables[name].columns if c != "geometry"
+                     for v in tables[name][c] if isinstance(v, str) and CJK.search(v)}
+                    | {tables["summary"]["scenario"]}, key=len, reverse=True)
+    got = {}
+    for lang in ("en", "zh"):
+        write_plan_files(tables, tmp_path / lang, lang=lang)
+        book = load_workbook(tmp_path / lang / "plan.xlsx")
+        texts = list(book.sheetnames) + [v for ws in book.worksheets for row in ws.iter_rows(values_only=True)
+                                         for v in row if isinstance(v, str)]
+        for data in township_workbooks(tables, lang=lang).values():
+            town = load_workbook(io.BytesIO(data))
+            texts += [v for ws in town.worksheets for row in ws.iter_rows(values_only=True) for v in row
+                      if isinstance(v, str)]
+        root = ET.parse(tmp_path / lang / "plan.kml").getroot()
+        texts += [re.sub(r"<[^>]+>", " ", el.text) for el in root.iter() if el.text and el.text.strip()]
+        texts += [el.get("name") for el in root.iter() if el.get("name")]
+        fig = village_figure("张家村", tables, lang=lang)
+        texts += [t.get_text() for t in fig.findobj(MplText) if t.get_text().strip()]
+        got[lang] = texts
+    assert len(got["en"]) > 100 and not leaks(got["en"], values), leaks(got["en"], values)[:10]
+    assert not raw_keys(got["zh"]), raw_keys(got["zh"])[:10]
+    assert "Evacuation plan" in got["en"] and "转移计划" in got["zh"]

@@ -140,3 +140,23 @@ def test_windowed_search_finds_every_walk_within_the_limit():
     assert np.all(np.isfinite(t_local))
     np.testing.assert_allclose(t_local, full.time[kept], rtol=1e-9)   # the same least-time walks
     np.testing.assert_array_equal(local.path(kept[-1]), full.path(kept[-1]))
+
+
+@pytest.mark.parametrize("towards", [False, True])
+def test_many_paths_at_once_equal_each_path(towards):
+    """``LocalReach.paths`` (one compiled pass) gives the same cells and lengths as ``path`` one by one."""
+    rng = np.random.default_rng(3)
+    z = np.cumsum(rng.normal(0, 1, (60, 70)), axis=0) * 0.7
+    s = build_surface(_dem(z), limit_m=800)
+    local = next(s.local(np.array([_cell(s, 30, 33)]), towards=towards))
+    reached = local.cells[np.isfinite(local.time_local)]
+    pick = rng.choice(reached, size=min(40, len(reached)), replace=False)
+    seqs, lengths = local.paths(pick)
+    assert len(seqs) == len(pick) > 10
+    for c, seq, length in zip(pick, seqs, lengths, strict=True):
+        one = local.path(int(c))
+        np.testing.assert_array_equal(seq, one)
+        assert length == pytest.approx(s.path_length(one), rel=1e-12)
+        assert (seq[0] if towards else seq[-1]) == c
+    with pytest.raises(ValueError):
+        local.paths(np.array([local.cells[0] - 1 if local.cells[0] > 0 else s.open.size + 5]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from layers.catalogue import spec
-from layers.text import Text
+from layers.text import Text, file_stem
 
 __all__ = ["NAMES", "file_name", "layer_file_name"]
 
@@ -22,6 +22,13 @@ NAMES: dict[str, Text] = {
     "fire_rasters": Text("森林防火栅格", "forest_fire_rasters", "fire_rasters"),
     "fire_a4": Text("{area}森林防火覆盖图", "forest_fire_coverage_map_{area}", "fire_a4"),
     "sites": Text("建议点位", "proposed_sites", "sites"),
+    # the Operations page's, each after its warning's id
+    "callout": Text("{id}叫应名单", "{id}_call_out_list", "callout"),
+    "sms": Text("{id}_sms", "{id}_sms", "sms"),
+    "sms_overdue": Text("{id}_sms_overdue", "{id}_sms_overdue", "sms_overdue"),
+    "replan": Text("{id}_重新分配", "{id}_replan", "replan"),
+    "dispatch": Text("{id}_调度单", "{id}_dispatch_sheet", "dispatch"),
+    "ops_record": Text("{id}_应急响应记录", "{id}_operations_record", "ops_record"),
     "workspace": Text("{name}", "{name}", "workspace"),
 }
 
@@ -43,12 +50,9 @@ def file_name(key: str, ext: str, lang: str, **fields: object) -> str:
     '云溪村防汛形势图.pdf'
     """
     words = NAMES[key].format(**{k: str(v) for k, v in fields.items()})(lang)
-    if lang == "en":
-        words = re.sub(r"\s+", "_", words)
-    return f"{_safe(words)}.{ext.lstrip('.')}"
+    return f"{_safe(file_stem(words, lang))}.{ext.lstrip('.')}"
 
 
 def layer_file_name(kind: str, ext: str, lang: str) -> str:
     """A layer's download name: its name in ``lang`` (``避灾安置场所.gpkg``, ``shelters.gpkg``)."""
-    label = spec(kind).label(lang)
-    return f"{_safe(label.lower().replace(' ', '_') if lang == 'en' else label)}.{ext.lstrip('.')}"
+    return f"{_safe(file_stem(spec(kind).label(lang), lang, lower=True))}.{ext.lstrip('.')}"

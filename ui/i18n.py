@@ -6,9 +6,12 @@
 from __future__ import annotations
 
 from layers import settings
-from layers.text import Text
+from layers.errors import GisError
+from layers.text import LANGS, Text, in_order, registry
 
-STRINGS: dict[str, tuple[str, str]] = {
+__all__ = ["STRINGS", "LANGS", "page_css", "lang", "text", "labeller", "t", "problem_lines"]
+
+STRINGS: dict[str, Text] = registry({
     "app_title": ("洪涝转移避险与森林防灭火一张图", "Flood evacuation & forest-fire coverage map"),
     "lang_switch": ("English", "中文"),
     "page_flood": ("洪涝转移避险", "Flood evacuation"),
@@ -192,7 +195,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "boundary_level": ("行政区界（{level}）", "Boundaries ({level})"),
     "choose_township": ("乡镇（地图、表格与图件的范围）", "Township (extent of the map, tables and printed maps)"),
     "township": ("乡镇", "Township"),
-    "grids_n": ("网格数", "Grids"),
     "leaf_grids_n": ("末级网格数", "Leaf grids"),
     "households": ("户数", "Households"),
     "people": ("人数", "People"),
@@ -229,11 +231,13 @@ STRINGS: dict[str, tuple[str, str]] = {
                     ".img, SRTM .hgt / .hgt.zip, .nc, or a raster zipped with its .prj)"),
     "sublayer": ("文件中的图层/工作表", "Layer / sheet in the file"),
     "offset_choice": ("网络地图纠偏", "Web-map correction"),
-    "offset_help": ("从高德、腾讯、微信（GCJ-02）或百度地图（BD-09）取的点偏离数百米至一千米；选择来源即可转换为 CGCS2000。"
-                    "本次选择随工作空间保存，下次导入同一文件时自动预选。",
-                    "Points picked from Gaode/AMap, Tencent, WeChat (GCJ-02) or Baidu maps (BD-09) are a few hundred "
-                    "metres to a kilometre off; choose the source to convert them to CGCS2000. The choice is kept with "
-                    "the workspace and preset the next time the same file is imported."),
+    "offset_help": Text("从高德、腾讯、微信（GCJ-02）或百度地图（BD-09）取的点偏离数百米至一千米；选择来源即可转换为 CGCS2000。",
+                        "Points picked from Gaode/AMap, Tencent, WeChat (GCJ-02) or Baidu maps (BD-09) are a few "
+                        "hundred metres to a kilometre off; choose the source to convert them to CGCS2000.",
+                        "offset_help"),
+    "offset_help_kept": Text("本次选择随工作空间保存，下次导入同一文件时自动预选。",
+                             "The choice is kept with the workspace and preset the next time the same file is "
+                             "imported.", "offset_help_kept"),
     "offset_none": ("不纠偏（坐标为 CGCS2000 / WGS84 或投影坐标）", "No correction (CGCS2000 / WGS84 or projected)"),
     "offset_gcj02": ("GCJ-02：高德、腾讯、微信，转换为 CGCS2000", "GCJ-02: Gaode/AMap, Tencent, WeChat, convert to CGCS2000"),
     "offset_bd09": ("BD-09：百度地图，转换为 CGCS2000", "BD-09: Baidu maps, convert to CGCS2000"),
@@ -269,6 +273,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "validated": ("校验通过：{n} 个要素；文件坐标系 {crs}，已转换为 CGCS2000 经纬度（EPSG:4490）",
                   "Valid: {n} features; the file's CRS is {crs}, converted to CGCS2000 lon/lat (EPSG:4490)"),
     "validated_raster": ("校验通过：{rows} × {cols} 像元，坐标系 {crs}", "Valid: {rows} x {cols} cells, CRS {crs}"),
+    "raster_centre": Text("；中心位于经度 {lon}，纬度 {lat}（CGCS2000）", "; its centre lies at longitude {lon}, latitude "
+                          "{lat} (CGCS2000)", "raster_centre"),
     "use_layer": ("在本会话中使用该图层（替换“{kind}”）", "Use this layer in this session (replaces '{kind}')"),
     "used_layer": ("已替换“{kind}”。", "'{kind}' replaced."),
     "reset_layers": ("恢复工作空间原有图层", "Restore the workspace layers"),
@@ -282,8 +288,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "source_raster": ("上传水深栅格", "Upload a depth raster"),
     "source_polygons": ("上传危险区范围", "Upload danger zones"),
     "source_workspace": ("工作空间中的洪水风险图层", "The workspace's flood hazard layer"),
-    "upload_raster": ("水深栅格（GeoTIFF、.asc、.img、.nc，米；厘米自动识别）",
-                      "Depth raster (GeoTIFF, .asc, .img, .nc; metres, centimetres detected)"),
+    "upload_raster": Text("水深栅格：{formats}，或与 .prj 等附属文件一起压缩为 .zip（米；厘米自动识别）",
+                          "Depth raster: {formats}, or zipped with its .prj and other side files (metres; "
+                          "centimetres detected)", "upload_raster"),
     "upload_polygons": ("危险区范围面（可带水深或等级字段）", "Danger-zone polygons (optionally with depth or class)"),
     "thresholds": ("水深分级（米）", "Depth classes (m)"),
     "bad_thresholds": ("水深分级应为递增的正数，用逗号分隔，如 0.5,1.5,3.0；已用默认值",
@@ -331,7 +338,6 @@ STRINGS: dict[str, tuple[str, str]] = {
                           "最长步行 {walk_km} 公里；分析坐标系 {crs}",
                           "By road {road}, on foot all the way {walk}, straight-line estimates {straight}, no "
                           "shelter within walking reach {none}; longest walk {walk_km} km; analysis CRS {crs}"),
-    "households_to_evacuate": ("需转移户数", "Households to evacuate"),
     "flood_terrain_cell": ("地形网格（米）", "Terrain grid cell (m)"),
     "flood_terrain_cell_help": ("HAND 与步行路径计算所用的网格；更粗的 DEM 插值到该网格，经纬度或米制的同一 DEM 得到相同结果",
                                 "the grid HAND and walks run on; a coarser DEM is interpolated onto it, so the same "
@@ -343,11 +349,13 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "Upload a population raster (GeoTIFF, people per cell, e.g. WorldPop): where people live when "
                         "the workspace has no buildings layer, and the people at or above each depth of this "
                         "scenario."),
-    "pop_raster_upload": ("人口栅格（GeoTIFF、.asc、.img、.nc，或与 .prj 一起压缩）",
-                          "Population raster (GeoTIFF, .asc, .img, .nc, or zipped with its .prj)"),
+    "pop_raster_upload": Text("人口栅格：{formats}，或与 .prj 等附属文件一起压缩为 .zip",
+                              "Population raster: {formats}, or zipped with its .prj and other side files",
+                              "pop_raster_upload"),
     "pop_total": ("栅格总人口", "People in the raster"),
     "pop_affected": ("受淹区人口", "People in wet cells"),
     "pop_at_least": ("水深 ≥ {d} 米", "Depth ≥ {d} m"),
+    "pop_max_depth": Text("最大水深（米，有人像元）", "Max depth (m, at populated cells)", "pop_max_depth"),
     "computing_hand": ("正在计算 HAND（每个 DEM 只算一次）……", "Computing HAND (once per DEM)..."),
     "planning": ("正在计算转移方案……", "Planning the evacuation..."),
     "people_to_evacuate": ("需转移人数", "People to evacuate"),
@@ -356,7 +364,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "shelters_used": ("启用安置场所", "Shelters used"),
     "person_km": ("人·公里", "Person-km"),
     "notes": ("说明与提示", "Notes"),
-    "flooded_grids": ("受淹网格", "Flooded grids"),
     "fire_settings": ("分析设置：季节、监控目标高度、水源道路条件、火险权重、当日气象", "Settings: season, camera target "
                       "height, water-source road rule, risk weights, today's weather"),
     "season": ("季节", "Season"),
@@ -424,9 +431,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "step_water": ("水源可达", "Water reach"),
     "step_gaps": ("覆盖缺口", "Coverage gaps"),
     "refraction": ("大气折光系数", "Refraction coefficient"),
-    "reach_rules": ("水源可达规则：各类水源的供水距离与最大爬升高差（可改；helicopter 为直升机取水点，default 为未注明类型）",
-                    "Water reach rules: each source type's distance and largest rise (editable; helicopter: dip "
-                    "sites, default: sources with no type)"),
+    "reach_rules": ("水源可达规则：各类水源的供水距离与最大爬升高差（可改；直升机取水点与未注明类型的水源各有一行）",
+                    "Water reach rules: each source type's distance and largest rise (editable; helicopter dip "
+                    "sites and sources with no type have a row each)"),
     "rule_type": ("水源类型", "Source type"),
     "rule_distance": ("供水距离（米）", "Distance (m)"),
     "rule_rise": ("最大爬升（米，空 = 不限）", "Largest rise (m, empty = no limit)"),
@@ -448,6 +455,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "siting_candidates_help": ("不上传则自动取山脊、山顶（监控）或近路河道（水源）候选点", "without an upload, ridge and "
                                "peak cells (cameras) or stream cells near roads (water) are the candidates"),
     "siting_candidates_n": ("已读入 {n} 个候选点", "{n} candidate sites read"),
+    "siting_candidates_where": Text("候选点位置（CGCS2000 经纬度）", "Where the candidate sites lie (CGCS2000 lon/lat)",
+                                    "siting_candidates_where"),
     "siting_run": ("计算选址", "Find sites"),
     "siting_running": ("正在计算候选点的覆盖并选址……", "Computing candidate coverage and choosing..."),
     "siting_summary": ("高火险林地 {target} 公顷，现有已覆盖 {before} 公顷；候选点 {n} 个", "High-risk forest {target} ha, "
@@ -479,7 +488,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "plan_overview_note": ("数据量大，全域概览中网格以点表示、不画转移路线；选择乡镇可查看该乡镇的网格范围与每条转移路线。",
                            "Large plan: the overview draws grids as points and leaves routes out; pick a township "
                            "to see its grids and every route."),
-    "evacuate_grids": ("需转移网格", "Grids to evacuate"),
     "tab_plan": ("转移计划", "Plan per grid"),
     "tab_shelters": ("安置场所负荷", "Shelter load"),
     "tab_townships": ("乡镇汇总", "Townships"),
@@ -491,8 +499,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "village_batch_download": ("下载全部形势图 PDF", "Download all maps (PDF)"),
     "scenario_name": ("情景名称", "Scenario name"),
     "save_scenario": ("保存情景到工作空间", "Save the scenario in the workspace"),
-    "scenario_settings": ("设置", "Settings"),
-    "scenario_saved_by": ("保存人与时间（UTC）", "Saved by, at (UTC)"),
     "scenario_pick": ("已保存的情景", "Saved scenario"),
     "scenario_restore": ("恢复设置", "Restore its settings"),
     "scenario_restore_help": ("按水位（HAND）或工作空间危险区的情景可直接恢复；上传文件的情景需重新上传该文件。",
@@ -519,14 +525,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no": ("否", "no"),
     # flood scenario checked against the grids (gis.flood.hazard.check_overlap)
     "hazard_refused": ("未按此洪水情景计算转移方案：", "No plan was computed from this flood scenario:"),
-}
+})
 
-
-LANGS = ("zh", "en")
 
 #: Streamlit's own words that it does not translate, as the upload box shows them in Chinese
-_UPLOAD_BUTTON = {"zh": "选择文件", "en": "Browse files"}
-_UPLOAD_LIMIT = {"zh": "单个文件不超过 {mb} MB", "en": "{mb} MB per file"}
+_UPLOAD_BUTTON = Text("选择文件", "Browse files", "upload_button")
+_UPLOAD_LIMIT = Text("单个文件不超过 {mb} MB", "{mb} MB per file", "upload_limit")
 
 
 def page_css(lang_: str) -> str:
@@ -539,8 +543,8 @@ def page_css(lang_: str) -> str:
     """
     from layers.settings import MAX_UPLOAD_MB
 
-    button = _UPLOAD_BUTTON.get(lang_, _UPLOAD_BUTTON["zh"])
-    limit = _UPLOAD_LIMIT.get(lang_, _UPLOAD_LIMIT["zh"]).format(mb=MAX_UPLOAD_MB)
+    button = _UPLOAD_BUTTON(lang_)
+    limit = _UPLOAD_LIMIT.format(mb=MAX_UPLOAD_MB)(lang_)
     return f"""<style>
 [data-stale="true"] {{ opacity: .28 !important; filter: grayscale(1); transition: opacity .2s ease .4s, filter .2s ease .4s; }}
 [data-stale="true"] iframe {{ opacity: .5; }}
@@ -561,8 +565,7 @@ def lang() -> str:
 
 def text(key: str, lang_: str, **fmt: object) -> str:
     """Text for ``key`` in ``lang_``, formatted with ``fmt``."""
-    zh, en = STRINGS[key]
-    s = zh if lang_ == "zh" else en
+    s = STRINGS[key](lang_)
     return s.format(**fmt) if fmt else s
 
 
@@ -578,3 +581,9 @@ def labeller(prefix: str):
 def t(key: str, **fmt: object) -> str:
     """Text for ``key`` in the session's language, formatted with ``fmt``."""
     return text(key, lang(), **fmt)
+
+
+def problem_lines(e: GisError, *, both: bool = False) -> list[str]:
+    """The problems of ``e`` as list items in the session's language; with ``both``, then in the other one too."""
+    langs = in_order(lang()) if both else (lang(),)
+    return [f"- {line}" for lg in langs for line in e.lines(lg)]

@@ -12,6 +12,7 @@ from streamlit_folium import st_folium
 from layers.catalogue import spec
 from layers.load import Layer
 from layers.raster import Raster
+from layers.text import ENUMERATION
 from ui.i18n import lang, t
 from ui.map_view import DETAIL_BUDGET, build_map, feature_count, plan_map
 from ui.overlay import Overlay, value_overlay
@@ -42,7 +43,7 @@ def note_missing_layers(layers: dict, wanted: list[str]) -> None:
     """An info box naming the layers a page needs that the workspace lacks."""
     missing = [spec(k).label(lang()) for k in wanted if k not in layers]
     if missing:
-        st.info(t("missing_layer", kinds="、".join(missing)))
+        st.info(t("missing_layer", kinds=ENUMERATION(lang()).join(missing)))
 
 
 def _townships(kinds: list[str]) -> list[str]:

@@ -12,15 +12,17 @@ import streamlit as st
 
 from layers import settings
 from layers.catalogue import CATALOGUE, map_kinds, spec
-from layers.crs import parse_crs_choice
-from layers.datums import DATUMS, describe, gk_codes, parse_towgs84
 from layers.errors import GisError, LayerError, OutsideError
 from layers.export import FORMATS, display_table, export_layer
-from layers.load import Layer, is_raster_file, load_layer
+from layers.load import CoordOptions, Layer, is_raster_file, load_layer
 from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
 from layers.readers import list_sublayers
+from layers.schema import FIELD_TYPES
+from layers.text import COLON, ENUMERATION
+from layers.units import unit_name
 from layers.webmap import reference_geometries
 from layers.workspace import Workspace
+from ui.crs_box import OFFSETS, crs_box, show_lines
 from ui.downloads import layer_file_name
 from ui.i18n import labeller, lang, t, text
 from ui.map_panel import show_layers_map, show_preview_map
@@ -85,61 +87,6 @@ def _load(data: bytes, name: str, kind: str, sublayer: str | None, offset: str |
         return None, [text("unexpected_error", "zh", err=err)], [text("unexpected_error", "en", err=err)], False
 
 
-@st.cache_data(show_spinner=False)
-def _crs_options(lang_: str) -> dict[str, str]:
-    """The CRS box's options, value -> label in ``lang_``: detect, lon/lat, the old datums with the zone told from
-    the numbers, every Gauss-Kruger zone of CGCS2000, Beijing 1954 and Xi'an 1980, other."""
-    opts = {"auto": text("crs_auto", lang_), "EPSG:4490": text("crs_4490", lang_),
-            "EPSG:4326": text("crs_4326", lang_)}
-    for key in ("beijing1954", "xian1980"):
-        opts[key] = text("crs_datum", lang_, datum=DATUMS[key].name(lang_))
-    for key in ("beijing1954", "xian1980"):
-        opts[f"EPSG:{DATUMS[key].geographic}"] = describe(DATUMS[key].geographic)(lang_)
-    for g in gk_codes():
-        opts[f"EPSG:{g.code}"] = describe(g.code, detail=True)(lang_)
-    opts["other"] = text("crs_other", lang_)
-    return opts
-
-
-def _both(e: LayerError) -> None:
-    """A problem in the interface language, then the other one."""
-    first, second = ("zh", "en") if lang() == "zh" else ("en", "zh")
-    st.error("\n".join(f"- {line}" for line in [*e.lines(first), *e.lines(second)]))
-
-
-def _crs_choice() -> tuple[str | None, tuple[float, ...] | None, bool, bool]:
-    """The 坐标系 / CRS box, the "file's CRS is wrong" tick and the transformation parameters:
-    ``(chosen CRS or None to detect, parameters or None, override, usable)``."""
-    opts = _crs_options(lang())
-    choice = st.selectbox(t("crs_choice"), list(opts), format_func=opts.get, key="upload_crs", help=t("crs_help"))
-    crs: str | None = None
-    ok = True
-    if choice == "other":
-        code = st.text_input(t("crs_other_code"), key="upload_crs_other").strip()
-        if code:
-            try:
-                parse_crs_choice(code)
-                crs = code
-            except LayerError as e:
-                _both(e)
-                ok = False
-    elif choice != "auto":
-        crs = choice
-    override = st.checkbox(t("crs_override"), key="upload_crs_override", help=t("crs_override_help")) \
-        if crs is not None else False
-    with st.expander(t("towgs84_header")):
-        st.caption(t("towgs84_help"))
-        raw = st.text_input(t("towgs84_input"), key="upload_towgs84", placeholder="15.8,-154.4,-82.3").strip()
-    towgs84 = None
-    if raw:
-        try:
-            towgs84 = parse_towgs84(raw, source=t("towgs84_header"))
-        except LayerError as e:
-            _both(e)
-            ok = False
-    return crs, towgs84, override, ok
-
-
 def _stored_offset(kind: str, name: str) -> dict | None:
     """The web-map correction chosen when this file was last imported as ``kind`` into the workspace."""
     from ui.state import active_store
@@ -150,17 +97,16 @@ def _stored_offset(kind: str, name: str) -> dict | None:
         return None
 
 
-def _offset_choice(kind: str, name: str) -> tuple[str | None, bool, dict | None]:
-    """The web-map correction box, preset from the workspace's record: ``(offset or None, suspect, record)``."""
-    stored = _stored_offset(kind, name)
-    options = ["none", "gcj02", "bd09"]
-    preset = stored["offset"] if stored is not None and stored["offset"] in options else "none"
+def _coordinates(kind: str, name: str, vector: bool) -> tuple[CoordOptions | None, bool]:
+    """The upload's 坐标系 / CRS box (:func:`ui.crs_box.crs_box`), its web-map correction preset from the
+    workspace's record of the same file: ``(options or None while unusable, look for a web-map offset)``."""
+    stored = _stored_offset(kind, name) if vector else None
+    preset = stored["offset"] if stored is not None and stored["offset"] in OFFSETS else "none"
+    note = None if stored is None else t("offset_stored", offset=text(f"offset_{stored['offset']}", lang()),
+                                         time=stored["time"][:19])
     key = f"upload_offset_{kind}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
-    value = st.selectbox(t("offset_choice"), options, index=options.index(preset), format_func=labeller("offset_"),
-                         key=key, help=t("offset_help"))
-    if stored is not None:
-        st.caption(t("offset_stored", offset=text(f"offset_{stored['offset']}", lang()), time=stored["time"][:19]))
-    return (None if value == "none" else value), not (stored is not None and stored["offset"] == "none"), stored
+    coords = crs_box("upload", offsets=vector, offset_key=key, offset_preset=preset, offset_note=note, remembered=True)
+    return coords, vector and not (stored is not None and stored["offset"] == "none")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -185,11 +131,10 @@ def _import_section() -> None:
     subs = _sublayers(data, up.name)
     sublayer = st.selectbox(t("sublayer"), subs, key="upload_sublayer") if len(subs) > 1 else None
     raster = _is_raster(data, up.name)
-    offset, suspect_offset, _stored = _offset_choice(kind, up.name) if s.is_vector and not raster \
-        else (None, False, None)
-    crs, towgs84, override, crs_ok = _crs_choice()
-    if not crs_ok:
+    coords, suspect_offset = _coordinates(kind, up.name, s.is_vector and not raster)
+    if coords is None:
         return
+    offset, crs, towgs84, override = coords.offset, coords.crs, coords.towgs84, coords.on_conflict == "override"
     reference, ref_token = None, ""
     if suspect_offset and offset is None and not raster:
         reference = reference_geometries(workspace_layers(), kind)
@@ -203,10 +148,7 @@ def _import_section() -> None:
                                        override, suspect_offset, ref_token, area_key, allow, _reference=reference,
                                        _area=area)
     if layer is None:
-        first, second = (zh, en) if lang() == "zh" else (en, zh)
-        st.error("\n".join(f"- {line}" for line in first))
-        with st.expander(text("lang_name", "en" if lang() == "zh" else "zh")):
-            st.markdown("\n".join(f"- {line}" for line in second))
+        show_lines(zh, en)
         if outside:   # rows far away: an error per row until the user says they are right
             st.checkbox(t("allow_outside"), key=f"allow_outside_{token}", help=t("allow_outside_help"))
         return
@@ -240,7 +182,7 @@ def _save_raster_to_workspace(kind: str, layer: Layer, token: str) -> None:
     if uses_postgis():
         return
     refused = read_only_reason()
-    st.markdown(f"**{t('ws_save_to')}：{workspace_name()}**")
+    st.markdown(f"**{t('ws_save_to')}{COLON(lang())}{workspace_name()}**")
     if refused:
         st.caption(t("ws_edit_refused"))
     if st.button(t("ws_commit"), key=f"ws_commit_raster_{token}", type="primary", disabled=bool(refused)):
@@ -280,7 +222,7 @@ def _save_to_workspace(kind: str, layer: Layer, token: str) -> None:
         st.error("\n".join(f"- {line}" for line in e.lines(lang())))
         return
     target = ws.label if uses_postgis() else workspace_name()
-    st.markdown(f"**{t('ws_save_to')}{'：' if lang() == 'zh' else ': '}{target}**")
+    st.markdown(f"**{t('ws_save_to')}{COLON(lang())}{target}**")
     mode = st.radio(t("ws_mode"), ["append", "replace"], format_func=labeller("ws_mode_"), horizontal=True,
                     key=f"ws_mode_{token}")
     try:
@@ -348,7 +290,8 @@ def _catalogue_section() -> None:
                             key="catalogue_kind")
         s = spec(kind)
         rows = [{t("field"): f"{f.label(lang())} · {f.name}", t("required"): t("yes") if f.required else "",
-                 t("type"): f.type, t("unit"): f.unit or "", t("aliases"): "、".join(f.aliases)} for f in s.fields]
+                 t("type"): FIELD_TYPES[f.type](lang()), t("unit"): unit_name(f.unit, lang()) if f.unit else "",
+                 t("aliases"): ENUMERATION(lang()).join(f.aliases)} for f in s.fields]
         if rows:
             st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
         else:
@@ -366,7 +309,7 @@ def page() -> None:
         _download_section()
         if st.session_state.get("session_layers") or st.session_state.get("session_rasters"):
             kinds = list(st.session_state.get("session_layers", {})) + list(st.session_state.get("session_rasters", {}))
-            st.info(t("session_note", kinds="、".join(spec(k).label(lang()) for k in kinds)))
+            st.info(t("session_note", kinds=ENUMERATION(lang()).join(spec(k).label(lang()) for k in kinds)))
             if st.button(t("reset_layers"), key="reset_layers"):
                 for k in ("session_layers", "session_rasters", "session_tokens"):
                     st.session_state.pop(k, None)

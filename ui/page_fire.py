@@ -11,6 +11,7 @@ downloads from the :class:`~gis.fire.review.FireResult` as it is. Reviews are sa
 from __future__ import annotations
 
 import hashlib
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,10 @@ from gis.report.fire_files import camera_rows, gap_rows, site_rows, source_rows,
 from gis.tallies import count_by, forest_by_township
 from layers.catalogue import map_kinds, spec
 from layers.errors import GisError
+from layers.export import display_table
 from layers.text import Text, pick
+from ui.crs_box import chosen, crs_box, points_note, show_problems
+from ui.downloads import file_name
 from ui.fire_layers import fire_map, level_overlay, reach_overlay, seen_overlay
 from ui.i18n import labeller, lang, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
@@ -46,6 +50,9 @@ KINDS = map_kinds("fire")
 REVIEW_KINDS = ["forest", "roads", "villages", "graves", "cameras", "water_sources", "rivers", "boundaries"]
 FACTORS = list(DEFAULT_WEIGHTS)
 RULE_TYPES = list(DEFAULT_RULES) + ["default"]
+#: the rule rows that are not a source type of the layer
+_RULE_WORDS = {"helicopter": Text("直升机取水点", "helicopter dip sites", "helicopter"),
+               "default": Text("未注明类型的水源", "sources with no type", "default")}
 
 #: FireReview field -> the widget that sets it (every field has one; ``fire-report`` has a flag for each)
 WIDGETS = {
@@ -60,8 +67,14 @@ WIDGETS = {
     "min_prominence_m": "fire_site_prominence", "spacing_m": "fire_site_spacing",
     "max_candidates": "fire_site_max_candidates",
 }
-#: candidate sites by kind -> their uploader
+#: candidate sites by kind -> their uploader (and its 坐标系 / CRS box: keys ``{uploader}_crs``...)
 CANDIDATE_WIDGETS = {"camera": "fire_site_candidates", "water": "fire_site_water_candidates"}
+#: candidate sites by kind -> the layer kind whose field names head their preview
+CANDIDATE_KINDS = {"camera": "cameras", "water": "water_sources"}
+#: the vector files a candidate upload takes
+CANDIDATE_TYPES = ["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx"]
+#: rows of a candidate file shown with their position
+PREVIEW_ROWS = 200
 _WEATHER = ("fire_tmax", "fire_rh", "fire_dry", "fire_wind", "fire_rain")
 _WEATHER_DEFAULTS = (25.0, 35.0, 5.0, 3.0, 0.0)
 #: the siting fields: applied to the review by the "find sites" button, not on every change
@@ -70,12 +83,6 @@ _SITING = ("site_cameras", "site_water", "camera_height", "camera_range", "water
 _OPTIONAL = ("water_rise_m", "camera_max_road_m", "water_max_road_m")   # 0 on the page = no limit
 _SPINNERS = {"risk": "computing_risk", "cameras": "computing_viewshed", "reach": "computing_reach",
              "gaps": "computing_gaps", "site_cameras": "siting_running", "site_water": "siting_running"}
-_FILE_WORDS = {
-    "files": Text("森林防火覆盖", "forest_fire_coverage", "files"),
-    "rasters": Text("森林防火栅格", "forest_fire_rasters", "rasters"),
-    "sites": Text("建议点位", "proposed_sites", "sites"),
-    "a4": Text("{area}森林防火覆盖图", "forest_fire_map_{area}", "a4"),
-}
 
 
 # ---- widgets <-> review ---------------------------------------------------------------------------------
@@ -183,17 +190,21 @@ def _overlays(key: tuple, what: str, _array, _grid, _forest=None):
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _candidate_points(data: bytes, name: str):
-    """Uploaded candidate sites (points), written under a generated name, never the user's."""
+def _candidate_points(data: bytes, name: str, coords: tuple):
+    """Uploaded candidate sites (points), written under a generated name, never the user's, and read as the
+    Data page reads a file, with the upload's coordinate options (``coords``: the fields of
+    :class:`~layers.load.CoordOptions`)."""
     import tempfile
 
-    from layers.load import load_points
+    from layers.load import CoordOptions, load_points
 
+    options = CoordOptions(*coords)
     suffix = Path(name).suffix.lower()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / ("candidates" + (suffix if suffix.isascii() and len(suffix) <= 8 else ""))
         path.write_bytes(data)
-        return load_points(path, display_name=Path(name).name)
+        return load_points(path, display_name=Path(name).name, crs=options.crs, towgs84=options.towgs84,
+                           on_conflict=options.on_conflict, offset=options.offset)
 
 
 # ---- controls ---------------------------------------------------------------------------------------------
@@ -227,7 +238,7 @@ def _controls(layers: dict) -> tuple[dict, tuple]:
         st.caption(t("reach_rules"))
         given = {k: (d, r) for k, d, r in st.session_state["fire_rules_base"]}
         rules_table = pd.DataFrame({
-            t("rule_type"): RULE_TYPES,
+            t("rule_type"): [_rule_type(k) for k in RULE_TYPES],
             t("rule_distance"): [float(given.get(k, (_rule(k).distance_m, None))[0]) for k in RULE_TYPES],
             t("rule_rise"): [given[k][1] if k in given else _rule(k).rise_m for k in RULE_TYPES]})
         rules_edit = st.data_editor(rules_table, disabled=[t("rule_type")], hide_index=True, key="fire_rules",
@@ -248,6 +259,13 @@ def _controls(layers: dict) -> tuple[dict, tuple]:
     return weights, tuple(rules)
 
 
+def _rule_type(key: str) -> str:
+    """A reach rule's row in words: the source type as the layer names it, or the dip sites / the untyped."""
+    if key in _RULE_WORDS:
+        return _RULE_WORDS[key](lang())
+    return spec("water_sources").field("type").choice_label(key, lang())
+
+
 def _rule(kind: str):
     from gis.fire.water_reach import UNKNOWN_TYPE_RULE
 
@@ -264,15 +282,17 @@ def _inputs(layers: dict) -> tuple[FireInputs, dict[str, GisError]]:
     candidates, keys, errors = {}, {}, {}
     for kind, widget in CANDIDATE_WIDGETS.items():
         up = st.session_state.get(widget)
-        if up is None or not hasattr(up, "getvalue"):
+        coords = chosen(widget, offset_key=f"{widget}_offset")   # the box under the upload, drawn by _siting
+        if up is None or not hasattr(up, "getvalue") or coords is None:
             continue
         data = up.getvalue()
+        fields = astuple(coords)
         try:
-            candidates[kind] = _candidate_points(data, up.name)
+            candidates[kind] = _candidate_points(data, up.name, fields)
         except GisError as e:
             errors[kind] = e
             continue
-        keys[kind] = hashlib.sha1(data).hexdigest()
+        keys[kind] = hashlib.sha1(data).hexdigest() + repr(fields)
     return FireInputs(workspace_dem(), {k: layers[k] for k in REVIEW_KINDS if k in layers},
                       candidates=candidates, key=layer_tokens(["dem", *REVIEW_KINDS]),
                       candidate_keys=keys), errors
@@ -369,12 +389,13 @@ def _siting(r: FireResult, data: FireInputs, errors: dict[str, GisError]) -> Non
     u1, u2 = st.columns(2)
     for col, (kind, widget), label in zip((u1, u2), CANDIDATE_WIDGETS.items(),
                                           ("siting_candidates", "siting_water_candidates")):
-        col.file_uploader(t(label), type=["gpkg", "geojson", "json", "zip", "kml", "kmz", "csv", "xlsx"],
-                          key=widget, help=t("siting_candidates_help"))
+        if col.file_uploader(t(label), type=CANDIDATE_TYPES, key=widget, help=t("siting_candidates_help")) is None:
+            continue
+        crs_box(widget, where=col, offsets=True)   # read by _inputs before this run drew it
         if kind in errors:
-            col.error("\n".join(f"- {line}" for line in errors[kind].lines(lang())))
+            show_problems(errors[kind], where=col)
         elif kind in data.candidates:
-            col.caption(t("siting_candidates_n", n=len(data.candidates[kind])))
+            _candidates_read(col, data.candidates[kind], CANDIDATE_KINDS[kind])
     if st.button(t("siting_run"), key="fire_site_run", type="primary", on_click=_apply_siting):
         pass   # the click applied the siting settings to the review (on_click), which this run computed
     if not r.sites:
@@ -392,8 +413,18 @@ def _siting(r: FireResult, data: FireInputs, errors: dict[str, GisError]) -> Non
             "siting_summary", before=f"{res.covered_before_ha:,.0f}", target=f"{res.target_ha:,.0f}", n=res.candidates))
     cols = st.columns(3)
     for col, fmt in zip(cols, ("gpkg", "kml", "xlsx")):
-        col.download_button(fmt.upper(), _sites_file(r, fmt, lang()), file_name=f"{_FILE_WORDS['sites'](lang())}.{fmt}",
+        col.download_button(fmt.upper(), _sites_file(r, fmt, lang()), file_name=file_name("sites", fmt, lang()),
                             key=f"fire_sites_dl_{fmt}")
+
+
+def _candidates_read(col, points, kind: str) -> None:
+    """Under a candidate upload: how many points in which CRS, the notes of reading them, and where each lies."""
+    col.success(points_note(points))
+    for note in points.attrs.get("warnings", []):
+        col.warning(pick(note, lang()))
+    with col.expander(t("siting_candidates_where")):
+        st.dataframe(display_table(points.head(PREVIEW_ROWS), kind, lang(), coordinates=True), width="stretch",
+                     hide_index=True)
 
 
 def _sites_file(r: FireResult, fmt: str, lang_: str) -> bytes:
@@ -463,8 +494,9 @@ def _downloads(r: FireResult, key: tuple) -> None:
         cols = st.columns(len(names))
         for col, (name, label) in zip(cols, names.items()):
             if name in files:
-                stem = _FILE_WORDS["files" if name != "rasters.zip" else "rasters"](lang())
-                col.download_button(label, files[name], file_name=f"{stem}{Path(name).suffix}", key=f"fire_dl_{name}")
+                stem = "fire_files" if name != "rasters.zip" else "fire_rasters"
+                col.download_button(label, files[name], file_name=file_name(stem, Path(name).suffix, lang()),
+                                    key=f"fire_dl_{name}")
     towns = r.township_names()
     outlines = workspace_outlines()
     if outlines.from_boundaries:   # every township of the boundaries, those without forest too
@@ -486,9 +518,9 @@ def _downloads(r: FireResult, key: tuple) -> None:
         except GisError as e:   # a township named only in a field, with no outline to map
             st.error("\n".join(f"- {line}" for line in e.lines(lang())))
             return
-        name = _FILE_WORDS["a4"](lang()).format(area=town or t("whole_area"))
-        c2.download_button("PNG", png, file_name=f"{name}.png", key="fire_a4_png")
-        c3.download_button("PDF", pdf, file_name=f"{name}.pdf", key="fire_a4_pdf")
+        area = town or t("whole_area")
+        c2.download_button("PNG", png, file_name=file_name("fire_a4", "png", lang(), area=area), key="fire_a4_png")
+        c3.download_button("PDF", pdf, file_name=file_name("fire_a4", "pdf", lang(), area=area), key="fire_a4_pdf")
 
 
 # ---- saved reviews -----------------------------------------------------------------------------------------

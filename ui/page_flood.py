@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import tempfile
+from dataclasses import astuple
 from pathlib import Path
 
 import pandas as pd
@@ -19,22 +20,34 @@ import streamlit as st
 from gis.flood.exposure import aggregate
 from gis.flood.hand import DEFAULT_MIN_UPSTREAM_KM2
 from gis.flood.hazard import Hazard, parse_thresholds
+from gis.flood.headers import labelled
 from gis.flood.plan import Plan
 from gis.flood.scenario import SOURCES, FloodInputs, FloodScenario
 from gis.flood.walking import WALK_LIMIT_M
 from gis.projection import TERRAIN_CELL_M
 from gis.tallies import township_people
+from gis.townships import BASIS_NOTES
 from layers.catalogue import map_kinds
 from layers.errors import GisError, LayerError
-from layers.raster_files import UPLOAD_RASTER_TYPES, raster_suffix
+from layers.load import CoordOptions
+from layers.raster_files import UPLOAD_RASTER_TYPES, formats_text, raster_suffix
 from layers.text import pick
+from ui.crs_box import crs_box, raster_note, show_problems
 from ui.downloads import file_name
-from ui.i18n import labeller, lang, t
+from ui.i18n import labeller, lang, problem_lines, t
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
 from ui.map_view import build_map, plan_map
 from ui.plan_map import depth_overlay, is_big, plan_groups
 from ui.progress import counter
-from ui.state import hillshade_overlay, is_demo, layer_tokens, place_names, workspace_dem, workspace_layers
+from ui.state import (
+    hillshade_overlay,
+    is_demo,
+    layer_tokens,
+    place_names,
+    workspace_dem,
+    workspace_layers,
+    workspace_outlines,
+)
 from ui.township_choice import choose_township, township_focus
 
 #: the layers of the Flood page's map (from the layer specs)
@@ -70,7 +83,8 @@ def _summary_metrics(layers: dict) -> None:
 
 def _upload_path(data: bytes, name: str) -> str:
     """An uploaded scenario file kept under the temp folder by its content (so a rerun reads the same path)."""
-    safe = Path(name).name or "upload"
+    safe = Path(name).name
+    safe = safe if safe not in ("", ".", "..") else "upload"
     folder = Path(tempfile.gettempdir()) / "gis-uploads" / hashlib.sha1(data).hexdigest()
     path = folder / safe
     if not path.exists():
@@ -86,8 +100,8 @@ def _inputs(key: tuple, _layers: dict, _dem, _population) -> FloodInputs:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _hazard(key: tuple, params: str, _inputs: FloodInputs) -> Hazard:
-    return FloodScenario.from_params(json.loads(params)).hazard(_inputs)
+def _hazard(key: tuple, params: str, _inputs: FloodInputs, _coords: CoordOptions) -> Hazard:
+    return FloodScenario.from_params(json.loads(params)).hazard(_inputs, coords=_coords)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -96,26 +110,31 @@ def _plan(key: tuple, params: str, _inputs: FloodInputs, _hazard: Hazard) -> Pla
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _population(data: bytes, name: str):
+def _population(data: bytes, name: str, coords: tuple = ()):
+    """The uploaded population raster, read as the Data page reads a raster, with the upload's coordinate options
+    (``coords``: the fields of :class:`~layers.load.CoordOptions`)."""
     from layers.raster import read_raster
 
+    options = CoordOptions(*coords)
     with tempfile.TemporaryDirectory() as tmp:   # kept under its own type: a zip (.asc with its .prj) is opened as one
         path = Path(tmp) / ("population" + (raster_suffix(name) or (".zip" if name.lower().endswith(".zip") else "")))
         path.write_bytes(data)
-        return read_raster(path, display_name=Path(name).name)
+        return read_raster(path, display_name=Path(name).name, crs=options.crs, towgs84=options.towgs84,
+                           on_conflict=options.on_conflict)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _population_exposure(key: tuple, _pop, _hazard: Hazard, thresholds: tuple) -> dict:
+def _population_exposure(key: tuple, _pop, _hazard: Hazard, thresholds: tuple, min_depth: float | None,
+                         _townships) -> dict:
+    """The population raster's people by depth and per township (``key``: the layers, the raster, the scenario)."""
     from gis.flood.exposure import raster_exposure
 
-    return raster_exposure(_pop, _hazard, thresholds)
+    return raster_exposure(_pop, _hazard, thresholds, townships=_townships, min_depth=min_depth)
 
 
 def _refuse(e: GisError) -> None:
     """A refused scenario's problems, in the interface language first, then the other one."""
-    first, second = (e.lines("zh"), e.lines("en")) if lang() == "zh" else (e.lines("en"), e.lines("zh"))
-    st.error("\n".join([t("hazard_refused"), *(f"- {line}" for line in [*first, *second])]))
+    st.error("\n".join([t("hazard_refused"), *problem_lines(e, both=True)]))
 
 
 def _needs_rates() -> tuple[tuple, int]:
@@ -152,23 +171,31 @@ def _more_options(layers: dict):
                         help=t("flood_walk_limit_help"))
         c1.number_input(t("flood_terrain_cell"), 1.0, 1000.0, step=5.0, key="flood_terrain_cell",
                         help=t("flood_terrain_cell_help"))
-        up = st.file_uploader(t("pop_raster_upload"), type=UPLOAD_RASTER_TYPES, key="flood_pop_raster",
-                              help=t("pop_raster_help"))
-    if up is None:
-        return None, ()
-    try:
-        data = up.getvalue()
-        return _population(data, up.name), ("population", hashlib.sha1(data).hexdigest())
-    except GisError as e:
-        st.error("\n".join(f"- {line}" for line in e.lines(lang())))
-    except OSError as e:  # never a traceback in the app: say it plainly, log the details
-        log.exception("the population raster %s could not be read", getattr(up, "name", ""))
-        st.error(t("unexpected_error", err=f"{type(e).__name__}: {e}"[:300]))
-    return None, ()
+        up = st.file_uploader(t("pop_raster_upload", formats=pick(formats_text(), lang())), type=UPLOAD_RASTER_TYPES,
+                              key="flood_pop_raster", help=t("pop_raster_help"))
+        coords = crs_box("flood_pop_raster", fold=False) if up is not None else None
+        if up is None or coords is None:
+            return None, ()
+        fields = astuple(coords)
+        try:
+            data = up.getvalue()
+            pop = _population(data, up.name, fields)
+        except GisError as e:
+            show_problems(e, fold=False)
+            return None, ()
+        except OSError as e:  # never a traceback in the app: say it plainly, log the details
+            log.exception("the population raster %s could not be read", getattr(up, "name", ""))
+            st.error(t("unexpected_error", err=f"{type(e).__name__}: {e}"[:300]))
+            return None, ()
+        st.success(raster_note(pop))
+        for note in pop.warnings:
+            st.warning(pick(note, lang()))
+    return pop, ("population", hashlib.sha1(data).hexdigest(), repr(fields))
 
 
-def _scenario_form(layers: dict) -> FloodScenario | None:
-    """The scenario form -> a FloodScenario (None while a file is awaited or the form is not usable)."""
+def _scenario_form(layers: dict) -> tuple[FloodScenario | None, CoordOptions]:
+    """The scenario form -> a FloodScenario (None while a file is awaited or the form is not usable) and the
+    coordinate options of its file (the 坐标系 / CRS box under the upload)."""
     for widget, default in _DEFAULTS.items():   # defaults through the session, so a saved scenario can set them
         st.session_state.setdefault(widget, default)
     with st.expander(t("scenario"), expanded=True):
@@ -188,10 +215,11 @@ def _scenario_form(layers: dict) -> FloodScenario | None:
         c3.slider(t("min_share"), 0.0, 1.0, step=0.05, key="flood_min_share", help=t("min_share_help"))
         c4.checkbox(t("cut_roads"), key="flood_cut_roads", help=t("cut_roads_help"))
         hazard_file = None
+        coords = CoordOptions()
         if source == "stage":
             if workspace_dem() is None:
                 st.info(t("need_dem"))
-                return None
+                return None, coords
             c5, c6 = st.columns([3, 2])
             c5.slider(t("stage_m"), 0.5, 15.0, step=0.5, key="flood_stage")
             streams = ["upstream", "rivers"] if "rivers" in layers else ["upstream"]
@@ -202,11 +230,14 @@ def _scenario_form(layers: dict) -> FloodScenario | None:
                 c6.number_input(t("min_upstream_km2"), 0.01, 10_000.0, step=0.1, key="flood_min_km2",
                                 help=t("min_upstream_km2_help"))
         elif source in ("raster", "polygons"):
-            types = (["tif", "tiff", "asc", "img", "nc"] if source == "raster"
-                     else ["gpkg", "geojson", "json", "zip", "kml", "kmz"])
-            up = st.file_uploader(t(f"upload_{source}"), type=types, key=f"flood_upload_{source}")
-            if up is None:
-                return None
+            types = UPLOAD_RASTER_TYPES if source == "raster" else ["gpkg", "geojson", "json", "zip", "kml", "kmz"]
+            up = st.file_uploader(t(f"upload_{source}", formats=pick(formats_text(), lang())), type=types,
+                                  key=f"flood_upload_{source}")
+            box = crs_box(f"flood_upload_{source}", offsets=source == "polygons", fold=False) if up is not None \
+                else None
+            if up is None or box is None:
+                return None, coords
+            coords = box
             hazard_file = _upload_path(up.getvalue(), up.name)
     s = st.session_state
     min_depth = float(s["flood_min_depth"]) or None
@@ -219,10 +250,10 @@ def _scenario_form(layers: dict) -> FloodScenario | None:
                              shelter_flood_m=float(s["flood_shelter_flood"]), weight=s["flood_weight"],
                              cut_roads=bool(s["flood_cut_roads"]), walk_limit_km=float(s["flood_walk_limit"]),
                              terrain_cell_m=float(s["flood_terrain_cell"]),
-                             rates=rates, days=days)
+                             rates=rates, days=days), coords
     except GisError as e:
         _refuse(e)
-        return None
+        return None, coords
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -283,16 +314,8 @@ def _plan_map(plan: Plan, key: tuple, thresholds: tuple, layers: dict) -> None:
 
 
 def _labelled(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns and index named in the interface language (the workbook's headers)."""
-    from gis.flood.needs import NEED_LABELS
-    from gis.report.plan_workbook import HEADERS
-
-    names = {**{k: pick(v, lang()) for k, v in HEADERS.items()}, **{k: pick(v, lang()) for k, v in NEED_LABELS.items()},
-             "population": t("people"), "flooded_grids": t("flooded_grids"), "evacuate_grids": t("evacuate_grids"),
-             "max_depth": pick(HEADERS["max_depth"], lang())}
-    out = df.rename(columns=names)
-    out.index = out.index.set_names([names.get(n, n) for n in out.index.names])
-    return out
+    """Columns and index named in the interface language (the workbook's headers: one registry)."""
+    return labelled(df, lang())
 
 
 def _tables(plan: Plan) -> None:
@@ -312,7 +335,7 @@ def _tables(plan: Plan) -> None:
             cols = ["grids", "flooded_grids", "evacuate_grids", "households", "population", "vulnerable",
                     "max_depth"]
             table = aggregate(plan.exposure, by="village")
-            table = table[[c for c in cols if c in table]].rename(columns={"grids": t("grids_n")})
+            table = table[[c for c in cols if c in table]].rename(columns={"grids": "all_grids"})
             st.dataframe(_labelled(table), width="stretch")
 
 
@@ -357,7 +380,6 @@ PAGE_WIDGETS.update(_WIDGETS)
 
 def _comparison(plan: Plan, scenario: FloodScenario) -> None:
     """Save the scenario in the workspace; compare, restore or delete saved ones."""
-    from gis.flood.needs import NEED_LABELS
     from layers.scenarios import delete_scenario, list_scenarios, save_scenario
     from ui.state import editor_name, workspace_folder
 
@@ -382,13 +404,7 @@ def _comparison(plan: Plan, scenario: FloodScenario) -> None:
     table = pd.DataFrame(rows).T
     if "person_km" in table:
         table["person_km"] = pd.to_numeric(table["person_km"]).round(1)
-    st.dataframe(table.rename(columns={"people_to_evacuate": t("people_to_evacuate"),
-                                       "people_placed": t("people_placed"), "people_unplaced": t("people_unplaced"),
-                                       "households_to_evacuate": t("households_to_evacuate"),
-                                       "shelters_used": t("shelters_used"), "person_km": t("person_km"),
-                                       "settings": t("scenario_settings"), "saved_by": t("scenario_saved_by"),
-                                       **{k: pick(v, lang()) for k, v in NEED_LABELS.items()}}),
-                 width="stretch")
+    st.dataframe(_labelled(table), width="stretch")
     c1, c2, c3 = st.columns([3, 1, 1])
     pick_name = c1.selectbox(t("scenario_pick"), [sc.name for sc in saved], key="scenario_pick")
     chosen = next(sc for sc in saved if sc.name == pick_name)
@@ -422,21 +438,42 @@ def _describe(params: dict) -> str:
     return "; ".join(bits)
 
 
-def _population_counts(pop, hazard: Hazard, thresholds: tuple, key: tuple) -> None:
-    """People counted from the population raster in each depth class of the scenario."""
+def _population_counts(pop, hazard: Hazard, scenario: FloodScenario, key: tuple) -> None:
+    """People counted from the population raster in each depth class of the scenario, and per township (the
+    township outlines of the page's township choice; the cell centre decides)."""
+    outlines = workspace_outlines()
+    thresholds = tuple(scenario.thresholds)
     with st.expander(t("pop_raster")):
         try:
-            res = _population_exposure(key, pop, hazard, thresholds)
+            res = _population_exposure(key, pop, hazard, thresholds, scenario.rule().depth(thresholds),
+                                       outlines.gdf)
         except GisError as e:
-            st.error("\n".join(f"- {line}" for line in e.lines(lang())))
+            show_problems(e, fold=False)
             return
-        c = st.columns(2 + len(res["by_threshold"]))
+        c = st.columns(3 + len(res["by_threshold"]))
         c[0].metric(t("pop_total"), f"{res['total_population']:,.0f}")
         c[1].metric(t("pop_affected"), f"{res['affected_population']:,.0f}")
-        for col, (thr, people) in zip(c[2:], res["by_threshold"].items()):
+        c[2].metric(t("people_to_evacuate"), f"{res['people_to_evacuate']:,.0f}")
+        for col, (thr, people) in zip(c[3:], res["by_threshold"].items()):
             col.metric(t("pop_at_least", d=f"{float(thr):g}"), f"{people:,.0f}")
+        st.caption(outlines.note(lang()) if outlines.gdf is not None else BASIS_NOTES["raster_none"](lang()))
+        if res.get("by_township"):
+            st.dataframe(_population_towns(res["by_township"]), hide_index=True, width="stretch")
         for note in res["notes"]:
             st.info(pick(note, lang()))
+
+
+def _population_towns(rows: list[dict]) -> pd.DataFrame:
+    """The population raster's table per township, headed in the interface language."""
+    table = pd.DataFrame({
+        t("township"): [r["township"] for r in rows],
+        t("people"): [round(r["population"]) for r in rows],
+        t("pop_affected"): [round(r["affected_population"]) for r in rows],
+        t("people_to_evacuate"): [round(r["people_to_evacuate"]) for r in rows]})
+    for thr in rows[0]["by_threshold"]:
+        table[t("pop_at_least", d=f"{float(thr):g}")] = [round(r["by_threshold"][thr]) for r in rows]
+    table[t("pop_max_depth")] = [r["max_depth"] for r in rows]
+    return table
 
 
 def page() -> None:
@@ -449,20 +486,21 @@ def page() -> None:
         show_layers_map(KINDS, key="flood_map")
         return
     _summary_metrics(layers)
-    scenario = _scenario_form(layers)
+    scenario, coords = _scenario_form(layers)
     population, pop_token = _more_options(layers)
     if scenario is None:
         show_layers_map(KINDS, key="flood_map")
         return
     tokens = layer_tokens(list(layers)) + (pop_token,)
     inputs = _inputs(tokens, layers, workspace_dem(), population)
+    tokens += (repr(astuple(coords)),)   # how the scenario file is read: part of every key from here on
     params = json.dumps(scenario.to_params(), sort_keys=True, default=str)
     hazard_params = json.dumps({k: v for k, v in scenario.to_params().items()
                                 if k in ("source", "stage_m", "hazard_file", "streams", "min_upstream_km2", "name")},
                                sort_keys=True, default=str)
     try:
         with st.spinner(t("computing_hand")):
-            hazard = _hazard(tokens, hazard_params, inputs)
+            hazard = _hazard(tokens, hazard_params, inputs, coords)
         with st.spinner(t("planning")):
             plan = _plan(tokens + (hazard_params,), params, inputs, hazard)
     except GisError as e:
@@ -484,7 +522,7 @@ def page() -> None:
             st.markdown(f"- {line}")
     _plan_map(plan, key, scenario.thresholds, layers)
     if population is not None:
-        _population_counts(population, hazard, scenario.thresholds, key)
+        _population_counts(population, hazard, scenario, key)
     _tables(plan)
     _downloads(plan, key)
     _comparison(plan, scenario)

@@ -10,10 +10,12 @@ each officer sees the others' updates without touching anything. Nothing needs t
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
@@ -29,9 +31,13 @@ from gis.ops.texts import (
     STATUS_TEXT,
     default_message,
 )
+from gis.report.ops_record import callout_header
+from gis.report.ops_record import header as record_header
+from gis.report.ops_sheets import header as sheet_header
 from layers.errors import GisError
 from layers.events import LEVELS, local_text
-from layers.text import Text
+from layers.text import PARENS, YES, Text, headed
+from ui.downloads import file_name
 from ui.i18n import lang
 from ui.map_panel import note_missing_layers, show_layers_map, show_map
 from ui.map_view import build_map
@@ -42,6 +48,7 @@ from ui.state import (
     layer_tokens,
     map_parts,
     place_names,
+    shared_result,
     workspace_layers,
 )
 
@@ -112,7 +119,8 @@ _T: dict[str, Text] = {
     "record_ack": Text("记录确认收到", "Record the acknowledgment"),
     "show": Text("显示", "Show"), "show_all": Text("全部", "all"), "show_open": Text("未确认", "not acknowledged"),
     "show_overdue": Text("超时", "overdue"),
-    "overdue_list": Text("超时未确认：请按“上报对象”逐级上报", "Overdue: escalate to the person named"),
+    "overdue_list": Text("超时未确认：请按“未应答时上报”一栏逐级上报",
+                         "Overdue: escalate to the person named under 'Escalate to'"),
     "dl_callsheet": Text("下载叫应名单（Excel，A4）", "Call sheet (Excel, A4)"),
     "dl_sms": Text("下载短信/广播列表（CSV）", "SMS/broadcast list (CSV)"),
     "dl_sms_overdue": Text("超时者短信列表（CSV）", "SMS list of the overdue (CSV)"),
@@ -164,21 +172,8 @@ _T: dict[str, Text] = {
     "close": Text("解除预警", "End the warning"),
     "saved": Text("已记录（记录 #{id}）", "Recorded (entry #{id})"),
     "notes": Text("说明", "Notes"),
-    "level_name": Text("层级", "Level"), "name": Text("姓名", "Name"), "phone": Text("电话", "Phone"),
-    "answer_for": Text("负责人数", "People answered for"), "acked_at": Text("确认时间", "Acknowledged at"),
-    "overdue": Text("超时", "Overdue"), "escalate": Text("上报对象", "Escalate to"),
-    "escalate_phone": Text("上报电话", "Escalation phone"), "township": Text("乡镇", "Township"),
-    "status": Text("状态", "Status"), "remaining": Text("待转移", "Still to move"),
-    "capacity": Text("容纳", "Capacity"), "checked_in": Text("已签到", "Checked in"),
-    "in_transit": Text("途中", "In transit"), "occupancy": Text("占用率", "Occupancy"),
-    "kind": Text("类型", "Kind"), "subject": Text("对象", "Subject"), "user": Text("记录人", "By"),
-    "superseded_by": Text("被更正于", "Corrected by"), "entry": Text("记录号", "Entry"),
-    "item": Text("物资", "Item"), "need": Text("需求", "Need"), "stock": Text("库存", "Stock"),
-    "supplied": Text("调拨", "Dispatched"), "short": Text("缺口", "Short"), "quantity": Text("数量", "Quantity"),
-    "depot": Text("储备库", "Depot"), "distance_km": Text("距离（公里）", "Distance (km)"),
-    "yes": Text("是", "yes"), "when": Text("发生时间", "When"),
-    "issued_at": Text("发布时间（留空为现在，如 2026-07-12 09:30，北京时间）", "Issued at (empty: now; e.g. 2026-07-12 "
-                      "09:30, UTC+8)"),
+    "issued_at": Text("发布时间（留空为现在，如 2026-07-12 09:30，北京时间）",
+                      "Issued at (empty: now; e.g. 2026-07-12 09:30, UTC+8)"),
     "dispatch_flood": Text("避开工作空间危险区内的道路", "Avoid the roads in the workspace's danger zones"),
 }
 
@@ -186,6 +181,11 @@ _T: dict[str, Text] = {
 def _t(key: str, **fmt: object) -> str:
     s = _T[key](lang())
     return s.format(**fmt) if fmt else s
+
+
+def _headed(df: pd.DataFrame, head=record_header) -> pd.DataFrame:
+    """``df`` (columns and index named by key) headed as the operations record's files head them."""
+    return headed(df, head, lang())
 
 
 def _errors(e: GisError) -> None:
@@ -218,27 +218,14 @@ def _show_flash() -> None:
 
 # ---- issuing a warning -----------------------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _scenario_plan(key: tuple, params: tuple):
-    """The flood plan of a saved scenario (stage or workspace danger zones), as the warning's plan files."""
-    from gis.flood.exposure import EvacuationRule
-    from gis.flood.hazard import Hazard, parse_thresholds
-    from gis.flood.plan import PlanOptions, evacuation_plan
+def _scenario_plan(key: tuple, params: str):
+    """The flood plan of a saved scenario (stage or workspace danger zones), as the warning's plan files: the
+    same :class:`~gis.flood.scenario.FloodScenario` the Flood page and ``python -m gis plan`` run."""
+    from gis.flood.scenario import FloodInputs, FloodScenario
     from gis.ops.area import PlanFiles
-    from ui.state import hand_raster, workspace_dem
+    from ui.state import workspace_dem
 
-    p = dict(params)
-    layers = workspace_layers()
-    if p.get("source") == "stage":
-        rivers = p.get("streams") == "rivers"
-        hazard = Hazard.from_stage(workspace_dem(), float(p["stage"]),
-                                   hand=hand_raster(rivers=rivers, min_upstream_cells=None if rivers else
-                                                    p.get("min_cells")), name=f"水位 {p['stage']} 米")
-    else:
-        hazard = Hazard.from_polygons(layers["flood_hazard"], source="flood_hazard")
-    opts = PlanOptions(thresholds=tuple(parse_thresholds(p.get("thresholds") or "0.5,1.5,3.0")),
-                       rule=EvacuationRule(min_share=float(p.get("min_share") or 0.0)),
-                       cut_roads=bool(p.get("cut_roads", True)))
-    plan = evacuation_plan(layers["grids"], layers["shelters"], hazard, roads=layers.get("roads"), options=opts)
+    plan = FloodScenario.from_params(json.loads(params)).run(FloodInputs(dict(workspace_layers()), dem=workspace_dem()))
     return PlanFiles(plan.grids, plan.assignments, plan.shelters, key[-1])
 
 
@@ -269,8 +256,9 @@ def _plan_choice(layers: dict):
     pick = st.selectbox(_t("plan_saved"), [s.name for s in usable], key="ops_plan_saved")
     sc = next(s for s in usable if s.name == pick)
     with st.spinner(_t("planning")):
-        return _scenario_plan(layer_tokens(["grids", "shelters", "roads", "flood_hazard", "dem"]) + (sc.name,),
-                              tuple(sorted((k, v) for k, v in sc.params.items() if not isinstance(v, (list, dict)))))
+        return _scenario_plan(layer_tokens(["grids", "shelters", "roads", "rivers", "buildings", "villages",
+                                            "flood_hazard", "dem"]) + (sc.name,),
+                              json.dumps(sc.params, sort_keys=True, default=str))
 
 
 def _draw_area(layers: dict) -> shapely.Polygon | None:
@@ -419,19 +407,13 @@ def _map(snap, prog, layers: dict) -> None:
 
 def _townships_and_timeline(prog) -> None:
     c1, c2 = st.columns([3, 2])
-    tw = prog.townships.rename(columns={
-        "grids": _t("m_grids"), "people_to_move": _t("m_to_move"), "moved": _t("m_moved"), "refused": _t("refused"),
-        "absent": _t("absent"), "remaining": _t("remaining"), "grids_done": STATUS_TEXT["done"](lang()),
-        "grids_problem": STATUS_TEXT["problem"](lang()), "contacts": _t("contact"), "acknowledged": _t("m_ack"),
-        "overdue": _t("m_overdue"), "checked_in": _t("m_checked")})
-    tw.index.name = _t("township")
+    tw = _headed(prog.townships)
     c1.markdown(f"**{_t('townships_table')}**")
     c1.dataframe(tw, width="stretch")
     c2.markdown(f"**{_t('timeline')}**")
     tl = prog.timeline.copy()
     tl.index = pd.to_datetime(tl["at"], utc=True).dt.tz_localize(None) + pd.Timedelta(hours=8)   # UTC+8
-    c2.line_chart(tl[["acknowledged", "people_moved", "people_checked_in"]].rename(columns={
-        "acknowledged": _t("m_ack"), "people_moved": _t("m_moved"), "people_checked_in": _t("m_checked")}))
+    c2.line_chart(_headed(tl[["acknowledged", "people_moved", "people_checked_in"]]))
 
 
 def _live(warning_id: str, layers: dict) -> None:
@@ -486,13 +468,12 @@ def _callout_tab(ops: Operations, snap, prog) -> None:
     show = st.radio(_t("show"), ["all", "open", "overdue"], horizontal=True, key="ops_callout_show",
                     format_func=lambda k: _t({"all": "show_all", "open": "show_open", "overdue": "show_overdue"}[k]))
     view = c if show == "all" else c[~c["acknowledged"]] if show == "open" else c[c["overdue"]]
-    st.dataframe(pd.DataFrame({
-        "#": view["seq"], _t("level_name"): view["level"].map(lambda k: ROLE_TEXT.get(k, ROLE_TEXT["other"])(lang())),
-        _t("name"): view["name"], _t("phone"): view["phone"], _t("township"): view["township"],
-        _t("answer_for"): view["people"],
-        _t("acked_at"): view["acked_at"].map(lambda v: local_text(v) if isinstance(v, str) else ""),
-        _t("overdue"): view["overdue"].map(lambda v: _t("yes") if v else ""),
-        _t("escalate"): view["escalate_name"], _t("escalate_phone"): view["escalate_phone"]}),
+    st.dataframe(_headed(pd.DataFrame({
+        "seq": view["seq"], "level_name": view["level"].map(lambda k: ROLE_TEXT.get(k, ROLE_TEXT["other"])(lang())),
+        "name": view["name"], "phone": view["phone"], "township": view["township"], "people": view["people"],
+        "acked_at": view["acked_at"].map(lambda v: local_text(v) if isinstance(v, str) else ""),
+        "overdue_name": view["overdue"].map(lambda v: YES(lang()) if v else ""),
+        "escalate_name": view["escalate_name"], "escalate_phone": view["escalate_phone"]}), callout_header),
         hide_index=True, width="stretch", height=320)
     if prog.totals["overdue"]:
         st.warning(_t("overdue_list"))
@@ -501,17 +482,18 @@ def _callout_tab(ops: Operations, snap, prog) -> None:
     lg = lang()
     over = set(c.loc[c["overdue"], "contact_id"])
     d1.download_button(_t("dl_callsheet"), lambda: callout_workbook(snap, lang=lg, contacts=c),
-                       file_name=f"{wid}叫应名单.xlsx", key="ops_dl_callsheet", on_click="ignore")
-    d2.download_button(_t("dl_sms"), lambda: sms_csv(snap, lang=lg), file_name=f"{wid}_sms.csv", key="ops_dl_sms",
-                       on_click="ignore")
+                       file_name=file_name("callout", "xlsx", lg, id=wid), key="ops_dl_callsheet", on_click="ignore")
+    d2.download_button(_t("dl_sms"), lambda: sms_csv(snap, lang=lg), file_name=file_name("sms", "csv", lg, id=wid),
+                       key="ops_dl_sms", on_click="ignore")
     d3.download_button(_t("dl_sms_overdue"), lambda: sms_csv(snap, lang=lg, only=over),
-                       file_name=f"{wid}_sms_overdue.csv", key="ops_dl_sms_overdue", on_click="ignore",
-                       disabled=not over)
+                       file_name=file_name("sms_overdue", "csv", lg, id=wid), key="ops_dl_sms_overdue",
+                       on_click="ignore", disabled=not over)
 
 
 def _report_tab(ops: Operations, snap, prog) -> None:
     g = prog.grids
-    label = {r.grid_id: f"{r.grid_id} {r.name}（{r.people}）" for r in g.itertuples(index=False)}
+    lg = lang()
+    label = {r.grid_id: f"{r.grid_id} {r.name}" + PARENS.format(s=r.people)(lg) for r in g.itertuples(index=False)}
     st.caption(_t("report_help"))
     with st.form("ops_report_form", clear_on_submit=True):
         gid = st.selectbox(_t("grid"), g["grid_id"].tolist(), format_func=lambda k: label[k], key="ops_report_grid")
@@ -526,17 +508,19 @@ def _report_tab(ops: Operations, snap, prog) -> None:
     pick = st.multiselect(_t("status_filter"), list(STATUS_TEXT), key="ops_status_filter",
                           format_func=lambda k: STATUS_TEXT[k](lang()))
     view = g[g["status"].isin(pick)] if pick else g
-    st.dataframe(pd.DataFrame({
-        _t("grid"): view["grid_id"], _t("name"): view["name"], _t("township"): view["township"],
-        _t("status"): view["status"].map(lambda s: STATUS_TEXT[s](lang())), _t("m_to_move"): view["people"],
-        _t("moved"): view["moved"], _t("refused"): view["refused"], _t("absent"): view["absent"],
-        _t("remaining"): view["remaining"], _t("shelter"): view["shelter_name"]}),
+    st.dataframe(_headed(pd.DataFrame({
+        "grid_id": view["grid_id"], "name": view["name"], "township": view["township"],
+        "status_name": view["status"].map(lambda s: STATUS_TEXT[s](lang())), "people_to_move": view["people"],
+        "moved": view["moved"], "refused": view["refused"], "absent": view["absent"],
+        "remaining": view["remaining"], "shelter_name": view["shelter_name"]})),
         hide_index=True, width="stretch", height=320)
 
 
 def _checkin_tab(ops: Operations, snap, prog, layers: dict) -> None:
     s = prog.shelters
-    label = {r.shelter_id: f"{r.shelter_id} {r.name}（{r.checked_in}/{r.capacity}）" for r in s.itertuples(index=False)}
+    lg = lang()
+    label = {r.shelter_id: f"{r.shelter_id} {r.name}" + PARENS.format(s=f"{r.checked_in}/{r.capacity}")(lg)
+             for r in s.itertuples(index=False)}
     order = s.sort_values(["usable", "planned"], ascending=False)["shelter_id"].tolist()
     st.caption(_t("checkin_help"))
     with st.form("ops_checkin_form", clear_on_submit=True):
@@ -552,10 +536,11 @@ def _checkin_tab(ops: Operations, snap, prog, layers: dict) -> None:
     for r in s[s["filling"]].head(10).itertuples(index=False):
         st.info(_t("filling_warning", name=r.name, id=r.shelter_id, n=r.checked_in, cap=r.capacity))
     busy = s[(s["checked_in"] > 0) | (s["planned"] > 0)]
-    st.dataframe(pd.DataFrame({
-        _t("shelter"): busy["shelter_id"], _t("name"): busy["name"], _t("township"): busy["township"],
-        _t("capacity"): busy["capacity"], _t("checked_in"): busy["checked_in"], _t("in_transit"): busy["in_transit"],
-        _t("occupancy"): busy["occupancy"].map(lambda v: f"{v:.0%}" if pd.notna(v) and v != float("inf") else "—")}),
+    occupancy = pd.to_numeric(busy["occupancy"], errors="coerce")
+    st.dataframe(_headed(pd.DataFrame({
+        "shelter_id": busy["shelter_id"], "name": busy["name"], "township": busy["township"],
+        "capacity": busy["capacity"], "checked_in": busy["checked_in"], "in_transit": busy["in_transit"],
+        "occupancy_pct": (occupancy.where(np.isfinite(occupancy)) * 100).round(0)})),
         hide_index=True, width="stretch", height=280)
     st.markdown(f"**{_t('replan')}**")
     st.caption(_t("replan_help"))
@@ -579,7 +564,17 @@ def _checkin_tab(ops: Operations, snap, prog, layers: dict) -> None:
 
         lg = lang()
         st.download_button(_t("dl_replan"), lambda: plan_workbook(r.plan, lang=lg), key="ops_dl_replan",
-                           file_name=f"{snap.warning.warning_id}_重新分配.xlsx", on_click="ignore")
+                           file_name=file_name("replan", "xlsx", lg, id=snap.warning.warning_id), on_click="ignore")
+
+
+def _road_graph(ops: Operations):
+    """The road graph for a dispatch, built once per revision of the roads layer and frame, shared by every session
+    (a flood extent is cut from a copy of it)."""
+    import pyproj
+
+    key = layer_tokens(["roads"])
+    return lambda crs: shared_result(("ops_road_graph", key, pyproj.CRS.from_user_input(crs).to_wkt()),
+                                     lambda: ops.road_graph(crs))
 
 
 def _dispatch_tab(ops: Operations, snap, prog, layers: dict) -> None:
@@ -595,7 +590,7 @@ def _dispatch_tab(ops: Operations, snap, prog, layers: dict) -> None:
     if st.button(_t("dispatch_do"), key="ops_dispatch_do", disabled=not prog.totals["people_checked_in"]):
         try:
             d, _ = ops.dispatch(snap.warning.warning_id, prog=prog, days=int(days),
-                                flood=layers.get("flood_hazard") if use_flood else None)
+                                flood=layers.get("flood_hazard") if use_flood else None, graph=_road_graph(ops))
         except GisError as e:
             _errors(e)
             return
@@ -606,21 +601,22 @@ def _dispatch_tab(ops: Operations, snap, prog, layers: dict) -> None:
     d = cur[2]
     st.success(_t("dispatch_result", n=len(d.shipments), t=d.ton_km))
     items = d.items.reset_index()
-    st.dataframe(pd.DataFrame({_t("item"): items["item"].map(lambda k: ITEM_TEXT[k](lang())),
-                               _t("need"): items["need"], _t("stock"): items["stock"],
-                               _t("supplied"): items["supplied"], _t("short"): items["short"]}),
+    st.dataframe(_headed(pd.DataFrame({"item": items["item"].map(lambda k: ITEM_TEXT[k](lang())),
+                                       "need": items["need"], "stock": items["stock"],
+                                       "supplied": items["supplied"], "short": items["short"]}), sheet_header),
                  hide_index=True, width="stretch")
     for n in d.notes:
         st.caption("· " + n(lang()))
     sh = d.shipments
-    st.dataframe(pd.DataFrame({_t("depot"): sh["depot_name"], _t("shelter"): sh["shelter_name"],
-                               _t("item"): sh["item"].map(lambda k: ITEM_TEXT[k](lang())),
-                               _t("quantity"): sh["quantity"], _t("distance_km"): sh["distance_km"]}),
+    st.dataframe(_headed(pd.DataFrame({"depot_name": sh["depot_name"], "shelter_name": sh["shelter_name"],
+                                       "item": sh["item"].map(lambda k: ITEM_TEXT[k](lang())),
+                                       "quantity": sh["quantity"], "distance_km": sh["distance_km"]}), sheet_header),
                  hide_index=True, width="stretch", height=260)
     c1, c2 = st.columns(2)
     lg = lang()
     c1.download_button(_t("dl_dispatch"), lambda: dispatch_workbook(d, warning=snap.warning, lang=lg),
-                       file_name=f"{snap.warning.warning_id}_调度单.xlsx", key="ops_dl_dispatch", on_click="ignore")
+                       file_name=file_name("dispatch", "xlsx", lg, id=snap.warning.warning_id), key="ops_dl_dispatch",
+                       on_click="ignore")
     if c2.button(_t("dispatch_record"), key="ops_dispatch_record"):
         try:
             data = {"shipments": d.shipments[["depot_id", "shelter_id", "item", "quantity", "distance_km",
@@ -644,12 +640,12 @@ def _record_tab(ops: Operations, snap, prog, layers: dict) -> None:
              **dict(zip(snap.contacts["contact_id"], snap.contacts["name"])),
              **dict(zip(snap.shelters["shelter_id"], snap.shelters["name"]))}
     st.markdown(f"**{_t('entries')}**")
-    st.dataframe(pd.DataFrame({
-        _t("entry"): e["event_id"], _t("kind"): e["kind"].map(lambda k: KIND_TEXT[k](lang())),
-        _t("subject"): e["subject"] + " " + e["subject"].map(names).fillna(""),
-        _t("when"): e["at"].map(lambda v: local_text(v, seconds=True)), _t("user"): e["user"],
-        _t("moved"): e["moved"], _t("refused"): e["refused"], _t("absent"): e["absent"], _t("people"): e["people"],
-        _t("superseded_by"): e["superseded_by"]}),
+    st.dataframe(_headed(pd.DataFrame({
+        "event_id": e["event_id"], "kind_name": e["kind"].map(lambda k: KIND_TEXT[k](lang())),
+        "subject": e["subject"], "subject_name": e["subject"].map(names).fillna(""),
+        "at": e["at"].map(lambda v: local_text(v, seconds=True)), "user": e["user"],
+        "moved": e["moved"], "refused": e["refused"], "absent": e["absent"], "people": e["people"],
+        "superseded_by": e["superseded_by"]})),
         hide_index=True, width="stretch", height=280)
     live = e[e["active"] & e["kind"].isin(["ack", "report", "checkin"])]
     with st.expander(_t("correct")):
@@ -689,9 +685,10 @@ def _record_tab(ops: Operations, snap, prog, layers: dict) -> None:
                                      grid_outlines=layers.get("grids")).read_bytes()
 
     c1.download_button(_t("dl_record_xlsx"), lambda: record_workbook(snap, e, prog, lang=lg),
-                       file_name=f"{wid}_应急响应记录.xlsx", key="ops_dl_record_xlsx", on_click="ignore")
-    c2.download_button(_t("dl_record_gpkg"), gpkg, file_name=f"{wid}_应急响应记录.gpkg", key="ops_dl_record_gpkg",
+                       file_name=file_name("ops_record", "xlsx", lg, id=wid), key="ops_dl_record_xlsx",
                        on_click="ignore")
+    c2.download_button(_t("dl_record_gpkg"), gpkg, file_name=file_name("ops_record", "gpkg", lg, id=wid),
+                       key="ops_dl_record_gpkg", on_click="ignore")
     if not prog.totals.get("closed") and c3.button(_t("close"), key="ops_close"):
         _record(ops.close, wid, user=editor_name())
 

@@ -15,7 +15,7 @@ import pandas as pd
 from layers.catalogue import spec
 from layers.palette import DEPTH, GRID_STATUS, ROUTE, SHELTER_LOAD, SHELTER_UNUSABLE
 from layers.raster import Raster
-from layers.text import Text
+from layers.text import ENUMERATION, Text
 from ui.map_view import DETAIL_BUDGET, LegendRow, StyledGeoJson, _round_coords, path_style
 from ui.overlay import Overlay, render
 
@@ -142,7 +142,8 @@ def plan_groups(plan, lang: str, *, thresholds: tuple[float, ...], depth: Overla
         shelter_names = plan.shelters.set_index("shelter_id")["name"]
         a = routes
         by_grid = a.assign(shelter=a["shelter_id"].map(shelter_names)).groupby("grid_id").agg(
-            shelter=("shelter", lambda s: "、".join(dict.fromkeys(s.dropna()))), distance_km=("distance_km", "max"))
+            shelter=("shelter", lambda s: ENUMERATION(lang).join(dict.fromkeys(s.dropna()))),
+            distance_km=("distance_km", "max"))
         flooded["shelter"] = flooded["grid_id"].map(by_grid["shelter"]).fillna("")
         flooded["distance_km"] = flooded["grid_id"].map(by_grid["distance_km"])
         flooded["status"] = np.where(flooded["evacuate"], w["evacuate"], w["flooded"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from layers.text import PARENS
 from ui.i18n import lang, t
 from ui.state import township_notes, workspace_layers, workspace_outlines
 
@@ -45,9 +46,9 @@ def choose_township(*, key: str, counts: pd.Series | None = None, label: str | N
         shown = {str(k): v for k, v in counts.items()}
     else:
         shown = {}
-    whole = t("whole_area")
+    whole, lg = t("whole_area"), lang()
     choice = st.selectbox(label or t("choose_township"), [whole, *names], key=key,
-                          format_func=lambda v: f"{v}（{int(shown[v]):,}）" if v in shown else v)
+                          format_func=lambda v: v + PARENS.format(s=f"{int(shown[v]):,}")(lg) if v in shown else v)
     township_caption(st)
     return None if choice == whole else choice
 

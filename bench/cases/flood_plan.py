@@ -120,8 +120,9 @@ def run(ctx: Context) -> Report:
         ["people by route mode", ", ".join(f"{k} {v:,}" for k, v in s["people_by_route_mode"].items())],
         ["households to evacuate / placed", f"{s['households_to_evacuate']:,} / {s['households_placed']:,}"],
         ["person-km / longest walk (km)", f"{s['person_km']:,.0f} / {s['longest_walk_km']}"],
-        ["optimal (pricing certificate) / pricing rounds / arcs added by pricing",
-         f"{s.get('optimal')} / {s.get('pricing_rounds')} / {s.get('arcs_added_by_pricing')}"],
+        ["optimal (pricing certificate) / pricing rounds / arcs added by pricing / grids listed per round",
+         f"{s.get('optimal')} / {s.get('pricing_rounds')} / {s.get('arcs_added_by_pricing')} / "
+         f"{s.get('grids_listed_by_pricing')}"],
         ["analysis CRS", s["metric_crs"]],
     ])
     tables = [t1, figures]

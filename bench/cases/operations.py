@@ -8,10 +8,12 @@ On a copy of the cached workspace (the cache is never written):
   in one transaction with its grids, contacts and shelters; layers read beforehand (as the page has them; the
   read is timed apart). On the GeoPackage and, when a server answers, on PostGIS (layers loaded into a fresh
   schema first, not timed).
-- **report-backs per second**: ``WRITERS`` processes, started together, each appending report-backs
-  (:meth:`layers.events.OpsLog.report`: one transaction, checked against the grid's people) for
-  ``WRITE_SECONDS`` seconds; the rate is all reports committed over the wall time from the common start to the
-  last writer's end. GeoPackage and PostGIS.
+- **report-backs per second**: ``WRITERS`` processes, started together once every one has read the warning,
+  each appending report-backs (:meth:`layers.events.OpsLog.report`: one transaction, checked against the
+  grid's people) for ``WRITE_SECONDS`` seconds; the rate is all reports committed over the wall time from the
+  common start to the last writer's end. Then the same with ``WRITERS`` threads of one process (as the
+  sessions of one app server, which share commits: :mod:`layers.commits`). GeoPackage and PostGIS; the
+  writers' CPU time and the load beside each.
 - **page map**: the Operations page's map of that warning (after report-backs and check-ins), as
   ``ui/page_operations.py`` builds it: the whole-area view (:func:`ui.ops_map.ops_groups`, grids as status dots
   above the detail budget) over the overview of rivers and roads (:func:`ui.map_view.plan_map`) and the
@@ -71,9 +73,10 @@ def writer(store_arg: str, schema: str, warning_id: str, index: int, writers: in
     snap = log.snapshot(warning_id)
     mine = snap.grids.iloc[index::writers]
     grids, people = mine["grid_id"].tolist(), mine["people"].tolist()
+    Path(out_file + ".ready").write_text("ready")
     while not os.path.exists(start_file):
         time.sleep(0.002)
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     done = errors = 0
     k = 0
     while time.time() - t0 < seconds:
@@ -84,7 +87,8 @@ def writer(store_arg: str, schema: str, warning_id: str, index: int, writers: in
         except Exception:  # noqa: BLE001 - counted and reported
             errors += 1
         k += 1
-    Path(out_file).write_text(json.dumps({"done": done, "errors": errors, "start": t0, "end": time.time()}))
+    Path(out_file).write_text(json.dumps({"done": done, "errors": errors, "start": t0, "end": time.time(),
+                                          "cpu": time.process_time() - c0}))
 
 
 def _rate(store_arg: str, schema: str, warning_id: str, tmp: Path, log) -> dict:
@@ -96,7 +100,14 @@ def _rate(store_arg: str, schema: str, warning_id: str, tmp: Path, log) -> dict:
     procs = [subprocess.Popen([sys.executable, "-c", code, store_arg, schema, warning_id, str(i), str(WRITERS),
                                str(start), str(WRITE_SECONDS), str(outs[i])], cwd=ROOT, env=env,
                               stderr=subprocess.PIPE, text=True) for i in range(WRITERS)]
-    time.sleep(8.0)           # let every writer import and read the warning before the start
+    # every writer has imported and read the warning before the start (on a loaded machine that takes longer than
+    # any fixed wait: a late writer would stretch the wall time with Python's start-up, not with writing)
+    ready = [Path(str(o) + ".ready") for o in outs]
+    deadline = time.monotonic() + 600
+    while not all(r.exists() for r in ready):
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            break
+        time.sleep(0.05)
     start.write_text("go")
     for p in procs:
         _, err = p.communicate(timeout=600)
@@ -107,8 +118,67 @@ def _rate(store_arg: str, schema: str, warning_id: str, tmp: Path, log) -> dict:
     t1 = max(r["end"] for r in res)
     done = sum(r["done"] for r in res)
     errors = sum(r["errors"] for r in res)
+    cpu = sum(r["cpu"] for r in res)                  # the writing loops' CPU (user + system), start-up left out
     log(f"  operations: {done} report-backs in {t1 - t0:.1f} s ({errors} errors)")
-    return {"reports": done, "errors": errors, "seconds": t1 - t0, "per_s": done / (t1 - t0)}
+    return {"reports": done, "errors": errors, "seconds": t1 - t0, "per_s": done / (t1 - t0),
+            "fewest": min(r["done"] for r in res), "most": max(r["done"] for r in res), "cpu_s": cpu,
+            "load": os.getloadavg()}
+
+
+def thread_writers(store_arg: str, schema: str, warning_id: str, writers: int, seconds: float) -> dict:
+    """``writers`` officers as threads of one process (as the sessions of one app server), each with its own record
+    keeper and connection, appending report-backs for ``seconds`` from a common start."""
+    import threading
+
+    from layers.events import OpsLog
+
+    def store():
+        if store_arg.startswith("postgresql://"):
+            from layers.postgis import PostGISStore
+
+            return PostGISStore(store_arg, schema=schema)
+        from layers.workspace import Workspace
+
+        return Workspace(store_arg)
+
+    logs = [OpsLog(store()) for _ in range(writers)]
+    mine = []
+    for i, log in enumerate(logs):
+        g = log.snapshot(warning_id).grids.iloc[i::writers]
+        mine.append((g["grid_id"].tolist(), g["people"].tolist()))
+    done, errors = [0] * writers, [0] * writers
+    go = threading.Event()
+
+    def officer(i: int) -> None:
+        grids, people = mine[i]
+        go.wait()
+        t0, k = time.time(), 0
+        while time.time() - t0 < seconds:
+            j = k % len(grids)
+            try:
+                logs[i].report(warning_id, grids[j], moved=min(int(people[j]), 1 + k // len(grids)), user=f"t{i}")
+                done[i] += 1
+            except Exception:  # noqa: BLE001 - counted and reported
+                errors[i] += 1
+            k += 1
+
+    ts = [threading.Thread(target=officer, args=(i,)) for i in range(writers)]
+    for t in ts:
+        t.start()
+    c0, t0 = time.process_time(), time.perf_counter()
+    go.set()
+    for t in ts:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {"reports": sum(done), "errors": sum(errors), "seconds": wall, "per_s": sum(done) / wall,
+            "fewest": min(done), "most": max(done), "cpu_s": time.process_time() - c0, "load": os.getloadavg()}
+
+
+def _threads(ctx: Context, store_arg: str, schema: str, warning_id: str) -> dict:
+    res = ctx.isolated("bench.cases.operations:thread_writers", store_arg=store_arg, schema=schema,
+                       warning_id=warning_id, writers=WRITERS, seconds=WRITE_SECONDS)
+    ctx.log(f"  operations: {res['reports']} report-backs from {WRITERS} threads in {res['seconds']:.1f} s")
+    return res
 
 
 # ---- the page map ----------------------------------------------------------------------------------------------------
@@ -261,9 +331,10 @@ def run(ctx: Context) -> Report:
     figures: dict = {"read_s": read_s, "warn_gpkg_s": warn.times, "grids": issued.warning.grids,
                      "contacts": issued.warning.contacts, "people": issued.warning.people}
     gpkg_rate = _rate(str(ws.gpkg), "", wid, ctx.tmp, ctx.log)
-    figures["rate_gpkg"] = gpkg_rate
+    gpkg_threads = _threads(ctx, str(ws.gpkg), "", wid)
+    figures.update(rate_gpkg=gpkg_rate, rate_gpkg_threads=gpkg_threads)
     dsn = _pg(ctx)
-    pg_rate = None
+    pg_rate = pg_threads = None
     pg_warn = None
     if dsn:
         from layers.postgis import PostGISStore
@@ -280,7 +351,8 @@ def run(ctx: Context) -> Report:
             rows.append(["warn over every grid + call-out list (PostGIS)", pg_warn.result.warning.grids,
                          pg_warn.result.warning.contacts, pg_warn.best, max(pg_warn.times)])
             pg_rate = _rate(dsn, schema, pg_warn.result.warning.warning_id, ctx.tmp, ctx.log)
-            figures.update(warn_pg_s=pg_warn.times, rate_pg=pg_rate)
+            pg_threads = _threads(ctx, dsn, schema, pg_warn.result.warning.warning_id)
+            figures.update(warn_pg_s=pg_warn.times, rate_pg=pg_rate, rate_pg_threads=pg_threads)
         finally:
             import psycopg
 
@@ -306,14 +378,19 @@ def run(ctx: Context) -> Report:
     tables = [Table(title=f"operations: warn and call-out list, best of {ctx.repeats} (layers read apart: "
                           f"{read_s:.1f} s)", columns=["what", "grids", "contacts", "best (s)", "slowest (s)"],
                     rows=rows)]
-    rate_rows = [["GeoPackage", WRITERS, gpkg_rate["reports"], gpkg_rate["errors"], gpkg_rate["seconds"],
-                  gpkg_rate["per_s"]]]
-    if pg_rate:
-        rate_rows.append(["PostGIS", WRITERS, pg_rate["reports"], pg_rate["errors"], pg_rate["seconds"],
-                          pg_rate["per_s"]])
-    tables.append(Table(title=f"operations: report-backs from {WRITERS} concurrent writer processes, "
-                              f"{WRITE_SECONDS:.0f} s each", columns=["store", "writers", "reports", "errors",
-                                                                     "wall (s)", "reports / s"], rows=rate_rows))
+    def rate_row(store: str, how: str, r: dict) -> list:
+        return [store, how, r["reports"], r["errors"], r["seconds"], r["per_s"], f"{r['fewest']:,} / {r['most']:,}",
+                r["cpu_s"], "/".join(f"{x:.1f}" for x in r["load"])]
+
+    rate_rows = [rate_row("GeoPackage", f"{WRITERS} processes", gpkg_rate),
+                 rate_row("GeoPackage", f"{WRITERS} threads of one process", gpkg_threads)]
+    if pg_rate and pg_threads:
+        rate_rows += [rate_row("PostGIS", f"{WRITERS} processes", pg_rate),
+                      rate_row("PostGIS", f"{WRITERS} threads of one process", pg_threads)]
+    tables.append(Table(title=f"operations: report-backs from {WRITERS} concurrent writers, {WRITE_SECONDS:.0f} s "
+                              "each (processes: as separate programs; threads: as the sessions of one app server)",
+                        columns=["store", "writers", "reports", "errors", "wall (s)", "reports / s",
+                                 "fewest / most by one writer", "writers' CPU (s)", "load at end"], rows=rate_rows))
     tables.append(Table(title="operations: the page map (whole-area view) against plain folium",
                         columns=["measure", "ours (ui.ops_map)", "peer (folium.GeoJson of every grid)"],
                         rows=[["grids", mp["grids"], mp["grids"]],

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from gis.cli import Inputs, add_input_options, command, emit, finish, progress
 from layers.errors import LayerError
-from layers.text import pick, stage_scenario
+from layers.text import Text, pick, stage_scenario
 
+#: the file of ``plan --village-maps``
+_VILLAGE_MAPS_PDF = Text("村级防汛形势图.pdf", "village_maps.pdf", "village_maps_pdf")
 
 # ---- hand ------------------------------------------------------------------------------------
 def _run_hand(args: argparse.Namespace) -> int:
@@ -70,7 +72,8 @@ def _hazard_file(given: Inputs, path: str, sublayer: str | None,
 
 
 def _exposure_layer(given: Inputs, path: Path, sublayer: str | None, kind: str, field: str | None):
-    """The exposure vector layer and the population column to use (see ``exposure --help``)."""
+    """The exposure vector layer, the population column to use and the kind it was read as (``grids``,
+    ``villages``, or ``features``: any layer with a population column; see ``exposure --help``)."""
     from layers.catalogue import spec
     from layers.errors import Problem
 
@@ -79,6 +82,7 @@ def _exposure_layer(given: Inputs, path: Path, sublayer: str | None, kind: str, 
     for k in kinds:
         try:
             gdf = given.layer(path, k, sublayer).gdf
+            kind = k
             break
         except LayerError as e:
             first_error = first_error or e
@@ -93,6 +97,7 @@ def _exposure_layer(given: Inputs, path: Path, sublayer: str | None, kind: str, 
         gdf = to_storage(resolve_crs(read_vector(path, sublayer=sublayer), source=path.name, assume=given.crs,
                                      towgs84=given.towgs84, on_conflict=given.on_conflict, towgs84_old_only=True))
         given.read.append((path.name, gdf))
+        kind = "features"
         aliases = {a.lower() for a in spec("villages").field("population").aliases} | {"population"}
         if field is None:
             match = [c for c in gdf.columns if str(c).lower() in aliases]
@@ -113,13 +118,14 @@ def _exposure_layer(given: Inputs, path: Path, sublayer: str | None, kind: str, 
                                      f"可用字段：{', '.join(map(str, gdf.columns.drop('geometry')))}",
                                      f"fields available: {', '.join(map(str, gdf.columns.drop('geometry')))}",
                                      file=path.name, field=field))
-    return gdf, field
+    return gdf, field, kind
 
 
 def _run_exposure(args: argparse.Namespace) -> int:
     from gis.flood.exposure import EvacuationRule, exposure_summary
     from gis.flood.hazard import Hazard, check_overlap, parse_thresholds
     from gis.projection import lonlat_extent
+    from gis.townships import BASIS_NOTES, Outlines, township_basis, township_outlines
     from layers.errors import Problem
     from layers.load import is_raster_file
 
@@ -134,10 +140,19 @@ def _run_exposure(args: argparse.Namespace) -> int:
     epath = Path(args.exposure)
     rule = EvacuationRule(min_depth=args.min_depth, min_share=args.min_share, basis="area")
     raster = is_raster_file(epath)
-    if raster:
+    boundaries = given.layer(args.boundaries, "boundaries").gdf if args.boundaries else None
+    town_notes: list[Text] = []
+    outlines: Outlines | None = None
+    if raster:   # split by the township outlines of --boundaries (the cell centre decides), else not at all
         exposure = given.raster(epath, sublayer=args.sublayer)
+        if boundaries is not None:
+            outlines = township_outlines({"boundaries": boundaries}, fallback=())
+            if not outlines.from_boundaries:
+                town_notes.append(BASIS_NOTES["no_township_level"])
     else:
-        exposure, field = _exposure_layer(given, epath, args.sublayer, args.exposure_kind, args.population_field)
+        exposure, field, kind = _exposure_layer(given, epath, args.sublayer, args.exposure_kind,
+                                                args.population_field)
+        exposure, basis, town_notes = township_basis(exposure, kind, boundaries)   # by_township: which outline
     if args.dem is not None:   # HAND on the analysis frame's terrain grid: the same streams whatever the DEM's CRS
         from gis.projection import AnalysisFrame
 
@@ -152,21 +167,28 @@ def _run_exposure(args: argparse.Namespace) -> int:
         given.check()
         warnings = check_overlap(hazard, exposure, area_name=("暴露图层", "the exposure layer"))
     if raster:
-        out = exposure_summary(hazard, exposure, thresholds=thresholds, rule=rule, lang=args.lang)
+        out = exposure_summary(hazard, exposure, thresholds=thresholds, rule=rule, townships=outlines,
+                               lang=args.lang)
     else:
         out = exposure_summary(hazard, exposure, thresholds=thresholds, population_field=field, rule=rule,
                                lang=args.lang)
+    if not raster:
+        out["townships_from"] = basis
     read = [m for m in given.messages() if m not in out["notes"]]
-    if warnings or read:
-        out["notes"] = [pick(w, args.lang) for w in warnings] + list(out["notes"]) + read
-        for k, i in (("notes_zh", 0), ("notes_en", 1)):
-            if k in out:
-                out[k] = [w[i] for w in warnings] + list(out[k])
+    if warnings or town_notes or read:   # the overlap first, which outline counts townships after the analysis's
+        out["notes"] = [pick(w, args.lang) for w in warnings] + list(out["notes"]) + \
+            [pick(w, args.lang) for w in town_notes] + read
+        for lg in ("zh", "en"):
+            if f"notes_{lg}" in out:
+                out[f"notes_{lg}"] = [pick(w, lg) for w in warnings] + list(out[f"notes_{lg}"]) + \
+                    [pick(w, lg) for w in town_notes]
     if args.json:
         emit(out)
     else:
         print(f"{out['scenario']}: affected {out['affected_population']} of {out['total_population']} people; "
               f"by threshold {out['by_threshold']}")
+        for r in out.get("by_township", []):
+            print(f"  {r['township']}: affected {r['affected_population']}, to evacuate {r['people_to_evacuate']}")
         for n in out["notes"]:
             print("  ! " + n)
     return 0
@@ -185,6 +207,13 @@ def _add_exposure(p: argparse.ArgumentParser) -> None:
                    help="how to read a vector exposure: auto tries transfer grids (leaf grids are counted), then "
                         "villages, then any layer with a population column")
     p.add_argument("--population-field", help="population column (default: the catalogue's population field)")
+    p.add_argument("--boundaries", metavar="FILE",
+                   help="administrative boundaries (the boundaries layer: county / township / village polygons, any "
+                        "vector file, DataV GeoJSON as it comes): by_township counts each grid or village in the "
+                        "township outline holding it, and a population raster's people by the outline holding each "
+                        "cell's centre; without it, grids and villages under their own township field and a "
+                        "population raster not by township (the notes and townships_from say which) / "
+                        "行政区界，分乡镇统计按所在乡镇界（人口栅格按像元中心所在乡镇）")
     p.add_argument("--thresholds", default="0.5,1.5,3.0", help="depth-class thresholds in metres")
     p.add_argument("--dem", help="DEM GeoTIFF: compute the hazard from HAND and --stage (screening method)")
     p.add_argument("--stage", type=float, help="water level above the streams, metres (with --dem)")
@@ -229,7 +258,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     if args.village_maps and len(plan.grids):
         from gis.report.village_map import village_maps_batch
 
-        pdf = out / ("village_maps.pdf" if args.lang == "en" else "村级防汛形势图.pdf")
+        pdf = out / _VILLAGE_MAPS_PDF(args.lang)
         pdf.write_bytes(village_maps_batch(plan, hazard=hazard.depth if hazard.depth is not None else hazard.polygons,
                                            roads=inputs.get("roads"), scenario=hazard.label(args.lang),
                                            lang=args.lang, progress=progress("村级形势图 / village maps"),

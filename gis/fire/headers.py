@@ -13,17 +13,13 @@ from typing import Any
 
 import pandas as pd
 
-from layers.text import Text
+from layers.text import Text, headed, lookup, registry
 
 __all__ = ["HEADERS", "SHEETS", "WORDS", "header", "word", "labelled"]
 
 
-def _table(pairs: dict[str, tuple[str, str]]) -> dict[str, Text]:
-    return {k: Text(zh, en, k) for k, (zh, en) in pairs.items()}
-
-
 #: column key -> header (units in the header)
-HEADERS: dict[str, Text] = _table({
+HEADERS: dict[str, Text] = registry({
     # townships
     "township": ("乡镇", "Township"),
     "forest_ha": ("林地面积（公顷）", "Forest (ha)"),
@@ -94,7 +90,7 @@ HEADERS: dict[str, Text] = _table({
 })
 
 #: sheet (and GeoPackage table) key -> name
-SHEETS: dict[str, Text] = _table({
+SHEETS: dict[str, Text] = registry({
     "townships": ("乡镇覆盖统计", "Township coverage"),
     "cameras": ("监控点统计", "Cameras"),
     "sources": ("水源点统计", "Water sources"),
@@ -104,7 +100,7 @@ SHEETS: dict[str, Text] = _table({
 })
 
 #: coded values -> words
-WORDS: dict[str, Text] = _table({
+WORDS: dict[str, Text] = registry({
     "yes": ("是", "yes"), "no": ("否", "no"), "total": ("合计", "Total"), "none": ("（无乡镇）", "(no township)"),
     "camera": ("拟建监控点", "proposed camera"), "water": ("拟建水源点", "proposed water point"),
     "ridge": ("山脊/山顶", "ridge/peak"), "stream": ("河道", "stream"), "uploaded": ("上传候选点", "uploaded"),
@@ -116,17 +112,15 @@ def header(key: str, lang: str = "zh") -> str:
     """The header of column ``key`` in ``lang`` (``'high_seen_share'`` -> ``高火险林地监控覆盖率``).
 
     Unknown keys as given."""
-    h = HEADERS.get(key)
-    return h(lang) if h is not None else key
+    return lookup(HEADERS, key, lang)
 
 
 def word(value: Any, lang: str = "zh") -> Any:
     """A coded value (``'dry'``, ``'camera'``, ``'yes'``...) in words; anything else as it is."""
-    w = WORDS.get(value) if isinstance(value, str) else None
-    return w(lang) if w is not None else value
+    return lookup(WORDS, value, lang)
 
 
 def labelled(df: pd.DataFrame, lang: str = "zh", keys: Iterable[str] | None = None) -> pd.DataFrame:
     """``df`` (columns named by key) with only ``keys`` (default all) and the columns headed in ``lang``."""
     cols = [k for k in (keys if keys is not None else df.columns) if k in df.columns]
-    return df[cols].rename(columns={k: header(k, lang) for k in cols})
+    return headed(df[cols], HEADERS, lang)

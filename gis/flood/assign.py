@@ -17,14 +17,23 @@ larger than any chain of reassignments (``(shelters + 1) x (max cost + 1)``; the
 against that linear program solved by HiGHS), without the huge costs that slow the solver.
 
 Candidates are widened per grid through ``widen`` (default K = 5, 10, 20, 50, then every
-candidate, then — with :class:`gis.flood.candidates.Candidates` — every road piece and shelter the
-grid can walk to): after each max flow, only the grids on the source side of the minimum cut (grids
+candidate): after each max flow, only the grids on the source side of the minimum cut (grids
 with people left over, and grids that could make room for them by moving) can place more people with
 a new candidate, so only they move to the next level (a grid that needs it a second time, and any grid
 once some grid has reached the widest level, moves straight to the widest, to save rounds). The search
 stops when everyone is placed, when the bound is reached, or when no grid on the source side has more
 candidates: then nothing wider could place anyone more. **The number placed is therefore the maximum
 over the full candidate table.**
+
+With :class:`gis.flood.candidates.Candidates` (which list a grid's shelters on demand, among chosen
+shelters, and widen a grid to every road piece and shelter it can walk to), the widening asks less: a
+new arc can place more people only if it runs from a source-side grid to a *sink-side* shelter (the
+source-side shelters are full), so the source-side grids are asked for their K cheapest sink-side
+shelters (K doubling per ask), and a grid with none left is widened to its walking reach and asked
+again (:func:`_place_reaching`; ``k_tried`` then reads ``[5, "toward", ..., "reach", ...]``). It stops
+when no source-side grid has an arc to a sink-side shelter: the minimum cut then has the same capacity
+over the complete table, so the number placed is its maximum, without ever listing every grid's every
+shelter.
 
 **Person-distance is then proven optimal over the full candidate table**, not only over the arcs
 solved: the flow's node potentials (shortest distances in its residual network, :func:`_potentials`)
@@ -64,13 +73,16 @@ __all__ = ["AssignmentResult", "assign", "usable_shelters", "DEFAULT_WIDEN", "sh
 #: default K sequence; None = every reachable shelter
 DEFAULT_WIDEN: tuple[int | None, ...] = (5, 10, 20, 50, None)
 #: most rounds of pricing (adding arcs with negative reduced cost) before giving up the certificate
-MAX_PRICING_ROUNDS = 25
+MAX_PRICING_ROUNDS = 50
+#: arcs listed per flagged grid and pricing round (its most negative reduced costs), with a provider
+PRICE_K = 10
 
 _Note = tuple[str, str]
 class CostProvider(Protocol):
     """Candidates that list each grid's options on demand (:class:`gis.flood.candidates.Candidates`)."""
 
-    def for_grids(self, k: int | None, grid_ids) -> pd.DataFrame: ...
+    def for_grids(self, k: int | None, grid_ids, shelter_ids=None, bias: pd.Series | None = None) -> pd.DataFrame:
+        ...
 
     def extend(self, grid_ids) -> int: ...
 
@@ -234,11 +246,13 @@ def _arcs(ng: int, ns: int, g_people: np.ndarray, capacity: np.ndarray, gi: np.n
 
 
 def _max_flow(g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray,
-              si: np.ndarray) -> tuple[int, np.ndarray]:
+              si: np.ndarray, *, shelters: bool = False):
     """People that can be placed with these candidates, and the grids on the source side of the min cut.
 
     The source side holds every grid with people left over and every grid that could make room for
-    them by moving elsewhere; only a new candidate of one of these grids can place more people.
+    them by moving elsewhere; only a new candidate of one of these grids can place more people, and only
+    one to a shelter on the sink side (a shelter on the source side is full). With ``shelters``, the
+    shelters on the source side are returned too.
     """
     ng, ns = len(g_people), len(capacity)
     src, sink, tails, heads, caps = _arcs(ng, ns, g_people, capacity, gi, si)
@@ -250,6 +264,10 @@ def _max_flow(g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray,
     side = np.asarray(mf.get_source_side_min_cut(), dtype=np.int64)
     mask = np.zeros(ng, dtype=bool)
     mask[side[side < ng]] = True
+    if shelters:
+        smask = np.zeros(ns, dtype=bool)
+        smask[side[(side >= ng) & (side < ng + ns)] - ng] = True
+        return int(mf.optimal_flow()), mask, smask
     return int(mf.optimal_flow()), mask
 
 
@@ -307,19 +325,102 @@ def _potentials(g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray, si: 
     raise RuntimeError("the flow's residual network has a negative cycle: it is not optimal")
 
 
-def _full_table(costs, gpos: pd.Series, spos: pd.Series, gids: np.ndarray) -> tuple[np.ndarray, ...]:
+def _full_table(costs, gpos: pd.Series, spos: pd.Series,
+                gids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every arc the candidates can give for the grids ``gids`` (positions, shelter positions, costs)."""
     if hasattr(costs, "for_grids"):
         t = costs.for_grids(None, gids)
-    elif callable(costs) and not isinstance(costs, (pd.DataFrame, CandidateCosts)):
-        t, _ = _candidates(costs, None)
     else:
         t, _ = _candidates(costs, None)
-    cgi = gpos.index.get_indexer(t["origin_id"].astype(str))
+    return _table_arcs(t, gpos, spos)
+
+
+def _table_arcs(t: pd.DataFrame, gpos: pd.Series,
+                spos: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grid position, shelter position, cost) of a candidate table's rows with known ids and finite costs."""
+    cgi = gpos.index.get_indexer(pd.Index(t["origin_id"].astype(str)))
     csi = spos.index.get_indexer(pd.Index(t["dest_id"].astype(str)))
     c = t["cost"].to_numpy(dtype="float64")
     ok = (cgi >= 0) & (csi >= 0) & np.isfinite(c)
-    return cgi[ok], csi[ok], c[ok]
+    return cgi[ok].astype(np.int64), csi[ok].astype(np.int64), c[ok]
+
+
+def _place_reaching(prov: CostProvider, gid: np.ndarray, sid: np.ndarray, g_people: np.ndarray,
+                    capacity: np.ndarray, first_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, list]:
+    """Most people placed over every option of a provider that can widen (:class:`Candidates`).
+
+    Each grid starts with its ``first_k`` cheapest shelters. After each max flow, only an arc from a grid on
+    the source side of the minimum cut to a shelter on the sink side can place more people (the shelters on
+    the source side are full, and arcs from sink-side grids cross no cut). So those grids are asked for their
+    cheapest shelters *among the sink-side ones* only — K of them, K doubling each time a grid is asked
+    again — and a grid with none left among its road and walking options is widened to every road piece and
+    shelter within walking reach (``extend``) and asked once more — unless no sink-side shelter, and no road
+    piece leading to one, lies within the walking limit as the crow flies (``could_widen``: then widening
+    could find nothing toward them). When no source-side grid has an arc to a
+    sink-side shelter, the cut's capacity is the same over the complete option table: the number placed is
+    the maximum there (the max-flow min-cut certificate).
+
+    Returns
+    -------
+    tuple
+        ``(gi, si, cost, placed, tried)``: the arcs found, the people placed, and the widening rounds
+        (``first_k``, then ``"toward"`` or ``"reach"`` for a round that widened some grid's walking reach).
+    """
+    ng, ns = len(gid), len(sid)
+    gpos = pd.Series(np.arange(ng), index=gid)
+    spos = pd.Series(np.arange(ns), index=sid)
+    gi, si, cost = _table_arcs(prov.for_grids(first_k, gid), gpos, spos)
+    total = int(g_people.sum())
+    kq = np.full(ng, max(1, first_k), dtype=np.int64)
+    extended = np.zeros(ng, dtype=bool)
+    tried: list = [first_k]
+    while True:
+        placed, side_g, side_s = _max_flow(g_people, capacity, gi, si, shelters=True)
+        if placed == total:
+            break
+        ask_g = np.flatnonzero(side_g)
+        open_s = sid[~side_s & (capacity > 0)]
+        if not len(ask_g) or not len(open_s):
+            break
+        new = [_table_arcs(prov.for_grids(int(k), gid[ask_g[kq[ask_g] == k]], open_s), gpos, spos)
+               for k in np.unique(kq[ask_g])]
+        got = np.zeros(ng, dtype=bool)
+        for a in new:
+            got[a[0]] = True
+        dry = ask_g[~got[ask_g] & ~extended[ask_g]]   # nothing more by their options: widen their walking reach
+        if len(dry) and hasattr(prov, "could_widen"):   # where a walk could lead anywhere new at all
+            dry = dry[prov.could_widen(gid[dry], open_s)]
+        label = "toward"
+        if len(dry):
+            prov.extend(gid[dry])
+            extended[dry] = True
+            new.append(_table_arcs(prov.for_grids(int(kq[dry].max()), gid[dry], open_s), gpos, spos))
+            label = "reach"
+        ngi, nsi, nc = (np.concatenate(x) for x in zip(*new, strict=True))
+        fresh = ~np.isin(ngi * np.int64(ns) + nsi, gi * np.int64(ns) + si)
+        if not fresh.any():
+            break
+        o = np.lexsort((nc[fresh], ngi[fresh]))
+        ngi, nsi, nc = ngi[fresh][o], nsi[fresh][o], nc[fresh][o]
+        first = np.unique(ngi * np.int64(ns) + nsi, return_index=True)[1]
+        gi, si, cost = (np.concatenate([gi, ngi[first]]), np.concatenate([si, nsi[first]]),
+                        np.concatenate([cost, nc[first]]))
+        kq[ask_g] = np.minimum(kq[ask_g] * 2, max(ns, 1))
+        tried.append(label)
+    # a grid left with no shelter at all is "no shelter reachable" only if its walking reach holds none either:
+    # widen those that could reach any (their shelters are full: the count placed stays the maximum)
+    none = np.flatnonzero((np.bincount(gi, minlength=ng) == 0) & ~extended)
+    if len(none) and ns and hasattr(prov, "could_widen"):
+        none = none[prov.could_widen(gid[none], sid)]
+    if len(none) and ns:
+        prov.extend(gid[none])
+        ngi, nsi, nc = _table_arcs(prov.for_grids(first_k, gid[none]), gpos, spos)
+        if len(ngi):
+            gi, si, cost = np.concatenate([gi, ngi]), np.concatenate([si, nsi]), np.concatenate([cost, nc])
+            placed, _ = _max_flow(g_people, capacity, gi, si)
+            tried.append("reach")
+    o = np.lexsort((cost, gi))
+    return gi[o], si[o], cost[o], placed, tried
 
 
 def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
@@ -386,104 +487,102 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     prov = cast(CostProvider, costs)  # called only where provider (it has for_grids)
     fixed = not provider and (not callable(costs) or isinstance(costs, (pd.DataFrame, CandidateCosts)))
     reach_level = provider and hasattr(costs, "extend")
-    last = len(steps) - 1 + (1 if reach_level else 0)   # index of the widest level
+    last = len(steps) - 1   # index of the widest level
     ns = len(sh)
     tried: list[int | None | str] = []
     bound = None
     weight, method = (getattr(costs, "weight", "length"), "network") if provider else ("length", "network")
     loaded_k = None
-    kg = np.zeros(len(d), dtype=np.int64)  # index into steps (or the reach level), per grid
+    kg = np.zeros(len(d), dtype=np.int64)  # index into steps, per grid
     loaded = np.full(len(d), -1, dtype=np.int64)  # level each grid's candidates were fetched at (provider)
     was_grown = np.zeros(len(d), dtype=bool)
-    extended = np.zeros(len(d), dtype=bool)
     parts: list[pd.DataFrame] = []
     gid = d["grid_id"].to_numpy()
     cgi = csi = rank = np.zeros(0, dtype=np.int64)
     ccost = np.zeros(0)
     per_grid = np.zeros(len(d), dtype=np.int64)
-    while True:
-        kmax = steps[min(int(kg.max(initial=0)), len(steps) - 1)]
-        reload = False
-        if provider:
-            for level in np.unique(kg[kg != loaded]):
-                members = np.flatnonzero((kg == level) & (kg != loaded))
-                if level > len(steps) - 1:   # the reach level: every road piece and shelter within walking reach
-                    fresh = members[~extended[members]]
-                    if len(fresh):
-                        prov.extend(gid[fresh])
-                        extended[fresh] = True
-                    kk = None
-                else:
+    if reach_level:   # the candidates widen on demand: ask only what can place more (see _place_reaching)
+        first_k = next((int(k) for k in steps if not math.isinf(k)), 5)
+        gi, si, cost, placed, tried = _place_reaching(prov, gid, sh["shelter_id"].to_numpy().astype(str),
+                                                      g_people, capacity, first_k)
+        cgi = gi
+    else:
+        while True:
+            kmax = steps[min(int(kg.max(initial=0)), len(steps) - 1)]
+            reload = False
+            if provider:
+                for level in np.unique(kg[kg != loaded]):
+                    members = np.flatnonzero((kg == level) & (kg != loaded))
                     kk = None if math.isinf(steps[level]) else steps[level]
-                parts.append(prov.for_grids(kk, gid[members]))
-                loaded[members] = level
+                    parts.append(prov.for_grids(kk, gid[members]))
+                    loaded[members] = level
+                    reload = True
+                if reload:
+                    t = pd.concat(parts, ignore_index=True)
+                    t = t.sort_values("cost", kind="stable").drop_duplicates(["origin_id", "dest_id"])
+                    parts = [t]
+            elif loaded_k is None or (not fixed and kmax > loaded_k):
+                t, cc = _candidates(cast(TableCosts, costs), None if math.isinf(kmax) else int(kmax))
+                loaded_k = math.inf if fixed else kmax
                 reload = True
+                if cc is not None:
+                    weight, method = cc.weight, cc.method
+                    if bound is None:
+                        bound = cc.max_placeable(pd.Series(g_people, index=d["grid_id"]),
+                                                 pd.Series(capacity, index=sh["shelter_id"]))
+                        notes += [n for n in cc.notes if n not in notes]
             if reload:
-                t = pd.concat(parts, ignore_index=True)
-                t = t.sort_values("cost", kind="stable").drop_duplicates(["origin_id", "dest_id"])
-                parts = [t]
-        elif loaded_k is None or (not fixed and kmax > loaded_k):
-            t, cc = _candidates(cast(TableCosts, costs), None if math.isinf(kmax) else int(kmax))  # not a provider here
-            loaded_k = math.inf if fixed else kmax
-            reload = True
-            if cc is not None:
-                weight, method = cc.weight, cc.method
-                if bound is None:
-                    bound = cc.max_placeable(pd.Series(g_people, index=d["grid_id"]),
-                                             pd.Series(capacity, index=sh["shelter_id"]))
-                    notes += [n for n in cc.notes if n not in notes]
-        if reload:
-            if not provider and cc is not None and "origin" in t and "dest" in t:  # positions: no string matching
-                cgi = gpos.index.get_indexer(pd.Index(cc.origins["origin_id"].astype(str)))[t["origin"].to_numpy()]
-                csi = spos.index.get_indexer(pd.Index(cc.dests["dest_id"].astype(str)))[t["dest"].to_numpy()]
-            else:
-                cgi = gpos.index.get_indexer(pd.Index(t["origin_id"].astype(str)))
-                csi = spos.index.get_indexer(pd.Index(t["dest_id"].astype(str)))
-            ccost = t["cost"].to_numpy(dtype="float64")
-            ok = (cgi >= 0) & (csi >= 0) & np.isfinite(ccost)
-            cgi, csi, ccost = cgi[ok], csi[ok], ccost[ok]
-            o = np.lexsort((ccost, cgi))  # by grid, then cost
-            cgi, csi, ccost = cgi[o], csi[o], ccost[o]
-            first = np.unique(cgi * np.int64(ns) + csi, return_index=True)[1]  # one arc per pair: the cheapest
-            keep = np.zeros(len(cgi), dtype=bool)
-            keep[first] = True
-            cgi, csi, ccost = cgi[keep], csi[keep], ccost[keep]
-            start = np.searchsorted(cgi, np.arange(len(d)))
-            rank = np.arange(len(cgi)) - start[cgi]  # 0 = cheapest usable shelter of the grid
-            per_grid = np.bincount(cgi, minlength=len(d))
-        klim = np.array(steps + ([math.inf] if reach_level else []), dtype="float64")[kg]
-        sel = rank < klim[cgi]
-        gi, si, cost = cgi[sel], csi[sel], ccost[sel]
-        placed, side = _max_flow(g_people, capacity, gi, si)
-        widest = int(kg.max(initial=0))
-        tried.append("reach" if widest > len(steps) - 1
-                     else (None if math.isinf(steps[widest]) else int(steps[widest])))
-        if placed == total or (bound is not None and placed >= bound):
-            break
-        # only a new candidate of a grid on the source side of the min cut can place more people
-        grow = side & (kg < last)
-        if fixed:
-            grow &= per_grid > klim  # the table holds more candidates for them
-        if not grow.any():
-            break
-        # a grid back on the source side after being widened goes straight to the widest level, and so does
-        # every grid once some grid is there (fewer rounds of max flow)
-        again = grow & (was_grown | (kg.max() >= last))
-        kg[grow] += 1
-        kg[again] = last
-        was_grown |= grow
+                if not provider and cc is not None and "origin" in t and "dest" in t:  # positions: no string matching
+                    cgi = gpos.index.get_indexer(pd.Index(cc.origins["origin_id"].astype(str)))[t["origin"].to_numpy()]
+                    csi = spos.index.get_indexer(pd.Index(cc.dests["dest_id"].astype(str)))[t["dest"].to_numpy()]
+                    ccost = t["cost"].to_numpy(dtype="float64")
+                    ok = (cgi >= 0) & (csi >= 0) & np.isfinite(ccost)
+                    cgi, csi, ccost = cgi[ok], csi[ok], ccost[ok]
+                else:
+                    cgi, csi, ccost = _table_arcs(t, gpos, spos)
+                o = np.lexsort((ccost, cgi))  # by grid, then cost
+                cgi, csi, ccost = cgi[o], csi[o], ccost[o]
+                first = np.unique(cgi * np.int64(ns) + csi, return_index=True)[1]  # one arc per pair: the cheapest
+                keep = np.zeros(len(cgi), dtype=bool)
+                keep[first] = True
+                cgi, csi, ccost = cgi[keep], csi[keep], ccost[keep]
+                start = np.searchsorted(cgi, np.arange(len(d)))
+                rank = np.arange(len(cgi)) - start[cgi]  # 0 = cheapest usable shelter of the grid
+                per_grid = np.bincount(cgi, minlength=len(d))
+            klim = np.array(steps, dtype="float64")[kg]
+            sel = rank < klim[cgi]
+            gi, si, cost = cgi[sel], csi[sel], ccost[sel]
+            placed, side = _max_flow(g_people, capacity, gi, si)
+            widest = int(kg.max(initial=0))
+            tried.append(None if math.isinf(steps[widest]) else int(steps[widest]))
+            if placed == total or (bound is not None and placed >= bound):
+                break
+            # only a new candidate of a grid on the source side of the min cut can place more people
+            grow = side & (kg < last)
+            if fixed:
+                grow &= per_grid > klim  # the table holds more candidates for them
+            if not grow.any():
+                break
+            # a grid back on the source side after being widened goes straight to the widest level, and so does
+            # every grid once some grid is there (fewer rounds of max flow)
+            again = grow & (was_grown | (kg.max() >= last))
+            kg[grow] += 1
+            kg[again] = last
+            was_grown |= grow
     flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
     # certificate: no arc of the full candidate table has a negative reduced cost; else add those arcs, solve again
     certified, rounds, added_arcs = False, 0, 0
     listed: list[int] = []   # grids whose arcs each pricing round listed
-    full = None
+    full: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     while len(d) and len(sh) and rounds < MAX_PRICING_ROUNDS:
         rounds += 1
         pot = _potentials(g_people, capacity, gi, si, np.rint(cost), flows, unplaced_g)
         if hasattr(costs, "price"):   # the candidates find the grids worth listing without listing every arc
-            ask = prov.price(pd.Series(pot[:len(d)], index=d["grid_id"].to_numpy()),
-                              pd.Series(pot[len(d):len(d) + ns], index=sh["shelter_id"].to_numpy()))
-            full = _full_table(costs, gpos, spos, np.asarray(ask)) if len(ask) else (np.zeros(0, np.int64),) * 3
+            sdual = pd.Series(pot[len(d):len(d) + ns], index=sh["shelter_id"].to_numpy())
+            ask = prov.price(pd.Series(pot[:len(d)], index=d["grid_id"].to_numpy()), sdual)
+            full = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+            if len(ask):   # each flagged grid's most negative reduced costs (column generation)
+                full = _table_arcs(prov.for_grids(PRICE_K, np.asarray(ask), bias=sdual.max() - sdual), gpos, spos)
             listed.append(len(ask))
         elif full is None:
             full = _full_table(costs, gpos, spos, d["grid_id"].to_numpy())

@@ -243,7 +243,9 @@ class Candidates:
         Returns ``(node, length, time, path)`` rows; the path runs in walking order.
         """
         s = self._surface
-        node_cells, cell_nodes = self._node_cells
+        node_cells, cell_nodes = self._node_cells   # sorted by cell: keep those in the search's window
+        a, b = np.searchsorted(node_cells, [int(reach.cells[0]), int(reach.cells[-1]) + 1])
+        node_cells, cell_nodes = node_cells[a:b], cell_nodes[a:b]
         t = reach.times(node_cells)
         hit = np.flatnonzero(np.isfinite(t))
         out: list[tuple] = []
@@ -253,14 +255,14 @@ class Candidates:
         comp = self._graph.component[nodes]
         order = np.lexsort((tt, comp))
         first = order[np.r_[True, comp[order][1:] != comp[order][:-1]]]
-        for q in first[np.argsort(tt[first], kind="stable")]:
-            cell, node = int(node_cells[hit[q]]), int(nodes[q])
-            path = reach.path(cell)
-            tail = float(np.hypot(*(self._graph.xy[node] - s.xy(np.array([cell]))[0])))
-            length = s.path_length(path) + start_snap + tail
-            if length > s.limit_m:
-                continue
-            out.append((node, length, float(tt[q]) + (start_snap + tail) / _FLAT_MS, path))
+        first = first[np.argsort(tt[first], kind="stable")]
+        cells, node = node_cells[hit[first]], nodes[first]
+        paths, walked = reach.paths(cells)
+        tail = np.hypot(*(self._graph.xy[node] - s.xy(cells)).T)
+        length = walked + start_snap + tail
+        secs = tt[first] + (start_snap + tail) / _FLAT_MS
+        for q in np.flatnonzero(length <= s.limit_m):
+            out.append((int(node[q]), float(length[q]), float(secs[q]), paths[q]))
         return out
 
     def _add_shelter_access(self, scell) -> None:
@@ -338,22 +340,50 @@ class Candidates:
                             have_opt.add((i, node))
                             added += 1
                 t = reach.times(shelter_at.index.to_numpy())
-                for cell2, j, tt in zip(shelter_at.index.to_numpy()[np.isfinite(t)],
-                                        shelter_at.to_numpy()[np.isfinite(t)], t[np.isfinite(t)]):
-                    if (i, int(j)) in have_walk:
-                        continue
-                    path = reach.path(int(cell2))
-                    length = s.path_length(path) + gsnap[i] + ssnap[j]
-                    if length > s.limit_m:
-                        continue
-                    secs = float(tt) + (gsnap[i] + ssnap[j]) / _FLAT_MS
-                    for col, v in zip(new_walks, (i, int(j), length, secs, path), strict=True):
+                fin = np.isfinite(t)
+                fin[fin] = [(i, int(j)) not in have_walk for j in shelter_at.to_numpy()[fin]]
+                cells2, js, tt = shelter_at.index.to_numpy()[fin], shelter_at.to_numpy()[fin], t[fin]
+                paths, walked = reach.paths(cells2)
+                length = walked + gsnap[i] + ssnap[js]
+                secs = tt + (gsnap[i] + ssnap[js]) / _FLAT_MS
+                for q in np.flatnonzero(length <= s.limit_m):
+                    j = int(js[q])
+                    for col, v in zip(new_walks, (i, j, float(length[q]), float(secs[q]), paths[q]), strict=True):
                         col.append(v)
-                    have_walk.add((i, int(j)))
+                    have_walk.add((i, j))
                     added += 1
         self.options.add(*new_opts)
         self.walks.add(*new_walks)
         return added
+
+    def could_widen(self, grid_ids, shelter_ids) -> np.ndarray:
+        """Per grid: could :meth:`extend` give it a way to one of ``shelter_ids`` that its options do not?
+
+        False when no such shelter stands within the walking limit as the crow flies and no road piece leading
+        to one does (a walk is never shorter than the straight line), for grids whose options reach none of
+        those shelters: widening them would find nothing, so the assignment skips their walking searches.
+        """
+        from scipy.spatial import cKDTree
+
+        pos = pd.Series(np.arange(len(self.grid_ids)), index=self.grid_ids)
+        gi = pos.reindex(np.asarray(grid_ids).astype(str)).to_numpy()
+        out = np.zeros(len(gi), dtype=bool)
+        if self.surface is None:
+            return out
+        known = np.isfinite(gi)
+        gxy = self.grid_xy[gi[known].astype(np.int64)]
+        lim = float(self.surface.limit_m)
+        allowed = np.isin(self.shelter_ids, np.asarray(shelter_ids).astype(str))
+        near = np.zeros(len(gxy), dtype=bool)
+        if allowed.any():
+            near |= np.isfinite(cKDTree(self.shelter_xy[allowed]).query(gxy, distance_upper_bound=lim)[0])
+        if self.graph is not None and len(self.exits.grid):
+            comps = np.unique(self.graph.component[self.exits.node[allowed[self.exits.grid]]])
+            live = np.flatnonzero(np.isin(self.graph.component, comps) & (self.graph.degree > 0))
+            if len(live):
+                near |= np.isfinite(cKDTree(self.graph.xy[live]).query(gxy, distance_upper_bound=lim)[0])
+        out[known] = near
+        return out
 
     # ---- tables for the assignment ------------------------------------------------------------------------
     def _cost(self, length, time):
@@ -363,8 +393,12 @@ class Candidates:
         """Every grid's ``k`` cheapest shelters (None: all it can reach)."""
         return self.for_grids(k, self.grid_ids)
 
-    def for_grids(self, k: int | None, grid_ids) -> pd.DataFrame:
-        """The ``k`` cheapest shelters of each of ``grid_ids``.
+    def for_grids(self, k: int | None, grid_ids, shelter_ids=None, bias: pd.Series | None = None) -> pd.DataFrame:
+        """The ``k`` cheapest shelters of each of ``grid_ids`` (among ``shelter_ids`` when given).
+
+        With ``bias`` (a non-negative amount per shelter id), shelters are ranked by cost plus bias instead:
+        with ``bias = max(dual) - dual`` that is the ``k`` most negative reduced costs (pricing). The costs
+        returned are the true ones.
 
         Returns
         -------
@@ -374,13 +408,22 @@ class Candidates:
         """
         pos = pd.Series(np.arange(len(self.grid_ids)), index=self.grid_ids)
         want = pos.reindex(np.asarray(grid_ids).astype(str)).dropna().astype(np.int64).to_numpy()
+        allowed = np.ones(len(self.shelter_ids), dtype=bool)
+        if shelter_ids is not None:
+            allowed = np.isin(self.shelter_ids, np.asarray(shelter_ids).astype(str))
+        add = np.zeros(len(self.shelter_ids))
+        if bias is not None:
+            add = bias.reindex(self.shelter_ids).to_numpy(dtype="float64")
+            allowed &= np.isfinite(add)
+            add = np.where(np.isfinite(add), add, 0.0)
         if self._legacy is not None:
-            return self._legacy_table(k, want)
+            return self._legacy_table(k, want, np.flatnonzero(allowed), add)
         parts = []
-        if self.graph is not None and len(self.options.grid) and len(self.exits.grid):
+        ex = np.flatnonzero(allowed[self.exits.grid]) if len(self.exits.grid) else np.zeros(0, np.int64)
+        if self.graph is not None and len(self.options.grid) and len(ex):
             sel_all = np.flatnonzero(np.isin(self.options.grid, want))
-            dc = self._cost(self.exits.length, self.exits.time)
-            per = int(np.bincount(self.exits.grid).max()) if len(sel_all) else 1   # ways into the best-served shelter
+            dc = self._cost(self.exits.length, self.exits.time)[ex] + add[self.exits.grid[ex]]
+            per = int(np.bincount(self.exits.grid[ex]).max()) if len(sel_all) else 1  # ways into the best-served
             kk = None if k is None else k * per
             width = len(dc) if kk is None else min(kk, len(dc))
             # options in slices, so the (options x width) tables stay within a bounded size at prefecture scale
@@ -388,22 +431,25 @@ class Candidates:
             for a in range(0, len(sel_all), step):
                 sel = sel_all[a:a + step]
                 oc = self._cost(self.options.length, self.options.time)[sel]
-                bc, bd = k_best(self.graph, self.options.node[sel], oc, self.exits.node, dc, k=kk,
+                bc, bd = k_best(self.graph, self.options.node[sel], oc, self.exits.node[ex], dc, k=kk,
                                 weight=self.weight)
                 ok = np.isfinite(bc)
                 r, col = np.nonzero(ok)
-                part = pd.DataFrame({"origin": self.options.grid[sel][r], "dest": self.exits.grid[bd[ok]],
-                                     "cost": bc[ok], "mode": "road", "option": sel[r], "exit": bd[ok]})
+                dest = self.exits.grid[ex[bd[ok]]]
+                part = pd.DataFrame({"origin": self.options.grid[sel][r], "dest": dest, "key": bc[ok],
+                                     "cost": bc[ok] - add[dest], "mode": "road", "option": sel[r],
+                                     "exit": ex[bd[ok]]})
                 del bc, bd, ok, r, col
-                part = part.sort_values(["origin", "cost"], kind="stable").drop_duplicates(["origin", "dest"])
+                part = part.sort_values(["origin", "key"], kind="stable").drop_duplicates(["origin", "dest"])
                 if k is not None:   # an origin's k best overall are among the k best of each slice
                     part = part[part.groupby("origin").cumcount() < k]
                 parts.append(part)
         if len(self.walks.grid):
-            sel = np.flatnonzero(np.isin(self.walks.grid, want))
+            sel = np.flatnonzero(np.isin(self.walks.grid, want) & allowed[self.walks.shelter])
             if len(sel):
+                wc = self._cost(self.walks.length, self.walks.time)[sel]
                 parts.append(pd.DataFrame({"origin": self.walks.grid[sel], "dest": self.walks.shelter[sel],
-                                           "cost": self._cost(self.walks.length, self.walks.time)[sel],
+                                           "key": wc + add[self.walks.shelter[sel]], "cost": wc,
                                            "mode": "walk", "option": sel, "exit": -1}))
         return self._finish(parts, k)
 
@@ -412,7 +458,9 @@ class Candidates:
         if not parts:
             return pd.DataFrame({c: [] for c in cols})
         t = pd.concat(parts, ignore_index=True)
-        t = t.sort_values(["origin", "cost", "mode"], kind="stable").drop_duplicates(["origin", "dest"])
+        if "key" not in t:
+            t["key"] = t["cost"]
+        t = t.sort_values(["origin", "key", "mode"], kind="stable").drop_duplicates(["origin", "dest"])
         t["rank"] = t.groupby("origin").cumcount() + 1
         if k is not None:
             t = t[t["rank"] <= k]
@@ -422,25 +470,31 @@ class Candidates:
         self._tables.append(t[["origin", "dest", "cost", "mode", "option", "exit"]])
         return t
 
-    def _legacy_table(self, k: int | None, want: np.ndarray) -> pd.DataFrame:
+    def _legacy_table(self, k: int | None, want: np.ndarray, among: np.ndarray, add: np.ndarray) -> pd.DataFrame:
         assert self._legacy is not None  # called only without a DEM
         kind, _ = self._legacy
-        gxy, sxy = self.grid_xy[want], self.shelter_xy
+        gxy, sxy = self.grid_xy[want], self.shelter_xy[among]
+        ranked = k
+        if add.any():   # ranked by cost plus bias: every shelter listed, cut in _finish
+            k = None
+
+        def rows(table: pd.DataFrame, origins: np.ndarray, mode: str) -> pd.DataFrame:
+            dest = among[table["dest"].to_numpy()]
+            t = table.assign(origin=origins[table["origin"].to_numpy()], dest=dest, mode=mode, option=-1, exit=-1,
+                             key=table["cost"].to_numpy() + add[dest])
+            return t[["origin", "dest", "key", "cost", "mode", "option", "exit"]]
+
         if kind == "straight" or not len(sxy):
             c = straight_line_costs(gxy, sxy, k=k, weight=self.weight)
-            t = c.table.assign(origin=want[c.table["origin"].to_numpy()], mode="straight", option=-1, exit=-1)
-            return self._finish([t[["origin", "dest", "cost", "mode", "option", "exit"]]], k)
+            return self._finish([rows(c.table, want, "straight")], ranked)
         net = network_costs(self._graph, gxy, sxy, k=k, weight=self.weight)
         self._net = net
-        t = net.table.assign(origin=want[net.table["origin"].to_numpy()], mode="road", option=-1, exit=-1)
-        parts = [t[["origin", "dest", "cost", "mode", "option", "exit"]]]
+        parts = [rows(net.table, want, "road")]
         off = net.origins["unreachable"].to_numpy(dtype=bool)
         if off.any():
             walk = straight_line_costs(gxy[off], sxy, k=k, weight=self.weight)
-            w = walk.table.assign(origin=want[off][walk.table["origin"].to_numpy()], mode="straight", option=-1,
-                                  exit=-1)
-            parts.append(w[["origin", "dest", "cost", "mode", "option", "exit"]])
-        return self._finish(parts, k)
+            parts.append(rows(walk.table, want[off], "straight"))
+        return self._finish(parts, ranked)
 
     # ---- pricing (the assignment's optimality certificate) ------------------------------------------------------
     def price(self, grid_dual: pd.Series, shelter_dual: pd.Series) -> np.ndarray:
@@ -470,12 +524,15 @@ class Candidates:
             x = self._cost(self.exits.length, self.exits.time) - np.nan_to_num(sd[self.exits.grid], nan=np.inf)
             ok = np.isfinite(x)
             shift = max(0.0, -float(x[ok].min())) if ok.any() else 0.0
-            w = x[ok] + shift + 1e-9
             n = self.graph.n_nodes
+            # one tie per road node, the cheapest of its exits (a sparse matrix would add duplicates up)
+            w = np.full(n, np.inf)
+            np.minimum.at(w, self.exits.node[ok], x[ok] + shift + 1e-9)
+            tied = np.flatnonzero(np.isfinite(w))
             coo = self.graph.adjacency(self.weight).tocoo()
-            aug = sparse.csr_matrix((np.concatenate([coo.data, w]),
-                                     (np.concatenate([coo.row, np.full(int(ok.sum()), n)]),
-                                      np.concatenate([coo.col, self.exits.node[ok]]))), shape=(n + 1, n + 1))
+            aug = sparse.csr_matrix((np.concatenate([coo.data, w[tied]]),
+                                     (np.concatenate([coo.row, np.full(len(tied), n)]),
+                                      np.concatenate([coo.col, tied]))), shape=(n + 1, n + 1))
             dist = csgraph.dijkstra(aug, directed=False, indices=n)
             v = self._cost(self.options.length, self.options.time) + dist[self.options.node] - shift - 1e-9
             np.minimum.at(best, self.options.grid, v)

@@ -20,8 +20,10 @@ How the overlap is computed:
   metric CRS of the extent (:func:`layers.crs.metric_crs`).
 - **points** (villages as points): the depth at the point, or the zone the point is in.
 
-:func:`raster_exposure` counts people of a population raster (people per cell) by depth;
-:func:`exposure_summary` gives the JSON object the ``python -m gis exposure`` command prints.
+:func:`raster_exposure` counts people of a population raster (people per cell) by depth, and per
+township outline when given (:mod:`gis.flood.population`: the outlines rasterised onto the
+population grid, the cell centre deciding); :func:`exposure_summary` gives the JSON object the
+``python -m gis exposure`` command prints.
 """
 
 from __future__ import annotations
@@ -40,11 +42,13 @@ import shapely
 
 from gis.flood.hazard import DEFAULT_THRESHOLDS, Hazard, class_labels, depth_class, parse_thresholds
 from gis.flood.homes import Homes, home_exposure
+from gis.flood.population import OUTSIDE, FloodCells, people_by_township, resample_sum
 from gis.projection import crs_of, reproject_to
+from gis.townships import BASIS_NOTES, Outlines
 from layers.crs import metric_crs
 from layers.errors import LayerError, problem
 from layers.raster import Raster
-from layers.text import Text
+from layers.text import Text, pick, unique
 
 __all__ = ["EvacuationRule", "Exposure", "zonal_depth", "grid_exposure", "aggregate", "raster_exposure",
            "exposure_summary", "PEOPLE_FIELDS"]
@@ -620,15 +624,9 @@ def _on_grid(pop: Raster, target: Raster) -> tuple[Raster, list[_Note]]:
     """``pop`` (people per cell) on ``target``'s grid, totals conserved (GDAL ``sum`` resampling)."""
     if _same_grid(pop, target):
         return pop, []
-    from rasterio.warp import Resampling, reproject
-
     src = np.asarray(pop.array, dtype="float32").copy()
     src[~pop.valid_mask()] = np.nan
-    dst = np.full(target.shape, np.nan, dtype="float32")
-    sc, tc = crs_of(pop), crs_of(target)
-    assert sc is not None and tc is not None  # rasters read or made here always carry a CRS
-    reproject(src, dst, src_transform=pop.transform, src_crs=sc.to_wkt(), dst_transform=target.transform,
-              dst_crs=tc.to_wkt(), src_nodata=np.nan, dst_nodata=np.nan, resampling=Resampling.sum)
+    dst = resample_sum(src, pop.transform, pop.crs, target.shape, target.transform, target.crs)
     return Raster(dst, target.transform, target.crs, nodata=None, name=pop.name), [
         ("人口栅格与水深栅格网格不同，已按求和方式重采样到水深网格（总人数守恒）",
          "the population raster is on another grid than the depth: resampled onto the depth grid by summing "
@@ -652,8 +650,9 @@ def _bounds_overlap(a: tuple, a_crs: object, b: tuple, b_crs: object) -> bool:
     return bool(a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3])
 
 
-def raster_exposure(pop: Raster, hazard: Hazard, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> dict:
-    """People of a population raster by flood depth.
+def raster_exposure(pop: Raster, hazard: Hazard, thresholds: Sequence[float] = DEFAULT_THRESHOLDS, *,
+                    townships: gpd.GeoDataFrame | None = None, min_depth: float | None = None) -> dict:
+    """People of a population raster by flood depth, and per township outline.
 
     Parameters
     ----------
@@ -664,17 +663,28 @@ def raster_exposure(pop: Raster, hazard: Hazard, thresholds: Sequence[float] = D
         danger-zone polygons (rasterised onto ``pop``'s grid, cell centres).
     thresholds : sequence of float
         Depth-class limits.
+    townships : GeoDataFrame, optional
+        Township outlines (column ``township``; :attr:`gis.townships.Outlines.gdf`): the people are
+        then also counted per township (:func:`gis.flood.population.people_by_township`: the
+        outlines rasterised onto ``pop``'s grid, the cell centre deciding).
+    min_depth : float, optional
+        The depth at which people move (default the lowest threshold).
 
     Returns
     -------
     dict
         ``total_population`` (all of ``pop``), ``affected_population`` (depth > 0 or inside a
-        zone), ``by_threshold`` ``{"0.5": people at or above 0.5 m, ...}``, ``by_class``
+        zone), ``people_to_evacuate`` (where the depth reaches ``min_depth``, or inside a zone of
+        unknown depth), ``by_threshold`` ``{"0.5": people at or above 0.5 m, ...}``, ``by_class``
         (label -> people), ``unknown_depth_population`` (zones without depth), ``overlap`` and
-        ``notes`` (``(zh, en)`` list).
+        ``notes`` (``(zh, en)`` list); with ``townships`` also ``by_township`` (one row per
+        township holding people: ``township``, ``population``, ``affected_population``,
+        ``people_to_evacuate``, ``by_threshold``, ``unknown_depth_population``, ``max_depth``) and
+        ``population_outside_townships``.
     """
     thr = parse_thresholds(thresholds)
     ncls = len(thr) + 1
+    move = min(thr) if min_depth is None else float(min_depth)
     notes: list[_Note] = []
     valid = pop.valid_mask()
     p = np.where(valid, np.asarray(pop.array, dtype="float64"), 0.0)
@@ -686,44 +696,79 @@ def raster_exposure(pop: Raster, hazard: Hazard, thresholds: Sequence[float] = D
     total = float(p.sum())
     if total == 0:
         notes.append(("人口栅格中人口总数为 0", "the population raster holds no people (total 0)"))
-    result: dict[str, Any] = {"total_population": total, "affected_population": 0.0,
+    result: dict[str, Any] = {"total_population": total, "affected_population": 0.0, "people_to_evacuate": 0.0,
               "by_threshold": {str(float(t)): 0.0 for t in thr},
               "by_class": {lab: 0.0 for lab in class_labels(thr)}, "unknown_depth_population": 0.0,
               "overlap": True, "notes": notes}
+    towns = townships if townships is not None and len(townships) else None
     hb = hazard.bounds
     if hb is None or not _bounds_overlap(pop.bounds, pop.crs, hb, hazard.crs):
         result["overlap"] = False
         notes.append(("人口栅格与洪水范围不重叠：受影响人数为 0（因范围不重叠，并非计算结果）",
                       "the population raster and the flood do not overlap: the affected counts are 0 because the "
                       "extents do not overlap, not because no one is at risk; check the CRS and the files"))
+        if towns is not None:
+            dry = np.zeros(pop.shape, dtype=bool)
+            flood = FloodCells(pop, np.zeros(pop.shape, dtype=np.int64), dry, dry, np.full(pop.shape, np.nan), ncls)
+            result.update(_township_rows(people_by_township(pop, p, towns, flood, same_grid=True), thr, notes))
         return result
-    unknown = np.zeros(0)
     if hazard.depth is not None:  # a depth raster
         pop_r, pn = _on_grid(pop, hazard.depth)
         notes += pn
+        same = pop_r is pop
         pp = np.nan_to_num(np.asarray(pop_r.array, dtype="float64"))
         if neg:
             pp = np.maximum(pp, 0)
-        cls = depth_class(hazard.depth.array, thr)
+        d = np.asarray(hazard.depth.array, dtype="float64")
+        unknown = np.zeros(d.shape, dtype=bool)
+        grid = hazard.depth
     else:
         from rasterio.features import rasterize
 
         polys = reproject_to(hazard.polygons, pop.crs)
-        d = polys["depth"].to_numpy(dtype="float64")
-        vals = np.where(np.isnan(d), -1.0, np.maximum(d, 1e-6))
+        zone = polys["depth"].to_numpy(dtype="float64")
+        vals = np.where(np.isnan(zone), -1.0, np.maximum(zone, 1e-6))
         burned = rasterize(zip(polys.geometry.values, vals), out_shape=pop.shape, transform=pop.transform,
                            fill=np.nan, all_touched=False, dtype="float64")
         unknown = burned == -1
-        cls = depth_class(np.where(unknown, np.nan, burned), thr)
-        pp = p
+        d = np.where(unknown, np.nan, burned)
+        pp, same, grid = p, True, pop
         result["unknown_depth_population"] = float(pp[unknown].sum())
+    cls = depth_class(d, thr)
+    with np.errstate(invalid="ignore"):
+        evacuate = (d >= move) | unknown
+        depth = np.where(d > 0, d, np.nan)
     per = np.bincount(cls.ravel(), weights=pp.ravel(), minlength=ncls + 1)
     labels = class_labels(thr)
     result["by_class"] = {labels[k - 1]: float(per[k]) for k in range(1, ncls + 1)}
     for i, t in enumerate(thr):
         result["by_threshold"][str(float(t))] = float(per[i + 2:].sum())
     result["affected_population"] = float(per[1:].sum()) + result["unknown_depth_population"]
+    result["people_to_evacuate"] = float(pp[evacuate].sum())
+    if towns is not None:
+        flood = FloodCells(grid, cls, unknown, evacuate, depth, ncls)
+        result.update(_township_rows(people_by_township(pop, p, towns, flood, same_grid=same), thr, notes))
     return result
+
+
+def _township_rows(table: pd.DataFrame, thr: Sequence[float], notes: list[_Note]) -> dict[str, Any]:
+    """``by_township`` rows (every township holding people) and the people outside every outline, said."""
+    rows = []
+    for name, r in zip(table.index, table.to_dict("records")):
+        if name == OUTSIDE or (r["population"] <= 0 and r["affected"] <= 0):
+            continue
+        rows.append({"township": str(name), "population": float(r["population"]),
+                     "affected_population": float(r["affected"]), "people_to_evacuate": float(r["evacuate"]),
+                     "by_threshold": {str(float(t)): float(sum(r[f"c{k}"] for k in range(i + 2, len(thr) + 2)))
+                                      for i, t in enumerate(thr)},
+                     "unknown_depth_population": float(r["unknown"]),
+                     "max_depth": float(r["max_depth"]) if np.isfinite(r["max_depth"]) else None})
+    outside = float(table["population"].to_numpy()[table.index == OUTSIDE].sum())
+    if outside > 0:
+        notes.append(Text(f"{outside:,.0f} 人所在像元的中心不在任何乡镇界内，未计入分乡镇统计",
+                          f"{outside:,.0f} people lie in cells whose centre is outside every township outline: "
+                          "not in the per-township figures", "raster_outside_townships"))
+    return {"by_township": rows, "population_outside_townships": outside}
 
 
 # ---- the summary the command line prints -------------------------------------------------------------------------
@@ -736,7 +781,7 @@ def _r(v: float | None, nd: int = 1) -> float | None:
 def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
                      thresholds: Sequence[float] = DEFAULT_THRESHOLDS, population_field: str | None = None,
                      rule: EvacuationRule | None = None, population: Raster | None = None,
-                     lang: str = "zh") -> dict:
+                     townships: Outlines | None = None, lang: str = "zh") -> dict:
     """The exposure of ``exposure`` to ``hazard`` as one JSON-able dict.
 
     Parameters
@@ -754,6 +799,9 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
         Evacuation rule for grid layers.
     population : Raster, optional
         People per cell to use inside the grids (raster hazards).
+    townships : Outlines, optional
+        Township outlines to split a population raster by (:func:`gis.townships.township_outlines`);
+        a vector layer counts under each row's ``township`` (:func:`gis.townships.township_basis`).
     lang : {'zh', 'en'}
         Language of ``notes``; both are always in ``notes_zh`` / ``notes_en``.
 
@@ -767,8 +815,14 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
         'features'), ``features`` (rows counted), ``grids_total``, ``leaf_grids``,
         ``flooded_grids``, ``evacuate_grids``, ``people_to_evacuate``,
         ``households_to_evacuate``, ``vulnerable_to_evacuate``, ``affected_households``,
-        ``affected_vulnerable``, ``grids_without_population``, ``evacuation_rule`` and
-        ``by_township`` (list of rows). Counts are rounded to 0.1 person; ``None`` means unknown
+        ``affected_vulnerable``, ``grids_without_population``, ``evacuation_rule`` and, when the
+        rows have a ``township`` field, ``by_township`` (one row per township with flooded rows:
+        ``grids`` / ``flooded_grids`` / ``evacuate_grids``, or ``features`` / ... for a layer that
+        is not transfer grids, and the people). For a population raster also
+        ``people_to_evacuate`` (cells where the water reaches the rule's depth), ``townships_from``
+        (the outline source, ``none`` without outlines) and, with ``townships``, ``by_township``
+        (every township holding people, :func:`raster_exposure`) and
+        ``population_outside_townships``. Counts are rounded to 0.1 person; ``None`` means unknown
         (no population field), never a silent zero.
     """
     thr = parse_thresholds(thresholds)
@@ -782,14 +836,7 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
     base = {"scenario": hazard.name, "method": hazard.method, "screening": hazard.screening,
             "stage_m": hazard.stage_m, "thresholds": list(thr), "class_labels": class_labels(thr)}
     if isinstance(exposure, Raster):
-        res = raster_exposure(exposure, hazard, thr)
-        notes = hnotes + res.pop("notes")
-        out = {**base, "exposure_kind": "population_raster", **res}
-        for k in ("total_population", "affected_population", "unknown_depth_population"):
-            out[k] = _r(out[k])
-        out["by_threshold"] = {k: _r(v) for k, v in out["by_threshold"].items()}
-        out["by_class"] = {k: _r(v) for k, v in out["by_class"].items()}
-        return _with_notes(out, notes, lang)
+        return _with_notes(*_raster_summary(base, hazard, exposure, thr, rule, townships, hnotes), lang)
     field = population_field or "population"
     is_grids = "grid_id" in exposure and "level" in exposure
     from gis.tallies import leaf_grids
@@ -858,23 +905,51 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
     if is_grids:
         out.update({"grids_total": int(len(exposure)), "leaf_grids": int(len(rows)), "flooded_grids": flooded,
                     "evacuate_grids": evac, "grids_without_population": no_pop})
-        if table is not None and "township" in table:
-            agg = aggregate(table, "township")
-            out["by_township"] = [
-                {"township": str(idx), "grids": int(r["grids"]), "flooded_grids": int(r["flooded_grids"]),
-                 "evacuate_grids": int(r["evacuate_grids"]), "affected_population": _r(r.get("population_wet")),
-                 "people_to_evacuate": _r(r.get("evacuate_people")),
-                 "vulnerable_to_evacuate": _r(r.get("evacuate_vulnerable")), "max_depth": _r(r["max_depth"], 2)}
-                for idx, r in agg.iterrows() if r["flooded_grids"] > 0]
+    if table is not None and "township" in table:
+        unit = "grids" if is_grids else "features"   # rows of the table: leaf grids, or villages / features
+        agg = aggregate(table, "township")
+        out["by_township"] = [
+            {"township": str(idx), unit: int(r["grids"]), f"flooded_{unit}": int(r["flooded_grids"]),
+             f"evacuate_{unit}": int(r["evacuate_grids"]), "affected_population": _r(r.get("population_wet")),
+             "people_to_evacuate": _r(r.get("evacuate_people")),
+             "vulnerable_to_evacuate": _r(r.get("evacuate_vulnerable")), "max_depth": _r(r["max_depth"], 2)}
+            for idx, r in agg.iterrows() if r["flooded_grids"] > 0]
     return _with_notes(out, notes, lang)
 
 
-def _with_notes(out: dict, notes: list[_Note], lang: str) -> dict:
-    seen: list[_Note] = []
-    for n in notes:
-        if n not in seen:
-            seen.append(n)
-    out["notes"] = [zh if lang == "zh" else en for zh, en in seen]
+def _raster_summary(base: dict, hazard: Hazard, pop: Raster, thr: Sequence[float], rule: EvacuationRule,
+                    townships: Outlines | None, notes: list) -> tuple[dict, list]:
+    """:func:`exposure_summary` of a population raster: the figures rounded, the outline used said."""
+    outlines = townships if townships is not None and townships.gdf is not None else None
+    d = rule.depth(thr)
+    res = raster_exposure(pop, hazard, thr, townships=outlines.gdf if outlines is not None else None, min_depth=d)
+    found = res.pop("notes")
+    outside = [n for n in found if getattr(n, "code", "") == "raster_outside_townships"]   # after the outline
+    notes = [*notes, *[n for n in found if n not in outside],
+             Text(f"人口栅格：水深 ≥ {d:g} 米（或位于水深未知的危险区）的像元中的人计为需转移",
+                  f"population raster: the people of cells where the water reaches {d:g} m (or in danger zones of "
+                  "unknown depth) are counted as to evacuate", "rule_raster"),
+             outlines.note if outlines is not None else BASIS_NOTES["raster_none"], *outside]
+    out = {**base, "exposure_kind": "population_raster", **res}
+    for k in ("total_population", "affected_population", "people_to_evacuate", "unknown_depth_population",
+              "population_outside_townships"):
+        if k in out:
+            out[k] = _r(out[k])
+    out["by_threshold"] = {k: _r(v) for k, v in out["by_threshold"].items()}
+    out["by_class"] = {k: _r(v) for k, v in out["by_class"].items()}
+    out["townships_from"] = outlines.source if outlines is not None else "none"
+    if "by_township" in out:
+        out["by_township"] = [{**r, **{k: _r(r[k]) for k in ("population", "affected_population",
+                                                              "people_to_evacuate", "unknown_depth_population")},
+                               "by_threshold": {k: _r(v) for k, v in r["by_threshold"].items()},
+                               "max_depth": _r(r["max_depth"], 2)} for r in out["by_township"]]
+    return out, notes
+
+
+def _with_notes(out: dict, notes: list, lang: str) -> dict:
+    """``out`` with its notes, repeats dropped: ``notes`` in ``lang``, ``notes_zh`` and ``notes_en``."""
+    seen = unique(notes)
+    out["notes"] = [pick(n, lang) for n in seen]
     out["notes_zh"] = [zh for zh, _ in seen]
     out["notes_en"] = [en for _, en in seen]
     return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,10 +24,14 @@ import pandas as pd
 import pyproj
 import shapely
 
+from gis.flood.headers import WORDS
 from gis.projection import crs_of, lonlat_extent, to_lonlat_bounds
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
-from layers.text import Text, stage_scenario
+from layers.text import Text, pick, stage_scenario
+
+if TYPE_CHECKING:
+    from layers.load import CoordOptions
 
 __all__ = ["DEFAULT_THRESHOLDS", "SCREENING_LABEL", "Hazard", "depth_class", "class_labels", "parse_thresholds",
            "check_overlap", "wet_mask_sampler"]
@@ -36,9 +40,10 @@ __all__ = ["DEFAULT_THRESHOLDS", "SCREENING_LABEL", "Hazard", "depth_class", "cl
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.5, 1.5, 3.0)
 
 #: the label every HAND-based scenario carries
-SCREENING_LABEL: tuple[str, str] = (
+SCREENING_LABEL = Text(
     "筛查方法：HAND（相对最近河道高差）淹没图与精细水力模型成果相比，临界成功指数（CSI）约 0.4-0.7，仅供初步判断",
     "screening method: HAND maps score a CSI of about 0.4-0.7 against detailed hydraulic maps; use for a first look",
+    "hand_screening",
 )
 
 #: largest plausible depth in metres; a raster whose values go beyond it is read as centimetres
@@ -46,8 +51,11 @@ CM_DETECT_M = 100.0
 
 _Note = tuple[str, str]
 METHODS = ("depth_raster", "polygons", "hand_stage")
-_METHOD_LABELS = {"depth_raster": ("淹没水深栅格", "flood depth raster"), "polygons": ("危险区范围", "danger zones"),
-                  "hand_stage": ("HAND 水位筛查", "HAND water-level screening")}
+#: how each method is named for people (the plan's files name it the same way)
+_METHOD_LABELS = {m: WORDS[m] for m in METHODS}
+#: the words of the depth-class labels
+_GE = Text("≥", ">=", "at_least")
+_METRES = Text("米", "m", "metres")
 
 
 def parse_thresholds(thresholds: Sequence[float] | str | None) -> tuple[float, ...]:
@@ -99,7 +107,7 @@ def depth_class(depth: np.ndarray | float, thresholds: Sequence[float] | np.ndar
 def class_labels(thresholds: Sequence[float] = DEFAULT_THRESHOLDS, lang: str = "en") -> list[str]:
     """Labels of the wet classes 1..n+1, e.g. ``['< 0.5 m', '0.5-1.5 m', '1.5-3 m', '>= 3 m']``."""
     t = [f"{v:g}" for v in sorted(thresholds)]
-    ge, unit = ("≥", "米") if lang == "zh" else (">=", "m")
+    ge, unit = _GE(lang), _METRES(lang)
     out = [f"< {t[0]} {unit}"]
     out += [f"{a}-{b} {unit}" for a, b in zip(t[:-1], t[1:])]
     out.append(f"{ge} {t[-1]} {unit}")
@@ -176,14 +184,14 @@ class Hazard:
     @property
     def method_label(self) -> Text:
         """How the scenario was made, for people (never the raw method identifier)."""
-        return Text(*_METHOD_LABELS.get(self.method, (self.method, self.method)), self.method)
+        return _METHOD_LABELS.get(self.method, Text(self.method, self.method, self.method))
 
     def messages(self, lang: str = "zh") -> list[str]:
         """The notes (and the screening label) in one language."""
         notes = list(self.notes)
         if self.screening and SCREENING_LABEL not in notes:
             notes.insert(0, SCREENING_LABEL)
-        return [zh if lang == "zh" else en for zh, en in notes]
+        return [pick(n, lang) for n in notes]
 
     # ---- constructors ----------------------------------------------------------------------------------------
     @classmethod
@@ -379,42 +387,55 @@ def _disjoint(g: gpd.GeoDataFrame, notes: list[_Note]) -> gpd.GeoDataFrame:
 
 
 def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_name: str | None = None,
-                     name: str | None = None, near: tuple[float, float, float, float] | None = None) -> Hazard:
-    """A scenario from a file: a depth GeoTIFF (metres; centimetres detected), or danger-zone polygons.
+                     name: str | None = None, near: tuple[float, float, float, float] | None = None,
+                     raster: bool | None = None, coords: CoordOptions | None = None) -> Hazard:
+    """A scenario from a file: a depth raster (metres; centimetres detected), or danger-zone polygons.
 
     Polygons are read and validated as the ``flood_hazard`` layer (any supported vector format).
-    A depth GeoTIFF is read as the Data page reads a raster (:func:`layers.raster.read_raster`: declared
-    CRS, or one recognised from the bounds, checked against them).
+    A depth raster of any accepted format (GeoTIFF, .asc, .img, .vrt, SRTM .hgt / .hgt.zip, .nc, or
+    one zipped with its side files) is read as the Data page reads a raster
+    (:func:`layers.raster.read_raster`: declared CRS, or one recognised from the bounds, checked
+    against them).
 
     Parameters
     ----------
     path : Path or str
         The file (uploads arrive under temporary names).
     sublayer : str, optional
-        Layer inside a GeoPackage / KML folder (polygons).
+        Layer inside a GeoPackage / KML folder (polygons), or the raster in a zip / netCDF variable.
     display_name : str, optional
-        How messages name the file.
+        How messages name the file (and the type, or the SRTM tile's name, when ``path`` has none).
     name : str, optional
         Scenario name.
     near : tuple of float, optional
         ``(min lon, min lat, max lon, max lat)`` of the workspace: polygons whose CRS puts them a
         zone away are refused (see :func:`layers.load.load_layer`). Whether the scenario touches the
         area it is applied to is :func:`check_overlap`'s job.
+    raster : bool, optional
+        The file must be a depth raster (a zip is then read for the raster it holds, and one holding
+        none is refused saying what it holds); False: danger zones; default: told from the file.
+    coords : CoordOptions, optional
+        The user's CRS, transformation parameters and web-map correction (an upload's 坐标系 / CRS
+        box), as on import.
 
     Returns
     -------
     Hazard
     """
-    from layers.load import RASTER_SUFFIXES, load_layer
+    from layers.load import CoordOptions, is_raster_file, load_layer
     from layers.raster import read_raster
 
     path = Path(path)
     source = display_name or path.name
-    if path.suffix.lower() in RASTER_SUFFIXES:
-        return Hazard.from_depth_raster(read_raster(path, display_name=source), source=source, name=name)
+    c = coords or CoordOptions()
+    if raster if raster is not None else is_raster_file(path, display_name):
+        depth = read_raster(path, display_name=source, sublayer=sublayer, crs=c.crs, towgs84=c.towgs84,
+                            on_conflict=c.on_conflict)
+        return Hazard.from_depth_raster(depth, source=source, name=name)
     # the overlap check (check_overlap) judges where a scenario lies, not the import rule for far rows
-    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near, allow_outside=True)
-    assert layer.gdf is not None  # not a raster suffix: a vector layer
+    layer = load_layer(path, "flood_hazard", sublayer=sublayer, display_name=source, near=near, allow_outside=True,
+                       crs=c.crs, towgs84=c.towgs84, on_conflict=c.on_conflict, offset=c.offset)
+    assert layer.gdf is not None  # not a raster: a vector layer
     return Hazard.from_polygons(layer.gdf, source=layer.source, name=name,
                                 notes=list(layer.gdf.attrs.get("warnings", [])) + list(layer.notes))
 
@@ -555,6 +576,43 @@ def _raster_sampler(r, crs: pyproj.CRS | None) -> Callable[[np.ndarray, np.ndarr
     return sample
 
 
+def _subdivide(geoms: np.ndarray, max_vertices: int = 256, max_rounds: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """Cut polygons with many vertices into quarters until each piece has at most ``max_vertices``.
+
+    A point lies in a polygon exactly when it lies in one of its pieces, so testing points against the
+    pieces gives the same answer, much faster (PostGIS's ``ST_Subdivide`` does the same for the same reason):
+    a buffered river 100 km long is one polygon of thousands of vertices whose box covers a whole valley.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The pieces, and for each the position of the polygon it came from.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    parent = np.arange(len(geoms))
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    geoms, parent = geoms[keep], parent[keep]
+    done_g, done_p = [], []
+    for _ in range(max_rounds):
+        big = shapely.get_num_coordinates(geoms) > max_vertices
+        done_g.append(geoms[~big])
+        done_p.append(parent[~big])
+        geoms, parent = geoms[big], parent[big]
+        if not len(geoms):
+            break
+        x0, y0, x1, y1 = shapely.bounds(geoms).T
+        xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+        boxes = [shapely.box(x0, y0, xm, ym), shapely.box(xm, y0, x1, ym),
+                 shapely.box(x0, ym, xm, y1), shapely.box(xm, ym, x1, y1)]
+        geoms = np.concatenate([shapely.intersection(geoms, b) for b in boxes])
+        parent = np.tile(parent, 4)
+        ok = ~shapely.is_empty(geoms)
+        geoms, parent = geoms[ok], parent[ok]
+    done_g.append(geoms)
+    done_p.append(parent)
+    return np.concatenate(done_g), np.concatenate(done_p)
+
+
 def _polygon_sampler(polys, crs: pyproj.CRS | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     if isinstance(polys, gpd.GeoDataFrame | gpd.GeoSeries):
         if crs is not None and polys.crs is not None:
@@ -566,6 +624,8 @@ def _polygon_sampler(polys, crs: pyproj.CRS | None) -> Callable[[np.ndarray, np.
         geoms = np.asarray(shapely.get_parts(polys))
         depth = np.full(len(geoms), np.inf)
     depth = np.where(np.isfinite(depth) | np.isinf(depth), depth, np.inf)  # wet polygon, depth unknown: inf
+    geoms, parent = _subdivide(geoms)
+    depth = depth[parent]
     tree = shapely.STRtree(geoms)
 
     def sample(x, y):

@@ -28,7 +28,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gis.flood.headers import HEADERS
 from layers.errors import LayerError, problem
+from layers.text import Text
 
 __all__ = ["DEFAULT_RATES", "DAILY_ITEMS", "NEED_LABELS", "minimum_needs", "DEFAULT_DAYS", "parse_rates"]
 
@@ -39,12 +41,8 @@ DEFAULT_RATES: dict[str, float] = {"rice_kg": 0.4, "drinking_l": 3.0, "clean_l":
 DAILY_ITEMS = ("rice_kg", "drinking_l", "clean_l")
 #: default number of days
 DEFAULT_DAYS = 3
-#: (Chinese, English) column labels
-NEED_LABELS: dict[str, tuple[str, str]] = {
-    "rice_kg": ("大米（公斤）", "Rice (kg)"), "drinking_l": ("饮用水（升）", "Drinking water (L)"),
-    "clean_l": ("生活用水（升）", "Clean water (L)"), "family_kits": ("家庭包（套）", "Family kits"),
-    "toilets": ("厕所（个）", "Toilets"),
-}
+#: the items' column headers (from the plan's one header registry, :mod:`gis.flood.headers`)
+NEED_LABELS: dict[str, Text] = {k: HEADERS[k] for k in DEFAULT_RATES}
 
 
 def minimum_needs(loads: pd.DataFrame | pd.Series, *, rates: dict[str, float] | None = None,

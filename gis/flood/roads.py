@@ -61,7 +61,7 @@ from scipy.spatial import cKDTree
 from layers.crs import metric_crs
 
 __all__ = ["RoadGraph", "CandidateCosts", "k_best", "build_graph", "cut_flooded", "nearest_nodes",
-           "shelter_access",
+           "shelter_access", "tree_paths", "node_lonlat",
            "network_costs", "straight_line_costs", "WALK_TO_ROAD_M", "route_line", "route_lines", "DEFAULT_SPEED_KMH",
            "PASSABLE_DEPTH_M", "DETOUR_FACTOR", "STRAIGHT_LINE_SPEED_KMH", "ACCESS_SPEED_KMH"]
 
@@ -127,6 +127,7 @@ class RoadGraph:
     notes: list[_Note] = field(default_factory=list)
     _adj: dict = field(default_factory=dict, repr=False)
     _tree: Any = field(default=None, repr=False)
+    _lonlat: Any = field(default=None, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -230,10 +231,14 @@ def build_graph(roads: gpd.GeoDataFrame, *, crs: object | None = None, snap_m: f
         empty = np.zeros(0, dtype=np.int64)
         return _finish(crs, np.zeros((0, 2)), empty, empty, np.zeros(0), np.zeros(0), empty,
                        notes=[("道路图层没有可用的线", "the road layer has no usable lines")])
-    # exact (1 mm) duplicates are one vertex
+    # exact (1 mm) duplicates are one vertex, numbered in (x, y) order (as numpy.unique(axis=0), without its
+    # row-as-bytes sort, which took half the build)
     key = np.round(coords * 1000.0).astype(np.int64)
-    _, vid, = np.unique(key, axis=0, return_inverse=True)[:2]
-    vid = vid.ravel()
+    order = np.lexsort((key[:, 1], key[:, 0]))
+    sk = key[order]
+    new_vertex = np.r_[True, (sk[1:, 0] != sk[:-1, 0]) | (sk[1:, 1] != sk[:-1, 1])]
+    vid = np.empty(len(key), dtype=np.int64)
+    vid[order] = np.cumsum(new_vertex) - 1
     nv = int(vid.max()) + 1
     vxy = np.zeros((nv, 2))
     vxy[vid] = coords
@@ -330,6 +335,16 @@ def _node_tree(graph: RoadGraph) -> tuple[cKDTree | None, np.ndarray]:
         live = np.flatnonzero(graph.degree > 0)
         graph._tree = (cKDTree(graph.xy[live]) if len(live) else None, live)
     return graph._tree
+
+
+def node_lonlat(graph: RoadGraph) -> np.ndarray:
+    """The nodes' coordinates in CGCS2000 lon/lat (EPSG:4490), transformed once per graph: route lines in
+    lon/lat are then picked from it, not transformed vertex by vertex."""
+    if graph._lonlat is None:
+        tr = pyproj.Transformer.from_crs(graph.crs, pyproj.CRS.from_epsg(4490), always_xy=True)
+        x, y = tr.transform(graph.xy[:, 0], graph.xy[:, 1]) if graph.n_nodes else (np.zeros(0), np.zeros(0))
+        graph._lonlat = np.column_stack([np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")])
+    return graph._lonlat
 
 
 def nearest_nodes(graph: RoadGraph, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -787,6 +802,65 @@ def straight_line_costs(origins_xy: np.ndarray, dests_xy: np.ndarray, *, k: int 
 
 
 # ---- routes --------------------------------------------------------------------------------------------------
+def tree_paths(pred: np.ndarray, sources: np.ndarray, targets: np.ndarray, *, rows: np.ndarray | None = None,
+               chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Node paths in shortest-path trees, from each source to its target, walked for all of them at once.
+
+    Parameters
+    ----------
+    pred : numpy.ndarray
+        Predecessors from Dijkstra runs (:func:`scipy.sparse.csgraph.dijkstra`, negative where none): one row
+        per run, or one run as a 1-D array.
+    sources, targets : array-like of int
+        Per path, the node its run started from and the node to reach (the source itself: a one-node path).
+    rows : array-like of int, optional
+        Per path, its run's row of ``pred`` (default: all row 0).
+    chunk : int
+        Paths walked together (bounds the memory: longest path x ``chunk`` node numbers).
+
+    Returns
+    -------
+    nodes : numpy.ndarray
+        The paths one after another, each from its source to its target.
+    offsets : numpy.ndarray
+        ``len(targets) + 1`` positions: path ``j`` is ``nodes[offsets[j]:offsets[j + 1]]``, empty when its
+        target is not reached from its source.
+    """
+    pred = np.atleast_2d(pred)
+    targets = np.asarray(targets, dtype=np.int64).ravel()
+    sources = np.broadcast_to(np.asarray(sources, dtype=np.int64), targets.shape)
+    rows = np.zeros(len(targets), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64).ravel()
+    parts, lengths = [], []
+    for c0 in range(0, len(targets), chunk):
+        cur, src, row = targets[c0:c0 + chunk], sources[c0:c0 + chunk], rows[c0:c0 + chunk]
+        steps = [cur]
+        length = np.ones(len(cur), dtype=np.int64)
+        walking = (cur != src) & (cur >= 0)
+        found = cur == src
+        for _ in range(pred.shape[1]):
+            if not walking.any():
+                break
+            nxt = pred[row, np.where(walking, cur, 0)]
+            walking &= nxt >= 0                            # a node without predecessor that is not the source
+            cur = np.where(walking, nxt, cur)
+            length += walking
+            found |= walking & (cur == src)
+            walking &= cur != src
+            steps.append(cur)
+        length = np.where(found, length, 0)
+        s = np.stack(steps, axis=1)                       # one row per path, target first
+        flat = s[np.arange(s.shape[1])[None, :] < length[:, None]]
+        starts = np.repeat(np.cumsum(length) - length, length)
+        k = np.arange(len(flat)) - starts                 # position from the target; reversed: source first
+        out = np.empty_like(flat)
+        out[starts + np.repeat(length, length) - 1 - k] = flat
+        parts.append(out)
+        lengths.append(length)
+    length = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    nodes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return nodes, np.r_[0, np.cumsum(length)]
+
+
 def _path(pred: np.ndarray, start: int, end: int) -> list[int] | None:
     """Nodes from ``start`` (the Dijkstra source) to ``end`` following predecessors."""
     if start == end:

@@ -22,7 +22,7 @@ import argparse
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
@@ -39,6 +39,9 @@ from gis.townships import stamp_townships
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
 from layers.text import Text, stage_scenario
+
+if TYPE_CHECKING:
+    from layers.load import CoordOptions
 
 __all__ = ["FloodScenario", "FloodInputs", "SOURCES", "FLAGS", "add_arguments"]
 
@@ -334,8 +337,10 @@ class FloodScenario:
                            walk_limit_m=self.walk_limit_km * 1000, rates=dict(self.rates) or None, days=self.days)
 
     # ---- steps -------------------------------------------------------------------------------------------
-    def hazard(self, inputs: FloodInputs, *, hand_raster: Raster | None = None) -> Hazard:
-        """The flood of this scenario (a file is read against the workspace's extent).
+    def hazard(self, inputs: FloodInputs, *, hand_raster: Raster | None = None,
+               coords: CoordOptions | None = None) -> Hazard:
+        """The flood of this scenario (a file is read against the workspace's extent, with the user's
+        coordinate options ``coords``: the upload's 坐标系 / CRS box).
 
         Raises
         ------
@@ -360,7 +365,8 @@ class FloodScenario:
             if not self.hazard_file:
                 raise LayerError(problem("没有情景文件", "no scenario file", "上传水深栅格或危险区文件",
                                          "upload a depth raster or danger zones"))
-            hz = hazard_from_file(Path(self.hazard_file), near=inputs.lonlat(), name=self.name)
+            hz = hazard_from_file(Path(self.hazard_file), near=inputs.lonlat(), name=self.name,
+                                  raster=self.source == "raster", coords=coords)
         hz.notes = list(check_overlap(hz, inputs.layers["grids"])) + list(hz.notes)
         return hz
 

@@ -311,6 +311,23 @@ class LocalReach:
         inside = (lr >= 0) & (lr < h) & (lc >= 0) & (lc < w)
         return np.where(inside, lr * w + lc, -1)
 
+    def paths(self, cells: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """The walks through many reached ``cells`` at once: their cells in walking order, and their lengths (m).
+
+        Equal to :meth:`path` and :meth:`WalkSurface.path_length` cell by cell, in one compiled pass.
+        """
+        pos = self._pos(np.asarray(cells, dtype=np.int64))
+        if not len(pos):
+            return [], np.zeros(0)
+        if (pos < 0).any() or not np.isfinite(self.time_local[pos]).all():
+            raise ValueError("paths: every cell must have been reached")
+        rows, cols = self.surface.shape
+        w = int(self.cells[-1] % cols) - int(self.cells[0] % cols) + 1
+        dx, dy = self.surface.cell_xy
+        flat, offs, length = _chains(self.pred_local, pos, w, float(dx), float(dy))
+        seqs = np.split(self.cells[flat], offs[1:-1])
+        return (seqs if self.towards else [q[::-1] for q in seqs]), length
+
     def path(self, cell: int) -> np.ndarray:
         """Cells of the walk through ``cell`` in walking order (see :meth:`Reach.path`); empty if not reached."""
         pos = int(self._pos(np.array([cell]))[0])
@@ -321,6 +338,37 @@ class LocalReach:
             out.append(int(self.pred_local[out[-1]]))
         seq = self.cells[np.array(out, dtype=np.int64)]
         return seq if self.towards else seq[::-1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _chains(pred: np.ndarray, starts: np.ndarray, w: int, dx: float, dy: float):  # pragma: no cover - compiled
+    """Follow predecessor chains from ``starts`` (window positions, row width ``w``): the cells of every chain
+    (flat, with offsets) and each chain's length through cell centres."""
+    n = len(starts)
+    offs = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        p, k = starts[i], 1
+        while pred[p] >= 0:
+            p = pred[p]
+            k += 1
+        offs[i + 1] = offs[i] + k
+    flat = np.empty(offs[n], dtype=np.int64)
+    length = np.zeros(n)
+    for i in range(n):
+        p = starts[i]
+        j = offs[i]
+        flat[j] = p
+        total = 0.0
+        while pred[p] >= 0:
+            q = pred[p]
+            dr = q // w - p // w
+            dc = q % w - p % w
+            total += math.sqrt((dc * dx) ** 2 + (dr * dy) ** 2)
+            j += 1
+            flat[j] = q
+            p = q
+        length[i] = total
+    return flat, offs, length
 
 
 # ---- building the surface ---------------------------------------------------------------------------------

@@ -17,14 +17,13 @@ fill, so nobody falls out of the chain.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from layers.catalogue import GRID_LEVEL_RANK
-from layers.events import CONTACT_COLUMNS, GRID_COLUMNS, SHELTER_COLUMNS, normalize_phone, normalize_phones
+from layers.events import CONTACT_COLUMNS, GRID_COLUMNS, SHELTER_COLUMNS, normalize_phone, normalize_phones, plain_text
 from layers.text import Text
 
 __all__ = ["CallOut", "callout_list", "SHELTER_RANK", "contact_key", "contact_keys"]
@@ -70,17 +69,28 @@ def contact_keys(phones: object, grid_ids: object) -> np.ndarray:
 
 
 def _text(s: pd.Series | None, n: int) -> np.ndarray:
-    """A text column as an object array of plain strings (missing: empty)."""
-    if s is None:
-        return np.full(n, "", dtype=object)
-    vals = np.asarray(s.astype(object).to_numpy(), dtype=object)
-    missing = pd.isna(vals)
-    if missing.any():
-        vals = vals.copy()
-        vals[missing] = ""
-    if not all(type(v) is str for v in vals):
-        vals = np.array([str(v) for v in vals], dtype=object)
-    return vals
+    """A text column as an object array of plain strings (missing, or no column: empty)."""
+    return np.full(n, "", dtype=object) if s is None else plain_text(s)
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """A table of these columns as given: text arrays stay Python objects (pandas would infer Arrow strings, and
+    the record turns them back into objects to write them)."""
+    return pd.DataFrame({k: pd.Series(v, dtype=object) if isinstance(v, np.ndarray) and v.dtype == object else v
+                         for k, v in columns.items()})
+
+
+def _order(df: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Positions of the rows of ``df`` sorted by ``keys``: stable, missing values last, as ``sort_values`` orders
+    them, but the text compared in Arrow (C++) rather than as Python strings."""
+    import pyarrow as pa  # type: ignore[import-untyped]  # no py.typed, pyarrow-stubs not installed
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    try:
+        table = pa.table({k: pa.array(df[k].to_numpy(), from_pandas=True) for k in keys})
+    except (pa.ArrowInvalid, pa.ArrowTypeError):          # mixed types in a column: pandas compares them
+        return df.reset_index(drop=True).sort_values(keys, kind="stable").index.to_numpy()
+    return np.asarray(pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys]).to_numpy())  # nulls last
 
 
 def _points(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -180,11 +190,12 @@ def callout_list(grids: gpd.GeoDataFrame, leaves: gpd.GeoDataFrame, *, shelters:
     has_up = up >= 0
     upc = np.maximum(up, 0)
     lvl = level[top]
-    contacts = pd.DataFrame({
+    contacts = _frame({
         "contact_id": keys[present].astype(object), "phone": phone[top], "name": person[top],
         "level": np.where(np.isin(lvl, list(GRID_LEVEL_RANK)), lvl, "other"),
         "rank": np.clip(np.round(top_order), 1, 5).astype("int64"), "order": top_order, "grid_id": ids[top],
-        "roles": [roles[k] for k in present], "township": township[top], "village": village[top],
+        "roles": np.array([roles[k] for k in present.tolist()], dtype=object), "township": township[top],
+        "village": village[top],
         "escalate_id": np.where(has_up, key[upc], None), "escalate_name": np.where(has_up, person[upc], None),
         "escalate_phone": np.where(has_up, phone[upc], None),
         "grids": per_grids[present], "households": per_hh[present].astype("int64"),
@@ -197,7 +208,7 @@ def callout_list(grids: gpd.GeoDataFrame, leaves: gpd.GeoDataFrame, *, shelters:
     if extra:
         contacts = pd.concat([contacts, *extra], ignore_index=True)
         contacts = contacts.sort_values(["order"], kind="stable").drop_duplicates("contact_id")
-    contacts = contacts.sort_values(["order", "township", "village", "grid_id", "contact_id"], kind="stable")
+    contacts = contacts.iloc[_order(contacts, ["order", "township", "village", "grid_id", "contact_id"])]
     contacts["seq"] = np.arange(1, len(contacts) + 1)
     for c in ("people", "households", "vulnerable", "grids"):
         contacts[c] = pd.to_numeric(contacts[c], errors="coerce").fillna(0).astype("int64")
@@ -208,20 +219,24 @@ def callout_list(grids: gpd.GeoDataFrame, leaves: gpd.GeoDataFrame, *, shelters:
                           f"{no_phone} responsible persons have no phone; marked 'no phone' on the call-out list: "
                           "fill them in", "contacts_no_phone"))
     lon, lat = _points(lv)
-    sh_name = dict(zip(sh_table["shelter_id"], sh_table["name"])) if len(sh_table) else {}
     planned_id = lv["planned_shelter"].astype(object) if "planned_shelter" in lv else pd.Series([None] * nl)
     planned_id = planned_id.where(planned_id.notna(), None).to_numpy(dtype=object)
-    grid_rows = pd.DataFrame({
+    sh_name = np.full(nl, None, dtype=object)
+    if len(sh_table):
+        at = pd.Index(sh_table["shelter_id"].to_numpy(dtype=object)).get_indexer(planned_id)
+        sh_name[at >= 0] = sh_table["name"].to_numpy(dtype=object)[at[at >= 0]]
+    grid_rows = _frame({
         "grid_id": _text(lv["grid_id"], nl),
         **{c: _text(lv.get(c), nl) for c in ("name", "level", "parent_id", "township", "village", "responsible")},
         "phone": normalize_phones(lv["phone"]) if "phone" in lv else np.full(nl, "", dtype=object),
         "households": hh, "people": ppl, "vulnerable": vul, "shelter_id": planned_id,
-        "shelter_name": [sh_name.get(x) if x else None for x in planned_id], "lon": lon, "lat": lat})
+        "shelter_name": sh_name,
+        "lon": lon, "lat": lat})
     return CallOut(grid_rows[list(GRID_COLUMNS)], contacts, sh_table, notes)
 
 
 def _roles(kc_o: np.ndarray, g_o: np.ndarray, ids: np.ndarray, name: np.ndarray) -> dict[int, str]:
-    """Per contact code: its grids (id and name, highest first; the first six, then how many in all)."""
+    """Per contact code: its grids (id and name, highest first; the first six, then how many more)."""
     if not len(kc_o):
         return {}
     pair = kc_o.astype(np.int64) * (len(ids) + 1) + g_o
@@ -233,8 +248,9 @@ def _roles(kc_o: np.ndarray, g_o: np.ndarray, ids: np.ndarray, name: np.ndarray)
     single = ends - starts == 1
     out: dict[int, str] = dict(zip(kc_u[starts[single]].tolist(), labels[starts[single]].tolist()))
     for a, b in zip(starts[~single].tolist(), ends[~single].tolist()):
-        shown = "；".join(labels[a:min(b, a + 6)])
-        out[int(kc_u[a])] = shown + (f"；等 {b - a} 个网格" if b - a > 6 else "")
+        # kept in the record as it is, so written the same for every language: ids and names, "+N" for the rest
+        shown = "; ".join(labels[a:min(b, a + 6)])
+        out[int(kc_u[a])] = shown + (f"; … (+{b - a - 6})" if b - a > 6 else "")
     return out
 
 
@@ -285,24 +301,45 @@ def _shelters(shelters: gpd.GeoDataFrame | None, lv: pd.DataFrame, ppl: np.ndarr
         "responsible": _text(s.get("responsible"), n),
         "phone": normalize_phones(s["phone"]) if "phone" in s else np.full(n, "", dtype=object),
         "planned": s["shelter_id"].map(planned).fillna(0).round().astype("int64").to_numpy(), "lon": lon, "lat": lat})
-    used = table[table["planned"] > 0]
-    if not len(used):   # no plan: the usable shelters of the warning's townships receive people
-        tws = set(_text(lv.get("township"), len(lv)))
-        used = table[table["township"].isin(tws) & (table["usable"] == 1)]
-    rows = []
-    taken = set(grid_contacts["contact_id"])
-    for r in used.itertuples(index=False):
-        k = r.phone or f"S:{r.shelter_id}"
-        if k in taken:
-            continue
-        esc = _escalation(str(r.township), township_key)   # _text column: already str
-        rows.append({"contact_id": k, "phone": r.phone, "name": r.responsible, "level": "shelter",
-                     "rank": SHELTER_RANK, "order": float(SHELTER_RANK), "grid_id": None,
-                     "roles": f"{r.shelter_id} {r.name}", "township": r.township, "village": r.village,
-                     "escalate_id": esc[0], "escalate_name": esc[1], "escalate_phone": esc[2], "grids": 0,
-                     "households": 0, "people": int(cast(int, r.planned)), "vulnerable": 0})
-        taken.add(k)
-    return table, pd.DataFrame(rows) if rows else None
+    used = table["planned"].to_numpy() > 0
+    if not used.any():   # no plan: the usable shelters of the warning's townships receive people
+        tws = set(_text(lv.get("township"), len(lv)).tolist())
+        used = table["township"].isin(tws).to_numpy() & (table["usable"].to_numpy() == 1)
+    sid = table["shelter_id"].to_numpy(dtype=object)
+    name = table["name"].to_numpy(dtype=object)
+    ph = table["phone"].to_numpy(dtype=object)
+    zero = np.zeros(n, np.int64)
+    more = _more_contacts(used, np.where(ph != "", ph, "S:" + sid).astype(object), grid_contacts, township_key,
+                          level="shelter", rank=SHELTER_RANK, phone=ph,
+                          name=table["responsible"].to_numpy(dtype=object), roles=sid + " " + name,
+                          township=table["township"].to_numpy(dtype=object),
+                          village=table["village"].to_numpy(dtype=object), grids=zero, households=zero,
+                          people=table["planned"].to_numpy(), vulnerable=zero)
+    return table, more
+
+
+def _more_contacts(keep: np.ndarray, cid: np.ndarray, grid_contacts: pd.DataFrame, township_key: dict, *,
+                   level: str, rank: int, **cols: np.ndarray) -> pd.DataFrame | None:
+    """Contacts beyond the grids' persons (shelter heads, village heads): the rows ``keep`` whose contact id
+    ``cid`` is not called yet, each id once (its first row), escalating to the person of their township's grid
+    (else the county's). ``cols``: ``phone``, ``name``, ``roles``, ``township``, ``village``, ``grids``,
+    ``households``, ``people``, ``vulnerable``, one value per row."""
+    taken = set(grid_contacts["contact_id"].tolist())
+    idx = np.flatnonzero(keep)
+    idx = idx[np.fromiter((k not in taken for k in cid[idx].tolist()), bool, len(idx))]
+    idx = idx[~pd.Series(cid[idx], dtype=object).duplicated().to_numpy()]
+    if not len(idx):
+        return None
+    esc = np.array([_escalation(t, township_key) for t in cols["township"][idx].tolist()], dtype=object
+                   ).reshape(len(idx), 3)
+    n = len(idx)
+    return _frame({"contact_id": cid[idx], "phone": cols["phone"][idx], "name": cols["name"][idx],
+                   "level": np.full(n, level, dtype=object), "rank": np.full(n, rank, np.int64),
+                   "order": np.full(n, float(rank)), "grid_id": np.full(n, None, dtype=object),
+                   "roles": cols["roles"][idx], "township": cols["township"][idx], "village": cols["village"][idx],
+                   "escalate_id": esc[:, 0], "escalate_name": esc[:, 1], "escalate_phone": esc[:, 2],
+                   **{c: np.asarray(cols[c][idx], dtype=np.int64) for c in ("grids", "households", "people",
+                                                                            "vulnerable")}})
 
 
 def _villages(villages: gpd.GeoDataFrame | None, lv: pd.DataFrame, ppl, hh, vul, township_key: dict,
@@ -310,27 +347,21 @@ def _villages(villages: gpd.GeoDataFrame | None, lv: pd.DataFrame, ppl, hh, vul,
     """Village heads (villages layer) of the warning's villages not already called as a grid's person."""
     if villages is None or not len(villages) or "phone" not in villages or "village" not in lv:
         return None
-    v = villages.copy()
-    n = len(v)
-    v["vkey"] = _text(v.get("township"), n) + "/" + _text(v.get("name"), n)
-    lk = _text(lv.get("township"), len(lv)) + "/" + _text(lv.get("village"), len(lv))
-    agg = pd.DataFrame({"people": ppl, "households": hh, "vulnerable": vul, "k": lk}).groupby("k").agg(
-        people=("people", "sum"), households=("households", "sum"), vulnerable=("vulnerable", "sum"),
-        grids=("people", "size"))
-    taken = set(grid_contacts["contact_id"])
-    rows = []
-    for r in v[v["vkey"].isin(agg.index)].itertuples(index=False):
-        ph = normalize_phone(getattr(r, "phone", ""))
-        if not ph or ph in taken:
-            continue
-        tw = str(getattr(r, "township", "") or "")
-        esc = _escalation(tw, township_key)
-        a = agg.loc[r.vkey]
-        rows.append({"contact_id": ph, "phone": ph, "name": str(getattr(r, "responsible", "") or ""),
-                     "level": "village", "rank": 3, "order": 3.0, "grid_id": None,
-                     "roles": f"{getattr(r, 'village_id', '') or ''} {r.name}".strip(), "township": tw,
-                     "village": str(r.name), "escalate_id": esc[0], "escalate_name": esc[1], "escalate_phone": esc[2],
-                     "grids": int(a["grids"]), "households": int(a["households"]), "people": int(a["people"]),
-                     "vulnerable": int(a["vulnerable"])})
-        taken.add(ph)
-    return pd.DataFrame(rows) if rows else None
+    n = len(villages)
+    town, name = _text(villages.get("township"), n), _text(villages.get("name"), n)
+    codes, keys = pd.factorize(_text(lv.get("township"), len(lv)) + "/" + _text(lv.get("village"), len(lv)))
+    at = pd.Index(keys).get_indexer(town + "/" + name)       # each village's position among the warning's villages
+    here = at >= 0
+    k = np.maximum(at, 0)
+    nk = len(keys)
+
+    def per_village(w: np.ndarray | None) -> np.ndarray:
+        return np.bincount(codes, weights=w, minlength=nk).round().astype(np.int64)[k]
+
+    ph = normalize_phones(villages["phone"])
+    vid = _text(villages.get("village_id"), n)
+    roles = np.array([f"{a} {b}".strip() for a, b in zip(vid.tolist(), name.tolist())], dtype=object)
+    return _more_contacts(here & (ph != ""), ph, grid_contacts, township_key, level="village", rank=3, phone=ph,
+                          name=_text(villages.get("responsible"), n), roles=roles, township=town, village=name,
+                          grids=per_village(None), households=per_village(hh), people=per_village(ppl),
+                          vulnerable=per_village(vul))

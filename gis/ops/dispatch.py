@@ -20,17 +20,19 @@ ton-km. What cannot be delivered is the **shortage** per item and per shelter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from scipy.sparse import csgraph
-from scipy.spatial import cKDTree
 
 from gis.flood.needs import DEFAULT_DAYS, DEFAULT_RATES, minimum_needs
+from gis.flood.roads import RoadGraph, build_graph, cut_flooded, nearest_nodes, node_lonlat, tree_paths
 from layers.catalogue import DEPOT_ITEMS
 from layers.crs import metric_crs
 from layers.errors import AnalysisRefused, Problem
@@ -148,16 +150,6 @@ def shelter_needs(occupancy: pd.DataFrame, *, rates: dict | None = None, days: i
     return out[["people", *ITEMS]]
 
 
-def _snap(graph, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest road node (with at least one edge) of each point, and the distance to it (metres)."""
-    deg = graph.degree
-    live = np.flatnonzero(deg > 0)
-    if not len(live) or not len(xy):
-        return np.full(len(xy), -1), np.full(len(xy), np.inf)
-    d, k = cKDTree(graph.xy[live]).query(xy)
-    return live[k], d
-
-
 def distance_matrix(depot_xy: np.ndarray, shelter_xy: np.ndarray, graph=None) -> dict:
     """Road distances (metres) from every depot to every shelter.
 
@@ -179,8 +171,8 @@ def distance_matrix(depot_xy: np.ndarray, shelter_xy: np.ndarray, graph=None) ->
     if graph is None or graph.n_edges == 0:
         return {"dist": straight * DETOUR_FACTOR, "road": np.zeros(straight.shape, bool), "pred": None,
                 "depot_node": None, "shelter_node": None}
-    dn, dsnap = _snap(graph, depot_xy)
-    sn, ssnap = _snap(graph, shelter_xy)
+    dn, dsnap = nearest_nodes(graph, depot_xy)
+    sn, ssnap = nearest_nodes(graph, shelter_xy)
     nodes, inverse = np.unique(dn, return_inverse=True)
     net, pred = csgraph.dijkstra(graph.adjacency("length"), directed=False, indices=nodes, return_predecessors=True)
     road_m = net[inverse][:, sn]
@@ -220,23 +212,10 @@ def _flow(stock: np.ndarray, need: np.ndarray, cost: np.ndarray) -> np.ndarray:
     return out
 
 
-def _path_line(graph, pred_row: np.ndarray, start: int, end: int, a: np.ndarray, b: np.ndarray) -> shapely.LineString:
-    nodes = [end]
-    k = end
-    for _ in range(graph.n_nodes):
-        k = pred_row[k]
-        if k < 0:
-            break
-        nodes.append(k)
-    if nodes[-1] != start:
-        return shapely.LineString([a, b])
-    pts = np.vstack([a, graph.xy[nodes[::-1]], b])
-    return shapely.LineString(pts)
-
-
 def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: pd.DataFrame, *,
                   roads: gpd.GeoDataFrame | None = None, depth_at=None, flood=None, passable_m: float = 0.3,
-                  shipped: pd.DataFrame | None = None, lines: bool = True, graph=None) -> Dispatch:
+                  shipped: pd.DataFrame | None = None, lines: bool = True,
+                  graph: RoadGraph | Callable[[Any], RoadGraph | None] | None = None) -> Dispatch:
     """Ship the needs from the depots along usable roads at the least ton-km.
 
     Parameters
@@ -259,8 +238,10 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
         Index ``depot_id``, one column per item: quantities earlier dispatches took from each depot.
     lines : bool
         Build the route line of each pair used (for the map and the GeoPackage).
-    graph : RoadGraph, optional
-        A road graph already built (in the metric CRS of the data), reused instead of ``roads``.
+    graph : RoadGraph or callable, optional
+        A road graph already built, reused instead of ``roads`` (its CRS is the frame of the plan); or a
+        function ``crs -> RoadGraph or None`` giving the graph in the frame the plan chooses (a caller that
+        keeps the graph per workspace revision, :meth:`gis.ops.session.Operations.road_graph`).
 
     Raises
     ------
@@ -268,7 +249,6 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
         No depot, or no usable depot.
     """
     from gis.flood.hazard import wet_mask_sampler
-    from gis.flood.roads import build_graph, cut_flooded
 
     notes: list[Text] = []
     if depots is None or not len(depots):
@@ -305,8 +285,11 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
                           f"the depots layer has no stock field for {', '.join(missing)}: taken as 0",
                           "depot_items_missing"))
 
-    both = pd.concat([dep.geometry.to_crs(4326), sh.geometry.to_crs(4326)])
-    crs = metric_crs(tuple(both.total_bounds)) if graph is None else graph.crs
+    if isinstance(graph, RoadGraph):
+        crs = graph.crs
+    else:
+        crs = metric_crs(tuple(pd.concat([dep.geometry.to_crs(4326), sh.geometry.to_crs(4326)]).total_bounds))
+        graph = graph(crs) if graph is not None else None      # the caller's graph of this frame (kept by it)
     dxy = _xy(dep, crs)
     sxy = _xy(sh, crs)
     if graph is None and roads is not None and len(roads):
@@ -408,14 +391,31 @@ def _xy(gdf: gpd.GeoDataFrame, crs) -> np.ndarray:
 
 def _routes(pairs: np.ndarray, dm: dict, graph, dxy, sxy, crs, dep_ids, sh_ids, tonnes: np.ndarray
             ) -> gpd.GeoDataFrame:
-    geoms, rows = [], []
-    for a, b in pairs:
-        if dm.get("pred") is not None and dm["road"][a, b]:
-            geoms.append(_path_line(graph, dm["pred"][a], int(dm["depot_node"][a]), int(dm["shelter_node"][b]),
-                                    dxy[a], sxy[b]))
-        else:
-            geoms.append(shapely.LineString([dxy[a], sxy[b]]))
-        rows.append((dep_ids[a], sh_ids[b], round(float(dm["dist"][a, b]) / 1000.0, 3),
-                     "road" if dm["road"][a, b] else "straight_line", float(tonnes[a, b])))
-    df = pd.DataFrame(rows, columns=["depot_id", "shelter_id", "distance_km", "method", "tonnes"])
-    return gpd.GeoDataFrame(df, geometry=geoms, crs=crs).to_crs(4490)
+    """One line per (depot, shelter) pair, EPSG:4490: depot, the road route through the depot's shortest-path tree,
+    shelter (every pair walked at once, :func:`gis.flood.roads.tree_paths`; the nodes' lon/lat transformed once,
+    :func:`gis.flood.roads.node_lonlat`); a straight line where there is no road."""
+    n = len(pairs)
+    a, b = (pairs[:, 0], pairs[:, 1]) if n else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    road = dm["road"][a, b] if n else np.zeros(0, bool)
+    to_ll = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(crs), pyproj.CRS.from_epsg(4490), always_xy=True)
+    ends = [np.column_stack(to_ll.transform(p[:, 0], p[:, 1])) if len(p) else np.zeros((0, 2)) for p in (dxy, sxy)]
+    inner = np.zeros(n, dtype=np.int64)                           # road nodes of each line
+    nodes = np.zeros(0, dtype=np.int64)
+    if dm.get("pred") is not None and road.any():
+        r = np.flatnonzero(road)
+        nodes, off = tree_paths(dm["pred"], dm["depot_node"][a[r]], dm["shelter_node"][b[r]], rows=a[r])
+        inner[r] = np.diff(off)                                   # 0: no route after all, a straight line
+    size = inner + 2
+    start = np.cumsum(size) - size
+    coords = np.empty((int(size.sum()), 2))
+    coords[start] = ends[0][a]
+    coords[start + size - 1] = ends[1][b]
+    if len(nodes):
+        at = np.repeat(start + 1, inner) + np.arange(len(nodes)) - np.repeat(np.cumsum(inner) - inner, inner)
+        coords[at] = node_lonlat(graph)[nodes]
+    geoms = shapely.linestrings(coords, indices=np.repeat(np.arange(n), size)) if n else np.zeros(0, dtype=object)
+    df = pd.DataFrame({"depot_id": dep_ids[a], "shelter_id": sh_ids[b],
+                       "distance_km": [round(float(x) / 1000.0, 3) for x in dm["dist"][a, b]] if n else [],
+                       "method": np.where(road, "road", "straight_line"),
+                       "tonnes": tonnes[a, b].astype(float) if n else np.zeros(0)})
+    return gpd.GeoDataFrame(df, geometry=geoms, crs=4490)

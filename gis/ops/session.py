@@ -13,8 +13,10 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyproj
 import shapely
 
+from gis.flood.roads import RoadGraph, build_graph
 from gis.ops.area import Area, PlanFiles, choose_area
 from gis.ops.callout import CallOut, callout_list
 from gis.ops.dispatch import ITEMS, Dispatch, dispatch_plan, shelter_needs
@@ -94,6 +96,7 @@ class Operations:
         self.store = store
         self.log = OpsLog(store)
         self._layers: dict[str, gpd.GeoDataFrame | None] = dict(layers or {})
+        self._graphs: dict[str, RoadGraph | None] = {}
 
     def layer(self, kind: str) -> gpd.GeoDataFrame | None:
         """Layer ``kind`` of the workspace (None when it has none)."""
@@ -101,6 +104,18 @@ class Operations:
             kinds = self.store.vector_kinds()
             self._layers[kind] = self.store.vector(kind) if kind in kinds else None
         return self._layers[kind]
+
+    def road_graph(self, crs: Any) -> RoadGraph | None:
+        """The road graph of the workspace's roads in ``crs`` (None without roads), built once and kept.
+
+        Every dispatch of these layers reuses it (a flood extent is cut from a copy); a page keeps it per
+        workspace revision across sessions by wrapping this call (``ui/page_operations.py``).
+        """
+        key = pyproj.CRS.from_user_input(crs).to_wkt()
+        if key not in self._graphs:
+            roads = self.layer("roads")
+            self._graphs[key] = build_graph(roads, crs=crs) if roads is not None and len(roads) else None
+        return self._graphs[key]
 
     def _need(self, kind: str) -> gpd.GeoDataFrame:
         g = self.layer(kind)
@@ -209,7 +224,8 @@ class Operations:
         """Needs from the current occupancy, less what was sent, shipped from the depots (least ton-km).
 
         With ``record`` the plan is written to the record as a ``dispatch`` entry (what later
-        dispatches deduct).
+        dispatches deduct). The road graph is :meth:`road_graph` unless ``graph`` is given (see
+        :func:`gis.ops.dispatch.dispatch_plan`).
         """
         prog = prog or self.progress(warning_id)
         depots = self.layer("depots")
@@ -221,7 +237,7 @@ class Operations:
         delivered, shipped = self.sent(warning_id)
         needs = shelter_needs(prog.shelters, rates=rates, days=days, delivered=delivered)
         d = dispatch_plan(depots, self._need("shelters"), needs, roads=self.layer("roads"), flood=flood,
-                          shipped=shipped, graph=graph)
+                          shipped=shipped, graph=self.road_graph if graph is None else graph)
         entry = None
         if record:
             data = {"shipments": d.shipments[["depot_id", "shelter_id", "item", "quantity", "distance_km",

@@ -27,16 +27,17 @@ from matplotlib.patches import Rectangle
 from layers import settings
 from layers.raster import Raster
 from layers.settings import STORAGE_CRS
+from layers.text import PARENS, Text, registry
 
 __all__ = ["A4_INCHES", "HALO", "cjk_font", "font_rc", "clip", "to_crs", "warp", "map_page", "finish_map",
            "text_width_in", "wrap", "place_labels", "furniture_boxes", "METHOD_WORDS", "method_words",
            "crs_words"]
 
-_WORDS = {"north": ("北", "N"), "m": ("米", "m"), "km": ("公里", "km")}
+_WORDS: dict[str, Text] = registry({"north": ("北", "N"), "m": ("米", "m"), "km": ("公里", "km")})
 
 
 def _word(key: str, lang: str) -> str:
-    return _WORDS[key][0 if lang == "zh" else 1]
+    return _WORDS[key](lang)
 
 
 #: A4 in inches (portrait: width, height)
@@ -278,13 +279,15 @@ def finish_map(ax, legend: list, extent, lang: str, axes_width_in: float, *, han
 
 # ---- words for people: method codes, wrapped footers ------------------------------------------------
 #: how each flood hazard method is printed (a code never reaches the page)
-METHOD_WORDS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
-    "hand_stage": (("水位法（HAND 筛查）", "water level over HAND (screening)"),
-                   ("筛查方法：HAND（相对最近河道高差）淹没图与精细水力模型相比临界成功指数约 0.4–0.7，仅供初步判断",
-                    "Screening method: HAND (height above nearest drainage) flood extents reach a critical success "
-                    "index of about 0.4-0.7 against hydraulic models; for a first judgement only")),
-    "depth_raster": (("水深栅格", "depth raster"), ("", "")),
-    "polygons": (("危险区范围", "danger zones"), ("", "")),
+METHOD_WORDS: dict[str, tuple[Text, Text]] = {
+    "hand_stage": (Text("水位法（HAND 筛查）", "water level over HAND (screening)", "hand_stage"),
+                   Text("筛查方法：HAND（相对最近河道高差）淹没图与精细水力模型相比临界成功指数约 0.4–0.7，"
+                        "仅供初步判断",
+                        "Screening method: HAND (height above nearest drainage) flood extents reach a critical "
+                        "success index of about 0.4-0.7 against hydraulic models; for a first judgement only",
+                        "hand_stage_note")),
+    "depth_raster": (Text("水深栅格", "depth raster", "depth_raster"), Text("", "")),
+    "polygons": (Text("危险区范围", "danger zones", "polygons"), Text("", "")),
 }
 
 
@@ -296,7 +299,7 @@ def method_words(code: str | None, lang: str) -> tuple[str, str]:
         return "", ""
     if code in METHOD_WORDS:
         name, note = METHOD_WORDS[code]
-        return name[0 if lang == "zh" else 1], note[0 if lang == "zh" else 1]
+        return name(lang), note(lang)
     return ("", "") if re.fullmatch(r"[A-Za-z0-9_]+", str(code)) else (str(code), "")
 
 
@@ -305,16 +308,14 @@ def crs_words(crs: pyproj.CRS, lang: str) -> str:
     import re
 
     epsg = crs.to_epsg()
-    code = f"EPSG:{epsg}" if epsg else ""
-    name = crs.name
-    if lang == "zh":
-        m = re.match(r"(.*?) / (3|6)-degree Gauss-Kruger (?:zone (\d+)|CM (\d+)E)", name)
-        if m:
-            datum, deg, zone, cm = m.groups()
-            where = f"第 {zone} 带" if zone else f"中央经线 {cm}°"
-            name = f"{datum} {deg} 度带高斯-克吕格投影 {where}"
-        return f"{name}（{code}）" if code else name
-    return f"{name} ({code})" if code else name
+    name = zh = crs.name
+    m = re.match(r"(.*?) / (3|6)-degree Gauss-Kruger (?:zone (\d+)|CM (\d+)E)", name)
+    if m:   # the Gauss-Kruger zones as a Chinese map names them
+        datum, deg, zone, cm = m.groups()
+        where = f"第 {zone} 带" if zone else f"中央经线 {cm}°"
+        zh = f"{datum} {deg} 度带高斯-克吕格投影 {where}"
+    named = Text(zh, name)
+    return (named + PARENS.format(s=f"EPSG:{epsg}"))(lang) if epsg else named(lang)
 
 
 def text_width_in(s: str, fontsize: float) -> float:

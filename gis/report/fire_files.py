@@ -79,7 +79,7 @@ from gis.report.sheets import write_sheet
 from layers.catalogue import spec as get_spec
 from layers.raster import Raster, write_raster
 from layers.settings import STORAGE_CRS
-from layers.text import Text
+from layers.text import Text, other
 
 __all__ = ["HEADERS", "SHEETS", "KML_FOLDERS", "header", "fire_workbook", "write_fire_files", "fire_summary",
            "fire_layers", "fire_geojson", "fire_kml", "site_frame", "township_rows", "camera_rows", "source_rows",
@@ -457,10 +457,11 @@ def fire_layers(analysis: FireResult, sites: Any = None, lang: str = "zh") -> di
                              crs=STORAGE_CRS)
     else:
         g = g.to_crs(STORAGE_CRS)
-    if lang == "en":
-        words = g["gap"].map(lambda k: GAP_CLASSES[k].en if k in GAP_CLASSES else k)
-        g = g.drop(columns="gap_zh")
-        g.insert(min(2, len(g.columns) - 1), "gap_en", words.astype(object))
+    # the gap class in words in the file's language, where the analysis put its Chinese words
+    at = g.columns.get_loc("gap_zh") if "gap_zh" in g else min(2, len(g.columns) - 1)
+    words = g["gap"].map(lambda k: GAP_CLASSES[k](lang) if k in GAP_CLASSES else k)
+    g = g.drop(columns=[c for c in ("gap_zh",) if c in g])
+    g.insert(at, f"gap_{lang}", words.astype(object))
     s = site_frame(_sites_of(analysis, sites))
     s = s.drop(columns=[c for c in ("row", "col") if c in s])
     kind = f"kind_{lang}"
@@ -634,12 +635,11 @@ def _plain_values(df: pd.DataFrame) -> pd.DataFrame:
 def _gpkg_tables(analysis: FireResult, lang: str) -> dict[str, pd.DataFrame]:
     """The attribute tables of ``fire.gpkg`` (English field names; words in ``lang``)."""
     towns = analysis.townships.reset_index()
-    if lang == "en":
-        towns["township"] = towns["township"].map(lambda n: WORDS["total"].en if n == TOTAL else n)
+    total = Text(TOTAL, WORDS["total"].en, "total")(lang)    # the Chinese file keeps the analysis' own name
+    towns["township"] = towns["township"].map(lambda n: total if n == TOTAL else n)
     src = analysis.sources
     if src is not None and len(src):
-        other = "reason_en" if lang == "zh" else "reason_zh"
-        src = src.drop(columns=[c for c in (other,) if c in src])
+        src = src.drop(columns=[c for c in (f"reason_{other(lang)}",) if c in src])
     cams = analysis.cameras
     return {"townships": towns, "camera_stats": cams, "source_stats": src}
 

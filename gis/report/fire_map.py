@@ -58,7 +58,7 @@ from layers.crs import metric_crs
 from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input
 from layers.settings import STORAGE_CRS
-from layers.text import Text
+from layers.text import SEMICOLON, Text
 
 __all__ = ["coverage_map", "coverage_figure", "coverage_maps_batch", "township_boundaries", "map_texts", "DPI"]
 
@@ -414,7 +414,7 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     y = lay["map"][1] - 0.08 / H
     foot = note or _t("note", lang)
     if towns is not None:
-        foot += ("；" if lang == "zh" else "; ") + outlines.note(lang)
+        foot += SEMICOLON(lang) + outlines.note(lang)
     for line in [*wrap(foot, W - 2 * _MARGIN, 7), _t("crs", lang, c=crs_words(crs, lang))]:
         fig.text(left, y, line, ha="left", va="top", fontsize=7, color="#444444")
         y -= 0.15 / H

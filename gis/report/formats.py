@@ -15,18 +15,16 @@ import pandas as pd
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gis.flood.headers import word
 from layers.export import export_layer
 from layers.settings import STORAGE_CRS
+from layers.text import NO, YES
 
 __all__ = ["for_ogr", "tagged_geojson", "KML_NS", "kml_sub", "kml_document", "kml_folder", "kml_geometry",
            "kml_value", "xml_escape"]
 
 
 KML_NS = "http://www.opengis.net/kml/2.2"
-
-
-_METHODS = {"road": ("道路", "road"), "walk": ("步行", "on foot"), "straight": ("直线估算", "straight line (estimate)"),
-            "straight_line": ("直线估算", "straight line (estimate)")}
 
 
 def for_ogr(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -133,9 +131,9 @@ def kml_value(v: Any, key: str, lang: str = "zh") -> str | None:
     except (TypeError, ValueError):
         pass
     if isinstance(v, (bool, np.bool_)):
-        return ("是" if v else "否") if lang == "zh" else ("yes" if v else "no")
+        return (YES if v else NO)(lang)
     if key == "method":
-        return _METHODS.get(str(v), (str(v), str(v)))[0 if lang == "zh" else 1]
+        return str(word(str(v), lang))
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.2f}".rstrip("0").rstrip(".") if not float(v).is_integer() else str(int(v))
     return str(v)

@@ -24,13 +24,15 @@ import pandas as pd
 import shapely
 from openpyxl import Workbook
 
+from gis.report.ops_sheets import HEADERS as SHEET_HEADERS
 from gis.report.ops_sheets import a4_setup, callout_rows
 from gis.report.ops_sheets import header as sheet_header
 from gis.report.sheets import write_sheet
 from layers.events import Snapshot, local_text
 from layers.text import Text
 
-__all__ = ["RECORD_HEADERS", "record_workbook", "record_layers", "write_record_gpkg", "entry_rows"]
+__all__ = ["RECORD_HEADERS", "record_workbook", "record_layers", "write_record_gpkg", "entry_rows", "header",
+           "callout_header"]
 
 RECORD_HEADERS: dict[str, Text] = {
     "event_id": Text("记录号", "Entry"), "kind_name": Text("类型", "Kind"), "subject": Text("对象", "Subject"),
@@ -62,10 +64,21 @@ RECORD_HEADERS: dict[str, Text] = {
 }
 
 
-def _h(key: str, lang: str) -> str:
+_RECORD = Text("应急响应记录", "operations record", "ops_record")
+
+
+def header(key: str, lang: str = "zh") -> str:
+    """The header of column ``key`` of the record (the Operations page's tables say the same)."""
     if key in RECORD_HEADERS:
         return RECORD_HEADERS[key](lang)
     return sheet_header(key, lang)
+
+
+def callout_header(key: str, lang: str = "zh") -> str:
+    """The header of a column of the call-out list: the call sheet's (:data:`gis.report.ops_sheets.HEADERS`) first."""
+    if key in SHEET_HEADERS:
+        return SHEET_HEADERS[key](lang)
+    return header(key, lang)
 
 
 def _fmt(key: str) -> str | None:
@@ -125,10 +138,10 @@ def record_workbook(snap: Snapshot, entries: pd.DataFrame, prog: Any, *, lang: s
     w = snap.warning
     wb = Workbook()
     wb.remove(wb.active)
-    title = f"{w.warning_id} " + ("应急响应记录" if lang == "zh" else "operations record")
+    title = f"{w.warning_id} " + _RECORD(lang)
 
-    def sheet(name: Text, df: pd.DataFrame, keys: list[str], *, landscape: bool = True, text=()) -> None:
-        write_sheet(wb, name(lang), df, keys, [_h(k, lang) for k in keys], number_format=_fmt, text_keys=text)
+    def sheet(name: Text, df: pd.DataFrame, keys: list[str], *, landscape: bool = True, text=(), head=header) -> None:
+        write_sheet(wb, name(lang), df, keys, [head(k, lang) for k in keys], number_format=_fmt, text_keys=text)
         a4_setup(wb[name(lang)], title=title, landscape=landscape)
 
     t = prog.totals
@@ -156,7 +169,7 @@ def record_workbook(snap: Snapshot, entries: pd.DataFrame, prog: Any, *, lang: s
     c["overdue_name"] = prog.contacts.sort_values("seq")["overdue"].map(lambda v: _yes(v, lang)).to_numpy()
     sheet(Text("叫应与确认", "Call-out and acknowledgments"), c,
           ["seq", "level_name", "name", "phone", "roles", "township", "people", "escalate_name", "escalate_phone",
-           "acked_at", "acked_by", "overdue_name"], text=("phone", "escalate_phone"))
+           "acked_at", "acked_by", "overdue_name"], text=("phone", "escalate_phone"), head=callout_header)
 
     g = prog.grids.copy()
     g["status_name"] = g["status"].map(lambda s: STATUS_TEXT[s](lang))

@@ -25,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from gis.report.sheets import write_sheet
 from layers.events import Snapshot, local_text
-from layers.text import Text
+from layers.text import Text, registry
 
 __all__ = ["HEADERS", "callout_rows", "callout_workbook", "sms_csv", "sms_message", "dispatch_workbook",
            "write_dispatch_files", "a4_setup", "header"]
@@ -55,6 +55,23 @@ _LEVEL_SHORT: dict[str, Text] = {
     "shelter": Text("安置场所", "shelter"),
     "other": Text("网格", "grid"),
 }
+
+
+#: the words of the sheets besides their headers
+_WORDS: dict[str, Text] = registry({
+    "no_phone": ("无电话", "no phone"),
+    "callout": ("叫应名单", "Call-out list"),
+    "callout_title": ("{id} {level} 叫应名单 发布：{at}", "{id} {level} call-out list, issued {at} (UTC+8)"),
+    "warning": ("预警", "Warning"),
+    "dispatch_sheet": ("物资调度单", "dispatch sheet"),
+})
+#: the SMS / broadcast message to one contact
+_SMS: dict[str, Text] = registry({
+    "grids": ("您负责 {grids} 个网格 {people} 人，", "You answer for {grids} grids, {people} people. "),
+    "shelter": ("预计安置 {people} 人，", "About {people} people are planned to your shelter. "),
+    "message": ("【防汛{level}】{message}。{duty}请立即按预案组织转移，收到请回复“收到”。预警编号 {id}",
+                "[Flood {level}] {message}. {duty}Act on the plan now and reply 'received'. Warning {id}"),
+})
 
 
 def header(key: str, lang: str = "zh") -> str:
@@ -92,7 +109,7 @@ def callout_rows(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame | N
     """The call-out list as the sheet shows it (``contacts``: the progress's, with acknowledgments)."""
     c = (contacts if contacts is not None else snap.contacts).copy()
     c["level_name"] = c["level"].map(lambda v: _LEVEL_SHORT.get(v, _LEVEL_SHORT["other"])(lang))
-    c["phone"] = c["phone"].fillna("").replace("", "无电话" if lang == "zh" else "no phone")
+    c["phone"] = c["phone"].fillna("").replace("", _WORDS["no_phone"](lang))
     if "acked_at" in c:
         c["acked_at"] = c["acked_at"].map(lambda v: local_text(v) if isinstance(v, str) else "")
     else:
@@ -106,9 +123,8 @@ def _warning_title(snap: Snapshot, lang: str) -> str:
     from gis.ops.texts import LEVEL_TEXT
 
     w = snap.warning
-    if lang == "zh":
-        return f"{w.warning_id} {LEVEL_TEXT[w.level].zh} 叫应名单 发布：{local_text(w.issued_at)}"
-    return f"{w.warning_id} {LEVEL_TEXT[w.level].en} call-out list, issued {local_text(w.issued_at)} (UTC+8)"
+    return _WORDS["callout_title"].format(id=w.warning_id, level=LEVEL_TEXT[w.level](lang),
+                                          at=local_text(w.issued_at))(lang)
 
 
 def callout_workbook(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame | None = None) -> bytes:
@@ -129,7 +145,7 @@ def callout_workbook(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame
             "vulnerable", "escalate_name", "escalate_phone", "acked_at", "acked_by", "sign"]
     wb = Workbook()
     wb.remove(wb.active)
-    title = "叫应名单" if lang == "zh" else "Call-out list"
+    title = _WORDS["callout"](lang)
     write_sheet(wb, title, rows, keys, [header(k, lang) for k in keys], number_format=_number_format,
                 text_keys=("phone", "escalate_phone"))
     ws = wb[title]
@@ -144,7 +160,7 @@ def callout_workbook(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame
                                Text("需转移人数", "People to move")(lang)],
                          "v": [w.warning_id, LEVEL_TEXT[w.level](lang), w.message, local_text(w.issued_at), w.issuer,
                                w.deadline_minutes, w.grids, w.contacts, w.people]})
-    name = "预警" if lang == "zh" else "Warning"
+    name = _WORDS["warning"](lang)
     write_sheet(wb, name, info, ["k", "v"], [Text("项目", "Item")(lang), Text("内容", "Value")(lang)],
                 number_format=lambda k: None)
     a4_setup(wb[name], title=_warning_title(snap, lang), landscape=False)
@@ -161,12 +177,9 @@ def sms_message(snap: Snapshot, contact: Any, *, lang: str = "zh") -> str:
     lvl = LEVEL_TEXT[w.level](lang)
     people = int(getattr(contact, "people", 0) or 0)
     grids = int(getattr(contact, "grids", 0) or 0)
-    if lang == "zh":
-        duty = f"您负责 {grids} 个网格 {people} 人，" if grids else (f"预计安置 {people} 人，" if people else "")
-        return f"【防汛{lvl}】{w.message}。{duty}请立即按预案组织转移，收到请回复“收到”。预警编号 {w.warning_id}"
-    duty = f"You answer for {grids} grids, {people} people. " if grids else (
-        f"About {people} people are planned to your shelter. " if people else "")
-    return f"[Flood {lvl}] {w.message}. {duty}Act on the plan now and reply 'received'. Warning {w.warning_id}"
+    duty = (_SMS["grids"] if grids else _SMS["shelter"] if people else Text("", "")).format(grids=grids,
+                                                                                           people=people)
+    return _SMS["message"].format(level=lvl, message=w.message, duty=duty(lang), id=w.warning_id)(lang)
 
 
 def sms_csv(snap: Snapshot, *, lang: str = "zh", only: set[str] | None = None) -> bytes:
@@ -206,7 +219,7 @@ def dispatch_workbook(dispatch: Any, *, warning: Any = None, lang: str = "zh") -
     wb.remove(wb.active)
     title = ""
     if warning is not None:
-        title = f"{warning.warning_id} " + ("物资调度单" if lang == "zh" else "dispatch sheet")
+        title = f"{warning.warning_id} " + _WORDS["dispatch_sheet"](lang)
     keys = ["depot_name", "depot_id", "shelter_name", "shelter_id", "item_name", "quantity", "unit", "tonnes",
             "distance_km", "ton_km", "method"]
     heads = [header(k, lang) if k != "item_name" else header("item", lang) for k in keys]

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from gis.flood.headers import header
 from gis.report.formats import (
     for_ogr,
     kml_document,
@@ -45,34 +46,32 @@ from gis.report.formats import (
     xml_escape,
 )
 from gis.report.plan_workbook import plan_workbook
-from gis.report.tables import table_part, truthy
+from gis.report.tables import in_language, table_part, truthy
 from layers.settings import STORAGE_CRS
+from layers.text import ENUMERATION, Text, registry
 
 __all__ = ["plan_layers", "write_plan_files", "plan_kml", "plan_geojson", "KML_FOLDERS"]
 
-#: layer -> KML folder name (Chinese, English)
-KML_FOLDERS = {"grids": ("网格", "Grids"), "shelters": ("安置场所", "Shelters"), "routes": ("转移路线", "Routes")}
-
+#: layer -> KML folder name
+KML_FOLDERS: dict[str, Text] = registry({"grids": ("网格", "Grids"), "shelters": ("安置场所", "Shelters"),
+                                         "routes": ("转移路线", "Routes")})
+#: layer -> the fields of its placemarks: (column, header key in :data:`gis.flood.headers.HEADERS`)
 _KML_FIELDS = {
-    "grids": (("grid_id", "网格编号", "Grid ID"), ("name", "网格名称", "Grid"), ("township", "乡镇", "Township"),
-              ("village", "村", "Village"), ("responsible", "责任人", "Responsible"), ("phone", "联系电话", "Phone"),
-              ("households", "户数", "Households"), ("population", "人数", "People"),
-              ("vulnerable", "老弱病残", "Vulnerable"), ("max_depth", "最大水深（米）", "Max depth (m)"),
-              ("evacuate", "需转移", "To evacuate"), ("why", "转移原因", "Why it moves"),
-              ("shelter", "安置场所", "Shelter"), ("people_placed", "已安置（人）", "Placed"),
-              ("people_unplaced", "未安置（人）", "Not placed")),
-    "shelters": (("shelter_id", "场所编号", "Shelter ID"), ("name", "场所名称", "Shelter"),
-                 ("township", "乡镇", "Township"), ("village", "村", "Village"),
-                 ("capacity", "容纳人数", "Capacity"), ("load", "安置人数", "Load"),
-                 ("vulnerable_load", "其中老弱病残", "Of which vulnerable"), ("spare", "剩余容量", "Spare"),
-                 ("usable", "是否可用", "Usable"), ("reason", "不可用原因", "Why unusable")),
-    "routes": (("grid_id", "网格编号", "Grid ID"), ("grid_name", "网格名称", "Grid"),
-               ("shelter_name", "安置场所", "Shelter"), ("people", "人数", "People"),
-               ("households", "户数", "Households"), ("vulnerable", "老弱病残", "Vulnerable"),
-               ("distance_km", "距离（公里）", "Distance (km)"), ("time_min", "时间（分钟）", "Time (min)"),
-               ("method", "路线方式", "Route"), ("walk_km", "最长步行段（公里）", "Longest walk (km)"),
-               ("responsible", "责任人", "Responsible"), ("phone", "联系电话", "Phone")),
+    "grids": (("grid_id", "grid_id"), ("name", "grid_name"), ("township", "township"), ("village", "village"),
+              ("responsible", "responsible"), ("phone", "phone"), ("households", "households"),
+              ("population", "population"), ("vulnerable", "vulnerable"), ("max_depth", "max_depth"),
+              ("evacuate", "evacuate"), ("why", "why"), ("shelter", "shelter"), ("people_placed", "people_placed"),
+              ("people_unplaced", "people_unplaced")),
+    "shelters": (("shelter_id", "shelter_id"), ("name", "shelter"), ("township", "township"), ("village", "village"),
+                 ("capacity", "capacity"), ("load", "load"), ("vulnerable_load", "vulnerable_load"),
+                 ("spare", "spare"), ("usable", "usable"), ("reason", "reason")),
+    "routes": (("grid_id", "grid_id"), ("grid_name", "grid_name"), ("shelter_name", "shelter_name"),
+               ("people", "people"), ("households", "households"), ("vulnerable", "vulnerable"),
+               ("distance_km", "distance_km"), ("time_min", "time_min"), ("method", "method"),
+               ("walk_km", "walk_km"), ("responsible", "responsible"), ("phone", "phone")),
 }
+_PLAN_TITLE = Text("转移避险方案", "Evacuation plan", "plan_title")
+_PLAN_TITLE_OF = Text("转移避险方案（{s}）", "Evacuation plan ({s})", "plan_title_of")
 # KML colours are aabbggrr
 _STYLES = {
     "grid_evac": {"line": "ff0000e6", "width": "2", "poly": "330000e6"},
@@ -146,7 +145,7 @@ def plan_layers(tables: Any, lang: str = "zh") -> dict[str, gpd.GeoDataFrame]:
                 if src in info and dst not in routes:
                     routes[dst] = routes["grid_id"].map(info[src])
         agg = routes.groupby("grid_id").agg(
-            shelter=("shelter_name", lambda s: ("、" if lang == "zh" else "; ").join(dict.fromkeys(s.astype(str)))),
+            shelter=("shelter_name", lambda s: ENUMERATION(lang).join(dict.fromkeys(s.astype(str)))),
             shelter_ids=("shelter_id", lambda s: ";".join(dict.fromkeys(s.astype(str)))),
             people_placed=("people", "sum"),
             distance_km=("distance_km", "max") if "distance_km" in routes else ("people", "size"),
@@ -192,15 +191,15 @@ def plan_geojson(layers: dict[str, gpd.GeoDataFrame]) -> bytes:
 # ---- KML ---------------------------------------------------------------------------------------
 
 
-def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险方案", lang: str = "zh") -> bytes:
+def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str | None = None, lang: str = "zh") -> bytes:
     """The plan as KML for Ovital (奥维) and Google Earth.
 
     Parameters
     ----------
     layers : dict of str to GeoDataFrame
         From :func:`plan_layers`.
-    title : str
-        Document name.
+    title : str, optional
+        Document name; default 转移避险方案 / Evacuation plan.
 
     Returns
     -------
@@ -208,10 +207,9 @@ def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险�
         UTF-8 KML 2.2 with folders 网格, 安置场所, 转移路线 (in that order, each present even when
         empty), WGS84 lon/lat coordinates.
     """
-    i = 0 if lang == "zh" else 1
-    root, doc = kml_document(title, _STYLES)
-    for layer, folder_names in KML_FOLDERS.items():
-        folder = kml_folder(doc, folder_names[i])
+    root, doc = kml_document(title or _PLAN_TITLE(lang), _STYLES)
+    for layer, folder_name in KML_FOLDERS.items():
+        folder = kml_folder(doc, folder_name(lang))
         df = layers.get(layer)
         if df is None or not len(df):
             continue
@@ -229,7 +227,7 @@ def plan_kml(layers: dict[str, gpd.GeoDataFrame], *, title: str = "转移避险�
                 name = f"{row.get('grid_name') or row.get('grid_id')} → {row.get('shelter_name')}"
                 style = "route_road" if row.get("method") == "road" else "route_line"
             kml_sub(pm, "name", str(name))
-            pairs = [(labels[i], kml_value(row.get(key), key, lang)) for key, *labels in _KML_FIELDS[layer]
+            pairs = [(header(head, lang), kml_value(row.get(key), key, lang)) for key, head in _KML_FIELDS[layer]
                      if key in row.index]
             shown = [(k, v) for k, v in pairs if v is not None and v != ""]
             desc = "<table>" + "".join(f"<tr><td>{k}</td><td>{xml_escape(v)}</td></tr>" for k, v in shown) + "</table>"
@@ -279,11 +277,9 @@ def write_plan_files(tables: Any, out_dir: Path, *, lang: str = "zh", note: str 
     geojson.write_bytes(plan_geojson(layers))
     kml = out_dir / "plan.kml"
     summary = table_part(tables, "summary") or {}
-    scen = (summary.get("scenario_en") if lang == "en" else None) or summary.get("scenario") or \
-        summary.get("scenario_name")
-    head = "转移避险方案" if lang == "zh" else "Evacuation plan"
-    kml.write_bytes(plan_kml(layers, lang=lang,
-                             title=(f"{head}（{scen}）" if lang == "zh" else f"{head} ({scen})") if scen else head))
+    scen = in_language(summary, "scenario", lang) or summary.get("scenario_name")
+    title = _PLAN_TITLE_OF.format(s=scen) if scen else _PLAN_TITLE
+    kml.write_bytes(plan_kml(layers, lang=lang, title=title(lang)))
     xlsx = out_dir / "plan.xlsx"
     xlsx.write_bytes(plan_workbook(tables, lang=lang, note=note, date=date, synthetic=synthetic))
     return [p for p in (gpkg, geojson, kml, xlsx) if p.exists()]

@@ -43,93 +43,28 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 
+from gis.flood.headers import HEADERS, SHEETS, WORDS, header, word
 from gis.report.sheets import write_sheet
-from gis.report.tables import table_part, truthy
+from gis.report.tables import in_language, table_part, truthy
 from layers.catalogue import spec as get_spec
-from layers.text import pick
+from layers.text import SEMICOLON, Text, pick
 
 __all__ = ["HEADERS", "SHEETS", "plan_workbook", "township_workbooks", "plan_rows", "shelter_rows",
            "township_rows", "needs_rows", "header"]
 
-#: column key -> (Chinese header, English header); units in the header
-HEADERS: dict[str, tuple[str, str]] = {
-    "township": ("乡镇", "Township"),
-    "village": ("村", "Village"),
-    "grid_id": ("网格编号", "Grid ID"),
-    "grid_name": ("网格名称", "Grid name"),
-    "responsible": ("责任人", "Responsible person"),
-    "phone": ("联系电话", "Phone"),
-    "households": ("户数（户）", "Households"),
-    "people": ("人数（人）", "People"),
-    "vulnerable": ("老弱病残（人）", "Vulnerable (persons)"),
-    "max_depth": ("最大水深（米）", "Max depth (m)"),
-    "shelter_id": ("场所编号", "Shelter ID"),
-    "shelter": ("安置场所", "Shelter"),
-    "distance_km": ("距离（公里）", "Distance (km)"),
-    "time_min": ("时间（分钟）", "Time (min)"),
-    "method": ("路线方式", "Route method"),
-    "walk_km": ("最长步行段（公里）", "Longest walk (km)"),
-    "climb_m": ("步行爬升（米）", "Climb on foot (m)"),
-    "why": ("转移原因", "Why it moves"),
-    "remark": ("备注", "Remark"),
-    # shelters
-    "type": ("场所类型", "Type"),
-    "capacity": ("容纳人数（人）", "Capacity (persons)"),
-    "load": ("安置人数（人）", "Load (persons)"),
-    "vulnerable_load": ("其中老弱病残（人）", "Of which vulnerable (persons)"),
-    "spare": ("剩余容量（人）", "Spare places (persons)"),
-    "load_pct": ("负荷率（%）", "Load (%)"),
-    "usable": ("是否可用", "Usable"),
-    "reason": ("不可用原因", "Reason unusable"),
-    # townships
-    "grids": ("需转移网格（个）", "Grids to evacuate"),
-    "people_to_evacuate": ("需转移人数（人）", "People to evacuate"),
-    "placed": ("已安置（人）", "Placed (persons)"),
-    "unplaced": ("未安置（人）", "Unplaced (persons)"),
-    "capacity_missing": ("缺少容量（人）", "Capacity missing (persons)"),
-    # needs
-    "name": ("安置场所", "Shelter"),
-    "days": ("天数（天）", "Days"),
-    "food_kg": ("食品（公斤）", "Food (kg)"),
-    "drinking_water_l": ("饮用水（升）", "Drinking water (L)"),
-    "clean_water_l": ("生活用水（升）", "Clean water (L)"),
-    "family_kits": ("家庭包（套）", "Family kits"),
-    # the same items as named by gis.flood.needs.minimum_needs
-    "rice_kg": ("大米（公斤）", "Rice (kg)"),
-    "drinking_l": ("饮用水（升）", "Drinking water (L)"),
-    "clean_l": ("生活用水（升）", "Clean water (L)"),
-    "toilets": ("厕所（个）", "Toilets"),
-    # notes sheet
-    "item": ("项目", "Item"),
-    "value": ("内容", "Value"),
+#: the remarks of the plan sheet
+_REMARKS: dict[str, Text] = {
+    "split": Text("分{n}处安置（第{i}处）；户数按人数比例分摊",
+                  "split over {n} shelters ({i}); households apportioned by people", "split"),
+    "unplaced_remark": Text("安置场所容量不足，需另行安排", "shelter capacity short; needs another place",
+                            "unplaced_remark"),
+    "unreachable_remark": Text("步行限度内无可到达的安置场所（道路被淹断、四周为水或河流），需就地避险或救援力量接应",
+                               "no shelter within walking reach (roads cut, water or rivers all round): shelter in "
+                               "place or a rescue team", "unreachable_remark"),
 }
 
-#: sheet key -> (Chinese name, English name)
-SHEETS: dict[str, tuple[str, str]] = {
-    "plan": ("转移计划", "Evacuation plan"),
-    "shelters": ("安置场所负荷", "Shelter load"),
-    "townships": ("乡镇汇总", "Township summary"),
-    "needs": ("物资需求", "Needs"),
-    "notes": ("说明", "Notes"),
-}
-
-_WORDS = {
-    "road": ("道路", "road"),
-    "walk": ("全程步行", "on foot"),
-    "straight": ("直线估算", "straight line (estimate)"),
-    "straight_line": ("直线估算", "straight line (estimate)"),
-    "yes": ("是", "yes"),
-    "no": ("否", "no"),
-    "unplaced": ("未安置", "not placed"),
-    "total": ("合计", "Total"),
-    "split": ("分{n}处安置（第{i}处）；户数按人数比例分摊", "split over {n} shelters ({i}); households "
-              "apportioned by people"),
-    "unplaced_remark": ("安置场所容量不足，需另行安排", "shelter capacity short; needs another place"),
-    "unreachable_remark": ("步行限度内无可到达的安置场所（道路被淹断、四周为水或河流），需就地避险或救援力量接应",
-                           "no shelter within walking reach (roads cut, water or rivers all round): shelter in place "
-                           "or a rescue team"),
-}
-
+#: the name of the needs table's total row before it is put in words (as :func:`gis.flood.needs.minimum_needs` names it)
+_TOTAL = "合计/Total"
 _COUNT_KEYS = {"households", "people", "people_to_evacuate", "vulnerable", "capacity", "load", "vulnerable_load",
                "spare", "grids",
                "placed", "unplaced", "capacity_missing", "family_kits", "toilets", "days", "food_kg", "rice_kg",
@@ -140,15 +75,8 @@ _FORMATS = {"distance_km": "0.0", "walk_km": "0.0", "time_min": "0", "max_depth"
 
 
 def _w(key: str, lang: str, **fmt: Any) -> str:
-    zh, en = _WORDS[key]
-    text = zh if lang == "zh" else en
-    return text.format(**fmt) if fmt else text
-
-
-def header(key: str, lang: str = "zh") -> str:
-    """Display header of a column key (``'distance_km'`` -> ``距离（公里）``); unknown keys as given."""
-    zh, en = HEADERS.get(key, (key, key))
-    return zh if lang == "zh" else en
+    w = _REMARKS[key] if key in _REMARKS else WORDS[key]
+    return (w.format(**fmt) if fmt else w)(lang)
 
 
 def _frame(tables: Any, name: str) -> pd.DataFrame:
@@ -256,7 +184,7 @@ def plan_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
             rows.append({**base(gid, g), "households": hh[i], "people": a.get("people"),
                          "vulnerable": a.get("vulnerable"), "shelter": shelter_name.get(sid, sid),
                          "distance_km": a.get("distance_km"), "time_min": a.get("time_min"),
-                         "method": _w(method, lang) if method in _WORDS else method, "walk_km": a.get("walk_km"),
+                         "method": word(method, lang), "walk_km": a.get("walk_km"),
                          "remark": _w("split", lang, n=n, i=i + 1) if n > 1 else ""})
     # people of evacuated grids that no assignment carries
     if not grids.empty and "grid_id" in grids:
@@ -385,7 +313,7 @@ def needs_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
         n = n.reset_index()
     for c in ("shelter_id", "name"):
         if c in n:
-            n[c] = n[c].replace({"合计/Total": _w("total", lang)})
+            n[c] = n[c].replace({_TOTAL: _w("total", lang), WORDS["total"].zh: _w("total", lang)})
     if "name" not in n and "shelter_id" in n:
         shel = _frame(tables, "shelters")
         if {"shelter_id", "name"} <= set(shel.columns):
@@ -398,75 +326,57 @@ def needs_rows(tables: Any, *, lang: str = "zh") -> pd.DataFrame:
     return n.reset_index(drop=True)
 
 
-_SUMMARY_ITEMS = (
-    (("scenario", "scenario_name", "name"), ("方案名称", "Scenario")),
-    (("hazard_method", "method", "hazard"), ("致灾方法", "Hazard method")),
-    (("evacuation_rule",), ("转移判断", "Who moves")),
-    (("grids_to_evacuate", "grids"), ("需转移网格（个）", "Grids to evacuate")),
-    (("people_to_evacuate",), ("需转移人数（人）", "People to evacuate")),
-    (("households_to_evacuate",), ("需转移户数（户）", "Households to evacuate")),
-    (("vulnerable_to_evacuate",), ("其中老弱病残（人）", "Of which vulnerable")),
-    (("people_placed",), ("已安置人数（人）", "People placed")),
-    (("households_placed",), ("已安置户数（户）", "Households placed")),
-    (("people_unplaced",), ("未安置人数（人）", "People not placed")),
-    (("people_no_reachable_shelter",), ("其中步行限度内无可达安置场所（人）", "Of which with no shelter within "
-                                                                        "walking reach")),
-    (("people_by_route_mode",), ("按路线方式（人）", "People by route")),
-    (("longest_walk_km",), ("最长步行段（公里）", "Longest walk (km)")),
-    (("walk_limit_km",), ("步行限度（公里）", "Walking limit (km)")),
-    (("shelters_used",), ("使用安置场所（个）", "Shelters used")),
-    (("shelters_unusable",), ("不可用安置场所（个）", "Shelters unusable")),
-    (("grids_split",), ("分往多处的网格（个）", "Grids split over shelters")),
-    (("person_km",), ("总转移人·公里", "Person-kilometres")),
-    (("person_hours",), ("总转移人·小时", "Person-hours")),
-    (("metric_crs",), ("分析坐标系", "Analysis CRS")),
-)
-_HAZARD_METHODS = {"depth_raster": ("淹没水深栅格", "flood depth raster"), "polygons": ("危险区范围", "danger zones"),
-                   "hand_stage": ("HAND 水位筛查", "HAND water-level screening")}
+#: the summary's items in the notes sheet: (keys the summary may hold it under, first one names the row)
+_SUMMARY_ITEMS = (("scenario", "scenario_name", "name"), ("hazard_method", "method", "hazard"), ("evacuation_rule",),
+                  ("grids_to_evacuate", "grids"), ("people_to_evacuate",), ("households_to_evacuate",),
+                  ("vulnerable_to_evacuate",), ("people_placed",), ("households_placed",), ("people_unplaced",),
+                  ("people_no_reachable_shelter",), ("people_by_route_mode",), ("longest_walk_km",),
+                  ("walk_limit_km",), ("shelters_used",), ("shelters_unusable",), ("grids_split",), ("person_km",),
+                  ("person_hours",), ("metric_crs",))
+_SYNTHETIC = Text("演示数据为合成数据", "demo data are synthetic", "synthetic")
+_HOW_TO_READ = Text(
+    "转移计划每行为一个网格到一个安置场所；一个网格分往两处时有两行，户数与老弱病残按人数比例分摊，各行相加等于网格总数；"
+    "“未安置”行为未能安置的人数及原因。路线方式“道路”含从住处到道路、从道路到安置场所的步行段（按地形计算），"
+    "“全程步行”为按地形的步行路线，“直线估算”（仅在没有 DEM 时）为直线距离乘绕行系数。",
+    "Each plan row is one grid going to one shelter; a grid split over two shelters has two rows, its households "
+    "and vulnerable people shared with the people, and the rows add up to the grid's totals; a 'not placed' row "
+    "holds the people left and why. A 'road' route includes the walks from the homes to the road and from the "
+    "road to the shelter (over the terrain); 'on foot' is a walking route over the terrain; 'straight line' "
+    "(only without a DEM) is the straight-line distance times a detour factor.", "how_to_read")
 
 
 def _summary_value(key: str, v: Any, lang: str) -> Any:
     """A summary value for people: method codes named, pairs picked in the language, modes spelled out."""
-    i = 0 if lang == "zh" else 1
     if key in ("hazard_method", "method") and isinstance(v, str):
-        return _HAZARD_METHODS.get(v, (v, v))[i]
+        return word(v, lang)
     if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(x, str) for x in v):
-        return v[i]
+        return pick(tuple(v), lang)
     if isinstance(v, dict):
-        return "；".join(f"{_w(k, lang) if k in _WORDS else k} {n:,}" for k, n in v.items()) if lang == "zh" else \
-            "; ".join(f"{_w(k, lang) if k in _WORDS else k} {n:,}" for k, n in v.items())
+        return SEMICOLON(lang).join(f"{word(k, lang)} {n:,}" for k, n in v.items())
     return round(v, 1) if isinstance(v, float) else v
 
 
 def _notes_rows(tables: Any, *, lang: str, note: str | None, date: str | None, synthetic: bool) -> list[tuple]:
     summary = dict(table_part(tables, "summary") or {})
-    if lang == "en" and summary.get("scenario_en"):
-        summary["scenario"] = summary["scenario_en"]
-    i = 0 if lang == "zh" else 1
+    scenario = in_language(summary, "scenario", lang)
+    if scenario:      # the scenario's name in the file's language, where the summary has it
+        summary["scenario"] = scenario
     rows: list[tuple] = []
-    for keys, labels in _SUMMARY_ITEMS:
+    for keys in _SUMMARY_ITEMS:
         for k in keys:
             if k in summary and summary[k] is not None:
-                rows.append((labels[i], _summary_value(k, summary[k], lang)))
+                rows.append((header(keys[0], lang), _summary_value(k, summary[k], lang)))
                 break
-    rows.append((("生成日期", "Date")[i], date or _dt.date.today().isoformat()))
-    method_note = note or (summary.get("method_note_en") if lang == "en" else None) or summary.get("method_note") \
-        or summary.get("screening_note") or summary.get("note")
+    rows.append((header("date", lang), date or _dt.date.today().isoformat()))
+    method_note = note or in_language(summary, "method_note", lang) or summary.get("screening_note") \
+        or summary.get("note")
     if method_note:
-        rows.append((("方法说明", "Method note")[i], str(method_note)))
+        rows.append((header("method_note", lang), str(method_note)))
     for n in table_part(tables, "notes") or []:
-        rows.append((("提示", "Note")[i], pick(n, lang)))
+        rows.append((header("note", lang), pick(n, lang)))
     if synthetic:
-        rows.append((("数据说明", "Data")[i], ("演示数据为合成数据", "demo data are synthetic")[i]))
-    rows.append((("说明", "How to read")[i], (
-        "转移计划每行为一个网格到一个安置场所；一个网格分往两处时有两行，户数与老弱病残按人数比例分摊，各行相加等于网格总数；"
-        "“未安置”行为未能安置的人数及原因。路线方式“道路”含从住处到道路、从道路到安置场所的步行段（按地形计算），"
-        "“全程步行”为按地形的步行路线，“直线估算”（仅在没有 DEM 时）为直线距离乘绕行系数。",
-        "Each plan row is one grid going to one shelter; a grid split over two shelters has two rows, its households "
-        "and vulnerable people shared with the people, and the rows add up to the grid's totals; a 'not placed' row "
-        "holds the people left and why. A 'road' route includes the walks from the homes to the road and from the "
-        "road to the shelter (over the terrain); 'on foot' is a walking route over the terrain; 'straight line' "
-        "(only without a DEM) is the straight-line distance times a detour factor.")[i]))
+        rows.append((header("data", lang), _SYNTHETIC(lang)))
+    rows.append((header("how_to_read", lang), _HOW_TO_READ(lang)))
     return rows
 
 
@@ -532,23 +442,22 @@ def plan_workbook(tables: Any, *, lang: str = "zh", note: str | None = None, dat
     """
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
-    i = 0 if lang == "zh" else 1
     wb = Workbook()
     wb.remove(wb.active)
 
     plan = plan_rows(tables, lang=lang)
-    _write_sheet(wb, SHEETS["plan"][i], plan, list(plan.columns), lang)
+    _write_sheet(wb, SHEETS["plan"](lang), plan, list(plan.columns), lang)
     shel = shelter_rows(tables, lang=lang)
-    _write_sheet(wb, SHEETS["shelters"][i], shel, list(shel.columns), lang)
+    _write_sheet(wb, SHEETS["shelters"](lang), shel, list(shel.columns), lang)
     town = township_rows(tables, lang=lang)
-    _write_sheet(wb, SHEETS["townships"][i], town, list(town.columns), lang,
+    _write_sheet(wb, SHEETS["townships"](lang), town, list(town.columns), lang,
                  total_rows={len(town) - 1} if len(town) else set())
     needs = needs_rows(tables, lang=lang)
-    _write_sheet(wb, SHEETS["needs"][i], needs, list(needs.columns), lang, total_rows=_total_index(needs))
+    _write_sheet(wb, SHEETS["needs"](lang), needs, list(needs.columns), lang, total_rows=_total_index(needs))
     notes = pd.DataFrame(_notes_rows(tables, lang=lang, note=note, date=date, synthetic=synthetic),
                          columns=["item", "value"])
-    _write_sheet(wb, SHEETS["notes"][i], notes, ["item", "value"], lang)
-    ws = wb[SHEETS["notes"][i][:31]]
+    _write_sheet(wb, SHEETS["notes"](lang), notes, ["item", "value"], lang)
+    ws = wb[SHEETS["notes"](lang)[:31]]
     ws.column_dimensions["B"].width = 80
     for (cell,) in ws.iter_rows(min_row=2, min_col=2, max_col=2):
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -585,7 +494,7 @@ def _township_tables(tables: Any, township: str) -> dict:
         if len(n):
             num = n.select_dtypes("number").columns.difference(["days"])
             total = {c: n[c].sum() for c in num}
-            total.update({"shelter_id": None, "name": "合计"})  # the workbook's total row (see _total_index)
+            total.update({"shelter_id": None, "name": _TOTAL})  # the workbook's total row (see _total_index)
             if "days" in n:
                 total["days"] = n["days"].max()
             n = pd.concat([n, pd.DataFrame([total])], ignore_index=True)[list(needs.columns)]

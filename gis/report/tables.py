@@ -8,7 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["table_part", "truthy"]
+from layers.text import Text
+
+__all__ = ["table_part", "truthy", "in_language"]
 
 
 def table_part(tables: Any, name: str, default: Any = None) -> Any:
@@ -26,3 +28,13 @@ def truthy(v: Any) -> bool:
         return bool(v) and not pd.isna(v)
     except (TypeError, ValueError):
         return False
+
+
+def in_language(summary: Mapping[str, Any], key: str, lang: str = "zh") -> Any:
+    """``summary[key]`` in ``lang``: its ``key + '_en'`` twin in English where there is one, else ``summary[key]``.
+
+    A plan's summary names its scenario and method note in Chinese (``scenario``, ``method_note``) and,
+    where it can, in English too (``scenario_en``, ``method_note_en``). None when neither is there.
+    """
+    zh = summary.get(key) or ""
+    return Text(zh, summary.get(f"{key}_en") or zh)(lang) or None

@@ -31,7 +31,6 @@ import io
 import math
 import os
 import pickle
-import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
@@ -64,11 +63,12 @@ from gis.report.a4 import (
     warp,
     wrap,
 )
-from gis.report.tables import table_part, truthy
+from gis.report.tables import in_language, table_part, truthy
 from layers.crs import metric_crs
+from layers.errors import AnalysisRefused, problem
 from layers.raster import Raster
 from layers.settings import STORAGE_CRS
-from layers.text import Text
+from layers.text import SEMICOLON, Text, registry, written_in
 
 __all__ = ["at_risk_villages", "village_figure", "village_map", "village_maps_batch", "DEPTH_THRESHOLDS"]
 
@@ -78,7 +78,7 @@ DEPTH_THRESHOLDS = (0.5, 1.5, 3.0)
 _ROUTE_STYLE = {"road": ("#1f5fbf", "-"), "walk": ("#1b8a3a", (0, (1, 2))), "line": ("#ff7f0e", (0, (5, 3)))}
 
 
-_T: dict[str, tuple[Any, Any]] = {
+_T: dict[str, Text] = registry({
     "title": ("{v}防汛形势图", "{v} flood situation map"),
     "scenario": ("方案：{s}", "Scenario: {s}"),
     "method": ("致灾方法：{s}", "Hazard: {s}"),
@@ -89,8 +89,7 @@ _T: dict[str, tuple[Any, Any]] = {
     "nofont": ("未找到中文字体（请安装 fonts-noto-cjk），中文可能无法显示",
                "No CJK font found (install fonts-noto-cjk); Chinese text may not display"),
     "crs": ("坐标系：{c}", "CRS: {c}"),
-    "north": ("北", "N"),
-    "m": ("米", "m"), "km": ("公里", "km"),
+    "m": ("米", "m"),
     "depth": ("淹没水深", "Flood depth"),
     "zone": ("危险区", "Danger zone"),
     "grid_evac": ("需转移网格", "Grid to evacuate"),
@@ -102,26 +101,32 @@ _T: dict[str, tuple[Any, Any]] = {
     "shelter_bad": ("不可用安置场所", "Unusable shelter"),
     "road": ("道路", "Road"), "river": ("河流", "River"),
     "cap": ("容纳{c}人", "capacity {c}"),
-    "bad": ("不可用", "unusable"),
+    "bad": ("（不可用）", "(unusable)"),
+    "bad_reason": ("（不可用：{r}）", "(unusable: {r})"),
     "more": ("……另有 {n} 个网格，详见转移计划表", "... {n} more grids: see the plan workbook"),
     "unplaced": ("未安置", "not placed"),
     "stays": ("无需转移", "stays"),
-    "cols": (("序号", "网格编号", "网格名称", "责任人", "联系电话", "户数", "人数", "老弱病残", "转移原因", "安置场所",
-              "距离（公里）"),
-             ("No.", "Grid ID", "Grid", "Responsible", "Phone", "HH", "People", "Vuln.", "Why", "Shelter", "km")),
+    "people_n": ("{n}人", "{n}"),
+    "homes_wet": ("居住点进水 {s}", "homes wet {s}"),
+    "area_flooded": ("淹没面积 {s}", "area flooded {s}"),
     "novillage": ("没有村“{v}”的网格", "no grids for village '{v}'"),
-}
+    "novillage_fix": ("核对村名，或先导入该村的转移避险网格", "check the village name, or import the village's grids"),
+})
+#: the columns of the printed table (short: the A4 page is narrow)
+_COLS: tuple[Text, ...] = tuple(Text(zh, en, f"col_{i}") for i, (zh, en) in enumerate((
+    ("序号", "No."), ("网格编号", "Grid ID"), ("网格名称", "Grid"), ("责任人", "Responsible"), ("联系电话", "Phone"),
+    ("户数", "HH"), ("人数", "People"), ("老弱病残", "Vuln."), ("转移原因", "Why"), ("安置场所", "Shelter"),
+    ("距离（公里）", "km"))))
 
 
 #: legend of the boundaries layer's outlines
 _BOUNDARY_LINES = {"township": Text("乡镇界", "Township boundary", "township_boundary"),
                    "village": Text("村界", "Village boundary", "village_boundary")}
-_CJK = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]")
 
 
-def _t(key: str, lang: str, **kw: Any) -> Any:
-    v = _T[key][0 if lang == "zh" else 1]
-    return v.format(**kw) if kw else v
+def _t(key: str, lang: str, **kw: Any) -> str:
+    v = _T[key]
+    return (v.format(**kw) if kw else v)(lang)
 
 
 # ---- fonts -------------------------------------------------------------------------------------
@@ -257,8 +262,8 @@ def village_figure(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDa
 
     Raises
     ------
-    ValueError
-        When no grid has that village name.
+    AnalysisRefused
+        When no grid has that village name (a ``ValueError``).
     """
     with font_rc():
         return _draw(village_name, tables, hazard=hazard, dem_hillshade=dem_hillshade, roads=roads,
@@ -266,17 +271,23 @@ def village_figure(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDa
                      thresholds=tuple(float(t) for t in thresholds), lang=lang, boundaries=boundaries)
 
 
+def _no_village(village_name: str) -> None:
+    """Refuse a village the plan has no grids for (an :class:`~layers.errors.AnalysisRefused`, a ValueError)."""
+    raise AnalysisRefused(problem(_t("novillage", "zh", v=village_name), _t("novillage", "en", v=village_name),
+                                  _t("novillage_fix", "zh"), _t("novillage_fix", "en")))
+
+
 def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, scenario, township, synthetic,
           thresholds, lang, boundaries=None) -> Figure:
     grids_all = table_part(tables, "grids")
     if grids_all is None or not len(grids_all) or "village" not in grids_all:
-        raise ValueError(_t("novillage", "zh", v=village_name) + "; " + _t("novillage", "en", v=village_name))
+        _no_village(village_name)
     sel_mask = grids_all["village"].astype(str) == str(village_name)
     if township is not None and "township" in grids_all:
         sel_mask &= grids_all["township"].astype(str) == str(township)
     sel = grids_all[sel_mask].copy()
     if not len(sel):
-        raise ValueError(_t("novillage", "zh", v=village_name) + "; " + _t("novillage", "en", v=village_name))
+        _no_village(village_name)
     sel["grid_id"] = sel["grid_id"].astype(str)
     asg = table_part(tables, "assignments")
     shelters = table_part(tables, "shelters")
@@ -305,14 +316,13 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     n_rows = len(sel)
     method, note = method_words(summary.get("hazard_method") or summary.get("method"), lang)
-    given = str((summary.get("method_note_en") if lang == "en" else None) or summary.get("method_note")
-                or summary.get("screening_note") or "")
-    if given and not note and (lang == "zh") == bool(_CJK.search(given)):   # a note in the page's language
+    given = str(in_language(summary, "method_note", lang) or summary.get("screening_note") or "")
+    if given and not note and written_in(given, lang):   # a note in the page's language
         note = given
     footer = [_t("crs", lang, c=crs_words(mcrs, lang)), *([note] if note else [])]
     stamp = [_t("synthetic", lang)] if synthetic or summary.get("synthetic") else []
     if cjk_font() is None:
-        stamp.append(_T["nofont"][1])
+        stamp.append(_t("nofont", "en"))   # in English: the Chinese would not show without the font
     lay = _layout((x1 - x0) / (y1 - y0), n_rows, footer, bool(stamp))
     fig, ax, extent = map_page((x0, y0, x1, y1), lay, dpi=150)
     img_extent = (extent[0], extent[2], extent[1], extent[3])
@@ -484,8 +494,8 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
                 ax.scatter([p.x], [p.y], marker="X", s=110, c="#7f7f7f", edgecolors="black", linewidths=0.6,
                            zorder=14)
                 reason = str(s.get(f"reason_{lang}") if f"reason_{lang}" in s else s.get("reason") or "").strip()
-                texts = [f"{name}\n（{_t('bad', lang)}{'：' + reason if reason else ''}）" if lang == "zh" else
-                         f"{name}\n({_t('bad', lang)}{': ' + reason if reason else ''})", name]
+                aside = _t("bad_reason", lang, r=reason) if reason else _t("bad", lang)
+                texts = [f"{name}\n{aside}", name]
                 drawn_bad = True
             shelter_labels.append({"x": p.x, "y": p.y, "texts": texts,
                            "kw": dict(fontsize=8, fontweight="bold" if ok else "normal",
@@ -507,12 +517,13 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     date = date or _dt.date.today().isoformat()
     town = township or (str(sel["township"].dropna().iloc[0]) if "township" in sel and sel["township"].notna().any()
                         else "")
-    title = _t("title", lang, v=f"{town} {village_name}".strip() if lang == "en" else village_name)
+    # the English title names the township too; the Chinese subtitle starts with it
+    title = _t("title", lang, v=Text(village_name, f"{town} {village_name}".strip())(lang))
     title_fs = 20.0
     while title_fs > 10 and text_width_in(title, title_fs) * 1.1 > lay["map_w_in"]:   # a long name: smaller type
         title_fs -= 1
     fig.text(0.5, lay["title_y"], title, ha="center", va="top", fontsize=title_fs, fontweight="bold")
-    sub = [town] if town and lang == "zh" else []
+    sub = [w for w in (Text(town, "")(lang),) if w]
     if summary_scen:
         sub.append(_t("scenario", lang, s=summary_scen))
     if method:
@@ -535,7 +546,7 @@ def _draw(village_name, tables, *, hazard, dem_hillshade, roads, rivers, date, s
     # responsible persons table
     tax = fig.add_axes(lay["table"])
     tax.axis("off")
-    cols = list(_t("cols", lang))
+    cols = [c(lang) for c in _COLS]
     body = plan[:lay["max_rows"]]
     cells = [[str(r["no"]), r["grid_id"], r["name"], r["responsible"], r["phone"], r["households"], r["people"],
               r["vulnerable"], r["why"], r["shelter"], r["distance"]] for r in body]
@@ -621,8 +632,8 @@ def _short_reason(g: pd.Series, lang: str) -> str:
     if not np.isfinite(share):
         return ""
     if basis == "homes":
-        return f"居住点进水 {share:.0%}" if lang == "zh" else f"homes wet {share:.0%}"
-    return f"淹没面积 {share:.0%}" if lang == "zh" else f"area flooded {share:.0%}"
+        return _t("homes_wet", lang, s=f"{share:.0%}")
+    return _t("area_flooded", lang, s=f"{share:.0%}")
 
 
 def _village_rows(sel: gpd.GeoDataFrame, routes: pd.DataFrame | None, shelters: pd.DataFrame | None,
@@ -640,21 +651,20 @@ def _village_rows(sel: gpd.GeoDataFrame, routes: pd.DataFrame | None, shelters: 
                                                key=lambda s: s.astype(str) if s.name == "grid_id" else s)
     for no, (_, g) in enumerate(order.iterrows(), start=1):
         parts = by_grid.get(g["grid_id"], [])
-        people = "人" if lang == "zh" else ""
-        sep = "；" if lang == "zh" else "; "
+        sep = SEMICOLON(lang)
         placed = float(pd.to_numeric(pd.Series([a.get("people") for a in parts]), errors="coerce").sum())
         pop = pd.to_numeric(pd.Series([g.get("population")]), errors="coerce").fillna(0).iloc[0]
         if not g["_evac"]:
             shelter = _t("stays", lang)
         elif len(parts) > 1:
-            shelter = sep.join(f"{name_of.get(a['shelter_id'], a['shelter_id'])} {_fmt_int(a.get('people'))}{people}"
-                               for a in parts)
+            shelter = sep.join(f"{name_of.get(a['shelter_id'], a['shelter_id'])} "
+                               f"{_t('people_n', lang, n=_fmt_int(a.get('people')))}" for a in parts)
         elif parts:
             shelter = name_of.get(parts[0]["shelter_id"], parts[0]["shelter_id"])
         else:
             shelter = _t("unplaced", lang)
         if g["_evac"] and parts and pop - placed > 0.5:
-            shelter += f"{sep}{_t('unplaced', lang)} {_fmt_int(pop - placed)}{people}"
+            shelter += f"{sep}{_t('unplaced', lang)} {_t('people_n', lang, n=_fmt_int(pop - placed))}"
         dist = pd.to_numeric(pd.Series([a.get("distance_km") for a in parts]), errors="coerce").max() if parts \
             else np.nan
         why = _short_reason(g, lang)
@@ -707,7 +717,7 @@ def village_map(village_name: str, tables: Any, *, hazard: Raster | gpd.GeoDataF
     Raises
     ------
     ValueError
-        Unknown format, or no grid has that village name.
+        Unknown format, or no grid has that village name (:class:`~layers.errors.AnalysisRefused`).
     """
     if fmt not in ("png", "pdf"):
         raise ValueError(f"fmt must be 'png' or 'pdf', not {fmt!r}")

@@ -23,12 +23,14 @@ import pandas as pd
 from layers.boundaries import locate
 from layers.catalogue import spec as get_spec
 from layers.crs import metric_crs, to_storage
+from layers.datums import describe
 from layers.errors import LayerError, Problem
+from layers.load import CoordOptions
 from layers.osm import estimates, mapping
 from layers.osm.dem import area_dem, lonlat_bounds, read_dems
 from layers.osm.read import read_osm
 from layers.raster import Raster, write_raster
-from layers.text import Text
+from layers.text import Text, unique
 from layers.validate import validate
 from layers.workspace import GPKG_NAME, Workspace
 
@@ -106,8 +108,8 @@ def _shelter_names(shelters: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def osm_layers(path: Path | str, *, bbox: tuple[float, float, float, float] | None = None,
-               dem_paths: Sequence[Path | str] = (), dem_names: Sequence[str] | None = None,
-               display_name: str | None = None) -> OsmImport:
+               dem_paths: Sequence[Path | str | Raster] = (), dem_names: Sequence[str] | None = None,
+               coords: CoordOptions | None = None, display_name: str | None = None) -> OsmImport:
     """Every layer of a workspace from an OpenStreetMap extract (see :mod:`layers.osm`).
 
     Parameters
@@ -116,10 +118,13 @@ def osm_layers(path: Path | str, *, bbox: tuple[float, float, float, float] | No
         ``.osm.pbf`` or ``.osm`` file.
     bbox : tuple of float, optional
         ``(west, south, east, north)``; default the DEM's extent within the file's, or the file's.
-    dem_paths : sequence of Path
-        DEM tiles; the area must lie inside them.
+    dem_paths : sequence of Path or Raster
+        DEM tiles (files, or rasters already read); the area must lie inside them.
     dem_names : sequence of str, optional
         How messages name the DEM files.
+    coords : CoordOptions, optional
+        The DEM files' coordinate options (:func:`layers.osm.dem.read_dems`); the extract itself is
+        always WGS84 lon/lat.
     display_name : str, optional
         How messages name the extract.
 
@@ -131,12 +136,12 @@ def osm_layers(path: Path | str, *, bbox: tuple[float, float, float, float] | No
     ------
     LayerError
         Not an OpenStreetMap file, an area outside the file, a DEM that does not cover the area, a DEM
-        that cannot be read.
+        that cannot be read or whose CRS cannot be told (or contradicts the one chosen).
     """
     path = Path(path)
     source = display_name or path.name
     notes: list[Text] = []
-    rasters = read_dems(dem_paths, dem_names) if dem_paths else []
+    rasters = read_dems(dem_paths, dem_names, coords=coords) if dem_paths else []
     if bbox is None and rasters:
         dem_box = lonlat_bounds(rasters)
         data = read_osm(path, bbox=dem_box, display_name=source)
@@ -189,6 +194,11 @@ def osm_layers(path: Path | str, *, bbox: tuple[float, float, float, float] | No
     notes += _notes(counts, v_counts, s_counts, water, towns is not None, dem is not None, outside)
     if dem is not None:
         counts["dem"] = int(np.isfinite(dem.array).sum())
+        first = rasters[0]
+        read_in = describe(first.source_crs if first.source_crs is not None else first.crs)
+        notes.append(Text(f"DEM 分幅按 {read_in.zh} 读取，dem.tif 保留该坐标系",
+                          f"the DEM tiles were read in {read_in.en}; dem.tif keeps it", "osm_dem_crs"))
+        notes += [n for n in unique(dem.warnings or []) if n not in notes]   # assumed CRS, old datum shift...
     return OsmImport(layers, counts, notes, box, data.extent, dem, source,
                      {"villages": v_counts, "shelters": s_counts})
 
@@ -288,14 +298,16 @@ def write_workspace(result: OsmImport, out_dir: Path | str, *, user: str = "osm"
 
 
 def import_osm(path: Path | str, out_dir: Path | str, *, bbox: tuple[float, float, float, float] | None = None,
-               dem_paths: Sequence[Path | str] = (), dem_names: Sequence[str] | None = None,
-               display_name: str | None = None, user: str = "osm") -> OsmImport:
+               dem_paths: Sequence[Path | str | Raster] = (), dem_names: Sequence[str] | None = None,
+               coords: CoordOptions | None = None, display_name: str | None = None,
+               user: str = "osm") -> OsmImport:
     """:func:`osm_layers`, then :func:`write_workspace` into ``out_dir``; the import made."""
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):   # before the work, not after
         raise _fail(f"输出位置已存在且不为空：{out.name}", f"the output place exists and is not empty: {out.name}",
                     "为新工作空间指定一个新的（或空的）文件夹", "give a new (or empty) folder for the new workspace",
                     field="--out")
-    result = osm_layers(path, bbox=bbox, dem_paths=dem_paths, dem_names=dem_names, display_name=display_name)
+    result = osm_layers(path, bbox=bbox, dem_paths=dem_paths, dem_names=dem_names, coords=coords,
+                        display_name=display_name)
     write_workspace(result, out, user=user)
     return result

@@ -1,9 +1,10 @@
 """The DEM of an imported area: one or more elevation files, joined and cut to the area.
 
 Each file is read with :func:`layers.raster.read_raster` (so the same formats, size limits and CRS
-checks as any DEM import), the tiles are joined with :func:`rasterio.merge.merge` in the first
-tile's CRS and cut to the area plus two cells. The area must lie inside the tiles' union: a DEM
-that does not cover it is refused, never padded with nodata.
+checks as any DEM import, and the same coordinate options: the 坐标系 / CRS box under the upload,
+``--crs`` / ``--towgs84`` / ``--crs-override`` on ``python -m gis osm``), the tiles are joined with
+:func:`rasterio.merge.merge` in the first tile's CRS and cut to the area plus two cells. The area
+must lie inside the tiles' union: a DEM that does not cover it is refused, never padded with nodata.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rasterio.warp import transform_bounds
 
 from layers.crs import bounds4
 from layers.errors import LayerError, Problem
+from layers.load import CoordOptions
 from layers.raster import Raster, _as_pyproj_input, read_raster
 
 __all__ = ["read_dems", "lonlat_bounds", "area_dem"]
@@ -39,16 +41,34 @@ def _dataset(r: Raster, mem: MemoryFile):
     return ds
 
 
-def read_dems(paths: Sequence[Path | str], names: Sequence[str] | None = None) -> list[Raster]:
+def read_dems(paths: Sequence[Path | str | Raster], names: Sequence[str] | None = None, *,
+              coords: CoordOptions | None = None, local: bool = False) -> list[Raster]:
     """Read DEM tiles (all in one CRS).
+
+    Parameters
+    ----------
+    paths : sequence of Path or Raster
+        The tiles: files, or rasters already read (the command line reads them with its options).
+    names : sequence of str, optional
+        How messages name them (default the file names).
+    coords : CoordOptions, optional
+        The coordinate options of the upload (CRS for tiles that carry none, a surveying bureau's
+        parameters, what to do when the chosen CRS contradicts the file's), as for any raster.
+    local : bool
+        The user's own files on this machine (see :func:`layers.raster.read_raster`).
 
     Raises
     ------
     LayerError
         A file that cannot be read as a DEM, or tiles in different CRSs.
+    CRSError
+        A tile's CRS missing and not recognisable, or contradicting the chosen one.
     """
-    names = list(names) if names is not None else [Path(p).name for p in paths]
-    rasters = [read_raster(Path(p), display_name=n) for p, n in zip(paths, names)]
+    names = list(names) if names is not None else [p.name if isinstance(p, Raster) else Path(p).name for p in paths]
+    c = coords if coords is not None else CoordOptions()
+    rasters = [p if isinstance(p, Raster) else
+               read_raster(Path(p), display_name=n, crs=c.crs, towgs84=c.towgs84, on_conflict=c.on_conflict,
+                           local=local) for p, n in zip(paths, names)]
     crs = _crs(rasters[0])
     odd = [n for r, n in zip(rasters, names) if not _crs(r).equals(crs)]
     if odd:
