@@ -443,6 +443,8 @@ def test_coverage_is_the_sum_of_the_viewsheds_whatever_the_threads():
         limits |= viewshed_exact(z, 30.0, row, col, 1e5, max_range_m=_CAM_COLS["range"][i], **kw)
     assert (count == want).all() and (first == lowest).all() and (info["in_range"] == limits).all()
     assert count.max() >= 2 and info["used"] == 5 and info["cached"] == 0
+    assert set(info["cpu_s"]) == {"grid", "cameras", "masks", "cached", "sweep", "merge", "finish"}
+    assert info["cpu_s"]["sweep"] > 0 and min(info["cpu_s"].values()) >= 0
     c2, f2, _, i2 = coverage(r, cams, return_in_range=True, threads=3)
     assert (c2 == count).all() and (f2 == first).all() and (i2["in_range"] == info["in_range"]).all()
 

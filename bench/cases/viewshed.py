@@ -115,8 +115,19 @@ def union(dem: str, gpkg: str, range_m: float = RANGE_M) -> dict:
     out = {"seconds": took, "cpu_s": cpu, "read_s": read_s, "warmup_s": warm, "threads": numba.get_num_threads(),
            "cameras": len(cams), "used": info["used"], "skipped": info["skipped"],
            "cells": int(count.size), "in_range": int(inr.sum()), "seen_1": int((count >= 1).sum()),
-           "seen_2": int((count >= 2).sum()), "notes": [en for _, en in notes]}
+           "seen_2": int((count >= 2).sum()), "notes": [en for _, en in notes], "phases": info["cpu_s"]}
     del count, first, inr, info
+    # the review's camera step: each camera's own range, the forest tallied, cameras with no forest in range skipped
+    from gis.fire.risk import forest_mask
+
+    forest = forest_mask(gpd.read_file(gpkg, layer="forest"), r)
+    t0, c0 = time.perf_counter(), time.process_time()
+    _, _, _, info = coverage(r, cams, refraction=REFRACTION, return_in_range=True, tally=forest.astype(np.uint8),
+                             relevant=forest)
+    out["review_s"], out["review_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+    out["review_phases"], out["review_used"] = info["cpu_s"], info["used"]
+    out["review_not_relevant"] = len(info["not_relevant"])
+    del info
     # the review's path: every camera kept, then one camera added
     cache = ViewshedCache(2000)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -527,6 +538,18 @@ def run(ctx: Context) -> Report:
                  "kernel load warm-up (s)", "cells in range", "seen by >= 1", "seen by >= 2", "peak RSS MB"],
         rows=[[u["seconds"], u["cpu_s"], u["read_s"], u["warmup_s"], u["in_range"], u["seen_1"], u["seen_2"],
                u["peak_rss_mb"]]])
+    order = ["grid", "cameras", "masks", "cached", "sweep", "merge", "finish"]
+    what = {"grid": "working elevations (float32, voids), masks onto the grid, DEM digest",
+            "cameras": "camera cells and parameters from the layer", "masks": "voids / forest per camera square",
+            "cached": "cameras added from the cache", "sweep": "the sweep (all threads)",
+            "merge": "adding each window to count, first camera, in range (and the forest tally)",
+            "finish": "camera numbers in the layer's order"}
+    p_table = Table(
+        title="viewshed: where the CPU goes (coverage's own clock, seconds, all threads)",
+        columns=["phase", "what", "union at 10 km", f"the review's camera step ({u['review_used']} cameras swept, "
+                                                    f"{u['review_not_relevant']} without forest in range)"],
+        rows=[[k, what[k], u["phases"].get(k, 0.0), u["review_phases"].get(k, 0.0)] for k in order]
+        + [["total", "", u["cpu_s"], u["review_cpu_s"]]])
     r_table = Table(
         title="viewshed: the review's cache (same process): every camera swept and kept, then one camera added",
         columns=["step", "wall (s)", "CPU (s)", "cameras swept", "cameras from the cache", "note"],
@@ -542,7 +565,7 @@ def run(ctx: Context) -> Report:
         rows=srows)
     c_table = Table(title="viewshed: per sample camera, time / agreement with ours-exact",
                     columns=["camera", "mast (m)", "cells in range", "visible (exact)", *tools], rows=rows)
-    tables = [u_table, r_table, s_table, c_table]
+    tables = [u_table, p_table, r_table, s_table, c_table]
     if g_rows:
         tables.append(Table(title="viewshed: agreement on the sample's cells in range, pair by pair",
                             columns=["pair", "all sample cells pooled", "mean of cameras", "worst camera",
@@ -570,6 +593,10 @@ def run(ctx: Context) -> Report:
         "(numba's thread count). The CPU figure (process time of all threads) is what the wall time would be on "
         "one idle core, so CPU / threads estimates it on idle cores when the shared machine is loaded (here "
         f"{u['cpu_s'] / max(1, u['threads']):.1f} s). Notes from coverage: " + ("; ".join(u["notes"]) or "none") + ".",
+        "Where the CPU goes: coverage's own clock (`info['cpu_s']`, thread CPU per phase) for the union above and "
+        f"for the camera step as the review runs it (each camera's own range, forest tally, cameras with no forest "
+        f"in range not swept): {u['review_s']:.1f} s wall, {u['review_cpu_s']:.1f} s CPU. Polygonising happens once, "
+        "in the gaps step (`gis.fire.gaps`, the `siting` case), not in coverage.",
         "Cache: `coverage(..., cache=ViewshedCache(...))` keys each camera's viewshed by the DEM's digest and the "
         "camera's cell, mast, range, sector, target height and curvature; the fire review uses the process-wide "
         "one, so after one camera is added (a copy of the first usable camera 1.5 km east) only that one is swept; "

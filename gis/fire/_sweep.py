@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -332,14 +333,15 @@ def window_any(blocks: np.ndarray, b: int, r0: int, r1: int, c0: int, c1: int) -
 def run_sweeps(dem: np.ndarray, res: float, rows: np.ndarray, cols: np.ndarray, heights: np.ndarray,
                ranges: np.ndarray, azs: np.ndarray, halves: np.ndarray, sectors: np.ndarray, voids: np.ndarray, *,
                target_h: float, dcoef: float, sub: float, consume: Callable[[int, np.ndarray, int, int, int], None],
-               threads: int = 1, serial_consume: bool = True) -> None:
+               threads: int = 1, serial_consume: bool = True, clock: dict[str, float] | None = None) -> None:
     """Sweep every camera into a window of its range square and hand it to ``consume``.
 
     ``consume(k, window, or0, oc0, side)`` gets camera ``k``'s codes in ``window[:side, :side]``
     (DEM cell ``(or0 + a, oc0 + b)`` at ``window[a, b]``) and must leave that part zeroed (as
     :func:`merge` does). With ``threads > 1`` the cameras are shared among that many threads (the
     kernels release the GIL), each with its own window; ``serial_consume`` runs the consumers one
-    at a time.
+    at a time. ``clock`` (when given) adds the CPU seconds of all threads spent in ``sweep`` and in
+    ``consume`` under those two keys.
     """
     n = len(rows)
     if n == 0:
@@ -351,27 +353,40 @@ def run_sweeps(dem: np.ndarray, res: float, rows: np.ndarray, cols: np.ndarray, 
     lock = threading.Lock()
     order = itertools.count()
 
+    spent = [0.0, 0.0]
+
     def work() -> None:
         window = np.zeros((side_max, side_max), np.uint8)
+        t_sweep = t_consume = 0.0
         while True:
             with lock:
                 k = next(order)
             if k >= n:
-                return
+                break
             half = sides[k] // 2
             or0, oc0 = int(rows[k]) - half, int(cols[k]) - half
+            t0 = time.thread_time()
             sweep(dem, res, int(rows[k]), int(cols[k]), float(heights[k]), target_h, float(ranges[k]),
                   bool(sectors[k]), float(azs[k]), float(halves[k]), dcoef, sub, bool(voids[k]), window, or0, oc0)
+            t1 = time.thread_time()
             if serial_consume:
                 with lock:
                     consume(k, window, or0, oc0, sides[k])
             else:
                 consume(k, window, or0, oc0, sides[k])
+            t_sweep += t1 - t0
+            t_consume += time.thread_time() - t1
+        with lock:
+            spent[0] += t_sweep
+            spent[1] += t_consume
 
     threads = max(1, min(int(threads), n))
     if threads == 1:
         work()
-        return
-    with ThreadPoolExecutor(threads) as pool:
-        for f in [pool.submit(work) for _ in range(threads)]:
-            f.result()
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            for f in [pool.submit(work) for _ in range(threads)]:
+                f.result()
+    if clock is not None:
+        clock["sweep"] = clock.get("sweep", 0.0) + spent[0]
+        clock["consume"] = clock.get("consume", 0.0) + spent[1]

@@ -46,6 +46,7 @@ camera's viewshed so that a review that adds or edits one camera computes only t
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numba
@@ -379,7 +380,11 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
         Also return a fourth value, a dict: ``in_range`` (bool mask of valid cells within range and
         sector of at least one camera computed), ``used`` and ``skipped`` (camera counts),
         ``skipped_names``, ``not_relevant`` (names of the cameras left out by ``relevant``),
-        ``cached`` (cameras taken from ``cache``) and ``tallies`` (with ``tally``).
+        ``cached`` (cameras taken from ``cache``), ``tallies`` (with ``tally``) and ``cpu_s``, CPU
+        seconds by phase: ``grid`` (working elevations, reprojection, masks on the grid, the DEM's
+        digest for the cache), ``cameras`` (their cells and parameters), ``masks`` (voids and
+        relevant cells per camera square), ``cached`` (cameras added from the cache), ``sweep`` and
+        ``merge`` (all threads), ``finish`` (camera numbers, reprojection back).
     tally : numpy.ndarray of uint8, optional
         Bit flags on the DEM's grid (e.g. 1 = forest, 2 = high-risk forest): each camera's seen
         cells are counted per bit into ``info["tallies"]`` (``(len(cameras), 8)`` int64, rows in
@@ -411,6 +416,15 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
 
     from layers.crs import metric_crs
     from layers.raster import _as_pyproj_input
+
+    clock: dict[str, float] = {}
+    tick = time.thread_time()
+
+    def lap(name: str) -> None:
+        nonlocal tick
+        now = time.thread_time()
+        clock[name] = clock.get(name, 0.0) + now - tick
+        tick = now
 
     notes: list[Text] = []
     src_crs = pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs)) if dem.crs is not None else None
@@ -449,8 +463,10 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
     gdf = cameras
     if crs is not None and gdf.crs is not None:
         gdf = gdf.to_crs(crs.to_wkt())
+    lap("grid")
     cams = _cameras_on_grid(gdf, arr, transform, range_m, default_height, default_range)
     notes += _camera_notes(cams, default_height, default_range)
+    lap("cameras")
 
     def onto_grid(a: np.ndarray | None, dtype) -> np.ndarray | None:
         """A mask or flags on the DEM's grid, moved onto the metric working grid when reprojected."""
@@ -467,10 +483,12 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
     work_tally = onto_grid(tally, np.uint8)
     work_relevant = onto_grid(relevant, np.bool_)
     dcoef = (1.0 - float(refraction)) / (2.0 * EARTH_RADIUS) if curvature else 0.0
+    key = (dem_key(dem), float(target_h), dcoef) if cache is not None else None
+    lap("grid")
     count, first_k, in_range, tallies_k, not_relevant, n_cached = _cover(
-        arr, res, cams, float(target_h), dcoef, work_tally, work_relevant, cache,
-        (dem_key(dem), float(target_h), dcoef) if cache is not None else None,
-        numba.get_num_threads() if threads is None else int(threads))
+        arr, res, cams, float(target_h), dcoef, work_tally, work_relevant, cache, key,
+        numba.get_num_threads() if threads is None else int(threads), clock)
+    tick = time.thread_time()
     if not_relevant:
         zh, en = _names(not_relevant)
         notes.append(Text(f"{len(not_relevant)} 个监控点监测范围内没有林地，未计算视域：{zh}",
@@ -494,21 +512,26 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
         count[~valid] = 0
         first[~valid] = -1
         in_range &= valid
+    lap("finish")
     if return_in_range:
         skipped = cams.outside + cams.void + cams.off
         return count, first, notes, {"in_range": in_range, "used": len(cams.rows) - len(not_relevant),
                                      "skipped": len(skipped), "skipped_names": skipped,
-                                     "not_relevant": not_relevant, "cached": n_cached, "tallies": tallies}
+                                     "not_relevant": not_relevant, "cached": n_cached, "tallies": tallies,
+                                     "cpu_s": clock}
     return count, first, notes
 
 
 def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: float, tally: np.ndarray | None,
-           relevant: np.ndarray | None, cache: ViewshedCache | None, key: tuple | None, threads: int):
+           relevant: np.ndarray | None, cache: ViewshedCache | None, key: tuple | None, threads: int,
+           clock: dict[str, float]):
     """Sweep (or take from ``cache``) every camera of ``cams`` and add it to one count raster.
 
     Returns ``count``, ``first`` (camera numbers in ``cams``), ``in_range``, per-camera tallies,
-    the names of the cameras left out by ``relevant`` and how many came from the cache.
+    the names of the cameras left out by ``relevant`` and how many came from the cache; adds the
+    CPU seconds of its phases to ``clock``.
     """
+    t0 = time.thread_time()
     nr, nc = arr.shape
     n = len(cams.rows)
     count = np.zeros((nr, nc), dtype=np.uint16)
@@ -535,6 +558,8 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
                 not_relevant.append(cams.names[k])
     keys: list[tuple | None] = [None] * n
     n_cached = 0
+    t1 = time.thread_time()
+    clock["masks"] = clock.get("masks", 0.0) + t1 - t0
     if cache is not None and key is not None:
         for k in map(int, np.flatnonzero(todo)):
             keys[k] = key + (int(rows[k]), int(cols[k]), float(cams.heights[k]), float(ranges[k]),
@@ -546,6 +571,8 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
                 todo[k] = False
                 n_cached += 1
     ids = np.flatnonzero(todo)
+    spent: dict[str, float] = {}
+    clock["cached"] = clock.get("cached", 0.0) + time.thread_time() - t1
 
     def consume(j: int, window: np.ndarray, or0: int, oc0: int, side: int) -> None:
         k = int(ids[j])
@@ -556,5 +583,7 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
     run_sweeps(arr, res, rows[ids], cols[ids], np.asarray(cams.heights, float)[ids], ranges[ids],
                np.asarray(cams.azs, float)[ids], np.asarray(cams.halves, float)[ids],
                np.asarray(cams.sectors, np.bool_)[ids], voids[ids], target_h=target_h, dcoef=dcoef,
-               sub=RAYS_PER_CELL, consume=consume, threads=threads)
+               sub=RAYS_PER_CELL, consume=consume, threads=threads, clock=spent)
+    clock["sweep"] = clock.get("sweep", 0.0) + spent.get("sweep", 0.0)
+    clock["merge"] = clock.get("merge", 0.0) + spent.get("consume", 0.0)
     return count, first, in_range, tallies, not_relevant, n_cached
