@@ -384,7 +384,7 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
         seconds by phase: ``grid`` (working elevations, reprojection, masks on the grid, the DEM's
         digest for the cache), ``cameras`` (their cells and parameters), ``masks`` (voids and
         relevant cells per camera square), ``cached`` (cameras added from the cache), ``sweep`` and
-        ``merge`` (all threads), ``finish`` (camera numbers, reprojection back).
+        ``merge`` (all threads), ``finish`` (tallies by camera, reprojection back).
     tally : numpy.ndarray of uint8, optional
         Bit flags on the DEM's grid (e.g. 1 = forest, 2 = high-risk forest): each camera's seen
         cells are counted per bit into ``info["tallies"]`` (``(len(cameras), 8)`` int64, rows in
@@ -485,7 +485,7 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
     dcoef = (1.0 - float(refraction)) / (2.0 * EARTH_RADIUS) if curvature else 0.0
     key = (dem_key(dem), float(target_h), dcoef) if cache is not None else None
     lap("grid")
-    count, first_k, in_range, tallies_k, not_relevant, n_cached = _cover(
+    count, first, in_range, tallies_k, not_relevant, n_cached = _cover(
         arr, res, cams, float(target_h), dcoef, work_tally, work_relevant, cache, key,
         numba.get_num_threads() if threads is None else int(threads), clock)
     tick = time.thread_time()
@@ -496,9 +496,6 @@ def coverage(dem, cameras, *, target_h: float = 0.0, range_m: float | None = Non
                           f"computed: {en}", "cameras_no_forest_in_range"))
     tallies = np.zeros((len(cameras), 8), np.int64)
     tallies[np.array(cams.pos, dtype=np.int64)] = tallies_k
-    # first: positions in the cameras frame
-    lut = np.array(cams.pos + [-1], dtype=np.int32)
-    first = lut[first_k]                                  # first_k = -1 picks the last entry, -1
     if geographic:
         def back(a, fill):
             dst = np.full(dem.shape, fill, dtype=a.dtype)
@@ -527,7 +524,8 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
            clock: dict[str, float]):
     """Sweep (or take from ``cache``) every camera of ``cams`` and add it to one count raster.
 
-    Returns ``count``, ``first`` (camera numbers in ``cams``), ``in_range``, per-camera tallies,
+    Returns ``count``, ``first`` (row positions in the cameras frame: ``cams.pos``, increasing with the
+    camera's number, so the lowest wins as before), ``in_range``, per-camera tallies (rows as ``cams``),
     the names of the cameras left out by ``relevant`` and how many came from the cache; adds the
     CPU seconds of its phases to ``clock``.
     """
@@ -545,9 +543,14 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
     ranges = np.asarray(cams.ranges, float)
     half = (ranges / res).astype(np.int64) + 1          # the range squares' half-sides (as the sweep's)
     qmax = [range_limit(res, float(g), 0)[1] for g in ranges]
-    nan_blocks = block_any(np.isnan(arr), _BLOCK)
-    voids = np.array([window_any(nan_blocks, _BLOCK, r - h, r + h + 1, c - h, c + h + 1)
-                      for r, c, h in zip(rows, cols, half)])
+    nan = np.isnan(arr)
+    if nan.any():
+        nan_blocks = block_any(nan, _BLOCK)
+        voids = np.array([window_any(nan_blocks, _BLOCK, r - h, r + h + 1, c - h, c + h + 1)
+                          for r, c, h in zip(rows, cols, half)])
+    else:
+        voids = np.zeros(n, bool)
+    del nan
     todo = np.ones(n, bool)
     not_relevant: list[str] = []
     if relevant is not None:
@@ -566,8 +569,8 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
                              bool(cams.sectors[k]), float(cams.azs[k]), float(cams.halves[k]), RAYS_PER_CELL, res)
             hit = cache.get(keys[k])
             if hit is not None:
-                merge_packed(hit[0], hit[1], int(rows[k] - half[k]), int(cols[k] - half[k]), 2 * int(half[k]) + 1, k,
-                             count, first, in_range, tally_a, tallies, k)
+                merge_packed(hit[0], hit[1], int(rows[k] - half[k]), int(cols[k] - half[k]), 2 * int(half[k]) + 1,
+                             cams.pos[k], count, first, in_range, tally_a, tallies, k)
                 todo[k] = False
                 n_cached += 1
     ids = np.flatnonzero(todo)
@@ -578,7 +581,7 @@ def _cover(arr: np.ndarray, res: float, cams: _Cams, target_h: float, dcoef: flo
         k = int(ids[j])
         if cache is not None and keys[k] is not None:
             cache.store(keys[k], window, side)
-        merge(window, or0, oc0, side, int(qmax[k]), k, count, first, in_range, tally_a, tallies, k)
+        merge(window, or0, oc0, side, int(qmax[k]), cams.pos[k], count, first, in_range, tally_a, tallies, k)
 
     run_sweeps(arr, res, rows[ids], cols[ids], np.asarray(cams.heights, float)[ids], ranges[ids],
                np.asarray(cams.azs, float)[ids], np.asarray(cams.halves, float)[ids],
