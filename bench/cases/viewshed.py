@@ -543,7 +543,7 @@ def run(ctx: Context) -> Report:
             "cameras": "camera cells and parameters from the layer", "masks": "voids / forest per camera square",
             "cached": "cameras added from the cache", "sweep": "the sweep (all threads)",
             "merge": "adding each window to count, first camera, in range (and the forest tally)",
-            "finish": "camera numbers in the layer's order"}
+            "finish": "tallies by camera; results back onto a DEM in degrees"}
     p_table = Table(
         title="viewshed: where the CPU goes (coverage's own clock, seconds, all threads)",
         columns=["phase", "what", "union at 10 km", f"the review's camera step ({u['review_used']} cameras swept, "

@@ -235,6 +235,20 @@ def sweep(dem, res, r0, c0, observer_h, target_h, max_range_m, use_sector, az, h
     # wrong but never used: every cell it would decide lies beyond that edge too.
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_seen(r, c, jid, count, first, use_tally, tally, tallies, row):
+    """Cell ``(r, c)`` seen by camera ``jid``: count it (saturating), keep the lowest camera, tally its bits."""
+    if count[r, c] < 65535:
+        count[r, c] += 1
+    if first[r, c] < 0 or jid < first[r, c]:
+        first[r, c] = jid
+    if use_tally:
+        t = tally[r, c]
+        if t:
+            for bit in range(tallies.shape[1]):
+                tallies[row, bit] += (t >> bit) & 1
+
+
 @numba.njit(cache=True, nogil=True)
 def merge(vis, or0, oc0, side, qmax, jid, count, first, in_range, tally, tallies, row):
     """Add one camera's window ``vis[:side, :side]`` (at DEM ``(or0, oc0)``) to the coverage and clear it.
@@ -246,7 +260,6 @@ def merge(vis, or0, oc0, side, qmax, jid, count, first, in_range, tally, tallies
     """
     nr, nc = count.shape
     use_tally = tally.shape[0] == nr and tally.shape[1] == nc
-    nbits = tallies.shape[1]
     half = side // 2
     for a in range(max(0, -or0), min(side, nr - or0)):
         rem = qmax - (a - half) * (a - half)
@@ -262,15 +275,7 @@ def merge(vis, or0, oc0, side, qmax, jid, count, first, in_range, tally, tallies
             c = oc0 + b
             in_range[r, c] = True
             if v == _SEEN:
-                if count[r, c] < 65535:
-                    count[r, c] += 1
-                if first[r, c] < 0 or jid < first[r, c]:
-                    first[r, c] = jid
-                if use_tally:
-                    t = tally[r, c]
-                    if t:
-                        for bit in range(nbits):
-                            tallies[row, bit] += (t >> bit) & 1
+                _add_seen(r, c, jid, count, first, use_tally, tally, tallies, row)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -281,7 +286,6 @@ def merge_packed(limits, seen, or0, oc0, side, jid, count, first, in_range, tall
     """
     nr, nc = count.shape
     use_tally = tally.shape[0] == nr and tally.shape[1] == nc
-    nbits = tallies.shape[1]
     b_lo = max(0, -oc0)
     b_hi = min(side, nc - oc0)
     for a in range(max(0, -or0), min(side, nr - or0)):
@@ -300,15 +304,7 @@ def merge_packed(limits, seen, or0, oc0, side, jid, count, first, in_range, tall
                 c = oc0 + b
                 in_range[r, c] = True
                 if (seen[p >> 3] >> shift) & 1:
-                    if count[r, c] < 65535:
-                        count[r, c] += 1
-                    if first[r, c] < 0 or jid < first[r, c]:
-                        first[r, c] = jid
-                    if use_tally:
-                        t = tally[r, c]
-                        if t:
-                            for bit in range(nbits):
-                                tallies[row, bit] += (t >> bit) & 1
+                    _add_seen(r, c, jid, count, first, use_tally, tally, tallies, row)
             p += 1
             b += 1
 
