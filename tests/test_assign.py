@@ -254,3 +254,49 @@ def test_widened_plan_equals_plain_ortools_on_the_full_table(seed):
     assert r.summary["people_placed"] == value
     ours = int((r.assignments["people"] * np.rint(r.assignments["cost"])).sum())
     assert ours == best and r.summary["optimal"]
+
+
+class _WideningProvider:
+    """A provider whose walking reach, once widened, makes a known pair cheaper (road 1,000 m, walk 100 m)."""
+
+    def __init__(self) -> None:
+        self.extended = False
+
+    def _table(self) -> pd.DataFrame:
+        rows = [("g0", "A", 100.0), ("g0", "B", 500.0)] if self.extended else [("g0", "A", 1000.0)]
+        return pd.DataFrame(rows, columns=["origin_id", "dest_id", "cost"])
+
+    def for_grids(self, k, grid_ids, shelter_ids=None, bias=None) -> pd.DataFrame:
+        t = self._table()
+        t = t[t["origin_id"].isin(list(grid_ids))]
+        if shelter_ids is not None:
+            t = t[t["dest_id"].isin(list(shelter_ids))]
+        key = t["cost"] + (0.0 if bias is None else bias.reindex(t["dest_id"]).to_numpy())
+        t = t.assign(key=key).sort_values(["origin_id", "key"])
+        return (t if k is None else t.groupby("origin_id").head(k)).drop(columns="key")
+
+    def extend(self, grid_ids) -> int:
+        self.extended = True
+        return 2
+
+    def could_widen(self, grid_ids, shelter_ids) -> np.ndarray:
+        return np.ones(len(grid_ids), dtype=bool)
+
+    def price(self, grid_dual: pd.Series, shelter_dual: pd.Series) -> np.ndarray:
+        t = self._table()
+        rc = t["cost"] + grid_dual.reindex(t["origin_id"]).to_numpy() - shelter_dual.reindex(t["dest_id"]).to_numpy()
+        return t.loc[rc <= -0.5, "origin_id"].unique()
+
+
+def test_a_pair_listed_again_cheaper_takes_the_lower_cost():
+    """A grid first reaches shelter A by road (1,000 m); widened to its walking reach it walks there in 100 m.
+    The pair is in the problem already, at the road's cost: the certificate must lower it, not pass over it
+    as 'known' (the optimum is 5 x 100 + 5 x 500, not 5 x 1,000 + 5 x 500)."""
+    demand = pd.DataFrame({"grid_id": ["g0"], "population": [10], "township": ["T"]})
+    shelters = pd.DataFrame({"shelter_id": ["A", "B"], "capacity": [5, 10], "township": ["T", "T"]})
+    r = assign(demand, shelters, _WideningProvider())
+    assert r.summary["people_placed"] == 10
+    assert r.summary["optimal"]
+    got = r.assignments.set_index("shelter_id")[["people", "cost"]]
+    assert got.loc["A", "cost"] == 100.0 and got.loc["A", "people"] == 5
+    assert r.summary["person_km"] * 1000 == pytest.approx(5 * 100 + 5 * 500)

@@ -37,8 +37,9 @@ shelter.
 
 **Person-distance is then proven optimal over the full candidate table**, not only over the arcs
 solved: the flow's node potentials (shortest distances in its residual network, :func:`_potentials`)
-price every arc left out; an arc with a negative reduced cost is added and the problem solved again,
-until none is left (``summary['optimal']`` is True; ``pricing_rounds``, ``arcs_added_by_pricing`` and
+price every arc left out; an arc with a negative reduced cost is added (or, when its pair is in the problem
+at a higher cost — listed by road before a walk made it cheaper — its cost is lowered) and the problem solved
+again, until none is left (``summary['optimal']`` is True; ``pricing_rounds``, ``arcs_added_by_pricing`` and
 ``grids_listed_by_pricing``, the grids whose arcs each round listed, say how much that took). The full
 table is every arc the costs can give: a fixed table, ``costs(None)``, or every shelter each grid's
 access options lead to (priced by one Dijkstra without listing the arcs,
@@ -307,7 +308,10 @@ def _potentials(g_people: np.ndarray, capacity: np.ndarray, gi: np.ndarray, si: 
     heads = [np.arange(ng), ng + si, np.full(ns, sink)]
     cost = [np.zeros(ng), icost.astype("float64"), np.zeros(ns)]
     flow = [sent.astype("float64"), flows.astype("float64"), load]
-    cap = [g_people.astype("float64"), g_people[gi].astype("float64"), capacity.astype("float64")]
+    # grid -> shelter arcs as uncapacitated: the source arc already bounds them, so the optimum is the same, and
+    # an arc in use then keeps a forward residual arc — its reduced cost is >= 0 like every other arc's, and
+    # pricing flags only grids with an arc that is really missing (a saturated arc could otherwise price out)
+    cap = [g_people.astype("float64"), np.full(len(gi), np.inf), capacity.astype("float64")]
     t, h, c, f, u = (np.concatenate(x) for x in (tails, heads, cost, flow, cap))
     fwd = f < u - 1e-9
     bwd = f > 1e-9
@@ -343,6 +347,24 @@ def _table_arcs(t: pd.DataFrame, gpos: pd.Series,
     c = t["cost"].to_numpy(dtype="float64")
     ok = (cgi >= 0) & (csi >= 0) & np.isfinite(c)
     return cgi[ok].astype(np.int64), csi[ok].astype(np.int64), c[ok]
+
+
+def _merge_arcs(gi: np.ndarray, si: np.ndarray, cost: np.ndarray, ngi: np.ndarray, nsi: np.ndarray, nc: np.ndarray,
+                ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Arcs ``(gi, si, cost)`` joined with new ones, one arc per (grid, shelter) pair at its cheapest cost.
+
+    A pair listed again can come cheaper than before (a grid widened to its walking reach may walk where it
+    went by road), so a known pair takes the lower cost. Returns the arcs and how many pairs are new or cheaper.
+    """
+    if not len(ngi):
+        return gi, si, cost, 0
+    key = np.concatenate([gi, ngi]) * np.int64(max(ns, 1)) + np.concatenate([si, nsi])
+    c = np.concatenate([cost, nc])
+    o = np.lexsort((c, key))
+    first = o[np.r_[True, key[o][1:] != key[o][:-1]]]
+    changed = int((first >= len(gi)).sum())   # a pair whose cheapest arc is a new one
+    first.sort()
+    return (np.concatenate([gi, ngi])[first], np.concatenate([si, nsi])[first], c[first], changed)
 
 
 def _place_reaching(prov: CostProvider, gid: np.ndarray, sid: np.ndarray, g_people: np.ndarray,
@@ -397,14 +419,9 @@ def _place_reaching(prov: CostProvider, gid: np.ndarray, sid: np.ndarray, g_peop
             new.append(_table_arcs(prov.for_grids(int(kq[dry].max()), gid[dry], open_s), gpos, spos))
             label = "reach"
         ngi, nsi, nc = (np.concatenate(x) for x in zip(*new, strict=True))
-        fresh = ~np.isin(ngi * np.int64(ns) + nsi, gi * np.int64(ns) + si)
-        if not fresh.any():
+        gi, si, cost, changed = _merge_arcs(gi, si, cost, ngi, nsi, nc, ns)
+        if not changed:
             break
-        o = np.lexsort((nc[fresh], ngi[fresh]))
-        ngi, nsi, nc = ngi[fresh][o], nsi[fresh][o], nc[fresh][o]
-        first = np.unique(ngi * np.int64(ns) + nsi, return_index=True)[1]
-        gi, si, cost = (np.concatenate([gi, ngi[first]]), np.concatenate([si, nsi[first]]),
-                        np.concatenate([cost, nc[first]]))
         kq[ask_g] = np.minimum(kq[ask_g] * 2, max(ns, 1))
         tried.append(label)
     # a grid left with no shelter at all is "no shelter reachable" only if its walking reach holds none either:
@@ -419,7 +436,7 @@ def _place_reaching(prov: CostProvider, gid: np.ndarray, sid: np.ndarray, g_peop
             extended[wid] = True
         ngi, nsi, nc = _table_arcs(prov.for_grids(first_k, gid[none]), gpos, spos)
         if len(ngi):
-            gi, si, cost = np.concatenate([gi, ngi]), np.concatenate([si, nsi]), np.concatenate([cost, nc])
+            gi, si, cost, _ = _merge_arcs(gi, si, cost, ngi, nsi, nc, ns)
             placed, _ = _max_flow(g_people, capacity, gi, si)
             tried.append("reach")
     o = np.lexsort((cost, gi))
@@ -592,16 +609,16 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
             listed.append(len(d))
         fg, fs, fc = full
         reduced = np.rint(fc) + pot[fg] - pot[len(d) + fs]
-        have = np.zeros(len(fg), dtype=bool)
-        if len(fg):
-            key = fg * np.int64(ns) + fs
-            have = np.isin(key, gi * np.int64(ns) + si)
-        new = (reduced < -1e-9) & ~have
-        if not new.any():
+        # every arc in the problem has a reduced cost >= 0 (uncapacitated grid arcs): a negative one is missing,
+        # or its pair is in the problem at a higher cost (it was listed before a walk made it cheaper)
+        neg = reduced < -1e-9
+        if not neg.any():
             certified = True
             break
-        gi, si, cost = np.concatenate([gi, fg[new]]), np.concatenate([si, fs[new]]), np.concatenate([cost, fc[new]])
-        added_arcs += int(new.sum())
+        gi, si, cost, changed = _merge_arcs(gi, si, cost, fg[neg], fs[neg], fc[neg], ns)
+        if not changed:   # cannot happen with exact duals; then no certificate is claimed
+            break
+        added_arcs += changed
         placed, _ = _max_flow(g_people, capacity, gi, si)
         flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
     m = flows > 0
