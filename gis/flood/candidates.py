@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gis.flood.labels import nearest_labels
 from gis.flood.roads import (
     ACCESS_SPEED_KMH,
     DETOUR_FACTOR,
@@ -243,10 +244,8 @@ class Candidates:
         Returns ``(node, length, time, path)`` rows; the path runs in walking order.
         """
         s = self._surface
-        node_cells, cell_nodes = self._node_cells   # sorted by cell: keep those in the search's window
-        a, b = np.searchsorted(node_cells, [int(reach.cells[0]), int(reach.cells[-1]) + 1])
-        node_cells, cell_nodes = node_cells[a:b], cell_nodes[a:b]
-        t = reach.times(node_cells)
+        node_cells, cell_nodes, pos = self._in_window("nodes", reach, *self._node_cells)
+        t = reach.time_local[pos]
         hit = np.flatnonzero(np.isfinite(t))
         out: list[tuple] = []
         if not len(hit):
@@ -257,12 +256,27 @@ class Candidates:
         first = order[np.r_[True, comp[order][1:] != comp[order][:-1]]]
         first = first[np.argsort(tt[first], kind="stable")]
         cells, node = node_cells[hit[first]], nodes[first]
-        paths, walked = reach.paths(cells)
+        paths, walked = reach.paths_at(pos[hit[first]])
         tail = np.hypot(*(self._graph.xy[node] - s.xy(cells)).T)
         length = walked + start_snap + tail
         secs = tt[first] + (start_snap + tail) / _FLAT_MS
         for q in np.flatnonzero(length <= s.limit_m):
             out.append((int(node[q]), float(length[q]), float(secs[q]), paths[q]))
+        return out
+
+    def _in_window(self, name: str, reach, cells: np.ndarray, values: np.ndarray):
+        """The ``cells`` (sorted) inside a local search's window, their ``values`` and window positions.
+
+        The searches of one tile share a window and come one after another, so the last window is kept.
+        """
+        hit = self._cache.get(("window", name))
+        if hit is not None and hit[0] == reach.window:
+            return hit[1]
+        a, b = np.searchsorted(cells, [int(reach.cells[0]), int(reach.cells[-1]) + 1])
+        pos = reach.positions(cells[a:b])
+        ok = pos >= 0
+        out = (cells[a:b][ok], values[a:b][ok], pos[ok])
+        self._cache[("window", name)] = (reach.window, out)
         return out
 
     def _add_shelter_access(self, scell) -> None:
@@ -322,16 +336,19 @@ class Candidates:
         added = 0
         scell = self._scell
         shelter_at = pd.Series(np.arange(len(scell)), index=scell)
-        shelter_at = shelter_at[(shelter_at.index >= 0) & ~shelter_at.index.duplicated()]
+        shelter_at = shelter_at[(shelter_at.index >= 0) & ~shelter_at.index.duplicated()].sort_index()
+        shelter_at = (shelter_at.index.to_numpy(), shelter_at.to_numpy())   # (cell, shelter row), by cell
         have_opt = set(zip(self.options.grid.tolist(), self.options.node.tolist()))
         have_walk = set(zip(self.walks.grid.tolist(), self.walks.shelter.tolist()))
         gsnap = self._snap(self.grid_xy, self._gcell)
         ssnap = self._snap(self.shelter_xy, scell)
         new_opts: list[list] = [[], [], [], [], []]    # added once at the end: each add copies the arrays
         new_walks: list[list] = [[], [], [], [], []]
-        for reach in s.local(self._gcell[todo], towards=False):
-            for i in todo[self._gcell[todo] == reach.source]:
-                i = int(i)
+        at_cell: dict[int, list[int]] = {}
+        for i in todo.tolist():
+            at_cell.setdefault(int(self._gcell[i]), []).append(i)
+        for reach in s.local(np.array(list(at_cell), dtype=np.int64), towards=False):
+            for i in at_cell[reach.source]:
                 if self.graph is not None:
                     for node, length, secs, path in self._road_options(reach, self.grid_xy[i], gsnap[i]):
                         if (i, node) not in have_opt:
@@ -339,11 +356,12 @@ class Candidates:
                                 col.append(v)
                             have_opt.add((i, node))
                             added += 1
-                t = reach.times(shelter_at.index.to_numpy())
+                _, s_rows, s_pos = self._in_window("shelters", reach, *shelter_at)
+                t = reach.time_local[s_pos]
                 fin = np.isfinite(t)
-                fin[fin] = [(i, int(j)) not in have_walk for j in shelter_at.to_numpy()[fin]]
-                cells2, js, tt = shelter_at.index.to_numpy()[fin], shelter_at.to_numpy()[fin], t[fin]
-                paths, walked = reach.paths(cells2)
+                fin[fin] = [(i, int(j)) not in have_walk for j in s_rows[fin]]
+                js, tt = s_rows[fin], t[fin]
+                paths, walked = reach.paths_at(s_pos[fin])
                 length = walked + gsnap[i] + ssnap[js]
                 secs = tt + (gsnap[i] + ssnap[js]) / _FLAT_MS
                 for q in np.flatnonzero(length <= s.limit_m):
@@ -420,7 +438,11 @@ class Candidates:
             return self._legacy_table(k, want, np.flatnonzero(allowed), add)
         parts = []
         ex = np.flatnonzero(allowed[self.exits.grid]) if len(self.exits.grid) else np.zeros(0, np.int64)
-        if self.graph is not None and len(self.options.grid) and len(ex):
+        if self.graph is not None and len(self.options.grid) and len(ex) and k is not None:
+            sel_all = np.flatnonzero(np.isin(self.options.grid, want))
+            if len(sel_all):
+                parts.append(self._road_labels(k, sel_all, ex, add))
+        elif self.graph is not None and len(self.options.grid) and len(ex):
             sel_all = np.flatnonzero(np.isin(self.options.grid, want))
             dc = self._cost(self.exits.length, self.exits.time)[ex] + add[self.exits.grid[ex]]
             per = int(np.bincount(self.exits.grid[ex]).max()) if len(sel_all) else 1  # ways into the best-served
@@ -452,6 +474,25 @@ class Candidates:
                                            "key": wc + add[self.walks.shelter[sel]], "cost": wc,
                                            "mode": "walk", "option": sel, "exit": -1}))
         return self._finish(parts, k)
+
+    def _road_labels(self, k: int, sel: np.ndarray, ex: np.ndarray, add: np.ndarray) -> pd.DataFrame:
+        """Road rows for the access options ``sel``: each option's ``k`` cheapest shelters through the exits ``ex``.
+
+        One multi-label search over the road graph (:func:`gis.flood.labels.nearest_labels`) gives every road node
+        its ``k`` cheapest shelters (ranked by cost plus ``add``); an option adds its own walk to its node's.
+        """
+        g = self._graph
+        w = g.length if self.weight == "length" else g.time
+        nodes = self.options.node[sel]
+        dc = self._cost(self.exits.length, self.exits.time)[ex] + add[self.exits.grid[ex]]
+        lab, lc, via = nearest_labels(g.n_nodes, g.u, g.v, w, self.exits.node[ex], dc, self.exits.grid[ex], k,
+                                      targets=np.unique(nodes))
+        dest, key = lab[nodes], lc[nodes] + self._cost(self.options.length, self.options.time)[sel][:, None]
+        r, col = np.nonzero(dest >= 0)
+        d = dest[r, col]
+        return pd.DataFrame({"origin": self.options.grid[sel][r], "dest": d, "key": key[r, col],
+                             "cost": key[r, col] - add[d], "mode": "road", "option": sel[r],
+                             "exit": ex[via[nodes][r, col]]})
 
     def _finish(self, parts: list, k: int | None) -> pd.DataFrame:
         cols = ["origin_id", "dest_id", "origin", "dest", "rank", "cost", "mode", "option", "exit"]

@@ -309,12 +309,24 @@ class LocalReach:
         inside = (lr >= 0) & (lr < h) & (lc >= 0) & (lc < w)
         return np.where(inside, lr * w + lc, -1)
 
+    @property
+    def window(self) -> tuple[int, int, int, int]:
+        """The search's window: first row, first column, width and height (cells of the surface)."""
+        return self._window
+
+    def positions(self, cells: np.ndarray) -> np.ndarray:
+        """Window position of each of ``cells`` (global numbers); -1 outside the window."""
+        return self._pos(np.asarray(cells, dtype=np.int64))
+
     def paths(self, cells: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         """The walks through many reached ``cells`` at once: their cells in walking order, and their lengths (m).
 
         Equal to :meth:`path` and :meth:`WalkSurface.path_length` cell by cell, in one compiled pass.
         """
-        pos = self._pos(np.asarray(cells, dtype=np.int64))
+        return self.paths_at(self._pos(np.asarray(cells, dtype=np.int64)))
+
+    def paths_at(self, pos: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """:meth:`paths` for window positions (:meth:`positions`) instead of global cell numbers."""
         if not len(pos):
             return [], np.zeros(0)
         if (pos < 0).any() or not np.isfinite(self.time_local[pos]).all():
@@ -323,8 +335,11 @@ class LocalReach:
         w = int(self.cells[-1] % cols) - int(self.cells[0] % cols) + 1
         dx, dy = self.surface.cell_xy
         flat, offs, length = _chains(self.pred_local, pos, w, float(dx), float(dy))
-        seqs = np.split(self.cells[flat], offs[1:-1])
-        return (seqs if self.towards else [q[::-1] for q in seqs]), length
+        walked = self.cells[flat]
+        bounds = offs.tolist()
+        if self.towards:
+            return [walked[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], length
+        return [walked[a:b][::-1] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], length
 
     def path(self, cell: int) -> np.ndarray:
         """Cells of the walk through ``cell`` in walking order (see :meth:`Reach.path`); empty if not reached."""
@@ -366,6 +381,9 @@ def _chains(pred: np.ndarray, starts: np.ndarray, w: int, dx: float, dy: float):
             p = q
         length[i] = total
     return flat, offs, length
+
+
+@numba.njit(cache=True, nogil=True)
 def _trace(pred, start):  # pragma: no cover - compiled
     """``start`` and its predecessors back to the search's source (``pred < 0``), as int64."""
     n = 1
