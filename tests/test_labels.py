@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from gis.flood.labels import nearest_labels
+from gis.flood.labels import nearest_labels, undirected_csr
 
 
 def _graph(rng, n: int):
@@ -26,7 +26,7 @@ def test_labels_are_each_nodes_k_cheapest_distinct_starts(seed):
     u, v, w = _graph(rng, n)
     ns, nsrc, k = int(rng.integers(1, 8)), int(rng.integers(1, 12)), int(rng.integers(1, 6))
     sn, sc, sl = rng.integers(0, n, nsrc), rng.uniform(0, 5, nsrc), rng.integers(0, ns, nsrc)
-    lab, cost, via = nearest_labels(n, u, v, w, sn, sc, sl, k)
+    lab, cost, via = nearest_labels(undirected_csr(n, u, v, w), sn, sc, sl, k)
     # reference: per label, the cheapest of its starts' costs plus the road from there (SciPy, one row per start)
     adj = sparse.csr_matrix((w + 1e-12, (u, v)), shape=(n, n))
     d = csgraph.dijkstra(adj, directed=False, indices=sn)
@@ -48,13 +48,19 @@ def test_targets_stop_the_search_early_but_stay_exact():
     n = 200
     u, v, w = _graph(rng, n)
     sn, sc, sl = rng.integers(0, n, 30), rng.uniform(0, 5, 30), rng.integers(0, 12, 30)
-    full_lab, full_cost, _ = nearest_labels(n, u, v, w, sn, sc, sl, 4)
+    g = undirected_csr(n, u, v, w)
+    full_lab, full_cost, _ = nearest_labels(g, sn, sc, sl, 4)
     t = np.array([3, 50, 199])
-    lab, cost, _ = nearest_labels(n, u, v, w, sn, sc, sl, 4, targets=t)
+    lab, cost, _ = nearest_labels(g, sn, sc, sl, 4, targets=t)
     assert np.array_equal(np.nan_to_num(cost[t], posinf=-1), np.nan_to_num(full_cost[t], posinf=-1))
 
 
 def test_negative_weights_are_refused():
     with pytest.raises(ValueError):
-        nearest_labels(2, np.array([0]), np.array([1]), np.array([-1.0]), np.array([0]), np.array([0.0]),
-                       np.array([0]), 1)
+        undirected_csr(2, np.array([0]), np.array([1]), np.array([-1.0]))
+
+
+def test_no_start_gives_no_label():
+    g = undirected_csr(3, np.array([0, 1]), np.array([1, 2]), np.array([1.0, 1.0]))
+    lab, cost, via = nearest_labels(g, np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), 2)
+    assert (lab == -1).all() and np.isinf(cost).all() and (via == -1).all()

@@ -375,10 +375,11 @@ def _place_reaching(prov: CostProvider, gid: np.ndarray, sid: np.ndarray, g_peop
     the source side of the minimum cut to a shelter on the sink side can place more people (the shelters on
     the source side are full, and arcs from sink-side grids cross no cut). So those grids are asked for their
     cheapest shelters *among the sink-side ones* only — K of them, K doubling each time a grid is asked
-    again — and a grid with none left among its road and walking options is widened to every road piece and
-    shelter within walking reach (``extend``) and asked once more — unless no sink-side shelter, and no road
-    piece leading to one, lies within the walking limit as the crow flies (``could_widen``: then widening
-    could find nothing toward them). When no source-side grid has an arc to a
+    again; a grid that got fewer than K has listed every open shelter it reaches, so later rounds ask it only
+    toward shelters opened since — and a grid with none left among its road and walking options is widened to
+    every road piece and shelter within walking reach (``extend``) and asked once more — unless no sink-side
+    shelter, and no road piece leading to one, lies within the walking limit as the crow flies
+    (``could_widen``: then widening could find nothing toward them). When no source-side grid has an arc to a
     sink-side shelter, the cut's capacity is the same over the complete option table: the number placed is
     the maximum there (the max-flow min-cut certificate).
 
@@ -395,34 +396,59 @@ def _place_reaching(prov: CostProvider, gid: np.ndarray, sid: np.ndarray, g_peop
     total = int(g_people.sum())
     kq = np.full(ng, max(1, first_k), dtype=np.int64)
     extended = np.zeros(ng, dtype=bool)
+    exhausted = np.full(ng, -1, dtype=np.int64)   # the round in which a grid listed every open shelter it reaches
+    opened: list[np.ndarray] = []                 # the open shelters (sink side, with room) of each round
     tried: list = [first_k]
     while True:
         placed, side_g, side_s = _max_flow(g_people, capacity, gi, si, shelters=True)
         if placed == total:
             break
         ask_g = np.flatnonzero(side_g)
-        open_s = sid[~side_s & (capacity > 0)]
+        open_mask = ~side_s & (capacity > 0)
+        open_s = sid[open_mask]
         if not len(ask_g) or not len(open_s):
             break
-        new = [_table_arcs(prov.for_grids(int(k), gid[ask_g[kq[ask_g] == k]], open_s), gpos, spos)
-               for k in np.unique(kq[ask_g])]
-        got = np.zeros(ng, dtype=bool)
-        for a in new:
-            got[a[0]] = True
-        dry = ask_g[~got[ask_g] & ~extended[ask_g]]   # nothing more by their options: widen their walking reach
+        rnd = len(opened)
+        opened.append(open_mask)
+        # a grid that listed all its open shelters in an earlier round is asked only toward those opened since
+        asks: list[tuple[int, np.ndarray, np.ndarray]] = []
+        fresh = ask_g[exhausted[ask_g] < 0]
+        asks += [(int(k), fresh[kq[fresh] == k], open_mask) for k in np.unique(kq[fresh])]
+        done = ask_g[exhausted[ask_g] >= 0]
+        for r0 in np.unique(exhausted[done]):
+            newly = open_mask & ~opened[int(r0)]
+            grp = done[exhausted[done] == r0]
+            if newly.any():
+                asks += [(int(k), grp[kq[grp] == k], newly) for k in np.unique(kq[grp])]
+        new, rows, asked_k = [], np.zeros(ng, dtype=np.int64), np.zeros(ng, dtype=np.int64)
+        for k, grids, mask in asks:
+            new.append(_table_arcs(prov.for_grids(k, gid[grids], sid[mask]), gpos, spos))
+            rows += np.bincount(new[-1][0], minlength=ng)
+            asked_k[grids] = k
+        dry = ask_g[(rows[ask_g] == 0) & ~extended[ask_g]]   # nothing more by their options: widen their reach
         if len(dry) and hasattr(prov, "could_widen"):   # where a walk could lead anywhere new at all
             dry = dry[prov.could_widen(gid[dry], open_s)]
         label = "toward"
         if len(dry):
             prov.extend(gid[dry])
             extended[dry] = True
-            new.append(_table_arcs(prov.for_grids(int(kq[dry].max()), gid[dry], open_s), gpos, spos))
+            k = int(kq[dry].max())
+            new.append(_table_arcs(prov.for_grids(k, gid[dry], open_s), gpos, spos))
+            rows[dry] = np.bincount(new[-1][0], minlength=ng)[dry]
+            asked_k[dry] = k
             label = "reach"
+        if not new:
+            break
         ngi, nsi, nc = (np.concatenate(x) for x in zip(*new, strict=True))
         gi, si, cost, changed = _merge_arcs(gi, si, cost, ngi, nsi, nc, ns)
         if not changed:
             break
-        kq[ask_g] = np.minimum(kq[ask_g] * 2, max(ns, 1))
+        asked = asked_k > 0
+        listed_all = asked & (rows < asked_k)   # fewer than asked: every open shelter it reaches is listed
+        exhausted[listed_all] = rnd
+        more = asked & ~listed_all
+        exhausted[more] = -1
+        kq[more] = np.minimum(kq[more] * 2, max(ns, 1))
         tried.append(label)
     # a grid left with no shelter at all is "no shelter reachable" only if its walking reach holds none either:
     # widen those that could reach any (their shelters are full: the count placed stays the maximum)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gis.flood.labels import nearest_labels
+from gis.flood.labels import nearest_labels, undirected_csr
 from gis.flood.roads import (
     ACCESS_SPEED_KMH,
     DETOUR_FACTOR,
@@ -482,10 +482,13 @@ class Candidates:
         its ``k`` cheapest shelters (ranked by cost plus ``add``); an option adds its own walk to its node's.
         """
         g = self._graph
-        w = g.length if self.weight == "length" else g.time
+        if "label_graph" not in self._cache:
+            self._cache["label_graph"] = undirected_csr(g.n_nodes, g.u, g.v, g.length if self.weight == "length"
+                                                        else g.time)
         nodes = self.options.node[sel]
+        ex = ex[np.isin(g.component[self.exits.node[ex]], g.component[nodes])]   # exits that can reach them
         dc = self._cost(self.exits.length, self.exits.time)[ex] + add[self.exits.grid[ex]]
-        lab, lc, via = nearest_labels(g.n_nodes, g.u, g.v, w, self.exits.node[ex], dc, self.exits.grid[ex], k,
+        lab, lc, via = nearest_labels(self._cache["label_graph"], self.exits.node[ex], dc, self.exits.grid[ex], k,
                                       targets=np.unique(nodes))
         dest, key = lab[nodes], lc[nodes] + self._cost(self.options.length, self.options.time)[sel][:, None]
         r, col = np.nonzero(dest >= 0)

@@ -23,7 +23,7 @@ import heapq
 import numba
 import numpy as np
 
-__all__ = ["nearest_labels"]
+__all__ = ["nearest_labels", "undirected_csr"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -73,17 +73,30 @@ def _labels(indptr, indices, weights, src_node, src_cost, src_label, k, target, 
     return lab, dist, via
 
 
-def nearest_labels(n_nodes: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, src_node: np.ndarray,
-                   src_cost: np.ndarray, src_label: np.ndarray, k: int,
+def undirected_csr(n_nodes: int, u: np.ndarray, v: np.ndarray,
+                   w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both directions of each edge as CSR arrays ``(indptr, indices, weights)`` for :func:`nearest_labels`."""
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    w = np.asarray(w, dtype="float64")
+    if len(w) and (not np.isfinite(w).all() or w.min() < 0):
+        raise ValueError("nearest_labels: edge weights must be finite and non-negative")
+    tails = np.concatenate([u, v])
+    order = np.argsort(tails, kind="stable")
+    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tails, minlength=n_nodes), out=indptr[1:])
+    return indptr, np.concatenate([v, u])[order], np.concatenate([w, w])[order]
+
+
+def nearest_labels(graph: tuple[np.ndarray, np.ndarray, np.ndarray], src_node: np.ndarray, src_cost: np.ndarray,
+                   src_label: np.ndarray, k: int,
                    targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` cheapest distinct labels reaching each node of an undirected graph.
 
     Parameters
     ----------
-    n_nodes : int
-        Nodes of the graph.
-    u, v, w : numpy.ndarray
-        Edges (end nodes) and their non-negative weights.
+    graph : tuple of numpy.ndarray
+        The graph as :func:`undirected_csr` gives it (non-negative weights).
     src_node, src_cost, src_label : numpy.ndarray
         The starts: a node, the cost already spent to stand there, and the label (e.g. a shelter position) it
         carries. A label may start at several nodes (a shelter with several road exits).
@@ -99,22 +112,17 @@ def nearest_labels(n_nodes: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, sr
         the position in ``src_*`` of the start it came from (the cheapest of that label's starts); ``-1`` /
         ``inf`` where fewer than ``k`` labels reach a node. Exact for the nodes in ``targets``.
     """
+    indptr, indices, weights = graph
+    n_nodes = len(indptr) - 1
     k = max(1, int(k))
-    u = np.asarray(u, dtype=np.int64)
-    v = np.asarray(v, dtype=np.int64)
-    w = np.asarray(w, dtype="float64")
-    if len(w) and (not np.isfinite(w).all() or w.min() < 0):
-        raise ValueError("nearest_labels: edge weights must be finite and non-negative")
-    tails = np.concatenate([u, v])
-    heads = np.concatenate([v, u])
-    order = np.argsort(tails, kind="stable")
-    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(tails, minlength=n_nodes), out=indptr[1:])
     target = np.ones(n_nodes, dtype=np.bool_) if targets is None else np.zeros(n_nodes, dtype=np.bool_)
     if targets is not None:
         target[np.asarray(targets, dtype=np.int64)] = True
     ok = np.flatnonzero(np.isfinite(np.asarray(src_cost, dtype="float64")) & (np.asarray(src_node) >= 0))
-    lab, dist, via = _labels(indptr, heads[order], np.concatenate([w, w])[order],
+    if not len(ok):
+        none = np.full((n_nodes, k), -1, dtype=np.int64)
+        return none, np.full((n_nodes, k), np.inf), none.copy()
+    lab, dist, via = _labels(indptr, indices, weights,
                              np.asarray(src_node, dtype=np.int64)[ok], np.asarray(src_cost, dtype="float64")[ok],
                              np.asarray(src_label, dtype=np.int64)[ok], k, target, int(target.sum()))
     return lab, dist, np.where(via >= 0, ok[np.maximum(via, 0)], -1)
