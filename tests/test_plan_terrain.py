@@ -336,3 +336,25 @@ def test_a_grid_that_could_not_widen_gains_nothing_by_widening(seed, limit):
     cands.extend(grids)
     after = set(map(tuple, cands.for_grids(None, grids, ask)[["origin_id", "dest_id"]].to_numpy().tolist()))
     assert all(could[o] for o, _ in after - before)
+
+
+@pytest.mark.parametrize("offset", [(0, 0), (3, -2), (-5, 7)])
+def test_a_depth_raster_on_the_terrain_grid_is_read_as_the_sampler_would(offset):
+    """A depth raster on the terrain's own cell grid (HAND on the terrain frame) is read by array offset; the
+    values equal the point-by-point sampler's at the cell centres, NaN outside the raster and for its nodata."""
+    from gis.flood.hazard import wet_mask_sampler
+    from gis.flood.plan import _depth_on
+
+    rng = np.random.default_rng(3)
+    dem = _dem(rng.normal(0, 1, (40, 50)))
+    dr, dc = offset
+    d = rng.uniform(0, 3, (30, 45)).astype("float32")
+    d[d < 0.7] = np.nan
+    d[5, 5] = -9999.0
+    depth = Raster(d, Affine(CELL, 0, X0 + dc * CELL, 0, -CELL, Y0 - dr * CELL), CRS, -9999.0, name="d")
+    hz = Hazard.from_depth_raster(depth, name="t")
+    fast = _depth_on(dem, wet_mask_sampler(hz, crs=CRS), hz).array
+    slow = _depth_on(dem, wet_mask_sampler(hz, crs=CRS)).array   # no hazard given: sampled at the cell centres
+    assert np.array_equal(np.isnan(fast), np.isnan(slow))
+    assert np.allclose(fast[~np.isnan(fast)], slow[~np.isnan(slow)])
+    assert np.isfinite(fast).sum() > 100

@@ -205,6 +205,9 @@ class Candidates:
             first = np.r_[True, ncell[order][1:] != ncell[order][:-1]]
             self._cell_node = pd.Series(live[order][first], index=ncell[order][first])
             self._node_cells = (self._cell_node.index.to_numpy(), self._cell_node.to_numpy())
+            # the step from each road cell's centre onto its node, metres
+            self._node_tail = np.hypot(*(self.graph.xy[self._node_cells[1]] - s.xy(self._node_cells[0])).T)
+            self._node_at = np.arange(len(self._node_tail))
             road_cells = self._cell_node.index.to_numpy()
             to_road = s.search(road_cells, towards=True)
             self._add_primary_access(to_road, gcell)
@@ -244,20 +247,20 @@ class Candidates:
         Returns ``(node, length, time, path)`` rows; the path runs in walking order.
         """
         s = self._surface
-        node_cells, cell_nodes, pos = self._in_window("nodes", reach, *self._node_cells)
+        _, at, pos = self._in_window("nodes", reach, self._node_cells[0], self._node_at)
         t = reach.time_local[pos]
         hit = np.flatnonzero(np.isfinite(t))
         out: list[tuple] = []
         if not len(hit):
             return out
-        nodes, tt = cell_nodes[hit], t[hit]
+        nodes, tt = self._node_cells[1][at[hit]], t[hit]
         comp = self._graph.component[nodes]
         order = np.lexsort((tt, comp))
         first = order[np.r_[True, comp[order][1:] != comp[order][:-1]]]
         first = first[np.argsort(tt[first], kind="stable")]
-        cells, node = node_cells[hit[first]], nodes[first]
+        node = nodes[first]
         paths, walked = reach.paths_at(pos[hit[first]])
-        tail = np.hypot(*(self._graph.xy[node] - s.xy(cells)).T)
+        tail = self._node_tail[at[hit[first]]]
         length = walked + start_snap + tail
         secs = tt[first] + (start_snap + tail) / _FLAT_MS
         for q in np.flatnonzero(length <= s.limit_m):

@@ -10,12 +10,14 @@ saved scenario and calls it.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from gis.flood.assign import AssignmentResult, assign
@@ -196,12 +198,41 @@ def _depth_on(dem: Raster, depth_at, hazard: Hazard | None = None) -> Raster:
     """
     if hazard is not None and hazard.depth is None and hazard.polygons is not None and len(hazard.polygons):
         return _burn_zones(dem, hazard.polygons)
+    if hazard is not None and hazard.depth is not None and hazard.polygons is None:
+        same = _on_the_same_grid(hazard.depth, dem)   # e.g. HAND on the terrain frame: read, not sampled
+        if same is not None:
+            same[np.isinf(same)] = 99.0
+            return Raster(same, dem.transform, dem.crs, None, name="depth")
     rows, cols = dem.shape
     c, r = np.meshgrid(np.arange(cols) + 0.5, np.arange(rows) + 0.5)
     x, y = dem.transform * (c.ravel(), r.ravel())
     d = np.asarray(depth_at(np.asarray(x), np.asarray(y)), dtype="float64").reshape(rows, cols)
     d = np.where(np.isinf(d), 99.0, d)  # a danger zone of unknown depth: deep enough not to be walked into
     return Raster(d.astype("float32"), dem.transform, dem.crs, None, name="depth")
+
+
+def _on_the_same_grid(src: Raster, dem: Raster) -> np.ndarray | None:
+    """``src``'s values (float32, NaN for nodata and outside) at ``dem``'s cells when both share one CRS and
+    one cell grid (same cell size, whole-cell offset); None otherwise (then the cell centres are sampled)."""
+    a, b = src.transform, dem.transform
+    if src.crs is None or dem.crs is None or not pyproj.CRS.from_user_input(src.crs).equals(dem.crs):
+        return None
+    if a.b or a.d or b.b or b.d or not (math.isclose(a.a, b.a) and math.isclose(a.e, b.e)):
+        return None
+    dc, dr = (b.c - a.c) / a.a, (b.f - a.f) / a.e
+    if abs(dc - round(dc)) > 1e-6 or abs(dr - round(dr)) > 1e-6:
+        return None
+    dc, dr = int(round(dc)), int(round(dr))
+    arr = np.asarray(src.array, dtype="float32")
+    if src.nodata is not None and not np.isnan(src.nodata):
+        arr = np.where(np.asarray(src.array) == src.nodata, np.float32(np.nan), arr)
+    rows, cols = dem.shape
+    out = np.full((rows, cols), np.nan, dtype="float32")
+    r0, r1 = max(0, -dr), min(rows, arr.shape[0] - dr)
+    c0, c1 = max(0, -dc), min(cols, arr.shape[1] - dc)
+    if r1 > r0 and c1 > c0:
+        out[r0:r1, c0:c1] = arr[r0 + dr:r1 + dr, c0 + dc:c1 + dc]
+    return out
 
 
 def _burn_zones(dem: Raster, zones: gpd.GeoDataFrame) -> Raster:
