@@ -39,7 +39,7 @@ from gis.flood.roads import (
     route_lines,
     straight_line_costs,
 )
-from gis.flood.walking import WalkSurface, path_line, tobler_kmh
+from gis.flood.walking import WalkSurface, tobler_kmh
 from layers.text import Text
 
 __all__ = ["Candidates", "MODES"]
@@ -202,7 +202,8 @@ class Candidates:
             # one node per cell: the best connected, then the nearest to the cell's centre
             d = np.hypot(*(self.graph.xy[live] - s.xy(ncell)).T)
             order = np.lexsort((d, -self.graph.degree[live], ncell))
-            first = np.r_[True, ncell[order][1:] != ncell[order][:-1]]
+            first = np.ones(len(order), dtype=bool)   # (no road cell on the surface: none)
+            first[1:] = ncell[order][1:] != ncell[order][:-1]
             self._cell_node = pd.Series(live[order][first], index=ncell[order][first])
             self._node_cells = (self._cell_node.index.to_numpy(), self._cell_node.to_numpy())
             # the step from each road cell's centre onto its node, metres
@@ -626,6 +627,9 @@ class Candidates:
             return self._legacy_routes(gi, si)
         best = self._best_ways(gi, si)
         road_rows = [r for r in range(n) if best[r][0] == "road"]
+        road_xy: dict[int, np.ndarray] = {}
+        road_len: dict[int, float] = {}
+        road_time: dict[int, float] = {}
         if road_rows:
             opts = np.array([best[r][1] for r in road_rows])
             exs = np.array([best[r][3] for r in road_rows])
@@ -634,31 +638,50 @@ class Candidates:
                        - self._cost(self.options.length, self.options.time)[opts]
                        - self._cost(self.exits.length, self.exits.time)[exs])
             lines = route_lines(self._graph, onodes, dnodes, weight=self.weight, limits=on_road)
-            road_line = dict(zip(road_rows, range(len(road_rows))))
+            geoms = lines["geometry"].to_numpy()
+            has = np.flatnonzero(pd.notna(geoms))
+            xy, at = shapely.get_coordinates(geoms[has], return_index=True)
+            cut = np.searchsorted(at, np.arange(1, len(has)))
+            road_xy = {road_rows[int(q)]: c for q, c in zip(has, np.split(xy, cut), strict=True)}
+            road_len = dict(zip(road_rows, np.nan_to_num(lines["length_m"].to_numpy(dtype="float64")).tolist(),
+                                strict=True))
+            road_time = dict(zip(road_rows, np.nan_to_num(lines["time_s"].to_numpy(dtype="float64")).tolist(),
+                                 strict=True))
         s = self._surface
+        # every walked cell's centre in one call
+        blocks = [self.walks.path[o] if m == "walk" else (self.options.path[o], self.exits.path[e]) if m == "road"
+                  else None for m, o, _, e in best]
+        cells = [c for blk in blocks if blk is not None for c in (blk if isinstance(blk, tuple) else (blk,))]
+        sizes = np.array([len(c) for c in cells], dtype=np.int64)
+        flat = np.concatenate(cells).astype(np.int64) if cells else np.zeros(0, np.int64)
+        cxy = np.split(s.xy(flat), np.cumsum(sizes)[:-1]) if cells else []
+        rise = np.r_[0.0, np.clip(np.diff(s.z[flat]), 0, None)] if len(flat) else np.zeros(0)
+        starts = np.r_[0, np.cumsum(sizes)[:-1]] if cells else np.zeros(0, np.int64)
+        climbs = [float(rise[a + 1:a + z].sum()) for a, z in zip(starts.tolist(), sizes.tolist(), strict=True)]
+        k = 0
+        coords: list[np.ndarray | None] = []
         rows: list[tuple] = []
         for r in range(n):
             mode, opt, _, ex = best[r]
             g, j = int(gi[r]), int(si[r])
             if mode == "walk":
-                path = self.walks.path[opt]
-                rows.append((path_line(s, path, self.grid_xy[g], self.shelter_xy[j]), self.walks.length[opt],
-                             self.walks.time[opt], "walk", self.walks.length[opt], _climb(s, path)))
+                coords.append(np.vstack([self.grid_xy[g], cxy[k], self.shelter_xy[j]]))
+                rows.append((self.walks.length[opt], self.walks.time[opt], "walk", self.walks.length[opt], climbs[k]))
+                k += 1
             elif mode == "road":
-                a_path, b_path = self.options.path[opt], self.exits.path[ex]
-                road = lines.iloc[road_line[r]]
-                pts = [self.grid_xy[g]] + list(s.xy(a_path))
-                if road["geometry"] is not None:
-                    pts += list(np.asarray(road["geometry"].coords))
-                pts += list(s.xy(b_path)) + [self.shelter_xy[j]]
-                dist = self.options.length[opt] + float(np.nan_to_num(road["length_m"])) + self.exits.length[ex]
-                secs = self.options.time[opt] + float(np.nan_to_num(road["time_s"])) + self.exits.time[ex]
-                rows.append((shapely.LineString(pts), dist, secs, "road",
-                             max(self.options.length[opt], self.exits.length[ex]),
-                             _climb(s, a_path) + _climb(s, b_path)))
+                road = road_xy.get(r, np.zeros((0, 2)))
+                coords.append(np.vstack([self.grid_xy[g], cxy[k], road, cxy[k + 1], self.shelter_xy[j]]))
+                dist = self.options.length[opt] + road_len[r] + self.exits.length[ex]
+                secs = self.options.time[opt] + road_time[r] + self.exits.time[ex]
+                rows.append((dist, secs, "road", max(self.options.length[opt], self.exits.length[ex]),
+                             climbs[k] + climbs[k + 1]))
+                k += 2
             else:
-                rows.append((None, np.nan, np.nan, "straight", 0.0, 0.0))
-        return pd.DataFrame(rows, columns=cols)
+                coords.append(None)
+                rows.append((np.nan, np.nan, "straight", 0.0, 0.0))
+        out = pd.DataFrame(rows, columns=cols[1:])
+        out.insert(0, "geometry", _lines(coords))
+        return out
 
     def _best_ways(self, gi: np.ndarray, si: np.ndarray) -> list[tuple[str, int, float, int]]:
         """For each pair, the way its cost came from: (mode, access option or walk row, cost, exit row)."""
@@ -705,12 +728,18 @@ class Candidates:
         return out
 
 
-def _climb(surface: WalkSurface, path: np.ndarray) -> float:
-    """Metres climbed along a walk (the sum of its rises)."""
-    if len(path) < 2:
-        return 0.0
-    z = surface.z[path]
-    return float(np.clip(np.diff(z), 0, None).sum())
+def _lines(coords: list[np.ndarray | None]) -> np.ndarray:
+    """One line per coordinate array (collinear points dropped), built in one call; None where there is none."""
+    out = np.full(len(coords), None, dtype=object)
+    have = [i for i, c in enumerate(coords) if c is not None and len(c) >= 2]
+    if have:
+        parts = [coords[i] for i in have]
+        idx = np.repeat(np.arange(len(parts)), [len(c) for c in parts])
+        lines = shapely.linestrings(np.concatenate(parts), indices=idx)
+        longer = np.array([len(c) > 2 for c in parts])
+        lines[longer] = shapely.simplify(lines[longer], 0.0)
+        out[have] = lines
+    return out
 
 
 def frame_points(gdf: gpd.GeoDataFrame, crs) -> np.ndarray:
