@@ -333,6 +333,26 @@ def _assert_readable(pg, frame, where) -> None:
     assert drawn > 0, (where, "the map is blank")
 
 
+def test_workspace_map_click_picks_a_point_through_the_outlines(page, app_url):
+    """On the Workspace page's add-a-point map a click inside a township (its filled outline is drawn) picks that
+    point: its coordinates are written under the map and it is drawn on the map, which is not rebuilt."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    _open(page, app_url + "/workspace?lang=zh", "工作空间与编辑")
+    page.get_by_text("在地图上点选新增点位", exact=True).first.click()
+    frame = _map_frame(page)
+    frame.wait_for_function("() => typeof GisMap === 'object' && document.querySelector('.gis-legend')")
+    assert "行政区界（乡镇级）" in frame.inner_text(".leaflet-control-layers")   # outlines for finding one's way
+    _wait_idle(page, maps=1)
+    box = frame.locator(".leaflet-container").bounding_box()
+    frame.locator(".leaflet-container").click(position={"x": box["width"] * 0.55, "y": box["height"] * 0.55})
+    page.get_by_text("所选位置").first.wait_for()
+    frame = _map_frame(page)
+    frame.wait_for_function("() => window.feature_group && window.feature_group.some(g => g._map)")
+    assert frame.locator(".leaflet-popup").count() == 0      # no outline's popup took the click
+    page.screenshot(path=str(ARTIFACTS / "page_workspace_picked.png"))
+    _assert_local_only(page)
+
+
 def test_legend_follows_the_layer_control(page, app_url):
     page.set_viewport_size({"width": 1440, "height": 900})
     _open(page, app_url + "/data", "数据图层")
