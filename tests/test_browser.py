@@ -247,6 +247,8 @@ def _tiny_dem(path: Path) -> None:
 
 
 PAGES = {"/flood": "洪涝转移避险", "/fire": "森林防灭火覆盖", "/data": "数据图层", "/workspace": "工作空间与编辑"}
+PAGES_EN = {"/flood": "Flood evacuation", "/fire": "Forest-fire coverage", "/data": "Data layers",
+            "/workspace": "Workspace & editing"}
 
 
 def _open(pg, url: str, header: str) -> None:
@@ -255,32 +257,99 @@ def _open(pg, url: str, header: str) -> None:
     assert "Page not found" not in pg.inner_text("body")
 
 
-def test_every_page_by_its_address_offline_at_two_screen_sizes(page, app_url):
-    """Each page opens by its address with its map, legend and labels drawn offline; screenshots kept."""
-    for path, header in PAGES.items():
-        for w, h in ((1440, 900), (1024, 768)):
-            page.set_viewport_size({"width": w, "height": h})
-            _open(page, app_url + path, header)
-            assert f"{path}?lang=zh" in page.url
-            if path == "/workspace":   # the add-a-point map (it once loaded Leaflet from a CDN)
-                page.get_by_text("在地图上点选新增点位", exact=True).first.click()
-            frame = _map_frame(page)
-            frame.wait_for_selector(".leaflet-container")
-            frame.wait_for_function("() => typeof GisMap === 'object' && document.querySelector('.gis-legend')")
-            narrow = frame.evaluate("() => window.innerWidth") < 900
-            assert frame.locator(".leaflet-control-layers-expanded").count() == (0 if narrow else 1), (path, w)
-            rows = frame.evaluate("""() => [...document.querySelectorAll('.gis-legend-row')]
-                .filter(r => r.style.display !== 'none').map(r => r.innerText.trim())""")
-            assert rows, path
-            folded = frame.evaluate("() => !document.querySelector('.gis-legend details').open")
-            assert folded == narrow, (path, w)      # the legend is folded on a small map
-            if path != "/workspace":
-                frame.wait_for_function("() => document.querySelectorAll('.gis-label-box').length > 0")
-            _wait_idle(page, maps=1)
-            page.screenshot(path=str(ARTIFACTS / f"page_{path.strip('/')}_{w}x{h}.png"))
-            page.locator('iframe[title*="streamlit_folium"]').first.scroll_into_view_if_needed()
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / f"page_{path.strip('/')}_{w}x{h}_map.png"))
+def test_every_page_by_its_address_offline_at_two_screen_sizes(page, app_url, demo_values):
+    """Each page opens by its address, in both languages, with its map, legend and labels drawn offline;
+    screenshots kept (``page_<page>_<w>x<h>_<lang>.png`` and ``..._map.png`` with the map scrolled into view)."""
+    from tests.language import leaks
+
+    for lang, headers in (("zh", PAGES), ("en", PAGES_EN)):
+        for path, header in headers.items():
+            for w, h in ((1440, 900), (1024, 768)):
+                page.set_viewport_size({"width": w, "height": h})
+                _open(page, app_url + path + f"?lang={lang}", header)
+                assert f"{path}?lang={lang}" in page.url
+                if path == "/workspace":   # the add-a-point map (it once loaded Leaflet from a CDN)
+                    page.get_by_text("在地图上点选新增点位" if lang == "zh" else "Add a point by clicking the map",
+                                     exact=True).first.click()
+                frame = _map_frame(page)
+                frame.wait_for_selector(".leaflet-container")
+                frame.wait_for_function("() => typeof GisMap === 'object' && document.querySelector('.gis-legend')")
+                narrow = frame.evaluate("() => window.innerWidth") < 900
+                assert frame.locator(".leaflet-control-layers-expanded").count() == (0 if narrow else 1), (path, w)
+                rows = frame.evaluate("""() => [...document.querySelectorAll('.gis-legend-row')]
+                    .filter(r => r.style.display !== 'none').map(r => r.innerText.trim())""")
+                assert rows, path
+                folded = frame.evaluate("() => !document.querySelector('.gis-legend details').open")
+                assert folded == narrow, (path, w)      # the legend is folded on a small map
+                if path != "/workspace":
+                    frame.wait_for_function("() => document.querySelectorAll('.gis-label-box').length > 0")
+                _wait_idle(page, maps=1)
+                name = f"page_{path.strip('/')}_{w}x{h}_{lang}"
+                page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+                _assert_readable(page, frame, (path, lang, w))
+                if lang == "en":   # no Chinese sentence on an English page, outside the data's own values
+                    said = leaks([ln for ln in page.inner_text("body").splitlines() if ln.strip() != "中文"],
+                                 demo_values)   # the language button names the other language
+                    said += leaks(frame.inner_text(".gis-legend").splitlines(), demo_values)
+                    said += leaks(frame.inner_text(".leaflet-control-layers").splitlines(), demo_values)
+                    assert not said, (path, w, said[:10])
+                page.locator('iframe[title*="streamlit_folium"]').first.scroll_into_view_if_needed()
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(ARTIFACTS / f"{name}_map.png"))
+    _assert_local_only(page)
+
+
+def _assert_readable(pg, frame, where) -> None:
+    """What an officer sees at this size: the page body never scrolls sideways (tables scroll inside their own
+    box), no figure, label or button is cut to "…", the legend and the layer box together cover at most a third
+    of the map, the search box's hint is read whole, and the map is not blank."""
+    wide = pg.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert wide <= 1, (where, f"the page scrolls sideways by {wide} px")
+    cut = pg.evaluate("""() => [...document.querySelectorAll('[data-testid=stMain] *')].filter(e =>
+        getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1
+        && e.offsetParent !== null && e.type !== 'file').map(e => e.textContent.slice(0, 40))""")
+    assert not cut, (where, "cut to '…'", cut)
+    hint = frame.evaluate("""() => {
+        const i = document.querySelector('.gis-find input');
+        if (!i) return 0;
+        const s = getComputedStyle(i), c = document.createElement('canvas').getContext('2d');
+        c.font = s.fontSize + ' ' + s.fontFamily;
+        return c.measureText(i.placeholder).width - (i.clientWidth - parseFloat(s.paddingLeft)
+                                                     - parseFloat(s.paddingRight));
+    }""")
+    assert hint <= 0.5, (where, f"the search box's hint is cut by {hint:.0f} px")
+    cover = frame.evaluate("""() => {
+        const map = document.querySelector('.leaflet-container').getBoundingClientRect();
+        const area = r => Math.max(0, Math.min(r.right, map.right) - Math.max(r.left, map.left))
+                        * Math.max(0, Math.min(r.bottom, map.bottom) - Math.max(r.top, map.top));
+        const boxes = ['.gis-legend', '.leaflet-control-layers']
+            .map(s => document.querySelector(s)).filter(Boolean).map(e => area(e.getBoundingClientRect()));
+        return boxes.reduce((a, b) => a + b, 0) / (map.width * map.height);
+    }""")
+    assert cover <= 0.34, (where, f"the legend and layer box cover {cover:.0%} of the map")
+    drawn = frame.evaluate("""() => document.querySelectorAll(
+        '.leaflet-image-layer, .leaflet-overlay-pane canvas, .leaflet-overlay-pane svg path, .leaflet-marker-icon')
+        .length""")
+    assert drawn > 0, (where, "the map is blank")
+
+
+def test_workspace_map_click_picks_a_point_through_the_outlines(page, app_url):
+    """On the Workspace page's add-a-point map a click inside a township (its filled outline is drawn) picks that
+    point: its coordinates are written under the map and it is drawn on the map, which is not rebuilt."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    _open(page, app_url + "/workspace?lang=zh", "工作空间与编辑")
+    page.get_by_text("在地图上点选新增点位", exact=True).first.click()
+    frame = _map_frame(page)
+    frame.wait_for_function("() => typeof GisMap === 'object' && document.querySelector('.gis-legend')")
+    assert "行政区界（乡镇级）" in frame.inner_text(".leaflet-control-layers")   # outlines for finding one's way
+    _wait_idle(page, maps=1)
+    box = frame.locator(".leaflet-container").bounding_box()
+    frame.locator(".leaflet-container").click(position={"x": box["width"] * 0.55, "y": box["height"] * 0.55})
+    page.get_by_text("所选位置").first.wait_for()
+    frame = _map_frame(page)
+    frame.wait_for_function("() => window.feature_group && window.feature_group.some(g => g._map)")
+    assert frame.locator(".leaflet-popup").count() == 0      # no outline's popup took the click
+    page.screenshot(path=str(ARTIFACTS / "page_workspace_picked.png"))
     _assert_local_only(page)
 
 

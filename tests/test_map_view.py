@@ -172,3 +172,25 @@ def test_value_overlay_colours_valid_cells_and_leaves_nodata_clear():
     img = np.asarray(Image.open(BytesIO(ov.png)).convert("RGBA"))   # a palette PNG when it has <= 256 colours
     assert img[0, :, 3].max() == 0 and img[-1, :, 3].min() == 200  # nodata rows transparent, data opaque
     assert not np.array_equal(img[-1, 0, :3], img[-1, -1, :3])  # the ramp varies across the values
+
+
+def test_passive_layers_take_no_click_and_no_popup(layers):
+    """The Workspace page's add-a-point map: the layers drawn for orientation let the click through to the map
+    (a filled grid or township outline must not swallow it), carry no popup and are not searched."""
+    from ui.map_view import StyledGeoJson, find_sources
+
+    m = build_map(layers, lang="zh", online=False, passive=("grids", "roads"))
+    geo = {}
+    for el in m._children.values():
+        for child in [el, *getattr(el, "_children", {}).values()]:
+            if isinstance(child, StyledGeoJson):
+                geo.setdefault(el.layer_name, child)
+    assert geo["避灾安置场所"].options.get("interactive", True) is True and geo["避灾安置场所"].find
+    passive = [g for name, g in geo.items() if name != "避灾安置场所"]
+    assert len(passive) == 3          # roads, village grids, household grids
+    for g in passive:
+        assert g.options["interactive"] is False and not g.find
+        assert not [c for c in g._children.values() if isinstance(c, (folium.GeoJsonPopup, folium.GeoJsonTooltip))]
+    assert [s[0] for s in find_sources(m._children.values())] == [geo["避灾安置场所"]]
+    html = m.get_root().render()
+    assert '"interactive":false' in html.replace(" ", "")

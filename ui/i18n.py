@@ -84,6 +84,7 @@ STRINGS: dict[str, Text] = registry({
     "ws_add_point": ("在地图上点选新增点位", "Add a point by clicking the map"),
     "ws_add_point_help": ("点击地图选择位置，填写字段后新增（带 * 为必填）。", "Click the map for the position, fill in "
                           "the fields (* required) and add."),
+    "ws_new_point": Text("新增点位", "New point", "ws_new_point"),
     "ws_clicked": ("所选位置：经度 {lon}，纬度 {lat}", "Picked: longitude {lon}, latitude {lat}"),
     "ws_add_do": ("新增该点", "Add this point"),
     "ws_history": ("修改历史", "History"),
@@ -185,7 +186,7 @@ STRINGS: dict[str, Text] = registry({
     "eta_min": ("（约 {n} 分钟）", "(about {n} min left)"),
     "village_batch_running": ("正在生成村级形势图", "Drawing the village maps"),
     "fire_files_running": ("正在生成下载文件", "Making the files"),
-    "find_placeholder": ("查找网格、安置场所、村……", "Find a grid, shelter, village..."),
+    "find_placeholder": ("查找网格、安置场所、村", "Find grid, shelter, village"),
     "hillshade": ("地形晕渲（离线底图）", "Hillshade (offline basemap)"),
     "osm": ("OpenStreetMap（在线）", "OpenStreetMap (online)"),
     "tianditu_vec": ("天地图矢量（在线）", "Tianditu vector (online)"),
@@ -539,7 +540,9 @@ def page_css(lang_: str) -> str:
     Streamlit marks every element of the previous run ``data-stale="true"`` until the rerun redraws
     it; after a short delay (so quick reruns do not flicker) such elements turn pale grey, so numbers
     being recalculated are never read as current. Streamlit's file uploader has no language setting:
-    its button and limit line are replaced here by words in the interface language.
+    its button and limit line are replaced here by words in the interface language. On a small screen (a
+    1024-pixel laptop with the sidebar open) the figures of a row of metrics are set smaller, so that six
+    of them side by side are read whole, never cut to "11…"; a metric's label, a button's and a box's label wrap rather than end in "…".
     """
     from layers.settings import MAX_UPLOAD_MB
 
@@ -553,6 +556,12 @@ def page_css(lang_: str) -> str:
   content: "{button}"; font-size: 14px; }}
 [data-testid="stFileUploaderDropzoneInstructions"] span {{ font-size: 0 !important; }}
 [data-testid="stFileUploaderDropzoneInstructions"] span::after {{ content: "{limit}"; font-size: 14px; }}
+[data-testid="stMain"] .stMarkdownEllipsis:not([data-testid="stMetricValue"] *),
+[data-testid="stMain"] .stMarkdownEllipsis:not([data-testid="stMetricValue"] *) p {{
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }}
+@media (max-width: 1279px) {{ [data-testid="stMetricValue"] {{ font-size: 1.4rem; }} }}
+@media (max-width: 1100px) {{ [data-testid="stMetricValue"] {{ font-size: 1.2rem; }}
+  [data-testid="stMetricLabel"] p {{ font-size: .8rem; }} }}
 </style>"""
 
 

@@ -21,7 +21,7 @@ from ui.state import hillshade_overlay, layer_tokens, map_parts, place_names, sh
 
 
 def show_map(m, *, key: str, height: int = 640, returned_objects: list[str] | None = None,
-             shared: tuple | None = None):
+             shared: tuple | None = None, feature_group=None):
     """Hand the folium map ``m`` to streamlit-folium (full width); returns what it returns.
 
     ``returned_objects`` defaults to none, so panning and zooming never rerun the page. With ``shared``
@@ -31,11 +31,14 @@ def show_map(m, *, key: str, height: int = 640, returned_objects: list[str] | No
     session has built it yet::
 
         show_map(lambda: build_map(...), key="flood_plan_map", shared=(plan_key, township, lang()))
+
+    ``feature_group`` (a small folium layer of this session's own, e.g. the point just clicked) is added
+    to the map in the browser without rebuilding or redrawing the map.
     """
     if shared is not None:
         return shared_map(m if callable(m) else (lambda: m), cache_key=shared, key=key, height=height,
-                          returned_objects=returned_objects)
-    return st_folium(m, key=key, height=height, use_container_width=True,
+                          returned_objects=returned_objects, feature_group=feature_group)
+    return st_folium(m, key=key, height=height, use_container_width=True, feature_group_to_add=feature_group,
                      returned_objects=[] if returned_objects is None else returned_objects)
 
 
@@ -57,14 +60,17 @@ def _townships(kinds: list[str]) -> list[str]:
 
 
 def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None, height: int = 640,
-                    extra: tuple[list, list] | None = None, extra_key: tuple | None = None) -> None:
+                    extra: tuple[list, list] | None = None, extra_key: tuple | None = None,
+                    returned_objects: list[str] | None = None, feature_group=None, passive: tuple[str, ...] = ()):
     """Draw the workspace layers ``kinds`` on the offline map, built once for every session of the same
     workspace revision (:func:`ui.state.shared_map`).
 
     Big data (a prefecture) is drawn as an overview with a township selector for full detail.
     The map returns nothing to Python (``returned_objects=[]``), so panning and zooming never
     rerun the page. ``extra`` layers drawn on top are shared only when ``extra_key`` names them;
-    without it the map is this session's own.
+    without it the map is this session's own. ``returned_objects`` and ``feature_group`` are passed to
+    :func:`show_map` (a map to click on, with the clicked point drawn); ``passive`` kinds take no click
+    (see :func:`ui.map_view.build_map`). Returns what the map returns.
     """
     layers = {k: v for k, v in workspace_layers().items() if k in kinds}
     focus = None
@@ -78,15 +84,16 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
 
     def build():
         return build_map(planned, lang=lang_, hillshade=hillshade_overlay(), show=show, height=height,
-                         payloads=payloads, images=images, extra=extra, places=places)
+                         payloads=payloads, images=images, extra=extra, places=places, passive=passive)
 
     lang_, places = lang(), place_names()
     if extra is not None and extra_key is None:
-        show_map(build(), key=key, height=height)
-        return
+        return show_map(build(), key=key, height=height, returned_objects=returned_objects,
+                        feature_group=feature_group)
     tokens = layer_tokens([*layers, "grids", "villages", "shelters"])       # the layers and the place names
-    cache_key = ("layers", tokens, focus, lang_, tuple(sorted(show or ())), height, extra_key)
-    show_map(build, key=key, height=height, shared=cache_key)
+    cache_key = ("layers", tokens, focus, lang_, tuple(sorted(show or ())), height, extra_key, tuple(passive))
+    return show_map(build, key=key, height=height, shared=cache_key, returned_objects=returned_objects,
+                    feature_group=feature_group)
 
 
 def show_preview_map(kind: str, layer: Layer, *, key: str, height: int = 420) -> None:

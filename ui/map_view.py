@@ -675,6 +675,13 @@ def _popup_and_tip(kind: str, fields: list[str], lang: str) -> dict:
     return out
 
 
+def _interaction(kind: str, fields: list[str], lang: str, passive: Iterable[str]) -> dict:
+    """Popup, tooltip and search fields of a layer; none, and clicks passed through, for a ``passive`` kind."""
+    if kind in set(passive):
+        return {"interactive": False}
+    return {"find": _find_fields(kind, fields), **_popup_and_tip(kind, fields, lang)}
+
+
 def _find_fields(kind: str, fields: list[str]) -> tuple[str, ...]:
     key = spec(kind).id_field
     return tuple(f for f in ("name", key, "township") if f and f in fields)
@@ -702,7 +709,8 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
               online: bool | None = None, tianditu_key: str | None = settings.TIANDITU_KEY,
               payloads: dict | None = None, images: dict[str, Overlay] | None = None,
               extra: tuple[list, list] | None = None, places: list[LabelSet] | None = None,
-              find: bool = True, focus_outline: tuple[str, object] | None = None) -> folium.Map:
+              find: bool = True, focus_outline: tuple[str, object] | None = None,
+              passive: Iterable[str] = ()) -> folium.Map:
     """The map of a set of layers.
 
     Parameters
@@ -734,6 +742,10 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
         Add the search box (grids, shelters, villages... by name or id).
     focus_outline : (name, geometry), optional
         A chosen area (a township, in the storage CRS) outlined in red on top, and the map fitted to it.
+    passive : iterable of str
+        Kinds drawn for orientation only: no popup, not searched, and a click goes through them to the map
+        (the Workspace page's "add a point by clicking" map, where a township's filled outline must not take
+        the click meant for the map).
 
     Returns
     -------
@@ -777,8 +789,7 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
                 group = folium.FeatureGroup(name=label, show=_shown(show, key, c.show))
                 data, fields = payloads[key]
                 style = path_style(c.color, fill=c.fill or c.color, weight=c.weight, fill_opacity=c.fill_opacity)
-                StyledGeoJson(data, {"": style}, find=_find_fields(kind, fields),
-                              **_popup_and_tip(kind, fields, lang)).add_to(group)
+                StyledGeoJson(data, {"": style}, **_interaction(kind, fields, lang, passive)).add_to(group)
                 group.add_to(m)
                 searchable.append(group)
                 legend.append(LegendRow(label, c.color, c.fill, "box", group))
@@ -788,8 +799,8 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
         lines = bool(gdf.geom_type.isin(["LineString", "MultiLineString"]).all())
         label = _legend_label(kind, lang)
         group = folium.FeatureGroup(name=label, show=_shown(show, kind, d.show))
-        StyledGeoJson(data, {"": kind_style(kind, points=points, lines=lines)}, find=_find_fields(kind, fields),
-                      **_popup_and_tip(kind, fields, lang)).add_to(group)
+        StyledGeoJson(data, {"": kind_style(kind, points=points, lines=lines)},
+                      **_interaction(kind, fields, lang, passive)).add_to(group)
         group.add_to(m)
         searchable.append(group)
         legend.append(LegendRow(label, d.color, d.fill, swatch(kind, points=points), group))

@@ -29,13 +29,10 @@ from layers.edits import ChangeSet, ConflictError, Delete, Update
 from layers.errors import GisError
 from layers.workspace import REV, Workspace
 from ui.i18n import labeller, lang, t
-from ui.map_panel import show_map
-from ui.map_view import build_map, plan_map
+from ui.map_panel import show_layers_map
 from ui.state import (
     active_store,
     editor_name,
-    hillshade_overlay,
-    place_names,
     read_only_reason,
     uses_postgis,
     workspace_folder,
@@ -46,6 +43,10 @@ from ui.state import (
 EDITABLE = editable_kinds()
 #: rows shown in the editor at once (filter by township / text for the rest)
 MAX_ROWS = 500
+#: layers under the edited points on the add-a-point map, for finding one's way; those on at start
+CONTEXT_KINDS = ("boundaries", "roads", "rivers", "villages")
+CONTEXT_SHOWN = ("boundaries:county", "boundaries:township", "roads")
+MAP_HEIGHT = 460
 
 
 def _errors(e: GisError) -> None:
@@ -280,7 +281,7 @@ def _edit_section(ws, refused: str | None) -> None:
                             column_config=_column_config(kind, cols), hide_index=True,
                             num_rows="fixed" if refused else "delete", disabled=bool(refused), width="stretch")
     changes = changes_from_editor(kind, base[base["fid"].isin(view["fid"])], edited)
-    c1, c2, c3 = st.columns([3, 1, 1])
+    c1, c2, c3 = st.columns([5, 3, 2])      # the save button's label whole on a 1024-pixel screen
     note = c1.text_input(t("ws_note"), key="ws_note", placeholder=t("ws_note_placeholder"))
     n = len(changes.updated) + len(changes.deleted)
     if c2.button(t("ws_save", n=n), key="ws_save", disabled=n == 0 or bool(refused), type="primary"):
@@ -289,24 +290,51 @@ def _edit_section(ws, refused: str | None) -> None:
         _reload(kind)
         st.rerun()
     if not refused:
-        _add_point(ws, kind, base)
+        _add_point(ws, kind)
 
 
-def _add_point(ws, kind: str, base: gpd.GeoDataFrame) -> None:
-    """Add a feature by clicking the map (point layers), then filling in its fields."""
+def _picked_marker(picked: tuple[float, float] | None):
+    """The point clicked on the add-a-point map, as a small layer drawn on top (None: nothing picked yet)."""
+    if picked is None:
+        return None
+    import folium
+
+    lon, lat = picked
+    group = folium.FeatureGroup(name=t("ws_new_point"))
+    folium.CircleMarker([lat, lon], radius=9, color="#d50000", weight=3, fill=True, fill_color="#ffffff",
+                        fill_opacity=0.9, tooltip=t("ws_new_point")).add_to(group)
+    return group
+
+
+def _add_point(ws, kind: str) -> None:
+    """Add a feature by clicking the map (point layers), then filling in its fields.
+
+    The map is shown when asked for (a switch). It is the page's shared map of the edited layer over the outlines
+    and roads (rivers and villages a tick away in the layer control; none of them takes the click), built once
+    per workspace revision for every session; a prefecture is drawn as an overview with a township to pick for
+    full detail. The clicked point is drawn on it.
+    """
     if "Point" not in spec(kind).geometry:
         return
-    with st.expander(t("ws_add_point")):
+    # a switch, not an expander: an expander's content is built and sent even while folded, and the map of a
+    # prefecture's water sources is megabytes every session would wait for without asking
+    if not st.toggle(t("ws_add_point"), key=f"ws_add_on_{kind}"):
+        return
+    with st.container(border=True):
         st.caption(t("ws_add_point_help"))
-        pts = base[base.geometry.notna()]
-        mp = plan_map({kind: pts.drop(columns=[c for c in ("fid", REV) if c in pts.columns])})
-        m = build_map(mp.layers, lang=lang(), hillshade=hillshade_overlay(), images=mp.images,
-                      simplify_m=mp.simplify_m, show={kind}, places=place_names(), height=380)
-        out = show_map(m, key=f"ws_add_map_{kind}", height=380, returned_objects=["last_clicked"])
+        key = f"ws_add_map_{kind}"
+        picked = st.session_state.get(f"{key}_picked")
+        kinds = [kind, *CONTEXT_KINDS]
+        out = show_layers_map(kinds, key=key, height=MAP_HEIGHT, returned_objects=["last_clicked"],
+                              show={kind, *CONTEXT_SHOWN}, feature_group=_picked_marker(picked),
+                              passive=CONTEXT_KINDS)
         click = (out or {}).get("last_clicked")
         if not click:
             return
         lon, lat = float(click["lng"]), float(click["lat"])
+        if picked != (lon, lat):     # draw the point where it was clicked (the map itself is not rebuilt)
+            st.session_state[f"{key}_picked"] = (lon, lat)
+            st.rerun()
         st.write(t("ws_clicked", lon=f"{lon:.6f}", lat=f"{lat:.6f}"))
         values = {}
         fields = [f for f in spec(kind).fields if f.required or f.name in ("name", "township", "capacity", "type")]

@@ -548,7 +548,7 @@ def shared_result(cache_key: tuple, build: Callable[[], object]) -> object:
 
 
 def shared_map(build: Callable[[], object], *, cache_key: tuple, key: str, height: int = 640,
-               returned_objects: list[str] | None = None):
+               returned_objects: list[str] | None = None, feature_group=None):
     """Show a folium map built once for every session that asks with the same ``cache_key``.
 
     Parameters
@@ -564,12 +564,16 @@ def shared_map(build: Callable[[], object], *, cache_key: tuple, key: str, heigh
         Height in pixels; the map takes the container's width.
     returned_objects : list of str, optional
         What the map returns to Python (default nothing: panning never reruns the page).
+    feature_group : folium.FeatureGroup, optional
+        A small layer of this session's own (a point just clicked), added to the shared map in the browser
+        (streamlit-folium's ``feature_group_to_add``): the map itself is neither rebuilt nor redrawn.
 
     Returns
     -------
     dict
         What streamlit-folium returns (only ``returned_objects``).
     """
+    import folium
     import streamlit_folium as sf
 
     rendered = MAPS.get(("map", *cache_key), lambda: render_map(build()))
@@ -581,13 +585,15 @@ def shared_map(build: Callable[[], object], *, cache_key: tuple, key: str, heigh
                                   "selected_layers": None, "selected_tags": None, "last_geocoder_result": None
                                   }.items() if k in returned}
     hash_key = rendered.hash_for(key)
+    # the group's script names the map as streamlit-folium's frontend does (``map_div``), whatever map renders it
+    group = None if feature_group is None else sf._get_feature_group_string(feature_group, map=folium.Map(tiles=None))
 
     def _on_change() -> None:
         st.session_state[key] = st.session_state.get(hash_key, {})
 
     return sf._component_func(script=rendered.script, header=rendered.header, html=rendered.html, id=rendered.id,
                               key=hash_key, height=height, width=None, returned_objects=returned, default=defaults,
-                              zoom=None, center=None, feature_group=None, return_on_hover=False, layer_control=None,
+                              zoom=None, center=None, feature_group=group, return_on_hover=False, layer_control=None,
                               pixelated=False, css_links=rendered.css_links, js_links=rendered.js_links,
                               on_change=_on_change, wrap_longitude=False)
 @st.cache_data(show_spinner=False, max_entries=4)

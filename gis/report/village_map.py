@@ -84,7 +84,7 @@ _T: dict[str, Text] = registry({
     "method": ("致灾方法：{s}", "Hazard: {s}"),
     "date": ("日期：{s}", "Date: {s}"),
     "tally": ("需转移 {g} 个网格 {h} 户 {p} 人（老弱病残 {vu} 人），已安置 {pl} 人，未安置 {un} 人",
-              "To evacuate: {g} grids, {h} households, {p} people ({vu} vulnerable); placed {pl}, not placed {un}"),
+              "To evacuate: grids {g}, households {h}, people {p} ({vu} vulnerable); placed {pl}, not placed {un}"),
     "synthetic": ("演示数据为合成数据", "Demo data are synthetic"),
     "nofont": ("未找到中文字体（请安装 fonts-noto-cjk），中文可能无法显示",
                "No CJK font found (install fonts-noto-cjk); Chinese text may not display"),

@@ -15,6 +15,10 @@
   var GisMap = {};
   var NARROW_PX = 900;
 
+  // The attribution names Leaflet as a plain link: a government office's map carries no flag but its own.
+  L.Control.Attribution.prototype.options.prefix =
+    '<a href="https://leafletjs.com" title="A JavaScript library for interactive maps">Leaflet</a>';
+
   // ---- point markers of several shapes ------------------------------------------------------
   GisMap.shapePath = function (shape, x, y, r, to) {
     var pts;
@@ -77,7 +81,8 @@
       style: style,
       pointToLayer: function (f, ll) {
         var s = style(f);
-        return new L.ShapeMarker(ll, L.extend({fillOpacity: 0.9}, s, {radius: s.radius || 5, shape: s.shape || "circle"}));
+        return new L.ShapeMarker(ll, L.extend({fillOpacity: 0.9}, s, {radius: s.radius || 5, shape: s.shape || "circle",
+                                                   interactive: !(options && options.interactive === false)}));
       },
       onEachFeature: function (f, sub) {
         sub.on("mouseover", function (e) {
@@ -259,6 +264,7 @@
       var input = L.DomUtil.create("input", "", div);
       input.type = "search";
       input.placeholder = placeholder;
+      input.title = placeholder;
       var list = L.DomUtil.create("div", "gis-find-list", div);
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
