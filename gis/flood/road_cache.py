@@ -85,6 +85,9 @@ def save_graph(folder: Path, key: str, graph: RoadGraph) -> Path | None:
                                 notes=np.array(json.dumps([list(n) for n in graph.notes], ensure_ascii=False)),
                                 n_components=np.array(graph.n_components),
                                 **{name: getattr(graph, name) for name in _ARRAYS})
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)             # as any file the user writes (mkstemp made it private)
         os.replace(tmp, path)
         tmp = None
     except OSError:
