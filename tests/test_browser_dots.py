@@ -28,7 +28,7 @@ def _page(folder: Path, n: int) -> Path:
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
          "properties": {"grid_id": f"G{i:05d}", "name": f"网格{i:05d}", "_s": str(s)}}
         for i, (x, y, s) in enumerate(zip(lon, lat, status))]}
-    styles = {"done": path_style("#1a9850", fill="#1a9850", shape="circle", radius=3.5),
+    styles = {"done": path_style("#1a9850", fill="#1a9850", shape="square", radius=3.5),
               "warned": path_style("#6baed6", fill="#6baed6", shape="circle", radius=3.5)}
     grp = folium.FeatureGroup(name="网格转移状态")
     StyledGeoJson(data, styles, "_s", popup=folium.GeoJsonPopup(fields=["grid_id", "name"]),

@@ -164,14 +164,20 @@
       var xs = this._xs = new Float32Array(p0.length / 2), ys = this._ys = new Float32Array(p0.length / 2);
       var grid = this._grid = {};
       for (var g = 0; g < this._groupOf.length; g++) {
-        var grp = this._groupOf[g], s = grp.style, r = s.radius || 5, drawn = 0;
+        var grp = this._groupOf[g], s = grp.style, r = s.radius || 5, drawn = 0,
+            shape = s.shape && s.shape !== "circle" ? s.shape : null, rr = Math.max(Math.round(r), 1);
         ctx.beginPath();
         for (var t = 0; t < grp.idx.length; t++) {
           var i = grp.idx[t], x = p0[2 * i] * scale + ox, y = p0[2 * i + 1] * scale + oy;
           xs[i] = x; ys[i] = y;
           if (x < -r || y < -r || x > size.x + r || y > size.y + r) { continue; }
-          ctx.moveTo(x + r, y);
-          ctx.arc(x, y, r, 0, 2 * Math.PI);
+          if (shape) {                                   // square, triangle, diamond: as L.ShapeMarker draws them
+            GisMap.shapePath(shape, x, y, rr, function (px, py, k) { if (k) { ctx.lineTo(px, py); } else { ctx.moveTo(px, py); } });
+            ctx.closePath();
+          } else {
+            ctx.moveTo(x + r, y);
+            ctx.arc(x, y, r, 0, 2 * Math.PI);
+          }
           var key = Math.floor(x / HIT_CELL) + ":" + Math.floor(y / HIT_CELL);
           (grid[key] = grid[key] || []).push(i);
           drawn++;
@@ -442,7 +448,12 @@
           var item = L.DomUtil.create("div", "gis-find-item", list);
           item.textContent = index[i].text;
           item.addEventListener("click", (function (hit) {
-            return function () { go(hit); list.innerHTML = ""; input.value = hit.text; };
+            return function (ev) {
+              // the item is gone once the list is emptied: the map would take the click as its own and close
+              // the popup just opened
+              L.DomEvent.stopPropagation(ev);
+              go(hit); list.innerHTML = ""; input.value = hit.text;
+            };
           })(index[i]));
           n++;
         }
