@@ -11,7 +11,9 @@ of queueing for one each.
 What each writer sees is unchanged: its call returns once its entry is committed (durable), or raises
 its own refusal (:class:`~layers.errors.EntryRefused`: only its savepoint is rolled back, nothing of it
 written), or, when the shared transaction fails (a full disk, a read-only medium), that error, with
-nothing of the round written. Writers in other processes still meet at SQLite's lock.
+nothing of the round written. Writers in other processes share rounds too when their entries are given as
+data (``spec``) and a side queue (``shared``, :class:`layers.commit_queue.SharedQueue`) is open: a round
+that finds the file locked leaves its entries there for whichever process holds the lock.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ T = TypeVar("T")
 class _Job:
     """One writer's entry: what it writes (``body``), and what came of it."""
 
-    __slots__ = ("body", "result", "error", "wake", "lead")
+    __slots__ = ("body", "spec", "rid", "result", "error", "wake", "lead")
 
-    def __init__(self, body: Callable[[Any], Any]):
+    def __init__(self, body: Callable[[Any], Any], spec: dict | None = None):
         self.body = body
+        self.spec = spec
+        self.rid: str | None = None
         self.result: Any = None
         self.error: BaseException | None = None
         self.wake = threading.Event()
@@ -65,7 +69,9 @@ def _queue(key: str) -> _Queue:
         return _queues.setdefault((os.getpid(), key), _Queue())
 
 
-def run(key: str, body: Callable[[Any], T], transaction: Callable[[], AbstractContextManager[Any]]) -> T:
+def run(key: str, body: Callable[[Any], T], transaction: Callable[[], AbstractContextManager[Any]], *,
+        spec: dict | None = None, shared: Any = None,
+        begin: Callable[[bool], AbstractContextManager[Any]] | None = None) -> T:
     """Write one entry, in a transaction shared with the other writers of ``key`` waiting at the same time.
 
     Parameters
@@ -85,7 +91,7 @@ def run(key: str, body: Callable[[Any], T], transaction: Callable[[], AbstractCo
     The result of ``body``, once committed.
     """
     q = _queue(key)
-    job = _Job(body)
+    job = _Job(body, spec)
     with q.mu:
         q.jobs.append(job)
         if not q.leading:
@@ -97,7 +103,16 @@ def run(key: str, body: Callable[[Any], T], transaction: Callable[[], AbstractCo
     try:
         with q.mu:
             batch, q.jobs = q.jobs, []
-        _commit(batch, transaction)
+        if shared is not None and begin is not None and all(j.spec is not None for j in batch):
+            try:
+                shared.commit(batch, begin, _commit, _Job)
+            except BaseException as e:  # noqa: BLE001 - every writer of the round not yet answered gets it
+                for j in batch:
+                    if not j.wake.is_set() and j.error is None and j.result is None:
+                        j.error = e
+                        j.wake.set()
+        else:
+            _commit(batch, transaction)
     finally:
         with q.mu:                         # the next round to the first writer still waiting
             if q.jobs:

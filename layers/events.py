@@ -289,9 +289,10 @@ class _Sqlite:
     GeoPackage's schema, which costs more than a report-back); each write is its own
     ``BEGIN IMMEDIATE ... COMMIT`` (:func:`layers.gpkg.transaction`), so no lock is held between
     writes. The rollback journal is truncated, not deleted, after each commit: as durable
-    (synchronous FULL), with fewer file-system operations. (WAL would be faster still, but GDAL's
-    own SQLite and Python's in one process do not share their file locks: a WAL workspace was seen
-    corrupted that way.)
+    (synchronous FULL), with fewer file-system operations. Not WAL: GDAL's own SQLite reading the
+    file in this process would delete the WAL under this connection (see :mod:`layers.commit_queue`).
+    Writers of several processes share their commits through the side queue of
+    :mod:`layers.commit_queue`; those of this process through :mod:`layers.commits`.
     """
 
     ph = "?"
@@ -305,9 +306,49 @@ class _Sqlite:
         self._ready = False
         self._big_cache = False
         self._lock = threading.Lock()
+        self._shared: Any = None
+        self._shared_tried = False
+        self.rebuild: Callable[[dict], Callable[[_Cursor], Entry]] | None = None   # set by the record keeper
 
     def t(self, name: str) -> str:
         return name
+
+    def _queue(self) -> Any:
+        """The side queue shared with other processes (:mod:`layers.commit_queue`), or None where it cannot be
+        made (a read-only medium: the write then fails on its own)."""
+        if not self._shared_tried:
+            self._shared_tried = True
+            from layers.commit_queue import SharedQueue, queue_path
+
+            try:
+                self._shared = SharedQueue(queue_path(self.gpkg), build=self._build, find=self._find,
+                                           encode=_entry_data, decode=_data_entry)
+            except (OSError, sqlite3.Error):
+                self._shared = None
+        return self._shared
+
+    def _build(self, spec: dict, request: str) -> Callable[[_Cursor], Entry]:
+        """The body of an entry another process left in the queue; it records ``request`` with the entry."""
+        assert self.rebuild is not None
+        body = self.rebuild(spec)
+
+        def run(cur: _Cursor) -> Entry:
+            e = body(cur)
+            cur.run("INSERT INTO gis_ops_requests (request, event_id) VALUES (?, ?)", (request, e.event_id))
+            return e
+        return run
+
+    def _find(self, request: str) -> Entry | None:
+        """The entry written for ``request`` (None when its transaction did not commit)."""
+        with self._lock:
+            try:
+                con = self._connection()
+                row = con.execute("SELECT " + ", ".join(_ENTRY_COLUMNS) + " FROM gis_ops_events WHERE event_id = "
+                                  "(SELECT event_id FROM gis_ops_requests WHERE request = ?)", (request,)).fetchone()
+            except sqlite3.OperationalError as e:
+                self.close()
+                raise _storage(self.gpkg.name, e) from e
+        return None if row is None else _row_entry(row)
 
     def _ddl(self) -> list[str]:
         cols = ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in _WARNING_COLUMNS.items())
@@ -315,7 +356,9 @@ class _Sqlite:
                "CREATE TABLE IF NOT EXISTS gis_ops_events (event_id INTEGER PRIMARY KEY AUTOINCREMENT, "
                + ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in _EVENT_COLUMNS.items()) + ")",
                "CREATE INDEX IF NOT EXISTS gis_ops_events_subject ON gis_ops_events (warning_id, kind, subject)",
-               "CREATE INDEX IF NOT EXISTS gis_ops_events_supersedes ON gis_ops_events (supersedes)"]
+               "CREATE INDEX IF NOT EXISTS gis_ops_events_supersedes ON gis_ops_events (supersedes)",
+               # the entries written for another process's request (layers.commit_queue), to answer it after a crash
+               "CREATE TABLE IF NOT EXISTS gis_ops_requests (request TEXT PRIMARY KEY, event_id INTEGER NOT NULL)"]
         for table, table_cols in _SNAPSHOTS.items():
             out.append(f"CREATE TABLE IF NOT EXISTS {table} (warning_id TEXT NOT NULL, "
                        + ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in table_cols.items()) + ")")
@@ -343,31 +386,39 @@ class _Sqlite:
     def __del__(self) -> None:  # the kept connection goes with the record keeper
         with suppress(Exception):  # interpreter shutdown
             self.close()
+            if self._shared is not None:
+                self._shared.close()
 
     def lock(self, cur: _Cursor, name: str) -> None:
         """Nothing to do: a GeoPackage has one writer at a time (``BEGIN IMMEDIATE``)."""
 
-    def entry(self, body: Callable[[_Cursor], Entry]) -> Entry:
-        """Write one entry; concurrent writers of this file in this process share the transaction
-        (:mod:`layers.commits`)."""
+    def entry(self, body: Callable[[_Cursor], Entry], spec: dict | None = None) -> Entry:
+        """Write one entry; concurrent writers of this file share the transaction: in this process through
+        :mod:`layers.commits`, in other processes through the side queue when the entry comes as data
+        (``spec``, which :attr:`rebuild` turns into its body)."""
         from layers.commits import run
 
-        return run(self._key, body, self.write)
+        shared = self._queue() if spec is not None and self.rebuild is not None else None
+        return run(self._key, body, self.write, spec=spec, shared=shared, begin=lambda wait: self.write(wait=wait))
 
     @contextmanager
-    def write(self) -> Iterator[_Cursor]:
-        from layers.gpkg import transaction
+    def write(self, *, wait: bool = True) -> Iterator[_Cursor]:
+        """One write transaction on the kept connection (the record's tables made on first use); with
+        ``wait=False``, :class:`layers.gpkg.Locked` at once when another process holds the lock."""
+        from layers.gpkg import Locked, transaction
 
         with self._lock:
             try:
                 con = self._connection()
-                with transaction(con, close=False):
+                with transaction(con, close=False, wait=wait):
                     if not self._ready and not con.execute(
-                            "SELECT 1 FROM sqlite_master WHERE name = 'gis_ops_events'").fetchone():
+                            "SELECT 1 FROM sqlite_master WHERE name = 'gis_ops_requests'").fetchone():
                         for stmt in self._ddl():
                             con.execute(stmt)
                     yield _Cursor(con, self)
                 self._ready = True
+            except Locked:
+                raise
             except sqlite3.OperationalError as e:
                 self.close()
                 raise _storage(self.gpkg.name, e) from e
@@ -505,8 +556,9 @@ class _Postgres:
             self.close()
             raise _storage(self.store.schema, e) from e
 
-    def entry(self, body: Callable[[_Cursor], Entry]) -> Entry:
-        """Write one entry in its own transaction (the server's commits of concurrent writers go together)."""
+    def entry(self, body: Callable[[_Cursor], Entry], spec: dict | None = None) -> Entry:
+        """Write one entry in its own transaction (the server's commits of concurrent writers go together;
+        ``spec`` is not needed)."""
         with self.write() as cur:
             return body(cur)
 
@@ -632,6 +684,7 @@ class OpsLog:
             if path.suffix.lower() != ".gpkg":
                 path = path / "workspace.gpkg"
             self.db = _Sqlite(path)
+            self.db.rebuild = self._rebuild
             self.label = path.name
         self.store = store
         self._known: dict[str, Warning] = {}
@@ -756,6 +809,11 @@ class OpsLog:
             Unknown warning or contact; the contact already acknowledged (correct that entry instead);
             a time before the warning or in the future.
         """
+        return self.db.entry(self._ack_entry(warning_id, contact, at, user, corrects, void, note),
+                             _spec("ack", warning_id, contact, at, user, corrects, void, note))
+
+    def _ack_entry(self, warning_id: str, contact: str, at: str | datetime | None, user: str, corrects: int | None,
+                   void: bool, note: str) -> Callable[[_Cursor], Entry]:
         key = normalize_phone(contact)
         def entry(cur: _Cursor) -> Entry:
             w = self._warning_in(cur, warning_id)
@@ -784,7 +842,7 @@ class OpsLog:
                         f"to correct it, use --corrects {dup[0]}", field="--contact"))
             return self._append(cur, warning_id, "ack", contact_id, t, user, {}, corrects, void, note)
 
-        return self.db.entry(entry)
+        return entry
 
     def report(self, warning_id: str, grid_id: str, *, moved: int, refused: int = 0, absent: int = 0,
                at: str | datetime | None = None, user: str = "", corrects: int | None = None, void: bool = False,
@@ -802,6 +860,11 @@ class OpsLog:
         """
         counts = {"moved": _count(moved, "--moved"), "refused": _count(refused, "--refused"),
                   "absent": _count(absent, "--absent")}
+        return self.db.entry(self._report_entry(warning_id, grid_id, counts, at, user, corrects, void, note),
+                             _spec("report", warning_id, grid_id, counts, at, user, corrects, void, note))
+
+    def _report_entry(self, warning_id: str, grid_id: str, counts: dict, at: str | datetime | None, user: str,
+                      corrects: int | None, void: bool, note: str) -> Callable[[_Cursor], Entry]:
         def entry(cur: _Cursor) -> Entry:
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
@@ -826,7 +889,7 @@ class OpsLog:
             self._corrected(cur, warning_id, "report", corrects)
             return self._append(cur, warning_id, "report", str(grid_id), t, user, counts, corrects, void, note)
 
-        return self.db.entry(entry)
+        return entry
 
     def checkin(self, warning_id: str, shelter_id: str, *, people: int, households: int | None = None,
                 vulnerable: int | None = None, at: str | datetime | None = None, user: str = "",
@@ -854,6 +917,12 @@ class OpsLog:
         if not void and not corrects and n_people == 0:
             raise EntryRefused(Problem("签到人数为 0", "a check-in of 0 people", "填写到达人数", "give the people who "
                                        "arrived", field="--people"))
+        return self.db.entry(self._checkin_entry(warning_id, shelter_id, counts, at, user, corrects, void, note),
+                             _spec("checkin", warning_id, shelter_id, counts, at, user, corrects, void, note))
+
+    def _checkin_entry(self, warning_id: str, shelter_id: str, counts: dict, at: str | datetime | None, user: str,
+                       corrects: int | None, void: bool, note: str) -> Callable[[_Cursor], Entry]:
+        n_people = counts["people"]
         def entry(cur: _Cursor) -> Entry:
             cur.lock(f"{warning_id}:checkin")       # the total check reads every check-in of the warning
             w = self._warning_in(cur, warning_id)
@@ -879,19 +948,32 @@ class OpsLog:
                     "check the number (each check-in is one arrival, not a running total)", field="--people"))
             return self._append(cur, warning_id, "checkin", str(shelter_id), t, user, counts, corrects, void, note)
 
-        return self.db.entry(entry)
+        return entry
 
     def record(self, warning_id: str, kind: str, data: dict, *, subject: str = "", at: str | datetime | None = None,
                user: str = "", note: str = "") -> Entry:
         """Record a ``dispatch`` (the plan sent out) or the warning's ``close``; ``data`` is kept as JSON."""
         if kind not in ("dispatch", "close"):
             raise ValueError(f"record() takes 'dispatch' or 'close', not {kind!r}")
+        data = json.loads(_json(data))      # as kept (numpy values as numbers), and as sent to another process
+        return self.db.entry(self._record_entry(warning_id, kind, data, subject, at, user, note),
+                             _spec("record", warning_id, kind, data, subject, at, user, note))
+
+    def _record_entry(self, warning_id: str, kind: str, data: dict, subject: str, at: str | datetime | None,
+                      user: str, note: str) -> Callable[[_Cursor], Entry]:
         def entry(cur: _Cursor) -> Entry:           # checks nothing another writer adds: no lock
             w = self._warning_in(cur, warning_id)
             t = self._time(w, at)
             return self._append(cur, warning_id, kind, subject, t, user, {"data": data}, None, False, note)
 
-        return self.db.entry(entry)
+        return entry
+
+    def _rebuild(self, spec: dict) -> Callable[[_Cursor], Entry]:
+        """The body of an entry given as data (:func:`_spec`; one another process left in the side queue)."""
+        builders: dict[str, Callable[..., Callable[[_Cursor], Entry]]] = {
+            "ack": self._ack_entry, "report": self._report_entry, "checkin": self._checkin_entry,
+            "record": self._record_entry}
+        return builders[spec["op"]](*spec["args"])
 
     def entries(self, warning_id: str, *, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
         """Every entry of a warning, oldest first, with ``superseded_by`` (the entry that corrected it, or NA).
@@ -997,6 +1079,37 @@ class OpsLog:
                         + ", ".join("?" * len(cols)) + ") RETURNING event_id", row)
         return Entry(int(got), warning_id, kind, subject, at, recorded, user or "",
                      {k: v for k, v in values.items() if v is not None}, corrects, bool(void), note or "")
+
+
+def _spec(op: str, *args: Any) -> dict:
+    """An entry as data another process can write (:meth:`OpsLog._rebuild`): the builder's name and arguments,
+    a time given as a :class:`datetime` as stored text."""
+    return {"op": op, "args": json.loads(_json([parse_time(a) if isinstance(a, datetime) else a for a in args]))}
+
+
+_ENTRY_COLUMNS = ("event_id", "warning_id", "kind", "subject", "at", "recorded_at", "user_name", "moved", "refused",
+                  "absent", "people", "households", "vulnerable", "data", "supersedes", "void", "note")
+
+
+def _row_entry(row: tuple) -> Entry:
+    """An :class:`Entry` from a row of ``gis_ops_events`` (columns :data:`_ENTRY_COLUMNS`)."""
+    r = dict(zip(_ENTRY_COLUMNS, row))
+    values = {k: int(r[k]) for k in ("moved", "refused", "absent", "people", "households", "vulnerable")
+              if r[k] is not None}
+    if r["data"]:
+        values["data"] = json.loads(r["data"])
+    return Entry(int(r["event_id"]), r["warning_id"], r["kind"], r["subject"], r["at"], r["recorded_at"],
+                 r["user_name"] or "", values, None if r["supersedes"] is None else int(r["supersedes"]),
+                 bool(r["void"]), r["note"] or "")
+
+
+def _entry_data(e: Entry) -> dict:
+    """An :class:`Entry` as JSON-able data (sent back to the process that asked for it)."""
+    return json.loads(_json(e.__dict__))
+
+
+def _data_entry(d: dict) -> Entry:
+    return Entry(**d)
 
 
 _KIND_ZH = {"ack": "确认", "report": "实报反馈", "checkin": "签到", "dispatch": "调度", "close": "解除"}

@@ -25,6 +25,9 @@ from layers.storage import CREATE, READ, WRITE, guard, unlink_quietly
 from layers.workspace import GPKG_NAME, Workspace
 
 LAST_FILE = "last_workspace.json"
+#: the folder, inside a workspace folder, of what is rebuilt from the workspace when missing (road graphs, the
+#: operations record's side queue); never exported, safe to delete
+CACHE_DIR = ".cache"
 #: largest archive member accepted, bytes (a workspace GeoPackage of a prefecture is ~50 MB)
 MAX_MEMBER = 4 * 1024 ** 3
 _NAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .-]{0,63}$")
@@ -41,6 +44,11 @@ def workspace_dir(name: str, data_dir: Path | None = None) -> Path:
     if not _NAME.match(name or "") or name in (".", ".."):
         raise _bad_name(name)
     return Path(data_dir or settings.DATA_DIR) / name
+
+
+def cache_folder(gpkg: Path) -> Path:
+    """The cache folder of the workspace whose GeoPackage is ``gpkg`` (:data:`CACHE_DIR` beside it; not made)."""
+    return Path(gpkg).parent / CACHE_DIR
 
 
 def list_workspaces(data_dir: Path | None = None) -> list[str]:

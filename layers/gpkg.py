@@ -17,10 +17,11 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["SRS_ID", "gpkg_blob", "blob_wkb", "blob_geometry", "connect", "transaction", "create_gpkg",
+__all__ = ["SRS_ID", "gpkg_blob", "blob_wkb", "blob_geometry", "connect", "transaction", "Locked", "create_gpkg",
            "OPTIONS_TABLE", "read_layer_option", "write_layer_option"]
 
 SRS_ID = 4490
+_TIMEOUT_MS = 60000                     # how long a connection waits for another's lock
 _ENV_SIZE = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 
 
@@ -90,7 +91,7 @@ def connect(path: Path) -> sqlite3.Connection:
 
     Autocommit mode: callers open transactions with ``BEGIN IMMEDIATE`` themselves.
     """
-    con = sqlite3.connect(str(path), timeout=60, isolation_level=None)
+    con = sqlite3.connect(str(path), timeout=_TIMEOUT_MS / 1000, isolation_level=None)
     con.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
     for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
         con.create_function(name, 1, _st(i), deterministic=True)
@@ -99,12 +100,16 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 @contextlib.contextmanager
-def transaction(con: sqlite3.Connection, *, close: bool = True) -> Iterator[sqlite3.Connection]:
+def transaction(con: sqlite3.Connection, *, close: bool = True, wait: bool = True) -> Iterator[sqlite3.Connection]:
     """One write transaction on a connection from :func:`connect`: ``BEGIN IMMEDIATE`` ... ``COMMIT``,
     rolled back on any error (a killed process leaves the previous state: SQLite's journal); closes it
-    unless ``close=False`` (a caller keeping the connection for many small transactions)."""
+    unless ``close=False`` (a caller keeping the connection for many small transactions). With
+    ``wait=False``, :class:`Locked` is raised at once when another connection holds the write lock."""
     try:
-        con.execute("BEGIN IMMEDIATE")
+        if wait:
+            con.execute("BEGIN IMMEDIATE")
+        else:
+            _begin_now(con)
         yield con
         con.execute("COMMIT")
     except BaseException:
@@ -115,6 +120,24 @@ def transaction(con: sqlite3.Connection, *, close: bool = True) -> Iterator[sqli
     finally:
         if close:
             con.close()
+
+
+class Locked(Exception):
+    """Another connection holds the GeoPackage's write lock (from :func:`transaction` with ``wait=False``)."""
+
+
+def _begin_now(con: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE`` without waiting for the lock (:class:`Locked` when held); the connection's wait for
+    readers at ``COMMIT`` is kept."""
+    con.execute("PRAGMA busy_timeout = 0")
+    try:
+        con.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e) or "busy" in str(e):
+            raise Locked(str(e)) from None
+        raise
+    finally:
+        con.execute(f"PRAGMA busy_timeout = {_TIMEOUT_MS}")
 
 
 def create_gpkg(path: Path) -> None:

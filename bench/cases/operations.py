@@ -24,6 +24,9 @@ On a copy of the cached workspace (the cache is never written):
   timing, and with the graph built beforehand (as the page can keep it); against scipy's HiGHS ``linprog`` on the
   same transport problems (the same distances), whose optimum it must equal.
 
+``GIS_BENCH_OPS_ONLY`` runs one part: ``reports`` (warn and the report-backs), ``map`` (warn, a few check-ins and
+the page map) or ``dispatch``; unset: all of them.
+
 Bars (prefecture scale): warn + call-out list under 5 s; at least 100 report-backs per second on the GeoPackage
 and on PostGIS; the page map under 15 MB sent and first render under 5 s; dispatch for 1,500 shelters from 11
 depots under 5 s.
@@ -43,6 +46,8 @@ from pathlib import Path
 from bench.harness import MB, ROOT, Context, Report, Table, bar
 
 WRITERS = 8
+#: one part only (see the module docstring): "reports", "map", "dispatch"; empty for all
+ONLY = os.environ.get("GIS_BENCH_OPS_ONLY", "").strip().lower()
 WRITE_SECONDS = 20.0
 TEST_DSN = "postgresql://gis:gis@127.0.0.1:5432/gis"
 
@@ -330,10 +335,13 @@ def run(ctx: Context) -> Report:
              warn.best, max(warn.times)]]
     figures: dict = {"read_s": read_s, "warn_gpkg_s": warn.times, "grids": issued.warning.grids,
                      "contacts": issued.warning.contacts, "people": issued.warning.people}
-    gpkg_rate = _rate(str(ws.gpkg), "", wid, ctx.tmp, ctx.log)
-    gpkg_threads = _threads(ctx, str(ws.gpkg), "", wid)
-    figures.update(rate_gpkg=gpkg_rate, rate_gpkg_threads=gpkg_threads)
-    dsn = _pg(ctx)
+    do_reports, do_map, do_dispatch = (ONLY in ("", part) for part in ("reports", "map", "dispatch"))
+    gpkg_rate = gpkg_threads = None
+    if do_reports:
+        gpkg_rate = _rate(str(ws.gpkg), "", wid, ctx.tmp, ctx.log)
+        gpkg_threads = _threads(ctx, str(ws.gpkg), "", wid)
+        figures.update(rate_gpkg=gpkg_rate, rate_gpkg_threads=gpkg_threads)
+    dsn = _pg(ctx) if do_reports else None
     pg_rate = pg_threads = None
     pg_warn = None
     if dsn:
@@ -358,21 +366,23 @@ def run(ctx: Context) -> Report:
 
             with psycopg.connect(dsn, autocommit=True) as conn:
                 conn.execute(f'drop schema if exists "{schema}" cascade')
-    # statuses on the map: check-ins at a few shelters
-    snap = ops.snapshot(wid)
-    for sid, cap in zip(snap.shelters["shelter_id"][:40], snap.shelters["capacity"][:40]):
-        if cap > 0:
-            ops.checkin(wid, sid, people=int(min(cap, 50)))
-    www = ctx.tmp / "www"
-    www.mkdir(exist_ok=True)
-    ctx.log("  operations: building the page map (fresh process)")
-    mp = ctx.isolated("bench.cases.operations:build_map", workspace=str(folder), warning_id=wid,
-                      out_ours=str(www / "ours.html"), out_peer=str(www / "peer.html"))
-    from bench.browser import render_both
+    mp = shown = None
+    if do_map:
+        # statuses on the map: check-ins at a few shelters
+        snap = ops.snapshot(wid)
+        for sid, cap in zip(snap.shelters["shelter_id"][:40], snap.shelters["capacity"][:40]):
+            if cap > 0:
+                ops.checkin(wid, sid, people=int(min(cap, 50)))
+        www = ctx.tmp / "www"
+        www.mkdir(exist_ok=True)
+        ctx.log("  operations: building the page map (fresh process)")
+        mp = ctx.isolated("bench.cases.operations:build_map", workspace=str(folder), warning_id=wid,
+                          out_ours=str(www / "ours.html"), out_peer=str(www / "peer.html"))
+        from bench.browser import render_both
 
-    shown = render_both(www, chromium=ctx.chromium, repeats=ctx.repeats, log=ctx.log, name="operations")
-    figures["map"] = mp | {"ours_render_ms": shown.best["ours"], "peer_render_ms": shown.best["peer"]}
-    disp = _dispatch(ctx, layers) if "depots" in layers else None
+        shown = render_both(www, chromium=ctx.chromium, repeats=ctx.repeats, log=ctx.log, name="operations")
+        figures["map"] = mp | {"ours_render_ms": shown.best["ours"], "peer_render_ms": shown.best["peer"]}
+    disp = _dispatch(ctx, layers) if "depots" in layers and do_dispatch else None
     figures["dispatch"] = disp
 
     tables = [Table(title=f"operations: warn and call-out list, best of {ctx.repeats} (layers read apart: "
@@ -382,22 +392,28 @@ def run(ctx: Context) -> Report:
         return [store, how, r["reports"], r["errors"], r["seconds"], r["per_s"], f"{r['fewest']:,} / {r['most']:,}",
                 r["cpu_s"], "/".join(f"{x:.1f}" for x in r["load"])]
 
-    rate_rows = [rate_row("GeoPackage", f"{WRITERS} processes", gpkg_rate),
-                 rate_row("GeoPackage", f"{WRITERS} threads of one process", gpkg_threads)]
+    rate_rows = []
+    if gpkg_rate and gpkg_threads:
+        rate_rows += [rate_row("GeoPackage", f"{WRITERS} processes", gpkg_rate),
+                      rate_row("GeoPackage", f"{WRITERS} threads of one process", gpkg_threads)]
     if pg_rate and pg_threads:
         rate_rows += [rate_row("PostGIS", f"{WRITERS} processes", pg_rate),
                       rate_row("PostGIS", f"{WRITERS} threads of one process", pg_threads)]
-    tables.append(Table(title=f"operations: report-backs from {WRITERS} concurrent writers, {WRITE_SECONDS:.0f} s "
-                              "each (processes: as separate programs; threads: as the sessions of one app server)",
-                        columns=["store", "writers", "reports", "errors", "wall (s)", "reports / s",
-                                 "fewest / most by one writer", "writers' CPU (s)", "load at end"], rows=rate_rows))
-    tables.append(Table(title="operations: the page map (whole-area view) against plain folium",
-                        columns=["measure", "ours (ui.ops_map)", "peer (folium.GeoJson of every grid)"],
-                        rows=[["grids", mp["grids"], mp["grids"]],
-                              ["progress + build + render (s)", round(mp["progress_s"] + mp["ours_build_s"], 2),
-                               round(mp["peer_build_s"], 2)],
-                              ["**bytes sent** (MB)", round(mp["ours_bytes"] / MB, 2), round(mp["peer_bytes"] / MB, 2)],
-                              ["**first render** (ms, best)", shown.best["ours"], shown.best["peer"]]]))
+    if rate_rows:
+        tables.append(Table(title=f"operations: report-backs from {WRITERS} concurrent writers, {WRITE_SECONDS:.0f} "
+                                  "s each (processes: as separate programs; threads: as the sessions of one app "
+                                  "server)", columns=["store", "writers", "reports", "errors", "wall (s)",
+                                                      "reports / s", "fewest / most by one writer",
+                                                      "writers' CPU (s)", "load at end"], rows=rate_rows))
+    if mp and shown:
+        tables.append(Table(title="operations: the page map (whole-area view) against plain folium",
+                            columns=["measure", "ours (ui.ops_map)", "peer (folium.GeoJson of every grid)"],
+                            rows=[["grids", mp["grids"], mp["grids"]],
+                                  ["progress + build + render (s)", round(mp["progress_s"] + mp["ours_build_s"], 2),
+                                   round(mp["peer_build_s"], 2)],
+                                  ["**bytes sent** (MB)", round(mp["ours_bytes"] / MB, 2),
+                                   round(mp["peer_bytes"] / MB, 2)],
+                                  ["**first render** (ms, best)", shown.best["ours"], shown.best["peer"]]]))
     if disp:
         tables.append(Table(title="operations: dispatch from the depots to every usable shelter (60 % occupied)",
                             columns=["measure", "value"],
@@ -412,12 +428,14 @@ def run(ctx: Context) -> Report:
                                   ["largest relative difference of optimum, ours vs HiGHS", disp["max_rel_cost_diff"]],
                                   ["shipments / ton-km", f"{disp['shipments']:,} / {disp['ton_km']:,}"]]))
     judged = ctx.at_prefecture
-    bars = [bar("warn + call-out list over every grid (GeoPackage)", warn.best, 5.0, "s", judged=judged),
-            bar(f"report-backs, GeoPackage: wall ms per report ({gpkg_rate['per_s']:.0f} per s)",
-                None if gpkg_rate["per_s"] <= 0 else 1000.0 / gpkg_rate["per_s"], 10.0, "ms", judged=judged),
-            bar("page map: bytes sent", mp["ours_bytes"] / MB, 15.0, "MB", judged=judged),
-            bar("page map: first render in Chromium", None if shown.best["ours"] is None else
-                shown.best["ours"] / 1000, 5.0, "s", judged=judged)]
+    bars = [bar("warn + call-out list over every grid (GeoPackage)", warn.best, 5.0, "s", judged=judged)]
+    if gpkg_rate:
+        bars.append(bar(f"report-backs, GeoPackage: wall ms per report ({gpkg_rate['per_s']:.0f} per s)",
+                        None if gpkg_rate["per_s"] <= 0 else 1000.0 / gpkg_rate["per_s"], 10.0, "ms", judged=judged))
+    if mp and shown:
+        bars += [bar("page map: bytes sent", mp["ours_bytes"] / MB, 15.0, "MB", judged=judged),
+                 bar("page map: first render in Chromium", None if shown.best["ours"] is None else
+                     shown.best["ours"] / 1000, 5.0, "s", judged=judged)]
     if pg_warn is not None:
         bars.insert(1, bar("warn + call-out list over every grid (PostGIS)", pg_warn.best, 5.0, "s", judged=judged))
     if pg_rate:

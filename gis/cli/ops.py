@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gis.cli import command, emit
 from layers.errors import LayerError, Problem, StorageError
@@ -87,13 +89,26 @@ def _correction(p: argparse.ArgumentParser) -> None:
     p.add_argument("--note", default="", help="a note kept with the entry")
 
 
-def _entry_out(args: argparse.Namespace, entry, headline: str) -> int:
-    out = entry.as_dict()
+def _emit(args: argparse.Namespace, out: dict, lines: list[str]) -> int:
+    """Print ``out`` as one JSON object with ``--json``, else ``lines``; exit status 0."""
     if args.json:
         emit(out)
     else:
-        print(headline)
+        print("\n".join(lines))
     return 0
+
+
+def _entry_out(args: argparse.Namespace, entry, headline: str) -> int:
+    return _emit(args, entry.as_dict(), [headline])
+
+
+def _hazard(args: argparse.Namespace):
+    """The flood extent of ``--hazard`` (None without it)."""
+    if not args.hazard:
+        return None
+    from gis.flood.hazard import hazard_from_file
+
+    return hazard_from_file(Path(args.hazard))
 
 
 def _void_check(args: argparse.Namespace) -> None:
@@ -118,16 +133,10 @@ def _run_warn(args: argparse.Namespace) -> int:
         files = [str(f) for f in _callsheet_files(ops, issued.warning.warning_id, Path(args.out), args.lang)]
     out["files"] = files
     out["notes"] = [n(args.lang) for n in issued.notes]
-    if args.json:
-        emit(out)
-    else:
-        print(f"{out['warning_id']}: {out['level']} — {out['grids']} grids, {out['contacts']} contacts, "
-              f"{out['people']} people / 网格 {out['grids']} 个，叫应 {out['contacts']} 人，涉及 {out['people']} 人")
-        for f in files:
-            print("  -> " + f)
-        for n in out["notes"]:
-            print("  ! " + n)
-    return 0
+    return _emit(args, out, [f"{out['warning_id']}: {out['level']} — {out['grids']} grids, {out['contacts']} "
+                             f"contacts, {out['people']} people / 网格 {out['grids']} 个，叫应 {out['contacts']} 人，"
+                             f"涉及 {out['people']} 人", *("  -> " + f for f in files),
+                             *("  ! " + n for n in out["notes"])])
 
 
 @command("warn", "issue a warning and build its call-out list / 发布预警并生成叫应名单")
@@ -153,11 +162,17 @@ def _add_warn(p: argparse.ArgumentParser) -> None:
 
 
 # ---- ack / report / checkin ----------------------------------------------------------------------------------------
-def _run_ack(args: argparse.Namespace) -> int:
+def _update(args: argparse.Namespace, action: str, subject: str, headline: Callable[[Any], str], **counts: Any) -> int:
+    """Record one update (``action``: ``ack``, ``report`` or ``checkin`` of :class:`gis.ops.session.Operations`) of
+    ``subject`` with the correction options, and print it."""
     _void_check(args)
-    e = _ops(args).ack(args.warning, args.contact, at=args.at, user=_user(args), corrects=args.corrects,
-                       void=args.void, note=args.note)
-    return _entry_out(args, e, f"#{e.event_id} ack {e.subject} @ {e.at}")
+    e = getattr(_ops(args), action)(args.warning, subject, **counts, at=args.at, user=_user(args),
+                                     corrects=args.corrects, void=args.void, note=args.note)
+    return _entry_out(args, e, headline(e))
+
+
+def _run_ack(args: argparse.Namespace) -> int:
+    return _update(args, "ack", args.contact, lambda e: f"#{e.event_id} ack {e.subject} @ {e.at}")
 
 
 @command("ack", "record that a contact acknowledged a warning / 记录叫应确认")
@@ -168,11 +183,9 @@ def _add_ack(p: argparse.ArgumentParser) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    _void_check(args)
-    e = _ops(args).report(args.warning, args.grid, moved=args.moved, refused=args.refused, absent=args.absent,
-                          at=args.at, user=_user(args), corrects=args.corrects, void=args.void, note=args.note)
-    return _entry_out(args, e, f"#{e.event_id} report {e.subject}: moved {args.moved}, refused {args.refused}, "
-                               f"absent {args.absent}")
+    return _update(args, "report", args.grid, lambda e: f"#{e.event_id} report {e.subject}: moved {args.moved}, "
+                   f"refused {args.refused}, absent {args.absent}", moved=args.moved, refused=args.refused,
+                   absent=args.absent)
 
 
 @command("report", "report back a grid: people moved, refusing, absent / 实报反馈")
@@ -186,11 +199,8 @@ def _add_report(p: argparse.ArgumentParser) -> None:
 
 
 def _run_checkin(args: argparse.Namespace) -> int:
-    _void_check(args)
-    e = _ops(args).checkin(args.warning, args.shelter, people=args.people, households=args.households,
-                           vulnerable=args.vulnerable, at=args.at, user=_user(args), corrects=args.corrects,
-                           void=args.void, note=args.note)
-    return _entry_out(args, e, f"#{e.event_id} checkin {e.subject}: {args.people} people")
+    return _update(args, "checkin", args.shelter, lambda e: f"#{e.event_id} checkin {e.subject}: {args.people} people",
+                   people=args.people, households=args.households, vulnerable=args.vulnerable)
 
 
 @command("checkin", "record arrivals at a shelter / 安置签到")
@@ -232,17 +242,13 @@ def _run_progress(args: argparse.Namespace) -> int:
     prog = _ops(args).progress(args.warning, at=parse_time(args.at) if args.at else None,
                                ack_minutes=parse_minutes(args.ack_minutes) or None)
     out = progress_json(prog, args.lang)
-    if args.json:
-        emit(out)
-    else:
-        t = prog.totals
-        print(f"{args.warning}: acknowledged {t['acknowledged']}/{t['contacts']} (overdue {t['overdue']}), moved "
-              f"{t['people_moved']}/{t['people_to_move']}, checked in {t['people_checked_in']}, full shelters "
-              f"{t['shelters_full']}")
-        for o in out["overdue_contacts"][:50]:
-            esc = o["escalate_to"]
-            print(f"  ! {o['name']} {o['phone']} overdue {o['minutes_late']:.0f} min -> {esc['name']} {esc['phone']}")
-    return 0
+    t = prog.totals
+    return _emit(args, out, [f"{args.warning}: acknowledged {t['acknowledged']}/{t['contacts']} (overdue "
+                             f"{t['overdue']}), moved {t['people_moved']}/{t['people_to_move']}, checked in "
+                             f"{t['people_checked_in']}, full shelters {t['shelters_full']}",
+                             *(f"  ! {o['name']} {o['phone']} overdue {o['minutes_late']:.0f} min -> "
+                               f"{o['escalate_to']['name']} {o['escalate_to']['phone']}"
+                               for o in out["overdue_contacts"][:50])])
 
 
 @command("progress", "where a warning stands: acknowledged, overdue, moved, checked in / 应急响应进度")
@@ -258,25 +264,14 @@ def _run_dispatch(args: argparse.Namespace) -> int:
     from gis.report.ops_sheets import write_dispatch_files
 
     ops = _ops(args)
-    flood = None
-    if args.hazard:
-        from gis.flood.hazard import hazard_from_file
-
-        flood = hazard_from_file(Path(args.hazard))
-    d, entry = ops.dispatch(args.warning, flood=flood, rates=parse_rates(args.rates) or None, days=args.days,
+    d, entry = ops.dispatch(args.warning, flood=_hazard(args), rates=parse_rates(args.rates) or None, days=args.days,
                             record=not args.no_record, user=_user(args))
     files = write_dispatch_files(d, Path(args.out), warning=ops.log.warning(args.warning), lang=args.lang)
     out = d.summary()
     out.update(warning_id=args.warning, files=[str(f) for f in files],
                event_id=None if entry is None else entry.event_id, notes=[n(args.lang) for n in d.notes])
-    if args.json:
-        emit(out)
-    else:
-        print(f"{args.warning}: {out['shipments_n']} shipments, {out['ton_km']:,.1f} t·km; "
-              f"shortages {out['shortages']}")
-        for f in out["files"]:
-            print("  -> " + f)
-    return 0
+    return _emit(args, out, [f"{args.warning}: {out['shipments_n']} shipments, {out['ton_km']:,.1f} t·km; "
+                             f"shortages {out['shortages']}", *("  -> " + f for f in out["files"])])
 
 
 @command("dispatch", "supplies from the reserve depots to the shelters, least ton-km / 物资调度")
@@ -295,22 +290,13 @@ def _run_replan(args: argparse.Namespace) -> int:
     from gis.report.plan_files import write_plan_files
 
     ops = _ops(args)
-    flood = None
-    if args.hazard:
-        from gis.flood.hazard import hazard_from_file
-
-        flood = hazard_from_file(Path(args.hazard))
-    r = ops.replan(args.warning, flood=flood)
+    r = ops.replan(args.warning, flood=_hazard(args))
     out_dir = Path(args.out)
     files = write_plan_files(r.plan, out_dir, lang=args.lang)
     out = {"warning_id": args.warning, **r.summary, "files": [str(f) for f in files],
            "notes": [n(args.lang) for n in r.notes] + r.plan.messages(args.lang)}
-    if args.json:
-        emit(out)
-    else:
-        print(f"{args.warning}: re-planned {out['people_remaining']} people: placed {out['people_placed']}, unplaced "
-              f"{out['people_unplaced']}")
-    return 0
+    return _emit(args, out, [f"{args.warning}: re-planned {out['people_remaining']} people: placed "
+                             f"{out['people_placed']}, unplaced {out['people_unplaced']}"])
 
 
 @command("replan", "re-plan the people still to move over the remaining capacity / 剩余人员重新分配")
@@ -346,13 +332,9 @@ def _callsheet_files(ops, warning_id: str, out: Path, lang: str, *, overdue_only
 
 
 def _run_callsheet(args: argparse.Namespace) -> int:
-    files = _callsheet_files(_ops(args), args.warning, Path(args.out), args.lang, overdue_only=args.overdue)
-    out = {"warning_id": args.warning, "files": [str(f) for f in files]}
-    if args.json:
-        emit(out)
-    else:
-        print("\n".join(out["files"]))
-    return 0
+    files = [str(f) for f in _callsheet_files(_ops(args), args.warning, Path(args.out), args.lang,
+                                              overdue_only=args.overdue)]
+    return _emit(args, {"warning_id": args.warning, "files": files}, files)
 
 
 @command("callsheet", "the printable call sheet and the SMS/broadcast CSV of a warning / 叫应名单与短信列表")
@@ -374,12 +356,8 @@ def _run_record(args: argparse.Namespace) -> int:
     xlsx = out / f"{args.warning}_record.xlsx"
     xlsx.write_bytes(record_workbook(snap, entries, prog, lang=args.lang))
     gpkg = write_record_gpkg(snap, entries, prog, out / f"{args.warning}_record.gpkg", grid_outlines=ops.layer("grids"))
-    res = {"warning_id": args.warning, "entries": int(len(entries)), "files": [str(xlsx), str(gpkg)]}
-    if args.json:
-        emit(res)
-    else:
-        print("\n".join(res["files"]))
-    return 0
+    files = [str(xlsx), str(gpkg)]
+    return _emit(args, {"warning_id": args.warning, "entries": int(len(entries)), "files": files}, files)
 
 
 @command("record", "the after-action record of a warning: workbook and GeoPackage / 应急响应记录导出")

@@ -8,6 +8,7 @@ report back, check in, see progress, re-plan, dispatch, close. Writes go to the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from gis.ops.texts import default_message
 from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.events import Entry, OpsLog, Snapshot, Warning
 from layers.text import Text
+from layers.workspace import RESTORE_TOKEN
 
 __all__ = ["Operations", "Issued", "parse_minutes"]
 
@@ -113,9 +115,27 @@ class Operations:
         """
         key = pyproj.CRS.from_user_input(crs).to_wkt()
         if key not in self._graphs:
-            roads = self.layer("roads")
-            self._graphs[key] = build_graph(roads, crs=crs) if roads is not None and len(roads) else None
+            def build() -> RoadGraph | None:
+                roads = self.layer("roads")
+                return build_graph(roads, crs=crs) if roads is not None and len(roads) else None
+
+            self._graphs[key] = self._stored_graph(crs, build)
         return self._graphs[key]
+
+    def _stored_graph(self, crs: Any, build: Callable[[], RoadGraph | None]) -> RoadGraph | None:
+        """The road graph from the workspace's cache folder when one of this revision of the roads is there
+        (:mod:`gis.flood.road_cache`), else built and stored; a store without a folder (PostGIS) builds it."""
+        from gis.flood.road_cache import cached_graph, graph_key
+        from layers.folders import cache_folder
+
+        gpkg, revision = getattr(self.store, "gpkg", None), getattr(self.store, "revision", None)
+        if gpkg is None or revision is None:
+            return build()
+        if "roads" not in self.store.vector_kinds():
+            return None
+        rev = revision()
+        token = [rev.get("roads", 0), rev.get("last_change:roads"), rev.get(RESTORE_TOKEN, 0)]
+        return cached_graph(cache_folder(gpkg), graph_key(token, crs), build)
 
     def _need(self, kind: str) -> gpd.GeoDataFrame:
         g = self.layer(kind)
@@ -236,8 +256,8 @@ class Operations:
                                           "import the depots layer on the Data layers page", field="depots"))
         delivered, shipped = self.sent(warning_id)
         needs = shelter_needs(prog.shelters, rates=rates, days=days, delivered=delivered)
-        d = dispatch_plan(depots, self._need("shelters"), needs, roads=self.layer("roads"), flood=flood,
-                          shipped=shipped, graph=self.road_graph if graph is None else graph)
+        d = dispatch_plan(depots, self._need("shelters"), needs, flood=flood, shipped=shipped,   # roads: in the graph
+                          graph=self.road_graph if graph is None else graph)
         entry = None
         if record:
             data = {"shipments": d.shipments[["depot_id", "shelter_id", "item", "quantity", "distance_km",

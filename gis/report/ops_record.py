@@ -34,20 +34,22 @@ from layers.text import Text
 __all__ = ["RECORD_HEADERS", "record_workbook", "record_layers", "write_record_gpkg", "entry_rows", "header",
            "callout_header"]
 
+#: the record's column headers besides the call sheet's and the dispatch sheet's
+#: (:data:`gis.report.ops_sheets.HEADERS`: township, village, phone, households, shelter and depot ids, items,
+#: quantities and distances read the same there; :func:`header` falls back to them)
 RECORD_HEADERS: dict[str, Text] = {
     "event_id": Text("记录号", "Entry"), "kind_name": Text("类型", "Kind"), "subject": Text("对象", "Subject"),
     "subject_name": Text("对象名称", "Subject name"), "at": Text("发生时间", "Happened at"),
     "recorded_at": Text("记录时间", "Recorded at"), "user": Text("记录人", "Recorded by"),
     "moved": Text("已转移（人）", "Moved"), "refused": Text("拒绝转移（人）", "Refusing"),
     "absent": Text("不在/联系不上（人）", "Absent/unreachable"), "people": Text("人数（人）", "People"),
-    "households": Text("户数（户）", "Households"), "vulnerable": Text("老弱病残（人）", "Vulnerable"),
+    "vulnerable": Text("老弱病残（人）", "Vulnerable"),
     "supersedes": Text("更正记录号", "Corrects entry"), "superseded_by": Text("被更正于", "Corrected by"),
     "void": Text("作废", "Void"), "note": Text("说明", "Note"), "grid_id": Text("网格编号", "Grid ID"),
-    "name": Text("名称", "Name"), "township": Text("乡镇", "Township"), "village": Text("村", "Village"),
-    "responsible": Text("责任人", "Responsible"), "phone": Text("联系电话", "Phone"),
+    "name": Text("名称", "Name"), "responsible": Text("责任人", "Responsible"),
     "status_name": Text("状态", "Status"), "remaining": Text("待转移（人）", "Still to move"),
     "reported_at": Text("最近反馈时间", "Last report at"), "reported_by": Text("反馈人", "Reported by"),
-    "shelter_id": Text("场所编号", "Shelter ID"), "shelter_name": Text("计划安置场所", "Planned shelter"),
+    "shelter_name": Text("计划安置场所", "Planned shelter"),
     "capacity": Text("容纳人数（人）", "Capacity"), "checked_in": Text("签到人数（人）", "Checked in"),
     "households_in": Text("签到户数（户）", "Households in"),
     "vulnerable_in": Text("其中老弱病残（人）", "Vulnerable in"),
@@ -58,9 +60,8 @@ RECORD_HEADERS: dict[str, Text] = {
     "grids_problem": Text("有问题网格（个）", "Grids with problems"),
     "contacts": Text("叫应人数", "Contacts"), "acknowledged": Text("已确认", "Acknowledged"),
     "overdue": Text("超时", "Overdue"), "people_moved": Text("累计转移（人）", "People moved"),
-    "people_checked_in": Text("累计签到（人）", "People checked in"), "item": Text("物资", "Item"),
-    "quantity": Text("数量", "Quantity"), "depot_id": Text("储备库编号", "Depot ID"),
-    "distance_km": Text("距离（公里）", "Distance (km)"), "dispatch_event": Text("调度记录号", "Dispatch entry"),
+    "people_checked_in": Text("累计签到（人）", "People checked in"),
+    "dispatch_event": Text("调度记录号", "Dispatch entry"),
 }
 
 

@@ -4,7 +4,8 @@
  *
  *   L.ShapeMarker        point markers as circle, square, triangle or diamond (canvas and SVG)
  *   GisMap.styled(...)    a GeoJSON layer styled from ONE lookup table keyed by a feature property
- *                         (linear in the number of features: no per-feature code in the page)
+ *                         (linear in the number of features: no per-feature code in the page); many
+ *                         points (GisMap.DOTS_MIN or more) go on one canvas of their own (GisMap.Dots)
  *   GisMap.labels(map)    place labels, decluttered after every zoom or pan (greedy, highest rank first)
  *   GisMap.legend(...)    a legend listing only the layers that are on the map, folded on narrow maps
  *   GisMap.find(...)      find a feature by name or id and zoom to it (for grids too small to click)
@@ -77,6 +78,10 @@
       var s = v === undefined || v === null ? undefined : styles[String(v)];
       return s || fallback;
     }
+    var feats = (data && data.features) || [];
+    if (feats.length >= GisMap.DOTS_MIN && feats.every(function (f) { return f.geometry && f.geometry.type === "Point"; })) {
+      return new GisMap.Dots(feats, style, options);
+    }
     var layer = L.geoJson(null, L.extend({
       style: style,
       pointToLayer: function (f, ll) {
@@ -96,6 +101,176 @@
     layer.addData(data);
     return layer;
   };
+
+  // ---- many points as one canvas ------------------------------------------------------------------
+  /** A layer of this many points or more is drawn as GisMap.Dots: one canvas, one path per style. */
+  GisMap.DOTS_MIN = 2000;
+  var HIT_CELL = 16;
+  /**
+   * Many point features drawn on one canvas of their own, each style's points in one path (tens of
+   * thousands of markers would each be a Leaflet layer with its own listeners). Popups, tooltips and
+   * the search box work as on a GeoJSON layer: a click or hover finds the nearest dot under the pointer
+   * and fires ``click`` / ``mouseover`` / ``mouseout`` with ``layer`` standing for that feature
+   * (``feature``, ``getLatLng``, ``fire``); ``eachLayer`` visits those stand-ins.
+   */
+  GisMap.Dots = L.FeatureGroup.extend({   // a group to Leaflet's popups and tooltips: they keep the dot as source
+    options: {pane: "overlayPane"},
+    initialize: function (features, style, options) {
+      L.FeatureGroup.prototype.initialize.call(this, [], options);
+      this._features = features;
+      this._style = style;
+      this._subs = new Array(features.length);
+      this._hover = -1;
+    },
+    onAdd: function (map) {
+      this._canvas = L.DomUtil.create("canvas", "leaflet-zoom-hide gis-dots", this.getPane());
+      this._canvas.style.pointerEvents = "none";
+      if (!this._p0) {
+        var n = this._features.length, p0 = new Float64Array(2 * n);
+        for (var i = 0; i < n; i++) {
+          var c = this._features[i].geometry.coordinates, p = map.project([c[1], c[0]], 0);
+          p0[2 * i] = p.x; p0[2 * i + 1] = p.y;
+        }
+        this._p0 = p0;
+        var groups = {};
+        this._groupOf = [];
+        for (var j = 0; j < n; j++) {
+          var s = this._style(this._features[j]), k = JSON.stringify(s);
+          if (!groups[k]) { groups[k] = {style: s, idx: []}; this._groupOf.push(groups[k]); }
+          groups[k].idx.push(j);
+        }
+      }
+      map.on("moveend zoomend resize viewreset", this._redraw, this);
+      map.on("click", this._click, this);
+      map.on("mousemove", this._move, this);
+      map.on("mouseout", this._leave, this);
+      this._redraw();
+    },
+    onRemove: function (map) {
+      map.off("moveend zoomend resize viewreset", this._redraw, this);
+      map.off("click", this._click, this);
+      map.off("mousemove", this._move, this);
+      map.off("mouseout", this._leave, this);
+      this._leave();
+      L.DomUtil.remove(this._canvas);
+      this._canvas = null;
+    },
+    _redraw: function () {
+      var map = this._map;
+      if (!map || !this._canvas) { return; }
+      var size = map.getSize(), dpr = window.devicePixelRatio || 1, cv = this._canvas;
+      L.DomUtil.setPosition(cv, map.containerPointToLayerPoint([0, 0]));
+      cv.width = Math.round(size.x * dpr); cv.height = Math.round(size.y * dpr);
+      cv.style.width = size.x + "px"; cv.style.height = size.y + "px";
+      var ctx = cv.getContext("2d");
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      var scale = Math.pow(2, map.getZoom()), origin = map.getPixelOrigin(), pane = map._getMapPanePos(),
+          ox = pane.x - origin.x, oy = pane.y - origin.y, p0 = this._p0;
+      var xs = this._xs = new Float32Array(p0.length / 2), ys = this._ys = new Float32Array(p0.length / 2);
+      var grid = this._grid = {};
+      for (var g = 0; g < this._groupOf.length; g++) {
+        var grp = this._groupOf[g], s = grp.style, r = s.radius || 5, drawn = 0,
+            shape = s.shape && s.shape !== "circle" ? s.shape : null, rr = Math.max(Math.round(r), 1);
+        ctx.beginPath();
+        for (var t = 0; t < grp.idx.length; t++) {
+          var i = grp.idx[t], x = p0[2 * i] * scale + ox, y = p0[2 * i + 1] * scale + oy;
+          xs[i] = x; ys[i] = y;
+          if (x < -r || y < -r || x > size.x + r || y > size.y + r) { continue; }
+          if (shape) {                                   // square, triangle, diamond: as L.ShapeMarker draws them
+            GisMap.shapePath(shape, x, y, rr, function (px, py, k) { if (k) { ctx.lineTo(px, py); } else { ctx.moveTo(px, py); } });
+            ctx.closePath();
+          } else {
+            ctx.moveTo(x + r, y);
+            ctx.arc(x, y, r, 0, 2 * Math.PI);
+          }
+          var key = Math.floor(x / HIT_CELL) + ":" + Math.floor(y / HIT_CELL);
+          (grid[key] = grid[key] || []).push(i);
+          drawn++;
+        }
+        if (!drawn) { continue; }
+        if (s.fill !== false) {
+          ctx.globalAlpha = s.fillOpacity === undefined ? 0.9 : s.fillOpacity;
+          ctx.fillStyle = s.fillColor || s.color || "#3388ff";
+          ctx.fill();
+        }
+        if (s.stroke !== false && (s.weight === undefined || s.weight > 0)) {
+          ctx.globalAlpha = s.opacity === undefined ? 1 : s.opacity;
+          ctx.strokeStyle = s.color || "#3388ff";
+          ctx.lineWidth = s.weight === undefined ? 1 : s.weight;
+          ctx.stroke();
+        }
+      }
+      ctx.globalAlpha = 1;
+    },
+    _at: function (pt) {
+      if (!this._grid) { return -1; }
+      var cx = Math.floor(pt.x / HIT_CELL), cy = Math.floor(pt.y / HIT_CELL), best = -1, bd = Infinity;
+      for (var dx = -1; dx <= 1; dx++) {
+        for (var dy = -1; dy <= 1; dy++) {
+          var list = this._grid[(cx + dx) + ":" + (cy + dy)];
+          if (!list) { continue; }
+          for (var k = 0; k < list.length; k++) {
+            var i = list[k], r = (this._style(this._features[i]).radius || 5) + 3,
+                d = Math.pow(this._xs[i] - pt.x, 2) + Math.pow(this._ys[i] - pt.y, 2);
+            if (d <= r * r && d < bd) { bd = d; best = i; }
+          }
+        }
+      }
+      return best;
+    },
+    _sub: function (i) {
+      var self = this, sub = this._subs[i];
+      if (!sub) {
+        var f = this._features[i], c = f.geometry.coordinates;
+        sub = this._subs[i] = {
+          feature: f, _map: null, options: {},
+          getLatLng: function () { return L.latLng(c[1], c[0]); },
+          fire: function (type, data) { self.fire(type, L.extend({layer: sub, latlng: sub.getLatLng()}, data)); return sub; },
+          isPopupOpen: function () { return false; },
+          getElement: function () { return null; },
+          on: function () { return sub; },
+          off: function () { return sub; }
+        };
+      }
+      sub._map = this._map;
+      return sub;
+    },
+    _click: function (e) {
+      var i = this._at(e.containerPoint);
+      if (i >= 0) { this.fire("click", {layer: this._sub(i), latlng: this._sub(i).getLatLng(), originalEvent: e.originalEvent}); }
+    },
+    _move: function (e) {
+      var i = this._at(e.containerPoint);
+      if (i === this._hover) { return; }
+      this._leave();
+      if (i >= 0) {
+        this._hover = i;
+        this._map.getContainer().style.cursor = "pointer";
+        this.fire("mouseover", {layer: this._sub(i), latlng: this._sub(i).getLatLng(), originalEvent: e.originalEvent});
+      }
+    },
+    _leave: function () {
+      if (this._hover < 0) { return; }
+      var i = this._hover;
+      this._hover = -1;
+      if (this._map) { this._map.getContainer().style.cursor = ""; }
+      this.fire("mouseout", {layer: this._sub(i), latlng: this._sub(i).getLatLng()});
+    },
+    eachLayer: function (fn, ctx) {
+      for (var i = 0; i < this._features.length; i++) { fn.call(ctx, this._sub(i)); }
+      return this;
+    },
+    getElement: function () { return null; },   // no element per dot (Leaflet's tooltip asks for one)
+    getLayers: function () { var out = []; this.eachLayer(function (s) { out.push(s); }); return out; },
+    getBounds: function () {
+      var b = L.latLngBounds([]);
+      for (var i = 0; i < this._features.length; i++) {
+        var c = this._features[i].geometry.coordinates;
+        b.extend([c[1], c[0]]);
+      }
+      return b;
+    }
+  });
 
   // ---- place labels with decluttering ------------------------------------------------------------
   var measureCtx = null;
@@ -279,7 +454,12 @@
           var item = L.DomUtil.create("div", "gis-find-item", list);
           item.textContent = index[i].text;
           item.addEventListener("click", (function (hit) {
-            return function () { go(hit); list.innerHTML = ""; input.value = hit.text; };
+            return function (ev) {
+              // the item is gone once the list is emptied: the map would take the click as its own and close
+              // the popup just opened
+              L.DomEvent.stopPropagation(ev);
+              go(hit); list.innerHTML = ""; input.value = hit.text;
+            };
           })(index[i]));
           n++;
         }

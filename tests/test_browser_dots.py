@@ -1,0 +1,104 @@
+"""Many points on one canvas (GisMap.Dots in static/gis/gismap.js), in headless Chromium: a layer of GisMap.DOTS_MIN
+or more points is drawn on a canvas of its own, not as one Leaflet marker per point, and its popups, tooltips and the
+search box still work on each point; a smaller layer stays a GeoJSON layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip("Chromium not installed (bash tests/install.sh installs it)", allow_module_level=True)
+pytest.importorskip("playwright")
+
+
+def _page(folder: Path, n: int) -> Path:
+    import folium
+
+    from ui.assets import inline_html
+    from ui.map_view import StyledGeoJson, build_map, path_style
+
+    rng = np.random.default_rng(7)
+    lon, lat = 119.4 + rng.random(n) * 0.5, 28.2 + rng.random(n) * 0.5
+    status = np.where(np.arange(n) % 3 == 0, "done", "warned")
+    data = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
+         "properties": {"grid_id": f"G{i:05d}", "name": f"网格{i:05d}", "_s": str(s)}}
+        for i, (x, y, s) in enumerate(zip(lon, lat, status))]}
+    styles = {"done": path_style("#1a9850", fill="#1a9850", shape="square", radius=3.5),
+              "warned": path_style("#6baed6", fill="#6baed6", shape="circle", radius=3.5)}
+    grp = folium.FeatureGroup(name="网格转移状态")
+    StyledGeoJson(data, styles, "_s", popup=folium.GeoJsonPopup(fields=["grid_id", "name"]),
+                  tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False), find=("grid_id", "name")).add_to(grp)
+    m = build_map({}, online=False, extra=([grp], []))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "map.html"
+    out.write_text(inline_html(m), encoding="utf-8")
+    return out
+
+
+_LAYER = """() => {
+  for (const k in window) { const v = window[k]; if (v && v._features && v._grid) return k; }
+  return null;
+}"""
+
+
+@pytest.mark.parametrize("n", [2500, 300])
+def test_many_points_go_on_one_canvas_and_keep_popups_tooltips_and_search(tmp_path, n):
+    from playwright.sync_api import sync_playwright
+
+    from bench.browser import serve
+
+    page_file = _page(tmp_path / "www", n)
+    errors: list[str] = []
+    with serve(page_file.parent) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        pg = browser.new_page(viewport={"width": 1200, "height": 800})
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(url + "/map.html")
+        pg.wait_for_selector(".leaflet-overlay-pane canvas", state="attached", timeout=120_000)
+        pg.wait_for_timeout(500)
+        name = pg.evaluate(_LAYER)
+        if n < 2500:                                    # below GisMap.DOTS_MIN: a GeoJSON layer of markers
+            assert name is None and not pg.query_selector("canvas.gis-dots")
+            browser.close()
+            assert not errors, errors
+            return
+        assert name is not None and pg.query_selector("canvas.gis-dots")
+        assert pg.evaluate(f"() => window['{name}']._features.length") == n
+        pg.evaluate("""() => { for (const k in window) { const v = window[k];
+          if (v instanceof L.Map) { v.setView([28.45, 119.65], 13, {animate: false}); return; } } }""")
+        pg.wait_for_timeout(500)                        # redrawn at a zoom where the dots lie apart
+        # a dot drawn on screen, away from the others (so the pointer finds that one)
+        dot = pg.evaluate(f"""() => {{
+          const d = window['{name}'], box = document.querySelector('.leaflet-container').getBoundingClientRect();
+          for (const cell of Object.values(d._grid)) {{
+            if (cell.length !== 1) continue;
+            const i = cell[0];
+            let alone = true;
+            for (const list of Object.values(d._grid)) for (const j of list)
+              if (j !== i && Math.hypot(d._xs[j] - d._xs[i], d._ys[j] - d._ys[i]) < 12) alone = false;
+            if (alone) return {{x: box.left + d._xs[i], y: box.top + d._ys[i], id: d._features[i].properties.grid_id,
+                                name: d._features[i].properties.name}};
+          }}
+          return null;
+        }}""")
+        assert dot is not None
+        pg.mouse.move(dot["x"], dot["y"])
+        pg.wait_for_selector(".leaflet-tooltip", timeout=30_000)
+        assert dot["name"] in pg.inner_text(".leaflet-tooltip")
+        pg.mouse.click(dot["x"], dot["y"])
+        pg.wait_for_selector(".leaflet-popup-content", timeout=30_000)
+        assert dot["id"] in pg.inner_text(".leaflet-popup-content")
+        pg.mouse.click(5, 400)                          # away: the popup closes
+        pg.wait_for_selector(".leaflet-popup-content", state="detached", timeout=30_000)
+        other = pg.evaluate(f"() => window['{name}']._features[7].properties")
+        pg.fill(".gis-find input", other["grid_id"])
+        pg.click(".gis-find-item")
+        pg.wait_for_selector(".leaflet-popup-content", timeout=30_000)
+        assert other["name"] in pg.inner_text(".leaflet-popup-content")
+        browser.close()
+    assert not errors, errors
