@@ -106,6 +106,30 @@ def _raster(folder: str, kind: str, token: tuple):
 
 _rev_lock = threading.Lock()
 _rev_memo: dict[str, tuple] = {}
+_kinds_memo: dict[str, tuple] = {}
+
+
+def _file_stamp(ws: Workspace) -> tuple | None:
+    """What changes whenever the workspace file changes (device, inode, size, last change), or None."""
+    try:
+        st_ = ws.gpkg.stat()
+    except OSError:
+        return None
+    return (st_.st_dev, st_.st_ino, st_.st_size, st_.st_mtime_ns)
+
+
+def _vector_kinds(ws: Workspace) -> list[str]:
+    """:meth:`Workspace.vector_kinds`, asked of the file once per file version (not on every script run of every
+    session: a SQLite connection and query each time)."""
+    stamp = _file_stamp(ws)
+    with _rev_lock:
+        hit = _kinds_memo.get(str(ws.gpkg))
+    if stamp is not None and hit is not None and hit[0] == stamp and not Path(str(ws.gpkg) + "-journal").exists():
+        return list(hit[1])
+    kinds = ws.vector_kinds()
+    with _rev_lock:
+        _kinds_memo[str(ws.gpkg)] = (stamp, tuple(kinds))
+    return kinds
 
 
 def _revision_tokens(ws: Workspace) -> dict[str, tuple]:
@@ -116,11 +140,7 @@ def _revision_tokens(ws: Workspace) -> dict[str, tuple]:
     rasters add their file's modification time. Caches keyed on tokens are shared by every session
     of the same revision and renewed by an edit of what they show, not of other layers.
     """
-    try:
-        st_ = ws.gpkg.stat()
-        stamp = (st_.st_dev, st_.st_ino, st_.st_size, st_.st_mtime_ns)
-    except OSError:
-        stamp = None
+    stamp = _file_stamp(ws)
     with _rev_lock:
         hit = _rev_memo.get(str(ws.gpkg))
     if stamp is not None and hit is not None and hit[0] == stamp:
@@ -175,7 +195,8 @@ def _raw_layers() -> dict[str, gpd.GeoDataFrame]:
         ws = Workspace(folder)
         h = ws.health()
         tokens = _revision_tokens(ws)
-        out = {k: _vector(folder, k, tokens.get(k)) for k in ws.vector_kinds() if k not in h.damaged_kinds()}
+        out = {k: _vector(folder, k, tokens.get(k)) for k in (_vector_kinds(ws) if h.ok else ws.vector_kinds())
+               if k not in h.damaged_kinds()}
     out.update(st.session_state.get("session_layers", {}))
     return out
 
@@ -469,6 +490,14 @@ def render_map(m) -> RenderedMap:
                        else {}, nbytes)
 
 
+def _with_files(m):
+    """``m`` with its big layers and images moved to files every session's browser fetches (:mod:`ui.map_files`)."""
+    from ui.map_files import externalize
+
+    externalize(m)
+    return m
+
+
 class SharedCache:
     """A process-wide cache shared by every session: one build per key (the others wait), least recently used
     entries dropped beyond ``max_bytes`` or ``max_entries``.
@@ -572,7 +601,7 @@ def shared_map(build: Callable[[], object], *, cache_key: tuple, key: str, heigh
     """
     import streamlit_folium as sf
 
-    rendered = MAPS.get(("map", *cache_key), lambda: render_map(build()))
+    rendered = MAPS.get(("map", *cache_key), lambda: render_map(_with_files(build())))
     returned = list(returned_objects or [])
     defaults = {k: v for k, v in {"last_clicked": None, "last_object_clicked": None, "last_object_clicked_count": None,
                                   "last_object_clicked_tooltip": None, "last_object_clicked_popup": None,

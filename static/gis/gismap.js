@@ -88,8 +88,41 @@
         });
       }
     }, options || {}));
-    layer.addData(data);
+    if (typeof data === "string") {     // the data's address (a map shared by every session): fetched when shown
+      layer._gisUrl = data;
+      layer.on("add", function () { GisMap.load(layer); });
+    } else {
+      layer.addData(data);
+    }
     return layer;
+  };
+
+  /** Fetches under way (a map is drawn once none is left). */
+  GisMap.pending = 0;
+  /**
+   * Fetch the data of a layer made by ``GisMap.styled`` from an address (once); a promise of the layer with
+   * its features. Layers with their data inline resolve at once.
+   */
+  GisMap.load = function (layer) {
+    if (!layer._gisUrl) { return Promise.resolve(layer); }
+    if (!layer._gisLoading) {
+      GisMap.pending++;
+      layer._gisLoading = fetch(layer._gisUrl).then(function (r) {
+        if (!r.ok) { throw new Error(r.status + " " + layer._gisUrl); }
+        return r.json();
+      }).then(function (d) {
+        layer.addData(d);
+        layer.fire("gisloaded");
+        return layer;
+      }).catch(function (e) {
+        if (window.console) { console.error("GisMap: layer data not loaded:", e); }
+        return layer;
+      }).then(function (l) {
+        GisMap.pending--;
+        return l;
+      });
+    }
+    return layer._gisLoading;
   };
 
   // ---- place labels with decluttering ------------------------------------------------------------
@@ -240,7 +273,7 @@
    * typing shows up to 12 matches; choosing one zooms to it and opens its popup.
    */
   GisMap.find = function (map, sources, placeholder) {
-    var index = null;
+    var index = null, loading = null;
     function build() {
       index = [];
       sources.forEach(function (src) {
@@ -262,8 +295,14 @@
       var list = L.DomUtil.create("div", "gis-find-list", div);
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
-      input.addEventListener("input", function () {
-        if (!index) { build(); }
+      input.addEventListener("input", function search() {
+        if (!index) {     // layers whose data is fetched on demand are fetched (not shown) before the first search
+          if (!loading) {
+            loading = Promise.all(sources.map(function (src) { return GisMap.load(src.layer); }))
+              .then(function () { build(); search(); });
+          }
+          return;
+        }
         var q = input.value.trim().toLowerCase();
         list.innerHTML = "";
         if (!q) { return; }
