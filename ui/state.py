@@ -20,7 +20,8 @@ Layers a user imports on the Data page replace the workspace's in this session o
 instead of ``st_folium(build_map(...), key="x_map", ...)``: the map is built and rendered to what
 streamlit-folium sends the browser once per ``cache_key``; every other session (and every rerun) only
 sends it. ``cache_key`` must name everything the map depends on (the layer tokens or an analysis key,
-the township in focus, the language, this session's own additions).
+the township in focus, the language, this session's own additions). Before it is rendered, its big layers and
+images go to files every session's browser fetches (:mod:`ui.map_files`), so what each session is sent is small.
 """
 
 from __future__ import annotations
