@@ -296,7 +296,7 @@ def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, d
     return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)     # shared, not a pickled copy per session: read-only
 def _places(key: tuple, _layers: dict) -> list[LabelSet]:
     return place_labels(_layers)
 
