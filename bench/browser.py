@@ -257,6 +257,7 @@ def render_both(www: Path, *, chromium: Path | None, repeats: int, log, name: st
 _MAP_READY = """() => {
   const c = document.querySelector('.leaflet-container');
   if (!c) return false;
+  if (window.GisMap && window.GisMap.pending > 0) return false;   // layers shown at start still being fetched
   const vec = document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane svg').length;
   const img = [...document.querySelectorAll('.leaflet-image-layer')].some(i => i.complete && i.naturalWidth > 0);
   return vec > 0 || img;
@@ -267,7 +268,10 @@ _MAP_READY = """() => {
 class Wave:
     """One wave of sessions opened together: seconds from navigation to map ready (None: timed out) and to the
     map's frame arriving (the server has sent the map: the rest is the browser drawing it), the server's
-    resident memory (MB) before, at its peak during the wave, and after the sessions closed."""
+    resident memory (MB) before, at its peak during the wave, and after the sessions closed; the CPU seconds the
+    server (its process, its threads and its children, from /proc) and the browser (Chromium and Playwright's
+    driver, as reaped children of this process) spent from the wave's start until its sessions closed: on a
+    shared machine a steadier measure of the work than the wall time."""
 
     sessions: int
     ready_s: list[float | None]
@@ -277,6 +281,37 @@ class Wave:
     rss_after_mb: float | None = None
     errors: list[str] = field(default_factory=list)
     external: int = 0
+    server_cpu_s: float | None = None
+    browser_cpu_s: float | None = None
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of process ``pid``, its threads, its live children and the children it reaped,
+    from /proc; None when it is gone."""
+    import os
+
+    total, seen, todo = 0.0, set(), [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tick
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            if p == pid:
+                return None
+    return total
+
+
+def _reaped_children_cpu_s() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def process_rss_mb(pid: int) -> float | None:
@@ -414,10 +449,14 @@ def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, ti
                 await browser.close()
         return list(times), errors, external
 
+    cpu0, browser0 = (process_cpu_s(pid) if pid else None), _reaped_children_cpu_s()
     try:
         times, wave.errors, external = asyncio.run(main())
         wave.ready_s, wave.frame_s = [r for r, _ in times], [f for _, f in times]
         wave.external = len(external)
+        cpu1 = process_cpu_s(pid) if pid else None
+        wave.server_cpu_s = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+        wave.browser_cpu_s = _reaped_children_cpu_s() - browser0
     finally:
         time.sleep(settle_s)
         stop.set()

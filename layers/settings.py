@@ -41,6 +41,10 @@ SNAPSHOT_MAX_MB : float
 SHARED_MAPS_MB : float
     Memory the app's rendered maps shared by every session may hold, MB (``GIS_SHARED_MAPS_MB``,
     default 300); least recently used first out (:func:`ui.state.shared_map`).
+SHARED_MAP_FILES_MB : float
+    Disk the big data of the shared page maps may take as files the browsers fetch (``static/shared/``,
+    ``GIS_SHARED_MAP_FILES_MB``, default 256; least recently used first out; :mod:`ui.map_files`).
+    0 keeps every map's data inline in the message sent to each session.
 VIEWSHED_CACHE_MB : float
     Memory the per-camera viewsheds kept between fire reviews may take, MB
     (``GIS_VIEWSHED_CACHE_MB``, default 256: about 2,000 cameras of 10 km on a 30 m DEM); a review
@@ -77,6 +81,7 @@ SNAPSHOT_EVERY_WRITES = int(os.environ.get("GIS_SNAPSHOT_EVERY_WRITES", "10"))
 SNAPSHOT_EVERY_MINUTES = float(os.environ.get("GIS_SNAPSHOT_EVERY_MINUTES", "30"))
 SNAPSHOT_MAX_MB = float(os.environ.get("GIS_SNAPSHOT_MAX_MB", "2000"))
 SHARED_MAPS_MB = float(os.environ.get("GIS_SHARED_MAPS_MB", "300"))
+SHARED_MAP_FILES_MB = float(os.environ.get("GIS_SHARED_MAP_FILES_MB", "256"))
 VIEWSHED_CACHE_MB = float(os.environ.get("GIS_VIEWSHED_CACHE_MB", "256"))
 
 

@@ -396,3 +396,27 @@ def test_language_is_kept_in_the_address_and_widgets_keep_their_values(page, app
         .map(r => [...r.querySelectorAll('input')].some(i => i.checked))""")
     assert checked and all(checked), checked           # every radio still shows its choice
     _assert_local_only(page)
+
+
+def test_shared_map_layers_are_fetched_when_shown_and_searched(page, app_url, demo_workspace):
+    """The Data page's shared map carries its big layers as files (ui.map_files): those shown at start are fetched
+    and drawn, those off at start are not fetched until turned on, and the find box fetches them to search."""
+    import pyogrio
+
+    name = str(pyogrio.read_dataframe(demo_workspace / "workspace.gpkg", layer="water_sources",
+                                      read_geometry=False)["name"].dropna().iloc[0])
+    _open(page, app_url + "/data", "数据图层")
+    frame = _map_frame(page)
+    frame.wait_for_function("() => typeof GisMap === 'object' && GisMap.pending === 0 "
+                            "&& document.querySelector('.leaflet-overlay-pane canvas')")
+    state = frame.evaluate("""() => Object.values(window).filter(v => v instanceof L.GeoJSON && v._gisUrl)
+        .map(v => ({url: v._gisUrl, loading: !!v._gisLoading, n: v.getLayers().length}))""")
+    assert state and all(s["url"].startswith("/app/static/shared/") for s in state)
+    assert any(s["loading"] and s["n"] > 0 for s in state)          # shown at start: fetched and drawn
+    assert any(not s["loading"] and s["n"] == 0 for s in state)     # off at start: not fetched
+    frame.fill(".gis-find input", name)
+    frame.wait_for_function("(t) => [...document.querySelectorAll('.gis-find-item')]"
+                            ".some(i => i.innerText.includes(t))", arg=name)
+    assert frame.evaluate("""() => GisMap.pending === 0 && Object.values(window)
+        .filter(v => v instanceof L.GeoJSON && v._gisUrl).every(v => v._gisLoading && v.getLayers().length > 0)""")
+    _assert_local_only(page)

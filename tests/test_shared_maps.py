@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from pathlib import Path
 
 import folium
 import pytest
@@ -142,3 +143,133 @@ def test_layer_tokens_move_only_for_the_layer_edited(ws_copy):
     ws.restore(snap.id, user="t")
     restored = _revision_tokens(ws)
     assert all(restored[k] != after[k] for k in ("roads", "shelters", "grids"))   # a restore renews everything
+
+
+# ---- the shared maps' big data as files the browsers fetch (ui.map_files) -------------------------------------
+def _big_map(n: int = 3000, *, seed: int = 0) -> folium.Map:
+    """A map with one big styled layer (n points), one small one and a big image, as build_map makes them."""
+    import numpy as np
+
+    from ui.map_view import ImageOverlay, StyledGeoJson
+
+    rng = np.random.default_rng(seed)
+    big = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": f"点{i}"},
+         "geometry": {"type": "Point", "coordinates": [round(float(x), 5), round(float(y), 5)]}}
+        for i, (x, y) in enumerate(zip(rng.uniform(119, 120, n), rng.uniform(28, 29, n)))]}
+    small = {"type": "FeatureCollection", "features": big["features"][:3]}
+    m = folium.Map(location=[28.5, 119.5], zoom_start=9, tiles=None, prefer_canvas=True)
+    StyledGeoJson(big, {"": {"color": "#123456"}}, name="big").add_to(m)
+    StyledGeoJson(small, {"": {"color": "#654321"}}, name="small").add_to(m)
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (300, 300, 3), dtype=np.uint8)).save(buf, format="PNG")
+    ImageOverlay("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
+                 bounds=[[28, 119], [29, 120]], name="img").add_to(m)
+    return m
+
+
+@pytest.fixture
+def shared_dir(tmp_path, monkeypatch):
+    import ui.map_files
+
+    folder = tmp_path / "shared"
+    monkeypatch.setattr(ui.map_files, "SHARED_DIR", folder)
+    return folder
+
+
+def test_big_layers_and_images_go_to_files_once(shared_dir):
+    import json
+
+    from ui.map_files import SHARED_URL, externalize
+    from ui.state import render_map
+
+    m = _big_map()
+    data = next(el.data for el in m._children.values() if getattr(el, "layer_name", "") == "big")
+    moved = externalize(m)
+    assert moved["layers"] == 1 and moved["images"] == 1        # the small layer stays inline
+    files = sorted(p.name for p in shared_dir.iterdir())
+    assert len(files) == 2 and {p.rsplit(".", 1)[1] for p in files} == {"json", "png"}
+    js = next(f for f in files if f.endswith(".json"))
+    assert json.loads((shared_dir / js).read_text()) == data
+    r = render_map(m)
+    assert f"{SHARED_URL}/{js}" in r.script and "点2999" not in r.script and "点2" in r.script
+    assert "data:image/png" not in r.script and r.nbytes < 20_000
+    externalize(_big_map())                                         # the same data again: the same files
+    assert sorted(p.name for p in shared_dir.iterdir()) == files
+    externalize(_big_map(seed=1))
+    assert len(list(shared_dir.iterdir())) == 4
+
+
+def test_map_data_stays_inline_when_the_folder_cannot_be_written(tmp_path, monkeypatch):
+    import ui.map_files
+    from ui.map_files import externalize
+    from ui.state import render_map
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setattr(ui.map_files, "SHARED_DIR", blocker / "shared")
+    m = _big_map()
+    assert externalize(m) == {"layers": 0, "images": 0, "bytes": 0}
+    r = render_map(m)
+    assert "点2999" in r.script and "data:image/png" in r.script
+
+
+def test_map_files_folder_is_bounded(shared_dir, monkeypatch):
+    import os
+
+    from layers import settings
+    from ui.map_files import publish
+
+    monkeypatch.setattr(settings, "SHARED_MAP_FILES_MB", 0.0025)   # 2,500 bytes: two 1,000-byte files
+    urls = []
+    for i in range(5):
+        urls.append(publish(bytes([i]) * 1000, ".json"))
+        os.utime(shared_dir / urls[-1].rsplit("/", 1)[1], (1e9 + i, 1e9 + i))
+    left = sorted(p.name for p in shared_dir.iterdir())
+    assert left == sorted(u.rsplit("/", 1)[1] for u in urls[-2:])  # the newest two, the oldest out
+
+
+def test_concurrent_sessions_render_and_write_a_shared_map_once(shared_dir, monkeypatch):
+    """Eight sessions asking at once for the map of one revision: one build, one set of files, the same message;
+    a new revision builds again."""
+    from ui.state import MAPS, shared_map
+
+    calls = _capture(monkeypatch)
+    builds = []
+
+    def build():
+        builds.append(1)
+        time.sleep(0.2)
+        return _big_map()
+
+    start = threading.Barrier(8)
+
+    def session():
+        start.wait()
+        shared_map(build, cache_key=("test-threads", "rev1", "zh"), key="m", height=400)
+
+    threads = [threading.Thread(target=session) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(builds) == 1 and len(calls) == 8 and len({c["script"] for c in calls}) == 1
+    assert len(list(shared_dir.iterdir())) == 2
+    shared_map(build, cache_key=("test-threads", "rev2", "zh"), key="m", height=400)   # an edit: a new revision
+    assert len(builds) == 2
+    MAPS.clear()
+
+
+def test_no_full_garbage_collection_after_every_script_run():
+    """Streamlit's default gc.collect(2) after each run walks every shared object per session (see config)."""
+    import tomllib
+
+    from tests.test_app import APP
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False

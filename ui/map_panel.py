@@ -82,11 +82,11 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
     if is_overview:
         st.caption(t("overview_note"))
 
-    def build():
+    def build():     # called only when no session has this map yet (or for a session's own map)
         return build_map(planned, lang=lang_, hillshade=hillshade_overlay(), show=show, height=height,
-                         payloads=payloads, images=images, extra=extra, places=places, passive=passive)
+                         payloads=payloads, images=images, extra=extra, places=place_names(), passive=passive)
 
-    lang_, places = lang(), place_names()
+    lang_ = lang()
     if extra is not None and extra_key is None:
         return show_map(build(), key=key, height=height, returned_objects=returned_objects,
                         feature_group=feature_group)

@@ -324,11 +324,18 @@ class StyledGeoJson(folium.GeoJson, VerbatimRender):
         Properties the map's search box looks in (none: the layer is not searched).
     popup, tooltip, name, show
         As for :class:`folium.GeoJson`.
+
+    Attributes
+    ----------
+    url : str or None
+        Where the browser fetches ``data`` from instead of the script carrying it (set by
+        :func:`ui.map_files.externalize` for the maps every session shares); None: inline.
     """
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = GisMap.styled({{ this.data|tojson }}, {{ this.styles|tojson }},
+var {{ this.get_name() }} = GisMap.styled({{ this.url|tojson if this.url else this.data|tojson }},
+    {{ this.styles|tojson }},
     {{ this.key|tojson }}, {{ this.options|tojavascript }});
 {% endmacro %}
 """)
@@ -340,6 +347,7 @@ var {{ this.get_name() }} = GisMap.styled({{ this.data|tojson }}, {{ this.styles
         self.styles = {str(k): v for k, v in styles.items()}
         self.key = key
         self.find = tuple(find)
+        self.url: str | None = None
 
     def _get_self_bounds(self) -> list[list[float | None]]:
         """folium's bounds of the data (``[[lat_min, lon_min], [lat_max, lon_max]]``), each line or ring read

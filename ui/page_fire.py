@@ -181,7 +181,7 @@ def _memo(step: str, key: tuple, compute):
         return _step(step, key, compute)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)     # one copy for every session (images: read-only)
 def _overlays(key: tuple, what: str, _array, _grid, _forest=None):
     if what.startswith("level"):
         return level_overlay(_array, _grid)

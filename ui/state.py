@@ -20,7 +20,8 @@ Layers a user imports on the Data page replace the workspace's in this session o
 instead of ``st_folium(build_map(...), key="x_map", ...)``: the map is built and rendered to what
 streamlit-folium sends the browser once per ``cache_key``; every other session (and every rerun) only
 sends it. ``cache_key`` must name everything the map depends on (the layer tokens or an analysis key,
-the township in focus, the language, this session's own additions).
+the township in focus, the language, this session's own additions). Before it is rendered, its big layers and
+images go to files every session's browser fetches (:mod:`ui.map_files`), so what each session is sent is small.
 """
 
 from __future__ import annotations
@@ -106,6 +107,30 @@ def _raster(folder: str, kind: str, token: tuple):
 
 _rev_lock = threading.Lock()
 _rev_memo: dict[str, tuple] = {}
+_kinds_memo: dict[str, tuple] = {}
+
+
+def _file_stamp(ws: Workspace) -> tuple | None:
+    """What changes whenever the workspace file changes (device, inode, size, last change), or None."""
+    try:
+        st_ = ws.gpkg.stat()
+    except OSError:
+        return None
+    return (st_.st_dev, st_.st_ino, st_.st_size, st_.st_mtime_ns)
+
+
+def _vector_kinds(ws: Workspace) -> list[str]:
+    """:meth:`Workspace.vector_kinds`, asked of the file once per file version (not on every script run of every
+    session: a SQLite connection and query each time)."""
+    stamp = _file_stamp(ws)
+    with _rev_lock:
+        hit = _kinds_memo.get(str(ws.gpkg))
+    if stamp is not None and hit is not None and hit[0] == stamp and not Path(str(ws.gpkg) + "-journal").exists():
+        return list(hit[1])
+    kinds = ws.vector_kinds()
+    with _rev_lock:
+        _kinds_memo[str(ws.gpkg)] = (stamp, tuple(kinds))
+    return kinds
 
 
 def _revision_tokens(ws: Workspace) -> dict[str, tuple]:
@@ -116,11 +141,7 @@ def _revision_tokens(ws: Workspace) -> dict[str, tuple]:
     rasters add their file's modification time. Caches keyed on tokens are shared by every session
     of the same revision and renewed by an edit of what they show, not of other layers.
     """
-    try:
-        st_ = ws.gpkg.stat()
-        stamp = (st_.st_dev, st_.st_ino, st_.st_size, st_.st_mtime_ns)
-    except OSError:
-        stamp = None
+    stamp = _file_stamp(ws)
     with _rev_lock:
         hit = _rev_memo.get(str(ws.gpkg))
     if stamp is not None and hit is not None and hit[0] == stamp:
@@ -175,7 +196,8 @@ def _raw_layers() -> dict[str, gpd.GeoDataFrame]:
         ws = Workspace(folder)
         h = ws.health()
         tokens = _revision_tokens(ws)
-        out = {k: _vector(folder, k, tokens.get(k)) for k in ws.vector_kinds() if k not in h.damaged_kinds()}
+        out = {k: _vector(folder, k, tokens.get(k)) for k in (_vector_kinds(ws) if h.ok else ws.vector_kinds())
+               if k not in h.damaged_kinds()}
     out.update(st.session_state.get("session_layers", {}))
     return out
 
@@ -274,7 +296,7 @@ def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, d
     return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)     # shared, not a pickled copy per session: read-only
 def _places(key: tuple, _layers: dict) -> list[LabelSet]:
     return place_labels(_layers)
 
@@ -469,6 +491,14 @@ def render_map(m) -> RenderedMap:
                        else {}, nbytes)
 
 
+def _with_files(m):
+    """``m`` with its big layers and images moved to files every session's browser fetches (:mod:`ui.map_files`)."""
+    from ui.map_files import externalize
+
+    externalize(m)
+    return m
+
+
 class SharedCache:
     """A process-wide cache shared by every session: one build per key (the others wait), least recently used
     entries dropped beyond ``max_bytes`` or ``max_entries``.
@@ -576,7 +606,7 @@ def shared_map(build: Callable[[], object], *, cache_key: tuple, key: str, heigh
     import folium
     import streamlit_folium as sf
 
-    rendered = MAPS.get(("map", *cache_key), lambda: render_map(build()))
+    rendered = MAPS.get(("map", *cache_key), lambda: render_map(_with_files(build())))
     returned = list(returned_objects or [])
     defaults = {k: v for k, v in {"last_clicked": None, "last_object_clicked": None, "last_object_clicked_count": None,
                                   "last_object_clicked_tooltip": None, "last_object_clicked_popup": None,

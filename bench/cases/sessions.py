@@ -17,7 +17,11 @@ arrived (the server's part; the rest is the browser drawing it). Every session o
 until the last map is ready, then all close. The server's resident memory (its process and children,
 from /proc) is sampled every 0.25 s: before the wave, its peak, and 15 s after the sessions closed.
 Requests to hosts other than localhost are aborted and counted. The 1/5/15-minute load average is
-recorded beside every wave: on a shared machine the timings move with it.
+recorded beside every wave: on a shared machine the timings move with it. So is the CPU time the server
+(process, threads and children, from /proc) and the browser (Chromium and Playwright's driver) spent from the
+wave's start until its sessions closed: the work a wave costs, which a loaded machine does not inflate the way
+it inflates wall time. A map whose layers are fetched from the server (``GisMap.pending``) is ready once the
+layers shown at start have arrived.
 
 **Bars:** the slowest of N cold sessions under 2× the one-session time; memory after the last wave
 within 15 % of memory after the first N-session wave (bounded as sessions come and go).
@@ -85,7 +89,9 @@ def _row(page: str, label: str, w, load: str) -> list:
             round(statistics.median(done), 1) if done else None, round(max(done), 1) if done else None,
             round(statistics.median(sent), 1) if sent else None,
             None if w.rss_before_mb is None else round(w.rss_before_mb), None if w.rss_peak_mb is None else
-            round(w.rss_peak_mb), None if w.rss_after_mb is None else round(w.rss_after_mb), load]
+            round(w.rss_peak_mb), None if w.rss_after_mb is None else round(w.rss_after_mb),
+            None if w.server_cpu_s is None else round(w.server_cpu_s, 1),
+            None if w.browser_cpu_s is None else round(w.browser_cpu_s, 1), load]
 
 
 def run(ctx: Context) -> Report:
@@ -130,6 +136,8 @@ def run(ctx: Context) -> Report:
         outside = single.external + sum(w.external for w in waves)
         figures[page] = {"single_s": t1, "cold_s": cold, "warm_s": [w.ready_s for w in waves[1:]],
                          "rss_mb": [[w.rss_before_mb, w.rss_peak_mb, w.rss_after_mb] for w in [single, *waves]],
+                         "server_cpu_s": [w.server_cpu_s for w in [single, *waves]],
+                         "browser_cpu_s": [w.browser_cpu_s for w in [single, *waves]],
                          "external_requests": outside,
                          "page_errors": sorted({e for w in [single, *waves] for e in w.errors})[:5]}
         if outside:
@@ -143,6 +151,6 @@ def run(ctx: Context) -> Report:
         tables=[{"title": f"sessions: {n} browser sessions of one page at once, map ready and server RSS per wave",
                  "columns": ["page", "wave", "sessions", "maps ready", "ready min (s)", "median (s)", "max (s)",
                              "map sent, median (s)", "RSS before (MB)", "RSS peak (MB)", "RSS after (MB)",
-                             "load 1/5/15 min"],
+                             "server CPU (s)", "browser CPU (s)", "load 1/5/15 min"],
                  "rows": rows}],
         bars=bars, notes=notes, figures=figures)

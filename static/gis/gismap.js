@@ -98,7 +98,13 @@
         });
       }
     }, options || {}));
-    layer.addData(data);
+    if (typeof data === "string") {     // the data's address (a map shared by every session): fetched when shown
+      layer._gisUrl = data;
+      layer._gisDots = {style: style, options: options};   // many points fetched: drawn as GisMap.Dots inside it
+      layer.on("add", function () { GisMap.load(layer); });
+    } else {
+      layer.addData(data);
+    }
     return layer;
   };
 
@@ -225,7 +231,7 @@
         sub = this._subs[i] = {
           feature: f, _map: null, options: {},
           getLatLng: function () { return L.latLng(c[1], c[0]); },
-          fire: function (type, data) { self.fire(type, L.extend({layer: sub, latlng: sub.getLatLng()}, data)); return sub; },
+          fire: function (type, data) { self.fire(type, L.extend({layer: sub, latlng: sub.getLatLng()}, data), true); return sub; },
           isPopupOpen: function () { return false; },
           getElement: function () { return null; },
           on: function () { return sub; },
@@ -237,7 +243,7 @@
     },
     _click: function (e) {
       var i = this._at(e.containerPoint);
-      if (i >= 0) { this.fire("click", {layer: this._sub(i), latlng: this._sub(i).getLatLng(), originalEvent: e.originalEvent}); }
+      if (i >= 0) { this.fire("click", {layer: this._sub(i), latlng: this._sub(i).getLatLng(), originalEvent: e.originalEvent}, true); }
     },
     _move: function (e) {
       var i = this._at(e.containerPoint);
@@ -246,7 +252,7 @@
       if (i >= 0) {
         this._hover = i;
         this._map.getContainer().style.cursor = "pointer";
-        this.fire("mouseover", {layer: this._sub(i), latlng: this._sub(i).getLatLng(), originalEvent: e.originalEvent});
+        this.fire("mouseover", {layer: this._sub(i), latlng: this._sub(i).getLatLng(), originalEvent: e.originalEvent}, true);
       }
     },
     _leave: function () {
@@ -254,7 +260,7 @@
       var i = this._hover;
       this._hover = -1;
       if (this._map) { this._map.getContainer().style.cursor = ""; }
-      this.fire("mouseout", {layer: this._sub(i), latlng: this._sub(i).getLatLng()});
+      this.fire("mouseout", {layer: this._sub(i), latlng: this._sub(i).getLatLng()}, true);
     },
     eachLayer: function (fn, ctx) {
       for (var i = 0; i < this._features.length; i++) { fn.call(ctx, this._sub(i)); }
@@ -271,6 +277,41 @@
       return b;
     }
   });
+  /** Fetches under way (a map is drawn once none is left). */
+  GisMap.pending = 0;
+  /**
+   * Fetch the data of a layer made by ``GisMap.styled`` from an address (once); a promise of the layer with
+   * its features. Layers with their data inline resolve at once.
+   */
+  GisMap.load = function (layer) {
+    if (!layer._gisUrl) { return Promise.resolve(layer); }
+    if (!layer._gisLoading) {
+      GisMap.pending++;
+      layer._gisLoading = fetch(layer._gisUrl).then(function (r) {
+        if (!r.ok) { throw new Error(r.status + " " + layer._gisUrl); }
+        return r.json();
+      }).then(function (d) {
+        var feats = (d && d.features) || [];
+        if (layer._gisDots && feats.length >= GisMap.DOTS_MIN &&
+            feats.every(function (f) { return f.geometry && f.geometry.type === "Point"; })) {
+          var dots = new GisMap.Dots(feats, layer._gisDots.style, layer._gisDots.options);
+          layer.addLayer(dots);   // its events reach the layer (popups, tooltips bound on it)
+          layer.eachLayer = function (fn, ctx) { dots.eachLayer(fn, ctx); return layer; };   // the search: each dot
+        } else {
+          layer.addData(d);
+        }
+        layer.fire("gisloaded");
+        return layer;
+      }).catch(function (e) {
+        if (window.console) { console.error("GisMap: layer data not loaded:", e); }
+        return layer;
+      }).then(function (l) {
+        GisMap.pending--;
+        return l;
+      });
+    }
+    return layer._gisLoading;
+  };
 
   // ---- place labels with decluttering ------------------------------------------------------------
   var measureCtx = null;
@@ -420,7 +461,7 @@
    * typing shows up to 12 matches; choosing one zooms to it and opens its popup.
    */
   GisMap.find = function (map, sources, placeholder) {
-    var index = null;
+    var index = null, loading = null;
     function build() {
       index = [];
       sources.forEach(function (src) {
@@ -443,8 +484,14 @@
       var list = L.DomUtil.create("div", "gis-find-list", div);
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
-      input.addEventListener("input", function () {
-        if (!index) { build(); }
+      input.addEventListener("input", function search() {
+        if (!index) {     // layers whose data is fetched on demand are fetched (not shown) before the first search
+          if (!loading) {
+            loading = Promise.all(sources.map(function (src) { return GisMap.load(src.layer); }))
+              .then(function () { build(); search(); });
+          }
+          return;
+        }
         var q = input.value.trim().toLowerCase();
         list.innerHTML = "";
         if (!q) { return; }
