@@ -15,7 +15,9 @@ if not Path(CHROMIUM).exists():
 pytest.importorskip("playwright")
 
 
-def _page(folder: Path, n: int) -> Path:
+def _page(folder: Path, n: int, fetched: bool = False) -> Path:
+    import json
+
     import folium
 
     from ui.assets import inline_html
@@ -31,10 +33,14 @@ def _page(folder: Path, n: int) -> Path:
     styles = {"done": path_style("#1a9850", fill="#1a9850", shape="square", radius=3.5),
               "warned": path_style("#6baed6", fill="#6baed6", shape="circle", radius=3.5)}
     grp = folium.FeatureGroup(name="网格转移状态")
-    StyledGeoJson(data, styles, "_s", popup=folium.GeoJsonPopup(fields=["grid_id", "name"]),
-                  tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False), find=("grid_id", "name")).add_to(grp)
+    layer = StyledGeoJson(data, styles, "_s", popup=folium.GeoJsonPopup(fields=["grid_id", "name"]),
+                          tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False), find=("grid_id", "name"))
+    layer.add_to(grp)
     m = build_map({}, online=False, extra=([grp], []))
     folder.mkdir(parents=True, exist_ok=True)
+    if fetched:   # as a map every session shares: the data fetched from a file (ui.map_files)
+        (folder / "layer.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        layer.url = "layer.json"
     out = folder / "map.html"
     out.write_text(inline_html(m), encoding="utf-8")
     return out
@@ -42,17 +48,24 @@ def _page(folder: Path, n: int) -> Path:
 
 _LAYER = """() => {
   for (const k in window) { const v = window[k]; if (v && v._features && v._grid) return k; }
+  for (const k in window) {   // a layer whose points were fetched: the Dots drawn inside it
+    const v = window[k];
+    if (v && v._gisDots && v._layers) {
+      const d = Object.values(v._layers).find(l => l._features && l._grid);
+      if (d) { window.__dots = d; return "__dots"; }
+    }
+  }
   return null;
 }"""
 
 
-@pytest.mark.parametrize("n", [2500, 300])
-def test_many_points_go_on_one_canvas_and_keep_popups_tooltips_and_search(tmp_path, n):
+@pytest.mark.parametrize("n,fetched", [(2500, False), (300, False), (2500, True)])
+def test_many_points_go_on_one_canvas_and_keep_popups_tooltips_and_search(tmp_path, n, fetched):
     from playwright.sync_api import sync_playwright
 
     from bench.browser import serve
 
-    page_file = _page(tmp_path / "www", n)
+    page_file = _page(tmp_path / "www", n, fetched)
     errors: list[str] = []
     with serve(page_file.parent) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
