@@ -15,7 +15,7 @@ import http.server
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,26 +285,35 @@ class Wave:
     browser_cpu_s: float | None = None
 
 
-def process_cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system) of process ``pid``, its threads, its live children and the children it reaped,
-    from /proc; None when it is gone."""
-    import os
-
+def _tree_sum(pid: int, read: Callable[[int], float]) -> float | None:
+    """``read(p)`` summed over process ``pid`` and its live descendants (from /proc); None when ``pid`` is gone."""
     total, seen, todo = 0.0, set(), [pid]
-    tick = os.sysconf("SC_CLK_TCK")
     while todo:
         p = todo.pop()
         if p in seen:
             continue
         seen.add(p)
         try:
-            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tick
+            total += read(p)
             todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
         except (OSError, ValueError, IndexError):
             if p == pid:
                 return None
     return total
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of process ``pid``, its threads, its live children and the children it reaped,
+    from /proc; None when it is gone."""
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu(p: int) -> float:
+        f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tick
+
+    return _tree_sum(pid, cpu)
 
 
 def _reaped_children_cpu_s() -> float:
@@ -316,23 +325,14 @@ def _reaped_children_cpu_s() -> float:
 
 def process_rss_mb(pid: int) -> float | None:
     """Resident memory of process ``pid`` and its children, MB (10^6 bytes), from /proc."""
-    total, seen = 0, set()
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-            todo += [int(c) for c in children]
-        except (OSError, ValueError):
-            if p == pid:
-                return None
-    return total / 1e6
+
+    def rss(p: int) -> float:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024 / 1e6
+        return 0.0
+
+    return _tree_sum(pid, rss)
 
 
 @contextmanager

@@ -27,6 +27,15 @@ __all__ = ["nearest_labels", "undirected_csr"]
 
 
 @numba.njit(cache=True, nogil=True)
+def _holds(lab, v, count, s):  # pragma: no cover - compiled
+    """Whether node ``v``'s first ``count`` labels include ``s``."""
+    for j in range(count):  # noqa: SIM110 - a plain loop compiles in numba; any() of a generator does not
+        if lab[v, j] == s:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
 def _labels(indptr, indices, weights, src_node, src_cost, src_label, k, target, n_target):  # pragma: no cover
     n = len(indptr) - 1
     lab = np.full((n, k), -1, dtype=np.int64)
@@ -43,12 +52,7 @@ def _labels(indptr, indices, weights, src_node, src_cost, src_label, k, target, 
         c = cnt[v]
         if c >= k:
             continue
-        seen = False
-        for j in range(c):
-            if lab[v, j] == s:
-                seen = True
-                break
-        if seen:
+        if _holds(lab, v, c, s):
             continue
         lab[v, c] = s
         dist[v, c] = d
@@ -63,12 +67,7 @@ def _labels(indptr, indices, weights, src_node, src_cost, src_label, k, target, 
             cu = cnt[u]
             if cu >= k:
                 continue
-            known = False
-            for j in range(cu):
-                if lab[u, j] == s:
-                    known = True
-                    break
-            if not known:
+            if not _holds(lab, u, cu, s):
                 heapq.heappush(heap, (d + weights[e], np.int64(u), s, i))
     return lab, dist, via
 
