@@ -339,9 +339,9 @@ class Candidates:
             return 0
         added = 0
         scell = self._scell
-        shelter_at = pd.Series(np.arange(len(scell)), index=scell)
-        shelter_at = shelter_at[(shelter_at.index >= 0) & ~shelter_at.index.duplicated()].sort_index()
-        shelter_at = (shelter_at.index.to_numpy(), shelter_at.to_numpy())   # (cell, shelter row), by cell
+        by_cell = pd.Series(np.arange(len(scell)), index=scell)
+        by_cell = by_cell[(by_cell.index >= 0) & ~by_cell.index.duplicated()].sort_index()
+        shelter_at = (by_cell.index.to_numpy(), by_cell.to_numpy())   # (cell, shelter row), by cell
         have_opt = set(zip(self.options.grid.tolist(), self.options.node.tolist()))
         have_walk = set(zip(self.walks.grid.tolist(), self.walks.shelter.tolist()))
         gsnap = self._snap(self.grid_xy, self._gcell)
@@ -733,9 +733,9 @@ def _lines(coords: list[np.ndarray | None]) -> np.ndarray:
     out = np.full(len(coords), None, dtype=object)
     have = [i for i, c in enumerate(coords) if c is not None and len(c) >= 2]
     if have:
-        parts = [coords[i] for i in have]
+        parts: list[np.ndarray] = [c for c in coords if c is not None and len(c) >= 2]
         idx = np.repeat(np.arange(len(parts)), [len(c) for c in parts])
-        lines = shapely.linestrings(np.concatenate(parts), indices=idx)
+        lines = np.asarray(shapely.linestrings(np.concatenate(parts), indices=idx), dtype=object)
         longer = np.array([len(c) > 2 for c in parts])
         lines[longer] = shapely.simplify(lines[longer], 0.0)
         out[have] = lines
