@@ -1,9 +1,10 @@
 """App start-up: ``streamlit run app.py`` from launch to the first page's map drawn in headless Chromium, and the
 import cost of what ``app.py`` pulls in.
 
-1. **Imports**: a fresh ``python -X importtime`` process runs the import statements of ``app.py`` (every page
-   module, as the first run of the script does); the table gives their total and the heavy packages among them
-   (cumulative time of the first import of each). Best of ``ctx.repeats`` processes.
+1. **Imports**: a fresh ``python -X importtime`` process runs the import statements of ``app.py`` and imports the
+   first page's module (``ui.page_flood``): what the script's first run imports before it can draw the Flood page
+   (in an ``app.py`` that imports every page, every page's imports). The table gives their total and the heavy
+   packages among them (the own time of each package's modules, summed). Best of ``ctx.repeats`` processes.
 2. **Launch to first page**: ``streamlit run app.py`` (headless, 127.0.0.1) on a copy of the workspace; the clock
    starts at the launch. *Server up* is when ``/_stcore/health`` answers; then one Chromium session opens ``/`` (the
    Flood page) and *first page* is when its streamlit-folium map has drawn (Leaflet's container holds a vector
@@ -11,11 +12,12 @@ import cost of what ``app.py`` pulls in.
    the same server (*second visit*) shows the page's own work without the first run's imports. The
    1/5/15-minute load average is recorded beside the figures.
 
-**Bars:** launch to the first page's map under 30 s; the imports of ``app.py`` under 8 s (on the shared 2-core
-machine; the demo county).
+**Bars:** launch to the first page's map under 60 s (the Flood page plans the default scenario on the demo county
+on its first run); the imports for the first page under 8 s (on the shared 2-core machine).
 
 Run: ``python -m bench.run startup --scale county`` (the demo county). ``BENCH_STARTUP_APP=/path/to/other/checkout``
-runs that checkout's app instead (a before/after comparison on the same machine and data).
+runs that checkout's app instead (a before/after comparison on the same machine and data). A page whose map has not
+drawn after ``BENCH_STARTUP_TIMEOUT`` seconds (default 300) counts as failed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,22 +40,31 @@ HEAVY = ("streamlit", "streamlit_folium", "folium", "branca", "pandas", "pyarrow
          "openpyxl", "pyflwdir", "pypdf", "psycopg", "networkx")
 
 
+#: the module of the page ``/`` opens
+FIRST_PAGE = "ui.page_flood"
+
+
 def app_imports(app: Path) -> str:
-    """The import statements of ``app.py`` (top level), as one script."""
+    """The import statements of ``app.py`` (top level) and the first page's module, as one script."""
     tree = ast.parse((app / "app.py").read_text(encoding="utf-8"))
-    return "\n".join(ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+    lines = [ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    return "\n".join([*lines, f"import {FIRST_PAGE}"])
 
 
-def import_times(app: Path, script: str) -> tuple[float, dict[str, float]]:
+def import_times(app: Path, script: str) -> tuple[float, float, dict[str, float]]:
     """Run ``script`` in a fresh ``python -X importtime`` process in ``app``.
 
-    Returns the total (seconds, the top-level imports' cumulative times summed) and, for each package of
-    :data:`HEAVY` that was imported, the self time of its modules summed (the package and its submodules:
-    what importing it cost wherever it was first asked for).
+    Returns the total (seconds, the top-level imports' cumulative times summed), the process's CPU time (user +
+    system, seconds: less moved by other work on the machine than the wall clock) and, for each package of
+    :data:`HEAVY` that was imported, the self time of its modules summed (the package and its submodules: what
+    importing it cost wherever it was first asked for).
     """
     env = dict(os.environ, PYTHONPATH=str(app))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     err = subprocess.run([sys.executable, "-X", "importtime", "-c", script], cwd=app, env=env, capture_output=True,
                          text=True, timeout=600).stderr
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     total = 0.0
     heavy: dict[str, float] = {}
     for line in err.splitlines():
@@ -65,7 +77,7 @@ def import_times(app: Path, script: str) -> tuple[float, dict[str, float]]:
         for pkg in HEAVY:
             if name == pkg or name.startswith(pkg + "."):
                 heavy[pkg] = heavy.get(pkg, 0.0) + own
-    return total, heavy
+    return total, cpu, heavy
 
 
 def _copy(workspace: Path, to: Path) -> Path:
@@ -88,22 +100,25 @@ def run(ctx: Context) -> Report:
     from bench.browser import session_wave, streamlit_app
 
     app = Path(os.environ.get("BENCH_STARTUP_APP") or ROOT)
+    limit = float(os.environ.get("BENCH_STARTUP_TIMEOUT", "300"))
     script = app_imports(app)
     runs = []
     for i in range(max(1, ctx.repeats)):
         load = _load()
-        total, heavy = import_times(app, script)
-        runs.append((total, heavy, load))
-        ctx.log(f"  startup: imports of app.py, run {i + 1}: {total:.2f} s (load {load})")
-    total, heavy, imp_load = min(runs, key=lambda r: r[0])
-    rows = [["imports of app.py (total)", round(total, 2), imp_load]]
+        total, cpu, heavy = import_times(app, script)
+        runs.append((total, cpu, heavy, load))
+        ctx.log(f"  startup: imports, run {i + 1}: {total:.2f} s, CPU {cpu:.2f} s (load {load})")
+    total, cpu, heavy, imp_load = min(runs, key=lambda r: r[0])
+    rows = [["imports of app.py and the first page (total)", round(total, 2), imp_load],
+             ["· the importing process's CPU time (best run)", round(min(r[1] for r in runs), 2), ""]]
     rows += [[f"· {name} (its modules' own time)", round(s, 2), ""] for name, s in
              sorted(heavy.items(), key=lambda kv: -kv[1]) if s >= 0.005]
     absent = [n for n in ("numba", "llvmlite", "ortools", "scipy", "matplotlib", "pyflwdir", "openpyxl", "pypdf")
               if n not in heavy]
-    figures: dict = {"imports_s": total, "imports_all_s": [r[0] for r in runs], "heavy_s": heavy,
+    figures: dict = {"imports_s": total, "imports_all_s": [r[0] for r in runs], "imports_cpu_s": [r[1] for r in runs],
+                     "heavy_s": heavy,
                      "not_imported": absent}
-    bars = [bar("imports of app.py", total, 8.0, "s")]
+    bars = [bar("imports of app.py and the first page", total, 8.0, "s")]
     launch_rows = []
     if ctx.chromium is None:
         bars.append(bar("Chromium present", None, 1, ""))
@@ -115,8 +130,9 @@ def run(ctx: Context) -> Report:
         t0 = time.perf_counter()
         with streamlit_app(app, ws, log=logs / "streamlit.log", timeout_s=300) as (url, pid):
             up = time.perf_counter() - t0
-            first = session_wave(url + "/", 1, chromium=ctx.chromium, pid=pid, timeout_s=300, settle_s=0)
-            second = session_wave(url + "/", 1, chromium=ctx.chromium, pid=pid, timeout_s=300, settle_s=0)
+            first = session_wave(url + "/", 1, chromium=ctx.chromium, pid=pid, timeout_s=limit, settle_s=0)
+            second = (session_wave(url + "/", 1, chromium=ctx.chromium, pid=pid, timeout_s=limit, settle_s=0)
+                      if first.ready_s and first.ready_s[0] is not None else first)
         load1 = _load()
         ready = first.ready_s[0] if first.ready_s else None
         again = second.ready_s[0] if second.ready_s else None
@@ -129,16 +145,16 @@ def run(ctx: Context) -> Report:
                         None if again is None else round(again, 2), ""]]
         figures.update(server_up_s=up, first_page_s=ready, launch_to_map_s=launch, second_visit_s=again,
                        rss_mb=first.rss_after_mb or second.rss_after_mb,
-                       external_requests=first.external + second.external,
+                       external_requests=first.external + (second.external if second is not first else 0),
                        page_errors=sorted(set(first.errors + second.errors))[:5])
-        bars.append(bar("launch to the first page's map", launch, 30.0, "s"))
+        bars.append(bar("launch to the first page's map", launch, 60.0, "s"))
         shutil.rmtree(ws, ignore_errors=True)
     notes = [" ".join(__doc__.split("\n\n", 1)[1].split("\n\n**Bars")[0].split()),
-             "Heavy packages not imported at start: " + (", ".join(absent) if absent else "none") + ".",
+             "Heavy packages not imported for the first page: " + (", ".join(absent) if absent else "none") + ".",
              "The machine may be shared with other work: compare runs by their load averages (last column).",
              f"App: {app}" + ("" if app == ROOT else " (BENCH_STARTUP_APP)") + "."]
     return Report(
-        tables=[{"title": "startup: imports of app.py (fresh process, best run)",
+        tables=[{"title": "startup: imports of app.py and the first page (fresh process, best run)",
                  "columns": ["measure", "s", "load 1/5/15 min"], "rows": rows},
                 {"title": "startup: streamlit run app.py to the first page (Flood, demo county) in Chromium",
                  "columns": ["measure", "s", "load 1/5/15 min"], "rows": launch_rows}],
