@@ -51,11 +51,12 @@ def app_imports(app: Path) -> str:
     return "\n".join([*lines, f"import {FIRST_PAGE}"])
 
 
-def import_times(app: Path, script: str) -> tuple[float, float, dict[str, float]]:
+def import_times(app: Path, script: str) -> tuple[float, float, int, dict[str, float]]:
     """Run ``script`` in a fresh ``python -X importtime`` process in ``app``.
 
     Returns the total (seconds, the top-level imports' cumulative times summed), the process's CPU time (user +
-    system, seconds: less moved by other work on the machine than the wall clock) and, for each package of
+    system, seconds: less moved by other work on the machine than the wall clock), the number of modules
+    imported (not moved by it at all) and, for each package of
     :data:`HEAVY` that was imported, the self time of its modules summed (the package and its submodules: what
     importing it cost wherever it was first asked for).
     """
@@ -66,18 +67,20 @@ def import_times(app: Path, script: str) -> tuple[float, float, dict[str, float]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     total = 0.0
+    modules = 0
     heavy: dict[str, float] = {}
     for line in err.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
         if not m:
             continue
         own, cum, depth, name = int(m[1]) / 1e6, int(m[2]) / 1e6, len(m[3]) - 1, m[4]
+        modules += 1
         if depth == 0:
             total += cum
         for pkg in HEAVY:
             if name == pkg or name.startswith(pkg + "."):
                 heavy[pkg] = heavy.get(pkg, 0.0) + own
-    return total, cpu, heavy
+    return total, cpu, modules, heavy
 
 
 def _copy(workspace: Path, to: Path) -> Path:
@@ -105,17 +108,19 @@ def run(ctx: Context) -> Report:
     runs = []
     for i in range(max(1, ctx.repeats)):
         load = _load()
-        total, cpu, heavy = import_times(app, script)
-        runs.append((total, cpu, heavy, load))
+        total, cpu, modules, heavy = import_times(app, script)
+        runs.append((total, cpu, heavy, load, modules))
         ctx.log(f"  startup: imports, run {i + 1}: {total:.2f} s, CPU {cpu:.2f} s (load {load})")
-    total, cpu, heavy, imp_load = min(runs, key=lambda r: r[0])
+    total, cpu, heavy, imp_load, modules = min(runs, key=lambda r: r[0])
     rows = [["imports of app.py and the first page (total)", round(total, 2), imp_load],
-             ["· the importing process's CPU time (best run)", round(min(r[1] for r in runs), 2), ""]]
+             ["· the importing process's CPU time (best run)", round(min(r[1] for r in runs), 2), ""],
+             ["· modules imported (count)", modules, ""]]
     rows += [[f"· {name} (its modules' own time)", round(s, 2), ""] for name, s in
              sorted(heavy.items(), key=lambda kv: -kv[1]) if s >= 0.005]
     absent = [n for n in ("numba", "llvmlite", "ortools", "scipy", "matplotlib", "pyflwdir", "openpyxl", "pypdf")
               if n not in heavy]
     figures: dict = {"imports_s": total, "imports_all_s": [r[0] for r in runs], "imports_cpu_s": [r[1] for r in runs],
+                     "modules": modules,
                      "heavy_s": heavy,
                      "not_imported": absent}
     bars = [bar("imports of app.py and the first page", total, 8.0, "s")]
