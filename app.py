@@ -3,16 +3,21 @@
 Every page has its own address (``/flood``, ``/fire``, ``/data``, ``/workspace``; ``/`` opens the
 Flood page), and the language is kept in the address (``?lang=en``), so a reload or a shared link
 opens the same page in the same language.
+
+A page's module is imported when the page is first opened (:func:`_lazy`), so the first page a session
+opens does not wait for the imports of the others (the Fire page's analyses, the Operations record, the
+workbook writer they load).
 """
 
+import importlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
 from layers.errors import GisError
 from layers.text import COLON, other
-from ui import page_data, page_fire, page_flood, page_operations, page_workspace
 from ui.i18n import LANGS, lang, page_css, t
 from ui.state import is_demo, storage_banner, workspace_name
 
@@ -45,12 +50,23 @@ with st.sidebar:
         st.error("\n".join(e.lines(lang())))
     st.text_input(t("editor_name"), key="editor_name")
 
+
+def _lazy(module: str) -> Callable[[], None]:
+    """The ``page()`` of ``ui.<module>``, imported when the page is first run (a page that is not opened costs
+    no import time)."""
+    def run() -> None:
+        importlib.import_module(f"ui.{module}").page()
+
+    run.__name__ = module
+    return run
+
+
 pages = [
-    st.Page(page_flood.page, title=t("page_flood"), icon=":material/flood:", url_path="flood"),
-    st.Page(page_operations.page, title=t("page_operations"), icon=":material/campaign:", url_path="operations"),
-    st.Page(page_fire.page, title=t("page_fire"), icon=":material/local_fire_department:", url_path="fire"),
-    st.Page(page_data.page, title=t("page_data"), icon=":material/layers:", url_path="data"),
-    st.Page(page_workspace.page, title=t("page_workspace"), icon=":material/edit_note:", url_path="workspace"),
+    st.Page(_lazy("page_flood"), title=t("page_flood"), icon=":material/flood:", url_path="flood"),
+    st.Page(_lazy("page_operations"), title=t("page_operations"), icon=":material/campaign:", url_path="operations"),
+    st.Page(_lazy("page_fire"), title=t("page_fire"), icon=":material/local_fire_department:", url_path="fire"),
+    st.Page(_lazy("page_data"), title=t("page_data"), icon=":material/layers:", url_path="data"),
+    st.Page(_lazy("page_workspace"), title=t("page_workspace"), icon=":material/edit_note:", url_path="workspace"),
 ]
 
 

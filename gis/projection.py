@@ -16,7 +16,7 @@ import pyproj
 from layers.crs import bounds4
 from layers.errors import AnalysisRefused, LayerError, problem
 from layers.raster import Raster
-from layers.text import Text
+from layers.text import Text, say
 
 __all__ = ["crs_of", "reproject_to", "lonlat_extent", "to_lonlat_bounds", "AnalysisFrame", "TERRAIN_CELL_M"]
 
@@ -45,10 +45,7 @@ def reproject_to(gdf: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
     """
     target = crs_of(crs)
     if gdf.crs is None or target is None:
-        raise LayerError(problem("图层或栅格没有坐标系，无法叠加",
-                                 "a layer or raster has no CRS; they cannot be overlaid",
-                                 "为数据指定坐标系后重新导入", "give the data a CRS and import it again",
-                                 file=gdf.attrs.get("source") or None))
+        raise LayerError(problem(*say("no_crs"), *say("give_crs"), file=gdf.attrs.get("source") or None))
     if pyproj.CRS.from_user_input(gdf.crs).equals(target):
         return gdf
     attrs = dict(gdf.attrs)

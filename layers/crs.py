@@ -55,7 +55,7 @@ CHINA_LONLAT_BOX = (73.0, 3.0, 136.0, 54.0)
 
 _NORTHING_MAX = 6_500_000.0           # metres: north of China's northern tip is about 5.99e6
 
-_Note = tuple[str, str]
+_Note = Text
 #: what to do when the CRS a user chose differs from the one a file declares: refuse (the default), use
 #: the chosen one ("the file's own is wrong"), or keep the file's own (an input of a command whose
 #: ``--crs`` is meant for its other inputs)
@@ -514,7 +514,7 @@ def resolve_bounds_crs(bounds: tuple[float, float, float, float], crs: object | 
     -------
     tuple
         ``(pyproj.CRS, warnings)`` where warnings is a list of :class:`~layers.text.Text`
-        (``(zh, en)`` tuples).
+        (:class:`~layers.text.Text`).
     """
     d = decide_crs(bounds, crs, source=source, near=near, assume=assume, towgs84=towgs84, on_conflict=on_conflict)
     return d.crs, list(d.notes)
@@ -656,10 +656,11 @@ def probable_crs(bounds: tuple[float, float, float, float],
     return [code for _, code in sorted(found)]
 
 
-def _named(codes: list[int]) -> tuple[str, str]:
+def _named(codes: list[int]) -> Text:
     """' EPSG:4548（CGCS2000 / 3-degree Gauss-Kruger CM 117E）或 …' in both languages."""
     names = [f"EPSG:{c}（{pyproj.CRS.from_epsg(c).name}）" for c in codes[:3]]
-    return "或 ".join(names), " or ".join(n.replace("（", " (").replace("）", ")") for n in names)
+    return Text("或 ".join(names), " or ".join(n.replace("（", " (").replace("）", ")") for n in names),
+                "crs_candidates")
 
 
 def _check_place(bounds: tuple[float, float, float, float], c: pyproj.CRS, source: str,
@@ -685,9 +686,9 @@ def _check_place(bounds: tuple[float, float, float, float], c: pyproj.CRS, sourc
             f"the coordinates {_fmt_bounds(bounds)} cannot be converted from {c.name} to lon/lat (outside the "
             "area where that CRS is defined)", _FIX_CRS_ZH, _FIX_CRS_EN, file=source))
     if ll is not None and not _in_china(ll) and not _is_china_gk(code):
-        return [(f"{source}：按坐标系 {c.name} 换算，数据落在中国境外（{where}），请核对坐标和坐标系",
-                 f"{source}: under {c.name} the data lands outside China ({where}); check the coordinates and "
-                 "the CRS")]
+        return [Text(f"{source}：按坐标系 {c.name} 换算，数据落在中国境外（{where}），请核对坐标和坐标系",
+                     f"{source}: under {c.name} the data lands outside China ({where}); check the coordinates and "
+                     "the CRS", "outside_china")]
     if near is None or ll is None or not _is_far(ll, near):
         return []
     others = [x for x in probable_crs(bounds, near, datum=datum) if x != code]
@@ -700,9 +701,9 @@ def _check_place(bounds: tuple[float, float, float, float], c: pyproj.CRS, sourc
             f"workspace; the numbers are probably in {en} (one zone off, or the zone number dropped)",
             f"更正 .prj 坐标系，或{_CHOOSE_ZH}上述坐标系，然后重新导入",
             f"correct the .prj, or {_CHOOSE_EN} the CRS above, and import again", file=source))
-    return [(f"{source}：数据落在 {where}，远离工作空间中的其他图层，请核对坐标和坐标系",
-             f"{source}: the data lands at {where}, far from the other layers of the workspace; check the "
-             "coordinates and the CRS")]
+    return [Text(f"{source}：数据落在 {where}，远离工作空间中的其他图层，请核对坐标和坐标系",
+                 f"{source}: the data lands at {where}, far from the other layers of the workspace; check the "
+                 "coordinates and the CRS", "far_from_layers")]
 
 
 def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
@@ -715,7 +716,8 @@ def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
         return (c if out.equals(base_crs(c)) or params is None else with_towgs84(out, params)), notes
     name = c.name
     datum = datum_of(c) or DATUMS["cgcs2000"]
-    what_zh, what_en = ("所选坐标系", "the chosen CRS") if chosen else ("坐标系", "the CRS")
+    what_zh, what_en = Text("所选坐标系", "the chosen CRS",
+                            "the_chosen_crs") if chosen else Text("坐标系", "the CRS", "the_crs")
     if c.is_geographic and not _looks_lonlat(bounds):
         guess = _gk_guess(bounds, datum.key)
         if guess:
@@ -730,7 +732,8 @@ def _check_declared(bounds: tuple[float, float, float, float], c: pyproj.CRS,
             hint_en = (f"; the numbers look like {datum.en} 3-degree Gauss-Kruger metres without a zone number: "
                        f"choose the CRS of the data's central meridian (EPSG:{lo}-{hi}, e.g. EPSG:{example} for 117E)")
         else:
-            hint_zh, hint_en = "，数值像投影坐标（米）", "; the numbers look like projected metres"
+            hint_zh, hint_en = Text("，数值像投影坐标（米）", "; the numbers look like projected metres",
+                                    "looks_projected")
         raise CRSError(problem(
             f"{what_zh}为经纬度（{name}），但坐标范围 {_fmt_bounds(bounds)} 超出经纬度取值范围{hint_zh}",
             f"{what_en} is lon/lat ({name}) but the coordinates {_fmt_bounds(bounds)} are out of lon/lat "
@@ -864,7 +867,7 @@ def resolve_crs(gdf: gpd.GeoDataFrame, *, source: str,
         kept, recognised as its EPSG code when it names one (``.prj`` files naming a Chinese
         Gauss-Kruger zone without a code included), after checking it fits the coordinates. Without
         a CRS: coordinates inside China's lon/lat box give EPSG:4490, zone-prefixed Gauss-Kruger
-        eastings give that zone's EPSG; either guess adds a ``(zh, en)`` warning to
+        eastings give that zone's EPSG; either guess adds a warning (:class:`~layers.text.Text`) to
         ``gdf.attrs["warnings"]``. A CRS the reader only assumed (``gdf.attrs["crs_assumed"]``,
         e.g. EPSG:4490 for a table of degrees) or that the format implies (``crs_implied``: WGS84
         for GeoJSON and KML) is not a declared one: it is replaced by ``assume`` without a

@@ -273,8 +273,8 @@ def towgs84_of(crs: object) -> tuple[float, ...] | None:
     return tuple(float(p.value) for p in c.coordinate_operation.params)
 
 
-def _code_text(code: int | None) -> tuple[str, str]:
-    return (f"（EPSG:{code}）", f" (EPSG:{code})") if code is not None else ("", "")
+def _code_text(code: int | None) -> Text:
+    return Text(f"（EPSG:{code}）", f" (EPSG:{code})", "epsg_code") if code is not None else Text("", "")
 
 
 def describe(crs: object, *, detail: bool = False) -> Text:

@@ -27,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from layers import limits
 from layers.errors import LayerError, Problem, problem
+from layers.text import Text
 
 __all__ = ["list_folders", "read_kml"]
 
@@ -36,6 +37,11 @@ _GEOMETRY_TAGS = ("Point", "LineString", "LinearRing", "Polygon", "MultiGeometry
 _BASE_COLUMNS = ("name", "description", "folder")
 _FIX_COORDS_ZH = "在奥维或 Google Earth 中检查该地标并重新导出"
 _FIX_COORDS_EN = "check this placemark in Ovital or Google Earth and export again"
+
+
+def _kml_too_large(source: str) -> Problem:
+    return problem("KMZ 中的 KML 过大（超过 512 MB）", "the KML inside the KMZ is too large (over 512 MB)",
+                   "按文件夹拆分后分别导入", "split it by folder and import the parts", file=source)
 
 
 @dataclass
@@ -94,9 +100,7 @@ def _read_bytes(path: Path, source: str) -> bytes:
             top = [i for i in names if "/" not in i.filename.strip("/")]
             info = (root_doc or top or names)[0]
             if info.file_size > _MAX_KML_BYTES:
-                raise LayerError(problem("KMZ 中的 KML 过大（超过 512 MB）", "the KML inside the KMZ is too large "
-                                         "(over 512 MB)", "按文件夹拆分后分别导入", "split it by folder and import "
-                                         "the parts", file=source))
+                raise LayerError(_kml_too_large(source))
             buf = io.BytesIO()
             limits.copy_member(zf, info, buf, source, budget=_MAX_KML_BYTES)
             data = buf.getvalue()
@@ -109,9 +113,7 @@ def _read_bytes(path: Path, source: str) -> bytes:
                                  "在奥维或 Google Earth 中重新导出 KMZ",
                                  "export the KMZ again from Ovital or Google Earth", file=source)) from None
     if len(data) > _MAX_KML_BYTES:
-        raise LayerError(problem("KMZ 中的 KML 过大（超过 512 MB）",
-                                 "the KML inside the KMZ is too large (over 512 MB)",
-                                 "按文件夹拆分后分别导入", "split it by folder and import the parts", file=source))
+        raise LayerError(_kml_too_large(source))
     return data
 
 
@@ -374,17 +376,18 @@ def read_kml(path: Path, *, folder: str | None = None, display_name: str | None 
     path = Path(path)
     source = display_name or path.name
     doc = _collect(path, source)
-    warnings: list[tuple[str, str]] = []
+    warnings: list[Text] = []
     if doc.links:
         shown = "、".join(x for x in doc.links[:3] if x)
-        warnings.append((
+        warnings.append(Text(
             f"{source}：含 {len(doc.links)} 个网络链接（NetworkLink{('：' + shown) if shown else ''}），"
             "离线工作不会读取链接的内容",
             f"{source}: {len(doc.links)} network link(s) (NetworkLink{(': ' + shown) if shown else ''}) were not "
-            "followed; linked content is not read (the tool works offline)"))
+            "followed; linked content is not read (the tool works offline)", "kml_network_links"))
     if doc.overlays:
-        warnings.append((f"{source}：{doc.overlays} 个图片叠加层（GroundOverlay）未导入",
-                         f"{source}: {doc.overlays} image overlay(s) (GroundOverlay) were not imported"))
+        warnings.append(Text(f"{source}：{doc.overlays} 个图片叠加层（GroundOverlay）未导入",
+                             f"{source}: {doc.overlays} image overlay(s) (GroundOverlay) were not imported",
+                             "kml_overlays"))
     if doc.problems:
         raise LayerError(doc.problems)
     if not doc.rows:

@@ -51,6 +51,7 @@ from typing import BinaryIO
 
 from layers import settings
 from layers.errors import LayerError, problem
+from layers.text import Text
 
 __all__ = ["MAX_UPLOAD_MB", "MAX_UNZIPPED_BYTES", "MAX_ZIP_MEMBERS", "MAX_ZIP_RATIO", "RATIO_FLOOR_BYTES",
            "MAX_RASTER_CELLS", "MAX_RASTER_BYTES", "MAX_TABLE_ROWS", "MAX_TABLE_COLUMNS", "MAX_TABLE_CELLS",
@@ -146,8 +147,9 @@ def check_zip(zf: zipfile.ZipFile, source: str, *, what_zh: str = "压缩包", w
         member compressed more than :data:`MAX_ZIP_RATIO` times.
     """
     infos = zf.infolist()
-    fix_zh, fix_en = ("检查压缩包来源，只压缩需要的数据文件后重新上传",
-                      "check where the archive came from, zip only the data files needed and upload again")
+    fix_zh, fix_en = Text("检查压缩包来源，只压缩需要的数据文件后重新上传",
+                          "check where the archive came from, zip only the data files needed and upload again",
+                          "fix_zip")
     if len(infos) > MAX_ZIP_MEMBERS:
         raise LayerError(problem(f"{what_zh}中有 {len(infos):,} 个文件，超过上限 {MAX_ZIP_MEMBERS:,}",
                                  f"the {what_en} lists {len(infos):,} members, more than the limit "

@@ -49,7 +49,7 @@ class Layer:
         Canonical columns, EPSG:4490.
     raster : Raster or None
         For raster kinds (DEM, depth, land cover).
-    notes : list of (zh, en)
+    notes : list of Text
         Warnings about what was assumed or repaired on the way in.
     source_crs : pyproj.CRS, optional
         The CRS the file was read in (before conversion to the storage CRS).
@@ -68,7 +68,7 @@ class Layer:
     source: str
     gdf: gpd.GeoDataFrame | None = None
     raster: Raster | None = None
-    notes: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[Text] = field(default_factory=list)
     source_crs: object = None
     crs_chosen_used: bool = False
     crs_conflict: Text | None = None
@@ -175,7 +175,7 @@ def _check_stored(gdf: gpd.GeoDataFrame, rows: np.ndarray | None, source: str) -
     raise LayerError(problems)
 
 
-def _check_raster(r: Raster, kind: str, source: str) -> list[tuple[str, str]]:
+def _check_raster(r: Raster, kind: str, source: str) -> list[Text]:
     notes = list(getattr(r, "warnings", []) or [])
     valid = r.valid_mask()
     if not valid.any():
@@ -185,8 +185,9 @@ def _check_raster(r: Raster, kind: str, source: str) -> list[tuple[str, str]]:
         voids = int((~valid).sum())
         if voids:
             share = voids / valid.size
-            notes.append((f"高程中有 {voids} 个空洞像元（{share:.1%}），分析时按周边插补或忽略",
-                          f"the DEM has {voids} void cells ({share:.1%}); analyses fill or skip them"))
+            notes.append(Text(f"高程中有 {voids} 个空洞像元（{share:.1%}），分析时按周边插补或忽略",
+                              f"the DEM has {voids} void cells ({share:.1%}); analyses fill or skip them",
+                              "dem_void_cells"))
         vals = r.array[valid]
         if float(np.nanmin(vals)) < -500 or float(np.nanmax(vals)) > 9000:
             raise LayerError(Problem("高程值超出合理范围（-500 至 9000 米）", "elevations outside -500..9000 m",
@@ -252,7 +253,8 @@ def _check_outside(gdf: gpd.GeoDataFrame, rows: np.ndarray | None, source: str, 
         return
     rows = rows if rows is not None and len(rows) == len(gdf) else np.arange(1, len(gdf) + 1)
     pts = shapely.point_on_surface(gdf.geometry.to_numpy()[idx])
-    what = ("辖区边界", "the county boundary") if area is not None else ("工作空间范围", "the workspace's extent")
+    what = (Text("辖区边界", "the county boundary", "county_boundary") if area is not None
+            else Text("工作空间范围", "the workspace's extent", "workspace_extent"))
     raise OutsideError([
         Problem(f"位于{what[0]}之外约 {d:,.0f} 公里（经度 {p.x:.5f}，纬度 {p.y:.5f}）",
                 f"lies about {d:,.0f} km outside {what[1]} (longitude {p.x:.5f}, latitude {p.y:.5f})",

@@ -47,7 +47,7 @@ class Raster:
     name : str
         Name shown to users (the file name).
     warnings : list of tuple
-        ``(zh, en)`` messages recorded while reading (e.g. a guessed CRS).
+        :class:`~layers.text.Text` messages recorded while reading (e.g. a guessed CRS).
     source_crs : pyproj.CRS, optional
         The CRS the file was read in (before a datum shift moved it onto CGCS2000), for naming.
     chosen_used : bool
@@ -62,7 +62,7 @@ class Raster:
     crs: pyproj.CRS | rasterio.crs.CRS | None
     nodata: float | None
     name: str = ""
-    warnings: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[Text] = field(default_factory=list)
     source_crs: object = None
     chosen_used: bool = False
     conflict: Text | None = None
@@ -281,7 +281,7 @@ def _shift_grid(shape: tuple[int, int], transform: affine.Affine, crs: pyproj.CR
                     "GIS, then import", source)
     old_x, old_y = transform * (cols / 2.0, rows / 2.0)
     dx, dy = new * (cols / 2.0, rows / 2.0)
-    unit_zh, unit_en = ("米", "m") if not base.is_geographic else ("度", "degrees")
+    unit_zh, unit_en = Text("米", "m", "metres") if not base.is_geographic else Text("度", "degrees", "degrees")
     note = Text(f"{source}：已按转换参数把栅格移到 {describe(target).zh}"
                 f"（中心移动 {dx - old_x:+.2f}, {dy - old_y:+.2f} {unit_zh}，像元未重采样）",
                 f"{source}: the grid was moved onto {describe(target).en} with the transformation parameters (its "

@@ -113,8 +113,8 @@ def _check_magic(path: Path, suffix: str, source: str) -> None:
     """Refuse a file whose first bytes are not the format its name promises."""
     with open(path, "rb") as fh:
         head = fh.read(512)
-    fix_zh, fix_en = ("用 GIS 软件另存为 GeoTIFF（.tif）后重新上传",
-                      "save it as GeoTIFF (.tif) in a GIS and upload again")
+    fix_zh, fix_en = Text("用 GIS 软件另存为 GeoTIFF（.tif）后重新上传",
+                          "save it as GeoTIFF (.tif) in a GIS and upload again", "fix_save_geotiff")
     if suffix in (".tif", ".tiff"):
         if head[:4] not in _TIFF_MAGIC:
             raise _fail("无法读取栅格文件：不是 GeoTIFF（文件开头没有 TIFF 标记，可能改过扩展名）",

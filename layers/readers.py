@@ -33,6 +33,7 @@ import shapely
 
 from layers import kml, limits, tabular
 from layers.errors import LayerError, Problem, problem
+from layers.text import Text
 
 __all__ = ["SUPPORTED", "RASTER_SUFFIXES", "list_sublayers", "read_vector"]
 
@@ -121,10 +122,10 @@ def _ogr_read(path: Path, source: str, **kwargs) -> gpd.GeoDataFrame:
                         source) from None
         if encoding is second:
             said = f"（{first.upper()}）" if first else "（UTF-8）"
-            gdf.attrs["warnings"] = [(
+            gdf.attrs["warnings"] = [Text(
                 f"{source}：文字不是声明的编码{said}，已按 {second.upper()} 读取，请核对中文是否正确",
                 f"{source}: the text is not in the declared encoding {said.strip('（）')}; read as "
-                f"{second.upper()}, check that the Chinese text looks right")]
+                f"{second.upper()}, check that the Chinese text looks right", "encoding_guessed")]
         return gdf
     raise _fail("属性表的文字编码无法识别（不是 UTF-8，也不是 GBK）",
                 "the text encoding of the attributes is not recognised (neither UTF-8 nor GBK)",
@@ -536,7 +537,7 @@ def read_vector(path: Path, *, sublayer: str | None = None, display_name: str | 
     geopandas.GeoDataFrame
         The file's own columns as written, ``geometry`` (2-D), ``_row`` (spreadsheet/CSV line
         number, or 1-based feature/placemark number), ``attrs["source"]`` and
-        ``attrs["warnings"]`` (list of ``(zh, en)``). The CRS is the file's, or None when the file
+        ``attrs["warnings"]`` (list of :class:`~layers.text.Text`). The CRS is the file's, or None when the file
         carries none (then call :func:`layers.crs.resolve_crs`).
 
     Raises

@@ -37,6 +37,7 @@ from layers import limits
 from layers.coords import parse_coordinate
 from layers.errors import LayerError, Problem, problem
 from layers.schema import normalize_name
+from layers.text import Text
 
 __all__ = ["read_table", "list_sheets", "LON_NAMES", "LAT_NAMES"]
 
@@ -64,7 +65,7 @@ _CN_LON = (73.0, 136.0)      # China's longitudes
 _METRES = 1000.0             # |value| above this: metres, not degrees
 _MAX_COLLECTIONS = 16        # GEOMETRYCOLLECTIONs in one WKT cell (GEOS recursion; deep nesting crashes it)
 
-_Note = tuple[str, str]
+_Note = Text
 
 
 @dataclass
@@ -373,10 +374,13 @@ def _headers(cells: list) -> list[str]:
 
 # ---- building the layer ----------------------------------------------------------------------
 
-def _fix_text() -> tuple[str, str]:
-    return ("填写十进制度数（如 119.5）或度分秒（如 119°30'15\"），或填写投影坐标（米）",
-            "write decimal degrees (e.g. 119.5) or degrees-minutes-seconds (e.g. 119°30'15\"), or projected "
-            "metres")
+#: what to do about a coordinate that cannot be read
+_FIX_COORDINATES = Text("填写十进制度数（如 119.5）或度分秒（如 119°30'15\"），或填写投影坐标（米）",
+                        "write decimal degrees (e.g. 119.5) or degrees-minutes-seconds (e.g. 119°30'15\"), or "
+                        "projected metres", "fix_coordinates")
+#: a row without a coordinate, and what to do about it
+_MISSING = Text("缺少坐标", "coordinate missing", "coordinate_missing")
+_FIX_MISSING = Text("填写该行的坐标，或删除该行", "fill in the coordinate or delete the row", "fix_coordinate_missing")
 
 
 def read_table(path: Path, *, sublayer: str | None = None, display_name: str | None = None,
@@ -408,7 +412,7 @@ def read_table(path: Path, *, sublayer: str | None = None, display_name: str | N
         lon/lat columns, and long WKT continues in ``WKT_2``, ``WKT_3``... columns, joined in
         order); ``attrs["coordinate_columns"]`` names the columns the geometry came from (WKT and
         lon/lat, for the caller to drop). CRS EPSG:4490 for degrees, None for Gauss-Kruger metres (see
-        :func:`layers.crs.resolve_crs`). ``attrs["warnings"]`` lists ``(zh, en)`` notes such as
+        :func:`layers.crs.resolve_crs`). ``attrs["warnings"]`` lists notes (:class:`~layers.text.Text`) such as
         swapped lon/lat columns.
 
     Raises
@@ -540,8 +544,9 @@ def _wkt_geometry(data: list[tuple[int, list]], coords: _Coords, headers: list[s
         crs = "EPSG:4490"
         if (ok.any() and np.all((minx[ok] >= _CN_LAT[0]) & (maxx[ok] <= _CN_LAT[1]))
                 and np.all((miny[ok] >= _CN_LON[0]) & (maxy[ok] <= _CN_LON[1]))):
-            warnings.append((f"{source}：“{field}”列的坐标都是“纬度 经度”顺序，已对调为“经度 纬度”读取",
-                             f"{source}: every coordinate in '{field}' is in 'lat lon' order; read as 'lon lat'"))
+            warnings.append(Text(f"{source}：“{field}”列的坐标都是“纬度 经度”顺序，已对调为“经度 纬度”读取",
+                                 f"{source}: every coordinate in '{field}' is in 'lat lon' order; read as 'lon lat'",
+                                 "lat_lon_order_swapped"))
             shapes[ok] = shapely.transform(shapes[ok], lambda c: c[:, ::-1])
             minx, miny, maxx, maxy = miny, minx, maxy, maxx
         outside = np.flatnonzero(ok & ~((minx >= -180) & (maxx <= 180) & (miny >= -90) & (maxy <= 90)))
@@ -620,9 +625,9 @@ def _other_sheet(path: Path, source: str, first: LayerError, warnings: list[_Not
         found.append((name, rows, formulas, header_at, coords))
     if len(found) == 1:
         name, rows, formulas, header_at, coords = found[0]
-        warnings.append((f"{source}：第一个工作表“{names[0]}”没有坐标列，已读取含坐标的工作表“{name}”",
-                         f"{source}: the first sheet '{names[0]}' has no coordinate columns; read the sheet "
-                         f"'{name}', which has"))
+        warnings.append(Text(f"{source}：第一个工作表“{names[0]}”没有坐标列，已读取含坐标的工作表“{name}”",
+                             f"{source}: the first sheet '{names[0]}' has no coordinate columns; read the sheet "
+                             f"'{name}', which has", "sheet_with_coordinates"))
         return rows, formulas, header_at, coords
     if not found and len(names) == 1:
         raise first
@@ -653,12 +658,12 @@ def _unsaved_formulas(data: list[tuple[int, list]], formulas: Callable, headers:
             empty.setdefault(c, []).append(line)
     for c, lines in sorted(empty.items()):
         shown = "、".join(str(x) for x in lines[:5]) + ("……" if len(lines) > 5 else "")
-        warnings.append((
+        warnings.append(Text(
             f"{source}：“{headers[c]}”列有 {len(lines)} 个公式没有保存计算结果（第 {shown} 行），已按空值读取；"
             "请在 Excel/WPS 中打开并保存一次后重新导入",
             f"{source}: {len(lines)} formula cell(s) in '{headers[c]}' have no saved result (line "
             f"{shown.replace('、', ', ').replace('……', '...')}) and were read as empty; open and save the file in "
-            "Excel/WPS, then import again"))
+            "Excel/WPS, then import again", "formulas_without_values"))
 
 
 def _two_row_header(rows: list[tuple[int, list]], at: int, source: str, warnings: list[_Note]) -> list:
@@ -677,9 +682,10 @@ def _two_row_header(rows: list[tuple[int, list]], at: int, source: str, warnings
     filled = [h if h is not None or j >= len(above) else above[j] for j, h in enumerate(header)]
     taken = [str(above[j]) for j, h in enumerate(header) if h is None and j < len(above) and above[j] is not None]
     if taken:
-        warnings.append((f"{source}：表头占两行（合并单元格），第 {line} 行的空白表头取自上一行：{'、'.join(taken)}",
-                         f"{source}: a two-row header (merged cells); blank headers on line {line} were taken from "
-                         f"the line above: {', '.join(taken)}"))
+        warnings.append(Text(f"{source}：表头占两行（合并单元格），"
+                             f"第 {line} 行的空白表头取自上一行：{'、'.join(taken)}",
+                             f"{source}: a two-row header (merged cells); blank headers on line {line} were taken from "
+                             f"the line above: {', '.join(taken)}", "two_row_header"))
     return filled
 
 
@@ -709,7 +715,7 @@ def _parse_rows(data: list[tuple[int, list]], coords: _Coords, headers: list[str
                 source: str) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
     """Parsed first/second coordinates of every data row (NaN where missing or unreadable), and every bad cell."""
     problems: list[Problem] = []
-    fix_zh, fix_en = _fix_text()
+    fix_zh, fix_en = _FIX_COORDINATES
     cols = (coords.first,) if coords.second is None else (coords.first, coords.second)
     a = np.full(len(data), np.nan)
     b = np.full(len(data), np.nan)
@@ -735,9 +741,7 @@ def _parse_rows(data: list[tuple[int, list]], coords: _Coords, headers: list[str
                         "open and save the file in Excel/WPS so the formula is calculated, or paste the column "
                         "as values", file=source, row=line, field=field))
                 else:
-                    problems.append(problem("缺少坐标", "coordinate missing", "填写该行的坐标，或删除该行",
-                                            "fill in the coordinate or delete the row", file=source, row=line,
-                                            field=field))
+                    problems.append(problem(*_MISSING, *_FIX_MISSING, file=source, row=line, field=field))
                 continue
             try:
                 (a if j == 0 else b)[k] = _coordinate(v)
@@ -778,15 +782,14 @@ def _combined_cell(text: object, lat_first: bool, line: int, field: str, source:
     parts = _split_pair(text)
     if parts is None:
         if text is None:
-            problems.append(problem("缺少坐标", "coordinate missing", "填写该行的坐标，或删除该行",
-                                    "fill in the coordinate or delete the row", file=source, row=line, field=field))
+            problems.append(problem(*_MISSING, *_FIX_MISSING, file=source, row=line, field=field))
         else:
             problems.append(problem(f"坐标“{text}”无法拆分为经度和纬度", f"coordinate '{text}' cannot be split into "
                                     "lon and lat", "写成“经度,纬度”（如 119.5,28.3），或分成经度、纬度两列",
                                     "write 'lon,lat' (e.g. 119.5,28.3), or use separate lon and lat columns",
                                     file=source, row=line, field=field))
         return None
-    fix_zh, fix_en = _fix_text()
+    fix_zh, fix_en = _FIX_COORDINATES
     values = []
     for v in (parts[::-1] if lat_first else parts):
         try:
@@ -854,10 +857,10 @@ def _degrees(a: np.ndarray, b: np.ndarray, ok: np.ndarray, names: tuple[str, str
     ra, rb = a[ok], b[ok]
     if (len(ra) and np.all((ra >= _CN_LAT[0]) & (ra <= _CN_LAT[1]))
             and np.all((rb >= _CN_LON[0]) & (rb <= _CN_LON[1]))):
-        warnings.append((
+        warnings.append(Text(
             f"{source}：“{names[0]}”列的数值都像纬度、“{names[1]}”列的数值都像经度，已将两列对调读取",
             f"{source}: every value in '{names[0]}' looks like a latitude and every value in '{names[1]}' like a "
-            "longitude; the two columns were swapped"))
+            "longitude; the two columns were swapped", "lat_lon_columns_swapped"))
         a[:], b[:] = b.copy(), a.copy()
         names = (names[1], names[0])
     problems: list[Problem] = []
@@ -896,13 +899,14 @@ def _metres(a: np.ndarray, b: np.ndarray, coords: _Coords, names: tuple[str, str
         east_is_b = coords.kind == "xy"      # Chinese survey convention: X northing, Y easting
     if east_is_b:
         if coords.kind == "xy":
-            warnings.append((
+            warnings.append(Text(
                 f"{source}：坐标为投影坐标（米），按测量惯例“{names[0]}”为北坐标、“{names[1]}”为东坐标读取",
                 f"{source}: projected coordinates (metres); following survey convention '{names[0]}' was read as "
-                f"the northing and '{names[1]}' as the easting"))
+                f"the northing and '{names[1]}' as the easting", "northing_first"))
         else:
-            warnings.append((
+            warnings.append(Text(
                 f"{source}：“{names[1]}”列像东坐标、“{names[0]}”列像北坐标，已按此读取",
-                f"{source}: '{names[1]}' looks like the easting and '{names[0]}' like the northing; read that way"))
+                f"{source}: '{names[1]}' looks like the easting and '{names[0]}' like the northing; read that way",
+                "easting_northing_guessed"))
         return b, a, None
     return a, b, None

@@ -143,12 +143,12 @@ def headed(df: Any, head: Mapping[str, Text] | Callable[[str, str], str], lang: 
 
 
 #: sentences said by more than one module, by code
-PHRASES: dict[str, tuple[str, str]] = {
+PHRASES: dict[str, Text] = registry({
     "no_crs": ("图层或栅格没有坐标系，无法叠加", "a layer or raster has no CRS; they cannot be overlaid"),
     "give_crs": ("为数据指定坐标系后重新导入", "give the data a CRS and import it again"),
     # the name of a water-level (HAND) flood scenario: the same words in the app, the CLI and every file
     "stage_scenario": ("水位 {stage} 米", "Stage {stage} m"),
-}
+})
 
 
 #: punctuation that differs between the languages (``COLON(lang)`` -> ``：`` / ``: ``)
@@ -198,8 +198,8 @@ def stage_scenario(stage_m: float) -> Text:
 
 def say(code: str, **kw: Any) -> Text:
     """The registered sentence ``code`` (see :data:`PHRASES`), formatted with ``kw``."""
-    zh, en = PHRASES[code]
-    return Text(zh.format(**kw) if kw else zh, en.format(**kw) if kw else en, code)
+    phrase = PHRASES[code]
+    return phrase.format(**kw) if kw else phrase
 
 
 class GisNote(UserWarning):

@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from layers import units
 from layers.errors import LayerError, Problem
 from layers.schema import FieldSpec, LayerSpec, normalize_name
+from layers.text import Text
 
 #: at most this many problems are itemised per field; the rest are counted
 MAX_ROWS_PER_FIELD = 20
@@ -92,7 +93,7 @@ class _Collector:
 
 
 def _coerce_number(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c: _Collector,
-                   warnings: list[tuple[str, str]]) -> pd.Series:
+                   warnings: list[Text]) -> pd.Series:
     """Numbers of field ``f``: units after a number converted to the field's unit, bounds and whole numbers checked.
 
     Suffixes are looked up once per distinct spelling (:mod:`layers.units`); values written in
@@ -114,8 +115,9 @@ def _coerce_number(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
         bad = present & np.isnan(parsed)
         parsed, unknown = _convert_units(parsed, m[1], f, column, rows, txt, c, warnings)
     label = f"{f.zh}" + (f"（{f.unit}）" if f.unit else "")
-    fix_zh, fix_en = (("填写数字（可带单位），或留空", "write a number (a unit after it is fine) or leave it empty")
-                      if f.unit else ("填写数字，或留空", "write a number or leave it empty"))
+    fix_zh, fix_en = (Text("填写数字（可带单位），或留空", "write a number (a unit after it is fine) or leave it empty",
+                           "fix_number_with_unit")
+                      if f.unit else Text("填写数字，或留空", "write a number or leave it empty", "fix_number"))
     c.rows(rows, bad, column, txt, f"{label}不是数字", f"{f.en} is not a number", fix_zh, fix_en)
     bad = bad | unknown
     with np.errstate(invalid="ignore"):
@@ -137,7 +139,7 @@ def _coerce_number(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
 
 
 def _convert_units(parsed: np.ndarray, suffix: pd.Series, f: FieldSpec, column: str, rows: pd.Series,
-                   txt: pd.Series, c: _Collector, warnings: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+                   txt: pd.Series, c: _Collector, warnings: list[Text]) -> tuple[np.ndarray, np.ndarray]:
     """Apply the unit written after each number; returns converted values and the rows whose unit is unknown."""
     codes, uniques = pd.factorize(suffix, use_na_sentinel=True)  # each distinct suffix looked up once
     if len(uniques) == 0:
@@ -155,7 +157,7 @@ def _convert_units(parsed: np.ndarray, suffix: pd.Series, f: FieldSpec, column: 
             fix_zh = f"本字段单位为{units.unit_name(f.unit)}，可写：{f.unit_hint('、')}，或只写数字"
             fix_en = f"the unit is {units.unit_name(f.unit, 'en')}; write e.g. {f.unit_hint()}, or just the number"
         else:
-            fix_zh, fix_en = "本字段只填数字，不带单位", "write a bare number, without a unit"
+            fix_zh, fix_en = Text("本字段只填数字，不带单位", "write a bare number, without a unit", "fix_bare_number")
         label = f"{f.zh}" + (f"（{f.unit}）" if f.unit else "")
         for i in idx[:MAX_ROWS_PER_FIELD]:
             sfx, v = uniques[codes[i]], txt.iloc[i]
@@ -173,11 +175,11 @@ def _convert_units(parsed: np.ndarray, suffix: pd.Series, f: FieldSpec, column: 
     if other:
         n = sum(other.values())
         name_en = f"'{column}'" if column == f.en else f"'{column}' ({f.en})"
-        warnings.append((f"“{column}”列有 {n} 个数值的单位为{'、'.join(zh for zh, _ in other)}，"
-                         f"已换算为{units.unit_name(f.unit)}",
-                         f"{n} value{'s' if n != 1 else ''} of {name_en} {'were' if n != 1 else 'was'} in "
-                         f"{', '.join(en for _, en in other)} and {'were' if n != 1 else 'was'} converted "
-                         f"to {units.unit_name(f.unit, 'en')}"))
+        warnings.append(Text(f"“{column}”列有 {n} 个数值的单位为{'、'.join(zh for zh, _ in other)}，"
+                             f"已换算为{units.unit_name(f.unit)}",
+                             f"{n} value{'s' if n != 1 else ''} of {name_en} {'were' if n != 1 else 'was'} in "
+                             f"{', '.join(en for _, en in other)} and {'were' if n != 1 else 'was'} converted "
+                             f"to {units.unit_name(f.unit, 'en')}", "units_converted"))
     return out, unknown
 
 
@@ -204,13 +206,13 @@ def _coerce_bool(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c: 
         fix_en = (f"write {', '.join(en_true)} / {', '.join(en_false)}, or yes/no (1/0)" if en_true and en_false
                   else "write yes/no (or 1/0)")
     else:
-        fix_zh, fix_en = "填写 是/否（或 1/0）", "write yes/no (or 1/0)"
+        fix_zh, fix_en = Text("填写 是/否（或 1/0）", "write yes/no (or 1/0)", "fix_yes_no")
     c.rows(rows, bad, column, txt, f"{f.zh}应为“是/否”", f"{f.en} must be yes/no", fix_zh, fix_en)
     return out
 
 
 def _coerce_choice(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c: _Collector,
-                   warnings: list[tuple[str, str]]) -> pd.Series:
+                   warnings: list[Text]) -> pd.Series:
     txt = _text(col)
     lookup = f.choice_lookup()
     norm = _normalized(txt)
@@ -219,9 +221,9 @@ def _coerce_choice(col: pd.Series, f: FieldSpec, column: str, rows: pd.Series, c
     if unknown.any() and f.choices and "other" in f.choices and not f.required:
         out[unknown] = "other"
         vals = sorted(set(txt[unknown]))[:5]
-        warnings.append((f"字段“{column}”有 {unknown.sum()} 个未识别的值（如 {'、'.join(vals)}），已记为“其他”",
-                         f"field '{column}': {unknown.sum()} unrecognised values (e.g. {', '.join(vals)}) "
-                         "set to 'other'"))
+        warnings.append(Text(f"字段“{column}”有 {unknown.sum()} 个未识别的值（如 {'、'.join(vals)}），已记为“其他”",
+                             f"field '{column}': {unknown.sum()} unrecognised values (e.g. {', '.join(vals)}) "
+                             "set to 'other'", "unknown_values_other"))
     else:
         accepted = "、".join(v[0] for v in (f.choices or {}).values())
         c.rows(rows, unknown, column, txt, f"{f.zh}的值无法识别", f"{f.en} value not recognised",
@@ -248,7 +250,7 @@ def _coerce_str(col: pd.Series) -> pd.Series:
 
 
 def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, rows: pd.Series, c: _Collector,
-                    warnings: list[tuple[str, str]]) -> gpd.GeoSeries:
+                    warnings: list[Text]) -> gpd.GeoSeries:
     geom = gdf.geometry
     allowed = [g for g in spec.geometry if g != "raster"]
     want_zh = "或".join(_GEOM_ZH[g] for g in allowed)
@@ -291,8 +293,9 @@ def _check_geometry(gdf: gpd.GeoDataFrame, spec: LayerSpec, rows: pd.Series, c: 
                    "在 GIS 软件中修复该图形", "repair this shape in a GIS program")
             n_fixed = int((~bad_fix).sum())
             if n_fixed:
-                warnings.append((f"{n_fixed} 个无效图形（如自相交）已自动修复",
-                                 f"{n_fixed} invalid geometries (e.g. self-intersections) were repaired"))
+                warnings.append(Text(f"{n_fixed} 个无效图形（如自相交）已自动修复",
+                                     f"{n_fixed} invalid geometries (e.g. self-intersections) were repaired",
+                                     "geometries_repaired"))
     return gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs)
 
 
@@ -313,7 +316,7 @@ def _expand(mask: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
 
 
 def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = None
-             ) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]]:
+             ) -> tuple[gpd.GeoDataFrame, list[Text]]:
     """Turn a reader's raw table into a layer that fits ``spec``.
 
     Parameters
@@ -331,7 +334,7 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
     gdf : GeoDataFrame
         Canonical field names (in spec order) then the file's other columns, repaired
         geometries, same CRS as ``raw``.
-    warnings : list of (zh, en)
+    warnings : list of Text
         Things fixed or assumed on the way (repaired geometries, unrecognised choice values).
 
     Raises
@@ -340,7 +343,7 @@ def validate(raw: gpd.GeoDataFrame, spec: LayerSpec, *, source: str | None = Non
         Listing every problem found; nothing is returned partially.
     """
     source = source or raw.attrs.get("source", "")
-    warnings: list[tuple[str, str]] = list(raw.attrs.get("warnings", []))
+    warnings: list[Text] = list(raw.attrs.get("warnings", []))
     c = _Collector(source)
     rows = raw["_row"] if "_row" in raw.columns else pd.Series(np.arange(1, len(raw) + 1), index=raw.index)
     geom_name = raw.geometry.name

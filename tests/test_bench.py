@@ -15,7 +15,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
-from bench.harness import CHROMIUM, discover
+from bench.harness import CHROMIUM, ROOT, discover
 from bench.run import append_results, main, section
 from layers.raster import Raster, write_raster
 
@@ -161,3 +161,30 @@ def test_fire_map_times_the_review_and_both_pages(tiny_workspace, tmp_path):
         assert re.search(rf"\| review: `{step}`[^|]* \| [0-9.]+ \| same \|", text), step
     # the per-layer split names the page's images and vector layers as its layer control does
     assert "image: 森林火险等级（静态）" in text and "vector: 视频监控" in text
+
+
+def test_startup_imports_are_the_first_pages():
+    """The start-up bench imports what app.py imports plus the first page's module, and finds streamlit among the
+    heavy packages (its own modules' time, in a fresh process)."""
+    from bench.cases.startup import FIRST_PAGE, app_imports, import_times
+
+    script = app_imports(ROOT)
+    assert "import streamlit as st" in script and script.endswith(f"import {FIRST_PAGE}")
+    total, cpu, modules, heavy = import_times(ROOT, "import json\nimport streamlit")
+    assert total > 0 and cpu > 0 and modules > 100
+    assert heavy.get("streamlit", 0) > 0 and "ortools" not in heavy
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not installed at /usr/bin/chromium")
+def test_startup_times_launch_to_the_first_page(demo_workspace, tmp_path):
+    """On the demo county (the Flood page needs a whole workspace to draw its map)."""
+    results = tmp_path / "RESULTS.md"
+    assert main(["startup", "--workspace", str(demo_workspace), "--results", str(results), "--repeats", "1"]) == 0
+    text = results.read_text(encoding="utf-8")
+    assert "**ERROR**" not in text, text
+    up = re.search(r"\| server up \(launch to /_stcore/health\) \| ([0-9.,]+) \|", text)
+    first = re.search(r"\| \*\*launch to the first page's map\*\* \| ([0-9.,]+) \|", text)
+    assert up and first, text
+    assert 0 < float(up.group(1)) < float(first.group(1).replace(",", ""))

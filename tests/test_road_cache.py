@@ -38,6 +38,7 @@ def builds(monkeypatch):
 
 def _same(a, b) -> None:
     assert a.crs == b.crs and a.n_components == b.n_components and a.notes == b.notes
+    assert [getattr(n, "code", "") for n in a.notes] == [getattr(n, "code", "") for n in b.notes]   # coded Text
     for name in ("xy", "u", "v", "length", "time", "road", "component"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
 

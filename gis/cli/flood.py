@@ -161,11 +161,11 @@ def _run_exposure(args: argparse.Namespace) -> int:
         terrain, _ = AnalysisFrame.around(exposure).raster(dem, cell_m=args.terrain_cell_m)
         hazard = Hazard.from_stage(terrain, args.stage, min_upstream_km2=args.min_upstream_km2,
                                    name=stage_scenario(args.stage)("zh"))
-    warnings: list[tuple[str, str]] = []
+    warnings: list[Text] = []
     if args.dem is None:   # an uploaded scenario must touch the exposure layer (a HAND stage may flood nothing)
         hazard = _hazard_file(given, args.hazard, args.hazard_sublayer, lonlat_extent(exposure))
         given.check()
-        warnings = check_overlap(hazard, exposure, area_name=("暴露图层", "the exposure layer"))
+        warnings = check_overlap(hazard, exposure, area_name=Text("暴露图层", "the exposure layer", "exposure_layer"))
     if raster:
         out = exposure_summary(hazard, exposure, thresholds=thresholds, rule=rule, townships=outlines,
                                lang=args.lang)

@@ -55,8 +55,8 @@ def _load_sources(given: Inputs, path: str, sublayer: str | None):
     gdf.attrs["source"] = p.name
     shown = "、".join(rows[:20]) + (f" 等 {len(rows)} 行" if len(rows) > 20 else "")
     shown_en = ", ".join(rows[:20]) + (f" and {len(rows) - 20} more" if len(rows) > 20 else "")
-    where = ((f"第 {shown} 行", f"row(s) {shown_en}") if rows
-             else ("“类型”列缺失，全部", "the type column is missing: all"))
+    where = (Text(f"第 {shown} 行", f"row(s) {shown_en}", "type_missing_rows") if rows
+             else Text("“类型”列缺失，全部", "the type column is missing: all", "type_column_missing"))
     notes = [*shaped, *notes, *shift_notes(source_crs, p.name)]
     notes.insert(0, Text(f"文件 {p.name} {where[0]}没有水源类型，按默认规则计算；请补填类型",
                          f"file {p.name}, {where[1]} have no source type and use the default rule; fill in the type",

@@ -23,6 +23,12 @@ from layers.errors import LayerError, Problem
 from layers.storage import READ
 
 
+def _no_file(name: str) -> Problem:
+    """The workspace file named on the command line is not there."""
+    return Problem("工作空间文件不存在", "the workspace file does not exist", "检查 --workspace 路径",
+                   "check the --workspace path", file=name)
+
+
 def _name(ws) -> str:
     """The store as printed: the GeoPackage path, or the database without its password."""
     return str(ws.gpkg) if hasattr(ws, "gpkg") else ws.label
@@ -178,8 +184,7 @@ def _run_export(args: argparse.Namespace) -> int:
                                  "用 .gpkg .geojson .kml .xlsx .csv 或 .zip（Shapefile）",
                                  "use .gpkg .geojson .kml .xlsx .csv or .zip (Shapefile)", file=out_path.name))
     if not _exists(ws):
-        raise LayerError(Problem("工作空间文件不存在", "the workspace file does not exist", "检查 --workspace 路径",
-                                 "check the --workspace path", file=Path(_name(ws)).name))
+        raise LayerError(_no_file(Path(_name(ws)).name))
     from layers.storage import write_atomic
 
     gdf = ws.vector(args.layer)       # a damaged layer is refused here, never exported short or garbled
@@ -249,8 +254,7 @@ def _add_history(p: argparse.ArgumentParser) -> None:
 def _undo_redo(args: argparse.Namespace, redo: bool) -> int:
     ws = _workspace(args.workspace)
     if not _exists(ws):
-        raise LayerError(Problem("工作空间文件不存在", "the workspace file does not exist", "检查 --workspace 路径",
-                                 "check the --workspace path", file=Path(_name(ws)).name))
+        raise LayerError(_no_file(Path(_name(ws)).name))
     e = ws.redo(user=_user(args)) if redo else ws.undo(user=_user(args))
     word = "redo" if redo else "undo"
     if e is None:
@@ -292,8 +296,7 @@ def _folder_workspace(args: argparse.Namespace):
                                  "pg_amcheck)", "请数据库管理员设置定期备份",
                                  "ask the database administrator for regular backups"))
     if not ws.gpkg.exists():
-        raise LayerError(Problem("工作空间文件不存在", "the workspace file does not exist", "检查 --workspace 路径",
-                                 "check the --workspace path", file=ws.gpkg.name))
+        raise LayerError(_no_file(ws.gpkg.name))
     return ws
 
 

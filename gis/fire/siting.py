@@ -442,7 +442,8 @@ def candidate_viewsheds(z: np.ndarray, res: float, rows: np.ndarray, cols: np.nd
 
 # ---- siting -----------------------------------------------------------------------------------------
 def _no_candidates(kind: str, uploaded: bool) -> AnalysisRefused:
-    what_zh, what_en = ("监控", "camera") if kind == "camera" else ("水源", "water point")
+    what_zh, what_en = Text("监控", "camera",
+                            "camera") if kind == "camera" else Text("水源", "water point", "water_point")
     if uploaded:
         return AnalysisRefused(problem(f"上传的候选{what_zh}点没有一个落在 DEM 有效范围内",
                                        f"none of the uploaded candidate {what_en} sites lies on the DEM",

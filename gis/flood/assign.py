@@ -68,6 +68,7 @@ import pandas as pd
 from ortools.graph.python import max_flow, min_cost_flow
 
 from gis.flood.roads import CandidateCosts
+from layers.text import Text
 
 __all__ = ["AssignmentResult", "assign", "usable_shelters", "DEFAULT_WIDEN", "share_integer"]
 
@@ -78,7 +79,7 @@ MAX_PRICING_ROUNDS = 50
 #: arcs listed per flagged grid and pricing round (its most negative reduced costs), with a provider
 PRICE_K = 10
 
-_Note = tuple[str, str]
+_Note = Text
 class CostProvider(Protocol):
     """Candidates that list each grid's options on demand (:class:`gis.flood.candidates.Candidates`)."""
 
@@ -132,7 +133,7 @@ class AssignmentResult:
         ``households_to_evacuate``, ``households_placed``, ``households_unplaced``.
         ``k_tried`` lists, for each max flow, the widest level any grid had.
     notes : list of tuple
-        ``(zh, en)`` messages.
+        :class:`~layers.text.Text` messages.
     """
 
     assignments: pd.DataFrame
@@ -220,8 +221,8 @@ def usable_shelters(shelters: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
         if n:
             ids = ", ".join(s.loc[reason == code, "shelter_id"].astype(str).head(10))
             more_zh, more_en = ("等" if n > 10 else "", " ..." if n > 10 else "")
-            notes.append((f"{n} 个安置场所{zh}，未参与安置：{ids}{more_zh}",
-                          f"{n} shelters not used ({en}): {ids}{more_en}"))
+            notes.append(Text(f"{n} 个安置场所{zh}，未参与安置：{ids}{more_zh}",
+                              f"{n} shelters not used ({en}): {ids}{more_en}", "shelters_not_used"))
     ok = reason == ""
     usable = s[ok].copy()
     usable["capacity"] = np.floor(cap[ok]).astype(np.int64)
@@ -510,9 +511,9 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     skipped = d.loc[d["_people"] <= 0, ["grid_id"]].reset_index(drop=True)
     if len(skipped):
         ids = ", ".join(skipped["grid_id"].head(10))
-        notes.append((f"{len(skipped)} 个网格没有人口（空或 0），已跳过：{ids}{'等' if len(skipped) > 10 else ''}",
-                      f"{len(skipped)} grids have no population (missing or 0) and were skipped: {ids}"
-                      f"{' ...' if len(skipped) > 10 else ''}"))
+        notes.append(Text(f"{len(skipped)} 个网格没有人口（空或 0），已跳过：{ids}{'等' if len(skipped) > 10 else ''}",
+                          f"{len(skipped)} grids have no population (missing or 0) and were skipped: {ids}"
+                          f"{' ...' if len(skipped) > 10 else ''}", "grids_no_people_skipped"))
     d = d[d["_people"] > 0].drop_duplicates("grid_id").reset_index(drop=True)
     if "township" not in d:
         d["township"] = None
@@ -711,12 +712,13 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
         "grids_listed_by_pricing": listed,
     }
     if total - placed > 0:
-        notes.append((f"有 {total - placed:,} 人无法安置（可用安置场所容量不足或无法到达），见各乡镇缺口",
-                      f"{total - placed:,} people cannot be placed (not enough usable shelter capacity within "
-                      "reach); see the shortfall per township"))
+        notes.append(Text(f"有 {total - placed:,} 人无法安置（可用安置场所容量不足或无法到达），见各乡镇缺口",
+                          f"{total - placed:,} people cannot be placed (not enough usable shelter capacity within "
+                          "reach); see the shortfall per township", "people_unplaced"))
     if len(split):
-        notes.append((f"{len(split)} 个网格需分到多个安置场所（容量限制下的最优方案）",
-                      f"{len(split)} grids are split across shelters (needed by the optimum under capacity)"))
+        notes.append(Text(f"{len(split)} 个网格需分到多个安置场所（容量限制下的最优方案）",
+                          f"{len(split)} grids are split across shelters (needed by the optimum under capacity)",
+                          "grids_split"))
     return AssignmentResult(assignments=a[["grid_id", "shelter_id", "people", "households", "vulnerable", "cost",
                                            "split"]],
                             shelters=shel, split_grids=split, unplaced=per_t, unplaced_grids=ug,

@@ -56,7 +56,7 @@ __all__ = ["EvacuationRule", "Exposure", "zonal_depth", "grid_exposure", "aggreg
 #: the count fields spread over depth classes
 PEOPLE_FIELDS = ("households", "population", "vulnerable")
 
-_Note = tuple[str, str]
+_Note = Text
 
 
 @dataclass(frozen=True)
@@ -456,12 +456,15 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
         stats["share_unknown"] = 0.0
         n_sampled = int(stats["sampled"].sum())
         if n_sampled:
-            notes.append((f"{n_sampled} 个网格小于一个像元，按其内部代表点处的水深计算",
-                          f"{n_sampled} grids are smaller than a cell: their depth was sampled at an interior point"))
+            notes.append(Text(f"{n_sampled} 个网格小于一个像元，按其内部代表点处的水深计算",
+                              f"{n_sampled} grids are smaller than a cell: their depth was sampled at an interior "
+                              "point",
+                              "grids_below_cell"))
     else:
         if population is not None:
-            notes.append(("危险区为面时不使用人口栅格，按网格人数均匀分布",
-                          "with danger-zone polygons the population raster is not used; people are spread evenly"))
+            notes.append(Text("危险区为面时不使用人口栅格，按网格人数均匀分布",
+                              "with danger-zone polygons the population raster is not used; people are spread evenly",
+                              "zones_no_pop_raster"))
             population = None
         stats = _polygon_overlay(g, hazard, thr)
     cols_keep = [c for c in ("grid_id", "name", "level", "parent_id", "township", "village", "responsible", "phone",
@@ -524,16 +527,18 @@ def grid_exposure(grids: gpd.GeoDataFrame, hazard: Hazard, *, thresholds: Sequen
     if "covered" in stats and len(out):
         uncovered = int((~stats["covered"].to_numpy()).sum())
         if uncovered:
-            notes.append((f"{uncovered} 个网格在水深栅格范围之外，按无水处理",
-                          f"{uncovered} grids lie outside the depth raster: taken as dry"))
+            notes.append(Text(f"{uncovered} 个网格在水深栅格范围之外，按无水处理",
+                              f"{uncovered} grids lie outside the depth raster: taken as dry", "grids_outside_raster"))
     no_pop = int(out["population"].isna().sum())
     if no_pop and not use_raster_people:
-        notes.append((f"{no_pop} 个网格没有人口数，其受影响人数无法计算（不按 0 计）",
-                      f"{no_pop} grids have no population: their affected people cannot be counted (not taken as 0)"))
+        notes.append(Text(f"{no_pop} 个网格没有人口数，其受影响人数无法计算（不按 0 计）",
+                          f"{no_pop} grids have no population: their affected people cannot be counted (not taken "
+                          "as 0)",
+                          "grids_no_population"))
     if (points or not hazard.is_raster) and float(stats["share_unknown"].sum()) > 0:
-        notes.append(("部分网格位于水深未知的危险区内：计入受影响与需转移，但不分水深等级",
-                      "some grids lie in danger zones of unknown depth: counted as affected and to evacuate, "
-                      "without a depth class"))
+        notes.append(Text("部分网格位于水深未知的危险区内：计入受影响与需转移，但不分水深等级",
+                          "some grids lie in danger zones of unknown depth: counted as affected and to evacuate, "
+                          "without a depth class", "grids_unknown_depth"))
     return Exposure(out, notes, thr)
 
 
@@ -570,9 +575,9 @@ def _reasons(out: pd.DataFrame, evac: np.ndarray, has_homes: np.ndarray, homes: 
             en.append("dry")
             continue
         if np.isfinite(dmax[i]):
-            dz, de = f"，最大水深 {dmax[i]:.1f} 米", f", max {dmax[i]:.1f} m"
+            dz, de = Text(f"，最大水深 {dmax[i]:.1f} 米", f", max {dmax[i]:.1f} m", "max_depth")
         else:
-            dz, de = ("，水深未知", ", depth unknown") if unknown[i] > 0 else ("", "")
+            dz, de = Text("，水深未知", ", depth unknown", "depth_unknown") if unknown[i] > 0 else ("", "")
         codes.append("area_wet" if evac[i] else "area_shallow")
         if evac[i]:
             zh.append(f"淹没面积 {share[i]:.0%}{dz}")
@@ -628,9 +633,9 @@ def _on_grid(pop: Raster, target: Raster) -> tuple[Raster, list[_Note]]:
     src[~pop.valid_mask()] = np.nan
     dst = resample_sum(src, pop.transform, pop.crs, target.shape, target.transform, target.crs)
     return Raster(dst, target.transform, target.crs, nodata=None, name=pop.name), [
-        ("人口栅格与水深栅格网格不同，已按求和方式重采样到水深网格（总人数守恒）",
-         "the population raster is on another grid than the depth: resampled onto the depth grid by summing "
-         "(totals kept)")]
+        Text("人口栅格与水深栅格网格不同，已按求和方式重采样到水深网格（总人数守恒）",
+             "the population raster is on another grid than the depth: resampled onto the depth grid by summing "
+             "(totals kept)", "pop_resampled")]
 
 
 def _bounds_overlap(a: tuple, a_crs: object, b: tuple, b_crs: object) -> bool:
@@ -677,7 +682,7 @@ def raster_exposure(pop: Raster, hazard: Hazard, thresholds: Sequence[float] = D
         zone), ``people_to_evacuate`` (where the depth reaches ``min_depth``, or inside a zone of
         unknown depth), ``by_threshold`` ``{"0.5": people at or above 0.5 m, ...}``, ``by_class``
         (label -> people), ``unknown_depth_population`` (zones without depth), ``overlap`` and
-        ``notes`` (``(zh, en)`` list); with ``townships`` also ``by_township`` (one row per
+        ``notes`` (list of :class:`~layers.text.Text`); with ``townships`` also ``by_township`` (one row per
         township holding people: ``township``, ``population``, ``affected_population``,
         ``people_to_evacuate``, ``by_threshold``, ``unknown_depth_population``, ``max_depth``) and
         ``population_outside_townships``.
@@ -690,12 +695,12 @@ def raster_exposure(pop: Raster, hazard: Hazard, thresholds: Sequence[float] = D
     p = np.where(valid, np.asarray(pop.array, dtype="float64"), 0.0)
     neg = int((p < 0).sum())
     if neg:
-        notes.append((f"人口栅格有 {neg} 个负值像元，按 0 计",
-                      f"the population raster has {neg} negative cells; taken as 0"))
+        notes.append(Text(f"人口栅格有 {neg} 个负值像元，按 0 计",
+                          f"the population raster has {neg} negative cells; taken as 0", "pop_negative"))
         p = np.maximum(p, 0)
     total = float(p.sum())
     if total == 0:
-        notes.append(("人口栅格中人口总数为 0", "the population raster holds no people (total 0)"))
+        notes.append(Text("人口栅格中人口总数为 0", "the population raster holds no people (total 0)", "pop_zero"))
     result: dict[str, Any] = {"total_population": total, "affected_population": 0.0, "people_to_evacuate": 0.0,
               "by_threshold": {str(float(t)): 0.0 for t in thr},
               "by_class": {lab: 0.0 for lab in class_labels(thr)}, "unknown_depth_population": 0.0,
@@ -704,9 +709,10 @@ def raster_exposure(pop: Raster, hazard: Hazard, thresholds: Sequence[float] = D
     hb = hazard.bounds
     if hb is None or not _bounds_overlap(pop.bounds, pop.crs, hb, hazard.crs):
         result["overlap"] = False
-        notes.append(("人口栅格与洪水范围不重叠：受影响人数为 0（因范围不重叠，并非计算结果）",
-                      "the population raster and the flood do not overlap: the affected counts are 0 because the "
-                      "extents do not overlap, not because no one is at risk; check the CRS and the files"))
+        notes.append(Text("人口栅格与洪水范围不重叠：受影响人数为 0（因范围不重叠，并非计算结果）",
+                          "the population raster and the flood do not overlap: the affected counts are 0 because the "
+                          "extents do not overlap, not because no one is at risk; check the CRS and the files",
+                          "pop_no_overlap"))
         if towns is not None:
             dry = np.zeros(pop.shape, dtype=bool)
             flood = FloodCells(pop, np.zeros(pop.shape, dtype=np.int64), dry, dry, np.full(pop.shape, np.nan), ncls)
@@ -860,20 +866,23 @@ def exposure_summary(hazard: Hazard, exposure: gpd.GeoDataFrame | Raster, *,
     else:
         table = None
         if hb is None:
-            notes.append(("本情景没有淹没范围", "the scenario has no flooded area"))
+            notes.append(Text("本情景没有淹没范围", "the scenario has no flooded area", "no_flooded_area"))
         else:
-            notes.append(("暴露图层与洪水范围不重叠：受影响人数为 0（因范围不重叠，并非计算结果），请检查坐标系和文件",
-                          "the exposure layer and the flood do not overlap: the affected counts are 0 because the "
-                          "extents do not overlap, not because no one is at risk; check the CRS and the files"))
+            notes.append(Text("暴露图层与洪水范围不重叠：受影响人数为 0（因范围不重叠，并非计算结果），"
+                              "请检查坐标系和文件",
+                              "the exposure layer and the flood do not overlap: the affected counts are 0 because the "
+                              "extents do not overlap, not because no one is at risk; check the CRS and the files",
+                              "exposure_no_overlap"))
     pop = pd.to_numeric(rows[field], errors="coerce") if field in rows else pd.Series(np.nan, index=rows.index)
     no_pop = int(pop.isna().sum())
     total = float(pop.sum()) if pop.notna().any() else None
     if no_pop and table is None:
-        notes.append((f"{no_pop} 个要素没有人口数（不按 0 计）",
-                      f"{no_pop} features have no population (not taken as 0)"))
+        notes.append(Text(f"{no_pop} 个要素没有人口数（不按 0 计）",
+                          f"{no_pop} features have no population (not taken as 0)", "features_no_population"))
     if total is None and population is None:
-        notes.append(("暴露图层中没有任何人口数：受影响人数无法计算",
-                      "the exposure layer holds no population at all: affected people cannot be counted"))
+        notes.append(Text("暴露图层中没有任何人口数：受影响人数无法计算",
+                          "the exposure layer holds no population at all: affected people cannot be counted",
+                          "exposure_no_population"))
 
     def col_sum(c: str) -> float | None:
         if table is None:

@@ -41,7 +41,7 @@ __all__ = ["DEFAULT_MIN_UPSTREAM_KM2", "FlowRouting", "flow_routing", "flwdir_ha
 #: default stream threshold: cells draining at least this area, km² (about 1,100 cells of 30 m, 120 of 90 m)
 DEFAULT_MIN_UPSTREAM_KM2 = 1.0
 
-_Note = tuple[str, str]
+_Note = Text
 
 
 def outside_mask(valid: np.ndarray) -> np.ndarray:
@@ -201,9 +201,10 @@ def flow_routing(dem: Raster) -> FlowRouting:
         elev = np.where(outside, -9999.0, elev)
     latlon = bool(dem.is_geographic)
     if latlon:
-        notes.append(("DEM 为经纬度坐标，流向按经纬度网格计算（latlon=True）；建议先投影到米制坐标以得到更准确的结果",
-                      "the DEM is in lon/lat: flow directions were computed on the geographic grid "
-                      "(latlon=True); project it to a metric CRS for better results"))
+        notes.append(Text("DEM 为经纬度坐标，流向按经纬度网格计算（latlon=True）；"
+                          "建议先投影到米制坐标以得到更准确的结果",
+                          "the DEM is in lon/lat: flow directions were computed on the geographic grid "
+                          "(latlon=True); project it to a metric CRS for better results", "dem_lonlat_flow"))
     flw = pyflwdir.from_dem(elev.astype("float32"), nodata=-9999.0, transform=dem.transform, latlon=latlon)
     return FlowRouting(flw, elev, valid, notes)
 
@@ -212,7 +213,8 @@ def hand_with_notes(dem: Raster, *, streams: Raster | np.ndarray | None = None,
                     rivers: gpd.GeoDataFrame | None = None, min_upstream_km2: float | None = None,
                     min_upstream_cells: int | None = None,
                     routing: FlowRouting | None = None) -> tuple[Raster, list[_Note]]:
-    """:func:`hand` and the ``(zh, en)`` notes about what was assumed (voids filled, lon/lat DEM, streams).
+    """:func:`hand` and the notes (:class:`~layers.text.Text`) about what was assumed (voids filled, lon/lat DEM,
+    streams).
 
     ``routing`` is :func:`flow_routing` of ``dem`` when the caller keeps it (default: routed here).
     """
@@ -230,31 +232,31 @@ def hand_with_notes(dem: Raster, *, streams: Raster | np.ndarray | None = None,
             drain = streams.valid_mask() & (np.nan_to_num(np.asarray(arr, dtype="float64")) > 0)
         else:
             drain = arr.astype(bool)
-        how = ("给定河网栅格", "the given stream raster")
+        how = Text("给定河网栅格", "the given stream raster", "streams_given")
     elif rivers is not None and len(rivers):
         drain = _rasterise_rivers(rivers, dem)
-        how = ("河流图层栅格化到 DEM 网格", "the river layer rasterised onto the DEM grid")
+        how = Text("河流图层栅格化到 DEM 网格", "the river layer rasterised onto the DEM grid", "streams_rivers")
     else:
         if min_upstream_cells is not None:
             n = int(min_upstream_cells)
             drain = flw.upstream_area(unit="cell") >= n
-            how = (f"汇流像元数 ≥ {n:,}", f"upstream area of at least {n:,} cells")
+            how = Text(f"汇流像元数 ≥ {n:,}", f"upstream area of at least {n:,} cells", "streams_cells")
         else:
             km2 = float(DEFAULT_MIN_UPSTREAM_KM2 if min_upstream_km2 is None else min_upstream_km2)
             if not math.isfinite(km2) or km2 <= 0:
                 raise LayerError(problem(f"汇流面积阈值 {km2} 无效", f"invalid upstream-area threshold {km2}",
                                          "输入大于 0 的平方千米数，如 1.0", "give a positive number of km², e.g. 1.0"))
             drain = flw.upstream_area(unit="km2") >= km2
-            how = (f"汇流面积 ≥ {km2:g} 平方千米", f"upstream area of at least {km2:g} km²")
+            how = Text(f"汇流面积 ≥ {km2:g} 平方千米", f"upstream area of at least {km2:g} km²", "streams_km2")
     drain &= valid
     n_drain = int(np.count_nonzero(drain))
     if n_drain == 0:
-        notes.append(("没有河道像元：HAND 全部无定义，请降低汇流面积阈值或提供河流图层",
-                      "no stream cells: HAND is undefined everywhere; lower the upstream-area threshold or give a "
-                      "river layer"))
+        notes.append(Text("没有河道像元：HAND 全部无定义，请降低汇流面积阈值或提供河流图层",
+                          "no stream cells: HAND is undefined everywhere; lower the upstream-area threshold or give a "
+                          "river layer", "no_streams"))
         return Raster(np.full(dem.shape, np.nan, dtype="float32"), dem.transform, dem.crs, nodata=-9999.0,
                       name="hand"), notes
-    notes.append((f"河道：{how[0]}，共 {n_drain:,} 个像元", f"streams: {how[1]}, {n_drain:,} cells"))
+    notes.append(Text(f"河道：{how[0]}，共 {n_drain:,} 个像元", f"streams: {how[1]}, {n_drain:,} cells", "streams"))
     h = flwdir_hand(flw, drain, elev)
     flat_drain = drain.ravel()
     reach = _reaches_drain(flw.idxs_ds, flw.idxs_seq, flat_drain).reshape(dem.shape)
@@ -263,15 +265,16 @@ def hand_with_notes(dem: Raster, *, streams: Raster | np.ndarray | None = None,
     neg = (h < 0) & ~undefined
     if neg.any():
         # closed depressions filled by from_dem: cells below the spill level drain to a higher stream cell
-        notes.append((f"{int(neg.sum()):,} 个洼地像元低于其下游河道，HAND 记为 0",
-                      f"{int(neg.sum()):,} cells in closed depressions lie below their stream; HAND set to 0"))
+        notes.append(Text(f"{int(neg.sum()):,} 个洼地像元低于其下游河道，HAND 记为 0",
+                          f"{int(neg.sum()):,} cells in closed depressions lie below their stream; HAND set to 0",
+                          "hand_depressions"))
         h[neg] = 0.0
     h[undefined] = np.nan
     n_undef = int(np.count_nonzero(~reach & valid))
     if n_undef:
-        notes.append((f"{n_undef:,} 个像元的水流不经过任何河道（流出边界或汇入无河道的洼地），HAND 无定义",
-                      f"{n_undef:,} cells drain to no stream (off the edge or into a stream-less pit): "
-                      "HAND undefined there"))
+        notes.append(Text(f"{n_undef:,} 个像元的水流不经过任何河道（流出边界或汇入无河道的洼地），HAND 无定义",
+                          f"{n_undef:,} cells drain to no stream (off the edge or into a stream-less pit): "
+                          "HAND undefined there", "hand_undefined"))
     return Raster(h, dem.transform, dem.crs, nodata=-9999.0, name="hand"), notes
 
 
@@ -303,7 +306,7 @@ def hand(dem: Raster, *, streams: Raster | np.ndarray | None = None, rivers: gpd
     -------
     Raster
         float32 HAND in metres, ``NaN`` where undefined (voids, cells draining to no stream),
-        ``nodata=-9999`` for writing. The notes (``(zh, en)``) are in ``.warnings``.
+        ``nodata=-9999`` for writing. The notes (:class:`~layers.text.Text`) are in ``.warnings``.
 
     Raises
     ------

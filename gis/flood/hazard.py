@@ -2,7 +2,7 @@
 
 A :class:`Hazard` is what exposure (:mod:`gis.flood.exposure`) is computed against. Whatever its source,
 depths are metres and *dry is NaN* (raster) or *outside every polygon* (polygons). Each
-constructor records what it assumed or repaired as ``(zh, en)`` notes, so the page and the
+constructor records what it assumed or repaired as notes (:class:`~layers.text.Text`), so the page and the
 command line can say it: a depth raster in centimetres, negative depths, an all-dry scenario,
 overlapping polygons, a HAND screening map.
 
@@ -49,7 +49,7 @@ SCREENING_LABEL = Text(
 #: largest plausible depth in metres; a raster whose values go beyond it is read as centimetres
 CM_DETECT_M = 100.0
 
-_Note = tuple[str, str]
+_Note = Text
 METHODS = ("depth_raster", "polygons", "hand_stage")
 #: how each method is named for people (the plan's files name it the same way)
 _METHOD_LABELS = {m: WORDS[m] for m in METHODS}
@@ -129,7 +129,7 @@ class Hazard:
         ``depth`` (metres, NaN unknown) and ``hazard_class`` when given.
     method : str
         ``'depth_raster'``, ``'polygons'`` or ``'hand_stage'``.
-    notes : list of (zh, en)
+    notes : list of Text
         What was assumed or repaired.
     screening : bool
         True for HAND scenarios (see :data:`SCREENING_LABEL`).
@@ -230,19 +230,20 @@ class Hazard:
         vmax = float(finite.max()) if finite.size else float("nan")
         if finite.size and vmax > CM_DETECT_M:
             a /= np.float32(100.0)
-            notes.append((f"水深最大值 {vmax:g} 超过 {CM_DETECT_M:g}，按厘米处理并换算为米（最大 {vmax / 100:g} 米）",
-                          f"the largest depth {vmax:g} is over {CM_DETECT_M:g}: read as centimetres and converted "
-                          f"to metres (largest {vmax / 100:g} m)"))
+            notes.append(Text(f"水深最大值 {vmax:g} 超过 {CM_DETECT_M:g}，"
+                              f"按厘米处理并换算为米（最大 {vmax / 100:g} 米）",
+                              f"the largest depth {vmax:g} is over {CM_DETECT_M:g}: read as centimetres and converted "
+                              f"to metres (largest {vmax / 100:g} m)", "depth_cm"))
         with np.errstate(invalid="ignore"):
             neg = int(np.count_nonzero(a < 0))
             a[~(a > 0)] = np.nan
         if neg:
-            notes.append((f"{neg:,} 个像元水深为负值，按无水（干）处理",
-                          f"{neg:,} cells have negative depths; taken as dry"))
+            notes.append(Text(f"{neg:,} 个像元水深为负值，按无水（干）处理",
+                              f"{neg:,} cells have negative depths; taken as dry", "depth_negative"))
         if not np.isfinite(a).any():
-            notes.append(("水深栅格中没有大于 0 的水深：本情景无淹没，受影响人口为 0",
-                          "the depth raster has no depth above 0: nothing is flooded in this scenario, so no one "
-                          "is affected"))
+            notes.append(Text("水深栅格中没有大于 0 的水深：本情景无淹没，受影响人口为 0",
+                              "the depth raster has no depth above 0: nothing is flooded in this scenario, so no one "
+                              "is affected", "depth_all_dry"))
         out = Raster(a, r.transform, r.crs, nodata=-9999.0, name=source)
         return cls(name=name or source, depth=out, method="depth_raster", notes=notes, source=source)
 
@@ -288,30 +289,32 @@ class Hazard:
             d = g["depth"].astype("float64")
             neg = int((d < 0).sum())
             if neg:
-                notes.append((f"{neg} 个危险区水深为负，按水深未知处理", f"{neg} danger zones have negative depth; "
-                              "taken as unknown depth"))
+                notes.append(Text(f"{neg} 个危险区水深为负，按水深未知处理", f"{neg} danger zones have negative depth; "
+                                  "taken as unknown depth", "zone_depth_negative"))
             d = d.where(d >= 0)
             if d.notna().any() and float(d.max()) > CM_DETECT_M:
-                notes.append((f"危险区水深最大值 {float(d.max()):g} 超过 {CM_DETECT_M:g}，按厘米换算为米",
-                              f"the largest zone depth {float(d.max()):g} is over {CM_DETECT_M:g}: read as "
-                              "centimetres and converted to metres"))
+                notes.append(Text(f"危险区水深最大值 {float(d.max()):g} 超过 {CM_DETECT_M:g}，按厘米换算为米",
+                                  f"the largest zone depth {float(d.max()):g} is over {CM_DETECT_M:g}: read as "
+                                  "centimetres and converted to metres", "zone_depth_cm"))
                 d = d / 100.0
             g["depth"] = d
             unknown = int(d.isna().sum())
             if unknown:
-                notes.append((f"{unknown} 个危险区没有水深，按“有水、水深未知”计入受影响范围",
-                              f"{unknown} danger zones have no depth: counted as wet with unknown depth"))
+                notes.append(Text(f"{unknown} 个危险区没有水深，按“有水、水深未知”计入受影响范围",
+                                  f"{unknown} danger zones have no depth: counted as wet with unknown depth",
+                                  "zone_depth_missing"))
         else:
             g["depth"] = np.nan
-            notes.append(("危险区没有水深字段：所有危险区都按“有水、水深未知”处理，不分水深等级",
-                          "the danger zones have no depth field: every zone counts as wet with unknown depth, "
-                          "without depth classes"))
+            notes.append(Text("危险区没有水深字段：所有危险区都按“有水、水深未知”处理，不分水深等级",
+                              "the danger zones have no depth field: every zone counts as wet with unknown depth, "
+                              "without depth classes", "zones_no_depth_field"))
         if "hazard_class" not in g:
             g["hazard_class"] = None
         g = g[["depth", "hazard_class", "geometry"]]
         g = _disjoint(g, notes)
         if len(g) == 0:
-            notes.append(("没有危险区：本情景无淹没", "no danger zones: nothing is flooded in this scenario"))
+            notes.append(Text("没有危险区：本情景无淹没", "no danger zones: nothing is flooded in this scenario",
+                              "no_zones"))
         return cls(name=name or source, polygons=g, method="polygons", notes=notes, source=source)
 
     @classmethod
@@ -351,7 +354,8 @@ class Hazard:
         notes += list(getattr(hand, "warnings", []) or [])
         depth = depth_from_stage(hand, stage_m)
         if not np.isfinite(depth.array).any():
-            notes.append((f"水位 {stage_m:g} 米时没有像元被淹没", f"nothing is flooded at a stage of {stage_m:g} m"))
+            notes.append(Text(f"水位 {stage_m:g} 米时没有像元被淹没", f"nothing is flooded at a stage of {stage_m:g} m",
+                              "stage_floods_nothing"))
         return cls(name=name or stage_scenario(stage_m)("zh"), depth=depth, method="hand_stage", notes=notes,
                    screening=True, stage_m=float(stage_m))
 
@@ -380,9 +384,9 @@ def _disjoint(g: gpd.GeoDataFrame, notes: list[_Note]) -> gpd.GeoDataFrame:
     res = g.copy()
     res["geometry"] = gpd.GeoSeries(out, index=g.index, crs=g.crs)
     res = res[~res.geometry.is_empty]
-    notes.append(("部分危险区相互重叠：重叠部分按水深较大者计（水深未知者优先），避免重复计算",
-                  "some danger zones overlap: each shared area is counted once, in the deepest zone (unknown depth "
-                  "ranks first)"))
+    notes.append(Text("部分危险区相互重叠：重叠部分按水深较大者计（水深未知者优先），避免重复计算",
+                      "some danger zones overlap: each shared area is counted once, in the deepest zone (unknown depth "
+                      "ranks first)", "zones_overlap"))
     return res.reset_index(drop=True)
 
 
@@ -443,6 +447,8 @@ def hazard_from_file(path: Path | str, *, sublayer: str | None = None, display_n
 # ---- does the scenario touch the area it is applied to? ----------------------------------------------
 #: below this share of the area's extent covered by the scenario's wet extent, :func:`check_overlap` warns
 MIN_COVER_SHARE = 0.01
+#: what :func:`check_overlap` compares a scenario with by default
+WORKSPACE_GRIDS = Text("工作空间的转移避险网格", "the workspace's grids", "workspace_grids")
 
 _FIX_PLACE_ZH = ("选择本县的情景文件；若是坐标系有误，在 GIS 软件中为文件指定正确的坐标系"
                  "（如 CGCS2000 经纬度 EPSG:4490、3 度带中央经线 117° 的 EPSG:4548）后重新导出，"
@@ -483,7 +489,7 @@ def _at(b: tuple[float, float, float, float]) -> str:
 
 
 def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float, float, float, float], *,
-                  area_name: tuple[str, str] = ("工作空间的转移避险网格", "the workspace's grids"),
+                  area_name: Text = WORKSPACE_GRIDS,
                   min_share: float = MIN_COVER_SHARE) -> list[_Note]:
     """Refuse a scenario that floods nothing, or nothing of the area it is applied to.
 
@@ -496,14 +502,14 @@ def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float,
         An uploaded (or workspace) scenario.
     area : GeoDataFrame, Raster or tuple of float
         What it is applied to: the grids, an exposure layer or raster, or a lon/lat box.
-    area_name : (str, str)
+    area_name : Text
         How messages name ``area``, in Chinese and English.
     min_share : float
         Warn when the scenario's wet extent covers less than this share of ``area``'s extent.
 
     Returns
     -------
-    list of (zh, en)
+    list of Text
         Warnings: the scenario covers only a sliver of the area (empty when all is well).
 
     Raises
@@ -515,8 +521,10 @@ def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float,
     source = _hazard_source(hazard)
     zh_area, en_area = area_name
     if hazard.is_empty:
-        kind_zh, kind_en = (("水深栅格全部为无数据或不大于 0", "every depth is nodata or not above 0")
-                            if hazard.is_raster else ("没有任何危险区面", "there is no danger-zone polygon"))
+        kind_zh, kind_en = (Text("水深栅格全部为无数据或不大于 0", "every depth is nodata or not above 0",
+                                 "raster_all_dry")
+                            if hazard.is_raster else Text("没有任何危险区面", "there is no danger-zone polygon",
+                                                          "no_zone_polygons"))
         raise AnalysisRefused(problem(f"洪水情景没有任何淹没范围（{kind_zh}），按它计算的需转移人数只会是 0",
                                  f"the scenario floods nothing ({kind_en}): it could only give 0 people to move",
                                  "检查是否选错文件、栅格的无数据值和水深单位（米）",
@@ -543,10 +551,10 @@ def check_overlap(hazard: Hazard, area: gpd.GeoDataFrame | Raster | tuple[float,
     share = (ix1 - ix0) * (iy1 - iy0) / area_size
     if share >= min_share:
         return []
-    return [(f"{source}：洪水情景（位于 {_at(wet)}）只覆盖{zh_area}范围的 {share:.2%}，范围外一律按无水计算；"
-             "请核对文件和坐标系",
-             f"{source}: the scenario (at {_at(wet)}) covers only {share:.2%} of the extent of {en_area}; "
-             "everything outside it counts as dry: check the file and its CRS")]
+    return [Text(f"{source}：洪水情景（位于 {_at(wet)}）只覆盖{zh_area}范围的 {share:.2%}，范围外一律按无水计算；"
+                 "请核对文件和坐标系",
+                 f"{source}: the scenario (at {_at(wet)}) covers only {share:.2%} of the extent of {en_area}; "
+                 "everything outside it counts as dry: check the file and its CRS", "scenario_partial_cover")]
 
 
 def _raster_sampler(r, crs: pyproj.CRS | None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:

@@ -30,7 +30,7 @@ from gis.flood.roads import PASSABLE_DEPTH_M, build_graph, cut_flooded, nearest_
 from gis.flood.walking import WALK_LIMIT_M, build_surface
 from gis.projection import TERRAIN_CELL_M, AnalysisFrame
 from layers.raster import Raster
-from layers.text import Text, both, unique
+from layers.text import Text, both, registry, unique
 
 __all__ = ["PlanOptions", "Plan", "evacuation_plan", "SHELTER_REASONS", "GRID_COLUMNS"]
 
@@ -38,12 +38,12 @@ GRID_COLUMNS = ["grid_id", "name", "township", "village", "responsible", "phone"
                 "vulnerable"]
 
 #: why a shelter is not used, by code
-SHELTER_REASONS: dict[str, tuple[str, str]] = {
+SHELTER_REASONS: dict[str, Text] = registry({
     "flooded": ("位于淹没区", "inside the flood"),
     "access_cut": ("进出道路被淹", "its access road is flooded"),
     "capacity": ("容纳人数为 0 或缺失", "capacity zero or missing"),
     "status": ("状态不可用", "marked unavailable"),
-}
+})
 
 
 @dataclass
@@ -134,8 +134,7 @@ class Plan:
 
 
 def _reason(code: str) -> Text:
-    zh, en = SHELTER_REASONS[code]
-    return Text(zh, en, code)
+    return SHELTER_REASONS[code]
 
 
 def _shelter_status(shelters: gpd.GeoDataFrame, depth_at, graph, cut, crs, flood_m: float, *,

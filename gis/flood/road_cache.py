@@ -25,6 +25,7 @@ import numpy as np
 import pyproj
 
 from gis.flood.roads import RoadGraph
+from layers.text import Text
 
 __all__ = ["FORMAT", "graph_key", "load_graph", "save_graph", "cached_graph"]
 
@@ -57,7 +58,7 @@ def load_graph(folder: Path, key: str) -> RoadGraph | None:
                 return None
             arrays = {name: np.array(z[name]) for name in _ARRAYS}
             crs = pyproj.CRS.from_wkt(str(z["crs"]))
-            notes = [tuple(n) for n in json.loads(str(z["notes"]))]
+            notes = [Text(*n) for n in json.loads(str(z["notes"]))]
             n_components = int(z["n_components"])
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, pyproj.exceptions.CRSError,
             json.JSONDecodeError, TypeError):
@@ -82,7 +83,8 @@ def save_graph(folder: Path, key: str, graph: RoadGraph) -> Path | None:
         fd, tmp = tempfile.mkstemp(prefix=f".{_PREFIX}", suffix=".npz.writing", dir=folder)
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, key=np.array(key), format=np.array(FORMAT), crs=np.array(graph.crs.to_wkt()),
-                                notes=np.array(json.dumps([list(n) for n in graph.notes], ensure_ascii=False)),
+                                notes=np.array(json.dumps([[*n, getattr(n, "code", "")] for n in graph.notes],
+                                                          ensure_ascii=False)),
                                 n_components=np.array(graph.n_components),
                                 **{name: getattr(graph, name) for name in _ARRAYS})
         mask = os.umask(0)

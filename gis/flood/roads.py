@@ -59,6 +59,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from layers.crs import metric_crs
+from layers.text import Text
 
 __all__ = ["RoadGraph", "CandidateCosts", "k_best", "build_graph", "cut_flooded", "nearest_nodes",
            "shelter_access", "tree_paths", "node_lonlat",
@@ -83,7 +84,7 @@ MAX_SNAP_M = 1000.0
 #: an origin whose nearest road leads to no destination walks up to this far to a road that does, metres
 WALK_TO_ROAD_M = 2000.0
 
-_Note = tuple[str, str]
+_Note = Text
 
 
 @dataclass
@@ -111,7 +112,7 @@ class RoadGraph:
     cut : numpy.ndarray or None
         After :func:`cut_flooded`: for each edge of the *uncut* graph, True when it was removed.
     notes : list of tuple
-        ``(zh, en)`` messages (e.g. the graph falls into several parts).
+        :class:`~layers.text.Text` messages (e.g. the graph falls into several parts).
     """
 
     crs: pyproj.CRS
@@ -182,11 +183,11 @@ def _finish(crs, xy, u, v, length, time, road, *, cut=None, notes=None) -> RoadG
                   n_components=len(used), cut=cut, notes=list(notes or []))
     if len(used) > 1:
         sizes = g.component_sizes()
-        g.notes.append((
+        g.notes.append(Text(
             f"道路网分为 {len(used)} 个互不连通的部分（最大部分 {sizes.iloc[0]:,} 个节点，其余共 "
             f"{int(sizes.iloc[1:].sum()):,} 个）；不同部分之间无法通行",
             f"the road network falls into {len(used)} disconnected parts (the largest has {sizes.iloc[0]:,} nodes, "
-            f"the others {int(sizes.iloc[1:].sum()):,} together); no route crosses between parts"))
+            f"the others {int(sizes.iloc[1:].sum()):,} together); no route crosses between parts", "road_components"))
     return g
 
 
@@ -230,7 +231,7 @@ def build_graph(roads: gpd.GeoDataFrame, *, crs: object | None = None, snap_m: f
     if len(coords) < 2:
         empty = np.zeros(0, dtype=np.int64)
         return _finish(crs, np.zeros((0, 2)), empty, empty, np.zeros(0), np.zeros(0), empty,
-                       notes=[("道路图层没有可用的线", "the road layer has no usable lines")])
+                       notes=[Text("道路图层没有可用的线", "the road layer has no usable lines", "roads_no_lines")])
     # exact (1 mm) duplicates are one vertex, numbered in (x, y) order (as numpy.unique(axis=0), without its
     # row-as-bytes sort, which took half the build)
     key = np.round(coords * 1000.0).astype(np.int64)
@@ -321,10 +322,10 @@ def cut_flooded(graph: RoadGraph, depth_at: Callable[[np.ndarray, np.ndarray], n
     cut[e[wet]] = True
     keep = ~cut
     notes = [x for x in graph.notes if "disconnected" not in x[1]]
-    notes.append((f"被淹道路（水深 ≥ {passable_m:g} 米）已断开：{int(cut.sum()):,} 段，共 "
-                  f"{graph.length[cut].sum() / 1000:,.1f} 公里",
-                  f"flooded roads (depth ≥ {passable_m:g} m) removed: {int(cut.sum()):,} edges, "
-                  f"{graph.length[cut].sum() / 1000:,.1f} km"))
+    notes.append(Text(f"被淹道路（水深 ≥ {passable_m:g} 米）已断开：{int(cut.sum()):,} 段，共 "
+                      f"{graph.length[cut].sum() / 1000:,.1f} 公里",
+                      f"flooded roads (depth ≥ {passable_m:g} m) removed: {int(cut.sum()):,} edges, "
+                      f"{graph.length[cut].sum() / 1000:,.1f} km", "roads_flooded_cut"))
     return _finish(graph.crs, graph.xy, graph.u[keep], graph.v[keep], graph.length[keep], graph.time[keep],
                    graph.road[keep], cut=cut, notes=notes)
 
@@ -441,7 +442,7 @@ class CandidateCosts:
     method : str
         ``network`` or ``straight_line`` (with ``detour`` and ``speed_kmh`` then).
     notes : list of tuple
-        ``(zh, en)`` messages: unreachable origins, far-from-road points, method.
+        :class:`~layers.text.Text` messages: unreachable origins, far-from-road points, method.
     """
 
     table: pd.DataFrame
@@ -726,24 +727,27 @@ def network_costs(graph: RoadGraph, origins_xy: np.ndarray, dests_xy: np.ndarray
     notes: list[_Note] = []
     n_un = int((reach == 0).sum())
     if n_un:
-        notes.append((f"{n_un:,} 个网格所在的道路网部分中没有可用安置场所（道路不连通或被淹断），无法按道路到达",
-                      f"{n_un:,} grids are on a part of the road network with no usable shelter (roads not "
-                      "connected or cut by the flood): no road route"))
+        notes.append(Text(f"{n_un:,} 个网格所在的道路网部分中没有可用安置场所（道路不连通或被淹断），无法按道路到达",
+                          f"{n_un:,} grids are on a part of the road network with no usable shelter (roads not "
+                          "connected or cut by the flood): no road route", "grids_no_shelter_on_network"))
     if walked.any():
-        notes.append((f"{int(walked.sum()):,} 个网格最近的道路通不到可用安置场所（被淹断或不连通），"
-                      f"改为步行至 {walk_m:,.0f} 米内"
-                      f"另一条通往安置场所的道路（平均步行 {osnap[walked].mean():,.0f} 米，已计入距离）",
-                      f"{int(walked.sum()):,} grids' nearest road leads to no usable shelter (cut or not connected): "
-                      f"they walk to another road within {walk_m:,.0f} m that does (on average "
-                      f"{osnap[walked].mean():,.0f} m, counted in the distance)"))
+        notes.append(Text(f"{int(walked.sum()):,} 个网格最近的道路通不到可用安置场所（被淹断或不连通），"
+                          f"改为步行至 {walk_m:,.0f} 米内"
+                          f"另一条通往安置场所的道路（平均步行 {osnap[walked].mean():,.0f} 米，已计入距离）",
+                          f"{int(walked.sum()):,} grids' nearest road leads to no usable shelter "
+                          "(cut or not connected): "
+                          f"they walk to another road within {walk_m:,.0f} m that does (on average "
+                          f"{osnap[walked].mean():,.0f} m, counted in the distance)",
+                          "grids_walk_to_shelter"))
     n_far = int(far.sum())
     if n_far:
-        notes.append((f"{n_far:,} 个网格距最近道路超过 {max_snap_m:,.0f} 米", f"{n_far:,} grids are more than "
-                      f"{max_snap_m:,.0f} m from the nearest road"))
+        notes.append(Text(f"{n_far:,} 个网格距最近道路超过 {max_snap_m:,.0f} 米", f"{n_far:,} grids are more than "
+                          f"{max_snap_m:,.0f} m from the nearest road", "grids_far_from_road"))
     n_dfar = int((dsnap > max_snap_m).sum())
     if n_dfar:
-        notes.append((f"{n_dfar:,} 个安置场所距最近道路超过 {max_snap_m:,.0f} 米",
-                      f"{n_dfar:,} shelters are more than {max_snap_m:,.0f} m from the nearest road"))
+        notes.append(Text(f"{n_dfar:,} 个安置场所距最近道路超过 {max_snap_m:,.0f} 米",
+                          f"{n_dfar:,} shelters are more than {max_snap_m:,.0f} m from the nearest road",
+                          "shelters_far_from_road"))
     return CandidateCosts(table=table, origins=origins, dests=dests, k=k, weight=weight, method="network",
                           notes=notes + list(graph.notes))
 
@@ -792,11 +796,11 @@ def straight_line_costs(origins_xy: np.ndarray, dests_xy: np.ndarray, *, k: int 
     origins = pd.DataFrame({"origin_id": oid, "node": -1, "snap_m": 0.0, "far_from_road": False, "component": 0,
                             "reachable": nd, "n_candidates": kk if nd else 0, "unreachable": nd == 0})
     dests = pd.DataFrame({"dest_id": did, "node": -1, "snap_m": 0.0, "far_from_road": False, "component": 0})
-    unit_zh, unit_en = ("", "") if weight == "length" else (f"，按 {speed_kmh:g} 公里/小时计时",
-                                                            f", timed at {speed_kmh:g} km/h")
-    notes = [(f"没有道路图层：距离为直线距离 × 绕行系数 {detour:g}{unit_zh}（估算，非道路路线）",
-              f"no road layer: distance is the straight line x a detour factor of {detour:g}{unit_en} "
-              "(an estimate, not a road route)")]
+    unit_zh, unit_en = ("", "") if weight == "length" else Text(f"，按 {speed_kmh:g} 公里/小时计时",
+                                                                f", timed at {speed_kmh:g} km/h", "timed_at")
+    notes = [Text(f"没有道路图层：距离为直线距离 × 绕行系数 {detour:g}{unit_zh}（估算，非道路路线）",
+                  f"no road layer: distance is the straight line x a detour factor of {detour:g}{unit_en} "
+                  "(an estimate, not a road route)", "no_road_layer")]
     return CandidateCosts(table=table, origins=origins, dests=dests, k=k, weight=weight, method="straight_line",
                           notes=notes, detour=detour, speed_kmh=speed_kmh)
 

@@ -39,7 +39,7 @@ from layers.errors import AnalysisRefused, Problem
 from layers.text import Text
 
 __all__ = ["ITEMS", "ITEM_WEIGHT_T", "ITEM_UNITS", "PERSONS_PER_TENT", "PERSONS_PER_QUILT", "Dispatch",
-           "shelter_needs", "dispatch_plan", "distance_matrix", "DETOUR_FACTOR"]
+           "shelter_needs", "dispatch_plan", "distance_matrix", "DETOUR_FACTOR", "NO_DEPOTS"]
 
 ITEMS = DEPOT_ITEMS
 #: tonnes per unit of each item (assumed; a dispatch's ton-km uses them):
@@ -57,6 +57,11 @@ PERSONS_PER_TENT = 5.0
 PERSONS_PER_QUILT = 1.0
 #: a depot-shelter pair without a road between them: straight line times this
 DETOUR_FACTOR = 1.4
+#: why nothing can be dispatched in a workspace without depots
+NO_DEPOTS = Problem("工作空间中没有储备库图层，无法调度物资",
+                    "the workspace has no reserve depots; nothing to dispatch from",
+                    "在“数据图层”页导入储备库（depots）图层", "import the depots layer on the Data layers page",
+                    field="depots")
 
 
 @dataclass
@@ -252,9 +257,7 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
 
     notes: list[Text] = []
     if depots is None or not len(depots):
-        raise AnalysisRefused(Problem("工作空间中没有储备库图层，无法调度物资", "the workspace has no reserve depots; "
-                                      "nothing to dispatch from", "在“数据图层”页导入储备库（depots）图层",
-                                      "import the depots layer on the Data layers page", field="depots"))
+        raise AnalysisRefused(NO_DEPOTS)
     dep = depots.copy()
     if "depot_id" not in dep:
         dep["depot_id"] = [f"D{i + 1}" for i in range(len(dep))]

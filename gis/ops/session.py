@@ -20,7 +20,7 @@ import shapely
 from gis.flood.roads import RoadGraph, build_graph
 from gis.ops.area import Area, PlanFiles, choose_area
 from gis.ops.callout import CallOut, callout_list
-from gis.ops.dispatch import ITEMS, Dispatch, dispatch_plan, shelter_needs
+from gis.ops.dispatch import ITEMS, NO_DEPOTS, Dispatch, dispatch_plan, shelter_needs
 from gis.ops.progress import Progress, progress
 from gis.ops.replan import Replan, replan
 from gis.ops.texts import default_message
@@ -250,10 +250,7 @@ class Operations:
         prog = prog or self.progress(warning_id)
         depots = self.layer("depots")
         if depots is None or not len(depots):
-            raise AnalysisRefused(Problem("工作空间中没有储备库图层，无法调度物资",
-                                          "the workspace has no reserve depots; nothing to dispatch from",
-                                          "在“数据图层”页导入储备库（depots）图层",
-                                          "import the depots layer on the Data layers page", field="depots"))
+            raise AnalysisRefused(NO_DEPOTS)
         delivered, shipped = self.sent(warning_id)
         needs = shelter_needs(prog.shelters, rates=rates, days=days, delivered=delivered)
         d = dispatch_plan(depots, self._need("shelters"), needs, flood=flood, shipped=shipped,   # roads: in the graph

@@ -31,9 +31,16 @@ from layers.text import PARENS, Text, registry
 
 __all__ = ["A4_INCHES", "HALO", "cjk_font", "font_rc", "clip", "to_crs", "warp", "map_page", "finish_map",
            "text_width_in", "wrap", "place_labels", "furniture_boxes", "METHOD_WORDS", "method_words",
-           "crs_words"]
+           "crs_words", "PAGE_WORDS"]
 
 _WORDS: dict[str, Text] = registry({"north": ("北", "N"), "m": ("米", "m"), "km": ("公里", "km")})
+#: the words every printed A4 map says (the village situation map and the fire coverage map), by code
+PAGE_WORDS: dict[str, Text] = registry({
+    "date": ("日期：{s}", "Date: {s}"),
+    "crs": ("坐标系：{c}", "CRS: {c}"),
+    "nofont": ("未找到中文字体（请安装 fonts-noto-cjk），中文可能无法显示",
+               "No CJK font found (install fonts-noto-cjk); Chinese text may not display"),
+})
 
 
 def _word(key: str, lang: str) -> str:

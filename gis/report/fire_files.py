@@ -51,14 +51,12 @@ import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, PatternFill
 
 from gis.fire.gaps import GAP_CLASSES, GAP_COLUMNS
 from gis.fire.headers import HEADERS, SHEETS, WORDS, header
@@ -80,6 +78,9 @@ from layers.catalogue import spec as get_spec
 from layers.raster import Raster, write_raster
 from layers.settings import STORAGE_CRS
 from layers.text import Text, other
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 __all__ = ["HEADERS", "SHEETS", "KML_FOLDERS", "header", "fire_workbook", "write_fire_files", "fire_summary",
            "fire_layers", "fire_geojson", "fire_kml", "site_frame", "township_rows", "camera_rows", "source_rows",
@@ -150,7 +151,7 @@ _KML_STYLES = {
     "site_camera": {"icon": "ff0000ff", "scale": "1.3"},
     "site_water": {"icon": "ffff8000", "scale": "1.3"},
 }
-_HEAD_FILL = PatternFill("solid", fgColor="FCE4D6")
+_HEAD_FILL = "FCE4D6"
 
 
 def _w(key: str, lang: str) -> str:
@@ -421,6 +422,9 @@ def fire_workbook(analysis: FireResult, sites: Any = None, lang: str = "zh", *, 
         The workbook file.
     """
     _check_lang(lang)
+    from openpyxl import Workbook  # heavy: imported when a workbook is written, not when the Fire page opens
+    from openpyxl.styles import Alignment
+
     sites = _sites_of(analysis, sites)
     wb = Workbook()
     wb.remove(wb.active)

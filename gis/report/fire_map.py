@@ -52,13 +52,24 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
-from gis.report.a4 import A4_INCHES, cjk_font, clip, crs_words, finish_map, font_rc, map_page, warp, wrap
+from gis.report.a4 import (
+    A4_INCHES,
+    PAGE_WORDS,
+    cjk_font,
+    clip,
+    crs_words,
+    finish_map,
+    font_rc,
+    map_page,
+    warp,
+    wrap,
+)
 from gis.townships import county_outlines, township_outlines
 from layers.crs import metric_crs
 from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.raster import Raster, _as_pyproj_input
 from layers.settings import STORAGE_CRS
-from layers.text import SEMICOLON, Text
+from layers.text import SEMICOLON, Text, registry
 
 __all__ = ["coverage_map", "coverage_figure", "coverage_maps_batch", "township_boundaries", "map_texts", "DPI"]
 
@@ -66,15 +77,11 @@ __all__ = ["coverage_map", "coverage_figure", "coverage_maps_batch", "township_b
 DPI = 300
 
 #: the words of the map, by code
-_T: dict[str, Text] = {k: Text(zh, en, k) for k, (zh, en) in {
+_T: dict[str, Text] = PAGE_WORDS | registry({
     "title": ("{a}森林防火监测覆盖图", "Forest-fire coverage map — {a}"),
-    "date": ("日期：{s}", "Date: {s}"),
-    "crs": ("坐标系：{c}", "CRS: {c}"),
     "note": ("视域按数字高程模型计算（架设高度、监测半径、地球曲率与大气折光系数 0.13），未计植被与建筑遮挡",
              "Viewsheds from the DEM (mast height, range, earth curvature, refraction 0.13); vegetation and "
              "buildings not modelled"),
-    "nofont": ("未找到中文字体（请安装 fonts-noto-cjk），中文可能无法显示",
-               "No CJK font found (install fonts-noto-cjk); Chinese text may not display"),
     "seen1": ("1 台监控可见", "Seen by 1 camera"),
     "seen2": ("2 台及以上监控可见", "Seen by 2+ cameras"),
     "reach": ("水源可达范围", "Within water reach"),
@@ -89,7 +96,7 @@ _T: dict[str, Text] = {k: Text(zh, en, k) for k, (zh, en) in {
     "town": ("乡镇界", "Township boundary"),
     "whole": ("全域", "whole area"),
     "notown": ("没有乡镇“{t}”的边界", "no boundary for township '{t}'"),
-}.items()}
+})
 
 
 _COUNTY_LINE = Text("县界", "County boundary", "county_boundary")

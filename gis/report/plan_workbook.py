@@ -36,18 +36,19 @@ import datetime as _dt
 import io
 import math
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment
 
 from gis.flood.headers import HEADERS, SHEETS, WORDS, header, word
 from gis.report.sheets import write_sheet
 from gis.report.tables import in_language, table_part, truthy
 from layers.catalogue import spec as get_spec
 from layers.text import SEMICOLON, Text, pick
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 __all__ = ["HEADERS", "SHEETS", "plan_workbook", "township_workbooks", "plan_rows", "shelter_rows",
            "township_rows", "needs_rows", "header"]
@@ -442,6 +443,9 @@ def plan_workbook(tables: Any, *, lang: str = "zh", note: str | None = None, dat
     """
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
+    from openpyxl import Workbook  # heavy: imported when a workbook is written, not by the pages' tables
+    from openpyxl.styles import Alignment
+
     wb = Workbook()
     wb.remove(wb.active)
 

@@ -1,28 +1,26 @@
 """One Excel sheet written the same way in every workbook: a bold filled header, the rows, column widths fitted to
-the text (CJK characters count double), number formats per column, a frozen header and an autofilter."""
+the text (CJK characters count double), number formats per column, a frozen header and an autofilter.
+
+openpyxl is imported when a sheet is written (it is heavy, and a page that shows tables without writing a
+workbook should not wait for it at start-up).
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
-__all__ = ["write_sheet"]
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
+__all__ = ["write_sheet", "HEAD_FILL"]
 
-_HEAD_FONT = Font(bold=True)
-
-
-_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
-
-
-_TOTAL_FONT = Font(bold=True)
+#: background colour of the header row (RGB hex, as openpyxl takes it)
+HEAD_FILL = "DDEBF7"
 
 
 def _text_width(v: Any) -> int:
@@ -50,7 +48,7 @@ def _cell_value(v: Any) -> Any:
 
 
 def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], heads: list[str], *,
-                number_format: Callable[[str], str | None], fill: PatternFill = _HEAD_FILL,
+                number_format: Callable[[str], str | None], fill: str = HEAD_FILL,
                 total_rows: Collection[int] = (), text_keys: Collection[str] = ()) -> None:
     """Append a sheet: bold filled header, the rows of ``df[keys]``, widths fitted, numbers formatted, filter.
 
@@ -66,17 +64,21 @@ def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], hea
         Their display headers.
     number_format : callable
         Column key -> Excel number format for its numbers (None: general).
-    fill : PatternFill
-        Header background.
+    fill : str
+        Header background colour (RGB hex).
     total_rows : collection of int
         Positional rows (0-based) written in bold (total lines).
     text_keys : collection of str
         Columns kept as text (phone numbers, codes with leading zeros).
     """
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    bold, head_fill = Font(bold=True), PatternFill("solid", fgColor=fill)
     ws = wb.create_sheet(title=title[:31])
     ws.append(heads)
     for cell in ws[1]:
-        cell.font, cell.fill = _HEAD_FONT, fill
+        cell.font, cell.fill = bold, head_fill
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=False)
     widths = [_text_width(h) for h in heads]
     for r, rec in enumerate(df[keys].itertuples(index=False, name=None)):
@@ -86,7 +88,7 @@ def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], hea
             widths[j] = max(widths[j], _text_width(v if not isinstance(v, float) else f"{v:,.1f}"))
         if r in total_rows:
             for cell in ws[ws.max_row]:
-                cell.font = _TOTAL_FONT
+                cell.font = bold
     for j, key in enumerate(keys, start=1):
         letter = get_column_letter(j)
         ws.column_dimensions[letter].width = min(60, max(6, widths[j - 1] + 2))

@@ -49,6 +49,7 @@ from shapely.geometry import LineString, MultiLineString
 from gis.report.a4 import (
     A4_INCHES,
     HALO,
+    PAGE_WORDS,
     cjk_font,
     clip,
     crs_words,
@@ -78,17 +79,13 @@ DEPTH_THRESHOLDS = (0.5, 1.5, 3.0)
 _ROUTE_STYLE = {"road": ("#1f5fbf", "-"), "walk": ("#1b8a3a", (0, (1, 2))), "line": ("#ff7f0e", (0, (5, 3)))}
 
 
-_T: dict[str, Text] = registry({
+_T: dict[str, Text] = PAGE_WORDS | registry({
     "title": ("{v}防汛形势图", "{v} flood situation map"),
     "scenario": ("方案：{s}", "Scenario: {s}"),
     "method": ("致灾方法：{s}", "Hazard: {s}"),
-    "date": ("日期：{s}", "Date: {s}"),
     "tally": ("需转移 {g} 个网格 {h} 户 {p} 人（老弱病残 {vu} 人），已安置 {pl} 人，未安置 {un} 人",
               "To evacuate: grids {g}, households {h}, people {p} ({vu} vulnerable); placed {pl}, not placed {un}"),
     "synthetic": ("演示数据为合成数据", "Demo data are synthetic"),
-    "nofont": ("未找到中文字体（请安装 fonts-noto-cjk），中文可能无法显示",
-               "No CJK font found (install fonts-noto-cjk); Chinese text may not display"),
-    "crs": ("坐标系：{c}", "CRS: {c}"),
     "m": ("米", "m"),
     "depth": ("淹没水深", "Flood depth"),
     "zone": ("危险区", "Danger zone"),
