@@ -358,3 +358,27 @@ def test_a_depth_raster_on_the_terrain_grid_is_read_as_the_sampler_would(offset)
     assert np.array_equal(np.isnan(fast), np.isnan(slow))
     assert np.allclose(fast[~np.isnan(fast)], slow[~np.isnan(slow)])
     assert np.isfinite(fast).sum() > 100
+
+
+@pytest.mark.parametrize("seed", [20, 33])   # counties where several grids reach shelters by road
+def test_the_label_search_gives_each_grid_the_k_cheapest_as_one_dijkstra_per_source_does(seed, monkeypatch):
+    """``for_grids(k)`` by the multi-label road search equals the per-source Dijkstra path (``k_best``): the same
+    k cheapest costs per grid, plain and ranked by a bias (pricing)."""
+    import gis.flood.candidates as cand
+
+    dem, g, s, r, rivers, hz, rng = _county(seed)
+    cands = evacuation_plan(g, s, hz, roads=r, dem=dem, rivers=rivers, options=OPTS).candidates
+    bias = pd.Series(rng.uniform(0, 500, len(cands.shelter_ids)), index=cands.shelter_ids)
+    roads_seen = False
+    for k, b in ((1, None), (3, None), (3, bias)):
+        def per_grid(t: pd.DataFrame, b: pd.Series | None = b) -> dict:
+            key = t["cost"] + (0.0 if b is None else b.reindex(t["dest_id"]).to_numpy())
+            return {gid: sorted(np.round(v, 6)) for gid, v in key.groupby(t["origin_id"].to_numpy())}
+        table = cands.for_grids(k, cands.grid_ids, bias=b)
+        roads_seen = roads_seen or bool((table["mode"] == "road").any())
+        labels = per_grid(table)
+        monkeypatch.setattr(cand, "LABEL_K_MAX", 0)
+        dijkstra = per_grid(cands.for_grids(k, cands.grid_ids, bias=b))
+        monkeypatch.setattr(cand, "LABEL_K_MAX", 32)
+        assert labels == dijkstra
+    assert roads_seen   # the road search was exercised

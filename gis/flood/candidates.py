@@ -96,6 +96,11 @@ class _Walks:
         self.path.extend(path)
 
 
+#: widest K answered by the multi-label road search (it keeps K labels per road node: memory grows with K);
+#: wider asks run one Dijkstra per chunk of sources (:func:`gis.flood.roads.k_best`)
+LABEL_K_MAX = 32
+
+
 @dataclass
 class Candidates:
     """Every way each grid can reach each usable shelter, costed; built by :meth:`build`.
@@ -442,7 +447,7 @@ class Candidates:
             return self._legacy_table(k, want, np.flatnonzero(allowed), add)
         parts = []
         ex = np.flatnonzero(allowed[self.exits.grid]) if len(self.exits.grid) else np.zeros(0, np.int64)
-        if self.graph is not None and len(self.options.grid) and len(ex) and k is not None:
+        if self.graph is not None and len(self.options.grid) and len(ex) and k is not None and k <= LABEL_K_MAX:
             sel_all = np.flatnonzero(np.isin(self.options.grid, want))
             if len(sel_all):
                 parts.append(self._road_labels(k, sel_all, ex, add))
