@@ -415,3 +415,19 @@ def machine() -> dict[str, str]:
         "packages": ", ".join(packages),
         "browser": chromium_version() or "none",
     }
+
+
+def copy_workspace(workspace: Path, to: Path) -> Path:
+    """A copy of the workspace the app may write to (snapshots); the DEM and other rasters are hard-linked
+    (never written), copied where a link is not possible."""
+    import os
+    import shutil
+
+    to.mkdir(parents=True)
+    shutil.copy2(workspace / "workspace.gpkg", to / "workspace.gpkg")
+    for tif in workspace.glob("*.tif"):
+        try:
+            os.link(tif, to / tif.name)
+        except OSError:
+            shutil.copy2(tif, to / tif.name)
+    return to

@@ -39,7 +39,7 @@ import shutil
 import statistics
 from pathlib import Path
 
-from bench.harness import ROOT, Context, Report, bar
+from bench.harness import ROOT, Context, Report, bar, copy_workspace
 
 PAGES = {"flood": "/", "fire": "/fire", "data": "/data", "workspace": "/workspace"}
 
@@ -51,17 +51,6 @@ def _pages() -> list[str]:
         raise ValueError(f"BENCH_SESSIONS_PAGES: unknown page(s) {bad}; use {sorted(PAGES)}")
     return names
 
-
-def _copy(workspace: Path, to: Path) -> Path:
-    """A copy of the workspace the app may write to (snapshots); the DEM is hard-linked (never written)."""
-    to.mkdir(parents=True)
-    shutil.copy2(workspace / "workspace.gpkg", to / "workspace.gpkg")
-    for tif in workspace.glob("*.tif"):
-        try:
-            os.link(tif, to / tif.name)
-        except OSError:
-            shutil.copy2(tif, to / tif.name)
-    return to
 
 
 def _commit(app: Path) -> str:
@@ -111,14 +100,15 @@ def run(ctx: Context) -> Report:
         logs = ctx.tmp / f"{page}-logs"
         logs.mkdir(parents=True, exist_ok=True)
         ctx.log(f"  sessions: {page}: one session on a fresh server")
-        with streamlit_app(app, _copy(ctx.workspace, ctx.tmp / f"{page}-single"),
+        with streamlit_app(app, copy_workspace(ctx.workspace, ctx.tmp / f"{page}-single"),
                            log=logs / "single.log") as (url, pid):
             load = _load()
             single = session_wave(url + url_path, 1, chromium=ctx.chromium, pid=pid, timeout_s=limit)
         rows.append(_row(page, "1 alone (cold)", single, load))
         ctx.log(f"  sessions: {page}: one alone {single.ready_s}")
         waves = []
-        with streamlit_app(app, _copy(ctx.workspace, ctx.tmp / f"{page}-many"), log=logs / "many.log") as (url, pid):
+        many = copy_workspace(ctx.workspace, ctx.tmp / f"{page}-many")
+        with streamlit_app(app, many, log=logs / "many.log") as (url, pid):
             for i in range(1 + warm):
                 load = _load()
                 w = session_wave(url + url_path, n, chromium=ctx.chromium, pid=pid, timeout_s=limit)

@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.harness import ROOT, Context, Report, bar
+from bench.harness import ROOT, Context, Report, bar, copy_workspace
 
 #: packages reported by name when the app's imports pull them in (self time of their modules, summed)
 HEAVY = ("streamlit", "streamlit_folium", "folium", "branca", "pandas", "pyarrow", "geopandas", "rasterio", "boto3",
@@ -83,16 +83,6 @@ def import_times(app: Path, script: str) -> tuple[float, float, int, dict[str, f
     return total, cpu, modules, heavy
 
 
-def _copy(workspace: Path, to: Path) -> Path:
-    to.mkdir(parents=True)
-    shutil.copy2(workspace / "workspace.gpkg", to / "workspace.gpkg")
-    for tif in workspace.glob("*.tif"):
-        try:
-            os.link(tif, to / tif.name)
-        except OSError:
-            shutil.copy2(tif, to / tif.name)
-    return to
-
 
 def _load() -> str:
     return "/".join(f"{v:.2f}" for v in os.getloadavg())
@@ -130,7 +120,7 @@ def run(ctx: Context) -> Report:
     else:
         logs = ctx.tmp / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        ws = _copy(ctx.workspace, ctx.tmp / "ws")
+        ws = copy_workspace(ctx.workspace, ctx.tmp / "ws")
         load0 = _load()
         t0 = time.perf_counter()
         with streamlit_app(app, ws, log=logs / "streamlit.log", timeout_s=300) as (url, pid):
