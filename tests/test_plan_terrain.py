@@ -382,3 +382,15 @@ def test_the_label_search_gives_each_grid_the_k_cheapest_as_one_dijkstra_per_sou
         monkeypatch.setattr(cand, "LABEL_K_MAX", 32)
         assert labels == dijkstra
     assert roads_seen   # the road search was exercised
+
+
+def test_layers_without_the_fields_the_plan_keys_on_are_refused_by_name():
+    """A workspace edited outside the tool can lose a field: the plan says which layer and field, in both
+    languages (the page shows it as an error box), instead of a KeyError."""
+    from layers.errors import AnalysisRefused
+
+    dem, g, s, r, rivers, hz, _ = _county(20)
+    with pytest.raises(AnalysisRefused) as err:
+        evacuation_plan(g, s.drop(columns=["shelter_id"]), hz, roads=r, dem=dem, rivers=rivers, options=OPTS)
+    (p,) = err.value.problems
+    assert p.field == "shelter_id" and p.file == "shelters" and "shelter_id" in p.zh and "shelter_id" in p.en

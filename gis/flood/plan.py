@@ -29,6 +29,7 @@ from gis.flood.needs import minimum_needs
 from gis.flood.roads import PASSABLE_DEPTH_M, build_graph, cut_flooded, nearest_nodes
 from gis.flood.walking import WALK_LIMIT_M, build_surface
 from gis.projection import TERRAIN_CELL_M, AnalysisFrame
+from layers.errors import AnalysisRefused, problem
 from layers.raster import Raster
 from layers.text import Text, both, registry, unique
 
@@ -279,6 +280,21 @@ class _Clock:
                 "total": round(time.perf_counter() - self.t0, 3)}
 
 
+def _require_fields(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame) -> None:
+    """Refuse layers without the fields the plan keys on (a workspace edited outside the tool can lack them)."""
+    missing = [(layer, zh, field) for layer, zh, gdf, fields in
+               (("grids", "转移避险网格", grids, ("grid_id",)), ("shelters", "避险安置场所", shelters,
+                                                          ("shelter_id", "capacity")))
+               for field in fields if field not in gdf.columns]
+    if missing:
+        raise AnalysisRefused([problem(f"图层“{zh}”缺少字段 {field}，无法编制转移方案",
+                                       f"the {layer} layer has no field {field}: the plan cannot be made",
+                                       "在“数据”页重新导入该图层（导入时会识别或生成该字段）",
+                                       "import the layer again on the Data page (the import finds or makes the "
+                                       "field)", file=layer, field=field)
+                               for layer, zh, field in missing])
+
+
 def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard: Hazard, *,
                     roads: gpd.GeoDataFrame | None = None, dem: Raster | None = None,
                     rivers: gpd.GeoDataFrame | None = None, homes: Homes | None = None,
@@ -310,6 +326,7 @@ def evacuation_plan(grids: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, hazard:
     -------
     Plan
     """
+    _require_fields(grids, shelters)
     clock = _Clock()
     opt = options or PlanOptions()
     rule = opt.rule or EvacuationRule()
