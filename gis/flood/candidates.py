@@ -39,7 +39,7 @@ from gis.flood.roads import (
     route_lines,
     straight_line_costs,
 )
-from gis.flood.walking import WalkSurface, tobler_kmh
+from gis.flood.walking import WalkSurface, path_lines, tobler_kmh
 from layers.text import Text
 
 __all__ = ["Candidates", "MODES"]
@@ -685,7 +685,7 @@ class Candidates:
                 coords.append(None)
                 rows.append((np.nan, np.nan, "straight", 0.0, 0.0))
         out = pd.DataFrame(rows, columns=cols[1:])
-        out.insert(0, "geometry", _lines(coords))
+        out.insert(0, "geometry", path_lines(coords))
         return out
 
     def _best_ways(self, gi: np.ndarray, si: np.ndarray) -> list[tuple[str, int, float, int]]:
@@ -731,20 +731,6 @@ class Candidates:
             out.at[k, "mode"] = "road"
             out.at[k, "walk_m"] = max(osnap[gi[k]], dsnap[si[k]])
         return out
-
-
-def _lines(coords: list[np.ndarray | None]) -> np.ndarray:
-    """One line per coordinate array (collinear points dropped), built in one call; None where there is none."""
-    out = np.full(len(coords), None, dtype=object)
-    have = [i for i, c in enumerate(coords) if c is not None and len(c) >= 2]
-    if have:
-        parts: list[np.ndarray] = [c for c in coords if c is not None and len(c) >= 2]
-        idx = np.repeat(np.arange(len(parts)), [len(c) for c in parts])
-        lines = np.asarray(shapely.linestrings(np.concatenate(parts), indices=idx), dtype=object)
-        longer = np.array([len(c) > 2 for c in parts])
-        lines[longer] = shapely.simplify(lines[longer], 0.0)
-        out[have] = lines
-    return out
 
 
 def frame_points(gdf: gpd.GeoDataFrame, crs) -> np.ndarray:

@@ -608,15 +608,16 @@ def build_surface(dem: Raster, *, depth: Raster | None = None, rivers: gpd.GeoDa
                        layers=(z, barrier, wet, dd, path))
 
 
-def path_line(surface: WalkSurface, cells: np.ndarray, start: np.ndarray | None = None,
-              end: np.ndarray | None = None) -> shapely.LineString | None:
-    """A walk as a line in frame coordinates: ``start``, the cell centres, ``end`` (collinear points dropped)."""
-    pts = [] if start is None else [np.asarray(start, dtype="float64")]
-    if len(cells):
-        pts += list(surface.xy(cells))
-    if end is not None:
-        pts.append(np.asarray(end, dtype="float64"))
-    if len(pts) < 2:
-        return None
-    line = shapely.LineString(pts)
-    return shapely.simplify(line, 0.0) if len(pts) > 2 else line
+def path_lines(coords: list[np.ndarray | None]) -> np.ndarray:
+    """Walks (and routes) as lines: one per ``(n, 2)`` coordinate array, collinear points dropped, built in one
+    shapely call; None where an array is None or has fewer than 2 points."""
+    out = np.full(len(coords), None, dtype=object)
+    have = [i for i, c in enumerate(coords) if c is not None and len(c) >= 2]
+    if have:
+        parts: list[np.ndarray] = [c for c in coords if c is not None and len(c) >= 2]
+        idx = np.repeat(np.arange(len(parts)), [len(c) for c in parts])
+        lines = np.asarray(shapely.linestrings(np.concatenate(parts), indices=idx), dtype=object)
+        longer = np.array([len(c) > 2 for c in parts])
+        lines[longer] = shapely.simplify(lines[longer], 0.0)
+        out[have] = lines
+    return out
