@@ -1,7 +1,7 @@
 """Time the evacuation bench's own network costs and assignment alone (no peers), twice, on a workspace folder.
 
-``python -m bench.evacuation_assign_probe bench/cache/prefecture``: prints network seconds, then per run the assignment's
-wall and CPU seconds with its summary and the load average. A quick probe between full ``evacuation`` runs.
+``python -m bench.evacuation_assign_probe bench/cache/prefecture``: prints network seconds, then per run the
+assignment's wall and CPU seconds with its summary and the load average. A quick probe between full ``evacuation`` runs.
 """
 
 from __future__ import annotations
