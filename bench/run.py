@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.harness import BENCH_DIR, ROOT, Context, Report, bars_table, discover, load_case, machine, markdown_table
+from bench.latest import refresh as refresh_latest
 
 CACHE_DIR = BENCH_DIR / "cache"
 RESULTS = BENCH_DIR / "RESULTS.md"
@@ -295,7 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     if not args.no_append:
         append_results(text, args.results)
-        _log(f"appended to {args.results}")
+        refresh_latest(args.results)
+        _log(f"appended to {args.results} (latest figures at its top rebuilt)")
     runs = CACHE_DIR / "runs"
     try:
         runs.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ skipped when /usr/bin/chromium is missing.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -124,6 +125,42 @@ def test_section_judges_bars_and_reports_errors():
     assert "| small | 20 MB | < 15 MB | **FAIL** |" in text
     assert "**ERROR**" in text and "boom" in text
     assert "1 of 2 bars passed; missed: small; errors in: two" in text
+
+
+def _bench_section(when: str, name: str, bars: list, data_mb: str = "70.9") -> str:
+    rep = {"bars": [{"name": n, "measured": m, "limit": lim, "unit": "s", "passed": m < lim} for n, m, lim in bars]}
+    host = {"cpu": "CPU", "cores": "2", "ram": "1 GiB", "os": "Linux", "python": "3", "packages": "p",
+            "browser": "b", "load": "0.50/0.60/0.70 at start, 1.00/0.80/0.70 at end (1/5/15-min load averages; 2)"}
+    return section(names=[name], scale="prefecture", command=f"python -m bench.run {name}",
+                   data=f"`bench/cache/prefecture`; workspace.gpkg {data_mb} MB", reports={name: rep},
+                   took={name: 1.0}, errors={}, host=host, when=dt.datetime.fromisoformat(when + "+00:00"))
+
+
+def test_latest_figures_block_lists_the_newest_run_of_each_benchmark(tmp_path):
+    from bench.latest import END, START, refresh
+
+    results = tmp_path / "RESULTS.md"
+    # appended out of date order (as merges of two logs do): the newest by date wins, not the last in the file
+    append_results(_bench_section("2026-12-07 10:00", "viewshed", [("union wall", 3.3, 5.0)]), results)
+    append_results(_bench_section("2026-11-23 02:00", "viewshed", [("union wall", 19.2, 5.0)], "45.3"), results)
+    append_results(_bench_section("2026-11-23 02:00", "siting", [("gaps", 40.6, 20.0)], "45.3"), results)
+    append_results("## 2026-12-07 11:00 UTC — viewshed: a probe by hand\n\n- no bars here\n", results)
+    assert refresh(results)
+    text = results.read_text(encoding="utf-8")
+    top = text[text.index(START):text.index(END)]
+    assert text.index(START) < text.index("## 2026-12-07 10:00 UTC")   # at the top, above the log
+    assert "| viewshed (prefecture) | 2026-12-07 10:00 | 0.50/0.60/0.70 | 70.9 MB | union wall | 3.3 s | < 5 s |" \
+        " **PASS** |" in top
+    assert "19.2" not in top   # the older run is superseded
+    assert "| siting (prefecture) | 2026-11-23 02:00 | 0.50/0.60/0.70 | 45.3 MB | gaps | 40.6 s | < 20 s |" \
+        " **FAIL** |" in top
+    assert "- viewshed (prefecture): `python -m bench.run viewshed`" in top
+    assert not refresh(results)   # rebuilt from the same log: unchanged, and one block only
+    assert text.count(START) == 1
+    append_results(_bench_section("2026-12-07 12:00", "siting", [("gaps", 9.5, 20.0)]), results)
+    refresh(results)
+    top = results.read_text(encoding="utf-8").split(END)[0]
+    assert "| gaps | 9.5 s | < 20 s | **PASS** |" in top and "40.6" not in top
 
 
 def _page_figures(results: Path, best: str) -> str:
