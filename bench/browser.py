@@ -181,6 +181,8 @@ def first_render(url: str, *, chromium: Path, timeout_s: float = 120.0) -> Rende
                 except PlaywrightError:
                     pass
             try:
+                if timed_out:   # the page's main thread is still busy: an evaluate would wait for it forever
+                    raise PlaywrightError("timed out: no metrics")
                 cdp = ctx.new_cdp_session(page)
                 cdp.send("Performance.enable")
                 metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
