@@ -22,7 +22,7 @@ START = "<!-- latest: rebuilt by bench.latest; do not edit by hand -->"
 END = "<!-- /latest -->"
 
 _SECTION = re.compile(r"^## (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC — (.+?) \((\w+) scale\)\s*$")
-_PART = re.compile(r"^### ([a-z_0-9]+) \(\d+ s\)\s*$")
+_PART = re.compile(r"^### ([a-z_0-9]+) \(\d+ s(?:; load ([\d.]+/[\d.]+/[\d.]+) at start[^)]*)?\)\s*$")
 
 
 @dataclass
@@ -80,7 +80,8 @@ def parse(text: str) -> list[Run]:
             load = line[len("- Machine load: "):].split(" (")[0].strip()
         m = _PART.match(line)
         if m:
-            cur = Run(name=m.group(1), scale=scale, when=when, command=command, load=load, data=data)
+            # the benchmark's own load when the section records it (a run of several can take an hour)
+            cur = Run(name=m.group(1), scale=scale, when=when, command=command, load=m.group(2) or load, data=data)
             runs.append(cur)
             in_bars = False
             continue

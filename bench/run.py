@@ -164,7 +164,7 @@ def describe_data(folder: Path, stamp: dict | None) -> str:
 
 def section(*, names: Sequence[str], scale: str, command: str, data: str, reports: dict[str, Report],
             took: dict[str, float], errors: dict[str, str], when: dt.datetime | None = None,
-            host: dict[str, str] | None = None) -> str:
+            host: dict[str, str] | None = None, loads: dict[str, tuple[str, str]] | None = None) -> str:
     """The markdown section of one run.
 
     Parameters
@@ -187,6 +187,9 @@ def section(*, names: Sequence[str], scale: str, command: str, data: str, report
         Run time (default now, UTC).
     host : dict, optional
         :func:`bench.harness.machine` (default: this machine).
+    loads : dict, optional
+        name -> (1/5/15-min load averages when the benchmark started, when it ended): a run of several
+        benchmarks can take an hour, over which the machine's load moves.
     """
     when = when or dt.datetime.now(dt.UTC)
     host = host or machine()
@@ -198,7 +201,9 @@ def section(*, names: Sequence[str], scale: str, command: str, data: str, report
              f"- Data: {data}", ""]
     all_bars = []
     for name in names:
-        lines.append(f"### {name} ({took.get(name, 0):.0f} s)")
+        load = (loads or {}).get(name)
+        lines.append(f"### {name} ({took.get(name, 0):.0f} s"
+                     + (f"; load {load[0]} at start, {load[1]} at end)" if load else ")"))
         lines.append("")
         if name in errors:
             lines += ["**ERROR** — the benchmark raised:", "", "```", errors[name].rstrip(), "```", ""]
@@ -275,24 +280,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     reports: dict[str, Report] = {}
     errors: dict[str, str] = {}
     took: dict[str, float] = {}
+    loads: dict[str, tuple[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         for name in args.names:
             _log(f"[{name}] running ({scale} scale, {args.repeats} repeat(s))")
             ctx = Context(workspace=folder, scale=scale, repeats=max(1, args.repeats), tmp=Path(tmp) / name)
             ctx.tmp.mkdir(parents=True)
-            t0 = time.perf_counter()
+            t0, load_before = time.perf_counter(), _loadavg()
             try:
                 reports[name] = load_case(name)(ctx)
             except Exception:  # noqa: BLE001 - reported in the section; the other benchmarks still run
                 errors[name] = traceback.format_exc()
                 _log(errors[name])
             took[name] = time.perf_counter() - t0
+            loads[name] = (load_before, _loadavg())
             _log(f"[{name}] done in {took[name]:.0f} s")
     when = dt.datetime.now(dt.UTC)
     host = machine()
     host["load"] = f"{load_start} at start, {_loadavg()} at end (1/5/15-min load averages; {host['cores']})"
     text = section(names=args.names, scale=scale, command=command, data=describe_data(folder, stamp),
-                   reports=reports, took=took, errors=errors, when=when, host=host)
+                   reports=reports, took=took, errors=errors, when=when, host=host, loads=loads)
     print(text)
     if not args.no_append:
         append_results(text, args.results)
