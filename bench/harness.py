@@ -125,10 +125,13 @@ class Timing:
         Seconds per call.
     result : object
         What the last call returned.
+    cpu : list of float
+        CPU seconds of this process per call (all its threads), beside ``times``.
     """
 
     times: list[float]
     result: Any = None
+    cpu: list[float] = field(default_factory=list)
 
     @property
     def best(self) -> float:
@@ -153,13 +156,14 @@ def timed(fn: Callable[[], Any], *, repeats: int = 1) -> Timing:
     repeats : int
         Number of calls (report ``best``: the least disturbed one).
     """
-    times, result = [], None
+    times, cpu, result = [], [], None
     for _ in range(max(1, repeats)):
         result = None  # drop the previous result before the next call, so two are never alive at once
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t0)
-    return Timing(times, result)
+        cpu.append(time.process_time() - c0)
+    return Timing(times, result, cpu)
 
 
 def run_isolated(func: str, /, *, timeout: float = 1800, **kwargs: Any) -> dict:

@@ -23,7 +23,9 @@ a new candidate, so only they move to the next level (a grid that needs it a sec
 once some grid has reached the widest level, moves straight to the widest, to save rounds). The search
 stops when everyone is placed, when the bound is reached, or when no grid on the source side has more
 candidates: then nothing wider could place anyone more. **The number placed is therefore the maximum
-over the full candidate table.**
+over the full candidate table.** When the widening has reached at least ``FULL_TABLE_SHARE`` of a fixed
+table's arcs (capacity binds nearly everywhere), the min-cost flow takes the whole table at once: one solve
+of all of it costs less than a solve of most of it followed by another once pricing finds the arcs left out.
 
 With :class:`gis.flood.candidates.Candidates` (which list a grid's shelters on demand, among chosen
 shelters, and widen a grid to every road piece and shelter it can walk to), the widening asks less: a
@@ -78,6 +80,8 @@ DEFAULT_WIDEN: tuple[int | None, ...] = (5, 10, 20, 50, None)
 MAX_PRICING_ROUNDS = 50
 #: arcs listed per flagged grid and pricing round (its most negative reduced costs), with a provider
 PRICE_K = 10
+#: share of a fixed table the widening may reach before the min-cost flow takes the whole table instead
+FULL_TABLE_SHARE = 0.5
 
 _Note = Text
 class CostProvider(Protocol):
@@ -548,6 +552,7 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
     cgi = csi = rank = np.zeros(0, dtype=np.int64)
     ccost = np.zeros(0)
     per_grid = np.zeros(len(d), dtype=np.int64)
+    full_fixed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     if reach_level:   # the candidates widen on demand: ask only what can place more (see _place_reaching)
         first_k = next((int(k) for k in steps if not math.isinf(k)), 5)
         gi, si, cost, placed, tried = _place_reaching(prov, gid, sh["shelter_id"].to_numpy().astype(str),
@@ -616,11 +621,17 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
             kg[grow] += 1
             kg[again] = last
             was_grown |= grow
+        if fixed:   # the full table is the one already read: every (grid, shelter) pair once, at its cheapest
+            full_fixed = (cgi, csi, ccost)
+            if len(gi) >= FULL_TABLE_SHARE * len(cgi):
+                # widened to most of the table (capacity binds widely): one solve of the whole table costs less
+                # than a solve of most of it and another after pricing finds the few arcs left out
+                gi, si, cost = cgi, csi, ccost
     flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
     # certificate: no arc of the full candidate table has a negative reduced cost; else add those arcs, solve again
     certified, rounds, added_arcs = False, 0, 0
     listed: list[int] = []   # grids whose arcs each pricing round listed
-    full: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    full: tuple[np.ndarray, np.ndarray, np.ndarray] | None = full_fixed
     while len(d) and len(sh) and rounds < MAX_PRICING_ROUNDS:
         rounds += 1
         pot = _potentials(g_people, capacity, gi, si, np.rint(cost), flows, unplaced_g)
@@ -646,7 +657,8 @@ def assign(demand: pd.DataFrame, shelters: pd.DataFrame, costs: Costs, *,
         if not changed:   # cannot happen with exact duals; then no certificate is claimed
             break
         added_arcs += changed
-        placed, _ = _max_flow(g_people, capacity, gi, si)
+        # arcs only added or made cheaper: a flow of value ``placed`` (already the maximum over the full table)
+        # still exists, so no new max flow is needed
         flows, unplaced_g = _solve(g_people, capacity, gi, si, cost, placed)
     m = flows > 0
     a = pd.DataFrame({"grid_id": d["grid_id"].to_numpy()[gi[m]], "shelter_id": sh["shelter_id"].to_numpy()[si[m]],
