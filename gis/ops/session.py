@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -22,12 +22,14 @@ from gis.ops.area import Area, PlanFiles, choose_area
 from gis.ops.callout import CallOut, callout_list
 from gis.ops.dispatch import ITEMS, NO_DEPOTS, Dispatch, dispatch_plan, shelter_needs
 from gis.ops.progress import Progress, progress
-from gis.ops.replan import Replan, replan
 from gis.ops.texts import default_message
 from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.events import Entry, OpsLog, Snapshot, Warning
 from layers.text import Text
 from layers.workspace import RESTORE_TOKEN
+
+if TYPE_CHECKING:   # the re-plan brings the whole evacuation planner (assignment, walking): imported when used
+    from gis.ops.replan import Replan
 
 __all__ = ["Operations", "Issued", "parse_minutes"]
 
@@ -220,6 +222,8 @@ class Operations:
     def replan(self, warning_id: str, *, prog: Progress | None = None, flood: object = None,
                options: Any = None) -> Replan:
         """Assign the people still to move to the remaining capacity (:func:`gis.ops.replan.replan`)."""
+        from gis.ops.replan import replan
+
         prog = prog or self.progress(warning_id)
         return replan(prog, self._need("grids"), self._need("shelters"), roads=self.layer("roads"), flood=flood,
                       options=options)
