@@ -791,16 +791,20 @@ class OpsLog:
             if row is None:
                 raise self._unknown_warning(cur, warning_id)
             assert cur is not None  # the row was read through it
-            parts = {}
-            for table, cols in _SNAPSHOTS.items():
-                df = cur.frame(f"SELECT {', '.join(cols)} FROM {{{table}}} WHERE warning_id = ?", (warning_id,),
-                               list(cols))
-                parts[table] = _typed(df, cols)
+            parts = {table: _part(cur, table, warning_id) for table in _SNAPSHOTS}
         contacts = parts["gis_ops_contacts"].sort_values("seq", kind="stable").reset_index(drop=True)
         g = parts["gis_ops_grids"]
         self._grids[warning_id] = dict(zip(g["grid_id"].astype(str).tolist(),
                                            zip(g["people"].tolist(), g["name"].tolist())))
         return Snapshot(_warning(row), g, contacts, parts["gis_ops_shelters"], parts["gis_ops_routes"])
+
+    def shelters(self, warning_id: str) -> pd.DataFrame:
+        """The shelters warning ``warning_id`` covered (:attr:`Snapshot.shelters`, read alone: what a dispatch
+        needs, without the tens of thousands of grids and contacts)."""
+        with self.db.read() as cur:
+            if cur is None or cur.one("SELECT 1 FROM {gis_ops_warnings} WHERE warning_id = ?", (warning_id,)) is None:
+                raise self._unknown_warning(cur, warning_id)
+            return _part(cur, "gis_ops_shelters", warning_id)
 
     # ---- updates ------------------------------------------------------------------------------------------------
     def acknowledge(self, warning_id: str, contact: str, *, at: str | datetime | None = None, user: str = "",
@@ -1083,6 +1087,13 @@ class OpsLog:
                         + ", ".join("?" * len(cols)) + ") RETURNING event_id", row)
         return Entry(int(got), warning_id, kind, subject, at, recorded, user or "",
                      {k: v for k, v in values.items() if v is not None}, corrects, bool(void), note or "")
+
+
+def _part(cur: _Cursor, table: str, warning_id: str) -> pd.DataFrame:
+    """The rows of snapshot table ``table`` of a warning, typed."""
+    cols = _SNAPSHOTS[table]
+    df = cur.frame(f"SELECT {', '.join(cols)} FROM {{{table}}} WHERE warning_id = ?", (warning_id,), list(cols))
+    return _typed(df, cols)
 
 
 def _spec(op: str, *args: Any) -> dict:

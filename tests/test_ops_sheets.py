@@ -85,7 +85,7 @@ def test_a_streamed_sheet_reads_back_as_the_normal_one():
     assert s["cells"][3][0][:2] == (30000, "#,##0") and s["cells"][1][1][1] == "0.000"
     assert s["cells"][2][3][:2] == (None, "@") and s["cells"][4][3][1] == "@"   # text column: every cell
     assert all(c[2] for c in s["cells"][4]) and not any(c[2] for c in s["cells"][3])   # the total row is bold
-    assert s["widths"]["E"] == 40 and s["widths"]["A"] == 8 and s["freeze"] == "A2" and s["filter"] == "A1:G5"
+    assert s["widths"]["E"] == 40 and s["widths"]["A"] == 7 and s["freeze"] == "A2" and s["filter"] == "A1:G5"
     assert int(s["page"][0]) == 9 and s["page"][1] == "landscape" and s["page"][4] and s["page"][5] == "$1:$1"
     assert s["cells"][1][5][0] == dt.datetime(2026, 7, 12, 8, 30)
 
@@ -114,6 +114,7 @@ def event(tmp_path):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_dispatch_sheet_streamed_is_the_sheet_it_was(event, monkeypatch, lang):
     ops, w = event
+    ops.checkin(w, "S2", people=25, at="2026-07-12T09:30")           # more people than the recorded dispatch served
     d, _ = ops.dispatch(w, days=1)
     warning = ops.log.warning(w)
     streamed, normal = _both(lambda: ops_sheets.dispatch_workbook(d, warning=warning, lang=lang), monkeypatch)
