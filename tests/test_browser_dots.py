@@ -145,7 +145,7 @@ def test_points_sent_by_column_are_rebuilt_exactly_in_the_browser(tmp_path):
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
         pg = browser.new_page(viewport={"width": 1000, "height": 700})
         pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(url + "/map.html")
+        pg.goto(url + "/map.html", timeout=180_000)           # a loaded shared machine takes its time
         pg.wait_for_selector("canvas.gis-dots", state="attached", timeout=120_000)
         name = pg.evaluate(_LAYER)
         rebuilt = json.loads(pg.evaluate(f"() => JSON.stringify(window['{name}']._features)"))
