@@ -108,6 +108,34 @@ _PG_TYPES = {"text": "text", "int": "bigint", "real": "double precision", "blob"
 _KEYS = {"gis_ops_grids": "grid_id", "gis_ops_contacts": "contact_id", "gis_ops_shelters": "shelter_id"}
 
 
+# ---- the record's tables -----------------------------------------------------------------------------------------
+def _ddl(types: dict[str, str], table: Callable[[str], str], event_key: str) -> list[str]:
+    """The record's tables and indexes on one backend.
+
+    Parameters
+    ----------
+    types : dict
+        Column type (``text``, ``int``, ``real``, ``blob``) -> the backend's SQL type.
+    table : callable
+        A table's name as the backend's statements write it (schema-qualified on PostGIS).
+    event_key : str
+        The definition of ``gis_ops_events.event_id`` (an increasing key).
+    """
+    def cols(columns: dict[str, str]) -> str:
+        return ", ".join(f"{c} {types[t]}" for c, t in columns.items())
+
+    events, warnings = table("gis_ops_events"), table("gis_ops_warnings")
+    out = [f"create table if not exists {warnings} ({cols(_WARNING_COLUMNS)}, primary key (warning_id))",
+           f"create table if not exists {events} (event_id {event_key}, {cols(_EVENT_COLUMNS)})",
+           f"create index if not exists gis_ops_events_subject on {events} (warning_id, kind, subject)",
+           f"create index if not exists gis_ops_events_supersedes on {events} (supersedes)"]
+    for name, columns in _SNAPSHOTS.items():
+        out.append(f"create table if not exists {table(name)} (warning_id {types['text']} not null, {cols(columns)})")
+        key = _KEYS.get(name)
+        out.append(f"create index if not exists {name}_key on {table(name)} (warning_id{', ' + key if key else ''})")
+    return out
+
+
 # ---- times and phones ----------------------------------------------------------------------------------------
 def to_iso(t: datetime) -> str:
     """An aware :class:`datetime` as stored: ISO 8601, UTC, milliseconds."""
@@ -351,20 +379,9 @@ class _Sqlite:
         return None if row is None else _row_entry(row)
 
     def _ddl(self) -> list[str]:
-        cols = ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in _WARNING_COLUMNS.items())
-        out = [f"CREATE TABLE IF NOT EXISTS gis_ops_warnings ({cols}, PRIMARY KEY (warning_id))",
-               "CREATE TABLE IF NOT EXISTS gis_ops_events (event_id INTEGER PRIMARY KEY AUTOINCREMENT, "
-               + ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in _EVENT_COLUMNS.items()) + ")",
-               "CREATE INDEX IF NOT EXISTS gis_ops_events_subject ON gis_ops_events (warning_id, kind, subject)",
-               "CREATE INDEX IF NOT EXISTS gis_ops_events_supersedes ON gis_ops_events (supersedes)",
-               # the entries written for another process's request (layers.commit_queue), to answer it after a crash
-               "CREATE TABLE IF NOT EXISTS gis_ops_requests (request TEXT PRIMARY KEY, event_id INTEGER NOT NULL)"]
-        for table, table_cols in _SNAPSHOTS.items():
-            out.append(f"CREATE TABLE IF NOT EXISTS {table} (warning_id TEXT NOT NULL, "
-                       + ", ".join(f"{c} {_SQLITE_TYPES[t]}" for c, t in table_cols.items()) + ")")
-            key = _KEYS.get(table)
-            out.append(f"CREATE INDEX IF NOT EXISTS {table}_key ON {table} (warning_id{', ' + key if key else ''})")
-        return out
+        # the entries written for another process's request (layers.commit_queue), to answer it after a crash
+        return [*_ddl(_SQLITE_TYPES, self.t, "INTEGER PRIMARY KEY AUTOINCREMENT"),
+                "CREATE TABLE IF NOT EXISTS gis_ops_requests (request TEXT PRIMARY KEY, event_id INTEGER NOT NULL)"]
 
     def _connection(self) -> sqlite3.Connection:
         from layers.gpkg import connect, create_gpkg
@@ -505,20 +522,7 @@ class _Postgres:
         return f'"{self.store.schema}".{name}'
 
     def _ddl(self) -> list[str]:
-        s = self.t
-        out = [f"create table if not exists {s('gis_ops_warnings')} ("
-               + ", ".join(f"{c} {_PG_TYPES[t]}" for c, t in _WARNING_COLUMNS.items()) + ", primary key (warning_id))",
-               f"create table if not exists {s('gis_ops_events')} (event_id bigserial primary key, "
-               + ", ".join(f"{c} {_PG_TYPES[t]}" for c, t in _EVENT_COLUMNS.items()) + ")",
-               f"create index if not exists gis_ops_events_subject on {s('gis_ops_events')} "
-               "(warning_id, kind, subject)",
-               f"create index if not exists gis_ops_events_supersedes on {s('gis_ops_events')} (supersedes)"]
-        for table, cols in _SNAPSHOTS.items():
-            out.append(f"create table if not exists {s(table)} (warning_id text not null, "
-                       + ", ".join(f"{c} {_PG_TYPES[t]}" for c, t in cols.items()) + ")")
-            key = _KEYS.get(table)
-            out.append(f"create index if not exists {table}_key on {s(table)} (warning_id{', ' + key if key else ''})")
-        return out
+        return _ddl(_PG_TYPES, self.t, "bigserial primary key")
 
     def _ensure(self, conn) -> None:
         key = (self.store.dsn, self.store.schema)
@@ -787,16 +791,20 @@ class OpsLog:
             if row is None:
                 raise self._unknown_warning(cur, warning_id)
             assert cur is not None  # the row was read through it
-            parts = {}
-            for table, cols in _SNAPSHOTS.items():
-                df = cur.frame(f"SELECT {', '.join(cols)} FROM {{{table}}} WHERE warning_id = ?", (warning_id,),
-                               list(cols))
-                parts[table] = _typed(df, cols)
+            parts = {table: _part(cur, table, warning_id) for table in _SNAPSHOTS}
         contacts = parts["gis_ops_contacts"].sort_values("seq", kind="stable").reset_index(drop=True)
         g = parts["gis_ops_grids"]
         self._grids[warning_id] = dict(zip(g["grid_id"].astype(str).tolist(),
                                            zip(g["people"].tolist(), g["name"].tolist())))
         return Snapshot(_warning(row), g, contacts, parts["gis_ops_shelters"], parts["gis_ops_routes"])
+
+    def shelters(self, warning_id: str) -> pd.DataFrame:
+        """The shelters warning ``warning_id`` covered (:attr:`Snapshot.shelters`, read alone: what a dispatch
+        needs, without the tens of thousands of grids and contacts)."""
+        with self.db.read() as cur:
+            if cur is None or cur.one("SELECT 1 FROM {gis_ops_warnings} WHERE warning_id = ?", (warning_id,)) is None:
+                raise self._unknown_warning(cur, warning_id)
+            return _part(cur, "gis_ops_shelters", warning_id)
 
     # ---- updates ------------------------------------------------------------------------------------------------
     def acknowledge(self, warning_id: str, contact: str, *, at: str | datetime | None = None, user: str = "",
@@ -1079,6 +1087,13 @@ class OpsLog:
                         + ", ".join("?" * len(cols)) + ") RETURNING event_id", row)
         return Entry(int(got), warning_id, kind, subject, at, recorded, user or "",
                      {k: v for k, v in values.items() if v is not None}, corrects, bool(void), note or "")
+
+
+def _part(cur: _Cursor, table: str, warning_id: str) -> pd.DataFrame:
+    """The rows of snapshot table ``table`` of a warning, typed."""
+    cols = _SNAPSHOTS[table]
+    df = cur.frame(f"SELECT {', '.join(cols)} FROM {{{table}}} WHERE warning_id = ?", (warning_id,), list(cols))
+    return _typed(df, cols)
 
 
 def _spec(op: str, *args: Any) -> dict:

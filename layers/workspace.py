@@ -37,11 +37,12 @@ import contextlib
 import json
 import math
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
@@ -66,9 +67,11 @@ from layers.gpkg import (
     transaction,
     write_layer_option,
 )
-from layers.raster import Raster, read_raster
 from layers.snapshots import Snapshot
 from layers.storage import READ, RESTORE, WRITE, copy_atomic, guard
+
+if TYPE_CHECKING:   # rasterio is imported with the rasters: the vector layers and the record need not wait for it
+    from layers.raster import Raster
 
 GPKG_NAME = "workspace.gpkg"
 REV = "_rev"
@@ -390,6 +393,8 @@ class Workspace:
 
     def raster(self, kind: str) -> Raster:
         """Read a raster layer."""
+        from layers.raster import read_raster
+
         return read_raster(self.raster_path(kind), display_name=f"{kind}.tif")
 
     def store_raster(self, kind: str, source: Path | str | Raster, *, user: str = "", note: str = "") -> HistoryEntry:
@@ -408,7 +413,8 @@ class Workspace:
         """
         if not CATALOGUE[kind].is_raster:
             raise ValueError(f"{kind} is not a raster kind")
-        if isinstance(source, Raster):
+        rasters = sys.modules.get("layers.raster")          # a Raster exists only once its module is loaded
+        if rasters is not None and isinstance(source, rasters.Raster):
             import tempfile
 
             from layers.raster import write_raster

@@ -115,3 +115,40 @@ def test_many_points_go_on_one_canvas_and_keep_popups_tooltips_and_search(tmp_pa
         assert other["name"] in pg.inner_text(".leaflet-popup-content")
         browser.close()
     assert not errors, errors
+
+
+def test_points_sent_by_column_are_rebuilt_exactly_in_the_browser(tmp_path):
+    """A big layer of points goes to the page by column (ui.map_points); GisMap.unpack rebuilds the very features
+    (texts with shared starts and ends, tables, numbers, nulls, characters beyond UTF-16's single units)."""
+    import json
+
+    import folium
+    from playwright.sync_api import sync_playwright
+
+    from bench.browser import serve
+    from tests.test_map_points import _fc
+    from ui.assets import inline_html
+    from ui.map_view import StyledGeoJson, build_map, path_style
+
+    data = _fc(3000)
+    grp = folium.FeatureGroup(name="网格")
+    StyledGeoJson(data, {s: path_style("#6baed6", fill="#6baed6", radius=3) for s in ("warned", "done", "problem")},
+                  "_s", popup=folium.GeoJsonPopup(fields=["grid_id", "name", "status"])).add_to(grp)
+    m = build_map({}, online=False, extra=([grp], []))
+    folder = tmp_path / "www"
+    folder.mkdir()
+    html = inline_html(m)
+    assert '"GisPoints"' in html and "WG3399081010000009" not in html      # ids: each the end that changes
+    (folder / "map.html").write_text(html, encoding="utf-8")
+    errors: list[str] = []
+    with serve(folder) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        pg = browser.new_page(viewport={"width": 1000, "height": 700})
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(url + "/map.html", timeout=180_000)           # a loaded shared machine takes its time
+        pg.wait_for_selector("canvas.gis-dots", state="attached", timeout=120_000)
+        name = pg.evaluate(_LAYER)
+        rebuilt = json.loads(pg.evaluate(f"() => JSON.stringify(window['{name}']._features)"))
+        browser.close()
+    assert not errors, errors
+    assert rebuilt == data["features"]

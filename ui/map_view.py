@@ -40,6 +40,7 @@ from layers.crs import metric_crs
 from layers.schema import Draw
 from ui.assets import STATIC_URL, localize
 from ui.i18n import text
+from ui.map_points import pack_points
 from ui.overlay import Overlay, rasterize
 
 #: how each kind is drawn (from its spec), by kind
@@ -314,7 +315,8 @@ class StyledGeoJson(folium.GeoJson, VerbatimRender):
     Parameters
     ----------
     data : dict
-        A FeatureCollection (already compact: see :func:`payload`).
+        A FeatureCollection (already compact: see :func:`payload`). A big layer of points goes to the page
+        by column (:meth:`page_data`).
     styles : dict
         Style (Leaflet path options, plus ``shape`` and ``radius`` for points) per value of
         ``key``; ``""`` is the default.
@@ -334,7 +336,7 @@ class StyledGeoJson(folium.GeoJson, VerbatimRender):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = GisMap.styled({{ this.url|tojson if this.url else this.data|tojson }},
+var {{ this.get_name() }} = GisMap.styled({{ this.url|tojson if this.url else this.page_data()|tojson }},
     {{ this.styles|tojson }},
     {{ this.key|tojson }}, {{ this.options|tojavascript }});
 {% endmacro %}
@@ -348,6 +350,14 @@ var {{ this.get_name() }} = GisMap.styled({{ this.url|tojson if this.url else th
         self.key = key
         self.find = tuple(find)
         self.url: str | None = None
+        self._packed: tuple[int, dict] | None = None
+
+    def page_data(self) -> dict:
+        """The data as the page carries it: a big layer of points by column (:func:`ui.map_points.pack_points`,
+        a fraction of the bytes; the browser rebuilds the features), anything else as it is."""
+        if self._packed is None or self._packed[0] != id(self.data):
+            self._packed = (id(self.data), pack_points(self.data) or self.data)
+        return self._packed[1]
 
     def _get_self_bounds(self) -> list[list[float | None]]:
         """folium's bounds of the data (``[[lat_min, lon_min], [lat_max, lon_max]]``), each line or ring read

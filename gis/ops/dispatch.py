@@ -253,8 +253,6 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
     AnalysisRefused
         No depot, or no usable depot.
     """
-    from gis.flood.hazard import wet_mask_sampler
-
     notes: list[Text] = []
     if depots is None or not len(depots):
         raise AnalysisRefused(NO_DEPOTS)
@@ -298,7 +296,10 @@ def dispatch_plan(depots: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, needs: p
     if graph is None and roads is not None and len(roads):
         graph = build_graph(roads, crs=crs)
     if graph is not None and (depth_at is not None or flood is not None):
-        depth_at = depth_at or wet_mask_sampler(flood, crs=crs)
+        if depth_at is None:
+            from gis.flood.hazard import wet_mask_sampler  # rasters and the hazard model: only with a flood
+
+            depth_at = wet_mask_sampler(flood, crs=crs)
         graph = cut_flooded(graph, depth_at, passable_m=passable_m)
         notes.append(Text(f"已去除被淹道路（水深 ≥ {passable_m:g} 米）",
                           f"flooded roads (depth ≥ {passable_m:g} m) removed", "dispatch_roads_cut"))

@@ -30,7 +30,7 @@ from gis.ops.callout import contact_keys
 from layers.events import Snapshot, Warning, parse_time, to_datetime, to_iso
 from layers.text import Text
 
-__all__ = ["Progress", "progress", "FILLING_SHARE", "grid_status"]
+__all__ = ["Progress", "progress", "occupancy", "FILLING_SHARE", "grid_status"]
 
 #: a shelter is "filling" from this share of its capacity (and "full" at 100 %)
 FILLING_SHARE = 0.9
@@ -96,6 +96,18 @@ def _active(entries: pd.DataFrame, kind: str, at: str) -> pd.DataFrame:
     return e.sort_values(["at", "event_id"], kind="stable")
 
 
+def occupancy(shelters: pd.DataFrame, entries: pd.DataFrame, *, at: str | None = None) -> pd.DataFrame:
+    """``shelters`` (a warning's, :attr:`layers.events.Snapshot.shelters`) with the people, households and
+    vulnerable people of their active check-ins up to ``at`` (default now): ``checked_in``, ``households_in``,
+    ``vulnerable_in``. What a dispatch needs, without the grids and contacts of :func:`progress`."""
+    ins = _active(entries, "checkin", parse_time(at))
+    s = shelters.copy()
+    by = ins.groupby("subject") if len(ins) else None
+    for col, field_ in (("checked_in", "people"), ("households_in", "households"), ("vulnerable_in", "vulnerable")):
+        s[col] = s["shelter_id"].map(by[field_].sum()).fillna(0).astype("int64") if by is not None else 0
+    return s
+
+
 def progress(snap: Snapshot, entries: pd.DataFrame, *, at: str | None = None,
              ack_minutes: dict | None = None, filling_share: float = FILLING_SHARE) -> Progress:
     """Derive where warning ``snap`` stands from its ``entries`` (:meth:`layers.events.OpsLog.entries`).
@@ -149,13 +161,7 @@ def progress(snap: Snapshot, entries: pd.DataFrame, *, at: str | None = None,
 
     # check-ins and occupancy
     ins = _active(entries, "checkin", at)
-    s = snap.shelters.copy()
-    by = ins.groupby("subject") if len(ins) else None
-    s["checked_in"] = s["shelter_id"].map(by["people"].sum()).fillna(0).astype("int64") if by is not None else 0
-    s["households_in"] = s["shelter_id"].map(by["households"].sum()).fillna(0).astype("int64") if by is not None \
-        else 0
-    s["vulnerable_in"] = s["shelter_id"].map(by["vulnerable"].sum()).fillna(0).astype("int64") if by is not None \
-        else 0
+    s = occupancy(snap.shelters, entries, at=at)
     # people moved from grids planned to a shelter and not checked in there yet
     moved_to = g.dropna(subset=["shelter_id"]).groupby("shelter_id")["moved"].sum()
     s["in_transit"] = (s["shelter_id"].map(moved_to).fillna(0) - s["checked_in"]).clip(lower=0).astype("int64")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -21,13 +21,15 @@ from gis.flood.roads import RoadGraph, build_graph
 from gis.ops.area import Area, PlanFiles, choose_area
 from gis.ops.callout import CallOut, callout_list
 from gis.ops.dispatch import ITEMS, NO_DEPOTS, Dispatch, dispatch_plan, shelter_needs
-from gis.ops.progress import Progress, progress
-from gis.ops.replan import Replan, replan
+from gis.ops.progress import Progress, occupancy, progress
 from gis.ops.texts import default_message
 from layers.errors import AnalysisRefused, LayerError, Problem
 from layers.events import Entry, OpsLog, Snapshot, Warning
 from layers.text import Text
 from layers.workspace import RESTORE_TOKEN
+
+if TYPE_CHECKING:   # the re-plan brings the whole evacuation planner (assignment, walking): imported when used
+    from gis.ops.replan import Replan
 
 __all__ = ["Operations", "Issued", "parse_minutes"]
 
@@ -220,13 +222,16 @@ class Operations:
     def replan(self, warning_id: str, *, prog: Progress | None = None, flood: object = None,
                options: Any = None) -> Replan:
         """Assign the people still to move to the remaining capacity (:func:`gis.ops.replan.replan`)."""
+        from gis.ops.replan import replan
+
         prog = prog or self.progress(warning_id)
         return replan(prog, self._need("grids"), self._need("shelters"), roads=self.layer("roads"), flood=flood,
                       options=options)
 
-    def sent(self, warning_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """What the warning's recorded dispatches sent: (per shelter, per depot) quantities per item."""
-        e = self.log.entries(warning_id)
+    def sent(self, warning_id: str, entries: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """What the warning's recorded dispatches sent: (per shelter, per depot) quantities per item
+        (``entries``: the warning's, when already read)."""
+        e = self.log.entries(warning_id) if entries is None else entries
         e = e[(e["kind"] == "dispatch") & e["active"]]
         rows = [s for d in e["data"] if isinstance(d, dict) for s in d.get("shipments", [])]
         if not rows:
@@ -247,12 +252,14 @@ class Operations:
         dispatches deduct). The road graph is :meth:`road_graph` unless ``graph`` is given (see
         :func:`gis.ops.dispatch.dispatch_plan`).
         """
-        prog = prog or self.progress(warning_id)
+        entries = self.log.entries(warning_id)
+        # the shelters' check-ins alone when no progress is at hand (the warning's grids and contacts are not needed)
+        shelters = prog.shelters if prog is not None else occupancy(self.log.shelters(warning_id), entries)
         depots = self.layer("depots")
         if depots is None or not len(depots):
             raise AnalysisRefused(NO_DEPOTS)
-        delivered, shipped = self.sent(warning_id)
-        needs = shelter_needs(prog.shelters, rates=rates, days=days, delivered=delivered)
+        delivered, shipped = self.sent(warning_id, entries)
+        needs = shelter_needs(shelters, rates=rates, days=days, delivered=delivered)
         d = dispatch_plan(depots, self._need("shelters"), needs, flood=flood, shipped=shipped,   # roads: in the graph
                           graph=self.road_graph if graph is None else graph)
         entry = None

@@ -22,12 +22,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from openpyxl import Workbook
 
 from gis.report.ops_sheets import HEADERS as SHEET_HEADERS
 from gis.report.ops_sheets import a4_setup, callout_rows
 from gis.report.ops_sheets import header as sheet_header
-from gis.report.sheets import write_sheet
+from gis.report.sheets import new_workbook, write_sheet
 from layers.events import Snapshot, local_text
 from layers.text import Text
 
@@ -137,13 +136,12 @@ def record_workbook(snap: Snapshot, entries: pd.DataFrame, prog: Any, *, lang: s
     from gis.ops.texts import LEVEL_TEXT, STATUS_TEXT
 
     w = snap.warning
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = new_workbook(streamed=True)        # thousands of grids and entries: rows go straight to the file
     title = f"{w.warning_id} " + _RECORD(lang)
 
     def sheet(name: Text, df: pd.DataFrame, keys: list[str], *, landscape: bool = True, text=(), head=header) -> None:
-        write_sheet(wb, name(lang), df, keys, [head(k, lang) for k in keys], number_format=_fmt, text_keys=text)
-        a4_setup(wb[name(lang)], title=title, landscape=landscape)
+        write_sheet(wb, name(lang), df, keys, [head(k, lang) for k in keys], number_format=_fmt, text_keys=text,
+                    setup=lambda ws: a4_setup(ws, title=title, landscape=landscape))
 
     t = prog.totals
     info = [(Text("预警编号", "Warning"), w.warning_id), (Text("级别", "Level"), LEVEL_TEXT[w.level](lang)),
@@ -163,8 +161,8 @@ def record_workbook(snap: Snapshot, entries: pd.DataFrame, prog: Any, *, lang: s
             (Text("已解除", "Ended"), _yes(t.get("closed"), lang))]
     df = pd.DataFrame({"k": [k(lang) for k, _ in info], "v": [v for _, v in info]})
     write_sheet(wb, Text("预警与汇总", "Warning and totals")(lang), df, ["k", "v"],
-                [Text("项目", "Item")(lang), Text("内容", "Value")(lang)], number_format=lambda k: None)
-    a4_setup(wb[Text("预警与汇总", "Warning and totals")(lang)], title=title, landscape=False)
+                [Text("项目", "Item")(lang), Text("内容", "Value")(lang)], number_format=lambda k: None,
+                setup=lambda ws: a4_setup(ws, title=title, landscape=False))
 
     c = callout_rows(snap, lang=lang, contacts=prog.contacts)
     c["overdue_name"] = prog.contacts.sort_values("seq")["overdue"].map(lambda v: _yes(v, lang)).to_numpy()

@@ -9,7 +9,9 @@
 - :func:`dispatch_workbook` / :func:`write_dispatch_files`: the dispatch sheet (loading lists per
   depot, receipts per shelter, shortages per item) and a GeoPackage of the routes.
 
-Headers are in the language asked for (:data:`HEADERS`).
+Headers are in the language asked for (:data:`HEADERS`). The workbooks are streamed (openpyxl's write-only
+mode, :func:`gis.report.sheets.new_workbook`): a prefecture's dispatch sheet has thousands of rows. openpyxl
+is imported when a workbook is written.
 """
 
 from __future__ import annotations
@@ -20,10 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
-from gis.report.sheets import write_sheet
+from gis.report.sheets import new_workbook, write_sheet
 from layers.events import Snapshot, local_text
 from layers.text import Text, registry
 
@@ -90,9 +90,14 @@ def _number_format(key: str) -> str | None:
     return None
 
 
-def a4_setup(ws: Worksheet, *, title: str, landscape: bool = True) -> None:
-    """Set a sheet up for A4 paper: orientation, fitted to the page width, header row repeated, page numbers."""
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+def a4_setup(ws: Any, *, title: str, landscape: bool = True) -> None:
+    """Set a sheet up for A4 paper: orientation, fitted to the page width, header row repeated, page numbers.
+
+    On a sheet of a write-only workbook call it before the rows are written (``write_sheet(..., setup=...)``).
+    """
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
@@ -143,14 +148,11 @@ def callout_workbook(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame
     rows = callout_rows(snap, lang=lang, contacts=contacts)
     keys = ["seq", "level_name", "name", "phone", "roles", "township", "village", "grids", "households", "people",
             "vulnerable", "escalate_name", "escalate_phone", "acked_at", "acked_by", "sign"]
-    wb = Workbook()
-    wb.remove(wb.active)
-    title = _WORDS["callout"](lang)
-    write_sheet(wb, title, rows, keys, [header(k, lang) for k in keys], number_format=_number_format,
-                text_keys=("phone", "escalate_phone"))
-    ws = wb[title]
-    ws.column_dimensions["E"].width = min(ws.column_dimensions["E"].width, 40)
-    a4_setup(ws, title=_warning_title(snap, lang))
+    wb = new_workbook(streamed=True)
+    page_title = _warning_title(snap, lang)
+    write_sheet(wb, _WORDS["callout"](lang), rows, keys, [header(k, lang) for k in keys], number_format=_number_format,
+                text_keys=("phone", "escalate_phone"), max_widths={"roles": 40},
+                setup=lambda ws: a4_setup(ws, title=page_title))
     w = snap.warning
     info = pd.DataFrame({"k": [Text("预警编号", "Warning")(lang), Text("级别", "Level")(lang),
                                Text("内容", "Message")(lang),
@@ -160,10 +162,9 @@ def callout_workbook(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame
                                Text("需转移人数", "People to move")(lang)],
                          "v": [w.warning_id, LEVEL_TEXT[w.level](lang), w.message, local_text(w.issued_at), w.issuer,
                                w.deadline_minutes, w.grids, w.contacts, w.people]})
-    name = _WORDS["warning"](lang)
-    write_sheet(wb, name, info, ["k", "v"], [Text("项目", "Item")(lang), Text("内容", "Value")(lang)],
-                number_format=lambda k: None)
-    a4_setup(wb[name], title=_warning_title(snap, lang), landscape=False)
+    write_sheet(wb, _WORDS["warning"](lang), info, ["k", "v"],
+                [Text("项目", "Item")(lang), Text("内容", "Value")(lang)], number_format=lambda k: None,
+                setup=lambda ws: a4_setup(ws, title=page_title, landscape=False))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -215,8 +216,7 @@ def dispatch_workbook(dispatch: Any, *, warning: Any = None, lang: str = "zh") -
     ship["unit"] = ship["item"].map(lambda v: ITEM_UNITS[v](lang) if v in ITEM_UNITS else "")
     ship["method"] = ship["method"].map({"road": Text("道路", "road")(lang),
                                          "straight_line": Text("直线估算", "straight line")(lang)})
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = new_workbook(streamed=True)
     title = ""
     if warning is not None:
         title = f"{warning.warning_id} " + _WORDS["dispatch_sheet"](lang)
@@ -226,15 +226,14 @@ def dispatch_workbook(dispatch: Any, *, warning: Any = None, lang: str = "zh") -
     for name, order in ((Text("按储备库（装车单）", "By depot (loading)")(lang), ["depot_id", "shelter_id", "item"]),
                         (Text("按安置场所（接收单）", "By shelter (receipt)")(lang),
                          ["shelter_id", "depot_id", "item"])):
-        write_sheet(wb, name, ship.sort_values(order), keys, heads, number_format=_number_format)
-        a4_setup(wb[name], title=title)
+        write_sheet(wb, name, ship.sort_values(order), keys, heads, number_format=_number_format,
+                    setup=lambda ws: a4_setup(ws, title=title))
     items = dispatch.items.reset_index()
     items["item_name"] = items["item"].map(lambda v: _item_name(v, lang))
     keys2 = ["item_name", "need", "stock", "supplied", "short", "tonnes", "ton_km"]
     name = Text("物资汇总与缺口", "Items and shortages")(lang)
     write_sheet(wb, name, items, keys2, [header("item", lang)] + [header(k, lang) for k in keys2[1:]],
-                number_format=_number_format)
-    a4_setup(wb[name], title=title, landscape=False)
+                number_format=_number_format, setup=lambda ws: a4_setup(ws, title=title, landscape=False))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -3,6 +3,7 @@
  * Part of the project and under its licence; served from static/ so maps work offline.
  *
  *   L.ShapeMarker        point markers as circle, square, triangle or diamond (canvas and SVG)
+ *   GisMap.unpack(data)   the features of many points sent by column (ui/map_points.py)
  *   GisMap.styled(...)    a GeoJSON layer styled from ONE lookup table keyed by a feature property
  *                         (linear in the number of features: no per-feature code in the page); many
  *                         points (GisMap.DOTS_MIN or more) go on one canvas of their own (GisMap.Dots)
@@ -72,6 +73,7 @@
    * style's ``shape`` and ``radius``. Hovering thickens the outline.
    */
   GisMap.styled = function (data, styles, key, options) {
+    data = GisMap.unpack(data);
     var fallback = styles[""] || {};
     function style(f) {
       var v = key && f.properties ? f.properties[key] : undefined;
@@ -106,6 +108,42 @@
       layer.addData(data);
     }
     return layer;
+  };
+
+  // ---- many points sent by column ----------------------------------------------------------------
+  /**
+   * The FeatureCollection of data packed by column (``{type: "GisPoints"}``, written by ui/map_points.py):
+   * coordinates as integer steps from the point before, each property column as a table and codes, as the
+   * start and end shared with the value before plus the rest, or as its values. Anything else is returned
+   * as it is.
+   */
+  GisMap.unpack = function (data) {
+    if (!data || data.type !== "GisPoints") { return data; }
+    var n = data.n, feats = new Array(n), cols = data.columns || [], vals = [], k, i;
+    for (k = 0; k < cols.length; k++) {
+      var c = cols[k], v;
+      if (c.codes) {
+        v = new Array(n);
+        for (i = 0; i < n; i++) { v[i] = c.table[c.codes[i]]; }
+      } else if (c.mid) {
+        v = new Array(n);
+        var prev = "";
+        for (i = 0; i < n; i++) {
+          prev = v[i] = prev.slice(0, c.head[i]) + c.mid[i] + prev.slice(prev.length - c.tail[i]);
+        }
+      } else {
+        v = c.values;
+      }
+      vals.push(v);
+    }
+    var x = 0, y = 0, scale = data.scale;
+    for (i = 0; i < n; i++) {
+      x += data.x[i]; y += data.y[i];
+      var props = {};
+      for (k = 0; k < cols.length; k++) { props[cols[k].name] = vals[k][i]; }
+      feats[i] = {type: "Feature", geometry: {type: "Point", coordinates: [x / scale, y / scale]}, properties: props};
+    }
+    return {type: "FeatureCollection", features: feats};
   };
 
   // ---- many points as one canvas ------------------------------------------------------------------
@@ -291,6 +329,7 @@
         if (!r.ok) { throw new Error(r.status + " " + layer._gisUrl); }
         return r.json();
       }).then(function (d) {
+        d = GisMap.unpack(d);
         var feats = (d && d.features) || [];
         if (layer._gisDots && feats.length >= GisMap.DOTS_MIN &&
             feats.every(function (f) { return f.geometry && f.geometry.type === "Point"; })) {
