@@ -9,7 +9,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
@@ -90,7 +90,7 @@ def lonlat_extent(area: gpd.GeoDataFrame | Raster | Sequence[float] | None) -> t
     rasters = sys.modules.get("layers.raster")          # a Raster exists only once its module is loaded
     if rasters is not None and isinstance(area, rasters.Raster):
         return to_lonlat_bounds(area.bounds, area.crs)
-    return bounds4(area) if area is not None else None
+    return bounds4(cast(Sequence[float], area)) if area is not None else None
 
 
 # ---- the one metric frame of an analysis --------------------------------------------------------------------

@@ -423,6 +423,7 @@ class Workspace:
                 tmp = Path(d) / f"{kind}.tif"
                 write_raster(source, tmp)
                 return self.store_raster(kind, tmp, user=user, note=note)
+        source = cast("Path | str", source)
         with self.writing():
             copy_atomic(source, self.raster_path(kind), doing=WRITE, suffix=".importing")
             with transaction(self._connect()) as con:

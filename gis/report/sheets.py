@@ -129,10 +129,11 @@ def write_sheet(wb: Workbook, title: str, df: pd.DataFrame, keys: list[str], hea
 
     rows = [[_cell_value(v) for v in rec] for rec in df[keys].itertuples(index=False, name=None)]
     widths = _widths(heads, rows)
-    formats = ["@" if key in text_keys else number_format(key) for key in keys] if rows else [None] * len(keys)
+    formats: list[str | None] = (["@" if key in text_keys else number_format(key) for key in keys] if rows
+                                 else [None] * len(keys))
     ws = wb.create_sheet(title=title[:31])
     for j, key in enumerate(keys, start=1):
-        width = min(60, max(6, widths[j - 1] + 2))
+        width: float = min(60, max(6, widths[j - 1] + 2))
         if max_widths and key in max_widths:
             width = min(width, max_widths[key])
         ws.column_dimensions[get_column_letter(j)].width = width
