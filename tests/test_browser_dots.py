@@ -152,3 +152,50 @@ def test_points_sent_by_column_are_rebuilt_exactly_in_the_browser(tmp_path):
         browser.close()
     assert not errors, errors
     assert rebuilt == data["features"]
+
+
+def test_layer_off_at_start_is_built_when_shown_or_searched(tmp_path):
+    """Inline layer data (a JSON element of the page) is built into Leaflet layers only when the layer is first put on
+    the map or searched: a layer off at start costs its parse, not its markers; once shown it draws, and the find box
+    finds its features (and turns it on) before it was ever shown."""
+    import folium
+    from playwright.sync_api import sync_playwright
+
+    from bench.browser import serve
+    from ui.assets import inline_html
+    from ui.map_view import StyledGeoJson, build_map, path_style
+
+    def layer(name: str, ids: str, lon0: float, show: bool):
+        data = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon0 + 0.01 * i, 28.3 + 0.01 * i]},
+             "properties": {"grid_id": f"{ids}{i:03d}", "name": f"{name}{i:03d}"}} for i in range(40)]}
+        grp = folium.FeatureGroup(name=name, show=show)
+        gj = StyledGeoJson(data, {"": path_style("#1a9850", fill="#1a9850", shape="circle", radius=4)},
+                           popup=folium.GeoJsonPopup(fields=["grid_id", "name"]), find=("grid_id", "name"))
+        gj.add_to(grp)
+        return grp, gj
+
+    on, on_gj = layer("甲层", "A", 119.4, True)
+    off, off_gj = layer("乙层", "B", 119.45, False)
+    m = build_map({}, online=False, extra=([on, off], []))
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "map.html").write_text(inline_html(m), encoding="utf-8")
+    errors: list[str] = []
+    count = "(n) => window[n].getLayers().length"
+    with serve(www) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        pg = browser.new_page(viewport={"width": 1200, "height": 800})
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(url + "/map.html")
+        pg.wait_for_selector(".leaflet-overlay-pane canvas", state="attached", timeout=60_000)
+        assert pg.evaluate(count, on_gj.get_name()) == 40           # shown at start: built and drawn
+        assert pg.evaluate(count, off_gj.get_name()) == 0           # off at start: not built yet
+        pg.fill(".gis-find input", "B007")
+        pg.click(".gis-find-item")
+        pg.wait_for_selector(".leaflet-popup-content", timeout=30_000)
+        assert "乙层007" in pg.inner_text(".leaflet-popup-content")
+        assert pg.evaluate(count, off_gj.get_name()) == 40
+        assert pg.evaluate(f"() => {m.get_name()}.hasLayer({off.get_name()})")   # the search turned it on
+        browser.close()
+    assert not errors, errors

@@ -194,3 +194,86 @@ def test_passive_layers_take_no_click_and_no_popup(layers):
     assert [s[0] for s in find_sources(m._children.values())] == [geo["避灾安置场所"]]
     html = m.get_root().render()
     assert '"interactive":false' in html.replace(" ", "")
+
+
+def test_rasterize_points_draws_each_point_as_a_dot_with_edge_and_centre():
+    """Golden pixels: a point is a 3 x 3 dot, centre in the fill colour, ring in the edge colour; elsewhere clear."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from ui.overlay import rasterize_points
+
+    pts = gpd.GeoDataFrame(geometry=[Point(119.60, 28.40), Point(119.70, 28.45), Point(119.65, 28.50)], crs=4490)
+    ov = rasterize_points(pts, "#636363", fill="#969696", opacity=1.0, dot_px=3, max_size=100)
+    img = np.asarray(Image.open(BytesIO(ov.png)).convert("RGBA"))
+    assert max(img.shape[:2]) <= 100 + 2 * 2 + 1              # max_size, plus the margin keeping edge dots whole
+    (s, w), (n, e) = ov.bounds
+    assert s < 28.40 and n > 28.50 and w < 119.60 and e > 119.70
+    centre = np.all(img == [0x96, 0x96, 0x96, 255], axis=-1)
+    ring = np.all(img == [0x63, 0x63, 0x63, 255], axis=-1)
+    assert centre.sum() == 3 and ring.sum() == 3 * 8          # three whole dots, none clipped at the edges
+    assert (img[..., 3] > 0).sum() == 27
+    for r, c in zip(*np.nonzero(centre)):
+        assert ring[r - 1:r + 2, c - 1:c + 2].sum() == 8
+    # the westmost point is in the left columns, the northmost in the top rows
+    rows, cols = np.nonzero(centre)
+    assert cols.min() <= 2 and rows.min() <= 2
+
+
+def test_overview_draws_a_big_point_layer_as_dots_hidden_as_its_layer(layers, monkeypatch):
+    """A prefecture's buildings (more points than ui.map_view.OVERVIEW_MAX_POINTS) go into the overview as an image
+    of dots, on or off at start as the layer is (buildings: off), with its legend row; a township shows them as
+    vectors again."""
+    import ui.map_view as mv
+
+    monkeypatch.setattr(mv, "OVERVIEW_MAX_POINTS", 50)
+    rng = np.random.default_rng(3)
+    n = 400
+    buildings = gpd.GeoDataFrame({"building_id": [f"B{i}" for i in range(n)],
+                                  "township": np.where(np.arange(n) < 20, "城关镇", "东岭乡")},
+                                 geometry=gpd.points_from_xy(119.6 + rng.random(n) * 0.05,
+                                                             28.4 + rng.random(n) * 0.05), crs=4490)
+    grids = layers["grids"].assign(township="城关镇")
+    plan = mv.plan_map({**layers, "grids": grids, "buildings": buildings}, budget=100)
+    assert plan.overview and "buildings" in plan.images and "buildings" not in plan.layers
+    assert "shelters" in plan.layers                           # small point layers stay vectors
+    m = build_map(plan.layers, online=False, images=plan.images, simplify_m=plan.simplify_m)
+    overlays = [el for el in m._children.values() if isinstance(el, folium.raster_layers.ImageOverlay)]
+    assert [o.layer_name for o in overlays] == ["房屋"] and overlays[0].show is False
+    html = m.get_root().render()
+    assert f"{overlays[0].get_name()}.addTo(" not in html      # off at start, one click away in the control
+    from tests.test_palette import _legend
+
+    row = next(r for r in _legend(m) if r.label == "房屋")
+    assert row.shape == "square" and row.layer is overlays[0]
+    shown = build_map(plan.layers, online=False, images=plan.images, show={"buildings"})
+    assert [el.show for el in shown._children.values() if isinstance(el, folium.raster_layers.ImageOverlay)] == [True]
+    town = mv.plan_map({**layers, "grids": grids, "buildings": buildings}, focus="城关镇", budget=100)
+    assert not town.images and len(town.layers["buildings"]) == 20
+
+
+def test_inline_layer_data_travel_as_json_in_the_page_not_in_the_script(layers):
+    """Each layer's data is a JSON element of the page's HTML (parsed with JSON.parse, several times faster than a
+    script literal), read by the map's script through its id; the script itself carries no feature."""
+    import json
+    import re
+
+    from ui.map_view import StyledGeoJson
+
+    m = build_map(layers, online=False)
+    html = m.get_root().render()
+    script = m.get_root().script.render()
+    geo = [el for el in _walk(m) if isinstance(el, StyledGeoJson)]
+    assert len(geo) == 4                                       # shelters, roads, village and household grids
+    for el in geo:
+        found = re.search(f'<script type="application/json" id="{el.data_id}">(.*?)</script>', html, re.S)
+        assert found and json.loads(found.group(1)) == el.data
+        assert f"GisMap.json({json.dumps(el.data_id)})" in script
+    assert "城关小学" not in script and "城关小学" in html
+
+
+def _walk(el):
+    yield el
+    for child in getattr(el, "_children", {}).values():
+        yield from _walk(child)

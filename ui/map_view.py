@@ -41,7 +41,7 @@ from layers.schema import Draw
 from ui.assets import STATIC_URL, localize
 from ui.i18n import text
 from ui.map_points import pack_points
-from ui.overlay import Overlay, rasterize
+from ui.overlay import Overlay, rasterize, rasterize_points
 
 #: how each kind is drawn (from its spec), by kind
 STYLES: dict[str, Draw] = {k: spec(k).draw for k in VECTOR_KINDS}
@@ -58,6 +58,8 @@ MINOR_ROAD_CLASSES = ("village", "track", "other")
 #: boundary levels kept in an overview
 OVERVIEW_BOUNDARY_LEVELS = ("province", "prefecture", "county", "township")
 OVERVIEW_MAX_LINES = 1_500
+#: point layers with more features than this go into an overview as an image of dots (a prefecture's buildings)
+OVERVIEW_MAX_POINTS = 10_000
 
 # Compact JSON in the page: UTF-8 Chinese (3 bytes instead of a 6-byte \uXXXX escape) and no spaces.
 # Jinja's tojson still escapes <, >, & and ' so the data cannot break out of its <script>.
@@ -127,7 +129,9 @@ def plan_map(layers: dict[str, gpd.GeoDataFrame], *, focus: str | None = None,
 
     Up to ``budget`` features everything goes as vectors. Beyond it (a prefecture) the map is an
     overview: grids down to village level, roads without village tracks, the longest rivers,
-    forest as an image; ``focus`` (a township name) shows that township in full detail instead.
+    forest as an image, and a point layer of more than ``OVERVIEW_MAX_POINTS`` features (the
+    buildings) as an image of dots; ``focus`` (a township name) shows that township in full detail
+    instead. Layers drawn as images are on or off at start as their vectors would be.
     """
     if focus:
         layers = _focus(layers, focus)
@@ -150,6 +154,11 @@ def plan_map(layers: dict[str, gpd.GeoDataFrame], *, focus: str | None = None,
     for kind in ("forest", "flood_hazard"):
         if kind in out and len(out[kind]) > OVERVIEW_MAX_LINES and not (out[kind].geom_type == "Point").all():
             images[kind] = rasterize(out.pop(kind), STYLES[kind].fill or STYLES[kind].color)
+    for kind in list(out):
+        g = out[kind]
+        if len(g) > OVERVIEW_MAX_POINTS and (g.geom_type == "Point").all():
+            d = STYLES[kind]
+            images[kind] = rasterize_points(out.pop(kind), d.color, fill=d.fill)
     return MapPlan(out, images, simplify_m, overview=True)
 
 
@@ -332,11 +341,21 @@ class StyledGeoJson(folium.GeoJson, VerbatimRender):
     url : str or None
         Where the browser fetches ``data`` from instead of the script carrying it (set by
         :func:`ui.map_files.externalize` for the maps every session shares); None: inline.
+    data_id : str
+        Inline data travel as JSON in a ``<script type="application/json">`` element of the page's HTML with
+        this id, read with ``JSON.parse`` (``GisMap.json``): a browser parses JSON text several times faster
+        than the same data written as a JavaScript literal in the map's script. (An id with a dash, which
+        streamlit-folium's renaming of folium's ``name_<hex>`` variables leaves alone.)
     """
 
     _template = Template("""
+{% macro html(this, kwargs) %}
+{%- if not this.url %}<script type="application/json" id="{{ this.data_id }}">{{ this.page_data()|tojson }}</script>
+{%- endif %}
+{% endmacro %}
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = GisMap.styled({{ this.url|tojson if this.url else this.page_data()|tojson }},
+var {{ this.get_name() }} = GisMap.styled({{ this.url|tojson if this.url else
+    "GisMap.json(" ~ this.data_id|tojson ~ ")" }},
     {{ this.styles|tojson }},
     {{ this.key|tojson }}, {{ this.options|tojavascript }});
 {% endmacro %}
@@ -351,6 +370,7 @@ var {{ this.get_name() }} = GisMap.styled({{ this.url|tojson if this.url else th
         self.find = tuple(find)
         self.url: str | None = None
         self._packed: tuple[int, dict] | None = None
+        self.data_id = "gisdata-" + self._id
 
     def page_data(self) -> dict:
         """The data as the page carries it: a big layer of points by column (:func:`ui.map_points.pack_points`,
@@ -531,8 +551,14 @@ L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name
 def path_style(color: str, *, fill: str | None = None, weight: float = 1.5, fill_opacity: float = 0.35,
                opacity: float = 0.9, dash: str | None = None, shape: str | None = None,
                radius: float | None = None) -> dict:
-    """Leaflet path options (plus ``shape``/``radius`` for points) as sent in a style table."""
-    out: dict = {"color": color, "weight": weight, "opacity": opacity, "fill": fill is not None or shape is not None,
+    """Leaflet path options (plus ``shape``/``radius`` for points) as sent in a style table.
+
+    An area whose fill is fully transparent (a grid outline) is not filled at all: the canvas skips a fill per
+    feature per redraw, and a click or hover inside it still finds it (Leaflet's canvas tests the inside of a
+    polygon whether or not it is filled).
+    """
+    filled = shape is not None or (fill is not None and fill_opacity > 0)
+    out: dict = {"color": color, "weight": weight, "opacity": opacity, "fill": filled,
                  "fillColor": fill or color, "fillOpacity": fill_opacity}
     if dash:
         out["dashArray"] = dash
@@ -784,11 +810,12 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
     bounds: list[np.ndarray] = []
     searchable: list[Any] = []
     for kind, ov in (images or {}).items():
-        img = ImageOverlay(ov.data_url(), bounds=ov.bounds, name=spec(kind).label(lang), interactive=False,
-                           zindex=2)
-        img.add_to(m)
         d = STYLES[kind]
-        legend.append(LegendRow(_legend_label(kind, lang), d.color, d.fill, "box", img))
+        img = ImageOverlay(ov.data_url(), bounds=ov.bounds, name=spec(kind).label(lang), interactive=False,
+                           zindex=2, show=_shown(show, kind, d.show))
+        img.add_to(m)
+        points = spec(kind).geometry[0] == "Point"      # drawn as dots (plan_map), legend as their marker
+        legend.append(LegendRow(_legend_label(kind, lang), d.color, d.fill, d.shape if points else "box", img))
         bounds.append(np.array([ov.bounds[0][1], ov.bounds[0][0], ov.bounds[1][1], ov.bounds[1][0]]))
     for kind in VECTOR_KINDS:
         gdf = layers.get(kind)

@@ -154,6 +154,65 @@ def rasterize(gdf, color: str, *, opacity: float = 0.45, max_size: int = 1600) -
     return _encode(rgba, [[s_, w_], [n_, e_]])
 
 
+def rasterize_points(gdf, color: str, *, fill: str | None = None, opacity: float = 0.9, dot_px: int = 3,
+                     max_size: int = 2048) -> Overlay:
+    """Points drawn as small square dots on a transparent image (a layer of too many points to send as vectors).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Points, any CRS (other geometries are taken at a representative point).
+    color : str
+        ``#rrggbb`` edge colour of a dot (the whole dot when it is smaller than 3 pixels).
+    fill : str, optional
+        ``#rrggbb`` colour of a dot's centre pixel (default ``color``).
+    opacity : float
+        Opacity of the dots, 0-1.
+    dot_px : int
+        Side of a dot in image pixels (odd: centred on its point).
+    max_size : int
+        Longest side of the image in pixels.
+
+    Returns
+    -------
+    Overlay
+        A palette PNG: transparent, edge and centre colours.
+    """
+    geoms = gdf.geometry
+    geoms = geoms[geoms.notna() & ~geoms.is_empty]
+    if not (geoms.geom_type == "Point").all():
+        geoms = geoms.representative_point()
+    merc = geoms.to_crs(WEB_MERCATOR.to_string())
+    x, y = merc.x.to_numpy(), merc.y.to_numpy()
+    left, bottom, right, top = merc.total_bounds
+    scale = max(right - left, top - bottom, 1.0) / max_size
+    half = dot_px // 2
+    pad = (half + 1) * scale                                     # a dot on the edge is drawn whole
+    left, bottom, right, top = left - pad, bottom - pad, right + pad, top + pad
+    width, height = int(np.ceil((right - left) / scale)), int(np.ceil((top - bottom) / scale))
+    col = np.clip(((x - left) / scale).astype(np.int64), 0, width - 1)
+    row = np.clip(((top - y) / scale).astype(np.int64), 0, height - 1)
+    centre = np.zeros((height, width), bool)
+    centre[row, col] = True
+    dots = centre.copy()
+    for dr in range(-half, half + 1):                           # each point grown into a dot_px square
+        for dc in range(-half, half + 1):
+            if dr or dc:
+                dots[max(dr, 0):height + min(dr, 0), max(dc, 0):width + min(dc, 0)] |= \
+                    centre[max(-dr, 0):height + min(-dr, 0), max(-dc, 0):width + min(-dc, 0)]
+    alpha = int(round(255 * opacity))
+    rgba = np.zeros((height, width, 4), np.uint8)
+    rgba[dots] = [*_rgb(color), alpha]
+    if half:
+        rgba[centre] = [*_rgb(fill or color), alpha]
+    w_, s_, e_, n_ = transform_bounds(WEB_MERCATOR, "EPSG:4326", left, bottom, right, top)
+    return _encode(rgba, [[s_, w_], [n_, e_]])
+
+
+def _rgb(color: str) -> list[int]:
+    return [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+
+
 def grey_ramp(alpha: int = 255) -> Callable[[np.ndarray], np.ndarray]:
     """Colouriser for a 1-255 grey image (hillshade): grey, transparent where NaN or 0."""
     def f(a: np.ndarray) -> np.ndarray:

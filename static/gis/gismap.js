@@ -104,8 +104,9 @@
       layer._gisUrl = data;
       layer._gisDots = {style: style, options: options};   // many points fetched: drawn as GisMap.Dots inside it
       layer.on("add", function () { GisMap.load(layer); });
-    } else {
-      layer.addData(data);
+    } else if (data) {                  // built when first shown (or searched): a layer off at start costs nothing
+      layer._gisData = data;
+      layer.on("add", function () { GisMap.load(layer); });
     }
     return layer;
   };
@@ -146,6 +147,12 @@
     return {type: "FeatureCollection", features: feats};
   };
 
+  /** The JSON data element ``id`` of the page (inline layer data), parsed; null when absent. */
+  GisMap.json = function (id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  };
+
   // ---- many points as one canvas ------------------------------------------------------------------
   /** A layer of this many points or more is drawn as GisMap.Dots: one canvas, one path per style. */
   GisMap.DOTS_MIN = 2000;
@@ -176,12 +183,12 @@
           p0[2 * i] = p.x; p0[2 * i + 1] = p.y;
         }
         this._p0 = p0;
-        var groups = {};
+        var groups = new Map();       // one path per style: the table's entries are shared objects
         this._groupOf = [];
         for (var j = 0; j < n; j++) {
-          var s = this._style(this._features[j]), k = JSON.stringify(s);
-          if (!groups[k]) { groups[k] = {style: s, idx: []}; this._groupOf.push(groups[k]); }
-          groups[k].idx.push(j);
+          var s = this._style(this._features[j]), grp = groups.get(s);
+          if (!grp) { grp = {style: s, idx: []}; groups.set(s, grp); this._groupOf.push(grp); }
+          grp.idx.push(j);
         }
       }
       map.on("moveend zoomend resize viewreset", this._redraw, this);
@@ -319,9 +326,15 @@
   GisMap.pending = 0;
   /**
    * Fetch the data of a layer made by ``GisMap.styled`` from an address (once); a promise of the layer with
-   * its features. Layers with their data inline resolve at once.
+   * its features. Layers with their data inline are built (once) and resolve at once.
    */
   GisMap.load = function (layer) {
+    if (layer._gisData) {               // inline data not built yet: built now
+      var data = layer._gisData;
+      layer._gisData = null;
+      layer.addData(data);
+      layer.fire("gisloaded");
+    }
     if (!layer._gisUrl) { return Promise.resolve(layer); }
     if (!layer._gisLoading) {
       GisMap.pending++;
