@@ -17,6 +17,7 @@ import numpy as np
 import pyproj
 import rasterio
 import rasterio.crs
+import rasterio.enums
 import rasterio.errors
 
 from layers import limits
@@ -117,7 +118,7 @@ def _fail(zh: str, en: str, fix_zh: str, fix_en: str, source: str) -> LayerError
 def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
                 max_cells: int | None = None, crs: object | None = None, towgs84: tuple[float, ...] | None = None,
                 on_conflict: OnConflict = "refuse", sublayer: str | None = None, local: bool = False,
-                towgs84_old_only: bool = False) -> Raster:
+                towgs84_old_only: bool = False, max_side: int | None = None) -> Raster:
     """Read one band of a raster: GeoTIFF, ArcInfo ASCII (.asc), ERDAS Imagine (.img), VRT, SRTM
     (.hgt, .hgt.zip), netCDF (.nc), or one of them zipped with its side files.
 
@@ -150,6 +151,10 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
         default (an upload) it may use only files beside it (see :mod:`layers.raster_files`).
     towgs84_old_only : bool
         See :func:`layers.crs.decide_crs`.
+    max_side : int, optional
+        Read at most this many cells along the longer side: a bigger raster is read averaged down (GDAL's
+        ``average`` resampling, nodata left out; the file's overviews used when it has them) and its
+        transform scaled to match, for a picture of it (a map's hillshade) rather than an analysis.
 
     Returns
     -------
@@ -215,8 +220,15 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
             notes.append(Text(f"{source}：文件有 {src.count} 个波段（如多个时次），读取第 {band} 个",
                               f"{source}: the file has {src.count} bands (times, for instance); band {band} was read"))
         nodata = src.nodata
+        out_shape = None
+        if max_side is not None and max(src.height, src.width) > max_side:
+            f = max(src.height, src.width) / max_side
+            out_shape = (max(1, round(src.height / f)), max(1, round(src.width / f)))
+            transform = transform * affine.Affine.scale(src.width / out_shape[1], src.height / out_shape[0])
         try:
-            data = src.read(band, masked=True)
+            data = src.read(band, masked=True, out_shape=out_shape,
+                            resampling=rasterio.enums.Resampling.average if out_shape else
+                            rasterio.enums.Resampling.nearest)
         except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError, MemoryError) as exc:
             raise _fail("读取栅格数据失败，文件可能损坏", f"reading the raster values failed; the file may be "
                         f"damaged ({_clean(exc, path, source)})", "重新导出 GeoTIFF 后再导入",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -195,3 +196,48 @@ def test_data_page_saves_a_raster_into_the_workspace_whole_and_in_the_history(ws
     ws = Workspace(ws_copy)
     assert ws.raster("dem").shape == (40, 50) and ws.history(limit=1)[0].action == "raster"
     assert not list(ws_copy.glob("*.importing"))
+
+
+def test_add_a_point_map_reads_and_stamps_only_what_it_shows(ws_copy, monkeypatch):
+    """Switching on the add-a-point map reads the edited layer and the layers drawn under it (outlines, roads,
+    rivers, villages, the place names) and no other: a prefecture's buildings and grids were once all read and
+    township-stamped for it (about a minute cold). Only the edited layer gets its township stamped, and the
+    hillshade is shaded from the DEM read at the image's size."""
+    import streamlit as st
+
+    import gis.townships
+    import layers.raster
+    from layers.workspace import Workspace
+    from ui.i18n import text
+    from ui.state import HILLSHADE_PX
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    read, stamped, sides = [], [], []
+    vector, stamp, read_raster = Workspace.vector, gis.townships.stamp_townships, layers.raster.read_raster
+
+    def spy_vector(self, kind, *a, **k):
+        read.append(kind)
+        return vector(self, kind, *a, **k)
+
+    def spy_stamp(lay, *a, **k):
+        stamped.append(tuple(k.get("kinds") or ("all",)))
+        return stamp(lay, *a, **k)
+
+    def spy_raster(path, *a, **k):
+        sides.append((Path(path).name, k.get("max_side")))
+        return read_raster(path, *a, **k)
+
+    monkeypatch.setattr(Workspace, "vector", spy_vector)
+    monkeypatch.setattr(gis.townships, "stamp_townships", spy_stamp)
+    monkeypatch.setattr(layers.raster, "read_raster", spy_raster)
+    at = run_page("workspace")
+    assert not at.exception, [e.message for e in at.exception]
+    read.clear()
+    at.toggle(key="ws_add_on_shelters").set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(c.value == text("ws_add_point_help", "zh") for c in at.caption)    # the page ran to its map
+    assert set(read) <= {"shelters", "boundaries", "roads", "rivers", "villages"}, sorted(set(read))
+    assert {"boundaries", "roads"} <= set(read) and "buildings" not in read and "grids" not in read
+    assert stamped == [("shelters",)], stamped
+    assert ("dem.tif", HILLSHADE_PX) in sides, sides

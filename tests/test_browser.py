@@ -178,6 +178,13 @@ def test_fire_page_map_renders_offline(page, app_url):
     assert all(name in controls for name in ("森林火险等级", "监控视域覆盖", "水源可达范围", "高火险缺口"))
     legend = frame.inner_text(".gis-legend")
     assert "火险五级 极高" in legend and "缺口" in legend
+    # the gaps are on at start, hatched over the risk levels (they once were filled and hid them)
+    hatches = frame.evaluate("""() => [...new Set(Object.values(window).filter(v => v instanceof L.GeoJSON)
+        .flatMap(v => v.getLayers()).filter(l => l._map && l.options && l.options.hatch).map(l => l.options.hatch))]""")
+    assert hatches and set(hatches) <= {"x", "/", "\\"}, hatches
+    hatched_rows = frame.evaluate("""() => [...document.querySelectorAll('.gis-legend-row')]
+        .filter(r => r.querySelectorAll('svg line').length >= 3).length""")
+    assert hatched_rows == 3, hatched_rows      # the legend draws the three gaps' hatching
     page.screenshot(path=str(ARTIFACTS / "fire_page.png"))
     _assert_local_only(page)
 
@@ -301,14 +308,30 @@ def test_every_page_by_its_address_offline_at_two_screen_sizes(page, app_url, de
 
 def _assert_readable(pg, frame, where) -> None:
     """What an officer sees at this size: the page body never scrolls sideways (tables scroll inside their own
-    box), no figure, label or button is cut to "…", the legend and the layer box together cover at most a third
-    of the map, the search box's hint is read whole, and the map is not blank."""
+    box), no figure, label or button is cut to "…", no box's hint (placeholder) is cut, the sidebar takes at most
+    ``SIDEBAR_NARROW_PX`` of a screen up to 1,100 pixels wide, the legend and the layer box together cover at most a
+    third of the map, the search box's hint is read whole, and the map is not blank."""
     wide = pg.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert wide <= 1, (where, f"the page scrolls sideways by {wide} px")
     cut = pg.evaluate("""() => [...document.querySelectorAll('[data-testid=stMain] *')].filter(e =>
         getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1
         && e.offsetParent !== null && e.type !== 'file').map(e => e.textContent.slice(0, 40))""")
     assert not cut, (where, "cut to '…'", cut)
+    hints = pg.evaluate("""() => [...document.querySelectorAll(
+        '[data-testid=stMain] input[placeholder], [data-testid=stMain] textarea[placeholder]')]
+        .filter(i => i.placeholder && i.offsetParent !== null).map(i => {
+            const s = getComputedStyle(i), c = document.createElement('canvas').getContext('2d');
+            c.font = s.fontSize + ' ' + s.fontFamily;
+            return [i.placeholder, c.measureText(i.placeholder).width
+                    - (i.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight))];
+        }).filter(([, over]) => over > 0.5)""")
+    assert not hints, (where, "a box's hint is cut (text, pixels over)", hints)
+    width = pg.evaluate("""() => { const b = document.querySelector('[data-testid=stSidebar]');
+        return b && b.getAttribute('data-collapsed') !== 'true' ? b.getBoundingClientRect().width : 0; }""")
+    if pg.viewport_size["width"] <= 1100:
+        from ui.i18n import SIDEBAR_NARROW_PX
+
+        assert 0 < width <= SIDEBAR_NARROW_PX + 1, (where, f"the sidebar takes {width:.0f} px of a small screen")
     hint = frame.evaluate("""() => {
         const i = document.querySelector('.gis-find input');
         if (!i) return 0;

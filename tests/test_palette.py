@@ -4,6 +4,8 @@ map shows two meanings in colours a reader could mix up (CIE76 difference below 
 from __future__ import annotations
 
 import itertools
+import json
+import re
 from types import SimpleNamespace
 
 import geopandas as gpd
@@ -179,3 +181,31 @@ def test_operations_map_colours_are_distinct_and_styled_from_tables(tmp_path):
         html = m.get_root().render()
         assert html.count("GisMap.styled(") >= 5 and not PER_FEATURE.search(html)
         assert ('"shape":"circle","radius":3.5' in html) == (budget == 2)
+
+
+def test_fire_gaps_are_hatched_outlines_so_the_risk_under_them_reads():
+    """Gap patches are outlined and hatched in their colour, never filled (they once hid most of the risk levels
+    at start): one hatch direction per missing cover, crossed where both are; the legend draws the same hatching."""
+    from ui.fire_layers import GAP_COLORS, GAP_HATCH, fire_groups
+    from ui.map_view import StyledGeoJson, _swatch_svg
+    from ui.overlay import Overlay
+
+    assert GAP_HATCH["both"] == "x" and len(set(GAP_HATCH.values())) == 3 and set(GAP_HATCH) == set(GAP_COLORS)
+    ov = Overlay(b"", [[28.4, 119.6], [28.5, 119.7]])
+    gaps = gpd.GeoDataFrame({"rank": [1, 2, 3], "gap": ["both", "unseen", "out_of_reach"], "area_ha": [3.0, 2.0, 1.0]},
+                            geometry=[box(119.6 + 0.01 * i, 28.4, 119.605 + 0.01 * i, 28.405) for i in range(3)],
+                            crs=4490)
+    groups, rows = fire_groups("zh", risk=ov, gaps=gaps)
+    layer = next(c for g in groups for c in getattr(g, "_children", {}).values() if isinstance(c, StyledGeoJson))
+    for k, style in layer.styles.items():
+        assert style["hatch"] == GAP_HATCH[k] and style["weight"] >= 2 and style["color"] == GAP_COLORS[k]
+    html = build_map({}, lang="zh", online=False, extra=(groups, rows)).get_root().render()
+    assert all(re.search(r'"hatch":\s*' + re.escape(json.dumps(h)), html) for h in GAP_HATCH.values())
+    gap_rows = [r for r in rows if r.hatch]
+    assert len(gap_rows) == 3
+    for r in gap_rows:
+        svg = _swatch_svg(r)
+        assert svg.count("<line") >= 3 and 'fill="none"' in svg     # hatching lines in an outlined box
+        assert (svg.count("<line") > 6) == (r.hatch == "x")            # crossed: lines both ways
+    risk_rows = [r for r in rows if not r.hatch and r.shape == "box"]
+    assert len(risk_rows) == 5 and all("<line" not in _swatch_svg(r) for r in risk_rows)

@@ -105,3 +105,80 @@ def test_fire_map_fills_its_frame_and_keeps_its_words_on_the_page(tmp_path):
         img = _png(pdf, tmp_path, f"fire_{lang}")
         background = np.all(np.abs(img.astype(int) - [247, 247, 242]) <= 2, axis=2)
         assert background.mean() < 0.01, f"{background.mean():.1%} of the page is empty map"
+
+
+def _longest_blank_band(img: np.ndarray) -> float:
+    """The tallest run of blank (page-white) rows of a page image, as a share of the page's height."""
+    blank = (img.min(axis=2) > 245).all(axis=1)
+    longest = run = 0
+    for b in blank:
+        run = run + 1 if b else 0
+        longest = max(longest, run)
+    return longest / len(blank)
+
+
+@pytest.mark.parametrize("area", ["tall", "square"])
+def test_whole_area_fire_map_fills_the_page_with_the_terrain_around_the_area(tmp_path, area):
+    """The whole-area map of a county inside a larger DEM: its map frame takes the page's whole map box (the
+    terrain around the county fills it), the county is inside the frame, and no blank band is left on the page
+    (the frame once took the county's shape and left the bottom third of a portrait page empty)."""
+    import geopandas as gpd
+    from affine import Affine
+    from shapely.geometry import box
+
+    from gis.report.fire_map import _FOOT_H, _MARGIN, _TITLE_H, coverage_figure, coverage_map
+    from layers.raster import Raster
+    from tests.test_fire_map import CRS, RES, X0, Y0, N
+
+    yy, xx = np.mgrid[0:N, 0:N]
+    z = 300 + 200 * np.exp(-((xx - 60) ** 2 + (yy - 100) ** 2) / 800.0) + 0.5 * xx
+    dem = Raster(z.astype("float64"), Affine(RES, 0, X0, 0, -RES, Y0), CRS, None)
+    county = box(X0 + 1800, Y0 - 5700, X0 + 4200, Y0 - 300) if area == "tall" else \
+        box(X0 + 1000, Y0 - 5000, X0 + 5000, Y0 - 1000)
+    layers = {"boundaries": gpd.GeoDataFrame({"name": ["测试县"], "level": ["county"]}, geometry=[county], crs=CRS)}
+    fig = coverage_figure(dem=dem, layers=layers, date="2026-12-07")
+    ax = fig.axes[0]
+    W, H = fig.get_size_inches()
+    box_h = (H - 2 * _MARGIN - _TITLE_H - _FOOT_H) / H
+    assert ax.get_position().height >= box_h - 0.005, (ax.get_position().height, box_h)
+    assert ax.get_position().width >= (W - 2 * _MARGIN) / W - 0.005
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    cx0, cy0, cx1, cy1 = county.bounds
+    assert x0 <= cx0 and y0 <= cy0 and x1 >= cx1 and y1 >= cy1          # the county whole
+    assert x0 >= X0 - 1 and x1 <= X0 + N * RES + 1                     # and no map beyond the terrain
+    (pdf,) = coverage_map(tmp_path / f"fire_{area}", dem=dem, layers=layers, formats=("pdf",), date="2026-12-07")
+    size, words = _words(pdf.read_bytes(), tmp_path, f"fire_{area}")
+    _check_layout(size, words, f"fire map ({area} county)")
+    img = _png(pdf, tmp_path, f"fire_fill_{area}")
+    assert _longest_blank_band(img) < 0.06, f"a blank band of {_longest_blank_band(img):.0%} of the page"
+
+
+def test_fire_map_legend_goes_under_the_map_where_the_page_has_room(tmp_path):
+    """A square area with no terrain around it leaves a band under its map frame on a portrait page: the legend
+    goes there (off the map, nothing covered) with the footer under it, every word on the page and apart."""
+    from affine import Affine
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from gis.report.fire_map import coverage_figure, coverage_map
+    from layers.raster import Raster
+    from tests.test_fire_map import CRS, RES, X0, Y0, N
+
+    yy, xx = np.mgrid[0:N, 0:N]
+    z = 300 + 200 * np.exp(-((xx - 60) ** 2 + (yy - 100) ** 2) / 800.0) + 0.5 * xx
+    dem = Raster(z.astype("float64"), Affine(RES, 0, X0, 0, -RES, Y0), CRS, None)
+    count = np.zeros(dem.shape, np.uint16)
+    count[:, 70:140] = 1
+    count[:, 140:] = 2
+    layers = {"coverage": count, "water_reach": count > 1, "high_risk": count == 0}
+    fig = coverage_figure(dem=dem, layers=layers, lang="en", date="2026-12-07")
+    ax = fig.axes[0]
+    r = FigureCanvasAgg(fig).get_renderer()
+    leg, frame = ax.get_legend().get_window_extent(r), ax.get_window_extent(r)
+    assert leg.y1 <= frame.y0 + 1 and leg.x0 >= frame.x0 - 1 and leg.x1 <= frame.x1 + 1    # under the frame
+    notes = [t.get_window_extent(r) for t in fig.texts if t.get_text().startswith("CRS")]
+    assert notes and all(n.y1 <= leg.y0 + 1 for n in notes)                               # the footer under it
+    for lang in ("zh", "en"):
+        (pdf,) = coverage_map(tmp_path / f"fire_legend_{lang}", dem=dem, layers=layers, lang=lang, formats=("pdf",))
+        size, words = _words(pdf.read_bytes(), tmp_path, f"fire_legend_{lang}")
+        _check_layout(size, words, f"fire map, legend under it ({lang})")
+        _png(pdf, tmp_path, f"fire_legend_{lang}")

@@ -122,3 +122,20 @@ def test_write_nan_nodata_and_int_dtype(tmp_path):
     write_raster(r, tmp_path / "i.tif", dtype="int16")
     back = read_raster(tmp_path / "i.tif")
     assert back.array.tolist() == [[1, -1]] and back.array.dtype == np.int16
+
+
+def test_max_side_reads_a_picture_of_a_big_raster(tmp_path):
+    """``max_side``: a raster longer than that is read averaged down (nodata left out of the means), over the same
+    ground; a smaller one is read as it is."""
+    a = np.arange(60 * 100, dtype="float32").reshape(60, 100)
+    a[:2, :5] = -9999.0
+    t = Affine(30.0, 0, 440_000.0, 0, -30.0, 3_150_000.0)
+    path = _tif(tmp_path / "big.tif", array=a, transform=t, crs="EPSG:4549")
+    full = read_raster(path)
+    small = read_raster(path, max_side=20)
+    assert small.shape == (12, 20) and full.shape == (60, 100)
+    assert small.bounds == pytest.approx(full.bounds)
+    assert small.transform.a == pytest.approx(150.0) and small.transform.e == pytest.approx(-150.0)
+    assert small.array[5, 7] == pytest.approx(np.nanmean(full.array[25:30, 35:40]))
+    assert np.isfinite(small.array[0, 0]) and small.array[0, 0] == pytest.approx(np.nanmean(full.array[:5, :5]))
+    assert read_raster(path, max_side=500).shape == (60, 100)

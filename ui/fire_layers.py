@@ -3,7 +3,9 @@
 Pure folium (no streamlit): :func:`fire_groups` returns layers and legend rows that
 :func:`ui.map_view.build_map` adds before its layer control. Rasters are drawn as images (one PNG
 or WebP each, whatever the size of the area); gap patches as polygons, at most
-:data:`MAX_GAPS_DRAWN` of them (the largest first), so a prefecture's page stays small.
+:data:`MAX_GAPS_DRAWN` of them (the largest first), so a prefecture's page stays small. Gaps are
+outlined and hatched (:data:`GAP_HATCH`), not filled: the risk levels under them show between the
+lines, so an officer reads where the gaps are and how dangerous that ground is on one map.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ REACH_COLOR = REACH
 GAP_COLORS = dict(GAP)
 SITE_COLORS = dict(SITE)
 MAX_GAPS_DRAWN = 400
+#: gaps are outlined and hatched, never filled, so the risk levels under them stay readable: one direction for
+#: one thing missing, crossed where both are (the palette's colours tell them apart too)
+GAP_HATCH = {"both": "x", "unseen": "/", "out_of_reach": "\\"}
+GAP_OUTLINE = 2.0
 
 #: the map's own words, by code (popup headers come from :mod:`gis.fire.headers`, as in the tables and files)
 WORDS: dict[str, Text] = {k: Text(zh, en, k) for k, (zh, en) in {
@@ -144,11 +150,12 @@ def fire_groups(lang: str, *, risk: Overlay | None = None, day: Overlay | None =
                               "source_dist_m") if f in top]
         name = w("gaps_layer") + (w("gaps_top", n=len(top)) if len(top) < len(gaps) else "")
         g = folium.FeatureGroup(name=name)
-        styles = {k: path_style(c, fill=c, weight=1.5, fill_opacity=0.5) for k, c in GAP_COLORS.items()}
+        styles = {k: path_style(c, fill=c, weight=GAP_OUTLINE, fill_opacity=0.9, hatch=GAP_HATCH[k])
+                  for k, c in GAP_COLORS.items()}
         StyledGeoJson(_features(top.assign(_g=top["gap"].astype(str)), fields + ["_g"], lang), styles, "_g",
                       popup=_popup(fields, lang), find=tuple(f for f in ("rank", "township") if f in fields)).add_to(g)
         groups.append(g)
-        legend += [LegendRow(w(f"gap_{k}"), c, c, "box", g) for k, c in GAP_COLORS.items()]
+        legend += [LegendRow(w(f"gap_{k}"), c, c, "box", g, hatch=GAP_HATCH[k]) for k, c in GAP_COLORS.items()]
     if sites is not None and len(sites):
         fields = [f for f in ("order", "name", "gain_ha", "cumulative_share", "elevation") if f in sites]
         g = folium.FeatureGroup(name=w("sites_layer"))

@@ -72,7 +72,7 @@ STRINGS: dict[str, Text] = registry({
     "ws_rows_capped": ("共 {n} 行，仅显示前 {m} 行：请按乡镇或关键字筛选", "{n} rows; the first {m} are shown: filter by "
                        "township or text"),
     "ws_note": ("修改说明", "Note"),
-    "ws_note_placeholder": ("如：2026 年汛前核查，城关小学扩容", "e.g. pre-season check; school capacity raised"),
+    "ws_note_placeholder": ("如：2026 年汛前核查，城关小学扩容", "e.g. pre-season check"),
     "ws_default_note": ("在应用中编辑", "edited in the app"),
     "ws_save": ("保存 {n} 处修改", "Save {n} changes"),
     "ws_reload": ("重新载入", "Reload"),
@@ -536,6 +536,10 @@ _UPLOAD_BUTTON = Text("选择文件", "Browse files", "upload_button")
 _UPLOAD_LIMIT = Text("单个文件不超过 {mb} MB", "{mb} MB per file", "upload_limit")
 
 
+#: the sidebar's width on a screen up to 1,100 pixels wide (a 1024-pixel laptop)
+SIDEBAR_NARROW_PX = 232
+
+
 def page_css(lang_: str) -> str:
     """The app's stylesheet: results greyed out while the page reruns, Streamlit's upload box in ``lang_``.
 
@@ -544,7 +548,9 @@ def page_css(lang_: str) -> str:
     being recalculated are never read as current. Streamlit's file uploader has no language setting:
     its button and limit line are replaced here by words in the interface language. On a small screen (a
     1024-pixel laptop with the sidebar open) the figures of a row of metrics are set smaller, so that six
-    of them side by side are read whole, never cut to "11…"; a metric's label, a button's and a box's label wrap rather than end in "…".
+    of them side by side are read whole, never cut to "11…"; a metric's label, a button's and a box's label wrap rather than end in "…";
+    the sidebar takes :data:`SIDEBAR_NARROW_PX` pixels (Streamlit's default is 300) and the page's side margins
+    shrink, so the page keeps room for its tables, maps and boxes.
     """
     from layers.settings import MAX_UPLOAD_MB
 
@@ -563,7 +569,10 @@ def page_css(lang_: str) -> str:
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }}
 @media (max-width: 1279px) {{ [data-testid="stMetricValue"] {{ font-size: 1.4rem; }} }}
 @media (max-width: 1100px) {{ [data-testid="stMetricValue"] {{ font-size: 1.2rem; }}
-  [data-testid="stMetricLabel"] p {{ font-size: .8rem; }} }}
+  [data-testid="stMetricLabel"] p {{ font-size: .8rem; }}
+  [data-testid="stSidebar"] {{ width: {SIDEBAR_NARROW_PX}px !important; min-width: {SIDEBAR_NARROW_PX}px !important;
+    max-width: {SIDEBAR_NARROW_PX}px !important; }}
+  [data-testid="stMainBlockContainer"] {{ padding-left: 1.5rem !important; padding-right: 1.5rem !important; }} }}
 </style>"""
 
 

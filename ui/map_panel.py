@@ -17,7 +17,15 @@ from ui.i18n import lang, t
 from ui.map_view import DETAIL_BUDGET, build_map, feature_count, plan_map
 from ui.overlay import Overlay, value_overlay
 from ui.overlay import hillshade_overlay as render_hillshade
-from ui.state import hillshade_overlay, layer_tokens, map_parts, place_names, shared_map, workspace_layers
+from ui.state import (
+    hillshade_overlay,
+    layer_tokens,
+    map_parts,
+    place_names,
+    shared_map,
+    workspace_layers,
+    workspace_layers_of,
+)
 
 
 def show_map(m, *, key: str, height: int = 640, returned_objects: list[str] | None = None,
@@ -49,11 +57,9 @@ def note_missing_layers(layers: dict, wanted: list[str]) -> None:
         st.info(t("missing_layer", kinds=ENUMERATION(lang()).join(missing)))
 
 
-def _townships(kinds: list[str]) -> list[str]:
-    layers = workspace_layers()
+def _townships(layers: dict) -> list[str]:
     names: set[str] = set()
-    for k in kinds:
-        g = layers.get(k)
+    for g in layers.values():
         if g is not None and "township" in g:
             names.update(str(v) for v in g["township"].dropna().unique())
     return sorted(names)
@@ -61,7 +67,8 @@ def _townships(kinds: list[str]) -> list[str]:
 
 def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None, height: int = 640,
                     extra: tuple[list, list] | None = None, extra_key: tuple | None = None,
-                    returned_objects: list[str] | None = None, feature_group=None, passive: tuple[str, ...] = ()):
+                    returned_objects: list[str] | None = None, feature_group=None, passive: tuple[str, ...] = (),
+                    stamp: tuple[str, ...] | None = None):
     """Draw the workspace layers ``kinds`` on the offline map, built once for every session of the same
     workspace revision (:func:`ui.state.shared_map`).
 
@@ -70,15 +77,21 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
     rerun the page. ``extra`` layers drawn on top are shared only when ``extra_key`` names them;
     without it the map is this session's own. ``returned_objects`` and ``feature_group`` are passed to
     :func:`show_map` (a map to click on, with the clicked point drawn); ``passive`` kinds take no click
-    (see :func:`ui.map_view.build_map`). Returns what the map returns.
+    (see :func:`ui.map_view.build_map`). ``stamp`` names the kinds whose township is stamped from the
+    boundaries; with it only ``kinds`` are read (:func:`ui.state.workspace_layers_of`: a map that shows a few
+    layers need not read and stamp every layer of a prefecture); default every layer is read and stamped.
+    Returns what the map returns.
     """
-    layers = {k: v for k, v in workspace_layers().items() if k in kinds}
+    if stamp is None:
+        layers = {k: v for k, v in workspace_layers().items() if k in kinds}
+    else:
+        layers = workspace_layers_of(kinds, stamp=stamp)
     focus = None
     if feature_count(layers) > DETAIL_BUDGET:
         overview = t("overview")
-        choice = st.selectbox(t("focus_township"), [overview, *_townships(list(layers))], key=f"{key}_focus")
+        choice = st.selectbox(t("focus_township"), [overview, *_townships(layers)], key=f"{key}_focus")
         focus = None if choice == overview else choice
-    planned, payloads, images, is_overview = map_parts(list(layers), focus)
+    planned, payloads, images, is_overview = map_parts(list(layers), focus, stamp=stamp)
     if is_overview:
         st.caption(t("overview_note"))
 
@@ -91,7 +104,8 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
         return show_map(build(), key=key, height=height, returned_objects=returned_objects,
                         feature_group=feature_group)
     tokens = layer_tokens([*layers, "grids", "villages", "shelters"])       # the layers and the place names
-    cache_key = ("layers", tokens, focus, lang_, tuple(sorted(show or ())), height, extra_key, tuple(passive))
+    cache_key = ("layers", tokens, focus, lang_, tuple(sorted(show or ())), height, extra_key, tuple(passive),
+                 None if stamp is None else tuple(sorted(stamp)))
     return show_map(build, key=key, height=height, shared=cache_key, returned_objects=returned_objects,
                     feature_group=feature_group)
 

@@ -253,6 +253,7 @@ class LegendRow:
     shape: str = "box"
     layer: Any = None   # a folium layer, a tuple of them (shown while any is on), or None (always)
     dash: bool = False
+    hatch: str | None = None   # an area hatched ("/", "\\", "x") in its fill colour, as on the map
 
     @property
     def colour(self) -> str:
@@ -437,6 +438,16 @@ def _swatch_svg(r: LegendRow) -> str:
     if r.shape == "line":
         body = f'<line x1="1" y1="7" x2="19" y2="7" stroke="{c}" stroke-width="3"' + \
             (' stroke-dasharray="4 3"' if r.dash else "") + "/>"
+    elif r.shape == "box" and r.hatch:   # hatching lines clipped to the box, as the map draws the area
+        lines = []
+        for k in range(-8, 20, 4):
+            if r.hatch in ("/", "x"):
+                lines.append(_clipped_line(k, 12, k + 9, 3))
+            if r.hatch in ("\\", "x"):
+                lines.append(_clipped_line(k, 3, k + 9, 12))
+        body = "".join(f'<line x1="{a:g}" y1="{b:g}" x2="{x:g}" y2="{y:g}" stroke="{f}" stroke-width="1.4"/>'
+                       for a, b, x, y in filter(None, lines)) + \
+            f'<rect x="2" y="3" width="16" height="9" stroke="{c}" stroke-width="1.5" fill="none"/>'
     elif r.shape == "box":
         body = f'<rect x="2" y="3" width="16" height="9" stroke="{c}" stroke-width="1.5" fill="{f}"/>'
     elif r.shape in ("square", "triangle", "diamond"):
@@ -446,6 +457,26 @@ def _swatch_svg(r: LegendRow) -> str:
     else:
         body = f'<circle cx="10" cy="7" r="5" stroke="{c}" stroke-width="1.2" fill="{f}"/>'
     return f'<svg class="gis-swatch" width="20" height="14" viewBox="0 0 20 14">{body}</svg>'
+
+
+def _clipped_line(x0: float, y0: float, x1: float, y1: float, box: tuple = (2, 3, 18, 12)
+                  ) -> tuple[float, float, float, float] | None:
+    """The 45-degree segment ``(x0, y0)-(x1, y1)`` cut to the swatch box (Liang-Barsky), or None outside it."""
+    dx, dy = x1 - x0, y1 - y0
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, x0 - box[0]), (dx, box[2] - x0), (-dy, y0 - box[1]), (dy, box[3] - y0)):
+        if p == 0:
+            if q < 0:
+                return None
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+    if t0 >= t1:
+        return None
+    return (round(x0 + t0 * dx, 2), round(y0 + t0 * dy, 2), round(x0 + t1 * dx, 2), round(y0 + t1 * dy, 2))
 
 
 class MapLegend(MacroElement):
@@ -550,18 +581,23 @@ L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name
 # ---- styles from the specs --------------------------------------------------------------------
 def path_style(color: str, *, fill: str | None = None, weight: float = 1.5, fill_opacity: float = 0.35,
                opacity: float = 0.9, dash: str | None = None, shape: str | None = None,
-               radius: float | None = None) -> dict:
+               radius: float | None = None, hatch: str | None = None) -> dict:
     """Leaflet path options (plus ``shape``/``radius`` for points) as sent in a style table.
 
     An area whose fill is fully transparent (a grid outline) is not filled at all: the canvas skips a fill per
     feature per redraw, and a click or hover inside it still finds it (Leaflet's canvas tests the inside of a
     polygon whether or not it is filled).
+
+    ``hatch`` (``"/"``, ``"\\"`` or ``"x"``): the area is hatched in its fill colour rather than filled
+    (``fill_opacity`` is then the lines'), so what lies under it stays readable (``GisMap``'s canvas renderer).
     """
-    filled = shape is not None or (fill is not None and fill_opacity > 0)
+    filled = shape is not None or (fill is not None and (fill_opacity > 0 or hatch is not None))
     out: dict = {"color": color, "weight": weight, "opacity": opacity, "fill": filled,
                  "fillColor": fill or color, "fillOpacity": fill_opacity}
     if dash:
         out["dashArray"] = dash
+    if hatch:
+        out["hatch"] = hatch
     if shape is not None:
         out.update(shape=shape, radius=radius or 5.0, fillOpacity=0.9)
     return out

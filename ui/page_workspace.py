@@ -327,7 +327,7 @@ def _add_point(ws, kind: str) -> None:
         kinds = [kind, *CONTEXT_KINDS]
         out = show_layers_map(kinds, key=key, height=MAP_HEIGHT, returned_objects=["last_clicked"],
                               show={kind, *CONTEXT_SHOWN}, feature_group=_picked_marker(picked),
-                              passive=CONTEXT_KINDS)
+                              passive=CONTEXT_KINDS, stamp=(kind,))   # the context layers keep their own township
         click = (out or {}).get("last_clicked")
         if not click:
             return

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,22 +183,25 @@ def active_store():
     return Workspace(workspace_folder())
 
 
-def _raw_layers() -> dict[str, gpd.GeoDataFrame]:
-    """Every vector layer of the active store, overridden by this session's imports, as stored.
+def _raw_layers(kinds: Iterable[str] | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Every vector layer of the active store (or those of ``kinds`` only: the others are not read), overridden
+    by this session's imports, as stored.
 
     A layer the workspace check finds damaged is left out (the page banner names it), never read short.
     """
+    wanted = None if kinds is None else set(kinds)
     if uses_postgis():
         store = active_store()
-        out = {k: _pg_vector(store.dsn, store.schema, k, store.version(k)) for k in store.vector_kinds()}
+        out = {k: _pg_vector(store.dsn, store.schema, k, store.version(k)) for k in store.vector_kinds()
+               if wanted is None or k in wanted}
     else:
         folder = workspace_folder()
         ws = Workspace(folder)
         h = ws.health()
         tokens = _revision_tokens(ws)
         out = {k: _vector(folder, k, tokens.get(k)) for k in (_vector_kinds(ws) if h.ok else ws.vector_kinds())
-               if k not in h.damaged_kinds()}
-    out.update(st.session_state.get("session_layers", {}))
+               if k not in h.damaged_kinds() and (wanted is None or k in wanted)}
+    out.update({k: v for k, v in st.session_state.get("session_layers", {}).items() if wanted is None or k in wanted})
     return out
 
 
@@ -214,11 +217,31 @@ def workspace_layers() -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _stamped(key: tuple, _layers: dict) -> tuple[dict, list]:
+def workspace_layers_of(kinds: Iterable[str], *, stamp: Iterable[str] | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of ``kinds`` as :func:`workspace_layers` gives them, reading only those (and the boundaries
+    when a township is to be stamped), and stamping the township of ``stamp`` kinds only (default: all of
+    ``kinds``). A map that shows a few layers, or names the township of one, need not read and stamp a
+    prefecture's every building (the Workspace page's add-a-point map stamps only the layer edited)."""
+    kinds = list(dict.fromkeys(kinds))
+    stamp = kinds if stamp is None else [k for k in dict.fromkeys(stamp) if k in kinds]
+    raw = _raw_layers([*kinds, "boundaries"] if stamp else kinds)
+    if stamp and "boundaries" in raw and any(k in raw for k in stamp):
+        from gis.townships import TOWNSHIP_KINDS
+
+        todo = tuple(sorted(k for k in stamp if k in raw and k in TOWNSHIP_KINDS))
+        if todo:
+            raw = {**raw, **_stamped(layer_tokens(sorted({*todo, "boundaries"})), raw, todo)[0]}
+    return {k: v for k, v in raw.items() if k in kinds}
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _stamped(key: tuple, _layers: dict, kinds: tuple[str, ...] | None = None) -> tuple[dict, list]:
     from gis.townships import stamp_townships
 
-    return stamp_townships(_layers)
+    if kinds is None:
+        return stamp_townships(_layers)
+    out, notes = stamp_townships({k: _layers[k] for k in (*kinds, "boundaries") if k in _layers}, kinds=kinds)
+    return {k: out[k] for k in kinds if k in out}, notes
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -243,14 +266,23 @@ def township_notes() -> list:
     return list(_stamped(layer_tokens(list(raw)), raw)[1])
 
 
+#: longest side of the hillshade image in pixels (the DEM is shaded at this size)
+HILLSHADE_PX = 1600
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _hillshade(dem_key: tuple, _folder: str, _token: tuple) -> Overlay | None:
     """The hillshade of the DEM file ``dem_key`` names (:func:`workspace_dem_key`: workspaces that link one DEM
     file share it)."""
+    from layers.raster import read_raster
+
     ws = Workspace(_folder)
     if "dem" not in ws.raster_kinds():
         return None
-    return _render_hillshade(_raster(_folder, "dem", _token))
+    # a picture: the DEM read averaged down to the image's size (a prefecture's 5,000 x 5,000 cells are not read
+    # and shaded in full for a 1,600-pixel image); the same image whichever page asks first
+    return _render_hillshade(read_raster(ws.raster_path("dem"), display_name="dem.tif", max_side=HILLSHADE_PX),
+                             max_size=HILLSHADE_PX)
 
 
 def hillshade_overlay() -> Overlay | None:
@@ -290,10 +322,19 @@ def _map_parts(key: tuple, focus: str | None, lang_: str, _layers: dict) -> tupl
     return plan.layers, payloads, plan.images, plan.overview
 
 
-def map_parts(kinds: list[str], focus: str | None = None) -> tuple[dict, dict, dict, bool]:
-    """Cached (layers, payloads, images, overview) of the map of ``kinds`` (see :func:`ui.map_view.plan_map`)."""
-    layers = {k: v for k, v in workspace_layers().items() if k in kinds}
-    return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
+def map_parts(kinds: list[str], focus: str | None = None, *, stamp: tuple[str, ...] | None = None
+              ) -> tuple[dict, dict, dict, bool]:
+    """Cached (layers, payloads, images, overview) of the map of ``kinds`` (see :func:`ui.map_view.plan_map`).
+
+    ``stamp``: only ``kinds`` are read, and only these kinds have their township stamped
+    (:func:`workspace_layers_of`); default every layer is read and stamped (:func:`workspace_layers`), as the
+    pages that analyse them have them already.
+    """
+    if stamp is None:
+        layers = {k: v for k, v in workspace_layers().items() if k in kinds}
+        return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
+    layers = workspace_layers_of(kinds, stamp=stamp)
+    return _map_parts((layer_tokens(list(layers)), "stamp", tuple(sorted(stamp))), focus, lang(), layers)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)     # shared, not a pickled copy per session: read-only
@@ -302,9 +343,14 @@ def _places(key: tuple, _layers: dict) -> list[LabelSet]:
 
 
 def place_names() -> list[LabelSet]:
-    """Place labels of the workspace (townships, villages, shelters) for every page's map, cached per version."""
-    kinds = ["grids", "villages", "shelters"]
-    layers = {k: v for k, v in workspace_layers().items() if k in kinds}
+    """Place labels of the workspace (townships, villages, shelters) for every page's map, cached per version
+    (:func:`ui.map_view.place_labels`)."""
+    # names and outlines as stored (no township stamped): townships at their outline in the boundaries layer, the
+    # grids read for their township level only without one (a prefecture's grids are not read for a label)
+    layers = _raw_layers(["boundaries", "villages", "shelters"])
+    b = layers.get("boundaries")
+    if b is None or "level" not in b or not (b["level"].astype(str) == "township").any():
+        layers.update(_raw_layers(["grids"]))
     return _places(layer_tokens(list(layers)), layers)
 
 

@@ -48,15 +48,25 @@ def build(workspace: str, out_ours: str, out_peer: str, kind: str) -> dict:
     from ui.assets import inline_html, localize
     from ui.map_view import build_map, place_labels, plan_map
     from ui.overlay import hillshade_overlay
+    from ui.state import HILLSHADE_PX
 
     ws = Workspace(workspace)
     t0 = time.perf_counter()
     have = set(ws.vector_kinds())
     layers = {k: ws.vector(k) for k in (kind, *CONTEXT_KINDS) if k in have}
-    names = {k: ws.vector(k) for k in ("grids", "villages", "shelters") if k in have}
+    if "boundaries" in layers:      # the edited layer's township from the outlines, as the page stamps it
+        from gis.townships import stamp_townships
+
+        layers = {**layers, **stamp_townships(layers, kinds=(kind,))[0]}
+    # the place names as ui.state.place_names reads them: townships from the boundaries (grids only without them)
+    names = {k: layers.get(k) if k in layers else ws.vector(k) for k in ("boundaries", "villages", "shelters")
+             if k in have}
+    b = names.get("boundaries")
+    if (b is None or "level" not in b or not (b["level"].astype(str) == "township").any()) and "grids" in have:
+        names["grids"] = ws.vector("grids")
     t1 = time.perf_counter()
-    dem = Path(workspace) / "dem.tif"
-    hs = hillshade_overlay(read_raster(dem)) if dem.exists() else None
+    dem = Path(workspace) / "dem.tif"   # shaded at the image's size, as ui.state._hillshade does
+    hs = hillshade_overlay(read_raster(dem, max_side=HILLSHADE_PX), max_size=HILLSHADE_PX) if dem.exists() else None
     t2 = time.perf_counter()
     mp = plan_map(layers)
     places = place_labels(names)

@@ -31,6 +31,10 @@ DEM's shape. Vector layers may be in any CRS (EPSG:4490 when none is set).
 
 The page is A4, portrait or landscape, whichever fits the map's extent better; it carries a
 title, the date, a legend, a scale bar with the ratio, a north arrow, the CRS and a data note.
+The whole-area map is of the county outlines (else the township outlines, else the DEM) and fills
+the page's map box with the terrain around them, as far as the DEM reaches; where the DEM ends
+first, the box takes the shape of what there is and the legend moves off the map into the band
+left under it.
 Fonts, the scale bar and the north arrow are :mod:`gis.report.village_map`'s.
 """
 
@@ -61,6 +65,7 @@ from gis.report.a4 import (
     finish_map,
     font_rc,
     map_page,
+    to_crs,
     warp,
     wrap,
 )
@@ -203,6 +208,38 @@ def _data_bounds(dem: Raster, crs: pyproj.CRS, frame: tuple[float, float, float,
     return max(frame[0], x0), max(frame[1], y0), min(frame[2], x1), min(frame[3], y1)
 
 
+def _area_bounds(dem: Raster, crs: pyproj.CRS, layers: Mapping[str, Any], towns: gpd.GeoDataFrame | None
+                 ) -> tuple[float, float, float, float]:
+    """What the whole-area map is of, in the map CRS: the county outlines, else the township outlines, else
+    the DEM's extent."""
+    for g in (county_outlines(layers).gdf, towns):
+        if g is not None and len(g):
+            b = to_crs(g, crs).total_bounds
+            if np.all(np.isfinite(b)) and b[2] > b[0] and b[3] > b[1]:
+                return float(b[0]), float(b[1]), float(b[2]), float(b[3])
+    tb = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs))
+                                     if dem.crs is not None else STORAGE_CRS, crs, always_xy=True)
+    return tb.transform_bounds(*dem.bounds)
+
+
+def _fill_box(area: tuple[float, float, float, float], box_aspect: float, dem: Raster, crs: pyproj.CRS, *,
+              keep: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """``area`` grown about its centre to the map box's shape, then cut to where the DEM has values (never
+    inside ``keep``, the area itself): the map fills the page with the terrain around the area, and shows no
+    band of empty map where the DEM ends (the box then takes the shape of what is left:
+    :func:`gis.report.a4.map_page` ``fit``)."""
+    x0, y0, x1, y1 = area
+    w, h = x1 - x0, y1 - y0
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if w / max(h, 1e-9) < box_aspect:
+        w = h * box_aspect
+    else:
+        h = w / box_aspect
+    grown = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    cut = _data_bounds(dem, crs, grown)
+    return min(cut[0], keep[0]), min(cut[1], keep[1]), max(cut[2], keep[2]), max(cut[3], keep[3])
+
+
 def _polygon_path(geom) -> MplPath | None:
     """A matplotlib path of a (multi)polygon, holes included."""
     verts, codes = [], []
@@ -244,14 +281,13 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
         town_geom = sel.to_crs(crs).geometry.make_valid().union_all()
         x0, y0, x1, y1 = town_geom.bounds
     else:
-        tb = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(_as_pyproj_input(dem.crs))
-                                         if dem.crs is not None else STORAGE_CRS, crs, always_xy=True)
-        x0, y0, x1, y1 = tb.transform_bounds(*dem.bounds)
+        x0, y0, x1, y1 = subject = _area_bounds(dem, crs, layers, towns)
     pad = 0.03 * max(x1 - x0, y1 - y0)
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
     lay = _layout((x1 - x0) / max(y1 - y0, 1e-9))
-    if township is None:   # the whole area: the box takes the data's shape (no empty band)
-        x0, y0, x1, y1 = _data_bounds(dem, crs, (x0, y0, x1, y1))
+    if township is None:   # the whole area: the page's map box filled with the terrain around it, where there is any
+        x0, y0, x1, y1 = _fill_box((x0, y0, x1, y1), lay["box_aspect"], dem, crs, keep=subject)
+    box_bottom = lay["map"][1]
     fig, ax, extent = map_page((x0, y0, x1, y1), lay, dpi=100, fit=township is None)
     img_extent = (extent[0], extent[2], extent[1], extent[3])
     px = int(min(2000, max(600, lay["map_w_in"] * 200)))
@@ -402,6 +438,9 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     ax.set_xlim(extent[0], extent[2])
     ax.set_ylim(extent[1], extent[3])
     finish_map(ax, legend, extent, lang, lay["map_w_in"], handlelength=2.0)
+    # where the map box took the area's shape and left a band under it, the legend goes there, off the map
+    legend_h = _legend_below(ax, legend, (lay["map"][1] - box_bottom) * lay["size"][1],
+                             ncol=4 if lay["orient"] == "landscape" else 3)
 
     # title block and footer
     if isinstance(date, (_dt.date, _dt.datetime)):
@@ -418,7 +457,7 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     # are (the boundaries layer, or a stand-in) and the CRS
     W, H = lay["size"]
     left = _MARGIN / W
-    y = lay["map"][1] - 0.08 / H
+    y = lay["map"][1] - (0.08 + legend_h) / H
     foot = note or _t("note", lang)
     if towns is not None:
         foot += SEMICOLON(lang) + outlines.note(lang)
@@ -428,6 +467,35 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
     if cjk_font() is None:
         fig.text(1 - left, y, _T["nofont"].en, ha="right", va="top", fontsize=8, color="#c00000", fontweight="bold")
     return fig
+
+
+#: room under a legend moved below the map, for the footer's lines (inches)
+_FOOTER_ROOM_IN = 0.55
+
+
+def _legend_below(ax, handles: list, free_in: float, *, ncol: int) -> float:
+    """Move the map's legend under the map frame, in ``ncol`` columns, when the ``free_in`` inches of page under
+    the frame hold it and the footer; returns the height it takes there (0: it stays on the map)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    inside = ax.get_legend()
+    if inside is None or not handles or free_in < _FOOTER_ROOM_IN + 0.3:
+        return 0.0
+    fig = ax.figure
+    if not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    inside.remove()
+    below = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.006), ncol=ncol, fontsize=7,
+                      frameon=False, borderaxespad=0.0, handlelength=2.0, columnspacing=2.5)
+    height_in = below.get_window_extent(renderer).height / fig.dpi + 0.08
+    if height_in + _FOOTER_ROOM_IN > free_in:    # too tall for the band: back on the map
+        below.remove()
+        finish_legend = ax.legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.92, borderpad=0.6,
+                                  handlelength=2.0)
+        finish_legend.set_zorder(30)
+        return 0.0
+    return height_in
 
 
 # ---- output ------------------------------------------------------------------------------------

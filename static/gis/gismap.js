@@ -4,6 +4,7 @@
  *
  *   L.ShapeMarker        point markers as circle, square, triangle or diamond (canvas and SVG)
  *   GisMap.unpack(data)   the features of many points sent by column (ui/map_points.py)
+ *   style.hatch          areas hatched ("/", "\\", "x") in their fill colour instead of filled (canvas)
  *   GisMap.styled(...)    a GeoJSON layer styled from ONE lookup table keyed by a feature property
  *                         (linear in the number of features: no per-feature code in the page); many
  *                         points (GisMap.DOTS_MIN or more) go on one canvas of their own (GisMap.Dots)
@@ -63,6 +64,50 @@
       var p = layer._point, r = Math.max(Math.round(layer._radius), 1), d = "";
       GisMap.shapePath(layer.options.shape, p.x, p.y, r, function (x, y, i) { d += (i ? "L" : "M") + x + " " + y; });
       this._setPath(layer, layer._empty() ? "M0 0" : d + "z");
+    }
+  });
+
+  // ---- hatched areas: what lies under them shows between the lines --------------------------------
+  var hatchTiles = {};
+  /**
+   * A small canvas tile of hatching in ``color``: ``kind`` "/" or "\\" (one direction) or "x" (both),
+   * lines ``width`` px wide every ``spacing`` px; repeated as a canvas pattern it tiles without seams.
+   */
+  GisMap.hatchTile = function (color, kind, spacing, width) {
+    var key = [color, kind, spacing, width].join("|");
+    if (!hatchTiles[key]) {
+      var s = spacing || 9, c = document.createElement("canvas"), x = c.getContext("2d");
+      c.width = c.height = s;
+      x.strokeStyle = color;
+      x.lineWidth = width || 1.6;
+      x.beginPath();
+      if (kind !== "\\") {   // "/" : lower left to upper right, with the corners that continue it
+        x.moveTo(0, s); x.lineTo(s, 0); x.moveTo(-s / 2, s / 2); x.lineTo(s / 2, -s / 2);
+        x.moveTo(s / 2, s * 1.5); x.lineTo(s * 1.5, s / 2);
+      }
+      if (kind === "\\" || kind === "x") {
+        x.moveTo(0, 0); x.lineTo(s, s); x.moveTo(-s / 2, s / 2); x.lineTo(s / 2, s * 1.5);
+        x.moveTo(s / 2, -s / 2); x.lineTo(s * 1.5, s / 2);
+      }
+      x.stroke();
+      hatchTiles[key] = c;
+    }
+    return hatchTiles[key];
+  };
+  // A path whose style has ``hatch`` ("/", "\\" or "x") is filled with hatching in its fill colour on the
+  // canvas renderer (the maps' renderer: preferCanvas); the SVG renderer fills it plainly.
+  var canvasFillStroke = L.Canvas.prototype._fillStroke;
+  L.Canvas.include({
+    _fillStroke: function (ctx, layer) {
+      var o = layer.options;
+      if (!o.hatch || !o.fill) { return canvasFillStroke.call(this, ctx, layer); }
+      var colour = o.fillColor || o.color;
+      o.fillColor = ctx.createPattern(GisMap.hatchTile(colour, o.hatch, o.hatchSpacing, o.hatchWeight), "repeat");
+      try {
+        canvasFillStroke.call(this, ctx, layer);
+      } finally {
+        o.fillColor = colour;
+      }
     }
   });
 
