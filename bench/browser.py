@@ -273,7 +273,14 @@ class Wave:
     resident memory (MB) before, at its peak during the wave, and after the sessions closed; the CPU seconds the
     server (its process, its threads and its children, from /proc) and the browser (Chromium and Playwright's
     driver, as reaped children of this process) spent from the wave's start until its sessions closed: on a
-    shared machine a steadier measure of the work than the wall time."""
+    shared machine a steadier measure of the work than the wall time.
+
+    Per session (each session is its own Chromium, as each officer has their own browser): ``own_cpu_s``, the CPU
+    seconds its browser (every process of it) spent from navigation to map ready, and ``cpu_wait_s``, the seconds
+    its page's thread (the main thread of each of its renderer processes: Streamlit's frontend, the map's frame,
+    Leaflet) stood ready to run but waiting for a CPU in that time (Linux ``/proc/PID/task/TID/schedstat``, the
+    run-queue delay). :attr:`fair_s` is the map-ready time without that wait: what the session would have taken
+    had its page's thread had a CPU of its own (its own PC), everything else as measured."""
 
     sessions: int
     ready_s: list[float | None]
@@ -285,6 +292,99 @@ class Wave:
     external: int = 0
     server_cpu_s: float | None = None
     browser_cpu_s: float | None = None
+    own_cpu_s: list[float | None] = field(default_factory=list)
+    cpu_wait_s: list[float | None] = field(default_factory=list)
+    browser_nice: int = 0
+
+    @property
+    def fair_s(self) -> list[float | None]:
+        """Map ready minus the time the session's page thread waited for a CPU (None where either is missing)."""
+        return [None if r is None or w is None else r - w for r, w in zip(self.ready_s, self.cpu_wait_s)]
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (from every one of its threads), from /proc."""
+    out: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for t in tasks:
+        with suppress(OSError, ValueError):
+            out += [int(c) for c in (t / "children").read_text().split()]
+    return out
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (not ``pid`` itself), from /proc."""
+    seen: set[int] = set()
+    todo = _children(pid)
+    while todo:
+        p = todo.pop()
+        if p not in seen:
+            seen.add(p)
+            todo += _children(p)
+    return seen
+
+
+def _own_cpu(p: int) -> float:
+    """CPU seconds of process ``p`` and the children it reaped (0 when it is gone)."""
+    import os
+
+    try:
+        f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(roots: list[int]) -> float:
+    """CPU seconds of the processes ``roots`` and every live process below them (a browser: all its processes)."""
+    procs = set(roots)
+    for r in roots:
+        procs |= descendants(r)
+    return sum(_own_cpu(p) for p in procs)
+
+
+def renderer_waits_s(roots: list[int]) -> dict[int, float]:
+    """Per renderer process below ``roots`` (command line ``--type=renderer``): the seconds its main thread has
+    waited on a run queue for a CPU since it started (``/proc/PID/task/PID/schedstat``, second field, ns)."""
+    out: dict[int, float] = {}
+    procs = set(roots)
+    for r in roots:
+        procs |= descendants(r)
+    for p in procs:
+        try:
+            if b"--type=renderer" not in Path(f"/proc/{p}/cmdline").read_bytes():
+                continue
+            out[p] = int(Path(f"/proc/{p}/task/{p}/schedstat").read_text().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def _is_chromium(p: int) -> bool:
+    try:
+        return b"chrom" in Path(f"/proc/{p}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _parent(p: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _launcher(chromium: Path, nice: int, folder: Path) -> Path:
+    """``chromium`` itself, or (``nice`` > 0) a script in ``folder`` that runs it at that niceness."""
+    if nice <= 0:
+        return chromium
+    script = folder / "chromium-nice.sh"
+    script.write_text(f'#!/bin/sh\nexec nice -n {int(nice)} "{chromium}" "$@"\n')
+    script.chmod(0o755)
+    return script
 
 
 def _tree_sum(pid: int, read: Callable[[int], float]) -> float | None:
@@ -385,12 +485,17 @@ def streamlit_app(root: Path, workspace: Path, *, log: Path, env: dict | None = 
 
 
 def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, timeout_s: float = 300.0,
-                 viewport: dict | None = None, settle_s: float = 15.0) -> Wave:
-    """Open ``url`` in ``n`` browser sessions at once (one headless Chromium, ``n`` isolated contexts: ``n``
-    app sessions) and time each one's map; keep them all open until the last map is ready, close them,
-    and sample the server's memory (``pid``) throughout and ``settle_s`` after.
+                 viewport: dict | None = None, settle_s: float = 15.0, browser_nice: int = 0) -> Wave:
+    """Open ``url`` in ``n`` browser sessions at once and time each one's map; keep them all open until the last
+    map is ready, close them, and sample the server's memory (``pid``) throughout and ``settle_s`` after.
+
+    Each session is its own headless Chromium (launched, one after the other, before the wave's clock starts),
+    as each officer has their own browser: its CPU and its page thread's wait for a CPU are its own (see
+    :class:`Wave`). ``browser_nice`` > 0 runs the browsers at that niceness (``nice -n``), so that on the one
+    machine they yield the CPU to the app server (which officers' browsers on their own PCs never take).
     """
     import asyncio
+    import os
     import time
 
     from playwright.async_api import async_playwright
@@ -405,11 +510,12 @@ def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, ti
                 samples.append(v)
             stop.wait(0.25)
 
-    wave = Wave(sessions=n, ready_s=[], rss_before_mb=process_rss_mb(pid) if pid else None)
+    wave = Wave(sessions=n, ready_s=[], rss_before_mb=process_rss_mb(pid) if pid else None,
+                browser_nice=max(0, int(browser_nice)))
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
 
-    async def one(browser, errors: list[str], external: list[str]) -> tuple[float | None, float | None]:
+    async def prepare(browser, errors: list[str], external: list[str]):
         ctx = await browser.new_context(viewport=viewport or {"width": 1400, "height": 2400})
 
         async def route(r):
@@ -422,8 +528,18 @@ def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, ti
         await ctx.route("**/*", route)
         page = await ctx.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)[:200]))
+        return page
+
+    async def one(page, roots: list[int]) -> tuple:
+        cpu0, waits0 = tree_cpu_s(roots), renderer_waits_s(roots)
         t0 = time.perf_counter()
         frame = None
+
+        def done(ready: float | None) -> tuple:
+            waits1 = renderer_waits_s(roots)
+            wait = sum(max(0.0, w - waits0.get(p, 0.0)) for p, w in waits1.items())
+            return ready, frame, tree_cpu_s(roots) - cpu0, wait if waits1 else None
+
         await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
         while time.perf_counter() - t0 < timeout_s:
             for fr in page.frames:
@@ -431,30 +547,44 @@ def session_wave(url: str, n: int, *, chromium: Path, pid: int | None = None, ti
                     frame = frame or time.perf_counter() - t0
                     try:
                         if await fr.evaluate(_MAP_READY):
-                            return time.perf_counter() - t0, frame
+                            return done(time.perf_counter() - t0)
                     except Exception:  # noqa: BLE001 - the frame was replaced by a rerun; look again
                         pass
             for el in await page.query_selector_all('iframe[title*="streamlit_folium"]'):
                 with suppress(Exception):  # detached by a rerun
                     await el.scroll_into_view_if_needed(timeout=1000)
             await asyncio.sleep(0.2)
-        return None, frame
+        return done(None)
 
     async def main() -> tuple[list, list[str], list[str]]:
         errors: list[str] = []
         external: list[str] = []
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
-            try:
-                times = await asyncio.gather(*(one(browser, errors, external) for _ in range(n)))
-            finally:
-                await browser.close()
+        with tempfile.TemporaryDirectory(prefix="bench-sessions-") as folder:
+            exe = _launcher(chromium, wave.browser_nice, Path(folder))
+            async with async_playwright() as pw:
+                browsers, trees = [], []
+                try:
+                    for _ in range(n):
+                        before = descendants(os.getpid())
+                        browsers.append(await pw.chromium.launch(executable_path=str(exe), headless=True,
+                                                                 args=CHROMIUM_ARGS))
+                        # the new browser's top process: a Chromium process whose parent is none (the driver)
+                        trees.append(sorted(p for p in descendants(os.getpid()) - before
+                                            if _is_chromium(p) and not _is_chromium(_parent(p) or 0)))
+                    pages = await asyncio.gather(*(prepare(b, errors, external) for b in browsers))
+                    # every session's browser and page are up: all go together
+                    times = await asyncio.gather(*(one(pg, roots) for pg, roots in zip(pages, trees)))
+                finally:
+                    for b in browsers:
+                        with suppress(Exception):
+                            await b.close()
         return list(times), errors, external
 
     cpu0, browser0 = (process_cpu_s(pid) if pid else None), _reaped_children_cpu_s()
     try:
         times, wave.errors, external = asyncio.run(main())
-        wave.ready_s, wave.frame_s = [r for r, _ in times], [f for _, f in times]
+        wave.ready_s, wave.frame_s = [t[0] for t in times], [t[1] for t in times]
+        wave.own_cpu_s, wave.cpu_wait_s = [t[2] for t in times], [t[3] for t in times]
         wave.external = len(external)
         cpu1 = process_cpu_s(pid) if pid else None
         wave.server_cpu_s = None if cpu0 is None or cpu1 is None else cpu1 - cpu0

@@ -229,3 +229,39 @@ def test_startup_times_launch_to_the_first_page(demo_workspace, tmp_path):
     first = re.search(r"\| \*\*launch to the first page's map\*\* \| ([0-9.,]+) \|", text)
     assert up and first, text
     assert 0 < float(up.group(1)) < float(first.group(1).replace(",", ""))
+
+
+def test_sessions_fair_figure_is_the_wall_time_without_the_page_threads_wait():
+    """The sessions bench judges the 8-session bar on the map-ready time minus the page thread's run-queue wait."""
+    from bench.browser import Wave
+    from bench.cases.sessions import _slowest
+
+    w = Wave(sessions=3, ready_s=[10.0, 12.5, None], cpu_wait_s=[4.0, 0.5, 1.0])
+    assert w.fair_s == [6.0, 12.0, None]
+    assert _slowest(w.fair_s) is None                 # a session that never drew its map fails the wave
+    assert _slowest(w.fair_s[:2]) == 12.0
+
+
+def test_sessions_process_accounting_reads_proc(tmp_path):
+    """Per-session browser accounting from /proc: the process tree, its CPU, renderers' waits, the niced launcher."""
+    import os
+    import subprocess
+    import sys
+
+    from bench.browser import _launcher, descendants, renderer_waits_s, tree_cpu_s
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; sum(range(3_000_000)); time.sleep(30)"])
+    try:
+        import time
+
+        time.sleep(1.0)
+        assert child.pid in descendants(os.getpid())
+        assert tree_cpu_s([child.pid]) > 0
+        assert renderer_waits_s([child.pid]) == {}        # not a browser renderer
+    finally:
+        child.kill()
+        child.wait()
+    chromium = Path("/usr/bin/chromium")
+    assert _launcher(chromium, 0, tmp_path) == chromium
+    script = _launcher(chromium, 19, tmp_path)
+    assert script.read_text().splitlines()[1] == f'exec nice -n 19 "{chromium}" "$@"' and os.access(script, os.X_OK)

@@ -435,6 +435,12 @@ def test_shared_map_layers_are_fetched_when_shown_and_searched(page, app_url, de
     state = frame.evaluate("""() => Object.values(window).filter(v => v instanceof L.GeoJSON && v._gisUrl)
         .map(v => ({url: v._gisUrl, loading: !!v._gisLoading, n: v.getLayers().length}))""")
     assert state and all(s["url"].startswith("/app/static/shared/") for s in state)
+    # compressed once when written, served as it is (never compressed again per request), inflated by the browser
+    assert all(s["url"].endswith(".json.gz") for s in state)
+    req = urllib.request.Request(app_url + state[0]["url"], headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.headers.get("Content-Encoding") is None and resp.headers["Content-Type"] == "application/gzip"
+        assert resp.read(2) == b"\x1f\x8b"
     assert any(s["loading"] and s["n"] > 0 for s in state)          # shown at start: fetched and drawn
     assert any(not s["loading"] and s["n"] == 0 for s in state)     # off at start: not fetched
     frame.fill(".gis-find input", name)

@@ -183,6 +183,7 @@ def shared_dir(tmp_path, monkeypatch):
 
 
 def test_big_layers_and_images_go_to_files_once(shared_dir):
+    import gzip
     import json
 
     from ui.map_files import SHARED_URL, externalize
@@ -193,16 +194,22 @@ def test_big_layers_and_images_go_to_files_once(shared_dir):
     moved = externalize(m)
     assert moved["layers"] == 1 and moved["images"] == 1        # the small layer stays inline
     files = sorted(p.name for p in shared_dir.iterdir())
-    assert len(files) == 2 and {p.rsplit(".", 1)[1] for p in files} == {"json", "png"}
+    # the layer as JSON and as JSON compressed once (the address the map uses: served as it is, inflated by the
+    # browser, never compressed again per request), the image as itself
+    assert len(files) == 3 and {p.rsplit(".", 1)[1] for p in files} == {"json", "gz", "png"}
     js = next(f for f in files if f.endswith(".json"))
     assert json.loads((shared_dir / js).read_text()) == data
+    assert gzip.decompress((shared_dir / f"{js}.gz").read_bytes()) == (shared_dir / js).read_bytes()
+    assert (shared_dir / f"{js}.gz").stat().st_size < (shared_dir / js).stat().st_size / 2
     r = render_map(m)
-    assert f"{SHARED_URL}/{js}" in r.script and "点2999" not in r.script and "点2" in r.script
+    assert f"{SHARED_URL}/{js}.gz" in r.script and "点2999" not in r.script and "点2" in r.script
     assert "data:image/png" not in r.script and r.nbytes < 20_000
+    gz = (shared_dir / f"{js}.gz").read_bytes()
     externalize(_big_map())                                         # the same data again: the same files
     assert sorted(p.name for p in shared_dir.iterdir()) == files
+    assert (shared_dir / f"{js}.gz").read_bytes() == gz             # the same bytes (no time stamp inside)
     externalize(_big_map(seed=1))
-    assert len(list(shared_dir.iterdir())) == 4
+    assert len(list(shared_dir.iterdir())) == 6
 
 
 def test_map_data_stays_inline_when_the_folder_cannot_be_written(tmp_path, monkeypatch):
@@ -259,7 +266,7 @@ def test_concurrent_sessions_render_and_write_a_shared_map_once(shared_dir, monk
     for th in threads:
         th.join()
     assert len(builds) == 1 and len(calls) == 8 and len({c["script"] for c in calls}) == 1
-    assert len(list(shared_dir.iterdir())) == 2
+    assert len(list(shared_dir.iterdir())) == 3                  # the layer (JSON and its .gz) and the image
     shared_map(build, cache_key=("test-threads", "rev2", "zh"), key="m", height=400)   # an edit: a new revision
     assert len(builds) == 2
     MAPS.clear()
@@ -273,3 +280,15 @@ def test_no_full_garbage_collection_after_every_script_run():
 
     config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
+
+
+def test_compressed_layer_files_keep_their_plain_twin_when_the_folder_is_pruned(shared_dir, monkeypatch):
+    """The .gz and the plain JSON of one layer are written, renewed and kept together."""
+    from layers import settings
+    from ui.map_files import publish
+
+    monkeypatch.setattr(settings, "SHARED_MAP_FILES_MB", 0.0001)   # 100 bytes: less than one pair
+    url = publish(b'{"type":"FeatureCollection","features":[]}' * 10, ".json", compressed=True)
+    assert url.endswith(".json.gz")
+    name = url.rsplit("/", 1)[1]
+    assert sorted(p.name for p in shared_dir.iterdir()) == sorted([name, name[:-3]])   # the pair in use stays

@@ -406,11 +406,15 @@ class FireReview:
             notes += reach.notes
         count = reach.count if reach is not None else None
 
-        towns_by, towns_note = township_source(layers)
-        notes.append(towns_note)
         keys["townships"] = keys["cameras"] + keys["reach"][2:]
-        towns = memo("townships", keys["townships"],
-                     lambda: township_table(grid, layers["forest"], forest, high, seen, count, townships=towns_by))
+
+        def townships() -> tuple[pd.DataFrame, Text]:
+            # the outlines are dissolved here, inside the memo: once per data and options, not on every run
+            towns_by, towns_note = township_source(layers)
+            return township_table(grid, layers["forest"], forest, high, seen, count, townships=towns_by), towns_note
+
+        towns, towns_note = memo("townships", keys["townships"], townships)
+        notes.append(towns_note)
         keys["gaps"] = keys["townships"] + (self.gaps, self.min_gap_ha)
         gaps = memo("gaps", keys["gaps"], lambda: gap_step(grid, high, seen, count, layers,
                                                               min_gap_ha=self.min_gap_ha)) \

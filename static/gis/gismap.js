@@ -367,6 +367,19 @@
       return b;
     }
   });
+  /**
+   * Fetch JSON from an address; a ``.gz`` address (compressed once by the server, served as it is) is inflated
+   * here (DecompressionStream); a browser without it fetches the plain file beside it (the address without .gz).
+   */
+  GisMap.fetchJson = function (url) {
+    var gz = /\.gz$/.test(url);
+    if (gz && typeof DecompressionStream === "undefined") { url = url.slice(0, -3); gz = false; }
+    return fetch(url).then(function (r) {
+      if (!r.ok) { throw new Error(r.status + " " + url); }
+      if (!gz) { return r.json(); }
+      return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).json();
+    });
+  };
   /** Fetches under way (a map is drawn once none is left). */
   GisMap.pending = 0;
   /**
@@ -383,10 +396,7 @@
     if (!layer._gisUrl) { return Promise.resolve(layer); }
     if (!layer._gisLoading) {
       GisMap.pending++;
-      layer._gisLoading = fetch(layer._gisUrl).then(function (r) {
-        if (!r.ok) { throw new Error(r.status + " " + layer._gisUrl); }
-        return r.json();
-      }).then(function (d) {
+      layer._gisLoading = GisMap.fetchJson(layer._gisUrl).then(function (d) {
         d = GisMap.unpack(d);
         var feats = (d && d.features) || [];
         if (layer._gisDots && feats.length >= GisMap.DOTS_MIN &&
