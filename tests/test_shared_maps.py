@@ -202,7 +202,8 @@ def test_big_layers_and_images_go_to_files_once(shared_dir):
     assert gzip.decompress((shared_dir / f"{js}.gz").read_bytes()) == (shared_dir / js).read_bytes()
     assert (shared_dir / f"{js}.gz").stat().st_size < (shared_dir / js).stat().st_size / 2
     r = render_map(m)
-    assert f"{SHARED_URL}/{js}.gz" in r.script and "点2999" not in r.script and "点2" in r.script
+    # the small layer stays inline: in the page's JSON data element (the HTML part), not fetched
+    assert f"{SHARED_URL}/{js}.gz" in r.script and "点2999" not in r.script + r.html and "点2" in r.html
     assert "data:image/png" not in r.script and r.nbytes < 20_000
     gz = (shared_dir / f"{js}.gz").read_bytes()
     externalize(_big_map())                                         # the same data again: the same files
@@ -223,7 +224,8 @@ def test_map_data_stays_inline_when_the_folder_cannot_be_written(tmp_path, monke
     m = _big_map()
     assert externalize(m) == {"layers": 0, "images": 0, "bytes": 0}
     r = render_map(m)
-    assert "点2999" in r.script and "data:image/png" in r.script
+    # inline data: the page's JSON data element, its 3,000 points packed by column (ui.map_points)
+    assert '"type":"GisPoints","n":3000' in r.html and "data:image/png" in r.script
 
 
 def test_map_files_folder_is_bounded(shared_dir, monkeypatch):
