@@ -15,7 +15,9 @@ from PIL import Image
 from rasterio.crs import CRS
 from rasterio.transform import from_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+from scipy.ndimage import binary_dilation
 
+from layers.palette import rgb
 from layers.raster import Raster
 
 WEB_MERCATOR = CRS.from_epsg(3857)
@@ -194,23 +196,15 @@ def rasterize_points(gdf, color: str, *, fill: str | None = None, opacity: float
     row = np.clip(((top - y) / scale).astype(np.int64), 0, height - 1)
     centre = np.zeros((height, width), bool)
     centre[row, col] = True
-    dots = centre.copy()
-    for dr in range(-half, half + 1):                           # each point grown into a dot_px square
-        for dc in range(-half, half + 1):
-            if dr or dc:
-                dots[max(dr, 0):height + min(dr, 0), max(dc, 0):width + min(dc, 0)] |= \
-                    centre[max(-dr, 0):height + min(-dr, 0), max(-dc, 0):width + min(-dc, 0)]
+    # each point grown into a dot_px square
+    dots = binary_dilation(centre, structure=np.ones((2 * half + 1, 2 * half + 1), bool)) if half else centre
     alpha = int(round(255 * opacity))
     rgba = np.zeros((height, width, 4), np.uint8)
-    rgba[dots] = [*_rgb(color), alpha]
+    rgba[dots] = [*rgb(color), alpha]
     if half:
-        rgba[centre] = [*_rgb(fill or color), alpha]
+        rgba[centre] = [*rgb(fill or color), alpha]
     w_, s_, e_, n_ = transform_bounds(WEB_MERCATOR, "EPSG:4326", left, bottom, right, top)
     return _encode(rgba, [[s_, w_], [n_, e_]])
-
-
-def _rgb(color: str) -> list[int]:
-    return [int(color[i:i + 2], 16) for i in (1, 3, 5)]
 
 
 def grey_ramp(alpha: int = 255) -> Callable[[np.ndarray], np.ndarray]:
