@@ -150,6 +150,7 @@ def first_render(url: str, *, chromium: Path, timeout_s: float = 120.0) -> Rende
     with tempfile.TemporaryDirectory(prefix="bench-chromium-") as profile, sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(profile, executable_path=str(chromium), headless=True,
                                                     args=CHROMIUM_ARGS, viewport=VIEWPORT)
+        timed_out = False
         try:
             def route(r):
                 if _is_local(r.request.url):
@@ -163,7 +164,6 @@ def first_render(url: str, *, chromium: Path, timeout_s: float = 120.0) -> Rende
             page.on("pageerror", lambda exc: errors.append(str(exc)[:300]))
             page.add_init_script(_PROBE)
             page.set_default_timeout(timeout_s * 1000)
-            timed_out = False
             try:
                 page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
                 page.wait_for_function("window.__benchDone !== null", timeout=timeout_s * 1000, polling=50)
@@ -194,6 +194,8 @@ def first_render(url: str, *, chromium: Path, timeout_s: float = 120.0) -> Rende
             except PlaywrightError:
                 pass
         finally:
+            if timed_out:       # a renderer still busy with the page keeps ctx.close() waiting: end it first
+                _kill_renderers()
             ctx.close()
     return Render(ms=ms, timed_out=timed_out, js_heap_mb=heap, dom_nodes=nodes, vector_elements=elements,
                   external=external, errors=errors, phases=phases)
@@ -361,6 +363,17 @@ def renderer_waits_s(roots: list[int]) -> dict[int, float]:
         except (OSError, ValueError, IndexError):
             continue
     return out
+
+
+def _kill_renderers() -> None:
+    """Kill the page renderers of the Chromiums this process started (a timed-out page's busy renderer)."""
+    import os
+    import signal
+
+    for p in descendants(os.getpid()):
+        with suppress(OSError):
+            if b"--type=renderer" in Path(f"/proc/{p}/cmdline").read_bytes():
+                os.kill(p, signal.SIGKILL)
 
 
 def _is_chromium(p: int) -> bool:

@@ -1,12 +1,13 @@
-"""The operations workbooks are streamed (openpyxl's write-only mode) and read back exactly as the same sheets
-written the normal way: values, number formats, bold totals, header style, column widths, frozen header, filter
-and the A4 page setup. The call sheet, the dispatch sheet and the after-action record, and the sheet writer on
-its own with every kind of value; the writers import openpyxl only when they write."""
+"""The operations workbooks are streamed (XlsxWriter, constant memory) and read back exactly as the same sheets
+written the normal way (openpyxl): values, number formats, bold totals, header style, column widths, frozen
+header, filter and the A4 page setup. The call sheet, the dispatch sheet and the after-action record, and the
+sheet writer on its own with every kind of value; the writers import their Excel library only when they write."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from gis.ops.session import Operations
 from gis.report import ops_record, ops_sheets
-from gis.report.ops_sheets import a4_setup
-from gis.report.sheets import new_workbook, write_sheet
+from gis.report.sheets import Page, new_workbook, write_sheet
 from tests.ops_data import tiny_layers, write_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,9 +37,12 @@ def _read(data: bytes) -> dict:
                            c.alignment.horizontal) for c in row])
         ps = ws.page_setup
         out[ws.title] = {
-            "cells": cells, "widths": {k: d.width for k, d in ws.column_dimensions.items()},
+            # XlsxWriter stores Excel's width with its 5-pixel padding (w + 0.71), openpyxl the width as given; it
+            # also joins neighbouring columns of one width into one range
+            "cells": cells, "widths": {get_column_letter(i): math.floor(d.width) for d in ws.column_dimensions.values()
+                                       for i in range(d.min, d.max + 1)},
             "freeze": ws.freeze_panes, "filter": ws.auto_filter.ref,
-            "page": (ps.paperSize, ps.orientation, ps.fitToWidth, ps.fitToHeight,
+            "page": (ps.paperSize, ps.orientation, 1 if ps.fitToWidth is None else ps.fitToWidth, ps.fitToHeight,
                      ws.sheet_properties.pageSetUpPr.fitToPage if ws.sheet_properties.pageSetUpPr else None,
                      ws.print_title_rows, ws.oddHeader.center.text, ws.oddFooter.center.text,
                      ws.print_options.gridLines, ws.page_margins.left, ws.page_margins.top)}
@@ -75,12 +79,12 @@ def test_a_streamed_sheet_reads_back_as_the_normal_one():
         "nullable": pd.array([1, None, 3, 4], dtype="Int64"),
     })
     kw = {"total_rows": {3}, "text_keys": ("phone",), "max_widths": {"name": 40},
-          "setup": lambda ws: a4_setup(ws, title="预警 YJ1 叫应名单")}
+          "page": Page(title="预警 YJ1 叫应名单")}
     streamed, normal = _sheet_rows(df, True, **kw), _sheet_rows(df, False, **kw)
     assert streamed == normal
     s = streamed["表"]
     assert [c[0] for c in s["cells"][0]] == [f"列{c}" for c in df.columns]
-    assert s["cells"][0][0][2:] == (True, "00DDEBF7", "center")                 # bold filled centred header
+    assert s["cells"][0][0][2:] == (True, "FFDDEBF7", "center")                 # bold filled centred header
     assert [c[0] for c in s["cells"][1]][:5] == [1, 1.5, True, "013900000000", "莲头村1组2号联户网格"]
     assert s["cells"][3][0][:2] == (30000, "#,##0") and s["cells"][1][1][1] == "0.000"
     assert s["cells"][2][3][:2] == (None, "@") and s["cells"][4][3][1] == "@"   # text column: every cell
@@ -119,13 +123,23 @@ def test_dispatch_sheet_streamed_is_the_sheet_it_was(event, monkeypatch, lang):
     warning = ops.log.warning(w)
     streamed, normal = _both(lambda: ops_sheets.dispatch_workbook(d, warning=warning, lang=lang), monkeypatch)
     assert streamed == normal
-    by_depot = list(streamed.values())[0]
-    assert len(by_depot["cells"]) == len(d.shipments) + 1 > 2
-    keys = ["depot_name", "depot_id", "shelter_name", "shelter_id", "item", "quantity", "unit", "tonnes",
-            "distance_km", "ton_km", "method"]
-    assert [c[0] for c in by_depot["cells"][0]] == [ops_sheets.header(k, lang) for k in keys]
+    by_depot, by_shelter = list(streamed.values())[:2]
+    pairs = d.shipments[["depot_id", "shelter_id"]].drop_duplicates()
+    assert len(by_depot["cells"]) == len(by_shelter["cells"]) == len(pairs) + 1 < len(d.shipments) + 1  # per trip
+    items = ["rice_kg", "drinking_l", "tents", "quilts", "family_kits"]
+    keys = ["depot_name", "depot_id", "shelter_name", "shelter_id", *items, "tonnes", "distance_km", "ton_km", "method"]
+    heads = [c[0] for c in by_depot["cells"][0]]
+    assert heads[:4] == [ops_sheets.header(k, lang) for k in keys[:4]]
+    assert heads[4] == ("大米（公斤）" if lang == "zh" else "Rice (kg)")
+    assert heads[-1] == ops_sheets.header("method", lang)
+    for j, item in enumerate(items, start=4):      # every shipment of the item is on its trip's row, once
+        sent = d.shipments.loc[d.shipments["item"] == item].set_index(["depot_id", "shelter_id"])["quantity"]
+        on_rows = {(r[1][0], r[3][0]): r[j][0] for r in by_depot["cells"][1:] if r[j][0] is not None}
+        assert on_rows == {k: v for k, v in sent.items()}
     first = dict(zip(keys, by_depot["cells"][1]))
-    assert first["tonnes"][1] == "0.000" and first["ton_km"][1] == "#,##0.00" and first["quantity"][1] == "#,##0"
+    assert first["tonnes"][1] == "0.000" and first["ton_km"][1] == "#,##0.00"
+    assert {by_depot["cells"][1][j][1] for j in range(4, 9) if by_depot["cells"][1][j][0] is not None} == {"#,##0"}
+    assert [r[1][0] for r in by_shelter["cells"][1:]] == sorted(r[1][0] for r in by_shelter["cells"][1:])
     assert by_depot["page"][1] == "landscape" and by_depot["page"][6] == f"{w} " + ("物资调度单" if lang == "zh"
                                                                                     else "dispatch sheet")
     items = list(streamed.values())[2]
@@ -149,7 +163,7 @@ def test_call_sheet_and_record_streamed_are_the_sheets_they_were(event, monkeypa
 
 def test_the_sheet_writers_import_openpyxl_when_they_write():
     code = ("import sys, gis.report.ops_record, gis.report.ops_sheets, gis.ops.session; "
-            "print('openpyxl' in sys.modules, 'gis.flood.plan' in sys.modules)")
+            "print('openpyxl' in sys.modules, 'xlsxwriter' in sys.modules, 'gis.flood.plan' in sys.modules)")
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["False", "False"]
+    assert p.stdout.split() == ["False", "False", "False"]

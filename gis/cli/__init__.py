@@ -262,7 +262,10 @@ def progress(label: str) -> Callable[[int, int], None]:
 
 
 def emit(obj: dict) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+    """Print ``obj`` as JSON: indented on a terminal, compact when read by a program (Python's C encoder, several
+    times faster on the thousands of rows of a prefecture's dispatch or plan)."""
+    indent = 2 if sys.stdout.isatty() else None
+    print(json.dumps(obj, ensure_ascii=False, indent=indent, default=str))
 
 
 def finish(args: argparse.Namespace, out: dict, headline: str, notes: list[str]) -> int:

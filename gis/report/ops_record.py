@@ -24,9 +24,9 @@ import pandas as pd
 import shapely
 
 from gis.report.ops_sheets import HEADERS as SHEET_HEADERS
-from gis.report.ops_sheets import a4_setup, callout_rows
+from gis.report.ops_sheets import callout_rows
 from gis.report.ops_sheets import header as sheet_header
-from gis.report.sheets import new_workbook, write_sheet
+from gis.report.sheets import Page, new_workbook, write_sheet
 from layers.events import Snapshot, local_text
 from layers.text import Text
 
@@ -141,7 +141,7 @@ def record_workbook(snap: Snapshot, entries: pd.DataFrame, prog: Any, *, lang: s
 
     def sheet(name: Text, df: pd.DataFrame, keys: list[str], *, landscape: bool = True, text=(), head=header) -> None:
         write_sheet(wb, name(lang), df, keys, [head(k, lang) for k in keys], number_format=_fmt, text_keys=text,
-                    setup=lambda ws: a4_setup(ws, title=title, landscape=landscape))
+                    page=Page(title=title, landscape=landscape))
 
     t = prog.totals
     info = [(Text("预警编号", "Warning"), w.warning_id), (Text("级别", "Level"), LEVEL_TEXT[w.level](lang)),
@@ -162,7 +162,7 @@ def record_workbook(snap: Snapshot, entries: pd.DataFrame, prog: Any, *, lang: s
     df = pd.DataFrame({"k": [k(lang) for k, _ in info], "v": [v for _, v in info]})
     write_sheet(wb, Text("预警与汇总", "Warning and totals")(lang), df, ["k", "v"],
                 [Text("项目", "Item")(lang), Text("内容", "Value")(lang)], number_format=lambda k: None,
-                setup=lambda ws: a4_setup(ws, title=title, landscape=False))
+                page=Page(title=title, landscape=False))
 
     c = callout_rows(snap, lang=lang, contacts=prog.contacts)
     c["overdue_name"] = prog.contacts.sort_values("seq")["overdue"].map(lambda v: _yes(v, lang)).to_numpy()

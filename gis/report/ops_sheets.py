@@ -7,11 +7,12 @@
 - :func:`sms_csv`: ``phone,message`` rows (UTF-8, one per contact with a phone) for an SMS or
   broadcast gateway; the tool sends nothing itself;
 - :func:`dispatch_workbook` / :func:`write_dispatch_files`: the dispatch sheet (loading lists per
-  depot, receipts per shelter, shortages per item) and a GeoPackage of the routes.
+  depot and receipts per shelter, one row per trip with a column per item; shortages per item) and a
+  GeoPackage of the routes.
 
-Headers are in the language asked for (:data:`HEADERS`). The workbooks are streamed (openpyxl's write-only
-mode, :func:`gis.report.sheets.new_workbook`): a prefecture's dispatch sheet has thousands of rows. openpyxl
-is imported when a workbook is written.
+Headers are in the language asked for (:data:`HEADERS`). The workbooks are streamed
+(:func:`gis.report.sheets.new_workbook`, XlsxWriter in constant-memory mode): a prefecture's dispatch sheet has
+thousands of rows. The writer is imported when a workbook is written.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from typing import Any
 
 import pandas as pd
 
-from gis.report.sheets import new_workbook, write_sheet
+from gis.report.sheets import Page, new_workbook, write_sheet
 from layers.events import Snapshot, local_text
 from layers.text import Text, registry
 
 __all__ = ["HEADERS", "callout_rows", "callout_workbook", "sms_csv", "sms_message", "dispatch_workbook",
-           "write_dispatch_files", "a4_setup", "header"]
+           "write_dispatch_files", "header", "trips"]
 
 HEADERS: dict[str, Text] = {
     "seq": Text("序号", "No."), "level_name": Text("层级", "Level"), "name": Text("姓名", "Name"),
@@ -90,26 +91,6 @@ def _number_format(key: str) -> str | None:
     return None
 
 
-def a4_setup(ws: Any, *, title: str, landscape: bool = True) -> None:
-    """Set a sheet up for A4 paper: orientation, fitted to the page width, header row repeated, page numbers.
-
-    On a sheet of a write-only workbook call it before the rows are written (``write_sheet(..., setup=...)``).
-    """
-    from openpyxl.worksheet.worksheet import Worksheet
-
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.oddHeader.center.text = title
-    ws.oddFooter.center.text = "&P / &N"
-    ws.print_options.gridLines = True
-
-
 def callout_rows(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The call-out list as the sheet shows it (``contacts``: the progress's, with acknowledgments)."""
     c = (contacts if contacts is not None else snap.contacts).copy()
@@ -152,7 +133,7 @@ def callout_workbook(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame
     page_title = _warning_title(snap, lang)
     write_sheet(wb, _WORDS["callout"](lang), rows, keys, [header(k, lang) for k in keys], number_format=_number_format,
                 text_keys=("phone", "escalate_phone"), max_widths={"roles": 40},
-                setup=lambda ws: a4_setup(ws, title=page_title))
+                page=Page(title=page_title))
     w = snap.warning
     info = pd.DataFrame({"k": [Text("预警编号", "Warning")(lang), Text("级别", "Level")(lang),
                                Text("内容", "Message")(lang),
@@ -164,7 +145,7 @@ def callout_workbook(snap: Snapshot, *, lang: str = "zh", contacts: pd.DataFrame
                                w.deadline_minutes, w.grids, w.contacts, w.people]})
     write_sheet(wb, _WORDS["warning"](lang), info, ["k", "v"],
                 [Text("项目", "Item")(lang), Text("内容", "Value")(lang)], number_format=lambda k: None,
-                setup=lambda ws: a4_setup(ws, title=page_title, landscape=False))
+                page=Page(title=page_title, landscape=False))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -207,33 +188,66 @@ def _item_name(item: str, lang: str) -> str:
     return ITEM_TEXT[item](lang) if item in ITEM_TEXT else item
 
 
-def dispatch_workbook(dispatch: Any, *, warning: Any = None, lang: str = "zh") -> bytes:
-    """The dispatch sheet: shipments by depot (loading lists), by shelter (receipts), and the items' shortages."""
-    from gis.ops.dispatch import ITEM_UNITS
+def trips(dispatch: Any, *, lang: str = "zh") -> pd.DataFrame:
+    """One row per depot-shelter pair (a truck's trip): the quantity of each item, the weight, distance and ton-km.
 
-    ship = dispatch.shipments.copy()
-    ship["item_name"] = ship["item"].map(lambda v: _item_name(v, lang))
-    ship["unit"] = ship["item"].map(lambda v: ITEM_UNITS[v](lang) if v in ITEM_UNITS else "")
-    ship["method"] = ship["method"].map({"road": Text("道路", "road")(lang),
-                                         "straight_line": Text("直线估算", "straight line")(lang)})
+    Parameters
+    ----------
+    dispatch : Dispatch
+        :func:`gis.ops.dispatch.dispatch_plan`.
+    lang : str
+        Language of the route column.
+
+    Returns
+    -------
+    DataFrame
+        ``depot_id``, ``depot_name``, ``shelter_id``, ``shelter_name``, one column per item
+        (:data:`gis.ops.dispatch.ITEMS`; None where the trip carries none), ``tonnes``, ``distance_km``, ``ton_km``,
+        ``method``; sorted by depot, then shelter.
+    """
+    from gis.ops.dispatch import ITEMS
+
+    ship = dispatch.shipments
+    keys = ["depot_id", "shelter_id"]
+    if not len(ship):
+        return pd.DataFrame(columns=[*keys, "depot_name", "shelter_name", *ITEMS, "tonnes", "distance_km", "ton_km",
+                                     "method"])
+    q = ship.pivot_table(index=keys, columns="item", values="quantity", aggfunc="sum").reindex(columns=list(ITEMS))
+    g = ship.groupby(keys, sort=True)
+    out = g[["depot_name", "shelter_name", "distance_km", "method"]].first()
+    out[["tonnes", "ton_km"]] = g[["tonnes", "ton_km"]].sum()
+    out = out.join(q.astype(object).where(q.notna() & (q > 0), None)).reset_index()
+    out["method"] = out["method"].map({"road": Text("道路", "road")(lang),
+                                       "straight_line": Text("直线估算", "straight line")(lang)})
+    return out[[*keys, "depot_name", "shelter_name", *ITEMS, "tonnes", "distance_km", "ton_km", "method"]]
+
+
+def dispatch_workbook(dispatch: Any, *, warning: Any = None, lang: str = "zh") -> bytes:
+    """The dispatch sheet: loading lists by depot and receipts by shelter (one row per trip, a column per item),
+    and the items' needs, stock and shortages."""
+    from gis.ops.dispatch import ITEMS
+
+    rows = trips(dispatch, lang=lang)
     wb = new_workbook(streamed=True)
     title = ""
     if warning is not None:
         title = f"{warning.warning_id} " + _WORDS["dispatch_sheet"](lang)
-    keys = ["depot_name", "depot_id", "shelter_name", "shelter_id", "item_name", "quantity", "unit", "tonnes",
-            "distance_km", "ton_km", "method"]
-    heads = [header(k, lang) if k != "item_name" else header("item", lang) for k in keys]
-    for name, order in ((Text("按储备库（装车单）", "By depot (loading)")(lang), ["depot_id", "shelter_id", "item"]),
-                        (Text("按安置场所（接收单）", "By shelter (receipt)")(lang),
-                         ["shelter_id", "depot_id", "item"])):
-        write_sheet(wb, name, ship.sort_values(order), keys, heads, number_format=_number_format,
-                    setup=lambda ws: a4_setup(ws, title=title))
+    tail = ["tonnes", "distance_km", "ton_km", "method"]
+    item_heads = [_item_name(i, lang) for i in ITEMS]
+    for name, keys in ((Text("按储备库（装车单）", "By depot (loading)")(lang),
+                        ["depot_name", "depot_id", "shelter_name", "shelter_id"]),
+                       (Text("按安置场所（接收单）", "By shelter (receipt)")(lang),
+                        ["shelter_name", "shelter_id", "depot_name", "depot_id"])):
+        cols = [*keys, *ITEMS, *tail]
+        heads = [header(k, lang) for k in keys] + item_heads + [header(k, lang) for k in tail]
+        write_sheet(wb, name, rows.sort_values([keys[1], keys[3]]), cols, heads,
+                    number_format=lambda k: "#,##0" if k in ITEMS else _number_format(k), page=Page(title=title))
     items = dispatch.items.reset_index()
     items["item_name"] = items["item"].map(lambda v: _item_name(v, lang))
     keys2 = ["item_name", "need", "stock", "supplied", "short", "tonnes", "ton_km"]
     name = Text("物资汇总与缺口", "Items and shortages")(lang)
     write_sheet(wb, name, items, keys2, [header("item", lang)] + [header(k, lang) for k in keys2[1:]],
-                number_format=_number_format, setup=lambda ws: a4_setup(ws, title=title, landscape=False))
+                number_format=_number_format, page=Page(title=title, landscape=False))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
