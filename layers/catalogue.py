@@ -137,7 +137,8 @@ SPECS: tuple[LayerSpec, ...] = (
         draw=Draw(B["Purples7"][6], None, 1.0, fill_opacity=0.0, order=50, maps=("flood",), by="level", classes=(
             DrawClass("county", B["Purples7"][6], 3.0),
             DrawClass("township", B["Purples7"][5], 2.2),
-            DrawClass("village", B["Purples7"][3], 1.4),
+            # a prefecture's 2,500 village grids crowd its overview (and double its page): one click away there
+            DrawClass("village", B["Purples7"][3], 1.4, overview_show=False),
             DrawClass("group", B["PuRd5"][1], 1.0, B["PuRd5"][1], 0.08, show=False),
             DrawClass("household", B["RdPu5"][1], 0.8, B["RdPu5"][1], 0.08, show=False))),
         editable=("name", "responsible", "phone", "households", "population", "vulnerable", "shelter", "remark"),

@@ -136,6 +136,9 @@ class DrawClass:
         Visible when a map opens.
     legend : Text, optional
         Legend entry (default: the layer's name and the value's label).
+    overview_show : bool, optional
+        Visible when the whole-area overview of a big area (a prefecture, :func:`ui.map_view.plan_map`) opens;
+        None: as ``show``. Such a class is in the layer control, drawn when turned on.
     """
 
     value: str
@@ -145,6 +148,11 @@ class DrawClass:
     fill_opacity: float = 0.0
     show: bool = True
     legend: Text | None = None
+    overview_show: bool | None = None
+
+    def shown(self, overview: bool = False) -> bool:
+        """Whether the class is visible when a map opens (``overview``: the whole-area overview of a big area)."""
+        return self.show if not overview or self.overview_show is None else self.overview_show
 
 
 @dataclass(frozen=True)

@@ -253,6 +253,22 @@ def test_overview_draws_a_big_point_layer_as_dots_hidden_as_its_layer(layers, mo
     assert not town.images and len(town.layers["buildings"]) == 20
 
 
+def test_an_overview_opens_without_village_grids_a_detail_map_with_them(layers):
+    """A big area's overview (a prefecture's 2,500 village grids) opens with the village grids off, in the layer
+    control and built when turned on (their spec's ``overview_show``); a map in full detail (a county, a township)
+    opens with them, and ``show`` still decides when given."""
+    def village_group(m):
+        return next(el for el in m._children.values() if isinstance(el, folium.FeatureGroup)
+                    and el.layer_name == "网格（村级）")
+
+    assert village_group(build_map(layers, online=False)).show is True
+    over = village_group(build_map(layers, online=False, overview=True))
+    assert over.show is False
+    html = build_map(layers, online=False, overview=True).get_root().render()
+    assert "网格（村级）" in html                                 # listed in the layer control
+    assert village_group(build_map(layers, online=False, overview=True, show={"grids:village"})).show is True
+
+
 def test_inline_layer_data_travel_as_json_in_the_page_not_in_the_script(layers):
     """Each layer's data is a JSON element of the page's HTML (parsed with JSON.parse, several times faster than a
     script literal), read by the map's script through its id; the script itself carries no feature."""

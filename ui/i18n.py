@@ -509,11 +509,12 @@ STRINGS: dict[str, Text] = registry({
     "comparison": ("情景比较", "Scenario comparison"),
     "overview": ("全域概览", "Whole area (overview)"),
     "focus_township": ("地图范围：全域概览，或选一个乡镇看全部细节", "Map extent: overview, or a township in full detail"),
-    "overview_note": Text("数据量大，概览只画到村级网格、主要道路和主要河流，森林和房屋以图片显示（房屋为点，在图层控制中打开）；"
-                          "选择乡镇可查看该乡镇的全部网格与要素。",
-                          "Large data: the overview draws grids down to village level, main roads and rivers, and "
-                          "forest and buildings as images (buildings as dots, turned on in the layer control); pick a "
-                          "township to see all its grids and features.", "overview_note"),
+    "overview_note": Text("数据量大，概览画到乡镇级网格（村级网格在图层控制中打开）、主要道路和主要河流，森林和房屋以图片显示"
+                          "（房屋为点，在图层控制中打开）；选择乡镇可查看该乡镇的全部网格与要素。",
+                          "Large data: the overview draws grids down to township level (village grids are turned on "
+                          "in the layer control), main roads and rivers, and forest and buildings as images "
+                          "(buildings as dots, turned on in the layer control); pick a township to see all its "
+                          "grids and features.", "overview_note"),
     "download_as": ("下载 {fmt}", "Download {fmt}"),
     "catalogue_header": ("图层字段说明", "Layer fields"),
     "field": ("字段", "Field"),

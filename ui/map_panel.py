@@ -97,7 +97,8 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
 
     def build():     # called only when no session has this map yet (or for a session's own map)
         return build_map(planned, lang=lang_, hillshade=hillshade_overlay(), show=show, height=height,
-                         payloads=payloads, images=images, extra=extra, places=place_names(), passive=passive)
+                         payloads=payloads, images=images, extra=extra, places=place_names(), passive=passive,
+                         overview=is_overview)
 
     lang_ = lang()
     if extra is not None and extra_key is None:

@@ -790,7 +790,7 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
               payloads: dict | None = None, images: dict[str, Overlay] | None = None,
               extra: tuple[list, list] | None = None, places: list[LabelSet] | None = None,
               find: bool = True, focus_outline: tuple[str, object] | None = None,
-              passive: Iterable[str] = ()) -> folium.Map:
+              passive: Iterable[str] = (), overview: bool = False) -> folium.Map:
     """The map of a set of layers.
 
     Parameters
@@ -826,6 +826,9 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
         Kinds drawn for orientation only: no popup, not searched, and a click goes through them to the map
         (the Workspace page's "add a point by clicking" map, where a township's filled outline must not take
         the click meant for the map).
+    overview : bool
+        The layers are a big area's whole-area overview (:attr:`MapPlan.overview`): without ``show``, a drawing
+        class opens as its ``overview_show`` says (a prefecture's village grids start off).
 
     Returns
     -------
@@ -867,7 +870,7 @@ def build_map(layers: dict[str, gpd.GeoDataFrame], *, lang: str = "zh", hillshad
                 level_words = {"grids": "grid_level", "boundaries": "boundary_level"}.get(kind)
                 label = text(level_words, lang, level=s.field(d.by).choice_label(c.value, lang)) \
                     if level_words else f"{s.label(lang)} {s.field(d.by).choice_label(c.value, lang)}"
-                group = folium.FeatureGroup(name=label, show=_shown(show, key, c.show))
+                group = folium.FeatureGroup(name=label, show=_shown(show, key, c.shown(overview)))
                 data, fields = payloads[key]
                 style = path_style(c.color, fill=c.fill or c.color, weight=c.weight, fill_opacity=c.fill_opacity)
                 StyledGeoJson(data, {"": style}, **_interaction(kind, fields, lang, passive)).add_to(group)

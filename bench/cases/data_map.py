@@ -3,7 +3,8 @@
 Ours is built as the app builds it: every vector layer read from the workspace
 (``layers.workspace.Workspace.vector``), the DEM's hillshade
 (``ui.overlay.render(gis.terrain.hillshade(dem).astype('float32'), dem, grey_ramp(), max_size=1600)``),
-``ui.map_view.build_map(layers, lang='zh', hillshade=overlay, show=DATA_PAGE_SHOW)``. The bytes
+``ui.map_view.build_map(layers, lang='zh', hillshade=overlay, show=DATA_PAGE_SHOW, overview=plan.overview)``
+(at prefecture scale the overview: village grids in the layer control, off at start). The bytes
 sent are the UTF-8 length of ``m.get_root().render()`` (streamlit-folium sends the map's script,
 header and HTML; Leaflet itself comes from ``/app/static`` and is cached). The first render is
 timed on ``ui.assets.inline_html(m)`` (self-contained, Leaflet inlined) served from 127.0.0.1.
@@ -155,7 +156,7 @@ def build_ours(workspace: str, out: str, lang: str = "zh") -> dict:
     t2 = time.perf_counter()
     plan = plan_map(layers)  # what the app's page draws: an overview above DETAIL_BUDGET features
     m = build_map(plan.layers, lang=lang, hillshade=overlay, show=DATA_PAGE_SHOW, images=plan.images,
-                  simplify_m=plan.simplify_m)
+                  simplify_m=plan.simplify_m, overview=plan.overview)
     t3 = time.perf_counter()
     html = m.get_root().render()
     t4 = time.perf_counter()
