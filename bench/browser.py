@@ -25,6 +25,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 VIEWPORT = {"width": 1400, "height": 900}
+#: seconds past a render's timeout after which its renderer is killed (Playwright's timeout waits on a busy page)
+WATCHDOG_MARGIN_S = 30.0
 
 #: runs before the page's own scripts: sets window.__benchDone to performance.now() once drawn
 _PROBE = """
@@ -164,14 +166,20 @@ def first_render(url: str, *, chromium: Path, timeout_s: float = 120.0) -> Rende
             page.on("pageerror", lambda exc: errors.append(str(exc)[:300]))
             page.add_init_script(_PROBE)
             page.set_default_timeout(timeout_s * 1000)
+            # Playwright's own timeout does not fire while the page's main thread never yields (a peer page of
+            # tens of MB): past it (and a margin) a watchdog kills the renderer, which ends the wait with an error
+            watchdog = threading.Timer(timeout_s + WATCHDOG_MARGIN_S, _kill_renderers)
+            watchdog.start()
             try:
                 page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
                 page.wait_for_function("window.__benchDone !== null", timeout=timeout_s * 1000, polling=50)
                 ms = float(page.evaluate("window.__benchDone"))
             except PlaywrightError as exc:
-                if "Timeout" not in str(exc):
+                if "Timeout" not in str(exc) and not watchdog.finished.is_set():
                     raise
                 timed_out, ms = True, None
+            finally:
+                watchdog.cancel()
             heap = nodes = elements = None
             phases: dict[str, float] = {}
             if ms is not None:

@@ -282,10 +282,13 @@ def test_inline_layer_data_travel_as_json_in_the_page_not_in_the_script(layers):
     script = m.get_root().script.render()
     geo = [el for el in _walk(m) if isinstance(el, StyledGeoJson)]
     assert len(geo) == 4                                       # shelters, roads, village and household grids
+    assert [el.shown_at_start() for el in geo].count(False) == 1       # household grids: off at start
     for el in geo:
         found = re.search(f'<script type="application/json" id="{el.data_id}">(.*?)</script>', html, re.S)
         assert found and json.loads(found.group(1)) == el.data
-        assert f"GisMap.json({json.dumps(el.data_id)})" in script
+        shown = el.shown_at_start()               # a layer off at start: its element is parsed when shown
+        assert (f"GisMap.json({json.dumps(el.data_id)})" in script) is shown
+        assert (f"{{gisJson: {json.dumps(el.data_id)}}}" in script) is not shown
     assert "城关小学" not in script and "城关小学" in html
 
 

@@ -356,7 +356,8 @@ class StyledGeoJson(folium.GeoJson, VerbatimRender):
 {% endmacro %}
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = GisMap.styled({{ this.url|tojson if this.url else
-    "GisMap.json(" ~ this.data_id|tojson ~ ")" }},
+    ("GisMap.json(" ~ this.data_id|tojson ~ ")" if this.shown_at_start() else
+     "{gisJson: " ~ this.data_id|tojson ~ "}") }},
     {{ this.styles|tojson }},
     {{ this.key|tojson }}, {{ this.options|tojavascript }});
 {% endmacro %}
@@ -372,6 +373,12 @@ var {{ this.get_name() }} = GisMap.styled({{ this.url|tojson if this.url else
         self.url: str | None = None
         self._packed: tuple[int, dict] | None = None
         self.data_id = "gisdata-" + self._id
+
+    def shown_at_start(self) -> bool:
+        """Whether the layer (or the group it is in) is on the map when it opens: the data of a layer off at start
+        is parsed in the browser only when the layer is first shown or searched (``GisMap.load``)."""
+        owner = self._parent if isinstance(getattr(self, "_parent", None), folium.FeatureGroup) else self
+        return bool(getattr(owner, "show", True))
 
     def page_data(self) -> dict:
         """The data as the page carries it: a big layer of points by column (:func:`ui.map_points.pack_points`,

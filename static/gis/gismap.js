@@ -118,7 +118,8 @@
    * style's ``shape`` and ``radius``. Hovering thickens the outline.
    */
   GisMap.styled = function (data, styles, key, options) {
-    data = GisMap.unpack(data);
+    var jsonId = data && data.gisJson;   // a layer off at start: its JSON element is parsed when first shown
+    data = jsonId ? null : GisMap.unpack(data);
     var fallback = styles[""] || {};
     function style(f) {
       var v = key && f.properties ? f.properties[key] : undefined;
@@ -145,9 +146,9 @@
         });
       }
     }, options || {}));
-    if (typeof data === "string") {     // the data's address (a map shared by every session): fetched when shown
-      layer._gisUrl = data;
-      layer._gisDots = {style: style, options: options};   // many points fetched: drawn as GisMap.Dots inside it
+    if (typeof data === "string" || jsonId) {   // the data's address (a map shared by every session) or the id of
+      if (jsonId) { layer._gisJsonId = jsonId; } else { layer._gisUrl = data; }   // its JSON element: read when shown
+      layer._gisDots = {style: style, options: options};   // many points: drawn as GisMap.Dots inside it
       layer.on("add", function () { GisMap.load(layer); });
     } else if (data) {                  // built when first shown (or searched): a layer off at start costs nothing
       layer._gisData = data;
@@ -386,6 +387,21 @@
    * Fetch the data of a layer made by ``GisMap.styled`` from an address (once); a promise of the layer with
    * its features. Layers with their data inline are built (once) and resolve at once.
    */
+  /** Give a layer made by GisMap.styled its features ``d`` (many points: one GisMap.Dots inside it). */
+  function fill(layer, d) {
+    d = GisMap.unpack(d);
+    var feats = (d && d.features) || [];
+    if (layer._gisDots && feats.length >= GisMap.DOTS_MIN &&
+        feats.every(function (f) { return f.geometry && f.geometry.type === "Point"; })) {
+      var dots = new GisMap.Dots(feats, layer._gisDots.style, layer._gisDots.options);
+      layer.addLayer(dots);   // its events reach the layer (popups, tooltips bound on it)
+      layer.eachLayer = function (fn, ctx) { dots.eachLayer(fn, ctx); return layer; };   // the search: each dot
+    } else {
+      layer.addData(d);
+    }
+    layer.fire("gisloaded");
+    return layer;
+  }
   GisMap.load = function (layer) {
     if (layer._gisData) {               // inline data not built yet: built now
       var data = layer._gisData;
@@ -393,22 +409,16 @@
       layer.addData(data);
       layer.fire("gisloaded");
     }
+    if (layer._gisJsonId) {             // inline data of a layer off at start: parsed and built now
+      var id = layer._gisJsonId;
+      layer._gisJsonId = null;
+      fill(layer, GisMap.json(id));
+    }
     if (!layer._gisUrl) { return Promise.resolve(layer); }
     if (!layer._gisLoading) {
       GisMap.pending++;
       layer._gisLoading = GisMap.fetchJson(layer._gisUrl).then(function (d) {
-        d = GisMap.unpack(d);
-        var feats = (d && d.features) || [];
-        if (layer._gisDots && feats.length >= GisMap.DOTS_MIN &&
-            feats.every(function (f) { return f.geometry && f.geometry.type === "Point"; })) {
-          var dots = new GisMap.Dots(feats, layer._gisDots.style, layer._gisDots.options);
-          layer.addLayer(dots);   // its events reach the layer (popups, tooltips bound on it)
-          layer.eachLayer = function (fn, ctx) { dots.eachLayer(fn, ctx); return layer; };   // the search: each dot
-        } else {
-          layer.addData(d);
-        }
-        layer.fire("gisloaded");
-        return layer;
+        return fill(layer, d);
       }).catch(function (e) {
         if (window.console) { console.error("GisMap: layer data not loaded:", e); }
         return layer;
