@@ -40,8 +40,9 @@ _PROBE = """
     const markers = document.querySelectorAll('.leaflet-marker-pane > *').length;
     return vec + markers > 0;
   };
+  const fetching = () => window.GisMap && window.GisMap.pending > 0;   // layers shown at start, fetched as files
   const poll = () => {
-    if (window.__benchLoaded && drawn()) {
+    if (window.__benchLoaded && drawn() && !fetching()) {
       requestAnimationFrame(() => requestAnimationFrame(() => { window.__benchDone = performance.now(); }));
     } else {
       requestAnimationFrame(poll);
@@ -113,6 +114,33 @@ def serve(folder: Path) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def write_app_page(m, folder: Path, name: str = "app.html") -> dict[str, int]:
+    """Write map ``m`` (from :func:`ui.map_view.build_map`, not rendered yet) to ``folder/name`` as the app sends a
+    map every session shares: its big layers and images moved to shared files the browser fetches
+    (:func:`ui.map_files.externalize`, in ``static/shared/``), the rest inline; ``folder/app/static`` points at
+    the app's static folder, so :func:`serve` serves those files at the addresses the page asks for.
+
+    Returns
+    -------
+    dict
+        :func:`ui.map_files.externalize`'s counts, plus ``message_bytes`` (the page's HTML, JSON-escaped: what
+        streamlit sends in the session's message).
+    """
+    import json
+
+    from ui.assets import STATIC_DIR, inline_html
+    from ui.map_files import externalize
+
+    moved = externalize(m)
+    html = m.get_root().render()
+    (folder / name).write_text(inline_html(m), encoding="utf-8")
+    link = folder / "app" / "static"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(STATIC_DIR, target_is_directory=True)
+    return moved | {"message_bytes": len(json.dumps(html))}
 
 
 def copy_leaflet_images(folder: Path, images: Path) -> None:
@@ -213,15 +241,16 @@ def first_render(url: str, *, chromium: Path, timeout_s: float = 120.0) -> Rende
 class SideBySide:
     """First renders of ``ours.html`` and ``peer.html``: best time, non-local requests, phases and errors per side."""
 
-    best: dict[str, float | None] = field(default_factory=lambda: {"ours": None, "peer": None})
-    outside: dict[str, int] = field(default_factory=lambda: {"ours": 0, "peer": 0})
-    phases: dict[str, dict] = field(default_factory=lambda: {"ours": {}, "peer": {}})
-    errors: dict[str, list[str]] = field(default_factory=lambda: {"ours": [], "peer": []})
+    best: dict[str, float | None] = field(default_factory=lambda: {"ours": None, "app": None, "peer": None})
+    outside: dict[str, int] = field(default_factory=lambda: {"ours": 0, "app": 0, "peer": 0})
+    phases: dict[str, dict] = field(default_factory=lambda: {"ours": {}, "app": {}, "peer": {}})
+    errors: dict[str, list[str]] = field(default_factory=lambda: {"ours": [], "app": [], "peer": []})
 
 
 def render_both(www: Path, *, chromium: Path | None, repeats: int, log, name: str,
                 timeout_s: float = 180.0) -> SideBySide:
-    """Serve ``www`` and time the first render of ``ours.html`` (``repeats`` times) and ``peer.html`` (once).
+    """Serve ``www`` and time the first render of ``ours.html`` (``repeats`` times), ``app.html`` when there is one
+    (ours as the app sends it: :func:`write_app_page`; ``repeats`` times) and ``peer.html`` (once).
 
     Parameters
     ----------
@@ -249,9 +278,11 @@ def render_both(www: Path, *, chromium: Path | None, repeats: int, log, name: st
     if chromium is None:
         return out
     with serve(www) as base:
-        for side in ("ours", "peer"):
+        for side in ("ours", "app", "peer"):
+            if not (www / f"{side}.html").exists():
+                continue
             times: list[float] = []
-            for _ in range(repeats if side == "ours" else 1):
+            for _ in range(repeats if side != "peer" else 1):
                 r = first_render(f"{base}/{side}.html", chromium=chromium, timeout_s=timeout_s)
                 out.outside[side] = max(out.outside[side], len(r.external))
                 out.errors[side] += r.errors
