@@ -96,17 +96,24 @@
   };
   // A path whose style has ``hatch`` ("/", "\\" or "x") is filled with hatching in its fill colour on the
   // canvas renderer (the maps' renderer: preferCanvas); the SVG renderer fills it plainly.
+  // Below HATCH_NEAR_ZOOM (a county or more on the screen, where hatched patches are many and small) the lines are
+  // finer and sparser and the outline thinner, so the hatching marks the areas without covering the map.
+  GisMap.HATCH_NEAR_ZOOM = 12;
   var canvasFillStroke = L.Canvas.prototype._fillStroke;
   L.Canvas.include({
     _fillStroke: function (ctx, layer) {
       var o = layer.options;
       if (!o.hatch || !o.fill) { return canvasFillStroke.call(this, ctx, layer); }
-      var colour = o.fillColor || o.color;
-      o.fillColor = ctx.createPattern(GisMap.hatchTile(colour, o.hatch, o.hatchSpacing, o.hatchWeight), "repeat");
+      var colour = o.fillColor || o.color, weight = o.weight;
+      var far = this._map && this._map.getZoom() < GisMap.HATCH_NEAR_ZOOM;
+      o.fillColor = ctx.createPattern(GisMap.hatchTile(colour, o.hatch, o.hatchSpacing || (far ? 13 : 9),
+                                                       o.hatchWeight || (far ? 1.1 : 1.6)), "repeat");
+      if (far) { o.weight = Math.min(weight, 1); }
       try {
         canvasFillStroke.call(this, ctx, layer);
       } finally {
         o.fillColor = colour;
+        o.weight = weight;
       }
     }
   });
