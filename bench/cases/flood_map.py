@@ -91,7 +91,8 @@ def run(ctx: Context) -> Report:
             ["**first render** (ms, best)", best["ours"], best["peer"]],
             ["as the app sends it (a shared map: big layers and images fetched as files): message MB / files "
              "written / **first render** (ms, best)",
-             f"{f['app']['message_bytes'] / MB:.2f} / {f['app']['layers'] + f['app']['images']} / {best['app']}",
+             f"{f['app']['message_bytes'] / MB:.2f} / {f['app']['layers'] + f['app']['images']} / "
+             + ("—" if best["app"] is None else f"{best['app']:,.0f}"),
              "—"]]
     return Report(
         tables=[{"title": f"flood_map: the Flood page map, HAND stage {STAGE_M:g} m, ours vs plain folium",
