@@ -20,11 +20,10 @@ from ui.overlay import hillshade_overlay as render_hillshade
 from ui.state import (
     hillshade_overlay,
     layer_tokens,
+    map_layers,
     map_parts,
     place_names,
     shared_map,
-    workspace_layers,
-    workspace_layers_of,
 )
 
 
@@ -82,16 +81,13 @@ def show_layers_map(kinds: list[str], *, key: str, show: set[str] | None = None,
     layers need not read and stamp every layer of a prefecture); default every layer is read and stamped.
     Returns what the map returns.
     """
-    if stamp is None:
-        layers = {k: v for k, v in workspace_layers().items() if k in kinds}
-    else:
-        layers = workspace_layers_of(kinds, stamp=stamp)
+    layers = map_layers(kinds, stamp=stamp)
     focus = None
     if feature_count(layers) > DETAIL_BUDGET:
         overview = t("overview")
         choice = st.selectbox(t("focus_township"), [overview, *_townships(layers)], key=f"{key}_focus")
         focus = None if choice == overview else choice
-    planned, payloads, images, is_overview = map_parts(list(layers), focus, stamp=stamp)
+    planned, payloads, images, is_overview = map_parts(list(layers), focus, stamp=stamp, layers=layers)
     if is_overview:
         st.caption(t("overview_note"))
 

@@ -322,19 +322,25 @@ def _map_parts(key: tuple, focus: str | None, lang_: str, _layers: dict) -> tupl
     return plan.layers, payloads, plan.images, plan.overview
 
 
-def map_parts(kinds: list[str], focus: str | None = None, *, stamp: tuple[str, ...] | None = None
-              ) -> tuple[dict, dict, dict, bool]:
+def map_layers(kinds: list[str], *, stamp: tuple[str, ...] | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of ``kinds`` for a map: as :func:`workspace_layers` gives them (every layer read and stamped, as
+    the pages that analyse them have them already), or with ``stamp`` only ``kinds`` read and only the ``stamp``
+    kinds' township stamped (:func:`workspace_layers_of`)."""
+    if stamp is None:
+        return {k: v for k, v in workspace_layers().items() if k in kinds}
+    return workspace_layers_of(kinds, stamp=stamp)
+
+
+def map_parts(kinds: list[str], focus: str | None = None, *, stamp: tuple[str, ...] | None = None,
+              layers: dict[str, gpd.GeoDataFrame] | None = None) -> tuple[dict, dict, dict, bool]:
     """Cached (layers, payloads, images, overview) of the map of ``kinds`` (see :func:`ui.map_view.plan_map`).
 
-    ``stamp``: only ``kinds`` are read, and only these kinds have their township stamped
-    (:func:`workspace_layers_of`); default every layer is read and stamped (:func:`workspace_layers`), as the
-    pages that analyse them have them already.
+    ``stamp``: as :func:`map_layers`; ``layers``: the caller's :func:`map_layers` of the same ``kinds`` and
+    ``stamp``, when it has them already (not read again).
     """
-    if stamp is None:
-        layers = {k: v for k, v in workspace_layers().items() if k in kinds}
-        return _map_parts(layer_tokens(list(layers)), focus, lang(), layers)
-    layers = workspace_layers_of(kinds, stamp=stamp)
-    return _map_parts((layer_tokens(list(layers)), "stamp", tuple(sorted(stamp))), focus, lang(), layers)
+    layers = map_layers(kinds, stamp=stamp) if layers is None else layers
+    key = layer_tokens(list(layers))
+    return _map_parts(key if stamp is None else (key, "stamp", tuple(sorted(stamp))), focus, lang(), layers)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)     # shared, not a pickled copy per session: read-only

@@ -485,15 +485,12 @@ def _legend_below(ax, handles: list, free_in: float, *, ncol: int) -> float:
     if not hasattr(fig.canvas, "get_renderer"):
         FigureCanvasAgg(fig)
     renderer = fig.canvas.get_renderer()
-    inside.remove()
     below = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.006), ncol=ncol, fontsize=7,
-                      frameon=False, borderaxespad=0.0, handlelength=2.0, columnspacing=2.5)
+                      frameon=False, borderaxespad=0.0, handlelength=2.0, columnspacing=2.5)   # replaces it
     height_in = below.get_window_extent(renderer).height / fig.dpi + 0.08
-    if height_in + _FOOTER_ROOM_IN > free_in:    # too tall for the band: back on the map
+    if height_in + _FOOTER_ROOM_IN > free_in:    # too tall for the band: the legend finish_map made, on the map
         below.remove()
-        finish_legend = ax.legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.92, borderpad=0.6,
-                                  handlelength=2.0)
-        finish_legend.set_zorder(30)
+        ax.add_artist(inside)
         return 0.0
     return height_in
 
