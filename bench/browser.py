@@ -379,25 +379,33 @@ def _own_cpu(p: int) -> float:
     return (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_s(roots: list[int]) -> float:
-    """CPU seconds of the processes ``roots`` and every live process below them (a browser: all its processes)."""
+def _tree(roots: list[int]) -> set[int]:
+    """The processes ``roots`` and every live process below them (a browser: all its processes)."""
     procs = set(roots)
     for r in roots:
         procs |= descendants(r)
-    return sum(_own_cpu(p) for p in procs)
+    return procs
+
+
+def _is_renderer(p: int) -> bool:
+    """Process ``p`` is a Chromium page renderer (command line ``--type=renderer``)."""
+    try:
+        return b"--type=renderer" in Path(f"/proc/{p}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def tree_cpu_s(roots: list[int]) -> float:
+    """CPU seconds of the processes ``roots`` and every live process below them (a browser: all its processes)."""
+    return sum(_own_cpu(p) for p in _tree(roots))
 
 
 def renderer_waits_s(roots: list[int]) -> dict[int, float]:
     """Per renderer process below ``roots`` (command line ``--type=renderer``): the seconds its main thread has
     waited on a run queue for a CPU since it started (``/proc/PID/task/PID/schedstat``, second field, ns)."""
     out: dict[int, float] = {}
-    procs = set(roots)
-    for r in roots:
-        procs |= descendants(r)
-    for p in procs:
+    for p in filter(_is_renderer, _tree(roots)):
         try:
-            if b"--type=renderer" not in Path(f"/proc/{p}/cmdline").read_bytes():
-                continue
             out[p] = int(Path(f"/proc/{p}/task/{p}/schedstat").read_text().split()[1]) / 1e9
         except (OSError, ValueError, IndexError):
             continue
@@ -409,10 +417,9 @@ def _kill_renderers() -> None:
     import os
     import signal
 
-    for p in descendants(os.getpid()):
+    for p in filter(_is_renderer, descendants(os.getpid())):
         with suppress(OSError):
-            if b"--type=renderer" in Path(f"/proc/{p}/cmdline").read_bytes():
-                os.kill(p, signal.SIGKILL)
+            os.kill(p, signal.SIGKILL)
 
 
 def _is_chromium(p: int) -> bool:
