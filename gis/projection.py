@@ -6,10 +6,8 @@ layer, the lon/lat extent of a layer, a raster or a box, and the one metric fram
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
@@ -17,10 +15,8 @@ import pyproj
 
 from layers.crs import bounds4
 from layers.errors import AnalysisRefused, LayerError, problem
+from layers.raster import Raster
 from layers.text import Text, say
-
-if TYPE_CHECKING:   # rasterio is imported with the rasters (a command on vector layers need not wait for it)
-    from layers.raster import Raster
 
 __all__ = ["crs_of", "reproject_to", "lonlat_extent", "to_lonlat_bounds", "AnalysisFrame", "TERRAIN_CELL_M"]
 
@@ -87,10 +83,9 @@ def lonlat_extent(area: gpd.GeoDataFrame | Raster | Sequence[float] | None) -> t
     if isinstance(area, gpd.GeoDataFrame):
         g = area[area.geometry.notna() & ~area.geometry.is_empty] if len(area) else area
         return to_lonlat_bounds(bounds4(g.total_bounds), g.crs) if len(g) else None
-    rasters = sys.modules.get("layers.raster")          # a Raster exists only once its module is loaded
-    if rasters is not None and isinstance(area, rasters.Raster):
+    if isinstance(area, Raster):
         return to_lonlat_bounds(area.bounds, area.crs)
-    return bounds4(cast(Sequence[float], area)) if area is not None else None
+    return bounds4(area) if area is not None else None
 
 
 # ---- the one metric frame of an analysis --------------------------------------------------------------------
@@ -158,8 +153,6 @@ class AnalysisFrame:
         """
         import rasterio.warp
         from rasterio.enums import Resampling
-
-        from layers.raster import Raster
 
         src = crs_of(r)
         if src is None:

@@ -5,27 +5,29 @@
 population grid -- refusing absurd sizes and files that are not what their name says with a
 :class:`~layers.errors.LayerError`, and resolving a missing CRS the same way vector layers do
 (:func:`layers.crs.decide_crs`). :func:`write_raster` writes a tiled, compressed GeoTIFF.
+
+rasterio (GDAL) is imported by :func:`read_raster` and :func:`write_raster`, not with the module: the
+:class:`Raster` type costs a command on vector layers nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import affine
 import numpy as np
 import pyproj
-import rasterio
-import rasterio.crs
-import rasterio.enums
-import rasterio.errors
 
 from layers import limits
 from layers.crs import OnConflict, bounds4, decide_crs
 from layers.datums import base_crs, describe, gk_code, gk_of, shift_notes
 from layers.errors import LayerError, problem
-from layers.raster_files import open_raster
 from layers.text import Text
+
+if TYPE_CHECKING:   # rasterio (GDAL) is imported by the readers and writers: the Raster type alone does not need it
+    import rasterio.crs
 
 __all__ = ["Raster", "read_raster", "write_raster"]
 
@@ -106,8 +108,8 @@ class Raster:
 
 def _as_pyproj_input(crs: object) -> object:
     """A value pyproj accepts for a pyproj or rasterio CRS."""
-    if isinstance(crs, rasterio.crs.CRS):
-        return crs.to_wkt()
+    if type(crs).__module__.startswith("rasterio"):      # a rasterio CRS (rasterio is loaded when there is one)
+        return crs.to_wkt()  # type: ignore[attr-defined]
     return crs
 
 
@@ -175,6 +177,11 @@ def read_raster(path: Path, *, display_name: str | None = None, band: int = 1,
         CRS missing and not recognisable from the bounds, or not fitting them; ``crs`` not a CRS;
         ``crs`` differs from the declared CRS (:class:`~layers.crs.CRSConflict`).
     """
+    import rasterio.enums
+    import rasterio.errors
+
+    from layers.raster_files import open_raster
+
     path = Path(path)
     source = display_name or path.name
     if not path.exists():
@@ -330,6 +337,9 @@ def write_raster(raster: Raster, path: Path, *, dtype: str | np.dtype | None = N
     ValueError
         When NaN cells must be written to an integer type and ``raster.nodata`` is None.
     """
+    import rasterio
+    import rasterio.crs
+
     array = np.asarray(raster.array)
     if array.ndim != 2:
         raise ValueError(f"raster array must be 2-D, got shape {array.shape}")

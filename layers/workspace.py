@@ -37,12 +37,11 @@ import contextlib
 import json
 import math
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -67,11 +66,9 @@ from layers.gpkg import (
     transaction,
     write_layer_option,
 )
+from layers.raster import Raster, read_raster
 from layers.snapshots import Snapshot
 from layers.storage import READ, RESTORE, WRITE, copy_atomic, guard
-
-if TYPE_CHECKING:   # rasterio is imported with the rasters: the vector layers and the record need not wait for it
-    from layers.raster import Raster
 
 GPKG_NAME = "workspace.gpkg"
 REV = "_rev"
@@ -393,8 +390,6 @@ class Workspace:
 
     def raster(self, kind: str) -> Raster:
         """Read a raster layer."""
-        from layers.raster import read_raster
-
         return read_raster(self.raster_path(kind), display_name=f"{kind}.tif")
 
     def store_raster(self, kind: str, source: Path | str | Raster, *, user: str = "", note: str = "") -> HistoryEntry:
@@ -413,8 +408,7 @@ class Workspace:
         """
         if not CATALOGUE[kind].is_raster:
             raise ValueError(f"{kind} is not a raster kind")
-        rasters = sys.modules.get("layers.raster")          # a Raster exists only once its module is loaded
-        if rasters is not None and isinstance(source, rasters.Raster):
+        if isinstance(source, Raster):
             import tempfile
 
             from layers.raster import write_raster
@@ -423,7 +417,6 @@ class Workspace:
                 tmp = Path(d) / f"{kind}.tif"
                 write_raster(source, tmp)
                 return self.store_raster(kind, tmp, user=user, note=note)
-        source = cast("Path | str", source)
         with self.writing():
             copy_atomic(source, self.raster_path(kind), doing=WRITE, suffix=".importing")
             with transaction(self._connect()) as con:
