@@ -177,6 +177,10 @@ def test_fire_map_legend_goes_under_the_map_where_the_page_has_room(tmp_path):
     assert leg.y1 <= frame.y0 + 1 and leg.x0 >= frame.x0 - 1 and leg.x1 <= frame.x1 + 1    # under the frame
     notes = [t.get_window_extent(r) for t in fig.texts if t.get_text().startswith("CRS")]
     assert notes and all(n.y1 <= leg.y0 + 1 for n in notes)                               # the footer under it
+    # the band the map box left is shared above the title and under the footer, not one empty band at the bottom
+    words = [t.get_window_extent(r) for t in fig.texts if t.get_text()]
+    above, below = fig.bbox.height - max(w.y1 for w in words), min(w.y0 for w in words)
+    assert below > 1.0 * fig.dpi and abs(above - below) < 0.35 * fig.dpi, (above / fig.dpi, below / fig.dpi)
     for lang in ("zh", "en"):
         (pdf,) = coverage_map(tmp_path / f"fire_legend_{lang}", dem=dem, layers=layers, lang=lang, formats=("pdf",))
         size, words = _words(pdf.read_bytes(), tmp_path, f"fire_legend_{lang}")

@@ -466,7 +466,29 @@ def coverage_figure(*, dem: Raster, layers: Mapping[str, Any], title: str | None
         y -= 0.15 / H
     if cjk_font() is None:
         fig.text(1 - left, y, _T["nofont"].en, ha="right", va="top", fontsize=8, color="#c00000", fontweight="bold")
+        y -= 0.15 / H
+    _centre_on_page(fig, ax, spare_in=(y + 0.15 / H) * H - _MARGIN - _LINE_IN)
     return fig
+
+
+#: height of one footer line (inches; the lines are 0.15 in apart)
+_LINE_IN = 0.12
+#: a page whose content ends this far (inches) above the bottom margin has it moved down, centred on the page
+_CENTRE_FROM_IN = 0.3
+
+
+def _centre_on_page(fig, ax, *, spare_in: float) -> None:
+    """Move everything on the page (title, map, legend, footer) down by half of ``spare_in``, the empty page under
+    the footer, when the map box took the area's shape and left it: the page's white is shared above and below the
+    composition instead of lying in one band at the bottom."""
+    if spare_in < _CENTRE_FROM_IN:
+        return
+    dy = spare_in / 2 / fig.get_figheight()
+    pos = ax.get_position()
+    ax.set_position([pos.x0, pos.y0 - dy, pos.width, pos.height])
+    for t in fig.texts:
+        x, y = t.get_position()
+        t.set_position((x, y - dy))
 
 
 #: room under a legend moved below the map, for the footer's lines (inches)
