@@ -146,8 +146,9 @@ def test_layer_tokens_move_only_for_the_layer_edited(ws_copy):
 
 
 # ---- the shared maps' big data as files the browsers fetch (ui.map_files) -------------------------------------
-def _big_map(n: int = 3000, *, seed: int = 0) -> folium.Map:
-    """A map with one big styled layer (n points), one small one and a big image, as build_map makes them."""
+def _big_map(n: int = 8000, *, seed: int = 0) -> folium.Map:
+    """A map with one big styled layer (n points: over the inline limit even packed by column), one small one and a
+    big image, as build_map makes them."""
     import numpy as np
 
     from ui.map_view import ImageOverlay, StyledGeoJson
@@ -190,7 +191,9 @@ def test_big_layers_and_images_go_to_files_once(shared_dir):
     from ui.state import render_map
 
     m = _big_map()
-    data = next(el.data for el in m._children.values() if getattr(el, "layer_name", "") == "big")
+    # the file holds the data as the page would carry it inline: packed by column (ui.map_points)
+    data = next(el.page_data() for el in m._children.values() if getattr(el, "layer_name", "") == "big")
+    assert data["type"] == "GisPoints" and data["n"] == 8000
     moved = externalize(m)
     assert moved["layers"] == 1 and moved["images"] == 1        # the small layer stays inline
     files = sorted(p.name for p in shared_dir.iterdir())
@@ -225,7 +228,7 @@ def test_map_data_stays_inline_when_the_folder_cannot_be_written(tmp_path, monke
     assert externalize(m) == {"layers": 0, "images": 0, "bytes": 0}
     r = render_map(m)
     # inline data: the page's JSON data element, its 3,000 points packed by column (ui.map_points)
-    assert '"type":"GisPoints","n":3000' in r.html and "data:image/png" in r.script
+    assert '"type":"GisPoints","n":8000' in r.html and "data:image/png" in r.script
 
 
 def test_map_files_folder_is_bounded(shared_dir, monkeypatch):

@@ -140,7 +140,8 @@ def externalize(m, *, inline_max: int = INLINE_MAX_BYTES) -> dict[str, int]:
         return out
     for el in _walk(m):
         if isinstance(el, StyledGeoJson) and el.url is None:
-            data = json.dumps(el.data, ensure_ascii=False, separators=(",", ":")).encode()
+            # as the page would carry it inline: a big layer of points by column (GisMap.load unpacks it)
+            data = json.dumps(el.page_data(), ensure_ascii=False, separators=(",", ":")).encode()
             if len(data) > inline_max:
                 url = publish(data, ".json", compressed=True)
                 if url is not None:

@@ -78,7 +78,9 @@ def _features(gdf, fields: list[str], lang: str) -> dict:
     for c in fields:
         if pd.api.types.is_float_dtype(gj[c]):
             gj[c] = gj[c].round(2)
-    return gj.__geo_interface__
+    # no bounding boxes (one per feature: four numbers more per point, and a layer with them is not packed by
+    # column, ui.map_points) and no ids: the browser styles, finds and labels features by their properties
+    return gj.to_geo_dict(drop_id=True, show_bbox=False)
 
 
 def _popup(fields: list[str], lang: str) -> folium.GeoJsonPopup:

@@ -7,7 +7,8 @@
  *   style.hatch          areas hatched ("/", "\\", "x") in their fill colour instead of filled (canvas)
  *   GisMap.styled(...)    a GeoJSON layer styled from ONE lookup table keyed by a feature property
  *                         (linear in the number of features: no per-feature code in the page); many
- *                         points (GisMap.DOTS_MIN or more) go on one canvas of their own (GisMap.Dots)
+ *                         points (GisMap.DOTS_MIN or more) go on one canvas of their own (GisMap.Dots), and so
+ *                         do many lines (GisMap.LINES_MIN or more: GisMap.Lines)
  *   GisMap.labels(map)    place labels, decluttered after every zoom or pan (greedy, highest rank first)
  *   GisMap.legend(...)    a legend listing only the layers that are on the map, folded on narrow maps
  *   GisMap.find(...)      find a feature by name or id and zoom to it (for grids too small to click)
@@ -134,9 +135,8 @@
       return s || fallback;
     }
     var feats = (data && data.features) || [];
-    if (feats.length >= GisMap.DOTS_MIN && feats.every(function (f) { return f.geometry && f.geometry.type === "Point"; })) {
-      return new GisMap.Dots(feats, style, options);
-    }
+    var many = GisMap.canvasLayer(feats, style, options);
+    if (many) { return many; }
     var layer = L.geoJson(null, L.extend({
       style: style,
       pointToLayer: function (f, ll) {
@@ -155,7 +155,7 @@
     }, options || {}));
     if (typeof data === "string" || jsonId) {   // the data's address (a map shared by every session) or the id of
       if (jsonId) { layer._gisJsonId = jsonId; } else { layer._gisUrl = data; }   // its JSON element: read when shown
-      layer._gisDots = {style: style, options: options};   // many points: drawn as GisMap.Dots inside it
+      layer._gisDots = {style: style, options: options};   // many points or lines: one canvas layer inside it
       layer.on("add", function () { GisMap.load(layer); });
     } else if (data) {                  // built when first shown (or searched): a layer off at start costs nothing
       layer._gisData = data;
@@ -226,28 +226,27 @@
       this._subs = new Array(features.length);
       this._hover = -1;
     },
+    _cls: "gis-dots",
     onAdd: function (map) {
-      this._canvas = L.DomUtil.create("canvas", "leaflet-zoom-hide gis-dots", this.getPane());
+      this._canvas = L.DomUtil.create("canvas", "leaflet-zoom-hide " + this._cls);
+      this._place(this.getPane(), this._canvas);
       this._canvas.style.pointerEvents = "none";
       if (!this._p0) {
-        var n = this._features.length, p0 = new Float64Array(2 * n);
-        for (var i = 0; i < n; i++) {
-          var c = this._features[i].geometry.coordinates, p = map.project([c[1], c[0]], 0);
-          p0[2 * i] = p.x; p0[2 * i + 1] = p.y;
-        }
-        this._p0 = p0;
+        this._prepare(map);
         var groups = new Map();       // one path per style: the table's entries are shared objects
         this._groupOf = [];
-        for (var j = 0; j < n; j++) {
+        for (var j = 0; j < this._features.length; j++) {
           var s = this._style(this._features[j]), grp = groups.get(s);
           if (!grp) { grp = {style: s, idx: []}; groups.set(s, grp); this._groupOf.push(grp); }
           grp.idx.push(j);
         }
       }
       map.on("moveend zoomend resize viewreset", this._redraw, this);
-      map.on("click", this._click, this);
-      map.on("mousemove", this._move, this);
-      map.on("mouseout", this._leave, this);
+      if (this.options.interactive !== false) {   // a passive layer lets clicks through to what is under it
+        map.on("click", this._click, this);
+        map.on("mousemove", this._move, this);
+        map.on("mouseout", this._leave, this);
+      }
       this._redraw();
     },
     onRemove: function (map) {
@@ -259,17 +258,31 @@
       L.DomUtil.remove(this._canvas);
       this._canvas = null;
     },
-    _redraw: function () {
-      var map = this._map;
-      if (!map || !this._canvas) { return; }
-      var size = map.getSize(), dpr = window.devicePixelRatio || 1, cv = this._canvas;
+    /** The canvas goes on top of the pane (the dots over lines and areas). */
+    _place: function (pane, canvas) { pane.appendChild(canvas); },
+    /** Each point projected once, at zoom 0 (a redraw scales and shifts them). */
+    _prepare: function (map) {
+      var n = this._features.length, p0 = new Float64Array(2 * n);
+      for (var i = 0; i < n; i++) {
+        var c = this._features[i].geometry.coordinates, p = map.project([c[1], c[0]], 0);
+        p0[2 * i] = p.x; p0[2 * i + 1] = p.y;
+      }
+      this._p0 = p0;
+    },
+    /** Where the map's pixel origin, the pane's position and the zoom put zoom-0 pixels on the canvas. */
+    _frame: function () {
+      var map = this._map, size = map.getSize(), dpr = window.devicePixelRatio || 1, cv = this._canvas;
       L.DomUtil.setPosition(cv, map.containerPointToLayerPoint([0, 0]));
       cv.width = Math.round(size.x * dpr); cv.height = Math.round(size.y * dpr);
       cv.style.width = size.x + "px"; cv.style.height = size.y + "px";
       var ctx = cv.getContext("2d");
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      var scale = Math.pow(2, map.getZoom()), origin = map.getPixelOrigin(), pane = map._getMapPanePos(),
-          ox = pane.x - origin.x, oy = pane.y - origin.y, p0 = this._p0;
+      var origin = map.getPixelOrigin(), pane = map._getMapPanePos();
+      return {ctx: ctx, size: size, scale: Math.pow(2, map.getZoom()), ox: pane.x - origin.x, oy: pane.y - origin.y};
+    },
+    _redraw: function () {
+      if (!this._map || !this._canvas) { return; }
+      var fr = this._frame(), ctx = fr.ctx, size = fr.size, scale = fr.scale, ox = fr.ox, oy = fr.oy, p0 = this._p0;
       var xs = this._xs = new Float32Array(p0.length / 2), ys = this._ys = new Float32Array(p0.length / 2);
       var grid = this._grid = {};
       for (var g = 0; g < this._groupOf.length; g++) {
@@ -375,6 +388,174 @@
       return b;
     }
   });
+  /** A layer of this many lines or more is drawn as GisMap.Lines: one canvas, one path per style. */
+  GisMap.LINES_MIN = 1000;
+  var HIT_PX = 4;   // how near the pointer a line must pass, beyond half its width, to be hovered or clicked
+  /**
+   * Many line features (LineString, MultiLineString) drawn on one canvas of their own, under the pane's other
+   * canvases (lines under points and areas), each style's lines in one path: thousands of Leaflet polylines
+   * would each be a layer with its own objects and listeners (about 0.2 ms each to add). Popups, tooltips and
+   * the search box work as on a GeoJSON layer: the line nearest the pointer within a few pixels is the one
+   * clicked or hovered (and drawn thicker while hovered), the popup opens where the click was, and the search
+   * zooms to a line's bounds.
+   */
+  GisMap.Lines = GisMap.Dots.extend({
+    _cls: "gis-lines",
+    _place: function (pane, canvas) { pane.insertBefore(canvas, pane.firstChild); },
+    _prepare: function (map) {
+      var feats = this._features, n = feats.length, xy = [], partAt = [0], featAt = new Int32Array(n + 1),
+          box = new Float64Array(4 * n);
+      for (var i = 0; i < n; i++) {
+        var g = feats[i].geometry, lines = !g ? [] : g.type === "LineString" ? [g.coordinates] : g.coordinates,
+            x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+        featAt[i] = partAt.length - 1;
+        for (var k = 0; k < lines.length; k++) {
+          for (var v = 0; v < lines[k].length; v++) {
+            var c = lines[k][v], p = map.project([c[1], c[0]], 0);
+            xy.push(p.x, p.y);
+            if (p.x < x0) { x0 = p.x; } if (p.x > x1) { x1 = p.x; }
+            if (p.y < y0) { y0 = p.y; } if (p.y > y1) { y1 = p.y; }
+          }
+          partAt.push(xy.length / 2);
+        }
+        box[4 * i] = x0; box[4 * i + 1] = y0; box[4 * i + 2] = x1; box[4 * i + 3] = y1;
+      }
+      featAt[n] = partAt.length - 1;
+      this._p0 = new Float64Array(xy);
+      this._partAt = new Int32Array(partAt);
+      this._featAt = featAt;
+      this._box = box;
+    },
+    /** Trace feature ``i``'s lines into the current path; false when it lies off the canvas. */
+    _trace: function (ctx, i, fr, pad) {
+      var b = this._box, s = fr.scale;
+      if (b[4 * i + 2] * s + fr.ox < -pad || b[4 * i] * s + fr.ox > fr.size.x + pad ||
+          b[4 * i + 3] * s + fr.oy < -pad || b[4 * i + 1] * s + fr.oy > fr.size.y + pad) { return false; }
+      var p0 = this._p0, at = this._partAt;
+      for (var k = this._featAt[i]; k < this._featAt[i + 1]; k++) {
+        for (var v = at[k]; v < at[k + 1]; v++) {
+          var x = p0[2 * v] * s + fr.ox, y = p0[2 * v + 1] * s + fr.oy;
+          if (v === at[k]) { ctx.moveTo(x, y); } else { ctx.lineTo(x, y); }
+        }
+      }
+      return true;
+    },
+    _stroke: function (ctx, st, extra) {
+      ctx.globalAlpha = st.opacity === undefined ? 1 : st.opacity;
+      ctx.strokeStyle = st.color || "#3388ff";
+      ctx.lineWidth = (st.weight === undefined ? 3 : st.weight) + (extra || 0);
+      ctx.lineCap = st.lineCap || "round";
+      ctx.lineJoin = st.lineJoin || "round";
+      ctx.setLineDash(st.dashArray ? String(st.dashArray).split(/[ ,]+/).map(Number) : []);
+      ctx.stroke();
+    },
+    _redraw: function () {
+      if (!this._map || !this._canvas) { return; }
+      var fr = this._frame(), ctx = fr.ctx;
+      this._fr = fr;
+      for (var g = 0; g < this._groupOf.length; g++) {
+        var grp = this._groupOf[g], st = grp.style, drawn = 0, pad = (st.weight || 3) + 2;
+        if (st.stroke === false) { continue; }
+        ctx.beginPath();
+        for (var t = 0; t < grp.idx.length; t++) { drawn += this._trace(ctx, grp.idx[t], fr, pad) ? 1 : 0; }
+        if (drawn) { this._stroke(ctx, st); }
+      }
+      if (this._hover >= 0) {   // the hovered line on top, thicker (as Leaflet's GeoJSON layers do on hover)
+        ctx.beginPath();
+        if (this._trace(ctx, this._hover, fr, 50)) { this._stroke(ctx, this._style(this._features[this._hover]), 2); }
+      }
+      ctx.globalAlpha = 1;
+      ctx.setLineDash([]);
+    },
+    /** The feature whose line passes nearest ``pt`` (container pixels) within reach, or -1. */
+    _at: function (pt) {
+      var fr = this._fr;
+      if (!fr) { return -1; }
+      var s = fr.scale, b = this._box, p0 = this._p0, at = this._partAt, best = -1, bd = Infinity;
+      for (var i = 0; i < this._features.length; i++) {
+        var st = this._style(this._features[i]);
+        if (st.stroke === false) { continue; }
+        var reach = (st.weight || 3) / 2 + HIT_PX;
+        if (b[4 * i + 2] * s + fr.ox < pt.x - reach || b[4 * i] * s + fr.ox > pt.x + reach ||
+            b[4 * i + 3] * s + fr.oy < pt.y - reach || b[4 * i + 1] * s + fr.oy > pt.y + reach) { continue; }
+        for (var k = this._featAt[i]; k < this._featAt[i + 1]; k++) {
+          for (var v = at[k] + 1; v < at[k + 1]; v++) {
+            var ax = p0[2 * v - 2] * s + fr.ox, ay = p0[2 * v - 1] * s + fr.oy,
+                bx = p0[2 * v] * s + fr.ox, by = p0[2 * v + 1] * s + fr.oy,
+                dx = bx - ax, dy = by - ay, len = dx * dx + dy * dy,
+                u = len ? Math.max(0, Math.min(1, ((pt.x - ax) * dx + (pt.y - ay) * dy) / len)) : 0,
+                ex = ax + u * dx - pt.x, ey = ay + u * dy - pt.y, d = ex * ex + ey * ey;
+            if (d <= reach * reach && d < bd) { bd = d; best = i; }
+          }
+        }
+      }
+      return best;
+    },
+    _sub: function (i) {
+      var sub = GisMap.Dots.prototype._sub.call(this, i), self = this;
+      if (!sub.getBounds) {
+        sub.getBounds = function () { return self._bounds(i); };
+        // where a tooltip or popup of the line opens: the pointer's place when it came from one, else its middle
+        sub.getLatLng = sub.getCenter = function () { return sub._at || self._bounds(i).getCenter(); };
+      }
+      return sub;
+    },
+    _bounds: function (i) {
+      var b = L.latLngBounds([]), g = this._features[i].geometry;
+      var lines = !g ? [] : g.type === "LineString" ? [g.coordinates] : g.coordinates;
+      for (var k = 0; k < lines.length; k++) {
+        for (var v = 0; v < lines[k].length; v++) { b.extend([lines[k][v][1], lines[k][v][0]]); }
+      }
+      return b;
+    },
+    _click: function (e) {
+      var i = this._at(e.containerPoint);
+      if (i < 0) { return; }
+      var sub = this._sub(i);
+      sub._at = e.latlng;
+      this.fire("click", {layer: sub, latlng: e.latlng, originalEvent: e.originalEvent}, true);
+    },
+    _move: function (e) {
+      var i = this._at(e.containerPoint);
+      if (i === this._hover) { return; }
+      this._leave();
+      if (i >= 0) {
+        var sub = this._sub(i);
+        sub._at = e.latlng;
+        this._hover = i;
+        this._map.getContainer().style.cursor = "pointer";
+        this._redraw();
+        this.fire("mouseover", {layer: sub, latlng: e.latlng, originalEvent: e.originalEvent}, true);
+      }
+    },
+    _leave: function () {
+      if (this._hover < 0) { return; }
+      var i = this._hover;
+      this._hover = -1;
+      if (this._map) { this._map.getContainer().style.cursor = ""; }
+      this._redraw();
+      this.fire("mouseout", {layer: this._sub(i), latlng: this._sub(i).getLatLng()}, true);
+    },
+    getBounds: function () {
+      var b = L.latLngBounds([]);
+      for (var i = 0; i < this._features.length; i++) { b.extend(this._bounds(i)); }
+      return b;
+    }
+  });
+  /**
+   * The canvas layer for ``feats`` when they are many of one kind: GisMap.Dots for GisMap.DOTS_MIN points or more,
+   * GisMap.Lines for GisMap.LINES_MIN lines or more; null otherwise (a GeoJSON layer draws them).
+   */
+  GisMap.canvasLayer = function (feats, style, options) {
+    function all(types) {
+      return feats.every(function (f) { return f.geometry && types.indexOf(f.geometry.type) >= 0; });
+    }
+    if (feats.length >= GisMap.DOTS_MIN && all(["Point"])) { return new GisMap.Dots(feats, style, options); }
+    if (feats.length >= GisMap.LINES_MIN && all(["LineString", "MultiLineString"])) {
+      return new GisMap.Lines(feats, style, options);
+    }
+    return null;
+  };
   /**
    * Fetch JSON from an address; a ``.gz`` address (compressed once by the server, served as it is) is inflated
    * here (DecompressionStream); a browser without it fetches the plain file beside it (the address without .gz).
@@ -398,11 +579,10 @@
   function fill(layer, d) {
     d = GisMap.unpack(d);
     var feats = (d && d.features) || [];
-    if (layer._gisDots && feats.length >= GisMap.DOTS_MIN &&
-        feats.every(function (f) { return f.geometry && f.geometry.type === "Point"; })) {
-      var dots = new GisMap.Dots(feats, layer._gisDots.style, layer._gisDots.options);
-      layer.addLayer(dots);   // its events reach the layer (popups, tooltips bound on it)
-      layer.eachLayer = function (fn, ctx) { dots.eachLayer(fn, ctx); return layer; };   // the search: each dot
+    var many = layer._gisDots && GisMap.canvasLayer(feats, layer._gisDots.style, layer._gisDots.options);
+    if (many) {
+      layer.addLayer(many);   // its events reach the layer (popups, tooltips bound on it)
+      layer.eachLayer = function (fn, ctx) { many.eachLayer(fn, ctx); return layer; };   // the search: each feature
     } else {
       layer.addData(d);
     }
@@ -574,7 +754,14 @@
       el.style.display = shown ? "" : "none";
     };
     ctl.addTo(map);
-    map.on("overlayadd overlayremove layeradd layerremove", function () { L.Util.requestAnimFrame(ctl.update); });
+    // once per frame however many layers came or went (a GeoJSON layer adds each of its features: thousands of
+    // layeradd events, each of which scheduled an update of its own)
+    var queued = false;
+    map.on("overlayadd overlayremove layeradd layerremove", function () {
+      if (queued) { return; }
+      queued = true;
+      L.Util.requestAnimFrame(function () { queued = false; ctl.update(); });
+    });
     ctl.update();
     return ctl;
   };
