@@ -105,8 +105,8 @@ def _polygons(traced, n: int) -> np.ndarray:
     if not poly_label:
         return out
     xy = np.asarray(rings, dtype="float64")
-    lines = shapely.linearrings(xy, indices=np.repeat(np.arange(len(ring_len)), ring_len))
-    polys = shapely.polygons(lines, indices=np.asarray(ring_poly))
+    lines = np.asarray(shapely.linearrings(xy, indices=np.repeat(np.arange(len(ring_len)), ring_len)), dtype=object)
+    polys = np.asarray(shapely.polygons(lines, indices=np.asarray(ring_poly)), dtype=object)
     label = np.asarray(poly_label)
     pieces = np.bincount(label, minlength=n)
     single = pieces[label] == 1
