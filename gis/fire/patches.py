@@ -10,6 +10,8 @@ exact on the grid and cheap at 25 million cells.
 
 from __future__ import annotations
 
+import gc
+
 import geopandas as gpd
 import numba
 import numpy as np
@@ -95,12 +97,18 @@ def _polygons(traced, n: int) -> np.ndarray:
     ring_len: list[int] = []
     ring_poly: list[int] = []
     poly_label: list[int] = []
-    for geom, v in traced:
-        for ring in geom["coordinates"]:
-            rings.extend(ring)
-            ring_len.append(len(ring))
-            ring_poly.append(len(poly_label))
-        poly_label.append(int(v) - 1)
+    collecting = gc.isenabled()
+    gc.disable()   # millions of coordinate tuples, none in a cycle: no collection passes over a big heap meanwhile
+    try:
+        for geom, v in traced:
+            for ring in geom["coordinates"]:
+                rings.extend(ring)
+                ring_len.append(len(ring))
+                ring_poly.append(len(poly_label))
+            poly_label.append(int(v) - 1)
+    finally:
+        if collecting:
+            gc.enable()
     out = np.empty(n, dtype=object)
     if not poly_label:
         return out
