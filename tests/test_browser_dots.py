@@ -4,6 +4,7 @@ search box still work on each point; a smaller layer stays a GeoJSON layer."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,10 @@ pytest.importorskip("playwright")
 
 
 def _page(folder: Path, n: int, fetched: bool = False) -> Path:
-    import json
 
     import folium
 
-    from ui.assets import inline_html
-    from ui.map_view import StyledGeoJson, build_map, path_style
+    from ui.map_view import StyledGeoJson, path_style
 
     rng = np.random.default_rng(7)
     lon, lat = 119.4 + rng.random(n) * 0.5, 28.2 + rng.random(n) * 0.5
@@ -32,13 +31,26 @@ def _page(folder: Path, n: int, fetched: bool = False) -> Path:
         for i, (x, y, s) in enumerate(zip(lon, lat, status))]}
     styles = {"done": path_style("#1a9850", fill="#1a9850", shape="square", radius=3.5),
               "warned": path_style("#6baed6", fill="#6baed6", shape="circle", radius=3.5)}
-    grp = folium.FeatureGroup(name="网格转移状态")
     layer = StyledGeoJson(data, styles, "_s", popup=folium.GeoJsonPopup(fields=["grid_id", "name"]),
                           tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False), find=("grid_id", "name"))
+    return write_map_page(folder, "网格转移状态", layer, data, fetched)
+
+
+def write_map_page(folder: Path, name: str, layer, data: dict, fetched: bool) -> Path:
+    """``folder/map.html``: a map (``ui.map_view.build_map``) with ``layer`` (holding ``data``) in a group ``name``;
+    ``fetched``: the data fetched from ``folder/layer.json``, as a map every session shares (ui.map_files)."""
+    import json
+
+    import folium
+
+    from ui.assets import inline_html
+    from ui.map_view import build_map
+
+    grp = folium.FeatureGroup(name=name)
     layer.add_to(grp)
     m = build_map({}, online=False, extra=([grp], []))
     folder.mkdir(parents=True, exist_ok=True)
-    if fetched:   # as a map every session shares: the data fetched from a file (ui.map_files)
+    if fetched:
         (folder / "layer.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         layer.url = "layer.json"
     out = folder / "map.html"
@@ -46,38 +58,50 @@ def _page(folder: Path, n: int, fetched: bool = False) -> Path:
     return out
 
 
-_LAYER = """() => {
-  for (const k in window) { const v = window[k]; if (v && v._features && v._grid) return k; }
-  for (const k in window) {   // a layer whose points were fetched: the Dots drawn inside it
+def canvas_layer(marker: str) -> str:
+    """JavaScript finding the canvas layer (GisMap.Dots, GisMap.Lines) with attribute ``marker`` on the page: the
+    name of the window variable holding it (inline data), or ``__canvas``, set to the one inside a fetched layer."""
+    return """() => {
+  for (const k in window) { const v = window[k]; if (v && v._features && v.MARK) return k; }
+  for (const k in window) {   // a layer whose features were fetched: the canvas layer drawn inside it
     const v = window[k];
     if (v && v._gisDots && v._layers) {
-      const d = Object.values(v._layers).find(l => l._features && l._grid);
-      if (d) { window.__dots = d; return "__dots"; }
+      const d = Object.values(v._layers).find(l => l._features && l.MARK);
+      if (d) { window.__canvas = d; return "__canvas"; }
     }
   }
   return null;
-}"""
+}""".replace("MARK", marker)
 
 
-@pytest.mark.parametrize("n,fetched", [(2500, False), (300, False), (2500, True)])
-def test_many_points_go_on_one_canvas_and_keep_popups_tooltips_and_search(tmp_path, n, fetched):
+
+@contextlib.contextmanager
+def opened(page_file: Path, marker: str):
+    """``page_file`` served from 127.0.0.1 and opened in headless Chromium (1200x800) until its map has drawn:
+    yields the page, the list its script errors go to, and the name :func:`canvas_layer` finds (or None)."""
     from playwright.sync_api import sync_playwright
 
     from bench.browser import serve
 
-    page_file = _page(tmp_path / "www", n, fetched)
     errors: list[str] = []
     with serve(page_file.parent) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        pg = browser.new_page(viewport={"width": 1200, "height": 800})
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(url + "/map.html")
-        pg.wait_for_selector(".leaflet-overlay-pane canvas", state="attached", timeout=120_000)
-        pg.wait_for_timeout(500)
-        name = pg.evaluate(_LAYER)
+        try:
+            pg = browser.new_page(viewport={"width": 1200, "height": 800})
+            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.goto(url + "/" + page_file.name)
+            pg.wait_for_selector(".leaflet-overlay-pane canvas", state="attached", timeout=120_000)
+            pg.wait_for_timeout(500)
+            yield pg, errors, pg.evaluate(canvas_layer(marker))
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("n,fetched", [(2500, False), (300, False), (2500, True)])
+def test_many_points_go_on_one_canvas_and_keep_popups_tooltips_and_search(tmp_path, n, fetched):
+    with opened(_page(tmp_path / "www", n, fetched), "_grid") as (pg, errors, name):
         if n < 2500:                                    # below GisMap.DOTS_MIN: a GeoJSON layer of markers
             assert name is None and not pg.query_selector("canvas.gis-dots")
-            browser.close()
             assert not errors, errors
             return
         assert name is not None and pg.query_selector("canvas.gis-dots")
@@ -113,7 +137,6 @@ def test_many_points_go_on_one_canvas_and_keep_popups_tooltips_and_search(tmp_pa
         pg.click(".gis-find-item")
         pg.wait_for_selector(".leaflet-popup-content", timeout=30_000)
         assert other["name"] in pg.inner_text(".leaflet-popup-content")
-        browser.close()
     assert not errors, errors
 
 
@@ -147,7 +170,7 @@ def test_points_sent_by_column_are_rebuilt_exactly_in_the_browser(tmp_path):
         pg.on("pageerror", lambda e: errors.append(str(e)))
         pg.goto(url + "/map.html", timeout=180_000)           # a loaded shared machine takes its time
         pg.wait_for_selector("canvas.gis-dots", state="attached", timeout=120_000)
-        name = pg.evaluate(_LAYER)
+        name = pg.evaluate(canvas_layer("_grid"))
         rebuilt = json.loads(pg.evaluate(f"() => JSON.stringify(window['{name}']._features)"))
         browser.close()
     assert not errors, errors

@@ -31,64 +31,29 @@ def _lines(n: int) -> dict:
 
 
 def _page(folder: Path, n: int, fetched: bool = False) -> Path:
-    import json
-
     import folium
 
-    from ui.assets import inline_html
-    from ui.map_view import StyledGeoJson, build_map, path_style
+    from tests.test_browser_dots import write_map_page
+    from ui.map_view import StyledGeoJson, path_style
 
     data = _lines(n)
     styles = {"主干": path_style("#2171b5", weight=3), "支流": path_style("#6baed6", weight=1.5, dash="4 3")}
-    grp = folium.FeatureGroup(name="河流")
     layer = StyledGeoJson(data, styles, "river_class", popup=folium.GeoJsonPopup(fields=["name", "river_class"]),
                           tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False), find=("name",))
-    layer.add_to(grp)
-    m = build_map({}, online=False, extra=([grp], []))
-    folder.mkdir(parents=True, exist_ok=True)
-    if fetched:   # as a map every session shares: the data fetched from a file (ui.map_files)
-        (folder / "layer.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        layer.url = "layer.json"
-    out = folder / "map.html"
-    out.write_text(inline_html(m), encoding="utf-8")
-    return out
+    return write_map_page(folder, "河流", layer, data, fetched)
 
-
-_LAYER = """() => {
-  for (const k in window) { const v = window[k]; if (v && v._features && v._partAt) return k; }
-  for (const k in window) {   // a layer whose lines were fetched: the Lines drawn inside it
-    const v = window[k];
-    if (v && v._gisDots && v._layers) {
-      const d = Object.values(v._layers).find(l => l._features && l._partAt);
-      if (d) { window.__lines = d; return "__lines"; }
-    }
-  }
-  return null;
-}"""
 
 _MAP = "(() => { for (const k in window) { const v = window[k]; if (v instanceof L.Map) return v; } })()"
 
 
 @pytest.mark.parametrize("n,fetched", [(1200, False), (300, False), (1200, True)])
 def test_many_lines_go_on_one_canvas_and_keep_tooltips_popups_and_search(tmp_path, n, fetched):
-    from playwright.sync_api import sync_playwright
+    from tests.test_browser_dots import opened
 
-    from bench.browser import serve
-
-    page_file = _page(tmp_path / "www", n, fetched)
-    errors: list[str] = []
-    with serve(page_file.parent) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        pg = browser.new_page(viewport={"width": 1200, "height": 800})
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(url + "/map.html")
-        pg.wait_for_selector(".leaflet-overlay-pane canvas", state="attached", timeout=120_000)
-        pg.wait_for_timeout(500)
-        name = pg.evaluate(_LAYER)
+    with opened(_page(tmp_path / "www", n, fetched), "_partAt") as (pg, errors, name):
         if n < 1000:                                    # below GisMap.LINES_MIN: a GeoJSON layer of polylines
             assert name is None and not pg.query_selector("canvas.gis-lines")
             assert pg.evaluate(f"() => Object.keys({_MAP}._layers).length") > n
-            browser.close()
             assert not errors, errors
             return
         assert name is not None and pg.query_selector("canvas.gis-lines")
@@ -137,5 +102,4 @@ def test_many_lines_go_on_one_canvas_and_keep_tooltips_popups_and_search(tmp_pat
         # the search zoomed to that line: its bounds inside the view
         inside = pg.evaluate(f"() => {_MAP}.getBounds().contains(window['{name}']._bounds({n - 7}))")
         assert inside
-        browser.close()
     assert not errors, errors
