@@ -25,7 +25,7 @@ def solvers(g, c, gi, si, cost, placed: int) -> None:
     import numpy as np
     from ortools.graph.python import max_flow, min_cost_flow
 
-    from gis.flood.assign import _merge_arcs, _potentials, _solve
+    from gis.flood.assign import _arcs, _merge_arcs, _potentials, _solve
 
     ng, ns = len(g), len(c)
     icost = np.rint(cost).astype(np.int64)
@@ -71,11 +71,8 @@ def solvers(g, c, gi, si, cost, placed: int) -> None:
         start = np.searchsorted(gi, np.arange(ng))
         rank = np.arange(len(gi)) - start[gi]
         mf = max_flow.SimpleMaxFlow()
-        src, sink = ng + ns, ng + ns + 1
-        arcs = mf.add_arcs_with_capacity(
-            np.concatenate([np.full(ng, src), gi, ng + np.arange(ns)]).astype(np.int32),
-            np.concatenate([np.arange(ng), ng + si, np.full(ns, sink)]).astype(np.int32),
-            np.concatenate([g, g[gi], c]).astype(np.int64))
+        src, sink, tails, heads, caps = _arcs(ng, ns, g, c, gi, si)   # the assignment's own network
+        arcs = mf.add_arcs_with_capacity(tails, heads, caps)
         mf.solve(src, sink)
         used = np.asarray(mf.flows(arcs))[ng:ng + len(gi)] > 0
         keep = (rank < 5) | used
